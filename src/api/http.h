@@ -1,0 +1,70 @@
+// Minimal HTTP/1.1 for the control plane's API (JSON over HTTP on 127.0.0.1): a server on the
+// control EventLoop and a blocking client for the CLI. The balancer has its own zero-copy
+// parser for the data plane; this one favours clarity and strict limits.
+#pragma once
+
+#include "common/clock.h"
+#include "common/event_loop.h"
+#include "common/status.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tide::api {
+
+struct HttpRequest {
+  std::string method;                                       // "GET", "POST", ...
+  std::string target;                                       // request target as sent ("/")
+  std::vector<std::pair<std::string, std::string>> headers; // names lowercased, values trimmed
+  std::string body;
+  std::string peer; // "127.0.0.1:54321"
+
+  // First header with this (lowercase) name, or nullptr.
+  const std::string* header(std::string_view lowercaseName) const;
+};
+
+struct HttpResponse {
+  int status = 200;                                         // 200, 400, 404, 413, ...
+  std::string contentType = "application/json";            // Content-Type header
+  std::vector<std::pair<std::string, std::string>> headers; // extra headers
+  std::string body;
+};
+
+struct HttpServerOptions {
+  size_t maxHeaderBytes = 16 * 1024;     // request line + headers; larger gets 431 and close
+  size_t maxBodyBytes = 1024 * 1024;     // Content-Length above this gets 413 and close
+  Millis idleTimeout = Millis(60'000);   // keep-alive connection idle this long is closed
+  Millis requestTimeout = Millis(10'000); // a request must arrive whole within this
+  size_t maxConnections = 1024;          // connections above this are closed at accept
+};
+
+// An HTTP/1.1 server with keep-alive on an EventLoop. Requests are handled one at a time per
+// connection, in order, by a synchronous handler on the loop thread. Malformed requests get a
+// 400 with a JSON error body ({"__type": "...", "message": "..."}) and the connection closed.
+// Not thread-safe: use on the loop's thread only.
+class HttpServer {
+public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  HttpServer(EventLoop& loop, HttpServerOptions options, Handler handler);
+  ~HttpServer();
+
+  // Binds and listens on host:port (port 0 picks one). Returns the bound port.
+  Result<uint16_t> listen(const std::string& host, uint16_t port);
+  // Stops accepting and closes every connection.
+  void close();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One blocking request over a new connection (Connection: close). Thread-safe.
+// Fails with Status("EndpointConnectionError", ...) when it cannot connect, and
+// ("RequestTimeout", ...) when the whole exchange takes longer than timeout.
+Result<HttpResponse> httpRequest(const std::string& host, uint16_t port, const HttpRequest& request,
+                                 Millis timeout);
+
+} // namespace tide::api

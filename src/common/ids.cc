@@ -1,0 +1,49 @@
+#include "common/ids.h"
+
+#include <mutex>
+#include <random>
+
+namespace tide {
+
+namespace {
+bool isLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+} // namespace
+
+std::string newId(std::string_view prefix) {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  static const char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  id += '-';
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < 17; ++i) {
+    id += kHex[rng() & 15];
+  }
+  return id;
+}
+
+bool isIdOf(std::string_view s, std::string_view prefix) {
+  if (s.size() != prefix.size() + 1 + 17 || s.substr(0, prefix.size()) != prefix ||
+      s[prefix.size()] != '-') {
+    return false;
+  }
+  return isLowerHex(s.substr(prefix.size() + 1));
+}
+
+bool isShortOrLongIdOf(std::string_view s, std::string_view prefix) {
+  if (s.size() <= prefix.size() + 1 || s.substr(0, prefix.size()) != prefix ||
+      s[prefix.size()] != '-') {
+    return false;
+  }
+  std::string_view digits = s.substr(prefix.size() + 1);
+  return (digits.size() == 8 || digits.size() == 17) && isLowerHex(digits);
+}
+
+} // namespace tide
