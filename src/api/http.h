@@ -28,17 +28,17 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;                                         // 200, 400, 404, 413, ...
-  std::string contentType = "application/json";            // Content-Type header
+  std::string contentType = "application/json";             // Content-Type header
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
   std::string body;
 };
 
 struct HttpServerOptions {
-  size_t maxHeaderBytes = 16 * 1024;     // request line + headers; larger gets 431 and close
-  size_t maxBodyBytes = 1024 * 1024;     // Content-Length above this gets 413 and close
-  Millis idleTimeout = Millis(60'000);   // keep-alive connection idle this long is closed
+  size_t maxHeaderBytes = 16 * 1024;      // request line + headers; larger gets 431 and close
+  size_t maxBodyBytes = 1024 * 1024;      // Content-Length above this gets 413 and close
+  Millis idleTimeout = Millis(60'000);    // keep-alive connection idle this long is closed
   Millis requestTimeout = Millis(10'000); // a request must arrive whole within this
-  size_t maxConnections = 1024;          // connections above this are closed at accept
+  size_t maxConnections = 1024;           // connections above this are closed at accept
 };
 
 // An HTTP/1.1 server with keep-alive on an EventLoop. Requests are handled one at a time per

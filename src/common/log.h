@@ -14,9 +14,17 @@ enum class LogLevel {
 };
 
 void logLine(LogLevel level, std::string_view message);
-inline void logInfo(std::string_view m) { logLine(LogLevel::Info, m); }
-inline void logWarn(std::string_view m) { logLine(LogLevel::Warn, m); }
-inline void logError(std::string_view m) { logLine(LogLevel::Error, m); }
-inline void logDebug(std::string_view m) { logLine(LogLevel::Debug, m); }
+inline void logInfo(std::string_view m) {
+  logLine(LogLevel::Info, m);
+}
+inline void logWarn(std::string_view m) {
+  logLine(LogLevel::Warn, m);
+}
+inline void logError(std::string_view m) {
+  logLine(LogLevel::Error, m);
+}
+inline void logDebug(std::string_view m) {
+  logLine(LogLevel::Debug, m);
+}
 
 } // namespace tide

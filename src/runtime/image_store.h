@@ -16,9 +16,9 @@
 namespace tide::runtime {
 
 struct ImageContent {
-  std::string digest;      // "sha256:" + 64 hex digits
-  int64_t sizeBytes = 0;   // sum of regular files' sizes
-  int64_t fileCount = 0;   // regular files, directories and symlinks
+  std::string digest;    // "sha256:" + 64 hex digits
+  int64_t sizeBytes = 0; // sum of regular files' sizes
+  int64_t fileCount = 0; // regular files, directories and symlinks
 };
 
 class ImageStore {

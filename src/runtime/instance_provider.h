@@ -16,23 +16,23 @@ namespace tide::runtime {
 // What to start. The caller fills in the environment the app sees (HOST, PORT,
 // TIDE_INSTANCE_ID, the template's environment); the provider adds nothing but PATH defaults.
 struct LaunchSpec {
-  std::string instanceId;   // "i-..."
-  std::string imageRootfs;  // the image's read-only tree (ImageStore::rootfsPath)
-  std::string command;      // run as /bin/sh -c COMMAND in the instance's own copy of the tree
-  std::string userData;     // decoded script run before the app ("#!" scripts run as such,
-                            // others with /bin/sh); empty for none. Its failure is logged to
-                            // the console and the app starts anyway, as cloud-init does.
+  std::string instanceId;  // "i-..."
+  std::string imageRootfs; // the image's read-only tree (ImageStore::rootfsPath)
+  std::string command;     // run as /bin/sh -c COMMAND in the instance's own copy of the tree
+  std::string userData;    // decoded script run before the app ("#!" scripts run as such,
+                           // others with /bin/sh); empty for none. Its failure is logged to
+                           // the console and the app starts anyway, as cloud-init does.
   std::vector<std::pair<std::string, std::string>> environment; // NAME=VALUE pairs
-  double cpuCores = 1.0;       // CPU quota in cores (0.25 = a quarter of one core)
-  int64_t memoryBytes = 0;     // memory limit; 0 for none
-  int64_t pidsMax = 0;         // process count limit; 0 for none
-  int terminationGraceMs = 0;  // unused by start(); kept for the caller's bookkeeping
+  double cpuCores = 1.0;      // CPU quota in cores (0.25 = a quarter of one core)
+  int64_t memoryBytes = 0;    // memory limit; 0 for none
+  int64_t pidsMax = 0;        // process count limit; 0 for none
+  int terminationGraceMs = 0; // unused by start(); kept for the caller's bookkeeping
 };
 
 // Identifies a started process across server restarts: the pid alone could be reused.
 struct ProcessRef {
-  int pid = 0;              // leader of the instance's process group (its session)
-  uint64_t startTicks = 0;  // field 22 of /proc/PID/stat when it started
+  int pid = 0;             // leader of the instance's process group (its session)
+  uint64_t startTicks = 0; // field 22 of /proc/PID/stat when it started
 };
 
 enum class ProcessState {
@@ -47,16 +47,16 @@ struct ProcessStatus {
 };
 
 struct Usage {
-  uint64_t cpuNanos = 0;    // CPU time used by the whole tree since it started
-  int64_t memoryBytes = 0;  // memory in use by the tree (resident, without page cache)
+  uint64_t cpuNanos = 0;   // CPU time used by the whole tree since it started
+  int64_t memoryBytes = 0; // memory in use by the tree (resident, without page cache)
 };
 
 // What the provider can do on this machine, for start-up messages and `tide status`.
 struct ProviderInfo {
-  std::string cgroups;     // "v1", "v2" or "none"
-  std::string cgroupNote;  // why "none", or which controllers are used
-  std::string diskCopy;    // "overlayfs" or "copy"
-  std::string diskNote;    // why "copy" when overlayfs is not usable
+  std::string cgroups;    // "v1", "v2" or "none"
+  std::string cgroupNote; // why "none", or which controllers are used
+  std::string diskCopy;   // "overlayfs" or "copy"
+  std::string diskNote;   // why "copy" when overlayfs is not usable
 };
 
 class InstanceProvider {
@@ -79,7 +79,9 @@ public:
   // CPU and memory in use, read from cgroup accounting (or /proc without cgroups).
   virtual Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) = 0;
 
-  // After the process tree has exited: removes the cgroup. The disk and console log stay.
+  // After the process tree has exited: removes the cgroup, killing anything still in it (so it
+  // also ends processes left over from a launch that was never recorded). The disk and console
+  // log stay. A no-op when there is no cgroup.
   virtual Status releaseProcess(const std::string& instanceId) = 0;
 
   // Removes everything of the instance: cgroup, mounts, disk, console log. Idempotent.

@@ -23,11 +23,11 @@
 namespace tide::runtime {
 
 struct LocalProviderOptions {
-  std::string root;               // folder for instance disks and logs
-  std::string cgroupMode = "auto"; // "auto" (detect), "v1", "v2" or "none"
+  std::string root;                            // folder for instance disks and logs
+  std::string cgroupMode = "auto";             // "auto" (detect), "v1", "v2" or "none"
   std::string cgroupV1Root = "/sys/fs/cgroup"; // where v1 controller hierarchies are mounted
-  std::string cgroupV2Root = "";   // v2 mount point; empty: found in /proc/self/mountinfo
-  std::string diskMode = "auto";   // "auto" (overlayfs if it mounts, else copy), "overlay", "copy"
+  std::string cgroupV2Root = ""; // v2 mount point; empty: found in /proc/self/mountinfo
+  std::string diskMode = "auto"; // "auto" (overlayfs if it mounts, else copy), "overlay", "copy"
 };
 
 class LocalProvider final : public InstanceProvider {

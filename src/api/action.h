@@ -1,0 +1,60 @@
+// The action layer: one table maps AWS action names to handlers. Handlers take the request's
+// parameters as JSON (AWS parameter names) and return the response in the AWS shape, or a
+// Status carrying the AWS error code. Encoding (JSON over HTTP today; the AWS query/XML
+// protocols and SigV4 later) lives apart, in dispatch.h.
+//
+// Handlers run on the control thread and change state only through Store transactions:
+// a request that fails changes nothing.
+#pragma once
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tide::api {
+
+using Json = nlohmann::json;
+
+// What the actions need from the machine without depending on the runtime module: the server
+// wires an implementation.
+class HostView {
+public:
+  virtual ~HostView() = default;
+  // The console output of an instance (the last `maxBytes` of it). Empty when none yet.
+  virtual Result<std::string> consoleOutput(const std::string& instanceId, size_t maxBytes) = 0;
+  // What the host can do and has in use, for DescribeHost (tide's own action).
+  virtual Json describe() = 0;
+};
+
+struct ApiLimits {
+  double maxCpuCores = 8.0;         // sum of the CPU quotas of instances not terminated; past it
+                                    // RunInstances fails with InsufficientInstanceCapacity
+  int maxInstancesPerRequest = 500; // MaxCount above this is refused
+};
+
+struct ActionContext {
+  store::Store& store;
+  const Clock& clock;
+  HostView& host;
+  ApiLimits limits;
+};
+
+using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);
+
+struct ActionEntry {
+  std::string_view name;    // "RunInstances"
+  std::string_view service; // "ec2", "tide"
+  ActionHandler handler;
+};
+
+// Every action, by name. Adding an action is adding a row (see actions_*.cc).
+std::span<const ActionEntry> actionTable();
+const ActionEntry* findAction(std::string_view name);
+
+} // namespace tide::api

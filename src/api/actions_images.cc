@@ -1,0 +1,219 @@
+// CreateImage, DescribeImages, DeregisterImage.
+//
+// CreateImage takes EC2's InstanceId (an image of a running instance's files) or tide's
+// SourceDirectory + RunCommand (an image of an app directory). The image is recorded as
+// "pending"; the image controller copies the files and marks it "available" (or "failed").
+#include "api/handlers.h"
+#include "api/params.h"
+#include "api/shapes.h"
+#include "common/ids.h"
+#include "common/text.h"
+#include "model/names.h"
+#include "model/validation.h"
+
+#include <algorithm>
+
+#include <filesystem>
+
+namespace tide::api {
+
+namespace fs = std::filesystem;
+
+Result<Json> createImage(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"Name", "Description", "InstanceId", "NoReboot",
+                                            "SourceDirectory", "RunCommand", "Port",
+                                            "HealthCheckPath", "TagSpecifications", "DryRun"}));
+  auto name = reqString(p, "Name");
+  if (!name) {
+    return name.status();
+  }
+  TIDE_RETURN_IF_ERROR(model::validateImageName(*name));
+  auto description = optString(p, "Description");
+  auto instanceId = optString(p, "InstanceId");
+  auto dir = optString(p, "SourceDirectory");
+  auto run = optString(p, "RunCommand");
+  auto port = optInt(p, "Port");
+  auto health = optString(p, "HealthCheckPath");
+  auto tags = tagSpecifications(p, "image", {"snapshot"});
+  for (const Status* s : {&description.status(), &instanceId.status(), &dir.status(), &run.status(),
+                          &port.status(), &health.status(), &tags.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
+  if (instanceId->has_value() == dir->has_value()) {
+    return Status("MissingParameter",
+                  "CreateImage needs exactly one of InstanceId (an image of an instance) or "
+                  "SourceDirectory (an image of an app directory)");
+  }
+  if (*port) {
+    TIDE_RETURN_IF_ERROR(
+        model::validatePort(static_cast<int>(std::clamp<int64_t>(**port, -1, 70000)), "Port"));
+  }
+  if (*health && ((*health)->empty() || (**health)[0] != '/')) {
+    return Status("InvalidParameterValue",
+                  "HealthCheckPath '" + **health + "' must start with '/'");
+  }
+
+  model::Image img;
+  img.imageId = newId("ami");
+  img.name = *name;
+  img.description = description->value_or("");
+  img.creationDate = ctx.clock.now();
+  img.tags = *tags;
+  img.healthCheckPath = health->value_or("/");
+
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto existing = tx.imageByName(img.name);
+    if (!existing) {
+      return existing.status();
+    }
+    if (existing->has_value()) {
+      return Status("InvalidAMIName.Duplicate",
+                    "An image named '" + img.name + "' already exists: " + (*existing)->imageId);
+    }
+    if (dir->has_value()) {
+      fs::path path(**dir);
+      if (!path.is_absolute()) {
+        return Status("InvalidParameterValue",
+                      "SourceDirectory '" + **dir + "' must be an absolute path");
+      }
+      std::error_code ec;
+      if (!fs::exists(path, ec)) {
+        return Status("InvalidParameterValue", "SourceDirectory '" + **dir + "' does not exist");
+      }
+      if (!fs::is_directory(path, ec)) {
+        return Status("InvalidParameterValue",
+                      "SourceDirectory '" + **dir + "' is not a directory");
+      }
+      if (!run->has_value() || trim(**run).empty()) {
+        return Status("MissingParameter",
+                      "An image of a directory needs RunCommand: what starts the app");
+      }
+      img.sourceDirectory = fs::canonical(path, ec).string();
+      img.runCommand = **run;
+      img.port = port->has_value() ? static_cast<int>(**port) : 8080;
+    } else {
+      auto inst = tx.instance(**instanceId);
+      if (!inst) {
+        return inst.status();
+      }
+      if (!inst->has_value() || (*inst)->state == model::InstanceState::Terminated) {
+        return Status("InvalidInstanceID.NotFound",
+                      "The instance ID '" + **instanceId + "' does not exist");
+      }
+      const model::Instance& i = **inst;
+      if (i.state == model::InstanceState::Pending ||
+          i.state == model::InstanceState::ShuttingDown) {
+        return Status("IncorrectInstanceState", "The instance '" + i.instanceId +
+                                                    "' is not in a state from which an image "
+                                                    "can be made (it is pending or shutting down)");
+      }
+      img.sourceInstanceId = i.instanceId;
+      img.runCommand = run->has_value() ? **run : i.runCommand;
+      img.port = port->has_value() ? static_cast<int>(**port) : i.port;
+      if (!health->has_value()) {
+        auto source = tx.image(i.imageId);
+        if (source && source->has_value()) {
+          img.healthCheckPath = (*source)->healthCheckPath;
+        }
+      }
+    }
+    return tx.putImage(img);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"ImageId", img.imageId}};
+}
+
+Result<Json> describeImages(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ImageIds", "Owners", "Filters", "DryRun"}));
+  auto ids = optStringList(p, "ImageIds");
+  if (!ids) {
+    return ids.status();
+  }
+  auto fs = filters(p);
+  if (!fs) {
+    return fs.status();
+  }
+  std::vector<model::Image> images;
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto all = tx.images();
+        if (!all) {
+          return all.status();
+        }
+        images = std::move(*all);
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  for (const std::string& id : *ids) {
+    bool found = false;
+    for (const auto& img : images) {
+      found = found || img.imageId == id;
+    }
+    if (!found) {
+      return Status("InvalidAMIID.NotFound", "The image id '[" + id + "]' does not exist");
+    }
+  }
+  Json out = Json::array();
+  for (const auto& img : images) {
+    if (!ids->empty() && std::find(ids->begin(), ids->end(), img.imageId) == ids->end()) {
+      continue;
+    }
+    bool keep = true;
+    for (const Filter& f : *fs) {
+      std::optional<std::string> value;
+      if (f.name == "name") {
+        value = img.name;
+      } else if (f.name == "image-id") {
+        value = img.imageId;
+      } else if (f.name == "state") {
+        value = std::string(model::imageStateName(img.state));
+      } else if (f.name.rfind("tag:", 0) == 0) {
+        value = tagValue(img.tags, f.name.substr(4));
+      } else {
+        return Status("InvalidParameterValue", "The filter '" + f.name +
+                                                   "' is invalid; tide knows name, image-id, "
+                                                   "state and tag:<key>");
+      }
+      keep = keep && value && filterMatches(f, *value);
+    }
+    if (keep) {
+      out.push_back(imageJson(img));
+    }
+  }
+  return Json{{"Images", out}};
+}
+
+Result<Json> deregisterImage(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ImageId", "DryRun"}));
+  auto id = reqString(p, "ImageId");
+  if (!id) {
+    return id.status();
+  }
+  if (!isIdOf(*id, "ami")) {
+    return Status("InvalidAMIID.Malformed", "Invalid id: '" + *id + "'");
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto img = tx.image(*id);
+    if (!img) {
+      return img.status();
+    }
+    if (!img->has_value()) {
+      return Status("InvalidAMIID.NotFound", "The image id '[" + *id + "]' does not exist");
+    }
+    return tx.deleteImage(*id);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Return", true}};
+}
+
+} // namespace tide::api

@@ -1,0 +1,557 @@
+// RunInstances, DescribeInstances, TerminateInstances, StopInstances, StartInstances,
+// GetConsoleOutput, DescribeInstanceTypes and tide's DescribeHost.
+//
+// These actions record what the user wants (an instance row, a goal); the instance controller
+// does the launching, stopping and terminating, so the API answers at once with EC2's
+// immediate states ("pending", "shutting-down", "stopping").
+#include "api/handlers.h"
+#include "api/params.h"
+#include "api/shapes.h"
+#include "api/templates.h"
+#include "common/ids.h"
+#include "common/text.h"
+#include "model/instance_types.h"
+#include "model/names.h"
+#include "model/validation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace tide::api {
+
+namespace {
+
+using model::Instance;
+using model::InstanceGoal;
+using model::InstanceState;
+
+// Whether the instance holds CPU capacity on the host.
+bool holdsCapacity(const Instance& i) {
+  return i.state != InstanceState::Terminated && i.state != InstanceState::Stopped &&
+         i.goal == InstanceGoal::Run;
+}
+
+// Whether the instance holds its private address (stopped instances keep theirs, as in EC2).
+bool holdsAddress(const Instance& i) {
+  return i.state != InstanceState::Terminated;
+}
+
+double coresOf(const std::string& type) {
+  const model::InstanceType* t = model::findInstanceType(type);
+  return t ? t->cpuCores : 0;
+}
+
+// The first free address of 127.1.0.1 .. 127.1.255.254, skipping .0 and .255 of each /24.
+std::optional<std::string> allocateAddress(std::set<std::string>& used) {
+  for (int x = 0; x < 256; ++x) {
+    for (int y = 1; y < 255; ++y) {
+      std::string ip = "127.1." + std::to_string(x) + "." + std::to_string(y);
+      if (used.insert(ip).second) {
+        return ip;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+Json stateJson(InstanceState s) {
+  return {{"Code", model::instanceStateCode(s)},
+          {"Name", std::string(model::instanceStateName(s))}};
+}
+
+// Loads the instances named by InstanceIds (all must exist and not be long gone).
+Result<std::vector<Instance>> namedInstances(store::Tx& tx, const std::vector<std::string>& ids) {
+  std::vector<Instance> out;
+  std::vector<std::string> missing;
+  for (const auto& id : ids) {
+    auto i = tx.instance(id);
+    if (!i) {
+      return i.status();
+    }
+    if (!i->has_value()) {
+      missing.push_back(id);
+      continue;
+    }
+    out.push_back(std::move(**i));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) {
+      list += list.empty() ? "" : ", ";
+      list += m;
+    }
+    return Status("InvalidInstanceID.NotFound",
+                  "The instance ID" + std::string(missing.size() > 1 ? "s '" : " '") + list +
+                      (missing.size() > 1 ? "' do not exist" : "' does not exist"));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> requiredIds(const Json& p) {
+  auto ids = optStringList(p, "InstanceIds");
+  if (!ids) {
+    return ids.status();
+  }
+  if (ids->empty()) {
+    return Status("MissingParameter", "The request must contain the parameter InstanceIds");
+  }
+  for (const auto& id : *ids) {
+    if (!isIdOf(id, "i")) {
+      return Status("InvalidInstanceID.Malformed",
+                    "Invalid id: '" + id + "' (expecting \"i-\" and 17 hex digits)");
+    }
+  }
+  return ids;
+}
+
+// The shared shape of Terminate/Stop/StartInstances: apply `change` to each named instance in
+// one transaction; it returns the state the instance is reported in now, or an error that
+// cancels the whole request.
+Result<Json> changeInstances(ActionContext& ctx, const Json& p, const char* listName,
+                             Result<InstanceState> (*change)(Instance&, TimeMs now)) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceIds", "Force", "Hibernate", "DryRun"}));
+  auto ids = requiredIds(p);
+  if (!ids) {
+    return ids.status();
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto instances = namedInstances(tx, *ids);
+    if (!instances) {
+      return instances.status();
+    }
+    for (Instance& i : *instances) {
+      InstanceState previous = i.state;
+      auto current = change(i, ctx.clock.now());
+      if (!current) {
+        return current.status();
+      }
+      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+      out.push_back({{"InstanceId", i.instanceId},
+                     {"PreviousState", stateJson(previous)},
+                     {"CurrentState", stateJson(*current)}});
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{listName, out}};
+}
+
+std::string userInitiated(TimeMs now) {
+  return "User initiated (" + formatIso8601(now).substr(0, 19) + " GMT)";
+}
+
+Result<InstanceState> terminate(Instance& i, TimeMs now) {
+  if (i.state == InstanceState::Terminated) {
+    return i.state;
+  }
+  if (i.goal != InstanceGoal::Terminate) {
+    i.goal = InstanceGoal::Terminate;
+    i.stateTransitionReason = userInitiated(now);
+  }
+  return InstanceState::ShuttingDown;
+}
+
+Result<InstanceState> stop(Instance& i, TimeMs now) {
+  if (i.state == InstanceState::Stopped) {
+    return i.state;
+  }
+  if (i.state == InstanceState::Terminated || i.state == InstanceState::ShuttingDown ||
+      i.goal == InstanceGoal::Terminate) {
+    return Status("IncorrectInstanceState", "The instance '" + i.instanceId +
+                                                "' is not in a state from which it can be "
+                                                "stopped (it is " +
+                                                std::string(model::instanceStateName(i.state)) +
+                                                ")");
+  }
+  if (i.goal != InstanceGoal::Stop) {
+    i.goal = InstanceGoal::Stop;
+    i.stateTransitionReason = userInitiated(now);
+  }
+  return InstanceState::Stopping;
+}
+
+Result<InstanceState> start(Instance& i, TimeMs now) {
+  if (i.state == InstanceState::Running || i.state == InstanceState::Pending) {
+    if (i.goal == InstanceGoal::Run) {
+      return i.state;
+    }
+  }
+  if (i.state != InstanceState::Stopped || i.goal == InstanceGoal::Terminate) {
+    return Status("IncorrectInstanceState", "The instance '" + i.instanceId +
+                                                "' is not in a state from which it can be "
+                                                "started (it is " +
+                                                std::string(model::instanceStateName(i.state)) +
+                                                "); wait until it is stopped");
+  }
+  i.goal = InstanceGoal::Run;
+  i.stateTransitionReason = "";
+  (void)now;
+  return InstanceState::Pending;
+}
+
+} // namespace
+
+Result<Json> runInstances(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"ImageId", "InstanceType", "MinCount", "MaxCount", "LaunchTemplate",
+                           "UserData", "TagSpecifications", "SecurityGroupIds",
+                           "BlockDeviceMappings", "Port", "Environment", "ClientToken", "DryRun"}));
+  auto minCount = optInt(p, "MinCount");
+  auto maxCount = optInt(p, "MaxCount");
+  if (!minCount) {
+    return minCount.status();
+  }
+  if (!maxCount) {
+    return maxCount.status();
+  }
+  int64_t lo = minCount->value_or(1), hi = maxCount->value_or(lo);
+  if (lo < 1 || hi < lo) {
+    return Status("InvalidParameterValue", "MinCount (" + std::to_string(lo) +
+                                               ") must be at least 1 and no more than MaxCount (" +
+                                               std::to_string(hi) + ")");
+  }
+  if (hi > ctx.limits.maxInstancesPerRequest) {
+    return Status("InstanceLimitExceeded",
+                  "MaxCount " + std::to_string(hi) + " is above the limit of " +
+                      std::to_string(ctx.limits.maxInstancesPerRequest) + " per request");
+  }
+  // Fields given with the request override the launch template's, as in EC2.
+  Json overrides = Json::object();
+  for (const char* k : {"ImageId", "InstanceType", "UserData", "TagSpecifications",
+                        "SecurityGroupIds", "BlockDeviceMappings", "Port", "Environment"}) {
+    if (p.contains(k)) {
+      overrides[k] = p[k];
+    }
+  }
+  std::string ltId, ltName, ltVersion;
+  if (p.contains("LaunchTemplate")) {
+    const Json& lt = p["LaunchTemplate"];
+    if (!lt.is_object()) {
+      return validationError("LaunchTemplate must be {LaunchTemplateId | LaunchTemplateName, "
+                             "Version}");
+    }
+    TIDE_RETURN_IF_ERROR(
+        checkKnownParams(lt, {"LaunchTemplateId", "LaunchTemplateName", "Version"}));
+    auto id = optString(lt, "LaunchTemplateId");
+    auto name = optString(lt, "LaunchTemplateName");
+    auto version = optString(lt, "Version");
+    for (const Status* s : {&id.status(), &name.status(), &version.status()}) {
+      if (!s->isOk()) {
+        return *s;
+      }
+    }
+    ltId = id->value_or("");
+    ltName = name->value_or("");
+    ltVersion = version->value_or("$Default");
+  }
+
+  std::vector<Instance> launched;
+  std::string reservationId = newId("r");
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    model::LaunchTemplateData base;
+    Instance proto;
+    if (!ltId.empty() || !ltName.empty()) {
+      auto r = resolveLaunchTemplate(tx, ltId, ltName, ltVersion);
+      if (!r) {
+        return r.status();
+      }
+      base = r->version.data;
+      proto.launchTemplateId = r->launchTemplate.launchTemplateId;
+      proto.launchTemplateName = r->launchTemplate.launchTemplateName;
+      proto.launchTemplateVersion = r->version.versionNumber;
+    }
+    std::vector<model::Tag> templateTags = base.instanceTags;
+    auto data = parseLaunchTemplateData(overrides, base);
+    if (!data) {
+      return data.status();
+    }
+    if (data->imageId.empty()) {
+      return Status("MissingParameter", "RunInstances needs an ImageId (or a launch template "
+                                        "that has one)");
+    }
+    if (data->instanceType.empty()) {
+      return Status("MissingParameter", "RunInstances needs an InstanceType (or a launch "
+                                        "template that has one)");
+    }
+    auto img = tx.image(data->imageId);
+    if (!img) {
+      return img.status();
+    }
+    if (!img->has_value()) {
+      return Status("InvalidAMIID.NotFound",
+                    "The image id '[" + data->imageId + "]' does not exist");
+    }
+    if ((*img)->state != model::ImageState::Available) {
+      return Status("InvalidAMIID.Unavailable",
+                    "The image '" + data->imageId + "' is " +
+                        std::string(model::imageStateName((*img)->state)) + ", not available" +
+                        ((*img)->stateReason.empty() ? "" : ": " + (*img)->stateReason));
+    }
+    auto all = tx.instances();
+    if (!all) {
+      return all.status();
+    }
+    double used = 0;
+    std::set<std::string> addresses;
+    for (const Instance& i : *all) {
+      if (holdsCapacity(i)) {
+        used += coresOf(i.instanceType);
+      }
+      if (holdsAddress(i) && !i.privateIpAddress.empty()) {
+        addresses.insert(i.privateIpAddress);
+      }
+    }
+    double cores = coresOf(data->instanceType);
+    int64_t fit = static_cast<int64_t>(std::floor((ctx.limits.maxCpuCores - used) / cores + 1e-9));
+    int64_t count = std::min(hi, fit);
+    if (count < lo) {
+      char buf[256];
+      snprintf(buf, sizeof buf,
+               "There is not enough capacity for %lld %s instance(s) (%.3g cores each): "
+               "%.3g of the host's %.3g cores are in use (raise it with tide server "
+               "--max-cpu-cores)",
+               static_cast<long long>(lo), data->instanceType.c_str(), cores, used,
+               ctx.limits.maxCpuCores);
+      return Status("InsufficientInstanceCapacity", buf);
+    }
+    // Instance tags: the template's, overridden key by key by the request's.
+    std::vector<model::Tag> tags = templateTags;
+    if (p.contains("TagSpecifications")) {
+      for (const model::Tag& t : data->instanceTags) {
+        auto it = std::find_if(tags.begin(), tags.end(),
+                               [&](const model::Tag& x) { return x.key == t.key; });
+        if (it != tags.end()) {
+          it->value = t.value;
+        } else {
+          tags.push_back(t);
+        }
+      }
+    }
+    TIDE_RETURN_IF_ERROR(model::validateTags(tags));
+    TimeMs now = ctx.clock.now();
+    for (int64_t k = 0; k < count; ++k) {
+      Instance i = proto;
+      i.instanceId = newId("i");
+      i.reservationId = reservationId;
+      i.imageId = data->imageId;
+      i.contentDigest = (*img)->contentDigest;
+      i.runCommand = (*img)->runCommand;
+      i.instanceType = data->instanceType;
+      i.amiLaunchIndex = static_cast<int>(k);
+      auto ip = allocateAddress(addresses);
+      if (!ip) {
+        return Status("InsufficientFreeAddressesInSubnet",
+                      "No free private address is left in 127.1.0.0/16");
+      }
+      i.privateIpAddress = *ip;
+      i.port = data->port.value_or((*img)->port);
+      i.state = InstanceState::Pending;
+      i.goal = InstanceGoal::Run;
+      i.launchTime = now;
+      i.stateChangedAt = now;
+      i.userData = data->userData;
+      i.environment = data->environment;
+      i.tags = tags;
+      i.securityGroupIds = data->securityGroupIds;
+      i.blockDeviceMappings = data->blockDeviceMappings;
+      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+      launched.push_back(std::move(i));
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  Json instances = Json::array();
+  for (const Instance& i : launched) {
+    instances.push_back(instanceJson(i));
+  }
+  return Json{{"ReservationId", reservationId},
+              {"OwnerId", kOwnerId},
+              {"Groups", Json::array()},
+              {"Instances", instances}};
+}
+
+Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"InstanceIds", "Filters", "MaxResults", "NextToken", "DryRun"}));
+  auto ids = optStringList(p, "InstanceIds");
+  if (!ids) {
+    return ids.status();
+  }
+  auto fs = filters(p);
+  if (!fs) {
+    return fs.status();
+  }
+  std::vector<Instance> instances;
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        if (!ids->empty()) {
+          auto named = namedInstances(tx, *ids);
+          if (!named) {
+            return named.status();
+          }
+          instances = std::move(*named);
+          return Status::ok();
+        }
+        auto all = tx.instances();
+        if (!all) {
+          return all.status();
+        }
+        instances = std::move(*all);
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  // Reservations in launch order, each with its instances.
+  std::vector<std::string> order;
+  std::map<std::string, Json> byReservation;
+  for (const Instance& i : instances) {
+    bool keep = true;
+    for (const Filter& f : *fs) {
+      std::optional<std::string> value;
+      if (f.name == "instance-state-name") {
+        value = std::string(model::instanceStateName(i.state));
+      } else if (f.name == "instance-id") {
+        value = i.instanceId;
+      } else if (f.name == "image-id") {
+        value = i.imageId;
+      } else if (f.name == "instance-type") {
+        value = i.instanceType;
+      } else if (f.name == "private-ip-address") {
+        value = i.privateIpAddress;
+      } else if (f.name == "reservation-id") {
+        value = i.reservationId;
+      } else if (f.name == "launch-template-name") {
+        value = i.launchTemplateName;
+      } else if (f.name.rfind("tag:", 0) == 0) {
+        value = tagValue(i.tags, f.name.substr(4));
+      } else {
+        return Status(
+            "InvalidParameterValue",
+            "The filter '" + f.name +
+                "' is invalid; tide knows instance-state-name, "
+                "instance-id, image-id, instance-type, private-ip-address, reservation-id, "
+                "launch-template-name and tag:<key>");
+      }
+      keep = keep && value && filterMatches(f, *value);
+    }
+    if (!keep) {
+      continue;
+    }
+    auto it = byReservation.find(i.reservationId);
+    if (it == byReservation.end()) {
+      order.push_back(i.reservationId);
+      it = byReservation
+               .emplace(i.reservationId, Json{{"ReservationId", i.reservationId},
+                                              {"OwnerId", kOwnerId},
+                                              {"Groups", Json::array()},
+                                              {"Instances", Json::array()}})
+               .first;
+    }
+    it->second["Instances"].push_back(instanceJson(i));
+  }
+  Json reservations = Json::array();
+  for (const auto& r : order) {
+    reservations.push_back(std::move(byReservation[r]));
+  }
+  return Json{{"Reservations", reservations}};
+}
+
+Result<Json> terminateInstances(ActionContext& ctx, const Json& p) {
+  return changeInstances(ctx, p, "TerminatingInstances", terminate);
+}
+
+Result<Json> stopInstances(ActionContext& ctx, const Json& p) {
+  return changeInstances(ctx, p, "StoppingInstances", stop);
+}
+
+Result<Json> startInstances(ActionContext& ctx, const Json& p) {
+  return changeInstances(ctx, p, "StartingInstances", start);
+}
+
+Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceId", "Latest", "DryRun"}));
+  auto id = reqString(p, "InstanceId");
+  if (!id) {
+    return id.status();
+  }
+  if (!isIdOf(*id, "i")) {
+    return Status("InvalidInstanceID.Malformed", "Invalid id: '" + *id + "'");
+  }
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status { return namedInstances(tx, {*id}).status(); }, false);
+  if (!s.isOk()) {
+    return s;
+  }
+  auto out = ctx.host.consoleOutput(*id, 64 * 1024);
+  if (!out) {
+    return out.status();
+  }
+  return Json{{"InstanceId", *id},
+              {"Timestamp", formatIso8601(ctx.clock.now())},
+              {"Output", base64Encode(*out)}};
+}
+
+Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p) {
+  (void)ctx;
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceTypes", "Filters", "MaxResults", "DryRun"}));
+  auto names = optStringList(p, "InstanceTypes");
+  if (!names) {
+    return names.status();
+  }
+  for (const auto& n : *names) {
+    TIDE_RETURN_IF_ERROR(model::validateInstanceType(n));
+  }
+  Json out = Json::array();
+  for (const model::InstanceType& t : model::instanceTypes()) {
+    if (!names->empty() && std::find(names->begin(), names->end(), t.name) == names->end()) {
+      continue;
+    }
+    out.push_back({{"InstanceType", std::string(t.name)},
+                   {"VCpuInfo", {{"DefaultVCpus", t.awsVcpus}}},
+                   {"MemoryInfo", {{"SizeInMiB", t.awsMemoryMiB}}},
+                   {"LocalCpuCores", t.cpuCores},
+                   {"LocalMemoryMiB", t.memoryBytes / (1024 * 1024)},
+                   {"LocalPidsMax", t.pidsMax}});
+  }
+  return Json{{"InstanceTypes", out}};
+}
+
+Result<Json> describeHost(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {}));
+  Json host = ctx.host.describe();
+  double used = 0;
+  std::map<std::string, int> byState;
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto all = tx.instances();
+        if (!all) {
+          return all.status();
+        }
+        for (const Instance& i : *all) {
+          if (holdsCapacity(i)) {
+            used += coresOf(i.instanceType);
+          }
+          byState[std::string(model::instanceStateName(i.state))]++;
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  host["CpuCoresInUse"] = used;
+  host["MaxCpuCores"] = ctx.limits.maxCpuCores;
+  host["InstanceCounts"] = byState;
+  return Json{{"Host", host}};
+}
+
+} // namespace tide::api

@@ -1,0 +1,344 @@
+// CreateLaunchTemplate, CreateLaunchTemplateVersion, DescribeLaunchTemplates,
+// DescribeLaunchTemplateVersions, ModifyLaunchTemplate, DeleteLaunchTemplate.
+//
+// Versions are numbered from 1 and immutable; $Default and $Latest resolve as in EC2.
+#include "api/handlers.h"
+#include "api/params.h"
+#include "api/shapes.h"
+#include "api/templates.h"
+#include "common/ids.h"
+#include "model/validation.h"
+
+namespace tide::api {
+
+Result<model::LaunchTemplate> findLaunchTemplate(store::Tx& tx, const std::string& id,
+                                                 const std::string& name) {
+  if (id.empty() == name.empty()) {
+    return Status("MissingParameter", "Give exactly one of LaunchTemplateId or LaunchTemplateName");
+  }
+  auto lt = id.empty() ? tx.launchTemplateByName(name) : tx.launchTemplate(id);
+  if (!lt) {
+    return lt.status();
+  }
+  if (!lt->has_value()) {
+    if (id.empty()) {
+      return Status("InvalidLaunchTemplateName.NotFoundException",
+                    "The specified launch template, with template name " + name +
+                        ", does not exist.");
+    }
+    return Status("InvalidLaunchTemplateId.NotFound",
+                  "The specified launch template, with template ID " + id + ", does not exist.");
+  }
+  return std::move(**lt);
+}
+
+Result<ResolvedTemplate> resolveLaunchTemplate(store::Tx& tx, const std::string& id,
+                                               const std::string& name,
+                                               const std::string& version) {
+  auto lt = findLaunchTemplate(tx, id, name);
+  if (!lt) {
+    return lt.status();
+  }
+  auto number = model::resolveLaunchTemplateVersion(*lt, version);
+  if (!number) {
+    return number.status();
+  }
+  auto v = tx.launchTemplateVersion(lt->launchTemplateId, *number);
+  if (!v) {
+    return v.status();
+  }
+  if (!v->has_value()) {
+    return Status("InvalidLaunchTemplateId.VersionNotFound",
+                  "Could not find launch template version " + std::to_string(*number) + " of " +
+                      lt->launchTemplateName);
+  }
+  return ResolvedTemplate{std::move(*lt), std::move(**v)};
+}
+
+namespace {
+
+struct TemplateRef {
+  std::string id;
+  std::string name;
+};
+
+Result<TemplateRef> templateRef(const Json& p) {
+  auto id = optString(p, "LaunchTemplateId");
+  auto name = optString(p, "LaunchTemplateName");
+  if (!id) {
+    return id.status();
+  }
+  if (!name) {
+    return name.status();
+  }
+  return TemplateRef{id->value_or(""), name->value_or("")};
+}
+
+// Checks that the data's image exists (when set): a template must not name a missing image.
+Status checkImage(store::Tx& tx, const model::LaunchTemplateData& d) {
+  if (d.imageId.empty()) {
+    return Status::ok();
+  }
+  auto img = tx.image(d.imageId);
+  if (!img) {
+    return img.status();
+  }
+  if (!img->has_value()) {
+    return Status("InvalidAMIID.NotFound", "The image id '[" + d.imageId + "]' does not exist");
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Result<Json> createLaunchTemplate(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"LaunchTemplateName", "VersionDescription", "LaunchTemplateData",
+                           "TagSpecifications", "ClientToken", "DryRun"}));
+  auto name = reqString(p, "LaunchTemplateName");
+  if (!name) {
+    return name.status();
+  }
+  TIDE_RETURN_IF_ERROR(model::validateLaunchTemplateName(*name));
+  auto description = optString(p, "VersionDescription");
+  if (!description) {
+    return description.status();
+  }
+  if (!p.contains("LaunchTemplateData")) {
+    return Status("MissingParameter", "The request must contain the parameter LaunchTemplateData");
+  }
+  auto data = parseLaunchTemplateData(p["LaunchTemplateData"], {});
+  if (!data) {
+    return data.status();
+  }
+  auto tags = tagSpecifications(p, "launch-template", {});
+  if (!tags) {
+    return tags.status();
+  }
+  TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
+
+  model::LaunchTemplate lt;
+  lt.launchTemplateId = newId("lt");
+  lt.launchTemplateName = *name;
+  lt.createTime = ctx.clock.now();
+  lt.tags = *tags;
+  model::LaunchTemplateVersion v;
+  v.launchTemplateId = lt.launchTemplateId;
+  v.launchTemplateName = lt.launchTemplateName;
+  v.versionNumber = 1;
+  v.versionDescription = description->value_or("");
+  v.createTime = lt.createTime;
+  v.data = *data;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto existing = tx.launchTemplateByName(lt.launchTemplateName);
+    if (!existing) {
+      return existing.status();
+    }
+    if (existing->has_value()) {
+      return Status("InvalidLaunchTemplateName.AlreadyExistsException",
+                    "Launch template name already in use: " + lt.launchTemplateName + " (" +
+                        (*existing)->launchTemplateId + ")");
+    }
+    TIDE_RETURN_IF_ERROR(checkImage(tx, v.data));
+    TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
+    return tx.insertLaunchTemplateVersion(v);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+}
+
+Result<Json> createLaunchTemplateVersion(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"LaunchTemplateId", "LaunchTemplateName", "SourceVersion",
+                           "VersionDescription", "LaunchTemplateData", "ClientToken", "DryRun"}));
+  auto ref = templateRef(p);
+  auto source = optString(p, "SourceVersion");
+  auto description = optString(p, "VersionDescription");
+  for (const Status* s : {&ref.status(), &source.status(), &description.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (!p.contains("LaunchTemplateData")) {
+    return Status("MissingParameter", "The request must contain the parameter LaunchTemplateData");
+  }
+  model::LaunchTemplateVersion v;
+  model::LaunchTemplate lt;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto found = findLaunchTemplate(tx, ref->id, ref->name);
+    if (!found) {
+      return found.status();
+    }
+    lt = std::move(*found);
+    model::LaunchTemplateData base;
+    if (source->has_value()) {
+      auto src = resolveLaunchTemplate(tx, lt.launchTemplateId, "", **source);
+      if (!src) {
+        return src.status();
+      }
+      base = src->version.data;
+    }
+    auto data = parseLaunchTemplateData(p["LaunchTemplateData"], base);
+    if (!data) {
+      return data.status();
+    }
+    TIDE_RETURN_IF_ERROR(checkImage(tx, *data));
+    v.launchTemplateId = lt.launchTemplateId;
+    v.launchTemplateName = lt.launchTemplateName;
+    v.versionNumber = lt.latestVersionNumber + 1;
+    v.versionDescription = description->value_or("");
+    v.createTime = ctx.clock.now();
+    v.data = *data;
+    lt.latestVersionNumber = v.versionNumber;
+    TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
+    return tx.putLaunchTemplate(lt);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplateVersion", launchTemplateVersionJson(v, lt.defaultVersionNumber)}};
+}
+
+Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"LaunchTemplateIds", "LaunchTemplateNames", "Filters", "MaxResults", "DryRun"}));
+  auto ids = optStringList(p, "LaunchTemplateIds");
+  auto names = optStringList(p, "LaunchTemplateNames");
+  if (!ids) {
+    return ids.status();
+  }
+  if (!names) {
+    return names.status();
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        if (ids->empty() && names->empty()) {
+          auto all = tx.launchTemplates();
+          if (!all) {
+            return all.status();
+          }
+          for (const auto& lt : *all) {
+            out.push_back(launchTemplateJson(lt));
+          }
+          return Status::ok();
+        }
+        for (const auto& id : *ids) {
+          auto lt = findLaunchTemplate(tx, id, "");
+          if (!lt) {
+            return lt.status();
+          }
+          out.push_back(launchTemplateJson(*lt));
+        }
+        for (const auto& name : *names) {
+          auto lt = findLaunchTemplate(tx, "", name);
+          if (!lt) {
+            return lt.status();
+          }
+          out.push_back(launchTemplateJson(*lt));
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplates", out}};
+}
+
+Result<Json> describeLaunchTemplateVersions(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"LaunchTemplateId", "LaunchTemplateName", "Versions", "MinVersion",
+                           "MaxVersion", "Filters", "MaxResults", "DryRun"}));
+  auto ref = templateRef(p);
+  auto versions = optStringList(p, "Versions");
+  if (!ref) {
+    return ref.status();
+  }
+  if (!versions) {
+    return versions.status();
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto lt = findLaunchTemplate(tx, ref->id, ref->name);
+        if (!lt) {
+          return lt.status();
+        }
+        if (versions->empty()) {
+          auto all = tx.launchTemplateVersions(lt->launchTemplateId);
+          if (!all) {
+            return all.status();
+          }
+          for (const auto& v : *all) {
+            out.push_back(launchTemplateVersionJson(v, lt->defaultVersionNumber));
+          }
+          return Status::ok();
+        }
+        for (const auto& spec : *versions) {
+          auto r = resolveLaunchTemplate(tx, lt->launchTemplateId, "", spec);
+          if (!r) {
+            return r.status();
+          }
+          out.push_back(launchTemplateVersionJson(r->version, lt->defaultVersionNumber));
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplateVersions", out}};
+}
+
+Result<Json> modifyLaunchTemplate(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"LaunchTemplateId", "LaunchTemplateName", "DefaultVersion", "ClientToken", "DryRun"}));
+  auto ref = templateRef(p);
+  if (!ref) {
+    return ref.status();
+  }
+  auto version = reqString(p, "DefaultVersion");
+  if (!version) {
+    return version.status();
+  }
+  model::LaunchTemplate lt;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto r = resolveLaunchTemplate(tx, ref->id, ref->name, *version);
+    if (!r) {
+      return r.status();
+    }
+    lt = r->launchTemplate;
+    lt.defaultVersionNumber = r->version.versionNumber;
+    return tx.putLaunchTemplate(lt);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+}
+
+Result<Json> deleteLaunchTemplate(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LaunchTemplateId", "LaunchTemplateName", "DryRun"}));
+  auto ref = templateRef(p);
+  if (!ref) {
+    return ref.status();
+  }
+  model::LaunchTemplate lt;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto found = findLaunchTemplate(tx, ref->id, ref->name);
+    if (!found) {
+      return found.status();
+    }
+    lt = std::move(*found);
+    return tx.deleteLaunchTemplate(lt.launchTemplateId);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+}
+
+} // namespace tide::api

@@ -1,0 +1,989 @@
+// The control plane's HTTP/1.1 server: non-blocking sockets on the control EventLoop,
+// Content-Length framing only, strict parsing and hard limits (see HttpServerOptions).
+//
+// A connection's life:
+//   Open      -> reading requests, writing responses, in order (pipelining allowed)
+//   Closing   -> a response that ends the connection is queued; input is ignored; once the
+//                output drains, the write side is shut down and the connection lingers
+//   Lingering -> reads and discards until EOF or kLingerTime, then closes (so a client that is
+//                still sending does not get a reset that destroys the error response)
+#include "api/http.h"
+
+#include "common/log.h"
+#include "common/text.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace tide::api {
+
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024; // stop reading while this much is queued
+constexpr int kMaxReadsPerEvent = 16;
+constexpr Millis kLingerTime = Millis(2'000);
+constexpr Millis kAcceptRetry = Millis(100); // after EMFILE/ENFILE
+
+SteadyTime steadyNow() {
+  return std::chrono::steady_clock::now();
+}
+
+bool isTokenChar(unsigned char c) {
+  if (c >= '0' && c <= '9') {
+    return true;
+  }
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+    return true;
+  }
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+bool isToken(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (unsigned char c : s) {
+    if (!isTokenChar(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = char(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+// Field values: visible ASCII, SP, HTAB and obs-text; no other control characters.
+bool isValidFieldValue(std::string_view s) {
+  for (unsigned char c : s) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trimSpaceTab(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// True when a comma-separated header value contains token (case-insensitive).
+bool headerHasToken(std::string_view value, std::string_view token) {
+  for (const std::string& part : splitString(value, ',')) {
+    if (toLower(trimSpaceTab(part)) == token) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 204:
+    return "No Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 417:
+    return "Expectation Failed";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Unknown";
+  }
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (unsigned char c : s) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += char(c);
+      }
+    }
+  }
+  return out;
+}
+
+HttpResponse errorResponse(int status, std::string_view code, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.contentType = "application/json";
+  r.body =
+      "{\"__type\": \"" + jsonEscape(code) + "\", \"message\": \"" + jsonEscape(message) + "\"}";
+  return r;
+}
+
+// A request the parser rejected: the response to send, after which the connection closes.
+struct ParseError {
+  int status;
+  std::string code;
+  std::string message;
+};
+
+// The request line and headers of one request, parsed.
+struct RequestHead {
+  HttpRequest request;
+  bool http10 = false;         // HTTP/1.0 (default close) rather than HTTP/1.1
+  bool keepAlive = true;       // after Connection and version defaults
+  size_t contentLength = 0;    // body bytes that follow the head
+  bool expectContinue = false; // "Expect: 100-continue"
+};
+
+std::optional<ParseError> malformed(std::string message) {
+  return ParseError{400, "MalformedRequest", std::move(message)};
+}
+
+// Parses "METHOD SP target SP HTTP/1.x".
+std::optional<ParseError> parseRequestLine(std::string_view line, RequestHead& head) {
+  size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) {
+    return malformed("malformed request line: expected 'METHOD target HTTP/1.1'");
+  }
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return malformed("malformed request line: expected 'METHOD target HTTP/1.1'");
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!isToken(method)) {
+    return malformed("malformed request line: invalid method");
+  }
+  if (target.empty()) {
+    return malformed("malformed request line: empty request target");
+  }
+  for (unsigned char c : target) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return malformed("malformed request line: invalid character in request target");
+    }
+  }
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
+    return malformed("malformed request line: invalid HTTP version");
+  }
+  if (version[5] != '1') {
+    return ParseError{505, "HttpVersionNotSupported",
+                      "HTTP version " + std::string(version.substr(5)) + " is not supported"};
+  }
+  head.http10 = version[7] == '0';
+  head.request.method = std::string(method);
+  head.request.target = std::string(target);
+  return std::nullopt;
+}
+
+// Checks the start of a request whose head is still incomplete: the request line once it is
+// whole, otherwise the method's characters so far.
+std::optional<ParseError> checkRequestLineEarly(std::string_view in) {
+  size_t lineEnd = in.find("\r\n");
+  if (lineEnd != std::string_view::npos) {
+    RequestHead head;
+    std::string_view line = in.substr(0, lineEnd);
+    if (line.find('\n') != std::string_view::npos) {
+      return malformed("malformed request line: bare CR or LF");
+    }
+    return parseRequestLine(line, head);
+  }
+  std::string_view method = in.substr(0, in.find(' '));
+  for (unsigned char c : method) {
+    if (!isTokenChar(c) && c != '\r') {
+      return malformed("malformed request line: invalid method");
+    }
+  }
+  return std::nullopt;
+}
+
+// Parses a Content-Length value, possibly a list of identical values ("5, 5").
+// Returns nullopt when invalid; SIZE_MAX when too large to represent.
+std::optional<size_t> parseContentLength(std::string_view value) {
+  std::optional<size_t> result;
+  for (const std::string& part : splitString(value, ',')) {
+    std::string_view digits = trimSpaceTab(part);
+    if (digits.empty()) {
+      return std::nullopt;
+    }
+    size_t n = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+      if (n > (SIZE_MAX - 9) / 10) {
+        n = SIZE_MAX; // saturate: surely above maxBodyBytes
+      } else {
+        n = n * 10 + size_t(c - '0');
+      }
+    }
+    if (result && *result != n) {
+      return std::nullopt;
+    }
+    result = n;
+  }
+  return result;
+}
+
+// Parses the head (everything before the blank line, CRLF-separated lines).
+std::optional<ParseError> parseHead(std::string_view text, const HttpServerOptions& options,
+                                    RequestHead& head) {
+  size_t lineEnd = text.find("\r\n");
+  std::string_view requestLine = text.substr(0, lineEnd);
+  if (requestLine.find_first_of("\r\n") != std::string_view::npos) {
+    return malformed("malformed request line: bare CR or LF");
+  }
+  if (auto err = parseRequestLine(requestLine, head)) {
+    return err;
+  }
+
+  std::optional<size_t> contentLength;
+  bool hasTransferEncoding = false;
+  int hostCount = 0;
+  size_t pos = lineEnd == std::string_view::npos ? text.size() : lineEnd + 2;
+  while (pos < text.size()) {
+    size_t end = text.find("\r\n", pos);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 2;
+    if (line.find_first_of("\r\n") != std::string_view::npos) {
+      return malformed("malformed header: bare CR or LF");
+    }
+    if (line.empty()) {
+      return malformed("malformed header: empty line");
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      return malformed("malformed header: obsolete line folding is not allowed");
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return malformed("malformed header: missing ':'");
+    }
+    std::string_view name = line.substr(0, colon);
+    if (!isToken(name)) {
+      return malformed("malformed header: invalid header name '" + std::string(name.substr(0, 64)) +
+                       "'");
+    }
+    std::string_view value = trimSpaceTab(line.substr(colon + 1));
+    if (!isValidFieldValue(value)) {
+      return malformed("malformed header: invalid character in value of '" + std::string(name) +
+                       "'");
+    }
+    std::string lname = toLower(name);
+    if (lname == "content-length") {
+      std::optional<size_t> n = parseContentLength(value);
+      if (!n) {
+        return malformed("invalid Content-Length '" + std::string(value.substr(0, 64)) + "'");
+      }
+      if (contentLength && *contentLength != *n) {
+        return malformed("conflicting Content-Length headers");
+      }
+      contentLength = n;
+    } else if (lname == "transfer-encoding") {
+      hasTransferEncoding = true;
+    } else if (lname == "host") {
+      ++hostCount;
+    }
+    head.request.headers.emplace_back(std::move(lname), std::string(value));
+  }
+
+  if (hasTransferEncoding && contentLength) {
+    return malformed("a request must not carry both Content-Length and Transfer-Encoding");
+  }
+  if (hasTransferEncoding) {
+    if (head.http10) {
+      return malformed("Transfer-Encoding is not allowed in HTTP/1.0");
+    }
+    return ParseError{411, "LengthRequired",
+                      "Transfer-Encoding (chunked) is not supported; send the body with "
+                      "Content-Length"};
+  }
+  if (!head.http10 && hostCount == 0) {
+    return malformed("missing Host header");
+  }
+  if (hostCount > 1) {
+    return malformed("more than one Host header");
+  }
+  head.contentLength = contentLength.value_or(0);
+  if (head.contentLength > options.maxBodyBytes) {
+    return ParseError{413, "RequestEntityTooLarge",
+                      "request body exceeds the limit of " + std::to_string(options.maxBodyBytes) +
+                          " bytes"};
+  }
+
+  const std::string* connection = head.request.header("connection");
+  if (head.http10) {
+    head.keepAlive = connection != nullptr && headerHasToken(*connection, "keep-alive");
+  } else {
+    head.keepAlive = connection == nullptr || !headerHasToken(*connection, "close");
+  }
+  if (const std::string* expect = head.request.header("expect")) {
+    if (toLower(*expect) != "100-continue") {
+      return ParseError{417, "ExpectationFailed",
+                        "unsupported expectation '" + expect->substr(0, 64) + "'"};
+    }
+    head.expectContinue = !head.http10;
+  }
+  return std::nullopt;
+}
+
+// Status line and headers for response; the body is appended by the caller.
+std::string serializeHead(const HttpResponse& response, size_t contentLength, bool close,
+                          bool http10KeepAlive) {
+  std::string out;
+  out.reserve(128 + response.headers.size() * 48);
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += reasonPhrase(response.status);
+  out += "\r\nContent-Type: ";
+  out += response.contentType.empty() ? "application/octet-stream" : response.contentType;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(contentLength);
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    std::string lname = toLower(name);
+    if (lname == "content-length" || lname == "content-type" || lname == "connection" ||
+        lname == "transfer-encoding") {
+      continue; // framing is the server's business
+    }
+    if (!isToken(name) || !isValidFieldValue(value)) {
+      logError("http: handler produced an invalid response header '" + name + "'; dropped");
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (close) {
+    out += "Connection: close\r\n";
+  } else if (http10KeepAlive) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::string formatPeer(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return "unknown";
+}
+
+} // namespace
+
+const std::string* HttpRequest::header(std::string_view lowercaseName) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lowercaseName) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+struct HttpServer::Impl {
+  enum class ConnState {
+    Open,      // reading requests and writing responses
+    Closing,   // last response queued; close once it is written
+    Lingering, // write side shut down; discarding input until EOF or timeout
+  };
+
+  struct Connection {
+    int fd = -1;
+    std::string peer;
+    ConnState state = ConnState::Open;
+    std::string in;              // received bytes not yet consumed by a request
+    std::string out;             // response bytes not yet written
+    size_t outOffset = 0;        // bytes of out already written
+    bool requestStarted = false; // in holds part of a request; requestStart is meaningful
+    SteadyTime requestStart;     // first byte of the current request arrived
+    SteadyTime lastActivity;     // last read or write progress
+    bool continueSent = false;   // "100 Continue" sent for the current request
+    bool peerClosed = false;     // read EOF: the peer sends nothing more
+    uint32_t events = 0;         // epoll events currently asked for
+    EventLoop::TimerId timer = 0;
+    SteadyTime timerDeadline;
+
+    size_t pendingOut() const { return out.size() - outOffset; }
+  };
+
+  EventLoop& loop;
+  HttpServerOptions options;
+  Handler handler;
+  int listenFd = -1;
+  bool acceptPaused = false;
+  EventLoop::TimerId acceptRetryTimer = 0;
+  std::unordered_map<int, std::shared_ptr<Connection>> conns;
+
+  Impl(EventLoop& l, HttpServerOptions o, Handler h) : loop(l), options(o), handler(std::move(h)) {}
+
+  // ---- accepting ----
+
+  void onListenReady() {
+    while (true) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      int fd = ::accept4(listenFd, reinterpret_cast<sockaddr*>(&addr), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) {
+          continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Level-triggered epoll would spin: pause accepting for a moment.
+          logWarn(std::string("http: accept: ") + std::strerror(errno) + "; pausing accepts");
+          pauseAccepting();
+        }
+        return; // EAGAIN, or an error we ride out
+      }
+      if (conns.size() >= options.maxConnections) {
+        logWarn("http: connection limit (" + std::to_string(options.maxConnections) +
+                ") reached; closing new connection from " + formatPeer(addr));
+        ::close(fd);
+        continue;
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto conn = std::make_shared<Connection>();
+      conn->fd = fd;
+      conn->peer = formatPeer(addr);
+      conn->lastActivity = steadyNow();
+      conn->events = EPOLLIN | EPOLLRDHUP;
+      Status s =
+          loop.add(fd, conn->events, [this, fd](uint32_t events) { onConnEvent(fd, events); });
+      if (!s.isOk()) {
+        logError("http: " + s.toString());
+        ::close(fd);
+        continue;
+      }
+      conns.emplace(fd, conn);
+      rearmTimer(*conn);
+    }
+  }
+
+  void pauseAccepting() {
+    if (acceptPaused || listenFd < 0) {
+      return;
+    }
+    acceptPaused = true;
+    (void)loop.modify(listenFd, 0);
+    acceptRetryTimer = loop.runAfter(kAcceptRetry, [this] {
+      acceptRetryTimer = 0;
+      acceptPaused = false;
+      if (listenFd >= 0) {
+        (void)loop.modify(listenFd, EPOLLIN);
+      }
+    });
+  }
+
+  // ---- connection events ----
+
+  void onConnEvent(int fd, uint32_t events) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) {
+      return;
+    }
+    std::shared_ptr<Connection> conn = it->second; // alive until this callback returns
+    if (!conn->peerClosed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+      if (!readInput(*conn)) {
+        return; // closed
+      }
+    }
+    if (conn->fd < 0) {
+      return;
+    }
+    if ((events & EPOLLOUT) != 0 || conn->pendingOut() > 0) {
+      if (!flush(*conn)) {
+        return;
+      }
+    }
+    if (conn->fd >= 0) {
+      updateInterest(*conn);
+      rearmTimer(*conn);
+    }
+  }
+
+  // Reads what is available and handles complete requests. Returns false if the connection was
+  // closed.
+  bool readInput(Connection& conn) {
+    char buf[kReadChunk];
+    bool eof = false;
+    // Read only while the output is not backed up; level-triggered epoll brings us back.
+    // At most kMaxReadsPerEvent reads per event, so that one busy client cannot starve the
+    // others.
+    for (int reads = 0; reads < kMaxReadsPerEvent && (conn.state == ConnState::Lingering ||
+                                                      conn.pendingOut() < kMaxPendingOutput);
+         ++reads) {
+      if (conn.fd < 0) {
+        return false; // the handler closed the server
+      }
+      ssize_t n = ::recv(conn.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        if (conn.state == ConnState::Open) {
+          // Only here does input count as progress: a client that keeps sending after we
+          // decided to close must not keep the connection (Closing, Lingering) alive.
+          conn.lastActivity = steadyNow();
+          if (!conn.requestStarted) {
+            conn.requestStarted = true;
+            conn.requestStart = conn.lastActivity;
+          }
+          conn.in.append(buf, size_t(n));
+          processInput(conn);
+        }
+        // Closing and Lingering discard input.
+        if (size_t(n) < sizeof buf) {
+          break; // probably drained; epoll will tell us if not
+        }
+        continue;
+      }
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      closeConnection(conn); // ECONNRESET and friends
+      return false;
+    }
+    if (eof) {
+      if (conn.state == ConnState::Lingering || conn.pendingOut() == 0) {
+        // The peer is done and we owe nothing (a partial request dies with the connection).
+        closeConnection(conn);
+        return false;
+      }
+      // Half-closed peer: write what we owe, then close.
+      conn.peerClosed = true;
+      conn.state = ConnState::Closing;
+    }
+    return true;
+  }
+
+  // Handles every complete request in conn.in, in order.
+  void processInput(Connection& conn) {
+    // conn.fd turns -1 if the handler closed the server.
+    while (conn.fd >= 0 && conn.state == ConnState::Open && conn.pendingOut() < kMaxPendingOutput) {
+      // Ignore empty lines before a request line (RFC 9112 section 2.2).
+      size_t skip = 0;
+      while (skip + 1 < conn.in.size() && conn.in[skip] == '\r' && conn.in[skip + 1] == '\n') {
+        skip += 2;
+      }
+      if (skip > 0) {
+        conn.in.erase(0, skip);
+      }
+      if (conn.in.empty()) {
+        conn.requestStarted = false;
+        return;
+      }
+      size_t headEnd = conn.in.find("\r\n\r\n");
+      if (headEnd == std::string::npos) {
+        // Reject garbage (a TLS handshake, a wrong protocol) without waiting for a blank line
+        // that may never come.
+        if (auto err = checkRequestLineEarly(conn.in)) {
+          failRequest(conn, *err);
+          return;
+        }
+        if (conn.in.size() > options.maxHeaderBytes) {
+          failRequest(conn, ParseError{431, "RequestHeaderFieldsTooLarge",
+                                       "request line and headers exceed the limit of " +
+                                           std::to_string(options.maxHeaderBytes) + " bytes"});
+        }
+        return; // wait for more
+      }
+      if (headEnd + 4 > options.maxHeaderBytes) {
+        failRequest(conn, ParseError{431, "RequestHeaderFieldsTooLarge",
+                                     "request line and headers exceed the limit of " +
+                                         std::to_string(options.maxHeaderBytes) + " bytes"});
+        return;
+      }
+      RequestHead head;
+      if (auto err = parseHead(std::string_view(conn.in).substr(0, headEnd), options, head)) {
+        failRequest(conn, *err);
+        return;
+      }
+      size_t total = headEnd + 4 + head.contentLength;
+      if (conn.in.size() < total) {
+        if (head.expectContinue && !conn.continueSent) {
+          conn.continueSent = true;
+          conn.out += "HTTP/1.1 100 Continue\r\n\r\n";
+        }
+        return; // wait for the body
+      }
+      head.request.body = conn.in.substr(headEnd + 4, head.contentLength);
+      head.request.peer = conn.peer;
+      conn.in.erase(0, total);
+      conn.continueSent = false;
+      // Whatever follows belongs to the next (pipelined) request, which starts now.
+      conn.requestStarted = !conn.in.empty();
+      conn.requestStart = steadyNow();
+      respond(conn, head);
+    }
+  }
+
+  void respond(Connection& conn, const RequestHead& head) {
+    HttpResponse response;
+    try {
+      response = handler(head.request);
+    } catch (const std::exception& e) {
+      // Handlers return errors as values; an exception is a bug, but not one worth dying for
+      // in a server that holds other clients' connections.
+      logError(std::string("http: handler threw: ") + e.what());
+      response = errorResponse(500, "InternalError", "internal error");
+    }
+    bool close = !head.keepAlive;
+    size_t length = response.body.size();
+    conn.out += serializeHead(response, length, close, head.http10 && head.keepAlive);
+    if (head.request.method != "HEAD") {
+      conn.out += response.body;
+    }
+    if (close) {
+      conn.state = ConnState::Closing;
+    }
+  }
+
+  // Queues an error response and closes the connection after it.
+  void failRequest(Connection& conn, const ParseError& err) {
+    HttpResponse r = errorResponse(err.status, err.code, err.message);
+    conn.out += serializeHead(r, r.body.size(), /*close=*/true, false);
+    conn.out += r.body;
+    conn.state = ConnState::Closing;
+    conn.in.clear();
+    conn.requestStarted = false;
+    logDebug("http: " + conn.peer + ": " + std::to_string(err.status) + " " + err.message);
+  }
+
+  // Writes pending output. Returns false if the connection was closed.
+  bool flush(Connection& conn) {
+    while (conn.pendingOut() > 0) {
+      ssize_t n =
+          ::send(conn.fd, conn.out.data() + conn.outOffset, conn.pendingOut(), MSG_NOSIGNAL);
+      if (n > 0) {
+        conn.outOffset += size_t(n);
+        conn.lastActivity = steadyNow();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      }
+      closeConnection(conn); // EPIPE, ECONNRESET, ...
+      return false;
+    }
+    if (conn.pendingOut() == 0) {
+      conn.out.clear();
+      conn.outOffset = 0;
+    } else if (conn.outOffset > 64 * 1024 && conn.outOffset > conn.out.size() / 2) {
+      conn.out.erase(0, conn.outOffset);
+      conn.outOffset = 0;
+    }
+    if (conn.pendingOut() == 0) {
+      if (conn.state == ConnState::Closing && conn.peerClosed) {
+        closeConnection(conn);
+        return false;
+      }
+      if (conn.state == ConnState::Closing) {
+        ::shutdown(conn.fd, SHUT_WR);
+        conn.state = ConnState::Lingering;
+        conn.lastActivity = steadyNow();
+      } else if (conn.state == ConnState::Open && !conn.in.empty()) {
+        // Output was backed up; requests may be waiting in the buffer.
+        processInput(conn);
+        if (conn.pendingOut() > 0) {
+          return flush(conn);
+        }
+      }
+    }
+    return true;
+  }
+
+  void updateInterest(Connection& conn) {
+    uint32_t events = EPOLLRDHUP;
+    if (conn.state == ConnState::Lingering || conn.pendingOut() < kMaxPendingOutput) {
+      events |= EPOLLIN;
+    }
+    if (conn.pendingOut() > 0) {
+      events |= EPOLLOUT;
+    }
+    if (conn.peerClosed) {
+      events &= EPOLLOUT; // EPOLLIN and EPOLLRDHUP would stay ready forever
+    }
+    if (events != conn.events) {
+      conn.events = events;
+      Status s = loop.modify(conn.fd, events);
+      if (!s.isOk()) {
+        logError("http: " + s.toString());
+      }
+    }
+  }
+
+  // ---- timeouts ----
+
+  // The moment this connection is due for attention, and why.
+  SteadyTime deadlineOf(const Connection& conn) const {
+    switch (conn.state) {
+    case ConnState::Open:
+      if (conn.requestStarted && conn.pendingOut() == 0) {
+        return conn.requestStart + options.requestTimeout;
+      }
+      return conn.lastActivity + options.idleTimeout;
+    case ConnState::Closing:
+      return conn.lastActivity + options.idleTimeout;
+    case ConnState::Lingering:
+      return conn.lastActivity + std::min(kLingerTime, options.idleTimeout);
+    }
+    return conn.lastActivity + options.idleTimeout;
+  }
+
+  void rearmTimer(Connection& conn) {
+    SteadyTime deadline = deadlineOf(conn);
+    if (conn.timer != 0 && deadline == conn.timerDeadline) {
+      return;
+    }
+    if (conn.timer != 0) {
+      loop.cancel(conn.timer);
+    }
+    conn.timerDeadline = deadline;
+    auto delay = std::chrono::ceil<Millis>(deadline - steadyNow());
+    int fd = conn.fd;
+    conn.timer = loop.runAfter(delay, [this, fd] { onTimer(fd); });
+  }
+
+  void onTimer(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) {
+      return;
+    }
+    std::shared_ptr<Connection> conn = it->second;
+    conn->timer = 0;
+    SteadyTime now = steadyNow();
+    SteadyTime deadline = deadlineOf(*conn);
+    if (now < deadline) {
+      rearmTimer(*conn); // activity moved the deadline
+      return;
+    }
+    if (conn->state == ConnState::Open && conn->requestStarted && conn->pendingOut() == 0) {
+      failRequest(*conn, ParseError{408, "RequestTimeout",
+                                    "the request did not arrive whole within " +
+                                        std::to_string(options.requestTimeout.count()) + " ms"});
+      conn->lastActivity = now;
+      if (!flush(*conn)) {
+        return;
+      }
+      updateInterest(*conn);
+      rearmTimer(*conn);
+      return;
+    }
+    // Idle keep-alive connection, a client that stopped reading, or the end of lingering.
+    closeConnection(*conn);
+  }
+
+  // ---- teardown ----
+
+  void closeConnection(Connection& conn) {
+    if (conn.fd < 0) {
+      return;
+    }
+    if (conn.timer != 0) {
+      loop.cancel(conn.timer);
+      conn.timer = 0;
+    }
+    int fd = conn.fd;
+    loop.remove(fd);
+    ::close(fd);
+    conn.fd = -1;
+    conns.erase(fd); // may destroy conn if no callback holds it
+  }
+
+  void closeAll() {
+    if (acceptRetryTimer != 0) {
+      loop.cancel(acceptRetryTimer);
+      acceptRetryTimer = 0;
+    }
+    if (listenFd >= 0) {
+      loop.remove(listenFd);
+      ::close(listenFd);
+      listenFd = -1;
+    }
+    std::vector<std::shared_ptr<Connection>> all;
+    all.reserve(conns.size());
+    for (auto& [fd, conn] : conns) {
+      all.push_back(conn);
+    }
+    for (auto& conn : all) {
+      closeConnection(*conn);
+    }
+  }
+};
+
+HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(loop, options, std::move(handler))) {}
+
+HttpServer::~HttpServer() {
+  close();
+}
+
+Result<uint16_t> HttpServer::listen(const std::string& host, uint16_t port) {
+  if (impl_->listenFd >= 0) {
+    return internalError("HttpServer::listen: already listening");
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string portText = std::to_string(port);
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), portText.c_str(), &hints, &res);
+  if (rc != 0) {
+    return Status("InvalidParameterValue",
+                  "cannot resolve listen address '" + host + "': " + ::gai_strerror(rc));
+  }
+  std::string lastError = "no addresses";
+  int lastErrno = 0;
+  int fd = -1;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      lastErrno = errno;
+      lastError = std::strerror(errno);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+      break;
+    }
+    lastErrno = errno;
+    lastError = std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) {
+    return Status(lastErrno == EADDRINUSE ? "AddressInUse" : "InternalError",
+                  "cannot listen on " + host + ":" + portText + ": " + lastError);
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  uint16_t boundPort = bound.ss_family == AF_INET6
+                           ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                           : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  Impl* impl = impl_.get();
+  Status s = impl->loop.add(fd, EPOLLIN, [impl](uint32_t) { impl->onListenReady(); });
+  if (!s.isOk()) {
+    ::close(fd);
+    return s;
+  }
+  impl->listenFd = fd;
+  return boundPort;
+}
+
+void HttpServer::close() {
+  impl_->closeAll();
+}
+
+} // namespace tide::api

@@ -1,0 +1,24 @@
+// Model objects in the AWS response shapes (EC2 field names), and LaunchTemplateData read from
+// requests. tide's own fields (not in EC2) are documented in docs/api.md.
+#pragma once
+
+#include "api/action.h"
+#include "model/types.h"
+
+namespace tide::api {
+
+constexpr const char* kOwnerId = "000000000000"; // the account id tide reports
+
+Json imageJson(const model::Image& image);
+Json launchTemplateJson(const model::LaunchTemplate& lt);
+Json launchTemplateVersionJson(const model::LaunchTemplateVersion& v, int64_t defaultVersion);
+Json launchTemplateDataJson(const model::LaunchTemplateData& d);
+Json instanceJson(const model::Instance& i);
+
+// Reads a LaunchTemplateData object (EC2 names plus tide's Port and Environment), on top of
+// `base` (fields absent from the JSON keep base's values, as CreateLaunchTemplateVersion with
+// a SourceVersion does). Validates the result.
+Result<model::LaunchTemplateData> parseLaunchTemplateData(const Json& j,
+                                                          model::LaunchTemplateData base);
+
+} // namespace tide::api

@@ -1,0 +1,326 @@
+#include "control/instance_controller.h"
+
+#include "common/log.h"
+#include "common/text.h"
+#include "model/instance_types.h"
+#include "model/names.h"
+
+#include <algorithm>
+#include <csignal>
+#include <set>
+
+namespace tide::control {
+
+using model::Instance;
+using model::InstanceGoal;
+using model::InstanceState;
+
+InstanceController::InstanceController(store::Store& store, runtime::InstanceProvider& provider,
+                                       runtime::ImageStore& images, const Clock& clock,
+                                       InstanceControllerOptions options)
+    : store_(store), provider_(provider), images_(images), clock_(clock), options_(options) {}
+
+void InstanceController::setState(Instance& i, InstanceState s) {
+  if (i.state != s) {
+    logInfo("instance " + i.instanceId + ": " + std::string(model::instanceStateName(i.state)) +
+            " -> " + std::string(model::instanceStateName(s)));
+  }
+  i.state = s;
+  i.stateChangedAt = clock_.now();
+}
+
+Result<Millis> InstanceController::reconcile() {
+  std::vector<Instance> all;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto r = tx.instances();
+        if (!r) {
+          return r.status();
+        }
+        all = std::move(*r);
+        return Status::ok();
+      },
+      false));
+  bool busy = false;
+  for (Instance& i : all) {
+    if (i.state == InstanceState::Terminated) {
+      if (clock_.now() - i.stateChangedAt >= options_.terminatedRetention.count()) {
+        TIDE_RETURN_IF_ERROR(
+            store_.transact([&](store::Tx& tx) { return tx.deleteInstance(i.instanceId); }));
+      }
+      continue;
+    }
+    Instance before = i;
+    busy = step(i) || busy;
+    if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
+        i.stateReason.message != before.stateReason.message) {
+      // Only this thread writes instances between the read above and here, but the API may
+      // have changed the goal in the meantime on a later loop turn: re-read and keep its goal.
+      TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
+        auto current = tx.instance(i.instanceId);
+        if (!current) {
+          return current.status();
+        }
+        if (!current->has_value()) {
+          return Status::ok();
+        }
+        if ((*current)->goal != before.goal) {
+          i.goal = (*current)->goal;
+          busy = true;
+        }
+        return tx.putInstance(i);
+      }));
+    }
+  }
+  return busy ? options_.busyInterval : options_.idleInterval;
+}
+
+bool InstanceController::launch(Instance& i) {
+  const model::InstanceType* type = model::findInstanceType(i.instanceType);
+  bool restart = !provider_.diskPath(i.instanceId).empty();
+  std::string error;
+  if (type == nullptr) {
+    error = "unknown instance type " + i.instanceType;
+  } else if (!images_.contains(i.contentDigest)) {
+    error = "the files of image " + i.imageId + " (" + i.contentDigest + ") are missing";
+  }
+  if (error.empty()) {
+    // A process left over from a launch the server did not get to record (it died between
+    // starting the process and writing the store) would run twice: end it first (releasing the
+    // cgroup kills what is left in it).
+    provider_.releaseProcess(i.instanceId);
+    runtime::LaunchSpec spec;
+    spec.instanceId = i.instanceId;
+    spec.imageRootfs = images_.rootfsPath(i.contentDigest);
+    spec.command = i.runCommand;
+    if (!i.userData.empty()) {
+      spec.userData = base64Decode(i.userData).value_or("");
+    }
+    spec.environment = {
+        {"HOST", i.privateIpAddress},           {"PORT", std::to_string(i.port)},
+        {"TIDE_INSTANCE_ID", i.instanceId},     {"TIDE_IMAGE_ID", i.imageId},
+        {"TIDE_INSTANCE_TYPE", i.instanceType}, {"TIDE_PRIVATE_IP", i.privateIpAddress}};
+    for (const auto& v : i.environment) {
+      spec.environment.emplace_back(v.name, v.value);
+    }
+    spec.cpuCores = type->cpuCores;
+    spec.memoryBytes = type->memoryBytes;
+    spec.pidsMax = type->pidsMax;
+    Result<runtime::ProcessRef> ref = provider_.start(spec);
+    if (ref) {
+      i.pid = ref->pid;
+      i.processStartTicks = ref->startTicks;
+      i.launchTime = clock_.now();
+      i.stateReason = {};
+      i.cpuUtilization = -1;
+      i.memoryBytes = -1;
+      lastSample_.erase(i.instanceId);
+      setState(i, InstanceState::Running);
+      return false;
+    }
+    error = ref.status().message();
+  }
+  logWarn("instance " + i.instanceId + " failed to launch: " + error);
+  i.stateReason = {"Server.InternalError",
+                   "Server.InternalError: Internal error on launch: " + error};
+  if (restart) {
+    provider_.releaseProcess(i.instanceId);
+    i.goal = InstanceGoal::Stop;
+    setState(i, InstanceState::Stopped);
+  } else {
+    provider_.destroy(i.instanceId);
+    i.goal = InstanceGoal::Terminate;
+    i.privateIpAddress.clear();
+    setState(i, InstanceState::Terminated);
+  }
+  return false;
+}
+
+void InstanceController::finishExit(Instance& i, const std::string& exitDescription) {
+  provider_.releaseProcess(i.instanceId);
+  i.pid = 0;
+  i.processStartTicks = 0;
+  i.cpuUtilization = -1;
+  i.memoryBytes = -1;
+  lastSample_.erase(i.instanceId);
+  if (!exitDescription.empty()) {
+    i.lastExit = exitDescription;
+  }
+  if (i.goal == InstanceGoal::Terminate) {
+    Status s = provider_.destroy(i.instanceId);
+    if (!s.isOk()) {
+      logWarn("instance " + i.instanceId + ": cleanup incomplete: " + s.message());
+    }
+    if (i.stateReason.code.empty() || i.stateReason.code == "Client.InstanceInitiatedShutdown") {
+      i.stateReason = {"Client.UserInitiatedShutdown",
+                       "Client.UserInitiatedShutdown: User initiated shutdown"};
+    }
+    i.privateIpAddress.clear();
+    setState(i, InstanceState::Terminated);
+    return;
+  }
+  if (i.goal == InstanceGoal::Run) {
+    // The app ended on its own: an instance-initiated shutdown, which stops the instance
+    // (EC2's default InstanceInitiatedShutdownBehavior).
+    i.goal = InstanceGoal::Stop;
+    i.stateReason = {"Client.InstanceInitiatedShutdown",
+                     "Client.InstanceInitiatedShutdown: Instance initiated shutdown"};
+    i.stateTransitionReason = "Instance initiated shutdown: the app " + exitDescription;
+  } else {
+    i.stateReason = {"Client.UserInitiatedShutdown",
+                     "Client.UserInitiatedShutdown: User initiated shutdown"};
+  }
+  setState(i, InstanceState::Stopped);
+}
+
+bool InstanceController::step(Instance& i) {
+  runtime::ProcessRef ref{i.pid, i.processStartTicks};
+  switch (i.state) {
+  case InstanceState::Pending:
+    if (i.goal == InstanceGoal::Run) {
+      return launch(i);
+    }
+    finishExit(i, "");
+    return false;
+  case InstanceState::Stopped:
+    if (i.goal == InstanceGoal::Run) {
+      setState(i, InstanceState::Pending);
+      return launch(i);
+    }
+    if (i.goal == InstanceGoal::Terminate) {
+      finishExit(i, "");
+    }
+    return false;
+  case InstanceState::Running: {
+    runtime::ProcessStatus st = provider_.status(i.instanceId, ref);
+    if (st.state == runtime::ProcessState::Exited) {
+      logInfo("instance " + i.instanceId + ": its app " + st.description);
+      finishExit(i, st.description);
+      return false;
+    }
+    if (i.goal == InstanceGoal::Run) {
+      return false;
+    }
+    provider_.signal(i.instanceId, ref, SIGTERM);
+    setState(i,
+             i.goal == InstanceGoal::Stop ? InstanceState::Stopping : InstanceState::ShuttingDown);
+    return true;
+  }
+  case InstanceState::Stopping:
+  case InstanceState::ShuttingDown: {
+    if (i.goal == InstanceGoal::Terminate && i.state == InstanceState::Stopping) {
+      i.state = InstanceState::ShuttingDown; // keep the grace period's start
+    }
+    runtime::ProcessStatus st = provider_.status(i.instanceId, ref);
+    if (st.state == runtime::ProcessState::Exited) {
+      finishExit(i, st.description);
+      return false;
+    }
+    if (clock_.now() - i.stateChangedAt >= options_.terminationGrace.count()) {
+      provider_.signal(i.instanceId, ref, SIGKILL);
+    }
+    return true;
+  }
+  case InstanceState::Terminated:
+    return false;
+  }
+  return false;
+}
+
+Status InstanceController::sample() {
+  std::vector<Instance> running;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto r = tx.instances();
+        if (!r) {
+          return r.status();
+        }
+        for (Instance& i : *r) {
+          if (i.state == InstanceState::Running) {
+            running.push_back(std::move(i));
+          }
+        }
+        return Status::ok();
+      },
+      false));
+  TimeMs now = clock_.now();
+  std::vector<Instance> changed;
+  std::set<std::string> seen;
+  for (Instance& i : running) {
+    seen.insert(i.instanceId);
+    Result<runtime::Usage> u = provider_.usage(i.instanceId, {i.pid, i.processStartTicks});
+    if (!u) {
+      continue;
+    }
+    const model::InstanceType* type = model::findInstanceType(i.instanceType);
+    auto it = lastSample_.find(i.instanceId);
+    if (it != lastSample_.end() && now > it->second.at && type != nullptr &&
+        u->cpuNanos >= it->second.cpuNanos) {
+      double wallNanos = static_cast<double>(now - it->second.at) * 1e6;
+      double pct = static_cast<double>(u->cpuNanos - it->second.cpuNanos) /
+                   (wallNanos * type->cpuCores) * 100.0;
+      i.cpuUtilization = std::clamp(pct, 0.0, 100.0);
+    }
+    lastSample_[i.instanceId] = {u->cpuNanos, now};
+    i.memoryBytes = u->memoryBytes;
+    changed.push_back(i);
+  }
+  for (auto it = lastSample_.begin(); it != lastSample_.end();) {
+    it = seen.count(it->first) ? std::next(it) : lastSample_.erase(it);
+  }
+  if (changed.empty()) {
+    return Status::ok();
+  }
+  // Observations only: written without waking the controllers.
+  return store_.transact(
+      [&](store::Tx& tx) -> Status {
+        for (const Instance& i : changed) {
+          auto current = tx.instance(i.instanceId);
+          if (!current) {
+            return current.status();
+          }
+          if (!current->has_value() || (*current)->state != InstanceState::Running) {
+            continue;
+          }
+          model::Instance updated = **current;
+          updated.cpuUtilization = i.cpuUtilization;
+          updated.memoryBytes = i.memoryBytes;
+          TIDE_RETURN_IF_ERROR(tx.putInstance(updated));
+        }
+        return Status::ok();
+      },
+      false);
+}
+
+void InstanceController::removeLeftovers() {
+  std::set<std::string> live;
+  Status s = store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto r = tx.instances();
+        if (!r) {
+          return r.status();
+        }
+        for (const Instance& i : *r) {
+          if (i.state != InstanceState::Terminated) {
+            live.insert(i.instanceId);
+          }
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    logWarn("cannot look for leftovers: " + s.message());
+    return;
+  }
+  for (const std::string& id : provider_.knownInstances()) {
+    if (!live.count(id)) {
+      logInfo("removing leftovers of instance " + id + " (not a live instance of this store)");
+      Status d = provider_.destroy(id);
+      if (!d.isOk()) {
+        logWarn("could not remove leftovers of " + id + ": " + d.message());
+      }
+    }
+  }
+}
+
+} // namespace tide::control

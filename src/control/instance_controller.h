@@ -1,0 +1,71 @@
+// The instance controller: moves each instance's observed state toward its goal through the
+// instance provider, and samples CPU and memory of running instances.
+//
+// Transitions it makes (see model::InstanceState):
+//   pending (goal run)       → provider start → running, or terminated (launch failed; or
+//                              stopped when a stopped instance fails to start again)
+//   running (goal stop)      → SIGTERM → stopping;   (goal terminate) → SIGTERM → shutting-down
+//   running, app exited      → stopped with Client.InstanceInitiatedShutdown
+//   stopping/shutting-down   → SIGKILL once the grace period is over; when the process is gone:
+//                              stopped (disk kept) / terminated (everything removed)
+//   stopped (goal run)       → pending → (as above);  (goal terminate) → terminated
+//   terminated               → the record is deleted after the retention period
+// Level-triggered: a pass looks at the store and the provider as they are, so a restart in the
+// middle of any step converges. Not thread-safe: runs on the control thread.
+#pragma once
+
+#include "common/clock.h"
+#include "runtime/image_store.h"
+#include "runtime/instance_provider.h"
+#include "store/store.h"
+
+#include <map>
+
+namespace tide::control {
+
+struct InstanceControllerOptions {
+  Millis terminationGrace = Millis(10'000);       // SIGTERM to SIGKILL
+  Millis terminatedRetention = Millis(3'600'000); // terminated records stay visible this long
+  Millis busyInterval = Millis(100);  // how soon to look again while an instance is changing
+  Millis idleInterval = Millis(1000); // how soon to look again when nothing is changing
+};
+
+class InstanceController {
+public:
+  InstanceController(store::Store& store, runtime::InstanceProvider& provider,
+                     runtime::ImageStore& images, const Clock& clock,
+                     InstanceControllerOptions options);
+
+  // One pass over every instance. Returns how soon to run again at the latest, or an error
+  // when the store cannot be read or written.
+  Result<Millis> reconcile();
+
+  // Reads CPU and memory of running instances and records them (CPUUtilization over the time
+  // since the previous sample, as a percentage of the instance type's CPU).
+  Status sample();
+
+  // At start-up: removes what the provider still has (disks, cgroups, processes) of instances
+  // that the store does not know or knows as terminated.
+  void removeLeftovers();
+
+private:
+  // Applies one step to one instance; returns true when it is still changing.
+  bool step(model::Instance& i);
+  bool launch(model::Instance& i);
+  void finishExit(model::Instance& i, const std::string& exitDescription);
+  void setState(model::Instance& i, model::InstanceState s);
+
+  store::Store& store_;
+  runtime::InstanceProvider& provider_;
+  runtime::ImageStore& images_;
+  const Clock& clock_;
+  InstanceControllerOptions options_;
+
+  struct CpuSample {
+    uint64_t cpuNanos = 0;
+    TimeMs at = 0;
+  };
+  std::map<std::string, CpuSample> lastSample_; // by instance id
+};
+
+} // namespace tide::control

@@ -1,0 +1,276 @@
+// The instance controller under a virtual clock with a fake provider: every transition of the
+// state machine, deterministically.
+#include "control/instance_controller.h"
+
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <unistd.h>
+
+namespace tide::control {
+namespace {
+
+namespace fs = std::filesystem;
+using model::InstanceGoal;
+using model::InstanceState;
+
+class FakeProvider final : public runtime::InstanceProvider {
+public:
+  struct Proc {
+    bool alive = true;
+    std::vector<int> signals;
+    bool exitsOnTerm = true;
+  };
+
+  Result<runtime::ProcessRef> start(const runtime::LaunchSpec& spec) override {
+    if (failStart) {
+      return internalError("exec failed");
+    }
+    lastSpec = spec;
+    disks.insert(spec.instanceId);
+    procs[spec.instanceId] = Proc{true, {}, exitsOnTerm};
+    return runtime::ProcessRef{nextPid++, 77};
+  }
+  runtime::ProcessStatus status(const std::string& id, const runtime::ProcessRef&) override {
+    auto it = procs.find(id);
+    if (it == procs.end() || !it->second.alive) {
+      return {runtime::ProcessState::Exited, "exited with status 3"};
+    }
+    return {runtime::ProcessState::Running, ""};
+  }
+  Status signal(const std::string& id, const runtime::ProcessRef& ref, int sig) override {
+    auto it = procs.find(id);
+    if (it == procs.end() || ref.pid == 0) {
+      return Status::ok();
+    }
+    it->second.signals.push_back(sig);
+    if (sig == SIGKILL || (sig == SIGTERM && it->second.exitsOnTerm)) {
+      it->second.alive = false;
+    }
+    return Status::ok();
+  }
+  Result<runtime::Usage> usage(const std::string& id, const runtime::ProcessRef&) override {
+    return runtime::Usage{cpuNanos[id], 1 << 20};
+  }
+  Status releaseProcess(const std::string& id) override {
+    released.push_back(id);
+    return Status::ok();
+  }
+  Status destroy(const std::string& id) override {
+    destroyed.push_back(id);
+    disks.erase(id);
+    procs.erase(id);
+    return Status::ok();
+  }
+  std::string diskPath(const std::string& id) const override {
+    return disks.count(id) ? "/disk/" + id : "";
+  }
+  std::string consoleLogPath(const std::string& id) const override { return "/log/" + id; }
+  std::vector<std::string> knownInstances() const override { return {disks.begin(), disks.end()}; }
+  runtime::ProviderInfo info() const override { return {"none", "", "copy", ""}; }
+
+  bool failStart = false;
+  bool exitsOnTerm = true;
+  int nextPid = 1000;
+  runtime::LaunchSpec lastSpec;
+  std::map<std::string, Proc> procs;
+  std::map<std::string, uint64_t> cpuNanos;
+  std::set<std::string> disks;
+  std::vector<std::string> released, destroyed;
+};
+
+class InstanceControllerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tide-control-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "src");
+    {
+      FILE* f = std::fopen((dir_ / "src" / "server.py").c_str(), "w");
+      std::fputs("print('hi')\n", f);
+      std::fclose(f);
+    }
+    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
+    images_ = std::make_unique<runtime::ImageStore>((dir_ / "images").string());
+    auto content = images_->importDirectory((dir_ / "src").string());
+    ASSERT_TRUE(content.isOk()) << content.status().toString();
+    digest_ = content->digest;
+    InstanceControllerOptions o;
+    o.terminationGrace = Millis(5000);
+    o.terminatedRetention = Millis(60'000);
+    controller_ = std::make_unique<InstanceController>(*store_, provider_, *images_, clock_, o);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string addInstance(const std::string& type = "t3.micro") {
+    model::Instance i;
+    i.instanceId = "i-0000000000000000" + std::to_string(++count_);
+    i.imageId = "ami-00000000000000001";
+    i.contentDigest = digest_;
+    i.runCommand = "python3 server.py";
+    i.instanceType = type;
+    i.privateIpAddress = "127.1.0." + std::to_string(count_);
+    i.port = 8080;
+    i.environment = {{"MODE", "test"}};
+    EXPECT_TRUE(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }).isOk());
+    return i.instanceId;
+  }
+  model::Instance get(const std::string& id) {
+    model::Instance out;
+    store_->transact([&](store::Tx& tx) {
+      auto i = tx.instance(id);
+      EXPECT_TRUE(i.isOk() && i->has_value()) << id;
+      if (i.isOk() && i->has_value()) {
+        out = **i;
+      }
+      return Status::ok();
+    });
+    return out;
+  }
+  bool exists(const std::string& id) {
+    bool found = false;
+    store_->transact([&](store::Tx& tx) {
+      found = tx.instance(id)->has_value();
+      return Status::ok();
+    });
+    return found;
+  }
+  void setGoal(const std::string& id, InstanceGoal goal) {
+    model::Instance i = get(id);
+    i.goal = goal;
+    store_->transact([&](store::Tx& tx) { return tx.putInstance(i); });
+  }
+  void pass() { ASSERT_TRUE(controller_->reconcile().isOk()); }
+
+  fs::path dir_;
+  VirtualClock clock_;
+  FakeProvider provider_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<runtime::ImageStore> images_;
+  std::unique_ptr<InstanceController> controller_;
+  std::string digest_;
+  int count_ = 0;
+};
+
+TEST_F(InstanceControllerTest, LaunchesPendingInstancesWithTheirEnvironmentAndLimits) {
+  std::string id = addInstance();
+  pass();
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Running);
+  EXPECT_EQ(i.pid, 1000);
+  EXPECT_EQ(i.processStartTicks, 77u);
+  const runtime::LaunchSpec& spec = provider_.lastSpec;
+  EXPECT_EQ(spec.command, "python3 server.py");
+  EXPECT_EQ(spec.cpuCores, 0.25);
+  EXPECT_EQ(spec.imageRootfs, images_->rootfsPath(digest_));
+  std::map<std::string, std::string> env(spec.environment.begin(), spec.environment.end());
+  EXPECT_EQ(env["HOST"], "127.1.0.1");
+  EXPECT_EQ(env["PORT"], "8080");
+  EXPECT_EQ(env["TIDE_INSTANCE_ID"], id);
+  EXPECT_EQ(env["MODE"], "test");
+}
+
+TEST_F(InstanceControllerTest, TerminationSendsTermThenKillAfterGraceAndRemovesEverything) {
+  provider_.exitsOnTerm = false; // an app that ignores SIGTERM
+  std::string id = addInstance();
+  pass();
+  setGoal(id, InstanceGoal::Terminate);
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::ShuttingDown);
+  EXPECT_EQ(provider_.procs[id].signals, std::vector<int>{SIGTERM});
+  clock_.advance(Millis(4999));
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::ShuttingDown);
+  EXPECT_EQ(provider_.procs[id].signals.size(), 1u);
+  clock_.advance(Millis(1));
+  pass(); // grace is over: SIGKILL
+  EXPECT_EQ(provider_.procs[id].signals.back(), SIGKILL);
+  pass(); // the process is gone: cleanup
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Terminated);
+  EXPECT_EQ(i.stateReason.code, "Client.UserInitiatedShutdown");
+  EXPECT_TRUE(i.privateIpAddress.empty());
+  EXPECT_EQ(provider_.destroyed, std::vector<std::string>{id});
+  // Terminated records go after the retention period.
+  clock_.advance(Millis(59'999));
+  pass();
+  EXPECT_TRUE(exists(id));
+  clock_.advance(Millis(1));
+  pass();
+  EXPECT_FALSE(exists(id));
+}
+
+TEST_F(InstanceControllerTest, AppExitStopsTheInstanceAndStartRelaunchesOnTheSameDisk) {
+  std::string id = addInstance();
+  pass();
+  provider_.procs[id].alive = false; // the app crashed
+  pass();
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Stopped);
+  EXPECT_EQ(i.goal, InstanceGoal::Stop);
+  EXPECT_EQ(i.stateReason.code, "Client.InstanceInitiatedShutdown");
+  EXPECT_EQ(i.lastExit, "exited with status 3");
+  EXPECT_EQ(i.privateIpAddress, "127.1.0.1"); // stopped instances keep their address
+  EXPECT_TRUE(provider_.destroyed.empty());   // and their files
+  setGoal(id, InstanceGoal::Run);
+  pass();
+  i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Running);
+  EXPECT_EQ(i.pid, 1001);
+}
+
+TEST_F(InstanceControllerTest, StopKeepsTheDisk) {
+  std::string id = addInstance();
+  pass();
+  setGoal(id, InstanceGoal::Stop);
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Stopping);
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Stopped);
+  EXPECT_EQ(get(id).stateReason.code, "Client.UserInitiatedShutdown");
+  EXPECT_TRUE(provider_.disks.count(id));
+  setGoal(id, InstanceGoal::Terminate);
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Terminated);
+  EXPECT_FALSE(provider_.disks.count(id));
+}
+
+TEST_F(InstanceControllerTest, FailedLaunchTerminatesWithAReason) {
+  provider_.failStart = true;
+  std::string id = addInstance();
+  pass();
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Terminated);
+  EXPECT_EQ(i.stateReason.code, "Server.InternalError");
+  EXPECT_NE(i.stateReason.message.find("exec failed"), std::string::npos);
+}
+
+TEST_F(InstanceControllerTest, CpuUtilizationIsAShareOfTheTypesQuota) {
+  std::string id = addInstance("t3.micro"); // 0.25 cores
+  pass();
+  ASSERT_TRUE(controller_->sample().isOk());
+  EXPECT_LT(get(id).cpuUtilization, 0); // one sample is not a rate yet
+  clock_.advance(Millis(1000));
+  provider_.cpuNanos[id] = 125'000'000; // half of a quarter core for one second
+  ASSERT_TRUE(controller_->sample().isOk());
+  EXPECT_NEAR(get(id).cpuUtilization, 50.0, 0.01);
+  EXPECT_EQ(get(id).memoryBytes, 1 << 20);
+}
+
+TEST_F(InstanceControllerTest, RemovesLeftoversOfUnknownInstances) {
+  std::string id = addInstance();
+  pass();
+  provider_.disks.insert("i-0000000000000dead");
+  controller_->removeLeftovers();
+  EXPECT_EQ(provider_.destroyed, std::vector<std::string>{"i-0000000000000dead"});
+  EXPECT_TRUE(provider_.disks.count(id));
+}
+
+} // namespace
+} // namespace tide::control

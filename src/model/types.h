@@ -1,0 +1,159 @@
+// Resource types of tide, named and shaped as in the AWS APIs (EC2 for images, launch
+// templates and instances). Type-only header: keep its includes minimal.
+#pragma once
+
+#include "common/clock.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tide::model {
+
+struct Tag {
+  std::string key;   // 1..128 characters, not starting with "aws:"
+  std::string value; // 0..256 characters
+  bool operator==(const Tag&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Images (AMIs)
+
+// Image state machine: Pending → Available (content stored) | Failed (import error).
+// Deregistering removes the record.
+enum class ImageState {
+  Pending,   // "pending": its files are being copied into the image store
+  Available, // "available": immutable and ready to launch
+  Failed,    // "failed": the copy failed; StateReason says why
+};
+
+struct Image {
+  std::string imageId;     // "ami-" + 17 hex digits
+  std::string name;        // unique among images
+  std::string description; // free text
+  ImageState state = ImageState::Pending;
+  std::string stateReason;           // why Failed
+  std::string sourceDirectory;       // absolute path it was made from; empty when from an instance
+  std::string sourceInstanceId;      // the instance it was made from; empty when from a directory
+  std::string runCommand;            // what starts the app, run with /bin/sh -c in the instance
+  int port = 8080;                   // where the app listens unless the template says otherwise
+  std::string healthCheckPath = "/"; // suggested health check path for target groups
+  std::string contentDigest;         // "sha256:..." of its files once Available
+  int64_t sizeBytes = 0;             // bytes of regular files
+  int64_t fileCount = 0;             // files, directories and symlinks
+  TimeMs creationDate = 0;           // when it was requested
+  std::vector<Tag> tags;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Launch templates
+
+struct EnvironmentVariable {
+  std::string name; // [A-Za-z_][A-Za-z0-9_]*, not one of tide's (HOST, PORT, TIDE_*)
+  std::string value;
+  bool operator==(const EnvironmentVariable&) const = default;
+};
+
+struct BlockDeviceMapping {
+  std::string deviceName = "/dev/xvda"; // as in EC2; informational
+  int volumeSizeGiB = 8;                // Ebs.VolumeSize, 1..16384; kept, not yet enforced
+  std::string volumeType = "gp3";       // Ebs.VolumeType
+  bool operator==(const BlockDeviceMapping&) const = default;
+};
+
+// LaunchTemplateData: every field optional, as in EC2; RunInstances and auto scaling groups
+// require ImageId and InstanceType once the version is resolved.
+struct LaunchTemplateData {
+  std::string imageId;                          // "ami-..."; empty when unset
+  std::string instanceType;                     // "t3.micro"; empty when unset
+  std::optional<int> port;                      // tide extension: overrides the image's port
+  std::string userData;                         // base64, as EC2 carries it; empty when none
+  std::vector<EnvironmentVariable> environment; // tide extension: the app's environment
+  std::vector<Tag> instanceTags;                // TagSpecifications for ResourceType "instance"
+  std::vector<std::string> securityGroupIds;    // "sg-..."; validated and kept, not yet enforced
+  std::vector<BlockDeviceMapping> blockDeviceMappings; // validated and kept, not yet enforced
+  bool operator==(const LaunchTemplateData&) const = default;
+};
+
+struct LaunchTemplate {
+  std::string launchTemplateId;   // "lt-" + 17 hex digits
+  std::string launchTemplateName; // unique
+  TimeMs createTime = 0;
+  int64_t defaultVersionNumber = 1;
+  int64_t latestVersionNumber = 1;
+  std::vector<Tag> tags;
+};
+
+struct LaunchTemplateVersion {
+  std::string launchTemplateId;
+  std::string launchTemplateName;
+  int64_t versionNumber = 1; // 1, 2, ... never reused; versions are immutable
+  std::string versionDescription;
+  TimeMs createTime = 0;
+  LaunchTemplateData data;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Instances
+
+// Instance state machine, with EC2's names and codes:
+//   pending → running → stopping → stopped → pending (start) ...
+//   any → shutting-down → terminated
+//   running → stopped when the app exits on its own (instance-initiated shutdown, EC2's
+//   default InstanceInitiatedShutdownBehavior "stop"), or → terminated when the instance says so.
+enum class InstanceState {
+  Pending,      // 0  "pending": recorded, being launched
+  Running,      // 16 "running": its process tree runs
+  ShuttingDown, // 32 "shutting-down": SIGTERM sent, waiting for exit, then cleanup
+  Terminated,   // 48 "terminated": gone; nothing left on the machine
+  Stopping,     // 64 "stopping": SIGTERM sent, disk kept
+  Stopped,      // 80 "stopped": no process; disk kept; can be started again
+};
+
+// What the user asked the instance to become; controllers move State toward it.
+enum class InstanceGoal {
+  Run,       // be running
+  Stop,      // be stopped (disk kept)
+  Terminate, // be terminated (everything removed)
+};
+
+struct StateReason {
+  std::string code;    // EC2's StateReason.Code, e.g. "Client.UserInitiatedShutdown"
+  std::string message; // "Client.UserInitiatedShutdown: User initiated shutdown"
+};
+
+struct Instance {
+  std::string instanceId;    // "i-" + 17 hex digits
+  std::string reservationId; // "r-..." shared by the instances of one RunInstances call
+  std::string imageId;
+  std::string contentDigest; // the image's files it was launched from (kept after deregister)
+  std::string runCommand;    // the image's command that starts the app
+  std::string instanceType;
+  std::string launchTemplateId; // when launched from a template
+  std::string launchTemplateName;
+  int64_t launchTemplateVersion = 0; // resolved version number; 0 when not from a template
+  int amiLaunchIndex = 0;            // position within its reservation
+  std::string privateIpAddress;      // in 127.0.0.0/8, unique among instances not terminated
+  int port = 8080;                   // where the app listens
+  InstanceState state = InstanceState::Pending;
+  InstanceGoal goal = InstanceGoal::Run;
+  StateReason stateReason;           // why it is in its state (empty when nothing to say)
+  std::string stateTransitionReason; // EC2's free-text "User initiated (2026-...)"
+  TimeMs launchTime = 0;             // last time it was started
+  TimeMs stateChangedAt = 0;         // when State last changed (grace periods count from it)
+  std::string userData;              // base64
+  std::vector<EnvironmentVariable> environment;
+  std::vector<Tag> tags;
+  std::vector<std::string> securityGroupIds;
+  std::vector<BlockDeviceMapping> blockDeviceMappings;
+  // Observed by the instance controller:
+  int pid = 0;                    // process group leader, 0 when none
+  uint64_t processStartTicks = 0; // with pid, identifies the process across server restarts
+  double cpuUtilization = -1;     // percent of the type's CPU over the last second; -1 unknown
+  int64_t memoryBytes = -1;       // memory in use; -1 unknown
+  std::string lastExit;           // how its process last ended ("exited with status 1")
+};
+
+} // namespace tide::model

@@ -1,0 +1,38 @@
+// Validation rules of the model, with EC2's error codes. Each returns OK or a Status whose
+// message names the field and the value, so API callers and stack files get precise errors.
+#pragma once
+
+#include "common/status.h"
+#include "model/types.h"
+
+#include <string_view>
+
+namespace tide::model {
+
+// 3..128 of letters, digits, ( ) [ ] space . / - ' @ _  → "InvalidAMIName.Malformed".
+Status validateImageName(std::string_view name);
+// 3..128 of letters, digits, ( ) . - / _  → "InvalidLaunchTemplateName.MalformedException".
+Status validateLaunchTemplateName(std::string_view name);
+// 1..65535 → "InvalidParameterValue".
+Status validatePort(int port, std::string_view field);
+// A known instance type → "InvalidParameterValue".
+Status validateInstanceType(std::string_view type);
+// Up to 50 tags, keys 1..128 not starting with "aws:", values up to 256, keys unique.
+Status validateTags(const std::vector<Tag>& tags);
+// Names [A-Za-z_][A-Za-z0-9_]*, unique, not HOST, PORT or TIDE_*; values without NUL.
+Status validateEnvironment(const std::vector<EnvironmentVariable>& env);
+// Padded base64 of at most 16 KiB decoded ("InvalidUserData.Malformed", "InvalidParameterValue").
+Status validateUserData(std::string_view base64);
+// "sg-" + 8 or 17 hex digits → "InvalidGroupId.Malformed".
+Status validateSecurityGroupIds(const std::vector<std::string>& ids);
+// Volume sizes 1..16384 GiB, types gp2 gp3 io1 io2 st1 sc1 standard, device names unique.
+Status validateBlockDeviceMappings(const std::vector<BlockDeviceMapping>& mappings);
+// All of the above for the fields that are set; ImageId must look like an AMI id when set.
+Status validateLaunchTemplateData(const LaunchTemplateData& data);
+
+// Resolves "$Default", "$Latest" or a version number against a template.
+// Errors: "InvalidLaunchTemplateId.VersionNotFound" for a number that does not exist,
+// "InvalidParameterValue" for anything else.
+Result<int64_t> resolveLaunchTemplateVersion(const LaunchTemplate& lt, std::string_view spec);
+
+} // namespace tide::model

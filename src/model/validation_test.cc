@@ -1,0 +1,94 @@
+#include "model/validation.h"
+
+#include "common/text.h"
+#include "model/instance_types.h"
+
+#include <gtest/gtest.h>
+
+namespace tide::model {
+namespace {
+
+TEST(Validation, ImageNames) {
+  EXPECT_TRUE(validateImageName("shop-v1").isOk());
+  EXPECT_TRUE(validateImageName("shop (v1) [2026] @x/y_z").isOk());
+  EXPECT_EQ(validateImageName("ab").code(), "InvalidAMIName.Malformed");
+  EXPECT_EQ(validateImageName(std::string(129, 'a')).code(), "InvalidAMIName.Malformed");
+  EXPECT_EQ(validateImageName("shop*").code(), "InvalidAMIName.Malformed");
+}
+
+TEST(Validation, LaunchTemplateNames) {
+  EXPECT_TRUE(validateLaunchTemplateName("shop-web_1.0").isOk());
+  EXPECT_EQ(validateLaunchTemplateName("shop web").code(),
+            "InvalidLaunchTemplateName.MalformedException");
+}
+
+TEST(Validation, InstanceTypesAreKnownAndOrdered) {
+  EXPECT_TRUE(validateInstanceType("t3.micro").isOk());
+  Status s = validateInstanceType("t3.gigantic");
+  EXPECT_EQ(s.code(), "InvalidParameterValue");
+  EXPECT_NE(s.message().find("t3.gigantic"), std::string::npos);
+  const InstanceType* nano = findInstanceType("t3.nano");
+  const InstanceType* large = findInstanceType("c5.2xlarge");
+  ASSERT_NE(nano, nullptr);
+  ASSERT_NE(large, nullptr);
+  EXPECT_LT(nano->cpuCores, 1.0);
+  EXPECT_GT(large->cpuCores, 2.0);
+  for (const InstanceType& t : instanceTypes()) {
+    EXPECT_GT(t.cpuCores, 0);
+    EXPECT_GE(t.memoryBytes, 64 * 1024 * 1024);
+  }
+}
+
+TEST(Validation, TagsEnvironmentSecurityGroupsDisks) {
+  EXPECT_TRUE(validateTags({{"Name", "web"}}).isOk());
+  EXPECT_FALSE(validateTags({{"aws:x", "web"}}).isOk());
+  EXPECT_FALSE(validateTags({{"a", "1"}, {"a", "2"}}).isOk());
+  EXPECT_TRUE(validateEnvironment({{"MODE", "prod"}, {"_X1", ""}}).isOk());
+  EXPECT_FALSE(validateEnvironment({{"1X", "v"}}).isOk());
+  EXPECT_FALSE(validateEnvironment({{"PORT", "1"}}).isOk());
+  EXPECT_FALSE(validateEnvironment({{"TIDE_INSTANCE_ID", "1"}}).isOk());
+  EXPECT_TRUE(validateSecurityGroupIds({"sg-1a2b3c4d", "sg-0123456789abcdef0"}).isOk());
+  EXPECT_EQ(validateSecurityGroupIds({"sg-xyz"}).code(), "InvalidGroupId.Malformed");
+  EXPECT_TRUE(validateBlockDeviceMappings({{"/dev/xvda", 8, "gp3"}}).isOk());
+  EXPECT_FALSE(validateBlockDeviceMappings({{"/dev/xvda", 0, "gp3"}}).isOk());
+  EXPECT_FALSE(validateBlockDeviceMappings({{"/dev/xvda", 20000, "gp3"}}).isOk());
+  EXPECT_FALSE(validateBlockDeviceMappings({{"/dev/xvda", 8, "floppy"}}).isOk());
+}
+
+TEST(Validation, UserData) {
+  EXPECT_TRUE(validateUserData(base64Encode("#!/bin/sh\necho hi\n")).isOk());
+  EXPECT_EQ(validateUserData("not base64!").code(), "InvalidUserData.Malformed");
+  EXPECT_EQ(validateUserData(base64Encode(std::string(16385, 'x'))).code(),
+            "InvalidParameterValue");
+}
+
+TEST(Validation, LaunchTemplateData) {
+  LaunchTemplateData d;
+  EXPECT_TRUE(validateLaunchTemplateData(d).isOk()); // everything optional
+  d.imageId = "ami-12";
+  EXPECT_EQ(validateLaunchTemplateData(d).code(), "InvalidAMIID.Malformed");
+  d.imageId = "ami-0123456789abcdef0";
+  d.port = 0;
+  EXPECT_EQ(validateLaunchTemplateData(d).code(), "InvalidParameterValue");
+  d.port = 8080;
+  EXPECT_TRUE(validateLaunchTemplateData(d).isOk());
+}
+
+TEST(Validation, ResolvesVersions) {
+  LaunchTemplate lt;
+  lt.launchTemplateName = "web";
+  lt.defaultVersionNumber = 2;
+  lt.latestVersionNumber = 3;
+  EXPECT_EQ(*resolveLaunchTemplateVersion(lt, "$Default"), 2);
+  EXPECT_EQ(*resolveLaunchTemplateVersion(lt, ""), 2);
+  EXPECT_EQ(*resolveLaunchTemplateVersion(lt, "$Latest"), 3);
+  EXPECT_EQ(*resolveLaunchTemplateVersion(lt, "1"), 1);
+  EXPECT_EQ(resolveLaunchTemplateVersion(lt, "4").status().code(),
+            "InvalidLaunchTemplateId.VersionNotFound");
+  EXPECT_EQ(resolveLaunchTemplateVersion(lt, "0").status().code(),
+            "InvalidLaunchTemplateId.VersionNotFound");
+  EXPECT_EQ(resolveLaunchTemplateVersion(lt, "two").status().code(), "InvalidParameterValue");
+}
+
+} // namespace
+} // namespace tide::model

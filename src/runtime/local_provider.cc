@@ -1,0 +1,452 @@
+#include "runtime/local_provider.h"
+
+#include "common/log.h"
+#include "runtime/cgroup.h"
+#include "runtime/disk.h"
+#include "runtime/file_tree.h"
+#include "runtime/mountinfo.h"
+#include "runtime/process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+namespace tide::runtime {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The shell run before the app when there is user data: $1 is the user data file, $2 the
+// command. The user data's failure is logged and the app starts anyway.
+constexpr const char* kRunUserDataDirect =
+    "\"$1\"; st=$?; [ \"$st\" -eq 0 ] || echo \"user data exited with status $st\"; "
+    "exec /bin/sh -c \"$2\"";
+constexpr const char* kRunUserDataWithShell =
+    "/bin/sh \"$1\"; st=$?; [ \"$st\" -eq 0 ] || echo \"user data exited with status $st\"; "
+    "exec /bin/sh -c \"$2\"";
+
+Status checkInstanceId(const std::string& id) {
+  if (id.empty() || id[0] == '.' || id.find('/') != std::string::npos || id.size() > 255) {
+    return Status("InvalidParameterValue", "not a usable instance id: \"" + id + "\"");
+  }
+  return Status::ok();
+}
+
+Status writePrivateFile(const std::string& path, const std::string& data, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return internalError("cannot create " + tmp + ": " + errnoText(errno));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return internalError("cannot write " + tmp + ": " + errnoText(err));
+    }
+    done += size_t(n);
+  }
+  if (fchmod(fd, mode) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return internalError("cannot write " + path + ": " + errnoText(err));
+  }
+  return Status::ok();
+}
+
+bool isDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+} // namespace
+
+struct LocalProvider::Impl {
+  LocalProviderOptions options;
+  std::string root; // canonical form of options.root
+  CgroupSetup cgroups;
+  bool overlay = false;
+  std::string diskNote;
+  std::map<std::string, int> children;                                   // id → our child's pid
+  std::map<std::string, std::pair<ProcessRef, std::string>> reapedExits; // id → how it ended
+
+  std::string instanceDir(const std::string& id) const { return root + "/" + id; }
+
+  // Reaps the instance's leader if it is our child and has exited; returns true then.
+  bool reap(const std::string& id, const ProcessRef& ref) {
+    auto it = children.find(id);
+    if (it == children.end() || it->second != ref.pid) {
+      return false;
+    }
+    int st = 0;
+    pid_t r;
+    do {
+      r = waitpid(ref.pid, &st, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == ref.pid) {
+      reapedExits[id] = {ref, describeWaitStatus(st)};
+      children.erase(it);
+      return true;
+    }
+    if (r < 0 && errno == ECHILD) {
+      children.erase(it); // reaped elsewhere (SIGCHLD ignored?): fall back to /proc
+    }
+    return false;
+  }
+
+  // The leader's startTicks if pid is alive and still the same process; nullopt otherwise.
+  static bool sameProcessAlive(const ProcessRef& ref) {
+    auto st = readProcStat(ref.pid);
+    return st && st->startTicks == ref.startTicks && st->state != 'Z' && st->state != 'X';
+  }
+};
+
+LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.options = std::move(options);
+  std::error_code ec;
+  std::filesystem::create_directories(m.options.root, ec);
+  char resolved[PATH_MAX];
+  m.root = realpath(m.options.root.c_str(), resolved) != nullptr ? resolved : m.options.root;
+  if (ec) {
+    logWarn("cannot create instances folder " + m.options.root + ": " + ec.message());
+  }
+
+  m.cgroups = detectCgroups(m.options.cgroupMode, m.options.cgroupV1Root, m.options.cgroupV2Root,
+                            readMountInfo());
+
+  const std::string& disk = m.options.diskMode;
+  if (disk == "copy") {
+    m.diskNote = "disk mode \"copy\" chosen in the options";
+  } else {
+    std::string why = probeOverlay(m.root);
+    m.overlay = why.empty();
+    if (!m.overlay) {
+      m.diskNote = why + ": each instance gets a full copy of its image (reflinked where the " +
+                   "file system allows)";
+    }
+    if (disk != "auto" && disk != "overlay") {
+      m.diskNote =
+          "unknown disk mode \"" + disk + "\"; " + (m.overlay ? "using overlayfs" : m.diskNote);
+    }
+  }
+  ProviderInfo i = info();
+  logInfo("local provider: cgroups " + i.cgroups + " (" + i.cgroupNote + "), disks " + i.diskCopy +
+          (i.diskNote.empty() ? "" : " (" + i.diskNote + ")"));
+}
+
+LocalProvider::~LocalProvider() = default;
+
+Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
+  const std::string dir = m.instanceDir(spec.instanceId);
+  InstanceDisk disk(dir);
+  InstanceCgroup cgroup(m.cgroups, spec.instanceId);
+
+  if (m.cgroups.version != CgroupVersion::None && !cgroup.members().empty()) {
+    return Status("IncorrectInstanceState",
+                  "instance " + spec.instanceId + " still has processes in its cgroup");
+  }
+
+  bool madeDir = false;
+  if (mkdir(dir.c_str(), 0755) == 0) {
+    madeDir = true;
+  } else if (errno != EEXIST) {
+    return internalError("cannot create " + dir + ": " + errnoText(errno));
+  }
+  bool madeDisk = false;
+  bool mountedNow = false;
+  auto rollBack = [&](Status s) -> Result<ProcessRef> {
+    Status cg = cgroup.remove();
+    if (!cg.isOk()) {
+      logWarn("rolling back start of " + spec.instanceId + ": " + cg.toString());
+    }
+    if (madeDir) {
+      if (InstanceDisk::unmountAll(dir).isOk()) {
+        removeTree(dir);
+      }
+    } else if (madeDisk) {
+      disk.remove();
+    } else if (mountedNow) {
+      InstanceDisk::unmountAll(disk.path());
+    }
+    return s;
+  };
+
+  if (disk.exists()) {
+    if (disk.isOverlay() && !disk.isMounted()) {
+      if (!isDirectory(spec.imageRootfs)) {
+        return rollBack(
+            Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
+      }
+      Status s = disk.mountOverlay(spec.imageRootfs);
+      if (!s.isOk()) {
+        return rollBack(s);
+      }
+      mountedNow = true;
+    }
+  } else {
+    if (!isDirectory(spec.imageRootfs)) {
+      return rollBack(
+          Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
+    }
+    Status s = m.overlay ? disk.createOverlay(spec.imageRootfs) : disk.createCopy(spec.imageRootfs);
+    if (!s.isOk()) {
+      return rollBack(s);
+    }
+    madeDisk = true;
+  }
+
+  // User data runs once per instance, at its first start, as cloud-init runs user-data
+  // scripts "per instance": a restart on the kept disk goes straight to the app.
+  const std::string userDataPath = dir + "/user-data";
+  const bool runUserData = madeDisk && !spec.userData.empty();
+  if (runUserData) {
+    Status s = writePrivateFile(userDataPath, spec.userData, 0700);
+    if (!s.isOk()) {
+      return rollBack(s);
+    }
+  }
+
+  CgroupLimits limits;
+  limits.cpuCores = spec.cpuCores;
+  limits.memoryBytes = spec.memoryBytes;
+  limits.pidsMax = spec.pidsMax;
+  if (Status s = cgroup.create(limits); !s.isOk()) {
+    return rollBack(s);
+  }
+
+  SpawnRequest req;
+  req.path = "/bin/sh";
+  if (runUserData) {
+    bool direct = spec.userData.compare(0, 2, "#!") == 0;
+    req.argv = {"sh", "-c",         direct ? kRunUserDataDirect : kRunUserDataWithShell,
+                "sh", userDataPath, spec.command};
+  } else {
+    req.argv = {"sh", "-c", spec.command};
+  }
+  bool hasPath = false;
+  for (const auto& [name, value] : spec.environment) {
+    req.env.push_back(name + "=" + value);
+    hasPath = hasPath || name == "PATH";
+  }
+  if (!hasPath) {
+    const char* serverPath = getenv("PATH");
+    req.env.push_back(std::string("PATH=") + (serverPath != nullptr ? serverPath : kDefaultPath));
+  }
+  req.workingDir = disk.path();
+  req.consolePath = consoleLogPath(spec.instanceId);
+  req.cgroupProcsFiles = cgroup.procsFiles();
+
+  Result<int> pid = spawnProcess(req);
+  if (!pid) {
+    return rollBack(pid.status());
+  }
+  ProcessRef ref;
+  ref.pid = *pid;
+  auto st = readProcStat(ref.pid);
+  if (!st) {
+    // Cannot happen: our unreaped child always has a /proc entry.
+    kill(-ref.pid, SIGKILL);
+    waitpid(ref.pid, nullptr, 0);
+    return rollBack(internalError("cannot read /proc/" + std::to_string(ref.pid) + "/stat"));
+  }
+  ref.startTicks = st->startTicks;
+  m.children[spec.instanceId] = ref.pid;
+  m.reapedExits.erase(spec.instanceId);
+  return ref;
+}
+
+ProcessStatus LocalProvider::status(const std::string& instanceId, const ProcessRef& ref) {
+  Impl& m = *impl_;
+  ProcessStatus out;
+  auto known = m.reapedExits.find(instanceId);
+  if (known == m.reapedExits.end() || known->second.first.pid != ref.pid ||
+      known->second.first.startTicks != ref.startTicks) {
+    m.reap(instanceId, ref);
+    known = m.reapedExits.find(instanceId);
+  }
+  if (known != m.reapedExits.end() && known->second.first.pid == ref.pid &&
+      known->second.first.startTicks == ref.startTicks) {
+    out.state = ProcessState::Exited;
+    out.description = known->second.second;
+    return out;
+  }
+  if (Impl::sameProcessAlive(ref)) {
+    out.state = ProcessState::Running;
+    return out;
+  }
+  out.state = ProcessState::Exited;
+  out.description = "exited (status unknown: not a child of this server)";
+  return out;
+}
+
+Status LocalProvider::signal(const std::string& instanceId, const ProcessRef& ref, int sig) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  if (ref.pid <= 1) {
+    return Status("InvalidParameterValue",
+                  "not a process of an instance: pid " + std::to_string(ref.pid));
+  }
+  std::string failures;
+  auto send = [&](pid_t target) {
+    if (kill(target, sig) != 0 && errno != ESRCH) {
+      failures += (failures.empty() ? "" : "; ") + std::string("kill(") + std::to_string(target) +
+                  "): " + errnoText(errno);
+    }
+  };
+  for (int pid : InstanceCgroup(m.cgroups, instanceId).members()) {
+    send(pid);
+  }
+  // The process group: unless the leader's pid now belongs to another process, in which case
+  // the group is long gone and the number may be someone else's.
+  auto leader = readProcStat(ref.pid);
+  if (!leader || leader->startTicks == ref.startTicks) {
+    send(-ref.pid);
+  }
+  if (!failures.empty()) {
+    return internalError("cannot signal instance " + instanceId + ": " + failures);
+  }
+  return Status::ok();
+}
+
+Result<Usage> LocalProvider::usage(const std::string& instanceId, const ProcessRef& ref) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  if (m.cgroups.version != CgroupVersion::None) {
+    return InstanceCgroup(m.cgroups, instanceId).usage();
+  }
+  // Without cgroups: the members of the process group, from /proc. Children that were waited
+  // for count through their parent's cutime/cstime.
+  Usage u;
+  auto leader = readProcStat(ref.pid);
+  if (leader && leader->startTicks != ref.startTicks) {
+    return u; // the pid is someone else's now: the instance's group is gone
+  }
+  static const long ticksPerSecond = sysconf(_SC_CLK_TCK);
+  static const long pageSize = sysconf(_SC_PAGESIZE);
+  uint64_t ticks = 0;
+  for (const ProcStat& p : listProcStats()) {
+    if (p.pgrp == ref.pid) {
+      ticks += p.utime + p.stime + p.cutime + p.cstime;
+      u.memoryBytes += p.rssPages * pageSize;
+    }
+  }
+  u.cpuNanos = ticks * (1000000000ULL / uint64_t(ticksPerSecond > 0 ? ticksPerSecond : 100));
+  return u;
+}
+
+Status LocalProvider::releaseProcess(const std::string& instanceId) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  Status s = InstanceCgroup(m.cgroups, instanceId).remove();
+  // Reap the leader if it has gone, so that it does not linger as a zombie.
+  auto child = m.children.find(instanceId);
+  if (child != m.children.end()) {
+    auto st = readProcStat(child->second);
+    m.reap(instanceId, ProcessRef{child->second, st ? st->startTicks : 0});
+  }
+  return s;
+}
+
+Status LocalProvider::destroy(const std::string& instanceId) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  auto child = m.children.find(instanceId);
+  if (child != m.children.end()) {
+    // Still our child: make sure nothing of it outlives its files.
+    // Bounded: a process stuck in uninterruptible sleep must not stall the control thread.
+    int pid = child->second;
+    auto st = readProcStat(pid);
+    if (st && st->state != 'Z') {
+      kill(-pid, SIGKILL);
+    }
+    constexpr int kPolls = 200; // 10 ms apart
+    for (int i = 0; i < kPolls; ++i) {
+      pid_t r = waitpid(pid, nullptr, WNOHANG);
+      if (r == pid || (r < 0 && errno == ECHILD)) {
+        m.children.erase(child);
+        break;
+      }
+      usleep(10000);
+    }
+    if (m.children.count(instanceId) != 0) {
+      logWarn("instance " + instanceId + ": process " + std::to_string(pid) +
+              " did not exit after SIGKILL; it will be reaped later");
+    }
+  }
+  TIDE_RETURN_IF_ERROR(releaseProcess(instanceId));
+  const std::string dir = m.instanceDir(instanceId);
+  TIDE_RETURN_IF_ERROR(InstanceDisk::unmountAll(dir));
+  TIDE_RETURN_IF_ERROR(removeTree(dir));
+  m.reapedExits.erase(instanceId);
+  return Status::ok();
+}
+
+std::string LocalProvider::diskPath(const std::string& instanceId) const {
+  if (!checkInstanceId(instanceId).isOk()) {
+    return "";
+  }
+  InstanceDisk disk(impl_->instanceDir(instanceId));
+  return disk.exists() ? disk.path() : "";
+}
+
+std::string LocalProvider::consoleLogPath(const std::string& instanceId) const {
+  return impl_->instanceDir(instanceId) + "/console.log";
+}
+
+std::vector<std::string> LocalProvider::knownInstances() const {
+  std::vector<std::string> ids = listTideGroups(impl_->cgroups);
+  if (DIR* d = opendir(impl_->root.c_str())) {
+    while (dirent* de = readdir(d)) {
+      if (de->d_name[0] != '.' && isDirectory(impl_->root + "/" + de->d_name)) {
+        ids.push_back(de->d_name);
+      }
+    }
+    closedir(d);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+ProviderInfo LocalProvider::info() const {
+  const Impl& m = *impl_;
+  ProviderInfo i;
+  switch (m.cgroups.version) {
+  case CgroupVersion::V1:
+    i.cgroups = "v1";
+    break;
+  case CgroupVersion::V2:
+    i.cgroups = "v2";
+    break;
+  case CgroupVersion::None:
+    i.cgroups = "none";
+    break;
+  }
+  i.cgroupNote = m.cgroups.note;
+  i.diskCopy = m.overlay ? "overlayfs" : "copy";
+  i.diskNote = m.diskNote;
+  return i;
+}
+
+} // namespace tide::runtime

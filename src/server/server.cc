@@ -1,0 +1,317 @@
+#include "server/server.h"
+
+#include "api/dispatch.h"
+#include "api/http.h"
+#include "common/event_loop.h"
+#include "common/log.h"
+#include "control/image_controller.h"
+#include "control/instance_controller.h"
+#include "runtime/image_store.h"
+#include "runtime/local_provider.h"
+#include "server/host_view.h"
+#include "store/sqlite_store.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <thread>
+#include <unistd.h>
+
+namespace tide::server {
+
+namespace fs = std::filesystem;
+
+std::string defaultDataDir() {
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x != nullptr && x[0] == '/') {
+    return std::string(x) + "/tide";
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && h[0] != '\0') {
+    return std::string(h) + "/.local/state/tide";
+  }
+  return "/var/lib/tide";
+}
+
+namespace {
+
+// Holds an exclusive lock on <dataDir>/server.lock for the server's life, with its pid inside.
+class DataDirLock {
+public:
+  ~DataDirLock() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  Status acquire(const std::string& dataDir) {
+    std::string path = dataDir + "/server.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      return internalError("cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buf[32] = {};
+      ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) {
+        pid.pop_back();
+      }
+      return Status("DataDirectoryInUse", "another tide server (pid " + pid + ") uses " + dataDir +
+                                              "; stop it or choose --data-dir");
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 ||
+        ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return internalError("cannot write " + path);
+    }
+    return Status::ok();
+  }
+
+private:
+  int fd_ = -1;
+};
+
+class Server {
+public:
+  explicit Server(const ServerOptions& o) : options_(o) {}
+
+  int run() {
+    std::error_code ec;
+    fs::create_directories(options_.dataDir, ec);
+    if (ec) {
+      return fail("cannot create the data directory " + options_.dataDir + ": " + ec.message());
+    }
+    options_.dataDir = fs::canonical(options_.dataDir).string();
+    Status locked = lock_.acquire(options_.dataDir);
+    if (!locked.isOk()) {
+      return fail(locked.message());
+    }
+    auto store = store::openSqliteStore(options_.dataDir + "/state.db");
+    if (!store) {
+      return fail(store.status().message());
+    }
+    store_ = std::move(*store);
+
+    images_ = std::make_unique<runtime::ImageStore>(options_.dataDir + "/images");
+    images_->removeIncompleteImports();
+    runtime::LocalProviderOptions po;
+    po.root = options_.dataDir + "/instances";
+    po.cgroupMode = options_.cgroupMode;
+    po.diskMode = options_.diskMode;
+    fs::create_directories(po.root, ec);
+    provider_ = std::make_unique<runtime::LocalProvider>(po);
+
+    control::InstanceControllerOptions io;
+    io.terminationGrace = options_.terminationGrace;
+    io.terminatedRetention = options_.terminatedRetention;
+    instances_ =
+        std::make_unique<control::InstanceController>(*store_, *provider_, *images_, clock_, io);
+    imageController_ = std::make_unique<control::ImageController>(*store_, *images_, *provider_);
+    instances_->removeLeftovers();
+
+    host_ = std::make_unique<LocalHostView>(*provider_, options_.dataDir);
+    api::ApiLimits limits;
+    limits.maxCpuCores = options_.maxCpuCores > 0
+                             ? options_.maxCpuCores
+                             : 4.0 * std::max(1u, std::thread::hardware_concurrency());
+    ctx_ =
+        std::make_unique<api::ActionContext>(api::ActionContext{*store_, clock_, *host_, limits});
+
+    http_ = std::make_unique<api::HttpServer>(
+        loop_, api::HttpServerOptions{},
+        [this](const api::HttpRequest& r) { return api::handleApiRequest(*ctx_, r); });
+    auto port = http_->listen(options_.apiHost, options_.apiPort);
+    if (!port) {
+      return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +
+                  ": " + port.status().message());
+    }
+    Status sig = watchSignals();
+    if (!sig.isOk()) {
+      return fail(sig.message());
+    }
+    store_->onChange([this] { scheduleReconcile(std::chrono::milliseconds(0)); });
+
+    runtime::ProviderInfo info = provider_->info();
+    std::printf("tide server listening on http://%s:%u\n", options_.apiHost.c_str(), *port);
+    std::printf("  data: %s\n  cgroups: %s (%s)\n  disks: %s%s%s\n  capacity: %.3g CPU cores "
+                "for instances\n",
+                options_.dataDir.c_str(), info.cgroups.c_str(), info.cgroupNote.c_str(),
+                info.diskCopy.c_str(), info.diskNote.empty() ? "" : " - ", info.diskNote.c_str(),
+                limits.maxCpuCores);
+    std::fflush(stdout);
+
+    scheduleReconcile(std::chrono::milliseconds(0));
+    scheduleSample();
+    loop_.run();
+
+    http_->close();
+    loop_.remove(signalFd_);
+    ::close(signalFd_);
+    logInfo("tide server stopped; instances keep running and are found again at the next start");
+    return 0;
+  }
+
+private:
+  int fail(const std::string& message) {
+    std::fprintf(stderr, "tide server: %s\n", message.c_str());
+    return 1;
+  }
+
+  Status watchSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
+      return internalError("sigprocmask failed");
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    signalFd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signalFd_ < 0) {
+      return internalError(std::string("signalfd failed: ") + std::strerror(errno));
+    }
+    return loop_.add(signalFd_, 0x001 /* EPOLLIN */, [this](uint32_t) {
+      signalfd_siginfo si;
+      while (::read(signalFd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGCHLD) {
+          scheduleReconcile(std::chrono::milliseconds(0)); // an instance's process ended
+        } else {
+          logInfo(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
+          loop_.stop();
+        }
+      }
+    });
+  }
+
+  // Runs a controller pass after `delay`, unless one is already due sooner.
+  void scheduleReconcile(Millis delay) {
+    TimeMs due = clock_.now() + delay.count();
+    if (reconcileTimer_ != 0 && reconcileDue_ <= due) {
+      return;
+    }
+    if (reconcileTimer_ != 0) {
+      loop_.cancel(reconcileTimer_);
+    }
+    reconcileDue_ = due;
+    reconcileTimer_ = loop_.runAfter(delay, [this] {
+      reconcileTimer_ = 0;
+      reconcile();
+    });
+  }
+
+  void reconcile() {
+    Status images = imageController_->reconcile();
+    if (!images.isOk()) {
+      logError("image controller: " + images.toString());
+    }
+    Result<Millis> next = instances_->reconcile();
+    if (!next) {
+      logError("instance controller: " + next.status().toString());
+      scheduleReconcile(Millis(1000));
+      return;
+    }
+    scheduleReconcile(*next);
+  }
+
+  void scheduleSample() {
+    loop_.runAfter(Millis(1000), [this] {
+      Status s = instances_->sample();
+      if (!s.isOk()) {
+        logError("sampling: " + s.toString());
+      }
+      scheduleSample();
+    });
+  }
+
+  ServerOptions options_;
+  RealClock clock_;
+  DataDirLock lock_;
+  EventLoop loop_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<runtime::ImageStore> images_;
+  std::unique_ptr<runtime::LocalProvider> provider_;
+  std::unique_ptr<control::InstanceController> instances_;
+  std::unique_ptr<control::ImageController> imageController_;
+  std::unique_ptr<LocalHostView> host_;
+  std::unique_ptr<api::ActionContext> ctx_;
+  std::unique_ptr<api::HttpServer> http_;
+  int signalFd_ = -1;
+  EventLoop::TimerId reconcileTimer_ = 0;
+  TimeMs reconcileDue_ = 0;
+};
+
+// "HOST:PORT" → host and port.
+bool parseHostPort(const std::string& s, std::string& host, uint16_t& port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  host = s.substr(0, colon);
+  std::string p = s.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  unsigned long v = std::stoul(p);
+  if (v > 65535) {
+    return false;
+  }
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+} // namespace
+
+int runServer(const ServerOptions& options) {
+  return Server(options).run();
+}
+
+int serverMain(int argc, char** argv) {
+  CLI::App app{"tide server: the control plane (API, controllers, instances)", "tide server"};
+  ServerOptions o;
+  o.dataDir = defaultDataDir();
+  std::string api = "127.0.0.1:4566";
+  double graceSeconds = 10;
+  double retentionSeconds = 3600;
+  app.add_option("--data-dir", o.dataDir, "where state, images and instances live")
+      ->capture_default_str();
+  app.add_option("--api", api, "HOST:PORT the API listens on (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--max-cpu-cores", o.maxCpuCores,
+                 "CPU cores instances may reserve in all (default: 4 x this machine's cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--termination-grace", graceSeconds,
+                 "seconds between SIGTERM and SIGKILL when stopping or terminating instances")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--terminated-retention", retentionSeconds,
+                 "seconds terminated instances stay listed")
+      ->check(CLI::Range(0.0, 86400.0 * 7))
+      ->capture_default_str();
+  app.add_option("--cgroups", o.cgroupMode, "auto, v1, v2 or none")
+      ->check(CLI::IsMember({"auto", "v1", "v2", "none"}))
+      ->capture_default_str();
+  app.add_option("--disks", o.diskMode, "instance disks: auto, overlay or copy")
+      ->check(CLI::IsMember({"auto", "overlay", "copy"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!parseHostPort(api, o.apiHost, o.apiPort)) {
+    std::fprintf(stderr, "tide server: --api must be HOST:PORT, got '%s'\n", api.c_str());
+    return 2;
+  }
+  o.terminationGrace = Millis(static_cast<int64_t>(graceSeconds * 1000));
+  o.terminatedRetention = Millis(static_cast<int64_t>(retentionSeconds * 1000));
+  return runServer(o);
+}
+
+} // namespace tide::server

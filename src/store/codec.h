@@ -1,0 +1,22 @@
+// How the store keeps model objects: one JSON document per row (plus key columns). This is the
+// store's own encoding, not the API's wire shape; fields are named as in the model and new
+// fields take their defaults when absent, so old rows read back after an upgrade.
+#pragma once
+
+#include "common/status.h"
+#include "model/types.h"
+
+#include <string>
+
+namespace tide::store {
+
+std::string encodeImage(const model::Image& v);
+Result<model::Image> decodeImage(const std::string& doc);
+std::string encodeLaunchTemplate(const model::LaunchTemplate& v);
+Result<model::LaunchTemplate> decodeLaunchTemplate(const std::string& doc);
+std::string encodeLaunchTemplateVersion(const model::LaunchTemplateVersion& v);
+Result<model::LaunchTemplateVersion> decodeLaunchTemplateVersion(const std::string& doc);
+std::string encodeInstance(const model::Instance& v);
+Result<model::Instance> decodeInstance(const std::string& doc);
+
+} // namespace tide::store

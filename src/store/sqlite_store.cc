@@ -1,0 +1,367 @@
+#include "store/sqlite_store.h"
+
+#include "store/codec.h"
+
+#include <sqlite3.h>
+
+#include <mutex>
+
+namespace tide::store {
+
+namespace {
+
+// Schema migrations: entry i moves the database from version i to i + 1. Append only.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE images (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE launch_templates (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  doc TEXT NOT NULL
+);
+CREATE TABLE launch_template_versions (
+  template_id TEXT NOT NULL REFERENCES launch_templates(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (template_id, version)
+);
+CREATE TABLE instances (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool prepared() const { return rc_ == SQLITE_OK; }
+  Stmt& bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int col) {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+
+private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+class SqliteTx final : public Tx {
+public:
+  explicit SqliteTx(sqlite3* db) : db_(db) {}
+  bool wrote() const { return wrote_; }
+
+  Result<std::optional<model::Image>> image(const std::string& id) override {
+    return one<model::Image>("SELECT doc FROM images WHERE id = ?", id, decodeImage);
+  }
+  Result<std::optional<model::Image>> imageByName(const std::string& name) override {
+    return one<model::Image>("SELECT doc FROM images WHERE name = ?", name, decodeImage);
+  }
+  Result<std::vector<model::Image>> images() override {
+    return all<model::Image>("SELECT doc FROM images ORDER BY created, id", "", decodeImage);
+  }
+  Status putImage(const model::Image& v) override {
+    return exec("INSERT INTO images (id, name, created, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.imageId, v.name}, {v.creationDate}, encodeImage(v));
+  }
+  Status deleteImage(const std::string& id) override {
+    return exec("DELETE FROM images WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::LaunchTemplate>> launchTemplate(const std::string& id) override {
+    return one<model::LaunchTemplate>("SELECT doc FROM launch_templates WHERE id = ?", id,
+                                      decodeLaunchTemplate);
+  }
+  Result<std::optional<model::LaunchTemplate>>
+  launchTemplateByName(const std::string& name) override {
+    return one<model::LaunchTemplate>("SELECT doc FROM launch_templates WHERE name = ?", name,
+                                      decodeLaunchTemplate);
+  }
+  Result<std::vector<model::LaunchTemplate>> launchTemplates() override {
+    return all<model::LaunchTemplate>("SELECT doc FROM launch_templates ORDER BY rowid", "",
+                                      decodeLaunchTemplate);
+  }
+  Status putLaunchTemplate(const model::LaunchTemplate& v) override {
+    // An upsert, not INSERT OR REPLACE: replacing would delete the row and cascade to versions.
+    return exec("INSERT INTO launch_templates (id, name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.launchTemplateId, v.launchTemplateName}, {}, encodeLaunchTemplate(v));
+  }
+  Status deleteLaunchTemplate(const std::string& id) override {
+    TIDE_RETURN_IF_ERROR(
+        exec("DELETE FROM launch_template_versions WHERE template_id = ?", {id}, {}, {}));
+    return exec("DELETE FROM launch_templates WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::LaunchTemplateVersion>>
+  launchTemplateVersion(const std::string& templateId, int64_t version) override {
+    Stmt st(db_, "SELECT doc FROM launch_template_versions WHERE template_id = ? AND version = ?");
+    if (!st.prepared()) {
+      return error("prepare");
+    }
+    st.bind(1, templateId).bind(2, version);
+    int rc = st.step();
+    if (rc == SQLITE_DONE) {
+      return std::optional<model::LaunchTemplateVersion>();
+    }
+    if (rc != SQLITE_ROW) {
+      return error("read");
+    }
+    Result<model::LaunchTemplateVersion> v = decodeLaunchTemplateVersion(st.text(0));
+    if (!v) {
+      return v.status();
+    }
+    return std::optional<model::LaunchTemplateVersion>(std::move(*v));
+  }
+  Result<std::vector<model::LaunchTemplateVersion>>
+  launchTemplateVersions(const std::string& templateId) override {
+    return all<model::LaunchTemplateVersion>(
+        "SELECT doc FROM launch_template_versions WHERE template_id = ? ORDER BY version",
+        templateId, decodeLaunchTemplateVersion);
+  }
+  Status insertLaunchTemplateVersion(const model::LaunchTemplateVersion& v) override {
+    return exec("INSERT INTO launch_template_versions (template_id, version, doc) "
+                "VALUES (?, ?, ?)",
+                {v.launchTemplateId}, {v.versionNumber}, encodeLaunchTemplateVersion(v));
+  }
+
+  Result<std::optional<model::Instance>> instance(const std::string& id) override {
+    return one<model::Instance>("SELECT doc FROM instances WHERE id = ?", id, decodeInstance);
+  }
+  Result<std::vector<model::Instance>> instances() override {
+    return all<model::Instance>("SELECT doc FROM instances ORDER BY seq", "", decodeInstance);
+  }
+  Status putInstance(const model::Instance& v) override {
+    // seq keeps the launch order stable across updates.
+    return exec("INSERT INTO instances (id, seq, state, doc) VALUES (?, "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM instances), ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET state = excluded.state, doc = excluded.doc",
+                {v.instanceId, std::string(stateText(v.state))}, {}, encodeInstance(v));
+  }
+  Status deleteInstance(const std::string& id) override {
+    return exec("DELETE FROM instances WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+private:
+  static const char* stateText(model::InstanceState s) {
+    static const char* kNames[] = {"pending",    "running",  "shutting-down",
+                                   "terminated", "stopping", "stopped"};
+    return kNames[static_cast<int>(s)];
+  }
+
+  Status error(const char* what) {
+    return internalError(std::string("store ") + what + " failed: " + sqlite3_errmsg(db_));
+  }
+
+  template <typename T, typename Decode>
+  Result<std::optional<T>> one(const char* sql, const std::string& key, Decode decode) {
+    Stmt st(db_, sql);
+    if (!st.prepared()) {
+      return error("prepare");
+    }
+    st.bind(1, key);
+    int rc = st.step();
+    if (rc == SQLITE_DONE) {
+      return std::optional<T>();
+    }
+    if (rc != SQLITE_ROW) {
+      return error("read");
+    }
+    Result<T> v = decode(st.text(0));
+    if (!v) {
+      return v.status();
+    }
+    return std::optional<T>(std::move(*v));
+  }
+
+  template <typename T, typename Decode>
+  Result<std::vector<T>> all(const char* sql, const std::string& key, Decode decode) {
+    Stmt st(db_, sql);
+    if (!st.prepared()) {
+      return error("prepare");
+    }
+    if (!key.empty()) {
+      st.bind(1, key);
+    }
+    std::vector<T> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      Result<T> v = decode(st.text(0));
+      if (!v) {
+        return v.status();
+      }
+      out.push_back(std::move(*v));
+    }
+    if (rc != SQLITE_DONE) {
+      return error("read");
+    }
+    return out;
+  }
+
+  // Binds the texts, then the integers, then the document (when given), in that order.
+  Status exec(const char* sql, std::initializer_list<std::string> texts,
+              std::initializer_list<int64_t> ints, std::optional<std::string> doc) {
+    Stmt st(db_, sql);
+    if (!st.prepared()) {
+      return error("prepare");
+    }
+    int i = 1;
+    for (const std::string& t : texts) {
+      st.bind(i++, t);
+    }
+    for (int64_t v : ints) {
+      st.bind(i++, v);
+    }
+    if (doc) {
+      st.bind(i++, *doc);
+    }
+    if (st.step() != SQLITE_DONE) {
+      return error("write");
+    }
+    wrote_ = true;
+    return Status::ok();
+  }
+
+  sqlite3* db_;
+  bool wrote_ = false;
+};
+
+class SqliteStore final : public Store {
+public:
+  SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  Status migrate() {
+    TIDE_RETURN_IF_ERROR(run("PRAGMA journal_mode = WAL"));
+    TIDE_RETURN_IF_ERROR(run("PRAGMA synchronous = NORMAL"));
+    TIDE_RETURN_IF_ERROR(run("PRAGMA foreign_keys = ON"));
+    sqlite3_busy_timeout(db_, 5000);
+    int version = 0;
+    {
+      Stmt st(db_, "PRAGMA user_version");
+      if (!st.prepared() || st.step() != SQLITE_ROW) {
+        return internalError(path_ + " is not a tide database: " + sqlite3_errmsg(db_));
+      }
+      version = std::stoi(st.text(0));
+    }
+    if (version > kSchemaVersion) {
+      return internalError(path_ + " has schema version " + std::to_string(version) +
+                           ", newer than this tide knows (" + std::to_string(kSchemaVersion) +
+                           "): use a newer tide");
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+      TIDE_RETURN_IF_ERROR(run("BEGIN IMMEDIATE"));
+      Status s = run(kMigrations[v]);
+      if (s.isOk()) {
+        s = run(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+      }
+      if (!s.isOk()) {
+        run("ROLLBACK");
+        return internalError("migrating " + path_ + " to schema version " + std::to_string(v + 1) +
+                             " failed: " + s.message());
+      }
+      TIDE_RETURN_IF_ERROR(run("COMMIT"));
+    }
+    return Status::ok();
+  }
+
+  Status transact(const std::function<Status(Tx&)>& fn, bool notify) override {
+    bool wrote = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      TIDE_RETURN_IF_ERROR(run("BEGIN IMMEDIATE"));
+      SqliteTx tx(db_);
+      Status s = fn(tx);
+      if (!s.isOk()) {
+        run("ROLLBACK");
+        return s;
+      }
+      Status c = run("COMMIT");
+      if (!c.isOk()) {
+        run("ROLLBACK");
+        return c;
+      }
+      wrote = tx.wrote();
+    }
+    if (wrote && notify) {
+      for (const auto& l : listeners_) {
+        l();
+      }
+    }
+    return Status::ok();
+  }
+
+  void onChange(std::function<void()> listener) override {
+    listeners_.push_back(std::move(listener));
+  }
+
+private:
+  Status run(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      return internalError("store: " + msg);
+    }
+    return Status::ok();
+  }
+
+  sqlite3* db_;
+  std::string path_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> listeners_;
+};
+
+} // namespace
+
+int currentSchemaVersion() {
+  return kSchemaVersion;
+}
+
+Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return internalError("cannot open the store " + path + ": " + msg);
+  }
+  auto store = std::make_unique<SqliteStore>(db, path);
+  Status s = store->migrate();
+  if (!s.isOk()) {
+    if (s.message().find(path) == std::string::npos) {
+      return internalError("cannot use the store " + path + ": " + s.message());
+    }
+    return s;
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+} // namespace tide::store

@@ -1,0 +1,171 @@
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tide::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tide-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Store> open() {
+    auto s = openSqliteStore(path_);
+    EXPECT_TRUE(s.isOk()) << s.status().toString();
+    return std::move(*s);
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+model::Image image(const std::string& id, const std::string& name) {
+  model::Image img;
+  img.imageId = id;
+  img.name = name;
+  img.runCommand = "python3 server.py";
+  img.creationDate = 1000;
+  return img;
+}
+
+TEST_F(SqliteStoreTest, KeepsEverythingAcrossReopen) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store
+                    ->transact([](Tx& tx) {
+                      TIDE_RETURN_IF_ERROR(tx.putImage(image("ami-00000000000000001", "a")));
+                      model::LaunchTemplate lt;
+                      lt.launchTemplateId = "lt-00000000000000001";
+                      lt.launchTemplateName = "web";
+                      TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
+                      model::LaunchTemplateVersion v;
+                      v.launchTemplateId = lt.launchTemplateId;
+                      v.versionNumber = 1;
+                      v.data.port = 9000;
+                      v.data.environment = {{"MODE", "test"}};
+                      TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
+                      model::Instance i;
+                      i.instanceId = "i-00000000000000001";
+                      i.state = model::InstanceState::Running;
+                      i.pid = 42;
+                      return tx.putInstance(i);
+                    })
+                    .isOk());
+  }
+  auto store = open();
+  ASSERT_TRUE(store
+                  ->transact([](Tx& tx) {
+                    auto img = tx.imageByName("a");
+                    EXPECT_TRUE(img.isOk() && img->has_value());
+                    EXPECT_EQ((*img)->runCommand, "python3 server.py");
+                    auto v = tx.launchTemplateVersion("lt-00000000000000001", 1);
+                    EXPECT_TRUE(v.isOk() && v->has_value());
+                    EXPECT_EQ((*v)->data.port, 9000);
+                    EXPECT_EQ((*v)->data.environment.size(), 1u);
+                    auto i = tx.instance("i-00000000000000001");
+                    EXPECT_TRUE(i.isOk() && i->has_value());
+                    EXPECT_EQ((*i)->state, model::InstanceState::Running);
+                    EXPECT_EQ((*i)->pid, 42);
+                    return Status::ok();
+                  })
+                  .isOk());
+}
+
+TEST_F(SqliteStoreTest, FailedTransactionChangesNothing) {
+  auto store = open();
+  int notified = 0;
+  store->onChange([&] { ++notified; });
+  Status s = store->transact([](Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.putImage(image("ami-00000000000000001", "a")));
+    return Status("InvalidParameterValue", "second step failed");
+  });
+  EXPECT_EQ(s.code(), "InvalidParameterValue");
+  EXPECT_EQ(notified, 0);
+  store->transact([](Tx& tx) {
+    auto all = tx.images();
+    EXPECT_TRUE(all.isOk());
+    EXPECT_TRUE(all->empty());
+    return Status::ok();
+  });
+}
+
+TEST_F(SqliteStoreTest, UniqueNamesAndImmutableVersions) {
+  auto store = open();
+  ASSERT_TRUE(
+      store->transact([](Tx& tx) { return tx.putImage(image("ami-00000000000000001", "a")); })
+          .isOk());
+  EXPECT_FALSE(
+      store->transact([](Tx& tx) { return tx.putImage(image("ami-00000000000000002", "a")); })
+          .isOk());
+  model::LaunchTemplate lt;
+  lt.launchTemplateId = "lt-00000000000000001";
+  lt.launchTemplateName = "web";
+  model::LaunchTemplateVersion v;
+  v.launchTemplateId = lt.launchTemplateId;
+  ASSERT_TRUE(store
+                  ->transact([&](Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
+                    return tx.insertLaunchTemplateVersion(v);
+                  })
+                  .isOk());
+  EXPECT_FALSE(store->transact([&](Tx& tx) { return tx.insertLaunchTemplateVersion(v); }).isOk());
+  // Updating the template keeps its versions.
+  lt.latestVersionNumber = 1;
+  ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putLaunchTemplate(lt); }).isOk());
+  store->transact([&](Tx& tx) {
+    EXPECT_EQ(tx.launchTemplateVersions(lt.launchTemplateId)->size(), 1u);
+    TIDE_RETURN_IF_ERROR(tx.deleteLaunchTemplate(lt.launchTemplateId));
+    EXPECT_EQ(tx.launchTemplateVersions(lt.launchTemplateId)->size(), 0u);
+    return Status::ok();
+  });
+}
+
+TEST_F(SqliteStoreTest, InstancesKeepLaunchOrderAndNotifyUnlessAsked) {
+  auto store = open();
+  int notified = 0;
+  store->onChange([&] { ++notified; });
+  for (const char* id : {"i-0000000000000000b", "i-0000000000000000a"}) {
+    model::Instance i;
+    i.instanceId = id;
+    ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(i); }).isOk());
+  }
+  EXPECT_EQ(notified, 2);
+  model::Instance b;
+  b.instanceId = "i-0000000000000000b";
+  b.cpuUtilization = 50;
+  ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(b); }, false).isOk());
+  EXPECT_EQ(notified, 2);
+  store->transact([](Tx& tx) {
+    auto all = tx.instances();
+    EXPECT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].instanceId, "i-0000000000000000b");
+    EXPECT_EQ((*all)[0].cpuUtilization, 50);
+    return Status::ok();
+  });
+}
+
+TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
+  {
+    std::ofstream f(path_);
+    f << "this is not a database, just text that is long enough to look like a header.....";
+  }
+  auto s = openSqliteStore(path_);
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.status().message().find(path_), std::string::npos);
+}
+
+} // namespace
+} // namespace tide::store

@@ -1,0 +1,70 @@
+// Durable state: the desired and observed state of every resource.
+//
+// Every change happens in a transaction: Store::transact runs a function with a Tx; when the
+// function returns OK the changes commit together, otherwise none of them is kept. After a
+// commit that wrote anything, the change listeners run (on the committing thread), so that
+// level-triggered controllers can run a pass soon.
+//
+// The SQLite implementation (sqlite_store.h) is the embedded default; the interface is the seam
+// for other backends. A Store is used from one thread at a time (the control thread).
+#pragma once
+
+#include "common/status.h"
+#include "model/types.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tide::store {
+
+// One transaction. Valid only inside the function given to Store::transact. Reads see the
+// transaction's own writes. Errors from the backend are "InternalError".
+class Tx {
+public:
+  virtual ~Tx() = default;
+
+  virtual Result<std::optional<model::Image>> image(const std::string& imageId) = 0;
+  virtual Result<std::optional<model::Image>> imageByName(const std::string& name) = 0;
+  virtual Result<std::vector<model::Image>> images() = 0; // ordered by creation
+  virtual Status putImage(const model::Image& image) = 0; // insert or replace by id
+  virtual Status deleteImage(const std::string& imageId) = 0;
+
+  virtual Result<std::optional<model::LaunchTemplate>> launchTemplate(const std::string& id) = 0;
+  virtual Result<std::optional<model::LaunchTemplate>>
+  launchTemplateByName(const std::string& name) = 0;
+  virtual Result<std::vector<model::LaunchTemplate>> launchTemplates() = 0;
+  virtual Status putLaunchTemplate(const model::LaunchTemplate& lt) = 0;
+  // Deletes the template and all its versions.
+  virtual Status deleteLaunchTemplate(const std::string& id) = 0;
+
+  virtual Result<std::optional<model::LaunchTemplateVersion>>
+  launchTemplateVersion(const std::string& templateId, int64_t version) = 0;
+  virtual Result<std::vector<model::LaunchTemplateVersion>>
+  launchTemplateVersions(const std::string& templateId) = 0; // ascending version
+  // Versions are immutable: inserting an existing (template, version) is an error.
+  virtual Status insertLaunchTemplateVersion(const model::LaunchTemplateVersion& v) = 0;
+
+  virtual Result<std::optional<model::Instance>> instance(const std::string& instanceId) = 0;
+  virtual Result<std::vector<model::Instance>> instances() = 0;    // ordered by launch
+  virtual Status putInstance(const model::Instance& instance) = 0; // insert or replace by id
+  virtual Status deleteInstance(const std::string& instanceId) = 0;
+};
+
+class Store {
+public:
+  virtual ~Store() = default;
+
+  // Runs fn in one transaction (exclusive: one writer). Commits when fn returns OK; rolls back
+  // and returns fn's Status otherwise. Notifies listeners after a commit when notify is true
+  // (observations such as CPU readings commit without waking the controllers).
+  virtual Status transact(const std::function<Status(Tx&)>& fn, bool notify = true) = 0;
+
+  // Adds a listener called after each notifying commit. Not removable; listeners live as long
+  // as the store.
+  virtual void onChange(std::function<void()> listener) = 0;
+};
+
+} // namespace tide::store
