@@ -28,6 +28,9 @@ public:
   virtual ~HostView() = default;
   // The console output of an instance (the last `maxBytes` of it). Empty when none yet.
   virtual Result<std::string> consoleOutput(const std::string& instanceId, size_t maxBytes) = 0;
+  // The instance's own copy of its image's files (the app's working directory); empty when it
+  // has none (pending or terminated).
+  virtual std::string instanceDirectory(const std::string& instanceId) = 0;
   // What the host can do and has in use, for DescribeHost (tide's own action).
   virtual Json describe() = 0;
 };

@@ -456,7 +456,11 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
                                               {"Instances", Json::array()}})
                .first;
     }
-    it->second["Instances"].push_back(instanceJson(i));
+    Json shape = instanceJson(i);
+    if (std::string dir = ctx.host.instanceDirectory(i.instanceId); !dir.empty()) {
+      shape["WorkingDirectory"] = dir; // tide's own: where the instance's files are
+    }
+    it->second["Instances"].push_back(std::move(shape));
   }
   Json reservations = Json::array();
   for (const auto& r : order) {

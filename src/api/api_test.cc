@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 class FakeHost final : public HostView {
 public:
   Result<std::string> consoleOutput(const std::string&, size_t) override { return console; }
+  std::string instanceDirectory(const std::string&) override { return "/disks/x"; }
   Json describe() override { return {{"Cgroups", "none"}}; }
   std::string console = "hello from the app\n";
 };

@@ -129,9 +129,10 @@ void instancesTable(const Json& instances) {
   t.print();
   for (const Json& i : instances) {
     if (i.contains("StateReason") && str(i["State"], "Name") != "running") {
-      std::printf("%s: %s%s\n", str(i, "InstanceId").c_str(),
-                  str(i["StateReason"], "Message").c_str(),
-                  i.contains("LastExit") ? (" (the app " + str(i, "LastExit") + ")").c_str() : "");
+      bool own = str(i["StateReason"], "Code") == "Client.InstanceInitiatedShutdown";
+      std::printf(
+          "%s: %s%s\n", str(i, "InstanceId").c_str(), str(i["StateReason"], "Message").c_str(),
+          own && i.contains("LastExit") ? (" (the app " + str(i, "LastExit") + ")").c_str() : "");
     }
   }
 }

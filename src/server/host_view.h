@@ -12,6 +12,9 @@ public:
       : provider_(provider), dataDir_(std::move(dataDir)) {}
 
   Result<std::string> consoleOutput(const std::string& instanceId, size_t maxBytes) override;
+  std::string instanceDirectory(const std::string& instanceId) override {
+    return provider_.diskPath(instanceId);
+  }
   api::Json describe() override;
 
 private:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tide needs to build and test (docs/dependencies.md says why each
+# one). Installs only what is missing; runs apt-get update first when it has to install.
+# Needs root (or sudo) to install; without either it lists what to install and fails.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config   # the toolchain
+  libsqlite3-dev                     # the embedded store
+  nlohmann-json3-dev                 # JSON for the API and the store's documents
+  libcli11-dev                       # the tide command line
+  libssl-dev                         # SHA-256 for content-addressed images (libcrypto)
+  libgtest-dev                       # unit tests
+  python3                            # integration tests and the example app
+  curl                               # the README's examples
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "tide needs these Debian packages: ${missing[*]}" >&2
+  echo "install them as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
