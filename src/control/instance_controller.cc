@@ -42,7 +42,15 @@ Result<Millis> InstanceController::reconcile() {
       },
       false));
   bool busy = false;
+  bool deferred = false;
+  int launches = 0;
   for (Instance& i : all) {
+    bool launching = i.goal == InstanceGoal::Run &&
+                     (i.state == InstanceState::Pending || i.state == InstanceState::Stopped);
+    if (launching && ++launches > options_.maxLaunchesPerPass) {
+      deferred = true;
+      continue;
+    }
     if (i.state == InstanceState::Terminated) {
       if (clock_.now() - i.stateChangedAt >= options_.terminatedRetention.count()) {
         TIDE_RETURN_IF_ERROR(
@@ -71,6 +79,9 @@ Result<Millis> InstanceController::reconcile() {
         return tx.putInstance(i);
       }));
     }
+  }
+  if (deferred) {
+    return Millis(0);
   }
   return busy ? options_.busyInterval : options_.idleInterval;
 }

@@ -28,6 +28,8 @@ struct InstanceControllerOptions {
   Millis terminatedRetention = Millis(3'600'000); // terminated records stay visible this long
   Millis busyInterval = Millis(100);  // how soon to look again while an instance is changing
   Millis idleInterval = Millis(1000); // how soon to look again when nothing is changing
+  int maxLaunchesPerPass = 10; // launches in one pass; the rest wait for the next pass (at once),
+                               // so the API on the same loop keeps answering during a big launch
 };
 
 class InstanceController {

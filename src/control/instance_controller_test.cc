@@ -110,7 +110,9 @@ protected:
 
   std::string addInstance(const std::string& type = "t3.micro") {
     model::Instance i;
-    i.instanceId = "i-0000000000000000" + std::to_string(++count_);
+    char id[32];
+    std::snprintf(id, sizeof id, "i-%017x", ++count_);
+    i.instanceId = id;
     i.imageId = "ami-00000000000000001";
     i.contentDigest = digest_;
     i.runCommand = "python3 server.py";
@@ -261,6 +263,25 @@ TEST_F(InstanceControllerTest, CpuUtilizationIsAShareOfTheTypesQuota) {
   ASSERT_TRUE(controller_->sample().isOk());
   EXPECT_NEAR(get(id).cpuUtilization, 50.0, 0.01);
   EXPECT_EQ(get(id).memoryBytes, 1 << 20);
+}
+
+TEST_F(InstanceControllerTest, LaunchesInBatchesSoTheLoopStaysResponsive) {
+  std::vector<std::string> ids;
+  for (int k = 0; k < 12; ++k) {
+    ids.push_back(addInstance("t3.nano"));
+  }
+  auto next = controller_->reconcile();
+  ASSERT_TRUE(next.isOk());
+  EXPECT_EQ(next->count(), 0); // more to launch: run again at once
+  int running = 0;
+  for (const auto& id : ids) {
+    running += get(id).state == InstanceState::Running;
+  }
+  EXPECT_EQ(running, 10);
+  pass();
+  for (const auto& id : ids) {
+    EXPECT_EQ(get(id).state, InstanceState::Running);
+  }
 }
 
 TEST_F(InstanceControllerTest, RemovesLeftoversOfUnknownInstances) {

@@ -430,32 +430,4 @@ Status InstanceCgroup::remove() {
   return Status::ok();
 }
 
-std::vector<std::string> listTideGroups(const CgroupSetup& setup) {
-  std::vector<std::string> tops;
-  if (setup.version == CgroupVersion::V1) {
-    for (const auto& [controller, mount] : setup.v1Mounts) {
-      tops.push_back(mount + "/" + kTopGroup);
-    }
-  } else if (setup.version == CgroupVersion::V2) {
-    tops.push_back(setup.v2Root + "/" + kTopGroup);
-  }
-  std::vector<std::string> ids;
-  for (const std::string& top : tops) {
-    DIR* d = opendir(top.c_str());
-    if (d == nullptr) {
-      continue;
-    }
-    while (dirent* de = readdir(d)) {
-      std::string name = de->d_name;
-      if (de->d_type == DT_DIR && name != "." && name != "..") {
-        ids.push_back(name);
-      }
-    }
-    closedir(d);
-  }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
-
 } // namespace tide::runtime

@@ -91,9 +91,6 @@ private:
   std::string id_;
 };
 
-// Instance ids that have a group under tide's top-level groups.
-std::vector<std::string> listTideGroups(const CgroupSetup& setup);
-
 // Writes value to a cgroup file (O_WRONLY|O_CREAT|O_TRUNC). Errors name the file.
 Status writeCgroupFile(const std::string& path, const std::string& value);
 

@@ -94,7 +94,9 @@ public:
   // The file that holds the console output.
   virtual std::string consoleLogPath(const std::string& instanceId) const = 0;
 
-  // Instance ids that have anything on this machine (disk, cgroup), for cleanup of leftovers.
+  // Instance ids that have files under this provider's root (a launch creates them first), for
+  // cleanup of leftovers. Never instances of other tide servers on the same machine, although
+  // they share the cgroup tree.
   virtual std::vector<std::string> knownInstances() const = 0;
 
   virtual ProviderInfo info() const = 0;

@@ -415,7 +415,9 @@ std::string LocalProvider::consoleLogPath(const std::string& instanceId) const {
 }
 
 std::vector<std::string> LocalProvider::knownInstances() const {
-  std::vector<std::string> ids = listTideGroups(impl_->cgroups);
+  // Only instances with files under this provider's root: the cgroup tree is shared by every
+  // tide server on the machine, and another server's instances are not ours to remove.
+  std::vector<std::string> ids;
   if (DIR* d = opendir(impl_->root.c_str())) {
     while (dirent* de = readdir(d)) {
       if (de->d_name[0] != '.' && isDirectory(impl_->root + "/" + de->d_name)) {

@@ -117,8 +117,8 @@ TEST_F(LocalProviderTest, RunsTheCommandWithItsEnvironmentAndConsole) {
   unsetenv("TIDE_TEST_SERVER_SECRET");
 
   EXPECT_EQ(p->status(s.instanceId, *ref).state, ProcessState::Running);
-  EXPECT_NE(std::find(p->knownInstances().begin(), p->knownInstances().end(), s.instanceId),
-            p->knownInstances().end());
+  std::vector<std::string> known = p->knownInstances();
+  EXPECT_NE(std::find(known.begin(), known.end(), s.instanceId), known.end());
   // Its own session and process group.
   EXPECT_EQ(getsid(ref->pid), ref->pid);
   EXPECT_EQ(getpgid(ref->pid), ref->pid);
@@ -374,9 +374,9 @@ TEST_F(LocalProviderTest, AnotherServerFindsTheProcessThroughProc) {
   ProcessRef stale = *ref;
   stale.startTicks += 1; // the pid reused by another process
   EXPECT_EQ(second->status(s.instanceId, stale).state, ProcessState::Exited);
-  EXPECT_NE(
-      std::find(second->knownInstances().begin(), second->knownInstances().end(), s.instanceId),
-      second->knownInstances().end());
+  std::vector<std::string> knownBySecond = second->knownInstances();
+  EXPECT_NE(std::find(knownBySecond.begin(), knownBySecond.end(), s.instanceId),
+            knownBySecond.end());
 
   ASSERT_TRUE(second->signal(s.instanceId, *ref, SIGKILL).isOk());
   // Not reaped yet by its real parent (this test), it is a zombie: exited, status unknown.

@@ -61,6 +61,18 @@ class RestartTest(TideTestCase):
     def test_clean_stop_and_restart_keeps_everything(self):
         self.check_restart_keeps_everything(signal.SIGTERM)
 
+    def test_another_server_leaves_this_servers_instances_alone(self):
+        image_id = self.make_image()
+        inst = self.tide_json("instance", "run", "--image-id", image_id, "--instance-type",
+                              "t3.nano", "--wait")["Instances"][0]
+        other = TideServer(os.path.join(self.tmp, "other-data"), *self.server_args)
+        try:
+            self.assertTrue(pid_alive(inst["ProcessId"]))
+            self.assertEqual(wait_for(lambda: serving(inst)).strip(), inst["InstanceId"])
+            self.assertEqual(self.instance(inst["InstanceId"])["State"]["Name"], "running")
+        finally:
+            other.stop()
+
     def test_one_server_per_data_directory(self):
         p = subprocess.run([TIDE, "server", "--data-dir", self.data_dir, "--api", "127.0.0.1:0"],
                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
