@@ -1,6 +1,7 @@
 // The blocking HTTP/1.1 client the CLI uses: one request per connection (Connection: close),
 // one overall deadline for connect, send and receive.
 #include "api/http.h"
+#include "api/http_text.h"
 
 #include <cerrno>
 #include <chrono>
@@ -72,26 +73,6 @@ Status timeoutError(const std::string& endpoint, Millis timeout) {
 Status responseError(const std::string& endpoint, const std::string& what) {
   return Status("EndpointConnectionError",
                 "invalid response from http://" + endpoint + ": " + what);
-}
-
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = char(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-std::string_view trimSpaceTab(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 bool hasCrLfOrNul(std::string_view s) {

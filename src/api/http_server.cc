@@ -8,6 +8,7 @@
 //   Lingering -> reads and discards until EOF or kLingerTime, then closes (so a client that is
 //                still sending does not get a reset that destroys the error response)
 #include "api/http.h"
+#include "api/http_text.h"
 
 #include "common/log.h"
 #include "common/text.h"
@@ -63,16 +64,6 @@ bool isToken(std::string_view s) {
   return true;
 }
 
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = char(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 // Field values: visible ASCII, SP, HTAB and obs-text; no other control characters.
 bool isValidFieldValue(std::string_view s) {
   for (unsigned char c : s) {
@@ -81,16 +72,6 @@ bool isValidFieldValue(std::string_view s) {
     }
   }
   return true;
-}
-
-std::string_view trimSpaceTab(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // True when a comma-separated header value contains token (case-insensitive).

@@ -260,4 +260,34 @@ Status removeTree(const std::string& path) {
   return Status::ok();
 }
 
+Status writeNewFile(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return internalError("cannot create " + path + ": " + errnoText(errno));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      break;
+    }
+    done += size_t(n);
+  }
+  int err = done < data.size() ? errno : 0;
+  if (err == 0 && fchmod(fd, mode) != 0) {
+    err = errno;
+  }
+  if (close(fd) != 0 && err == 0) {
+    err = errno;
+  }
+  if (err != 0) {
+    unlink(path.c_str());
+    return internalError("cannot write " + path + ": " + errnoText(err));
+  }
+  return Status::ok();
+}
+
 } // namespace tide::runtime

@@ -53,4 +53,8 @@ Status removeTree(const std::string& path);
 // "strerror(errno)" as a std::string.
 std::string errnoText(int err);
 
+// Creates path (which must not exist) with exactly `mode` and writes data to it. On failure the
+// file is removed and the error names the path.
+Status writeNewFile(const std::string& path, const std::string& data, mode_t mode);
+
 } // namespace tide::runtime

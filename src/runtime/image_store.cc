@@ -76,30 +76,6 @@ std::string buildManifest(const std::vector<TreeEntry>& entries,
   return m;
 }
 
-Status writeWholeFile(const std::string& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-  if (fd < 0) {
-    return internalError("cannot create " + path + ": " + errnoText(errno));
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return internalError("cannot write " + path + ": " + errnoText(err));
-    }
-    done += size_t(n);
-  }
-  if (close(fd) != 0) {
-    return internalError("cannot write " + path + ": " + errnoText(errno));
-  }
-  return Status::ok();
-}
-
 } // namespace
 
 ImageStore::ImageStore(std::string root) : root_(std::move(root)) {}
@@ -142,7 +118,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   }
   const std::string manifest = buildManifest(*entries, hashes);
   const std::string hex = sha256Hex(manifest);
-  Status written = writeWholeFile(tmp + "/manifest", manifest);
+  Status written = writeNewFile(tmp + "/manifest", manifest, 0444);
   if (!written.isOk()) {
     return fail(written);
   }

@@ -43,28 +43,12 @@ Status checkInstanceId(const std::string& id) {
   return Status::ok();
 }
 
+// Writes path whole or not at all (a new file renamed into place).
 Status writePrivateFile(const std::string& path, const std::string& data, mode_t mode) {
   const std::string tmp = path + ".tmp";
   unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return internalError("cannot create " + tmp + ": " + errnoText(errno));
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return internalError("cannot write " + tmp + ": " + errnoText(err));
-    }
-    done += size_t(n);
-  }
-  if (fchmod(fd, mode) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+  TIDE_RETURN_IF_ERROR(writeNewFile(tmp, data, mode));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return internalError("cannot write " + path + ": " + errnoText(err));
