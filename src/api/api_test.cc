@@ -106,6 +106,8 @@ TEST_F(ApiTest, WireFormatErrors) {
   r.headers.clear();
   EXPECT_EQ(Json::parse(handleApiRequest(*ctx_, r).body)["__type"], "MissingAction");
   EXPECT_EQ(errorCode("DescribeImages", {{"ImageIdz", Json::array()}}), "UnknownParameter");
+  EXPECT_EQ(errorCode("RunInstances", {{"DryRun", true}}), "UnsupportedOperation");
+  EXPECT_EQ(instanceCount(), 0u);
   r.method = "GET";
   EXPECT_EQ(Json::parse(handleApiRequest(*ctx_, r).body)["Service"], "tide");
 }

@@ -66,6 +66,13 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
           Status("SerializationException", "The request body must be a JSON object"));
     }
   }
+  if (auto dry = params.find("DryRun"); dry != params.end() && dry->is_boolean() && *dry) {
+    // EC2 checks permissions and answers DryRunOperation without acting; tide has no
+    // permissions to check, and a dry run that acted would be worse than none.
+    return errorResponse(
+        Status("UnsupportedOperation",
+               "DryRun is not supported by tide yet: send the request without it"));
+  }
   Result<Json> result = action->handler(ctx, params);
   if (!result) {
     if (httpStatusFor(result.status().code()) >= 500) {

@@ -607,7 +607,11 @@ int cliMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) {
+      return app.exit(e); // --help
+    }
+    std::fprintf(stderr, "tide: UsageError: %s (see tide --help)\n", e.what());
+    return 2;
   }
   if (!outcome) {
     return 0;

@@ -62,22 +62,9 @@ Result<Millis> InstanceController::reconcile() {
     busy = step(i) || busy;
     if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
         i.stateReason.message != before.stateReason.message) {
-      // Only this thread writes instances between the read above and here, but the API may
-      // have changed the goal in the meantime on a later loop turn: re-read and keep its goal.
-      TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
-        auto current = tx.instance(i.instanceId);
-        if (!current) {
-          return current.status();
-        }
-        if (!current->has_value()) {
-          return Status::ok();
-        }
-        if ((*current)->goal != before.goal) {
-          i.goal = (*current)->goal;
-          busy = true;
-        }
-        return tx.putInstance(i);
-      }));
+      // The record as read plus this pass's changes: the store has one writer, this thread,
+      // so nothing else changed it in between.
+      TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) { return tx.putInstance(i); }));
     }
   }
   if (deferred) {

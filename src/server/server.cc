@@ -303,7 +303,11 @@ int serverMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) {
+      return app.exit(e); // --help
+    }
+    std::fprintf(stderr, "tide server: UsageError: %s (see tide server --help)\n", e.what());
+    return 2;
   }
   if (!parseHostPort(api, o.apiHost, o.apiPort)) {
     std::fprintf(stderr, "tide server: --api must be HOST:PORT, got '%s'\n", api.c_str());
