@@ -225,15 +225,15 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
           }
           return Status::ok();
         }
+        std::vector<TemplateRef> refs;
         for (const auto& id : *ids) {
-          auto lt = findLaunchTemplate(tx, id, "");
-          if (!lt) {
-            return lt.status();
-          }
-          out.push_back(launchTemplateJson(*lt));
+          refs.push_back({id, ""});
         }
         for (const auto& name : *names) {
-          auto lt = findLaunchTemplate(tx, "", name);
+          refs.push_back({"", name});
+        }
+        for (const TemplateRef& ref : refs) {
+          auto lt = findLaunchTemplate(tx, ref.id, ref.name);
           if (!lt) {
             return lt.status();
           }
