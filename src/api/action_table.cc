@@ -6,7 +6,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 17> kActions = {{
+constexpr std::array<ActionEntry, 34> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
@@ -24,6 +24,23 @@ constexpr std::array<ActionEntry, 17> kActions = {{
     {"GetConsoleOutput", "ec2", getConsoleOutput},
     {"DescribeInstanceTypes", "ec2", describeInstanceTypes},
     {"DescribeHost", "tide", describeHost},
+    {"CreateLoadBalancer", "elbv2", createLoadBalancer},
+    {"DescribeLoadBalancers", "elbv2", describeLoadBalancers},
+    {"DeleteLoadBalancer", "elbv2", deleteLoadBalancer},
+    {"ModifyLoadBalancerAttributes", "elbv2", modifyLoadBalancerAttributes},
+    {"DescribeLoadBalancerAttributes", "elbv2", describeLoadBalancerAttributes},
+    {"CreateListener", "elbv2", createListener},
+    {"DescribeListeners", "elbv2", describeListeners},
+    {"DeleteListener", "elbv2", deleteListener},
+    {"CreateTargetGroup", "elbv2", createTargetGroup},
+    {"DescribeTargetGroups", "elbv2", describeTargetGroups},
+    {"ModifyTargetGroup", "elbv2", modifyTargetGroup},
+    {"ModifyTargetGroupAttributes", "elbv2", modifyTargetGroupAttributes},
+    {"DescribeTargetGroupAttributes", "elbv2", describeTargetGroupAttributes},
+    {"DeleteTargetGroup", "elbv2", deleteTargetGroup},
+    {"RegisterTargets", "elbv2", registerTargets},
+    {"DeregisterTargets", "elbv2", deregisterTargets},
+    {"DescribeTargetHealth", "elbv2", describeTargetHealth},
 }};
 } // namespace
 

@@ -28,4 +28,25 @@ Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p);
 Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p);
 Result<Json> describeHost(ActionContext& ctx, const Json& p);
 
+// actions_load_balancers.cc
+Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p);
+Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p);
+Result<Json> deleteLoadBalancer(ActionContext& ctx, const Json& p);
+Result<Json> modifyLoadBalancerAttributes(ActionContext& ctx, const Json& p);
+Result<Json> describeLoadBalancerAttributes(ActionContext& ctx, const Json& p);
+Result<Json> createListener(ActionContext& ctx, const Json& p);
+Result<Json> describeListeners(ActionContext& ctx, const Json& p);
+Result<Json> deleteListener(ActionContext& ctx, const Json& p);
+
+// actions_target_groups.cc
+Result<Json> createTargetGroup(ActionContext& ctx, const Json& p);
+Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p);
+Result<Json> modifyTargetGroup(ActionContext& ctx, const Json& p);
+Result<Json> modifyTargetGroupAttributes(ActionContext& ctx, const Json& p);
+Result<Json> describeTargetGroupAttributes(ActionContext& ctx, const Json& p);
+Result<Json> deleteTargetGroup(ActionContext& ctx, const Json& p);
+Result<Json> registerTargets(ActionContext& ctx, const Json& p);
+Result<Json> deregisterTargets(ActionContext& ctx, const Json& p);
+Result<Json> describeTargetHealth(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

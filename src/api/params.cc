@@ -1,5 +1,7 @@
 #include "api/params.h"
 
+#include <charconv>
+
 namespace tide::api {
 
 namespace {
@@ -62,6 +64,17 @@ Result<std::optional<int64_t>> optInt(const Json& params, const char* name) {
     return typeError(name, "an integer");
   }
   return std::optional<int64_t>(it->get<int64_t>());
+}
+
+Result<std::optional<double>> optNumber(const Json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) {
+    return std::optional<double>();
+  }
+  if (!it->is_number()) {
+    return typeError(name, "a number");
+  }
+  return std::optional<double>(it->get<double>());
 }
 
 Result<std::optional<bool>> optBool(const Json& params, const char* name) {
@@ -199,6 +212,54 @@ bool filterMatches(const Filter& f, std::string_view value) {
     }
   }
   return false;
+}
+
+Result<std::vector<model::Tag>> elbTags(const Json& params) {
+  std::vector<model::Tag> tags;
+  auto it = params.find("Tags");
+  if (it == params.end() || it->is_null()) {
+    return tags;
+  }
+  if (!it->is_array()) {
+    return typeError("Tags", "a list of {Key, Value}");
+  }
+  for (const Json& t : *it) {
+    auto key = optString(t, "Key");
+    auto value = optString(t, "Value");
+    if (!t.is_object() || !key || !value || !key->has_value()) {
+      return typeError("Tags", "a list of {Key, Value} strings");
+    }
+    tags.push_back({**key, value->value_or("")});
+  }
+  return tags;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> attributes(const Json& params) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto it = params.find("Attributes");
+  if (it == params.end() || !it->is_array() || it->empty()) {
+    return Status("MissingParameter", "The request must contain Attributes: [{Key, Value}]");
+  }
+  for (const Json& a : *it) {
+    auto key = optString(a, "Key");
+    auto value = optString(a, "Value");
+    if (!a.is_object() || !key || !value || !key->has_value() || !value->has_value()) {
+      return typeError("Attributes", "a list of {Key, Value} strings");
+    }
+    out.emplace_back(**key, **value);
+  }
+  return out;
+}
+
+Result<int> intAttribute(const std::string& key, const std::string& value, int lo, int hi) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v < lo || v > hi) {
+    return validationError("Attribute " + key + " must be a whole number from " +
+                           std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + value +
+                           "'");
+  }
+  return v;
 }
 
 Json tagsJson(const std::vector<model::Tag>& tags) {

@@ -16,17 +16,22 @@ bool isLowerHex(std::string_view s) {
 }
 } // namespace
 
-std::string newId(std::string_view prefix) {
+std::string randomHex(int digits) {
   static std::mutex mu;
   static std::mt19937_64 rng{std::random_device{}()};
   static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < digits; ++i) {
+    out += kHex[rng() & 15];
+  }
+  return out;
+}
+
+std::string newId(std::string_view prefix) {
   std::string id(prefix);
   id += '-';
-  std::lock_guard<std::mutex> lock(mu);
-  for (int i = 0; i < 17; ++i) {
-    id += kHex[rng() & 15];
-  }
-  return id;
+  return id + randomHex(17);
 }
 
 bool isIdOf(std::string_view s, std::string_view prefix) {

@@ -10,6 +10,9 @@ namespace tide {
 // A new random id with the given prefix ("ami", "i", "lt", "r"). Thread-safe.
 std::string newId(std::string_view prefix);
 
+// `digits` random lowercase hex digits (the tail of ELBv2 ARNs has 16). Thread-safe.
+std::string randomHex(int digits);
+
 // True when s is prefix + "-" + exactly 17 lowercase hex digits.
 bool isIdOf(std::string_view s, std::string_view prefix);
 

@@ -19,6 +19,8 @@ constexpr std::array<std::string_view, 3> kImageStates = {"pending", "available"
 constexpr std::array<std::string_view, 6> kInstanceStates = {
     "pending", "running", "shutting-down", "terminated", "stopping", "stopped"};
 constexpr std::array<std::string_view, 3> kGoals = {"run", "stop", "terminate"};
+constexpr std::array<std::string_view, 5> kTargetStates = {"initial", "healthy", "unhealthy",
+                                                           "unused", "draining"};
 } // namespace
 
 std::string_view imageStateName(ImageState s) {
@@ -43,6 +45,13 @@ std::string_view instanceGoalName(InstanceGoal g) {
 }
 std::optional<InstanceGoal> parseInstanceGoal(std::string_view s) {
   return parseByName<InstanceGoal>(s, kGoals);
+}
+
+std::string_view targetHealthStateName(TargetHealthState s) {
+  return kTargetStates[static_cast<size_t>(s)];
+}
+std::optional<TargetHealthState> parseTargetHealthState(std::string_view s) {
+  return parseByName<TargetHealthState>(s, kTargetStates);
 }
 
 } // namespace tide::model

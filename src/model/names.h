@@ -1,6 +1,7 @@
 // The AWS wire names of model enums, and their parsing.
 #pragma once
 
+#include "model/elb.h"
 #include "model/types.h"
 
 #include <optional>
@@ -17,5 +18,8 @@ std::optional<InstanceState> parseInstanceState(std::string_view s);
 
 std::string_view instanceGoalName(InstanceGoal g); // "run", "stop", "terminate"
 std::optional<InstanceGoal> parseInstanceGoal(std::string_view s);
+
+std::string_view targetHealthStateName(TargetHealthState s); // "initial", "healthy", ...
+std::optional<TargetHealthState> parseTargetHealthState(std::string_view s);
 
 } // namespace tide::model

@@ -197,6 +197,117 @@ Status validateLaunchTemplateData(const LaunchTemplateData& data) {
   return validateBlockDeviceMappings(data.blockDeviceMappings);
 }
 
+Status validateElbName(std::string_view name, std::string_view what) {
+  bool ok = !name.empty() && name.size() <= 32 && name.front() != '-' && name.back() != '-';
+  for (char c : name) {
+    ok = ok && (isAlnum(c) || c == '-');
+  }
+  if (!ok) {
+    return validationError(std::string(what) + " name " + quoted(name) +
+                           " must be 1 to 32 letters, digits and hyphens, not starting or "
+                           "ending with a hyphen");
+  }
+  return Status::ok();
+}
+
+namespace {
+bool parseCode(std::string_view s, int& code) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
+  return ec == std::errc() && end == s.data() + s.size() && code >= 200 && code <= 499;
+}
+} // namespace
+
+Status validateMatcher(std::string_view matcher) {
+  auto bad = [&] {
+    return validationError("Matcher HttpCode " + quoted(matcher) +
+                           " must be codes from 200 to 499 like \"200\", \"200,302\" or "
+                           "\"200-299\"");
+  };
+  if (matcher.empty()) {
+    return bad();
+  }
+  for (const std::string& part : splitString(matcher, ',')) {
+    size_t dash = part.find('-');
+    int a = 0, b = 0;
+    if (dash == std::string::npos
+            ? !parseCode(part, a)
+            : !parseCode(std::string_view(part).substr(0, dash), a) ||
+                  !parseCode(std::string_view(part).substr(dash + 1), b) || b < a) {
+      return bad();
+    }
+  }
+  return Status::ok();
+}
+
+bool matcherMatches(std::string_view matcher, int status) {
+  for (const std::string& part : splitString(matcher, ',')) {
+    size_t dash = part.find('-');
+    int a = 0, b = 0;
+    std::string_view p(part);
+    if (dash == std::string::npos) {
+      if (parseCode(p, a) && a == status) {
+        return true;
+      }
+    } else if (parseCode(p.substr(0, dash), a) && parseCode(p.substr(dash + 1), b) && status >= a &&
+               status <= b) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status validateTargetGroup(const TargetGroup& tg) {
+  TIDE_RETURN_IF_ERROR(validateElbName(tg.targetGroupName, "Target group"));
+  if (tg.protocol != "HTTP") {
+    return validationError("Protocol " + quoted(tg.protocol) + " is not supported: use HTTP");
+  }
+  if (tg.targetType != "instance") {
+    return validationError("TargetType " + quoted(tg.targetType) +
+                           " is not supported: use instance");
+  }
+  TIDE_RETURN_IF_ERROR(validatePort(tg.port, "Port"));
+  if (tg.healthCheckPath.empty() || tg.healthCheckPath[0] != '/' ||
+      tg.healthCheckPath.size() > 1024) {
+    return validationError("HealthCheckPath " + quoted(tg.healthCheckPath) +
+                           " must start with '/' and be at most 1024 characters");
+  }
+  if (tg.healthCheckPort != "traffic-port") {
+    int port = 0;
+    auto [end, ec] = std::from_chars(tg.healthCheckPort.data(),
+                                     tg.healthCheckPort.data() + tg.healthCheckPort.size(), port);
+    if (ec != std::errc() || end != tg.healthCheckPort.data() + tg.healthCheckPort.size() ||
+        port < 1 || port > 65535) {
+      return validationError("HealthCheckPort " + quoted(tg.healthCheckPort) +
+                             " must be traffic-port or 1 to 65535");
+    }
+  }
+  if (!(tg.healthCheckIntervalSeconds >= 0.1 && tg.healthCheckIntervalSeconds <= 300)) {
+    return validationError("HealthCheckIntervalSeconds must be 0.1 to 300 (AWS: 5 to 300)");
+  }
+  if (!(tg.healthCheckTimeoutSeconds >= 0.1 && tg.healthCheckTimeoutSeconds <= 120)) {
+    return validationError("HealthCheckTimeoutSeconds must be 0.1 to 120 (AWS: 2 to 120)");
+  }
+  if (tg.healthCheckTimeoutSeconds >= tg.healthCheckIntervalSeconds) {
+    return validationError("HealthCheckTimeoutSeconds must be smaller than "
+                           "HealthCheckIntervalSeconds");
+  }
+  if (tg.healthyThresholdCount < 2 || tg.healthyThresholdCount > 10) {
+    return validationError("HealthyThresholdCount must be 2 to 10");
+  }
+  if (tg.unhealthyThresholdCount < 2 || tg.unhealthyThresholdCount > 10) {
+    return validationError("UnhealthyThresholdCount must be 2 to 10");
+  }
+  TIDE_RETURN_IF_ERROR(validateMatcher(tg.matcher));
+  if (tg.deregistrationDelaySeconds < 0 || tg.deregistrationDelaySeconds > 3600) {
+    return validationError("deregistration_delay.timeout_seconds must be 0 to 3600");
+  }
+  if (tg.algorithm != "round_robin" && tg.algorithm != "least_outstanding_requests") {
+    return validationError("load_balancing.algorithm.type " + quoted(tg.algorithm) +
+                           " must be round_robin or least_outstanding_requests");
+  }
+  return validateTags(tg.tags);
+}
+
 Result<int64_t> resolveLaunchTemplateVersion(const LaunchTemplate& lt, std::string_view spec) {
   if (spec.empty() || spec == "$Default") {
     return lt.defaultVersionNumber;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "model/elb.h"
 #include "model/types.h"
 
 #include <string_view>
@@ -29,6 +30,16 @@ Status validateSecurityGroupIds(const std::vector<std::string>& ids);
 Status validateBlockDeviceMappings(const std::vector<BlockDeviceMapping>& mappings);
 // All of the above for the fields that are set; ImageId must look like an AMI id when set.
 Status validateLaunchTemplateData(const LaunchTemplateData& data);
+
+// Load balancer and target group names: 1..32 of letters, digits and "-", not starting or
+// ending with "-" → "ValidationError" naming `what`.
+Status validateElbName(std::string_view name, std::string_view what);
+// "200", "200,302", "200-299" with codes 200..499 → "ValidationError".
+Status validateMatcher(std::string_view matcher);
+// Health check settings and attributes of a target group, each error naming the field.
+Status validateTargetGroup(const TargetGroup& tg);
+// Whether an HTTP status code matches a matcher (already validated).
+bool matcherMatches(std::string_view matcher, int status);
 
 // Resolves "$Default", "$Latest" or a version number against a template.
 // Errors: "InvalidLaunchTemplateId.VersionNotFound" for a number that does not exist,

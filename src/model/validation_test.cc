@@ -74,6 +74,49 @@ TEST(Validation, LaunchTemplateData) {
   EXPECT_TRUE(validateLaunchTemplateData(d).isOk());
 }
 
+TEST(Validation, ElbNamesAndMatchers) {
+  EXPECT_TRUE(validateElbName("shop-alb", "Load balancer").isOk());
+  EXPECT_FALSE(validateElbName("-shop", "Load balancer").isOk());
+  EXPECT_FALSE(validateElbName("shop_alb", "Load balancer").isOk());
+  EXPECT_FALSE(validateElbName(std::string(33, 'a'), "Load balancer").isOk());
+  EXPECT_TRUE(validateMatcher("200").isOk());
+  EXPECT_TRUE(validateMatcher("200,302").isOk());
+  EXPECT_TRUE(validateMatcher("200-299").isOk());
+  EXPECT_FALSE(validateMatcher("600").isOk());
+  EXPECT_FALSE(validateMatcher("299-200").isOk());
+  EXPECT_FALSE(validateMatcher("ok").isOk());
+  EXPECT_TRUE(matcherMatches("200", 200));
+  EXPECT_FALSE(matcherMatches("200", 204));
+  EXPECT_TRUE(matcherMatches("200-299,404", 204));
+  EXPECT_TRUE(matcherMatches("200-299,404", 404));
+  EXPECT_FALSE(matcherMatches("200-299,404", 500));
+}
+
+TEST(Validation, TargetGroupsHaveAwsDefaultsAndLimits) {
+  TargetGroup tg;
+  tg.targetGroupName = "shop";
+  EXPECT_TRUE(validateTargetGroup(tg).isOk()); // the ELBv2 defaults are valid
+  EXPECT_EQ(tg.healthCheckIntervalSeconds, 30);
+  EXPECT_EQ(tg.healthCheckTimeoutSeconds, 5);
+  EXPECT_EQ(tg.healthyThresholdCount, 5);
+  EXPECT_EQ(tg.unhealthyThresholdCount, 2);
+  EXPECT_EQ(tg.deregistrationDelaySeconds, 300);
+  tg.healthCheckIntervalSeconds = 0.5; // sub-second for tests and demos
+  tg.healthCheckTimeoutSeconds = 0.25;
+  EXPECT_TRUE(validateTargetGroup(tg).isOk());
+  tg.healthCheckTimeoutSeconds = 0.5;
+  EXPECT_FALSE(validateTargetGroup(tg).isOk()); // timeout must be below the interval
+  tg.healthCheckTimeoutSeconds = 0.25;
+  tg.healthyThresholdCount = 1;
+  EXPECT_FALSE(validateTargetGroup(tg).isOk());
+  tg.healthyThresholdCount = 2;
+  tg.algorithm = "random";
+  EXPECT_FALSE(validateTargetGroup(tg).isOk());
+  tg.algorithm = "least_outstanding_requests";
+  tg.healthCheckPath = "health";
+  EXPECT_FALSE(validateTargetGroup(tg).isOk());
+}
+
 TEST(Validation, ResolvesVersions) {
   LaunchTemplate lt;
   lt.launchTemplateName = "web";

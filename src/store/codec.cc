@@ -67,6 +67,29 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     environment, tags, securityGroupIds, blockDeviceMappings, pid, processStartTicks,
     cpuUtilization, memoryBytes, lastExit)
 
+NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
+                                                 {TargetHealthState::Healthy, "healthy"},
+                                                 {TargetHealthState::Unhealthy, "unhealthy"},
+                                                 {TargetHealthState::Unused, "unused"},
+                                                 {TargetHealthState::Draining, "draining"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, loadBalancerName,
+                                                bindAddress, createdTime, idleTimeoutSeconds,
+                                                desyncMitigationMode, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGroupArn,
+                                                fixedStatusCode, fixedContentType, fixedMessageBody)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
+                                                protocol, defaultActions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroup, targetGroupArn, targetGroupName,
+                                                protocol, port, targetType, healthCheckPath,
+                                                healthCheckPort, healthCheckIntervalSeconds,
+                                                healthCheckTimeoutSeconds, healthyThresholdCount,
+                                                unhealthyThresholdCount, matcher,
+                                                healthCheckEnabled, deregistrationDelaySeconds,
+                                                algorithm, createdTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
+                                                description, consecutive, registeredAt,
+                                                drainingSince)
+
 } // namespace tide::model
 
 namespace tide::store {
@@ -104,6 +127,31 @@ std::string encodeInstance(const model::Instance& v) {
 }
 Result<model::Instance> decodeInstance(const std::string& doc) {
   return decode<model::Instance>(doc, "instance");
+}
+
+std::string encodeLoadBalancer(const model::LoadBalancer& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::LoadBalancer> decodeLoadBalancer(const std::string& doc) {
+  return decode<model::LoadBalancer>(doc, "load balancer");
+}
+std::string encodeListener(const model::Listener& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Listener> decodeListener(const std::string& doc) {
+  return decode<model::Listener>(doc, "listener");
+}
+std::string encodeTargetGroup(const model::TargetGroup& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::TargetGroup> decodeTargetGroup(const std::string& doc) {
+  return decode<model::TargetGroup>(doc, "target group");
+}
+std::string encodeTarget(const model::Target& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Target> decodeTarget(const std::string& doc) {
+  return decode<model::Target>(doc, "target");
 }
 
 } // namespace tide::store

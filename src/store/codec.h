@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "model/elb.h"
 #include "model/types.h"
 
 #include <string>
@@ -18,5 +19,14 @@ std::string encodeLaunchTemplateVersion(const model::LaunchTemplateVersion& v);
 Result<model::LaunchTemplateVersion> decodeLaunchTemplateVersion(const std::string& doc);
 std::string encodeInstance(const model::Instance& v);
 Result<model::Instance> decodeInstance(const std::string& doc);
+
+std::string encodeLoadBalancer(const model::LoadBalancer& v);
+Result<model::LoadBalancer> decodeLoadBalancer(const std::string& doc);
+std::string encodeListener(const model::Listener& v);
+Result<model::Listener> decodeListener(const std::string& doc);
+std::string encodeTargetGroup(const model::TargetGroup& v);
+Result<model::TargetGroup> decodeTargetGroup(const std::string& doc);
+std::string encodeTarget(const model::Target& v);
+Result<model::Target> decodeTarget(const std::string& doc);
 
 } // namespace tide::store

@@ -37,6 +37,31 @@ CREATE TABLE instances (
   doc TEXT NOT NULL
 );
 )sql",
+    // 2: Elastic Load Balancing v2.
+    R"sql(
+CREATE TABLE load_balancers (
+  arn TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  doc TEXT NOT NULL
+);
+CREATE TABLE listeners (
+  arn TEXT PRIMARY KEY,
+  load_balancer_arn TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE target_groups (
+  arn TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  doc TEXT NOT NULL
+);
+CREATE TABLE targets (
+  target_group_arn TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (target_group_arn, target_id, port)
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -165,6 +190,84 @@ public:
   }
   Status deleteInstance(const std::string& id) override {
     return exec("DELETE FROM instances WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::LoadBalancer>> loadBalancer(const std::string& arn) override {
+    return one<model::LoadBalancer>("SELECT doc FROM load_balancers WHERE arn = ?", arn,
+                                    decodeLoadBalancer);
+  }
+  Result<std::optional<model::LoadBalancer>> loadBalancerByName(const std::string& name) override {
+    return one<model::LoadBalancer>("SELECT doc FROM load_balancers WHERE name = ?", name,
+                                    decodeLoadBalancer);
+  }
+  Result<std::vector<model::LoadBalancer>> loadBalancers() override {
+    return all<model::LoadBalancer>("SELECT doc FROM load_balancers ORDER BY rowid", "",
+                                    decodeLoadBalancer);
+  }
+  Status putLoadBalancer(const model::LoadBalancer& v) override {
+    return exec("INSERT INTO load_balancers (arn, name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(arn) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.loadBalancerArn, v.loadBalancerName}, {}, encodeLoadBalancer(v));
+  }
+  Status deleteLoadBalancer(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(
+        exec("DELETE FROM listeners WHERE load_balancer_arn = ?", {arn}, {}, std::nullopt));
+    return exec("DELETE FROM load_balancers WHERE arn = ?", {arn}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::Listener>> listener(const std::string& arn) override {
+    return one<model::Listener>("SELECT doc FROM listeners WHERE arn = ?", arn, decodeListener);
+  }
+  Result<std::vector<model::Listener>> listeners() override {
+    return all<model::Listener>("SELECT doc FROM listeners ORDER BY rowid", "", decodeListener);
+  }
+  Status putListener(const model::Listener& v) override {
+    return exec("INSERT INTO listeners (arn, load_balancer_arn, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
+                {v.listenerArn, v.loadBalancerArn}, {}, encodeListener(v));
+  }
+  Status deleteListener(const std::string& arn) override {
+    return exec("DELETE FROM listeners WHERE arn = ?", {arn}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::TargetGroup>> targetGroup(const std::string& arn) override {
+    return one<model::TargetGroup>("SELECT doc FROM target_groups WHERE arn = ?", arn,
+                                   decodeTargetGroup);
+  }
+  Result<std::optional<model::TargetGroup>> targetGroupByName(const std::string& name) override {
+    return one<model::TargetGroup>("SELECT doc FROM target_groups WHERE name = ?", name,
+                                   decodeTargetGroup);
+  }
+  Result<std::vector<model::TargetGroup>> targetGroups() override {
+    return all<model::TargetGroup>("SELECT doc FROM target_groups ORDER BY rowid", "",
+                                   decodeTargetGroup);
+  }
+  Status putTargetGroup(const model::TargetGroup& v) override {
+    return exec("INSERT INTO target_groups (arn, name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(arn) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.targetGroupArn, v.targetGroupName}, {}, encodeTargetGroup(v));
+  }
+  Status deleteTargetGroup(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(
+        exec("DELETE FROM targets WHERE target_group_arn = ?", {arn}, {}, std::nullopt));
+    return exec("DELETE FROM target_groups WHERE arn = ?", {arn}, {}, std::nullopt);
+  }
+
+  Result<std::vector<model::Target>> targets(const std::string& targetGroupArn) override {
+    if (targetGroupArn.empty()) {
+      return all<model::Target>("SELECT doc FROM targets ORDER BY rowid", "", decodeTarget);
+    }
+    return all<model::Target>("SELECT doc FROM targets WHERE target_group_arn = ? ORDER BY rowid",
+                              targetGroupArn, decodeTarget);
+  }
+  Status putTarget(const model::Target& v) override {
+    return exec("INSERT INTO targets (target_group_arn, target_id, port, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(target_group_arn, target_id, port) DO UPDATE SET doc = excluded.doc",
+                {v.targetGroupArn, v.id}, {v.port}, encodeTarget(v));
+  }
+  Status deleteTarget(const model::Target& v) override {
+    return exec("DELETE FROM targets WHERE target_group_arn = ? AND target_id = ? AND port = ?",
+                {v.targetGroupArn, v.id}, {v.port}, std::nullopt);
   }
 
 private:

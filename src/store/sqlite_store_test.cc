@@ -157,6 +157,48 @@ TEST_F(SqliteStoreTest, InstancesKeepLaunchOrderAndNotifyUnlessAsked) {
   });
 }
 
+TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
+  auto store = open();
+  model::LoadBalancer lb;
+  lb.loadBalancerArn = "arn:lb/1";
+  lb.loadBalancerName = "shop";
+  model::Listener l;
+  l.listenerArn = "arn:listener/1";
+  l.loadBalancerArn = lb.loadBalancerArn;
+  l.port = 8000;
+  l.defaultActions = {{"forward", "arn:tg/1"}};
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:tg/1";
+  tg.targetGroupName = "web";
+  tg.healthCheckIntervalSeconds = 0.5;
+  model::Target a{tg.targetGroupArn, "i-a", 8080};
+  model::Target b{tg.targetGroupArn, "i-a", 9090}; // the same instance on another port
+  ASSERT_TRUE(store
+                  ->transact([&](Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+                    TIDE_RETURN_IF_ERROR(tx.putListener(l));
+                    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+                    TIDE_RETURN_IF_ERROR(tx.putTarget(a));
+                    return tx.putTarget(b);
+                  })
+                  .isOk());
+  a.state = model::TargetHealthState::Healthy;
+  ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putTarget(a); }).isOk());
+  store->transact([&](Tx& tx) {
+    auto targets = tx.targets(tg.targetGroupArn);
+    EXPECT_EQ(targets->size(), 2u);
+    EXPECT_EQ((*targets)[0].state, model::TargetHealthState::Healthy);
+    EXPECT_EQ((*tx.targetGroupByName("web"))->healthCheckIntervalSeconds, 0.5);
+    EXPECT_EQ((*tx.listener(l.listenerArn))->defaultActions[0].targetGroupArn, "arn:tg/1");
+    // Deleting a load balancer deletes its listeners; a target group its targets.
+    TIDE_RETURN_IF_ERROR(tx.deleteLoadBalancer(lb.loadBalancerArn));
+    EXPECT_TRUE(tx.listeners()->empty());
+    TIDE_RETURN_IF_ERROR(tx.deleteTargetGroup(tg.targetGroupArn));
+    EXPECT_TRUE(tx.targets("")->empty());
+    return Status::ok();
+  });
+}
+
 TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
   {
     std::ofstream f(path_);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "model/elb.h"
 #include "model/types.h"
 
 #include <functional>
@@ -51,6 +52,30 @@ public:
   virtual Result<std::vector<model::Instance>> instances() = 0;    // ordered by launch
   virtual Status putInstance(const model::Instance& instance) = 0; // insert or replace by id
   virtual Status deleteInstance(const std::string& instanceId) = 0;
+
+  virtual Result<std::optional<model::LoadBalancer>> loadBalancer(const std::string& arn) = 0;
+  virtual Result<std::optional<model::LoadBalancer>>
+  loadBalancerByName(const std::string& name) = 0;
+  virtual Result<std::vector<model::LoadBalancer>> loadBalancers() = 0; // by creation
+  virtual Status putLoadBalancer(const model::LoadBalancer& lb) = 0;
+  virtual Status deleteLoadBalancer(const std::string& arn) = 0;
+
+  virtual Result<std::optional<model::Listener>> listener(const std::string& arn) = 0;
+  virtual Result<std::vector<model::Listener>> listeners() = 0; // by creation
+  virtual Status putListener(const model::Listener& listener) = 0;
+  virtual Status deleteListener(const std::string& arn) = 0;
+
+  virtual Result<std::optional<model::TargetGroup>> targetGroup(const std::string& arn) = 0;
+  virtual Result<std::optional<model::TargetGroup>> targetGroupByName(const std::string& name) = 0;
+  virtual Result<std::vector<model::TargetGroup>> targetGroups() = 0; // by creation
+  virtual Status putTargetGroup(const model::TargetGroup& tg) = 0;
+  // Deletes the group and its targets.
+  virtual Status deleteTargetGroup(const std::string& arn) = 0;
+
+  // The targets of one group (all groups when targetGroupArn is empty), by registration.
+  virtual Result<std::vector<model::Target>> targets(const std::string& targetGroupArn) = 0;
+  virtual Status putTarget(const model::Target& target) = 0; // keyed by group, id and port
+  virtual Status deleteTarget(const model::Target& target) = 0;
 };
 
 class Store {

@@ -1,0 +1,364 @@
+// CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer, Modify/Describe
+// LoadBalancerAttributes, CreateListener, DescribeListeners, DeleteListener.
+//
+// These record desired state; the publisher (control) turns it into the balancer's snapshot.
+#include "api/elb_shapes.h"
+#include "api/handlers.h"
+#include "api/params.h"
+#include "common/ids.h"
+#include "model/validation.h"
+
+#include <arpa/inet.h>
+
+namespace tide::api {
+
+namespace {
+
+Status lbNotFound(const std::string& what) {
+  return Status("LoadBalancerNotFound", "One or more load balancers not found: " + what);
+}
+
+Result<model::LoadBalancer> findLoadBalancer(store::Tx& tx, const std::string& arn) {
+  auto lb = tx.loadBalancer(arn);
+  if (!lb) {
+    return lb.status();
+  }
+  if (!lb->has_value()) {
+    return lbNotFound("'" + arn + "'");
+  }
+  return std::move(**lb);
+}
+
+// Runs a read-only transaction.
+Status read(ActionContext& ctx, const std::function<Status(store::Tx&)>& fn) {
+  return ctx.store.transact(fn, false);
+}
+
+} // namespace
+
+Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"Name", "Subnets", "SubnetMappings", "SecurityGroups", "Scheme", "Tags",
+                           "Type", "IpAddressType", "BindAddress"}));
+  auto name = reqString(p, "Name");
+  auto type = optString(p, "Type");
+  auto bind = optString(p, "BindAddress");
+  auto tags = elbTags(p);
+  for (const Status* s : {&name.status(), &type.status(), &bind.status(), &tags.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  TIDE_RETURN_IF_ERROR(model::validateElbName(*name, "Load balancer"));
+  TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
+  if (type->value_or("application") != "application") {
+    return Status("UnsupportedProtocol", "Load balancer type '" + **type +
+                                             "' is not supported: tide runs application load "
+                                             "balancers");
+  }
+  model::LoadBalancer lb;
+  lb.loadBalancerName = *name;
+  lb.loadBalancerArn = elbArn("loadbalancer/app/" + *name + "/" + randomHex(16));
+  lb.bindAddress = bind->value_or("127.0.0.1");
+  in_addr addr{};
+  if (inet_pton(AF_INET, lb.bindAddress.c_str(), &addr) != 1) {
+    return validationError("BindAddress '" + lb.bindAddress + "' must be an IPv4 address");
+  }
+  lb.createdTime = ctx.clock.now();
+  lb.tags = *tags;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto existing = tx.loadBalancerByName(lb.loadBalancerName);
+    if (!existing) {
+      return existing.status();
+    }
+    if (existing->has_value()) {
+      return Status("DuplicateLoadBalancerName",
+                    "A load balancer named '" + lb.loadBalancerName + "' already exists");
+    }
+    return tx.putLoadBalancer(lb);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LoadBalancers", Json::array({loadBalancerJson(lb)})}};
+}
+
+Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArns", "Names", "Marker", "PageSize"}));
+  auto arns = optStringList(p, "LoadBalancerArns");
+  auto names = optStringList(p, "Names");
+  if (!arns) {
+    return arns.status();
+  }
+  if (!names) {
+    return names.status();
+  }
+  Json out = Json::array();
+  Status s = read(ctx, [&](store::Tx& tx) -> Status {
+    auto all = tx.loadBalancers();
+    if (!all) {
+      return all.status();
+    }
+    for (const auto& want : *arns) {
+      if (std::none_of(all->begin(), all->end(),
+                       [&](const auto& lb) { return lb.loadBalancerArn == want; })) {
+        return lbNotFound("'" + want + "'");
+      }
+    }
+    for (const auto& want : *names) {
+      if (std::none_of(all->begin(), all->end(),
+                       [&](const auto& lb) { return lb.loadBalancerName == want; })) {
+        return lbNotFound("'" + want + "'");
+      }
+    }
+    for (const auto& lb : *all) {
+      bool named = std::find(arns->begin(), arns->end(), lb.loadBalancerArn) != arns->end() ||
+                   std::find(names->begin(), names->end(), lb.loadBalancerName) != names->end();
+      if ((arns->empty() && names->empty()) || named) {
+        out.push_back(loadBalancerJson(lb));
+      }
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"LoadBalancers", out}};
+}
+
+Result<Json> deleteLoadBalancer(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn"}));
+  auto arn = reqString(p, "LoadBalancerArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto lb = findLoadBalancer(tx, *arn);
+    if (!lb) {
+      return lb.status();
+    }
+    return tx.deleteLoadBalancer(*arn); // and its listeners
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> modifyLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn", "Attributes"}));
+  auto arn = reqString(p, "LoadBalancerArn");
+  if (!arn) {
+    return arn.status();
+  }
+  auto attrs = attributes(p);
+  if (!attrs) {
+    return attrs.status();
+  }
+  model::LoadBalancer lb;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto found = findLoadBalancer(tx, *arn);
+    if (!found) {
+      return found.status();
+    }
+    lb = std::move(*found);
+    for (const auto& [key, value] : *attrs) {
+      if (key == "idle_timeout.timeout_seconds") {
+        auto v = intAttribute(key, value, 1, 4000);
+        if (!v) {
+          return v.status();
+        }
+        lb.idleTimeoutSeconds = *v;
+      } else if (key == "routing.http.desync_mitigation_mode") {
+        if (value != "monitor" && value != "defensive" && value != "strictest") {
+          return validationError("Attribute " + key +
+                                 " must be monitor, defensive or strictest, got '" + value + "'");
+        }
+        lb.desyncMitigationMode = value;
+      } else if (key == "deletion_protection.enabled") {
+        if (value != "false") {
+          return validationError("deletion_protection.enabled is not supported yet");
+        }
+      } else {
+        return validationError("Unknown or unsupported load balancer attribute '" + key + "'");
+      }
+    }
+    return tx.putLoadBalancer(lb);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Attributes", loadBalancerAttributesJson(lb)}};
+}
+
+Result<Json> describeLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn"}));
+  auto arn = reqString(p, "LoadBalancerArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Json out;
+  Status s = read(ctx, [&](store::Tx& tx) -> Status {
+    auto lb = findLoadBalancer(tx, *arn);
+    if (!lb) {
+      return lb.status();
+    }
+    out = loadBalancerAttributesJson(*lb);
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Attributes", out}};
+}
+
+Result<Json> createListener(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn", "Protocol", "Port", "DefaultActions",
+                                            "SslPolicy", "Certificates", "AlpnPolicy", "Tags"}));
+  auto lbArn = reqString(p, "LoadBalancerArn");
+  auto protocol = optString(p, "Protocol");
+  auto port = optInt(p, "Port");
+  for (const Status* s : {&lbArn.status(), &protocol.status(), &port.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (protocol->value_or("HTTP") != "HTTP") {
+    return Status("UnsupportedProtocol",
+                  "Listener protocol '" + **protocol + "' is not supported yet: use HTTP");
+  }
+  if (!port->has_value() || **port < 1 || **port > 65535) {
+    return validationError("Port must be 1 to 65535");
+  }
+  if (!p.contains("DefaultActions")) {
+    return Status("MissingParameter", "The request must contain DefaultActions");
+  }
+  auto actions = parseListenerActions(p["DefaultActions"]);
+  if (!actions) {
+    return actions.status();
+  }
+  model::Listener l;
+  l.loadBalancerArn = *lbArn;
+  l.port = static_cast<int>(**port);
+  l.defaultActions = *actions;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto lb = findLoadBalancer(tx, *lbArn);
+    if (!lb) {
+      return lb.status();
+    }
+    l.listenerArn =
+        elbArn("listener/app/" + lb->loadBalancerName + "/" +
+               lb->loadBalancerArn.substr(lb->loadBalancerArn.size() - 16) + "/" + randomHex(16));
+    auto all = tx.listeners();
+    if (!all) {
+      return all.status();
+    }
+    for (const auto& other : *all) {
+      if (other.port != l.port) {
+        continue;
+      }
+      auto otherLb = tx.loadBalancer(other.loadBalancerArn);
+      if (otherLb && otherLb->has_value() && (*otherLb)->bindAddress == lb->bindAddress) {
+        return Status("DuplicateListener", "A listener on " + lb->bindAddress + ":" +
+                                               std::to_string(l.port) + " already exists (" +
+                                               other.listenerArn + ")");
+      }
+    }
+    for (const auto& a : l.defaultActions) {
+      if (a.type != "forward") {
+        continue;
+      }
+      auto tg = tx.targetGroup(a.targetGroupArn);
+      if (!tg) {
+        return tg.status();
+      }
+      if (!tg->has_value()) {
+        return Status("TargetGroupNotFound", "Target group '" + a.targetGroupArn + "' not found");
+      }
+      // As in ELBv2, a target group serves one load balancer.
+      for (const auto& other : *all) {
+        if (forwardsTo(other, a.targetGroupArn) && other.loadBalancerArn != l.loadBalancerArn) {
+          return Status("TargetGroupAssociationLimit",
+                        "Target group '" + (*tg)->targetGroupName +
+                            "' is already used by another load balancer");
+        }
+      }
+    }
+    return tx.putListener(l);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Listeners", Json::array({listenerJson(l)})}};
+}
+
+Result<Json> describeListeners(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"LoadBalancerArn", "ListenerArns", "Marker", "PageSize"}));
+  auto lbArn = optString(p, "LoadBalancerArn");
+  auto arns = optStringList(p, "ListenerArns");
+  if (!lbArn) {
+    return lbArn.status();
+  }
+  if (!arns) {
+    return arns.status();
+  }
+  if (!lbArn->has_value() && arns->empty()) {
+    return validationError("Give LoadBalancerArn or ListenerArns");
+  }
+  Json out = Json::array();
+  Status s = read(ctx, [&](store::Tx& tx) -> Status {
+    if (lbArn->has_value()) {
+      auto lb = findLoadBalancer(tx, **lbArn);
+      if (!lb) {
+        return lb.status();
+      }
+    }
+    auto all = tx.listeners();
+    if (!all) {
+      return all.status();
+    }
+    for (const auto& want : *arns) {
+      if (std::none_of(all->begin(), all->end(),
+                       [&](const auto& l) { return l.listenerArn == want; })) {
+        return Status("ListenerNotFound", "Listener '" + want + "' not found");
+      }
+    }
+    for (const auto& l : *all) {
+      bool wanted =
+          arns->empty() || std::find(arns->begin(), arns->end(), l.listenerArn) != arns->end();
+      if (wanted && (!lbArn->has_value() || l.loadBalancerArn == **lbArn)) {
+        out.push_back(listenerJson(l));
+      }
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Listeners", out}};
+}
+
+Result<Json> deleteListener(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ListenerArn"}));
+  auto arn = reqString(p, "ListenerArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto l = tx.listener(*arn);
+    if (!l) {
+      return l.status();
+    }
+    if (!l->has_value()) {
+      return Status("ListenerNotFound", "Listener '" + *arn + "' not found");
+    }
+    return tx.deleteListener(*arn);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+} // namespace tide::api

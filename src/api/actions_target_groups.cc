@@ -1,0 +1,523 @@
+// CreateTargetGroup, DescribeTargetGroups, ModifyTargetGroup, Modify/Describe
+// TargetGroupAttributes, DeleteTargetGroup, RegisterTargets, DeregisterTargets,
+// DescribeTargetHealth.
+//
+// Registration records a target in state "initial" (or "unused" when no listener forwards to
+// its group); deregistration starts draining. The health checker and the target registration
+// controller (control) move the states on from there.
+#include "api/elb_shapes.h"
+#include "api/handlers.h"
+#include "api/params.h"
+#include "common/ids.h"
+#include "model/names.h"
+#include "model/validation.h"
+
+namespace tide::api {
+
+namespace {
+
+Status tgNotFound(const std::string& what) {
+  return Status("TargetGroupNotFound", "One or more target groups not found: " + what);
+}
+
+Result<model::TargetGroup> findTargetGroup(store::Tx& tx, const std::string& arnOrName) {
+  auto tg = tx.targetGroup(arnOrName);
+  if (!tg) {
+    return tg.status();
+  }
+  if (!tg->has_value()) {
+    tg = tx.targetGroupByName(arnOrName);
+    if (!tg) {
+      return tg.status();
+    }
+  }
+  if (!tg->has_value()) {
+    return tgNotFound("'" + arnOrName + "'");
+  }
+  return std::move(**tg);
+}
+
+// Reads the health check fields of CreateTargetGroup / ModifyTargetGroup onto tg.
+Status readHealthCheck(const Json& p, model::TargetGroup& tg) {
+  auto path = optString(p, "HealthCheckPath");
+  auto port = optString(p, "HealthCheckPort");
+  auto protocol = optString(p, "HealthCheckProtocol");
+  auto interval = optNumber(p, "HealthCheckIntervalSeconds");
+  auto timeout = optNumber(p, "HealthCheckTimeoutSeconds");
+  auto healthy = optInt(p, "HealthyThresholdCount");
+  auto unhealthy = optInt(p, "UnhealthyThresholdCount");
+  auto enabled = optBool(p, "HealthCheckEnabled");
+  for (const Status* s :
+       {&path.status(), &port.status(), &protocol.status(), &interval.status(), &timeout.status(),
+        &healthy.status(), &unhealthy.status(), &enabled.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (protocol->value_or("HTTP") != "HTTP") {
+    return validationError("HealthCheckProtocol '" + **protocol + "' is not supported: use HTTP");
+  }
+  tg.healthCheckPath = path->value_or(tg.healthCheckPath);
+  tg.healthCheckPort = port->value_or(tg.healthCheckPort);
+  tg.healthCheckIntervalSeconds = interval->value_or(tg.healthCheckIntervalSeconds);
+  tg.healthCheckTimeoutSeconds = timeout->value_or(tg.healthCheckTimeoutSeconds);
+  tg.healthyThresholdCount = static_cast<int>(healthy->value_or(tg.healthyThresholdCount));
+  tg.unhealthyThresholdCount = static_cast<int>(unhealthy->value_or(tg.unhealthyThresholdCount));
+  tg.healthCheckEnabled = enabled->value_or(tg.healthCheckEnabled);
+  if (p.contains("Matcher")) {
+    const Json& m = p["Matcher"];
+    if (!m.is_object() || !m.contains("HttpCode") || !m["HttpCode"].is_string()) {
+      return validationError("Matcher must be {HttpCode: \"200\"}");
+    }
+    tg.matcher = m["HttpCode"];
+  }
+  return Status::ok();
+}
+
+struct TargetRef {
+  std::string id;
+  int port = 0;
+};
+
+Result<std::vector<TargetRef>> targetRefs(const Json& p) {
+  auto it = p.find("Targets");
+  if (it == p.end() || !it->is_array() || it->empty()) {
+    return Status("MissingParameter", "The request must contain Targets: [{Id, Port}]");
+  }
+  std::vector<TargetRef> out;
+  for (const Json& t : *it) {
+    if (!t.is_object()) {
+      return validationError("Targets must be a list of {Id, Port}");
+    }
+    TIDE_RETURN_IF_ERROR(checkKnownParams(t, {"Id", "Port", "AvailabilityZone"}));
+    auto id = reqString(t, "Id");
+    auto port = optInt(t, "Port");
+    if (!id) {
+      return id.status();
+    }
+    if (!port) {
+      return port.status();
+    }
+    if (port->has_value() && (**port < 1 || **port > 65535)) {
+      return validationError("Target port must be 1 to 65535");
+    }
+    out.push_back({*id, static_cast<int>(port->value_or(0))});
+  }
+  return out;
+}
+
+} // namespace
+
+Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"Name", "Protocol", "ProtocolVersion", "Port", "VpcId", "HealthCheckProtocol",
+          "HealthCheckPort", "HealthCheckEnabled", "HealthCheckPath", "HealthCheckIntervalSeconds",
+          "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount",
+          "Matcher", "TargetType", "Tags", "IpAddressType"}));
+  auto name = reqString(p, "Name");
+  auto protocol = optString(p, "Protocol");
+  auto port = optInt(p, "Port");
+  auto type = optString(p, "TargetType");
+  auto tags = elbTags(p);
+  for (const Status* s :
+       {&name.status(), &protocol.status(), &port.status(), &type.status(), &tags.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  model::TargetGroup tg;
+  tg.targetGroupName = *name;
+  tg.protocol = protocol->value_or("HTTP");
+  tg.port = static_cast<int>(port->value_or(80));
+  tg.targetType = type->value_or("instance");
+  tg.tags = *tags;
+  TIDE_RETURN_IF_ERROR(readHealthCheck(p, tg));
+  TIDE_RETURN_IF_ERROR(model::validateTargetGroup(tg));
+  tg.targetGroupArn = elbArn("targetgroup/" + tg.targetGroupName + "/" + randomHex(16));
+  tg.createdTime = ctx.clock.now();
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto existing = tx.targetGroupByName(tg.targetGroupName);
+    if (!existing) {
+      return existing.status();
+    }
+    if (existing->has_value()) {
+      return Status("DuplicateTargetGroupName",
+                    "A target group named '" + tg.targetGroupName + "' already exists");
+    }
+    return tx.putTargetGroup(tg);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"TargetGroups", Json::array({targetGroupJson(tg, {})})}};
+}
+
+Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"LoadBalancerArn", "TargetGroupArns", "Names", "Marker", "PageSize"}));
+  auto lbArn = optString(p, "LoadBalancerArn");
+  auto arns = optStringList(p, "TargetGroupArns");
+  auto names = optStringList(p, "Names");
+  for (const Status* s : {&lbArn.status(), &arns.status(), &names.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto all = tx.targetGroups();
+        auto listeners = tx.listeners();
+        if (!all) {
+          return all.status();
+        }
+        if (!listeners) {
+          return listeners.status();
+        }
+        for (const auto& want : *arns) {
+          if (std::none_of(all->begin(), all->end(),
+                           [&](const auto& tg) { return tg.targetGroupArn == want; })) {
+            return tgNotFound("'" + want + "'");
+          }
+        }
+        for (const auto& want : *names) {
+          if (std::none_of(all->begin(), all->end(),
+                           [&](const auto& tg) { return tg.targetGroupName == want; })) {
+            return tgNotFound("'" + want + "'");
+          }
+        }
+        if (lbArn->has_value()) {
+          auto lb = tx.loadBalancer(**lbArn);
+          if (!lb) {
+            return lb.status();
+          }
+          if (!lb->has_value()) {
+            return Status("LoadBalancerNotFound", "Load balancer '" + **lbArn + "' not found");
+          }
+        }
+        for (const auto& tg : *all) {
+          bool named = std::find(arns->begin(), arns->end(), tg.targetGroupArn) != arns->end() ||
+                       std::find(names->begin(), names->end(), tg.targetGroupName) != names->end();
+          if (!arns->empty() || !names->empty()) {
+            if (!named) {
+              continue;
+            }
+          }
+          if (lbArn->has_value() &&
+              std::none_of(listeners->begin(), listeners->end(), [&](const auto& l) {
+                return l.loadBalancerArn == **lbArn && forwardsTo(l, tg.targetGroupArn);
+              })) {
+            continue;
+          }
+          out.push_back(targetGroupJson(tg, *listeners));
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"TargetGroups", out}};
+}
+
+Result<Json> modifyTargetGroup(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"TargetGroupArn", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckPath",
+          "HealthCheckEnabled", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
+          "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Json out;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto tg = findTargetGroup(tx, *arn);
+    if (!tg) {
+      return tg.status();
+    }
+    TIDE_RETURN_IF_ERROR(readHealthCheck(p, *tg));
+    TIDE_RETURN_IF_ERROR(model::validateTargetGroup(*tg));
+    auto listeners = tx.listeners();
+    if (!listeners) {
+      return listeners.status();
+    }
+    out = targetGroupJson(*tg, *listeners);
+    return tx.putTargetGroup(*tg);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"TargetGroups", Json::array({out})}};
+}
+
+Result<Json> modifyTargetGroupAttributes(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Attributes"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  auto attrs = attributes(p);
+  if (!attrs) {
+    return attrs.status();
+  }
+  model::TargetGroup tg;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto found = findTargetGroup(tx, *arn);
+    if (!found) {
+      return found.status();
+    }
+    tg = std::move(*found);
+    for (const auto& [key, value] : *attrs) {
+      if (key == "deregistration_delay.timeout_seconds") {
+        auto v = intAttribute(key, value, 0, 3600);
+        if (!v) {
+          return v.status();
+        }
+        tg.deregistrationDelaySeconds = *v;
+      } else if (key == "load_balancing.algorithm.type") {
+        tg.algorithm = value;
+      } else if ((key == "stickiness.enabled" && value == "false") ||
+                 (key == "slow_start.duration_seconds" && value == "0")) {
+        // The defaults: accepted; the features themselves come later.
+      } else {
+        return validationError("Unknown or unsupported target group attribute '" + key +
+                               "' (value '" + value + "')");
+      }
+    }
+    TIDE_RETURN_IF_ERROR(model::validateTargetGroup(tg));
+    return tx.putTargetGroup(tg);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Attributes", targetGroupAttributesJson(tg)}};
+}
+
+Result<Json> describeTargetGroupAttributes(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Json out;
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto tg = findTargetGroup(tx, *arn);
+        if (!tg) {
+          return tg.status();
+        }
+        out = targetGroupAttributesJson(*tg);
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"Attributes", out}};
+}
+
+Result<Json> deleteTargetGroup(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto tg = findTargetGroup(tx, *arn);
+    if (!tg) {
+      return tg.status();
+    }
+    auto listeners = tx.listeners();
+    if (!listeners) {
+      return listeners.status();
+    }
+    for (const auto& l : *listeners) {
+      if (forwardsTo(l, tg->targetGroupArn)) {
+        return Status("ResourceInUse", "Target group '" + tg->targetGroupName +
+                                           "' is currently in use by a listener (" + l.listenerArn +
+                                           ")");
+      }
+    }
+    return tx.deleteTargetGroup(tg->targetGroupArn);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> registerTargets(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  auto refs = targetRefs(p);
+  if (!refs) {
+    return refs.status();
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto tg = findTargetGroup(tx, *arn);
+    if (!tg) {
+      return tg.status();
+    }
+    auto listeners = tx.listeners();
+    auto existing = tx.targets(tg->targetGroupArn);
+    if (!listeners) {
+      return listeners.status();
+    }
+    if (!existing) {
+      return existing.status();
+    }
+    bool inUse = std::any_of(listeners->begin(), listeners->end(),
+                             [&](const auto& l) { return forwardsTo(l, tg->targetGroupArn); });
+    std::string notRunning;
+    for (const TargetRef& ref : *refs) {
+      auto inst = tx.instance(ref.id);
+      if (!inst) {
+        return inst.status();
+      }
+      if (!inst->has_value() || (*inst)->state != model::InstanceState::Running) {
+        notRunning += (notRunning.empty() ? "'" : ", '") + ref.id + "'";
+        continue;
+      }
+      model::Target t;
+      t.targetGroupArn = tg->targetGroupArn;
+      t.id = ref.id;
+      t.port = ref.port ? ref.port : tg->port;
+      auto same = std::find_if(existing->begin(), existing->end(),
+                               [&](const auto& e) { return e.id == t.id && e.port == t.port; });
+      if (same != existing->end() && same->state != model::TargetHealthState::Draining) {
+        continue; // already registered: nothing changes, as in ELBv2
+      }
+      t.registeredAt = ctx.clock.now();
+      if (inUse) {
+        t.state = model::TargetHealthState::Initial;
+        t.reason = "Elb.InitialHealthChecking";
+        t.description = "Initial health checks in progress";
+      } else {
+        t.state = model::TargetHealthState::Unused;
+        t.reason = "Target.NotInUse";
+        t.description = "Target group is not configured to receive traffic from the load "
+                        "balancer";
+      }
+      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+    }
+    if (!notRunning.empty()) {
+      return Status("InvalidTarget", "The following targets are not in a running state and "
+                                     "cannot be registered: " +
+                                         notRunning);
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> deregisterTargets(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  auto refs = targetRefs(p);
+  if (!refs) {
+    return refs.status();
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto tg = findTargetGroup(tx, *arn);
+    if (!tg) {
+      return tg.status();
+    }
+    auto existing = tx.targets(tg->targetGroupArn);
+    if (!existing) {
+      return existing.status();
+    }
+    std::string missing;
+    for (const TargetRef& ref : *refs) {
+      int port = ref.port ? ref.port : tg->port;
+      auto t = std::find_if(existing->begin(), existing->end(),
+                            [&](const auto& e) { return e.id == ref.id && e.port == port; });
+      if (t == existing->end()) {
+        missing += (missing.empty() ? "'" : ", '") + ref.id + ":" + std::to_string(port) + "'";
+        continue;
+      }
+      if (t->state == model::TargetHealthState::Draining) {
+        continue;
+      }
+      t->state = model::TargetHealthState::Draining;
+      t->reason = "Target.DeregistrationInProgress";
+      t->description = "Target deregistration is in progress";
+      t->drainingSince = ctx.clock.now();
+      TIDE_RETURN_IF_ERROR(tx.putTarget(*t));
+    }
+    if (!missing.empty()) {
+      return Status("InvalidTarget", "The following targets are not registered in target group '" +
+                                         tg->targetGroupName + "': " + missing);
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> describeTargetHealth(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets", "Include"}));
+  auto arn = reqString(p, "TargetGroupArn");
+  if (!arn) {
+    return arn.status();
+  }
+  std::vector<TargetRef> refs;
+  if (p.contains("Targets")) {
+    auto r = targetRefs(p);
+    if (!r) {
+      return r.status();
+    }
+    refs = *r;
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto tg = findTargetGroup(tx, *arn);
+        if (!tg) {
+          return tg.status();
+        }
+        auto targets = tx.targets(tg->targetGroupArn);
+        if (!targets) {
+          return targets.status();
+        }
+        for (const auto& t : *targets) {
+          bool wanted = refs.empty() || std::any_of(refs.begin(), refs.end(), [&](const auto& r) {
+                          return r.id == t.id && (r.port == 0 || r.port == t.port);
+                        });
+          if (wanted) {
+            out.push_back(targetHealthJson(t, *tg));
+          }
+        }
+        // Asked-for targets that are not registered are reported as "unused", as ELBv2 does.
+        for (const auto& r : refs) {
+          if (std::none_of(targets->begin(), targets->end(),
+                           [&](const auto& t) { return t.id == r.id; })) {
+            model::Target t;
+            t.id = r.id;
+            t.port = r.port;
+            t.state = model::TargetHealthState::Unused;
+            t.reason = "Target.NotRegistered";
+            t.description = "Target is not registered to the target group";
+            out.push_back(targetHealthJson(t, *tg));
+          }
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"TargetHealthDescriptions", out}};
+}
+
+} // namespace tide::api

@@ -1,0 +1,191 @@
+// Elastic Load Balancing v2 actions: load balancers, listeners, target groups, targets.
+#include "api/api_test_fixture.h"
+
+namespace tide::api {
+namespace {
+
+class ElbTest : public ApiTest {
+protected:
+  // A running instance, as the instance controller would leave it.
+  std::string runningInstance() {
+    std::string image = availableImage("img-" + std::to_string(++images_));
+    Json r = ok("RunInstances", {{"ImageId", image}, {"InstanceType", "t3.nano"}});
+    std::string id = r["Instances"][0]["InstanceId"];
+    store_->transact([&](store::Tx& tx) {
+      model::Instance i = **tx.instance(id);
+      i.state = model::InstanceState::Running;
+      return tx.putInstance(i);
+    });
+    return id;
+  }
+  std::string targetGroup(const std::string& name, Json extra = Json::object()) {
+    extra["Name"] = name;
+    extra["Port"] = 8080;
+    return ok("CreateTargetGroup", extra)["TargetGroups"][0]["TargetGroupArn"];
+  }
+  std::string loadBalancer(const std::string& name) {
+    return ok("CreateLoadBalancer", {{"Name", name}})["LoadBalancers"][0]["LoadBalancerArn"];
+  }
+  Json forward(const std::string& tg) {
+    return Json::array({{{"Type", "forward"}, {"TargetGroupArn", tg}}});
+  }
+  Json health(const std::string& tg) {
+    return ok("DescribeTargetHealth", {{"TargetGroupArn", tg}})["TargetHealthDescriptions"];
+  }
+  int images_ = 0;
+};
+
+TEST_F(ElbTest, TargetGroupsHaveElbDefaultsAndSubSecondChecks) {
+  Json tg = ok("CreateTargetGroup", {{"Name", "web"}, {"Port", 8080}})["TargetGroups"][0];
+  EXPECT_EQ(tg["HealthCheckIntervalSeconds"], 30);
+  EXPECT_EQ(tg["HealthCheckTimeoutSeconds"], 5);
+  EXPECT_EQ(tg["HealthyThresholdCount"], 5);
+  EXPECT_EQ(tg["UnhealthyThresholdCount"], 2);
+  EXPECT_EQ(tg["Matcher"]["HttpCode"], "200");
+  EXPECT_EQ(tg["HealthCheckPath"], "/");
+  std::string arn = tg["TargetGroupArn"];
+  EXPECT_EQ(arn.rfind("arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/", 0), 0u);
+  EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "web"}, {"Port", 8080}}),
+            "DuplicateTargetGroupName");
+  EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "bad_name"}}), "ValidationError");
+  EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "x"}, {"Matcher", {{"HttpCode", "700"}}}}),
+            "ValidationError");
+  EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "x"}, {"Protocol", "UDP"}}),
+            "ValidationError");
+  Json quick = ok("ModifyTargetGroup", {{"TargetGroupArn", arn},
+                                        {"HealthCheckIntervalSeconds", 0.5},
+                                        {"HealthCheckTimeoutSeconds", 0.25},
+                                        {"HealthyThresholdCount", 2},
+                                        {"HealthCheckPath", "/health"}})["TargetGroups"][0];
+  EXPECT_EQ(quick["HealthCheckIntervalSeconds"], 0.5);
+  EXPECT_EQ(
+      errorCode("ModifyTargetGroup", {{"TargetGroupArn", arn}, {"HealthCheckTimeoutSeconds", 0.5}}),
+      "ValidationError"); // not below the interval
+  Json attrs = ok("ModifyTargetGroupAttributes",
+                  {{"TargetGroupArn", arn},
+                   {"Attributes",
+                    {{{"Key", "deregistration_delay.timeout_seconds"}, {"Value", "5"}},
+                     {{"Key", "load_balancing.algorithm.type"},
+                      {"Value", "least_outstanding_requests"}}}}})["Attributes"];
+  EXPECT_EQ(attrs[0]["Value"], "5");
+  EXPECT_EQ(attrs[1]["Value"], "least_outstanding_requests");
+  EXPECT_EQ(errorCode("ModifyTargetGroupAttributes",
+                      {{"TargetGroupArn", arn},
+                       {"Attributes",
+                        {{{"Key", "deregistration_delay.timeout_seconds"}, {"Value", "9999"}}}}}),
+            "ValidationError");
+  // By name, as `tide tg` commands allow.
+  EXPECT_EQ(
+      ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", "web"}})["Attributes"][0]["Value"],
+      "5");
+  EXPECT_EQ(errorCode("DescribeTargetGroups", {{"Names", {"nope"}}}), "TargetGroupNotFound");
+}
+
+TEST_F(ElbTest, LoadBalancersAndListeners) {
+  std::string tg = targetGroup("web");
+  std::string lb = loadBalancer("shop");
+  EXPECT_EQ(errorCode("CreateLoadBalancer", {{"Name", "shop"}}), "DuplicateLoadBalancerName");
+  EXPECT_EQ(errorCode("CreateLoadBalancer", {{"Name", "net"}, {"Type", "network"}}),
+            "UnsupportedProtocol");
+  EXPECT_EQ(errorCode("CreateListener", {{"LoadBalancerArn", lb}, {"Port", 8000}}),
+            "MissingParameter");
+  EXPECT_EQ(errorCode("CreateListener",
+                      {{"LoadBalancerArn", lb}, {"Port", 8000}, {"DefaultActions", forward("x")}}),
+            "TargetGroupNotFound");
+  Json l = ok("CreateListener", {{"LoadBalancerArn", lb},
+                                 {"Protocol", "HTTP"},
+                                 {"Port", 8000},
+                                 {"DefaultActions", forward(tg)}})["Listeners"][0];
+  EXPECT_EQ(l["DefaultActions"][0]["TargetGroupArn"], tg);
+  EXPECT_EQ(errorCode("CreateListener",
+                      {{"LoadBalancerArn", lb}, {"Port", 8000}, {"DefaultActions", forward(tg)}}),
+            "DuplicateListener");
+  Json fixed = ok("CreateListener",
+                  {{"LoadBalancerArn", lb},
+                   {"Port", 8001},
+                   {"DefaultActions",
+                    {{{"Type", "fixed-response"},
+                      {"FixedResponseConfig",
+                       {{"StatusCode", "503"}, {"MessageBody", "closed for the night"}}}}}}});
+  EXPECT_EQ(fixed["Listeners"][0]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"], "503");
+  EXPECT_EQ(errorCode("CreateListener", {{"LoadBalancerArn", lb},
+                                         {"Port", 8002},
+                                         {"DefaultActions",
+                                          {{{"Type", "fixed-response"},
+                                            {"FixedResponseConfig", {{"StatusCode", "302"}}}}}}}),
+            "ValidationError");
+  // A target group serves one load balancer.
+  std::string other = loadBalancer("other");
+  EXPECT_EQ(
+      errorCode("CreateListener",
+                {{"LoadBalancerArn", other}, {"Port", 9000}, {"DefaultActions", forward(tg)}}),
+      "TargetGroupAssociationLimit");
+  EXPECT_EQ(
+      ok("DescribeTargetGroups", {{"Names", {"web"}}})["TargetGroups"][0]["LoadBalancerArns"][0],
+      lb);
+  EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", lb}})["Listeners"].size(), 2u);
+  EXPECT_EQ(errorCode("DeleteTargetGroup", {{"TargetGroupArn", tg}}), "ResourceInUse");
+  Json attrs = ok("ModifyLoadBalancerAttributes",
+                  {{"LoadBalancerArn", lb},
+                   {"Attributes", {{{"Key", "idle_timeout.timeout_seconds"}, {"Value", "5"}}}}});
+  EXPECT_EQ(attrs["Attributes"][0]["Value"], "5");
+  EXPECT_EQ(errorCode("ModifyLoadBalancerAttributes",
+                      {{"LoadBalancerArn", lb},
+                       {"Attributes",
+                        {{{"Key", "routing.http.desync_mitigation_mode"}, {"Value", "lax"}}}}}),
+            "ValidationError");
+  ok("DeleteLoadBalancer", {{"LoadBalancerArn", lb}});
+  EXPECT_EQ(errorCode("DescribeListeners", {{"LoadBalancerArn", lb}}), "LoadBalancerNotFound");
+  ok("DeleteTargetGroup", {{"TargetGroupArn", tg}}); // no longer in use
+  EXPECT_EQ(ok("DescribeTargetGroups", Json::object())["TargetGroups"].size(), 0u);
+}
+
+TEST_F(ElbTest, RegisterDeregisterAndDescribeTargetHealth) {
+  std::string tg = targetGroup("web");
+  std::string a = runningInstance();
+  std::string b = runningInstance();
+  std::string pending =
+      ok("RunInstances", {{"ImageId", availableImage("pending-img")},
+                          {"InstanceType", "t3.nano"}})["Instances"][0]["InstanceId"];
+  // Not running: refused, and nothing of the request is kept.
+  EXPECT_EQ(errorCode("RegisterTargets",
+                      {{"TargetGroupArn", tg}, {"Targets", {{{"Id", a}}, {{"Id", pending}}}}}),
+            "InvalidTarget");
+  EXPECT_EQ(health(tg).size(), 0u);
+  // No listener forwards to the group yet: unused.
+  ok("RegisterTargets", {{"TargetGroupArn", tg}, {"Targets", {{{"Id", a}}}}});
+  Json h = health(tg);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["Target"]["Id"], a);
+  EXPECT_EQ(h[0]["Target"]["Port"], 8080);
+  EXPECT_EQ(h[0]["TargetHealth"]["State"], "unused");
+  EXPECT_EQ(h[0]["TargetHealth"]["Reason"], "Target.NotInUse");
+  // With a listener: initial, with ELB's reason.
+  std::string lb = loadBalancer("shop");
+  ok("CreateListener", {{"LoadBalancerArn", lb}, {"Port", 8000}, {"DefaultActions", forward(tg)}});
+  ok("RegisterTargets", {{"TargetGroupArn", tg}, {"Targets", {{{"Id", b}, {"Port", 9000}}}}});
+  h = health(tg);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[1]["Target"]["Port"], 9000);
+  EXPECT_EQ(h[1]["TargetHealth"]["State"], "initial");
+  EXPECT_EQ(h[1]["TargetHealth"]["Reason"], "Elb.InitialHealthChecking");
+  // Deregistering drains.
+  EXPECT_EQ(errorCode("DeregisterTargets", {{"TargetGroupArn", tg}, {"Targets", {{{"Id", b}}}}}),
+            "InvalidTarget"); // registered on port 9000, not the group's 8080
+  ok("DeregisterTargets", {{"TargetGroupArn", tg}, {"Targets", {{{"Id", b}, {"Port", 9000}}}}});
+  h = ok("DescribeTargetHealth",
+         {{"TargetGroupArn", tg},
+          {"Targets", {{{"Id", b}, {"Port", 9000}}}}})["TargetHealthDescriptions"];
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["TargetHealth"]["State"], "draining");
+  EXPECT_EQ(h[0]["TargetHealth"]["Reason"], "Target.DeregistrationInProgress");
+  // Registering it again while it drains brings it back.
+  ok("RegisterTargets", {{"TargetGroupArn", tg}, {"Targets", {{{"Id", b}, {"Port", 9000}}}}});
+  EXPECT_EQ(health(tg)[1]["TargetHealth"]["State"], "initial");
+  EXPECT_EQ(errorCode("RegisterTargets", {{"TargetGroupArn", "nope"}, {"Targets", {{{"Id", a}}}}}),
+            "TargetGroupNotFound");
+  EXPECT_EQ(errorCode("RegisterTargets", {{"TargetGroupArn", tg}}), "MissingParameter");
+}
+
+} // namespace
+} // namespace tide::api
