@@ -1,0 +1,204 @@
+// `tide balance`: the engine over fixed targets, in the foreground, until SIGTERM or SIGINT.
+//
+//   tide balance --port P --targets HOST:PORT[,HOST:PORT...] [--host H] [--threads N]
+//                [--algorithm NAME] [--forwarded-headers]
+//
+// Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
+#include "balancer/balance_main.h"
+
+#include "balancer/balancer.h"
+#include "balancer/endpoint.h"
+#include "balancer/lb_algorithm.h"
+
+#include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace tide::balancer {
+namespace {
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "tide balance: UsageError: %s (see tide balance --help)\n", message.c_str());
+  return 2;
+}
+
+// "HOST:PORT" with a numeric IPv4 address or a name resolved once, now (start-up may block).
+Result<Endpoint> resolveEndpoint(const std::string& text, bool allowZeroPort) {
+  Result<Endpoint> numeric = parseEndpoint(text, allowZeroPort);
+  if (numeric) {
+    return numeric;
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return numeric.status();
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(text.substr(0, colon).c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+    return numeric.status();
+  }
+  uint32_t address = ntohl(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr);
+  freeaddrinfo(res);
+  Result<Endpoint> withPort = parseEndpoint("0.0.0.0" + text.substr(colon), allowZeroPort);
+  if (!withPort) {
+    return withPort.status();
+  }
+  withPort->address = address;
+  return withPort;
+}
+
+// With --port 0: a free port, held by a bound (not listening) SO_REUSEPORT socket that the
+// workers' listeners join; it gets no connections itself.
+int reservePort(const Endpoint& host, uint16_t* port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(host.address);
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+} // namespace
+
+int balanceMain(int argc, char** argv) {
+  CLI::App app("Runs tide's load balancer engine over fixed targets, in the foreground, until "
+               "SIGTERM or SIGINT.",
+               "tide balance");
+  std::string host = "127.0.0.1";
+  int port = -1;
+  std::string targets;
+  unsigned threads = 1;
+  std::string algorithm = "round_robin";
+  bool forwardedHeaders = false;
+  app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
+  app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
+  app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
+  app.add_option("--threads", threads, "Worker threads (0: one per core)")->capture_default_str();
+  app.add_option("--algorithm", algorithm, "round_robin or least_outstanding_requests")
+      ->capture_default_str();
+  app.add_flag("--forwarded-headers", forwardedHeaders,
+               "Add X-Forwarded-For/-Proto/-Port to requests (off: forward requests unchanged)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return usageError(e.what());
+  }
+  if (port < 0 || port > 65535) {
+    return usageError("--port must be within 0..65535");
+  }
+  if (findLbAlgorithm(algorithm) == nullptr) {
+    return usageError("unknown --algorithm '" + algorithm +
+                      "' (round_robin, least_outstanding_requests)");
+  }
+  Result<uint32_t> hostAddress = parseIpv4(host);
+  if (!hostAddress) {
+    return usageError("--host: " + hostAddress.status().message());
+  }
+
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->version = 1;
+  TargetGroup group;
+  group.name = "balance";
+  group.algorithm = algorithm;
+  size_t begin = 0;
+  while (begin <= targets.size()) {
+    size_t comma = targets.find(',', begin);
+    std::string item =
+        targets.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    if (!item.empty()) {
+      Result<Endpoint> e = resolveEndpoint(item, false);
+      if (!e) {
+        return usageError("--targets: " + e.status().message());
+      }
+      Target t;
+      t.id = item;
+      t.endpoint = *e;
+      t.slot = static_cast<uint32_t>(group.targets.size());
+      group.targets.push_back(std::move(t));
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    begin = comma + 1;
+  }
+  if (group.targets.empty()) {
+    return usageError("--targets lists no target");
+  }
+  size_t targetCount = group.targets.size();
+  snapshot->targetGroups.push_back(std::move(group));
+
+  int reserved = -1;
+  uint16_t listenPort = static_cast<uint16_t>(port);
+  if (port == 0) {
+    reserved = reservePort(Endpoint{*hostAddress, 0}, &listenPort);
+    if (reserved < 0) {
+      std::fprintf(stderr, "tide balance: cannot find a free port on %s\n", host.c_str());
+      return 1;
+    }
+  }
+  LoadBalancer lb;
+  lb.name = "balance";
+  lb.addForwardedHeaders = forwardedHeaders;
+  Listener listener;
+  listener.endpoint = Endpoint{*hostAddress, listenPort};
+  lb.listeners.push_back(listener);
+  snapshot->loadBalancers.push_back(std::move(lb));
+
+  // Block the signals before any thread starts, so that only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  BalancerOptions options;
+  options.threads = threads;
+  options.capacity.targets = std::max<uint32_t>(options.capacity.targets, uint32_t(targetCount));
+  Balancer balancer(options);
+  Status st = balancer.apply(snapshot);
+  if (st.isOk()) {
+    st = balancer.start();
+  }
+  if (!st.isOk()) {
+    std::fprintf(stderr, "tide balance: %s\n", st.toString().c_str());
+    return 1;
+  }
+  std::printf("tide balance listening on %s:%u (%u thread%s, %s, %zu target%s)\n", host.c_str(),
+              unsigned(listenPort), balancer.threadCount(), balancer.threadCount() == 1 ? "" : "s",
+              algorithm.c_str(), targetCount, targetCount == 1 ? "" : "s");
+  std::fflush(stdout);
+
+  int received = 0;
+  while (sigwait(&signals, &received) != 0) {
+  }
+  balancer.stop();
+  if (reserved >= 0) {
+    close(reserved);
+  }
+  return 0;
+}
+
+} // namespace tide::balancer

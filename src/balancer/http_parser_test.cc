@@ -1,0 +1,227 @@
+#include "balancer/http_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace tide::balancer {
+namespace {
+
+ParseStatus parseRequest(const std::string& s, MessageHead& h, size_t limit = 16384) {
+  return parseRequestHead(s.data(), s.size(), limit, h);
+}
+ParseStatus parseResponse(const std::string& s, MessageHead& h, bool head = false) {
+  return parseResponseHead(s.data(), s.size(), 16384, head, h);
+}
+
+TEST(HttpParserTest, ParsesSimpleRequest) {
+  MessageHead h;
+  std::string s = "GET /a?b=c HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nrest";
+  ASSERT_EQ(parseRequest(s, h), ParseStatus::Complete);
+  EXPECT_EQ(h.method, "GET");
+  EXPECT_EQ(h.target, "/a?b=c");
+  EXPECT_EQ(h.versionMinor, 1);
+  EXPECT_EQ(h.length, s.size() - 4);
+  EXPECT_EQ(h.fieldCount, 2u);
+  EXPECT_EQ(h.fields[1].name, "Accept");
+  EXPECT_EQ(h.fields[1].value, "*/*");
+  EXPECT_TRUE(h.keepAlive);
+  EXPECT_FALSE(h.anyHopByHop);
+  EXPECT_EQ(h.framing, BodyFraming::None);
+}
+
+TEST(HttpParserTest, IncompleteUntilBlankLine) {
+  MessageHead h;
+  std::string s = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (size_t n = 0; n <= s.size(); ++n) {
+    EXPECT_EQ(parseRequestHead(s.data(), n, 16384, h), ParseStatus::Incomplete) << n;
+  }
+}
+
+TEST(HttpParserTest, RejectsMalformedRequests) {
+  MessageHead h;
+  const char* bad[] = {
+      "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",           // two spaces
+      "GET / HTTP/2.0\r\nHost: x\r\n\r\n",            // version
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",           // space before colon
+      "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", // obs-fold
+      "GET / HTTP/1.1\r\nBad\x01Name: x\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\nA: b\r\n\r\n",      // bare LF
+      "GET / HTTP/1.1\r\nA: b\rc\r\nHost: x\r\n\r\n", // bare CR
+      "GET / HTTP/1.1\r\nA: \x7f\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\n\r\n",                       // no Host
+      "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", // two Hosts
+      "G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  for (const char* s : bad) {
+    EXPECT_EQ(parseRequest(s, h), ParseStatus::Invalid) << s;
+  }
+}
+
+TEST(HttpParserTest, ContentLengthRules) {
+  MessageHead h;
+  ASSERT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::ContentLength);
+  EXPECT_EQ(h.contentLength, 5u);
+  ASSERT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         "Content-Length: 5\r\n\r\n",
+                         h),
+            ParseStatus::Complete);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         "Content-Length: 6\r\n\r\n",
+                         h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", h),
+            ParseStatus::Invalid);
+  ASSERT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::None);
+}
+
+TEST(HttpParserTest, TransferEncodingRules) {
+  MessageHead h;
+  ASSERT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::Chunked);
+  // Both CL and TE: 400 and close.
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n",
+                         h),
+            ParseStatus::Invalid);
+  // chunked not final, or twice.
+  EXPECT_EQ(
+      parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", h),
+      ParseStatus::Invalid);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n",
+                         h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(
+      parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", h),
+      ParseStatus::NotImplemented);
+  EXPECT_EQ(parseRequest("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", h),
+            ParseStatus::Invalid);
+}
+
+TEST(HttpParserTest, ConnectionRulesAndHopByHop) {
+  MessageHead h;
+  ASSERT_EQ(parseRequest("GET / HTTP/1.0\r\n\r\n", h), ParseStatus::Complete);
+  EXPECT_FALSE(h.keepAlive);
+  ASSERT_EQ(parseRequest("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_TRUE(h.keepAlive);
+  ASSERT_EQ(parseRequest("GET / HTTP/1.1\r\nHost: x\r\nConnection: close, X-Private\r\n"
+                         "X-Private: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nX-Other: 2\r\n\r\n",
+                         h),
+            ParseStatus::Complete);
+  EXPECT_FALSE(h.keepAlive);
+  EXPECT_TRUE(h.anyHopByHop);
+  EXPECT_FALSE(h.fields[0].hopByHop); // Host
+  EXPECT_TRUE(h.fields[1].hopByHop);  // Connection
+  EXPECT_TRUE(h.fields[2].hopByHop);  // X-Private, named by Connection
+  EXPECT_TRUE(h.fields[3].hopByHop);  // Keep-Alive
+  EXPECT_TRUE(h.fields[4].hopByHop);  // TE
+  EXPECT_FALSE(h.fields[5].hopByHop); // X-Other
+}
+
+TEST(HttpParserTest, Limits) {
+  MessageHead h;
+  std::string big = "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(2000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parseRequest(big, h, 1024), ParseStatus::TooLarge);
+  EXPECT_EQ(parseRequest(big.substr(0, 1500), h, 1024), ParseStatus::TooLarge); // no end yet
+  std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 120; ++i) {
+    many += "X" + std::to_string(i) + ": y\r\n";
+  }
+  many += "\r\n";
+  EXPECT_EQ(parseRequest(many, h), ParseStatus::TooLarge);
+}
+
+TEST(HttpParserTest, ResponseFraming) {
+  MessageHead h;
+  ASSERT_EQ(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.framing, BodyFraming::ContentLength);
+  ASSERT_EQ(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", h, /*head=*/true),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::None);
+  ASSERT_EQ(parseResponse("HTTP/1.1 204 No Content\r\n\r\n", h), ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::None);
+  ASSERT_EQ(parseResponse("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::None);
+  ASSERT_EQ(parseResponse("HTTP/1.1 200 OK\r\n\r\n", h), ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::UntilClose);
+  EXPECT_FALSE(h.keepAlive);
+  ASSERT_EQ(parseResponse("HTTP/1.1 200\r\nTransfer-Encoding: chunked\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.framing, BodyFraming::Chunked);
+  ASSERT_EQ(parseResponse("HTTP/1.1 100 Continue\r\n\r\n", h), ParseStatus::Complete);
+  EXPECT_EQ(h.status, 100);
+  ASSERT_EQ(parseResponse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_FALSE(h.keepAlive);
+  EXPECT_EQ(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n",
+                          h),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parseResponse("HTTP/1.1 2x0 OK\r\n\r\n", h), ParseStatus::Invalid);
+  EXPECT_EQ(parseResponse("HTTX/1.1 200 OK\r\n\r\n", h), ParseStatus::Invalid);
+}
+
+// Feeds the chunked body in every split into two pieces and checks where it ends.
+TEST(HttpParserTest, ChunkedScannerAnySplit) {
+  std::string body = "5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nT: v\r\n\r\n";
+  std::string all = body + "NEXT";
+  for (size_t cut = 0; cut <= all.size(); ++cut) {
+    ChunkedScanner sc;
+    size_t used1 = 0;
+    size_t used2 = 0;
+    auto r1 = sc.scan(all.data(), cut, &used1);
+    ASSERT_NE(r1, ChunkedScanner::Result::Invalid) << cut;
+    if (r1 == ChunkedScanner::Result::Done) {
+      EXPECT_EQ(used1, body.size());
+      continue;
+    }
+    EXPECT_EQ(used1, cut);
+    auto r2 = sc.scan(all.data() + cut, all.size() - cut, &used2);
+    ASSERT_EQ(r2, ChunkedScanner::Result::Done) << cut;
+    EXPECT_EQ(used1 + used2, body.size()) << cut;
+  }
+}
+
+TEST(HttpParserTest, ChunkedScannerByteByByte) {
+  std::string body = "3\r\nabc\r\n0\r\n\r\n";
+  ChunkedScanner sc;
+  for (size_t i = 0; i < body.size(); ++i) {
+    size_t used = 0;
+    auto r = sc.scan(body.data() + i, 1, &used);
+    EXPECT_EQ(used, 1u);
+    EXPECT_EQ(r, i + 1 == body.size() ? ChunkedScanner::Result::Done
+                                      : ChunkedScanner::Result::NeedMore);
+  }
+}
+
+TEST(HttpParserTest, ChunkedScannerRejectsBadFraming) {
+  const char* bad[] = {"x\r\n",        "5\r\nhelloX\r\n",        "\r\n",
+                       "5\nhello\r\n", "ffffffffffffffffff\r\n", "3\r\nabc\r\n0\r\n\x01\r\n"};
+  for (const char* s : bad) {
+    ChunkedScanner sc;
+    size_t used = 0;
+    EXPECT_EQ(sc.scan(s, std::strlen(s), &used), ChunkedScanner::Result::Invalid) << s;
+  }
+}
+
+} // namespace
+} // namespace tide::balancer

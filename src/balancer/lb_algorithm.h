@@ -1,0 +1,42 @@
+// Load-balancing algorithms, registered by name in one table (HAProxy's struct lb_ops): adding
+// an algorithm is adding a file and a row in lb_algorithm.cc.
+//
+// Algorithms run on a worker's loop with that worker's SelectionState only: no locks, no
+// sharing. They never allocate.
+#pragma once
+
+#include "balancer/snapshot.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace tide::balancer {
+
+inline constexpr uint32_t kNoSlot = UINT32_MAX;
+
+// Per-worker state kept for the algorithms, indexed by slot.
+struct SelectionState {
+  std::vector<uint32_t> cursorByGroup;       // by TargetGroup::slot: round-robin position
+  std::vector<uint32_t> outstandingByTarget; // by Target::slot: requests sent, not finished
+};
+
+// Whether a target may get a new request. `failOpen`: no target of its group is Routable, so
+// Unhealthy ones are used as ALB does; Draining ones never are.
+inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
+  return t.slot != excludeSlot &&
+         (t.state == TargetState::Routable || (failOpen && t.state == TargetState::Unhealthy));
+}
+
+struct LbAlgorithm {
+  std::string_view name; // as in TargetGroup::algorithm
+  // The index in group.targets of the target for the next request, or -1 when none is
+  // eligible. `excludeSlot` (or kNoSlot) is a target that just failed this request.
+  int (*choose)(const TargetGroup& group, bool failOpen, uint32_t excludeSlot,
+                SelectionState& state);
+};
+
+// The algorithm with that name, or nullptr.
+const LbAlgorithm* findLbAlgorithm(std::string_view name);
+
+} // namespace tide::balancer

@@ -1,0 +1,104 @@
+#include "balancer/prepared_snapshot.h"
+
+#include "balancer/endpoint.h"
+#include "balancer/local_response.h"
+
+namespace tide::balancer {
+
+Result<std::shared_ptr<const PreparedSnapshot>>
+prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity) {
+  if (!snapshot) {
+    return validationError("no snapshot");
+  }
+  auto p = std::make_shared<PreparedSnapshot>();
+  p->snapshot = snapshot;
+  const Snapshot& s = *snapshot;
+  std::vector<uint8_t> lbSeen(capacity.loadBalancers, 0);
+  uint32_t maxHead = 1024;
+  for (const LoadBalancer& lb : s.loadBalancers) {
+    if (lb.slot >= capacity.loadBalancers || lbSeen[lb.slot]) {
+      return validationError("load balancer '" + lb.name + "': slot " + std::to_string(lb.slot) +
+                             " is out of range or used twice");
+    }
+    lbSeen[lb.slot] = 1;
+    p->loadBalancerSlotEnd = std::max(p->loadBalancerSlotEnd, lb.slot + 1);
+    if (lb.maxHeaderBytes < 1024 || lb.maxHeaderBytes > 1024 * 1024) {
+      return validationError("load balancer '" + lb.name +
+                             "': maxHeaderBytes must be within 1 KiB..1 MiB");
+    }
+    if (lb.idleTimeout.count() <= 0 || lb.targetTimeout.count() <= 0) {
+      return validationError("load balancer '" + lb.name + "': timeouts must be positive");
+    }
+    maxHead = std::max(maxHead, lb.maxHeaderBytes);
+    for (const Listener& l : lb.listeners) {
+      if (l.endpoint.port == 0) {
+        return validationError("listener of '" + lb.name + "': port 0");
+      }
+      if (p->findListener(l.endpoint) >= 0) {
+        return validationError("two listeners on " + formatEndpoint(l.endpoint));
+      }
+      PreparedListener pl;
+      pl.loadBalancer = &lb;
+      pl.listener = &l;
+      pl.forwardedPortLine = "X-Forwarded-Port: " + std::to_string(l.endpoint.port) + "\r\n";
+      const Action& a = l.defaultAction;
+      if (a.kind == Action::Kind::Forward) {
+        if (a.targetGroup >= s.targetGroups.size()) {
+          return validationError("listener on " + formatEndpoint(l.endpoint) +
+                                 ": no target group at index " + std::to_string(a.targetGroup));
+        }
+      } else {
+        const FixedResponse& f = a.fixedResponse;
+        if (f.statusCode < 200 || f.statusCode > 599) {
+          return validationError("fixed response status must be within 200..599");
+        }
+        if (f.contentType.find_first_of("\r\n") != std::string::npos) {
+          return validationError("fixed response content type has a line break");
+        }
+        pl.fixedHeadKeepAlive =
+            fixedResponseHead(f.statusCode, f.contentType, f.body.size(), false);
+        pl.fixedHeadClose = fixedResponseHead(f.statusCode, f.contentType, f.body.size(), true);
+      }
+      p->listeners.push_back(std::move(pl));
+    }
+  }
+  p->bufferBytes = std::max<size_t>(32 * 1024, maxHead + 4096);
+
+  std::vector<uint8_t> tgSeen(capacity.targetGroups, 0);
+  p->stateBySlot.assign(capacity.targets, SlotState::Absent);
+  p->endpointBySlot.assign(capacity.targets, Endpoint{});
+  for (const TargetGroup& g : s.targetGroups) {
+    if (g.slot >= capacity.targetGroups || tgSeen[g.slot]) {
+      return validationError("target group '" + g.name + "': slot " + std::to_string(g.slot) +
+                             " is out of range or used twice");
+    }
+    tgSeen[g.slot] = 1;
+    p->targetGroupSlotEnd = std::max(p->targetGroupSlotEnd, g.slot + 1);
+    const LbAlgorithm* algorithm = findLbAlgorithm(g.algorithm);
+    if (algorithm == nullptr) {
+      return validationError("target group '" + g.name + "': unknown algorithm '" + g.algorithm +
+                             "' (round_robin, least_outstanding_requests)");
+    }
+    p->algorithmByGroup.push_back(algorithm);
+    bool anyRoutable = false;
+    for (const Target& t : g.targets) {
+      if (t.slot >= capacity.targets || p->stateBySlot[t.slot] != SlotState::Absent) {
+        return validationError("target '" + t.id + "': slot " + std::to_string(t.slot) +
+                               " is out of range or used twice");
+      }
+      if (t.endpoint.port == 0) {
+        return validationError("target '" + t.id + "': port 0");
+      }
+      p->stateBySlot[t.slot] = t.state == TargetState::Routable   ? SlotState::Routable
+                               : t.state == TargetState::Draining ? SlotState::Draining
+                                                                  : SlotState::Unhealthy;
+      p->endpointBySlot[t.slot] = t.endpoint;
+      p->targetSlotEnd = std::max(p->targetSlotEnd, t.slot + 1);
+      anyRoutable |= t.state == TargetState::Routable;
+    }
+    p->failOpenByGroup.push_back(anyRoutable ? 0 : 1);
+  }
+  return std::shared_ptr<const PreparedSnapshot>(std::move(p));
+}
+
+} // namespace tide::balancer

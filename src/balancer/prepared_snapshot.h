@@ -1,0 +1,67 @@
+// A Snapshot checked and indexed once, when it is published (Balancer::apply), so that workers
+// only follow array indexes on the request path: algorithms resolved from their names, fail-open
+// decided per group, target state and endpoint by slot, listeners flattened, fixed responses
+// pre-rendered. Immutable once built; shared by all workers.
+#pragma once
+
+#include "balancer/lb_algorithm.h"
+#include "balancer/snapshot.h"
+#include "common/status.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tide::balancer {
+
+// Upper bounds on slots (see snapshot.h); per-worker state is allocated for them up front.
+struct SlotCapacity {
+  uint32_t loadBalancers = 64; // LoadBalancer::slot < this
+  uint32_t targetGroups = 256; // TargetGroup::slot < this
+  uint32_t targets = 4096;     // Target::slot < this
+};
+
+enum class SlotState : uint8_t {
+  Absent,    // no target has this slot in the snapshot
+  Routable,  // TargetState::Routable
+  Draining,  // TargetState::Draining
+  Unhealthy, // TargetState::Unhealthy
+};
+
+struct PreparedListener {
+  const LoadBalancer* loadBalancer = nullptr; // owner
+  const Listener* listener = nullptr;         // the listener itself
+  std::string fixedHeadKeepAlive;             // fixed response head (FixedResponse only)
+  std::string fixedHeadClose;                 // the same with Connection: close
+  std::string forwardedPortLine;              // "X-Forwarded-Port: 80\r\n"
+};
+
+struct PreparedSnapshot {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<PreparedListener> listeners;          // all listeners of all load balancers
+  std::vector<const LbAlgorithm*> algorithmByGroup; // by index in snapshot->targetGroups
+  std::vector<uint8_t> failOpenByGroup;             // by index: no Routable target, use Unhealthy
+  std::vector<SlotState> stateBySlot;               // by Target::slot (capacity long)
+  std::vector<Endpoint> endpointBySlot;             // by Target::slot
+  uint32_t loadBalancerSlotEnd = 0;                 // 1 + highest slot in use (0 when none)
+  uint32_t targetGroupSlotEnd = 0;
+  uint32_t targetSlotEnd = 0;
+  size_t bufferBytes = 0; // connection buffer size: fits the largest head limit
+
+  // The listener on that endpoint, or -1.
+  int findListener(const Endpoint& e) const {
+    for (size_t i = 0; i < listeners.size(); ++i) {
+      if (listeners[i].listener->endpoint == e) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+};
+
+// Checks a snapshot (slots within capacity and unique, known algorithms, valid indexes, ports,
+// statuses, limits) and indexes it. Errors are ValidationError with what is wrong.
+Result<std::shared_ptr<const PreparedSnapshot>>
+prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity);
+
+} // namespace tide::balancer

@@ -1,0 +1,96 @@
+// The data plane's configuration: one immutable, versioned Snapshot built by the control plane
+// (the publisher) and adopted by every balancer worker on its own loop. Type-only header: keep
+// its includes to the minimum so that anything can include it.
+//
+// Ownership: published as std::shared_ptr<const Snapshot>. A worker keeps a reference per
+// request in flight, so a request always finishes with the snapshot it started with.
+//
+// Slots: load balancers, target groups and targets carry a `slot`, a small stable index chosen
+// by the publisher (it stays the same for the same resource across snapshots). Workers index
+// per-target state (keep-alive pools, outstanding counts) and counters by slot, never by name.
+// Slots must stay below BalancerOptions' capacities.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tide::balancer {
+
+// An IPv4 address and port, both in host byte order.
+struct Endpoint {
+  uint32_t address = 0; // 127.0.0.1 is 0x7f000001
+  uint16_t port = 0;    // 1..65535
+  bool operator==(const Endpoint&) const = default;
+};
+
+// What the balancer may do with a registered target (HAProxy keeps the same split between
+// operational and admin state). Transitions are the control plane's: a target is registered as
+// Unhealthy or Routable, moves between the two with health checks, and becomes Draining when
+// deregistered until the deregistration delay or its last request ends; then it leaves the
+// snapshot.
+enum class TargetState : uint8_t {
+  Routable,  // healthy (or health unknown but allowed): gets new requests
+  Draining,  // deregistering: no new requests; in-flight ones finish; keep-alive closed after
+  Unhealthy, // failed health checks: no new requests unless no target is Routable (fail open)
+};
+
+struct Target {
+  std::string id;    // the target's id as registered (instance id or address)
+  Endpoint endpoint; // where to connect
+  uint32_t slot = 0; // stable index for per-target state and counters
+  TargetState state = TargetState::Routable; // see TargetState
+};
+
+struct TargetGroup {
+  std::string name;                      // TargetGroupName
+  std::string arn;                       // TargetGroupArn (may be empty in `tide balance`)
+  uint32_t slot = 0;                     // stable index for per-group counters
+  std::string algorithm = "round_robin"; // a name in the algorithm table (lb_algorithm.h)
+  std::vector<Target> targets;           // registered targets, in any state
+};
+
+// A fixed-response action, as ALB's FixedResponseConfig.
+struct FixedResponse {
+  int statusCode = 200;                   // 2XX, 4XX or 5XX
+  std::string contentType = "text/plain"; // sent as Content-Type
+  std::string body;                       // sent as is
+};
+
+// A listener's default action. Rules with conditions come later.
+struct Action {
+  enum class Kind : uint8_t {
+    Forward,       // forward to targetGroups[targetGroup]
+    FixedResponse, // answer with fixedResponse
+  };
+  Kind kind = Kind::Forward;   // which of the two
+  uint32_t targetGroup = 0;    // index into Snapshot::targetGroups (Forward only)
+  FixedResponse fixedResponse; // (FixedResponse only)
+};
+
+struct Listener {
+  std::string arn;      // ListenerArn (may be empty)
+  Endpoint endpoint;    // where to listen; listeners are identified by endpoint
+  Action defaultAction; // what to do with every request
+};
+
+struct LoadBalancer {
+  std::string name;                                // LoadBalancerName
+  std::string arn;                                 // LoadBalancerArn (may be empty)
+  uint32_t slot = 0;                               // stable index for per-load-balancer counters
+  std::vector<Listener> listeners;                 // HTTP listeners
+  std::chrono::milliseconds idleTimeout{60'000};   // idle_timeout.timeout_seconds: idle client
+                                                   // connections are closed after this
+  std::chrono::milliseconds targetTimeout{60'000}; // no answer from a target within this: 504
+  uint32_t maxHeaderBytes = 16 * 1024;             // request or response head larger: 431 / 502
+  bool addForwardedHeaders = true; // add X-Forwarded-For (appended), -Proto and -Port
+};
+
+struct Snapshot {
+  uint64_t version = 0;                    // grows with every publication
+  std::vector<LoadBalancer> loadBalancers; // each with its listeners
+  std::vector<TargetGroup> targetGroups;   // referenced by index from actions
+};
+
+} // namespace tide::balancer

@@ -1,0 +1,1503 @@
+// The worker's loop and the proxying state machine.
+//
+// A client connection carries one request at a time: pipelined requests wait in its buffer until
+// the response before them has been handed to the socket, which keeps answers in order. A request
+// is parsed in place, its head is rewritten as iovec pieces over the original bytes (hop-by-hop
+// fields dropped, X-Forwarded-* added), and head and body bytes already read go out in one
+// writev on a pooled keep-alive connection to the chosen target. The response comes back the same
+// way. Sockets are registered once, edge-triggered, for reads and writes; canRead/canWrite
+// remember readiness so that backpressure (a peer that does not read) never needs epoll_ctl.
+//
+// Objects are pooled and freed only after the current batch of epoll events, so a pointer taken
+// from an event stays valid (check `open`) even if the connection was closed meanwhile.
+#include "balancer/worker.h"
+
+#include "balancer/endpoint.h"
+#include "balancer/local_response.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace tide::balancer {
+namespace {
+
+int64_t monotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+int64_t monotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+constexpr std::string_view kXffPrefix = "X-Forwarded-For: ";
+constexpr std::string_view kCommaSpace = ", ";
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kConnectionClose = "Connection: close\r\n";
+constexpr std::string_view kConnectionKeepAlive = "Connection: keep-alive\r\n";
+constexpr int64_t kLingerMs = 2000; // how long a closing connection's late input is discarded
+
+enum class Kind : uint8_t { Listen, Wake, Client, Upstream };
+
+struct Pollable {
+  explicit Pollable(Kind k) : kind(k) {}
+  Kind kind;
+};
+
+struct ListenSocket : Pollable {
+  ListenSocket() : Pollable(Kind::Listen) {}
+  int fd = -1;
+  Endpoint endpoint;
+  int listenerIndex = -1; // in the worker's current PreparedSnapshot::listeners
+};
+
+struct ClientConn;
+
+// A connection to a target. Idle ones sit in their slot's pool (LIFO); busy ones serve `client`.
+struct UpstreamConn : Pollable {
+  UpstreamConn() : Pollable(Kind::Upstream) { timer.owner = this; }
+  int fd = -1;
+  bool open = false;
+  uint32_t slot = 0;
+  Endpoint endpoint;
+  Buffer in;
+  Buffer out; // bytes a partial write left over
+  TimerNode timer;
+  UpstreamConn* poolPrev = nullptr;
+  UpstreamConn* poolNext = nullptr;
+  bool pooled = false;
+  ClientConn* client = nullptr;
+  bool connecting = false;
+  bool canRead = false;
+  bool hangup = false; // epoll saw RDHUP/HUP: read to EOF, even after a short read
+  bool eof = false;
+  bool reused = false; // served a request before the current one
+  // The current response.
+  bool headDone = false;
+  bool bodyDone = false;
+  bool reusable = false;
+  BodyFraming framing = BodyFraming::None;
+  uint64_t bodyRemaining = 0;
+  ChunkedScanner chunks;
+  uint64_t responseBytes = 0;
+};
+
+enum class ClientState : uint8_t {
+  Head,       // waiting for (the rest of) a request head; idle timer armed
+  Forwarding, // a request went to a target; its response is not finished
+  Closing,    // the last response is being flushed, then the connection closes
+  Lingering,  // writes shut down; late input is discarded until EOF or a short timeout
+};
+
+struct ClientConn : Pollable {
+  ClientConn() : Pollable(Kind::Client) { timer.owner = this; }
+  int fd = -1;
+  bool open = false;
+  Buffer in;  // [current request][pipelined requests...]
+  Buffer out; // bytes a partial write left over
+  TimerNode timer;
+  std::shared_ptr<const PreparedSnapshot> config; // the snapshot this connection's request uses
+  int listenerIndex = 0;                          // in config->listeners
+  Endpoint local;                                 // the listener's endpoint
+  uint32_t lbSlot = 0;                            // counters of the accepting load balancer
+  ClientState state = ClientState::Head;
+  bool canRead = false;
+  bool hangup = false; // epoll saw RDHUP/HUP: read to EOF, even after a short read
+  bool peerEof = false;
+  bool closeAfter = false;
+  char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
+  uint8_t forwardedTailLen = 0;
+  // The current request.
+  uint32_t headLen = 0;
+  BodyFraming reqFraming = BodyFraming::None;
+  uint64_t reqContentLength = 0;
+  uint64_t reqBodyRemaining = 0;
+  ChunkedScanner reqChunks;
+  bool reqBodyDone = true;
+  bool reqHeadSent = false;
+  bool reqIsHead = false;
+  bool reqKeepAlive = true;
+  int reqVersionMinor = 1;
+  size_t fwd = 0;         // bytes of the request (from in.data()) handed to the target
+  bool replayable = true; // the whole request is still in `in`: it may be sent again
+  uint8_t attempts = 0;   // retries so far
+  int groupIndex = -1;    // in config->snapshot->targetGroups
+  uint32_t targetSlot = kNoSlot;
+  bool outstanding = false; // counted in the target's outstanding requests
+  bool responseStarted = false;
+  int64_t sentAtUs = 0;
+  UpstreamConn* upstream = nullptr;
+};
+
+enum class Failure : uint8_t {
+  Connect,        // the target refused or could not be reached: nothing was sent
+  StaleKeepAlive, // a reused connection closed before any response byte: safe to resend
+  Closed,         // the target closed or reset before the response was complete
+  Invalid,        // the response was malformed
+  Timeout,        // no answer within the timeout
+};
+
+enum class Step : uint8_t { NeedMore, Finished, Gone };
+
+} // namespace
+
+struct Worker::Impl {
+  Impl(int index, WorkerOptions options, const SnapshotSource& source)
+      : index_(index), options_(options), source_(source), buffers_(32 * 1024),
+        timers_(monotonicMs()) {
+    const SlotCapacity& cap = options_.capacity;
+    lbCells_ = std::make_unique<TrafficCells[]>(cap.loadBalancers);
+    tgCells_ = std::make_unique<TrafficCells[]>(cap.targetGroups);
+    targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
+    selection_.cursorByGroup.assign(cap.targetGroups, 0);
+    selection_.outstandingByTarget.assign(cap.targets, 0);
+    poolHead_.assign(cap.targets, nullptr);
+    poolSize_.assign(cap.targets, 0);
+    nowMs_ = monotonicMs();
+  }
+
+  ~Impl() {
+    closeAll();
+    if (wakeFd_ >= 0) {
+      ::close(wakeFd_);
+    }
+    if (epfd_ >= 0) {
+      ::close(epfd_);
+    }
+  }
+
+  // Closes every socket (the loop has ended or never ran).
+  void closeAll() {
+    for (auto& c : clientStore_) {
+      if (c->open) {
+        closeClient(c.get());
+      }
+    }
+    for (auto& u : upstreamStore_) {
+      if (u->open) {
+        closeUpstream(u.get());
+      }
+    }
+    for (auto& l : listeners_) {
+      ::close(l->fd);
+    }
+    listeners_.clear();
+    reap();
+  }
+
+  // ---- setup and loop -------------------------------------------------------------------------
+
+  Status init() {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd_ < 0 || wakeFd_ < 0) {
+      return internalError(std::string("epoll/eventfd: ") + std::strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &wake_;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, wakeFd_, &ev);
+    auto current = source_.current();
+    if (current) {
+      return adopt(std::move(current));
+    }
+    return Status::ok();
+  }
+
+  void run() {
+    epoll_event events[256];
+    int64_t lastTick = nowMs_ / TimerWheel::kTickMs;
+    while (!stop_.load(std::memory_order_acquire)) {
+      int timeout = timers_.empty() ? -1 : int(TimerWheel::kTickMs);
+      int n = epoll_wait(epfd_, events, 256, timeout);
+      nowMs_ = monotonicMs();
+      for (int i = 0; i < n; ++i) {
+        auto* p = static_cast<Pollable*>(events[i].data.ptr);
+        uint32_t ev = events[i].events;
+        switch (p->kind) {
+        case Kind::Client:
+          onClientEvent(static_cast<ClientConn*>(p), ev);
+          break;
+        case Kind::Upstream:
+          onUpstreamEvent(static_cast<UpstreamConn*>(p), ev);
+          break;
+        case Kind::Listen:
+          onAccept(static_cast<ListenSocket*>(p));
+          break;
+        case Kind::Wake:
+          onWake();
+          break;
+        }
+      }
+      int64_t tick = nowMs_ / TimerWheel::kTickMs;
+      if (tick != lastTick) {
+        lastTick = tick;
+        timers_.advance(nowMs_, [this](TimerNode* t) { onTimer(t); });
+      }
+      reap();
+    }
+    closeAll();
+  }
+
+  void notify() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(wakeFd_, &one, sizeof one);
+  }
+
+  void onWake() {
+    uint64_t v;
+    [[maybe_unused]] ssize_t r = ::read(wakeFd_, &v, sizeof v);
+    if (stop_.load(std::memory_order_acquire)) {
+      return;
+    }
+    auto current = source_.current();
+    if (current && current != config_) {
+      Status st = adopt(std::move(current));
+      if (!st.isOk()) {
+        logWarn("balancer worker " + std::to_string(index_) + ": " + st.toString());
+      }
+    }
+  }
+
+  // Takes a new snapshot: opens and closes listeners, closes pooled connections to targets that
+  // left or are draining. Connections keep their own snapshot until their next request.
+  Status adopt(std::shared_ptr<const PreparedSnapshot> p) {
+    config_ = std::move(p);
+    buffers_.setBlockSize(config_->bufferBytes);
+    Status result;
+    for (size_t i = 0; i < listeners_.size();) {
+      ListenSocket* ls = listeners_[i].get();
+      ls->listenerIndex = config_->findListener(ls->endpoint);
+      if (ls->listenerIndex < 0) {
+        ::close(ls->fd); // connections already accepted finish on their own
+        listeners_.erase(listeners_.begin() + i);
+      } else {
+        ++i;
+      }
+    }
+    for (size_t i = 0; i < config_->listeners.size(); ++i) {
+      const Endpoint& e = config_->listeners[i].listener->endpoint;
+      bool have = false;
+      for (auto& ls : listeners_) {
+        have |= ls->endpoint == e;
+      }
+      if (!have) {
+        Status st = openListener(e, static_cast<int>(i));
+        if (!st.isOk() && result.isOk()) {
+          result = st;
+        }
+      }
+    }
+    for (uint32_t slot = 0; slot < poolHead_.size(); ++slot) {
+      UpstreamConn* u = poolHead_[slot];
+      while (u != nullptr) {
+        UpstreamConn* next = u->poolNext;
+        if (!mayReuse(u)) {
+          closeUpstream(u);
+        }
+        u = next;
+      }
+    }
+    return result;
+  }
+
+  Status openListener(const Endpoint& e, int listenerIndex) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      return internalError(std::string("socket: ") + std::strerror(errno));
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    // Accept a connection once its first bytes are there: one wakeup less per connection.
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(e.address);
+    addr.sin_port = htons(e.port);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4096) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status("ListenerBindFailed",
+                    "cannot listen on " + formatEndpoint(e) + ": " + std::strerror(err));
+    }
+    auto ls = std::make_unique<ListenSocket>();
+    ls->fd = fd;
+    ls->endpoint = e;
+    ls->listenerIndex = listenerIndex;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.ptr = ls.get();
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    listeners_.push_back(std::move(ls));
+    return Status::ok();
+  }
+
+  void reap() {
+    for (Pollable* p : graveyard_) {
+      if (p->kind == Kind::Client) {
+        clientFree_.push_back(static_cast<ClientConn*>(p));
+      } else {
+        upstreamFree_.push_back(static_cast<UpstreamConn*>(p));
+      }
+    }
+    graveyard_.clear();
+  }
+
+  void onTimer(TimerNode* t) {
+    auto* p = static_cast<Pollable*>(t->owner);
+    if (p->kind == Kind::Client) {
+      auto* c = static_cast<ClientConn*>(p);
+      if (c->state == ClientState::Forwarding) {
+        // The target's timeout governs while a request is in flight.
+        timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+      } else {
+        closeClient(c); // idle, slow head, or done lingering
+      }
+      return;
+    }
+    auto* u = static_cast<UpstreamConn*>(p);
+    if (u->client == nullptr) {
+      closeUpstream(u); // unused too long in the pool
+      return;
+    }
+    upstreamFailed(u, Failure::Timeout);
+  }
+
+  // ---- counters -------------------------------------------------------------------------------
+
+  TrafficCells& lbCells(ClientConn* c) { return lbCells_[c->lbSlot]; }
+  TrafficCells* tgCells(ClientConn* c) {
+    if (c->groupIndex < 0) {
+      return nullptr;
+    }
+    return &tgCells_[c->config->snapshot->targetGroups[c->groupIndex].slot];
+  }
+
+  void countElbError(ClientConn* c, int status) {
+    TrafficCells& lb = lbCells(c);
+    TrafficCells* tg = tgCells(c);
+    if (status < 500) {
+      bump(lb.httpCodeElb4xx);
+      return;
+    }
+    bump(lb.httpCodeElb5xx);
+    std::atomic<uint64_t> TrafficCells::*field = status == 502   ? &TrafficCells::httpCodeElb502
+                                                 : status == 503 ? &TrafficCells::httpCodeElb503
+                                                 : status == 504 ? &TrafficCells::httpCodeElb504
+                                                                 : nullptr;
+    if (field != nullptr) {
+      bump(lb.*field);
+      if (tg != nullptr) {
+        bump(tg->httpCodeElb5xx);
+        bump(tg->*field);
+      }
+    }
+  }
+
+  void countTargetResponse(ClientConn* c, int status) {
+    int64_t us = monotonicUs() - c->sentAtUs;
+    std::atomic<uint64_t> TrafficCells::*field = status < 300   ? &TrafficCells::httpCodeTarget2xx
+                                                 : status < 400 ? &TrafficCells::httpCodeTarget3xx
+                                                 : status < 500 ? &TrafficCells::httpCodeTarget4xx
+                                                                : &TrafficCells::httpCodeTarget5xx;
+    TrafficCells* cells[3] = {&lbCells(c), tgCells(c), &targetCells_[c->targetSlot]};
+    for (TrafficCells* t : cells) {
+      if (t != nullptr) {
+        bump(t->*field);
+        bump(t->targetResponseTimeSumUs, us > 0 ? uint64_t(us) : 0);
+        bump(t->targetResponseTimeCount);
+      }
+    }
+  }
+
+  void beginOutstanding(ClientConn* c, uint32_t slot) {
+    c->targetSlot = slot;
+    c->outstanding = true;
+    ++selection_.outstandingByTarget[slot];
+    bump(targetCells_[slot].outstandingRequests);
+    bump(targetCells_[slot].requestCount);
+  }
+
+  void endOutstanding(ClientConn* c) {
+    if (c->outstanding) {
+      c->outstanding = false;
+      --selection_.outstandingByTarget[c->targetSlot];
+      drop(targetCells_[c->targetSlot].outstandingRequests);
+    }
+  }
+
+  int64_t idleTimeoutMs(ClientConn* c) const {
+    return c->config->listeners[c->listenerIndex].loadBalancer->idleTimeout.count();
+  }
+  const LoadBalancer& loadBalancer(ClientConn* c) const {
+    return *c->config->listeners[c->listenerIndex].loadBalancer;
+  }
+
+  // ---- client side ----------------------------------------------------------------------------
+
+  void onAccept(ListenSocket* ls) {
+    for (;;) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      int fd =
+          accept4(ls->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) {
+          continue;
+        }
+        if (errno == EMFILE || errno == ENFILE) {
+          logWarn("balancer: out of file descriptors; connections wait in the backlog");
+        }
+        return;
+      }
+      if (ls->listenerIndex < 0 || !config_) {
+        ::close(fd);
+        continue;
+      }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ClientConn* c = newClient();
+      c->fd = fd;
+      c->open = true;
+      c->config = config_;
+      c->listenerIndex = ls->listenerIndex;
+      c->local = ls->endpoint;
+      c->lbSlot = config_->listeners[ls->listenerIndex].loadBalancer->slot;
+      c->state = ClientState::Head;
+      c->canRead = true;
+      c->hangup = false;
+      c->peerEof = false;
+      c->closeAfter = false;
+      c->upstream = nullptr;
+      c->outstanding = false;
+      c->groupIndex = -1;
+      c->fwd = 0;
+      char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+      inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+      int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
+                            "%s\r\nX-Forwarded-Proto: http\r\n", ip);
+      c->forwardedTailLen = static_cast<uint8_t>(n);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.ptr = c;
+      epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+      TrafficCells& lb = lbCells(c);
+      bump(lb.newConnectionCount);
+      bump(lb.activeConnectionCount);
+      timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+      readClient(c);
+      processClient(c);
+    }
+  }
+
+  ClientConn* newClient() {
+    if (clientFree_.empty()) {
+      clientStore_.push_back(std::make_unique<ClientConn>());
+      return clientStore_.back().get();
+    }
+    ClientConn* c = clientFree_.back();
+    clientFree_.pop_back();
+    return c;
+  }
+
+  void onClientEvent(ClientConn* c, uint32_t ev) {
+    if (!c->open) {
+      return;
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      c->canRead = true;
+      c->hangup |= (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    }
+    if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !c->out.empty()) {
+      int r = flush(c->fd, c->out);
+      if (r < 0) {
+        abortClient(c);
+        return;
+      }
+      if (r > 0 && c->upstream != nullptr && c->upstream->headDone) {
+        driveResponse(c->upstream); // resume the response the client was too slow for
+        if (!c->open) {
+          return;
+        }
+      }
+    }
+    if (c->state == ClientState::Lingering) {
+      discardInput(c);
+      return;
+    }
+    readClient(c);
+    if (c->open) {
+      processClient(c);
+    }
+  }
+
+  // Reads what the socket has, as far as the buffer allows. True when bytes (or EOF) came.
+  bool readClient(ClientConn* c) {
+    bool got = false;
+    while (c->open && c->canRead && !c->peerEof) {
+      buffers_.acquire(c->in);
+      if (c->in.writable() == 0) {
+        if (c->state == ClientState::Forwarding && c->reqHeadSent && c->fwd > 0) {
+          // A body larger than the buffer streams through; it can no longer be resent.
+          c->in.consume(c->fwd);
+          c->fwd = 0;
+          c->replayable = false;
+        }
+        c->in.compact();
+        if (c->in.writable() == 0) {
+          return got; // full: wait until the current exchange makes room
+        }
+      }
+      size_t room = c->in.writable();
+      ssize_t n = ::read(c->fd, c->in.writePtr(), room);
+      if (n >= 0) {
+        got = true;
+      }
+      if (n > 0) {
+        c->in.produce(size_t(n));
+        if (size_t(n) < room && !c->hangup) {
+          c->canRead = false; // drained: edge-triggered epoll reports the next arrival
+        }
+      } else if (n == 0) {
+        c->peerEof = true;
+        c->canRead = false;
+      } else if (errno == EAGAIN) {
+        c->canRead = false;
+      } else if (errno != EINTR) {
+        abortClient(c);
+        return false;
+      }
+    }
+    return got;
+  }
+
+  // Moves request body bytes from the client to the target while both sides keep up.
+  void pumpRequestBody(ClientConn* c) {
+    for (;;) {
+      forwardRequestBody(c);
+      UpstreamConn* u = c->upstream;
+      if (!c->open || u == nullptr || c->reqBodyDone || !c->reqHeadSent || !u->out.empty() ||
+          c->state != ClientState::Forwarding) {
+        return;
+      }
+      if (!readClient(c)) {
+        return;
+      }
+    }
+  }
+
+  // Handles what is buffered: the next request head, or more body for the current request.
+  void processClient(ClientConn* c) {
+    while (c->open) {
+      switch (c->state) {
+      case ClientState::Forwarding:
+        if (c->peerEof) {
+          c->closeAfter = true; // half-closed: answer this request, then close
+        }
+        pumpRequestBody(c);
+        return;
+      case ClientState::Closing:
+        if (c->out.empty()) {
+          closeGracefully(c);
+        }
+        return;
+      case ClientState::Lingering:
+        discardInput(c);
+        return;
+      case ClientState::Head:
+        break;
+      }
+      if (!c->out.empty()) {
+        return; // the previous response is still being flushed: answer in order
+      }
+      if (c->in.empty()) {
+        if (c->peerEof) {
+          closeClient(c);
+        } else {
+          buffers_.release(c->in); // idle connections hold no buffer
+        }
+        return;
+      }
+      const LoadBalancer& lb = loadBalancer(c);
+      MessageHead& h = scratch_;
+      ParseStatus st = parseRequestHead(c->in.data(), c->in.size(), lb.maxHeaderBytes, h);
+      if (st == ParseStatus::Incomplete) {
+        if (c->peerEof) {
+          closeClient(c);
+        }
+        return;
+      }
+      if (st != ParseStatus::Complete) {
+        int status = st == ParseStatus::TooLarge         ? 431
+                     : st == ParseStatus::NotImplemented ? 501
+                                                         : 400;
+        bump(lbCells(c).requestCount);
+        c->groupIndex = -1;
+        c->reqBodyDone = true;
+        c->reqHeadSent = false;
+        c->headLen = 0;
+        c->fwd = 0;
+        sendLocalError(c, status, /*close=*/true);
+        continue;
+      }
+      startRequest(c, h);
+    }
+  }
+
+  void startRequest(ClientConn* c, const MessageHead& h) {
+    if (c->config != config_) {
+      // Adopt the newest snapshot at a request boundary (the connection's listener may be gone).
+      int i = config_ ? config_->findListener(c->local) : -1;
+      if (i >= 0) {
+        c->config = config_;
+        c->listenerIndex = i;
+      } else {
+        c->closeAfter = true;
+      }
+    }
+    bump(lbCells(c).requestCount);
+    c->headLen = h.length;
+    c->reqFraming = h.framing;
+    c->reqContentLength = h.contentLength;
+    c->reqBodyRemaining = h.contentLength;
+    c->reqChunks.reset();
+    c->reqBodyDone = h.framing == BodyFraming::None;
+    c->reqHeadSent = false;
+    c->reqIsHead = h.method == "HEAD";
+    c->reqKeepAlive = h.keepAlive;
+    c->reqVersionMinor = h.versionMinor;
+    c->fwd = 0;
+    c->replayable = true;
+    c->attempts = 0;
+    c->responseStarted = false;
+    c->groupIndex = -1;
+    if (!h.keepAlive) {
+      c->closeAfter = true;
+    }
+    const PreparedListener& pl = c->config->listeners[c->listenerIndex];
+    const Action& action = pl.listener->defaultAction;
+    if (action.kind == Action::Kind::FixedResponse) {
+      // A body we do not read would be taken for the next request: close after answering.
+      bool close = c->closeAfter || !c->reqBodyDone;
+      c->closeAfter = close;
+      c->fwd = c->headLen;
+      const std::string& head = close ? pl.fixedHeadClose : pl.fixedHeadKeepAlive;
+      iov_.clear();
+      iov_.add(head.data(), head.size());
+      if (!c->reqIsHead) {
+        iov_.add(action.fixedResponse.body.data(), action.fixedResponse.body.size());
+      }
+      if (writeClient(c, iov_)) {
+        completeResponse(c);
+      }
+      return;
+    }
+    c->groupIndex = static_cast<int>(action.targetGroup);
+    const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
+    bump(tgCells_[group.slot].requestCount);
+    c->state = ClientState::Forwarding;
+    dispatch(c, &h, kNoSlot, /*fresh=*/false);
+  }
+
+  // Chooses a target and sends the request on a pooled or new connection. `h` is the parsed
+  // head when the caller has it (else the head is parsed again from the buffer).
+  void dispatch(ClientConn* c, const MessageHead* h, uint32_t excludeSlot, bool fresh) {
+    const PreparedSnapshot& cfg = *c->config;
+    const TargetGroup& group = cfg.snapshot->targetGroups[c->groupIndex];
+    int choice = -1;
+    if (!group.targets.empty()) {
+      choice = cfg.algorithmByGroup[c->groupIndex]->choose(
+          group, cfg.failOpenByGroup[c->groupIndex] != 0, excludeSlot, selection_);
+    }
+    if (choice < 0) {
+      // No target registered (or none but draining ones): 503; no other target to retry: 502.
+      int status = excludeSlot != kNoSlot ? 502 : 503;
+      sendLocalError(c, status, c->closeAfter || !c->reqBodyDone || status == 502);
+      return;
+    }
+    const Target& t = group.targets[choice];
+    beginOutstanding(c, t.slot);
+    UpstreamConn* u = fresh ? nullptr : poolTake(t.slot, t.endpoint);
+    if (u == nullptr) {
+      u = connectUpstream(t.slot, t.endpoint);
+      if (u == nullptr) {
+        bump(targetCells_[t.slot].targetConnectionErrorCount);
+        bump(lbCells(c).targetConnectionErrorCount);
+        retryOrFail(c, t.slot, Failure::Connect);
+        return;
+      }
+    }
+    u->client = c;
+    c->upstream = u;
+    u->headDone = false;
+    u->bodyDone = false;
+    u->reusable = false;
+    u->responseBytes = 0;
+    const LoadBalancer& lb = loadBalancer(c);
+    int64_t timeout = lb.targetTimeout.count();
+    if (u->connecting) {
+      timeout = std::min<int64_t>(timeout, options_.connectTimeout.count());
+    }
+    timers_.schedule(&u->timer, nowMs_ + timeout);
+    if (!u->connecting) {
+      sendRequestHead(c, h);
+    }
+  }
+
+  // Takes request body bytes from `from` (offset in c->in): how many belong to the body, or -1
+  // when the chunked framing is broken.
+  int64_t takeRequestBody(ClientConn* c, size_t from) {
+    size_t avail = c->in.size() - from;
+    switch (c->reqFraming) {
+    case BodyFraming::None:
+    case BodyFraming::UntilClose:
+      c->reqBodyDone = true;
+      return 0;
+    case BodyFraming::ContentLength: {
+      size_t take = avail < c->reqBodyRemaining ? avail : size_t(c->reqBodyRemaining);
+      c->reqBodyRemaining -= take;
+      c->reqBodyDone = c->reqBodyRemaining == 0;
+      return int64_t(take);
+    }
+    case BodyFraming::Chunked: {
+      size_t used = 0;
+      ChunkedScanner::Result r = c->reqChunks.scan(c->in.data() + from, avail, &used);
+      if (r == ChunkedScanner::Result::Invalid) {
+        return -1;
+      }
+      c->reqBodyDone = r == ChunkedScanner::Result::Done;
+      return int64_t(used);
+    }
+    }
+    return 0;
+  }
+
+  void sendRequestHead(ClientConn* c, const MessageHead* h) {
+    UpstreamConn* u = c->upstream;
+    const char* base = c->in.data();
+    if (h == nullptr) {
+      ParseStatus st = parseRequestHead(base, c->in.size(), c->in.size() + 1, scratch_);
+      assert(st == ParseStatus::Complete);
+      (void)st;
+      h = &scratch_;
+    }
+    const PreparedListener& pl = c->config->listeners[c->listenerIndex];
+    bool addForwarded = pl.loadBalancer->addForwardedHeaders;
+    iov_.clear();
+    iov_.add(base + h->requestLineBegin, h->fieldsBegin - h->requestLineBegin);
+    if (h->anyHopByHop || addForwarded) {
+      for (size_t i = 0; i < h->fieldCount; ++i) {
+        const HeaderField& f = h->fields[i];
+        bool forwardedField = f.kind == HeaderKind::XForwardedFor ||
+                              f.kind == HeaderKind::XForwardedProto ||
+                              f.kind == HeaderKind::XForwardedPort;
+        if (!f.hopByHop && !(addForwarded && forwardedField)) {
+          iov_.add(base + f.lineBegin, f.lineEnd - f.lineBegin);
+        }
+      }
+    } else {
+      iov_.add(base + h->fieldsBegin, h->fieldsEnd - h->fieldsBegin);
+    }
+    if (addForwarded) {
+      iov_.add(kXffPrefix.data(), kXffPrefix.size());
+      for (size_t i = 0; i < h->fieldCount; ++i) {
+        const HeaderField& f = h->fields[i];
+        if (f.kind == HeaderKind::XForwardedFor && !f.value.empty()) {
+          iov_.add(f.value.data(), f.value.size());
+          iov_.add(kCommaSpace.data(), kCommaSpace.size());
+        }
+      }
+      iov_.add(c->forwardedTail, c->forwardedTailLen);
+      iov_.add(pl.forwardedPortLine.data(), pl.forwardedPortLine.size());
+    }
+    if (c->reqVersionMinor == 0) {
+      iov_.add(kConnectionKeepAlive.data(), kConnectionKeepAlive.size()); // keep the target's
+    }
+    iov_.add(base + h->fieldsEnd, 2);
+    size_t bodyFrom = h->length;
+    int64_t take = takeRequestBody(c, bodyFrom);
+    if (take < 0) {
+      sendLocalError(c, 400, true);
+      return;
+    }
+    iov_.add(base + bodyFrom, size_t(take));
+    c->fwd = bodyFrom + size_t(take);
+    c->reqHeadSent = true;
+    c->sentAtUs = monotonicUs();
+    if (!writeUpstream(u, iov_)) {
+      upstreamFailed(u, u->reused ? Failure::StaleKeepAlive : Failure::Closed);
+    }
+  }
+
+  // Streams body bytes that arrived after the head.
+  void forwardRequestBody(ClientConn* c) {
+    UpstreamConn* u = c->upstream;
+    if (c->reqBodyDone || !c->reqHeadSent || u == nullptr || u->connecting || !u->out.empty()) {
+      return;
+    }
+    int64_t take = takeRequestBody(c, c->fwd);
+    if (take < 0) {
+      abortClient(c); // the head went out already; nothing sane can follow
+      return;
+    }
+    if (take == 0) {
+      return;
+    }
+    iov_.clear();
+    iov_.add(c->in.data() + c->fwd, size_t(take));
+    c->fwd += size_t(take);
+    if (!writeUpstream(u, iov_)) {
+      upstreamFailed(u, Failure::Closed);
+    }
+  }
+
+  // The response to the current request has been handed to writeClient.
+  void completeResponse(ClientConn* c) {
+    c->upstream = nullptr;
+    if (c->closeAfter || !c->reqBodyDone) {
+      c->state = ClientState::Closing;
+      if (c->out.empty()) {
+        closeGracefully(c);
+      }
+      return;
+    }
+    c->state = ClientState::Head;
+    c->in.consume(c->fwd);
+    c->fwd = 0;
+    timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+  }
+
+  void sendLocalError(ClientConn* c, int status, bool close) {
+    countElbError(c, status);
+    c->closeAfter |= close;
+    if (!c->reqHeadSent) {
+      c->fwd = std::min<size_t>(c->headLen, c->in.size()); // the request goes no further
+    }
+    c->state = ClientState::Head;
+    std::string_view page = errorResponse(status, c->closeAfter);
+    iov_.clear();
+    iov_.add(page.data(), page.size());
+    if (writeClient(c, iov_)) {
+      completeResponse(c);
+    }
+  }
+
+  bool writeClient(ClientConn* c, const IoVector& v) {
+    if (!writeVector(c->fd, c->out, v)) {
+      abortClient(c);
+      return false;
+    }
+    return true;
+  }
+
+  // Closes after the last response; when input may still arrive, shuts down writes first and
+  // discards it for a while (so that the peer sees the response, not a reset).
+  void closeGracefully(ClientConn* c) {
+    if (c->peerEof || (c->in.empty() && !c->canRead)) {
+      closeClient(c);
+      return;
+    }
+    c->state = ClientState::Lingering;
+    ::shutdown(c->fd, SHUT_WR);
+    timers_.schedule(&c->timer, nowMs_ + kLingerMs);
+    discardInput(c);
+  }
+
+  void discardInput(ClientConn* c) {
+    char sink[4096];
+    c->in.consume(c->in.size());
+    while (c->canRead) {
+      ssize_t n = ::read(c->fd, sink, sizeof sink);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        closeClient(c);
+        return;
+      }
+      if (n < 0 && errno == EAGAIN) {
+        c->canRead = false;
+      }
+    }
+  }
+
+  // Closes the client and, mid-exchange, its target connection (which cannot be reused).
+  void abortClient(ClientConn* c) {
+    if (UpstreamConn* u = c->upstream) {
+      u->client = nullptr;
+      c->upstream = nullptr;
+      closeUpstream(u);
+    }
+    closeClient(c);
+  }
+
+  void closeClient(ClientConn* c) {
+    if (!c->open) {
+      return;
+    }
+    if (UpstreamConn* u = c->upstream) {
+      u->client = nullptr;
+      c->upstream = nullptr;
+      closeUpstream(u);
+    }
+    endOutstanding(c);
+    drop(lbCells(c).activeConnectionCount);
+    timers_.cancel(&c->timer);
+    ::close(c->fd);
+    c->fd = -1;
+    c->open = false;
+    buffers_.release(c->in);
+    buffers_.release(c->out);
+    c->config.reset();
+    graveyard_.push_back(c);
+  }
+
+  // ---- target side ----------------------------------------------------------------------------
+
+  UpstreamConn* connectUpstream(uint32_t slot, const Endpoint& e) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      return nullptr;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(e.address);
+    addr.sin_port = htons(e.port);
+    bool connecting = false;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (errno != EINPROGRESS) {
+        ::close(fd);
+        return nullptr;
+      }
+      connecting = true;
+    }
+    UpstreamConn* u;
+    if (upstreamFree_.empty()) {
+      upstreamStore_.push_back(std::make_unique<UpstreamConn>());
+      u = upstreamStore_.back().get();
+    } else {
+      u = upstreamFree_.back();
+      upstreamFree_.pop_back();
+    }
+    u->fd = fd;
+    u->open = true;
+    u->slot = slot;
+    u->endpoint = e;
+    u->pooled = false;
+    u->client = nullptr;
+    u->connecting = connecting;
+    u->canRead = false;
+    u->hangup = false;
+    u->eof = false;
+    u->reused = false;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = u;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    return u;
+  }
+
+  bool mayReuse(const UpstreamConn* u) const {
+    if (!config_) {
+      return false;
+    }
+    SlotState s = config_->stateBySlot[u->slot];
+    return (s == SlotState::Routable || s == SlotState::Unhealthy) &&
+           config_->endpointBySlot[u->slot] == u->endpoint;
+  }
+
+  UpstreamConn* poolTake(uint32_t slot, const Endpoint& e) {
+    UpstreamConn* u = poolHead_[slot];
+    while (u != nullptr && !(u->endpoint == e)) {
+      u = u->poolNext;
+    }
+    if (u != nullptr) {
+      poolRemove(u);
+      u->reused = true;
+    }
+    return u;
+  }
+
+  void poolPut(UpstreamConn* u) {
+    if (poolSize_[u->slot] >= options_.maxIdlePerTarget) {
+      closeUpstream(u);
+      return;
+    }
+    u->pooled = true;
+    u->poolPrev = nullptr;
+    u->poolNext = poolHead_[u->slot];
+    if (u->poolNext != nullptr) {
+      u->poolNext->poolPrev = u;
+    }
+    poolHead_[u->slot] = u;
+    ++poolSize_[u->slot];
+    buffers_.release(u->in);
+    buffers_.release(u->out);
+    timers_.schedule(&u->timer, nowMs_ + options_.upstreamIdleTimeout.count());
+  }
+
+  void poolRemove(UpstreamConn* u) {
+    if (!u->pooled) {
+      return;
+    }
+    if (u->poolPrev != nullptr) {
+      u->poolPrev->poolNext = u->poolNext;
+    } else {
+      poolHead_[u->slot] = u->poolNext;
+    }
+    if (u->poolNext != nullptr) {
+      u->poolNext->poolPrev = u->poolPrev;
+    }
+    u->poolPrev = u->poolNext = nullptr;
+    u->pooled = false;
+    --poolSize_[u->slot];
+  }
+
+  void closeUpstream(UpstreamConn* u) {
+    if (!u->open) {
+      return;
+    }
+    poolRemove(u);
+    timers_.cancel(&u->timer);
+    ::close(u->fd);
+    u->fd = -1;
+    u->open = false;
+    u->client = nullptr;
+    buffers_.release(u->in);
+    buffers_.release(u->out);
+    graveyard_.push_back(u);
+  }
+
+  void onUpstreamEvent(UpstreamConn* u, uint32_t ev) {
+    if (!u->open) {
+      return;
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      u->canRead = true;
+      u->hangup |= (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    }
+    if (u->client == nullptr) {
+      // Idle in the pool: the target closed it (or sent bytes nobody asked for).
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        closeUpstream(u);
+      }
+      return;
+    }
+    if (u->connecting) {
+      if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        return;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        ClientConn* c = u->client;
+        bump(targetCells_[u->slot].targetConnectionErrorCount);
+        bump(lbCells(c).targetConnectionErrorCount);
+        upstreamFailed(u, Failure::Connect);
+        return;
+      }
+      u->connecting = false;
+      timers_.schedule(&u->timer, nowMs_ + loadBalancer(u->client).targetTimeout.count());
+      sendRequestHead(u->client, nullptr);
+      if (!u->open || u->client == nullptr) {
+        return;
+      }
+      pumpRequestBody(u->client);
+      if (!u->open || u->client == nullptr) {
+        return;
+      }
+    } else if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !u->out.empty()) {
+      int r = flush(u->fd, u->out);
+      if (r < 0) {
+        upstreamFailed(u, Failure::Closed);
+        return;
+      }
+      if (r > 0) {
+        pumpRequestBody(u->client);
+        if (!u->open || u->client == nullptr) {
+          return;
+        }
+      }
+    }
+    driveResponse(u);
+  }
+
+  // Reads and forwards the response as far as the client keeps up.
+  void driveResponse(UpstreamConn* u) {
+    for (;;) {
+      ClientConn* c = u->client;
+      if (c == nullptr || !c->out.empty()) {
+        return; // backpressure: resumed when the client's socket drains
+      }
+      if (!u->in.empty() || u->eof) {
+        Step s = processResponse(u);
+        if (s == Step::Gone) {
+          return;
+        }
+        if (s == Step::Finished) {
+          if (c->open && c->state == ClientState::Head) {
+            readClient(c);
+            processClient(c); // the next pipelined request
+          }
+          return;
+        }
+        if (!c->out.empty()) {
+          return;
+        }
+      }
+      if (!u->canRead) {
+        return;
+      }
+      readUpstream(u);
+    }
+  }
+
+  void readUpstream(UpstreamConn* u) {
+    buffers_.acquire(u->in);
+    if (u->in.writable() == 0) {
+      u->in.compact();
+    }
+    size_t room = u->in.writable();
+    if (room == 0) {
+      u->canRead = false; // cannot happen: heads are limited below the buffer size
+      return;
+    }
+    ssize_t n = ::read(u->fd, u->in.writePtr(), room);
+    if (n > 0) {
+      u->in.produce(size_t(n));
+      u->responseBytes += size_t(n);
+      if (size_t(n) < room && !u->hangup) {
+        u->canRead = false;
+      }
+      if (u->client != nullptr) {
+        timers_.schedule(&u->timer, nowMs_ + loadBalancer(u->client).targetTimeout.count());
+      }
+    } else if (n == 0 || errno != EAGAIN) {
+      if (n < 0 && errno == EINTR) {
+        return;
+      }
+      u->eof = true;
+      u->canRead = false;
+    } else {
+      u->canRead = false;
+    }
+  }
+
+  int64_t takeResponseBody(UpstreamConn* u, size_t from) {
+    size_t avail = u->in.size() - from;
+    switch (u->framing) {
+    case BodyFraming::None:
+      u->bodyDone = true;
+      return 0;
+    case BodyFraming::UntilClose:
+      return int64_t(avail);
+    case BodyFraming::ContentLength: {
+      size_t take = avail < u->bodyRemaining ? avail : size_t(u->bodyRemaining);
+      u->bodyRemaining -= take;
+      u->bodyDone = u->bodyRemaining == 0;
+      return int64_t(take);
+    }
+    case BodyFraming::Chunked: {
+      size_t used = 0;
+      ChunkedScanner::Result r = u->chunks.scan(u->in.data() + from, avail, &used);
+      if (r == ChunkedScanner::Result::Invalid) {
+        return -1;
+      }
+      u->bodyDone = r == ChunkedScanner::Result::Done;
+      return int64_t(used);
+    }
+    }
+    return 0;
+  }
+
+  Step processResponse(UpstreamConn* u) {
+    ClientConn* c = u->client;
+    while (!u->headDone) {
+      if (u->in.empty() && u->eof) {
+        upstreamFailed(u, u->reused && u->responseBytes == 0 ? Failure::StaleKeepAlive
+                                                             : Failure::Closed);
+        return Step::Gone;
+      }
+      MessageHead& h = scratch_;
+      ParseStatus st = parseResponseHead(u->in.data(), u->in.size(), loadBalancer(c).maxHeaderBytes,
+                                         c->reqIsHead, h);
+      if (st == ParseStatus::Incomplete) {
+        if (u->eof) {
+          upstreamFailed(u, Failure::Closed);
+          return Step::Gone;
+        }
+        return Step::NeedMore;
+      }
+      if (st != ParseStatus::Complete || h.status == 101) {
+        upstreamFailed(u, Failure::Invalid);
+        return Step::Gone;
+      }
+      if (h.status < 200) {
+        // Interim response (100 Continue, 103 Early Hints): pass it on as is.
+        iov_.clear();
+        iov_.add(u->in.data(), h.length);
+        if (!writeClient(c, iov_)) {
+          return Step::Gone;
+        }
+        u->in.consume(h.length);
+        continue;
+      }
+      u->headDone = true;
+      c->responseStarted = true;
+      countTargetResponse(c, h.status);
+      u->framing = h.framing;
+      u->bodyRemaining = h.contentLength;
+      u->chunks.reset();
+      u->reusable = h.keepAlive;
+      if (!c->reqKeepAlive || !c->reqBodyDone || h.framing == BodyFraming::UntilClose) {
+        c->closeAfter = true;
+      }
+      const char* base = u->in.data();
+      iov_.clear();
+      iov_.add(base, h.fieldsBegin);
+      if (h.anyHopByHop) {
+        for (size_t i = 0; i < h.fieldCount; ++i) {
+          const HeaderField& f = h.fields[i];
+          if (!f.hopByHop) {
+            iov_.add(base + f.lineBegin, f.lineEnd - f.lineBegin);
+          }
+        }
+      } else {
+        iov_.add(base + h.fieldsBegin, h.fieldsEnd - h.fieldsBegin);
+      }
+      if (c->closeAfter) {
+        iov_.add(kConnectionClose.data(), kConnectionClose.size());
+      } else if (c->reqVersionMinor == 0) {
+        iov_.add(kConnectionKeepAlive.data(), kConnectionKeepAlive.size());
+      }
+      iov_.add(base + h.fieldsEnd, 2);
+      int64_t take = takeResponseBody(u, h.length);
+      if (take < 0) {
+        abortClient(c);
+        return Step::Gone;
+      }
+      iov_.add(base + h.length, size_t(take));
+      if (!writeClient(c, iov_)) {
+        return Step::Gone;
+      }
+      u->in.consume(h.length + size_t(take));
+      return afterBody(u);
+    }
+    int64_t take = takeResponseBody(u, 0);
+    if (take < 0) {
+      abortClient(c);
+      return Step::Gone;
+    }
+    if (take > 0) {
+      iov_.clear();
+      iov_.add(u->in.data(), size_t(take));
+      if (!writeClient(c, iov_)) {
+        return Step::Gone;
+      }
+      u->in.consume(size_t(take));
+    }
+    return afterBody(u);
+  }
+
+  Step afterBody(UpstreamConn* u) {
+    if (u->bodyDone) {
+      finishExchange(u);
+      return Step::Finished;
+    }
+    if (u->eof && u->in.empty()) {
+      if (u->framing == BodyFraming::UntilClose) {
+        u->reusable = false;
+        finishExchange(u);
+        return Step::Finished;
+      }
+      ClientConn* c = u->client;
+      countElbError(c, 502); // the target broke off mid-response: the client sees a cut
+      abortClient(c);
+      return Step::Gone;
+    }
+    return Step::NeedMore;
+  }
+
+  void finishExchange(UpstreamConn* u) {
+    ClientConn* c = u->client;
+    endOutstanding(c);
+    bool reuse =
+        u->reusable && u->in.empty() && !u->eof && u->out.empty() && c->reqBodyDone && mayReuse(u);
+    u->client = nullptr;
+    c->upstream = nullptr;
+    if (reuse) {
+      poolPut(u);
+    } else {
+      closeUpstream(u);
+    }
+    completeResponse(c);
+  }
+
+  // The connection to the target failed: resend once where that is safe, else answer 502/504
+  // (or cut the client off when part of the response went out already).
+  void upstreamFailed(UpstreamConn* u, Failure f) {
+    ClientConn* c = u->client;
+    uint32_t slot = u->slot;
+    u->client = nullptr;
+    c->upstream = nullptr;
+    closeUpstream(u);
+    retryOrFail(c, slot, f);
+  }
+
+  void retryOrFail(ClientConn* c, uint32_t slot, Failure f) {
+    endOutstanding(c);
+    bool retry = (f == Failure::Connect || f == Failure::StaleKeepAlive) && !c->responseStarted &&
+                 c->replayable && c->attempts < 2;
+    if (retry) {
+      ++c->attempts;
+      c->fwd = 0;
+      c->reqHeadSent = false;
+      c->reqChunks.reset();
+      c->reqBodyRemaining = c->reqContentLength;
+      c->reqBodyDone = c->reqFraming == BodyFraming::None;
+      // A refused connect tries another target; a stale pooled connection a fresh one.
+      dispatch(c, nullptr, f == Failure::Connect ? slot : kNoSlot, /*fresh=*/true);
+      return;
+    }
+    if (c->responseStarted) {
+      countElbError(c, 502);
+      abortClient(c);
+      return;
+    }
+    sendLocalError(c, f == Failure::Timeout ? 504 : 502, true);
+  }
+
+  // ---- writing --------------------------------------------------------------------------------
+
+  // Writes v (after anything already queued); what the socket does not take is queued. False on
+  // a write error.
+  bool writeVector(int fd, Buffer& queued, const IoVector& v) {
+    if (!queued.empty()) {
+      for (int i = 0; i < v.count(); ++i) {
+        buffers_.append(queued, static_cast<const char*>(v.data()[i].iov_base),
+                        v.data()[i].iov_len);
+      }
+      return flush(fd, queued) >= 0;
+    }
+    ssize_t n;
+    do {
+      n = v.count() == 1 ? ::send(fd, v.data()[0].iov_base, v.data()[0].iov_len, MSG_NOSIGNAL)
+                         : ::writev(fd, v.data(), v.count());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN) {
+        return false;
+      }
+      n = 0;
+    }
+    size_t skip = size_t(n);
+    if (skip == v.bytes()) {
+      return true;
+    }
+    for (int i = 0; i < v.count(); ++i) {
+      const iovec& piece = v.data()[i];
+      if (skip >= piece.iov_len) {
+        skip -= piece.iov_len;
+        continue;
+      }
+      buffers_.append(queued, static_cast<const char*>(piece.iov_base) + skip,
+                      piece.iov_len - skip);
+      skip = 0;
+    }
+    return true;
+  }
+
+  bool writeUpstream(UpstreamConn* u, const IoVector& v) { return writeVector(u->fd, u->out, v); }
+
+  // Writes queued bytes: 1 when all went out, 0 when some remain, -1 on error.
+  int flush(int fd, Buffer& queued) {
+    while (!queued.empty()) {
+      ssize_t n = ::send(fd, queued.data(), queued.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        queued.consume(size_t(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        return 0;
+      } else {
+        return -1;
+      }
+    }
+    buffers_.release(queued);
+    return 1;
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  int index_;
+  WorkerOptions options_;
+  const SnapshotSource& source_;
+  int epfd_ = -1;
+  int wakeFd_ = -1;
+  Pollable wake_{Kind::Wake};
+  std::atomic<bool> stop_{false};
+  std::shared_ptr<const PreparedSnapshot> config_;
+  std::vector<std::unique_ptr<ListenSocket>> listeners_;
+  BufferPool buffers_;
+  TimerWheel timers_;
+  int64_t nowMs_ = 0;
+  SelectionState selection_;
+  std::vector<UpstreamConn*> poolHead_; // by target slot: idle keep-alive connections, LIFO
+  std::vector<uint32_t> poolSize_;      // by target slot
+  std::vector<std::unique_ptr<ClientConn>> clientStore_;
+  std::vector<ClientConn*> clientFree_;
+  std::vector<std::unique_ptr<UpstreamConn>> upstreamStore_;
+  std::vector<UpstreamConn*> upstreamFree_;
+  std::vector<Pollable*> graveyard_; // closed in this batch; reusable after it
+  std::unique_ptr<TrafficCells[]> lbCells_;
+  std::unique_ptr<TrafficCells[]> tgCells_;
+  std::unique_ptr<TrafficCells[]> targetCells_;
+  MessageHead scratch_; // the head being parsed (one at a time on this thread)
+  IoVector iov_;        // the message being written
+};
+
+Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)
+    : impl_(std::make_unique<Impl>(index, options, source)) {}
+Worker::~Worker() = default;
+Status Worker::init() {
+  return impl_->init();
+}
+void Worker::run() {
+  impl_->run();
+}
+void Worker::notify() {
+  impl_->notify();
+}
+void Worker::requestStop() {
+  impl_->stop_.store(true, std::memory_order_release);
+  impl_->notify();
+}
+
+void Worker::addCounters(CountersSnapshot& out) const {
+  const SlotCapacity& cap = impl_->options_.capacity;
+  for (size_t i = 0; i < out.loadBalancers.size() && i < cap.loadBalancers; ++i) {
+    impl_->lbCells_[i].addTo(out.loadBalancers[i]);
+  }
+  for (size_t i = 0; i < out.targetGroups.size() && i < cap.targetGroups; ++i) {
+    impl_->tgCells_[i].addTo(out.targetGroups[i]);
+  }
+  for (size_t i = 0; i < out.targets.size() && i < cap.targets; ++i) {
+    impl_->targetCells_[i].addTo(out.targets[i]);
+  }
+}
+
+} // namespace tide::balancer
