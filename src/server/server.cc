@@ -2,10 +2,14 @@
 
 #include "api/dispatch.h"
 #include "api/http.h"
+#include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
+#include "control/health_checker.h"
 #include "control/image_controller.h"
 #include "control/instance_controller.h"
+#include "control/publisher.h"
+#include "control/target_controller.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
 #include "server/host_view.h"
@@ -115,6 +119,28 @@ public:
     imageController_ = std::make_unique<control::ImageController>(*store_, *images_, *provider_);
     instances_->removeLeftovers();
 
+    targets_ = std::make_unique<control::TargetController>(*store_, clock_);
+    health_ = std::make_unique<control::HealthChecker>(loop_, *store_, clock_);
+    balancer::BalancerOptions bo;
+    bo.threads = options_.balancerThreads;
+    balancer_ = std::make_unique<balancer::Balancer>(bo);
+    publisher_ = std::make_unique<control::Publisher>(
+        *store_, [this](std::shared_ptr<const balancer::Snapshot> snapshot) {
+          Status applied = balancer_->apply(snapshot);
+          if (!applied.isOk()) {
+            logError("balancer refused snapshot " + std::to_string(snapshot->version) + ": " +
+                     applied.toString());
+          }
+        });
+    Status published = publisher_->publish();
+    if (!published.isOk()) {
+      return fail("cannot build the load balancers' configuration: " + published.message());
+    }
+    Status started = balancer_->start();
+    if (!started.isOk()) {
+      return fail("cannot start the load balancers: " + started.message());
+    }
+
     host_ = std::make_unique<LocalHostView>(*provider_, options_.dataDir);
     api::ApiLimits limits;
     limits.maxCpuCores = options_.maxCpuCores > 0
@@ -151,6 +177,7 @@ public:
     loop_.run();
 
     http_->close();
+    balancer_->stop();
     loop_.remove(signalFd_);
     ::close(signalFd_);
     logInfo("tide server stopped; instances keep running and are found again at the next start");
@@ -211,13 +238,22 @@ private:
     if (!images.isOk()) {
       logError("image controller: " + images.toString());
     }
-    Result<Millis> next = instances_->reconcile();
-    if (!next) {
-      logError("instance controller: " + next.status().toString());
-      scheduleReconcile(Millis(1000));
-      return;
+    Millis next(1000);
+    auto pass = [&](const char* what, Result<Millis> r) {
+      if (!r) {
+        logError(std::string(what) + ": " + r.status().toString());
+        return;
+      }
+      next = std::min(next, *r);
+    };
+    pass("instance controller", instances_->reconcile());
+    pass("target controller", targets_->reconcile());
+    Status published = publisher_->publish();
+    if (!published.isOk()) {
+      logError("publisher: " + published.toString());
     }
-    scheduleReconcile(*next);
+    pass("health checker", health_->reconcile());
+    scheduleReconcile(next);
   }
 
   void scheduleSample() {
@@ -239,6 +275,10 @@ private:
   std::unique_ptr<runtime::LocalProvider> provider_;
   std::unique_ptr<control::InstanceController> instances_;
   std::unique_ptr<control::ImageController> imageController_;
+  std::unique_ptr<control::TargetController> targets_;
+  std::unique_ptr<control::HealthChecker> health_;
+  std::unique_ptr<balancer::Balancer> balancer_;
+  std::unique_ptr<control::Publisher> publisher_;
   std::unique_ptr<LocalHostView> host_;
   std::unique_ptr<api::ActionContext> ctx_;
   std::unique_ptr<api::HttpServer> http_;
@@ -294,6 +334,9 @@ int serverMain(int argc, char** argv) {
                  "seconds terminated instances stay listed")
       ->check(CLI::Range(0.0, 86400.0 * 7))
       ->capture_default_str();
+  app.add_option("--balancer-threads", o.balancerThreads,
+                 "load balancer worker threads (default: one per core)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--cgroups", o.cgroupMode, "auto, v1, v2 or none")
       ->check(CLI::IsMember({"auto", "v1", "v2", "none"}))
       ->capture_default_str();

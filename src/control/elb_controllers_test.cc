@@ -1,0 +1,275 @@
+// The target registration controller, the publisher and the health checker over a real store;
+// the health checker also against a real HTTP server on 127.0.0.1.
+#include "control/health_checker.h"
+#include "control/publisher.h"
+#include "control/target_controller.h"
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <filesystem>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace tide::control {
+namespace {
+
+namespace fs = std::filesystem;
+using model::TargetHealthState;
+
+class ElbControllersTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tide-elb-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
+    tg_.targetGroupArn = "arn:tg/web";
+    tg_.targetGroupName = "web";
+    tg_.port = 8080;
+    tg_.deregistrationDelaySeconds = 5;
+    lb_.loadBalancerArn = "arn:lb/shop";
+    lb_.loadBalancerName = "shop";
+    put([&](store::Tx& tx) {
+      TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg_));
+      return tx.putLoadBalancer(lb_);
+    });
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void put(const std::function<Status(store::Tx&)>& fn) {
+    ASSERT_TRUE(store_->transact(fn).isOk());
+  }
+  void instance(const std::string& id, model::InstanceState state, const std::string& ip) {
+    model::Instance i;
+    i.instanceId = id;
+    i.state = state;
+    i.privateIpAddress = ip;
+    put([&](store::Tx& tx) { return tx.putInstance(i); });
+  }
+  void target(const std::string& id, int port, TargetHealthState state) {
+    model::Target t{tg_.targetGroupArn, id, port, state};
+    put([&](store::Tx& tx) { return tx.putTarget(t); });
+  }
+  void listener(int port) {
+    model::Listener l;
+    l.listenerArn = "arn:listener/" + std::to_string(port);
+    l.loadBalancerArn = lb_.loadBalancerArn;
+    l.port = port;
+    l.defaultActions = {{"forward", tg_.targetGroupArn}};
+    put([&](store::Tx& tx) { return tx.putListener(l); });
+  }
+  std::vector<model::Target> targets() {
+    std::vector<model::Target> out;
+    store_->transact([&](store::Tx& tx) {
+      out = *tx.targets("");
+      return Status::ok();
+    });
+    return out;
+  }
+
+  fs::path dir_;
+  VirtualClock clock_;
+  std::unique_ptr<store::Store> store_;
+  model::TargetGroup tg_;
+  model::LoadBalancer lb_;
+};
+
+TEST_F(ElbControllersTest, TargetsFollowTheirGroupAndInstance) {
+  TargetController c(*store_, clock_);
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  target("i-a", 8080, TargetHealthState::Initial);
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_EQ(targets()[0].state, TargetHealthState::Unused); // no listener yet
+  EXPECT_EQ(targets()[0].reason, "Target.NotInUse");
+  listener(8000);
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_EQ(targets()[0].state, TargetHealthState::Initial);
+  instance("i-a", model::InstanceState::Stopped, "127.1.0.1");
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_EQ(targets()[0].state, TargetHealthState::Unhealthy);
+  EXPECT_EQ(targets()[0].reason, "Target.InvalidState");
+  EXPECT_EQ(targets()[0].description, "Target is in the stopped state");
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_EQ(targets()[0].state, TargetHealthState::Initial);
+  instance("i-a", model::InstanceState::Terminated, "");
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_TRUE(targets().empty());
+}
+
+TEST_F(ElbControllersTest, DrainingTargetsGoAfterTheDeregistrationDelay) {
+  TargetController c(*store_, clock_);
+  listener(8000);
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  model::Target t{tg_.targetGroupArn, "i-a", 8080, TargetHealthState::Draining};
+  t.drainingSince = clock_.now();
+  put([&](store::Tx& tx) { return tx.putTarget(t); });
+  auto next = c.reconcile();
+  ASSERT_TRUE(next.isOk());
+  EXPECT_EQ(next->count(), 1000); // checks again within a second at the latest
+  clock_.advance(Millis(4999));
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_EQ(targets().size(), 1u);
+  clock_.advance(Millis(1));
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_TRUE(targets().empty());
+}
+
+TEST_F(ElbControllersTest, PublisherBuildsSnapshotsWithStableSlotsAndOnlyWhenChanged) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  instance("i-b", model::InstanceState::Running, "127.1.0.2");
+  target("i-a", 8080, TargetHealthState::Healthy);
+  target("i-b", 8080, TargetHealthState::Initial);
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 1u);
+  const balancer::Snapshot& s1 = *published[0];
+  EXPECT_EQ(s1.loadBalancers.size(), 1u);
+  EXPECT_TRUE(s1.loadBalancers[0].listeners.empty());
+  EXPECT_TRUE(s1.targetGroups.empty()); // no listener forwards to the group yet
+  listener(8000);
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 2u);
+  const balancer::Snapshot& s2 = *published[1];
+  ASSERT_EQ(s2.targetGroups.size(), 1u);
+  ASSERT_EQ(s2.targetGroups[0].targets.size(), 2u);
+  const auto& a = s2.targetGroups[0].targets[0];
+  const auto& b = s2.targetGroups[0].targets[1];
+  EXPECT_EQ(a.state, balancer::TargetState::Routable);
+  EXPECT_EQ(b.state, balancer::TargetState::Unhealthy); // initial: only when failing open
+  EXPECT_EQ(a.endpoint.address, 0x7f010001u);
+  EXPECT_EQ(a.endpoint.port, 8080);
+  EXPECT_EQ(s2.loadBalancers[0].listeners[0].endpoint.port, 8000);
+  EXPECT_EQ(s2.loadBalancers[0].listeners[0].endpoint.address, 0x7f000001u);
+  EXPECT_GT(s2.version, s1.version);
+  // Nothing changed: nothing published.
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.size(), 2u);
+  // b becomes healthy and a drains: same slots, new states.
+  target("i-b", 8080, TargetHealthState::Healthy);
+  target("i-a", 8080, TargetHealthState::Draining);
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 3u);
+  const auto& t3 = published[2]->targetGroups[0].targets;
+  EXPECT_EQ(t3[0].slot, a.slot);
+  EXPECT_EQ(t3[1].slot, b.slot);
+  EXPECT_EQ(t3[0].state, balancer::TargetState::Draining);
+  EXPECT_EQ(t3[1].state, balancer::TargetState::Routable);
+  EXPECT_NE(a.slot, b.slot);
+}
+
+// A one-thread HTTP server that answers every request with `status` and closes.
+class TinyServer {
+public:
+  TinyServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    socklen_t len = sizeof sa;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] {
+      while (true) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        char buf[1024];
+        (void)::recv(c, buf, sizeof buf, 0);
+        std::string reply = "HTTP/1.1 " + std::to_string(status.load()) +
+                            " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~TinyServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::atomic<int> status{200};
+
+private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+uint16_t unusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+TEST_F(ElbControllersTest, HealthCheckerChecksRealTargetsOnTheLoop) {
+  RealClock clock;
+  EventLoop loop;
+  HealthChecker checker(loop, *store_, clock);
+  TinyServer server;
+  tg_.healthCheckIntervalSeconds = 0.1;
+  tg_.healthCheckTimeoutSeconds = 0.05;
+  tg_.healthCheckPath = "/health";
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  listener(8000);
+  instance("i-a", model::InstanceState::Running, "127.0.0.1");
+  target("i-a", server.port(), TargetHealthState::Initial);
+  // A second target on a port where nothing listens.
+  uint16_t refused = unusedPort();
+  target("i-a", refused, TargetHealthState::Initial);
+  // Drive the checker on the loop until the wanted states show, bounded by a deadline.
+  auto runUntil = [&](std::function<bool()> done) {
+    TimeMs deadline = clock.now() + 10'000;
+    std::function<void()> tick = [&] {
+      auto next = checker.reconcile();
+      if (done() || clock.now() > deadline) {
+        loop.stop();
+        return;
+      }
+      loop.runAfter(next.isOk() ? std::min(*next, Millis(20)) : Millis(20), tick);
+    };
+    loop.runAfter(Millis(0), tick);
+    loop.run();
+    return done();
+  };
+  auto stateOf = [&](int port) {
+    for (const auto& t : targets()) {
+      if (t.port == port) {
+        return t;
+      }
+    }
+    return model::Target{};
+  };
+  ASSERT_TRUE(runUntil([&] {
+    return stateOf(server.port()).state == TargetHealthState::Healthy &&
+           stateOf(refused).state == TargetHealthState::Unhealthy;
+  }));
+  EXPECT_EQ(stateOf(refused).reason, "Target.FailedHealthChecks");
+  server.status = 500;
+  ASSERT_TRUE(
+      runUntil([&] { return stateOf(server.port()).state == TargetHealthState::Unhealthy; }));
+  EXPECT_EQ(stateOf(server.port()).reason, "Target.ResponseCodeMismatch");
+  EXPECT_EQ(stateOf(server.port()).description, "Health checks failed with these codes: [500]");
+}
+
+} // namespace
+} // namespace tide::control

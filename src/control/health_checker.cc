@@ -1,0 +1,321 @@
+#include "control/health_checker.h"
+
+#include "common/log.h"
+#include "model/names.h"
+#include "model/validation.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <optional>
+#include <set>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tide::control {
+
+namespace {
+
+// One probe in flight: its socket, what it has read, and its timer.
+struct Probe {
+  EventLoop& loop;
+  int fd = -1;
+  std::string request;
+  size_t sent = 0;
+  std::string response;
+  std::string matcher;
+  EventLoop::TimerId timer = 0;
+  std::function<void(CheckResult)> done;
+
+  explicit Probe(EventLoop& l) : loop(l) {}
+
+  void finish(CheckResult r) {
+    if (!done) {
+      return;
+    }
+    if (timer != 0) {
+      loop.cancel(timer);
+      timer = 0;
+    }
+    if (fd >= 0) {
+      loop.remove(fd);
+      ::close(fd);
+      fd = -1;
+    }
+    auto cb = std::move(done);
+    done = nullptr;
+    cb(std::move(r));
+  }
+
+  // Returns true once the status line is in: the code decides.
+  bool statusLineIn() {
+    size_t eol = response.find("\r\n");
+    if (eol == std::string::npos) {
+      if (response.size() > 1024) {
+        finish({CheckResult::Kind::Failed, 0, "malformed response"});
+        return true;
+      }
+      return false;
+    }
+    int code = 0;
+    if (response.compare(0, 5, "HTTP/") != 0 || eol < 12 ||
+        sscanf(response.c_str() + 9, "%3d", &code) != 1 || code < 100 || code > 599) {
+      finish({CheckResult::Kind::Failed, 0, "malformed response"});
+      return true;
+    }
+    finish({model::matcherMatches(matcher, code) ? CheckResult::Kind::Passed
+                                                 : CheckResult::Kind::CodeMismatch,
+            code, ""});
+    return true;
+  }
+
+  void onEvent(uint32_t events) {
+    if (events & EPOLLOUT) {
+      if (sent == 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          finish({CheckResult::Kind::Failed, 0, std::strerror(err)});
+          return;
+        }
+      }
+      while (sent < request.size()) {
+        ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EAGAIN) {
+            return;
+          }
+          finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
+          return;
+        }
+        sent += static_cast<size_t>(n);
+      }
+      loop.modify(fd, EPOLLIN);
+      return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      char buf[2048];
+      while (true) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+          response.append(buf, static_cast<size_t>(n));
+          if (statusLineIn()) {
+            return;
+          }
+          continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+          return;
+        }
+        finish({CheckResult::Kind::Failed, 0,
+                n == 0 ? "connection closed before a response" : std::strerror(errno)});
+        return;
+      }
+    }
+  }
+};
+
+} // namespace
+
+void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::string& path,
+                      const std::string& matcher, Millis timeout,
+                      std::function<void(CheckResult)> done) {
+  auto probe = std::make_shared<Probe>(loop);
+  probe->done = std::move(done);
+  probe->matcher = matcher;
+  char host[INET_ADDRSTRLEN];
+  in_addr a{htonl(ip)};
+  inet_ntop(AF_INET, &a, host, sizeof host);
+  probe->request = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+                   "\r\nUser-Agent: ELB-HealthChecker/2.0\r\nAccept: */*\r\n"
+                   "Connection: close\r\n\r\n";
+  probe->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (probe->fd < 0) {
+    probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
+    return;
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(ip);
+  if (::connect(probe->fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
+      errno != EINPROGRESS) {
+    probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
+    return;
+  }
+  // The callbacks hold the probe alive until it finishes.
+  Status added =
+      loop.add(probe->fd, EPOLLOUT, [probe](uint32_t events) { probe->onEvent(events); });
+  if (!added.isOk()) {
+    probe->finish({CheckResult::Kind::Failed, 0, added.message()});
+    return;
+  }
+  probe->timer = loop.runAfter(timeout, [probe] {
+    probe->timer = 0;
+    probe->finish({CheckResult::Kind::Timeout, 0, ""});
+  });
+}
+
+HealthChecker::HealthChecker(EventLoop& loop, store::Store& store, const Clock& clock)
+    : loop_(loop), store_(store), clock_(clock), alive_(std::make_shared<bool>(true)) {}
+
+HealthChecker::~HealthChecker() {
+  *alive_ = false;
+}
+
+namespace {
+std::string keyOf(const model::Target& t) {
+  return t.targetGroupArn + "|" + t.id + "|" + std::to_string(t.port);
+}
+} // namespace
+
+Result<Millis> HealthChecker::reconcile() {
+  std::vector<model::TargetGroup> groups;
+  std::vector<model::Target> targets;
+  std::vector<model::Listener> listeners;
+  std::map<std::string, model::Instance> instances;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto g = tx.targetGroups();
+        auto t = tx.targets("");
+        auto l = tx.listeners();
+        auto i = tx.instances();
+        for (const Status* s : {&g.status(), &t.status(), &l.status(), &i.status()}) {
+          if (!s->isOk()) {
+            return *s;
+          }
+        }
+        groups = std::move(*g);
+        targets = std::move(*t);
+        listeners = std::move(*l);
+        for (auto& inst : *i) {
+          instances.emplace(inst.instanceId, std::move(inst));
+        }
+        return Status::ok();
+      },
+      false));
+  std::map<std::string, const model::TargetGroup*> byArn;
+  for (const auto& g : groups) {
+    byArn[g.targetGroupArn] = &g;
+  }
+  std::set<std::string> used;
+  for (const auto& l : listeners) {
+    for (const auto& a : l.defaultActions) {
+      if (a.type == "forward") {
+        used.insert(a.targetGroupArn);
+      }
+    }
+  }
+  TimeMs now = clock_.now();
+  TimeMs nextDue = now + 1000;
+  std::set<std::string> live;
+  for (const model::Target& t : targets) {
+    auto g = byArn.find(t.targetGroupArn);
+    if (g == byArn.end() || !g->second->healthCheckEnabled || !used.count(t.targetGroupArn)) {
+      continue;
+    }
+    if (t.state != model::TargetHealthState::Initial &&
+        t.state != model::TargetHealthState::Healthy &&
+        t.state != model::TargetHealthState::Unhealthy) {
+      continue;
+    }
+    auto inst = instances.find(t.id);
+    if (inst == instances.end() || inst->second.state != model::InstanceState::Running ||
+        inst->second.privateIpAddress.empty()) {
+      continue;
+    }
+    const model::TargetGroup& tg = *g->second;
+    std::string key = keyOf(t);
+    live.insert(key);
+    Schedule& s = schedule_[key];
+    if (s.running) {
+      continue;
+    }
+    if (s.nextDue > now) {
+      nextDue = std::min(nextDue, s.nextDue);
+      continue;
+    }
+    Millis interval(static_cast<int64_t>(tg.healthCheckIntervalSeconds * 1000));
+    s.nextDue = now + interval.count();
+    s.running = true;
+    nextDue = std::min(nextDue, s.nextDue);
+    in_addr addr{};
+    inet_pton(AF_INET, inst->second.privateIpAddress.c_str(), &addr);
+    int port = tg.healthCheckPort == "traffic-port" ? t.port : std::stoi(tg.healthCheckPort);
+    ++inFlight_;
+    std::shared_ptr<bool> alive = alive_;
+    model::Target probed = t;
+    startHealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port), tg.healthCheckPath,
+                     tg.matcher, Millis(static_cast<int64_t>(tg.healthCheckTimeoutSeconds * 1000)),
+                     [this, alive, key, probed](CheckResult r) {
+                       if (*alive) {
+                         record(key, probed, std::move(r));
+                       }
+                     });
+  }
+  // Forget targets that are no longer checked.
+  for (auto it = schedule_.begin(); it != schedule_.end();) {
+    it = live.count(it->first) || it->second.running ? std::next(it) : schedule_.erase(it);
+  }
+  return Millis(std::max<TimeMs>(nextDue - now, 10));
+}
+
+void HealthChecker::record(const std::string& key, const model::Target& probed,
+                           CheckResult result) {
+  --inFlight_;
+  auto s = schedule_.find(key);
+  if (s != schedule_.end()) {
+    s->second.running = false;
+  }
+  // Read, apply, write: the control thread is the store's only writer, so nothing changes in
+  // between. A state change is written with notification (the publisher must rebuild the
+  // balancer's snapshot); a counter that only moves is written quietly.
+  std::optional<model::Target> current;
+  std::optional<model::TargetGroup> tg;
+  Status st = store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto targets = tx.targets(probed.targetGroupArn);
+        auto group = tx.targetGroup(probed.targetGroupArn);
+        if (!targets) {
+          return targets.status();
+        }
+        if (!group) {
+          return group.status();
+        }
+        tg = *group;
+        for (model::Target& t : *targets) {
+          if (t.id == probed.id && t.port == probed.port) {
+            current = t;
+          }
+        }
+        return Status::ok();
+      },
+      false);
+  if (!st.isOk() || !current || !tg) {
+    if (!st.isOk()) {
+      logError("health checker: " + st.toString());
+    }
+    return; // deregistered (or the group deleted) meanwhile
+  }
+  HealthChange change = applyCheck(*current, *tg, result);
+  if (change == HealthChange::Unchanged) {
+    return;
+  }
+  st = store_.transact([&](store::Tx& tx) { return tx.putTarget(*current); },
+                       change == HealthChange::StateChanged);
+  if (!st.isOk()) {
+    logError("health checker: " + st.toString());
+    return;
+  }
+  if (change == HealthChange::StateChanged) {
+    logInfo("target " + current->id + ":" + std::to_string(current->port) + " is " +
+            std::string(model::targetHealthStateName(current->state)) +
+            (current->reason.empty() ? ""
+                                     : " (" + current->reason + ": " + current->description + ")"));
+  }
+}
+
+} // namespace tide::control

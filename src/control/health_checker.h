@@ -1,0 +1,58 @@
+// The active health checker: sends ELBv2-style HTTP health checks to every target that needs
+// them, on the control thread's event loop (non-blocking sockets, no thread per check), and
+// records the results in the store. A state change (healthy ⇄ unhealthy) is written with
+// notification, so the publisher rebuilds the balancer's snapshot; a counter that only moves
+// is written quietly.
+//
+// Which targets are checked: targets in state initial, healthy or unhealthy, of target groups
+// with health checks enabled that a listener forwards to, whose instance is running. Each is
+// checked every HealthCheckIntervalSeconds; a check that takes longer than
+// HealthCheckTimeoutSeconds fails with Target.Timeout.
+// Not thread-safe: runs on the control thread.
+#pragma once
+
+#include "common/clock.h"
+#include "common/event_loop.h"
+#include "control/target_health.h"
+#include "store/store.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace tide::control {
+
+// One HTTP health check: GET path from ip:port (IPv4, host order), `done` called once on the
+// loop with the outcome. The probe never blocks the loop.
+void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::string& path,
+                      const std::string& matcher, Millis timeout,
+                      std::function<void(CheckResult)> done);
+
+class HealthChecker {
+public:
+  HealthChecker(EventLoop& loop, store::Store& store, const Clock& clock);
+  ~HealthChecker();
+
+  // Looks at the store and starts the checks that are due. Returns how soon it wants to run
+  // again (the next check due).
+  Result<Millis> reconcile();
+
+  // Checks in flight (for tests and status).
+  int inFlight() const { return inFlight_; }
+
+private:
+  struct Schedule {
+    TimeMs nextDue = 0;
+    bool running = false;
+  };
+  void record(const std::string& key, const model::Target& probed, CheckResult result);
+
+  EventLoop& loop_;
+  store::Store& store_;
+  const Clock& clock_;
+  std::map<std::string, Schedule> schedule_; // by target group ARN | id | port
+  int inFlight_ = 0;
+  std::shared_ptr<bool> alive_; // probes finishing after destruction see false
+};
+
+} // namespace tide::control

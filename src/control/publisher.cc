@@ -1,0 +1,197 @@
+#include "control/publisher.h"
+
+#include <arpa/inet.h>
+#include <set>
+
+namespace tide::control {
+
+namespace {
+
+// The slot for key: the one it had, else the smallest that is free.
+uint32_t slotFor(const std::string& key, const std::map<std::string, uint32_t>& old,
+                 std::map<std::string, uint32_t>& now) {
+  if (auto it = now.find(key); it != now.end()) {
+    return it->second;
+  }
+  if (auto it = old.find(key); it != old.end()) {
+    now[key] = it->second;
+    return it->second;
+  }
+  std::set<uint32_t> taken;
+  for (const auto& [k, s] : now) {
+    taken.insert(s);
+  }
+  for (const auto& [k, s] : old) {
+    if (!now.count(k)) {
+      // Keep slots of resources still to be placed in this pass free for them.
+      taken.insert(s);
+    }
+  }
+  uint32_t s = 0;
+  while (taken.count(s)) {
+    ++s;
+  }
+  now[key] = s;
+  return s;
+}
+
+uint32_t ipv4(const std::string& text) {
+  in_addr a{};
+  return inet_pton(AF_INET, text.c_str(), &a) == 1 ? ntohl(a.s_addr) : 0;
+}
+
+bool sameTargets(const std::vector<balancer::Target>& a, const std::vector<balancer::Target>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].id != b[i].id || !(a[i].endpoint == b[i].endpoint) || a[i].slot != b[i].slot ||
+        a[i].state != b[i].state) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether two snapshots configure the data plane the same way (versions aside).
+bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b) {
+  if (a.loadBalancers.size() != b.loadBalancers.size() ||
+      a.targetGroups.size() != b.targetGroups.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.targetGroups.size(); ++i) {
+    const auto& x = a.targetGroups[i];
+    const auto& y = b.targetGroups[i];
+    if (x.arn != y.arn || x.slot != y.slot || x.algorithm != y.algorithm ||
+        !sameTargets(x.targets, y.targets)) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < a.loadBalancers.size(); ++i) {
+    const auto& x = a.loadBalancers[i];
+    const auto& y = b.loadBalancers[i];
+    if (x.arn != y.arn || x.slot != y.slot || x.idleTimeout != y.idleTimeout ||
+        x.listeners.size() != y.listeners.size()) {
+      return false;
+    }
+    for (size_t k = 0; k < x.listeners.size(); ++k) {
+      const auto& l = x.listeners[k];
+      const auto& m = y.listeners[k];
+      if (l.arn != m.arn || !(l.endpoint == m.endpoint) ||
+          l.defaultAction.kind != m.defaultAction.kind ||
+          l.defaultAction.targetGroup != m.defaultAction.targetGroup ||
+          l.defaultAction.fixedResponse.statusCode != m.defaultAction.fixedResponse.statusCode ||
+          l.defaultAction.fixedResponse.body != m.defaultAction.fixedResponse.body ||
+          l.defaultAction.fixedResponse.contentType != m.defaultAction.fixedResponse.contentType) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+Status Publisher::publish() {
+  auto snap = std::make_shared<balancer::Snapshot>();
+  Slots slots;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto lbs = tx.loadBalancers();
+        auto listeners = tx.listeners();
+        auto groups = tx.targetGroups();
+        auto targets = tx.targets("");
+        auto instances = tx.instances();
+        for (const Status* s : {&lbs.status(), &listeners.status(), &groups.status(),
+                                &targets.status(), &instances.status()}) {
+          if (!s->isOk()) {
+            return *s;
+          }
+        }
+        std::map<std::string, std::string> addressOf;
+        for (const auto& i : *instances) {
+          if (i.state == model::InstanceState::Running) {
+            addressOf[i.instanceId] = i.privateIpAddress;
+          }
+        }
+        // Only groups that a listener forwards to are in the data plane.
+        std::map<std::string, uint32_t> groupIndex;
+        for (const auto& l : *listeners) {
+          for (const auto& a : l.defaultActions) {
+            if (a.type == "forward") {
+              groupIndex.emplace(a.targetGroupArn, 0);
+            }
+          }
+        }
+        for (const auto& g : *groups) {
+          if (!groupIndex.count(g.targetGroupArn)) {
+            continue;
+          }
+          balancer::TargetGroup tg;
+          tg.name = g.targetGroupName;
+          tg.arn = g.targetGroupArn;
+          tg.slot = slotFor(g.targetGroupArn, slots_.targetGroups, slots.targetGroups);
+          tg.algorithm = g.algorithm;
+          for (const auto& t : *targets) {
+            if (t.targetGroupArn != g.targetGroupArn ||
+                t.state == model::TargetHealthState::Unused) {
+              continue;
+            }
+            auto addr = addressOf.find(t.id);
+            if (addr == addressOf.end()) {
+              continue; // not running: nothing to connect to
+            }
+            balancer::Target bt;
+            bt.id = t.id;
+            bt.endpoint = {ipv4(addr->second), static_cast<uint16_t>(t.port)};
+            std::string key = t.targetGroupArn + "|" + t.id + "|" + std::to_string(t.port);
+            bt.slot = slotFor(key, slots_.targets, slots.targets);
+            bt.state =
+                t.state == model::TargetHealthState::Healthy    ? balancer::TargetState::Routable
+                : t.state == model::TargetHealthState::Draining ? balancer::TargetState::Draining
+                                                                : balancer::TargetState::Unhealthy;
+            tg.targets.push_back(bt);
+          }
+          groupIndex[g.targetGroupArn] = static_cast<uint32_t>(snap->targetGroups.size());
+          snap->targetGroups.push_back(std::move(tg));
+        }
+        for (const auto& lb : *lbs) {
+          balancer::LoadBalancer out;
+          out.name = lb.loadBalancerName;
+          out.arn = lb.loadBalancerArn;
+          out.slot = slotFor(lb.loadBalancerArn, slots_.loadBalancers, slots.loadBalancers);
+          out.idleTimeout = std::chrono::milliseconds(lb.idleTimeoutSeconds * 1000LL);
+          for (const auto& l : *listeners) {
+            if (l.loadBalancerArn != lb.loadBalancerArn || l.defaultActions.empty()) {
+              continue;
+            }
+            balancer::Listener bl;
+            bl.arn = l.listenerArn;
+            bl.endpoint = {ipv4(lb.bindAddress), static_cast<uint16_t>(l.port)};
+            const model::ListenerAction& a = l.defaultActions.front();
+            if (a.type == "forward") {
+              bl.defaultAction.kind = balancer::Action::Kind::Forward;
+              bl.defaultAction.targetGroup = groupIndex[a.targetGroupArn];
+            } else {
+              bl.defaultAction.kind = balancer::Action::Kind::FixedResponse;
+              bl.defaultAction.fixedResponse = {a.fixedStatusCode, a.fixedContentType,
+                                                a.fixedMessageBody};
+            }
+            out.listeners.push_back(std::move(bl));
+          }
+          snap->loadBalancers.push_back(std::move(out));
+        }
+        return Status::ok();
+      },
+      false));
+  if (last_ && sameConfiguration(*last_, *snap)) {
+    return Status::ok();
+  }
+  snap->version = ++version_;
+  slots_ = std::move(slots);
+  last_ = snap;
+  sink_(snap);
+  return Status::ok();
+}
+
+} // namespace tide::control
