@@ -1,0 +1,188 @@
+"""The load balancer through the real binary: target groups with health checks, listeners,
+traffic over healthy instances, an instance killed under traffic, draining, and `tide balance`."""
+
+import os
+import signal
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from harness import TIDE, TideTestCase, http_get, serving, wait_for
+
+QUICK_CHECKS = ("--interval", "0.2", "--timeout", "0.1", "--healthy-threshold", "2",
+                "--unhealthy-threshold", "2", "--health-check-path", "/health")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path="/whoami", timeout=5):
+    """(status, body) of GET http://127.0.0.1:port/path."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class BalancerTest(TideTestCase):
+    def stack(self, count=3, app=None, run="python3 server.py"):
+        """An image, `count` running instances, a target group with quick checks, a load balancer
+        listening on a free port and forwarding to the group. Returns (port, instances)."""
+        image = self.make_image("shop", app or os.path.join(
+            os.path.dirname(__file__), "..", "..", "examples", "shop"), run)
+        instances = self.tide_json("instance", "run", "--image-id", image, "--instance-type",
+                                   "t3.micro", "--count", str(count), "--wait")["Instances"]
+        for i in instances:
+            wait_for(lambda: serving(i, "/health"), what="the app to answer")
+        self.tide("tg", "create", "--name", "web", "--port", "8080", "--deregistration-delay",
+                  "1", *QUICK_CHECKS)
+        self.tide("lb", "create", "--name", "shop")
+        port = free_port()
+        self.tide("listener", "create", "--lb", "shop", "--port", str(port), "--forward", "web")
+        self.tide("tg", "register", "web", *[i["InstanceId"] for i in instances])
+        return port, instances
+
+    def health(self):
+        return {d["Target"]["Id"]: d["TargetHealth"]
+                for d in self.tide_json("tg", "health", "web")["TargetHealthDescriptions"]}
+
+    def wait_health(self, instance_id, state, timeout=20):
+        return wait_for(lambda: (lambda h: h if h.get("State") == state else None)(
+            self.health().get(instance_id, {})), timeout, what=f"{instance_id} to be {state}")
+
+    def test_traffic_spreads_over_healthy_instances_and_flows_around_a_killed_one(self):
+        port, instances = self.stack(3)
+        ids = {i["InstanceId"] for i in instances}
+        for iid in ids:
+            self.wait_health(iid, "healthy")
+        described = self.tide_json("tg", "health", "web")["TargetHealthDescriptions"]
+        self.assertEqual({d["Target"]["Id"] for d in described}, ids)
+        self.assertTrue(all(d["Target"]["Port"] == 8080 for d in described))
+        seen = {}
+        for _ in range(60):
+            status, body = get(port)
+            self.assertEqual(status, 200)
+            seen[body.strip()] = seen.get(body.strip(), 0) + 1
+        self.assertEqual(set(seen), ids)
+        self.assertTrue(all(n >= 10 for n in seen.values()), seen)
+
+        # kill -9 one instance's app while requests keep coming.
+        victim = instances[0]
+        os.killpg(victim["ProcessId"], signal.SIGKILL)
+        failures = 0
+        for _ in range(100):
+            status, _ = get(port)
+            failures += status != 200
+        self.assertLessEqual(failures, 1)  # at most the request in flight on it
+        gone = self.wait_health(victim["InstanceId"], "unhealthy")
+        self.assertIn(gone["Reason"], ("Target.InvalidState", "Target.FailedHealthChecks",
+                                       "Target.Timeout"))
+        after = {get(port)[1].strip() for _ in range(30)}
+        self.assertEqual(after, ids - {victim["InstanceId"]})
+
+    def test_deregistered_targets_drain_then_go(self):
+        port, instances = self.stack(2)
+        a, b = (i["InstanceId"] for i in instances)
+        self.wait_health(a, "healthy")
+        self.wait_health(b, "healthy")
+        self.tide("tg", "deregister", "web", a)
+        self.assertEqual(self.health()[a]["State"], "draining")
+        self.assertEqual(self.health()[a]["Reason"], "Target.DeregistrationInProgress")
+        wait_for(lambda: {get(port)[1].strip() for _ in range(10)} == {b},
+                 what="traffic to leave the draining target")
+        wait_for(lambda: a not in self.health(), what="the drained target to be removed")
+
+    def test_failing_health_checks_and_no_targets(self):
+        app = self.app_dir({"app.py": (
+            "import http.server, os\n"
+            "class H(http.server.BaseHTTPRequestHandler):\n"
+            "    def do_GET(self):\n"
+            "        code = 500 if self.path == '/health' else 200\n"
+            "        self.send_response(code); self.send_header('Content-Length', '2')\n"
+            "        self.end_headers(); self.wfile.write(b'ok')\n"
+            "    def log_message(self, *a): pass\n"
+            "http.server.HTTPServer((os.environ['HOST'], int(os.environ['PORT'])), H)"
+            ".serve_forever()\n")})
+        self.tide("tg", "create", "--name", "web", "--port", "8080", *QUICK_CHECKS)
+        self.tide("lb", "create", "--name", "shop")
+        port = free_port()
+        self.tide("listener", "create", "--lb", "shop", "--port", str(port), "--forward", "web")
+        wait_for(lambda: get(port)[0] == 503, what="the listener to answer 503 with no targets")
+        image = self.make_image("sick", app, "python3 app.py")
+        inst = self.tide_json("instance", "run", "--image-id", image, "--instance-type",
+                              "t3.micro", "--wait")["Instances"][0]
+        wait_for(lambda: serving(inst, "/"), what="the app to answer")
+        self.tide("tg", "register", "web", inst["InstanceId"])
+        h = self.wait_health(inst["InstanceId"], "unhealthy")
+        self.assertEqual(h["Reason"], "Target.ResponseCodeMismatch")
+        self.assertEqual(h["Description"], "Health checks failed with these codes: [500]")
+        # Fail open: the only target is unhealthy, so it still gets the traffic.
+        self.assertEqual(get(port, "/"), (200, "ok"))
+        fixed = free_port()
+        self.tide("listener", "create", "--lb", "shop", "--port", str(fixed),
+                  "--fixed-response", "503:closed for the night")
+        wait_for(lambda: get(fixed, "/") == (503, "closed for the night"),
+                 what="the fixed response")
+
+
+class BalanceCommandTest(unittest.TestCase):
+    def test_tide_balance_standalone(self):
+        backends = []
+        for _ in range(2):
+            port = free_port()
+            p = subprocess.Popen(
+                ["python3", "-c",
+                 "import http.server, sys\n"
+                 "class H(http.server.BaseHTTPRequestHandler):\n"
+                 "    protocol_version = 'HTTP/1.1'\n"
+                 "    def do_GET(self):\n"
+                 "        b = sys.argv[1].encode()\n"
+                 "        self.send_response(200); self.send_header('Content-Length', str(len(b)))\n"
+                 "        self.end_headers(); self.wfile.write(b)\n"
+                 "    def log_message(self, *a): pass\n"
+                 "http.server.HTTPServer(('127.0.0.1', int(sys.argv[2])), H).serve_forever()\n",
+                 f"backend-{port}", str(port)], stdin=subprocess.DEVNULL)
+            backends.append((p, port))
+        try:
+            for p, port in backends:
+                wait_for(lambda: self._answers(port), what="the backend to listen")
+            lb_port = free_port()
+            lb = subprocess.Popen(
+                [TIDE, "balance", "--port", str(lb_port), "--targets",
+                 ",".join(f"127.0.0.1:{port}" for _, port in backends)],
+                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            try:
+                line = lb.stdout.readline()
+                self.assertIn(f"listening on 127.0.0.1:{lb_port}", line)
+                answers = {get(lb_port, "/")[1] for _ in range(10)}
+                self.assertEqual(answers, {f"backend-{port}" for _, port in backends})
+            finally:
+                lb.send_signal(signal.SIGTERM)
+                self.assertEqual(lb.wait(timeout=10), 0)
+                lb.stdout.close()
+            bad = subprocess.run([TIDE, "balance", "--port", "1", "--targets", "nonsense"],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(bad.returncode, 2)
+            self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
+        finally:
+            for p, _ in backends:
+                p.terminate()
+                p.wait(timeout=10)
+
+    @staticmethod
+    def _answers(port):
+        try:
+            return get(port, "/", timeout=1)[0] == 200
+        except OSError:
+            return False
+
+
+if __name__ == "__main__":
+    unittest.main()
