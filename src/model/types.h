@@ -148,6 +148,10 @@ struct Instance {
   std::vector<Tag> tags;
   std::vector<std::string> securityGroupIds;
   std::vector<BlockDeviceMapping> blockDeviceMappings;
+  // Membership of an Auto Scaling group (empty when launched by hand):
+  std::string autoScalingGroupName;
+  std::string lifecycleState; // Pending, InService, Terminating, Terminated (Auto Scaling's)
+  std::string healthStatus;   // Healthy or Unhealthy, as the group sees it
   // Observed by the instance controller:
   int pid = 0;                    // process group leader, 0 when none
   uint64_t processStartTicks = 0; // with pid, identifies the process across server restarts

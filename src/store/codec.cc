@@ -64,8 +64,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     Instance, instanceId, reservationId, imageId, contentDigest, runCommand, instanceType,
     launchTemplateId, launchTemplateName, launchTemplateVersion, amiLaunchIndex, privateIpAddress,
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
-    environment, tags, securityGroupIds, blockDeviceMappings, pid, processStartTicks,
-    cpuUtilization, memoryBytes, lastExit)
+    environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
+    healthStatus, pid, processStartTicks, cpuUtilization, memoryBytes, lastExit)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
@@ -89,6 +89,87 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroup, targetGroupArn, tar
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, consecutive, registeredAt,
                                                 drainingSince)
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AutoScalingGroup, autoScalingGroupName,
+                                                autoScalingGroupArn, launchTemplateId,
+                                                launchTemplateName, launchTemplateVersion, minSize,
+                                                maxSize, desiredCapacity, targetGroupArns,
+                                                healthCheckType, healthCheckGracePeriod,
+                                                defaultCooldown, terminationPolicies, tags,
+                                                createdTime, deleting, cooldownUntil)
+
+template <typename T> void optToJson(json& j, const char* key, const std::optional<T>& v) {
+  if (v) {
+    j[key] = *v;
+  }
+}
+template <typename T> void optFromJson(const json& j, const char* key, std::optional<T>& v) {
+  v = j.contains(key) ? std::optional<T>(j.at(key).get<T>()) : std::nullopt;
+}
+
+void to_json(json& j, const StepAdjustment& v) {
+  j = json{{"scalingAdjustment", v.scalingAdjustment}};
+  optToJson(j, "lowerBound", v.lowerBound);
+  optToJson(j, "upperBound", v.upperBound);
+}
+void from_json(const json& j, StepAdjustment& v) {
+  v.scalingAdjustment = j.value("scalingAdjustment", 0);
+  optFromJson(j, "lowerBound", v.lowerBound);
+  optFromJson(j, "upperBound", v.upperBound);
+}
+
+void to_json(json& j, const ScalingPolicy& v) {
+  j = json{{"policyName", v.policyName},
+           {"policyArn", v.policyArn},
+           {"autoScalingGroupName", v.autoScalingGroupName},
+           {"policyType", v.policyType},
+           {"adjustmentType", v.adjustmentType},
+           {"scalingAdjustment", v.scalingAdjustment},
+           {"stepAdjustments", v.stepAdjustments},
+           {"metricAggregationType", v.metricAggregationType},
+           {"enabled", v.enabled},
+           {"alarmNames", v.alarmNames}};
+  optToJson(j, "cooldown", v.cooldown);
+  optToJson(j, "minAdjustmentMagnitude", v.minAdjustmentMagnitude);
+  optToJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
+}
+void from_json(const json& j, ScalingPolicy& v) {
+  ScalingPolicy d;
+  v.policyName = j.value("policyName", d.policyName);
+  v.policyArn = j.value("policyArn", d.policyArn);
+  v.autoScalingGroupName = j.value("autoScalingGroupName", d.autoScalingGroupName);
+  v.policyType = j.value("policyType", d.policyType);
+  v.adjustmentType = j.value("adjustmentType", d.adjustmentType);
+  v.scalingAdjustment = j.value("scalingAdjustment", d.scalingAdjustment);
+  v.stepAdjustments = j.value("stepAdjustments", d.stepAdjustments);
+  v.metricAggregationType = j.value("metricAggregationType", d.metricAggregationType);
+  v.enabled = j.value("enabled", d.enabled);
+  v.alarmNames = j.value("alarmNames", d.alarmNames);
+  optFromJson(j, "cooldown", v.cooldown);
+  optFromJson(j, "minAdjustmentMagnitude", v.minAdjustmentMagnitude);
+  optFromJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
+}
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScalingActivity, activityId, autoScalingGroupName,
+                                                description, cause, startTime, endTime, statusCode,
+                                                statusMessage, progress)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MetricAlarm, alarmName, alarmArn, alarmDescription,
+                                                namespace_, metricName, dimensions, statistic,
+                                                extendedStatistic, period, evaluationPeriods,
+                                                datapointsToAlarm, threshold, comparisonOperator,
+                                                treatMissingData, alarmActions, okActions,
+                                                insufficientDataActions, actionsEnabled, stateValue,
+                                                stateReason, stateReasonData, stateUpdatedTimestamp,
+                                                alarmConfigurationUpdatedTimestamp)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackParameter, key, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackResource, logicalResourceId, resourceType,
+                                                physicalResourceId, resourceStatus,
+                                                resourceStatusReason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackOutput, outputKey, outputValue, description)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Stack, stackName, stackId, templateBody, parameters,
+                                                stackStatus, stackStatusReason, creationTime,
+                                                lastUpdatedTime, resources, outputs)
 
 } // namespace tide::model
 
@@ -152,6 +233,37 @@ std::string encodeTarget(const model::Target& v) {
 }
 Result<model::Target> decodeTarget(const std::string& doc) {
   return decode<model::Target>(doc, "target");
+}
+
+std::string encodeAutoScalingGroup(const model::AutoScalingGroup& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::AutoScalingGroup> decodeAutoScalingGroup(const std::string& doc) {
+  return decode<model::AutoScalingGroup>(doc, "Auto Scaling group");
+}
+std::string encodeScalingPolicy(const model::ScalingPolicy& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::ScalingPolicy> decodeScalingPolicy(const std::string& doc) {
+  return decode<model::ScalingPolicy>(doc, "scaling policy");
+}
+std::string encodeScalingActivity(const model::ScalingActivity& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::ScalingActivity> decodeScalingActivity(const std::string& doc) {
+  return decode<model::ScalingActivity>(doc, "scaling activity");
+}
+std::string encodeAlarm(const model::MetricAlarm& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::MetricAlarm> decodeAlarm(const std::string& doc) {
+  return decode<model::MetricAlarm>(doc, "alarm");
+}
+std::string encodeStack(const model::Stack& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Stack> decodeStack(const std::string& doc) {
+  return decode<model::Stack>(doc, "stack");
 }
 
 } // namespace tide::store

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "model/auto_scaling.h"
 #include "model/elb.h"
 #include "model/types.h"
 
@@ -28,5 +29,16 @@ std::string encodeTargetGroup(const model::TargetGroup& v);
 Result<model::TargetGroup> decodeTargetGroup(const std::string& doc);
 std::string encodeTarget(const model::Target& v);
 Result<model::Target> decodeTarget(const std::string& doc);
+
+std::string encodeAutoScalingGroup(const model::AutoScalingGroup& v);
+Result<model::AutoScalingGroup> decodeAutoScalingGroup(const std::string& doc);
+std::string encodeScalingPolicy(const model::ScalingPolicy& v);
+Result<model::ScalingPolicy> decodeScalingPolicy(const std::string& doc);
+std::string encodeScalingActivity(const model::ScalingActivity& v);
+Result<model::ScalingActivity> decodeScalingActivity(const std::string& doc);
+std::string encodeAlarm(const model::MetricAlarm& v);
+Result<model::MetricAlarm> decodeAlarm(const std::string& doc);
+std::string encodeStack(const model::Stack& v);
+Result<model::Stack> decodeStack(const std::string& doc);
 
 } // namespace tide::store

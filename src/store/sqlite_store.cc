@@ -62,6 +62,33 @@ CREATE TABLE targets (
   PRIMARY KEY (target_group_arn, target_id, port)
 );
 )sql",
+    // 3: Auto Scaling, CloudWatch alarms, stacks.
+    R"sql(
+CREATE TABLE auto_scaling_groups (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE scaling_policies (
+  arn TEXT PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE scaling_activities (
+  id TEXT PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  start_time INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX scaling_activities_by_group ON scaling_activities (group_name, start_time);
+CREATE TABLE alarms (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE stacks (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -268,6 +295,89 @@ public:
   Status deleteTarget(const model::Target& v) override {
     return exec("DELETE FROM targets WHERE target_group_arn = ? AND target_id = ? AND port = ?",
                 {v.targetGroupArn, v.id}, {v.port}, std::nullopt);
+  }
+
+  Result<std::optional<model::AutoScalingGroup>>
+  autoScalingGroup(const std::string& name) override {
+    return one<model::AutoScalingGroup>("SELECT doc FROM auto_scaling_groups WHERE name = ?", name,
+                                        decodeAutoScalingGroup);
+  }
+  Result<std::vector<model::AutoScalingGroup>> autoScalingGroups() override {
+    return all<model::AutoScalingGroup>("SELECT doc FROM auto_scaling_groups ORDER BY rowid", "",
+                                        decodeAutoScalingGroup);
+  }
+  Status putAutoScalingGroup(const model::AutoScalingGroup& v) override {
+    return exec("INSERT INTO auto_scaling_groups (name, doc) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
+                {v.autoScalingGroupName}, {}, encodeAutoScalingGroup(v));
+  }
+  Status deleteAutoScalingGroup(const std::string& name) override {
+    TIDE_RETURN_IF_ERROR(
+        exec("DELETE FROM scaling_policies WHERE group_name = ?", {name}, {}, std::nullopt));
+    TIDE_RETURN_IF_ERROR(
+        exec("DELETE FROM scaling_activities WHERE group_name = ?", {name}, {}, std::nullopt));
+    return exec("DELETE FROM auto_scaling_groups WHERE name = ?", {name}, {}, std::nullopt);
+  }
+
+  Result<std::vector<model::ScalingPolicy>> scalingPolicies(const std::string& groupName) override {
+    if (groupName.empty()) {
+      return all<model::ScalingPolicy>("SELECT doc FROM scaling_policies ORDER BY rowid", "",
+                                       decodeScalingPolicy);
+    }
+    return all<model::ScalingPolicy>(
+        "SELECT doc FROM scaling_policies WHERE group_name = ? ORDER BY rowid", groupName,
+        decodeScalingPolicy);
+  }
+  Status putScalingPolicy(const model::ScalingPolicy& v) override {
+    return exec("INSERT INTO scaling_policies (arn, group_name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
+                {v.policyArn, v.autoScalingGroupName}, {}, encodeScalingPolicy(v));
+  }
+  Status deleteScalingPolicy(const std::string& arn) override {
+    return exec("DELETE FROM scaling_policies WHERE arn = ?", {arn}, {}, std::nullopt);
+  }
+
+  Result<std::vector<model::ScalingActivity>> scalingActivities(const std::string& groupName,
+                                                                int limit) override {
+    std::string sql = "SELECT doc FROM scaling_activities WHERE group_name = ? "
+                      "ORDER BY start_time DESC, rowid DESC LIMIT " +
+                      std::to_string(std::max(limit, 0));
+    return all<model::ScalingActivity>(sql.c_str(), groupName, decodeScalingActivity);
+  }
+  Status putScalingActivity(const model::ScalingActivity& v) override {
+    return exec("INSERT INTO scaling_activities (id, group_name, start_time, doc) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                {v.activityId, v.autoScalingGroupName}, {v.startTime}, encodeScalingActivity(v));
+  }
+
+  Result<std::optional<model::MetricAlarm>> alarm(const std::string& name) override {
+    return one<model::MetricAlarm>("SELECT doc FROM alarms WHERE name = ?", name, decodeAlarm);
+  }
+  Result<std::vector<model::MetricAlarm>> alarms() override {
+    return all<model::MetricAlarm>("SELECT doc FROM alarms ORDER BY name", "", decodeAlarm);
+  }
+  Status putAlarm(const model::MetricAlarm& v) override {
+    return exec("INSERT INTO alarms (name, doc) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
+                {v.alarmName}, {}, encodeAlarm(v));
+  }
+  Status deleteAlarm(const std::string& name) override {
+    return exec("DELETE FROM alarms WHERE name = ?", {name}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::Stack>> stack(const std::string& name) override {
+    return one<model::Stack>("SELECT doc FROM stacks WHERE name = ?", name, decodeStack);
+  }
+  Result<std::vector<model::Stack>> stacks() override {
+    return all<model::Stack>("SELECT doc FROM stacks ORDER BY rowid", "", decodeStack);
+  }
+  Status putStack(const model::Stack& v) override {
+    return exec("INSERT INTO stacks (name, doc) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
+                {v.stackName}, {}, encodeStack(v));
+  }
+  Status deleteStack(const std::string& name) override {
+    return exec("DELETE FROM stacks WHERE name = ?", {name}, {}, std::nullopt);
   }
 
 private:

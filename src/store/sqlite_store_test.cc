@@ -199,6 +199,60 @@ TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
   });
 }
 
+TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
+  auto store = open();
+  model::AutoScalingGroup g;
+  g.autoScalingGroupName = "web";
+  g.minSize = 2;
+  g.maxSize = 10;
+  g.desiredCapacity = 2;
+  model::ScalingPolicy up;
+  up.policyArn = "arn:policy/up";
+  up.policyName = "up";
+  up.autoScalingGroupName = "web";
+  up.policyType = "StepScaling";
+  up.stepAdjustments = {{0.0, std::nullopt, 1}};
+  up.cooldown = 60;
+  model::MetricAlarm alarm;
+  alarm.alarmName = "cpu-high";
+  alarm.dimensions = {{"AutoScalingGroupName", "web"}};
+  alarm.alarmActions = {up.policyArn};
+  model::Stack stack;
+  stack.stackName = "shop";
+  stack.resources = {{"Web", "AWS::AutoScaling::AutoScalingGroup", "web", "CREATE_COMPLETE", ""}};
+  ASSERT_TRUE(store
+                  ->transact([&](Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+                    TIDE_RETURN_IF_ERROR(tx.putScalingPolicy(up));
+                    for (int k = 0; k < 3; ++k) {
+                      model::ScalingActivity a;
+                      a.activityId = "a" + std::to_string(k);
+                      a.autoScalingGroupName = "web";
+                      a.startTime = 1000 + k;
+                      TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
+                    }
+                    TIDE_RETURN_IF_ERROR(tx.putAlarm(alarm));
+                    return tx.putStack(stack);
+                  })
+                  .isOk());
+  store->transact([&](Tx& tx) {
+    EXPECT_EQ((*tx.autoScalingGroup("web"))->maxSize, 10);
+    auto policies = tx.scalingPolicies("web");
+    EXPECT_EQ(policies->size(), 1u);
+    EXPECT_EQ((*policies)[0].stepAdjustments, up.stepAdjustments);
+    EXPECT_EQ((*policies)[0].cooldown, 60);
+    auto newest = tx.scalingActivities("web", 2);
+    EXPECT_EQ(newest->size(), 2u);
+    EXPECT_EQ((*newest)[0].activityId, "a2");
+    EXPECT_EQ((*tx.alarm("cpu-high"))->dimensions[0].value, "web");
+    EXPECT_EQ((*tx.stack("shop"))->resources, stack.resources);
+    TIDE_RETURN_IF_ERROR(tx.deleteAutoScalingGroup("web"));
+    EXPECT_TRUE(tx.scalingPolicies("web")->empty());
+    EXPECT_TRUE(tx.scalingActivities("web", 10)->empty());
+    return Status::ok();
+  });
+}
+
 TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
   {
     std::ofstream f(path_);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "model/auto_scaling.h"
 #include "model/elb.h"
 #include "model/types.h"
 
@@ -76,6 +77,34 @@ public:
   virtual Result<std::vector<model::Target>> targets(const std::string& targetGroupArn) = 0;
   virtual Status putTarget(const model::Target& target) = 0; // keyed by group, id and port
   virtual Status deleteTarget(const model::Target& target) = 0;
+
+  virtual Result<std::optional<model::AutoScalingGroup>>
+  autoScalingGroup(const std::string& name) = 0;
+  virtual Result<std::vector<model::AutoScalingGroup>> autoScalingGroups() = 0; // by creation
+  virtual Status putAutoScalingGroup(const model::AutoScalingGroup& group) = 0;
+  // Deletes the group, its policies and its activities.
+  virtual Status deleteAutoScalingGroup(const std::string& name) = 0;
+
+  // The policies of one group (all when groupName is empty), by creation.
+  virtual Result<std::vector<model::ScalingPolicy>>
+  scalingPolicies(const std::string& groupName) = 0;
+  virtual Status putScalingPolicy(const model::ScalingPolicy& policy) = 0; // keyed by ARN
+  virtual Status deleteScalingPolicy(const std::string& policyArn) = 0;
+
+  // The newest `limit` activities of a group, newest first.
+  virtual Result<std::vector<model::ScalingActivity>>
+  scalingActivities(const std::string& groupName, int limit) = 0;
+  virtual Status putScalingActivity(const model::ScalingActivity& activity) = 0; // by id
+
+  virtual Result<std::optional<model::MetricAlarm>> alarm(const std::string& name) = 0;
+  virtual Result<std::vector<model::MetricAlarm>> alarms() = 0; // by name
+  virtual Status putAlarm(const model::MetricAlarm& alarm) = 0;
+  virtual Status deleteAlarm(const std::string& name) = 0;
+
+  virtual Result<std::optional<model::Stack>> stack(const std::string& name) = 0;
+  virtual Result<std::vector<model::Stack>> stacks() = 0; // by creation
+  virtual Status putStack(const model::Stack& stack) = 0;
+  virtual Status deleteStack(const std::string& name) = 0;
 };
 
 class Store {

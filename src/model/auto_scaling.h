@@ -1,0 +1,147 @@
+// Auto Scaling resources (groups, scaling policies, scaling activities), CloudWatch metric
+// alarms and CloudFormation-style stacks, named and shaped as in those APIs. Type-only header.
+#pragma once
+
+#include "common/clock.h"
+#include "model/types.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tide::model {
+
+// ---------------------------------------------------------------------------------------------
+// Auto Scaling groups. An instance belongs to a group when its autoScalingGroupName says so
+// (see Instance): the group's instances are derived, never listed twice.
+
+struct AutoScalingGroup {
+  std::string autoScalingGroupName; // 1..255 characters, unique
+  std::string autoScalingGroupArn;  // arn:aws:autoscaling:local:000000000000:autoScalingGroup:
+                                    //   UUID:autoScalingGroupName/NAME
+  std::string launchTemplateId;     // the group's launch template
+  std::string launchTemplateName;
+  std::string launchTemplateVersion = "$Default"; // "$Default", "$Latest" or a number
+  int minSize = 0;
+  int maxSize = 0;
+  int desiredCapacity = 0;                  // min <= desired <= max
+  std::vector<std::string> targetGroupArns; // instances are registered with these
+  std::string healthCheckType = "EC2";      // "EC2" or "ELB"
+  int healthCheckGracePeriod = 0;           // seconds after launch before health counts (API: 0)
+  int defaultCooldown = 300;                // seconds, for simple scaling policies
+  std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
+  std::vector<Tag> tags;                                      // propagated to instances at launch
+  TimeMs createdTime = 0;
+  bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
+  TimeMs cooldownUntil = 0; // no simple scaling before this
+};
+
+struct StepAdjustment {
+  std::optional<double> lowerBound; // of (metric - threshold); unset: -infinity
+  std::optional<double> upperBound; // unset: +infinity
+  int scalingAdjustment = 0;
+  bool operator==(const StepAdjustment&) const = default;
+};
+
+struct ScalingPolicy {
+  std::string policyName;
+  std::string policyArn; // arn:aws:autoscaling:local:000000000000:scalingPolicy:UUID:
+                         //   autoScalingGroupName/G:policyName/P
+  std::string autoScalingGroupName;
+  std::string policyType = "SimpleScaling";        // "SimpleScaling" or "StepScaling"
+  std::string adjustmentType = "ChangeInCapacity"; // or ExactCapacity, PercentChangeInCapacity
+  int scalingAdjustment = 0;                       // SimpleScaling
+  std::optional<int> cooldown;                 // SimpleScaling; unset: the group's DefaultCooldown
+  std::vector<StepAdjustment> stepAdjustments; // StepScaling
+  std::string metricAggregationType = "Average"; // StepScaling
+  std::optional<int> minAdjustmentMagnitude;     // PercentChangeInCapacity
+  std::optional<int> estimatedInstanceWarmup;    // StepScaling, seconds
+  bool enabled = true;
+  std::vector<std::string> alarmNames; // alarms whose actions name this policy (derived)
+};
+
+struct ScalingActivity {
+  std::string activityId; // a UUID
+  std::string autoScalingGroupName;
+  std::string description; // "Launching a new EC2 instance: i-..."
+  std::string cause;       // "At 2026-11-27T21:18:13Z an alarm ... changing the desired ..."
+  TimeMs startTime = 0;
+  TimeMs endTime = 0;                    // 0 while in progress
+  std::string statusCode = "InProgress"; // InProgress, Successful, Failed, Cancelled
+  std::string statusMessage;
+  int progress = 0; // 0..100
+};
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch metric alarms, as stored: the request (PutMetricAlarm) and the alarm's state.
+
+struct Dimension {
+  std::string name;
+  std::string value;
+  bool operator==(const Dimension&) const = default;
+};
+
+struct MetricAlarm {
+  std::string alarmName; // unique
+  std::string alarmArn;  // arn:aws:cloudwatch:local:000000000000:alarm:NAME
+  std::string alarmDescription;
+  std::string namespace_; // "AWS/EC2", ...
+  std::string metricName; // "CPUUtilization", ...
+  std::vector<Dimension> dimensions;
+  std::string statistic;         // Average, Sum, Minimum, Maximum, SampleCount; or empty
+  std::string extendedStatistic; // "p99"; or empty
+  int period = 60;               // seconds
+  int evaluationPeriods = 1;
+  int datapointsToAlarm = 0; // 0: EvaluationPeriods
+  double threshold = 0;
+  std::string comparisonOperator; // GreaterThanThreshold, ...
+  std::string treatMissingData = "missing";
+  std::vector<std::string> alarmActions, okActions, insufficientDataActions;
+  bool actionsEnabled = true;
+  std::string stateValue = "INSUFFICIENT_DATA"; // OK, ALARM, INSUFFICIENT_DATA
+  std::string stateReason = "Unchecked: Initial alarm creation";
+  std::string stateReasonData;
+  TimeMs stateUpdatedTimestamp = 0;
+  TimeMs alarmConfigurationUpdatedTimestamp = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Stacks (tide up / down), shaped as CloudFormation's DescribeStacks.
+
+struct StackParameter {
+  std::string key;
+  std::string value;
+  bool operator==(const StackParameter&) const = default;
+};
+
+struct StackResource {
+  std::string logicalResourceId;  // the template's name for it
+  std::string resourceType;       // "AWS::EC2::LaunchTemplate", ...
+  std::string physicalResourceId; // the id or ARN it got
+  std::string resourceStatus;     // CREATE_COMPLETE, DELETE_FAILED, ...
+  std::string resourceStatusReason;
+  bool operator==(const StackResource&) const = default;
+};
+
+struct StackOutput {
+  std::string outputKey;
+  std::string outputValue;
+  std::string description;
+  bool operator==(const StackOutput&) const = default;
+};
+
+struct Stack {
+  std::string stackName; // unique
+  std::string stackId;   // arn:aws:cloudformation:local:000000000000:stack/NAME/UUID
+  std::string templateBody;
+  std::vector<StackParameter> parameters;
+  std::string stackStatus; // CREATE_IN_PROGRESS, CREATE_COMPLETE, ... (CloudFormation's)
+  std::string stackStatusReason;
+  TimeMs creationTime = 0;
+  TimeMs lastUpdatedTime = 0;
+  std::vector<StackResource> resources; // in creation order
+  std::vector<StackOutput> outputs;
+};
+
+} // namespace tide::model
