@@ -6,7 +6,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 34> kActions = {{
+constexpr std::array<ActionEntry, 59> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
@@ -41,6 +41,31 @@ constexpr std::array<ActionEntry, 34> kActions = {{
     {"RegisterTargets", "elbv2", registerTargets},
     {"DeregisterTargets", "elbv2", deregisterTargets},
     {"DescribeTargetHealth", "elbv2", describeTargetHealth},
+    {"CreateAutoScalingGroup", "autoscaling", createAutoScalingGroup},
+    {"UpdateAutoScalingGroup", "autoscaling", updateAutoScalingGroup},
+    {"DescribeAutoScalingGroups", "autoscaling", describeAutoScalingGroups},
+    {"DeleteAutoScalingGroup", "autoscaling", deleteAutoScalingGroup},
+    {"SetDesiredCapacity", "autoscaling", setDesiredCapacity},
+    {"TerminateInstanceInAutoScalingGroup", "autoscaling", terminateInstanceInAutoScalingGroup},
+    {"DescribeAutoScalingInstances", "autoscaling", describeAutoScalingInstances},
+    {"DescribeScalingActivities", "autoscaling", describeScalingActivities},
+    {"PutScalingPolicy", "autoscaling", putScalingPolicy},
+    {"DescribePolicies", "autoscaling", describePolicies},
+    {"DeletePolicy", "autoscaling", deletePolicy},
+    {"ExecutePolicy", "autoscaling", executePolicy},
+    {"PutMetricData", "monitoring", putMetricData},
+    {"GetMetricStatistics", "monitoring", getMetricStatistics},
+    {"ListMetrics", "monitoring", listMetrics},
+    {"PutMetricAlarm", "monitoring", putMetricAlarm},
+    {"DescribeAlarms", "monitoring", describeAlarms},
+    {"DeleteAlarms", "monitoring", deleteAlarms},
+    {"SetAlarmState", "monitoring", setAlarmState},
+    {"CreateStack", "cloudformation", createStack},
+    {"UpdateStack", "cloudformation", updateStack},
+    {"DeleteStack", "cloudformation", deleteStack},
+    {"DescribeStacks", "cloudformation", describeStacks},
+    {"DescribeStackResources", "cloudformation", describeStackResources},
+    {"ValidateTemplate", "cloudformation", validateTemplate},
 }};
 } // namespace
 

@@ -7,9 +7,9 @@
 #include "api/handlers.h"
 #include "api/params.h"
 #include "api/shapes.h"
-#include "api/templates.h"
 #include "common/ids.h"
 #include "common/text.h"
+#include "launch/launch.h"
 #include "model/instance_types.h"
 #include "model/names.h"
 #include "model/validation.h"
@@ -26,35 +26,6 @@ namespace {
 using model::Instance;
 using model::InstanceGoal;
 using model::InstanceState;
-
-// Whether the instance holds CPU capacity on the host.
-bool holdsCapacity(const Instance& i) {
-  return i.state != InstanceState::Terminated && i.state != InstanceState::Stopped &&
-         i.goal == InstanceGoal::Run;
-}
-
-// Whether the instance holds its private address (stopped instances keep theirs, as in EC2).
-bool holdsAddress(const Instance& i) {
-  return i.state != InstanceState::Terminated;
-}
-
-double coresOf(const std::string& type) {
-  const model::InstanceType* t = model::findInstanceType(type);
-  return t ? t->cpuCores : 0;
-}
-
-// The first free address of 127.1.0.1 .. 127.1.255.254, skipping .0 and .255 of each /24.
-std::optional<std::string> allocateAddress(std::set<std::string>& used) {
-  for (int x = 0; x < 256; ++x) {
-    for (int y = 1; y < 255; ++y) {
-      std::string ip = "127.1." + std::to_string(x) + "." + std::to_string(y);
-      if (used.insert(ip).second) {
-        return ip;
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 Json stateJson(InstanceState s) {
   return {{"Code", model::instanceStateCode(s)},
@@ -253,115 +224,45 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
   std::vector<Instance> launched;
   std::string reservationId = newId("r");
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    launch::LaunchRequest request;
     model::LaunchTemplateData base;
-    Instance proto;
     if (!ltId.empty() || !ltName.empty()) {
-      auto r = resolveLaunchTemplate(tx, ltId, ltName, ltVersion);
+      auto r = launch::resolveLaunchTemplate(tx, ltId, ltName, ltVersion);
       if (!r) {
         return r.status();
       }
       base = r->version.data;
-      proto.launchTemplateId = r->launchTemplate.launchTemplateId;
-      proto.launchTemplateName = r->launchTemplate.launchTemplateName;
-      proto.launchTemplateVersion = r->version.versionNumber;
+      request.launchTemplateId = r->launchTemplate.launchTemplateId;
+      request.launchTemplateName = r->launchTemplate.launchTemplateName;
+      request.launchTemplateVersion = r->version.versionNumber;
     }
     std::vector<model::Tag> templateTags = base.instanceTags;
     auto data = parseLaunchTemplateData(overrides, base);
     if (!data) {
       return data.status();
     }
-    if (data->imageId.empty()) {
-      return Status("MissingParameter", "RunInstances needs an ImageId (or a launch template "
-                                        "that has one)");
-    }
-    if (data->instanceType.empty()) {
-      return Status("MissingParameter", "RunInstances needs an InstanceType (or a launch "
-                                        "template that has one)");
-    }
-    auto img = tx.image(data->imageId);
-    if (!img) {
-      return img.status();
-    }
-    if (!img->has_value()) {
-      return Status("InvalidAMIID.NotFound",
-                    "The image id '[" + data->imageId + "]' does not exist");
-    }
-    if ((*img)->state != model::ImageState::Available) {
-      return Status("InvalidAMIID.Unavailable",
-                    "The image '" + data->imageId + "' is " +
-                        std::string(model::imageStateName((*img)->state)) + ", not available" +
-                        ((*img)->stateReason.empty() ? "" : ": " + (*img)->stateReason));
-    }
-    auto all = tx.instances();
-    if (!all) {
-      return all.status();
-    }
-    double used = 0;
-    std::set<std::string> addresses;
-    for (const Instance& i : *all) {
-      if (holdsCapacity(i)) {
-        used += coresOf(i.instanceType);
-      }
-      if (holdsAddress(i) && !i.privateIpAddress.empty()) {
-        addresses.insert(i.privateIpAddress);
-      }
-    }
-    double cores = coresOf(data->instanceType);
-    int64_t fit = static_cast<int64_t>(std::floor((ctx.limits.maxCpuCores - used) / cores + 1e-9));
-    int64_t count = std::min(hi, fit);
-    if (count < lo) {
-      char buf[256];
-      snprintf(buf, sizeof buf,
-               "There is not enough capacity for %lld %s instance(s) (%.3g cores each): "
-               "%.3g of the host's %.3g cores are in use (raise it with tide server "
-               "--max-cpu-cores)",
-               static_cast<long long>(lo), data->instanceType.c_str(), cores, used,
-               ctx.limits.maxCpuCores);
-      return Status("InsufficientInstanceCapacity", buf);
-    }
     // Instance tags: the template's, overridden key by key by the request's.
-    std::vector<model::Tag> tags = templateTags;
+    request.tags = templateTags;
     if (p.contains("TagSpecifications")) {
       for (const model::Tag& t : data->instanceTags) {
-        auto it = std::find_if(tags.begin(), tags.end(),
+        auto it = std::find_if(request.tags.begin(), request.tags.end(),
                                [&](const model::Tag& x) { return x.key == t.key; });
-        if (it != tags.end()) {
+        if (it != request.tags.end()) {
           it->value = t.value;
         } else {
-          tags.push_back(t);
+          request.tags.push_back(t);
         }
       }
     }
-    TIDE_RETURN_IF_ERROR(model::validateTags(tags));
-    TimeMs now = ctx.clock.now();
-    for (int64_t k = 0; k < count; ++k) {
-      Instance i = proto;
-      i.instanceId = newId("i");
-      i.reservationId = reservationId;
-      i.imageId = data->imageId;
-      i.contentDigest = (*img)->contentDigest;
-      i.runCommand = (*img)->runCommand;
-      i.instanceType = data->instanceType;
-      i.amiLaunchIndex = static_cast<int>(k);
-      auto ip = allocateAddress(addresses);
-      if (!ip) {
-        return Status("InsufficientFreeAddressesInSubnet",
-                      "No free private address is left in 127.1.0.0/16");
-      }
-      i.privateIpAddress = *ip;
-      i.port = data->port.value_or((*img)->port);
-      i.state = InstanceState::Pending;
-      i.goal = InstanceGoal::Run;
-      i.launchTime = now;
-      i.stateChangedAt = now;
-      i.userData = data->userData;
-      i.environment = data->environment;
-      i.tags = tags;
-      i.securityGroupIds = data->securityGroupIds;
-      i.blockDeviceMappings = data->blockDeviceMappings;
-      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      launched.push_back(std::move(i));
+    request.data = std::move(*data);
+    request.minCount = lo;
+    request.maxCount = hi;
+    request.reservationId = reservationId;
+    auto made = launch::launchInstances(tx, request, ctx.limits.maxCpuCores, ctx.clock.now());
+    if (!made) {
+      return made.status();
     }
+    launched = std::move(*made);
     return Status::ok();
   });
   if (!s.isOk()) {
@@ -541,8 +442,8 @@ Result<Json> describeHost(ActionContext& ctx, const Json& p) {
           return all.status();
         }
         for (const Instance& i : *all) {
-          if (holdsCapacity(i)) {
-            used += coresOf(i.instanceType);
+          if (launch::holdsCapacity(i)) {
+            used += launch::coresOf(i.instanceType);
           }
           byState[std::string(model::instanceStateName(i.state))]++;
         }

@@ -5,55 +5,14 @@
 #include "api/handlers.h"
 #include "api/params.h"
 #include "api/shapes.h"
-#include "api/templates.h"
 #include "common/ids.h"
+#include "launch/launch.h"
 #include "model/validation.h"
 
 namespace tide::api {
 
-Result<model::LaunchTemplate> findLaunchTemplate(store::Tx& tx, const std::string& id,
-                                                 const std::string& name) {
-  if (id.empty() == name.empty()) {
-    return Status("MissingParameter", "Give exactly one of LaunchTemplateId or LaunchTemplateName");
-  }
-  auto lt = id.empty() ? tx.launchTemplateByName(name) : tx.launchTemplate(id);
-  if (!lt) {
-    return lt.status();
-  }
-  if (!lt->has_value()) {
-    if (id.empty()) {
-      return Status("InvalidLaunchTemplateName.NotFoundException",
-                    "The specified launch template, with template name " + name +
-                        ", does not exist.");
-    }
-    return Status("InvalidLaunchTemplateId.NotFound",
-                  "The specified launch template, with template ID " + id + ", does not exist.");
-  }
-  return std::move(**lt);
-}
-
-Result<ResolvedTemplate> resolveLaunchTemplate(store::Tx& tx, const std::string& id,
-                                               const std::string& name,
-                                               const std::string& version) {
-  auto lt = findLaunchTemplate(tx, id, name);
-  if (!lt) {
-    return lt.status();
-  }
-  auto number = model::resolveLaunchTemplateVersion(*lt, version);
-  if (!number) {
-    return number.status();
-  }
-  auto v = tx.launchTemplateVersion(lt->launchTemplateId, *number);
-  if (!v) {
-    return v.status();
-  }
-  if (!v->has_value()) {
-    return Status("InvalidLaunchTemplateId.VersionNotFound",
-                  "Could not find launch template version " + std::to_string(*number) + " of " +
-                      lt->launchTemplateName);
-  }
-  return ResolvedTemplate{std::move(*lt), std::move(**v)};
-}
+using launch::findLaunchTemplate;
+using launch::resolveLaunchTemplate;
 
 namespace {
 

@@ -49,4 +49,35 @@ Result<Json> registerTargets(ActionContext& ctx, const Json& p);
 Result<Json> deregisterTargets(ActionContext& ctx, const Json& p);
 Result<Json> describeTargetHealth(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling.cc
+Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p);
+Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p);
+Result<Json> describeAutoScalingGroups(ActionContext& ctx, const Json& p);
+Result<Json> deleteAutoScalingGroup(ActionContext& ctx, const Json& p);
+Result<Json> setDesiredCapacity(ActionContext& ctx, const Json& p);
+Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json& p);
+Result<Json> describeAutoScalingInstances(ActionContext& ctx, const Json& p);
+Result<Json> describeScalingActivities(ActionContext& ctx, const Json& p);
+Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p);
+Result<Json> describePolicies(ActionContext& ctx, const Json& p);
+Result<Json> deletePolicy(ActionContext& ctx, const Json& p);
+Result<Json> executePolicy(ActionContext& ctx, const Json& p);
+
+// actions_cloudwatch.cc
+Result<Json> putMetricData(ActionContext& ctx, const Json& p);
+Result<Json> getMetricStatistics(ActionContext& ctx, const Json& p);
+Result<Json> listMetrics(ActionContext& ctx, const Json& p);
+Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p);
+Result<Json> describeAlarms(ActionContext& ctx, const Json& p);
+Result<Json> deleteAlarms(ActionContext& ctx, const Json& p);
+Result<Json> setAlarmState(ActionContext& ctx, const Json& p);
+
+// actions_stacks.cc
+Result<Json> createStack(ActionContext& ctx, const Json& p);
+Result<Json> updateStack(ActionContext& ctx, const Json& p);
+Result<Json> deleteStack(ActionContext& ctx, const Json& p);
+Result<Json> describeStacks(ActionContext& ctx, const Json& p);
+Result<Json> describeStackResources(ActionContext& ctx, const Json& p);
+Result<Json> validateTemplate(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api
