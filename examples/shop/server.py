@@ -34,6 +34,7 @@ def work(rounds):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body leave at once (no delayed-ACK stall)
 
     def reply(self, status, body, content_type="application/json"):
         data = body.encode()

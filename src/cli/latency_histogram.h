@@ -11,9 +11,9 @@ namespace tide::cli {
 
 class LatencyHistogram {
 public:
-  static constexpr int kSubBits = 5;                 // 32 buckets per power of two
-  static constexpr int kSub = 1 << kSubBits;         // 32
-  static constexpr int kMaxExponent = 36;            // values up to 2^37 µs (38 h) are kept
+  static constexpr int kSubBits = 5;         // 32 buckets per power of two
+  static constexpr int kSub = 1 << kSubBits; // 32
+  static constexpr int kMaxExponent = 36;    // values up to 2^37 µs (38 h) are kept
   static constexpr int kBuckets = (kMaxExponent - kSubBits + 2) * kSub; // 1024
 
   // Records one value in microseconds (negative counts as 0; huge values go to the last bucket).

@@ -72,7 +72,11 @@ enum class Framing {
 // Finds the end of a chunked body as its bytes stream through; keeps no bytes.
 class ChunkedBody {
 public:
-  enum class Step { NeedMore, Done, Invalid };
+  enum class Step {
+    NeedMore, // every byte belongs to the body, which goes on
+    Done,     // the body ended; *used bytes belonged to it
+    Invalid,  // malformed chunk framing
+  };
   // Consumes up to n bytes; *used says how many belong to the body.
   Step scan(const char* p, size_t n, size_t* used) {
     size_t i = 0;
@@ -166,11 +170,19 @@ private:
   static bool isHex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
-  static int hexValue(char c) {
-    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-  }
-  enum class State { Size, Ext, SizeLf, Data, DataCr, DataLf, TrailerStart, Trailer, TrailerLf,
-                     FinalLf };
+  static int hexValue(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+  enum class State {
+    Size,         // hex digits of a chunk size
+    Ext,          // a chunk extension, skipped to its CR
+    SizeLf,       // the LF after the size line
+    Data,         // size_ more bytes of chunk data
+    DataCr,       // the CR after the data
+    DataLf,       // the LF after the data
+    TrailerStart, // after the last chunk: a trailer field or the final CRLF
+    Trailer,      // a trailer field, skipped to its CR
+    TrailerLf,    // the LF after a trailer field
+    FinalLf,      // the LF ending the body
+  };
   State state_ = State::Size;
   int digits_ = 0;
   uint64_t size_ = 0;
@@ -220,7 +232,11 @@ struct InstanceTally {
   int64_t lastSecond = -1; // the progress second in which it last answered
 };
 
-enum class RequestOutcome { Response, Timeout, ConnectionError };
+enum class RequestOutcome {
+  Response,        // a whole response arrived (any status)
+  Timeout,         // none within the timeout
+  ConnectionError, // the connection failed or the response was malformed
+};
 
 } // namespace
 
@@ -329,6 +345,7 @@ struct LoadGenerator::Impl {
   LatencyHistogram secondLatency;
   std::map<std::string, InstanceTally, std::less<>> tallies;
   int64_t secondIndex = 0;
+  Millis lastSecondEnd{0}; // elapsed time at the end of the previous progress second
   int instancesThisSecond = 0;
 
   Impl(LoadOptions o, const Clock& c) : options(std::move(o)), clock(c) {
@@ -362,8 +379,8 @@ struct LoadGenerator::Impl {
     std::string port = std::to_string(options.target.port);
     int rc = getaddrinfo(options.target.host.c_str(), port.c_str(), &hints, &found);
     if (rc != 0 || found == nullptr) {
-      return Status("TargetUnreachable", "cannot resolve '" + options.target.host +
-                                             "': " + gai_strerror(rc));
+      return Status("TargetUnreachable",
+                    "cannot resolve '" + options.target.host + "': " + gai_strerror(rc));
     }
     std::memcpy(&address, found->ai_addr, found->ai_addrlen);
     addressLength = found->ai_addrlen;
@@ -486,8 +503,8 @@ struct LoadGenerator::Impl {
   void writeRequest(int index) {
     Connection& c = connections[index];
     while (c.written < request.size()) {
-      ssize_t n = ::send(c.fd, request.data() + c.written, request.size() - c.written,
-                         MSG_NOSIGNAL);
+      ssize_t n =
+          ::send(c.fd, request.data() + c.written, request.size() - c.written, MSG_NOSIGNAL);
       if (n > 0) {
         c.written += size_t(n);
         continue;
@@ -639,9 +656,8 @@ struct LoadGenerator::Impl {
         length = n;
       } else if (equalsIgnoreCase(name, "transfer-encoding")) {
         transferEncoding = true;
-        std::string_view last = value.substr(value.rfind(',') == std::string_view::npos
-                                                 ? 0
-                                                 : value.rfind(',') + 1);
+        std::string_view last =
+            value.substr(value.rfind(',') == std::string_view::npos ? 0 : value.rfind(',') + 1);
         chunked = equalsIgnoreCase(trimOws(last), "chunked");
       } else if (equalsIgnoreCase(name, "connection")) {
         if (containsTokenIgnoreCase(value, "close")) {
@@ -666,7 +682,11 @@ struct LoadGenerator::Impl {
     return true;
   }
 
-  enum class Feed { NeedMore, Done, Invalid };
+  enum class Feed {
+    NeedMore, // the response goes on
+    Done,     // the response is complete
+    Invalid,  // malformed, or bytes after the response (nothing was pipelined)
+  };
 
   // Feeds response bytes to connection `index`'s parser.
   Feed feed(Connection& c, const char* p, size_t n) {
@@ -769,6 +789,11 @@ struct LoadGenerator::Impl {
     while (true) {
       ssize_t n = ::recv(c.fd, readBuffer.data(), readBuffer.size(), 0);
       if (n > 0) {
+        // Acknowledge at once: a server that writes its head and body in two segments (Python's
+        // http.server does) would otherwise wait for our delayed ACK under Nagle, adding 40 ms
+        // to every keep-alive response. Linux clears the flag again, hence on every read.
+        int one = 1;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         Feed f = feed(c, readBuffer.data(), size_t(n));
         if (f == Feed::Done) {
           finish(index, RequestOutcome::Response);
@@ -868,8 +893,15 @@ struct LoadGenerator::Impl {
                     const std::function<void(const LoadProgress&)>& onSecond) {
     LoadProgress p;
     p.elapsed = Millis(now - startedAt);
-    p.targetRate = options.profile.rateAt(p.elapsed);
-    p.achievedRate = double(second.succeeded());
+    // Both rates over the same window, so that they compare (the target as the profile's
+    // rate at this instant would lead the achieved rate by half a second on a ramp).
+    Millis end = std::min(p.elapsed, options.profile.duration());
+    Millis begin = std::min(lastSecondEnd, end);
+    double seconds = std::max<int64_t>(1, (p.elapsed - lastSecondEnd).count()) / 1000.0;
+    p.targetRate =
+        double(requestsDue(options.profile, end) - requestsDue(options.profile, begin)) / seconds;
+    p.achievedRate = double(second.succeeded()) / seconds;
+    lastSecondEnd = p.elapsed;
     p.inFlight = busy + int64_t(queue.size());
     p.second = second;
     p.p50Micros = secondLatency.percentile(0.5);
@@ -927,8 +959,8 @@ Status LoadGenerator::probe() {
     return Status("Interrupted", "stopped before " + m.targetText() + " answered");
   }
   if (m.probeOutcome != RequestOutcome::Response) {
-    return Status("TargetUnreachable", m.lastError.empty() ? "no answer from " + m.targetText()
-                                                           : m.lastError);
+    return Status("TargetUnreachable",
+                  m.lastError.empty() ? "no answer from " + m.targetText() : m.lastError);
   }
   return Status::ok();
 }

@@ -38,7 +38,7 @@ struct LoadTarget {
 };
 
 // Parses "http://HOST[:PORT][/PATH[?QUERY]]". Any host is accepted (it is the user's tool);
-// https, userinfo and fragments are refused with a ValidationError.
+// https and userinfo are refused with a ValidationError; a fragment is dropped (never sent).
 Result<LoadTarget> parseLoadUrl(std::string_view url);
 
 struct LoadOptions {
@@ -67,7 +67,7 @@ struct LoadCounts {
 // What happened in one second (for the progress line).
 struct LoadProgress {
   Millis elapsed{0};         // since the start of the profile
-  double targetRate = 0;     // the profile's rate now, requests per second
+  double targetRate = 0;     // requests the profile scheduled in the last second, per second
   double achievedRate = 0;   // successful responses in the last second, per second
   int64_t inFlight = 0;      // requests sent and not yet answered, plus queued ones
   LoadCounts second;         // outcomes in the last second

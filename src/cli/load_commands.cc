@@ -5,6 +5,7 @@
 #include "cli/load.h"
 #include "cli/table.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -128,8 +129,9 @@ Json reportJson(const LoadReport& r, const LoadProfile& profile) {
         {"max", roundedMillis(r.latency.max())}}},
       {"Instances", instances},
       {"DurationSeconds", std::round(r.elapsed.count() / 100.0) / 10.0},
-      {"OfferedRate", perSecond(r.due, r.elapsed)},
-      {"AchievedRate", perSecond(r.totals.succeeded(), r.elapsed)},
+      // Both rates over the time the profile ran, not the wait for the last responses after it.
+      {"OfferedRate", perSecond(r.due, std::min(r.elapsed, profile.duration()))},
+      {"AchievedRate", perSecond(r.totals.succeeded(), std::min(r.elapsed, profile.duration()))},
       {"Profile", profile.toString()},
       {"Stopped", r.stopped},
   };

@@ -17,7 +17,7 @@
 
 namespace tide::cli {
 
-inline constexpr int64_t kMaxLoadRateMilli = 100'000'000;    // 100k requests per second
+inline constexpr int64_t kMaxLoadRateMilli = 100'000'000;      // 100k requests per second
 inline constexpr Millis kMaxLoadDuration = Millis(86'400'000); // 24 h
 
 enum class LoadPhaseKind {

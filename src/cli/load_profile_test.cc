@@ -119,8 +119,8 @@ TEST(LoadScheduleTest, RampIsTheAreaOfATrapezoid) {
   EXPECT_EQ(requestsDue(p, Millis(2000)), 20);
   EXPECT_EQ(requestsDue(p, Millis(5000)), 125);
   EXPECT_EQ(requestsDue(p, Millis(10'000)), 500);
-  EXPECT_EQ(requestsDue(p, Millis(447)), 0);  // 5 * 0.447^2 = 0.999
-  EXPECT_EQ(requestsDue(p, Millis(448)), 1);  // 5 * 0.448^2 = 1.003
+  EXPECT_EQ(requestsDue(p, Millis(447)), 0); // 5 * 0.447^2 = 0.999
+  EXPECT_EQ(requestsDue(p, Millis(448)), 1); // 5 * 0.448^2 = 1.003
   // 20 → 200 over 60 s = 6600 requests; down ramps mirror up ramps.
   EXPECT_EQ(requestsDue(parseOk("ramp:20-200:60s"), Millis(60'000)), 6600);
   LoadProfile down = parseOk("ramp:100-0:10s");
