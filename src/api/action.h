@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "metrics/series.h"
 #include "store/store.h"
 
 #include <nlohmann/json.hpp>
@@ -46,6 +47,7 @@ struct ActionContext {
   const Clock& clock;
   HostView& host;
   ApiLimits limits;
+  metrics::MetricStore* metrics = nullptr; // CloudWatch's time series; null: none kept
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);

@@ -1,34 +1,478 @@
-// CloudWatch actions: not implemented yet (the rows in the action table are reserved).
+// CloudWatch: PutMetricData, GetMetricStatistics, ListMetrics, PutMetricAlarm, DescribeAlarms,
+// DeleteAlarms, SetAlarmState.
+//
+// Metrics live in memory (metrics::MetricStore, 1 s resolution, bounded retention); alarms are
+// desired state in the store, evaluated by the alarm controller.
 #include "api/handlers.h"
+#include "api/params.h"
+#include "api/shapes.h"
+#include "metrics/alarm_model.h"
+
+#include <algorithm>
 
 namespace tide::api {
 
 namespace {
-Status notYet(const char* action) {
-  return Status("NotImplemented", std::string(action) + " is not implemented yet");
+
+Status noMetrics() {
+  return Status("ServiceUnavailable", "this tide server keeps no metrics");
 }
+
+Result<TimeMs> timestamp(const Json& p, const char* name) {
+  auto it = p.find(name);
+  if (it == p.end()) {
+    return Status("MissingParameter",
+                  std::string("The request must contain the parameter ") + name);
+  }
+  std::optional<TimeMs> t;
+  if (it->is_number()) {
+    t = static_cast<TimeMs>(it->get<double>() * 1000);
+  } else if (it->is_string()) {
+    t = parseTimestamp(it->get<std::string>());
+  }
+  if (!t) {
+    return Status("InvalidParameterValue",
+                  std::string(name) + " must be an ISO 8601 time or seconds since the epoch");
+  }
+  return *t;
+}
+
+Result<std::vector<metrics::Dimension>> dimensions(const Json& p, bool valuesRequired) {
+  std::vector<metrics::Dimension> out;
+  auto it = p.find("Dimensions");
+  if (it == p.end() || it->is_null()) {
+    return out;
+  }
+  if (!it->is_array()) {
+    return validationError("Dimensions must be a list of {Name, Value}");
+  }
+  for (const Json& d : *it) {
+    auto name = optString(d, "Name");
+    auto value = optString(d, "Value");
+    if (!d.is_object() || !name || !value || !name->has_value() ||
+        (valuesRequired && !value->has_value())) {
+      return validationError("Dimensions must be a list of {Name, Value} strings");
+    }
+    out.emplace_back(**name, value->value_or(""));
+  }
+  return out;
+}
+
+Json dimensionsJson(const std::vector<metrics::Dimension>& dims) {
+  Json out = Json::array();
+  for (const auto& [name, value] : dims) {
+    out.push_back({{"Name", name}, {"Value", value}});
+  }
+  return out;
+}
+
+Json alarmJson(const model::MetricAlarm& a) {
+  Json dims = Json::array();
+  for (const auto& d : a.dimensions) {
+    dims.push_back({{"Name", d.name}, {"Value", d.value}});
+  }
+  Json j = {
+      {"AlarmName", a.alarmName},
+      {"AlarmArn", a.alarmArn},
+      {"AlarmDescription", a.alarmDescription},
+      {"AlarmConfigurationUpdatedTimestamp", formatIso8601(a.alarmConfigurationUpdatedTimestamp)},
+      {"ActionsEnabled", a.actionsEnabled},
+      {"OKActions", a.okActions},
+      {"AlarmActions", a.alarmActions},
+      {"InsufficientDataActions", a.insufficientDataActions},
+      {"StateValue", a.stateValue},
+      {"StateReason", a.stateReason},
+      {"StateUpdatedTimestamp", formatIso8601(a.stateUpdatedTimestamp)},
+      {"MetricName", a.metricName},
+      {"Namespace", a.namespace_},
+      {"Dimensions", dims},
+      {"Period", a.period},
+      {"EvaluationPeriods", a.evaluationPeriods},
+      {"Threshold", a.threshold},
+      {"ComparisonOperator", a.comparisonOperator},
+      {"TreatMissingData", a.treatMissingData}};
+  if (!a.statistic.empty()) {
+    j["Statistic"] = a.statistic;
+  }
+  if (!a.extendedStatistic.empty()) {
+    j["ExtendedStatistic"] = a.extendedStatistic;
+  }
+  if (a.datapointsToAlarm > 0) {
+    j["DatapointsToAlarm"] = a.datapointsToAlarm;
+  }
+  if (!a.stateReasonData.empty()) {
+    j["StateReasonData"] = a.stateReasonData;
+  }
+  return j;
+}
+
 } // namespace
 
-Result<Json> putMetricData(ActionContext&, const Json&) {
-  return notYet("PutMetricData");
+Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
+  if (ctx.metrics == nullptr) {
+    return noMetrics();
+  }
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"Namespace", "MetricData"}));
+  auto ns = reqString(p, "Namespace");
+  if (!ns) {
+    return ns.status();
+  }
+  if (ns->rfind("AWS/", 0) == 0) {
+    return Status("InvalidParameterValue",
+                  "The value AWS/ for parameter Namespace is invalid: it is reserved");
+  }
+  auto data = p.find("MetricData");
+  if (data == p.end() || !data->is_array() || data->empty() || data->size() > 1000) {
+    return Status("MissingParameter", "MetricData must hold 1 to 1000 {MetricName, Value, ...}");
+  }
+  // Validate everything first: a request that fails stores nothing.
+  struct Point {
+    metrics::MetricKey key;
+    TimeMs t;
+    std::vector<double> values;
+  };
+  std::vector<Point> points;
+  for (const Json& d : *data) {
+    if (!d.is_object()) {
+      return validationError("MetricData must be a list of objects");
+    }
+    TIDE_RETURN_IF_ERROR(
+        checkKnownParams(d, {"MetricName", "Dimensions", "Timestamp", "Value", "Values", "Counts",
+                             "StatisticValues", "Unit", "StorageResolution"}));
+    auto name = reqString(d, "MetricName");
+    auto dims = dimensions(d, true);
+    if (!name) {
+      return name.status();
+    }
+    if (!dims) {
+      return dims.status();
+    }
+    Point pt{metrics::canonicalMetricKey({*ns, *name, *dims}), ctx.clock.now(), {}};
+    TIDE_RETURN_IF_ERROR(metrics::validateMetricKey(pt.key));
+    if (d.contains("Timestamp")) {
+      auto t = timestamp(d, "Timestamp");
+      if (!t) {
+        return t.status();
+      }
+      pt.t = *t;
+    }
+    if (d.contains("Value") && d["Value"].is_number()) {
+      pt.values.push_back(d["Value"].get<double>());
+    } else if (d.contains("Values") && d["Values"].is_array()) {
+      for (const Json& v : d["Values"]) {
+        if (!v.is_number()) {
+          return validationError("Values must be numbers");
+        }
+        pt.values.push_back(v.get<double>());
+      }
+    } else {
+      return Status("MissingParameter", "Each MetricData entry needs a numeric Value or Values");
+    }
+    points.push_back(std::move(pt));
+  }
+  for (const Point& pt : points) {
+    for (double v : pt.values) {
+      TIDE_RETURN_IF_ERROR(ctx.metrics->put(pt.key, pt.t, v));
+    }
+  }
+  return Json::object();
 }
-Result<Json> getMetricStatistics(ActionContext&, const Json&) {
-  return notYet("GetMetricStatistics");
+
+Result<Json> getMetricStatistics(ActionContext& ctx, const Json& p) {
+  if (ctx.metrics == nullptr) {
+    return noMetrics();
+  }
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"Namespace", "MetricName", "Dimensions", "StartTime", "EndTime",
+                           "Period", "Statistics", "ExtendedStatistics", "Unit"}));
+  auto ns = reqString(p, "Namespace");
+  auto name = reqString(p, "MetricName");
+  auto dims = dimensions(p, true);
+  auto start = timestamp(p, "StartTime");
+  auto end = timestamp(p, "EndTime");
+  auto period = optInt(p, "Period");
+  auto stats = optStringList(p, "Statistics");
+  auto extended = optStringList(p, "ExtendedStatistics");
+  auto unit = optString(p, "Unit");
+  for (const Status* s :
+       {&ns.status(), &name.status(), &dims.status(), &start.status(), &end.status(),
+        &period.status(), &stats.status(), &extended.status(), &unit.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (!period->has_value()) {
+    return Status("MissingParameter", "The request must contain the parameter Period");
+  }
+  metrics::StatisticsQuery q;
+  q.metric = metrics::canonicalMetricKey({*ns, *name, *dims});
+  q.startTime = *start;
+  q.endTime = *end;
+  q.periodSeconds = static_cast<int>(**period);
+  for (const auto& s : *stats) {
+    auto st = metrics::parseStatistic(s);
+    if (!st) {
+      return Status("InvalidParameterValue",
+                    "Statistic '" + s + "' must be SampleCount, Average, Sum, Minimum or Maximum");
+    }
+    q.statistics.push_back(*st);
+  }
+  q.extendedStatistics = *extended;
+  q.unit = *unit;
+  auto points = ctx.metrics->statistics(q);
+  if (!points) {
+    return points.status();
+  }
+  Json out = Json::array();
+  for (const auto& d : *points) {
+    Json j = {{"Timestamp", formatIso8601(d.timestamp)}, {"Unit", d.unit}};
+    if (d.sampleCount) {
+      j["SampleCount"] = *d.sampleCount;
+    }
+    if (d.average) {
+      j["Average"] = *d.average;
+    }
+    if (d.sum) {
+      j["Sum"] = *d.sum;
+    }
+    if (d.minimum) {
+      j["Minimum"] = *d.minimum;
+    }
+    if (d.maximum) {
+      j["Maximum"] = *d.maximum;
+    }
+    if (!d.extendedStatistics.empty()) {
+      Json e = Json::object();
+      for (const auto& [k, v] : d.extendedStatistics) {
+        e[k] = v;
+      }
+      j["ExtendedStatistics"] = e;
+    }
+    out.push_back(j);
+  }
+  return Json{{"Label", *name}, {"Datapoints", out}};
 }
-Result<Json> listMetrics(ActionContext&, const Json&) {
-  return notYet("ListMetrics");
+
+Result<Json> listMetrics(ActionContext& ctx, const Json& p) {
+  if (ctx.metrics == nullptr) {
+    return noMetrics();
+  }
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"Namespace", "MetricName", "Dimensions", "NextToken", "RecentlyActive"}));
+  auto ns = optString(p, "Namespace");
+  auto name = optString(p, "MetricName");
+  auto dims = dimensions(p, false);
+  for (const Status* s : {&ns.status(), &name.status(), &dims.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  metrics::ListMetricsQuery q;
+  q.namespace_ = *ns;
+  q.metricName = *name;
+  for (const auto& [n, v] : *dims) {
+    q.dimensions.push_back({n, v.empty() ? std::nullopt : std::optional<std::string>(v)});
+  }
+  auto keys = ctx.metrics->listMetrics(q);
+  if (!keys) {
+    return keys.status();
+  }
+  Json out = Json::array();
+  for (const auto& k : *keys) {
+    out.push_back({{"Namespace", k.namespace_},
+                   {"MetricName", k.metricName},
+                   {"Dimensions", dimensionsJson(k.dimensions)}});
+  }
+  return Json{{"Metrics", out}};
 }
-Result<Json> putMetricAlarm(ActionContext&, const Json&) {
-  return notYet("PutMetricAlarm");
+
+Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions",
+          "InsufficientDataActions", "MetricName", "Namespace", "Statistic", "ExtendedStatistic",
+          "Dimensions", "Period", "Unit", "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
+          "ComparisonOperator", "TreatMissingData", "Tags"}));
+  model::MetricAlarm a;
+  auto name = reqString(p, "AlarmName");
+  auto description = optString(p, "AlarmDescription");
+  auto enabled = optBool(p, "ActionsEnabled");
+  auto ok = optStringList(p, "OKActions");
+  auto alarm = optStringList(p, "AlarmActions");
+  auto insufficient = optStringList(p, "InsufficientDataActions");
+  auto metric = optString(p, "MetricName");
+  auto ns = optString(p, "Namespace");
+  auto statistic = optString(p, "Statistic");
+  auto extended = optString(p, "ExtendedStatistic");
+  auto dims = dimensions(p, true);
+  auto period = optInt(p, "Period");
+  auto evaluation = optInt(p, "EvaluationPeriods");
+  auto datapoints = optInt(p, "DatapointsToAlarm");
+  auto threshold = optNumber(p, "Threshold");
+  auto op = optString(p, "ComparisonOperator");
+  auto missing = optString(p, "TreatMissingData");
+  for (const Status* s :
+       {&name.status(), &description.status(), &enabled.status(), &ok.status(), &alarm.status(),
+        &insufficient.status(), &metric.status(), &ns.status(), &statistic.status(),
+        &extended.status(), &dims.status(), &period.status(), &evaluation.status(),
+        &datapoints.status(), &threshold.status(), &op.status(), &missing.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  a.alarmName = *name;
+  a.alarmArn = std::string("arn:aws:cloudwatch:local:") + kOwnerId + ":alarm:" + *name;
+  a.alarmDescription = description->value_or("");
+  a.actionsEnabled = enabled->value_or(true);
+  a.okActions = *ok;
+  a.alarmActions = *alarm;
+  a.insufficientDataActions = *insufficient;
+  a.metricName = metric->value_or("");
+  a.namespace_ = ns->value_or("");
+  a.statistic = statistic->value_or("");
+  a.extendedStatistic = extended->value_or("");
+  for (const auto& [n, v] : *dims) {
+    a.dimensions.push_back({n, v});
+  }
+  a.period = static_cast<int>(period->value_or(0));
+  a.evaluationPeriods = static_cast<int>(evaluation->value_or(0));
+  a.datapointsToAlarm = static_cast<int>(datapoints->value_or(0));
+  if (!threshold->has_value()) {
+    return Status("MissingParameter", "The request must contain the parameter Threshold");
+  }
+  a.threshold = **threshold;
+  a.comparisonOperator = op->value_or("");
+  a.treatMissingData = missing->value_or("missing");
+  auto spec = metrics::alarmSpecOf(a);
+  if (!spec) {
+    return spec.status();
+  }
+  TimeMs now = ctx.clock.now();
+  a.alarmConfigurationUpdatedTimestamp = now;
+  a.stateUpdatedTimestamp = now;
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto existing = tx.alarm(a.alarmName);
+    if (!existing) {
+      return existing.status();
+    }
+    if (existing->has_value()) {
+      // Updating an alarm keeps its state, as CloudWatch does (the evaluator re-checks it).
+      a.stateValue = (*existing)->stateValue;
+      a.stateReason = (*existing)->stateReason;
+      a.stateReasonData = (*existing)->stateReasonData;
+      a.stateUpdatedTimestamp = (*existing)->stateUpdatedTimestamp;
+    }
+    return tx.putAlarm(a);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
 }
-Result<Json> describeAlarms(ActionContext&, const Json&) {
-  return notYet("DescribeAlarms");
+
+Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"AlarmNames", "AlarmNamePrefix", "StateValue", "ActionPrefix",
+                           "MaxRecords", "NextToken", "AlarmTypes"}));
+  auto names = optStringList(p, "AlarmNames");
+  auto prefix = optString(p, "AlarmNamePrefix");
+  auto state = optString(p, "StateValue");
+  for (const Status* s : {&names.status(), &prefix.status(), &state.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (state->has_value() && !metrics::parseStateValue(**state)) {
+    return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
+  }
+  Json out = Json::array();
+  Status s = ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        auto all = tx.alarms();
+        if (!all) {
+          return all.status();
+        }
+        for (const auto& a : *all) {
+          if (!names->empty() &&
+              std::find(names->begin(), names->end(), a.alarmName) == names->end()) {
+            continue;
+          }
+          if (prefix->has_value() && a.alarmName.rfind(**prefix, 0) != 0) {
+            continue;
+          }
+          if (state->has_value() && a.stateValue != **state) {
+            continue;
+          }
+          out.push_back(alarmJson(a));
+        }
+        return Status::ok();
+      },
+      false);
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json{{"MetricAlarms", out}, {"CompositeAlarms", Json::array()}};
 }
-Result<Json> deleteAlarms(ActionContext&, const Json&) {
-  return notYet("DeleteAlarms");
+
+Result<Json> deleteAlarms(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"AlarmNames"}));
+  auto names = optStringList(p, "AlarmNames");
+  if (!names) {
+    return names.status();
+  }
+  if (names->empty()) {
+    return Status("MissingParameter", "The request must contain the parameter AlarmNames");
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    for (const auto& n : *names) {
+      auto a = tx.alarm(n);
+      if (!a) {
+        return a.status();
+      }
+      if (!a->has_value()) {
+        return Status("ResourceNotFound", "Alarm '" + n + "' does not exist");
+      }
+      TIDE_RETURN_IF_ERROR(tx.deleteAlarm(n));
+    }
+    return Status::ok();
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
 }
-Result<Json> setAlarmState(ActionContext&, const Json&) {
-  return notYet("SetAlarmState");
+
+Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"AlarmName", "StateValue", "StateReason", "StateReasonData"}));
+  auto name = reqString(p, "AlarmName");
+  auto value = reqString(p, "StateValue");
+  auto reason = reqString(p, "StateReason");
+  for (const Status* s : {&name.status(), &value.status(), &reason.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  if (!metrics::parseStateValue(*value)) {
+    return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto a = tx.alarm(*name);
+    if (!a) {
+      return a.status();
+    }
+    if (!a->has_value()) {
+      return Status("ResourceNotFound", "Alarm '" + *name + "' does not exist");
+    }
+    model::MetricAlarm alarm = **a;
+    alarm.stateValue = *value;
+    alarm.stateReason = *reason;
+    alarm.stateUpdatedTimestamp = ctx.clock.now();
+    return tx.putAlarm(alarm);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
 }
 
 } // namespace tide::api

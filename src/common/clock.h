@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tide {
 
@@ -43,5 +45,10 @@ private:
 // ISO 8601 in UTC with milliseconds, as the AWS APIs print timestamps:
 // "2026-11-27T21:18:13.000Z".
 std::string formatIso8601(TimeMs t);
+
+// Parses "2026-11-27T21:18:13Z", with optional fractional seconds and a "Z" or "+hh:mm" /
+// "-hh:mm" offset, or a plain number of seconds since the epoch (AWS accepts both).
+// nullopt when it is neither.
+std::optional<TimeMs> parseTimestamp(std::string_view s);
 
 } // namespace tide

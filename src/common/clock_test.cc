@@ -51,3 +51,19 @@ TEST(RealClockTest, IsAfter2020) {
 
 } // namespace
 } // namespace tide
+
+namespace tide {
+namespace {
+TEST(ParseTimestamp, Iso8601AndEpochSeconds) {
+  EXPECT_EQ(parseTimestamp("1970-01-01T00:00:01Z"), 1000);
+  EXPECT_EQ(parseTimestamp("2026-11-27T21:18:13.250Z"),
+            *parseTimestamp("2026-11-27T21:18:13Z") + 250);
+  EXPECT_EQ(parseTimestamp("2026-11-27T22:18:13+01:00"), parseTimestamp("2026-11-27T21:18:13Z"));
+  EXPECT_EQ(parseTimestamp("1700000000"), 1700000000000LL);
+  EXPECT_EQ(parseTimestamp(formatIso8601(1700000000123LL)), 1700000000123LL);
+  EXPECT_FALSE(parseTimestamp("yesterday"));
+  EXPECT_FALSE(parseTimestamp("2026-13-01T00:00:00Z"));
+  EXPECT_FALSE(parseTimestamp("2026-11-27T21:18:13Zjunk"));
+}
+} // namespace
+} // namespace tide

@@ -1,0 +1,136 @@
+#include "control/alarm_controller.h"
+
+#include "common/log.h"
+#include "launch/scaling_policy.h"
+#include "metrics/alarm_model.h"
+
+namespace tide::control {
+
+namespace {
+
+// The alarm's statistic over its newest complete period at `at`, if there is data.
+std::optional<double> latestValue(const metrics::AlarmSpec& spec, const metrics::MetricStore& store,
+                                  TimeMs at) {
+  metrics::StatisticsQuery q;
+  q.metric = metrics::canonicalMetricKey({spec.namespace_, spec.metricName, spec.dimensions});
+  int64_t periodMs = spec.periodSeconds * 1000LL;
+  TimeMs end = metrics::floorDiv(at, periodMs) * periodMs;
+  q.startTime = end - periodMs * std::max(1, spec.evaluationPeriods);
+  q.endTime = end;
+  q.periodSeconds = spec.periodSeconds;
+  if (spec.statistic) {
+    q.statistics = {*spec.statistic};
+  } else {
+    q.extendedStatistics = {spec.extendedStatistic};
+  }
+  std::vector<metrics::Datapoint> points = store.aggregate(q);
+  if (points.empty()) {
+    return std::nullopt;
+  }
+  const metrics::Datapoint& d = points.back();
+  if (!spec.statistic) {
+    return d.extendedStatistics.empty() ? std::nullopt
+                                        : std::optional<double>(d.extendedStatistics[0].second);
+  }
+  switch (*spec.statistic) {
+  case metrics::Statistic::SampleCount:
+    return d.sampleCount;
+  case metrics::Statistic::Average:
+    return d.average;
+  case metrics::Statistic::Sum:
+    return d.sum;
+  case metrics::Statistic::Minimum:
+    return d.minimum;
+  case metrics::Statistic::Maximum:
+    return d.maximum;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+Result<Millis> AlarmController::reconcile() {
+  TimeMs now = clock_.now();
+  TimeMs at = now - options_.evaluationLag.count();
+  std::vector<model::MetricAlarm> alarms;
+  std::vector<model::ScalingPolicy> policies;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto a = tx.alarms();
+        auto p = tx.scalingPolicies("");
+        if (!a) {
+          return a.status();
+        }
+        if (!p) {
+          return p.status();
+        }
+        alarms = std::move(*a);
+        policies = std::move(*p);
+        return Status::ok();
+      },
+      false));
+  for (model::MetricAlarm& alarm : alarms) {
+    auto spec = metrics::alarmSpecOf(alarm);
+    if (!spec) {
+      continue; // validated when put; a later tide may read it differently
+    }
+    metrics::AlarmEvaluation e =
+        metrics::evaluateAlarm(*spec, metrics::alarmStateOf(alarm), metrics_, at);
+    // Which actions to invoke now: on a change, the new state's; while the state stays, its
+    // Auto Scaling actions again once per period.
+    int64_t period = metrics::floorDiv(at, spec->periodSeconds * 1000LL);
+    std::vector<std::string> actions;
+    if (e.changed) {
+      actions = e.actions;
+      lastActedPeriod_[alarm.alarmName] = period;
+    } else if (alarm.actionsEnabled && lastActedPeriod_.count(alarm.alarmName) &&
+               lastActedPeriod_[alarm.alarmName] < period) {
+      for (const auto& arn : metrics::actionsForState(*spec, e.state.stateValue)) {
+        if (arn.find(":scalingPolicy:") != std::string::npos) {
+          actions.push_back(arn);
+        }
+      }
+      lastActedPeriod_[alarm.alarmName] = period;
+    } else if (!lastActedPeriod_.count(alarm.alarmName)) {
+      lastActedPeriod_[alarm.alarmName] = period; // after a restart: act from the next period
+    }
+    if (!e.changed && actions.empty()) {
+      continue;
+    }
+    launch::AlarmTrigger trigger;
+    trigger.alarmName = alarm.alarmName;
+    trigger.stateValue = std::string(metrics::stateValueName(e.state.stateValue));
+    trigger.metricValue = latestValue(*spec, metrics_, at);
+    trigger.threshold = alarm.threshold;
+    if (e.changed) {
+      metrics::setAlarmState(alarm, e.state);
+      logInfo("alarm " + alarm.alarmName + " is " + alarm.stateValue + ": " + alarm.stateReason);
+    }
+    Status s = store_.transact([&](store::Tx& tx) -> Status {
+      if (e.changed) {
+        TIDE_RETURN_IF_ERROR(tx.putAlarm(alarm));
+      }
+      for (const std::string& arn : actions) {
+        for (const model::ScalingPolicy& p : policies) {
+          if (p.policyArn != arn) {
+            continue;
+          }
+          auto decision = launch::applyScalingPolicy(tx, p, trigger, now, true);
+          if (!decision) {
+            logWarn("alarm " + alarm.alarmName + ": policy " + p.policyName + ": " +
+                    decision.status().toString());
+          } else if (decision->outcome == launch::ScalingOutcome::Changed) {
+            logInfo(decision->cause);
+          }
+        }
+      }
+      return Status::ok();
+    });
+    if (!s.isOk()) {
+      return s;
+    }
+  }
+  return Millis(1000 - now % 1000 + 10);
+}
+
+} // namespace tide::control

@@ -1,0 +1,156 @@
+#include "control/metrics_publisher.h"
+
+#include "common/log.h"
+
+#include <map>
+
+namespace tide::control {
+
+std::string elbDimensionValue(const std::string& arn) {
+  if (size_t at = arn.find(":loadbalancer/"); at != std::string::npos) {
+    return arn.substr(at + std::string(":loadbalancer/").size());
+  }
+  if (size_t at = arn.find(":targetgroup/"); at != std::string::npos) {
+    return arn.substr(at + 1);
+  }
+  return arn;
+}
+
+namespace {
+
+uint64_t delta(uint64_t now, uint64_t before) {
+  return now >= before ? now - before : now;
+}
+
+// The counters of a slot, or zeros.
+const balancer::TrafficCounters& at(const std::vector<balancer::TrafficCounters>& v, uint32_t s) {
+  static const balancer::TrafficCounters kZero;
+  return s < v.size() ? v[s] : kZero;
+}
+
+} // namespace
+
+Status MetricsPublisher::sample() {
+  TimeMs now = clock_.now();
+  auto put = [&](const char* ns, const char* name, std::vector<metrics::Dimension> dims,
+                 double value) {
+    Status s = metrics_.put({ns, name, std::move(dims)}, now, value);
+    if (!s.isOk()) {
+      logDebug(std::string("metric ") + name + ": " + s.toString());
+    }
+  };
+
+  std::vector<model::Instance> instances;
+  std::vector<model::Target> targets;
+  std::vector<model::Listener> listeners;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto i = tx.instances();
+        auto t = tx.targets("");
+        auto l = tx.listeners();
+        for (const Status* s : {&i.status(), &t.status(), &l.status()}) {
+          if (!s->isOk()) {
+            return *s;
+          }
+        }
+        instances = std::move(*i);
+        targets = std::move(*t);
+        listeners = std::move(*l);
+        return Status::ok();
+      },
+      false));
+
+  for (const model::Instance& i : instances) {
+    if (i.state != model::InstanceState::Running || i.cpuUtilization < 0) {
+      continue;
+    }
+    put("AWS/EC2", "CPUUtilization", {{"InstanceId", i.instanceId}}, i.cpuUtilization);
+    put("AWS/EC2", "CPUUtilization", {{"InstanceType", i.instanceType}}, i.cpuUtilization);
+    put("AWS/EC2", "CPUUtilization", {{"ImageId", i.imageId}}, i.cpuUtilization);
+    if (!i.autoScalingGroupName.empty()) {
+      put("AWS/EC2", "CPUUtilization", {{"AutoScalingGroupName", i.autoScalingGroupName}},
+          i.cpuUtilization);
+    }
+  }
+
+  // Target group → its load balancer (one, as ELBv2 allows).
+  std::map<std::string, std::string> lbOfGroup;
+  for (const auto& l : listeners) {
+    for (const auto& a : l.defaultActions) {
+      if (a.type == "forward") {
+        lbOfGroup[a.targetGroupArn] = l.loadBalancerArn;
+      }
+    }
+  }
+  // Health counts per target group.
+  std::map<std::string, std::pair<int, int>> health; // healthy, unhealthy
+  for (const auto& t : targets) {
+    if (t.state == model::TargetHealthState::Healthy) {
+      health[t.targetGroupArn].first++;
+    } else if (t.state == model::TargetHealthState::Unhealthy ||
+               t.state == model::TargetHealthState::Initial) {
+      health[t.targetGroupArn].second++;
+    }
+  }
+
+  balancer::CountersSnapshot counters = counters_();
+  if (!havePrevious_) {
+    previous_ = counters;
+    havePrevious_ = true;
+  }
+  const Publisher::Slots& slots = publisher_.slots();
+  auto traffic = [&](std::vector<metrics::Dimension> dims, const balancer::TrafficCounters& c,
+                     const balancer::TrafficCounters& p) {
+    const char* ns = "AWS/ApplicationELB";
+    put(ns, "RequestCount", dims, double(delta(c.requestCount, p.requestCount)));
+    put(ns, "HTTPCode_Target_2XX_Count", dims,
+        double(delta(c.httpCodeTarget2xx, p.httpCodeTarget2xx)));
+    put(ns, "HTTPCode_Target_3XX_Count", dims,
+        double(delta(c.httpCodeTarget3xx, p.httpCodeTarget3xx)));
+    put(ns, "HTTPCode_Target_4XX_Count", dims,
+        double(delta(c.httpCodeTarget4xx, p.httpCodeTarget4xx)));
+    put(ns, "HTTPCode_Target_5XX_Count", dims,
+        double(delta(c.httpCodeTarget5xx, p.httpCodeTarget5xx)));
+    uint64_t timed = delta(c.targetResponseTimeCount, p.targetResponseTimeCount);
+    if (timed > 0) {
+      put(ns, "TargetResponseTime", dims,
+          double(delta(c.targetResponseTimeSumUs, p.targetResponseTimeSumUs)) / 1e6 /
+              double(timed));
+    }
+    put(ns, "TargetConnectionErrorCount", dims,
+        double(delta(c.targetConnectionErrorCount, p.targetConnectionErrorCount)));
+  };
+  for (const auto& [arn, slot] : slots.loadBalancers) {
+    std::vector<metrics::Dimension> dims = {{"LoadBalancer", elbDimensionValue(arn)}};
+    const auto& c = at(counters.loadBalancers, slot);
+    const auto& p = at(previous_.loadBalancers, slot);
+    traffic(dims, c, p);
+    const char* ns = "AWS/ApplicationELB";
+    put(ns, "HTTPCode_ELB_4XX_Count", dims, double(delta(c.httpCodeElb4xx, p.httpCodeElb4xx)));
+    put(ns, "HTTPCode_ELB_5XX_Count", dims, double(delta(c.httpCodeElb5xx, p.httpCodeElb5xx)));
+    put(ns, "HTTPCode_ELB_502_Count", dims, double(delta(c.httpCodeElb502, p.httpCodeElb502)));
+    put(ns, "HTTPCode_ELB_503_Count", dims, double(delta(c.httpCodeElb503, p.httpCodeElb503)));
+    put(ns, "HTTPCode_ELB_504_Count", dims, double(delta(c.httpCodeElb504, p.httpCodeElb504)));
+    put(ns, "NewConnectionCount", dims, double(delta(c.newConnectionCount, p.newConnectionCount)));
+    put(ns, "ActiveConnectionCount", dims, double(c.activeConnectionCount));
+  }
+  for (const auto& [arn, slot] : slots.targetGroups) {
+    std::vector<metrics::Dimension> dims = {{"TargetGroup", elbDimensionValue(arn)}};
+    if (auto lb = lbOfGroup.find(arn); lb != lbOfGroup.end()) {
+      dims.push_back({"LoadBalancer", elbDimensionValue(lb->second)});
+    }
+    const auto& c = at(counters.targetGroups, slot);
+    const auto& p = at(previous_.targetGroups, slot);
+    traffic(dims, c, p);
+    auto [healthy, unhealthy] = health[arn];
+    put("AWS/ApplicationELB", "HealthyHostCount", dims, healthy);
+    put("AWS/ApplicationELB", "UnHealthyHostCount", dims, unhealthy);
+    double requests = double(delta(c.requestCount, p.requestCount));
+    put("AWS/ApplicationELB", "RequestCountPerTarget", {{"TargetGroup", elbDimensionValue(arn)}},
+        healthy > 0 ? requests / healthy : requests);
+  }
+  previous_ = std::move(counters);
+  return Status::ok();
+}
+
+} // namespace tide::control

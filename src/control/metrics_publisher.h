@@ -1,0 +1,52 @@
+// The metrics publisher: once a second, turns what tide observes into CloudWatch series in the
+// metric store, under CloudWatch's namespaces, names and dimensions:
+//   AWS/EC2 CPUUtilization (Percent of what the instance type grants) per InstanceId, and per
+//     AutoScalingGroupName, InstanceType and ImageId (each instance's value counts once, so
+//     Average over a group is the average of its instances);
+//   AWS/ApplicationELB per LoadBalancer ("app/NAME/ID"), and per TargetGroup + LoadBalancer:
+//     RequestCount, HTTPCode_Target_2XX..5XX_Count, HTTPCode_ELB_4XX/5XX/502/503/504_Count,
+//     TargetResponseTime (Seconds, the second's average), ActiveConnectionCount,
+//     NewConnectionCount, TargetConnectionErrorCount; per target group HealthyHostCount,
+//     UnHealthyHostCount and RequestCountPerTarget.
+// Counters are read from the balancer (summed over its workers) and published as the change
+// since the previous second. Not thread-safe: runs on the control thread.
+#pragma once
+
+#include "balancer/counters.h"
+#include "common/clock.h"
+#include "control/publisher.h"
+#include "metrics/series.h"
+#include "store/store.h"
+
+#include <functional>
+#include <map>
+
+namespace tide::control {
+
+class MetricsPublisher {
+public:
+  using CounterSource = std::function<balancer::CountersSnapshot()>;
+
+  MetricsPublisher(store::Store& store, metrics::MetricStore& metrics, const Clock& clock,
+                   const Publisher& publisher, CounterSource counters)
+      : store_(store), metrics_(metrics), clock_(clock), publisher_(publisher),
+        counters_(std::move(counters)) {}
+
+  // Publishes one second of metrics.
+  Status sample();
+
+private:
+  store::Store& store_;
+  metrics::MetricStore& metrics_;
+  const Clock& clock_;
+  const Publisher& publisher_;
+  CounterSource counters_;
+  balancer::CountersSnapshot previous_; // the counters at the last sample
+  bool havePrevious_ = false;
+};
+
+// "arn:...:loadbalancer/app/NAME/ID" → "app/NAME/ID"; "arn:...:targetgroup/NAME/ID" →
+// "targetgroup/NAME/ID" (CloudWatch's dimension values for ELBv2).
+std::string elbDimensionValue(const std::string& arn);
+
+} // namespace tide::control
