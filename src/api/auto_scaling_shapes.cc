@@ -1,0 +1,157 @@
+#include "api/auto_scaling_shapes.h"
+
+#include "api/shapes.h"
+
+#include <algorithm>
+
+namespace tide::api {
+
+std::string autoScalingArn(const std::string& resource) {
+  return std::string("arn:aws:autoscaling:local:") + kOwnerId + ":" + resource;
+}
+
+bool isGroupMember(const model::Instance& i, const std::string& groupName) {
+  return i.autoScalingGroupName == groupName && i.state != model::InstanceState::Terminated &&
+         i.lifecycleState != "Terminated";
+}
+
+namespace {
+
+Json instanceTemplateJson(const model::Instance& i) {
+  return {{"LaunchTemplateId", i.launchTemplateId},
+          {"LaunchTemplateName", i.launchTemplateName},
+          {"Version", std::to_string(i.launchTemplateVersion)}};
+}
+
+} // namespace
+
+Json groupInstanceJson(const model::Instance& i) {
+  return {{"InstanceId", i.instanceId},     {"InstanceType", i.instanceType},
+          {"AvailabilityZone", "local-1a"}, {"LifecycleState", i.lifecycleState},
+          {"HealthStatus", i.healthStatus}, {"LaunchTemplate", instanceTemplateJson(i)},
+          {"ProtectedFromScaleIn", false}};
+}
+
+Json autoScalingInstanceJson(const model::Instance& i) {
+  std::string health = i.healthStatus;
+  std::transform(health.begin(), health.end(), health.begin(), ::toupper);
+  return {{"InstanceId", i.instanceId},
+          {"InstanceType", i.instanceType},
+          {"AutoScalingGroupName", i.autoScalingGroupName},
+          {"AvailabilityZone", "local-1a"},
+          {"LifecycleState", i.lifecycleState},
+          {"HealthStatus", health},
+          {"LaunchTemplate", instanceTemplateJson(i)},
+          {"ProtectedFromScaleIn", false}};
+}
+
+Json autoScalingGroupJson(const model::AutoScalingGroup& g,
+                          const std::vector<model::Instance>& members) {
+  Json instances = Json::array();
+  for (const auto& i : members) {
+    instances.push_back(groupInstanceJson(i));
+  }
+  Json tags = Json::array();
+  for (const auto& t : g.tags) {
+    tags.push_back({{"ResourceId", g.autoScalingGroupName},
+                    {"ResourceType", "auto-scaling-group"},
+                    {"Key", t.key},
+                    {"Value", t.value},
+                    {"PropagateAtLaunch", true}});
+  }
+  Json j = {{"AutoScalingGroupName", g.autoScalingGroupName},
+            {"AutoScalingGroupARN", g.autoScalingGroupArn},
+            {"LaunchTemplate",
+             {{"LaunchTemplateId", g.launchTemplateId},
+              {"LaunchTemplateName", g.launchTemplateName},
+              {"Version", g.launchTemplateVersion}}},
+            {"MinSize", g.minSize},
+            {"MaxSize", g.maxSize},
+            {"DesiredCapacity", g.desiredCapacity},
+            {"DefaultCooldown", g.defaultCooldown},
+            {"AvailabilityZones", Json::array({"local-1a"})},
+            {"LoadBalancerNames", Json::array()},
+            {"TargetGroupARNs", g.targetGroupArns},
+            {"HealthCheckType", g.healthCheckType},
+            {"HealthCheckGracePeriod", g.healthCheckGracePeriod},
+            {"Instances", instances},
+            {"CreatedTime", formatIso8601(g.createdTime)},
+            {"SuspendedProcesses", Json::array()},
+            {"TerminationPolicies", g.terminationPolicies},
+            {"NewInstancesProtectedFromScaleIn", false},
+            {"Tags", tags}};
+  if (g.deleting) {
+    j["Status"] = "Delete in progress";
+  }
+  return j;
+}
+
+Json activityJson(const model::ScalingActivity& a) {
+  Json j = {{"ActivityId", a.activityId},
+            {"AutoScalingGroupName", a.autoScalingGroupName},
+            {"Cause", a.cause},
+            {"Description", a.description},
+            {"StatusCode", a.statusCode},
+            {"StatusMessage", a.statusMessage},
+            {"StartTime", formatIso8601(a.startTime)},
+            {"Progress", a.progress},
+            {"Details", "{\"Availability Zone\":\"local-1a\"}"}};
+  if (a.endTime != 0) {
+    j["EndTime"] = formatIso8601(a.endTime);
+  }
+  return j;
+}
+
+Json policyAlarmsJson(const model::ScalingPolicy& p,
+                      const std::vector<model::MetricAlarm>& alarms) {
+  Json out = Json::array();
+  for (const auto& a : alarms) {
+    for (const auto* actions : {&a.alarmActions, &a.okActions, &a.insufficientDataActions}) {
+      if (std::find(actions->begin(), actions->end(), p.policyArn) != actions->end()) {
+        out.push_back({{"AlarmName", a.alarmName}, {"AlarmARN", a.alarmArn}});
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Json scalingPolicyJson(const model::ScalingPolicy& p,
+                       const std::vector<model::MetricAlarm>& alarms) {
+  Json j = {{"AutoScalingGroupName", p.autoScalingGroupName},
+            {"PolicyName", p.policyName},
+            {"PolicyARN", p.policyArn},
+            {"PolicyType", p.policyType},
+            {"AdjustmentType", p.adjustmentType},
+            {"Alarms", policyAlarmsJson(p, alarms)},
+            {"Enabled", p.enabled}};
+  if (p.minAdjustmentMagnitude) {
+    j["MinAdjustmentMagnitude"] = *p.minAdjustmentMagnitude;
+  }
+  if (p.policyType == "SimpleScaling") {
+    j["ScalingAdjustment"] = p.scalingAdjustment;
+    if (p.cooldown) {
+      j["Cooldown"] = *p.cooldown;
+    }
+  } else {
+    Json steps = Json::array();
+    for (const auto& s : p.stepAdjustments) {
+      Json step = {{"ScalingAdjustment", s.scalingAdjustment}};
+      if (s.lowerBound) {
+        step["MetricIntervalLowerBound"] = *s.lowerBound;
+      }
+      if (s.upperBound) {
+        step["MetricIntervalUpperBound"] = *s.upperBound;
+      }
+      steps.push_back(step);
+    }
+    j["StepAdjustments"] = steps;
+    j["MetricAggregationType"] = p.metricAggregationType;
+    if (p.estimatedInstanceWarmup) {
+      j["EstimatedInstanceWarmup"] = *p.estimatedInstanceWarmup;
+    }
+  }
+  return j;
+}
+
+} // namespace tide::api

@@ -1,0 +1,475 @@
+#include "control/auto_scaling_controller.h"
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "launch/launch.h"
+#include "launch/scaling_activity.h"
+
+#include <algorithm>
+#include <map>
+
+namespace tide::control {
+
+using model::Instance;
+using model::InstanceGoal;
+using model::InstanceState;
+using model::TargetHealthState;
+
+namespace {
+
+constexpr const char* kLaunching = "Launching a new EC2 instance";
+constexpr const char* kTerminating = "Terminating EC2 instance: ";
+
+bool startsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool inService(const Instance& i) {
+  return i.lifecycleState == "Pending" || i.lifecycleState == "InService";
+}
+
+// EC2 health: the instance should run and does (or is on its way up).
+bool ec2Healthy(const Instance& i) {
+  return i.goal == InstanceGoal::Run &&
+         (i.state == InstanceState::Pending || i.state == InstanceState::Running);
+}
+
+// -1 when a goes before b as a victim, 1 when after, 0 when the policy does not tell.
+using VictimOrder = int (*)(const model::AutoScalingGroup&, const Instance&, const Instance&);
+
+int oldestInstance(const model::AutoScalingGroup&, const Instance& a, const Instance& b) {
+  return a.launchTime == b.launchTime ? 0 : (a.launchTime < b.launchTime ? -1 : 1);
+}
+int newestInstance(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
+  return -oldestInstance(g, a, b);
+}
+// Instances of another template than the group's first, then older versions first.
+int oldestLaunchTemplate(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
+  bool aOther = a.launchTemplateId != g.launchTemplateId;
+  bool bOther = b.launchTemplateId != g.launchTemplateId;
+  if (aOther != bOther) {
+    return aOther ? -1 : 1;
+  }
+  if (a.launchTemplateVersion != b.launchTemplateVersion) {
+    return a.launchTemplateVersion < b.launchTemplateVersion ? -1 : 1;
+  }
+  return 0;
+}
+// Auto Scaling's Default balances Availability Zones (tide has one), then takes the oldest
+// launch template, then the instance closest to the next billing hour; tide has no billing
+// hours and takes the oldest instance instead.
+int defaultOrder(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
+  int c = oldestLaunchTemplate(g, a, b);
+  return c != 0 ? c : oldestInstance(g, a, b);
+}
+int noOrder(const model::AutoScalingGroup&, const Instance&, const Instance&) {
+  return 0;
+}
+
+struct TerminationPolicyRow {
+  const char* name;
+  VictimOrder order;
+};
+
+const TerminationPolicyRow kTerminationPolicies[] = {
+    {"Default", defaultOrder},
+    {"OldestInstance", oldestInstance},
+    {"NewestInstance", newestInstance},
+    {"OldestLaunchTemplate", oldestLaunchTemplate},
+    {"OldestLaunchConfiguration", oldestLaunchTemplate},
+    {"ClosestToNextInstanceHour", noOrder}, // no billing hours locally
+    {"AllocationStrategy", noOrder},        // one instance type, one market
+};
+
+VictimOrder terminationPolicy(const std::string& name) {
+  for (const auto& row : kTerminationPolicies) {
+    if (name == row.name) {
+      return row.order;
+    }
+  }
+  return noOrder;
+}
+
+// Whether a should be taken out of service before b: unhealthy first, then the group's
+// termination policies in order, then Default.
+bool victimBefore(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
+  if ((a.healthStatus == "Unhealthy") != (b.healthStatus == "Unhealthy")) {
+    return a.healthStatus == "Unhealthy";
+  }
+  for (const auto& name : g.terminationPolicies) {
+    if (int c = terminationPolicy(name)(g, a, b); c != 0) {
+      return c < 0;
+    }
+  }
+  if (int c = defaultOrder(g, a, b); c != 0) {
+    return c < 0;
+  }
+  return a.instanceId < b.instanceId;
+}
+
+} // namespace
+
+Result<Millis> AutoScalingController::reconcile() {
+  TimeMs now = clock_.now();
+  TimeMs next = now + 1000;
+  std::vector<std::string> names;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) -> Status {
+        auto groups = tx.autoScalingGroups();
+        if (!groups) {
+          return groups.status();
+        }
+        for (const auto& g : *groups) {
+          names.push_back(g.autoScalingGroupName);
+        }
+        return Status::ok();
+      },
+      false));
+  for (const std::string& name : names) {
+    int toLaunch = 0, active = 0;
+    bool deleted = false;
+    TIDE_RETURN_IF_ERROR(store_.transact(
+        [&](store::Tx& tx) { return observe(tx, name, now, toLaunch, active, next, deleted); }));
+    if (deleted) {
+      logInfo("auto scaling group " + name + " deleted");
+      continue;
+    }
+    if (toLaunch > 0) {
+      launch(name, active, toLaunch, now, next);
+    }
+  }
+  return Millis(std::max<TimeMs>(next - now, 10));
+}
+
+Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,
+                                      int& toLaunch, int& active, TimeMs& next, bool& deleted) {
+  auto found = tx.autoScalingGroup(name);
+  if (!found) {
+    return found.status();
+  }
+  if (!found->has_value()) {
+    deleted = true;
+    return Status::ok();
+  }
+  const model::AutoScalingGroup g = std::move(**found);
+  auto instances = tx.instances();
+  auto targets = tx.targets("");
+  auto tgs = tx.targetGroups();
+  auto acts = tx.scalingActivities(name, 200);
+  for (const Status* s : {&instances.status(), &targets.status(), &tgs.status(), &acts.status()}) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  std::map<std::string, const model::TargetGroup*> groupTgs;
+  for (const auto& tg : *tgs) {
+    if (std::find(g.targetGroupArns.begin(), g.targetGroupArns.end(), tg.targetGroupArn) !=
+        g.targetGroupArns.end()) {
+      groupTgs[tg.targetGroupArn] = &tg;
+    }
+  }
+  std::vector<Instance*> members;
+  for (Instance& i : *instances) {
+    if (i.autoScalingGroupName == name && i.lifecycleState != "Terminated") {
+      members.push_back(&i);
+    }
+  }
+  std::map<std::string, bool> changed; // instance id → its row changed
+
+  // Finishes the in-progress activities about an instance.
+  auto finish = [&](const std::string& id, const std::string& prefix, const std::string& code,
+                    const std::string& message) -> Status {
+    for (auto& a : *acts) {
+      if (a.statusCode == "InProgress" && startsWith(a.description, prefix) &&
+          endsWith(a.description, id)) {
+        launch::finishActivity(a, code, now, message);
+        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
+      }
+    }
+    return Status::ok();
+  };
+  // Takes an instance out of service with an activity saying why.
+  auto takeOut = [&](Instance& i, const std::string& why) -> Status {
+    i.lifecycleState = "Terminating";
+    changed[i.instanceId] = true;
+    auto a =
+        launch::newActivity(name, kTerminating + i.instanceId, launch::causeTime(now) + why, now);
+    acts->insert(acts->begin(), a);
+    logInfo("auto scaling group " + name + ": taking " + i.instanceId + " out of service");
+    return tx.putScalingActivity(a);
+  };
+  auto registered = [&](const Instance& i, const model::TargetGroup& tg) {
+    return std::any_of(targets->begin(), targets->end(), [&](const model::Target& t) {
+      return t.targetGroupArn == tg.targetGroupArn && t.id == i.instanceId && t.port == tg.port &&
+             t.state != TargetHealthState::Draining;
+    });
+  };
+  auto registerTargets = [&](const Instance& i) -> Status {
+    for (const auto& [arn, tg] : groupTgs) {
+      if (registered(i, *tg)) {
+        continue;
+      }
+      model::Target t;
+      t.targetGroupArn = arn;
+      t.id = i.instanceId;
+      t.port = tg->port;
+      t.state = TargetHealthState::Initial;
+      t.reason = "Elb.InitialHealthChecking";
+      t.description = "Initial health checks in progress";
+      t.registeredAt = now;
+      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+      targets->erase(std::remove_if(targets->begin(), targets->end(),
+                                    [&](const model::Target& x) {
+                                      return x.targetGroupArn == arn && x.id == t.id &&
+                                             x.port == t.port;
+                                    }),
+                     targets->end());
+      targets->push_back(t);
+    }
+    return Status::ok();
+  };
+
+  // Lifecycle and health.
+  for (Instance* ip : members) {
+    Instance& i = *ip;
+    if (i.state == InstanceState::Terminated) {
+      if (i.lifecycleState != "Terminating") {
+        TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
+                                        "EC2 health check indicating it has been terminated or "
+                                        "stopped."));
+        i.healthStatus = "Unhealthy";
+      }
+      TIDE_RETURN_IF_ERROR(finish(i.instanceId, kTerminating, "Successful", ""));
+      TIDE_RETURN_IF_ERROR(finish(i.instanceId, kLaunching, "Cancelled",
+                                  "The instance was terminated before it came into service"));
+      i.lifecycleState = "Terminated";
+      changed[i.instanceId] = true;
+      continue;
+    }
+    if (!inService(i)) {
+      continue;
+    }
+    if (!ec2Healthy(i)) {
+      i.healthStatus = "Unhealthy";
+      TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
+                                      "EC2 health check indicating it has been terminated or "
+                                      "stopped."));
+      continue;
+    }
+    if (g.healthCheckType == "ELB" && i.lifecycleState == "InService") {
+      TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
+      if (now < graceEnds) {
+        next = std::min(next, graceEnds);
+      } else {
+        bool unhealthy = std::any_of(targets->begin(), targets->end(), [&](const auto& t) {
+          return t.id == i.instanceId && groupTgs.count(t.targetGroupArn) &&
+                 t.state == TargetHealthState::Unhealthy;
+        });
+        if (unhealthy) {
+          i.healthStatus = "Unhealthy";
+          TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to "
+                                          "an ELB system health check failure."));
+          continue;
+        }
+      }
+    }
+    if (i.state == InstanceState::Running) {
+      TIDE_RETURN_IF_ERROR(registerTargets(i));
+      if (i.lifecycleState == "Pending") {
+        i.lifecycleState = "InService";
+        changed[i.instanceId] = true;
+        TIDE_RETURN_IF_ERROR(finish(i.instanceId, kLaunching, "Successful", ""));
+        logInfo("auto scaling group " + name + ": " + i.instanceId + " is InService");
+      }
+    }
+  }
+
+  // Capacity: too many in service → choose victims; too few → launch (after this commit).
+  std::vector<Instance*> live;
+  for (Instance* i : members) {
+    if (inService(*i)) {
+      live.push_back(i);
+    }
+  }
+  active = static_cast<int>(live.size());
+  int desired = g.deleting ? 0 : g.desiredCapacity;
+  if (active > desired) {
+    std::sort(live.begin(), live.end(),
+              [&](const Instance* a, const Instance* b) { return victimBefore(g, *a, *b); });
+    for (int k = 0; k < active - desired; ++k) {
+      TIDE_RETURN_IF_ERROR(takeOut(
+          *live[k], " an instance was taken out of service in response to a difference between "
+                    "desired and actual capacity, shrinking the capacity from " +
+                        std::to_string(active) + " to " + std::to_string(desired) + "."));
+    }
+  } else if (active < desired) {
+    toLaunch = desired - active;
+  }
+
+  // Terminating: drain the targets; once they are gone, terminate.
+  bool anyLeft = false;
+  for (Instance* ip : members) {
+    Instance& i = *ip;
+    if (i.lifecycleState == "Terminated") {
+      continue;
+    }
+    anyLeft = true;
+    if (i.lifecycleState != "Terminating") {
+      continue;
+    }
+    int remaining = 0;
+    for (model::Target& t : *targets) {
+      if (t.id != i.instanceId) {
+        continue;
+      }
+      ++remaining;
+      if (t.state != TargetHealthState::Draining) {
+        t.state = TargetHealthState::Draining;
+        t.reason = "Target.DeregistrationInProgress";
+        t.description = "Target deregistration is in progress";
+        t.drainingSince = now;
+        TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+      }
+    }
+    if (remaining == 0 && i.goal != InstanceGoal::Terminate) {
+      i.goal = InstanceGoal::Terminate;
+      i.stateTransitionReason =
+          "Auto Scaling: taken out of service (" + formatIso8601(now).substr(0, 19) + " GMT)";
+      changed[i.instanceId] = true;
+      for (auto& a : *acts) {
+        if (a.statusCode == "InProgress" && startsWith(a.description, kTerminating) &&
+            endsWith(a.description, i.instanceId) && a.progress < 50) {
+          a.progress = 50;
+          TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
+        }
+      }
+    }
+  }
+  for (Instance* i : members) {
+    if (changed.count(i->instanceId)) {
+      TIDE_RETURN_IF_ERROR(tx.putInstance(*i));
+    }
+  }
+
+  if (g.deleting) {
+    toLaunch = 0;
+    if (!anyLeft) {
+      deleted = true;
+      return tx.deleteAutoScalingGroup(name);
+    }
+    return Status::ok();
+  }
+
+  // Launch backoff, from the activities: the failed launches since the last launch that
+  // worked (a pass that launched some and then failed counts as failed).
+  if (toLaunch > 0) {
+    TimeMs lastSuccess = -1;
+    for (const auto& a : *acts) {
+      if (startsWith(a.description, kLaunching) && a.statusCode != "Failed") {
+        lastSuccess = std::max(lastSuccess, a.startTime);
+      }
+    }
+    int failures = 0;
+    TimeMs lastFailure = 0;
+    for (const auto& a : *acts) {
+      if (startsWith(a.description, kLaunching) && a.statusCode == "Failed" &&
+          a.startTime >= lastSuccess) {
+        ++failures;
+        lastFailure = std::max(lastFailure, a.endTime);
+      }
+    }
+    if (failures > 0) {
+      TimeMs backoff = options_.launchBackoff.count();
+      for (int k = 1; k < failures && backoff < options_.maxLaunchBackoff.count(); ++k) {
+        backoff *= 2;
+      }
+      backoff = std::min<TimeMs>(backoff, options_.maxLaunchBackoff.count());
+      if (now < lastFailure + backoff) {
+        toLaunch = 0;
+        next = std::min(next, lastFailure + backoff);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+void AutoScalingController::launch(const std::string& name, int active, int count, TimeMs now,
+                                   TimeMs& next) {
+  std::string cause = launch::causeTime(now) +
+                      " an instance was started in response to a difference between desired and "
+                      "actual capacity, increasing the capacity from " +
+                      std::to_string(active) + " to " + std::to_string(active + count) + ".";
+  int launched = 0;
+  for (int batch = 1; launched < count; batch *= 2) {
+    int n = std::min(batch, count - launched);
+    std::vector<std::string> ids;
+    Status s = store_.transact([&](store::Tx& tx) -> Status {
+      auto g = tx.autoScalingGroup(name);
+      if (!g) {
+        return g.status();
+      }
+      if (!g->has_value() || (*g)->deleting) {
+        return Status::ok();
+      }
+      auto r = launch::resolveLaunchTemplate(tx, (*g)->launchTemplateId, "",
+                                             (*g)->launchTemplateVersion);
+      if (!r) {
+        return r.status();
+      }
+      launch::LaunchRequest req;
+      req.data = r->version.data;
+      req.launchTemplateId = r->launchTemplate.launchTemplateId;
+      req.launchTemplateName = r->launchTemplate.launchTemplateName;
+      req.launchTemplateVersion = r->version.versionNumber;
+      req.tags = r->version.data.instanceTags;
+      for (const model::Tag& t : (*g)->tags) { // the group's tags win over the template's
+        auto same = std::find_if(req.tags.begin(), req.tags.end(),
+                                 [&](const model::Tag& x) { return x.key == t.key; });
+        if (same != req.tags.end()) {
+          same->value = t.value;
+        } else {
+          req.tags.push_back(t);
+        }
+      }
+      req.minCount = n;
+      req.maxCount = n;
+      req.reservationId = newId("r");
+      req.autoScalingGroupName = name;
+      auto out = launch::launchInstances(tx, req, options_.maxCpuCores, now);
+      if (!out) {
+        return out.status();
+      }
+      for (const Instance& i : *out) {
+        ids.push_back(i.instanceId);
+        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(
+            launch::newActivity(name, std::string(kLaunching) + ": " + i.instanceId, cause, now)));
+      }
+      return Status::ok();
+    });
+    if (!s.isOk()) {
+      logError("auto scaling group " + name + ": cannot launch: " + s.toString());
+      Status recorded = store_.transact([&](store::Tx& tx) -> Status {
+        auto a = launch::newActivity(
+            name, std::string(kLaunching) + ".  Status Reason: " + s.message(), cause, now);
+        launch::finishActivity(a, "Failed", now, s.toString());
+        return tx.putScalingActivity(a);
+      });
+      if (!recorded.isOk()) {
+        logError("auto scaling group " + name + ": " + recorded.toString());
+      }
+      next = std::min(next, now + options_.launchBackoff.count());
+      return;
+    }
+    if (ids.empty()) {
+      return; // the group went away
+    }
+    launched += n;
+    logInfo("auto scaling group " + name + ": launched " + std::to_string(n) + " instance(s)");
+  }
+}
+
+} // namespace tide::control

@@ -1,0 +1,62 @@
+// The Auto Scaling group controller: keeps each group at its desired capacity, level-triggered
+// over the store (a restart in the middle of anything converges to the same place).
+//
+// For each group, one pass:
+//   - members: instances whose autoScalingGroupName is the group's, not yet Terminated;
+//   - lifecycle: Pending → InService once the instance runs, registering it with each of the
+//     group's target groups (target "initial", Elb.InitialHealthChecking) as RegisterTargets
+//     does; InService instances missing from a target group are registered again;
+//   - health: an instance not running (EC2), or with HealthCheckType ELB and after the
+//     HealthCheckGracePeriod an unhealthy target in one of the group's target groups, becomes
+//     Unhealthy and is taken out of service (it is replaced: the group is then short);
+//   - scale-in, several passes: victims (by termination policy) become Terminating, their
+//     targets start draining; once the target controller has removed the drained targets, the
+//     instance's goal becomes terminate; once terminated, its lifecycle is Terminated;
+//   - scale-out: (desired - in service or pending) launches through launch::launchInstances, in
+//     batches of 1, 2, 4, ... while they succeed (Kubernetes' slowStartBatch); a failure ends
+//     the pass with a Failed activity and is retried after a backoff that doubles per failure
+//     (derived from the activities, so a restart keeps it);
+//   - a group being deleted (ForceDelete) takes every instance out of service, then goes with
+//     its policies and activities.
+// Every launch and termination is a scaling activity with Auto Scaling's cause text.
+// Not thread-safe: runs on the control thread.
+#pragma once
+
+#include "common/clock.h"
+#include "model/auto_scaling.h"
+#include "store/store.h"
+
+namespace tide::control {
+
+struct AutoScalingControllerOptions {
+  double maxCpuCores = 8.0;         // the host's capacity limit, as RunInstances applies it
+  Millis launchBackoff{10'000};     // wait after a failed launch; doubles per failure in a row
+  Millis maxLaunchBackoff{300'000}; // the longest wait between launch attempts
+};
+
+class AutoScalingController {
+public:
+  AutoScalingController(store::Store& store, const Clock& clock,
+                        AutoScalingControllerOptions options = {})
+      : store_(store), clock_(clock), options_(options) {}
+
+  // One pass over every group. Returns how soon to run again at the latest (a grace period or a
+  // launch backoff that ends). Errors are the store's; one group's failure to launch is an
+  // activity, not an error.
+  Result<Millis> reconcile();
+
+private:
+  // Observes the group's instances and moves them on (lifecycle, health, draining, victims).
+  // Sets `toLaunch` to how many instances the group is short of, and `deleted` when the group
+  // was removed.
+  Status observe(store::Tx& tx, const std::string& groupName, TimeMs now, int& toLaunch,
+                 int& active, TimeMs& next, bool& deleted);
+  // Launches `count` instances in growing batches; stops at the first failure.
+  void launch(const std::string& groupName, int active, int count, TimeMs now, TimeMs& next);
+
+  store::Store& store_;
+  const Clock& clock_;
+  AutoScalingControllerOptions options_;
+};
+
+} // namespace tide::control

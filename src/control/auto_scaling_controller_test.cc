@@ -1,0 +1,470 @@
+// The Auto Scaling group controller over a real store with a virtual clock. No provider: the
+// tests move instance states by hand, as the instance controller would, and run the target
+// controller where draining has to finish.
+#include "control/auto_scaling_controller.h"
+#include "control/target_controller.h"
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <unistd.h>
+
+namespace tide::control {
+namespace {
+
+namespace fs = std::filesystem;
+using model::Instance;
+using model::InstanceGoal;
+using model::InstanceState;
+using model::TargetHealthState;
+
+class AutoScalingControllerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tide-asg-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
+    model::Image img;
+    img.imageId = "ami-00000000000000001";
+    img.name = "shop";
+    img.state = model::ImageState::Available;
+    img.runCommand = "python3 server.py";
+    model::LaunchTemplate lt;
+    lt.launchTemplateId = "lt-00000000000000001";
+    lt.launchTemplateName = "shop";
+    model::LaunchTemplateVersion v;
+    v.launchTemplateId = lt.launchTemplateId;
+    v.launchTemplateName = lt.launchTemplateName;
+    v.data.imageId = img.imageId;
+    v.data.instanceType = "t3.micro"; // 0.25 cores
+    v.data.instanceTags = {{"app", "shop"}};
+    tg_.targetGroupArn = "arn:tg/web";
+    tg_.targetGroupName = "web";
+    tg_.port = 8080;
+    tg_.deregistrationDelaySeconds = 5;
+    group_.autoScalingGroupName = "web";
+    group_.launchTemplateId = lt.launchTemplateId;
+    group_.launchTemplateName = lt.launchTemplateName;
+    group_.minSize = 0;
+    group_.maxSize = 10;
+    group_.desiredCapacity = 2;
+    group_.targetGroupArns = {tg_.targetGroupArn};
+    group_.tags = {{"team", "web"}};
+    put([&](store::Tx& tx) {
+      TIDE_RETURN_IF_ERROR(tx.putImage(img));
+      TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
+      TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
+      return tx.putTargetGroup(tg_);
+    });
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void put(const std::function<Status(store::Tx&)>& fn) {
+    ASSERT_TRUE(store_->transact(fn).isOk());
+  }
+  void putGroup() {
+    put([&](store::Tx& tx) { return tx.putAutoScalingGroup(group_); });
+  }
+  model::AutoScalingGroup group() {
+    model::AutoScalingGroup g;
+    store_->transact([&](store::Tx& tx) {
+      auto r = *tx.autoScalingGroup("web");
+      if (r) {
+        g = *r;
+      }
+      return Status::ok();
+    });
+    return g;
+  }
+  bool groupExists() {
+    bool exists = false;
+    store_->transact([&](store::Tx& tx) {
+      exists = tx.autoScalingGroup("web")->has_value();
+      return Status::ok();
+    });
+    return exists;
+  }
+  std::vector<Instance> instances() {
+    std::vector<Instance> out;
+    store_->transact([&](store::Tx& tx) {
+      out = *tx.instances();
+      return Status::ok();
+    });
+    return out;
+  }
+  // The group's instances not terminated.
+  std::vector<Instance> live() {
+    std::vector<Instance> out;
+    for (auto& i : instances()) {
+      if (i.autoScalingGroupName == "web" && i.state != InstanceState::Terminated) {
+        out.push_back(i);
+      }
+    }
+    return out;
+  }
+  std::vector<model::Target> targets() {
+    std::vector<model::Target> out;
+    store_->transact([&](store::Tx& tx) {
+      out = *tx.targets("");
+      return Status::ok();
+    });
+    return out;
+  }
+  std::vector<model::ScalingActivity> activities() {
+    std::vector<model::ScalingActivity> out;
+    store_->transact([&](store::Tx& tx) {
+      out = *tx.scalingActivities("web", 1000);
+      return Status::ok();
+    });
+    return out;
+  }
+  // Moves an instance as the instance controller would.
+  void setState(const std::string& id, InstanceState s) {
+    put([&](store::Tx& tx) {
+      Instance i = **tx.instance(id);
+      i.state = s;
+      i.stateChangedAt = clock_.now();
+      return tx.putInstance(i);
+    });
+  }
+  // Every instance whose goal is run and that is pending starts running; terminate goals end.
+  void instanceControllerPass() {
+    for (const Instance& i : instances()) {
+      if (i.goal == InstanceGoal::Run && i.state == InstanceState::Pending) {
+        setState(i.instanceId, InstanceState::Running);
+      } else if (i.goal == InstanceGoal::Terminate && i.state != InstanceState::Terminated) {
+        setState(i.instanceId, InstanceState::Terminated);
+      }
+    }
+  }
+  void setTarget(const std::string& id, TargetHealthState s) {
+    put([&](store::Tx& tx) {
+      auto all = tx.targets("");
+      for (model::Target t : *all) {
+        if (t.id == id) {
+          t.state = s;
+          TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+        }
+      }
+      return Status::ok();
+    });
+  }
+  void pass(AutoScalingController& c) { ASSERT_TRUE(c.reconcile().isOk()); }
+  // Runs the controllers until nothing changes (at most n rounds).
+  void settle(AutoScalingController& c, int n = 6) {
+    TargetController t(*store_, clock_);
+    for (int k = 0; k < n; ++k) {
+      pass(c);
+      instanceControllerPass();
+      ASSERT_TRUE(t.reconcile().isOk());
+    }
+  }
+
+  fs::path dir_;
+  VirtualClock clock_;
+  std::unique_ptr<store::Store> store_;
+  model::TargetGroup tg_;
+  model::AutoScalingGroup group_;
+};
+
+TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
+  group_.desiredCapacity = 7;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  auto all = live();
+  ASSERT_EQ(all.size(), 7u);
+  std::map<std::string, int> reservations;
+  for (const auto& i : all) {
+    ++reservations[i.reservationId];
+    EXPECT_EQ(i.lifecycleState, "Pending");
+    EXPECT_EQ(i.healthStatus, "Healthy");
+    EXPECT_EQ(i.launchTemplateVersion, 1);
+    // The template's tags and the group's.
+    EXPECT_EQ(i.tags, (std::vector<model::Tag>{{"app", "shop"}, {"team", "web"}}));
+  }
+  std::vector<int> sizes;
+  for (auto& [r, n] : reservations) {
+    sizes.push_back(n);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int>{1, 2, 4}));
+  auto acts = activities();
+  ASSERT_EQ(acts.size(), 7u);
+  EXPECT_EQ(acts[0].statusCode, "InProgress");
+  EXPECT_EQ(acts[0].description.rfind("Launching a new EC2 instance: i-", 0), 0u);
+  EXPECT_NE(acts[0].cause.find("an instance was started in response to a difference between "
+                               "desired and actual capacity, increasing the capacity from 0 to 7."),
+            std::string::npos);
+  pass(c); // nothing more while they are pending
+  EXPECT_EQ(live().size(), 7u);
+}
+
+TEST_F(AutoScalingControllerTest, RegistersRunningInstancesAndPutsThemInService) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  EXPECT_TRUE(targets().empty()); // pending: not registered yet
+  instanceControllerPass();
+  pass(c);
+  auto all = live();
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& i : all) {
+    EXPECT_EQ(i.lifecycleState, "InService");
+  }
+  auto ts = targets();
+  ASSERT_EQ(ts.size(), 2u);
+  for (const auto& t : ts) {
+    EXPECT_EQ(t.state, TargetHealthState::Initial);
+    EXPECT_EQ(t.reason, "Elb.InitialHealthChecking");
+    EXPECT_EQ(t.port, 8080);
+  }
+  for (const auto& a : activities()) {
+    EXPECT_EQ(a.statusCode, "Successful") << a.description;
+  }
+  // A registration lost (say, deregistered by hand) comes back.
+  put([&](store::Tx& tx) { return tx.deleteTarget(ts[0]); });
+  pass(c);
+  EXPECT_EQ(targets().size(), 2u);
+}
+
+TEST_F(AutoScalingControllerTest, StopsAndBacksOffWhenLaunchesFail) {
+  group_.desiredCapacity = 6;
+  putGroup();
+  AutoScalingControllerOptions o;
+  o.maxCpuCores = 1.0; // four t3.micro fit
+  AutoScalingController c(*store_, clock_, o);
+  pass(c);
+  EXPECT_EQ(live().size(), 3u); // batches 1 and 2 fit; the batch of 3 does not
+  auto acts = activities();
+  ASSERT_EQ(acts[0].statusCode, "Failed");
+  EXPECT_NE(acts[0].statusMessage.find("InsufficientInstanceCapacity"), std::string::npos);
+  size_t count = acts.size();
+  pass(c); // within the backoff: no new attempt, no new activity
+  clock_.advance(Millis(9'999));
+  pass(c);
+  EXPECT_EQ(activities().size(), count);
+  clock_.advance(Millis(1));
+  pass(c); // one retry: a batch of 1 fits (4 instances), the next one fails again
+  EXPECT_EQ(live().size(), 4u);
+  acts = activities();
+  EXPECT_EQ(acts[0].statusCode, "Failed");
+  count = acts.size();
+  clock_.advance(Millis(9'999)); // some launched: the backoff starts over at 10 s
+  pass(c);
+  EXPECT_EQ(activities().size(), count);
+  clock_.advance(Millis(1));
+  pass(c); // nothing fits: a failure in a row
+  EXPECT_EQ(activities().size(), count + 1);
+  EXPECT_EQ(live().size(), 4u);
+  clock_.advance(Millis(10'000)); // the backoff doubled: 20 s now
+  pass(c);
+  EXPECT_EQ(activities().size(), count + 1);
+  clock_.advance(Millis(10'000));
+  pass(c);
+  EXPECT_EQ(activities().size(), count + 2);
+}
+
+TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
+  group_.desiredCapacity = 3;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  TargetController t(*store_, clock_);
+  pass(c);
+  instanceControllerPass();
+  pass(c);
+  clock_.advance(Millis(1000));
+  // Mark one instance as from an older template version: it goes first.
+  std::string oldest = live()[2].instanceId;
+  put([&](store::Tx& tx) {
+    Instance i = **tx.instance(oldest);
+    i.launchTemplateVersion = 0;
+    return tx.putInstance(i);
+  });
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  auto all = live();
+  int terminating = 0;
+  for (const auto& i : all) {
+    if (i.lifecycleState == "Terminating") {
+      ++terminating;
+      EXPECT_EQ(i.goal, InstanceGoal::Run); // still serving its in-flight requests
+    }
+  }
+  EXPECT_EQ(terminating, 2);
+  EXPECT_EQ(std::find_if(all.begin(), all.end(),
+                         [&](const Instance& i) { return i.instanceId == oldest; })
+                ->lifecycleState,
+            "Terminating");
+  int draining = 0;
+  for (const auto& x : targets()) {
+    draining += x.state == TargetHealthState::Draining;
+  }
+  EXPECT_EQ(draining, 2);
+  // Before the deregistration delay ends: still not terminated.
+  clock_.advance(Millis(4'000));
+  ASSERT_TRUE(t.reconcile().isOk());
+  pass(c);
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.goal, InstanceGoal::Run);
+  }
+  clock_.advance(Millis(1'000));
+  ASSERT_TRUE(t.reconcile().isOk()); // drained targets removed
+  pass(c);
+  int goingAway = 0;
+  for (const auto& i : live()) {
+    goingAway += i.goal == InstanceGoal::Terminate;
+  }
+  EXPECT_EQ(goingAway, 2);
+  instanceControllerPass();
+  pass(c);
+  EXPECT_EQ(live().size(), 1u);
+  auto acts = activities();
+  int terminated = 0;
+  for (const auto& a : acts) {
+    if (a.description.rfind("Terminating EC2 instance: ", 0) == 0) {
+      ++terminated;
+      EXPECT_EQ(a.statusCode, "Successful");
+      EXPECT_NE(a.cause.find("shrinking the capacity from 3 to 1."), std::string::npos);
+    }
+  }
+  EXPECT_EQ(terminated, 2);
+  pass(c); // steady: nothing launched
+  EXPECT_EQ(live().size(), 1u);
+}
+
+TEST_F(AutoScalingControllerTest, ReplacesInstancesFailingEc2HealthChecks) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  ASSERT_EQ(live().size(), 2u);
+  std::string victim = live()[0].instanceId;
+  setState(victim, InstanceState::Stopped); // its app died (instance-initiated shutdown)
+  pass(c);
+  Instance v;
+  for (const auto& i : instances()) {
+    if (i.instanceId == victim) {
+      v = i;
+    }
+  }
+  EXPECT_EQ(v.healthStatus, "Unhealthy");
+  EXPECT_EQ(v.lifecycleState, "Terminating");
+  EXPECT_EQ(live().size(), 3u); // the replacement is launched at once
+  auto acts = activities();
+  bool said = false;
+  for (const auto& a : acts) {
+    said = said || (a.description == "Terminating EC2 instance: " + victim &&
+                    a.cause.find("in response to an EC2 health check indicating it has been "
+                                 "terminated or stopped.") != std::string::npos);
+  }
+  EXPECT_TRUE(said);
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_EQ(live().size(), 2u);
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.lifecycleState, "InService");
+    EXPECT_NE(i.instanceId, victim);
+  }
+}
+
+TEST_F(AutoScalingControllerTest, ReplacesInstancesTerminatedByTheUser) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  std::string victim = live()[0].instanceId;
+  put([&](store::Tx& tx) { // TerminateInstances
+    Instance i = **tx.instance(victim);
+    i.goal = InstanceGoal::Terminate;
+    i.state = InstanceState::Terminated;
+    return tx.putInstance(i);
+  });
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_EQ(live().size(), 2u);
+  for (const auto& i : live()) {
+    EXPECT_NE(i.instanceId, victim);
+  }
+}
+
+TEST_F(AutoScalingControllerTest, ElbHealthCountsOnlyAfterTheGracePeriod) {
+  group_.healthCheckType = "ELB";
+  group_.healthCheckGracePeriod = 30;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  instanceControllerPass();
+  pass(c);
+  std::string victim = live()[0].instanceId;
+  setTarget(victim, TargetHealthState::Unhealthy);
+  clock_.advance(Millis(29'000));
+  pass(c);
+  EXPECT_EQ(live().size(), 2u);
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.healthStatus, "Healthy");
+  }
+  clock_.advance(Millis(1'000));
+  pass(c);
+  bool said = false;
+  for (const auto& a : activities()) {
+    said = said || (a.description == "Terminating EC2 instance: " + victim &&
+                    a.cause.find("in response to an ELB system health check failure.") !=
+                        std::string::npos);
+  }
+  EXPECT_TRUE(said);
+  EXPECT_EQ(live().size(), 3u); // replaced while the unhealthy one drains
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_EQ(live().size(), 2u);
+}
+
+TEST_F(AutoScalingControllerTest, ForceDeleteTerminatesEverythingThenRemovesTheGroup) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  ASSERT_EQ(live().size(), 2u);
+  group_ = group();
+  group_.deleting = true;
+  group_.desiredCapacity = group_.minSize = group_.maxSize = 0;
+  putGroup();
+  model::ScalingPolicy p;
+  p.policyName = "out";
+  p.policyArn = "arn:policy/out";
+  p.autoScalingGroupName = "web";
+  put([&](store::Tx& tx) { return tx.putScalingPolicy(p); });
+  pass(c);
+  EXPECT_TRUE(groupExists());
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.lifecycleState, "Terminating");
+  }
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_TRUE(live().empty());
+  EXPECT_FALSE(groupExists());
+  store_->transact([&](store::Tx& tx) {
+    EXPECT_TRUE(tx.scalingPolicies("web")->empty());
+    return Status::ok();
+  });
+}
+
+TEST_F(AutoScalingControllerTest, RestartsFromTheStoreAlone) {
+  putGroup();
+  {
+    AutoScalingController c(*store_, clock_);
+    pass(c);
+  }
+  instanceControllerPass();
+  AutoScalingController again(*store_, clock_); // a new server: nothing in memory
+  pass(again);
+  EXPECT_EQ(live().size(), 2u);
+  EXPECT_EQ(targets().size(), 2u);
+}
+
+} // namespace
+} // namespace tide::control

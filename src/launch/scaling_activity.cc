@@ -1,0 +1,59 @@
+#include "launch/scaling_activity.h"
+
+#include "common/ids.h"
+
+namespace tide::launch {
+
+std::string newUuid() {
+  std::string h = randomHex(32);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
+std::string causeTime(TimeMs t) {
+  return "At " + formatIso8601(t).substr(0, 19) + "Z";
+}
+
+model::ScalingActivity newActivity(const std::string& groupName, std::string description,
+                                   std::string cause, TimeMs now) {
+  model::ScalingActivity a;
+  a.activityId = newUuid();
+  a.autoScalingGroupName = groupName;
+  a.description = std::move(description);
+  a.cause = std::move(cause);
+  a.startTime = now;
+  a.statusCode = "InProgress";
+  a.progress = 0;
+  return a;
+}
+
+void finishActivity(model::ScalingActivity& a, const std::string& statusCode, TimeMs now,
+                    std::string statusMessage) {
+  a.statusCode = statusCode;
+  a.endTime = now;
+  a.progress = 100;
+  a.statusMessage = std::move(statusMessage);
+}
+
+std::string changingDesired(int from, int to) {
+  return "changing the desired capacity from " + std::to_string(from) + " to " +
+         std::to_string(to) + ".";
+}
+
+Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int desired,
+                             const std::string& cause, TimeMs now) {
+  if (desired == group.desiredCapacity) {
+    return Status::ok();
+  }
+  model::ScalingActivity a =
+      newActivity(group.autoScalingGroupName,
+                  "Changing the desired capacity from " + std::to_string(group.desiredCapacity) +
+                      " to " + std::to_string(desired),
+                  cause, now);
+  finishActivity(a, "Successful", now);
+  group.desiredCapacity = desired;
+  TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(group));
+  return tx.putScalingActivity(a);
+}
+
+} // namespace tide::launch
