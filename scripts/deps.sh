@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev                     # the embedded store
   nlohmann-json3-dev                 # JSON for the API and the store's documents
   libcli11-dev                       # the tide command line
+  libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256 for content-addressed images (libcrypto)
   libgtest-dev                       # unit tests
   python3                            # integration tests and the example app

@@ -1,0 +1,56 @@
+// The stack engine: level-triggered, it moves every stack that is *_IN_PROGRESS one step
+// closer to its template, making, updating and deleting resources through the action table.
+//
+// Stack states and their transitions (CloudFormation's):
+//   CREATE_IN_PROGRESS → CREATE_COMPLETE, or → ROLLBACK_IN_PROGRESS → ROLLBACK_COMPLETE
+//                                                                     (or ROLLBACK_FAILED)
+//   UPDATE_IN_PROGRESS → UPDATE_COMPLETE, or → UPDATE_FAILED (tide does not roll updates
+//                        back: the resources stay as far as the update got; fix the template
+//                        and update again)
+//   DELETE_IN_PROGRESS → (record removed), or → DELETE_FAILED (DeleteStack again retries)
+//
+// Resources are made in dependency order (Ref, Fn::GetAtt, Fn::Sub and DependsOn), each as
+// soon as everything it depends on is complete; a resource that must become ready (an image)
+// holds back only its dependents. Deletion runs in reverse dependency order, one resource at
+// a time, waiting for each to be gone (an Auto Scaling group terminates its instances first).
+//
+// Restart-safe: a resource is recorded as CREATE_IN_PROGRESS before its action runs and its
+// physical id right after; a resource found CREATE_IN_PROGRESS without an id after a restart
+// is looked up by its name before it is made again.
+//
+// Updates: UpdateStack (planStackUpdate) marks each resource. Changes to updatable properties
+// are applied in place (an Auto Scaling group's sizes and launch template through
+// UpdateAutoScalingGroup, a launch template's data as a new default version, target group
+// health checks and attributes, load balancer attributes, alarms and scaling policies through
+// their Put actions). Any other change replaces the resource: the old one is deleted first,
+// then the new one made, and so are the resources that refer to a replaced one (a changed
+// reference is a changed property).
+//
+// Runs on the control thread, like the action handlers.
+#pragma once
+
+#include "api/action.h"
+#include "api/stack_template.h"
+
+namespace tide::api {
+
+class StackEngine {
+public:
+  // Advances every stack in progress. Returns true while some stack waits for something
+  // outside it (an image to become available, a group to finish deleting): call again soon.
+  // Errors are the store's; a resource's failure is recorded in its stack instead.
+  Result<bool> step(ActionContext& ctx);
+};
+
+// For UpdateStack: the stack's resources marked for the update from `old` (the stack's current
+// template and parameters) to `next`: DELETE_IN_PROGRESS for resources removed or replaced,
+// UPDATE_IN_PROGRESS for those changed in place. ValidationError "No updates are to be
+// performed." when the template and parameters are unchanged.
+Result<std::vector<model::StackResource>>
+planStackUpdate(const model::Stack& stack, const Template& old, const Template& next,
+                const std::vector<model::StackParameter>& nextParameters);
+
+// Whether a stack status is final and good (CREATE_COMPLETE, UPDATE_COMPLETE).
+bool stackSucceeded(const std::string& status);
+
+} // namespace tide::api

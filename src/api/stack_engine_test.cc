@@ -1,0 +1,259 @@
+// The stack engine through the action table: EC2 and ELBv2 resources made, updated and
+// deleted in dependency order; rollback of a failing resource; idempotent updates.
+#include "api/api_test_fixture.h"
+#include "api/stack_engine.h"
+
+namespace tide::api {
+namespace {
+
+class StackEngineTest : public ApiTest {
+protected:
+  std::string web(const std::string& extraTg = "", int port = 8081) {
+    return "Parameters:\n"
+           "  Port: {Type: Number, Default: " +
+           std::to_string(port) +
+           "}\n"
+           "Resources:\n"
+           "  Image:\n"
+           "    Type: Tide::EC2::Image\n"
+           "    Properties: {SourceDirectory: app, RunCommand: python3 server.py, Port: 9000}\n"
+           "  Template:\n"
+           "    Type: AWS::EC2::LaunchTemplate\n"
+           "    Properties:\n"
+           "      LaunchTemplateData: {ImageId: !Ref Image, InstanceType: t3.micro}\n"
+           "  Web:\n"
+           "    Type: AWS::ElasticLoadBalancingV2::TargetGroup\n"
+           "    Properties:\n"
+           "      Port: 9000\n"
+           "      HealthCheckPath: /health\n" +
+           extraTg +
+           "  LB:\n"
+           "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n"
+           "  Listener:\n"
+           "    Type: AWS::ElasticLoadBalancingV2::Listener\n"
+           "    Properties:\n"
+           "      LoadBalancerArn: !Ref LB\n"
+           "      Port: !Ref Port\n"
+           "      DefaultActions: [{Type: forward, TargetGroupArn: !Ref Web}]\n"
+           "Outputs:\n"
+           "  URL: {Value: !Sub 'http://${LB.DNSName}:${Port}'}\n"
+           "  Version: {Value: !GetAtt Template.LatestVersionNumber}\n";
+  }
+
+  Json request(const std::string& body, Json params = Json::array()) {
+    return {{"StackName", "shop"},
+            {"TemplateBody", body},
+            {"TemplateBasePath", dir_.string()},
+            {"Parameters", params}};
+  }
+
+  // Runs engine steps until the stack settles, making pending images available on the way
+  // (the image controller's part).
+  Json settle(const std::string& name = "shop") {
+    for (int i = 0; i < 50; ++i) {
+      auto r = engine_.step(*ctx_);
+      EXPECT_TRUE(r) << r.status().toString();
+      store_->transact([&](store::Tx& tx) -> Status {
+        auto images = tx.images();
+        for (model::Image img : *images) {
+          if (img.state == model::ImageState::Pending) {
+            img.state = model::ImageState::Available;
+            TIDE_RETURN_IF_ERROR(tx.putImage(img));
+          }
+        }
+        return Status::ok();
+      });
+      auto [status, body] = call("DescribeStacks", {{"StackName", name}});
+      if (status != 200) {
+        return nullptr; // deleted
+      }
+      if (!body["Stacks"][0]["StackStatus"].get<std::string>().ends_with("_IN_PROGRESS")) {
+        return body["Stacks"][0];
+      }
+    }
+    ADD_FAILURE() << "stack did not settle";
+    return nullptr;
+  }
+
+  size_t count(const char* action, const char* list) {
+    return ok(action, Json::object())[list].size();
+  }
+
+  StackEngine engine_;
+};
+
+TEST_F(StackEngineTest, CreatesInDependencyOrderAndDeletesEverything) {
+  ok("CreateStack", request(web()));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  EXPECT_EQ(s["Outputs"][0]["OutputKey"], "URL");
+  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://127.0.0.1:8081");
+  EXPECT_EQ(s["Outputs"][1]["OutputValue"], "1");
+  Json res = ok("DescribeStackResources", {{"StackName", "shop"}})["StackResources"];
+  ASSERT_EQ(res.size(), 5u);
+  for (const Json& r : res) {
+    EXPECT_EQ(r["ResourceStatus"], "CREATE_COMPLETE") << r.dump();
+  }
+  Json tg = ok("DescribeTargetGroups", Json::object())["TargetGroups"][0];
+  EXPECT_EQ(tg["TargetGroupName"], "shop-Web"); // generated names
+  EXPECT_EQ(tg["HealthCheckPath"], "/health");
+  Json img = ok("DescribeImages", Json::object())["Images"][0];
+  EXPECT_EQ(img["Name"], "shop-Image");
+  Json lt = ok("DescribeLaunchTemplates", Json::object())["LaunchTemplates"][0];
+  EXPECT_EQ(lt["LaunchTemplateName"], "shop-Template");
+  std::string lbArn =
+      ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["LoadBalancerArn"];
+  EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", lbArn}})["Listeners"][0]["Port"], 8081);
+
+  // The same template and parameters again: nothing to do, as CloudFormation says.
+  auto [status, body] = call("UpdateStack", request(web()));
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["message"], "No updates are to be performed.");
+
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
+  EXPECT_EQ(count("DescribeLoadBalancers", "LoadBalancers"), 0u);
+  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 0u);
+  EXPECT_EQ(count("DescribeLaunchTemplates", "LaunchTemplates"), 0u);
+  EXPECT_EQ(count("DescribeImages", "Images"), 0u);
+  EXPECT_EQ(ok("DescribeStacks", Json::object())["Stacks"].size(), 0u);
+}
+
+TEST_F(StackEngineTest, FailingResourceRollsBackEverythingMade) {
+  // A listener on a port that another load balancer on the address already has.
+  ok("CreateLoadBalancer", {{"Name", "other"}});
+  std::string otherTg =
+      ok("CreateTargetGroup",
+         {{"Name", "othertg"}, {"Port", 80}})["TargetGroups"][0]["TargetGroupArn"];
+  std::string otherLb =
+      ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["LoadBalancerArn"];
+  ok("CreateListener",
+     {{"LoadBalancerArn", otherLb},
+      {"Port", 8081},
+      {"DefaultActions", Json::array({{{"Type", "forward"}, {"TargetGroupArn", otherTg}}})}});
+  ok("CreateStack", request(web()));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "ROLLBACK_COMPLETE") << s.dump();
+  EXPECT_EQ(
+      s["StackStatusReason"].get<std::string>().rfind("Resource Listener: DuplicateListener:", 0),
+      0u)
+      << s.dump();
+  Json res = ok("DescribeStackResources", {{"StackName", "shop"}})["StackResources"];
+  for (const Json& r : res) {
+    EXPECT_EQ(r["ResourceStatus"], "DELETE_COMPLETE") << r.dump();
+  }
+  EXPECT_EQ(count("DescribeLoadBalancers", "LoadBalancers"), 1u); // only the other one
+  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 1u);
+  EXPECT_EQ(count("DescribeLaunchTemplates", "LaunchTemplates"), 0u);
+  EXPECT_EQ(count("DescribeImages", "Images"), 0u);
+  // A rolled-back stack cannot be updated, only deleted (as in CloudFormation).
+  EXPECT_EQ(errorCode("UpdateStack", request(web())), "ValidationError");
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
+}
+
+TEST_F(StackEngineTest, UpdatesInPlaceOrReplaces) {
+  ok("CreateStack", request(web()));
+  ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
+  auto physical = [&](const std::string& id) {
+    return ok("DescribeStackResources",
+              {{"StackName", "shop"},
+               {"LogicalResourceId", id}})["StackResources"][0]["PhysicalResourceId"]
+        .get<std::string>();
+  };
+  std::string tgBefore = physical("Web"), listenerBefore = physical("Listener");
+  // Health check interval and attributes change in place; the port parameter replaces the
+  // listener.
+  ok("UpdateStack",
+     request(web("      HealthCheckIntervalSeconds: 10\n"
+                 "      TargetGroupAttributes:\n"
+                 "        - {Key: deregistration_delay.timeout_seconds, Value: 1}\n"),
+             Json::array({{{"ParameterKey", "Port"}, {"ParameterValue", "8082"}}})));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
+  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://127.0.0.1:8082");
+  EXPECT_EQ(physical("Web"), tgBefore);
+  EXPECT_NE(physical("Listener"), listenerBefore);
+  Json tg = ok("DescribeTargetGroups", Json::object())["TargetGroups"][0];
+  EXPECT_EQ(tg["HealthCheckIntervalSeconds"], 10);
+  EXPECT_EQ(
+      ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", tgBefore}})["Attributes"][0]["Value"],
+      "1");
+  std::string lbArn = physical("LB");
+  Json listeners = ok("DescribeListeners", {{"LoadBalancerArn", lbArn}})["Listeners"];
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(listeners[0]["Port"], 8082);
+  // Unchanged again.
+  EXPECT_EQ(
+      errorCode("UpdateStack",
+                request(web("      HealthCheckIntervalSeconds: 10\n"
+                            "      TargetGroupAttributes:\n"
+                            "        - {Key: deregistration_delay.timeout_seconds, Value: "
+                            "1}\n"),
+                        Json::array({{{"ParameterKey", "Port"}, {"ParameterValue", "8082"}}}))),
+      "ValidationError");
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
+}
+
+TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {
+  ok("CreateStack", request(web()));
+  ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
+  // As if the server had died after CreateTargetGroup but before recording its ARN.
+  store_->transact([&](store::Tx& tx) {
+    model::Stack s = **tx.stack("shop");
+    for (auto& r : s.resources) {
+      if (r.logicalResourceId == "Listener") {
+        r.resourceStatus = "CREATE_IN_PROGRESS";
+        r.physicalResourceId = "";
+      }
+    }
+    s.stackStatus = "CREATE_IN_PROGRESS";
+    return tx.putStack(s);
+  });
+  ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
+  std::string lbArn =
+      ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["LoadBalancerArn"];
+  EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", lbArn}})["Listeners"].size(), 1u);
+}
+
+TEST_F(StackEngineTest, ValidatesBeforeRecordingAnything) {
+  std::string bad = web("      Port: nine\n");
+  EXPECT_EQ(errorCode("CreateStack", request(bad)), "ValidationError");
+  auto [status, body] =
+      call("CreateStack",
+           request("Resources:\n  L:\n    Type: AWS::ElasticLoadBalancingV2::Listener\n"
+                   "    Properties: {LoadBalancerArn: !Ref Nope, Port: 80, DefaultActions: []}\n"));
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(body["message"].get<std::string>().find("Resources.L.Properties.LoadBalancerArn"),
+            std::string::npos);
+  EXPECT_EQ(ok("DescribeStacks", Json::object())["Stacks"].size(), 0u);
+  EXPECT_EQ(errorCode("DescribeStacks", {{"StackName", "shop"}}), "ValidationError");
+  Json v = ok("ValidateTemplate", {{"TemplateBody", web()}});
+  EXPECT_EQ(v["Parameters"][0]["ParameterKey"], "Port");
+  EXPECT_EQ(v["Parameters"][0]["DefaultValue"], "8081");
+}
+
+TEST_F(StackEngineTest, FailedImageFailsTheStack) {
+  ok("CreateStack", request(web()));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(engine_.step(*ctx_));
+  }
+  store_->transact([&](store::Tx& tx) -> Status {
+    auto images = tx.images();
+    for (model::Image img : *images) {
+      img.state = model::ImageState::Failed;
+      img.stateReason = "disk full";
+      TIDE_RETURN_IF_ERROR(tx.putImage(img));
+    }
+    return Status::ok();
+  });
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "ROLLBACK_COMPLETE");
+  EXPECT_NE(s["StackStatusReason"].get<std::string>().find("Resource Image: ImageFailed"),
+            std::string::npos);
+  EXPECT_EQ(count("DescribeImages", "Images"), 0u);
+}
+
+} // namespace
+} // namespace tide::api

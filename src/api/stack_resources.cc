@@ -1,0 +1,816 @@
+// The resource types of stacks: one row per type, each making, finding, updating and deleting
+// its resource through the action table (the same handlers the API serves).
+#include "api/stack_resources.h"
+
+#include <filesystem>
+
+namespace tide::api {
+
+namespace {
+
+using K = PropertyKind;
+
+Result<Json> invoke(ActionContext& ctx, std::string_view action, const Json& params) {
+  const ActionEntry* a = findAction(action);
+  assert(a != nullptr);
+  return a->handler(ctx, params);
+}
+
+bool notFound(const Status& s) {
+  return s.code().find("NotFound") != std::string::npos;
+}
+
+// A numeric property as a number (CloudFormation takes "8080" for 8080).
+Json number(const Json& v) {
+  if (v.is_string()) {
+    std::string s = v;
+    char* end = nullptr;
+    double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end && *end == '\0') {
+      return d == static_cast<double>(static_cast<int64_t>(d)) ? Json(static_cast<int64_t>(d))
+                                                               : Json(d);
+    }
+  }
+  return v;
+}
+
+std::string text(const Json& v) {
+  if (v.is_string()) {
+    return v;
+  }
+  if (v.is_number_float()) {
+    double d = v;
+    if (d == static_cast<double>(static_cast<int64_t>(d))) {
+      return std::to_string(static_cast<int64_t>(d));
+    }
+  }
+  return v.dump();
+}
+
+Json boolean(const Json& v) {
+  if (v == "true") {
+    return true;
+  }
+  if (v == "false") {
+    return false;
+  }
+  return v;
+}
+
+// Copies the named properties to the action's parameters, converted to the action's types.
+void copy(const Json& props, Json& params, std::initializer_list<const char*> names,
+          PropertyKind kind) {
+  for (const char* n : names) {
+    if (!props.contains(n)) {
+      continue;
+    }
+    const Json& v = props[n];
+    switch (kind) {
+    case K::Number:
+      params[n] = number(v);
+      break;
+    case K::String:
+      params[n] = text(v);
+      break;
+    case K::Boolean:
+      params[n] = boolean(v);
+      break;
+    default:
+      params[n] = v;
+    }
+  }
+}
+
+std::string nameOr(const Json& props, const char* key, const ResourceCall& c, size_t max,
+                   bool unique = false) {
+  if (props.contains(key)) {
+    return text(props[key]);
+  }
+  return generatedName(c, max, unique);
+}
+
+// "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/0123" → "targetgroup/web/0123"
+std::string arnResource(const std::string& arn) {
+  size_t colon = arn.find(':', arn.find(":000000000000") + 1);
+  return colon == std::string::npos ? arn : arn.substr(colon + 1);
+}
+
+// ----------------------------------------------------------------- AWS::EC2::LaunchTemplate
+
+constexpr PropertySpec kLaunchTemplateProps[] = {
+    {"LaunchTemplateName", K::String},
+    {"LaunchTemplateData", K::Object, true, true},
+    {"VersionDescription", K::String, false, true},
+    {"TagSpecifications", K::List},
+};
+constexpr std::string_view kLaunchTemplateAttrs[] = {"LaunchTemplateId", "LatestVersionNumber",
+                                                     "DefaultVersionNumber"};
+
+Json launchTemplateData(const Json& props) {
+  Json d = props.value("LaunchTemplateData", Json::object());
+  if (d.contains("Port")) {
+    d["Port"] = number(d["Port"]);
+  }
+  return d;
+}
+
+Result<std::string> createLaunchTemplate(ResourceCall& c, const Json& props) {
+  Json p = {{"LaunchTemplateName", nameOr(props, "LaunchTemplateName", c, 128)},
+            {"LaunchTemplateData", launchTemplateData(props)}};
+  copy(props, p, {"VersionDescription"}, K::String);
+  copy(props, p, {"TagSpecifications"}, K::List);
+  auto r = invoke(c.ctx, "CreateLaunchTemplate", p);
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["LaunchTemplate"]["LaunchTemplateId"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findLaunchTemplate(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribeLaunchTemplates",
+                  {{"LaunchTemplateNames", {nameOr(props, "LaunchTemplateName", c, 128)}}});
+  if (!r || (*r)["LaunchTemplates"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*r)["LaunchTemplates"][0]["LaunchTemplateId"]);
+}
+
+Status updateLaunchTemplate(ResourceCall& c, const std::string& id, const Json& props) {
+  Json p = {{"LaunchTemplateId", id}, {"LaunchTemplateData", launchTemplateData(props)}};
+  copy(props, p, {"VersionDescription"}, K::String);
+  auto v = invoke(c.ctx, "CreateLaunchTemplateVersion", p);
+  if (!v) {
+    return v.status();
+  }
+  auto m = invoke(c.ctx, "ModifyLaunchTemplate",
+                  {{"LaunchTemplateId", id},
+                   {"DefaultVersion", text((*v)["LaunchTemplateVersion"]["VersionNumber"])}});
+  return m.status();
+}
+
+Result<bool> removeLaunchTemplate(ActionContext& ctx, const std::string& id) {
+  auto r = invoke(ctx, "DeleteLaunchTemplate", {{"LaunchTemplateId", id}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> launchTemplateAttribute(ActionContext& ctx, const std::string& id,
+                                     const std::string& name) {
+  auto r = invoke(ctx, "DescribeLaunchTemplates", {{"LaunchTemplateIds", {id}}});
+  if (!r) {
+    return r.status();
+  }
+  const Json& lt = (*r)["LaunchTemplates"][0];
+  if (name == "LaunchTemplateId") {
+    return Json(id);
+  }
+  return Json(text(lt[name])); // version numbers are strings in CloudFormation
+}
+
+// ---------------------------------------------------- AWS::ElasticLoadBalancingV2::TargetGroup
+
+constexpr PropertySpec kTargetGroupProps[] = {
+    {"Name", K::String},
+    {"Port", K::Number},
+    {"Protocol", K::String},
+    {"ProtocolVersion", K::String},
+    {"TargetType", K::String},
+    {"VpcId", K::String},
+    {"IpAddressType", K::String},
+    {"HealthCheckEnabled", K::Boolean, false, true},
+    {"HealthCheckProtocol", K::String, false, true},
+    {"HealthCheckPort", K::String, false, true},
+    {"HealthCheckPath", K::String, false, true},
+    {"HealthCheckIntervalSeconds", K::Number, false, true},
+    {"HealthCheckTimeoutSeconds", K::Number, false, true},
+    {"HealthyThresholdCount", K::Number, false, true},
+    {"UnhealthyThresholdCount", K::Number, false, true},
+    {"Matcher", K::Object, false, true},
+    {"TargetGroupAttributes", K::List, false, true},
+    {"Tags", K::List},
+};
+constexpr std::string_view kTargetGroupAttrs[] = {"TargetGroupArn", "TargetGroupName",
+                                                  "TargetGroupFullName", "LoadBalancerArns"};
+
+void healthCheckParams(const Json& props, Json& p) {
+  copy(props, p, {"HealthCheckProtocol", "HealthCheckPort", "HealthCheckPath"}, K::String);
+  copy(props, p,
+       {"HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
+        "UnhealthyThresholdCount"},
+       K::Number);
+  copy(props, p, {"HealthCheckEnabled"}, K::Boolean);
+  copy(props, p, {"Matcher"}, K::Object);
+}
+
+// [{Key, Value}] with the values as strings, as ELBv2 takes them.
+Json attributeList(const Json& list) {
+  Json out = Json::array();
+  for (const Json& a : list) {
+    Json e = a;
+    if (e.is_object() && e.contains("Value")) {
+      e["Value"] = text(e["Value"]);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+Status targetGroupAttributes(ActionContext& ctx, const std::string& arn, const Json& props) {
+  if (!props.contains("TargetGroupAttributes") || props["TargetGroupAttributes"].empty()) {
+    return Status::ok();
+  }
+  return invoke(ctx, "ModifyTargetGroupAttributes",
+                {{"TargetGroupArn", arn},
+                 {"Attributes", attributeList(props["TargetGroupAttributes"])}})
+      .status();
+}
+
+Result<std::string> createTargetGroup(ResourceCall& c, const Json& props) {
+  Json p = {{"Name", nameOr(props, "Name", c, 32)}};
+  copy(props, p, {"Port"}, K::Number);
+  copy(props, p, {"Protocol", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType"},
+       K::String);
+  copy(props, p, {"Tags"}, K::List);
+  healthCheckParams(props, p);
+  auto r = invoke(c.ctx, "CreateTargetGroup", p);
+  if (!r) {
+    return r.status();
+  }
+  std::string arn = (*r)["TargetGroups"][0]["TargetGroupArn"];
+  Status attrs = targetGroupAttributes(c.ctx, arn, props);
+  if (!attrs.isOk()) {
+    (void)invoke(c.ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}}); // nothing half-made
+    return attrs;
+  }
+  return arn;
+}
+
+Result<std::optional<std::string>> findTargetGroup(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribeTargetGroups", {{"Names", {nameOr(props, "Name", c, 32)}}});
+  if (!r || (*r)["TargetGroups"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*r)["TargetGroups"][0]["TargetGroupArn"]);
+}
+
+Status updateTargetGroup(ResourceCall& c, const std::string& arn, const Json& props) {
+  Json p = {{"TargetGroupArn", arn}};
+  healthCheckParams(props, p);
+  if (p.size() > 1) {
+    TIDE_RETURN_IF_ERROR(invoke(c.ctx, "ModifyTargetGroup", p).status());
+  }
+  return targetGroupAttributes(c.ctx, arn, props);
+}
+
+Result<bool> removeTargetGroup(ActionContext& ctx, const std::string& arn) {
+  auto r = invoke(ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> targetGroupAttribute(ActionContext& ctx, const std::string& arn,
+                                  const std::string& name) {
+  if (name == "TargetGroupArn") {
+    return Json(arn);
+  }
+  if (name == "TargetGroupFullName") {
+    return Json(arnResource(arn));
+  }
+  auto r = invoke(ctx, "DescribeTargetGroups", {{"TargetGroupArns", {arn}}});
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["TargetGroups"][0][name];
+}
+
+// --------------------------------------------------- AWS::ElasticLoadBalancingV2::LoadBalancer
+
+constexpr PropertySpec kLoadBalancerProps[] = {
+    {"Name", K::String},
+    {"BindAddress", K::String}, // tide's: the IPv4 address its listeners listen on
+    {"Type", K::String},
+    {"Scheme", K::String},
+    {"IpAddressType", K::String},
+    {"Subnets", K::List},
+    {"SecurityGroups", K::List},
+    {"LoadBalancerAttributes", K::List, false, true},
+    {"Tags", K::List},
+};
+constexpr std::string_view kLoadBalancerAttrs[] = {"LoadBalancerArn", "DNSName", "LoadBalancerName",
+                                                   "LoadBalancerFullName", "CanonicalHostedZoneID"};
+
+Status loadBalancerAttributes(ActionContext& ctx, const std::string& arn, const Json& props) {
+  if (!props.contains("LoadBalancerAttributes") || props["LoadBalancerAttributes"].empty()) {
+    return Status::ok();
+  }
+  return invoke(ctx, "ModifyLoadBalancerAttributes",
+                {{"LoadBalancerArn", arn},
+                 {"Attributes", attributeList(props["LoadBalancerAttributes"])}})
+      .status();
+}
+
+Result<std::string> createLoadBalancer(ResourceCall& c, const Json& props) {
+  Json p = {{"Name", nameOr(props, "Name", c, 32)}};
+  copy(props, p, {"BindAddress", "Type", "Scheme", "IpAddressType"}, K::String);
+  copy(props, p, {"Subnets", "SecurityGroups", "Tags"}, K::List);
+  auto r = invoke(c.ctx, "CreateLoadBalancer", p);
+  if (!r) {
+    return r.status();
+  }
+  std::string arn = (*r)["LoadBalancers"][0]["LoadBalancerArn"];
+  Status attrs = loadBalancerAttributes(c.ctx, arn, props);
+  if (!attrs.isOk()) {
+    (void)invoke(c.ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
+    return attrs;
+  }
+  return arn;
+}
+
+Result<std::optional<std::string>> findLoadBalancer(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribeLoadBalancers", {{"Names", {nameOr(props, "Name", c, 32)}}});
+  if (!r || (*r)["LoadBalancers"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*r)["LoadBalancers"][0]["LoadBalancerArn"]);
+}
+
+Status updateLoadBalancer(ResourceCall& c, const std::string& arn, const Json& props) {
+  return loadBalancerAttributes(c.ctx, arn, props);
+}
+
+Result<bool> removeLoadBalancer(ActionContext& ctx, const std::string& arn) {
+  auto r = invoke(ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> loadBalancerAttribute(ActionContext& ctx, const std::string& arn,
+                                   const std::string& name) {
+  if (name == "LoadBalancerArn") {
+    return Json(arn);
+  }
+  if (name == "LoadBalancerFullName") {
+    std::string r = arnResource(arn); // loadbalancer/app/NAME/ID
+    return Json(r.substr(r.find('/') + 1));
+  }
+  auto r = invoke(ctx, "DescribeLoadBalancers", {{"LoadBalancerArns", {arn}}});
+  if (!r) {
+    return r.status();
+  }
+  const Json& lb = (*r)["LoadBalancers"][0];
+  return name == "CanonicalHostedZoneID" ? lb["CanonicalHostedZoneId"] : lb[name];
+}
+
+// ------------------------------------------------------- AWS::ElasticLoadBalancingV2::Listener
+
+constexpr PropertySpec kListenerProps[] = {
+    {"LoadBalancerArn", K::String, true}, {"Port", K::Number, true}, {"Protocol", K::String},
+    {"DefaultActions", K::List, true},    {"SslPolicy", K::String},  {"Certificates", K::List},
+};
+constexpr std::string_view kListenerAttrs[] = {"ListenerArn"};
+
+Result<std::string> createListener(ResourceCall& c, const Json& props) {
+  Json p = Json::object();
+  copy(props, p, {"LoadBalancerArn", "Protocol", "SslPolicy"}, K::String);
+  copy(props, p, {"Port"}, K::Number);
+  copy(props, p, {"DefaultActions", "Certificates"}, K::List);
+  auto r = invoke(c.ctx, "CreateListener", p);
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["Listeners"][0]["ListenerArn"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findListener(ResourceCall& c, const Json& props) {
+  auto r =
+      invoke(c.ctx, "DescribeListeners", {{"LoadBalancerArn", text(props["LoadBalancerArn"])}});
+  if (!r) {
+    return std::optional<std::string>();
+  }
+  for (const Json& l : (*r)["Listeners"]) {
+    if (l["Port"] == number(props["Port"])) {
+      return std::optional<std::string>(l["ListenerArn"]);
+    }
+  }
+  return std::optional<std::string>();
+}
+
+Result<bool> removeListener(ActionContext& ctx, const std::string& arn) {
+  auto r = invoke(ctx, "DeleteListener", {{"ListenerArn", arn}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> listenerAttribute(ActionContext&, const std::string& arn, const std::string&) {
+  return Json(arn);
+}
+
+// ---------------------------------------------------------- AWS::AutoScaling::AutoScalingGroup
+
+constexpr PropertySpec kGroupProps[] = {
+    {"AutoScalingGroupName", K::String},
+    {"LaunchTemplate", K::Object, true, true},
+    {"MinSize", K::Number, true, true},
+    {"MaxSize", K::Number, true, true},
+    {"DesiredCapacity", K::Number, false, true},
+    {"TargetGroupARNs", K::List},
+    {"HealthCheckType", K::String, false, true},
+    {"HealthCheckGracePeriod", K::Number, false, true},
+    {"Cooldown", K::Number, false, true},
+    {"TerminationPolicies", K::List},
+    {"Tags", K::List},
+};
+
+Json groupLaunchTemplate(const Json& props) {
+  Json lt = props.value("LaunchTemplate", Json::object());
+  if (lt.contains("Version")) {
+    lt["Version"] = text(lt["Version"]);
+  }
+  return lt;
+}
+
+void groupSizeParams(const Json& props, Json& p) {
+  p["LaunchTemplate"] = groupLaunchTemplate(props);
+  copy(props, p, {"MinSize", "MaxSize", "DesiredCapacity", "HealthCheckGracePeriod"}, K::Number);
+  copy(props, p, {"HealthCheckType"}, K::String);
+  if (props.contains("Cooldown")) {
+    p["DefaultCooldown"] = number(props["Cooldown"]);
+  }
+}
+
+Result<std::string> createGroup(ResourceCall& c, const Json& props) {
+  std::string name = nameOr(props, "AutoScalingGroupName", c, 255, true);
+  Json p = {{"AutoScalingGroupName", name}};
+  groupSizeParams(props, p);
+  copy(props, p, {"TargetGroupARNs", "TerminationPolicies", "Tags"}, K::List);
+  auto r = invoke(c.ctx, "CreateAutoScalingGroup", p);
+  if (!r) {
+    return r.status();
+  }
+  return name;
+}
+
+Result<std::optional<std::string>> findGroup(ResourceCall& c, const Json& props) {
+  std::string name = nameOr(props, "AutoScalingGroupName", c, 255, true);
+  auto r = invoke(c.ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}});
+  if (!r || !r->contains("AutoScalingGroups") || (*r)["AutoScalingGroups"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(name);
+}
+
+Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) {
+  Json p = {{"AutoScalingGroupName", name}};
+  groupSizeParams(props, p);
+  return invoke(c.ctx, "UpdateAutoScalingGroup", p).status();
+}
+
+// ForceDelete terminates the instances; the group is gone when the controller has finished.
+Result<bool> removeGroup(ActionContext& ctx, const std::string& name) {
+  auto d = invoke(ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}});
+  if (!d) {
+    return d.status();
+  }
+  if (!d->contains("AutoScalingGroups") || (*d)["AutoScalingGroups"].empty()) {
+    return true;
+  }
+  if ((*d)["AutoScalingGroups"][0].value("Status", "") == "Delete in progress") {
+    return false;
+  }
+  auto r = invoke(ctx, "DeleteAutoScalingGroup",
+                  {{"AutoScalingGroupName", name}, {"ForceDelete", true}});
+  if (!r) {
+    return notFound(r.status()) ? Result<bool>(true) : Result<bool>(r.status());
+  }
+  return false;
+}
+
+// ------------------------------------------------------------ AWS::AutoScaling::ScalingPolicy
+
+constexpr PropertySpec kPolicyProps[] = {
+    {"AutoScalingGroupName", K::String, true},
+    {"PolicyType", K::String, false, true},
+    {"AdjustmentType", K::String, false, true},
+    {"ScalingAdjustment", K::Number, false, true},
+    {"Cooldown", K::Number, false, true},
+    {"StepAdjustments", K::List, false, true},
+    {"MetricAggregationType", K::String, false, true},
+    {"EstimatedInstanceWarmup", K::Number, false, true},
+    {"MinAdjustmentMagnitude", K::Number, false, true},
+};
+constexpr std::string_view kPolicyAttrs[] = {"Arn", "PolicyName"};
+
+Json policyParams(ResourceCall& c, const Json& props) {
+  Json p = {{"PolicyName", generatedName(c, 255)}};
+  copy(props, p, {"AutoScalingGroupName", "PolicyType", "AdjustmentType", "MetricAggregationType"},
+       K::String);
+  copy(props, p,
+       {"ScalingAdjustment", "Cooldown", "EstimatedInstanceWarmup", "MinAdjustmentMagnitude"},
+       K::Number);
+  if (props.contains("StepAdjustments")) {
+    Json steps = Json::array();
+    for (Json s : props["StepAdjustments"]) {
+      for (const char* k :
+           {"MetricIntervalLowerBound", "MetricIntervalUpperBound", "ScalingAdjustment"}) {
+        if (s.is_object() && s.contains(k)) {
+          s[k] = number(s[k]);
+        }
+      }
+      steps.push_back(s);
+    }
+    p["StepAdjustments"] = steps;
+  }
+  return p;
+}
+
+Result<std::string> createPolicy(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "PutScalingPolicy", policyParams(c, props));
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["PolicyARN"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findPolicy(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribePolicies",
+                  {{"AutoScalingGroupName", text(props["AutoScalingGroupName"])},
+                   {"PolicyNames", {generatedName(c, 255)}}});
+  if (!r || !r->contains("ScalingPolicies") || (*r)["ScalingPolicies"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*r)["ScalingPolicies"][0]["PolicyARN"]);
+}
+
+Status updatePolicy(ResourceCall& c, const std::string&, const Json& props) {
+  return invoke(c.ctx, "PutScalingPolicy", policyParams(c, props)).status();
+}
+
+// "...:scalingPolicy:UUID:autoScalingGroupName/G:policyName/P" → {G, P}.
+std::pair<std::string, std::string> policyArnParts(const std::string& arn) {
+  std::string g, p;
+  size_t gi = arn.find(":autoScalingGroupName/");
+  size_t pi = arn.find(":policyName/");
+  if (gi != std::string::npos && pi != std::string::npos && pi > gi) {
+    g = arn.substr(gi + 22, pi - gi - 22);
+    p = arn.substr(pi + 12);
+  }
+  return {g, p};
+}
+
+Result<bool> removePolicy(ActionContext& ctx, const std::string& arn) {
+  auto [group, name] = policyArnParts(arn);
+  auto r = invoke(ctx, "DeletePolicy",
+                  {{"AutoScalingGroupName", group}, {"PolicyName", name.empty() ? arn : name}});
+  if (!r && !notFound(r.status()) && r.status().code() != "ValidationError") {
+    return r.status(); // ValidationError: the group (and so its policies) is gone already
+  }
+  return true;
+}
+
+Result<Json> policyAttribute(ActionContext&, const std::string& arn, const std::string& name) {
+  return name == "Arn" ? Json(arn) : Json(policyArnParts(arn).second);
+}
+
+// ------------------------------------------------------------------- AWS::CloudWatch::Alarm
+
+constexpr PropertySpec kAlarmProps[] = {
+    {"AlarmName", K::String},
+    {"AlarmDescription", K::String, false, true},
+    {"MetricName", K::String, false, true},
+    {"Namespace", K::String, false, true},
+    {"Dimensions", K::List, false, true},
+    {"Statistic", K::String, false, true},
+    {"ExtendedStatistic", K::String, false, true},
+    {"Period", K::Number, false, true},
+    {"EvaluationPeriods", K::Number, true, true},
+    {"DatapointsToAlarm", K::Number, false, true},
+    {"Threshold", K::Number, false, true},
+    {"ComparisonOperator", K::String, true, true},
+    {"TreatMissingData", K::String, false, true},
+    {"Unit", K::String, false, true},
+    {"ActionsEnabled", K::Boolean, false, true},
+    {"AlarmActions", K::List, false, true},
+    {"OKActions", K::List, false, true},
+    {"InsufficientDataActions", K::List, false, true},
+};
+constexpr std::string_view kAlarmAttrs[] = {"Arn"};
+
+Json alarmParams(ResourceCall& c, const Json& props) {
+  Json p = {{"AlarmName", nameOr(props, "AlarmName", c, 255, true)}};
+  copy(props, p,
+       {"AlarmDescription", "MetricName", "Namespace", "Statistic", "ExtendedStatistic",
+        "ComparisonOperator", "TreatMissingData", "Unit"},
+       K::String);
+  copy(props, p, {"Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold"}, K::Number);
+  copy(props, p, {"ActionsEnabled"}, K::Boolean);
+  copy(props, p, {"Dimensions", "AlarmActions", "OKActions", "InsufficientDataActions"}, K::List);
+  if (p.contains("Dimensions")) {
+    for (Json& d : p["Dimensions"]) {
+      if (d.is_object() && d.contains("Value")) {
+        d["Value"] = text(d["Value"]);
+      }
+    }
+  }
+  return p;
+}
+
+Result<std::string> createAlarm(ResourceCall& c, const Json& props) {
+  Json p = alarmParams(c, props);
+  auto r = invoke(c.ctx, "PutMetricAlarm", p);
+  if (!r) {
+    return r.status();
+  }
+  return p["AlarmName"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findAlarm(ResourceCall& c, const Json& props) {
+  std::string name = nameOr(props, "AlarmName", c, 255, true);
+  auto r = invoke(c.ctx, "DescribeAlarms", {{"AlarmNames", {name}}});
+  if (!r || !r->contains("MetricAlarms") || (*r)["MetricAlarms"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(name);
+}
+
+Status updateAlarm(ResourceCall& c, const std::string&, const Json& props) {
+  return invoke(c.ctx, "PutMetricAlarm", alarmParams(c, props)).status();
+}
+
+Result<bool> removeAlarm(ActionContext& ctx, const std::string& name) {
+  auto r = invoke(ctx, "DeleteAlarms", {{"AlarmNames", {name}}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> alarmAttribute(ActionContext&, const std::string& name, const std::string&) {
+  return Json("arn:aws:cloudwatch:local:000000000000:alarm:" + name);
+}
+
+// ------------------------------------------------------------------------ Tide::EC2::Image
+
+constexpr PropertySpec kImageProps[] = {
+    {"Name", K::String},
+    {"Description", K::String},
+    {"SourceDirectory", K::String, true},
+    {"RunCommand", K::String, true},
+    {"Port", K::Number},
+    {"HealthCheckPath", K::String},
+};
+constexpr std::string_view kImageAttrs[] = {"ImageId", "Name"};
+
+Result<std::string> createImage(ResourceCall& c, const Json& props) {
+  Json p = {{"Name", nameOr(props, "Name", c, 128)}};
+  copy(props, p, {"Description", "RunCommand", "HealthCheckPath"}, K::String);
+  copy(props, p, {"Port"}, K::Number);
+  std::filesystem::path dir(text(props["SourceDirectory"]));
+  if (dir.is_relative() && !c.basePath.empty()) {
+    dir = std::filesystem::path(c.basePath) / dir;
+  }
+  p["SourceDirectory"] = dir.lexically_normal().string();
+  auto r = invoke(c.ctx, "CreateImage", p);
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["ImageId"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findImage(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribeImages",
+                  {{"Filters", {{{"Name", "name"}, {"Values", {nameOr(props, "Name", c, 128)}}}}}});
+  if (!r || (*r)["Images"].empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*r)["Images"][0]["ImageId"]);
+}
+
+Result<bool> imageReady(ActionContext& ctx, const std::string& id) {
+  auto r = invoke(ctx, "DescribeImages", {{"ImageIds", {id}}});
+  if (!r) {
+    return r.status();
+  }
+  const Json& img = (*r)["Images"][0];
+  if (img["State"] == "failed") {
+    std::string why = img.contains("StateReason") ? img["StateReason"].value("Message", "") : "";
+    return Status("ImageFailed", "image " + id + " failed: " + why);
+  }
+  return img["State"] == "available";
+}
+
+Result<bool> removeImage(ActionContext& ctx, const std::string& id) {
+  auto r = invoke(ctx, "DeregisterImage", {{"ImageId", id}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> imageAttribute(ActionContext& ctx, const std::string& id, const std::string& name) {
+  if (name == "ImageId") {
+    return Json(id);
+  }
+  auto r = invoke(ctx, "DescribeImages", {{"ImageIds", {id}}});
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["Images"][0][name];
+}
+
+// ---------------------------------------------------------------------------------- table
+
+const ResourceType kTypes[] = {
+    {"AWS::EC2::LaunchTemplate", kLaunchTemplateProps, kLaunchTemplateAttrs, createLaunchTemplate,
+     findLaunchTemplate, nullptr, updateLaunchTemplate, removeLaunchTemplate,
+     launchTemplateAttribute},
+    {"AWS::ElasticLoadBalancingV2::TargetGroup", kTargetGroupProps, kTargetGroupAttrs,
+     createTargetGroup, findTargetGroup, nullptr, updateTargetGroup, removeTargetGroup,
+     targetGroupAttribute},
+    {"AWS::ElasticLoadBalancingV2::LoadBalancer", kLoadBalancerProps, kLoadBalancerAttrs,
+     createLoadBalancer, findLoadBalancer, nullptr, updateLoadBalancer, removeLoadBalancer,
+     loadBalancerAttribute},
+    {"AWS::ElasticLoadBalancingV2::Listener", kListenerProps, kListenerAttrs, createListener,
+     findListener, nullptr, nullptr, removeListener, listenerAttribute},
+    {"AWS::AutoScaling::AutoScalingGroup",
+     kGroupProps,
+     {},
+     createGroup,
+     findGroup,
+     nullptr,
+     updateGroup,
+     removeGroup,
+     nullptr},
+    {"AWS::AutoScaling::ScalingPolicy", kPolicyProps, kPolicyAttrs, createPolicy, findPolicy,
+     nullptr, updatePolicy, removePolicy, policyAttribute},
+    {"AWS::CloudWatch::Alarm", kAlarmProps, kAlarmAttrs, createAlarm, findAlarm, nullptr,
+     updateAlarm, removeAlarm, alarmAttribute},
+    {"Tide::EC2::Image", kImageProps, kImageAttrs, createImage, findImage, imageReady, nullptr,
+     removeImage, imageAttribute},
+};
+
+// FNV-1a, for names that must be the same after a restart.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  return h;
+}
+
+std::string upperHex(uint64_t v, int digits) {
+  static const char* kDigits = "0123456789ABCDEF";
+  std::string out(digits, '0');
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) {
+    out[i] = kDigits[v & 15];
+  }
+  return out;
+}
+
+} // namespace
+
+std::span<const ResourceType> resourceTypes() {
+  return kTypes;
+}
+
+const ResourceType* findResourceType(std::string_view name) {
+  for (const ResourceType& t : kTypes) {
+    if (t.name == name) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+const PropertySpec* findProperty(const ResourceType& t, std::string_view name) {
+  for (const PropertySpec& p : t.properties) {
+    if (p.name == name) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+std::string generatedName(const ResourceCall& c, size_t maxLength, bool unique) {
+  std::string base = c.stackName + "-" + c.logicalId;
+  std::string suffix = unique ? "-" + upperHex(fnv1a(c.stackId + "/" + c.logicalId), 12) : "";
+  if (base.size() + suffix.size() > maxLength) {
+    std::string hash = "-" + upperHex(fnv1a(base), 6);
+    size_t keep = maxLength - suffix.size() - hash.size();
+    base = base.substr(0, keep);
+    while (!base.empty() && base.back() == '-') {
+      base.pop_back();
+    }
+    base += hash;
+  }
+  return base + suffix;
+}
+
+} // namespace tide::api

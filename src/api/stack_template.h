@@ -1,0 +1,110 @@
+// Stack templates (CloudFormation's anatomy): parsing YAML or JSON into a Template, validating
+// it, resolving parameters, and evaluating the intrinsic functions.
+//
+// Supported: AWSTemplateFormatVersion, Description, Metadata, Parameters (Type String, Number or
+// CommaDelimitedList; Default, AllowedValues, MinValue, MaxValue, MinLength, MaxLength,
+// Description, NoEcho), Resources (Type, Properties, DependsOn, Metadata, DeletionPolicy Delete)
+// and Outputs (Value, Description, Export). Intrinsic functions: Ref, Fn::GetAtt, Fn::Sub,
+// Fn::Join, Fn::Select, Fn::Split, Fn::Base64, and the YAML short forms !Ref, !GetAtt ("A.B" or
+// [A, B]), !Sub, !Join, !Select, !Split, !Base64. Pseudo parameters AWS::StackName,
+// AWS::StackId, AWS::Region, AWS::AccountId, AWS::Partition, AWS::URLSuffix, AWS::NoValue.
+// Conditions, Mappings, Transform and Rules are refused with a clear error.
+//
+// Errors are ValidationError with CloudFormation's "Template format error: ..." wording and a
+// path to the offending value ("Resources.WebGroup.Properties.MinSize: must be a number").
+// Nothing here throws.
+#pragma once
+
+#include "api/action.h"
+#include "model/auto_scaling.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tide::api {
+
+struct TemplateParameter {
+  std::string name;
+  std::string type = "String"; // String, Number or CommaDelimitedList
+  std::optional<std::string> defaultValue;
+  std::vector<std::string> allowedValues;
+  std::optional<double> minValue, maxValue; // Number
+  std::optional<int> minLength, maxLength;  // String
+  std::string description;
+};
+
+struct TemplateResource {
+  std::string logicalId;
+  std::string type;                      // "AWS::EC2::LaunchTemplate", ...
+  Json properties = Json::object();      // intrinsic functions kept in their long form
+  std::vector<std::string> dependsOn;    // as written
+  std::vector<std::string> dependencies; // DependsOn and every resource Ref/GetAtt/Sub names
+};
+
+struct TemplateOutput {
+  std::string key;
+  Json value;
+  std::string description;
+};
+
+struct Template {
+  Json document; // the whole template as JSON, short forms expanded (what a stack stores)
+  std::vector<TemplateParameter> parameters;
+  std::vector<TemplateResource> resources; // in template order
+  std::vector<TemplateOutput> outputs;
+  std::vector<std::string> creationOrder; // logical ids, every one after its dependencies
+
+  const TemplateResource* resource(const std::string& logicalId) const;
+  const TemplateParameter* parameter(const std::string& name) const;
+};
+
+// YAML (with short-form tags) or JSON text → JSON with the short forms expanded. Errors:
+// "Template format error: YAML not well-formed. (line L, column C)".
+Result<Json> parseTemplateDocument(std::string_view body);
+
+// Parses and validates a template: its sections, parameters, resource types and properties
+// (against the resource type table, stack_resources.h), references and dependency cycles.
+Result<Template> parseTemplate(std::string_view body);
+
+// The parameters' values: given values override defaults; every parameter without a default
+// must be given; values are checked against Type, AllowedValues, Min/MaxValue and
+// Min/MaxLength. Given keys the template does not declare are an error. Returns every
+// parameter's value in template order (the stack's record).
+Result<std::vector<model::StackParameter>>
+resolveParameters(const Template& t, const std::vector<model::StackParameter>& given);
+
+// What intrinsic functions need to evaluate: parameter values (as resolveParameters returned)
+// and the stack's resources. `ref` and `getAtt` are asked only about resources of the template.
+struct ResolveScope {
+  const Template* tmpl = nullptr;
+  std::vector<model::StackParameter> parameters;
+  std::string stackName, stackId;
+  std::function<Result<Json>(const std::string& logicalId)> ref;
+  std::function<Result<Json>(const std::string& logicalId, const std::string& attribute)> getAtt;
+};
+
+// Evaluates the intrinsic functions in value. nullopt: the value is AWS::NoValue (the property
+// is to be left out). Errors name `path`.
+Result<std::optional<Json>> resolveValue(const Json& value, const ResolveScope& scope,
+                                         const std::string& path);
+
+// A parameter's value as Ref gives it: a number for Number, a list for CommaDelimitedList.
+Json parameterValue(const TemplateParameter& p, const std::string& value);
+
+// Whether a JSON value is an intrinsic function call ({"Ref": ...} or {"Fn::...": ...}).
+bool isIntrinsic(const Json& v);
+
+// The value with Refs to parameters and pseudo parameters replaced by their values, leaving
+// references to resources as they are (for comparing a resource's definition across updates).
+Json substituteParameters(const Json& value, const Template& t,
+                          const std::vector<model::StackParameter>& parameters);
+
+// The resources a value refers to (Ref, Fn::GetAtt, Fn::Sub), with the attribute names used
+// through Fn::GetAtt or ${Res.Attr} ("" for plain Ref).
+std::vector<std::pair<std::string, std::string>> referencedResources(const Json& value,
+                                                                     const Template& t);
+
+} // namespace tide::api

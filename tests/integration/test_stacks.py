@@ -1,0 +1,161 @@
+"""Stack files through the real binary: `tide up` makes an image, a launch template, a target
+group and a load balancer with a listener, and reports the outputs; a second `tide up` changes
+nothing; a bad stack file is one clear error and makes nothing; `tide down` removes it all."""
+
+import os
+import socket
+
+from harness import TideTestCase
+
+APP = """import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8080"))),
+                       H).serve_forever()
+"""
+
+STACK = """\
+Parameters:
+  Port:
+    Type: Number
+Resources:
+  AppImage:
+    Type: Tide::EC2::Image
+    Properties:
+      SourceDirectory: app
+      RunCommand: python3 server.py
+      Port: 8080
+      HealthCheckPath: /health
+  AppTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: !Ref AppImage
+        InstanceType: t3.micro
+  Web:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      Port: 8080
+      HealthCheckPath: /health
+      HealthCheckIntervalSeconds: 2
+      HealthCheckTimeoutSeconds: 1
+      TargetGroupAttributes:
+        - {Key: deregistration_delay.timeout_seconds, Value: 1}
+  LB:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref LB
+      Port: !Ref Port
+      DefaultActions:
+        - Type: forward
+          TargetGroupArn: !Ref Web
+Outputs:
+  URL:
+    Value: !Sub "http://${LB.DNSName}:${Port}"
+  Template:
+    Value: !Ref AppTemplate
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StacksTest(TideTestCase):
+    def write_stack(self, name, text):
+        os.makedirs(os.path.join(self.tmp, "app"), exist_ok=True)
+        with open(os.path.join(self.tmp, "app", "server.py"), "w") as f:
+            f.write(APP)
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def counts(self):
+        return (len(self.ok("DescribeImages")["Images"]),
+                len(self.ok("DescribeLaunchTemplates")["LaunchTemplates"]),
+                len(self.ok("DescribeTargetGroups")["TargetGroups"]),
+                len(self.ok("DescribeLoadBalancers")["LoadBalancers"]))
+
+    def test_up_again_and_down(self):
+        path = self.write_stack("web.yaml", STACK)
+        port = free_port()
+        # Run from elsewhere: the relative SourceDirectory means the stack file's directory.
+        out = self.tide_json("up", path, "--parameter", f"Port={port}")
+        stack = out["Stacks"][0]
+        self.assertEqual(stack["StackName"], "web")
+        self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        self.assertEqual(outputs["URL"], f"http://127.0.0.1:{port}")
+        self.assertTrue(outputs["Template"].startswith("lt-"))
+        self.assertEqual(stack["Parameters"], [{"ParameterKey": "Port",
+                                                "ParameterValue": str(port)}])
+        self.assertEqual(self.counts(), (1, 1, 1, 1))
+        image = self.ok("DescribeImages")["Images"][0]
+        self.assertEqual(image["State"], "available")
+        self.assertEqual(image["Name"], "web-AppImage")
+        lb = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]
+        listeners = self.ok("DescribeListeners",
+                            {"LoadBalancerArn": lb["LoadBalancerArn"]})["Listeners"]
+        self.assertEqual([l["Port"] for l in listeners], [port])
+        resources = self.tide_json("stack", "resources", "web")["StackResources"]
+        self.assertEqual(sorted(r["LogicalResourceId"] for r in resources),
+                         ["AppImage", "AppTemplate", "LB", "Listener", "Web"])
+        self.assertTrue(all(r["ResourceStatus"] == "CREATE_COMPLETE" for r in resources))
+
+        # Again, unchanged: nothing happens and it is a success.
+        again = self.tide("up", path, "--parameter", f"Port={port}")
+        self.assertIn("no changes", again.stdout)
+        self.assertEqual(self.counts(), (1, 1, 1, 1))
+        listed = self.tide_json("stack", "ls")["Stacks"]
+        self.assertEqual([s["StackStatus"] for s in listed], ["CREATE_COMPLETE"])
+
+        down = self.tide("down", path)
+        self.assertIn("DELETE_COMPLETE", down.stdout)
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
+        self.assertEqual(self.tide_json("stack", "ls")["Stacks"], [])
+
+    def test_bad_stack_files_make_nothing(self):
+        bad_type = self.write_stack("bad.yaml", STACK.replace("      Port: 8080\n      Health",
+                                                              "      Port: eighty\n      Health"))
+        line = self.tide_fails("up", bad_type, "--parameter", "Port=1")
+        self.assertIn("Resources.AppImage.Properties.Port: must be a number", line)
+        bad_ref = self.write_stack("ref.yaml", STACK.replace("!Ref LB\n", "!Ref Balancer\n"))
+        line = self.tide_fails("up", bad_ref, "--parameter", "Port=1")
+        self.assertIn("Resources.Listener.Properties.LoadBalancerArn", line)
+        self.assertIn("'Balancer'", line)
+        missing = self.write_stack("missing.yaml", STACK)
+        line = self.tide_fails("up", missing)
+        self.assertIn("Parameters: [Port] must have values", line)
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
+        self.assertEqual(self.tide_json("stack", "ls")["Stacks"], [])
+
+    def test_failure_rolls_back_with_the_resource_named(self):
+        port = free_port()
+        self.tide("lb", "create", "--name", "other")
+        self.tide("listener", "create", "--lb", "other", "--port", str(port),
+                  "--fixed-response", "200:taken")
+        path = self.write_stack("clash.yaml", STACK)
+        line = self.tide_fails("up", path, "--parameter", f"Port={port}")
+        self.assertIn("ROLLBACK_COMPLETE", line)
+        self.assertIn("Resource Listener: DuplicateListener", line)
+        self.assertEqual(self.counts(), (0, 0, 0, 1))  # only the other load balancer
+        # Fixed, `tide up` again replaces the rolled-back stack.
+        out = self.tide_json("up", path, "--parameter", f"Port={free_port()}")
+        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
+        self.tide("down", path)
+        self.assertEqual(self.counts(), (0, 0, 0, 1))
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
