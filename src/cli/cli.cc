@@ -502,6 +502,9 @@ int cliMain(int argc, char** argv) {
 
   CommandContext commands{outcome, client};
   addElbCommands(app, commands);
+  addAsgCommands(app, commands);
+  addLoadCommands(app, commands);
+  addStackCommands(app, commands);
 
   // ----------------------------------------------------------------------------------- status
   auto* status = app.add_subcommand("status", "the host, its capacity and instances at a glance");

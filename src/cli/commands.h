@@ -19,5 +19,11 @@ struct CommandContext {
 
 // `tide lb`, `tide listener`, `tide tg` (elb_commands.cc).
 void addElbCommands(CLI::App& app, CommandContext& ctx);
+// `tide asg` (asg_commands.cc).
+void addAsgCommands(CLI::App& app, CommandContext& ctx);
+// `tide load` (load_commands.cc).
+void addLoadCommands(CLI::App& app, CommandContext& ctx);
+// `tide up`, `tide down`, `tide stack` (stack_commands.cc).
+void addStackCommands(CLI::App& app, CommandContext& ctx);
 
 } // namespace tide::cli

@@ -2,12 +2,16 @@
 
 #include "api/dispatch.h"
 #include "api/http.h"
+#include "api/stack_engine.h"
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
+#include "control/alarm_controller.h"
+#include "control/auto_scaling_controller.h"
 #include "control/health_checker.h"
 #include "control/image_controller.h"
 #include "control/instance_controller.h"
+#include "control/metrics_publisher.h"
 #include "control/publisher.h"
 #include "control/target_controller.h"
 #include "runtime/image_store.h"
@@ -148,6 +152,14 @@ public:
                              : 4.0 * std::max(1u, std::thread::hardware_concurrency());
     ctx_ =
         std::make_unique<api::ActionContext>(api::ActionContext{*store_, clock_, *host_, limits});
+    metricStore_ = std::make_unique<metrics::MetricStore>(clock_);
+    ctx_->metrics = metricStore_.get();
+    metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
+        *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
+    alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
+    control::AutoScalingControllerOptions ao;
+    ao.maxCpuCores = limits.maxCpuCores; // the same limit as RunInstances
+    autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
 
     http_ = std::make_unique<api::HttpServer>(
         loop_, api::HttpServerOptions{},
@@ -247,7 +259,11 @@ private:
       next = std::min(next, *r);
     };
     pass("instance controller", instances_->reconcile());
+    pass("auto scaling", autoScaling_->reconcile());
     pass("target controller", targets_->reconcile());
+    Result<bool> stacks = stacks_.step(*ctx_); // true: a stack waits on something, look soon
+    pass("stacks",
+         stacks ? Result<Millis>(Millis(*stacks ? 100 : 1000)) : Result<Millis>(stacks.status()));
     Status published = publisher_->publish();
     if (!published.isOk()) {
       logError("publisher: " + published.toString());
@@ -258,9 +274,21 @@ private:
 
   void scheduleSample() {
     loop_.runAfter(Millis(1000), [this] {
+      // Once a second: read the instances' CPU, publish the second's metrics, evaluate alarms.
       Status s = instances_->sample();
       if (!s.isOk()) {
         logError("sampling: " + s.toString());
+      }
+      s = metricsPublisher_->sample();
+      if (!s.isOk()) {
+        logError("metrics: " + s.toString());
+      }
+      Result<Millis> evaluated = alarms_->reconcile();
+      if (!evaluated) {
+        logError("alarms: " + evaluated.status().toString());
+      }
+      if (++samples_ % 60 == 0) {
+        metricStore_->dropExpired();
       }
       scheduleSample();
     });
@@ -276,11 +304,17 @@ private:
   std::unique_ptr<control::InstanceController> instances_;
   std::unique_ptr<control::ImageController> imageController_;
   std::unique_ptr<control::TargetController> targets_;
+  std::unique_ptr<control::AutoScalingController> autoScaling_;
   std::unique_ptr<control::HealthChecker> health_;
   std::unique_ptr<balancer::Balancer> balancer_;
   std::unique_ptr<control::Publisher> publisher_;
   std::unique_ptr<LocalHostView> host_;
+  std::unique_ptr<metrics::MetricStore> metricStore_;
+  std::unique_ptr<control::MetricsPublisher> metricsPublisher_;
+  std::unique_ptr<control::AlarmController> alarms_;
+  uint64_t samples_ = 0;
   std::unique_ptr<api::ActionContext> ctx_;
+  api::StackEngine stacks_;
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;

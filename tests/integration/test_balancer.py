@@ -31,6 +31,15 @@ def get(port, path="/whoami", timeout=5):
         return e.code, e.read().decode()
 
 
+def try_get(port, path="/whoami"):
+    """get(), or None while the listener is not bound yet (listeners open asynchronously, as a
+    new ALB listener takes a moment)."""
+    try:
+        return get(port, path, timeout=2)
+    except OSError:
+        return None
+
+
 class BalancerTest(TideTestCase):
     def stack(self, count=3, app=None, run="python3 server.py"):
         """An image, `count` running instances, a target group with quick checks, a load balancer
@@ -114,7 +123,8 @@ class BalancerTest(TideTestCase):
         self.tide("lb", "create", "--name", "shop")
         port = free_port()
         self.tide("listener", "create", "--lb", "shop", "--port", str(port), "--forward", "web")
-        wait_for(lambda: get(port)[0] == 503, what="the listener to answer 503 with no targets")
+        wait_for(lambda: (try_get(port) or (0,))[0] == 503,
+                 what="the listener to answer 503 with no targets")
         image = self.make_image("sick", app, "python3 app.py")
         inst = self.tide_json("instance", "run", "--image-id", image, "--instance-type",
                               "t3.micro", "--wait")["Instances"][0]
@@ -128,7 +138,7 @@ class BalancerTest(TideTestCase):
         fixed = free_port()
         self.tide("listener", "create", "--lb", "shop", "--port", str(fixed),
                   "--fixed-response", "503:closed for the night")
-        wait_for(lambda: get(fixed, "/") == (503, "closed for the night"),
+        wait_for(lambda: try_get(fixed, "/") == (503, "closed for the night"),
                  what="the fixed response")
 
 
