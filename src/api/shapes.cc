@@ -119,6 +119,10 @@ Json instanceJson(const model::Instance& i) {
       // tide's own fields:
       {"Port", i.port},
   };
+  if (!i.autoScalingGroupName.empty()) {
+    // As EC2 tags the instances of a group.
+    j["Tags"].push_back({{"Key", "aws:autoscaling:groupName"}, {"Value", i.autoScalingGroupName}});
+  }
   if (!i.privateIpAddress.empty()) {
     j["PrivateIpAddress"] = i.privateIpAddress;
     j["PrivateDnsName"] = i.privateIpAddress;

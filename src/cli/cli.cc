@@ -513,23 +513,100 @@ int cliMain(int argc, char** argv) {
     Json host = orDie(api.call("DescribeHost", Json::object()));
     Json instances = orDie(api.call("DescribeInstances", Json::object()));
     Json images = orDie(api.call("DescribeImages", Json::object()));
+    Json groups = orDie(api.call("DescribeAutoScalingGroups", Json::object()));
+    Json targetGroups = orDie(api.call("DescribeTargetGroups", Json::object()));
+    // Target health of every group, and the newest activities of every Auto Scaling group.
+    Json health = Json::array();
+    for (const Json& tg : targetGroups["TargetGroups"]) {
+      Json h = orDie(api.call("DescribeTargetHealth", {{"TargetGroupArn", tg["TargetGroupArn"]}}));
+      for (Json d : h["TargetHealthDescriptions"]) {
+        d["TargetGroupName"] = tg["TargetGroupName"];
+        health.push_back(d);
+      }
+    }
+    Json activities = Json::array();
+    for (const Json& g : groups["AutoScalingGroups"]) {
+      Json a =
+          orDie(api.call("DescribeScalingActivities",
+                         {{"AutoScalingGroupName", g["AutoScalingGroupName"]}, {"MaxRecords", 5}}));
+      for (const Json& x : a["Activities"]) {
+        activities.push_back(x);
+      }
+    }
     Json both = {{"Host", host["Host"]},
                  {"Reservations", instances["Reservations"]},
-                 {"Images", images["Images"]}};
-    outcome = Outcome{both, [endpoint = api.endpoint()](const Json& j) {
-                        const Json& h = j["Host"];
-                        std::printf("tide server at %s\n", endpoint.c_str());
-                        std::printf("  data:     %s\n", str(h, "DataDirectory").c_str());
-                        std::printf("  cgroups:  %s (%s)\n", str(h, "Cgroups").c_str(),
-                                    str(h, "CgroupNote").c_str());
-                        std::printf("  disks:    %s%s%s\n", str(h, "DiskCopy").c_str(),
-                                    str(h, "DiskNote", "").empty() ? "" : " - ",
-                                    str(h, "DiskNote", "").c_str());
-                        std::printf("  capacity: %.3g of %.3g CPU cores reserved by instances\n",
-                                    h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0));
-                        std::printf("  images:   %zu\n\n", j["Images"].size());
-                        instancesTable(allInstances(j));
-                      }};
+                 {"Images", images["Images"]},
+                 {"AutoScalingGroups", groups["AutoScalingGroups"]},
+                 {"TargetHealthDescriptions", health},
+                 {"Activities", activities}};
+    outcome = Outcome{
+        both, [endpoint = api.endpoint()](const Json& j) {
+          const Json& h = j["Host"];
+          std::printf("tide server at %s\n", endpoint.c_str());
+          std::printf("  data:     %s\n", str(h, "DataDirectory").c_str());
+          std::printf("  cgroups:  %s (%s)\n", str(h, "Cgroups").c_str(),
+                      str(h, "CgroupNote").c_str());
+          std::printf("  disks:    %s%s%s\n", str(h, "DiskCopy").c_str(),
+                      str(h, "DiskNote", "").empty() ? "" : " - ", str(h, "DiskNote", "").c_str());
+          std::printf("  capacity: %.3g of %.3g CPU cores reserved by instances\n",
+                      h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0));
+          std::printf("  images:   %zu\n\n", j["Images"].size());
+          if (!j["AutoScalingGroups"].empty()) {
+            Table g({"GROUP", "MIN", "DESIRED", "MAX", "IN SERVICE"});
+            for (const Json& x : j["AutoScalingGroups"]) {
+              int inService = 0;
+              for (const Json& i : x["Instances"]) {
+                inService += i.value("LifecycleState", "") == "InService";
+              }
+              g.add({str(x, "AutoScalingGroupName"), str(x, "MinSize"), str(x, "DesiredCapacity"),
+                     str(x, "MaxSize"), std::to_string(inService)});
+            }
+            g.print();
+            std::printf("\n");
+          }
+          // Instances, with their health in the target groups.
+          Json list = allInstances(j);
+          for (Json& i : list) {
+            for (const Json& d : j["TargetHealthDescriptions"]) {
+              if (d["Target"]["Id"] == i["InstanceId"]) {
+                i["Health"] = d["TargetHealth"]["State"];
+              }
+            }
+          }
+          Table t({"INSTANCE ID", "STATE", "HEALTH", "TYPE", "ADDRESS", "CPU%", "MEMORY", "GROUP"});
+          for (const Json& i : list) {
+            if (str(i["State"], "Name") == "terminated") {
+              continue;
+            }
+            std::string cpu = "-";
+            if (i.contains("CPUUtilization")) {
+              char buf[16];
+              snprintf(buf, sizeof buf, "%.1f", i["CPUUtilization"].get<double>());
+              cpu = buf;
+            }
+            std::string group;
+            for (const Json& tag : i["Tags"]) {
+              if (tag["Key"] == "aws:autoscaling:groupName") {
+                group = tag["Value"];
+              }
+            }
+            t.add(
+                {str(i, "InstanceId"), str(i["State"], "Name"), str(i, "Health", "-"),
+                 str(i, "InstanceType"),
+                 i.contains("PrivateIpAddress") ? str(i, "PrivateIpAddress") + ":" + str(i, "Port")
+                                                : "-",
+                 cpu, bytes(i.value("MemoryUsedBytes", int64_t(-1))), group.empty() ? "-" : group});
+          }
+          t.print();
+          if (!j["Activities"].empty()) {
+            std::printf("\nrecent activities:\n");
+            for (const Json& a : j["Activities"]) {
+              std::printf("  %s  %-10s %s\n    %s\n", str(a, "StartTime").substr(11, 8).c_str(),
+                          str(a, "StatusCode").c_str(), str(a, "Description").c_str(),
+                          str(a, "Cause").c_str());
+            }
+          }
+        }};
   });
 
   try {
