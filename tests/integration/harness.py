@@ -149,6 +149,13 @@ class TideTestCase(unittest.TestCase):
             self.instance(instance_id)), timeout, what=f"{instance_id} to be {state}")
 
     def terminate_all(self):
+        """Ends everything the test made: groups first (they would launch replacements), then
+        every instance, waiting until each is gone."""
+        for g in self.ok("DescribeAutoScalingGroups")["AutoScalingGroups"]:
+            self.api("DeleteAutoScalingGroup",
+                     {"AutoScalingGroupName": g["AutoScalingGroupName"], "ForceDelete": True})
+        wait_for(lambda: not self.ok("DescribeAutoScalingGroups")["AutoScalingGroups"],
+                 timeout=60, what="the groups to be deleted")
         live = [i["InstanceId"] for i in self.instances() if i["State"]["Name"] != "terminated"]
         if live:
             self.ok("TerminateInstances", {"InstanceIds": live})
