@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 TIDE = os.environ.get("TIDE_BIN") or os.path.join(
@@ -202,6 +203,36 @@ def pid_alive(pid):
 
 def cgroup_v1_dir(controller, instance_id):
     return f"/sys/fs/cgroup/{controller}/tide/{instance_id}"
+
+
+# Health check flags of `tide tg create` for quick tests.
+QUICK_CHECKS = ("--interval", "0.2", "--timeout", "0.1", "--healthy-threshold", "2",
+                "--unhealthy-threshold", "2", "--health-check-path", "/health")
+
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path="/whoami", timeout=5):
+    """(status, body) of GET http://127.0.0.1:port/path."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def try_get(port, path="/whoami"):
+    """get(), or None while nothing answers yet (a new listener takes a moment to bind, as a new
+    ALB listener does)."""
+    try:
+        return get(port, path, timeout=2)
+    except OSError:
+        return None
 
 
 def port_free(port):

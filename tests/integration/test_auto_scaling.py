@@ -5,28 +5,15 @@ shrinks by draining before terminating; and ForceDelete leaves nothing behind.""
 import os
 import signal
 import unittest
-import urllib.error
-import urllib.request
 
-from harness import TideTestCase, pid_alive, wait_for
-
-QUICK_CHECKS = ("--interval", "0.2", "--timeout", "0.1", "--healthy-threshold", "2",
-                "--unhealthy-threshold", "2", "--health-check-path", "/health")
+from harness import QUICK_CHECKS, TideTestCase, free_port, get, pid_alive, wait_for
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def get(port, path="/whoami", timeout=5):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+
+
+
 
 
 class AutoScalingTest(TideTestCase):

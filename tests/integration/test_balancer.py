@@ -4,40 +4,20 @@ traffic over healthy instances, an instance killed under traffic, draining, and 
 import os
 import signal
 import subprocess
-import time
 import unittest
-import urllib.error
-import urllib.request
 
-from harness import TIDE, TideTestCase, http_get, serving, wait_for
-
-QUICK_CHECKS = ("--interval", "0.2", "--timeout", "0.1", "--healthy-threshold", "2",
-                "--unhealthy-threshold", "2", "--health-check-path", "/health")
+from harness import (QUICK_CHECKS, TIDE, TideTestCase, free_port, get, serving, try_get,
+                     wait_for)
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def get(port, path="/whoami", timeout=5):
-    """(status, body) of GET http://127.0.0.1:port/path."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
-def try_get(port, path="/whoami"):
-    """get(), or None while the listener is not bound yet (listeners open asynchronously, as a
-    new ALB listener takes a moment)."""
-    try:
-        return get(port, path, timeout=2)
-    except OSError:
-        return None
+
+
+
+
 
 
 class BalancerTest(TideTestCase):

@@ -7,8 +7,7 @@ import textwrap
 import threading
 import unittest
 
-from harness import TideTestCase, pid_alive, wait_for
-from test_balancer import free_port, get
+from harness import TideTestCase, free_port, get, pid_alive, wait_for
 
 APP = textwrap.dedent("""\
     # Burns a core while the file named by BURN_FILE exists; answers / with its instance id.
