@@ -1,13 +1,15 @@
-"""The whole loop from one stack file: CPU load makes the alarm fire and the group grow; the load
-stops and the group shrinks back to its minimum with draining, while requests keep flowing
-through the load balancer without failing; `tide down` leaves no process, cgroup or file."""
+"""The whole loop from one stack file: CPU load makes the alarm fire and the group grow; the server
+is killed and restarted in the middle and carries on; the load stops and the group shrinks back
+to its minimum with draining, while requests keep flowing through the load balancer without
+failing; `tide down` leaves no process, mount or file."""
 
 import os
+import signal
 import textwrap
 import threading
 import unittest
 
-from harness import TideTestCase, free_port, get, pid_alive, wait_for
+from harness import TideTestCase, free_port, get, pid_alive, try_get, wait_for
 
 APP = textwrap.dedent("""\
     # Burns a core while the file named by BURN_FILE exists; answers / with its instance id.
@@ -150,6 +152,14 @@ class ScalingLoopTest(TideTestCase):
         self.assertTrue(any("in state ALARM triggered policy" in c and "from 1 to 2" in c
                             for c in causes), causes)
         pids = [self.instance(i["InstanceId"])["ProcessId"] for i in self.in_service()]
+
+        # kill -9 the server in the middle: the new one finds the group, its instances and the
+        # load balancer as they were, and carries on.
+        ids = sorted(i["InstanceId"] for i in self.in_service())
+        self.restart_server(signal.SIGKILL)
+        self.assertEqual(sorted(i["InstanceId"] for i in self.in_service()), ids)
+        wait_for(lambda: (try_get(port, "/") or (0,))[0] == 200,
+                 what="the load balancer to serve again")
 
         # The load stops: back to one, draining first; requests keep succeeding meanwhile.
         failures, answered, stop = [], [0], threading.Event()
