@@ -64,15 +64,6 @@ Result<std::vector<model::Instance>> members(store::Tx& tx, const std::string& g
   return out;
 }
 
-Status firstError(std::initializer_list<const Status*> statuses) {
-  for (const Status* s : statuses) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
-  return Status::ok();
-}
-
 // An optional integer parameter within [lo, hi].
 Result<std::optional<int>> optIntIn(const Json& p, const char* name, int64_t lo, int64_t hi) {
   auto v = optInt(p, name);

@@ -194,13 +194,9 @@ Result<Json> getMetricStatistics(ActionContext& ctx, const Json& p) {
   auto stats = optStringList(p, "Statistics");
   auto extended = optStringList(p, "ExtendedStatistics");
   auto unit = optString(p, "Unit");
-  for (const Status* s :
-       {&ns.status(), &name.status(), &dims.status(), &start.status(), &end.status(),
-        &period.status(), &stats.status(), &extended.status(), &unit.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&ns.status(), &name.status(), &dims.status(), &start.status(), &end.status(),
+                  &period.status(), &stats.status(), &extended.status(), &unit.status()}));
   if (!period->has_value()) {
     return Status("MissingParameter", "The request must contain the parameter Period");
   }
@@ -262,11 +258,7 @@ Result<Json> listMetrics(ActionContext& ctx, const Json& p) {
   auto ns = optString(p, "Namespace");
   auto name = optString(p, "MetricName");
   auto dims = dimensions(p, false);
-  for (const Status* s : {&ns.status(), &name.status(), &dims.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&ns.status(), &name.status(), &dims.status()}));
   metrics::ListMetricsQuery q;
   q.namespace_ = *ns;
   q.metricName = *name;
@@ -310,15 +302,11 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
   auto threshold = optNumber(p, "Threshold");
   auto op = optString(p, "ComparisonOperator");
   auto missing = optString(p, "TreatMissingData");
-  for (const Status* s :
-       {&name.status(), &description.status(), &enabled.status(), &ok.status(), &alarm.status(),
-        &insufficient.status(), &metric.status(), &ns.status(), &statistic.status(),
-        &extended.status(), &dims.status(), &period.status(), &evaluation.status(),
-        &datapoints.status(), &threshold.status(), &op.status(), &missing.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError(
+      {&name.status(), &description.status(), &enabled.status(), &ok.status(), &alarm.status(),
+       &insufficient.status(), &metric.status(), &ns.status(), &statistic.status(),
+       &extended.status(), &dims.status(), &period.status(), &evaluation.status(),
+       &datapoints.status(), &threshold.status(), &op.status(), &missing.status()}));
   a.alarmName = *name;
   a.alarmArn = std::string("arn:aws:cloudwatch:local:") + kOwnerId + ":alarm:" + *name;
   a.alarmDescription = description->value_or("");
@@ -376,11 +364,7 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
   auto names = optStringList(p, "AlarmNames");
   auto prefix = optString(p, "AlarmNamePrefix");
   auto state = optString(p, "StateValue");
-  for (const Status* s : {&names.status(), &prefix.status(), &state.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&names.status(), &prefix.status(), &state.status()}));
   if (state->has_value() && !metrics::parseStateValue(**state)) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }
@@ -447,11 +431,7 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
   auto name = reqString(p, "AlarmName");
   auto value = reqString(p, "StateValue");
   auto reason = reqString(p, "StateReason");
-  for (const Status* s : {&name.status(), &value.status(), &reason.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&name.status(), &value.status(), &reason.status()}));
   if (!metrics::parseStateValue(*value)) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }

@@ -35,12 +35,9 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
   auto port = optInt(p, "Port");
   auto health = optString(p, "HealthCheckPath");
   auto tags = tagSpecifications(p, "image", {"snapshot"});
-  for (const Status* s : {&description.status(), &instanceId.status(), &dir.status(), &run.status(),
-                          &port.status(), &health.status(), &tags.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&description.status(), &instanceId.status(), &dir.status(), &run.status(),
+                  &port.status(), &health.status(), &tags.status()}));
   TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
   if (instanceId->has_value() == dir->has_value()) {
     return Status("MissingParameter",

@@ -211,11 +211,7 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     auto id = optString(lt, "LaunchTemplateId");
     auto name = optString(lt, "LaunchTemplateName");
     auto version = optString(lt, "Version");
-    for (const Status* s : {&id.status(), &name.status(), &version.status()}) {
-      if (!s->isOk()) {
-        return *s;
-      }
-    }
+    TIDE_RETURN_IF_ERROR(firstError({&id.status(), &name.status(), &version.status()}));
     ltId = id->value_or("");
     ltName = name->value_or("");
     ltVersion = version->value_or("$Default");

@@ -115,11 +115,7 @@ Result<Json> createLaunchTemplateVersion(ActionContext& ctx, const Json& p) {
   auto ref = templateRef(p);
   auto source = optString(p, "SourceVersion");
   auto description = optString(p, "VersionDescription");
-  for (const Status* s : {&ref.status(), &source.status(), &description.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&ref.status(), &source.status(), &description.status()}));
   if (!p.contains("LaunchTemplateData")) {
     return Status("MissingParameter", "The request must contain the parameter LaunchTemplateData");
   }

@@ -44,11 +44,8 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   auto type = optString(p, "Type");
   auto bind = optString(p, "BindAddress");
   auto tags = elbTags(p);
-  for (const Status* s : {&name.status(), &type.status(), &bind.status(), &tags.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&name.status(), &type.status(), &bind.status(), &tags.status()}));
   TIDE_RETURN_IF_ERROR(model::validateElbName(*name, "Load balancer"));
   TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
   if (type->value_or("application") != "application") {
@@ -218,11 +215,7 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   auto lbArn = reqString(p, "LoadBalancerArn");
   auto protocol = optString(p, "Protocol");
   auto port = optInt(p, "Port");
-  for (const Status* s : {&lbArn.status(), &protocol.status(), &port.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&lbArn.status(), &protocol.status(), &port.status()}));
   if (protocol->value_or("HTTP") != "HTTP") {
     return Status("UnsupportedProtocol",
                   "Listener protocol '" + **protocol + "' is not supported yet: use HTTP");

@@ -359,11 +359,7 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
   auto name = optString(p, "StackName");
   auto logical = optString(p, "LogicalResourceId");
   auto physical = optString(p, "PhysicalResourceId");
-  for (const Status* s : {&name.status(), &logical.status(), &physical.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&name.status(), &logical.status(), &physical.status()}));
   if (!*name && !*physical) {
     return validationError("DescribeStackResources needs StackName or PhysicalResourceId");
   }

@@ -47,13 +47,9 @@ Status readHealthCheck(const Json& p, model::TargetGroup& tg) {
   auto healthy = optInt(p, "HealthyThresholdCount");
   auto unhealthy = optInt(p, "UnhealthyThresholdCount");
   auto enabled = optBool(p, "HealthCheckEnabled");
-  for (const Status* s :
-       {&path.status(), &port.status(), &protocol.status(), &interval.status(), &timeout.status(),
-        &healthy.status(), &unhealthy.status(), &enabled.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&path.status(), &port.status(), &protocol.status(), &interval.status(),
+                  &timeout.status(), &healthy.status(), &unhealthy.status(), &enabled.status()}));
   if (protocol->value_or("HTTP") != "HTTP") {
     return validationError("HealthCheckProtocol '" + **protocol + "' is not supported: use HTTP");
   }
@@ -119,12 +115,8 @@ Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
   auto port = optInt(p, "Port");
   auto type = optString(p, "TargetType");
   auto tags = elbTags(p);
-  for (const Status* s :
-       {&name.status(), &protocol.status(), &port.status(), &type.status(), &tags.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError(
+      {&name.status(), &protocol.status(), &port.status(), &type.status(), &tags.status()}));
   model::TargetGroup tg;
   tg.targetGroupName = *name;
   tg.protocol = protocol->value_or("HTTP");
@@ -158,11 +150,7 @@ Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p) {
   auto lbArn = optString(p, "LoadBalancerArn");
   auto arns = optStringList(p, "TargetGroupArns");
   auto names = optStringList(p, "Names");
-  for (const Status* s : {&lbArn.status(), &arns.status(), &names.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&lbArn.status(), &arns.status(), &names.status()}));
   Json out = Json::array();
   Status s = ctx.store.transact(
       [&](store::Tx& tx) -> Status {

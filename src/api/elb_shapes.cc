@@ -167,11 +167,7 @@ Result<std::vector<model::ListenerAction>> parseListenerActions(const Json& acti
     auto code = reqString(cfg, "StatusCode");
     auto contentType = optString(cfg, "ContentType");
     auto body = optString(cfg, "MessageBody");
-    for (const Status* s : {&code.status(), &contentType.status(), &body.status()}) {
-      if (!s->isOk()) {
-        return *s;
-      }
-    }
+    TIDE_RETURN_IF_ERROR(firstError({&code.status(), &contentType.status(), &body.status()}));
     int status = 0;
     auto [end, ec] = std::from_chars(code->data(), code->data() + code->size(), status);
     if (ec != std::errc() || end != code->data() + code->size() ||

@@ -175,11 +175,8 @@ Result<model::LaunchTemplateData> parseLaunchTemplateData(const Json& j,
   auto type = optString(j, "InstanceType");
   auto port = optInt(j, "Port");
   auto userData = optString(j, "UserData");
-  for (const Status* s : {&imageId.status(), &type.status(), &port.status(), &userData.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&imageId.status(), &type.status(), &port.status(), &userData.status()}));
   if (*imageId) {
     d.imageId = **imageId;
   }

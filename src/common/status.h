@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cassert>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
@@ -76,6 +77,17 @@ public:
 private:
   std::variant<T, Status> v_;
 };
+
+// The first non-OK of several statuses (OK when all are), for checking a batch of parsed
+// parameters at once: TIDE_RETURN_IF_ERROR(firstError({&a.status(), &b.status()})).
+inline Status firstError(std::initializer_list<const Status*> statuses) {
+  for (const Status* s : statuses) {
+    if (!s->isOk()) {
+      return *s;
+    }
+  }
+  return Status::ok();
+}
 
 } // namespace tide
 

@@ -160,11 +160,8 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   auto targets = tx.targets("");
   auto tgs = tx.targetGroups();
   auto acts = tx.scalingActivities(name, 200);
-  for (const Status* s : {&instances.status(), &targets.status(), &tgs.status(), &acts.status()}) {
-    if (!s->isOk()) {
-      return *s;
-    }
-  }
+  TIDE_RETURN_IF_ERROR(
+      firstError({&instances.status(), &targets.status(), &tgs.status(), &acts.status()}));
   std::map<std::string, const model::TargetGroup*> groupTgs;
   for (const auto& tg : *tgs) {
     if (std::find(g.targetGroupArns.begin(), g.targetGroupArns.end(), tg.targetGroupArn) !=

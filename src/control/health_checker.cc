@@ -183,11 +183,7 @@ Result<Millis> HealthChecker::reconcile() {
         auto t = tx.targets("");
         auto l = tx.listeners();
         auto i = tx.instances();
-        for (const Status* s : {&g.status(), &t.status(), &l.status(), &i.status()}) {
-          if (!s->isOk()) {
-            return *s;
-          }
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&g.status(), &t.status(), &l.status(), &i.status()}));
         groups = std::move(*g);
         targets = std::move(*t);
         listeners = std::move(*l);

@@ -48,11 +48,7 @@ Status MetricsPublisher::sample() {
         auto i = tx.instances();
         auto t = tx.targets("");
         auto l = tx.listeners();
-        for (const Status* s : {&i.status(), &t.status(), &l.status()}) {
-          if (!s->isOk()) {
-            return *s;
-          }
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&i.status(), &t.status(), &l.status()}));
         instances = std::move(*i);
         targets = std::move(*t);
         listeners = std::move(*l);

@@ -102,12 +102,8 @@ Status Publisher::publish() {
         auto groups = tx.targetGroups();
         auto targets = tx.targets("");
         auto instances = tx.instances();
-        for (const Status* s : {&lbs.status(), &listeners.status(), &groups.status(),
-                                &targets.status(), &instances.status()}) {
-          if (!s->isOk()) {
-            return *s;
-          }
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&lbs.status(), &listeners.status(), &groups.status(),
+                                         &targets.status(), &instances.status()}));
         std::map<std::string, std::string> addressOf;
         for (const auto& i : *instances) {
           if (i.state == model::InstanceState::Running) {

@@ -29,11 +29,7 @@ Result<Millis> TargetController::reconcile() {
     auto groups = tx.targetGroups();
     auto targets = tx.targets("");
     auto listeners = tx.listeners();
-    for (const Status* s : {&groups.status(), &targets.status(), &listeners.status()}) {
-      if (!s->isOk()) {
-        return *s;
-      }
-    }
+    TIDE_RETURN_IF_ERROR(firstError({&groups.status(), &targets.status(), &listeners.status()}));
     std::map<std::string, const model::TargetGroup*> byArn;
     for (const auto& g : *groups) {
       byArn[g.targetGroupArn] = &g;
