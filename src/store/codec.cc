@@ -32,6 +32,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LaunchTemplate, launchTemplateId
                                                 launchTemplateName, createTime,
                                                 defaultVersionNumber, latestVersionNumber, tags)
 
+// Optional fields: absent from the document when unset.
+template <typename T> void optToJson(json& j, const char* key, const std::optional<T>& v) {
+  if (v) {
+    j[key] = *v;
+  }
+}
+template <typename T> void optFromJson(const json& j, const char* key, std::optional<T>& v) {
+  v = j.contains(key) ? std::optional<T>(j.at(key).get<T>()) : std::nullopt;
+}
+
 void to_json(json& j, const LaunchTemplateData& d) {
   j = json{{"imageId", d.imageId},
            {"instanceType", d.instanceType},
@@ -40,9 +50,7 @@ void to_json(json& j, const LaunchTemplateData& d) {
            {"instanceTags", d.instanceTags},
            {"securityGroupIds", d.securityGroupIds},
            {"blockDeviceMappings", d.blockDeviceMappings}};
-  if (d.port) {
-    j["port"] = *d.port;
-  }
+  optToJson(j, "port", d.port);
 }
 
 void from_json(const json& j, LaunchTemplateData& d) {
@@ -54,7 +62,7 @@ void from_json(const json& j, LaunchTemplateData& d) {
   d.instanceTags = j.value("instanceTags", def.instanceTags);
   d.securityGroupIds = j.value("securityGroupIds", def.securityGroupIds);
   d.blockDeviceMappings = j.value("blockDeviceMappings", def.blockDeviceMappings);
-  d.port = j.contains("port") ? std::optional<int>(j.at("port").get<int>()) : std::nullopt;
+  optFromJson(j, "port", d.port);
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LaunchTemplateVersion, launchTemplateId,
@@ -97,15 +105,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AutoScalingGroup, autoScalingGro
                                                 healthCheckType, healthCheckGracePeriod,
                                                 defaultCooldown, terminationPolicies, tags,
                                                 createdTime, deleting, cooldownUntil)
-
-template <typename T> void optToJson(json& j, const char* key, const std::optional<T>& v) {
-  if (v) {
-    j[key] = *v;
-  }
-}
-template <typename T> void optFromJson(const json& j, const char* key, std::optional<T>& v) {
-  v = j.contains(key) ? std::optional<T>(j.at(key).get<T>()) : std::nullopt;
-}
 
 void to_json(json& j, const StepAdjustment& v) {
   j = json{{"scalingAdjustment", v.scalingAdjustment}};
