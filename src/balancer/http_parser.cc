@@ -1,6 +1,8 @@
 #include "balancer/http_parser.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace tide::balancer {
@@ -276,6 +278,406 @@ bool parseVersion(const char* p, int& minor) {
   return true;
 }
 
+// ---- Requests: parsed and classified in one pass (desync.h). ----
+
+inline unsigned char uc(char c) {
+  return static_cast<unsigned char>(c);
+}
+
+bool isWhitespace(unsigned char c) {
+  return c == ' ' || c == '\t';
+}
+
+// CR, LF and NUL: never acceptable in a name, value or request line.
+bool isBadChar(unsigned char c) {
+  return c == '\r' || c == '\n' || c == 0;
+}
+
+bool isAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+size_t nextAlnum(std::string_view s, size_t i) {
+  while (i < s.size() && !isAlnum(uc(s[i]))) {
+    ++i;
+  }
+  return i;
+}
+
+size_t nextAboveSpace(std::string_view s, size_t i) {
+  while (i < s.size() && uc(s[i]) <= ' ') {
+    ++i;
+  }
+  return i;
+}
+
+enum class Similarity : uint8_t { Identical, SameLetters, Distant };
+
+// How close `name` is to `framingName` (lower case letters and '-'), looking at letters and
+// digits only: "Transfer_Encoding", "Transfer-Encoding\t" and " Content-Length" have the same
+// letters. Two UTF-8 letters whose upper case is ASCII (U+017F long s, U+0131 dotless i) count
+// as the letter they turn into.
+Similarity similarity(std::string_view framingName, std::string_view name) {
+  if (name.size() < framingName.size()) {
+    return Similarity::Distant;
+  }
+  size_t i = nextAlnum(name, 0);
+  bool identical = i == 0 && name.size() == framingName.size();
+  for (char want : framingName) {
+    if (i == name.size()) {
+      return Similarity::Distant;
+    }
+    bool delimiter = want == '-';
+    size_t next = i + 1;
+    bool same = lower(uc(name[i])) == uc(want);
+    if (!same && i + 1 < name.size()) {
+      unsigned char a = uc(name[i]), b = uc(name[i + 1]);
+      if ((want == 's' && a == 0xc5 && b == 0xbf) || (want == 'i' && a == 0xc4 && b == 0xb1)) {
+        same = true;
+        next = i + 2;
+      }
+    }
+    if (!same) {
+      if (!delimiter) {
+        break;
+      }
+      identical = false;
+    }
+    i = delimiter ? nextAlnum(name, next) : nextAboveSpace(name, next);
+  }
+  if (i == name.size()) {
+    return identical ? Similarity::Identical : Similarity::SameLetters;
+  }
+  return nextAlnum(name, i) == name.size() ? Similarity::SameLetters : Similarity::Distant;
+}
+
+// Calls f(element) for every element of a comma-separated list, empty ones included.
+template <typename F> void forEachElement(std::string_view list, F&& f) {
+  for (;;) {
+    size_t comma = list.find(',');
+    f(trim(list.substr(0, comma)));
+    if (comma == std::string_view::npos) {
+      return;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// A transfer coding tide knows (parameters after ';' are ignored). Sets *chunked.
+bool knownCoding(std::string_view element, bool* chunked) {
+  std::string_view coding = trim(element.substr(0, element.find(';')));
+  *chunked = equalsLower(coding, "chunked");
+  return *chunked || equalsLower(coding, "gzip") || equalsLower(coding, "deflate") ||
+         equalsLower(coding, "compress") || equalsLower(coding, "identity");
+}
+
+// A Content-Length value: 1*DIGIT that fits in 64 bits.
+bool contentLengthValue(std::string_view v, uint64_t* n) {
+  if (v.empty()) {
+    return false;
+  }
+  uint64_t x = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    uint64_t d = uint64_t(c - '0');
+    if (x > (UINT64_MAX - d) / 10) {
+      return false;
+    }
+    x = x * 10 + d;
+  }
+  *n = x;
+  return true;
+}
+
+DesyncTier charTier(unsigned char c) {
+  return isBadChar(c) ? DesyncTier::Severe : DesyncTier::Acceptable;
+}
+
+// Removes a field from what is forwarded.
+void removeField(MessageHead& head, HeaderField& f) {
+  f.hopByHop = true;
+  head.anyHopByHop = true;
+}
+
+// Whether a line starting with whitespace reads as a field of its own: whitespace, a token, ':'.
+bool looksLikeField(const char* p) {
+  while (isWhitespace(uc(*p))) {
+    ++p;
+  }
+  const char* name = p;
+  while (kChars.token[uc(*p)]) {
+    ++p;
+  }
+  return p != name && *p == ':';
+}
+
+// Parses and classifies the header lines in [pos, blank) of a request.
+ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, MessageHead& head) {
+  DesyncVerdict& v = head.desync;
+  head.fieldsBegin = static_cast<uint32_t>(pos);
+  head.fieldsEnd = static_cast<uint32_t>(blank);
+  while (pos < blank) {
+    size_t lineBegin = pos;
+    if (isWhitespace(uc(data[pos])) && head.fieldCount > 0 && !looksLikeField(data + pos)) {
+      // obs-fold: the line continues the previous field. Never forwarded. (A line that looks
+      // like a field of its own, " Content-Length: 5", is classified as one.)
+      int index = int(head.fieldCount) - 1;
+      HeaderField& f = head.fields[index];
+      DesyncTier t = DesyncTier::Compliant;
+      for (; !(data[pos] == '\r' && data[pos + 1] == '\n'); ++pos) {
+        unsigned char c = uc(data[pos]);
+        if (!kChars.fieldValue[c]) {
+          t = std::max(t, charTier(c));
+          v.unframeable |= c == '\r' || c == '\n';
+        }
+      }
+      f.value = trim(std::string_view(f.value.data(), data + pos - f.value.data()));
+      pos += 2;
+      f.lineEnd = static_cast<uint32_t>(pos);
+      removeField(head, f);
+      v.raise(t,
+              t == DesyncTier::Severe ? DesyncReason::BadHeader : DesyncReason::NonCompliantHeader,
+              index);
+      v.raise(DesyncTier::Ambiguous, DesyncReason::MultilineHeader, index);
+      // A folded Content-Length or Transfer-Encoding reads two ways.
+      v.unframeable |=
+          f.kind == HeaderKind::ContentLength || f.kind == HeaderKind::TransferEncoding;
+      continue;
+    }
+    // The name: a token, up to the colon (the fast path); anything else is classified.
+    DesyncTier nameTier = DesyncTier::Compliant;
+    while (kChars.token[uc(data[pos])]) {
+      ++pos;
+    }
+    for (; data[pos] != ':' && !(data[pos] == '\r' && data[pos + 1] == '\n'); ++pos) {
+      unsigned char c = uc(data[pos]);
+      if (!kChars.token[c]) {
+        nameTier = std::max(nameTier, charTier(c));
+        v.unframeable |= c == '\r' || c == '\n';
+      }
+    }
+    bool colon = data[pos] == ':';
+    std::string_view name(data + lineBegin, pos - lineBegin);
+    if (colon) {
+      ++pos;
+    }
+    size_t valueBegin = pos;
+    DesyncTier valueTier = DesyncTier::Compliant;
+    while (kChars.fieldValue[uc(data[pos])]) {
+      ++pos;
+    }
+    for (; !(data[pos] == '\r' && data[pos + 1] == '\n'); ++pos) {
+      unsigned char c = uc(data[pos]);
+      if (!kChars.fieldValue[c]) {
+        valueTier = std::max(valueTier, charTier(c));
+        v.unframeable |= c == '\r' || c == '\n';
+      }
+    }
+    if (head.fieldCount == kMaxHeaderFields) {
+      return ParseStatus::TooLarge;
+    }
+    int index = int(head.fieldCount);
+    HeaderField& f = head.fields[head.fieldCount++];
+    f.name = name;
+    f.value = trim(std::string_view(data + valueBegin, pos - valueBegin));
+    pos += 2;
+    f.lineBegin = static_cast<uint32_t>(lineBegin);
+    f.lineEnd = static_cast<uint32_t>(pos);
+    f.kind = nameTier == DesyncTier::Compliant && colon ? classify(name) : HeaderKind::Other;
+    f.hopByHop = isHopByHop(f.kind);
+    head.anyHopByHop |= f.hopByHop;
+    DesyncTier t = std::max(nameTier, valueTier);
+    if (t == DesyncTier::Severe) {
+      v.raise(t, DesyncReason::BadHeader, index);
+    } else if (t == DesyncTier::Acceptable) {
+      v.raise(t, DesyncReason::NonCompliantHeader, index);
+    }
+    if (!colon) {
+      v.raise(DesyncTier::Ambiguous, DesyncReason::MissingHeaderColon, index);
+      removeField(head, f);
+    } else if (trim(name).empty()) {
+      v.raise(DesyncTier::Ambiguous, DesyncReason::EmptyHeader, index);
+      removeField(head, f);
+    } else if (f.kind == HeaderKind::Other && t != DesyncTier::Severe && name.size() >= 14) {
+      if (similarity("transfer-encoding", name) != Similarity::Distant) {
+        f.lookalike = HeaderKind::TransferEncoding;
+      } else if (similarity("content-length", name) != Similarity::Distant) {
+        f.lookalike = HeaderKind::ContentLength;
+      }
+      if (f.lookalike != HeaderKind::Other) {
+        v.raise(DesyncTier::Ambiguous, DesyncReason::SuspiciousHeader, index);
+        removeField(head, f);
+      }
+    }
+  }
+  return ParseStatus::Complete;
+}
+
+bool isFraming(const HeaderField& f, HeaderKind k) {
+  return f.kind == k || f.lookalike == k;
+}
+
+// Connection, Host, Expect, and the one framing rule for requests (RFC 9112 §6), with the
+// classification of the framing fields (exact and look-alike ones).
+ParseStatus interpretRequestFields(MessageHead& head, bool http09) {
+  DesyncVerdict& v = head.desync;
+  bool close = false;
+  bool keepAliveToken = false;
+  int hostCount = 0;
+  int teFields = 0, clFields = 0, exactTe = 0, exactCl = 0;
+  for (size_t i = 0; i < head.fieldCount; ++i) {
+    HeaderField& f = head.fields[i];
+    switch (f.kind) {
+    case HeaderKind::Connection:
+      forEachListElement(f.value, [&](std::string_view token) {
+        if (equalsLower(token, "close")) {
+          close = true;
+        } else if (equalsLower(token, "keep-alive")) {
+          keepAliveToken = true;
+        } else {
+          for (size_t j = 0; j < head.fieldCount; ++j) {
+            if (equalsIgnoreCase(head.fields[j].name, token)) {
+              head.fields[j].hopByHop = true;
+            }
+          }
+        }
+      });
+      break;
+    case HeaderKind::Host:
+      ++hostCount;
+      break;
+    case HeaderKind::ContentLength:
+      ++exactCl;
+      break;
+    case HeaderKind::TransferEncoding:
+      ++exactTe;
+      break;
+    default:
+      if (f.name.size() == 6 && equalsLower(f.name, "expect") &&
+          equalsLower(f.value, "100-continue")) {
+        head.expectContinue = true;
+      }
+      break;
+    }
+    teFields += f.lookalike == HeaderKind::TransferEncoding;
+    clFields += f.lookalike == HeaderKind::ContentLength;
+  }
+  teFields += exactTe;
+  clFields += exactCl;
+  head.keepAlive = head.versionMinor == 1 ? !close : (keepAliveToken && !close);
+  bool getOrHead = head.method == "GET" || head.method == "HEAD";
+
+  bool chunkedFinal = false; // the final coding of the exact Transfer-Encoding fields
+  int lastExactTe = -1, firstTe = -1;
+  uint64_t length = 0; // the exact Content-Length
+  int firstCl = -1, firstExactCl = -1;
+  if (teFields > 0 && head.versionMinor == 0) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+    v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedTransferEncodingSemantics);
+    v.unframeable |= exactTe > 0;
+  } else if (clFields > 0 && http09) {
+    v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedContentLengthSemantics);
+    v.unframeable |= exactCl > 0;
+  } else if (teFields > 0 || clFields > 0) {
+    bool sawChunked = false;
+    for (size_t i = 0; i < head.fieldCount && teFields > 0; ++i) {
+      HeaderField& f = head.fields[i];
+      if (!isFraming(f, HeaderKind::TransferEncoding)) {
+        continue;
+      }
+      bool exact = f.kind == HeaderKind::TransferEncoding;
+      lastExactTe = exact ? int(i) : lastExactTe;
+      firstTe = firstTe < 0 ? int(i) : firstTe;
+      forEachElement(f.value, [&](std::string_view element) {
+        bool chunked = false;
+        if (!knownCoding(element, &chunked)) {
+          v.raise(DesyncTier::Severe, DesyncReason::BadTransferEncoding, int(i));
+          v.unframeable |= exact;
+        } else if (chunked && sawChunked) {
+          v.raise(DesyncTier::Severe, DesyncReason::MultipleTransferEncodingChunked, int(i));
+          v.unframeable |= exact;
+        }
+        sawChunked |= chunked;
+        if (exact) {
+          chunkedFinal = chunked;
+        }
+      });
+    }
+    bool haveLength = false;
+    uint64_t first = 0;
+    for (size_t i = 0; i < head.fieldCount && clFields > 0; ++i) {
+      HeaderField& f = head.fields[i];
+      if (!isFraming(f, HeaderKind::ContentLength)) {
+        continue;
+      }
+      bool exact = f.kind == HeaderKind::ContentLength;
+      uint64_t n = 0;
+      if (!contentLengthValue(f.value, &n)) {
+        v.raise(DesyncTier::Severe, DesyncReason::BadContentLength, int(i));
+        v.unframeable |= exact;
+        continue;
+      }
+      firstCl = firstCl < 0 ? int(i) : firstCl;
+      if (!haveLength) {
+        haveLength = true;
+        first = n;
+      } else if (n != first) {
+        v.raise(DesyncTier::Severe, DesyncReason::MultipleContentLength, int(i));
+      } else {
+        v.raise(DesyncTier::Ambiguous, DesyncReason::DuplicateContentLength, int(i));
+      }
+      if (exact && firstExactCl < 0) {
+        firstExactCl = int(i);
+        length = n;
+      } else if (exact && n != length) {
+        v.unframeable = true; // two lengths
+      } else if (exact) {
+        removeField(head, f); // keep the first of equal ones (RFC 9110 §8.6)
+      }
+    }
+    if (getOrHead) {
+      if (teFields > 0) {
+        v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedTransferEncodingSemantics, firstTe);
+        v.notNormalized |= exactTe > 0;
+      }
+      if (haveLength && first == 0) {
+        v.raise(DesyncTier::Acceptable, DesyncReason::GetHeadZeroContentLength, firstCl);
+      } else if (haveLength) {
+        v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedContentLengthSemantics, firstCl);
+        v.number = first;
+        v.notNormalized |= firstExactCl >= 0 && length > 0;
+      }
+    }
+    if (haveLength && teFields > 0) {
+      v.raise(DesyncTier::Ambiguous, DesyncReason::BothTeClPresent, firstCl);
+    }
+  }
+  if (hostCount > 1) {
+    return ParseStatus::Invalid; // which one would route? (one Host only, RFC 9110 §7.2)
+  }
+  if (exactTe > 0) {
+    if (!chunkedFinal) {
+      // RFC 9112 §6.3: the length cannot be determined: 400 and close.
+      v.unframeable = true;
+      if (v.tier < DesyncTier::Ambiguous) {
+        v.raise(DesyncTier::Severe, DesyncReason::BadTransferEncoding, lastExactTe);
+      }
+    }
+    head.framing = BodyFraming::Chunked;
+    for (size_t i = 0; i < head.fieldCount; ++i) {
+      if (head.fields[i].kind == HeaderKind::ContentLength) {
+        removeField(head, head.fields[i]); // RFC 9112 §6.3: chunked wins; never forward both
+      }
+    }
+  } else if (firstExactCl >= 0 && length > 0) {
+    head.framing = BodyFraming::ContentLength;
+    head.contentLength = length;
+  }
+  return ParseStatus::Complete;
+}
+
 } // namespace
 
 ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, MessageHead& head) {
@@ -291,63 +693,101 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
     return ParseStatus::TooLarge;
   }
   head = MessageHead{};
-  // METHOD SP request-target SP HTTP-version CRLF
+  head.requestLineBegin = static_cast<uint32_t>(begin);
+  head.length = static_cast<uint32_t>(end);
+  DesyncVerdict& v = head.desync;
+  // method SP request-target SP HTTP-version CRLF: the method ends at the first SP, the version
+  // starts after the last one; what lies between is the target.
+  size_t lineEnd = static_cast<const char*>(memmem(data + begin, end - begin, "\r\n", 2)) - data;
   size_t pos = begin;
-  while (kChars.token[static_cast<unsigned char>(data[pos])]) {
+  while (kChars.token[uc(data[pos])]) {
     ++pos;
   }
-  if (pos == begin || data[pos] != ' ') {
-    return ParseStatus::Invalid;
+  bool badMethod = pos == begin;
+  if (data[pos] != ' ') {
+    const void* sp = memchr(data + pos, ' ', lineEnd - pos);
+    if (sp == nullptr) {
+      v.raise(DesyncTier::Severe, DesyncReason::BadUri); // no request target at all
+      v.unframeable = true;
+      return ParseStatus::Invalid;
+    }
+    badMethod = true;
+    size_t spAt = static_cast<const char*>(sp) - data;
+    v.unframeable |= memchr(data + pos, '\r', spAt - pos) || memchr(data + pos, '\n', spAt - pos);
+    pos = spAt;
   }
   head.method = std::string_view(data + begin, pos - begin);
-  size_t targetBegin = ++pos;
-  while (kChars.target[static_cast<unsigned char>(data[pos])]) {
-    ++pos;
+  size_t targetBegin = pos + 1;
+  size_t last = lineEnd;
+  bool versionSpace = false;
+  while (last > targetBegin && isWhitespace(uc(data[last - 1]))) {
+    --last;
+    versionSpace = true;
   }
-  if (pos == targetBegin || data[pos] != ' ') {
-    return ParseStatus::Invalid;
+  size_t targetEnd = last;
+  const void* sp2 = memrchr(data + targetBegin, ' ', last - targetBegin);
+  if (sp2 != nullptr) {
+    targetEnd = static_cast<const char*>(sp2) - data;
+    head.version = std::string_view(data + targetEnd + 1, last - targetEnd - 1);
   }
-  head.target = std::string_view(data + targetBegin, pos - targetBegin);
-  ++pos;
-  if (pos + 10 > end || !parseVersion(data + pos, head.versionMinor) || data[pos + 8] != '\r' ||
-      data[pos + 9] != '\n') {
-    return ParseStatus::Invalid;
+  head.target = std::string_view(data + targetBegin, targetEnd - targetBegin);
+  // The target: visible characters (the fast path); anything else is classified.
+  bool uriBad = false, uriSpace = false, uriControl = false, versionInUri = false;
+  for (pos = targetBegin; pos < targetEnd; ++pos) {
+    unsigned char c = uc(data[pos]);
+    if (kChars.target[c]) {
+      continue;
+    }
+    if (isBadChar(c)) {
+      uriBad = true;
+      v.unframeable |= c != 0;
+    } else if (c == ' ') {
+      uriSpace = true;
+      versionInUri |= targetEnd - pos > 5 && std::memcmp(data + pos + 1, "HTTP/", 5) == 0;
+    } else {
+      uriControl = true;
+    }
   }
-  pos += 10;
-  head.length = static_cast<uint32_t>(end);
-  ParseStatus st = parseFields(data, pos, end - 2, head);
+  bool http09 = head.version.empty() || head.version == "HTTP/0.9";
+  bool badVersion = false;
+  if (http09) {
+    head.versionMinor = 0;
+  } else if (head.version.size() == 8 && std::memcmp(head.version.data(), "HTTP/1.", 7) == 0 &&
+             head.version[7] >= '0' && head.version[7] <= '9') {
+    head.versionMinor = head.version[7] == '0' ? 0 : 1;
+  } else {
+    badVersion = true;
+  }
+  ParseStatus st = parseRequestFields(data, lineEnd + 2, end - 2, head);
   if (st != ParseStatus::Complete) {
     return st;
   }
-  FramingFields ff;
-  st = interpretFields(head, ff);
+  st = interpretRequestFields(head, http09);
   if (st != ParseStatus::Complete) {
     return st;
   }
-  if (ff.hostCount > 1 || (head.versionMinor == 1 && ff.hostCount == 0)) {
-    return ParseStatus::Invalid;
+  // The request line, in the order http_desync_guardian checks it: method, version, URI.
+  if (badMethod) {
+    v.raise(DesyncTier::Severe, DesyncReason::BadMethod);
   }
-  if (ff.hasTransferEncoding) {
-    if (head.versionMinor == 0 || ff.chunkedNotFinal || !ff.chunkedFinal) {
-      return ParseStatus::Invalid; // RFC 9112 §6.1/§6.3: 400 and close
-    }
-    if (ff.otherCoding) {
-      return ParseStatus::NotImplemented; // a coding besides chunked: 501
-    }
-    head.framing = BodyFraming::Chunked;
-  } else if (ff.hasContentLength && ff.contentLength > 0) {
-    head.framing = BodyFraming::ContentLength;
-    head.contentLength = ff.contentLength;
+  if (badVersion || versionInUri) {
+    v.raise(DesyncTier::Severe, DesyncReason::BadVersion);
+    v.unframeable = true;
+  } else if (http09 || versionSpace || head.version[7] > '1') {
+    v.raise(DesyncTier::Acceptable, DesyncReason::NonCompliantVersion);
   }
-  for (size_t i = 0; i < head.fieldCount; ++i) {
-    const HeaderField& f = head.fields[i];
-    if (f.name.size() == 6 && equalsLower(f.name, "expect") &&
-        equalsLower(f.value, "100-continue")) {
-      head.expectContinue = true;
-    }
+  if (uriBad || (http09 && uriControl)) {
+    // CR, LF or NUL; or, without a version, a control character that another parser may take
+    // for the space before one ("GET /a\tHTTP/1.1"): the request line reads two ways.
+    v.raise(DesyncTier::Severe, DesyncReason::BadUri);
+    v.unframeable |= http09 && uriControl;
+  } else if (uriControl) {
+    v.raise(DesyncTier::Ambiguous, DesyncReason::AmbiguousUri);
+    v.notNormalized = true;
+  } else if (uriSpace) {
+    v.raise(DesyncTier::Acceptable, DesyncReason::SpaceInUri);
   }
-  head.requestLineBegin = static_cast<uint32_t>(begin);
-  return ParseStatus::Complete;
+  return v.unframeable ? ParseStatus::Invalid : ParseStatus::Complete;
 }
 
 ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,

@@ -3,9 +3,16 @@
 // is ever read two ways (request smuggling).
 //
 // Parsing never allocates: a head is parsed into views over the caller's buffer, which must stay
-// unchanged while the views are used. Lines end with CRLF; bare CR or LF, obs-fold, whitespace
-// before a colon and non-token header names are errors.
+// unchanged while the views are used. Lines end with CRLF.
+//
+// Responses are parsed strictly: bare CR or LF, obs-fold, whitespace before a colon and non-token
+// header names are errors. Requests are classified as they are parsed (desync.h): what the RFC
+// forbids but tide can still read one way only gets a tier and a reason in MessageHead::desync
+// and is left to the load balancer's desync mitigation mode; what tide cannot read one way only
+// (a bare CR or LF, conflicting or invalid lengths, a final coding other than chunked) is Invalid.
 #pragma once
+
+#include "balancer/desync.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,12 +38,15 @@ enum class HeaderKind : uint8_t {
 };
 
 struct HeaderField {
-  std::string_view name;               // as received
-  std::string_view value;              // without leading and trailing whitespace
-  uint32_t lineBegin = 0;              // offset of the line in the head
-  uint32_t lineEnd = 0;                // offset just past its CRLF
-  HeaderKind kind = HeaderKind::Other; // see HeaderKind
-  bool hopByHop = false;               // removed when forwarding
+  std::string_view name;                    // as received
+  std::string_view value;                   // without leading and trailing whitespace
+  uint32_t lineBegin = 0;                   // offset of the line in the head
+  uint32_t lineEnd = 0;                     // offset just past its CRLF
+  HeaderKind kind = HeaderKind::Other;      // see HeaderKind
+  bool hopByHop = false;                    // removed when forwarding (also what desync
+                                            // normalization removes from a request)
+  HeaderKind lookalike = HeaderKind::Other; // requests: ContentLength or TransferEncoding when
+                                            // the name is close to one but not it (removed)
 };
 
 // How the body of a message is delimited (RFC 9112 §6.3).
@@ -54,10 +64,11 @@ struct MessageHead {
   // Request line (requests only).
   std::string_view method;
   std::string_view target;
+  std::string_view version; // as received, without surrounding whitespace; empty: HTTP/0.9
   // Status line (responses only).
   int status = 0;
   // Both.
-  int versionMinor = 1;          // HTTP/1.0 or HTTP/1.1
+  int versionMinor = 1;          // HTTP/1.0 or HTTP/1.1 (requests: 0 for HTTP/0.9, 1 for 1.2+)
   uint32_t requestLineBegin = 0; // empty lines before the request line are skipped (and dropped)
   uint32_t length = 0;           // bytes of the head, through the blank line
   uint32_t fieldsBegin = 0;      // offset of the first header line
@@ -67,6 +78,7 @@ struct MessageHead {
   bool expectContinue = false;   // Expect: 100-continue (requests)
   BodyFraming framing = BodyFraming::None;
   uint64_t contentLength = 0; // framing == ContentLength
+  DesyncVerdict desync;       // requests: the desync classification (desync.h)
   size_t fieldCount = 0;
   HeaderField fields[kMaxHeaderFields];
 };
@@ -76,10 +88,15 @@ enum class ParseStatus : uint8_t {
   Incomplete,     // need more bytes; nothing is wrong yet
   Invalid,        // malformed: 400 for a request, 502 for a response
   TooLarge,       // longer than the limit or too many fields: 431 / 502
-  NotImplemented, // a transfer coding we cannot frame: 501
+  NotImplemented, // kept for callers; no longer returned: codings before chunked are
+                  // forwarded, unknown ones are Invalid (Severe BadTransferEncoding)
 };
 
-// Parses a request head at the start of data. `maxBytes` limits the head's size.
+// Parses a request head at the start of data. `maxBytes` limits the head's size. Fills
+// head.desync (also when it returns Invalid because the request cannot be framed), and marks
+// the fields that make a request ambiguous (look-alikes of the framing headers, duplicate
+// Content-Length, Content-Length beside chunked, folded or nameless lines) hopByHop, so that what
+// is forwarded has one framing only.
 ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, MessageHead& head);
 
 // Parses a response head at the start of data. `requestMethodHead` (the request was HEAD) and

@@ -1,0 +1,118 @@
+// The desync classifier against every case of the http-desync-guardian corpus: the raw request
+// is parsed by parseRequestHead, and the tier, reason and message must be the corpus's.
+#include "balancer/desync.h"
+#include "balancer/desync_corpus.h"
+#include "balancer/http_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace tide::balancer {
+namespace {
+
+using testing::CorpusCase;
+
+std::string lowerCase(std::string s) {
+  for (char& c : s) {
+    c = char(tolower(static_cast<unsigned char>(c)));
+  }
+  return s;
+}
+
+// What is wrong with the classification of one case, or "".
+std::string check(const CorpusCase& c) {
+  std::string raw = c.head();
+  auto head = std::make_unique<MessageHead>();
+  ParseStatus st = parseRequestHead(raw.data(), raw.size(), 64 * 1024, *head);
+  if (st != ParseStatus::Complete && st != ParseStatus::Invalid) {
+    return "parse status " + std::to_string(int(st));
+  }
+  const DesyncVerdict& v = head->desync;
+  std::string message = describeDesync(*head);
+  std::string problems;
+  if (desyncTierName(v.tier) != c.tier) {
+    problems += " tier " + std::string(desyncTierName(v.tier)) + " (want " + c.tier + ")";
+  }
+  if (desyncReasonName(v.reason) != c.reason) {
+    problems += " reason " + std::string(desyncReasonName(v.reason)) + " (want " + c.reason + ")";
+  }
+  for (const std::string& item : c.messageItems) {
+    if (lowerCase(message).find(lowerCase(item)) == std::string::npos) {
+      problems += " message lacks '" + item + "'";
+    }
+  }
+  // Invalid only when tide cannot frame it, and then never forwarded in any mode.
+  if ((st == ParseStatus::Invalid) != v.unframeable) {
+    problems += " Invalid without unframeable";
+  }
+  if (v.unframeable && c.tier != "Severe" && c.tier != "Ambiguous") {
+    problems += " unframeable but " + c.tier;
+  }
+  return problems.empty() ? "" : problems + " -- message: " + message;
+}
+
+TEST(DesyncCorpus, EveryCaseClassifiedAsTheCorpusSays) {
+  std::vector<CorpusCase> cases;
+  std::string error;
+  if (!testing::loadCorpus(&cases, &error)) {
+    GTEST_SKIP() << error;
+  }
+  ASSERT_GT(cases.size(), 100u);
+  int failed = 0;
+  for (const CorpusCase& c : cases) {
+    std::string problems = check(c);
+    if (!problems.empty()) {
+      ++failed;
+      ADD_FAILURE() << c.file << ": " << c.name << ":" << problems;
+    }
+  }
+  EXPECT_EQ(failed, 0) << "of " << cases.size() << " cases";
+}
+
+// The mode table: AWS's, plus "never forward what tide cannot frame".
+TEST(DesyncMode, Table) {
+  using A = DesyncAction;
+  using M = DesyncMitigationMode;
+  auto verdict = [](DesyncTier t, bool normalized = true, bool framed = true) {
+    DesyncVerdict v;
+    v.tier = t;
+    v.notNormalized = !normalized;
+    v.unframeable = !framed;
+    return v;
+  };
+  EXPECT_EQ(desyncAction(M::Monitor, verdict(DesyncTier::Severe)), A::Forward);
+  EXPECT_EQ(desyncAction(M::Monitor, verdict(DesyncTier::Severe, true, false)), A::Block);
+  EXPECT_EQ(desyncAction(M::Defensive, verdict(DesyncTier::Compliant)), A::Forward);
+  EXPECT_EQ(desyncAction(M::Defensive, verdict(DesyncTier::Acceptable)), A::Forward);
+  EXPECT_EQ(desyncAction(M::Defensive, verdict(DesyncTier::Ambiguous)), A::ForwardThenClose);
+  EXPECT_EQ(desyncAction(M::Defensive, verdict(DesyncTier::Ambiguous, false)), A::Block);
+  EXPECT_EQ(desyncAction(M::Defensive, verdict(DesyncTier::Severe)), A::Block);
+  EXPECT_EQ(desyncAction(M::Strictest, verdict(DesyncTier::Compliant)), A::Forward);
+  EXPECT_EQ(desyncAction(M::Strictest, verdict(DesyncTier::Acceptable)), A::Block);
+  EXPECT_EQ(desyncAction(M::Strictest, verdict(DesyncTier::Ambiguous)), A::Block);
+  EXPECT_EQ(parseDesyncMitigationMode("strictest"), M::Strictest);
+  EXPECT_EQ(parseDesyncMitigationMode("Defensive"), std::nullopt);
+}
+
+// Normalization: what makes a request ambiguous is not forwarded.
+TEST(DesyncNormalization, AmbiguousFramingFieldsAreRemoved) {
+  auto head = std::make_unique<MessageHead>();
+  std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                    "Content-Length: 5\r\nContent_Length: 5\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Ambiguous);
+  EXPECT_EQ(head->framing, BodyFraming::Chunked);
+  EXPECT_FALSE(head->fields[1].hopByHop); // Transfer-Encoding stays
+  EXPECT_TRUE(head->fields[2].hopByHop);  // Content-Length goes
+  EXPECT_TRUE(head->fields[3].hopByHop);  // the look-alike goes
+  raw = "PUT / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.reason, DesyncReason::DuplicateContentLength);
+  EXPECT_EQ(head->contentLength, 3u);
+  EXPECT_FALSE(head->fields[0].hopByHop);
+  EXPECT_TRUE(head->fields[1].hopByHop);
+}
+
+} // namespace
+} // namespace tide::balancer
