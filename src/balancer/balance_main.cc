@@ -1,7 +1,7 @@
 // `tide balance`: the engine over fixed targets, in the foreground, until SIGTERM or SIGINT.
 //
 //   tide balance --port P --targets HOST:PORT[,HOST:PORT...] [--host H] [--threads N]
-//                [--algorithm NAME] [--forwarded-headers]
+//                [--algorithm NAME] [--forwarded-headers] [--desync-mitigation-mode MODE]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -89,6 +89,7 @@ int balanceMain(int argc, char** argv) {
   unsigned threads = 1;
   std::string algorithm = "round_robin";
   bool forwardedHeaders = false;
+  std::string desyncMode = "defensive";
   app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
   app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
   app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
@@ -97,6 +98,9 @@ int balanceMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--forwarded-headers", forwardedHeaders,
                "Add X-Forwarded-For/-Proto/-Port to requests (off: forward requests unchanged)");
+  app.add_option("--desync-mitigation-mode", desyncMode,
+                 "monitor, defensive or strictest (docs/load-balancer.md, Desync protection)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -111,6 +115,11 @@ int balanceMain(int argc, char** argv) {
   if (findLbAlgorithm(algorithm) == nullptr) {
     return usageError("unknown --algorithm '" + algorithm +
                       "' (round_robin, least_outstanding_requests)");
+  }
+  std::optional<DesyncMitigationMode> mode = parseDesyncMitigationMode(desyncMode);
+  if (!mode) {
+    return usageError("--desync-mitigation-mode must be monitor, defensive or strictest, got '" +
+                      desyncMode + "'");
   }
   Result<uint32_t> hostAddress = parseIpv4(host);
   if (!hostAddress) {
@@ -161,6 +170,7 @@ int balanceMain(int argc, char** argv) {
   LoadBalancer lb;
   lb.name = "balance";
   lb.addForwardedHeaders = forwardedHeaders;
+  lb.desyncMitigationMode = *mode;
   Listener listener;
   listener.endpoint = Endpoint{*hostAddress, listenPort};
   lb.listeners.push_back(listener);

@@ -75,28 +75,6 @@ std::string_view desyncReasonName(DesyncReason r) {
   return "?";
 }
 
-std::string_view desyncModeName(DesyncMitigationMode m) {
-  switch (m) {
-  case DesyncMitigationMode::Monitor:
-    return "monitor";
-  case DesyncMitigationMode::Defensive:
-    return "defensive";
-  case DesyncMitigationMode::Strictest:
-    return "strictest";
-  }
-  return "?";
-}
-
-std::optional<DesyncMitigationMode> parseDesyncMitigationMode(std::string_view s) {
-  for (auto m : {DesyncMitigationMode::Monitor, DesyncMitigationMode::Defensive,
-                 DesyncMitigationMode::Strictest}) {
-    if (s == desyncModeName(m)) {
-      return m;
-    }
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 void appendEscaped(std::string& out, unsigned char c) {
@@ -177,6 +155,10 @@ std::string describeDesync(const MessageHead& head) {
   }
   const HeaderField* f =
       v.field >= 0 && size_t(v.field) < head.fieldCount ? &head.fields[v.field] : nullptr;
+  if (f == nullptr &&
+      (v.reason == DesyncReason::SuspiciousHeader || v.reason == DesyncReason::BadContentLength)) {
+    return out; // (those always name a field)
+  }
   std::string version = head.version.empty() ? "HTTP/0.9" : std::string(head.version);
   out += ' ';
   switch (v.reason) {

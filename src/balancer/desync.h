@@ -90,9 +90,29 @@ DesyncAction desyncAction(DesyncMitigationMode mode, const DesyncVerdict& v);
 
 std::string_view desyncTierName(DesyncTier t);
 std::string_view desyncReasonName(DesyncReason r);
-std::string_view desyncModeName(DesyncMitigationMode m);
-// "monitor", "defensive" or "strictest"; anything else: nullopt.
-std::optional<DesyncMitigationMode> parseDesyncMitigationMode(std::string_view s);
+// Inline: the control plane uses these with the balancer's headers only.
+inline std::string_view desyncModeName(DesyncMitigationMode m) {
+  switch (m) {
+  case DesyncMitigationMode::Monitor:
+    return "monitor";
+  case DesyncMitigationMode::Defensive:
+    return "defensive";
+  case DesyncMitigationMode::Strictest:
+    return "strictest";
+  }
+  return "?";
+}
+
+// "monitor", "defensive" or "strictest" (the attribute's values); anything else: nullopt.
+inline std::optional<DesyncMitigationMode> parseDesyncMitigationMode(std::string_view s) {
+  for (auto m : {DesyncMitigationMode::Monitor, DesyncMitigationMode::Defensive,
+                 DesyncMitigationMode::Strictest}) {
+    if (s == desyncModeName(m)) {
+      return m;
+    }
+  }
+  return std::nullopt;
+}
 
 struct MessageHead;
 

@@ -11,6 +11,8 @@
 // Slots must stay below BalancerOptions' capacities.
 #pragma once
 
+#include "balancer/desync.h"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -85,6 +87,8 @@ struct LoadBalancer {
   std::chrono::milliseconds targetTimeout{60'000}; // no answer from a target within this: 504
   uint32_t maxHeaderBytes = 16 * 1024;             // request or response head larger: 431 / 502
   bool addForwardedHeaders = true; // add X-Forwarded-For (appended), -Proto and -Port
+  DesyncMitigationMode desyncMitigationMode =
+      DesyncMitigationMode::Defensive; // routing.http.desync_mitigation_mode (desync.h)
 };
 
 struct Snapshot {

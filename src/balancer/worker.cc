@@ -140,6 +140,7 @@ struct ClientConn : Pollable {
   bool responseStarted = false;
   int64_t sentAtUs = 0;
   UpstreamConn* upstream = nullptr;
+  bool desyncClose = false; // the request was Ambiguous: close both connections after it
 };
 
 enum class Failure : uint8_t {
@@ -641,6 +642,19 @@ struct Worker::Impl {
         }
         return;
       }
+      // Desync mitigation (desync.h): count what is not Compliant, block what the mode blocks.
+      if ((st == ParseStatus::Complete || st == ParseStatus::Invalid) &&
+          h.desync.tier != DesyncTier::Compliant) {
+        bump(lbCells(c).desyncNonCompliantRequestCount);
+      }
+      DesyncAction desync = st == ParseStatus::Complete
+                                ? desyncAction(lb.desyncMitigationMode, h.desync)
+                                : DesyncAction::Block;
+      if (desync == DesyncAction::Block && st == ParseStatus::Complete) {
+        st = ParseStatus::Invalid;
+      }
+      c->desyncClose = desync == DesyncAction::ForwardThenClose;
+      c->closeAfter |= c->desyncClose; // then close the target connection too (processResponse)
       if (st != ParseStatus::Complete) {
         int status = st == ParseStatus::TooLarge         ? 431
                      : st == ParseStatus::NotImplemented ? 501
@@ -1262,7 +1276,7 @@ struct Worker::Impl {
       u->framing = h.framing;
       u->bodyRemaining = h.contentLength;
       u->chunks.reset();
-      u->reusable = h.keepAlive;
+      u->reusable = h.keepAlive && !c->desyncClose;
       if (!c->reqKeepAlive || !c->reqBodyDone || h.framing == BodyFraming::UntilClose) {
         c->closeAfter = true;
       }

@@ -71,7 +71,8 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     const auto& x = a.loadBalancers[i];
     const auto& y = b.loadBalancers[i];
     if (x.arn != y.arn || x.slot != y.slot || x.idleTimeout != y.idleTimeout ||
-        x.listeners.size() != y.listeners.size()) {
+        x.listeners.size() != y.listeners.size() ||
+        x.desyncMitigationMode != y.desyncMitigationMode) {
       return false;
     }
     for (size_t k = 0; k < x.listeners.size(); ++k) {
@@ -157,6 +158,9 @@ Status Publisher::publish() {
           out.arn = lb.loadBalancerArn;
           out.slot = slotFor(lb.loadBalancerArn, slots_.loadBalancers, slots.loadBalancers);
           out.idleTimeout = std::chrono::milliseconds(lb.idleTimeoutSeconds * 1000LL);
+          // The API accepts only the three names; anything else keeps the default.
+          out.desyncMitigationMode = balancer::parseDesyncMitigationMode(lb.desyncMitigationMode)
+                                         .value_or(balancer::DesyncMitigationMode::Defensive);
           for (const auto& l : *listeners) {
             if (l.loadBalancerArn != lb.loadBalancerArn || l.defaultActions.empty()) {
               continue;
