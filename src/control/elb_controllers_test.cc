@@ -166,6 +166,21 @@ TEST_F(ElbControllersTest, PublisherBuildsSnapshotsWithStableSlotsAndOnlyWhenCha
   EXPECT_NE(a.slot, b.slot);
 }
 
+TEST_F(ElbControllersTest, PublisherCarriesTheDesyncMitigationMode) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0]->loadBalancers[0].desyncMitigationMode,
+            balancer::DesyncMitigationMode::Defensive);
+  lb_.desyncMitigationMode = "strictest";
+  put([&](store::Tx& tx) { return tx.putLoadBalancer(lb_); });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 2u); // a change of mode alone is a new configuration
+  EXPECT_EQ(published[1]->loadBalancers[0].desyncMitigationMode,
+            balancer::DesyncMitigationMode::Strictest);
+}
+
 // A one-thread HTTP server that answers every request with `status` and closes.
 class TinyServer {
 public:

@@ -1,8 +1,10 @@
 """The load balancer through the real binary: target groups with health checks, listeners,
 traffic over healthy instances, an instance killed under traffic, draining, and `tide balance`."""
 
+import datetime
 import os
 import signal
+import socket
 import subprocess
 import unittest
 
@@ -122,6 +124,83 @@ class BalancerTest(TideTestCase):
                  what="the fixed response")
 
 
+def raw_exchange(port, request, timeout=5):
+    """Sends raw bytes; returns (status, closed): the response's status (0 for none) and whether
+    the balancer closed the connection after it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                return 0, True
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(rest) < length:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        s.settimeout(1)
+        try:
+            closed = s.recv(1) == b""
+        except socket.timeout:
+            closed = False
+        return int(head[9:12]), closed
+
+
+class DesyncMitigationTest(TideTestCase):
+    ACCEPTABLE = b"GET / HTTP/1.1\r\nHost: x\r\nX-Custom-Header : v\r\n\r\n"
+    SEVERE = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"
+
+    def test_the_mode_attribute_reaches_the_listener_and_the_metric_counts(self):
+        self.tide("lb", "create", "--name", "shop")
+        port = free_port()
+        self.tide("listener", "create", "--lb", "shop", "--port", str(port),
+                  "--fixed-response", "200:ok")
+        wait_for(lambda: try_get(port, "/") == (200, "ok"), what="the listener")
+        # Metrics are deltas from the first sample that saw the load balancer: wait for it.
+        wait_for(lambda: any(m["MetricName"] == "RequestCount" for m in self.ok(
+            "ListMetrics", {"Namespace": "AWS/ApplicationELB"})["Metrics"]),
+            what="the first metrics sample of the load balancer")
+        # defensive (the default): Acceptable is answered, Severe is 400 and closed.
+        self.assertEqual(raw_exchange(port, self.ACCEPTABLE)[0], 200)
+        self.assertEqual(raw_exchange(port, self.SEVERE), (400, True))
+        lb = self.ok("DescribeLoadBalancers", {"Names": ["shop"]})["LoadBalancers"][0]
+        attrs = self.ok("DescribeLoadBalancerAttributes",
+                        {"LoadBalancerArn": lb["LoadBalancerArn"]})["Attributes"]
+        self.assertIn({"Key": "routing.http.desync_mitigation_mode", "Value": "defensive"}, attrs)
+        status, body = self.api("ModifyLoadBalancerAttributes", {
+            "LoadBalancerArn": lb["LoadBalancerArn"],
+            "Attributes": [{"Key": "routing.http.desync_mitigation_mode", "Value": "lax"}]})
+        self.assertEqual((status, body["__type"]), (400, "ValidationError"))
+        self.ok("ModifyLoadBalancerAttributes", {
+            "LoadBalancerArn": lb["LoadBalancerArn"],
+            "Attributes": [{"Key": "routing.http.desync_mitigation_mode", "Value": "strictest"}]})
+        wait_for(lambda: raw_exchange(port, self.ACCEPTABLE) == (400, True),
+                 what="strictest mode to block an Acceptable request")
+        self.assertEqual(try_get(port, "/"), (200, "ok"))  # Compliant still passes
+        # Every non-compliant request counted, with the LoadBalancer dimension.
+        dimension = "app/shop/" + lb["LoadBalancerArn"].rsplit("/", 1)[-1]
+
+        def counted():
+            now = datetime.datetime.now(datetime.timezone.utc)
+            r = self.ok("GetMetricStatistics", {
+                "Namespace": "AWS/ApplicationELB",
+                "MetricName": "DesyncMitigationMode_NonCompliant_Request_Count",
+                "Dimensions": [{"Name": "LoadBalancer", "Value": dimension}],
+                "StartTime": (now - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "EndTime": (now + datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "Period": 60, "Statistics": ["Sum"]})
+            return sum(d["Sum"] for d in r["Datapoints"]) >= 3
+        wait_for(counted, what="DesyncMitigationMode_NonCompliant_Request_Count to count 3")
+
+
 class BalanceCommandTest(unittest.TestCase):
     def test_tide_balance_standalone(self):
         backends = []
@@ -161,6 +240,25 @@ class BalanceCommandTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=10)
             self.assertEqual(bad.returncode, 2)
             self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
+            # --desync-mitigation-mode: strictest blocks what is not Compliant.
+            lb = subprocess.Popen(
+                [TIDE, "balance", "--port", str(lb_port), "--targets",
+                 f"127.0.0.1:{backends[0][1]}", "--desync-mitigation-mode", "strictest"],
+                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            try:
+                self.assertIn("listening on", lb.stdout.readline())
+                self.assertEqual(raw_exchange(lb_port, DesyncMitigationTest.ACCEPTABLE),
+                                 (400, True))
+                self.assertEqual(get(lb_port, "/")[0], 200)
+            finally:
+                lb.send_signal(signal.SIGTERM)
+                self.assertEqual(lb.wait(timeout=10), 0)
+                lb.stdout.close()
+            bad = subprocess.run([TIDE, "balance", "--port", "1", "--targets", "127.0.0.1:1",
+                                  "--desync-mitigation-mode", "lax"],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("--desync-mitigation-mode", bad.stderr)
         finally:
             for p, _ in backends:
                 p.terminate()
