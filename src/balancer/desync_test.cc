@@ -114,5 +114,37 @@ TEST(DesyncNormalization, AmbiguousFramingFieldsAreRemoved) {
   EXPECT_TRUE(head->fields[1].hopByHop);
 }
 
+// Beyond the corpus: tide's own rules for what it cannot frame or normalize.
+TEST(DesyncRules, UnframeableAndNotNormalized) {
+  auto head = std::make_unique<MessageHead>();
+  auto parse = [&](const std::string& raw) {
+    return parseRequestHead(raw.data(), raw.size(), 4096, *head);
+  };
+  // A folded length reads two ways.
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 1\r\n 0\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.unframeable);
+  // chunked must be the final coding (RFC 9112 §6.3).
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+            ParseStatus::Invalid);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
+  EXPECT_EQ(head->desync.reason, DesyncReason::BadTransferEncoding);
+  // A body on GET, a control character in the URI: defensive mode cannot normalize them.
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nContent-Length: 2\r\n\r\n"), ParseStatus::Complete);
+  EXPECT_TRUE(head->desync.notNormalized);
+  EXPECT_EQ(head->framing, BodyFraming::ContentLength); // monitor mode forwards it framed
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Defensive, head->desync), DesyncAction::Block);
+  ASSERT_EQ(parse("GET /a\x7f HTTP/1.1\r\n\r\n"), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.reason, DesyncReason::AmbiguousUri);
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Defensive, head->desync), DesyncAction::Block);
+  // HTTP/0.9 and 1.2 are read as 1.0 and 1.1.
+  ASSERT_EQ(parse("GET / HTTP/1.2\r\n\r\n"), ParseStatus::Complete);
+  EXPECT_EQ(head->versionMinor, 1);
+  EXPECT_TRUE(head->keepAlive);
+  ASSERT_EQ(parse("GET / HTTP/0.9\r\n\r\n"), ParseStatus::Complete);
+  EXPECT_FALSE(head->keepAlive);
+  // A CR in the method.
+  EXPECT_EQ(parse("GE\rT / HTTP/1.1\r\n\r\n"), ParseStatus::Invalid);
+}
+
 } // namespace
 } // namespace tide::balancer
