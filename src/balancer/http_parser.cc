@@ -696,56 +696,72 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   head.requestLineBegin = static_cast<uint32_t>(begin);
   head.length = static_cast<uint32_t>(end);
   DesyncVerdict& v = head.desync;
-  // method SP request-target SP HTTP-version CRLF: the method ends at the first SP, the version
-  // starts after the last one; what lies between is the target.
-  size_t lineEnd = static_cast<const char*>(memmem(data + begin, end - begin, "\r\n", 2)) - data;
+  // method SP request-target SP HTTP-version CRLF. The fast path: a token, visible characters,
+  // HTTP/1.x. Anything else takes the general path: the method ends at the first SP, the
+  // version starts after the last one, what lies between is the target, and it is classified.
   size_t pos = begin;
   while (kChars.token[uc(data[pos])]) {
     ++pos;
   }
   bool badMethod = pos == begin;
-  if (data[pos] != ' ') {
-    const void* sp = memchr(data + pos, ' ', lineEnd - pos);
-    if (sp == nullptr) {
-      v.raise(DesyncTier::Severe, DesyncReason::BadUri); // no request target at all
-      v.unframeable = true;
-      return ParseStatus::Invalid;
+  bool versionSpace = false, uriBad = false, uriSpace = false, uriControl = false;
+  bool versionInUri = false;
+  size_t lineEnd = 0;
+  if (!badMethod && data[pos] == ' ') {
+    size_t q = pos + 1;
+    while (kChars.target[uc(data[q])]) {
+      ++q;
     }
-    badMethod = true;
-    size_t spAt = static_cast<const char*>(sp) - data;
-    v.unframeable |= memchr(data + pos, '\r', spAt - pos) || memchr(data + pos, '\n', spAt - pos);
-    pos = spAt;
-  }
-  head.method = std::string_view(data + begin, pos - begin);
-  size_t targetBegin = pos + 1;
-  size_t last = lineEnd;
-  bool versionSpace = false;
-  while (last > targetBegin && isWhitespace(uc(data[last - 1]))) {
-    --last;
-    versionSpace = true;
-  }
-  size_t targetEnd = last;
-  const void* sp2 = memrchr(data + targetBegin, ' ', last - targetBegin);
-  if (sp2 != nullptr) {
-    targetEnd = static_cast<const char*>(sp2) - data;
-    head.version = std::string_view(data + targetEnd + 1, last - targetEnd - 1);
-  }
-  head.target = std::string_view(data + targetBegin, targetEnd - targetBegin);
-  // The target: visible characters (the fast path); anything else is classified.
-  bool uriBad = false, uriSpace = false, uriControl = false, versionInUri = false;
-  for (pos = targetBegin; pos < targetEnd; ++pos) {
-    unsigned char c = uc(data[pos]);
-    if (kChars.target[c]) {
-      continue;
+    if (data[q] == ' ' && q + 10 < end && std::memcmp(data + q + 1, "HTTP/1.", 7) == 0 &&
+        data[q + 8] >= '0' && data[q + 8] <= '9' && data[q + 9] == '\r' && data[q + 10] == '\n') {
+      head.method = std::string_view(data + begin, pos - begin);
+      head.target = std::string_view(data + pos + 1, q - pos - 1);
+      head.version = std::string_view(data + q + 1, 8);
+      lineEnd = q + 9;
     }
-    if (isBadChar(c)) {
-      uriBad = true;
-      v.unframeable |= c != 0;
-    } else if (c == ' ') {
-      uriSpace = true;
-      versionInUri |= targetEnd - pos > 5 && std::memcmp(data + pos + 1, "HTTP/", 5) == 0;
-    } else {
-      uriControl = true;
+  }
+  if (lineEnd == 0) {
+    lineEnd = static_cast<const char*>(memmem(data + begin, end - begin, "\r\n", 2)) - data;
+    if (data[pos] != ' ') {
+      const void* sp = memchr(data + pos, ' ', lineEnd - pos);
+      if (sp == nullptr) {
+        v.raise(DesyncTier::Severe, DesyncReason::BadUri); // no request target at all
+        v.unframeable = true;
+        return ParseStatus::Invalid;
+      }
+      badMethod = true;
+      size_t spAt = static_cast<const char*>(sp) - data;
+      v.unframeable |= memchr(data + pos, '\r', spAt - pos) || memchr(data + pos, '\n', spAt - pos);
+      pos = spAt;
+    }
+    head.method = std::string_view(data + begin, pos - begin);
+    size_t targetBegin = pos + 1;
+    size_t last = lineEnd;
+    while (last > targetBegin && isWhitespace(uc(data[last - 1]))) {
+      --last;
+      versionSpace = true;
+    }
+    size_t targetEnd = last;
+    const void* sp2 = memrchr(data + targetBegin, ' ', last - targetBegin);
+    if (sp2 != nullptr) {
+      targetEnd = static_cast<const char*>(sp2) - data;
+      head.version = std::string_view(data + targetEnd + 1, last - targetEnd - 1);
+    }
+    head.target = std::string_view(data + targetBegin, targetEnd - targetBegin);
+    for (pos = targetBegin; pos < targetEnd; ++pos) {
+      unsigned char c = uc(data[pos]);
+      if (kChars.target[c]) {
+        continue;
+      }
+      if (isBadChar(c)) {
+        uriBad = true;
+        v.unframeable |= c != 0;
+      } else if (c == ' ') {
+        uriSpace = true;
+        versionInUri |= targetEnd - pos > 5 && std::memcmp(data + pos + 1, "HTTP/", 5) == 0;
+      } else {
+        uriControl = true;
+      }
     }
   }
   bool http09 = head.version.empty() || head.version == "HTTP/0.9";
