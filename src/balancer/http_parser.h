@@ -68,7 +68,8 @@ struct MessageHead {
   BodyFraming framing = BodyFraming::None;
   uint64_t contentLength = 0; // framing == ContentLength
   size_t fieldCount = 0;
-  HeaderField fields[kMaxHeaderFields];
+  HeaderField fields[kMaxHeaderFields]; // [0, fieldCount) valid; a new member above also goes
+                                        // into resetHead() (http_parser.cc)
 };
 
 enum class ParseStatus : uint8_t {
