@@ -627,10 +627,11 @@ class Bench:
 
 
 def profile(bench, args):
-    """tide balance (1 thread) under callgrind, then under strace -c, for the tiny and 16k
-    cases: instructions (user space) and syscalls per request. Both are counts, not times, so
-    they repeat on a noisy machine. Load: wrk -c8 for --slice seconds after a warm-up; counters
-    are zeroed after the warm-up (callgrind_control -z) or counting starts then (strace -p)."""
+    """tide balance (1 thread) under callgrind, then under strace -c, then under perf record,
+    for the tiny, 16k and close cases: instructions (user space) and syscalls per request, and
+    where the CPU goes. The first two are counts, not times, so they repeat on a noisy machine.
+    Load: wrk -c8 for --slice seconds after a warm-up; counters are zeroed after the warm-up
+    (callgrind_control -z) or counting starts then (strace -p)."""
     targets = ",".join("127.0.0.1:%d" % b for b in bench.backend_ports)
     rows = []
     for case in [c for c in args.cases if c in ("tiny", "16k", "close")]:
@@ -907,8 +908,9 @@ def main():
     ap.add_argument("--no-pin", action="store_true", help="no taskset: the scheduler decides")
     ap.add_argument("--profile", action="store_true",
                     help="instead of the comparison: tide-1t's instructions per request "
-                         "(valgrind callgrind) and syscalls per request (strace -c) on tiny and "
-                         "16k, --slice seconds of wrk -c8 each (use --slice 10 --keep)")
+                         "(valgrind callgrind), syscalls per request (strace -c) and perf "
+                         "samples, on the tiny, 16k and close cases of --cases, --slice seconds "
+                         "of wrk each (use --slice 5 --keep to keep the profiles)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every slice")
     args = ap.parse_args()
