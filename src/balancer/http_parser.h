@@ -80,7 +80,8 @@ struct MessageHead {
   uint64_t contentLength = 0; // framing == ContentLength
   DesyncVerdict desync;       // requests: the desync classification (desync.h)
   size_t fieldCount = 0;
-  HeaderField fields[kMaxHeaderFields];
+  HeaderField fields[kMaxHeaderFields]; // [0, fieldCount) valid; a new member above also goes
+                                        // into resetHead() (http_parser.cc)
 };
 
 enum class ParseStatus : uint8_t {

@@ -39,6 +39,70 @@ TEST(HttpParserTest, IncompleteUntilBlankLine) {
   }
 }
 
+// The worker parses every head into one reused MessageHead: what an earlier message left in it
+// (fields, flags, framing) must not show through.
+TEST(HttpParserTest, ReusedHeadEqualsFreshHead) {
+  std::string first = "POST /x HTTP/1.1\r\nHost: x\r\nConnection: close, X-A\r\nX-A: 1\r\n"
+                      "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string second = "GET /y HTTP/1.0\r\nAccept: */*\r\n\r\n";
+  MessageHead reused;
+  ASSERT_EQ(parseRequest(first, reused), ParseStatus::Complete);
+  ASSERT_EQ(parseRequest(second, reused), ParseStatus::Complete);
+  MessageHead fresh;
+  ASSERT_EQ(parseRequest(second, fresh), ParseStatus::Complete);
+  EXPECT_EQ(reused.method, fresh.method);
+  EXPECT_EQ(reused.target, fresh.target);
+  EXPECT_EQ(reused.versionMinor, 0);
+  EXPECT_EQ(reused.length, fresh.length);
+  EXPECT_EQ(reused.fieldsBegin, fresh.fieldsBegin);
+  EXPECT_EQ(reused.fieldsEnd, fresh.fieldsEnd);
+  EXPECT_EQ(reused.fieldCount, 1u);
+  EXPECT_EQ(reused.fields[0].name, "Accept");
+  EXPECT_FALSE(reused.fields[0].hopByHop);
+  EXPECT_FALSE(reused.keepAlive);
+  EXPECT_FALSE(reused.anyHopByHop);
+  EXPECT_FALSE(reused.expectContinue);
+  EXPECT_EQ(reused.framing, BodyFraming::None);
+  EXPECT_EQ(reused.contentLength, 0u);
+  EXPECT_EQ(reused.status, 0);
+
+  std::string response = "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n";
+  ASSERT_EQ(parseResponse(response, reused), ParseStatus::Complete);
+  ASSERT_EQ(parseResponse(response, fresh), ParseStatus::Complete);
+  EXPECT_EQ(reused.status, 204);
+  EXPECT_TRUE(reused.method.empty());
+  EXPECT_TRUE(reused.target.empty());
+  EXPECT_EQ(reused.requestLineBegin, 0u);
+  EXPECT_EQ(reused.fieldCount, fresh.fieldCount);
+  EXPECT_EQ(reused.anyHopByHop, fresh.anyHopByHop);
+  EXPECT_EQ(reused.keepAlive, fresh.keepAlive);
+  EXPECT_EQ(reused.framing, fresh.framing);
+}
+
+// The head ends at the first CRLFCRLF, however CRs and LFs are arranged before it.
+TEST(HttpParserTest, FindsTheHeadEndAmongOtherLineBreaks) {
+  MessageHead h;
+  // Empty lines before the request line are skipped, not taken for the end of the head.
+  std::string s = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET";
+  ASSERT_EQ(parseRequest(s, h), ParseStatus::Complete);
+  EXPECT_EQ(h.requestLineBegin, 4u);
+  EXPECT_EQ(h.length, s.size() - 3);
+  // "\r\n\r" then "\n" one byte later in the buffer only: complete exactly at the last byte.
+  std::string t = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (size_t n = 0; n < t.size(); ++n) {
+    EXPECT_EQ(parseRequestHead(t.data(), n, 16384, h), ParseStatus::Incomplete) << n;
+  }
+  EXPECT_EQ(parseRequestHead(t.data(), t.size(), 16384, h), ParseStatus::Complete);
+  EXPECT_EQ(h.length, t.size());
+  // LF LF or CR CR are not a blank line: still incomplete (the bare LF is rejected once whole).
+  std::string u = "GET / HTTP/1.1\r\nHost: x\n\n\r\r";
+  EXPECT_EQ(parseRequest(u, h), ParseStatus::Incomplete);
+  // A response head with a body that contains CRLFCRLF too: the first one ends the head.
+  std::string r = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\r\n\r\n";
+  ASSERT_EQ(parseResponse(r, h), ParseStatus::Complete);
+  EXPECT_EQ(h.length, r.size() - 4);
+}
+
 TEST(HttpParserTest, RejectsMalformedRequests) {
   MessageHead h;
   // What tide cannot read one way only is Invalid (400 and close in every desync mode).

@@ -119,7 +119,10 @@ struct ClientConn : Pollable {
   bool peerEof = false;
   bool closeAfter = false;
   char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
+  // 0: not formatted yet (only X-Forwarded-* needs it).
   uint8_t forwardedTailLen = 0;
+  // The client's address, as accept returned it.
+  in_addr peerAddress{};
   // The current request.
   uint32_t headLen = 0;
   BodyFraming reqFraming = BodyFraming::None;
@@ -325,6 +328,8 @@ struct Worker::Impl {
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     // Accept a connection once its first bytes are there: one wakeup less per connection.
     setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
+    // Accepted sockets inherit TCP_NODELAY from the listener: no setsockopt per connection.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(e.address);
@@ -469,8 +474,6 @@ struct Worker::Impl {
         ::close(fd);
         continue;
       }
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ClientConn* c = newClient();
       c->fd = fd;
       c->open = true;
@@ -487,11 +490,8 @@ struct Worker::Impl {
       c->outstanding = false;
       c->groupIndex = -1;
       c->fwd = 0;
-      char ip[INET_ADDRSTRLEN] = "0.0.0.0";
-      inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-      int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
-                            "%s\r\nX-Forwarded-Proto: http\r\n", ip);
-      c->forwardedTailLen = static_cast<uint8_t>(n);
+      c->peerAddress = peer.sin_addr;
+      c->forwardedTailLen = 0; // formatted on first use: snprintf cost 2000 instructions
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.ptr = c;
@@ -835,6 +835,13 @@ struct Worker::Impl {
           iov_.add(kCommaSpace.data(), kCommaSpace.size());
         }
       }
+      if (c->forwardedTailLen == 0) {
+        char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+        inet_ntop(AF_INET, &c->peerAddress, ip, sizeof ip);
+        int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
+                              "%s\r\nX-Forwarded-Proto: http\r\n", ip);
+        c->forwardedTailLen = static_cast<uint8_t>(n);
+      }
       iov_.add(c->forwardedTail, c->forwardedTailLen);
       iov_.add(pl.forwardedPortLine.data(), pl.forwardedPortLine.size());
     }
@@ -883,6 +890,13 @@ struct Worker::Impl {
   void completeResponse(ClientConn* c) {
     c->upstream = nullptr;
     if (c->closeAfter || !c->reqBodyDone) {
+      if (c->reqBodyDone && !c->reqKeepAlive) {
+        // The client asked to close, so it sends no further request (RFC 9112 §9.6): the
+        // answered request is not input that may still arrive, and a drained connection closes
+        // at once instead of lingering (shutdown, a wakeup, a read of EOF).
+        c->in.consume(c->fwd);
+        c->fwd = 0;
+      }
       c->state = ClientState::Closing;
       if (c->out.empty()) {
         closeGracefully(c);
