@@ -120,7 +120,9 @@ Status applyTargetGroupAttribute(const std::string& key, const std::string& valu
   } else if (key == "slow_start.duration_seconds") {
     auto v = intAttribute(key, value, 0, 900);
     if (!v) {
-      return v.status();
+      return validationError("Attribute slow_start.duration_seconds must be 0 (off) or a whole "
+                             "number from 30 to 900, got '" +
+                             value + "'");
     }
     tg.slowStartSeconds = *v;
   } else if (key == "stickiness.enabled") {
