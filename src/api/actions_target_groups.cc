@@ -102,6 +102,58 @@ Result<std::vector<TargetRef>> targetRefs(const Json& p) {
   return out;
 }
 
+Result<bool> boolAttribute(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "false") {
+    return value == "true";
+  }
+  return validationError("Attribute " + key + " must be true or false, got '" + value + "'");
+}
+
+// One ModifyTargetGroupAttributes key onto tg (ranges are checked here, combinations by
+// model::validateTargetGroup once all keys are applied, so their order does not matter).
+Status applyTargetGroupAttribute(const std::string& key, const std::string& value,
+                                 model::TargetGroup& tg) {
+  if (key == "load_balancing.algorithm.type") {
+    tg.algorithm = value;
+  } else if (key == "load_balancing.algorithm.anomaly_mitigation") {
+    tg.anomalyMitigation = value;
+  } else if (key == "slow_start.duration_seconds") {
+    auto v = intAttribute(key, value, 0, 900);
+    if (!v) {
+      return validationError("Attribute slow_start.duration_seconds must be 0 (off) or a whole "
+                             "number from 30 to 900, got '" +
+                             value + "'");
+    }
+    tg.slowStartSeconds = *v;
+  } else if (key == "stickiness.enabled") {
+    auto v = boolAttribute(key, value);
+    if (!v) {
+      return v.status();
+    }
+    tg.stickinessEnabled = *v;
+  } else if (key == "stickiness.type") {
+    tg.stickinessType = value;
+  } else if (key == "stickiness.lb_cookie.duration_seconds") {
+    auto v = intAttribute(key, value, 1, 604800);
+    if (!v) {
+      return v.status();
+    }
+    tg.lbCookieDurationSeconds = *v;
+  } else if (key == "stickiness.app_cookie.cookie_name") {
+    tg.appCookieName = value;
+  } else if (key == "stickiness.app_cookie.duration_seconds") {
+    auto v = intAttribute(key, value, 1, 604800);
+    if (!v) {
+      return v.status();
+    }
+    tg.appCookieDurationSeconds = *v;
+  } else {
+    return validationError("Unknown or unsupported target group attribute '" + key + "' (value '" +
+                           value + "')");
+  }
+  return Status::ok();
+}
+
 } // namespace
 
 Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
@@ -262,14 +314,8 @@ Result<Json> modifyTargetGroupAttributes(ActionContext& ctx, const Json& p) {
           return v.status();
         }
         tg.deregistrationDelaySeconds = *v;
-      } else if (key == "load_balancing.algorithm.type") {
-        tg.algorithm = value;
-      } else if ((key == "stickiness.enabled" && value == "false") ||
-                 (key == "slow_start.duration_seconds" && value == "0")) {
-        // The defaults: accepted; the features themselves come later.
       } else {
-        return validationError("Unknown or unsupported target group attribute '" + key +
-                               "' (value '" + value + "')");
+        TIDE_RETURN_IF_ERROR(applyTargetGroupAttribute(key, value, tg));
       }
     }
     TIDE_RETURN_IF_ERROR(model::validateTargetGroup(tg));

@@ -110,11 +110,20 @@ Json loadBalancerAttributesJson(const model::LoadBalancer& lb) {
 }
 
 Json targetGroupAttributesJson(const model::TargetGroup& tg) {
-  return Json::array({{{"Key", "deregistration_delay.timeout_seconds"},
-                       {"Value", std::to_string(tg.deregistrationDelaySeconds)}},
-                      {{"Key", "load_balancing.algorithm.type"}, {"Value", tg.algorithm}},
-                      {{"Key", "slow_start.duration_seconds"}, {"Value", "0"}},
-                      {{"Key", "stickiness.enabled"}, {"Value", "false"}}});
+  auto attr = [](std::string key, std::string value) {
+    return Json{{"Key", std::move(key)}, {"Value", std::move(value)}};
+  };
+  return Json::array(
+      {attr("deregistration_delay.timeout_seconds", std::to_string(tg.deregistrationDelaySeconds)),
+       attr("load_balancing.algorithm.type", tg.algorithm),
+       attr("load_balancing.algorithm.anomaly_mitigation", tg.anomalyMitigation),
+       attr("slow_start.duration_seconds", std::to_string(tg.slowStartSeconds)),
+       attr("stickiness.enabled", tg.stickinessEnabled ? "true" : "false"),
+       attr("stickiness.type", tg.stickinessType),
+       attr("stickiness.lb_cookie.duration_seconds", std::to_string(tg.lbCookieDurationSeconds)),
+       attr("stickiness.app_cookie.cookie_name", tg.appCookieName),
+       attr("stickiness.app_cookie.duration_seconds",
+            std::to_string(tg.appCookieDurationSeconds))});
 }
 
 Result<std::vector<model::ListenerAction>> parseListenerActions(const Json& actions) {

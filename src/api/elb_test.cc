@@ -1,6 +1,8 @@
 // Elastic Load Balancing v2 actions: load balancers, listeners, target groups, targets.
 #include "api/api_test_fixture.h"
 
+#include <map>
+
 namespace tide::api {
 namespace {
 
@@ -79,6 +81,103 @@ TEST_F(ElbTest, TargetGroupsHaveElbDefaultsAndSubSecondChecks) {
       ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", "web"}})["Attributes"][0]["Value"],
       "5");
   EXPECT_EQ(errorCode("DescribeTargetGroups", {{"Names", {"nope"}}}), "TargetGroupNotFound");
+}
+
+TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
+  std::string arn = targetGroup("attrs");
+  auto attrMap = [](const Json& list) {
+    std::map<std::string, std::string> m;
+    for (const Json& a : list) {
+      m[a["Key"]] = a["Value"];
+    }
+    return m;
+  };
+  auto modify = [&](std::vector<std::pair<std::string, std::string>> kv) {
+    Json attrs = Json::array();
+    for (auto& [k, v] : kv) {
+      attrs.push_back({{"Key", k}, {"Value", v}});
+    }
+    return call("ModifyTargetGroupAttributes", {{"TargetGroupArn", arn}, {"Attributes", attrs}});
+  };
+  auto defaults =
+      attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", arn}})["Attributes"]);
+  EXPECT_EQ(defaults, (std::map<std::string, std::string>{
+                          {"deregistration_delay.timeout_seconds", "300"},
+                          {"load_balancing.algorithm.type", "round_robin"},
+                          {"load_balancing.algorithm.anomaly_mitigation", "off"},
+                          {"slow_start.duration_seconds", "0"},
+                          {"stickiness.enabled", "false"},
+                          {"stickiness.type", "lb_cookie"},
+                          {"stickiness.lb_cookie.duration_seconds", "86400"},
+                          {"stickiness.app_cookie.cookie_name", ""},
+                          {"stickiness.app_cookie.duration_seconds", "86400"}}));
+
+  auto [status, body] = modify({{"stickiness.enabled", "true"},
+                                {"stickiness.lb_cookie.duration_seconds", "120"},
+                                {"slow_start.duration_seconds", "30"}});
+  ASSERT_EQ(status, 200) << body.dump();
+  auto now = attrMap(body["Attributes"]);
+  EXPECT_EQ(now["stickiness.enabled"], "true");
+  EXPECT_EQ(now["stickiness.lb_cookie.duration_seconds"], "120");
+  EXPECT_EQ(now["slow_start.duration_seconds"], "30");
+
+  // Each bad value is a ValidationError and changes nothing, even with good keys beside it.
+  std::vector<std::vector<std::pair<std::string, std::string>>> bad = {
+      {{"slow_start.duration_seconds", "29"}},
+      {{"slow_start.duration_seconds", "901"}},
+      {{"slow_start.duration_seconds", "abc"}},
+      {{"stickiness.enabled", "yes"}},
+      {{"stickiness.type", "source_ip"}},
+      {{"stickiness.lb_cookie.duration_seconds", "0"}},
+      {{"stickiness.lb_cookie.duration_seconds", "604801"}},
+      {{"stickiness.app_cookie.duration_seconds", "0"}},
+      {{"stickiness.type", "app_cookie"}}, // no cookie name
+      {{"stickiness.type", "app_cookie"}, {"stickiness.app_cookie.cookie_name", "AWSALBfoo"}},
+      {{"stickiness.app_cookie.cookie_name", "AWSALBAPP"}},
+      {{"stickiness.app_cookie.cookie_name", "AWSALBTG-x"}},
+      {{"stickiness.app_cookie.cookie_name", "has space"}},
+      {{"stickiness.app_cookie.cookie_name", "a;b"}},
+      {{"load_balancing.algorithm.type", "random"}},
+      {{"load_balancing.algorithm.anomaly_mitigation", "maybe"}},
+      {{"stickiness.lb_cookie.duration_seconds", "60"}, {"no.such.attribute", "1"}},
+  };
+  for (const auto& kv : bad) {
+    auto [st, b] = modify(kv);
+    EXPECT_EQ(st, 400) << kv[0].first << "=" << kv[0].second;
+    EXPECT_EQ(b.value("__type", ""), "ValidationError") << b.dump();
+  }
+  // Combinations AWS refuses.
+  std::vector<std::vector<std::pair<std::string, std::string>>> conflicting = {
+      {{"load_balancing.algorithm.type", "least_outstanding_requests"}}, // slow start is on
+      {{"load_balancing.algorithm.type", "weighted_random"}},            // slow start is on
+      {{"load_balancing.algorithm.anomaly_mitigation", "on"}},           // round_robin
+  };
+  for (const auto& kv : conflicting) {
+    auto [st, b] = modify(kv);
+    EXPECT_EQ(st, 400);
+    EXPECT_EQ(b.value("__type", ""), "InvalidConfigurationRequest") << b.dump();
+  }
+  EXPECT_EQ(attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", arn}})["Attributes"]),
+            now);
+
+  // Turning slow start off in the same call allows the other algorithms, in any key order.
+  auto [st2, b2] = modify({{"load_balancing.algorithm.type", "weighted_random"},
+                           {"load_balancing.algorithm.anomaly_mitigation", "on"},
+                           {"slow_start.duration_seconds", "0"},
+                           {"stickiness.type", "app_cookie"},
+                           {"stickiness.app_cookie.cookie_name", "SESSIONID"},
+                           {"stickiness.app_cookie.duration_seconds", "600"}});
+  ASSERT_EQ(st2, 200) << b2.dump();
+  auto after = attrMap(b2["Attributes"]);
+  EXPECT_EQ(after["load_balancing.algorithm.type"], "weighted_random");
+  EXPECT_EQ(after["load_balancing.algorithm.anomaly_mitigation"], "on");
+  EXPECT_EQ(after["stickiness.type"], "app_cookie");
+  EXPECT_EQ(after["stickiness.app_cookie.cookie_name"], "SESSIONID");
+  EXPECT_EQ(after["stickiness.app_cookie.duration_seconds"], "600");
+  // The attributes are stored: a fresh read sees them.
+  EXPECT_EQ(
+      attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", "attrs"}})["Attributes"]),
+      after);
 }
 
 TEST_F(ElbTest, LoadBalancersAndListeners) {

@@ -94,7 +94,8 @@ int balanceMain(int argc, char** argv) {
   app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
   app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
   app.add_option("--threads", threads, "Worker threads (0: one per core)")->capture_default_str();
-  app.add_option("--algorithm", algorithm, "round_robin or least_outstanding_requests")
+  app.add_option("--algorithm", algorithm,
+                 "round_robin, least_outstanding_requests or weighted_random")
       ->capture_default_str();
   app.add_flag("--forwarded-headers", forwardedHeaders,
                "Add X-Forwarded-For/-Proto/-Port to requests (off: forward requests unchanged)");
@@ -114,7 +115,7 @@ int balanceMain(int argc, char** argv) {
   }
   if (findLbAlgorithm(algorithm) == nullptr) {
     return usageError("unknown --algorithm '" + algorithm +
-                      "' (round_robin, least_outstanding_requests)");
+                      "' (round_robin, least_outstanding_requests, weighted_random)");
   }
   std::optional<DesyncMitigationMode> mode = parseDesyncMitigationMode(desyncMode);
   if (!mode) {

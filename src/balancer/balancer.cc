@@ -6,6 +6,7 @@ Balancer::Balancer(BalancerOptions options) : options_(options) {
   threads_ =
       options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   options_.worker.capacity = options_.capacity;
+  options_.worker.cookieKey = randomCookieKey(); // per balancer: cookies do not outlive it
 }
 
 Balancer::~Balancer() {

@@ -871,5 +871,169 @@ TEST_F(BalancerTest, RejectsInvalidSnapshots) {
   EXPECT_EQ(b.apply(s).code(), "ValidationError");
 }
 
+// The value a response's Set-Cookie gives the cookie `name`, or "".
+std::string setCookie(const Response& r, const std::string& name) {
+  std::string key = "\r\nSet-Cookie: " + name + "=";
+  size_t p = r.head.find(key);
+  if (p == std::string::npos) {
+    return "";
+  }
+  size_t b = p + key.size();
+  return r.head.substr(b, r.head.find_first_of(";\r", b) - b);
+}
+
+std::shared_ptr<Snapshot> stickySnapshot(uint16_t port, const std::vector<Endpoint>& targets,
+                                         Stickiness::Type type, const std::string& appCookie = "") {
+  auto s = makeSnapshot(port, targets);
+  s->targetGroups[0].stickiness.type = type;
+  s->targetGroups[0].stickiness.durationSeconds = 3600;
+  s->targetGroups[0].stickiness.appCookieName = appCookie;
+  return s;
+}
+
+TEST_F(BalancerTest, NoStickinessNoCookies) {
+  Backend a("a");
+  startBalancer(makeSnapshot(port_.port, {a.endpoint()}));
+  Client cl(port_.port);
+  Response r = cl.get("/", "Cookie: AWSALB=0123\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.head.find("Set-Cookie"), std::string::npos);
+  EXPECT_EQ(a.received()[0].header("Cookie"), "AWSALB=0123"); // forwarded as is
+}
+
+TEST_F(BalancerTest, LbCookieKeepsAClientOnOneTarget) {
+  Backend a("a"), b("b"), c("c");
+  startBalancer(stickySnapshot(port_.port, {a.endpoint(), b.endpoint(), c.endpoint()},
+                               Stickiness::Type::LbCookie),
+                2);
+  Client first(port_.port);
+  Response r = first.get("/");
+  ASSERT_EQ(r.status, 200);
+  std::string target = r.body.substr(0, 1);
+  std::string cookie = setCookie(r, "AWSALB");
+  ASSERT_EQ(cookie.size(), 40u) << r.head;
+  EXPECT_EQ(setCookie(r, "AWSALBCORS"), cookie);
+  EXPECT_NE(r.head.find("Set-Cookie: AWSALB=" + cookie + "; Expires="), std::string::npos);
+  EXPECT_NE(r.head.find(" GMT; Path=/; SameSite=None; Secure\r\n"), std::string::npos);
+  for (int i = 0; i < 12; ++i) {
+    Client cl(port_.port); // new connections land on either worker: the key is the balancer's
+    Response x = cl.get("/s", "Cookie: theme=dark; AWSALB=" + cookie + "\r\n");
+    ASSERT_EQ(x.status, 200);
+    EXPECT_EQ(x.body.substr(0, 1), target);
+    EXPECT_EQ(x.head.find("Set-Cookie"), std::string::npos); // a valid cookie is not reissued
+  }
+  // Without the cookie, requests spread as before, each answer offering a binding.
+  std::map<std::string, int> seen;
+  Client plain(port_.port);
+  for (int i = 0; i < 6; ++i) {
+    Response x = plain.get("/p");
+    seen[x.body.substr(0, 1)]++;
+    EXPECT_EQ(setCookie(x, "AWSALB").size(), 40u);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST_F(BalancerTest, TamperedStickyCookieFallsBackToTheAlgorithmAndIsReplaced) {
+  Backend a("a"), b("b");
+  startBalancer(
+      stickySnapshot(port_.port, {a.endpoint(), b.endpoint()}, Stickiness::Type::LbCookie));
+  Client cl(port_.port);
+  Response r = cl.get("/");
+  std::string cookie = setCookie(r, "AWSALB");
+  ASSERT_EQ(cookie.size(), 40u);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 6; ++i) {
+    std::string forged = cookie;
+    forged[i * 5] = forged[i * 5] == '0' ? '1' : '0';
+    Response x = cl.get("/t", "Cookie: AWSALB=" + forged + "\r\n");
+    ASSERT_EQ(x.status, 200);
+    seen[x.body.substr(0, 1)]++;
+    std::string fresh = setCookie(x, "AWSALB");
+    EXPECT_EQ(fresh.size(), 40u);
+    EXPECT_NE(fresh, forged);
+  }
+  EXPECT_EQ(seen["a"], 3); // round robin, as if there were no cookie
+  EXPECT_EQ(seen["b"], 3);
+  Response junk = cl.get("/j", "Cookie: AWSALB=not-ours\r\n");
+  EXPECT_EQ(setCookie(junk, "AWSALB").size(), 40u);
+}
+
+TEST_F(BalancerTest, CookieForADrainingTargetMovesTheClient) {
+  Backend a("a"), b("b");
+  auto s = stickySnapshot(port_.port, {a.endpoint(), b.endpoint()}, Stickiness::Type::LbCookie);
+  startBalancer(s);
+  Client cl(port_.port);
+  Response r = cl.get("/"); // round robin starts with a
+  ASSERT_EQ(r.body, "a /");
+  std::string cookieA = setCookie(r, "AWSALB");
+  ASSERT_EQ(cookieA.size(), 40u);
+  auto s2 = std::make_shared<Snapshot>(*s);
+  s2->version = 2;
+  s2->targetGroups[0].targets[0].state = TargetState::Draining;
+  ASSERT_TRUE(balancer_->apply(s2).isOk());
+  Client cl2(port_.port);
+  Response moved = cl2.get("/d", "Cookie: AWSALB=" + cookieA + "\r\n");
+  ASSERT_EQ(moved.status, 200);
+  EXPECT_EQ(moved.body, "b /d");
+  std::string cookieB = setCookie(moved, "AWSALB");
+  ASSERT_EQ(cookieB.size(), 40u);
+  EXPECT_NE(cookieB, cookieA);
+  for (int i = 0; i < 3; ++i) {
+    Response x = cl2.get("/again", "Cookie: AWSALB=" + cookieB + "\r\n");
+    EXPECT_EQ(x.body, "b /again");
+    EXPECT_EQ(x.head.find("Set-Cookie"), std::string::npos);
+  }
+}
+
+TEST_F(BalancerTest, AppCookieBindsWhenTheTargetSetsIt) {
+  auto app = [](const std::string& name) {
+    return [name](const Request& r) {
+      std::string extra = r.path == "/login" ? "Set-Cookie: SESSION=" + name + "1; Path=/\r\n" : "";
+      return Reply{okReply(name, extra)};
+    };
+  };
+  Backend a("a", app("a")), b("b", app("b"));
+  startBalancer(stickySnapshot(port_.port, {a.endpoint(), b.endpoint()},
+                               Stickiness::Type::AppCookie, "SESSION"));
+  Client cl(port_.port);
+  Response plain = cl.get("/"); // the target does not set its cookie: no binding
+  EXPECT_EQ(plain.head.find("AWSALBAPP"), std::string::npos);
+  Response login = cl.get("/login");
+  std::string target = login.body;
+  std::string session = setCookie(login, "SESSION");
+  std::string binding = setCookie(login, "AWSALBAPP-0");
+  ASSERT_EQ(session, target + "1");
+  ASSERT_EQ(binding.size(), 40u) << login.head;
+  EXPECT_EQ(login.head.find("AWSALB="), std::string::npos);
+  std::string both = "Cookie: SESSION=" + session + "; AWSALBAPP-0=" + binding + "\r\n";
+  for (int i = 0; i < 6; ++i) {
+    Client other(port_.port);
+    Response x = other.get("/s", both);
+    EXPECT_EQ(x.body, target);
+    EXPECT_EQ(x.head.find("Set-Cookie"), std::string::npos);
+  }
+  // Without the application's cookie the binding does not hold.
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 4; ++i) {
+    seen[cl.get("/s", "Cookie: AWSALBAPP-0=" + binding + "\r\n").body]++;
+  }
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(BalancerTest, RejectsInvalidStickiness) {
+  BalancerOptions o;
+  o.threads = 1;
+  Balancer bal(o);
+  auto s = stickySnapshot(port_.port, {}, Stickiness::Type::AppCookie, "");
+  EXPECT_EQ(bal.apply(s).code(), "ValidationError");
+  s = stickySnapshot(port_.port, {}, Stickiness::Type::AppCookie, "a;b");
+  EXPECT_EQ(bal.apply(s).code(), "ValidationError");
+  s = stickySnapshot(port_.port, {}, Stickiness::Type::LbCookie);
+  s->targetGroups[0].stickiness.durationSeconds = 0;
+  EXPECT_EQ(bal.apply(s).code(), "ValidationError");
+  s->targetGroups[0].stickiness.durationSeconds = 60;
+  EXPECT_TRUE(bal.apply(s).isOk());
+}
+
 } // namespace
 } // namespace tide::balancer

@@ -4,11 +4,13 @@ namespace tide::balancer {
 
 extern const LbAlgorithm kRoundRobin;       // lb_round_robin.cc
 extern const LbAlgorithm kLeastOutstanding; // lb_least_outstanding.cc
+extern const LbAlgorithm kWeightedRandom;   // lb_weighted_random.cc
 
 namespace {
 const LbAlgorithm* const kAlgorithms[] = {
     &kRoundRobin,
     &kLeastOutstanding,
+    &kWeightedRandom,
 };
 } // namespace
 

@@ -19,7 +19,39 @@ inline constexpr uint32_t kNoSlot = UINT32_MAX;
 struct SelectionState {
   std::vector<uint32_t> cursorByGroup;       // by TargetGroup::slot: round-robin position
   std::vector<uint32_t> outstandingByTarget; // by Target::slot: requests sent, not finished
+  int64_t nowMs = 0;                 // the worker's coarse CLOCK_MONOTONIC ms (slow start ramps)
+  uint64_t rng = 0x9e3779b97f4a7c15; // PRNG state (never 0); seeded per worker
 };
+
+// The next pseudo-random number of the worker's generator (xorshift64*): no syscall, no lock.
+inline uint64_t nextRandom(SelectionState& state) {
+  uint64_t x = state.rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  state.rng = x;
+  return x * 0x2545f4914f6cdd1dULL;
+}
+
+// A target's weight out of kFullWeight: full, or during slow start a linear ramp from its
+// slowStartBeginMs over the group's slowStart (never below 1, so a ramping target still gets a
+// first request now and then).
+inline constexpr uint32_t kFullWeight = 1024;
+inline uint32_t targetWeight(const TargetGroup& group, const Target& t, int64_t nowMs) {
+  int64_t duration = group.slowStart.count();
+  if (duration <= 0 || t.slowStartBeginMs == 0) {
+    return kFullWeight;
+  }
+  int64_t elapsed = nowMs - t.slowStartBeginMs;
+  if (elapsed >= duration) {
+    return kFullWeight;
+  }
+  if (elapsed <= 0) {
+    return 1;
+  }
+  uint32_t w = static_cast<uint32_t>(elapsed * kFullWeight / duration);
+  return w == 0 ? 1 : w;
+}
 
 // Whether a target may get a new request. `failOpen`: no target of its group is Routable, so
 // Unhealthy ones are used as ALB does; Draining ones never are.

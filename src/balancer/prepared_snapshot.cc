@@ -67,6 +67,7 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
   std::vector<uint8_t> tgSeen(capacity.targetGroups, 0);
   p->stateBySlot.assign(capacity.targets, SlotState::Absent);
   p->endpointBySlot.assign(capacity.targets, Endpoint{});
+  p->targetIndexBySlot.assign(capacity.targets, -1);
   for (const TargetGroup& g : s.targetGroups) {
     if (g.slot >= capacity.targetGroups || tgSeen[g.slot]) {
       return validationError("target group '" + g.name + "': slot " + std::to_string(g.slot) +
@@ -77,7 +78,21 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
     const LbAlgorithm* algorithm = findLbAlgorithm(g.algorithm);
     if (algorithm == nullptr) {
       return validationError("target group '" + g.name + "': unknown algorithm '" + g.algorithm +
-                             "' (round_robin, least_outstanding_requests)");
+                             "' (round_robin, least_outstanding_requests, weighted_random)");
+    }
+    if (g.slowStart.count() < 0) {
+      return validationError("target group '" + g.name + "': negative slow start");
+    }
+    const Stickiness& sticky = g.stickiness;
+    if (sticky.type != Stickiness::Type::None &&
+        (sticky.durationSeconds < 1 || sticky.durationSeconds > 604800)) {
+      return validationError("target group '" + g.name +
+                             "': stickiness duration must be 1 to 604800 seconds");
+    }
+    if (sticky.type == Stickiness::Type::AppCookie &&
+        (sticky.appCookieName.empty() || sticky.appCookieName.size() > 256 ||
+         sticky.appCookieName.find_first_of(" \t\r\n;=,\"") != std::string::npos)) {
+      return validationError("target group '" + g.name + "': invalid application cookie name");
     }
     p->algorithmByGroup.push_back(algorithm);
     bool anyRoutable = false;
@@ -93,6 +108,7 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
                                : t.state == TargetState::Draining ? SlotState::Draining
                                                                   : SlotState::Unhealthy;
       p->endpointBySlot[t.slot] = t.endpoint;
+      p->targetIndexBySlot[t.slot] = static_cast<int32_t>(&t - g.targets.data());
       p->targetSlotEnd = std::max(p->targetSlotEnd, t.slot + 1);
       anyRoutable |= t.state == TargetState::Routable;
     }

@@ -47,6 +47,8 @@ struct PreparedSnapshot {
   uint32_t targetGroupSlotEnd = 0;
   uint32_t targetSlotEnd = 0;
   size_t bufferBytes = 0; // connection buffer size: fits the largest head limit
+  // By Target::slot: the target's index in its group's targets, or -1.
+  std::vector<int32_t> targetIndexBySlot;
 
   // The listener on that endpoint, or -1.
   int findListener(const Endpoint& e) const {

@@ -43,6 +43,22 @@ struct Target {
   Endpoint endpoint; // where to connect
   uint32_t slot = 0; // stable index for per-target state and counters
   TargetState state = TargetState::Routable; // see TargetState
+  // CLOCK_MONOTONIC ms when its slow start began (it became Routable); 0: not in slow start.
+  // Used with TargetGroup::slowStart.
+  int64_t slowStartBeginMs = 0;
+};
+
+// Sticky sessions (target group attributes stickiness.*): which cookie binds a client to a target.
+struct Stickiness {
+  enum class Type : uint8_t {
+    None,      // stickiness.enabled false: every request goes to the algorithm
+    LbCookie,  // the balancer issues AWSALB (and AWSALBCORS) naming the target
+    AppCookie, // the balancer issues AWSALBAPP-0 when the target sets the cookie appCookieName
+  };
+  Type type = Type::None;           // see Type
+  uint32_t durationSeconds = 86400; // how long a binding holds: 1..604800
+  std::string appCookieName;        // AppCookie: the application's cookie (an RFC 6265 token)
+  bool operator==(const Stickiness&) const = default;
 };
 
 struct TargetGroup {
@@ -51,6 +67,11 @@ struct TargetGroup {
   uint32_t slot = 0;                     // stable index for per-group counters
   std::string algorithm = "round_robin"; // a name in the algorithm table (lb_algorithm.h)
   std::vector<Target> targets;           // registered targets, in any state
+  // slow_start.duration_seconds: a target's weight ramps linearly from its slowStartBeginMs over
+  // this; 0: off.
+  std::chrono::milliseconds slowStart{0};
+  // stickiness.* attributes.
+  Stickiness stickiness;
 };
 
 // A fixed-response action, as ALB's FixedResponseConfig.

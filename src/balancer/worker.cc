@@ -139,6 +139,8 @@ struct ClientConn : Pollable {
   uint8_t attempts = 0;   // retries so far
   int groupIndex = -1;    // in config->snapshot->targetGroups
   uint32_t targetSlot = kNoSlot;
+  // The target a valid sticky session cookie names, or kNoSlot.
+  uint32_t stickySlot = kNoSlot;
   bool outstanding = false; // counted in the target's outstanding requests
   bool responseStarted = false;
   int64_t sentAtUs = 0;
@@ -171,6 +173,7 @@ struct Worker::Impl {
     poolHead_.assign(cap.targets, nullptr);
     poolSize_.assign(cap.targets, 0);
     nowMs_ = monotonicMs();
+    selection_.rng = (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(index + 1))) | 1;
   }
 
   ~Impl() {
@@ -699,6 +702,7 @@ struct Worker::Impl {
     c->attempts = 0;
     c->responseStarted = false;
     c->groupIndex = -1;
+    c->stickySlot = kNoSlot;
     if (!h.keepAlive) {
       c->closeAfter = true;
     }
@@ -724,7 +728,61 @@ struct Worker::Impl {
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
     bump(tgCells_[group.slot].requestCount);
     c->state = ClientState::Forwarding;
+    if (group.stickiness.type != Stickiness::Type::None) {
+      c->stickySlot = stickyTarget(c, h, group);
+    }
     dispatch(c, &h, kNoSlot, /*fresh=*/false);
+  }
+
+  // The target a valid sticky session cookie of the request names (authentic, unexpired, for
+  // this group, Routable), or kNoSlot. See sticky_cookie.h.
+  uint32_t stickyTarget(ClientConn* c, const MessageHead& h, const TargetGroup& g) {
+    const Stickiness& st = g.stickiness;
+    std::string_view value;
+    if (st.type == Stickiness::Type::LbCookie) {
+      value = findRequestCookie(h, "AWSALB");
+    } else if (!findRequestCookie(h, st.appCookieName).empty()) {
+      value = findRequestCookie(h, "AWSALBAPP-0");
+    }
+    const PreparedSnapshot& cfg = *c->config;
+    StickyBinding b;
+    uint64_t tag = 0;
+    if (value.empty() || !decodeStickyValue(options_.cookieKey, value, &b, &tag) ||
+        !stickyBindingCurrent(b, g.slot, nowMs_) || b.targetSlot >= cfg.targetSlotEnd ||
+        cfg.stateBySlot[b.targetSlot] != SlotState::Routable) {
+      return kNoSlot;
+    }
+    int32_t i = cfg.targetIndexBySlot[b.targetSlot];
+    if (i < 0 || size_t(i) >= g.targets.size() || g.targets[i].slot != b.targetSlot ||
+        !stickyValueAuthentic(options_.cookieKey, b, g.targets[i].id, tag)) {
+      return kNoSlot;
+    }
+    return b.targetSlot;
+  }
+
+  // Adds the sticky session Set-Cookie line(s) to the response head being written in iov_:
+  // lb_cookie when the request had no valid cookie for the target that answers; app_cookie when
+  // the target sets the application's cookie.
+  void addStickyCookie(ClientConn* c, const MessageHead& h) {
+    const TargetGroup& g = c->config->snapshot->targetGroups[c->groupIndex];
+    const Stickiness& st = g.stickiness;
+    if (st.type == Stickiness::Type::None ||
+        (st.type == Stickiness::Type::LbCookie && c->stickySlot == c->targetSlot) ||
+        (st.type == Stickiness::Type::AppCookie && !responseSetsCookie(h, st.appCookieName))) {
+      return;
+    }
+    const Target& t = g.targets[c->config->targetIndexBySlot[c->targetSlot]];
+    StickyBinding b{g.slot, c->targetSlot, uint32_t(nowMs_ / 1000 + st.durationSeconds)};
+    char value[kStickyValueChars];
+    encodeStickyValue(options_.cookieKey, b, t.id, value);
+    int64_t unixSec = ::time(nullptr);
+    if (unixSec != httpDateSec_) {
+      formatHttpDate(unixSec + 7 * 86400, httpDate_); // ALB's cookies expire after 7 days
+      httpDateSec_ = unixSec;
+    }
+    size_t n = formatStickySetCookie(st.type, {value, sizeof value}, {httpDate_, kHttpDateChars},
+                                     setCookie_);
+    iov_.add(setCookie_, n);
   }
 
   // Chooses a target and sends the request on a pooled or new connection. `h` is the parsed
@@ -733,7 +791,11 @@ struct Worker::Impl {
     const PreparedSnapshot& cfg = *c->config;
     const TargetGroup& group = cfg.snapshot->targetGroups[c->groupIndex];
     int choice = -1;
-    if (!group.targets.empty()) {
+    selection_.nowMs = nowMs_;
+    if (c->stickySlot != kNoSlot && c->stickySlot != excludeSlot &&
+        cfg.stateBySlot[c->stickySlot] == SlotState::Routable) {
+      choice = cfg.targetIndexBySlot[c->stickySlot]; // bound by a sticky session cookie
+    } else if (!group.targets.empty()) {
       choice = cfg.algorithmByGroup[c->groupIndex]->choose(
           group, cfg.failOpenByGroup[c->groupIndex] != 0, excludeSlot, selection_);
     }
@@ -1307,6 +1369,7 @@ struct Worker::Impl {
       } else {
         iov_.add(base + h.fieldsBegin, h.fieldsEnd - h.fieldsBegin);
       }
+      addStickyCookie(c, h);
       if (c->closeAfter) {
         iov_.add(kConnectionClose.data(), kConnectionClose.size());
       } else if (c->reqVersionMinor == 0) {
@@ -1496,6 +1559,12 @@ struct Worker::Impl {
   std::unique_ptr<TrafficCells[]> targetCells_;
   MessageHead scratch_; // the head being parsed (one at a time on this thread)
   IoVector iov_;        // the message being written
+
+  // Sticky sessions: Set-Cookie lines of the response head being written (iov_ points here),
+  // and the cookies' Expires date, formatted for the second httpDateSec_.
+  char setCookie_[kSetCookieMaxChars];
+  char httpDate_[kHttpDateChars] = {};
+  int64_t httpDateSec_ = -1;
 };
 
 Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)

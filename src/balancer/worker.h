@@ -12,6 +12,7 @@
 #include "balancer/http_parser.h"
 #include "balancer/lb_algorithm.h"
 #include "balancer/prepared_snapshot.h"
+#include "balancer/sticky_cookie.h"
 #include "balancer/timer_wheel.h"
 #include "common/status.h"
 
@@ -30,6 +31,8 @@ struct WorkerOptions {
   std::chrono::milliseconds upstreamIdleTimeout{50'000}; // pooled connections unused this long
                                                          // are closed (keep under the targets' own)
   uint32_t maxIdlePerTarget = 512; // pooled keep-alive connections per target per worker
+  CookieKey cookieKey;             // authenticates sticky session cookies; the same in every
+                                   // worker (Balancer makes a random one at construction)
 };
 
 // Where a worker fetches the newest published snapshot when notified.

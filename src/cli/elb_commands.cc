@@ -28,6 +28,19 @@ void targetGroupsTable(const Json& tgs) {
   t.print();
 }
 
+// KEY=VALUE arguments as ELBv2 attributes [{Key, Value}]; a malformed one ends the command.
+Json attributeArgs(const std::vector<std::string>& args) {
+  Json out = Json::array();
+  for (const std::string& a : args) {
+    size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      die(Status("InvalidParameterValue", "attribute '" + a + "' must be KEY=VALUE"));
+    }
+    out.push_back({{"Key", a.substr(0, eq)}, {"Value", a.substr(eq + 1)}});
+  }
+  return out;
+}
+
 void listenersTable(const Json& listeners) {
   Table t({"PORT", "ACTION", "TO", "ARN"});
   for (const Json& l : listeners) {
@@ -188,7 +201,11 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
     create->add_option("--matcher", matcher, "HTTP codes that pass (default 200)");
     create->add_option("--deregistration-delay", delay, "seconds to drain (default 300)");
     create->add_option("--algorithm", algorithm,
-                       "round_robin (default) or least_outstanding_requests");
+                       "round_robin (default), least_outstanding_requests or weighted_random");
+    static std::vector<std::string> createAttrs;
+    create->add_option("--attribute", createAttrs,
+                       "KEY=VALUE target group attribute, e.g. stickiness.enabled=true or "
+                       "slow_start.duration_seconds=60 (repeatable)");
     create->callback([&] {
       Json p = {{"Name", name}, {"Protocol", "HTTP"}, {"Port", port}};
       if (!path.empty()) {
@@ -219,6 +236,9 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       if (!algorithm.empty()) {
         attrs.push_back({{"Key", "load_balancing.algorithm.type"}, {"Value", algorithm}});
       }
+      for (const Json& a : attributeArgs(createAttrs)) {
+        attrs.push_back(a);
+      }
       if (!attrs.empty()) {
         std::string arn = r["TargetGroups"][0]["TargetGroupArn"];
         auto set = api.call("ModifyTargetGroupAttributes",
@@ -229,6 +249,27 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
         }
       }
       ctx.outcome = Outcome{r, [](const Json& j) { targetGroupsTable(j["TargetGroups"]); }};
+    });
+    auto* attributes = tg->add_subcommand(
+        "attributes", "show a target group's attributes, or change some (KEY=VALUE ...)");
+    static std::string attrGroup;
+    static std::vector<std::string> attrChanges;
+    attributes->add_option("NAME_OR_ARN", attrGroup, "target group")->required();
+    attributes->add_option("KEY=VALUE", attrChanges, "attributes to change");
+    attributes->callback([&] {
+      Json r = attrChanges.empty()
+                   ? orDie(ctx.client().call("DescribeTargetGroupAttributes",
+                                             {{"TargetGroupArn", attrGroup}}))
+                   : orDie(ctx.client().call("ModifyTargetGroupAttributes",
+                                             {{"TargetGroupArn", attrGroup},
+                                              {"Attributes", attributeArgs(attrChanges)}}));
+      ctx.outcome = Outcome{r, [](const Json& j) {
+                              Table t({"KEY", "VALUE"});
+                              for (const Json& a : j["Attributes"]) {
+                                t.add({str(a, "Key"), str(a, "Value")});
+                              }
+                              t.print();
+                            }};
     });
     tg->add_subcommand("ls", "list target groups")->callback([&] {
       Json r = orDie(ctx.client().call("DescribeTargetGroups", Json::object()));

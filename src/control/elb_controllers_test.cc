@@ -181,6 +181,63 @@ TEST_F(ElbControllersTest, PublisherCarriesTheDesyncMitigationMode) {
             balancer::DesyncMitigationMode::Strictest);
 }
 
+TEST_F(ElbControllersTest, PublisherStartsSlowStartRampsAndCarriesStickiness) {
+  tg_.slowStartSeconds = 60;
+  tg_.stickinessEnabled = true;
+  tg_.stickinessType = "app_cookie";
+  tg_.appCookieName = "SESSION";
+  tg_.appCookieDurationSeconds = 600;
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  int64_t now = 1'000'000;
+  p.setMonotonicClock([&] { return now; });
+  listener(8000);
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  instance("i-b", model::InstanceState::Running, "127.1.0.2");
+  instance("i-c", model::InstanceState::Running, "127.1.0.3");
+  target("i-a", 8080, TargetHealthState::Healthy);
+  target("i-b", 8080, TargetHealthState::Initial);
+  ASSERT_TRUE(p.publish().isOk());
+  const balancer::TargetGroup& g1 = published.back()->targetGroups[0];
+  EXPECT_EQ(g1.slowStart, std::chrono::seconds(60));
+  EXPECT_EQ(g1.stickiness.type, balancer::Stickiness::Type::AppCookie);
+  EXPECT_EQ(g1.stickiness.appCookieName, "SESSION");
+  EXPECT_EQ(g1.stickiness.durationSeconds, 600u);
+  // The first healthy target of a group takes its full share at once.
+  EXPECT_EQ(g1.targets[0].slowStartBeginMs, 0);
+  // b becomes healthy next to a settled target: it ramps from now.
+  now += 5'000;
+  target("i-b", 8080, TargetHealthState::Healthy);
+  ASSERT_TRUE(p.publish().isOk());
+  const auto& t2 = published.back()->targetGroups[0].targets;
+  EXPECT_EQ(t2[0].slowStartBeginMs, 0);
+  EXPECT_EQ(t2[1].slowStartBeginMs, 1'005'000);
+  // Later passes keep the ramp's start.
+  now += 10'000;
+  target("i-c", 8080, TargetHealthState::Initial);
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].targets[1].slowStartBeginMs, 1'005'000);
+  // Unhealthy leaves the ramp; healthy again ramps anew.
+  target("i-b", 8080, TargetHealthState::Unhealthy);
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].targets[1].slowStartBeginMs, 0);
+  now += 1'000;
+  target("i-b", 8080, TargetHealthState::Healthy);
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].targets[1].slowStartBeginMs, 1'016'000);
+  // Without slow start a newly healthy target does not ramp.
+  tg_.slowStartSeconds = 0;
+  tg_.stickinessEnabled = false;
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  target("i-c", 8080, TargetHealthState::Healthy);
+  ASSERT_TRUE(p.publish().isOk());
+  const balancer::TargetGroup& g3 = published.back()->targetGroups[0];
+  EXPECT_EQ(g3.slowStart.count(), 0);
+  EXPECT_EQ(g3.stickiness.type, balancer::Stickiness::Type::None);
+  EXPECT_EQ(g3.targets[2].slowStartBeginMs, 0);
+}
+
 // A one-thread HTTP server that answers every request with `status` and closes.
 class TinyServer {
 public:

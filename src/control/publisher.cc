@@ -1,6 +1,7 @@
 #include "control/publisher.h"
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <set>
 
 namespace tide::control {
@@ -46,7 +47,7 @@ bool sameTargets(const std::vector<balancer::Target>& a, const std::vector<balan
   }
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].id != b[i].id || !(a[i].endpoint == b[i].endpoint) || a[i].slot != b[i].slot ||
-        a[i].state != b[i].state) {
+        a[i].state != b[i].state || a[i].slowStartBeginMs != b[i].slowStartBeginMs) {
       return false;
     }
   }
@@ -63,6 +64,7 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     const auto& x = a.targetGroups[i];
     const auto& y = b.targetGroups[i];
     if (x.arn != y.arn || x.slot != y.slot || x.algorithm != y.algorithm ||
+        x.slowStart != y.slowStart || !(x.stickiness == y.stickiness) ||
         !sameTargets(x.targets, y.targets)) {
       return false;
     }
@@ -91,11 +93,57 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
   return true;
 }
 
+balancer::Stickiness stickinessOf(const model::TargetGroup& g) {
+  balancer::Stickiness out;
+  if (!g.stickinessEnabled) {
+    return out;
+  }
+  bool app = g.stickinessType == "app_cookie";
+  out.type = app ? balancer::Stickiness::Type::AppCookie : balancer::Stickiness::Type::LbCookie;
+  out.durationSeconds =
+      static_cast<uint32_t>(app ? g.appCookieDurationSeconds : g.lbCookieDurationSeconds);
+  out.appCookieName = app ? g.appCookieName : "";
+  return out;
+}
+
+// Slow start (ALB): a target that becomes Routable ramps up over the group's duration, but only
+// while another Routable target of the group is past its ramp (the first targets of a group,
+// or all of them at start-up, take their full share at once). A target keeps the ramp it began
+// until it stops being Routable; `known` holds those of the last pass, `now` receives this one's.
+void beginSlowStarts(balancer::TargetGroup& tg, const std::vector<std::string>& keys,
+                     const std::map<std::string, int64_t>& known,
+                     std::map<std::string, int64_t>& now, int64_t nowMs) {
+  int64_t duration = tg.slowStart.count();
+  bool anySettled = false;
+  for (size_t i = 0; i < tg.targets.size(); ++i) {
+    auto it = known.find(keys[i]);
+    if (tg.targets[i].state == balancer::TargetState::Routable && it != known.end() &&
+        (it->second == 0 || nowMs - it->second >= duration)) {
+      anySettled = true;
+    }
+  }
+  for (size_t i = 0; i < tg.targets.size(); ++i) {
+    balancer::Target& t = tg.targets[i];
+    if (t.state != balancer::TargetState::Routable) {
+      continue;
+    }
+    auto it = known.find(keys[i]);
+    int64_t begin = it != known.end() ? it->second : (duration > 0 && anySettled ? nowMs : 0);
+    now[keys[i]] = begin;
+    t.slowStartBeginMs = begin;
+  }
+}
+
 } // namespace
 
 Status Publisher::publish() {
   auto snap = std::make_shared<balancer::Snapshot>();
   Slots slots;
+  std::map<std::string, int64_t> routable;
+  int64_t nowMs = monotonicMs_ ? monotonicMs_()
+                               : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count();
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
         auto lbs = tx.loadBalancers();
@@ -129,6 +177,9 @@ Status Publisher::publish() {
           tg.arn = g.targetGroupArn;
           tg.slot = slotFor(g.targetGroupArn, slots_.targetGroups, slots.targetGroups);
           tg.algorithm = g.algorithm;
+          tg.slowStart = std::chrono::seconds(g.slowStartSeconds);
+          tg.stickiness = stickinessOf(g);
+          std::vector<std::string> keys; // by index in tg.targets
           for (const auto& t : *targets) {
             if (t.targetGroupArn != g.targetGroupArn ||
                 t.state == model::TargetHealthState::Unused) {
@@ -148,7 +199,9 @@ Status Publisher::publish() {
                 : t.state == model::TargetHealthState::Draining ? balancer::TargetState::Draining
                                                                 : balancer::TargetState::Unhealthy;
             tg.targets.push_back(bt);
+            keys.push_back(key);
           }
+          beginSlowStarts(tg, keys, routable_, routable, nowMs);
           groupIndex[g.targetGroupArn] = static_cast<uint32_t>(snap->targetGroups.size());
           snap->targetGroups.push_back(std::move(tg));
         }
@@ -184,6 +237,7 @@ Status Publisher::publish() {
         return Status::ok();
       },
       false));
+  routable_ = std::move(routable);
   if (last_ && sameConfiguration(*last_, *snap)) {
     return Status::ok();
   }

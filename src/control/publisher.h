@@ -12,6 +12,7 @@
 #include "balancer/snapshot.h"
 #include "store/store.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,9 @@ public:
   const Slots& slots() const { return slots_; }
   // The last published snapshot (null before the first).
   std::shared_ptr<const balancer::Snapshot> last() const { return last_; }
+  // The CLOCK_MONOTONIC milliseconds that slow start ramps begin at (the balancer workers'
+  // clock); tests may set another. Default: std::chrono::steady_clock.
+  void setMonotonicClock(std::function<int64_t()> nowMs) { monotonicMs_ = std::move(nowMs); }
 
 private:
   store::Store& store_;
@@ -43,6 +47,10 @@ private:
   Slots slots_;
   std::shared_ptr<const balancer::Snapshot> last_;
   uint64_t version_ = 0;
+  // Slow start: by target key (as Slots::targets), for each Routable target, when its ramp began
+  // (0: it became Routable without one). A target not in the map becomes Routable anew.
+  std::map<std::string, int64_t> routable_;
+  std::function<int64_t()> monotonicMs_;
 };
 
 } // namespace tide::control

@@ -59,6 +59,16 @@ struct TargetGroup {
   // Attributes.
   int deregistrationDelaySeconds = 300;  // deregistration_delay.timeout_seconds, 0..3600
   std::string algorithm = "round_robin"; // load_balancing.algorithm.type
+
+  std::string anomalyMitigation = "off";    // load_balancing.algorithm.anomaly_mitigation: on|off
+                                            // (weighted_random only; accepted, no effect yet)
+  int slowStartSeconds = 0;                 // slow_start.duration_seconds: 0 (off) or 30..900
+  bool stickinessEnabled = false;           // stickiness.enabled
+  std::string stickinessType = "lb_cookie"; // stickiness.type: lb_cookie | app_cookie
+  int lbCookieDurationSeconds = 86400;      // stickiness.lb_cookie.duration_seconds, 1..604800
+  std::string appCookieName;                // stickiness.app_cookie.cookie_name
+  int appCookieDurationSeconds = 86400;     // stickiness.app_cookie.duration_seconds, 1..604800
+
   TimeMs createdTime = 0;
   std::vector<Tag> tags;
 };

@@ -4,6 +4,7 @@
 #include "common/text.h"
 #include "model/instance_types.h"
 
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -256,6 +257,68 @@ bool matcherMatches(std::string_view matcher, int status) {
   return false;
 }
 
+Status validateAppCookieName(std::string_view name) {
+  if (name.empty() || name.size() > 256) {
+    return validationError("stickiness.app_cookie.cookie_name must be 1 to 256 characters");
+  }
+  // A cookie-name is an RFC 9110 token (RFC 6265 §4.1.1).
+  for (char ch : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(ch)) ||
+              std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+    if (!ok) {
+      return validationError("stickiness.app_cookie.cookie_name " + quoted(name) +
+                             " may only contain letters, digits and !#$%&'*+-.^_`|~");
+    }
+  }
+  for (std::string_view reserved : {"AWSALB", "AWSALBAPP", "AWSALBTG"}) {
+    if (name.substr(0, reserved.size()) == reserved) {
+      return validationError("stickiness.app_cookie.cookie_name " + quoted(name) +
+                             " is not allowed: the prefixes AWSALB, AWSALBAPP and AWSALBTG are "
+                             "reserved");
+    }
+  }
+  return Status::ok();
+}
+
+Status validateTargetGroupAttributes(const TargetGroup& tg) {
+  if (tg.slowStartSeconds != 0 && (tg.slowStartSeconds < 30 || tg.slowStartSeconds > 900)) {
+    return validationError("slow_start.duration_seconds must be 0 (off) or 30 to 900");
+  }
+  if (tg.anomalyMitigation != "on" && tg.anomalyMitigation != "off") {
+    return validationError("load_balancing.algorithm.anomaly_mitigation " +
+                           quoted(tg.anomalyMitigation) + " must be on or off");
+  }
+  if (tg.stickinessType != "lb_cookie" && tg.stickinessType != "app_cookie") {
+    return validationError("stickiness.type " + quoted(tg.stickinessType) +
+                           " must be lb_cookie or app_cookie");
+  }
+  if (tg.lbCookieDurationSeconds < 1 || tg.lbCookieDurationSeconds > 604800) {
+    return validationError("stickiness.lb_cookie.duration_seconds must be 1 to 604800");
+  }
+  if (tg.appCookieDurationSeconds < 1 || tg.appCookieDurationSeconds > 604800) {
+    return validationError("stickiness.app_cookie.duration_seconds must be 1 to 604800");
+  }
+  if (!tg.appCookieName.empty() || (tg.stickinessEnabled && tg.stickinessType == "app_cookie")) {
+    TIDE_RETURN_IF_ERROR(validateAppCookieName(tg.appCookieName));
+  }
+  if (tg.slowStartSeconds > 0 && tg.algorithm == "least_outstanding_requests") {
+    return Status("InvalidConfigurationRequest",
+                  "You cannot enable both slow start and least outstanding requests algorithm on "
+                  "a target group");
+  }
+  if (tg.slowStartSeconds > 0 && tg.algorithm == "weighted_random") {
+    return Status("InvalidConfigurationRequest",
+                  "You cannot enable both slow start and weighted random algorithm on a target "
+                  "group");
+  }
+  if (tg.anomalyMitigation == "on" && tg.algorithm != "weighted_random") {
+    return Status("InvalidConfigurationRequest",
+                  "load_balancing.algorithm.anomaly_mitigation can only be on with the "
+                  "weighted_random algorithm");
+  }
+  return Status::ok();
+}
+
 Status validateTargetGroup(const TargetGroup& tg) {
   TIDE_RETURN_IF_ERROR(validateElbName(tg.targetGroupName, "Target group"));
   if (tg.protocol != "HTTP") {
@@ -301,10 +364,12 @@ Status validateTargetGroup(const TargetGroup& tg) {
   if (tg.deregistrationDelaySeconds < 0 || tg.deregistrationDelaySeconds > 3600) {
     return validationError("deregistration_delay.timeout_seconds must be 0 to 3600");
   }
-  if (tg.algorithm != "round_robin" && tg.algorithm != "least_outstanding_requests") {
+  if (tg.algorithm != "round_robin" && tg.algorithm != "least_outstanding_requests" &&
+      tg.algorithm != "weighted_random") {
     return validationError("load_balancing.algorithm.type " + quoted(tg.algorithm) +
-                           " must be round_robin or least_outstanding_requests");
+                           " must be round_robin, least_outstanding_requests or weighted_random");
   }
+  TIDE_RETURN_IF_ERROR(validateTargetGroupAttributes(tg));
   return validateTags(tg.tags);
 }
 

@@ -38,6 +38,13 @@ Status validateElbName(std::string_view name, std::string_view what);
 Status validateMatcher(std::string_view matcher);
 // Health check settings and attributes of a target group, each error naming the field.
 Status validateTargetGroup(const TargetGroup& tg);
+// The attributes alone (slow start, stickiness, anomaly mitigation): ranges →
+// "ValidationError"; combinations AWS refuses (slow start with least_outstanding_requests or
+// weighted_random, anomaly mitigation without weighted_random) → "InvalidConfigurationRequest".
+Status validateTargetGroupAttributes(const TargetGroup& tg);
+// An application cookie name: an RFC 6265 token of 1..256 characters not starting with the
+// reserved AWSALB, AWSALBAPP or AWSALBTG → "ValidationError".
+Status validateAppCookieName(std::string_view name);
 // Whether an HTTP status code matches a matcher (already validated).
 bool matcherMatches(std::string_view matcher, int status);
 

@@ -87,13 +87,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGrou
                                                 fixedStatusCode, fixedContentType, fixedMessageBody)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
                                                 protocol, defaultActions)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroup, targetGroupArn, targetGroupName,
-                                                protocol, port, targetType, healthCheckPath,
-                                                healthCheckPort, healthCheckIntervalSeconds,
-                                                healthCheckTimeoutSeconds, healthyThresholdCount,
-                                                unhealthyThresholdCount, matcher,
-                                                healthCheckEnabled, deregistrationDelaySeconds,
-                                                algorithm, createdTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    TargetGroup, targetGroupArn, targetGroupName, protocol, port, targetType, healthCheckPath,
+    healthCheckPort, healthCheckIntervalSeconds, healthCheckTimeoutSeconds, healthyThresholdCount,
+    unhealthyThresholdCount, matcher, healthCheckEnabled, deregistrationDelaySeconds, algorithm,
+    createdTime, tags, anomalyMitigation, slowStartSeconds, stickinessEnabled, stickinessType,
+    lbCookieDurationSeconds, appCookieName, appCookieDurationSeconds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, consecutive, registeredAt,
                                                 drainingSince)

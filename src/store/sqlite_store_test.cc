@@ -1,3 +1,4 @@
+#include "store/codec.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -261,6 +262,34 @@ TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
   auto s = openSqliteStore(path_);
   EXPECT_FALSE(s.isOk());
   EXPECT_NE(s.status().message().find(path_), std::string::npos);
+}
+
+TEST(CodecTest, TargetGroupsStoredBeforeTheNewAttributesLoadWithAwsDefaults) {
+  // A target group document as stores before slow start and stickiness held it.
+  auto tg = decodeTargetGroup(R"({"targetGroupArn":"arn:tg/web","targetGroupName":"web",)"
+                              R"("port":8080,"deregistrationDelaySeconds":5,)"
+                              R"("algorithm":"least_outstanding_requests"})");
+  ASSERT_TRUE(tg) << tg.status().toString();
+  EXPECT_EQ(tg->deregistrationDelaySeconds, 5);
+  EXPECT_EQ(tg->algorithm, "least_outstanding_requests");
+  EXPECT_EQ(tg->slowStartSeconds, 0);
+  EXPECT_FALSE(tg->stickinessEnabled);
+  EXPECT_EQ(tg->stickinessType, "lb_cookie");
+  EXPECT_EQ(tg->lbCookieDurationSeconds, 86400);
+  EXPECT_EQ(tg->appCookieName, "");
+  EXPECT_EQ(tg->appCookieDurationSeconds, 86400);
+  EXPECT_EQ(tg->anomalyMitigation, "off");
+  // And the new ones round-trip.
+  tg->slowStartSeconds = 45;
+  tg->stickinessEnabled = true;
+  tg->stickinessType = "app_cookie";
+  tg->appCookieName = "SESSION";
+  auto back = decodeTargetGroup(encodeTargetGroup(*tg));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->slowStartSeconds, 45);
+  EXPECT_TRUE(back->stickinessEnabled);
+  EXPECT_EQ(back->stickinessType, "app_cookie");
+  EXPECT_EQ(back->appCookieName, "SESSION");
 }
 
 } // namespace

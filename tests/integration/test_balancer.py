@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import unittest
+import urllib.request
 
 from harness import (QUICK_CHECKS, TIDE, TideTestCase, free_port, get, serving, try_get,
                      wait_for)
@@ -122,6 +123,51 @@ class BalancerTest(TideTestCase):
                   "--fixed-response", "503:closed for the night")
         wait_for(lambda: try_get(fixed, "/") == (503, "closed for the night"),
                  what="the fixed response")
+
+    def test_target_group_attributes_and_lb_cookie_stickiness(self):
+        port, instances = self.stack(2)
+        ids = {i["InstanceId"] for i in instances}
+        for iid in ids:
+            self.wait_health(iid, "healthy")
+        defaults = {a["Key"]: a["Value"]
+                    for a in self.tide_json("tg", "attributes", "web")["Attributes"]}
+        self.assertEqual(defaults["stickiness.enabled"], "false")
+        self.assertEqual(defaults["slow_start.duration_seconds"], "0")
+        self.assertEqual(defaults["stickiness.lb_cookie.duration_seconds"], "86400")
+        # Bad values change nothing.
+        self.tide_fails("tg", "attributes", "web", "stickiness.enabled=true",
+                        "slow_start.duration_seconds=5")
+        self.tide_fails("tg", "attributes", "web", "load_balancing.algorithm.type=weighted_random",
+                        "load_balancing.algorithm.anomaly_mitigation=on",
+                        "slow_start.duration_seconds=30")
+        self.assertEqual({a["Key"]: a["Value"]
+                          for a in self.tide_json("tg", "attributes", "web")["Attributes"]},
+                         defaults)
+        changed = {a["Key"]: a["Value"] for a in self.tide_json(
+            "tg", "attributes", "web", "stickiness.enabled=true",
+            "stickiness.lb_cookie.duration_seconds=600")["Attributes"]}
+        self.assertEqual(changed["stickiness.enabled"], "true")
+        self.assertEqual(changed["stickiness.lb_cookie.duration_seconds"], "600")
+
+        def fetch(cookie=None):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/whoami")
+            if cookie:
+                req.add_header("Cookie", "AWSALB=" + cookie)
+            with urllib.request.urlopen(req, timeout=5) as r:
+                issued = [v.split(";")[0].split("=", 1)[1] for v in r.headers.get_all("Set-Cookie")
+                          or [] if v.startswith("AWSALB=")]
+                return r.read().decode().strip(), (issued[0] if issued else None)
+
+        # The balancer takes the new snapshot at once; the first answers carry a cookie.
+        first = wait_for(lambda: (lambda b, c: (b, c) if c else None)(*fetch()),
+                         what="an AWSALB cookie")
+        target, cookie = first
+        for _ in range(10):
+            body, issued = fetch(cookie)
+            self.assertEqual(body, target)
+            self.assertIsNone(issued)
+        # Without the cookie traffic still reaches both instances.
+        self.assertEqual({fetch()[0] for _ in range(10)}, ids)
 
 
 def raw_exchange(port, request, timeout=5):
