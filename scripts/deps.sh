@@ -12,6 +12,8 @@ packages=(
   libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256 for content-addressed images (libcrypto)
   libgtest-dev                       # unit tests
+  clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
+  llvm-14                            # llvm-symbolizer: file and line in sanitizer reports
   python3                            # integration tests and the example app
   curl                               # the README's examples
 )

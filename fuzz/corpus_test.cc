@@ -1,0 +1,124 @@
+// The seed corpus as a regression test in the normal (g++) build: every file of
+// fuzz/corpus/<target>/ goes through the property checks of that libFuzzer target.
+#include "http_properties.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace tide::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+
+using Check = Violation (*)(const uint8_t*, size_t, const KnownIssues&);
+
+Violation checkChunkedIgnoringKnown(const uint8_t* data, size_t size, const KnownIssues&) {
+  return checkChunkedBody(data, size);
+}
+
+// The fuzz targets by corpus directory.
+constexpr struct {
+  const char* target;
+  Check check;
+} kTargets[] = {
+    {"fuzz_request_head", checkRequestStream},
+    {"fuzz_response_head", checkResponseStream},
+    {"fuzz_chunked", checkChunkedIgnoringKnown},
+};
+
+// Files whose name starts with this reproduce a parser issue listed in KnownIssues.
+constexpr std::string_view kKnownIssuePrefix = "known-issue-";
+
+struct Seed {
+  std::string path;
+  std::string bytes;
+  Check check;
+  bool knownIssue;
+};
+
+std::vector<Seed> readCorpus() {
+  std::vector<Seed> seeds;
+  for (const auto& t : kTargets) {
+    fs::path dir = fs::path(TIDE_FUZZ_CORPUS_DIR) / t.target;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.is_regular_file()) {
+        files.push_back(entry.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      bool known = f.filename().string().starts_with(kKnownIssuePrefix);
+      seeds.push_back({f.string(), std::move(bytes), t.check, known});
+    }
+  }
+  return seeds;
+}
+
+std::string describe(const Violation& v) {
+  return v ? std::string(v.property) + " (http_properties.cc:" + std::to_string(v.line) + ")"
+           : "no violation";
+}
+
+const uint8_t* bytesOf(const Seed& s) {
+  return reinterpret_cast<const uint8_t*>(s.bytes.data());
+}
+
+TEST(FuzzCorpusTest, EveryTargetHasSeeds) {
+  for (const auto& t : kTargets) {
+    fs::path dir = fs::path(TIDE_FUZZ_CORPUS_DIR) / t.target;
+    ASSERT_TRUE(fs::is_directory(dir)) << dir;
+    EXPECT_GE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 5) << dir;
+  }
+}
+
+TEST(FuzzCorpusTest, EverySeedKeepsTheProperties) {
+  std::vector<Seed> seeds = readCorpus();
+  ASSERT_FALSE(seeds.empty());
+  for (const Seed& s : seeds) {
+    Violation v = s.check(bytesOf(s), s.bytes.size(), KnownIssues{});
+    EXPECT_FALSE(v) << s.path << ": " << describe(v);
+  }
+}
+
+// While the parser keeps a known issue, its reproducers fail the strict checks. When one stops
+// failing, the parser was fixed: remove the tolerance from KnownIssues and rename the file.
+TEST(FuzzCorpusTest, KnownIssuesStillShowWithoutTolerance) {
+  KnownIssues strict;
+  strict.connectionNamesEndToEndField = false;
+  int known = 0;
+  for (const Seed& s : readCorpus()) {
+    if (s.knownIssue) {
+      ++known;
+      EXPECT_TRUE(s.check(bytesOf(s), s.bytes.size(), strict))
+          << s.path << " passes the strict checks: the parser issue is fixed";
+    }
+  }
+  EXPECT_GT(known, 0);
+}
+
+// The checks hold for inputs that are not HTTP at all, and for pieces of every seed.
+TEST(FuzzCorpusTest, PiecesOfSeedsKeepTheProperties) {
+  for (const Seed& s : readCorpus()) {
+    for (size_t cut : {size_t(0), size_t(1), s.bytes.size() / 2, s.bytes.size() * 3 / 4}) {
+      if (cut > s.bytes.size()) {
+        continue;
+      }
+      Violation v = s.check(bytesOf(s), cut, KnownIssues{});
+      EXPECT_FALSE(v) << s.path << " cut at " << cut << ": " << describe(v);
+      v = s.check(bytesOf(s) + cut, s.bytes.size() - cut, KnownIssues{});
+      EXPECT_FALSE(v) << s.path << " from " << cut << ": " << describe(v);
+    }
+  }
+}
+
+} // namespace
+} // namespace tide::fuzz
