@@ -16,11 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using Check = Violation (*)(const uint8_t*, size_t, const KnownIssues&);
-
-Violation checkChunkedIgnoringKnown(const uint8_t* data, size_t size, const KnownIssues&) {
-  return checkChunkedBody(data, size);
-}
+using Check = Violation (*)(const uint8_t*, size_t);
 
 // The fuzz targets by corpus directory.
 constexpr struct {
@@ -29,17 +25,13 @@ constexpr struct {
 } kTargets[] = {
     {"fuzz_request_head", checkRequestStream},
     {"fuzz_response_head", checkResponseStream},
-    {"fuzz_chunked", checkChunkedIgnoringKnown},
+    {"fuzz_chunked", checkChunkedBody},
 };
-
-// Files whose name starts with this reproduce a parser issue listed in KnownIssues.
-constexpr std::string_view kKnownIssuePrefix = "known-issue-";
 
 struct Seed {
   std::string path;
   std::string bytes;
   Check check;
-  bool knownIssue;
 };
 
 std::vector<Seed> readCorpus() {
@@ -56,8 +48,7 @@ std::vector<Seed> readCorpus() {
     for (const fs::path& f : files) {
       std::ifstream in(f, std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      bool known = f.filename().string().starts_with(kKnownIssuePrefix);
-      seeds.push_back({f.string(), std::move(bytes), t.check, known});
+      seeds.push_back({f.string(), std::move(bytes), t.check});
     }
   }
   return seeds;
@@ -84,25 +75,9 @@ TEST(FuzzCorpusTest, EverySeedKeepsTheProperties) {
   std::vector<Seed> seeds = readCorpus();
   ASSERT_FALSE(seeds.empty());
   for (const Seed& s : seeds) {
-    Violation v = s.check(bytesOf(s), s.bytes.size(), KnownIssues{});
+    Violation v = s.check(bytesOf(s), s.bytes.size());
     EXPECT_FALSE(v) << s.path << ": " << describe(v);
   }
-}
-
-// While the parser keeps a known issue, its reproducers fail the strict checks. When one stops
-// failing, the parser was fixed: remove the tolerance from KnownIssues and rename the file.
-TEST(FuzzCorpusTest, KnownIssuesStillShowWithoutTolerance) {
-  KnownIssues strict;
-  strict.connectionNamesEndToEndField = false;
-  int known = 0;
-  for (const Seed& s : readCorpus()) {
-    if (s.knownIssue) {
-      ++known;
-      EXPECT_TRUE(s.check(bytesOf(s), s.bytes.size(), strict))
-          << s.path << " passes the strict checks: the parser issue is fixed";
-    }
-  }
-  EXPECT_GT(known, 0);
 }
 
 // The checks hold for inputs that are not HTTP at all, and for pieces of every seed.
@@ -112,9 +87,9 @@ TEST(FuzzCorpusTest, PiecesOfSeedsKeepTheProperties) {
       if (cut > s.bytes.size()) {
         continue;
       }
-      Violation v = s.check(bytesOf(s), cut, KnownIssues{});
+      Violation v = s.check(bytesOf(s), cut);
       EXPECT_FALSE(v) << s.path << " cut at " << cut << ": " << describe(v);
-      v = s.check(bytesOf(s) + cut, s.bytes.size() - cut, KnownIssues{});
+      v = s.check(bytesOf(s) + cut, s.bytes.size() - cut);
       EXPECT_FALSE(v) << s.path << " from " << cut << ": " << describe(v);
     }
   }

@@ -430,17 +430,7 @@ size_t forwardedFields(std::string_view head) {
 
 // The head parsed again from what the worker forwards (hop-by-hop fields removed, its own
 // fields added) is framed the same way: the next hop finds the body where the balancer did.
-Violation checkForwarded(const Side& side, const char* p, const MessageHead& h,
-                         const KnownIssues& known) {
-  if (known.connectionNamesEndToEndField) {
-    for (size_t i = 0; i < h.fieldCount; ++i) {
-      HeaderKind k = h.fields[i].kind;
-      if (h.fields[i].hopByHop && (k == HeaderKind::ContentLength ||
-                                   k == HeaderKind::TransferEncoding || k == HeaderKind::Host)) {
-        return {}; // KnownIssues::connectionNamesEndToEndField
-      }
-    }
-  }
+Violation checkForwarded(const Side& side, const char* p, const MessageHead& h) {
   std::string out(p + h.requestLineBegin, h.fieldsBegin - h.requestLineBegin);
   std::string forwardedFor;
   for (size_t i = 0; i < h.fieldCount; ++i) {
@@ -522,12 +512,12 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
 }
 
 // The parse of p[0, n) under every limit, against its prefixes and extensions.
-Violation checkHead(const Side& side, const char* p, size_t n, const KnownIssues& known) {
+Violation checkHead(const Side& side, const char* p, size_t n) {
   MessageHead ref;
   ParseStatus refSt = side.parse(p, n, kUnlimited, ref);
   if (refSt == ParseStatus::Complete) {
     PROPAGATE(checkShape(side, p, n, ref));
-    PROPAGATE(checkForwarded(side, p, ref, known));
+    PROPAGATE(checkForwarded(side, p, ref));
     if (side.request || !side.methodHead) {
       PROPAGATE(checkFramingAgreement(
           std::string_view(p + ref.fieldsBegin, ref.length - ref.fieldsBegin), ref.versionMinor));
@@ -818,11 +808,11 @@ Violation checkChunked(const uint8_t* d, size_t n, Scan& whole) {
 
 // ---- connection streams ----
 
-Violation walkStream(const Side& side, const uint8_t* data, size_t size, const KnownIssues& known) {
+Violation walkStream(const Side& side, const uint8_t* data, size_t size) {
   const char* p = reinterpret_cast<const char*>(data);
   size_t at = 0;
   for (int message = 0; message < kMaxMessages && at < size; ++message) {
-    PROPAGATE(checkHead(side, p + at, size - at, known));
+    PROPAGATE(checkHead(side, p + at, size - at));
     MessageHead h;
     if (side.parse(p + at, size - at, kWorkerLimit, h) != ParseStatus::Complete) {
       return {};
@@ -867,13 +857,13 @@ Violation walkStream(const Side& side, const uint8_t* data, size_t size, const K
 
 } // namespace
 
-Violation checkRequestStream(const uint8_t* data, size_t size, const KnownIssues& known) {
-  return walkStream(Side{true, false}, data, size, known);
+Violation checkRequestStream(const uint8_t* data, size_t size) {
+  return walkStream(Side{true, false}, data, size);
 }
 
-Violation checkResponseStream(const uint8_t* data, size_t size, const KnownIssues& known) {
-  PROPAGATE(walkStream(Side{false, false}, data, size, known));
-  PROPAGATE(walkStream(Side{false, true}, data, size, known));
+Violation checkResponseStream(const uint8_t* data, size_t size) {
+  PROPAGATE(walkStream(Side{false, false}, data, size));
+  PROPAGATE(walkStream(Side{false, true}, data, size));
   // The same head for a GET and for a HEAD: only the framing differs.
   const char* p = reinterpret_cast<const char*>(data);
   MessageHead get;

@@ -18,26 +18,15 @@ struct Violation {
   explicit operator bool() const { return property != nullptr; }
 };
 
-// Parser issues found by fuzzing and reported, but not fixed yet. While one is tolerated the
-// check that finds it is relaxed for exactly that case, so the fuzzers can go on looking for
-// others; corpus_test.cc checks that each one still shows without the tolerance (and fails, so
-// that the tolerance gets removed, once the parser is fixed).
-struct KnownIssues {
-  // A Connection field may name Content-Length, Transfer-Encoding or Host: the parser marks that
-  // field hop-by-hop, so the worker drops it when forwarding while it still frames the body by
-  // it (the target then reads the body as the next request) or needs it (Host).
-  bool connectionNamesEndToEndField = true;
-};
-
 // Parses data as the bytes a client sends on one connection, the way the worker does: a request
 // head, then its body (Content-Length or chunked) on the bytes after it, then the next request.
 // Checks each head under several header size limits, its prefixes and extensions, the head the
 // worker would forward, and that a response with the same header fields is framed the same way.
-Violation checkRequestStream(const uint8_t* data, size_t size, const KnownIssues& known = {});
+Violation checkRequestStream(const uint8_t* data, size_t size);
 
 // Parses data as the bytes a target sends on one connection, once as the answer to a GET and once
 // to a HEAD request: interim (1xx) heads, the final head, its body, then the next response.
-Violation checkResponseStream(const uint8_t* data, size_t size, const KnownIssues& known = {});
+Violation checkResponseStream(const uint8_t* data, size_t size);
 
 // Scans data as a chunked body in one piece, byte by byte and in pseudo-random pieces (the same
 // result and the same count of used bytes each time), and against a reference reading of the

@@ -229,6 +229,30 @@ struct FramingFields {
   int hostCount = 0;
 };
 
+// Reads one Connection field's options: close, keep-alive, and the names of further hop-by-hop
+// fields, which are marked for removal. Content-Length, Transfer-Encoding and Host are never
+// removed that way: tide frames the message by them, so forwarding it without them would let the
+// receiver split the stream elsewhere (`Connection: content-length` is request smuggling).
+void applyConnectionOptions(MessageHead& head, std::string_view value, bool& close,
+                            bool& keepAliveToken) {
+  forEachListElement(value, [&](std::string_view token) {
+    if (equalsLower(token, "close")) {
+      close = true;
+    } else if (equalsLower(token, "keep-alive")) {
+      keepAliveToken = true;
+    } else {
+      for (size_t j = 0; j < head.fieldCount; ++j) {
+        HeaderField& named = head.fields[j];
+        bool framing = named.kind == HeaderKind::ContentLength ||
+                       named.kind == HeaderKind::TransferEncoding || named.kind == HeaderKind::Host;
+        if (!framing && equalsIgnoreCase(named.name, token)) {
+          named.hopByHop = true;
+        }
+      }
+    }
+  });
+}
+
 // Applies the Connection, Content-Length and Transfer-Encoding rules common to both sides.
 ParseStatus interpretFields(MessageHead& head, FramingFields& ff) {
   bool close = false;
@@ -237,19 +261,7 @@ ParseStatus interpretFields(MessageHead& head, FramingFields& ff) {
     HeaderField& f = head.fields[i];
     switch (f.kind) {
     case HeaderKind::Connection:
-      forEachListElement(f.value, [&](std::string_view token) {
-        if (equalsLower(token, "close")) {
-          close = true;
-        } else if (equalsLower(token, "keep-alive")) {
-          keepAliveToken = true;
-        } else {
-          for (size_t j = 0; j < head.fieldCount; ++j) {
-            if (equalsIgnoreCase(head.fields[j].name, token)) {
-              head.fields[j].hopByHop = true;
-            }
-          }
-        }
-      });
+      applyConnectionOptions(head, f.value, close, keepAliveToken);
       break;
     case HeaderKind::ContentLength: {
       bool bad = false;
@@ -567,19 +579,7 @@ ParseStatus interpretRequestFields(MessageHead& head, bool http09) {
     HeaderField& f = head.fields[i];
     switch (f.kind) {
     case HeaderKind::Connection:
-      forEachListElement(f.value, [&](std::string_view token) {
-        if (equalsLower(token, "close")) {
-          close = true;
-        } else if (equalsLower(token, "keep-alive")) {
-          keepAliveToken = true;
-        } else {
-          for (size_t j = 0; j < head.fieldCount; ++j) {
-            if (equalsIgnoreCase(head.fields[j].name, token)) {
-              head.fields[j].hopByHop = true;
-            }
-          }
-        }
-      });
+      applyConnectionOptions(head, f.value, close, keepAliveToken);
       break;
     case HeaderKind::Host:
       ++hostCount;
