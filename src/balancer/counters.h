@@ -28,7 +28,9 @@ namespace tide::balancer {
   X(httpCodeElb503, "HTTPCode_ELB_503_Count", "503: no target registered")                         \
   X(httpCodeElb504, "HTTPCode_ELB_504_Count", "504: target did not answer in time")                \
   X(targetConnectionErrorCount, "TargetConnectionErrorCount", "failed connects to targets")        \
-  X(outstandingRequests, "OutstandingRequests", "requests sent, response not finished (gauge)")
+  X(outstandingRequests, "OutstandingRequests", "requests sent, response not finished (gauge)")    \
+  X(rejectedConnectionCount, "RejectedConnectionCount", "connections over the listener's bound")   \
+  X(targetEjectionCount, "TargetEjectionCount", "passive health: target taken out (tide's own)")
 
 // Plain numbers, for the control plane.
 struct TrafficCounters {

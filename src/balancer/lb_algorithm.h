@@ -19,6 +19,11 @@ inline constexpr uint32_t kNoSlot = UINT32_MAX;
 struct SelectionState {
   std::vector<uint32_t> cursorByGroup;       // by TargetGroup::slot: round-robin position
   std::vector<uint32_t> outstandingByTarget; // by Target::slot: requests sent, not finished
+  // Passive health (outlier ejection, worker.cc): a target whose connection was refused or
+  // reset is skipped until its ejection ends, unless every eligible target is ejected.
+  std::vector<int64_t> ejectedUntilByTarget; // by Target::slot: monotonic ms; 0: not ejected
+  int64_t nowMs = 0;                         // the worker's clock when it calls choose()
+  bool honourEjections = true;               // false: the fail-open pass, ejections ignored
 };
 
 // Whether a target may get a new request. `failOpen`: no target of its group is Routable, so
@@ -26,6 +31,14 @@ struct SelectionState {
 inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
   return t.slot != excludeSlot &&
          (t.state == TargetState::Routable || (failOpen && t.state == TargetState::Unhealthy));
+}
+
+// isEligible, and not ejected by passive health (unless the state says to ignore ejections).
+inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot,
+                       const SelectionState& state) {
+  return isEligible(t, failOpen, excludeSlot) &&
+         !(state.honourEjections && t.slot < state.ejectedUntilByTarget.size() &&
+           state.ejectedUntilByTarget[t.slot] > state.nowMs);
 }
 
 struct LbAlgorithm {

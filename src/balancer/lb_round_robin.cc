@@ -14,7 +14,7 @@ int chooseRoundRobin(const TargetGroup& group, bool failOpen, uint32_t excludeSl
   uint32_t& cursor = state.cursorByGroup[group.slot];
   for (size_t tried = 0; tried < n; ++tried) {
     size_t i = cursor++ % n;
-    if (isEligible(group.targets[i], failOpen, excludeSlot)) {
+    if (isEligible(group.targets[i], failOpen, excludeSlot, state)) {
       return static_cast<int>(i);
     }
   }
