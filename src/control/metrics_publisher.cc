@@ -129,6 +129,8 @@ Status MetricsPublisher::sample() {
     put(ns, "HTTPCode_ELB_504_Count", dims, double(delta(c.httpCodeElb504, p.httpCodeElb504)));
     put(ns, "NewConnectionCount", dims, double(delta(c.newConnectionCount, p.newConnectionCount)));
     put(ns, "ActiveConnectionCount", dims, double(c.activeConnectionCount));
+    put(ns, "RejectedConnectionCount", dims,
+        double(delta(c.rejectedConnectionCount, p.rejectedConnectionCount)));
   }
   for (const auto& [arn, slot] : slots.targetGroups) {
     std::vector<metrics::Dimension> dims = {{"TargetGroup", elbDimensionValue(arn)}};

@@ -34,6 +34,9 @@ public:
     std::map<std::string, uint32_t> targets;       // by "group ARN|instance id|port"
   };
   const Slots& slots() const { return slots_; }
+  // Where load balancers with access_logs.s3.enabled write their access log:
+  // DIR/BUCKET[/PREFIX]/AWSLogs/... (docs/load-balancer.md "Access log"). Empty: not written.
+  void setAccessLogDirectory(std::string dir) { accessLogDirectory_ = std::move(dir); }
   // The last published snapshot (null before the first).
   std::shared_ptr<const balancer::Snapshot> last() const { return last_; }
 
@@ -43,6 +46,7 @@ private:
   Slots slots_;
   std::shared_ptr<const balancer::Snapshot> last_;
   uint64_t version_ = 0;
+  std::string accessLogDirectory_;
 };
 
 } // namespace tide::control
