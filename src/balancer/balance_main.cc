@@ -11,6 +11,7 @@
 #include "balancer/balancer.h"
 #include "balancer/endpoint.h"
 #include "balancer/lb_algorithm.h"
+#include "common/file_limit.h"
 
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
@@ -206,6 +207,7 @@ int balanceMain(int argc, char** argv) {
   lb.listeners.push_back(listener);
   snapshot->loadBalancers.push_back(std::move(lb));
 
+  raiseOpenFileLimit(); // every client and target connection is a file
   // Block the signals before any thread starts, so that only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);

@@ -5,6 +5,7 @@
 #include "api/stack_engine.h"
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
+#include "common/file_limit.h"
 #include "common/log.h"
 #include "control/alarm_controller.h"
 #include "control/auto_scaling_controller.h"
@@ -393,6 +394,7 @@ int serverMain(int argc, char** argv) {
   }
   o.terminationGrace = Millis(static_cast<int64_t>(graceSeconds * 1000));
   o.terminatedRetention = Millis(static_cast<int64_t>(retentionSeconds * 1000));
+  raiseOpenFileLimit(); // the load balancer's client and target connections
   return runServer(o);
 }
 
