@@ -1074,6 +1074,23 @@ TEST_F(BalancerTest, RefusingTargetIsEjectedAtOnce) {
   EXPECT_EQ(cs.loadBalancers[0].httpCodeElb5xx, 0u);
 }
 
+TEST_F(BalancerTest, EjectedTargetIsTriedAgainAfterItsBackoff) {
+  Backend a("a");
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(20);
+  o.worker.ejectionMax = std::chrono::milliseconds(40);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, closedPort()}, a.endpoint()}), o);
+  int failed = 0;
+  // Each ejection ends, the target is tried again, refused, and ejected again.
+  EXPECT_TRUE(waitFor([&] {
+    Client cl(port_.port);
+    failed += cl.get("/").status == 200 ? 0 : 1;
+    return balancer_->counters().targets[0].targetEjectionCount >= 3;
+  }));
+  EXPECT_EQ(failed, 0); // every refused request went to the other target
+}
+
 TEST_F(BalancerTest, EjectionFailsOpenWhenEveryTargetIsOut) {
   BalancerOptions o;
   o.threads = 1;
