@@ -10,6 +10,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 namespace tide::api {
 
 namespace {
@@ -32,6 +36,81 @@ Result<model::LoadBalancer> findLoadBalancer(store::Tx& tx, const std::string& a
 // Runs a read-only transaction.
 Status read(ActionContext& ctx, const std::function<Status(store::Tx&)>& fn) {
   return ctx.store.transact(fn, false);
+}
+
+// S3's bucket naming rules: 3..63 of lowercase letters, digits, '.' and '-', starting and ending
+// with a letter or digit, no "..".
+bool validBucketName(const std::string& b) {
+  if (b.size() < 3 || b.size() > 63 || b.find("..") != std::string::npos) {
+    return false;
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(b.front()) || !alnum(b.back())) {
+    return false;
+  }
+  return std::all_of(b.begin(), b.end(), [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+}
+
+// The limit and access log attributes (docs/load-balancer.md); nullopt for any other key.
+std::optional<Status> applyLimitOrLogAttribute(model::LoadBalancer& lb, const std::string& key,
+                                               const std::string& value) {
+  auto setInt = [&](int& field, int lo, int hi) -> Status {
+    auto v = intAttribute(key, value, lo, hi);
+    if (!v) {
+      return v.status();
+    }
+    field = *v;
+    return Status::ok();
+  };
+  if (key == "tide.http.max_uri_bytes") {
+    return setInt(lb.maxUriBytes, 256, 1024 * 1024);
+  }
+  if (key == "tide.http.max_request_body_bytes") {
+    return setInt(lb.maxRequestBodyBytes, 0, 2147483647);
+  }
+  if (key == "tide.http.request_header_timeout_seconds") {
+    return setInt(lb.requestHeaderTimeoutSeconds, 1, 4000);
+  }
+  if (key == "tide.listener.max_connections") {
+    return setInt(lb.maxConnectionsPerListener, 1, 1000000);
+  }
+  if (key == "access_logs.s3.enabled") {
+    if (value != "true" && value != "false") {
+      return validationError("Attribute " + key + " must be true or false, got '" + value + "'");
+    }
+    lb.accessLogsEnabled = value == "true";
+    return Status::ok();
+  }
+  if (key == "access_logs.s3.bucket") {
+    if (!value.empty() && !validBucketName(value)) {
+      return validationError("Attribute " + key + " must be a bucket name: 3 to 63 lowercase " +
+                             "letters, digits, '.' and '-', starting and ending with a letter " +
+                             "or digit, got '" + value + "'");
+    }
+    lb.accessLogsBucket = value;
+    return Status::ok();
+  }
+  if (key == "access_logs.s3.prefix") {
+    if (value.find("AWSLogs") != std::string::npos) {
+      return validationError("Attribute " + key + " must not contain AWSLogs, got '" + value + "'");
+    }
+    bool charsOk = std::all_of(value.begin(), value.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("!-_.*'()/").find(c) != std::string_view::npos;
+    });
+    std::string wrapped = "/" + value + "/";
+    if (!value.empty() &&
+        (value.size() > 200 || !charsOk || value.front() == '/' || value.back() == '/' ||
+         wrapped.find("//") != std::string::npos || wrapped.find("/./") != std::string::npos ||
+         wrapped.find("/../") != std::string::npos)) {
+      return validationError("Attribute " + key + " must be up to 200 letters, digits and " +
+                             "!-_.*'() in '/'-separated parts (no empty, '.' or '..' part, no " +
+                             "leading or trailing '/'), got '" + value + "'");
+    }
+    lb.accessLogsPrefix = value;
+    return Status::ok();
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -176,9 +255,17 @@ Result<Json> modifyLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
         if (value != "false") {
           return validationError("deletion_protection.enabled is not supported yet");
         }
+      } else if (std::optional<Status> st = applyLimitOrLogAttribute(lb, key, value)) {
+        if (!st->isOk()) {
+          return *st;
+        }
       } else {
         return validationError("Unknown or unsupported load balancer attribute '" + key + "'");
       }
+    }
+    if (lb.accessLogsEnabled && lb.accessLogsBucket.empty()) {
+      return validationError("Attribute access_logs.s3.bucket is required when "
+                             "access_logs.s3.enabled is true");
     }
     return tx.putLoadBalancer(lb);
   });

@@ -106,7 +106,17 @@ Json loadBalancerAttributesJson(const model::LoadBalancer& lb) {
   return Json::array(
       {{{"Key", "idle_timeout.timeout_seconds"}, {"Value", std::to_string(lb.idleTimeoutSeconds)}},
        {{"Key", "routing.http.desync_mitigation_mode"}, {"Value", lb.desyncMitigationMode}},
-       {{"Key", "deletion_protection.enabled"}, {"Value", "false"}}});
+       {{"Key", "deletion_protection.enabled"}, {"Value", "false"}},
+       {{"Key", "access_logs.s3.enabled"}, {"Value", lb.accessLogsEnabled ? "true" : "false"}},
+       {{"Key", "access_logs.s3.bucket"}, {"Value", lb.accessLogsBucket}},
+       {{"Key", "access_logs.s3.prefix"}, {"Value", lb.accessLogsPrefix}},
+       {{"Key", "tide.http.max_uri_bytes"}, {"Value", std::to_string(lb.maxUriBytes)}},
+       {{"Key", "tide.http.max_request_body_bytes"},
+        {"Value", std::to_string(lb.maxRequestBodyBytes)}},
+       {{"Key", "tide.http.request_header_timeout_seconds"},
+        {"Value", std::to_string(lb.requestHeaderTimeoutSeconds)}},
+       {{"Key", "tide.listener.max_connections"},
+        {"Value", std::to_string(lb.maxConnectionsPerListener)}}});
 }
 
 Json targetGroupAttributesJson(const model::TargetGroup& tg) {

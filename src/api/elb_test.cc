@@ -286,5 +286,60 @@ TEST_F(ElbTest, RegisterDeregisterAndDescribeTargetHealth) {
   EXPECT_EQ(errorCode("RegisterTargets", {{"TargetGroupArn", tg}}), "MissingParameter");
 }
 
+TEST_F(ElbTest, LimitAndAccessLogAttributes) {
+  std::string lb = loadBalancer("web");
+  auto attrs = [&](Json a) { return Json{{"LoadBalancerArn", lb}, {"Attributes", a}}; };
+  auto value = [](const Json& list, const std::string& key) {
+    for (const auto& a : list) {
+      if (a["Key"] == key) {
+        return a["Value"].get<std::string>();
+      }
+    }
+    return std::string("<none>");
+  };
+  Json d = ok("DescribeLoadBalancerAttributes", {{"LoadBalancerArn", lb}})["Attributes"];
+  EXPECT_EQ(value(d, "tide.http.max_uri_bytes"), "8192");
+  EXPECT_EQ(value(d, "tide.http.max_request_body_bytes"), "0");
+  EXPECT_EQ(value(d, "tide.http.request_header_timeout_seconds"), "60");
+  EXPECT_EQ(value(d, "tide.listener.max_connections"), "100000");
+  EXPECT_EQ(value(d, "access_logs.s3.enabled"), "false");
+  Json m = ok("ModifyLoadBalancerAttributes",
+              attrs({{{"Key", "tide.http.max_uri_bytes"}, {"Value", "1024"}},
+                     {{"Key", "tide.http.max_request_body_bytes"}, {"Value", "1048576"}},
+                     {{"Key", "tide.http.request_header_timeout_seconds"}, {"Value", "5"}},
+                     {{"Key", "tide.listener.max_connections"}, {"Value", "500"}},
+                     {{"Key", "access_logs.s3.enabled"}, {"Value", "true"}},
+                     {{"Key", "access_logs.s3.bucket"}, {"Value", "my-logs.example"}},
+                     {{"Key", "access_logs.s3.prefix"}, {"Value", "web/prod"}}}))["Attributes"];
+  EXPECT_EQ(value(m, "tide.http.max_uri_bytes"), "1024");
+  EXPECT_EQ(value(m, "tide.http.max_request_body_bytes"), "1048576");
+  EXPECT_EQ(value(m, "tide.http.request_header_timeout_seconds"), "5");
+  EXPECT_EQ(value(m, "tide.listener.max_connections"), "500");
+  EXPECT_EQ(value(m, "access_logs.s3.bucket"), "my-logs.example");
+  EXPECT_EQ(value(m, "access_logs.s3.prefix"), "web/prod");
+  // Bad values are refused and change nothing, also the good ones in the same call.
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"tide.http.max_uri_bytes", "100"},
+           {"tide.http.max_request_body_bytes", "-1"},
+           {"tide.http.request_header_timeout_seconds", "0"},
+           {"tide.listener.max_connections", "lots"},
+           {"access_logs.s3.enabled", "yes"},
+           {"access_logs.s3.bucket", "Bad_Bucket"},
+           {"access_logs.s3.prefix", "AWSLogs/x"},
+           {"access_logs.s3.prefix", "a/../b"}}) {
+    EXPECT_EQ(errorCode("ModifyLoadBalancerAttributes",
+                        attrs({{{"Key", "tide.http.max_uri_bytes"}, {"Value", "2048"}},
+                               {{"Key", key}, {"Value", bad}}})),
+              "ValidationError")
+        << key << "=" << bad;
+  }
+  EXPECT_EQ(errorCode("ModifyLoadBalancerAttributes",
+                      attrs({{{"Key", "access_logs.s3.bucket"}, {"Value", ""}}})),
+            "ValidationError"); // enabled needs a bucket
+  d = ok("DescribeLoadBalancerAttributes", {{"LoadBalancerArn", lb}})["Attributes"];
+  EXPECT_EQ(value(d, "tide.http.max_uri_bytes"), "1024");
+  EXPECT_EQ(value(d, "access_logs.s3.bucket"), "my-logs.example");
+}
+
 } // namespace
 } // namespace tide::api

@@ -2,6 +2,8 @@
 //
 //   tide balance --port P --targets HOST:PORT[,HOST:PORT...] [--host H] [--threads N]
 //                [--algorithm NAME] [--forwarded-headers] [--desync-mitigation-mode MODE]
+//                [--idle-timeout S] [--request-header-timeout S] [--max-uri-bytes N]
+//                [--max-request-body-bytes N] [--max-connections N] [--access-log FILE]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -90,6 +92,13 @@ int balanceMain(int argc, char** argv) {
   std::string algorithm = "round_robin";
   bool forwardedHeaders = false;
   std::string desyncMode = "defensive";
+  LoadBalancer defaults; // limits as a load balancer has them by default
+  double idleTimeout = defaults.idleTimeout.count() / 1000.0;
+  double headerTimeout = defaults.requestHeaderTimeout.count() / 1000.0;
+  uint32_t maxUriBytes = defaults.maxUriBytes;
+  uint64_t maxBodyBytes = defaults.maxRequestBodyBytes;
+  uint32_t maxConnections = defaults.maxConnectionsPerListener;
+  std::string accessLog;
   app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
   app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
   app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
@@ -102,6 +111,22 @@ int balanceMain(int argc, char** argv) {
   app.add_option("--desync-mitigation-mode", desyncMode,
                  "monitor, defensive or strictest (docs/load-balancer.md, Desync protection)")
       ->capture_default_str();
+  app.add_option("--idle-timeout", idleTimeout,
+                 "Seconds a client connection may stay idle between requests")
+      ->capture_default_str();
+  app.add_option("--request-header-timeout", headerTimeout,
+                 "Seconds a client has to send a whole request head (else 408 and close)")
+      ->capture_default_str();
+  app.add_option("--max-uri-bytes", maxUriBytes, "Longest request target (longer: 414)")
+      ->capture_default_str();
+  app.add_option("--max-request-body-bytes", maxBodyBytes,
+                 "Largest request body (larger: 413); 0: unlimited")
+      ->capture_default_str();
+  app.add_option("--max-connections", maxConnections,
+                 "Client connections on the listener; more are closed at once")
+      ->capture_default_str();
+  app.add_option("--access-log", accessLog,
+                 "Append an ALB-format access log entry per request to FILE (off when empty)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -121,6 +146,15 @@ int balanceMain(int argc, char** argv) {
   if (!mode) {
     return usageError("--desync-mitigation-mode must be monitor, defensive or strictest, got '" +
                       desyncMode + "'");
+  }
+  if (!(idleTimeout >= 0.001 && idleTimeout <= 4000)) {
+    return usageError("--idle-timeout must be within 0.001..4000 seconds");
+  }
+  if (!(headerTimeout >= 0.001 && headerTimeout <= 4000)) {
+    return usageError("--request-header-timeout must be within 0.001..4000 seconds");
+  }
+  if (maxUriBytes < 1 || maxConnections < 1) {
+    return usageError("--max-uri-bytes and --max-connections must be at least 1");
   }
   Result<uint32_t> hostAddress = parseIpv4(host);
   if (!hostAddress) {
@@ -172,6 +206,12 @@ int balanceMain(int argc, char** argv) {
   lb.name = "balance";
   lb.addForwardedHeaders = forwardedHeaders;
   lb.desyncMitigationMode = *mode;
+  lb.idleTimeout = std::chrono::milliseconds(int64_t(idleTimeout * 1000));
+  lb.requestHeaderTimeout = std::chrono::milliseconds(int64_t(headerTimeout * 1000));
+  lb.maxUriBytes = maxUriBytes;
+  lb.maxRequestBodyBytes = maxBodyBytes;
+  lb.maxConnectionsPerListener = maxConnections;
+  lb.accessLogPath = accessLog;
   Listener listener;
   listener.endpoint = Endpoint{*hostAddress, listenPort};
   lb.listeners.push_back(listener);

@@ -7,6 +7,9 @@ Balancer::Balancer(BalancerOptions options) : options_(options) {
       options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   options_.worker.capacity = options_.capacity;
   options_.worker.cookieKey = randomCookieKey(); // per balancer: cookies do not outlive it
+  options_.worker.workerCount = threads_;
+  accessLog_ = std::make_unique<AccessLogWriter>();
+  options_.worker.accessLog = accessLog_.get();
 }
 
 Balancer::~Balancer() {
@@ -31,6 +34,7 @@ Status Balancer::start() {
     }
     workers_.push_back(std::move(w));
   }
+  accessLog_->start();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     runners_.emplace_back([worker] { worker->run(); });
@@ -79,7 +83,8 @@ void Balancer::stop() {
     t.join();
   }
   runners_.clear();
-  started_ = false; // the workers stay, closed, so that counters() still reads their totals
+  accessLog_->stop(); // the workers handed over their last lines when their loops ended
+  started_ = false;   // the workers stay, closed, so that counters() still reads their totals
 }
 
 } // namespace tide::balancer

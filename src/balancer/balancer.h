@@ -6,6 +6,7 @@
 // worker adopts a published snapshot on its own loop when woken.
 #pragma once
 
+#include "balancer/access_log.h"
 #include "balancer/counters.h"
 #include "balancer/prepared_snapshot.h"
 #include "balancer/snapshot.h"
@@ -61,6 +62,7 @@ private:
   std::shared_ptr<const PreparedSnapshot> current_; // GUARDED_BY(mu_)
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> runners_;
+  std::unique_ptr<AccessLogWriter> accessLog_; // shared by the workers; flushed at stop()
   bool started_ = false;
 };
 

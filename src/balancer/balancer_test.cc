@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -428,6 +432,12 @@ protected:
     Status st = balancer_->start();
     ASSERT_TRUE(st.isOk()) << st.toString();
   }
+  void startBalancer(std::shared_ptr<Snapshot> s, BalancerOptions o) {
+    balancer_ = std::make_unique<Balancer>(o);
+    ASSERT_TRUE(balancer_->apply(s).isOk());
+    Status st = balancer_->start();
+    ASSERT_TRUE(st.isOk()) << st.toString();
+  }
   void TearDown() override {
     if (balancer_) {
       balancer_->stop();
@@ -557,7 +567,8 @@ TEST_F(BalancerTest, RetriesRefusedConnectOnAnotherTarget) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "a /");
   }
-  EXPECT_GE(balancer_->counters().targets[0].targetConnectionErrorCount, 3u);
+  // Refused once, then ejected (passive health) for longer than this test usually takes.
+  EXPECT_GE(balancer_->counters().targets[0].targetConnectionErrorCount, 1u);
 }
 
 TEST_F(BalancerTest, DrainingTargetFinishesInFlightAndGetsNoNewRequests) {
@@ -1033,6 +1044,360 @@ TEST_F(BalancerTest, RejectsInvalidStickiness) {
   EXPECT_EQ(bal.apply(s).code(), "ValidationError");
   s->targetGroups[0].stickiness.durationSeconds = 60;
   EXPECT_TRUE(bal.apply(s).isOk());
+}
+
+// ---- limits and slow clients
+// ---------------------------------------------------------------------
+
+TEST_F(BalancerTest, UriTooLongIs414) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].maxUriBytes = 100;
+  startBalancer(s);
+  {
+    Client cl(port_.port);
+    EXPECT_EQ(cl.get("/" + std::string(99, 'x')).status, 200); // exactly at the limit
+    Response r = cl.get("/" + std::string(100, 'x'));
+    EXPECT_EQ(r.status, 414);
+    EXPECT_EQ(r.header("Connection"), "close");
+  }
+  {
+    // A request line still arriving is answered as soon as its target is over the limit.
+    Client cl(port_.port);
+    cl.send("GET /" + std::string(200, 'y'));
+    EXPECT_EQ(cl.read().status, 414);
+  }
+  EXPECT_EQ(a.requests(), 1);
+  EXPECT_EQ(balancer_->counters().loadBalancers[0].httpCodeElb4xx, 2u);
+}
+
+TEST_F(BalancerTest, BodyOverLimitIs413FromContentLength) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].maxRequestBodyBytes = 10;
+  startBalancer(s);
+  Client cl(port_.port);
+  cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+  EXPECT_EQ(cl.read().status, 200);
+  cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n0123456789A");
+  Response r = cl.read();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.header("Connection"), "close");
+  EXPECT_EQ(a.requests(), 1);
+}
+
+TEST_F(BalancerTest, ChunkedBodyOverLimitIs413MidStream) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].maxRequestBodyBytes = 64;
+  startBalancer(s);
+  Client cl(port_.port);
+  cl.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" +
+          std::string(16, 'a') + "\r\n");
+  // The head and the first chunk went to the target; the next chunks cross the limit.
+  ASSERT_TRUE(waitFor([&] { return a.accepts() == 1; }));
+  cl.send("40\r\n" + std::string(64, 'b') + "\r\n0\r\n\r\n");
+  Response r = cl.read("POST");
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.header("Connection"), "close");
+  // The target's connection was closed before its request was complete.
+  ASSERT_TRUE(waitFor([&] { return a.closedConnections() == 1; }));
+  EXPECT_EQ(a.requests(), 0);
+}
+
+TEST_F(BalancerTest, SlowHeadGets408AfterHeaderTimeout) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].requestHeaderTimeout = std::chrono::milliseconds(200);
+  startBalancer(s);
+  Client cl(port_.port);
+  cl.send("GET / HTTP/1.1\r\nHost: t\r\n"); // never finished
+  Response r = cl.read();
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(r.header("Connection"), "close");
+  EXPECT_TRUE(cl.closedByPeer());
+  EXPECT_EQ(a.requests(), 0);
+  // A client that finishes its head in time is served on the same kind of connection.
+  Client fast(port_.port);
+  EXPECT_EQ(fast.get("/").status, 200);
+}
+
+TEST_F(BalancerTest, IdleTimeoutBetweenRequestsIsNotTheHeaderTimeout) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(200);
+  s->loadBalancers[0].requestHeaderTimeout = std::chrono::milliseconds(60'000);
+  startBalancer(s);
+  Client cl(port_.port);
+  EXPECT_EQ(cl.get("/").status, 200);
+  // Idle after a response: closed without an answer after the idle timeout.
+  EXPECT_TRUE(cl.closedByPeer());
+}
+
+TEST_F(BalancerTest, ConnectionsOverTheListenersBoundAreClosedAndCounted) {
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].maxConnectionsPerListener = 2;
+  startBalancer(s);
+  auto first = std::make_unique<Client>(port_.port);
+  Client second(port_.port);
+  EXPECT_EQ(first->get("/").status, 200);
+  EXPECT_EQ(second.get("/").status, 200);
+  {
+    Client third(port_.port);
+    third.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_EQ(third.read().status, 0); // closed without an answer
+  }
+  EXPECT_EQ(balancer_->counters().loadBalancers[0].rejectedConnectionCount, 1u);
+  first.reset(); // a place frees up
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().loadBalancers[0].activeConnectionCount == 1; }));
+  Client fourth(port_.port);
+  EXPECT_EQ(fourth.get("/").status, 200);
+}
+
+// Raises this process's soft RLIMIT_NOFILE towards `want`; false when the hard limit is lower.
+bool raiseFileLimit(rlim_t want) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+    return false;
+  }
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+  }
+  return true;
+}
+
+TEST_F(BalancerTest, TenThousandSlowClientsDoNotStopANormalOne) {
+  constexpr int kSlow = 10'000;
+  // The slow clients run in a child process, so each side needs its own kSlow descriptors.
+  if (!raiseFileLimit(kSlow + 1000)) {
+    GTEST_SKIP() << "RLIMIT_NOFILE hard limit below " << kSlow + 1000;
+  }
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].requestHeaderTimeout = std::chrono::milliseconds(10'000);
+  startBalancer(s);
+  int ready[2];
+  int result[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(result), 0);
+  static const char kPart[] = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: "; // a head that never ends
+  std::vector<int> slow(kSlow, -1); // allocated before fork: the child only makes system calls
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int opened = 0;
+    for (int& fd : slow) {
+      fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0) {
+        break;
+      }
+      setTimeouts(fd, 30'000);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(kLoopback);
+      addr.sin_port = htons(port_.port);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        break;
+      }
+      ::send(fd, kPart, sizeof kPart - 1, MSG_NOSIGNAL);
+      ++opened;
+    }
+    [[maybe_unused]] ssize_t w = write(ready[1], &opened, sizeof opened);
+    // Each slow client must get 408 from the header timeout, then EOF.
+    int answered = 0;
+    for (int i = 0; i < opened; ++i) {
+      char buf[2048];
+      size_t got = 0;
+      ssize_t n;
+      while ((n = recv(slow[i], buf + got, sizeof buf - got, 0)) > 0 && got + n < sizeof buf) {
+        got += size_t(n);
+      }
+      answered += n == 0 && got > 13 && std::memcmp(buf, "HTTP/1.1 408 ", 13) == 0 ? 1 : 0;
+    }
+    w = write(result[1], &answered, sizeof answered);
+    _exit(0);
+  }
+  int opened = 0;
+  ASSERT_EQ(read(ready[0], &opened, sizeof opened), ssize_t(sizeof opened));
+  EXPECT_EQ(opened, kSlow);
+  {
+    Client normal(port_.port);
+    Response r = normal.get("/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "a /");
+    // Counted while the normal client is still connected: every slow client is open too.
+    EXPECT_GE(balancer_->counters().loadBalancers[0].activeConnectionCount, uint64_t(kSlow) + 1);
+  }
+  int answered = 0;
+  EXPECT_EQ(read(result[0], &answered, sizeof answered), ssize_t(sizeof answered));
+  EXPECT_EQ(answered, kSlow);
+  int status = 0;
+  waitpid(child, &status, 0);
+  for (int fd : {ready[0], ready[1], result[0], result[1]}) {
+    close(fd);
+  }
+  EXPECT_EQ(a.requests(), 1);
+  EXPECT_EQ(balancer_->counters().loadBalancers[0].httpCodeElb4xx, uint64_t(kSlow));
+}
+
+// ---- passive health
+// -----------------------------------------------------------------------------
+
+TEST_F(BalancerTest, RefusingTargetIsEjectedAtOnce) {
+  Backend a("a");
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(60'000); // stays out for the whole test
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, closedPort()}, a.endpoint()}), o);
+  for (int i = 0; i < 10; ++i) {
+    Client cl(port_.port);
+    Response r = cl.get("/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "a /");
+  }
+  CountersSnapshot cs = balancer_->counters();
+  EXPECT_EQ(cs.targets[0].targetConnectionErrorCount, 1u); // tried once, then left alone
+  EXPECT_EQ(cs.targets[0].targetEjectionCount, 1u);
+  EXPECT_EQ(cs.loadBalancers[0].httpCodeElb5xx, 0u);
+}
+
+TEST_F(BalancerTest, EjectedTargetIsTriedAgainAfterItsBackoff) {
+  Backend a("a");
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(20);
+  o.worker.ejectionMax = std::chrono::milliseconds(40);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, closedPort()}, a.endpoint()}), o);
+  int failed = 0;
+  // Each ejection ends, the target is tried again, refused, and ejected again.
+  EXPECT_TRUE(waitFor([&] {
+    Client cl(port_.port);
+    failed += cl.get("/").status == 200 ? 0 : 1;
+    return balancer_->counters().targets[0].targetEjectionCount >= 3;
+  }));
+  EXPECT_EQ(failed, 0); // every refused request went to the other target
+}
+
+TEST_F(BalancerTest, EjectionFailsOpenWhenEveryTargetIsOut) {
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(60'000);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, closedPort()}}), o);
+  for (int i = 0; i < 2; ++i) {
+    Client cl(port_.port);
+    EXPECT_EQ(cl.get("/").status, 502);
+  }
+  // The only target, although ejected, was tried again for the second request.
+  EXPECT_EQ(balancer_->counters().targets[0].targetConnectionErrorCount, 2u);
+}
+
+TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
+  // A target that accepts connections and resets them at once.
+  int rfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in ra{};
+  ra.sin_family = AF_INET;
+  ra.sin_addr.s_addr = htonl(kLoopback);
+  socklen_t len = sizeof ra;
+  bind(rfd, reinterpret_cast<sockaddr*>(&ra), sizeof ra);
+  getsockname(rfd, reinterpret_cast<sockaddr*>(&ra), &len);
+  listen(rfd, 16);
+  std::atomic<int> resets{0};
+  std::thread resetter([&] {
+    for (;;) {
+      int c = accept(rfd, nullptr, nullptr);
+      if (c < 0) {
+        return;
+      }
+      linger lg{1, 0};
+      setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      close(c);
+      ++resets;
+    }
+  });
+  Backend a("a");
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(60'000);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, ntohs(ra.sin_port)}, a.endpoint()}),
+                o);
+  int ok = 0;
+  for (int i = 0; i < 10; ++i) {
+    Client cl(port_.port);
+    ok += cl.get("/").status == 200 ? 1 : 0;
+  }
+  // The request sent on the reset connection may have reached the target: it is not resent
+  // (502); every later one avoids the target.
+  EXPECT_GE(ok, 9);
+  EXPECT_EQ(balancer_->counters().targets[0].targetEjectionCount, 1u);
+  shutdown(rfd, SHUT_RDWR);
+  close(rfd);
+  resetter.join();
+  EXPECT_EQ(resets.load(), 1);
+}
+
+TEST_F(BalancerTest, KillingATargetUnderKeepAliveLosesNoRequest) {
+  Backend a("a");
+  auto b = std::make_unique<Backend>("b");
+  startBalancer(makeSnapshot(port_.port, {a.endpoint(), b->endpoint()}));
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+  }
+  int failed = 0;
+  for (int round = 0; round < 60; ++round) {
+    if (round == 20) {
+      b.reset(); // its listener and every connection to it close; nothing is in flight
+    }
+    for (auto& cl : clients) {
+      Response r = cl->get("/");
+      failed += r.status == 200 ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(failed, 0);
+}
+
+// ---- access log
+// ---------------------------------------------------------------------------------
+
+TEST_F(BalancerTest, AccessLogHasALineForEachRequest) {
+  char dir[] = "/tmp/tide-balancer-log-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/access.log";
+  Backend a("a");
+  auto s = makeSnapshot(port_.port, {a.endpoint()});
+  s->loadBalancers[0].accessLogPath = path;
+  s->targetGroups[0].arn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/tg/1";
+  startBalancer(s);
+  {
+    Client cl(port_.port);
+    EXPECT_EQ(cl.get("/x?q=1", "User-Agent: say \"hi\"\r\n").status, 200);
+    cl.send("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    EXPECT_EQ(cl.read().status, 400);
+  }
+  balancer_->stop(); // hands over and writes what is buffered
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  std::string port = std::to_string(port_.port);
+  std::string target = "127.0.0.1:" + std::to_string(a.port());
+  EXPECT_EQ(lines[0].rfind("http ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(" app/lb/- 127.0.0.1:"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" " + target + " "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" 200 200 "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"GET http://t:" + port + "/x?q=1 HTTP/1.1\" \"say \\x22hi\\x22\""),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find(" \"forward\" "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" - -1 -1 -1 400 - "), std::string::npos) << lines[1];
+  std::remove(path.c_str());
+  rmdir(dir);
 }
 
 } // namespace

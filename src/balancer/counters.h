@@ -30,7 +30,9 @@ namespace tide::balancer {
   X(targetConnectionErrorCount, "TargetConnectionErrorCount", "failed connects to targets")        \
   X(outstandingRequests, "OutstandingRequests", "requests sent, response not finished (gauge)")    \
   X(desyncNonCompliantRequestCount, "DesyncMitigationMode_NonCompliant_Request_Count",             \
-    "requests classified other than Compliant (desync.h)")
+    "requests classified other than Compliant (desync.h)")                                         \
+  X(rejectedConnectionCount, "RejectedConnectionCount", "connections over the listener's bound")   \
+  X(targetEjectionCount, "TargetEjectionCount", "passive health: target taken out (tide's own)")
 
 // Plain numbers, for the control plane.
 struct TrafficCounters {

@@ -21,6 +21,10 @@ struct SelectionState {
   std::vector<uint32_t> outstandingByTarget; // by Target::slot: requests sent, not finished
   int64_t nowMs = 0;                 // the worker's coarse CLOCK_MONOTONIC ms (slow start ramps)
   uint64_t rng = 0x9e3779b97f4a7c15; // PRNG state (never 0); seeded per worker
+  // Passive health (outlier ejection, worker.cc): a target whose connection was refused or
+  // reset is skipped until its ejection ends, unless every eligible target is ejected.
+  std::vector<int64_t> ejectedUntilByTarget; // by Target::slot: monotonic ms; 0: not ejected
+  bool honourEjections = true;               // false: the fail-open pass, ejections ignored
 };
 
 // The next pseudo-random number of the worker's generator (xorshift64*): no syscall, no lock.
@@ -58,6 +62,14 @@ inline uint32_t targetWeight(const TargetGroup& group, const Target& t, int64_t 
 inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
   return t.slot != excludeSlot &&
          (t.state == TargetState::Routable || (failOpen && t.state == TargetState::Unhealthy));
+}
+
+// isEligible, and not ejected by passive health (unless the state says to ignore ejections).
+inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot,
+                       const SelectionState& state) {
+  return isEligible(t, failOpen, excludeSlot) &&
+         !(state.honourEjections && t.slot < state.ejectedUntilByTarget.size() &&
+           state.ejectedUntilByTarget[t.slot] > state.nowMs);
 }
 
 struct LbAlgorithm {

@@ -17,7 +17,7 @@ int chooseLeastOutstanding(const TargetGroup& group, bool failOpen, uint32_t exc
   for (size_t k = 0; k < n; ++k) {
     size_t i = (start + k) % n;
     const Target& t = group.targets[i];
-    if (!isEligible(t, failOpen, excludeSlot)) {
+    if (!isEligible(t, failOpen, excludeSlot, state)) {
       continue;
     }
     uint32_t count = state.outstandingByTarget[t.slot];

@@ -21,7 +21,7 @@ int chooseRoundRobin(const TargetGroup& group, bool failOpen, uint32_t excludeSl
   for (size_t tried = 0; tried < n; ++tried) {
     size_t i = cursor++ % n;
     const Target& t = group.targets[i];
-    if (!isEligible(t, failOpen, excludeSlot)) {
+    if (!isEligible(t, failOpen, excludeSlot, state)) {
       continue;
     }
     if (ramps) {

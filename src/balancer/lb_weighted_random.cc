@@ -14,7 +14,7 @@ int chooseWeightedRandom(const TargetGroup& group, bool failOpen, uint32_t exclu
                          SelectionState& state) {
   uint64_t total = 0;
   for (const Target& t : group.targets) {
-    if (isEligible(t, failOpen, excludeSlot)) {
+    if (isEligible(t, failOpen, excludeSlot, state)) {
       total += targetWeight(group, t, state.nowMs);
     }
   }
@@ -24,7 +24,7 @@ int chooseWeightedRandom(const TargetGroup& group, bool failOpen, uint32_t exclu
   uint64_t r = nextRandom(state) % total;
   for (size_t i = 0; i < group.targets.size(); ++i) {
     const Target& t = group.targets[i];
-    if (!isEligible(t, failOpen, excludeSlot)) {
+    if (!isEligible(t, failOpen, excludeSlot, state)) {
       continue;
     }
     uint32_t w = targetWeight(group, t, state.nowMs);

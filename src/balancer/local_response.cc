@@ -21,6 +21,10 @@ std::string_view reasonPhrase(int status) {
     return "Not Found";
   case 408:
     return "Request Timeout";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
   case 431:
     return "Request Header Fields Too Large";
   case 500:
@@ -46,7 +50,7 @@ std::string build(int status, bool close) {
   return fixedResponseHead(status, "text/html", body.size(), close) + body;
 }
 
-constexpr std::array<int, 7> kStatuses = {400, 408, 431, 501, 502, 503, 504};
+constexpr std::array<int, 9> kStatuses = {400, 408, 431, 501, 502, 503, 504, 413, 414};
 
 struct Pages {
   std::array<std::string, kStatuses.size() * 2> text;

@@ -26,8 +26,13 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
       return validationError("load balancer '" + lb.name +
                              "': maxHeaderBytes must be within 1 KiB..1 MiB");
     }
-    if (lb.idleTimeout.count() <= 0 || lb.targetTimeout.count() <= 0) {
+    if (lb.idleTimeout.count() <= 0 || lb.targetTimeout.count() <= 0 ||
+        lb.requestHeaderTimeout.count() <= 0) {
       return validationError("load balancer '" + lb.name + "': timeouts must be positive");
+    }
+    if (lb.maxUriBytes < 1 || lb.maxConnectionsPerListener < 1) {
+      return validationError("load balancer '" + lb.name +
+                             "': maxUriBytes and maxConnectionsPerListener must be at least 1");
     }
     maxHead = std::max(maxHead, lb.maxHeaderBytes);
     for (const Listener& l : lb.listeners) {

@@ -110,6 +110,18 @@ struct LoadBalancer {
   bool addForwardedHeaders = true; // add X-Forwarded-For (appended), -Proto and -Port
   DesyncMitigationMode desyncMitigationMode =
       DesyncMitigationMode::Defensive; // routing.http.desync_mitigation_mode (desync.h)
+  // Limits (docs/load-balancer.md "Limits and slow clients").
+  uint32_t maxUriBytes = 8 * 1024;  // request target longer: 414 (tide.http.max_uri_bytes)
+  uint64_t maxRequestBodyBytes = 0; // request body longer: 413; 0: unlimited
+                                    // (tide.http.max_request_body_bytes)
+  std::chrono::milliseconds requestHeaderTimeout{60'000}; // a head not complete within this
+                                                          // after it started (or after connect):
+                                                          // 408 and close, or close when nothing
+                                                          // came (tide.http.request_header_
+                                                          // timeout_seconds)
+  uint32_t maxConnectionsPerListener = 100'000; // more client connections on one listener are
+                                                // closed at once (tide.listener.max_connections)
+  std::string accessLogPath; // append ALB access log entries to this file; empty: off
 };
 
 struct Snapshot {

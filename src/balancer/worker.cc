@@ -24,9 +24,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <strings.h>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <unordered_map>
 
 namespace tide::balancer {
 namespace {
@@ -49,6 +52,34 @@ constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kConnectionClose = "Connection: close\r\n";
 constexpr std::string_view kConnectionKeepAlive = "Connection: keep-alive\r\n";
 constexpr int64_t kLingerMs = 2000; // how long a closing connection's late input is discarded
+
+constexpr size_t kStashBytes = 1024; // a partial head this small gives its buffer back
+constexpr uint8_t kMaxRetries = 3;   // resends of one request (connect failed, stale keep-alive)
+constexpr size_t kLogHandoverBytes = 64 * 1024; // a worker's access log buffer handed over then
+constexpr size_t kLogBufferMaxBytes = 4 << 20;  // ... and dropped when the writer is behind
+constexpr int64_t kLogHandoverEveryMs = 1000;   // ... and handed over at least this often
+
+int64_t realtimeUs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// How long the request target is at the start of a (partial) request head, as far as it goes.
+size_t requestTargetLength(const char* d, size_t n) {
+  size_t i = 0;
+  while (i < n && (d[i] == '\r' || d[i] == '\n')) {
+    ++i; // empty lines before the request line
+  }
+  while (i < n && d[i] != ' ') {
+    ++i; // method
+  }
+  size_t begin = ++i;
+  while (i < n && d[i] != ' ' && d[i] != '\r' && d[i] != '\n') {
+    ++i;
+  }
+  return i > begin ? i - begin : 0;
+}
 
 enum class Kind : uint8_t { Listen, Wake, Client, Upstream };
 
@@ -121,8 +152,6 @@ struct ClientConn : Pollable {
   char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
   // 0: not formatted yet (only X-Forwarded-* needs it).
   uint8_t forwardedTailLen = 0;
-  // The client's address, as accept returned it.
-  in_addr peerAddress{};
   // The current request.
   uint32_t headLen = 0;
   BodyFraming reqFraming = BodyFraming::None;
@@ -146,6 +175,23 @@ struct ClientConn : Pollable {
   int64_t sentAtUs = 0;
   UpstreamConn* upstream = nullptr;
   bool desyncClose = false; // the request was Ambiguous: close both connections after it
+  // Limits and slow clients.
+  int64_t headStartMs = 0;   // when the current head's first byte came; 0: none yet
+  uint64_t reqBodyBytes = 0; // body bytes of the current request taken so far (wire bytes)
+  std::string stash;         // a small partial head kept while `in` is given back (slowloris)
+  // The access log (filled only when the load balancer writes one).
+  uint32_t peerAddress = 0;
+  uint16_t peerPort = 0;
+  int64_t reqStartUs = 0;     // head complete (monotonic)
+  int64_t responseHeadUs = 0; // the target's response head came (monotonic); 0: none
+  int elbStatus = 0;          // status sent to the client
+  int targetStatus = 0;       // status from the target
+  uint64_t sentBytes = 0;     // bytes written to the client for this request
+  std::string logRequest;     // "METHOD target", copied (the head may leave the buffer)
+  std::string logHost;
+  std::string logUserAgent;
+  uint8_t logVersionMinor = 1;
+  const char* logAction = nullptr; // "forward" or "fixed-response"
 };
 
 enum class Failure : uint8_t {
@@ -157,6 +203,8 @@ enum class Failure : uint8_t {
 };
 
 enum class Step : uint8_t { NeedMore, Finished, Gone };
+
+constexpr int64_t kBodyTooLarge = -2; // takeRequestBody: over LoadBalancer::maxRequestBodyBytes
 
 } // namespace
 
@@ -170,6 +218,9 @@ struct Worker::Impl {
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
+    selection_.ejectedUntilByTarget.assign(cap.targets, 0);
+    ejectionBackoffMs_.assign(cap.targets, 0);
+    logBuffers_.resize(cap.loadBalancers);
     poolHead_.assign(cap.targets, nullptr);
     poolSize_.assign(cap.targets, 0);
     nowMs_ = monotonicMs();
@@ -228,7 +279,7 @@ struct Worker::Impl {
     epoll_event events[256];
     int64_t lastTick = nowMs_ / TimerWheel::kTickMs;
     while (!stop_.load(std::memory_order_acquire)) {
-      int timeout = timers_.empty() ? -1 : int(TimerWheel::kTickMs);
+      int timeout = timers_.empty() && !logPending_ ? -1 : int(TimerWheel::kTickMs);
       int n = epoll_wait(epfd_, events, 256, timeout);
       nowMs_ = monotonicMs();
       for (int i = 0; i < n; ++i) {
@@ -255,8 +306,13 @@ struct Worker::Impl {
         timers_.advance(nowMs_, [this](TimerNode* t) { onTimer(t); });
       }
       reap();
+      if (nowMs_ - lastLogHandoverMs_ >= kLogHandoverEveryMs) {
+        lastLogHandoverMs_ = nowMs_;
+        handOverAccessLogs(false);
+      }
     }
     closeAll();
+    handOverAccessLogs(true);
   }
 
   void notify() {
@@ -373,6 +429,9 @@ struct Worker::Impl {
       if (c->state == ClientState::Forwarding) {
         // The target's timeout governs while a request is in flight.
         timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+      } else if (c->state == ClientState::Head && c->out.empty() &&
+                 (!c->in.empty() || !c->stash.empty())) {
+        requestHeadTimedOut(c); // a head started and not finished in time: 408
       } else {
         closeClient(c); // idle, slow head, or done lingering
       }
@@ -382,6 +441,9 @@ struct Worker::Impl {
     if (u->client == nullptr) {
       closeUpstream(u); // unused too long in the pool
       return;
+    }
+    if (u->connecting) {
+      ejectTarget(u->client, u->slot); // the target did not accept in time
     }
     upstreamFailed(u, Failure::Timeout);
   }
@@ -477,6 +539,10 @@ struct Worker::Impl {
         ::close(fd);
         continue;
       }
+      if (!admitConnection(ls)) {
+        ::close(fd); // over the listener's bound: closed at once, counted
+        continue;
+      }
       ClientConn* c = newClient();
       c->fd = fd;
       c->open = true;
@@ -493,7 +559,10 @@ struct Worker::Impl {
       c->outstanding = false;
       c->groupIndex = -1;
       c->fwd = 0;
-      c->peerAddress = peer.sin_addr;
+      c->peerAddress = ntohl(peer.sin_addr.s_addr);
+      c->peerPort = ntohs(peer.sin_port);
+      c->headStartMs = 0;
+      c->stash.clear();
       c->forwardedTailLen = 0; // formatted on first use: snprintf cost 2000 instructions
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -502,7 +571,8 @@ struct Worker::Impl {
       TrafficCells& lb = lbCells(c);
       bump(lb.newConnectionCount);
       bump(lb.activeConnectionCount);
-      timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+      // Nothing sent within the idle or header timeout (the shorter): closed without an answer.
+      timers_.schedule(&c->timer, nowMs_ + std::min(idleTimeoutMs(c), headerTimeoutMs(c)));
       readClient(c);
       processClient(c);
     }
@@ -554,6 +624,11 @@ struct Worker::Impl {
     bool got = false;
     while (c->open && c->canRead && !c->peerEof) {
       buffers_.acquire(c->in);
+      if (!c->stash.empty()) {
+        std::memcpy(c->in.writePtr(), c->stash.data(), c->stash.size()); // in was empty
+        c->in.produce(c->stash.size());
+        c->stash.clear();
+      }
       if (c->in.writable() == 0) {
         if (c->state == ClientState::Forwarding && c->reqHeadSent && c->fwd > 0) {
           // A body larger than the buffer streams through; it can no longer be resent.
@@ -639,9 +714,12 @@ struct Worker::Impl {
       const LoadBalancer& lb = loadBalancer(c);
       MessageHead& h = scratch_;
       ParseStatus st = parseRequestHead(c->in.data(), c->in.size(), lb.maxHeaderBytes, h);
-      if (st == ParseStatus::Incomplete) {
+      int limitStatus = requestLimitStatus(c, st, h); // 414, 413 or 0
+      if (st == ParseStatus::Incomplete && limitStatus == 0) {
         if (c->peerEof) {
           closeClient(c);
+        } else {
+          waitForHead(c);
         }
         return;
       }
@@ -658,8 +736,10 @@ struct Worker::Impl {
       }
       c->desyncClose = desync == DesyncAction::ForwardThenClose;
       c->closeAfter |= c->desyncClose; // then close the target connection too (processResponse)
-      if (st != ParseStatus::Complete) {
-        int status = st == ParseStatus::TooLarge         ? 431
+      beginRequestRecord(c, st == ParseStatus::Complete ? &h : nullptr);
+      if (st != ParseStatus::Complete || limitStatus != 0) {
+        int status = limitStatus != 0                    ? limitStatus
+                     : st == ParseStatus::TooLarge       ? 431
                      : st == ParseStatus::NotImplemented ? 501
                                                          : 400;
         bump(lbCells(c).requestCount);
@@ -714,6 +794,8 @@ struct Worker::Impl {
       c->closeAfter = close;
       c->fwd = c->headLen;
       const std::string& head = close ? pl.fixedHeadClose : pl.fixedHeadKeepAlive;
+      c->elbStatus = action.fixedResponse.statusCode;
+      c->logAction = "fixed-response";
       iov_.clear();
       iov_.add(head.data(), head.size());
       if (!c->reqIsHead) {
@@ -725,6 +807,7 @@ struct Worker::Impl {
       return;
     }
     c->groupIndex = static_cast<int>(action.targetGroup);
+    c->logAction = "forward";
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
     bump(tgCells_[group.slot].requestCount);
     c->state = ClientState::Forwarding;
@@ -749,7 +832,7 @@ struct Worker::Impl {
     uint64_t tag = 0;
     if (value.empty() || !decodeStickyValue(options_.cookieKey, value, &b, &tag) ||
         !stickyBindingCurrent(b, g.slot, nowMs_) || b.targetSlot >= cfg.targetSlotEnd ||
-        cfg.stateBySlot[b.targetSlot] != SlotState::Routable) {
+        cfg.stateBySlot[b.targetSlot] != SlotState::Routable || ejected(b.targetSlot)) {
       return kNoSlot;
     }
     int32_t i = cfg.targetIndexBySlot[b.targetSlot];
@@ -793,11 +876,18 @@ struct Worker::Impl {
     int choice = -1;
     selection_.nowMs = nowMs_;
     if (c->stickySlot != kNoSlot && c->stickySlot != excludeSlot &&
-        cfg.stateBySlot[c->stickySlot] == SlotState::Routable) {
+        cfg.stateBySlot[c->stickySlot] == SlotState::Routable && !ejected(c->stickySlot)) {
       choice = cfg.targetIndexBySlot[c->stickySlot]; // bound by a sticky session cookie
     } else if (!group.targets.empty()) {
       choice = cfg.algorithmByGroup[c->groupIndex]->choose(
           group, cfg.failOpenByGroup[c->groupIndex] != 0, excludeSlot, selection_);
+    }
+    if (choice < 0 && !group.targets.empty()) {
+      // Passive health fails open: when every eligible target is ejected, use them anyway.
+      selection_.honourEjections = false;
+      choice = cfg.algorithmByGroup[c->groupIndex]->choose(
+          group, cfg.failOpenByGroup[c->groupIndex] != 0, excludeSlot, selection_);
+      selection_.honourEjections = true;
     }
     if (choice < 0) {
       // No target registered (or none but draining ones): 503; no other target to retry: 502.
@@ -847,6 +937,7 @@ struct Worker::Impl {
       size_t take = avail < c->reqBodyRemaining ? avail : size_t(c->reqBodyRemaining);
       c->reqBodyRemaining -= take;
       c->reqBodyDone = c->reqBodyRemaining == 0;
+      c->reqBodyBytes += take; // (the limit was checked on Content-Length)
       return int64_t(take);
     }
     case BodyFraming::Chunked: {
@@ -856,6 +947,11 @@ struct Worker::Impl {
         return -1;
       }
       c->reqBodyDone = r == ChunkedScanner::Result::Done;
+      c->reqBodyBytes += used;
+      uint64_t limit = loadBalancer(c).maxRequestBodyBytes;
+      if (limit != 0 && c->reqBodyBytes > limit) {
+        return kBodyTooLarge;
+      }
       return int64_t(used);
     }
     }
@@ -899,7 +995,8 @@ struct Worker::Impl {
       }
       if (c->forwardedTailLen == 0) {
         char ip[INET_ADDRSTRLEN] = "0.0.0.0";
-        inet_ntop(AF_INET, &c->peerAddress, ip, sizeof ip);
+        in_addr peer{htonl(c->peerAddress)};
+        inet_ntop(AF_INET, &peer, ip, sizeof ip);
         int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
                               "%s\r\nX-Forwarded-Proto: http\r\n", ip);
         c->forwardedTailLen = static_cast<uint8_t>(n);
@@ -914,7 +1011,7 @@ struct Worker::Impl {
     size_t bodyFrom = h->length;
     int64_t take = takeRequestBody(c, bodyFrom);
     if (take < 0) {
-      sendLocalError(c, 400, true);
+      failBeforeResponse(c, take == kBodyTooLarge ? 413 : 400); // nothing went to the target
       return;
     }
     iov_.add(base + bodyFrom, size_t(take));
@@ -933,6 +1030,10 @@ struct Worker::Impl {
       return;
     }
     int64_t take = takeRequestBody(c, c->fwd);
+    if (take == kBodyTooLarge && !c->responseStarted) {
+      failBeforeResponse(c, 413); // the target connection is closed; the client gets 413
+      return;
+    }
     if (take < 0) {
       abortClient(c); // the head went out already; nothing sane can follow
       return;
@@ -951,6 +1052,10 @@ struct Worker::Impl {
   // The response to the current request has been handed to writeClient.
   void completeResponse(ClientConn* c) {
     c->upstream = nullptr;
+    c->headStartMs = 0;
+    if (!loadBalancer(c).accessLogPath.empty()) {
+      logRequest(c);
+    }
     if (c->closeAfter || !c->reqBodyDone) {
       if (c->reqBodyDone && !c->reqKeepAlive) {
         // The client asked to close, so it sends no further request (RFC 9112 §9.6): the
@@ -973,6 +1078,7 @@ struct Worker::Impl {
 
   void sendLocalError(ClientConn* c, int status, bool close) {
     countElbError(c, status);
+    c->elbStatus = status;
     c->closeAfter |= close;
     if (!c->reqHeadSent) {
       c->fwd = std::min<size_t>(c->headLen, c->in.size()); // the request goes no further
@@ -987,6 +1093,7 @@ struct Worker::Impl {
   }
 
   bool writeClient(ClientConn* c, const IoVector& v) {
+    c->sentBytes += v.bytes();
     if (!writeVector(c->fd, c->out, v)) {
       abortClient(c);
       return false;
@@ -1043,6 +1150,8 @@ struct Worker::Impl {
     }
     endOutstanding(c);
     drop(lbCells(c).activeConnectionCount);
+    --connectionsByListener_[listenerKey(c->local)];
+    c->stash.clear();
     timers_.cancel(&c->timer);
     ::close(c->fd);
     c->fd = -1;
@@ -1349,6 +1458,9 @@ struct Worker::Impl {
       u->headDone = true;
       c->responseStarted = true;
       countTargetResponse(c, h.status);
+      ejectionBackoffMs_[u->slot] = 0; // a success ends the target's run of failures
+      c->elbStatus = c->targetStatus = h.status;
+      c->responseHeadUs = monotonicUs();
       u->framing = h.framing;
       u->bodyRemaining = h.contentLength;
       u->chunks.reset();
@@ -1443,6 +1555,9 @@ struct Worker::Impl {
   void upstreamFailed(UpstreamConn* u, Failure f) {
     ClientConn* c = u->client;
     uint32_t slot = u->slot;
+    if (f == Failure::Closed && !u->reused && u->responseBytes == 0) {
+      ejectTarget(c, slot); // a new connection closed or reset before any answer
+    }
     u->client = nullptr;
     c->upstream = nullptr;
     closeUpstream(u);
@@ -1451,10 +1566,14 @@ struct Worker::Impl {
 
   void retryOrFail(ClientConn* c, uint32_t slot, Failure f) {
     endOutstanding(c);
+    if (f == Failure::Connect) {
+      ejectTarget(c, slot);
+    }
     bool retry = (f == Failure::Connect || f == Failure::StaleKeepAlive) && !c->responseStarted &&
-                 c->replayable && c->attempts < 2;
+                 c->replayable && c->attempts < kMaxRetries;
     if (retry) {
       ++c->attempts;
+      c->reqBodyBytes = 0;
       c->fwd = 0;
       c->reqHeadSent = false;
       c->reqChunks.reset();
@@ -1470,6 +1589,243 @@ struct Worker::Impl {
       return;
     }
     sendLocalError(c, f == Failure::Timeout ? 504 : 502, true);
+  }
+
+  // ---- limits, slow clients, passive health, access log ----------------------------------------
+
+  int64_t headerTimeoutMs(ClientConn* c) const {
+    return loadBalancer(c).requestHeaderTimeout.count();
+  }
+
+  static uint64_t listenerKey(const Endpoint& e) { return (uint64_t(e.address) << 16) | e.port; }
+
+  // Counts a new connection on ls, or refuses it (and counts that) when the listener is at its
+  // bound. Each worker takes an equal share of the bound (SO_REUSEPORT spreads connections
+  // evenly), so no counter is shared between workers.
+  bool admitConnection(ListenSocket* ls) {
+    const LoadBalancer& lb = *config_->listeners[ls->listenerIndex].loadBalancer;
+    uint32_t& open = connectionsByListener_[listenerKey(ls->endpoint)];
+    uint64_t share = (uint64_t(lb.maxConnectionsPerListener) + options_.workerCount - 1) /
+                     std::max(1u, options_.workerCount);
+    if (open >= share) {
+      bump(lbCells_[lb.slot].rejectedConnectionCount);
+      return false;
+    }
+    ++open;
+    return true;
+  }
+
+  // 414 when the request target is (or is already, in a partial head) over the limit; 413 when
+  // Content-Length announces a body over the limit; else 0.
+  int requestLimitStatus(ClientConn* c, ParseStatus st, const MessageHead& h) const {
+    const LoadBalancer& lb = loadBalancer(c);
+    size_t targetBytes = st == ParseStatus::Complete
+                             ? h.target.size()
+                             : requestTargetLength(c->in.data(), c->in.size());
+    if (targetBytes > lb.maxUriBytes) {
+      return 414;
+    }
+    if (st == ParseStatus::Complete && lb.maxRequestBodyBytes != 0 &&
+        h.framing == BodyFraming::ContentLength && h.contentLength > lb.maxRequestBodyBytes) {
+      return 413;
+    }
+    return 0;
+  }
+
+  // A head has begun and is not complete: start its header timeout, and when the socket is
+  // drained and the bytes are few, keep them in a small string and give the buffer back, so
+  // that thousands of slow clients hold no connection buffer.
+  void waitForHead(ClientConn* c) {
+    if (c->headStartMs == 0) {
+      c->headStartMs = nowMs_;
+      timers_.schedule(&c->timer, nowMs_ + headerTimeoutMs(c));
+    }
+    if (!c->canRead && c->out.empty() && c->fwd == 0 && c->in.size() <= kStashBytes) {
+      c->stash.assign(c->in.data(), c->in.size());
+      c->in.consume(c->in.size());
+      buffers_.release(c->in);
+    }
+  }
+
+  // A request head is complete (h) or rejected (null): per-request state for limits and the log.
+  void beginRequestRecord(ClientConn* c, const MessageHead* h) {
+    c->headStartMs = 0;
+    c->reqBodyBytes = 0;
+    c->sentBytes = 0;
+    c->elbStatus = 0;
+    c->targetStatus = 0;
+    c->responseHeadUs = 0;
+    c->sentAtUs = 0;
+    c->targetSlot = kNoSlot;
+    c->logAction = nullptr;
+    if (loadBalancer(c).accessLogPath.empty()) {
+      return;
+    }
+    c->reqStartUs = monotonicUs();
+    c->logRequest.clear();
+    c->logHost.clear();
+    c->logUserAgent.clear();
+    if (h == nullptr) {
+      return;
+    }
+    c->logRequest.append(h->method).append(" ").append(h->target);
+    c->logVersionMinor = uint8_t(h->versionMinor);
+    for (size_t i = 0; i < h->fieldCount; ++i) {
+      const HeaderField& f = h->fields[i];
+      if (f.kind == HeaderKind::Host) {
+        c->logHost.assign(f.value);
+      } else if (f.name.size() == 10 && strncasecmp(f.name.data(), "user-agent", 10) == 0) {
+        c->logUserAgent.assign(f.value);
+      }
+    }
+  }
+
+  // The request head did not complete within the header timeout: 408, then close.
+  void requestHeadTimedOut(ClientConn* c) {
+    c->stash.clear();
+    beginRequestRecord(c, nullptr);
+    c->groupIndex = -1;
+    c->reqBodyDone = true;
+    c->reqHeadSent = false;
+    c->headLen = 0;
+    c->fwd = 0;
+    sendLocalError(c, 408, /*close=*/true);
+  }
+
+  // Answers status before any response byte went out, closing the target connection (which has
+  // part of a request at most).
+  void failBeforeResponse(ClientConn* c, int status) {
+    if (UpstreamConn* u = c->upstream) {
+      u->client = nullptr;
+      c->upstream = nullptr;
+      closeUpstream(u);
+    }
+    endOutstanding(c);
+    sendLocalError(c, status, /*close=*/true);
+  }
+
+  // Whether passive health has taken the target out of this worker's selection for now.
+  bool ejected(uint32_t slot) const { return selection_.ejectedUntilByTarget[slot] > nowMs_; }
+
+  // Passive health (per worker): the target refused, reset or did not accept a connection, so
+  // it gets no new requests for a backoff that doubles per failure in a row (reset by a
+  // response) up to ejectionMax. Its idle pooled connections are closed: they are likely dead.
+  void ejectTarget(ClientConn* c, uint32_t slot) {
+    int64_t& until = selection_.ejectedUntilByTarget[slot];
+    if (until > nowMs_) {
+      return; // already out: failures of requests in flight do not lengthen it
+    }
+    int64_t& backoff = ejectionBackoffMs_[slot];
+    backoff = backoff == 0 ? options_.ejectionBase.count()
+                           : std::min<int64_t>(backoff * 2, options_.ejectionMax.count());
+    until = nowMs_ + backoff;
+    bump(targetCells_[slot].targetEjectionCount);
+    if (c != nullptr) {
+      bump(lbCells(c).targetEjectionCount);
+    }
+    while (poolHead_[slot] != nullptr) {
+      closeUpstream(poolHead_[slot]);
+    }
+  }
+
+  // Appends the finished request's entry to this worker's buffer for its load balancer.
+  void logRequest(ClientConn* c) {
+    const LoadBalancer& lb = loadBalancer(c);
+    int64_t nowUs = monotonicUs();
+    AccessLogEntry e;
+    e.timeUs = realtimeUs();
+    e.requestCreationUs = e.timeUs - (nowUs - c->reqStartUs);
+    e.loadBalancerArn = lb.arn;
+    e.loadBalancerName = lb.name;
+    e.clientAddress = c->peerAddress;
+    e.clientPort = c->peerPort;
+    if (c->targetSlot != kNoSlot) {
+      e.hasTarget = true;
+      e.target = c->config->endpointBySlot[c->targetSlot];
+    }
+    if (c->sentAtUs != 0) {
+      e.requestProcessingSeconds = double(c->sentAtUs - c->reqStartUs) / 1e6;
+    }
+    if (c->responseHeadUs != 0) {
+      e.targetProcessingSeconds = double(c->responseHeadUs - c->sentAtUs) / 1e6;
+      e.responseProcessingSeconds = 0;
+    }
+    e.elbStatus = c->elbStatus;
+    e.targetStatus = c->targetStatus;
+    e.receivedBytes = c->headLen + c->reqBodyBytes;
+    e.sentBytes = c->sentBytes;
+    std::string_view request = c->logRequest;
+    size_t space = request.find(' ');
+    if (space != std::string_view::npos) {
+      e.method = request.substr(0, space);
+      e.requestTarget = request.substr(space + 1);
+    }
+    e.versionMinor = c->logVersionMinor;
+    e.host = c->logHost;
+    e.listenerPort = c->local.port;
+    e.userAgent = c->logUserAgent;
+    if (c->groupIndex >= 0) {
+      e.targetGroupArn = c->config->snapshot->targetGroups[c->groupIndex].arn;
+    }
+    if (c->logAction != nullptr) {
+      e.actionsExecuted = c->logAction;
+    }
+    LogBuffer& b = logBuffers_[lb.slot];
+    if (b.path != lb.accessLogPath) {
+      handOver(b, false);
+      dropLines(b);
+      b.path = lb.accessLogPath;
+    }
+    formatAccessLogEntry(e, b.lines);
+    logPending_ = true;
+    if (b.lines.size() >= kLogHandoverBytes) {
+      handOver(b, false);
+    }
+  }
+
+  struct LogBuffer {
+    std::string path;  // the file its lines go to
+    std::string lines; // formatted, not yet handed to the writer
+  };
+
+  void dropLines(LogBuffer& b) {
+    if (b.lines.empty()) {
+      return;
+    }
+    uint64_t n = 0;
+    for (char ch : b.lines) {
+      n += ch == '\n';
+    }
+    if (options_.accessLog != nullptr) {
+      options_.accessLog->countDropped(n);
+    }
+    b.lines.clear();
+  }
+
+  // Hands b's lines to the writer without waiting (unless `wait`); drops them when the writer is
+  // too far behind for the buffer to keep them.
+  void handOver(LogBuffer& b, bool wait) {
+    if (b.lines.empty()) {
+      return;
+    }
+    if (options_.accessLog != nullptr && options_.accessLog->submit(b.path, b.lines, wait)) {
+      return;
+    }
+    if (wait || b.lines.size() > kLogBufferMaxBytes || options_.accessLog == nullptr) {
+      dropLines(b);
+    }
+  }
+
+  void handOverAccessLogs(bool wait) {
+    if (!logPending_) {
+      return;
+    }
+    bool pending = false;
+    for (LogBuffer& b : logBuffers_) {
+      handOver(b, wait);
+      pending |= !b.lines.empty();
+    }
+    logPending_ = pending;
   }
 
   // ---- writing --------------------------------------------------------------------------------
@@ -1565,6 +1921,11 @@ struct Worker::Impl {
   char setCookie_[kSetCookieMaxChars];
   char httpDate_[kHttpDateChars] = {};
   int64_t httpDateSec_ = -1;
+  std::vector<int64_t> ejectionBackoffMs_; // by target slot: the last ejection's length; 0: none
+  std::unordered_map<uint64_t, uint32_t> connectionsByListener_; // open, by listenerKey()
+  std::vector<LogBuffer> logBuffers_; // by load balancer slot: access log lines not handed over
+  bool logPending_ = false;           // some buffer holds lines
+  int64_t lastLogHandoverMs_ = 0;
 };
 
 Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)

@@ -7,6 +7,7 @@
 // the worker thread's, or the caller's before run() starts.
 #pragma once
 
+#include "balancer/access_log.h"
 #include "balancer/buffer.h"
 #include "balancer/counters.h"
 #include "balancer/http_parser.h"
@@ -33,6 +34,11 @@ struct WorkerOptions {
   uint32_t maxIdlePerTarget = 512; // pooled keep-alive connections per target per worker
   CookieKey cookieKey;             // authenticates sticky session cookies; the same in every
                                    // worker (Balancer makes a random one at construction)
+  unsigned workerCount = 1;        // workers sharing the listeners: each takes its share of
+                                   // LoadBalancer::maxConnectionsPerListener (set by Balancer)
+  std::chrono::milliseconds ejectionBase{1'000}; // passive health: first ejection of a target
+  std::chrono::milliseconds ejectionMax{30'000}; // doubling per failure in a row, up to this
+  AccessLogWriter* accessLog = nullptr;          // where access log lines go (null: dropped)
 };
 
 // Where a worker fetches the newest published snapshot when notified.

@@ -238,6 +238,40 @@ TEST_F(ElbControllersTest, PublisherStartsSlowStartRampsAndCarriesStickiness) {
   EXPECT_EQ(g3.targets[2].slowStartBeginMs, 0);
 }
 
+TEST_F(ElbControllersTest, PublisherCarriesLimitsAndTheAccessLogPath) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  p.setAccessLogDirectory("/data/access-logs");
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 1u);
+  const balancer::LoadBalancer& d = published[0]->loadBalancers[0];
+  EXPECT_EQ(d.maxUriBytes, 8192u);
+  EXPECT_EQ(d.maxRequestBodyBytes, 0u);
+  EXPECT_EQ(d.requestHeaderTimeout, std::chrono::milliseconds(60'000));
+  EXPECT_EQ(d.maxConnectionsPerListener, 100'000u);
+  EXPECT_EQ(d.accessLogPath, "");
+  lb_.maxUriBytes = 1024;
+  lb_.maxRequestBodyBytes = 4096;
+  lb_.requestHeaderTimeoutSeconds = 3;
+  lb_.maxConnectionsPerListener = 10;
+  lb_.accessLogsEnabled = true;
+  lb_.accessLogsBucket = "logs";
+  lb_.accessLogsPrefix = "web";
+  put([&](store::Tx& tx) { return tx.putLoadBalancer(lb_); });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 2u); // limits are configuration: a change is published
+  const balancer::LoadBalancer& l = published[1]->loadBalancers[0];
+  EXPECT_EQ(l.maxUriBytes, 1024u);
+  EXPECT_EQ(l.maxRequestBodyBytes, 4096u);
+  EXPECT_EQ(l.requestHeaderTimeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(l.maxConnectionsPerListener, 10u);
+  std::string id = lb_.loadBalancerArn.substr(lb_.loadBalancerArn.rfind('/') + 1);
+  EXPECT_EQ(l.accessLogPath, "/data/access-logs/logs/web/AWSLogs/000000000000/"
+                             "elasticloadbalancing/local/000000000000_elasticloadbalancing_local_"
+                             "app." +
+                                 lb_.loadBalancerName + "." + id + ".log");
+}
+
 // A one-thread HTTP server that answers every request with `status` and closes.
 class TinyServer {
 public:

@@ -131,6 +131,8 @@ Status MetricsPublisher::sample() {
     put(ns, "ActiveConnectionCount", dims, double(c.activeConnectionCount));
     put(ns, "DesyncMitigationMode_NonCompliant_Request_Count", dims,
         double(delta(c.desyncNonCompliantRequestCount, p.desyncNonCompliantRequestCount)));
+    put(ns, "RejectedConnectionCount", dims,
+        double(delta(c.rejectedConnectionCount, p.rejectedConnectionCount)));
   }
   for (const auto& [arn, slot] : slots.targetGroups) {
     std::vector<metrics::Dimension> dims = {{"TargetGroup", elbDimensionValue(arn)}};

@@ -54,6 +54,21 @@ bool sameTargets(const std::vector<balancer::Target>& a, const std::vector<balan
   return true;
 }
 
+// The access log file of a load balancer: ALB's key layout under the directory, one file per
+// load balancer (appended, not rotated). Empty when the log is off.
+std::string accessLogPath(const std::string& dir, const model::LoadBalancer& lb) {
+  if (dir.empty() || !lb.accessLogsEnabled || lb.accessLogsBucket.empty()) {
+    return "";
+  }
+  std::string id = lb.loadBalancerArn.substr(lb.loadBalancerArn.rfind('/') + 1);
+  std::string path = dir + "/" + lb.accessLogsBucket + "/";
+  if (!lb.accessLogsPrefix.empty()) {
+    path += lb.accessLogsPrefix + "/";
+  }
+  return path + "AWSLogs/000000000000/elasticloadbalancing/local/000000000000_" +
+         "elasticloadbalancing_local_app." + lb.loadBalancerName + "." + id + ".log";
+}
+
 // Whether two snapshots configure the data plane the same way (versions aside).
 bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b) {
   if (a.loadBalancers.size() != b.loadBalancers.size() ||
@@ -75,6 +90,12 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     if (x.arn != y.arn || x.slot != y.slot || x.idleTimeout != y.idleTimeout ||
         x.listeners.size() != y.listeners.size() ||
         x.desyncMitigationMode != y.desyncMitigationMode) {
+      return false;
+    }
+    if (x.maxUriBytes != y.maxUriBytes || x.maxRequestBodyBytes != y.maxRequestBodyBytes ||
+        x.requestHeaderTimeout != y.requestHeaderTimeout ||
+        x.maxConnectionsPerListener != y.maxConnectionsPerListener ||
+        x.accessLogPath != y.accessLogPath) {
       return false;
     }
     for (size_t k = 0; k < x.listeners.size(); ++k) {
@@ -214,6 +235,12 @@ Status Publisher::publish() {
           // The API accepts only the three names; anything else keeps the default.
           out.desyncMitigationMode = balancer::parseDesyncMitigationMode(lb.desyncMitigationMode)
                                          .value_or(balancer::DesyncMitigationMode::Defensive);
+          out.maxUriBytes = static_cast<uint32_t>(lb.maxUriBytes);
+          out.maxRequestBodyBytes = static_cast<uint64_t>(lb.maxRequestBodyBytes);
+          out.requestHeaderTimeout =
+              std::chrono::milliseconds(lb.requestHeaderTimeoutSeconds * 1000LL);
+          out.maxConnectionsPerListener = static_cast<uint32_t>(lb.maxConnectionsPerListener);
+          out.accessLogPath = accessLogPath(accessLogDirectory_, lb);
           for (const auto& l : *listeners) {
             if (l.loadBalancerArn != lb.loadBalancerArn || l.defaultActions.empty()) {
               continue;

@@ -35,6 +35,9 @@ public:
     std::map<std::string, uint32_t> targets;       // by "group ARN|instance id|port"
   };
   const Slots& slots() const { return slots_; }
+  // Where load balancers with access_logs.s3.enabled write their access log:
+  // DIR/BUCKET[/PREFIX]/AWSLogs/... (docs/load-balancer.md "Access log"). Empty: not written.
+  void setAccessLogDirectory(std::string dir) { accessLogDirectory_ = std::move(dir); }
   // The last published snapshot (null before the first).
   std::shared_ptr<const balancer::Snapshot> last() const { return last_; }
   // The CLOCK_MONOTONIC milliseconds that slow start ramps begin at (the balancer workers'
@@ -51,6 +54,7 @@ private:
   // (0: it became Routable without one). A target not in the map becomes Routable anew.
   std::map<std::string, int64_t> routable_;
   std::function<int64_t()> monotonicMs_;
+  std::string accessLogDirectory_;
 };
 
 } // namespace tide::control

@@ -20,6 +20,15 @@ struct LoadBalancer {
   int idleTimeoutSeconds = 60;                    // attribute idle_timeout.timeout_seconds, 1..4000
   std::string desyncMitigationMode = "defensive"; // routing.http.desync_mitigation_mode
   std::vector<Tag> tags;
+  // Limits, tide's own attributes (docs/load-balancer.md "Limits and slow clients").
+  int maxUriBytes = 8192;                 // tide.http.max_uri_bytes, 256..1048576: longer is 414
+  int maxRequestBodyBytes = 0;            // tide.http.max_request_body_bytes, 0 (unlimited)..: 413
+  int requestHeaderTimeoutSeconds = 60;   // tide.http.request_header_timeout_seconds, 1..4000: 408
+  int maxConnectionsPerListener = 100000; // tide.listener.max_connections, 1..1000000
+  // Access log (ALB's attributes; tide writes to <data-dir>/access-logs/BUCKET/PREFIX/...).
+  bool accessLogsEnabled = false; // access_logs.s3.enabled
+  std::string accessLogsBucket;   // access_logs.s3.bucket
+  std::string accessLogsPrefix;   // access_logs.s3.prefix
 };
 
 // A listener's default action.

@@ -136,6 +136,7 @@ public:
                      applied.toString());
           }
         });
+    publisher_->setAccessLogDirectory(options_.dataDir + "/access-logs");
     Status published = publisher_->publish();
     if (!published.isOk()) {
       return fail("cannot build the load balancers' configuration: " + published.message());

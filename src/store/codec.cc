@@ -82,7 +82,10 @@ NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "i
                                                  {TargetHealthState::Draining, "draining"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, loadBalancerName,
                                                 bindAddress, createdTime, idleTimeoutSeconds,
-                                                desyncMitigationMode, tags)
+                                                desyncMitigationMode, tags, maxUriBytes,
+                                                maxRequestBodyBytes, requestHeaderTimeoutSeconds,
+                                                maxConnectionsPerListener, accessLogsEnabled,
+                                                accessLogsBucket, accessLogsPrefix)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGroupArn,
                                                 fixedStatusCode, fixedContentType, fixedMessageBody)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
