@@ -120,6 +120,7 @@ struct ClientConn : Pollable {
   bool closeAfter = false;
   char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
   uint8_t forwardedTailLen = 0;
+  uint32_t peerAddress = 0; // the client's IPv4 address, host byte order (source-ip rules)
   // The current request.
   uint32_t headLen = 0;
   BodyFraming reqFraming = BodyFraming::None;
@@ -491,6 +492,7 @@ struct Worker::Impl {
       int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
                             "%s\r\nX-Forwarded-Proto: http\r\n", ip);
       c->forwardedTailLen = static_cast<uint8_t>(n);
+      c->peerAddress = ntohl(peer.sin_addr.s_addr);
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.ptr = c;
@@ -689,24 +691,35 @@ struct Worker::Impl {
       c->closeAfter = true;
     }
     const PreparedListener& pl = c->config->listeners[c->listenerIndex];
-    const Action& action = pl.listener->defaultAction;
-    if (action.kind == Action::Kind::FixedResponse) {
+    // Listener rules (rules.h) by priority, then the default action.
+    const PreparedAction* matched = matchRules(pl.rules, h, c->peerAddress);
+    const PreparedAction& prepared = matched ? *matched : pl.defaultAction;
+    const Action& action = *prepared.action;
+    if (action.kind != Action::Kind::Forward) {
       // A body we do not read would be taken for the next request: close after answering.
       bool close = c->closeAfter || !c->reqBodyDone;
       c->closeAfter = close;
       c->fwd = c->headLen;
-      const std::string& head = close ? pl.fixedHeadClose : pl.fixedHeadKeepAlive;
       iov_.clear();
-      iov_.add(head.data(), head.size());
-      if (!c->reqIsHead) {
-        iov_.add(action.fixedResponse.body.data(), action.fixedResponse.body.size());
+      std::string redirect; // redirects are built per request: the Location has its parts
+      if (action.kind == Action::Kind::Redirect) {
+        redirect = redirectResponse(action.redirect.statusCode,
+                                    redirectLocation(action.redirect, h, c->local.port), close);
+        iov_.add(redirect.data(), redirect.size());
+      } else {
+        const std::string& head = close ? prepared.fixedHeadClose : prepared.fixedHeadKeepAlive;
+        iov_.add(head.data(), head.size());
+        if (!c->reqIsHead) {
+          iov_.add(action.fixedResponse.body.data(), action.fixedResponse.body.size());
+        }
       }
       if (writeClient(c, iov_)) {
         completeResponse(c);
       }
       return;
     }
-    c->groupIndex = static_cast<int>(action.targetGroup);
+    c->groupIndex = static_cast<int>(chooseTargetGroup(
+        prepared, prepared.schedule.empty() ? 0 : weightedTurns_[prepared.counter]++));
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
     bump(tgCells_[group.slot].requestCount);
     c->state = ClientState::Forwarding;
@@ -1468,6 +1481,8 @@ struct Worker::Impl {
   std::unique_ptr<TrafficCells[]> targetCells_;
   MessageHead scratch_; // the head being parsed (one at a time on this thread)
   IoVector iov_;        // the message being written
+
+  uint32_t weightedTurns_[kWeightedCounters] = {}; // turns of weighted forwards (rules.h)
 };
 
 Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)
