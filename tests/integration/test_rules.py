@@ -146,6 +146,13 @@ class RulesTest(TideTestCase):
         self.assertIn("OperationNotPermitted", self.tide_fails("rule", "delete", default))
         self.tide("rule", "delete", special)
         self.answers("/green/special", green)
+        # ModifyListener moves the listener, rules and all.
+        moved = free_port()
+        self.tide("listener", "modify", self.listener, "--port", str(moved))
+        wait_for(lambda: try_get(self.port, "/") is None and try_get(moved, "/") is not None,
+                 what="the listener to move")
+        self.assertEqual(request(moved, "/green/a")[2], green)
+        self.assertEqual(request(moved, "/")[2], blue)
 
     def test_changes_under_keep_alive_load_drop_no_request(self):
         blue_ids = set(self.ids["blue"])
