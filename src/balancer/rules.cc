@@ -76,9 +76,9 @@ std::string_view hostOf(const MessageHead& h) {
   return {};
 }
 
-bool anyMatches(const std::vector<std::string>& patterns, std::string_view text, bool foldCase) {
-  for (const std::string& p : patterns) {
-    if (wildcardMatch(p, text, foldCase)) {
+bool anyMatches(const std::vector<SplitPattern>& patterns, std::string_view text, bool foldCase) {
+  for (const SplitPattern& p : patterns) {
+    if (splitMatch(p, text, foldCase)) {
       return true;
     }
   }
@@ -98,7 +98,7 @@ bool queryMatches(const PreparedCondition& c, std::string_view query) {
     std::string_view value =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     for (const auto& [k, v] : c.query) {
-      if ((k.empty() || wildcardMatch(k, key, true)) && wildcardMatch(v, value, true)) {
+      if ((k.text.empty() || splitMatch(k, key, true)) && splitMatch(v, value, true)) {
         return true;
       }
     }
@@ -122,8 +122,8 @@ bool conditionMatches(const PreparedCondition& c, const MessageHead& h, const Ta
     }
     return false;
   case RuleCondition::Field::HttpRequestMethod:
-    for (const std::string& m : c.patterns) {
-      if (m == h.method) {
+    for (const SplitPattern& m : c.patterns) {
+      if (m.text == h.method) {
         return true;
       }
     }
@@ -229,6 +229,79 @@ bool wildcardMatch(std::string_view pattern, std::string_view text, bool foldCas
   return p == pattern.size();
 }
 
+SplitPattern splitPattern(std::string pattern) {
+  SplitPattern p;
+  p.text = std::move(pattern);
+  const std::string& t = p.text;
+  p.hasStar = t.find('*') != std::string::npos;
+  p.starFirst = !t.empty() && t.front() == '*';
+  p.starLast = !t.empty() && t.back() == '*';
+  size_t begin = 0;
+  while (begin <= t.size()) {
+    size_t star = t.find('*', begin);
+    size_t end = star == std::string::npos ? t.size() : star;
+    if (end > begin) {
+      p.runs.emplace_back(static_cast<uint32_t>(begin), static_cast<uint32_t>(end - begin));
+    }
+    if (star == std::string::npos) {
+      break;
+    }
+    begin = star + 1;
+  }
+  return p;
+}
+
+namespace {
+// Whether the run matches text at `at` ("?" matches any one character).
+bool runAt(std::string_view run, std::string_view text, size_t at, bool foldCase) {
+  for (size_t j = 0; j < run.size(); ++j) {
+    char c = foldCase ? lower(text[at + j]) : text[at + j];
+    if (run[j] != '?' && run[j] != c) {
+      return false;
+    }
+  }
+  return true;
+}
+} // namespace
+
+bool splitMatch(const SplitPattern& p, std::string_view text, bool foldCase) {
+  std::string_view t = p.text;
+  if (!p.hasStar) {
+    return t.size() == text.size() && runAt(t, text, 0, foldCase);
+  }
+  size_t first = 0, last = p.runs.size(); // runs still to place: [first, last)
+  size_t pos = 0, end = text.size();      // where they may go
+  if (!p.starFirst) {
+    std::string_view run = t.substr(p.runs[0].first, p.runs[0].second);
+    if (run.size() > text.size() || !runAt(run, text, 0, foldCase)) {
+      return false;
+    }
+    pos = run.size();
+    first = 1;
+  }
+  if (!p.starLast && last > first) {
+    std::string_view run = t.substr(p.runs[last - 1].first, p.runs[last - 1].second);
+    if (run.size() > end - pos || !runAt(run, text, end - run.size(), foldCase)) {
+      return false;
+    }
+    end -= run.size();
+    --last;
+  }
+  // The runs between stars, each at its leftmost place: that leaves the most room for the rest.
+  for (size_t i = first; i < last; ++i) {
+    std::string_view run = t.substr(p.runs[i].first, p.runs[i].second);
+    size_t at = pos;
+    while (at + run.size() <= end && !runAt(run, text, at, foldCase)) {
+      ++at;
+    }
+    if (at + run.size() > end) {
+      return false;
+    }
+    pos = at + run.size();
+  }
+  return true;
+}
+
 Result<PreparedAction> prepareAction(const Action& a, size_t groupCount, uint32_t& nextCounter) {
   PreparedAction out;
   out.action = &a;
@@ -319,7 +392,7 @@ Result<PreparedRule> prepareRule(const Rule& rule, size_t groupCount, uint32_t& 
     case RuleCondition::Field::HostHeader:
     case RuleCondition::Field::HttpHeader:
       for (const std::string& v : c.values) {
-        pc.patterns.push_back(lowered(v));
+        pc.patterns.push_back(splitPattern(lowered(v)));
       }
       pc.headerName = lowered(c.headerName);
       if (c.field == RuleCondition::Field::HttpHeader && pc.headerName.empty()) {
@@ -329,11 +402,13 @@ Result<PreparedRule> prepareRule(const Rule& rule, size_t groupCount, uint32_t& 
       break;
     case RuleCondition::Field::PathPattern:
     case RuleCondition::Field::HttpRequestMethod:
-      pc.patterns = c.values;
+      for (const std::string& v : c.values) {
+        pc.patterns.push_back(splitPattern(v));
+      }
       break;
     case RuleCondition::Field::QueryString:
       for (const auto& [k, v] : c.queryValues) {
-        pc.query.emplace_back(lowered(k), lowered(v));
+        pc.query.emplace_back(splitPattern(lowered(k)), splitPattern(lowered(v)));
       }
       break;
     case RuleCondition::Field::SourceIp:

@@ -1,7 +1,7 @@
-// Listener rules on the request path: conditions prepared once per snapshot (patterns lowered
-// where matching is case-insensitive, CIDRs parsed, weighted forwards turned into a schedule),
-// then matched per request by pure functions over the parsed head. Matching never allocates
-// and costs nothing for a listener without rules.
+// Listener rules on the request path: conditions prepared once per snapshot (patterns split at
+// their stars and lowered where matching is case-insensitive, CIDRs parsed, weighted forwards
+// turned into a schedule), then matched per request by pure functions over the parsed head.
+// Matching never allocates and costs nothing for a listener without rules.
 //
 // Matching follows ALB: the first rule by priority whose conditions all match (AND) decides; a
 // condition matches when one of its values does (OR). Host names compare case-insensitively
@@ -21,12 +21,26 @@
 
 namespace tide::balancer {
 
+// A wildcard pattern split once at its stars: the runs between them (which may hold "?") are
+// matched in order, the first at the start and the last at the end unless a star is there.
+struct SplitPattern {
+  std::string text; // the pattern (lowered where the comparison is case-insensitive)
+  std::vector<std::pair<uint32_t, uint32_t>> runs; // offset and length of each run in text
+  bool hasStar = false;                            // any "*" at all
+  bool starFirst = false;                          // text starts with "*"
+  bool starLast = false;                           // text ends with "*"
+};
+
+SplitPattern splitPattern(std::string pattern);
+// Whether text matches; with `foldCase`, text is compared lowered (the pattern is already).
+bool splitMatch(const SplitPattern& p, std::string_view text, bool foldCase);
+
 struct PreparedCondition {
   RuleCondition::Field field = RuleCondition::Field::PathPattern;
-  std::vector<std::string> patterns; // lowered where the comparison is case-insensitive
-  std::string headerName;            // HttpHeader: lowered
-  std::vector<std::pair<std::string, std::string>> query; // QueryString: lowered key, value
-  std::vector<std::pair<uint32_t, uint32_t>> cidrs;       // SourceIp: network, mask
+  std::vector<SplitPattern> patterns; // lowered where the comparison is case-insensitive
+  std::string headerName;             // HttpHeader: lowered
+  std::vector<std::pair<SplitPattern, SplitPattern>> query; // QueryString: lowered key, value
+  std::vector<std::pair<uint32_t, uint32_t>> cidrs;         // SourceIp: network, mask
 };
 
 // An action with what the request path needs of it, prepared once.
@@ -55,8 +69,8 @@ Result<PreparedAction> prepareAction(const Action& action, size_t groupCount,
 // Checks and prepares a rule's conditions and action.
 Result<PreparedRule> prepareRule(const Rule& rule, size_t groupCount, uint32_t& nextCounter);
 
-// Whether `text` matches `pattern` with * and ?; with `foldCase`, the pattern must be lowered
-// already and text is compared lowered.
+// Whether `text` matches `pattern` with * and ? (the reference the split form must agree with);
+// with `foldCase`, the pattern must be lowered already and text is compared lowered.
 bool wildcardMatch(std::string_view pattern, std::string_view text, bool foldCase);
 
 // The action of the first matching rule, or nullptr when none matches (the default action

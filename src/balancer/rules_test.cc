@@ -83,6 +83,23 @@ TEST(WildcardTest, StarAndQuestionMark) {
   EXPECT_TRUE(wildcardMatch("/api", "/API", true)); // folded: pattern lowered beforehand
 }
 
+TEST(WildcardTest, SplitPatternsAgreeWithTheReference) {
+  const char* patterns[] = {"",      "*",    "**",   "a",      "?",     "a*",     "*a",
+                            "a*b",   "*a*",  "a?c",  "*?",     "?*",    "a*b*c",  "*a*b*",
+                            "ab*ab", "*aba", "a**b", "/img/*", "*.png", "/v?/s*", "??*??"};
+  const char* texts[] = {"",           "a",          "b",     "ab",   "abc",    "aab",
+                         "abab",       "aba",        "abcab", "acbc", "ababab", "/img/",
+                         "/img/x.png", "/v2/status", "x.png", "abcd", "aXc",    "abba"};
+  for (const char* p : patterns) {
+    SplitPattern split = splitPattern(p);
+    for (const char* t : texts) {
+      EXPECT_EQ(splitMatch(split, t, false), wildcardMatch(p, t, false))
+          << "pattern '" << p << "' text '" << t << "'";
+    }
+  }
+  EXPECT_TRUE(splitMatch(splitPattern("*.example.com"), "API.Example.COM", true));
+}
+
 TEST(RulesTest, NoRulesMatchNothing) {
   Rules r;
   EXPECT_EQ(r.match(get("/")), 0);
