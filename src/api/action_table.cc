@@ -6,7 +6,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 59> kActions = {{
+constexpr std::array<ActionEntry, 65> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
@@ -32,6 +32,12 @@ constexpr std::array<ActionEntry, 59> kActions = {{
     {"CreateListener", "elbv2", createListener},
     {"DescribeListeners", "elbv2", describeListeners},
     {"DeleteListener", "elbv2", deleteListener},
+    {"ModifyListener", "elbv2", modifyListener},
+    {"CreateRule", "elbv2", createRule},
+    {"ModifyRule", "elbv2", modifyRule},
+    {"DeleteRule", "elbv2", deleteRule},
+    {"DescribeRules", "elbv2", describeRules},
+    {"SetRulePriorities", "elbv2", setRulePriorities},
     {"CreateTargetGroup", "elbv2", createTargetGroup},
     {"DescribeTargetGroups", "elbv2", describeTargetGroups},
     {"ModifyTargetGroup", "elbv2", modifyTargetGroup},

@@ -344,26 +344,7 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
                                                other.listenerArn + ")");
       }
     }
-    for (const auto& a : l.defaultActions) {
-      if (a.type != "forward") {
-        continue;
-      }
-      auto tg = tx.targetGroup(a.targetGroupArn);
-      if (!tg) {
-        return tg.status();
-      }
-      if (!tg->has_value()) {
-        return Status("TargetGroupNotFound", "Target group '" + a.targetGroupArn + "' not found");
-      }
-      // As in ELBv2, a target group serves one load balancer.
-      for (const auto& other : *all) {
-        if (forwardsTo(other, a.targetGroupArn) && other.loadBalancerArn != l.loadBalancerArn) {
-          return Status("TargetGroupAssociationLimit",
-                        "Target group '" + (*tg)->targetGroupName +
-                            "' is already used by another load balancer");
-        }
-      }
-    }
+    TIDE_RETURN_IF_ERROR(checkForwardTargets(tx, l.loadBalancerArn, l.defaultActions));
     return tx.putListener(l);
   });
   if (!s.isOk()) {

@@ -20,9 +20,26 @@ Json targetHealthJson(const model::Target& t, const model::TargetGroup& tg);
 Json loadBalancerAttributesJson(const model::LoadBalancer& lb);
 Json targetGroupAttributesJson(const model::TargetGroup& tg);
 
-// DefaultActions: exactly one forward (TargetGroupArn, or ForwardConfig with one group) or
-// fixed-response action.
-Result<std::vector<model::ListenerAction>> parseListenerActions(const Json& actions);
+// Actions (DefaultActions of a listener, Actions of a rule; `what` names them in errors):
+// exactly one forward (TargetGroupArn, or ForwardConfig with 1..5 weighted groups), redirect
+// (RedirectConfig) or fixed-response (FixedResponseConfig), checked by validateListenerAction.
+Result<std::vector<model::ListenerAction>>
+parseListenerActions(const Json& actions, const std::string& what = "DefaultActions");
+Json actionsJson(const std::vector<model::ListenerAction>& actions);
+
+// Rule Conditions [{Field, Values | *Config}], checked by validateRuleConditions.
+Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& conditions);
+// A rule in the AWS shape (Priority as a string, IsDefault false).
+Json ruleJson(const model::Rule& r);
+// The listener's default rule: Priority "default", IsDefault true, its DefaultActions.
+Json defaultRuleJson(const model::Listener& l);
+// The default rule's ARN (derived from the listener's).
+std::string defaultRuleArn(const model::Listener& l);
+
+// TargetGroupNotFound for a forward action's group that does not exist;
+// TargetGroupAssociationLimit for one another load balancer forwards to.
+Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,
+                           const std::vector<model::ListenerAction>& actions);
 
 // Whether a listener forwards to the group.
 bool forwardsTo(const model::Listener& l, const std::string& targetGroupArn);

@@ -38,6 +38,14 @@ Result<Json> createListener(ActionContext& ctx, const Json& p);
 Result<Json> describeListeners(ActionContext& ctx, const Json& p);
 Result<Json> deleteListener(ActionContext& ctx, const Json& p);
 
+// actions_rules.cc
+Result<Json> createRule(ActionContext& ctx, const Json& p);
+Result<Json> modifyRule(ActionContext& ctx, const Json& p);
+Result<Json> deleteRule(ActionContext& ctx, const Json& p);
+Result<Json> describeRules(ActionContext& ctx, const Json& p);
+Result<Json> setRulePriorities(ActionContext& ctx, const Json& p);
+Result<Json> modifyListener(ActionContext& ctx, const Json& p);
+
 // actions_target_groups.cc
 Result<Json> createTargetGroup(ActionContext& ctx, const Json& p);
 Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p);

@@ -217,6 +217,77 @@ TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {
   EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", lbArn}})["Listeners"].size(), 1u);
 }
 
+TEST_F(StackEngineTest, ListenerRulesAndExtendedDefaultActions) {
+  auto withRules = [&](const std::string& priority) {
+    std::string body = web();
+    std::string rules =
+        "  Api:\n"
+        "    Type: AWS::ElasticLoadBalancingV2::TargetGroup\n"
+        "    Properties: {Port: 9000}\n"
+        "  ApiRule:\n"
+        "    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n"
+        "    Properties:\n"
+        "      ListenerArn: !Ref Listener\n"
+        "      Priority: " +
+        priority +
+        "\n"
+        "      Conditions: [{Field: path-pattern, PathPatternConfig: {Values: ['/api/*']}}]\n"
+        "      Actions:\n"
+        "        - Type: forward\n"
+        "          ForwardConfig:\n"
+        "            TargetGroups:\n"
+        "              - {TargetGroupArn: !Ref Api, Weight: 3}\n"
+        "              - {TargetGroupArn: !Ref Web, Weight: 1}\n"
+        "  OldRule:\n"
+        "    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n"
+        "    Properties:\n"
+        "      ListenerArn: !Ref Listener\n"
+        "      Priority: 20\n"
+        "      Conditions: [{Field: host-header, Values: [old.example.com]}]\n"
+        "      Actions: [{Type: redirect, RedirectConfig: {Host: new.example.com, Port: '443', "
+        "Protocol: HTTPS, StatusCode: HTTP_301}}]\n"
+        "Outputs:\n"
+        "  Rule: {Value: !Ref ApiRule}\n";
+    body.replace(body.find("Outputs:\n"), 9, rules);
+    return body;
+  };
+  ok("CreateStack", request(withRules("10")));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  std::string listener =
+      ok("DescribeStackResources",
+         {{"StackName", "shop"},
+          {"LogicalResourceId", "Listener"}})["StackResources"][0]["PhysicalResourceId"];
+  Json rules = ok("DescribeRules", {{"ListenerArn", listener}})["Rules"];
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules[0]["Priority"], "10");
+  EXPECT_EQ(rules[0]["Actions"][0]["ForwardConfig"]["TargetGroups"][0]["Weight"], 3);
+  EXPECT_EQ(rules[1]["Actions"][0]["RedirectConfig"]["Port"], "443");
+  EXPECT_EQ(rules[2]["IsDefault"], true);
+  std::string ruleArn = rules[0]["RuleArn"];
+  for (const Json& o : s["Outputs"]) {
+    if (o["OutputKey"] == "Rule") {
+      EXPECT_EQ(o["OutputValue"], ruleArn); // Ref gives the RuleArn
+    }
+  }
+  // A new priority changes the rule in place.
+  ok("UpdateStack", request(withRules("15")));
+  ASSERT_EQ(settle()["StackStatus"], "UPDATE_COMPLETE");
+  rules = ok("DescribeRules", {{"ListenerArn", listener}})["Rules"];
+  EXPECT_EQ(rules[0]["Priority"], "15");
+  EXPECT_EQ(rules[0]["RuleArn"], ruleArn);
+  // A bad priority fails the update, naming the resource, and changes nothing.
+  ok("UpdateStack", request(withRules("0")));
+  s = settle();
+  EXPECT_EQ(s["StackStatus"], "UPDATE_FAILED") << s.dump();
+  EXPECT_NE(s["StackStatusReason"].get<std::string>().find("ApiRule"), std::string::npos)
+      << s.dump();
+  EXPECT_EQ(ok("DescribeRules", {{"ListenerArn", listener}})["Rules"][0]["Priority"], "15");
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
+  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 0u);
+}
+
 TEST_F(StackEngineTest, ValidatesBeforeRecordingAnything) {
   std::string bad = web("      Port: nine\n");
   EXPECT_EQ(errorCode("CreateStack", request(bad)), "ValidationError");

@@ -413,6 +413,71 @@ Result<Json> listenerAttribute(ActionContext&, const std::string& arn, const std
   return Json(arn);
 }
 
+// --------------------------------------------------- AWS::ElasticLoadBalancingV2::ListenerRule
+
+constexpr PropertySpec kRuleProps[] = {
+    {"ListenerArn", K::String, true},
+    {"Priority", K::Number, true, true},
+    {"Conditions", K::List, true, true},
+    {"Actions", K::List, true, true},
+};
+constexpr std::string_view kRuleAttrs[] = {"RuleArn", "IsDefault"};
+
+Result<std::string> createRule(ResourceCall& c, const Json& props) {
+  Json p = Json::object();
+  copy(props, p, {"ListenerArn"}, K::String);
+  copy(props, p, {"Priority"}, K::Number);
+  copy(props, p, {"Conditions", "Actions"}, K::List);
+  auto r = invoke(c.ctx, "CreateRule", p);
+  if (!r) {
+    return r.status();
+  }
+  return (*r)["Rules"][0]["RuleArn"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findRule(ResourceCall& c, const Json& props) {
+  auto r = invoke(c.ctx, "DescribeRules", {{"ListenerArn", text(props["ListenerArn"])}});
+  if (!r) {
+    return std::optional<std::string>();
+  }
+  for (const Json& rule : (*r)["Rules"]) {
+    if (rule["Priority"] == text(number(props["Priority"]))) {
+      return std::optional<std::string>(rule["RuleArn"]);
+    }
+  }
+  return std::optional<std::string>();
+}
+
+Status updateRule(ResourceCall& c, const std::string& arn, const Json& props) {
+  Json p = {{"RuleArn", arn}};
+  copy(props, p, {"Conditions", "Actions"}, K::List);
+  auto r = invoke(c.ctx, "ModifyRule", p);
+  if (!r) {
+    return r.status();
+  }
+  if ((*r)["Rules"][0]["Priority"] != text(number(props["Priority"]))) {
+    auto s =
+        invoke(c.ctx, "SetRulePriorities",
+               {{"RulePriorities", {{{"RuleArn", arn}, {"Priority", number(props["Priority"])}}}}});
+    if (!s) {
+      return s.status();
+    }
+  }
+  return Status::ok();
+}
+
+Result<bool> removeRule(ActionContext& ctx, const std::string& arn) {
+  auto r = invoke(ctx, "DeleteRule", {{"RuleArn", arn}});
+  if (!r && !notFound(r.status())) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> ruleAttribute(ActionContext&, const std::string& arn, const std::string& name) {
+  return name == "IsDefault" ? Json(false) : Json(arn);
+}
+
 // ---------------------------------------------------------- AWS::AutoScaling::AutoScalingGroup
 
 constexpr PropertySpec kGroupProps[] = {
@@ -739,6 +804,8 @@ const ResourceType kTypes[] = {
      loadBalancerAttribute},
     {"AWS::ElasticLoadBalancingV2::Listener", kListenerProps, kListenerAttrs, createListener,
      findListener, nullptr, nullptr, removeListener, listenerAttribute},
+    {"AWS::ElasticLoadBalancingV2::ListenerRule", kRuleProps, kRuleAttrs, createRule, findRule,
+     nullptr, updateRule, removeRule, ruleAttribute},
     {"AWS::AutoScaling::AutoScalingGroup",
      kGroupProps,
      {},

@@ -15,6 +15,7 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
   const Snapshot& s = *snapshot;
   std::vector<uint8_t> lbSeen(capacity.loadBalancers, 0);
   uint32_t maxHead = 1024;
+  uint32_t weightedCounter = 0; // hands out per-worker counters to weighted forwards
   for (const LoadBalancer& lb : s.loadBalancers) {
     if (lb.slot >= capacity.loadBalancers || lbSeen[lb.slot]) {
       return validationError("load balancer '" + lb.name + "': slot " + std::to_string(lb.slot) +
@@ -46,23 +47,27 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
       pl.loadBalancer = &lb;
       pl.listener = &l;
       pl.forwardedPortLine = "X-Forwarded-Port: " + std::to_string(l.endpoint.port) + "\r\n";
-      const Action& a = l.defaultAction;
-      if (a.kind == Action::Kind::Forward) {
-        if (a.targetGroup >= s.targetGroups.size()) {
+      auto action = prepareAction(l.defaultAction, s.targetGroups.size(), weightedCounter);
+      if (!action) {
+        return validationError("listener on " + formatEndpoint(l.endpoint) + ": " +
+                               action.status().message());
+      }
+      pl.defaultAction = std::move(*action);
+      pl.fixedHeadKeepAlive = pl.defaultAction.fixedHeadKeepAlive;
+      pl.fixedHeadClose = pl.defaultAction.fixedHeadClose;
+      int lastPriority = 0;
+      for (const Rule& r : l.rules) {
+        if (r.priority < 1 || r.priority > 50000 || r.priority <= lastPriority) {
           return validationError("listener on " + formatEndpoint(l.endpoint) +
-                                 ": no target group at index " + std::to_string(a.targetGroup));
+                                 ": rule priorities must be 1..50000, unique and ascending");
         }
-      } else {
-        const FixedResponse& f = a.fixedResponse;
-        if (f.statusCode < 200 || f.statusCode > 599) {
-          return validationError("fixed response status must be within 200..599");
+        lastPriority = r.priority;
+        auto rule = prepareRule(r, s.targetGroups.size(), weightedCounter);
+        if (!rule) {
+          return validationError("listener on " + formatEndpoint(l.endpoint) + ": " +
+                                 rule.status().message());
         }
-        if (f.contentType.find_first_of("\r\n") != std::string::npos) {
-          return validationError("fixed response content type has a line break");
-        }
-        pl.fixedHeadKeepAlive =
-            fixedResponseHead(f.statusCode, f.contentType, f.body.size(), false);
-        pl.fixedHeadClose = fixedResponseHead(f.statusCode, f.contentType, f.body.size(), true);
+        pl.rules.push_back(std::move(*rule));
       }
       p->listeners.push_back(std::move(pl));
     }

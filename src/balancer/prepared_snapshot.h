@@ -5,6 +5,7 @@
 #pragma once
 
 #include "balancer/lb_algorithm.h"
+#include "balancer/rules.h"
 #include "balancer/snapshot.h"
 #include "common/status.h"
 
@@ -34,6 +35,8 @@ struct PreparedListener {
   std::string fixedHeadKeepAlive;             // fixed response head (FixedResponse only)
   std::string fixedHeadClose;                 // the same with Connection: close
   std::string forwardedPortLine;              // "X-Forwarded-Port: 80\r\n"
+  std::vector<PreparedRule> rules;            // the listener's rules, by priority (rules.h)
+  PreparedAction defaultAction;               // the default action, prepared
 };
 
 struct PreparedSnapshot {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tide::balancer {
@@ -81,21 +82,71 @@ struct FixedResponse {
   std::string body;                       // sent as is
 };
 
-// A listener's default action. Rules with conditions come later.
+// A redirect action, as ALB's RedirectActionConfig. Each part may hold the tokens #{protocol},
+// #{host}, #{port}, #{path} (without its leading "/") and #{query} (without the "?").
+struct Redirect {
+  std::string protocol = "#{protocol}"; // HTTP, HTTPS or #{protocol}
+  std::string host = "#{host}";         // host name
+  std::string port = "#{port}";         // port number
+  std::string path = "/#{path}";        // starts with "/"
+  std::string query = "#{query}";       // without the leading "?"
+  int statusCode = 301;                 // 301 or 302
+  bool operator==(const Redirect&) const = default;
+};
+
+// One target group of a weighted forward action.
+struct WeightedTargetGroup {
+  uint32_t targetGroup = 0; // index into Snapshot::targetGroups
+  uint32_t weight = 1;      // 0..999; 0: never chosen
+  bool operator==(const WeightedTargetGroup&) const = default;
+};
+
+// A listener's default action, or a rule's action.
 struct Action {
   enum class Kind : uint8_t {
-    Forward,       // forward to targetGroups[targetGroup]
+    Forward,       // forward to targetGroups[targetGroup] (or by weight over weightedGroups)
     FixedResponse, // answer with fixedResponse
+    Redirect,      // answer with a redirect
   };
-  Kind kind = Kind::Forward;   // which of the two
+  Kind kind = Kind::Forward;   // which of the three
   uint32_t targetGroup = 0;    // index into Snapshot::targetGroups (Forward only)
   FixedResponse fixedResponse; // (FixedResponse only)
+  std::vector<WeightedTargetGroup> weightedGroups; // Forward: when not empty, chosen by weight
+                                                   // over these (targetGroup is ignored)
+  Redirect redirect;                               // (Redirect only)
+};
+
+// A rule condition: a request matches when one of the values matches (OR); a rule matches when
+// all its conditions do (AND). Wildcards * (any run) and ? (one character) as ALB has them.
+struct RuleCondition {
+  enum class Field : uint8_t {
+    HostHeader,        // values: host names, case-insensitive, wildcards
+    PathPattern,       // values: path patterns, case-sensitive, wildcards
+    HttpHeader,        // headerName; values case-insensitive, wildcards
+    HttpRequestMethod, // values: methods, exact
+    QueryString,       // queryValues: key (may be empty) and value, case-insensitive, wildcards
+    SourceIp,          // values: IPv4 CIDRs of the client address
+  };
+  Field field = Field::PathPattern;                             // see Field
+  std::vector<std::string> values;                              // see Field
+  std::string headerName;                                       // HttpHeader only
+  std::vector<std::pair<std::string, std::string>> queryValues; // QueryString only
+  bool operator==(const RuleCondition&) const = default;
+};
+
+// A listener rule: the first rule (lowest priority) whose conditions all match decides.
+struct Rule {
+  std::string arn;                       // RuleArn (may be empty)
+  int priority = 1;                      // 1..50000, unique within the listener
+  std::vector<RuleCondition> conditions; // all must match
+  Action action;                         // what to do with a matching request
 };
 
 struct Listener {
-  std::string arn;      // ListenerArn (may be empty)
-  Endpoint endpoint;    // where to listen; listeners are identified by endpoint
-  Action defaultAction; // what to do with every request
+  std::string arn;         // ListenerArn (may be empty)
+  Endpoint endpoint;       // where to listen; listeners are identified by endpoint
+  Action defaultAction;    // what to do with every request no rule matches
+  std::vector<Rule> rules; // by priority, lowest first; evaluated before the default action
 };
 
 struct LoadBalancer {

@@ -152,6 +152,7 @@ struct ClientConn : Pollable {
   char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
   // 0: not formatted yet (only X-Forwarded-* needs it).
   uint8_t forwardedTailLen = 0;
+  uint32_t peerAddress = 0; // the client's IPv4 address, host byte order (source-ip rules)
   // The current request.
   uint32_t headLen = 0;
   BodyFraming reqFraming = BodyFraming::None;
@@ -180,7 +181,6 @@ struct ClientConn : Pollable {
   uint64_t reqBodyBytes = 0; // body bytes of the current request taken so far (wire bytes)
   std::string stash;         // a small partial head kept while `in` is given back (slowloris)
   // The access log (filled only when the load balancer writes one).
-  uint32_t peerAddress = 0;
   uint16_t peerPort = 0;
   int64_t reqStartUs = 0;     // head complete (monotonic)
   int64_t responseHeadUs = 0; // the target's response head came (monotonic); 0: none
@@ -787,26 +787,38 @@ struct Worker::Impl {
       c->closeAfter = true;
     }
     const PreparedListener& pl = c->config->listeners[c->listenerIndex];
-    const Action& action = pl.listener->defaultAction;
-    if (action.kind == Action::Kind::FixedResponse) {
+    // Listener rules (rules.h) by priority, then the default action.
+    const PreparedAction* matched = matchRules(pl.rules, h, c->peerAddress);
+    const PreparedAction& prepared = matched ? *matched : pl.defaultAction;
+    const Action& action = *prepared.action;
+    if (action.kind != Action::Kind::Forward) {
       // A body we do not read would be taken for the next request: close after answering.
       bool close = c->closeAfter || !c->reqBodyDone;
       c->closeAfter = close;
       c->fwd = c->headLen;
-      const std::string& head = close ? pl.fixedHeadClose : pl.fixedHeadKeepAlive;
-      c->elbStatus = action.fixedResponse.statusCode;
-      c->logAction = "fixed-response";
+      bool isRedirect = action.kind == Action::Kind::Redirect;
+      c->elbStatus = isRedirect ? action.redirect.statusCode : action.fixedResponse.statusCode;
+      c->logAction = isRedirect ? "redirect" : "fixed-response";
       iov_.clear();
-      iov_.add(head.data(), head.size());
-      if (!c->reqIsHead) {
-        iov_.add(action.fixedResponse.body.data(), action.fixedResponse.body.size());
+      std::string redirect; // redirects are built per request: the Location has its parts
+      if (action.kind == Action::Kind::Redirect) {
+        redirect = redirectResponse(action.redirect.statusCode,
+                                    redirectLocation(action.redirect, h, c->local.port), close);
+        iov_.add(redirect.data(), redirect.size());
+      } else {
+        const std::string& head = close ? prepared.fixedHeadClose : prepared.fixedHeadKeepAlive;
+        iov_.add(head.data(), head.size());
+        if (!c->reqIsHead) {
+          iov_.add(action.fixedResponse.body.data(), action.fixedResponse.body.size());
+        }
       }
       if (writeClient(c, iov_)) {
         completeResponse(c);
       }
       return;
     }
-    c->groupIndex = static_cast<int>(action.targetGroup);
+    c->groupIndex = static_cast<int>(chooseTargetGroup(
+        prepared, prepared.schedule.empty() ? 0 : weightedTurns_[prepared.counter]++));
     c->logAction = "forward";
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
     bump(tgCells_[group.slot].requestCount);
@@ -1926,6 +1938,7 @@ struct Worker::Impl {
   std::vector<LogBuffer> logBuffers_; // by load balancer slot: access log lines not handed over
   bool logPending_ = false;           // some buffer holds lines
   int64_t lastLogHandoverMs_ = 0;
+  uint32_t weightedTurns_[kWeightedCounters] = {}; // turns of weighted forwards (rules.h)
 };
 
 Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)

@@ -1,7 +1,9 @@
-// `tide lb`, `tide listener` and `tide tg`: load balancers, listeners and target groups
-// (ELBv2). With --output json each prints the ELBv2 response shape.
+// `tide lb`, `tide listener`, `tide rule` and `tide tg`: load balancers, listeners, listener
+// rules and target groups (ELBv2). With --output json each prints the ELBv2 response shape.
 #include "cli/commands.h"
 #include "cli/table.h"
+
+#include <map>
 
 namespace tide::cli {
 
@@ -45,10 +47,15 @@ void listenersTable(const Json& listeners) {
   Table t({"PORT", "ACTION", "TO", "ARN"});
   for (const Json& l : listeners) {
     const Json& a = l["DefaultActions"][0];
-    std::string to = a.contains("TargetGroupArn")
-                         ? str(a, "TargetGroupArn")
-                         : str(a["FixedResponseConfig"], "StatusCode") + " " +
-                               str(a["FixedResponseConfig"], "MessageBody", "");
+    std::string to =
+        a.contains("TargetGroupArn") ? str(a, "TargetGroupArn")
+        : a.contains("ForwardConfig")
+            ? std::to_string(a["ForwardConfig"]["TargetGroups"].size()) + " weighted target groups"
+        : a.contains("RedirectConfig")
+            ? str(a["RedirectConfig"], "StatusCode") + " " + str(a["RedirectConfig"], "Protocol") +
+                  "://" + str(a["RedirectConfig"], "Host")
+            : str(a["FixedResponseConfig"], "StatusCode") + " " +
+                  str(a["FixedResponseConfig"], "MessageBody", "");
     t.add({str(l, "Port"), str(a, "Type"), to, str(l, "ListenerArn")});
   }
   t.print();
@@ -89,6 +96,175 @@ Json targetList(const std::vector<std::string>& specs) {
   }
   return out;
 }
+
+void rulesTable(const Json& rules) {
+  Table t({"PRIORITY", "CONDITIONS", "ACTION", "TO", "ARN"});
+  for (const Json& r : rules) {
+    std::string conditions;
+    for (const Json& c : r["Conditions"]) {
+      std::string field = str(c, "Field");
+      std::string values;
+      for (const auto& [key, cfg] : c.items()) {
+        if (key == "Field" || key == "Values" || !cfg.is_object()) {
+          continue;
+        }
+        if (cfg.contains("HttpHeaderName")) {
+          values += str(cfg, "HttpHeaderName") + ":";
+        }
+        for (const Json& v : cfg.value("Values", Json::array())) {
+          values += values.empty() || values.back() == ':' ? "" : "|";
+          values +=
+              v.is_object() ? str(v, "Key", "") + "=" + str(v, "Value") : v.get<std::string>();
+        }
+      }
+      conditions += (conditions.empty() ? "" : " AND ") + field + "=" + values;
+    }
+    const Json& a = r["Actions"][0];
+    std::string to;
+    if (a.contains("ForwardConfig")) {
+      for (const Json& g : a["ForwardConfig"]["TargetGroups"]) {
+        std::string arn = str(g, "TargetGroupArn");
+        size_t slash = arn.find("targetgroup/");
+        std::string name = slash == std::string::npos ? arn : arn.substr(slash + 12);
+        name = name.substr(0, name.find('/'));
+        to += (to.empty() ? "" : " ") + name + "(" + str(g, "Weight") + ")";
+      }
+    } else if (a.contains("RedirectConfig")) {
+      const Json& c = a["RedirectConfig"];
+      to = str(c, "StatusCode") + " " + str(c, "Protocol") + "://" + str(c, "Host") + ":" +
+           str(c, "Port") + str(c, "Path") + "?" + str(c, "Query");
+    } else {
+      to = str(a["FixedResponseConfig"], "StatusCode") + " " +
+           str(a["FixedResponseConfig"], "MessageBody", "");
+    }
+    t.add({str(r, "Priority"), conditions.empty() ? "-" : conditions, str(a, "Type"), to,
+           str(r, "RuleArn")});
+  }
+  t.print();
+}
+
+// A target group's ARN from its name (or the ARN itself).
+std::string targetGroupArn(const ApiClient& api, const std::string& nameOrArn) {
+  if (nameOrArn.rfind("arn:", 0) == 0) {
+    return nameOrArn;
+  }
+  return orDie(api.call("DescribeTargetGroups",
+                        {{"Names", {nameOrArn}}}))["TargetGroups"][0]["TargetGroupArn"];
+}
+
+// The flags that make rule conditions and actions (rule create and modify, listener modify).
+struct RuleFlags {
+  std::vector<std::string> paths, hosts, headers, methods, queries, sourceIps, forward;
+  std::string fixed, redirect;
+
+  void addConditions(CLI::App* cmd) {
+    cmd->add_option("--path", paths, "path-pattern value (* and ? wildcards); repeatable");
+    cmd->add_option("--host", hosts, "host-header value; repeatable");
+    cmd->add_option("--header", headers, "http-header NAME=VALUE; repeatable");
+    cmd->add_option("--method", methods, "http-request-method value; repeatable");
+    cmd->add_option("--query", queries, "query-string [KEY]=VALUE; repeatable");
+    cmd->add_option("--source-ip", sourceIps, "source-ip CIDR; repeatable");
+  }
+  void addActions(CLI::App* cmd) {
+    cmd->add_option("--forward", forward,
+                    "target group name or ARN, with :WEIGHT for weighted forwarding; repeatable");
+    cmd->add_option("--fixed-response", fixed, "STATUS[:BODY] to answer with");
+    cmd->add_option("--redirect", redirect,
+                    "redirect as Protocol=..,Host=..,Port=..,Path=..,Query=..,StatusCode=HTTP_30x");
+  }
+  bool anyConditions() const {
+    return !(paths.empty() && hosts.empty() && headers.empty() && methods.empty() &&
+             queries.empty() && sourceIps.empty());
+  }
+  bool anyAction() const { return !forward.empty() || !fixed.empty() || !redirect.empty(); }
+
+  Json conditions() const {
+    Json out = Json::array();
+    if (!paths.empty()) {
+      out.push_back({{"Field", "path-pattern"}, {"PathPatternConfig", {{"Values", paths}}}});
+    }
+    if (!hosts.empty()) {
+      out.push_back({{"Field", "host-header"}, {"HostHeaderConfig", {{"Values", hosts}}}});
+    }
+    std::map<std::string, Json> byHeader;
+    for (const std::string& h : headers) {
+      auto [name, value] = keyValue(h, "--header");
+      byHeader[name].push_back(value);
+    }
+    for (const auto& [name, values] : byHeader) {
+      out.push_back({{"Field", "http-header"},
+                     {"HttpHeaderConfig", {{"HttpHeaderName", name}, {"Values", values}}}});
+    }
+    if (!methods.empty()) {
+      out.push_back(
+          {{"Field", "http-request-method"}, {"HttpRequestMethodConfig", {{"Values", methods}}}});
+    }
+    if (!queries.empty()) {
+      Json kvs = Json::array();
+      for (const std::string& q : queries) {
+        // "=VALUE" (no key) matches the value under any key.
+        auto [key, value] = q.rfind('=', 0) == 0
+                                ? std::pair<std::string, std::string>{"", q.substr(1)}
+                                : keyValue(q, "--query");
+        Json kv = {{"Value", value}};
+        if (!key.empty()) {
+          kv["Key"] = key;
+        }
+        kvs.push_back(kv);
+      }
+      out.push_back({{"Field", "query-string"}, {"QueryStringConfig", {{"Values", kvs}}}});
+    }
+    if (!sourceIps.empty()) {
+      out.push_back({{"Field", "source-ip"}, {"SourceIpConfig", {{"Values", sourceIps}}}});
+    }
+    return out;
+  }
+
+  Json actions(const ApiClient& api) const {
+    if (int(!forward.empty()) + int(!fixed.empty()) + int(!redirect.empty()) != 1) {
+      die(Status("MissingParameter",
+                 "give one of --forward TARGET_GROUP[:WEIGHT]..., --fixed-response STATUS[:BODY] "
+                 "or --redirect ..."));
+    }
+    Json action;
+    if (!forward.empty()) {
+      Json groups = Json::array();
+      for (const std::string& f : forward) {
+        size_t colon = f.rfind(':');
+        bool weighted = colon != std::string::npos && colon + 1 < f.size() &&
+                        f.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+        Json g = {{"TargetGroupArn", targetGroupArn(api, weighted ? f.substr(0, colon) : f)}};
+        g["Weight"] = weighted ? std::stoi(f.substr(colon + 1)) : 1;
+        groups.push_back(g);
+      }
+      action = {{"Type", "forward"}, {"ForwardConfig", {{"TargetGroups", groups}}}};
+    } else if (!fixed.empty()) {
+      size_t colon = fixed.find(':');
+      action = {{"Type", "fixed-response"},
+                {"FixedResponseConfig",
+                 {{"StatusCode", fixed.substr(0, colon)},
+                  {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+    } else {
+      Json cfg = Json::object();
+      size_t from = 0;
+      while (from <= redirect.size()) {
+        size_t comma = redirect.find(',', from);
+        std::string part = redirect.substr(from, comma - from);
+        auto [key, value] = keyValue(part, "--redirect");
+        cfg[key] = value;
+        if (comma == std::string::npos) {
+          break;
+        }
+        from = comma + 1;
+      }
+      if (!cfg.contains("StatusCode")) {
+        cfg["StatusCode"] = "HTTP_301";
+      }
+      action = {{"Type", "redirect"}, {"RedirectConfig", cfg}};
+    }
+    return Json::array({action});
+  }
+};
 
 } // namespace
 
@@ -178,6 +354,101 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
     del->callback([&] {
       Json r = orDie(ctx.client().call("DeleteListener", {{"ListenerArn", delArn}}));
       ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delArn.c_str()); }};
+    });
+  }
+
+  {
+    auto* modify = listener->add_subcommand("modify", "change a listener's port or default action");
+    static std::string modArn;
+    static int modPort = 0;
+    static RuleFlags flags;
+    modify->add_option("ARN", modArn, "listener ARN")->required();
+    modify->add_option("--port", modPort, "new port")->check(CLI::Range(1, 65535));
+    flags.addActions(modify);
+    modify->callback([&] {
+      ApiClient api = ctx.client();
+      Json p = {{"ListenerArn", modArn}};
+      if (modPort != 0) {
+        p["Port"] = modPort;
+      }
+      if (flags.anyAction()) {
+        p["DefaultActions"] = flags.actions(api);
+      }
+      Json r = orDie(api.call("ModifyListener", p));
+      ctx.outcome = Outcome{r, [](const Json& j) { listenersTable(j["Listeners"]); }};
+    });
+  }
+
+  // ---------------------------------------------------------------------------------- rules
+  auto* rule = app.add_subcommand("rule", "listener rules")->require_subcommand(1);
+  {
+    auto* ls = rule->add_subcommand("ls", "list a listener's rules, the default rule last");
+    static std::string lsListener;
+    ls->add_option("--listener", lsListener, "listener ARN")->required();
+    ls->callback([&] {
+      Json r = orDie(ctx.client().call("DescribeRules", {{"ListenerArn", lsListener}}));
+      ctx.outcome = Outcome{r, [](const Json& j) { rulesTable(j["Rules"]); }};
+    });
+    auto* create = rule->add_subcommand("create", "add a rule: conditions, a priority, an action");
+    static std::string listenerArn;
+    static int priority = 0;
+    static RuleFlags flags;
+    create->add_option("--listener", listenerArn, "listener ARN")->required();
+    create->add_option("--priority", priority, "1..50000, lowest first")->required();
+    flags.addConditions(create);
+    flags.addActions(create);
+    create->callback([&] {
+      ApiClient api = ctx.client();
+      Json r = orDie(api.call("CreateRule", {{"ListenerArn", listenerArn},
+                                             {"Priority", priority},
+                                             {"Conditions", flags.conditions()},
+                                             {"Actions", flags.actions(api)}}));
+      ctx.outcome = Outcome{r, [](const Json& j) { rulesTable(j["Rules"]); }};
+    });
+    auto* modify = rule->add_subcommand("modify", "replace a rule's conditions or action");
+    static std::string modArn;
+    static RuleFlags modFlags;
+    modify->add_option("ARN", modArn, "rule ARN")->required();
+    modFlags.addConditions(modify);
+    modFlags.addActions(modify);
+    modify->callback([&] {
+      ApiClient api = ctx.client();
+      Json p = {{"RuleArn", modArn}};
+      if (modFlags.anyConditions()) {
+        p["Conditions"] = modFlags.conditions();
+      }
+      if (modFlags.anyAction()) {
+        p["Actions"] = modFlags.actions(api);
+      }
+      Json r = orDie(api.call("ModifyRule", p));
+      ctx.outcome = Outcome{r, [](const Json& j) { rulesTable(j["Rules"]); }};
+    });
+    auto* del = rule->add_subcommand("delete", "delete a rule");
+    static std::string delArn;
+    del->add_option("ARN", delArn, "rule ARN")->required();
+    del->callback([&] {
+      Json r = orDie(ctx.client().call("DeleteRule", {{"RuleArn", delArn}}));
+      ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delArn.c_str()); }};
+    });
+    auto* prio = rule->add_subcommand("set-priorities", "change priorities, all or nothing");
+    static std::vector<std::string> pairs;
+    prio->add_option("ARN=PRIORITY", pairs, "rule ARN and its new priority")->required();
+    prio->callback([&] {
+      Json list = Json::array();
+      for (const std::string& p : pairs) {
+        size_t eq = p.rfind('=');
+        int value = 0;
+        try {
+          value = eq == std::string::npos ? 0 : std::stoi(p.substr(eq + 1));
+        } catch (const std::exception&) {
+        }
+        if (value == 0) {
+          die(validationError("'" + p + "' must be RULE_ARN=PRIORITY"));
+        }
+        list.push_back({{"RuleArn", p.substr(0, eq)}, {"Priority", value}});
+      }
+      Json r = orDie(ctx.client().call("SetRulePriorities", {{"RulePriorities", list}}));
+      ctx.outcome = Outcome{r, [](const Json& j) { rulesTable(j["Rules"]); }};
     });
   }
 

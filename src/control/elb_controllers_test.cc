@@ -272,6 +272,74 @@ TEST_F(ElbControllersTest, PublisherCarriesLimitsAndTheAccessLogPath) {
                                  lb_.loadBalancerName + "." + id + ".log");
 }
 
+TEST_F(ElbControllersTest, PublisherCarriesRulesByPriorityAndRepublishesWhenTheyChange) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  model::TargetGroup api = tg_;
+  api.targetGroupArn = "arn:tg/api";
+  api.targetGroupName = "api";
+  model::Listener l;
+  l.listenerArn = "arn:listener/8000";
+  l.loadBalancerArn = lb_.loadBalancerArn;
+  l.port = 8000;
+  l.defaultActions = {{"forward", tg_.targetGroupArn}};
+  model::Rule weighted;
+  weighted.ruleArn = "arn:rule/2";
+  weighted.priority = 20;
+  weighted.conditions = {{"path-pattern", {"/split"}}};
+  model::ListenerAction split;
+  split.forwardTargetGroups = {{api.targetGroupArn, 3}, {tg_.targetGroupArn, 1}};
+  weighted.actions = {split};
+  model::Rule redirect;
+  redirect.ruleArn = "arn:rule/1";
+  redirect.priority = 10;
+  redirect.conditions = {{"host-header", {"old.example.com"}}};
+  model::ListenerAction r;
+  r.type = "redirect";
+  r.redirectHost = "new.example.com";
+  r.redirectStatusCode = "HTTP_302";
+  redirect.actions = {r};
+  l.rules = {weighted, redirect}; // stored in any order
+  put([&](store::Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(api));
+    return tx.putListener(l);
+  });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 1u);
+  const balancer::Snapshot& s = *published[0];
+  ASSERT_EQ(s.targetGroups.size(), 2u); // a group used only by a rule is in the data plane
+  const auto& rules = s.loadBalancers[0].listeners[0].rules;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].priority, 10);
+  EXPECT_EQ(rules[0].action.kind, balancer::Action::Kind::Redirect);
+  EXPECT_EQ(rules[0].action.redirect.host, "new.example.com");
+  EXPECT_EQ(rules[0].action.redirect.statusCode, 302);
+  EXPECT_EQ(rules[0].conditions[0].field, balancer::RuleCondition::Field::HostHeader);
+  EXPECT_EQ(rules[1].priority, 20);
+  ASSERT_EQ(rules[1].action.weightedGroups.size(), 2u);
+  EXPECT_EQ(s.targetGroups[rules[1].action.weightedGroups[0].targetGroup].arn, "arn:tg/api");
+  EXPECT_EQ(rules[1].action.weightedGroups[0].weight, 3u);
+  // Nothing changed: nothing published; a changed priority or weight: published.
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.size(), 1u);
+  l.rules[0].actions[0].forwardTargetGroups[0].weight = 2;
+  put([&](store::Tx& tx) { return tx.putListener(l); });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[1]->loadBalancers[0].listeners[0].rules[1].action.weightedGroups[0].weight,
+            2u);
+  l.rules[0].priority = 5;
+  put([&](store::Tx& tx) { return tx.putListener(l); });
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(published[2]->loadBalancers[0].listeners[0].rules[0].priority, 5);
+  // The store keeps the rules in the listener's document.
+  store_->transact([&](store::Tx& tx) {
+    EXPECT_EQ((*tx.listener(l.listenerArn))->rules, l.rules);
+    return Status::ok();
+  });
+}
+
 // A one-thread HTTP server that answers every request with `status` and closes.
 class TinyServer {
 public:

@@ -72,10 +72,8 @@ Status MetricsPublisher::sample() {
   // Target group → its load balancer (one, as ELBv2 allows).
   std::map<std::string, std::string> lbOfGroup;
   for (const auto& l : listeners) {
-    for (const auto& a : l.defaultActions) {
-      if (a.type == "forward") {
-        lbOfGroup[a.targetGroupArn] = l.loadBalancerArn;
-      }
+    for (const std::string& arn : model::targetGroupsOf(l)) {
+      lbOfGroup[arn] = l.loadBalancerArn;
     }
   }
   // Health counts per target group.

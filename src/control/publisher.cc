@@ -1,5 +1,6 @@
 #include "control/publisher.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <set>
@@ -69,6 +70,73 @@ std::string accessLogPath(const std::string& dir, const model::LoadBalancer& lb)
          "elasticloadbalancing_local_app." + lb.loadBalancerName + "." + id + ".log";
 }
 
+bool sameAction(const balancer::Action& a, const balancer::Action& b) {
+  return a.kind == b.kind && a.targetGroup == b.targetGroup &&
+         a.fixedResponse.statusCode == b.fixedResponse.statusCode &&
+         a.fixedResponse.body == b.fixedResponse.body &&
+         a.fixedResponse.contentType == b.fixedResponse.contentType &&
+         a.weightedGroups == b.weightedGroups && a.redirect == b.redirect;
+}
+
+bool sameRules(const std::vector<balancer::Rule>& a, const std::vector<balancer::Rule>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].arn != b[i].arn || a[i].priority != b[i].priority ||
+        a[i].conditions != b[i].conditions || !sameAction(a[i].action, b[i].action)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A model action in the data plane's terms; groupIndex maps target group ARNs to indexes.
+balancer::Action toAction(const model::ListenerAction& a,
+                          const std::map<std::string, uint32_t>& groupIndex) {
+  balancer::Action out;
+  auto indexOf = [&](const std::string& arn) {
+    auto it = groupIndex.find(arn);
+    return it == groupIndex.end() ? 0u : it->second;
+  };
+  if (a.type == "forward") {
+    out.kind = balancer::Action::Kind::Forward;
+    std::vector<model::TargetGroupTuple> groups = model::forwardGroups(a);
+    out.targetGroup = groups.empty() ? 0 : indexOf(groups.front().targetGroupArn);
+    if (groups.size() > 1) {
+      for (const auto& g : groups) {
+        out.weightedGroups.push_back({indexOf(g.targetGroupArn), static_cast<uint32_t>(g.weight)});
+      }
+    }
+  } else if (a.type == "redirect") {
+    out.kind = balancer::Action::Kind::Redirect;
+    out.redirect = {a.redirectProtocol, a.redirectHost,
+                    a.redirectPort,     a.redirectPath,
+                    a.redirectQuery,    a.redirectStatusCode == "HTTP_302" ? 302 : 301};
+  } else {
+    out.kind = balancer::Action::Kind::FixedResponse;
+    out.fixedResponse = {a.fixedStatusCode, a.fixedContentType, a.fixedMessageBody};
+  }
+  return out;
+}
+
+balancer::RuleCondition toCondition(const model::RuleCondition& c) {
+  using Field = balancer::RuleCondition::Field;
+  balancer::RuleCondition out;
+  out.field = c.field == "host-header"           ? Field::HostHeader
+              : c.field == "http-header"         ? Field::HttpHeader
+              : c.field == "http-request-method" ? Field::HttpRequestMethod
+              : c.field == "query-string"        ? Field::QueryString
+              : c.field == "source-ip"           ? Field::SourceIp
+                                                 : Field::PathPattern;
+  out.values = c.values;
+  out.headerName = c.httpHeaderName;
+  for (const auto& kv : c.queryValues) {
+    out.queryValues.emplace_back(kv.key, kv.value);
+  }
+  return out;
+}
+
 // Whether two snapshots configure the data plane the same way (versions aside).
 bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b) {
   if (a.loadBalancers.size() != b.loadBalancers.size() ||
@@ -106,7 +174,8 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
           l.defaultAction.targetGroup != m.defaultAction.targetGroup ||
           l.defaultAction.fixedResponse.statusCode != m.defaultAction.fixedResponse.statusCode ||
           l.defaultAction.fixedResponse.body != m.defaultAction.fixedResponse.body ||
-          l.defaultAction.fixedResponse.contentType != m.defaultAction.fixedResponse.contentType) {
+          l.defaultAction.fixedResponse.contentType != m.defaultAction.fixedResponse.contentType ||
+          !sameAction(l.defaultAction, m.defaultAction) || !sameRules(l.rules, m.rules)) {
         return false;
       }
     }
@@ -183,10 +252,8 @@ Status Publisher::publish() {
         // Only groups that a listener forwards to are in the data plane.
         std::map<std::string, uint32_t> groupIndex;
         for (const auto& l : *listeners) {
-          for (const auto& a : l.defaultActions) {
-            if (a.type == "forward") {
-              groupIndex.emplace(a.targetGroupArn, 0);
-            }
+          for (const std::string& arn : model::targetGroupsOf(l)) {
+            groupIndex.emplace(arn, 0);
           }
         }
         for (const auto& g : *groups) {
@@ -248,14 +315,22 @@ Status Publisher::publish() {
             balancer::Listener bl;
             bl.arn = l.listenerArn;
             bl.endpoint = {ipv4(lb.bindAddress), static_cast<uint16_t>(l.port)};
-            const model::ListenerAction& a = l.defaultActions.front();
-            if (a.type == "forward") {
-              bl.defaultAction.kind = balancer::Action::Kind::Forward;
-              bl.defaultAction.targetGroup = groupIndex[a.targetGroupArn];
-            } else {
-              bl.defaultAction.kind = balancer::Action::Kind::FixedResponse;
-              bl.defaultAction.fixedResponse = {a.fixedStatusCode, a.fixedContentType,
-                                                a.fixedMessageBody};
+            bl.defaultAction = toAction(l.defaultActions.front(), groupIndex);
+            std::vector<model::Rule> rules = l.rules;
+            std::sort(rules.begin(), rules.end(),
+                      [](const auto& x, const auto& y) { return x.priority < y.priority; });
+            for (const model::Rule& r : rules) {
+              if (r.actions.empty()) {
+                continue;
+              }
+              balancer::Rule br;
+              br.arn = r.ruleArn;
+              br.priority = r.priority;
+              for (const auto& c : r.conditions) {
+                br.conditions.push_back(toCondition(c));
+              }
+              br.action = toAction(r.actions.front(), groupIndex);
+              bl.rules.push_back(std::move(br));
             }
             out.listeners.push_back(std::move(bl));
           }

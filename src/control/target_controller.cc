@@ -36,10 +36,8 @@ Result<Millis> TargetController::reconcile() {
     }
     std::set<std::string> used;
     for (const auto& l : *listeners) {
-      for (const auto& a : l.defaultActions) {
-        if (a.type == "forward") {
-          used.insert(a.targetGroupArn);
-        }
+      for (const std::string& arn : model::targetGroupsOf(l)) {
+        used.insert(arn);
       }
     }
     for (model::Target& t : *targets) {

@@ -31,14 +31,67 @@ struct LoadBalancer {
   std::string accessLogsPrefix;   // access_logs.s3.prefix
 };
 
-// A listener's default action.
+// One target group of a weighted forward action (ForwardConfig.TargetGroups[]).
+struct TargetGroupTuple {
+  std::string targetGroupArn;
+  int weight = 1; // 0..999; a group of weight 0 gets no requests
+  bool operator==(const TargetGroupTuple&) const = default;
+};
+
+// A listener's default action, or a rule's action.
 struct ListenerAction {
-  std::string type = "forward";                // "forward" or "fixed-response"
-  std::string targetGroupArn;                  // forward: where to
-  int fixedStatusCode = 200;                   // fixed-response: 2XX, 4XX or 5XX
-  std::string fixedContentType = "text/plain"; // fixed-response
-  std::string fixedMessageBody;                // fixed-response, at most 1024 characters
+  std::string type = "forward";                      // "forward", "redirect" or "fixed-response"
+  std::string targetGroupArn;                        // forward to one group: where to
+  int fixedStatusCode = 200;                         // fixed-response: 2XX, 4XX or 5XX
+  std::string fixedContentType = "text/plain";       // fixed-response
+  std::string fixedMessageBody;                      // fixed-response, at most 1024 characters
+  std::vector<TargetGroupTuple> forwardTargetGroups; // forward: ForwardConfig.TargetGroups, 1..5
+                                                     // (empty: targetGroupArn with weight 1)
+  std::string redirectProtocol = "#{protocol}";      // redirect: HTTP, HTTPS or #{protocol}
+  std::string redirectHost = "#{host}";              // redirect: 1..128, tokens allowed
+  std::string redirectPort = "#{port}";              // redirect: 1..65535 or #{port}
+  std::string redirectPath = "/#{path}";             // redirect: starts with "/", 1..128
+  std::string redirectQuery = "#{query}";            // redirect: 0..128, no leading "?"
+  std::string redirectStatusCode = "HTTP_301";       // redirect: HTTP_301 or HTTP_302
   bool operator==(const ListenerAction&) const = default;
+};
+
+// The target groups a forward action sends to, with their weights.
+inline std::vector<TargetGroupTuple> forwardGroups(const ListenerAction& a) {
+  if (a.type != "forward") {
+    return {};
+  }
+  if (!a.forwardTargetGroups.empty()) {
+    return a.forwardTargetGroups;
+  }
+  return {{a.targetGroupArn, 1}};
+}
+
+// A key and value of a query-string condition; an empty key matches any key.
+struct QueryStringKeyValue {
+  std::string key;
+  std::string value;
+  bool operator==(const QueryStringKeyValue&) const = default;
+};
+
+// A rule condition (RuleCondition): AND across a rule's conditions, OR within one's values.
+struct RuleCondition {
+  std::string field;               // host-header, path-pattern, http-header, http-request-method,
+                                   // query-string or source-ip
+  std::vector<std::string> values; // all fields but http-header and query-string
+  std::string httpHeaderName;      // http-header: the header to look at
+  std::vector<QueryStringKeyValue> queryValues; // query-string
+  bool operator==(const RuleCondition&) const = default;
+};
+
+// A listener rule other than the default one (the listener's DefaultActions are the default
+// rule, listed last by DescribeRules).
+struct Rule {
+  std::string ruleArn; // ...:listener-rule/app/LBNAME/LBID/LISTENERID/16 hex digits
+  int priority = 1;    // 1..50000, unique per listener; lower is evaluated first
+  std::vector<RuleCondition> conditions; // 1..5 match evaluations in all
+  std::vector<ListenerAction> actions;   // exactly one: forward, redirect or fixed-response
+  bool operator==(const Rule&) const = default;
 };
 
 struct Listener {
@@ -46,8 +99,26 @@ struct Listener {
   std::string loadBalancerArn;
   int port = 80; // 1..65535, unique among listeners on one bind address
   std::string protocol = "HTTP";
-  std::vector<ListenerAction> defaultActions; // exactly one for now
+  std::vector<ListenerAction> defaultActions; // exactly one
+  std::vector<Rule> rules;                    // the listener's rules, by priority
 };
+
+// Every target group the listener's default actions and rules forward to (with repeats).
+inline std::vector<std::string> targetGroupsOf(const Listener& l) {
+  std::vector<std::string> out;
+  auto add = [&](const std::vector<ListenerAction>& actions) {
+    for (const ListenerAction& a : actions) {
+      for (const TargetGroupTuple& t : forwardGroups(a)) {
+        out.push_back(t.targetGroupArn);
+      }
+    }
+  };
+  add(l.defaultActions);
+  for (const Rule& r : l.rules) {
+    add(r.actions);
+  }
+  return out;
+}
 
 struct TargetGroup {
   std::string targetGroupArn;  // ...:targetgroup/NAME/16 hex digits

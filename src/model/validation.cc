@@ -4,6 +4,7 @@
 #include "common/text.h"
 #include "model/instance_types.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <set>
@@ -371,6 +372,260 @@ Status validateTargetGroup(const TargetGroup& tg) {
   }
   TIDE_RETURN_IF_ERROR(validateTargetGroupAttributes(tg));
   return validateTags(tg.tags);
+}
+
+namespace {
+bool isTokenChar(char c) {
+  return isAlnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isVisible(char c) {
+  return c >= 0x20 && c < 0x7f;
+}
+
+int wildcards(std::string_view s) {
+  int n = 0;
+  for (char c : s) {
+    n += c == '*' || c == '?';
+  }
+  return n;
+}
+
+bool isIpv4Cidr(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) {
+    return false;
+  }
+  int octets = 0, value = -1;
+  for (char c : s.substr(0, slash + 1)) {
+    if (c >= '0' && c <= '9') {
+      value = (value < 0 ? 0 : value * 10) + (c - '0');
+      if (value > 255) {
+        return false;
+      }
+    } else if ((c == '.' || c == '/') && value >= 0) {
+      ++octets;
+      value = -1;
+    } else {
+      return false;
+    }
+  }
+  int bits = 0;
+  std::string_view b = s.substr(slash + 1);
+  auto [end, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
+  return octets == 4 && ec == std::errc() && end == b.data() + b.size() && !b.empty() &&
+         bits >= 0 && bits <= 32;
+}
+
+bool isRedirectToken(std::string_view s) {
+  return s == "#{protocol}" || s == "#{host}" || s == "#{port}" || s == "#{path}" ||
+         s == "#{query}";
+}
+} // namespace
+
+Status validateListenerAction(const ListenerAction& a) {
+  if (a.type == "forward") {
+    if (a.forwardTargetGroups.empty()) {
+      if (a.targetGroupArn.empty()) {
+        return validationError("A forward action needs a TargetGroupArn or ForwardConfig");
+      }
+      return Status::ok();
+    }
+    if (a.forwardTargetGroups.size() > 5) {
+      return validationError("ForwardConfig.TargetGroups holds " +
+                             std::to_string(a.forwardTargetGroups.size()) +
+                             " target groups; at most 5");
+    }
+    std::set<std::string> seen;
+    int total = 0;
+    for (const TargetGroupTuple& t : a.forwardTargetGroups) {
+      if (t.targetGroupArn.empty()) {
+        return validationError("ForwardConfig.TargetGroups[].TargetGroupArn is required");
+      }
+      if (t.weight < 0 || t.weight > 999) {
+        return validationError("Weight " + std::to_string(t.weight) + " of " + t.targetGroupArn +
+                               " must be 0 to 999");
+      }
+      if (!seen.insert(t.targetGroupArn).second) {
+        return validationError("Target group " + quoted(t.targetGroupArn) +
+                               " is named twice in ForwardConfig.TargetGroups");
+      }
+      total += t.weight;
+    }
+    if (total == 0) {
+      return validationError("ForwardConfig.TargetGroups: at least one weight must be above 0");
+    }
+    return Status::ok();
+  }
+  if (a.type == "redirect") {
+    if (a.redirectProtocol != "HTTP" && a.redirectProtocol != "HTTPS" &&
+        a.redirectProtocol != "#{protocol}") {
+      return validationError("RedirectConfig.Protocol " + quoted(a.redirectProtocol) +
+                             " must be HTTP, HTTPS or #{protocol}");
+    }
+    if (a.redirectPort != "#{port}") {
+      int port = 0;
+      auto [end, ec] = std::from_chars(a.redirectPort.data(),
+                                       a.redirectPort.data() + a.redirectPort.size(), port);
+      if (ec != std::errc() || end != a.redirectPort.data() + a.redirectPort.size() || port < 1 ||
+          port > 65535) {
+        return validationError("RedirectConfig.Port " + quoted(a.redirectPort) +
+                               " must be 1 to 65535 or #{port}");
+      }
+    }
+    auto visible = [](const std::string& s) {
+      return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    };
+    if (a.redirectHost.empty() || a.redirectHost.size() > 128 || !visible(a.redirectHost)) {
+      return validationError("RedirectConfig.Host " + quoted(a.redirectHost) +
+                             " must be 1 to 128 visible characters");
+    }
+    if (a.redirectPath.empty() || a.redirectPath[0] != '/' || a.redirectPath.size() > 128 ||
+        !visible(a.redirectPath)) {
+      return validationError("RedirectConfig.Path " + quoted(a.redirectPath) +
+                             " must start with '/' and be 1 to 128 visible characters");
+    }
+    if (a.redirectQuery.size() > 128 || (!a.redirectQuery.empty() && a.redirectQuery[0] == '?') ||
+        !visible(a.redirectQuery)) {
+      return validationError("RedirectConfig.Query " + quoted(a.redirectQuery) +
+                             " must be up to 128 visible characters without a leading '?'");
+    }
+    if (a.redirectStatusCode != "HTTP_301" && a.redirectStatusCode != "HTTP_302") {
+      return validationError("RedirectConfig.StatusCode " + quoted(a.redirectStatusCode) +
+                             " must be HTTP_301 or HTTP_302");
+    }
+    if (a.redirectProtocol == "#{protocol}" && a.redirectHost == "#{host}" &&
+        a.redirectPort == "#{port}" && a.redirectPath == "/#{path}" &&
+        a.redirectQuery == "#{query}") {
+      return validationError("RedirectConfig redirects to the same URL: change at least one of "
+                             "Protocol, Host, Port, Path or Query");
+    }
+    for (const std::string* part : {&a.redirectHost, &a.redirectPath, &a.redirectQuery}) {
+      size_t at = 0;
+      while ((at = part->find("#{", at)) != std::string::npos) {
+        size_t close = part->find('}', at);
+        if (close == std::string::npos || !isRedirectToken(part->substr(at, close - at + 1))) {
+          return validationError("RedirectConfig part " + quoted(*part) +
+                                 " has an unknown token: use #{protocol}, #{host}, #{port}, "
+                                 "#{path} or #{query}");
+        }
+        at = close;
+      }
+    }
+    return Status::ok();
+  }
+  if (a.type == "fixed-response") {
+    return Status::ok(); // checked when parsed (status, content type, body length)
+  }
+  return validationError("Action type " + quoted(a.type) +
+                         " is not supported: use forward, redirect or fixed-response");
+}
+
+Status validateRuleConditions(const std::vector<RuleCondition>& conditions) {
+  if (conditions.empty()) {
+    return validationError("A rule needs at least one condition");
+  }
+  std::set<std::string> once;
+  int values = 0, stars = 0;
+  for (const RuleCondition& c : conditions) {
+    std::string what = "Condition " + quoted(c.field);
+    bool single = c.field == "host-header" || c.field == "http-request-method" ||
+                  c.field == "path-pattern" || c.field == "source-ip";
+    if (!single && c.field != "http-header" && c.field != "query-string") {
+      return validationError("Condition field " + quoted(c.field) +
+                             " must be host-header, path-pattern, http-header, "
+                             "http-request-method, query-string or source-ip");
+    }
+    if (single && !once.insert(c.field).second) {
+      return validationError("A rule may hold one " + c.field + " condition only");
+    }
+    size_t count = c.field == "query-string" ? c.queryValues.size() : c.values.size();
+    if (count < 1 || count > 3) {
+      return validationError(what + " must hold 1 to 3 values, got " + std::to_string(count));
+    }
+    values += static_cast<int>(count);
+    for (const std::string& v : c.values) {
+      stars += wildcards(v);
+      if (c.field == "host-header") {
+        bool ok = !v.empty() && v.size() <= 128;
+        for (char ch : v) {
+          ok = ok && (isAlnum(ch) || ch == '-' || ch == '.' || ch == '*' || ch == '?');
+        }
+        size_t dot = v.rfind('.');
+        ok = ok && dot != std::string::npos;
+        for (size_t i = dot + 1; ok && i < v.size(); ++i) {
+          ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '*' ||
+               v[i] == '?';
+        }
+        if (!ok) {
+          return validationError(what + ": host name " + quoted(v) +
+                                 " must be 1 to 128 of A-Z a-z 0-9 - . * ?, with a '.' and "
+                                 "only letters after the last '.'");
+        }
+      } else if (c.field == "path-pattern") {
+        bool ok = !v.empty() && v.size() <= 128;
+        for (char ch : v) {
+          ok = ok && (isAlnum(ch) ||
+                      std::string_view("_-.$/~\"'@:+&*?").find(ch) != std::string_view::npos);
+        }
+        if (!ok) {
+          return validationError(what + ": path pattern " + quoted(v) +
+                                 " must be 1 to 128 of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?");
+        }
+      } else if (c.field == "http-header") {
+        if (v.empty() || v.size() > 128 || !std::all_of(v.begin(), v.end(), isVisible)) {
+          return validationError(what + ": header value " + quoted(v) +
+                                 " must be 1 to 128 visible characters");
+        }
+      } else if (c.field == "http-request-method") {
+        bool ok = !v.empty() && v.size() <= 40;
+        for (char ch : v) {
+          ok = ok && ((ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_');
+        }
+        if (!ok) {
+          return validationError(what + ": method " + quoted(v) +
+                                 " must be 1 to 40 of A-Z - _ (no wildcards)");
+        }
+      } else if (c.field == "source-ip") {
+        if (!isIpv4Cidr(v)) {
+          return validationError(what + ": " + quoted(v) +
+                                 " must be an IPv4 CIDR like 10.0.0.0/8 (tide has no IPv6)");
+        }
+      }
+    }
+    if (c.field == "http-header") {
+      bool ok = !c.httpHeaderName.empty() && c.httpHeaderName.size() <= 40 &&
+                std::all_of(c.httpHeaderName.begin(), c.httpHeaderName.end(), isTokenChar);
+      if (!ok) {
+        return validationError(what + ": HttpHeaderName " + quoted(c.httpHeaderName) +
+                               " must be 1 to 40 token characters (RFC 9110)");
+      }
+      std::string lower = c.httpHeaderName;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (lower == "host") {
+        return validationError(what + ": use a host-header condition for the Host header");
+      }
+    }
+    for (const QueryStringKeyValue& kv : c.queryValues) {
+      stars += wildcards(kv.key) + wildcards(kv.value);
+      if (kv.value.empty() || kv.value.size() > 128 || kv.key.size() > 128 ||
+          !std::all_of(kv.value.begin(), kv.value.end(), isVisible) ||
+          !std::all_of(kv.key.begin(), kv.key.end(), isVisible)) {
+        return validationError(what + ": Key " + quoted(kv.key) + " and Value " + quoted(kv.value) +
+                               " must be visible characters, the Value 1 to 128 and the Key "
+                               "up to 128");
+      }
+    }
+  }
+  if (values > 5) {
+    return validationError("A rule may hold at most 5 condition values in all, got " +
+                           std::to_string(values));
+  }
+  if (stars > 5) {
+    return validationError("A rule may hold at most 5 wildcards in all, got " +
+                           std::to_string(stars));
+  }
+  return Status::ok();
 }
 
 Result<int64_t> resolveLaunchTemplateVersion(const LaunchTemplate& lt, std::string_view spec) {

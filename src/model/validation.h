@@ -48,6 +48,19 @@ Status validateAppCookieName(std::string_view name);
 // Whether an HTTP status code matches a matcher (already validated).
 bool matcherMatches(std::string_view matcher, int status);
 
+// A listener or rule action as ELBv2 allows it: forward (TargetGroupArn, or 1..5 target groups
+// of weight 0..999, not all 0, each named once), redirect (Protocol HTTP, HTTPS or #{protocol};
+// Port 1..65535 or #{port}; Host 1..128; Path 1..128 starting with "/"; Query 0..128 not
+// starting with "?"; StatusCode HTTP_301 or HTTP_302; not a redirect to the same URL) or
+// fixed-response → "ValidationError" naming the field.
+Status validateListenerAction(const ListenerAction& action);
+// A rule's conditions as ELBv2 allows them: known fields; at most one host-header,
+// http-request-method, path-pattern and source-ip; 1..3 values each, at most 5 values and 5
+// wildcards per rule; lengths and characters per field (host names with a "."; paths of
+// A-Za-z0-9 _-.$/~"'@:+&; header names of token characters, not Host; methods of A-Z-_;
+// IPv4 CIDRs) → "ValidationError" naming the condition.
+Status validateRuleConditions(const std::vector<RuleCondition>& conditions);
+
 // Resolves "$Default", "$Latest" or a version number against a template.
 // Errors: "InvalidLaunchTemplateId.VersionNotFound" for a number that does not exist,
 // "InvalidParameterValue" for anything else.

@@ -117,6 +117,68 @@ TEST(Validation, TargetGroupsHaveAwsDefaultsAndLimits) {
   EXPECT_FALSE(validateTargetGroup(tg).isOk());
 }
 
+TEST(Validation, RuleConditionsFollowElbLimits) {
+  auto ok = [](std::vector<RuleCondition> c) { return validateRuleConditions(c).isOk(); };
+  EXPECT_TRUE(ok({{"path-pattern", {"/img/*", "/v?/x"}}}));
+  EXPECT_TRUE(ok({{"host-header", {"*.example.com"}}, {"source-ip", {"10.0.0.0/8"}}}));
+  EXPECT_TRUE(ok({{"http-header", {"*Mobile*"}, "User-Agent"},
+                  {"query-string", {}, "", {{"", "v1"}, {"lang", "en"}}}}));
+  EXPECT_FALSE(ok({}));                                           // no condition
+  EXPECT_FALSE(ok({{"cookie", {"x"}}}));                          // unknown field
+  EXPECT_FALSE(ok({{"path-pattern", {}}}));                       // no value
+  EXPECT_FALSE(ok({{"path-pattern", {"/a", "/b", "/c", "/d"}}})); // 4 values in a condition
+  EXPECT_FALSE(ok({{"path-pattern", {"/a", "/b", "/c"}},
+                   {"http-request-method", {"GET", "PUT", "POST"}}})); // 6 in the rule
+  EXPECT_FALSE(ok({{"path-pattern", {"/*/*/*"}},
+                   {"host-header", {"*.*.example.com"}},
+                   {"http-header", {"*"}, "X-A"}})); // 6 wildcards
+  EXPECT_FALSE(ok({{"path-pattern", {"/a"}}, {"path-pattern", {"/b"}}}));
+  EXPECT_FALSE(ok({{"path-pattern", {"/a b"}}}));
+  EXPECT_FALSE(ok({{"path-pattern", {std::string(129, 'a')}}}));
+  EXPECT_FALSE(ok({{"host-header", {"localhost"}}}));     // needs a "."
+  EXPECT_FALSE(ok({{"host-header", {"example.c0m"}}}));   // letters after the last "."
+  EXPECT_FALSE(ok({{"http-header", {"x"}, "Host"}}));     // host-header does that
+  EXPECT_FALSE(ok({{"http-header", {"x"}, "Bad Name"}})); // not a token
+  EXPECT_FALSE(ok({{"http-request-method", {"get"}}}));   // A-Z only
+  EXPECT_FALSE(ok({{"source-ip", {"10.0.0.0/33"}}}));
+  EXPECT_FALSE(ok({{"source-ip", {"2001:db8::/32"}}}));      // no IPv6 in tide
+  EXPECT_FALSE(ok({{"query-string", {}, "", {{"k", ""}}}})); // a value is required
+}
+
+TEST(Validation, ListenerActions) {
+  ListenerAction fwd;
+  fwd.targetGroupArn = "arn:tg/a";
+  EXPECT_TRUE(validateListenerAction(fwd).isOk());
+  fwd.forwardTargetGroups = {{"arn:tg/a", 3}, {"arn:tg/b", 0}};
+  EXPECT_TRUE(validateListenerAction(fwd).isOk());
+  fwd.forwardTargetGroups = {{"arn:tg/a", 0}, {"arn:tg/b", 0}};
+  EXPECT_FALSE(validateListenerAction(fwd).isOk()); // all 0
+  fwd.forwardTargetGroups = {{"arn:tg/a", 1000}};
+  EXPECT_FALSE(validateListenerAction(fwd).isOk());
+  fwd.forwardTargetGroups = {{"arn:tg/a", 1}, {"arn:tg/a", 1}};
+  EXPECT_FALSE(validateListenerAction(fwd).isOk()); // twice
+  fwd.forwardTargetGroups.assign(6, {"arn:tg/a", 1});
+  EXPECT_FALSE(validateListenerAction(fwd).isOk());
+  ListenerAction r;
+  r.type = "redirect";
+  EXPECT_FALSE(validateListenerAction(r).isOk()); // to itself
+  r.redirectProtocol = "HTTPS";
+  EXPECT_TRUE(validateListenerAction(r).isOk());
+  r.redirectPort = "70000";
+  EXPECT_FALSE(validateListenerAction(r).isOk());
+  r.redirectPort = "443";
+  r.redirectQuery = "?a=1";
+  EXPECT_FALSE(validateListenerAction(r).isOk());
+  r.redirectQuery = "a=#{nope}";
+  EXPECT_FALSE(validateListenerAction(r).isOk());
+  r.redirectQuery = "from=#{host}";
+  r.redirectStatusCode = "HTTP_307";
+  EXPECT_FALSE(validateListenerAction(r).isOk());
+  r.redirectStatusCode = "HTTP_302";
+  r.redirectPath = "relative";
+  EXPECT_FALSE(validateListenerAction(r).isOk());
+}
+
 TEST(Validation, ResolvesVersions) {
   LaunchTemplate lt;
   lt.launchTemplateName = "web";

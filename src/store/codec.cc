@@ -86,10 +86,18 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, l
                                                 maxRequestBodyBytes, requestHeaderTimeoutSeconds,
                                                 maxConnectionsPerListener, accessLogsEnabled,
                                                 accessLogsBucket, accessLogsPrefix)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroupTuple, targetGroupArn, weight)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGroupArn,
-                                                fixedStatusCode, fixedContentType, fixedMessageBody)
+                                                fixedStatusCode, fixedContentType, fixedMessageBody,
+                                                forwardTargetGroups, redirectProtocol, redirectHost,
+                                                redirectPort, redirectPath, redirectQuery,
+                                                redirectStatusCode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueryStringKeyValue, key, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RuleCondition, field, values, httpHeaderName,
+                                                queryValues)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rule, ruleArn, priority, conditions, actions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
-                                                protocol, defaultActions)
+                                                protocol, defaultActions, rules)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TargetGroup, targetGroupArn, targetGroupName, protocol, port, targetType, healthCheckPath,
     healthCheckPort, healthCheckIntervalSeconds, healthCheckTimeoutSeconds, healthyThresholdCount,
