@@ -114,6 +114,26 @@ TEST(DesyncNormalization, AmbiguousFramingFieldsAreRemoved) {
   EXPECT_TRUE(head->fields[1].hopByHop);
 }
 
+// A look-alike with a NUL is Severe (forwarded in monitor mode), and still not forwarded: a
+// receiver that stops at the NUL would read it as the framing header (found by fuzzing).
+TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
+  auto head = std::make_unique<MessageHead>();
+  std::string raw("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding\0: chunked\r\n"
+                  "Transfer_Encoding: chu\0nked\r\nContent-Length: 5\r\n\r\n",
+                  105);
+  ASSERT_EQ(raw.size(), 105u);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
+  EXPECT_EQ(head->desync.reason, DesyncReason::BadHeader);
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync), DesyncAction::Forward);
+  EXPECT_EQ(head->framing, BodyFraming::ContentLength);
+  EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[1].hopByHop);
+  EXPECT_EQ(head->fields[2].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[2].hopByHop);
+  EXPECT_FALSE(head->fields[3].hopByHop); // Content-Length frames it and stays
+}
+
 // Beyond the corpus: tide's own rules for what it cannot frame or normalize.
 TEST(DesyncRules, UnframeableAndNotNormalized) {
   auto head = std::make_unique<MessageHead>();

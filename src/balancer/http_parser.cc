@@ -548,7 +548,9 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     } else if (trim(name).empty()) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::EmptyHeader, index);
       removeField(head, f);
-    } else if (f.kind == HeaderKind::Other && t != DesyncTier::Severe && name.size() >= 14) {
+    } else if (f.kind == HeaderKind::Other && name.size() >= 14) {
+      // Also when the line holds a NUL (Severe, forwarded in monitor mode): a receiver that
+      // stops at the NUL reads "Transfer-Encoding\0: chunked" as the real header.
       if (similarity("transfer-encoding", name) != Similarity::Distant) {
         f.lookalike = HeaderKind::TransferEncoding;
       } else if (similarity("content-length", name) != Similarity::Distant) {
