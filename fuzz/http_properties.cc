@@ -596,7 +596,9 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
       PROPERTY(f.hopByHop == hop, "hop-by-hop means a hop-by-hop kind or named by Connection");
     } else {
       PROPERTY(!hop || f.hopByHop, "hop-by-hop kinds and fields named by Connection are removed");
-      PROPERTY(f.hopByHop == hop || v.tier >= DesyncTier::Ambiguous,
+      bool leadingSpace = isSpace(p[f.lineBegin]);
+      PROPERTY(!leadingSpace || f.hopByHop, "a line starting with whitespace is removed");
+      PROPERTY(f.hopByHop == hop || leadingSpace || v.tier >= DesyncTier::Ambiguous,
                "a field is removed for normalization only from an Ambiguous or Severe request");
       PROPERTY(f.lookalike == HeaderKind::Other ||
                    (f.kind == HeaderKind::Other && f.hopByHop && v.tier >= DesyncTier::Ambiguous),

@@ -134,6 +134,24 @@ TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
   EXPECT_FALSE(head->fields[3].hopByHop); // Content-Length frames it and stays
 }
 
+// A line starting with whitespace that reads as a field (" X: y") is classified as one but not
+// forwarded: a receiver that unfolds obs-fold would append it to the line before, here the
+// Content-Length tide frames by (found by fuzzing).
+TEST(DesyncNormalization, LineStartingWithWhitespaceIsRemoved) {
+  auto head = std::make_unique<MessageHead>();
+  std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n X: y\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Acceptable);
+  ASSERT_EQ(head->fieldCount, 3u);
+  EXPECT_EQ(head->fields[2].name, " X");
+  EXPECT_TRUE(head->fields[2].hopByHop);
+  EXPECT_FALSE(head->fields[1].hopByHop);
+  EXPECT_EQ(head->contentLength, 5u);
+  raw = "GET / HTTP/1.1\r\n Host: a\r\n\r\n"; // before the first field (RFC 9112 §2.2)
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_TRUE(head->fields[0].hopByHop);
+}
+
 // Beyond the corpus: tide's own rules for what it cannot frame or normalize.
 TEST(DesyncRules, UnframeableAndNotNormalized) {
   auto head = std::make_unique<MessageHead>();

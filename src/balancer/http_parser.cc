@@ -542,6 +542,12 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     } else if (t == DesyncTier::Acceptable) {
       v.raise(t, DesyncReason::NonCompliantHeader, index);
     }
+    if (isWhitespace(uc(data[lineBegin]))) {
+      // " X: y" is a field of its own here (the corpus's reading), but a receiver that unfolds
+      // obs-fold reads it as part of the line before ("Content-Length: 5 X: y"), and RFC 9112
+      // §2.2 says to skip it before the first field: never forwarded, whatever else it is.
+      removeField(head, f);
+    }
     if (!colon) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::MissingHeaderColon, index);
       removeField(head, f);
