@@ -655,7 +655,8 @@ size_t forwardedFields(std::string_view head) {
 
 // The head the worker sends for h (worker.cc sendRequestHead; responses: only hop-by-hop fields
 // removed): the start line, the fields not removed, then with addForwarded the X-Forwarded-*
-// fields (X-Forwarded-For appends to the values received), and for HTTP/1.0 keep-alive.
+// fields (X-Forwarded-For appends to the values of the X-Forwarded-For fields not removed), and
+// for HTTP/1.0 keep-alive.
 std::string forwardedHead(const Side& side, const char* p, const MessageHead& h,
                           bool addForwarded) {
   addForwarded &= side.request;
@@ -673,7 +674,7 @@ std::string forwardedHead(const Side& side, const char* p, const MessageHead& h,
     out += "X-Forwarded-For: ";
     for (size_t i = 0; i < h.fieldCount; ++i) {
       const HeaderField& f = h.fields[i];
-      if (f.kind == HeaderKind::XForwardedFor && !f.value.empty()) {
+      if (f.kind == HeaderKind::XForwardedFor && !f.hopByHop && !f.value.empty()) {
         out.append(f.value).append(", ");
       }
     }
