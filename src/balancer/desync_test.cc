@@ -132,6 +132,12 @@ TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
   EXPECT_EQ(head->fields[2].lookalike, HeaderKind::TransferEncoding);
   EXPECT_TRUE(head->fields[2].hopByHop);
   EXPECT_FALSE(head->fields[3].hopByHop); // Content-Length frames it and stays
+  // DEL is a control character like \x01: skipped inside a look-alike name too.
+  raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-E\x7fncoding: chunked\r\nContent-Length: 5\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.reason, DesyncReason::SuspiciousHeader);
+  EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[1].hopByHop);
 }
 
 // A line starting with whitespace that reads as a field (" X: y") is classified as one but not

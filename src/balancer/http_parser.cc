@@ -351,8 +351,9 @@ size_t nextAlnum(std::string_view s, size_t i) {
   return i;
 }
 
+// Skips whitespace and control characters (CTL: 0x00-0x1f and DEL).
 size_t nextAboveSpace(std::string_view s, size_t i) {
-  while (i < s.size() && uc(s[i]) <= ' ') {
+  while (i < s.size() && (uc(s[i]) <= ' ' || uc(s[i]) == 0x7f)) {
     ++i;
   }
   return i;
