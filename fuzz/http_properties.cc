@@ -820,6 +820,7 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
     bool hostRule = ff.hostFields > 1;
     bool listRule = false;
     bool unknownCoding = false;
+    int chunkedCount = 0; // with parameters: "chunked;x=1, chunked" is chunked twice
     for (size_t i = 0; i < r.fieldCount; ++i) {
       const HeaderField& f = r.fields[i];
       listRule |= f.kind == HeaderKind::ContentLength && f.value.find(',') != std::string::npos;
@@ -827,11 +828,13 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
         eachElementWithEmpty(f.value, [&](std::string_view e) {
           bool chunked = false;
           unknownCoding |= !knownCoding(e, &chunked);
+          chunkedCount += chunked;
         });
       }
     }
     bool codingRule = ff.transferEncodingFields > 0 &&
-                      (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding);
+                      (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding ||
+                       chunkedCount > 1);
     PROPERTY(hostRule || listRule || codingRule, "a request is refused only by request-only rules");
     PROPERTY(q.desync.unframeable || hostRule,
              "a request is refused when unframeable (or two Hosts)");
