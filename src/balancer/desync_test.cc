@@ -167,6 +167,19 @@ TEST(DesyncRules, UnframeableAndNotNormalized) {
   // A folded length reads two ways.
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 1\r\n 0\r\n\r\n"), ParseStatus::Invalid);
   EXPECT_TRUE(head->desync.unframeable);
+  // A look-alike of Transfer-Encoding in HTTP/1.0 or 0.9 does not hide the exact Content-Length
+  // (found by fuzzing: it was forwarded while tide read no body).
+  EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            ParseStatus::Complete);
+  EXPECT_EQ(head->framing, BodyFraming::ContentLength);
+  EXPECT_EQ(head->contentLength, 5u);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Ambiguous);
+  EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer_Encoding: x\r\nContent-Length: 5\r\n"
+                  "Content-Length: 6\r\n\r\n"),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parse("POST /\xae\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            ParseStatus::Invalid); // Content-Length in HTTP/0.9
+  EXPECT_TRUE(head->desync.unframeable);
   // chunked must be the final coding (RFC 9112 §6.3).
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
             ParseStatus::Invalid);

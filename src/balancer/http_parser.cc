@@ -618,10 +618,16 @@ ParseStatus interpretRequestFields(MessageHead& head, bool http09) {
   int lastExactTe = -1, firstTe = -1;
   uint64_t length = 0; // the exact Content-Length
   int firstCl = -1, firstExactCl = -1;
-  if (teFields > 0 && head.versionMinor == 0) {
+  bool teUndefined = teFields > 0 && head.versionMinor == 0;
+  if (teUndefined) {
     // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
     v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedTransferEncodingSemantics);
     v.unframeable |= exactTe > 0;
+  }
+  if (teUndefined && (exactTe > 0 || exactCl == 0)) {
+    // Unframeable, or only look-alikes (removed): nothing frames the body. With an exact
+    // Content-Length beside look-alikes of Transfer-Encoding the rules below still apply, or it
+    // would be forwarded while tide reads no body.
   } else if (clFields > 0 && http09) {
     v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedContentLengthSemantics);
     v.unframeable |= exactCl > 0;
