@@ -180,6 +180,14 @@ TEST(DesyncRules, UnframeableAndNotNormalized) {
   EXPECT_EQ(parse("POST /\xae\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
             ParseStatus::Invalid); // Content-Length in HTTP/0.9
   EXPECT_TRUE(head->desync.unframeable);
+  // Two Host fields do not stop the classification of the request line (found by fuzzing: a CR
+  // in the URI was unframeable but Compliant, and not counted).
+  EXPECT_EQ(parse("GET /a\r HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.unframeable);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
+  EXPECT_EQ(head->desync.reason, DesyncReason::BadUri);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_FALSE(head->desync.unframeable);
   // chunked must be the final coding (RFC 9112 §6.3).
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
             ParseStatus::Invalid);

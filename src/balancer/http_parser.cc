@@ -829,10 +829,9 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   if (st != ParseStatus::Complete) {
     return st;
   }
-  st = interpretRequestFields(head, http09);
-  if (st != ParseStatus::Complete) {
-    return st;
-  }
+  // Two Host fields are Invalid, but the request line is still classified below: an unframeable
+  // request line must not be left Compliant.
+  ParseStatus fieldsStatus = interpretRequestFields(head, http09);
   // The request line, in the order http_desync_guardian checks it: method, version, URI.
   if (badMethod) {
     v.raise(DesyncTier::Severe, DesyncReason::BadMethod);
@@ -854,7 +853,7 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   } else if (uriSpace) {
     v.raise(DesyncTier::Acceptable, DesyncReason::SpaceInUri);
   }
-  return v.unframeable ? ParseStatus::Invalid : ParseStatus::Complete;
+  return v.unframeable ? ParseStatus::Invalid : fieldsStatus;
 }
 
 ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,
