@@ -869,6 +869,16 @@ Violation checkHead(const Side& side, const char* p, size_t n) {
   PROPERTY(refSt != ParseStatus::NotImplemented, "NotImplemented is no longer returned");
   if (side.request && (refSt == ParseStatus::Complete || refSt == ParseStatus::Invalid)) {
     PROPAGATE(checkDesyncActions(refSt, ref.desync));
+    // What the worker logs and counts reads the views of a refused head too: inside the input.
+    auto within = [&](std::string_view v) { return v.empty() || inside(v, p, 0, n); };
+    PROPERTY(within(ref.method) && within(ref.target) && within(ref.version),
+             "the request line's views lie inside the input");
+    for (size_t i = 0; i < ref.fieldCount; ++i) {
+      PROPERTY(within(ref.fields[i].name) && within(ref.fields[i].value) &&
+                   ref.fields[i].lineEnd <= n,
+               "the fields' views lie inside the input");
+    }
+    PROPERTY(!balancer::describeDesync(ref).empty(), "the verdict can be described");
     if (refSt == ParseStatus::Invalid && !ref.desync.unframeable) {
       int hosts = 0;
       for (size_t i = 0; i < ref.fieldCount; ++i) {
