@@ -13,6 +13,11 @@ namespace {
 
 using balancer::BodyFraming;
 using balancer::ChunkedScanner;
+using balancer::DesyncAction;
+using balancer::DesyncMitigationMode;
+using balancer::DesyncReason;
+using balancer::DesyncTier;
+using balancer::DesyncVerdict;
 using balancer::HeaderField;
 using balancer::HeaderKind;
 using balancer::MessageHead;
@@ -151,7 +156,7 @@ FieldFacts readFields(const MessageHead& h) {
   bool haveLength = false;
   for (size_t i = 0; i < h.fieldCount; ++i) {
     const HeaderField& f = h.fields[i];
-    switch (expectedKind(f.name)) {
+    switch (f.kind) {
     case HeaderKind::ContentLength:
       ++ff.contentLengthFields;
       eachElement(f.value, [&](std::string_view e) {
@@ -199,8 +204,15 @@ FieldFacts readFields(const MessageHead& h) {
   return ff;
 }
 
-// True when some Connection field names `name` (other than the close/keep-alive options).
+// True when some Connection field names `name` (other than the close/keep-alive options) and
+// the field may be removed that way: Content-Length, Transfer-Encoding and Host never are (the
+// message is framed and routed by them; dropping one would let the next hop frame it otherwise).
 bool namedByConnection(const MessageHead& h, std::string_view name) {
+  HeaderKind k = expectedKind(name);
+  if (k == HeaderKind::ContentLength || k == HeaderKind::TransferEncoding ||
+      k == HeaderKind::Host) {
+    return false;
+  }
   bool named = false;
   for (size_t i = 0; i < h.fieldCount; ++i) {
     if (expectedKind(h.fields[i].name) == HeaderKind::Connection) {
@@ -211,6 +223,76 @@ bool namedByConnection(const MessageHead& h, std::string_view name) {
     }
   }
   return named;
+}
+
+// 1*DIGIT that fits in 64 bits (a request's Content-Length value, one number, no list).
+bool decimal64(std::string_view v, uint64_t* out) {
+  if (v.empty()) {
+    return false;
+  }
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    uint64_t d = uint64_t(c - '0');
+    if (n > (UINT64_MAX - d) / 10) {
+      return false;
+    }
+    n = n * 10 + d;
+  }
+  *out = n;
+  return true;
+}
+
+// The framing header a name could be taken for by a lenient reader, independently of the
+// parser's look-alike rule (docs/load-balancer.md "Desync protection"): whitespace and control
+// characters (NUL too) anywhere, punctuation around the name and any run of non-alphanumeric
+// characters where the '-' is; U+017F and U+0131 read as 's' and 'i'. Other when it is neither.
+HeaderKind framingLike(std::string_view name) {
+  std::string s;
+  for (size_t i = 0; i < name.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if (i + 1 < name.size() && c == 0xc5 && static_cast<unsigned char>(name[i + 1]) == 0xbf) {
+      s += 's';
+      ++i;
+    } else if (i + 1 < name.size() && c == 0xc4 &&
+               static_cast<unsigned char>(name[i + 1]) == 0xb1) {
+      s += 'i';
+      ++i;
+    } else if (c > 0x20 && c != 0x7f) {
+      s += lowerAscii(char(c));
+    }
+  }
+  auto alnum = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'); };
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && !alnum(s[b])) {
+    ++b;
+  }
+  while (e > b && !alnum(s[e - 1])) {
+    --e;
+  }
+  std::string_view core(s.data() + b, e - b);
+  auto matches = [&](std::string_view first, std::string_view second) {
+    if (core.size() <= first.size() + second.size() || core.substr(0, first.size()) != first ||
+        core.substr(core.size() - second.size()) != second) {
+      return false;
+    }
+    for (size_t i = first.size(); i < core.size() - second.size(); ++i) {
+      if (alnum(core[i])) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (matches("content", "length")) {
+    return HeaderKind::ContentLength;
+  }
+  if (matches("transfer", "encoding")) {
+    return HeaderKind::TransferEncoding;
+  }
+  return HeaderKind::Other;
 }
 
 // ---- the side of the connection a head is parsed for ----
@@ -239,14 +321,19 @@ bool sameHead(const MessageHead& a, const char* baseA, const MessageHead& b, con
       a.length != b.length || a.fieldsBegin != b.fieldsBegin || a.fieldsEnd != b.fieldsEnd ||
       a.keepAlive != b.keepAlive || a.anyHopByHop != b.anyHopByHop ||
       a.expectContinue != b.expectContinue || a.framing != b.framing ||
-      a.contentLength != b.contentLength || a.fieldCount != b.fieldCount) {
+      a.contentLength != b.contentLength || a.fieldCount != b.fieldCount ||
+      !sameView(a.version, b.version) || a.desync.tier != b.desync.tier ||
+      a.desync.reason != b.desync.reason || a.desync.field != b.desync.field ||
+      a.desync.number != b.desync.number || a.desync.unframeable != b.desync.unframeable ||
+      a.desync.notNormalized != b.desync.notNormalized) {
     return false;
   }
   for (size_t i = 0; i < a.fieldCount; ++i) {
     const HeaderField& x = a.fields[i];
     const HeaderField& y = b.fields[i];
     if (!sameView(x.name, y.name) || !sameView(x.value, y.value) || x.lineBegin != y.lineBegin ||
-        x.lineEnd != y.lineEnd || x.kind != y.kind || x.hopByHop != y.hopByHop) {
+        x.lineEnd != y.lineEnd || x.kind != y.kind || x.hopByHop != y.hopByHop ||
+        x.lookalike != y.lookalike) {
       return false;
     }
   }
@@ -262,7 +349,7 @@ bool sameFields(const MessageHead& a, const MessageHead& b) {
     const HeaderField& x = a.fields[i];
     const HeaderField& y = b.fields[i];
     if (x.name != y.name || x.value != y.value || x.kind != y.kind || x.hopByHop != y.hopByHop ||
-        x.lineEnd - x.lineBegin != y.lineEnd - y.lineBegin) {
+        x.lookalike != y.lookalike || x.lineEnd - x.lineBegin != y.lineEnd - y.lineBegin) {
       return false;
     }
   }
@@ -288,11 +375,113 @@ uint64_t splitmix(uint64_t& s) {
   return z ^ (z >> 31);
 }
 
+// Calls f(element) for every element of a comma-separated list, empty ones included.
+template <typename F> void eachElementWithEmpty(std::string_view list, F&& f) {
+  for (;;) {
+    size_t comma = list.find(',');
+    f(trimmed(list.substr(0, comma)));
+    if (comma == std::string_view::npos) {
+      return;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// A transfer coding the balancer forwards (parameters after ';' do not matter).
+bool knownCoding(std::string_view element, bool* chunked) {
+  std::string_view c = trimmed(element.substr(0, element.find(';')));
+  *chunked = equalsIgnoreCase(c, "chunked");
+  return *chunked || equalsIgnoreCase(c, "gzip") || equalsIgnoreCase(c, "deflate") ||
+         equalsIgnoreCase(c, "compress") || equalsIgnoreCase(c, "identity");
+}
+
+// A Complete request's framing, Host, keep-alive and Expect, read independently: RFC 9112 §6.3
+// with tide's desync rules (docs/load-balancer.md "Desync protection"). Only the exact
+// Content-Length and Transfer-Encoding fields frame; what is ambiguous about them is removed.
+Violation checkRequestFraming(const MessageHead& h, const FieldFacts& ff, bool expectKeepAlive) {
+  const DesyncVerdict& v = h.desync;
+  PROPERTY(ff.hostFields <= 1, "a request has at most one Host (two are refused)");
+  PROPERTY(h.expectContinue == ff.expectContinue, "expectContinue is Expect: 100-continue");
+  PROPERTY(h.keepAlive == expectKeepAlive, "keep-alive follows the version and Connection");
+  int exactCl = 0;
+  int exactTe = 0;
+  bool lengthsAgree = true;
+  uint64_t length = 0;
+  int chunkedCount = 0;
+  bool lastChunked = false;
+  bool codingsKnown = true;
+  for (size_t i = 0; i < h.fieldCount; ++i) {
+    const HeaderField& f = h.fields[i];
+    if (f.kind == HeaderKind::ContentLength) {
+      uint64_t n = 0;
+      lengthsAgree &= decimal64(f.value, &n) && (exactCl == 0 || n == length);
+      if (exactCl++ == 0) {
+        length = n;
+      }
+    } else if (f.kind == HeaderKind::TransferEncoding) {
+      ++exactTe;
+      eachElementWithEmpty(f.value, [&](std::string_view e) {
+        bool chunked = false;
+        codingsKnown &= knownCoding(e, &chunked);
+        chunkedCount += chunked;
+        lastChunked = chunked;
+      });
+    }
+  }
+  bool getOrHead = h.method == "GET" || h.method == "HEAD";
+  if (exactTe > 0) {
+    PROPERTY(h.versionMinor == 1, "Transfer-Encoding before HTTP/1.1 is never forwarded");
+    PROPERTY(codingsKnown && chunkedCount == 1 && lastChunked,
+             "a forwarded request's codings are known and chunked is the final one, once");
+    PROPERTY(h.framing == BodyFraming::Chunked && h.contentLength == 0,
+             "Transfer-Encoding: ...chunked frames a request");
+    for (size_t i = 0; i < h.fieldCount; ++i) {
+      PROPERTY(h.fields[i].kind != HeaderKind::ContentLength || h.fields[i].hopByHop,
+               "Content-Length beside chunked is removed");
+    }
+    PROPERTY(exactCl == 0 || v.tier >= DesyncTier::Ambiguous,
+             "Transfer-Encoding with Content-Length is at least Ambiguous");
+    PROPERTY(!getOrHead || (v.tier >= DesyncTier::Ambiguous && v.notNormalized),
+             "Transfer-Encoding on GET or HEAD cannot be normalized");
+  } else if (exactCl > 0) {
+    PROPERTY(lengthsAgree, "Content-Length fields are one 64-bit decimal number, all the same");
+    PROPERTY(!h.version.empty() && h.version != "HTTP/0.9",
+             "Content-Length in HTTP/0.9 is never forwarded");
+    BodyFraming expected = length > 0 ? BodyFraming::ContentLength : BodyFraming::None;
+    PROPERTY(h.framing == expected && h.contentLength == (length > 0 ? length : 0),
+             "Content-Length frames a request");
+    bool first = true;
+    for (size_t i = 0; i < h.fieldCount; ++i) {
+      if (h.fields[i].kind == HeaderKind::ContentLength) {
+        PROPERTY(h.fields[i].hopByHop != first, "of equal Content-Length fields the first is kept");
+        first = false;
+      }
+    }
+    PROPERTY(exactCl == 1 || v.tier >= DesyncTier::Ambiguous,
+             "duplicate Content-Length is at least Ambiguous");
+    PROPERTY(!getOrHead || length == 0 || (v.tier >= DesyncTier::Ambiguous && v.notNormalized),
+             "a body on GET or HEAD cannot be normalized");
+  } else {
+    PROPERTY(h.framing == BodyFraming::None && h.contentLength == 0,
+             "a request without a length has no body");
+  }
+  if (v.tier == DesyncTier::Compliant) {
+    PROPERTY(exactCl <= 1 && (exactCl == 0 || exactTe == 0),
+             "a Compliant request has one framing field at most (or only Transfer-Encoding)");
+    PROPERTY(!getOrHead || exactCl + exactTe == 0, "a Compliant GET or HEAD has no length");
+  }
+  return {};
+}
+
 // ---- one complete head ----
 
-// The start line, the field lines and what the head says, against the bytes.
+// The start line, the field lines and what the head says, against the bytes. Responses are
+// read strictly (a name is a token, a value has no control characters); requests are classified
+// instead (desync.h), and only a Compliant request must look as strict as a response.
 Violation checkShape(const Side& side, const char* p, size_t n, const MessageHead& h) {
   const size_t len = h.length;
+  const DesyncVerdict& v = h.desync;
+  const bool strict = !side.request || v.tier == DesyncTier::Compliant;
   PROPERTY(len >= 4 && len <= n, "a complete head lies inside the input");
   PROPERTY(std::memcmp(p + len - 4, "\r\n\r\n", 4) == 0, "a complete head ends with CRLF CRLF");
   PROPERTY(h.fieldsEnd + 2 == len, "the blank line ends the head");
@@ -303,30 +492,60 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
   PROPERTY(firstEnd == p + len - 4, "the head ends at the first CRLF CRLF");
   PROPERTY(h.versionMinor == 0 || h.versionMinor == 1, "the version is HTTP/1.0 or HTTP/1.1");
   PROPERTY(h.fieldCount <= balancer::kMaxHeaderFields, "at most kMaxHeaderFields fields");
+  const size_t lineEnd = h.fieldsBegin - 2; // the start line's CRLF
+  PROPERTY(memmem(p + h.requestLineBegin, lineEnd - h.requestLineBegin, "\r\n", 2) == nullptr,
+           "the start line is one line");
 
-  size_t versionAt = 0;
   if (side.request) {
     PROPERTY(h.requestLineBegin % 2 == 0, "only whole empty lines precede the request line");
     for (size_t i = 0; i < h.requestLineBegin; i += 2) {
       PROPERTY(p[i] == '\r' && p[i + 1] == '\n', "only empty lines precede the request line");
     }
-    PROPERTY(inside(h.method, p, 0, h.fieldsBegin) && inside(h.target, p, 0, h.fieldsBegin),
-             "method and target lie inside the request line");
-    PROPERTY(!h.method.empty() && h.method.data() == p + h.requestLineBegin,
-             "the method starts the request line");
-    for (char c : h.method) {
-      PROPERTY(isTchar(c), "the method is a token");
-    }
-    size_t targetAt = h.requestLineBegin + h.method.size() + 1;
-    PROPERTY(p[targetAt - 1] == ' ' && h.target.data() == p + targetAt && !h.target.empty(),
-             "one space separates method and target");
-    for (char c : h.target) {
-      PROPERTY(isFieldVchar(c), "the target has no whitespace or control characters");
-    }
-    versionAt = targetAt + h.target.size() + 1;
-    PROPERTY(p[versionAt - 1] == ' ' && versionAt + 10 == h.fieldsBegin,
-             "one space, then the version ends the request line");
     PROPERTY(h.status == 0, "a request has no status");
+    // Method, target and version: views in this order inside the request line.
+    PROPERTY(h.method.data() == p + h.requestLineBegin && inside(h.method, p, 0, lineEnd),
+             "the method starts the request line");
+    PROPERTY(h.target.data() == h.method.data() + h.method.size() + 1 &&
+                 p[h.requestLineBegin + h.method.size()] == ' ' && inside(h.target, p, 0, lineEnd),
+             "one space separates method and target, inside the request line");
+    const char* afterTarget = h.target.data() + h.target.size();
+    if (!h.version.empty()) {
+      PROPERTY(h.version.data() == afterTarget + 1 && *afterTarget == ' ' &&
+                   inside(h.version, p, 0, lineEnd),
+               "a space separates target and version, inside the request line");
+      for (const char* q = h.version.data() + h.version.size(); q < p + lineEnd; ++q) {
+        PROPERTY(isSpace(*q), "only whitespace follows the version");
+      }
+    } else {
+      for (const char* q = afterTarget; q < p + lineEnd; ++q) {
+        PROPERTY(isSpace(*q), "only whitespace follows a target without version");
+      }
+    }
+    bool http09 = h.version.empty() || h.version == "HTTP/0.9";
+    PROPERTY(http09 || (h.version.size() == 8 && h.version.substr(0, 7) == "HTTP/1." &&
+                        h.version[7] >= '0' && h.version[7] <= '9'),
+             "a forwardable request is HTTP/0.9 or HTTP/1.x (another version is unframeable)");
+    PROPERTY(h.versionMinor == (http09 || h.version[7] == '0' ? 0 : 1),
+             "versionMinor is 0 for HTTP/0.9 and 1.0, 1 for HTTP/1.1 and later");
+    if (strict) {
+      PROPERTY(!h.method.empty(), "a Compliant method is not empty");
+      for (char c : h.method) {
+        PROPERTY(isTchar(c), "a Compliant method is a token");
+      }
+      // (An empty target is Compliant: the desync corpus says so, "Empty URI".)
+      for (char c : h.target) {
+        PROPERTY(isFieldVchar(c), "a Compliant target has no whitespace or control characters");
+      }
+      PROPERTY(!http09 && h.version[7] <= '1' && h.version.data() + h.version.size() == p + lineEnd,
+               "a Compliant request line ends with HTTP/1.0 or HTTP/1.1");
+    }
+    // The verdict is consistent.
+    PROPERTY((v.tier == DesyncTier::Compliant) == (v.reason == DesyncReason::Compliant),
+             "a reason is given exactly when the request is not Compliant");
+    PROPERTY(v.field >= -1 && v.field < int(h.fieldCount), "the verdict's field is a field");
+    PROPERTY(!v.notNormalized || v.tier >= DesyncTier::Ambiguous,
+             "only an Ambiguous or Severe finding can fail to be normalized");
+    PROPERTY(!v.unframeable, "an unframeable request is never Complete");
   } else {
     PROPERTY(h.requestLineBegin == 0 && h.method.empty() && h.target.empty(),
              "a response starts with its status line");
@@ -337,12 +556,11 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
     for (size_t i = 13; i + 2 < h.fieldsBegin; ++i) {
       PROPERTY(isFieldChar(p[i]), "the reason has no control characters");
     }
+    PROPERTY(std::memcmp(p, "HTTP/1.", 7) == 0 && p[7] - '0' == h.versionMinor,
+             "the version is the one in the status line");
   }
-  PROPERTY(std::memcmp(p + versionAt, "HTTP/1.", 7) == 0 &&
-               p[versionAt + 7] - '0' == h.versionMinor,
-           "the version is the one in the start line");
 
-  // The field lines tile [fieldsBegin, fieldsEnd), each one well formed.
+  // The field lines tile [fieldsBegin, fieldsEnd); strict heads: each one well formed.
   size_t at = h.fieldsBegin;
   bool anyHop = false;
   for (size_t i = 0; i < h.fieldCount; ++i) {
@@ -350,71 +568,78 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
     PROPERTY(f.lineBegin == at && f.lineEnd > f.lineBegin && f.lineEnd <= h.fieldsEnd,
              "field lines follow each other inside the head");
     PROPERTY(std::memcmp(p + f.lineEnd - 2, "\r\n", 2) == 0, "a field line ends with CRLF");
-    PROPERTY(!f.name.empty() && f.name.data() == p + f.lineBegin, "the name starts the line");
-    for (char c : f.name) {
-      PROPERTY(isTchar(c), "a field name is a token");
-    }
-    size_t valueFrom = f.lineBegin + f.name.size() + 1;
-    PROPERTY(p[valueFrom - 1] == ':', "a colon follows the name");
-    PROPERTY(inside(f.value, p, valueFrom, f.lineEnd - 2), "the value lies inside its line");
-    for (size_t j = valueFrom; j + 2 < f.lineEnd; ++j) {
-      PROPERTY(isFieldChar(p[j]), "a field line has no CR, LF or control characters");
-      bool inValue = p + j >= f.value.data() && p + j < f.value.data() + f.value.size();
-      PROPERTY(inValue || isSpace(p[j]), "only whitespace surrounds the value");
-    }
+    PROPERTY(f.name.data() == p + f.lineBegin && inside(f.name, p, f.lineBegin, f.lineEnd - 2),
+             "the name starts the line");
+    PROPERTY(inside(f.value, p, f.lineBegin + f.name.size(), f.lineEnd - 2),
+             "the value lies inside its line, after the name");
     PROPERTY(f.value.empty() || (!isSpace(f.value.front()) && !isSpace(f.value.back())),
              "the value is trimmed");
-    PROPERTY(f.kind == expectedKind(f.name), "the kind matches the name");
+    bool colon = p[f.lineBegin + f.name.size()] == ':';
+    bool tokenName = !f.name.empty() && colon;
+    for (char c : f.name) {
+      tokenName &= isTchar(c);
+    }
+    if (strict) {
+      PROPERTY(tokenName, "a field name is a token followed by a colon");
+      size_t valueFrom = f.lineBegin + f.name.size() + 1;
+      for (size_t j = valueFrom; j + 2 < f.lineEnd; ++j) {
+        PROPERTY(isFieldChar(p[j]), "a field line has no CR, LF or control characters");
+        bool inValue = p + j >= f.value.data() && p + j < f.value.data() + f.value.size();
+        PROPERTY(inValue || isSpace(p[j]), "only whitespace surrounds the value");
+      }
+      PROPERTY(f.lookalike == HeaderKind::Other, "a strict head has no look-alike names");
+    }
+    PROPERTY(f.kind == (tokenName ? expectedKind(f.name) : HeaderKind::Other),
+             "the kind matches the name (Other when the name is not a token with a colon)");
     bool hop = alwaysHopByHop(f.kind) || namedByConnection(h, f.name);
-    PROPERTY(f.hopByHop == hop, "hop-by-hop means a hop-by-hop kind or named by Connection");
+    if (!side.request) {
+      PROPERTY(f.hopByHop == hop, "hop-by-hop means a hop-by-hop kind or named by Connection");
+    } else {
+      PROPERTY(!hop || f.hopByHop, "hop-by-hop kinds and fields named by Connection are removed");
+      bool leadingSpace = isSpace(p[f.lineBegin]);
+      PROPERTY(!leadingSpace || f.hopByHop, "a line starting with whitespace is removed");
+      PROPERTY(f.hopByHop == hop || leadingSpace || v.tier >= DesyncTier::Ambiguous,
+               "a field is removed for normalization only from an Ambiguous or Severe request");
+      PROPERTY(f.lookalike == HeaderKind::Other ||
+                   (f.kind == HeaderKind::Other && f.hopByHop && v.tier >= DesyncTier::Ambiguous),
+               "a look-alike of a framing header is removed, and makes the request Ambiguous");
+      PROPERTY(colon || (f.hopByHop && v.tier >= DesyncTier::Ambiguous),
+               "a line without colon is removed, and makes the request Ambiguous");
+    }
     anyHop |= f.hopByHop;
     at = f.lineEnd;
   }
   PROPERTY(at == h.fieldsEnd, "the field lines fill the head");
   PROPERTY(h.anyHopByHop == anyHop, "anyHopByHop says whether some field is hop-by-hop");
+  PROPERTY(h.contentLength == 0 || h.framing == BodyFraming::ContentLength,
+           "contentLength is set only for Content-Length framing");
 
-  // What the fields say about framing and the connection.
   FieldFacts ff = readFields(h);
+  bool expectKeepAlive = !ff.connectionClose && (h.versionMinor == 1 || ff.connectionKeepAlive);
+  if (side.request) {
+    return checkRequestFraming(h, ff, expectKeepAlive);
+  }
+  // What the fields say about framing and the connection (responses: as strict as before).
   PROPERTY(ff.contentLengthFields == 0 || ff.transferEncodingFields == 0,
            "Content-Length with Transfer-Encoding is rejected");
   PROPERTY(ff.contentLengthFields == 0 || (ff.contentLengthDecimal && ff.contentLengthAgrees),
            "Content-Length is one decimal value");
-  PROPERTY(h.contentLength == 0 || h.framing == BodyFraming::ContentLength,
-           "contentLength is set only for Content-Length framing");
-  bool expectKeepAlive = !ff.connectionClose && (h.versionMinor == 1 || ff.connectionKeepAlive);
-  if (side.request) {
-    PROPERTY(ff.hostFields == 1 || (h.versionMinor == 0 && ff.hostFields == 0),
-             "a request has one Host (HTTP/1.1) or at most one (HTTP/1.0)");
-    PROPERTY(h.expectContinue == ff.expectContinue, "expectContinue is Expect: 100-continue");
-    PROPERTY(h.keepAlive == expectKeepAlive, "keep-alive follows the version and Connection");
-    if (ff.transferEncodingFields > 0) {
-      PROPERTY(h.versionMinor == 1 && ff.codings == 1 && ff.lastCodingChunked,
-               "a request's only transfer coding is chunked");
-      PROPERTY(h.framing == BodyFraming::Chunked, "Transfer-Encoding: chunked frames a request");
-    } else if (ff.contentLengthFields > 0 && ff.contentLength > 0) {
-      PROPERTY(h.framing == BodyFraming::ContentLength && h.contentLength == ff.contentLength,
-               "Content-Length frames a request");
-    } else {
-      PROPERTY(h.framing == BodyFraming::None, "a request without a length has no body");
-    }
-  } else {
-    bool noBody = side.methodHead || h.status < 200 || h.status == 204 || h.status == 304;
-    BodyFraming expected = BodyFraming::UntilClose;
-    if (noBody) {
-      expected = BodyFraming::None;
-    } else if (ff.transferEncodingFields > 0) {
-      PROPERTY(!ff.chunkedBeforeLast, "chunked is only ever the final coding");
-      expected = ff.lastCodingChunked ? BodyFraming::Chunked : BodyFraming::UntilClose;
-    } else if (ff.contentLengthFields > 0) {
-      expected = ff.contentLength > 0 ? BodyFraming::ContentLength : BodyFraming::None;
-    }
-    PROPERTY(h.framing == expected, "a response is framed by RFC 9112 §6.3");
-    PROPERTY(h.framing != BodyFraming::ContentLength || h.contentLength == ff.contentLength,
-             "contentLength is the Content-Length");
-    PROPERTY(h.keepAlive == (expectKeepAlive && h.framing != BodyFraming::UntilClose),
-             "keep-alive follows the version, Connection and the framing");
-    PROPERTY(!h.expectContinue, "responses do not expect 100-continue");
+  bool noBody = side.methodHead || h.status < 200 || h.status == 204 || h.status == 304;
+  BodyFraming expected = BodyFraming::UntilClose;
+  if (noBody) {
+    expected = BodyFraming::None;
+  } else if (ff.transferEncodingFields > 0) {
+    PROPERTY(!ff.chunkedBeforeLast, "chunked is only ever the final coding");
+    expected = ff.lastCodingChunked ? BodyFraming::Chunked : BodyFraming::UntilClose;
+  } else if (ff.contentLengthFields > 0) {
+    expected = ff.contentLength > 0 ? BodyFraming::ContentLength : BodyFraming::None;
   }
+  PROPERTY(h.framing == expected, "a response is framed by RFC 9112 §6.3");
+  PROPERTY(h.framing != BodyFraming::ContentLength || h.contentLength == ff.contentLength,
+           "contentLength is the Content-Length");
+  PROPERTY(h.keepAlive == (expectKeepAlive && h.framing != BodyFraming::UntilClose),
+           "keep-alive follows the version, Connection and the framing");
+  PROPERTY(!h.expectContinue, "responses do not expect 100-continue");
   return {};
 }
 
@@ -428,31 +653,79 @@ size_t forwardedFields(std::string_view head) {
   return lines - 2; // the start line and the blank line
 }
 
-// The head parsed again from what the worker forwards (hop-by-hop fields removed, its own
-// fields added) is framed the same way: the next hop finds the body where the balancer did.
-Violation checkForwarded(const Side& side, const char* p, const MessageHead& h) {
+// The head the worker sends for h (worker.cc sendRequestHead; responses: only hop-by-hop fields
+// removed): the start line, the fields not removed, then with addForwarded the X-Forwarded-*
+// fields (X-Forwarded-For appends to the values of the X-Forwarded-For fields not removed), and
+// for HTTP/1.0 keep-alive.
+std::string forwardedHead(const Side& side, const char* p, const MessageHead& h,
+                          bool addForwarded) {
+  addForwarded &= side.request;
   std::string out(p + h.requestLineBegin, h.fieldsBegin - h.requestLineBegin);
-  std::string forwardedFor;
   for (size_t i = 0; i < h.fieldCount; ++i) {
     const HeaderField& f = h.fields[i];
     bool forwardedField = f.kind == HeaderKind::XForwardedFor ||
                           f.kind == HeaderKind::XForwardedProto ||
                           f.kind == HeaderKind::XForwardedPort;
-    if (!f.hopByHop && !(side.request && forwardedField)) {
+    if (!f.hopByHop && !(addForwarded && forwardedField)) {
       out.append(p + f.lineBegin, f.lineEnd - f.lineBegin);
     }
-    if (side.request && f.kind == HeaderKind::XForwardedFor && !f.value.empty()) {
-      forwardedFor.append(f.value).append(", ");
-    }
   }
-  if (side.request) {
-    out += "X-Forwarded-For: " + forwardedFor + "127.0.0.1\r\nX-Forwarded-Proto: http\r\n";
-    out += "X-Forwarded-Port: 80\r\n";
+  if (addForwarded) {
+    out += "X-Forwarded-For: ";
+    for (size_t i = 0; i < h.fieldCount; ++i) {
+      const HeaderField& f = h.fields[i];
+      if (f.kind == HeaderKind::XForwardedFor && !f.hopByHop && !f.value.empty()) {
+        out.append(f.value).append(", ");
+      }
+    }
+    out += "127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 80\r\n";
   }
   if (h.versionMinor == 0) {
     out += "Connection: keep-alive\r\n";
   }
   out += "\r\n";
+  return out;
+}
+
+// The head parsed again from what the worker forwards is framed the same way (the next hop
+// finds the body where the balancer did), and carries one framing header kind at most, with
+// its exact name: no look-alike, no second Content-Length, not Content-Length beside chunked.
+Violation checkForwarded(const Side& side, const char* p, const MessageHead& h, bool addForwarded) {
+  std::string out = forwardedHead(side, p, h, addForwarded);
+  // The field lines as a lenient next hop could read them, line by line.
+  int lengths = 0;
+  int codings = 0;
+  size_t start = h.fieldsBegin - h.requestLineBegin;
+  for (size_t at = start; at + 2 < out.size();) {
+    size_t eol = out.find("\r\n", at);
+    PROPERTY(eol != std::string::npos && eol > at, "forwarded field lines are not empty");
+    std::string_view line(out.data() + at, eol - at);
+    std::string_view name = line.substr(0, line.find(':'));
+    PROPERTY(line.find('\n') == std::string_view::npos && line.find('\r') == std::string_view::npos,
+             "forwarded field lines hold no CR or LF");
+    PROPERTY(name.size() < line.size(), "every forwarded field line has a colon");
+    PROPERTY(!isSpace(line.front()), "no forwarded field line continues another (obs-fold)");
+    HeaderKind like = framingLike(name);
+    bool exact = expectedKind(name) == like;
+    PROPERTY(like == HeaderKind::Other || exact || !side.request,
+             "no look-alike of Content-Length or Transfer-Encoding is forwarded");
+    lengths += side.request ? like == HeaderKind::ContentLength
+                            : expectedKind(name) == HeaderKind::ContentLength;
+    codings += side.request ? like == HeaderKind::TransferEncoding
+                            : expectedKind(name) == HeaderKind::TransferEncoding;
+    at = eol + 2;
+  }
+  // (A response may repeat one Content-Length value: RFC 9110 §8.6 lets its recipient accept it.)
+  PROPERTY(lengths <= 1 || !side.request, "one Content-Length at most is forwarded");
+  PROPERTY(lengths == 0 || codings == 0, "never Content-Length and Transfer-Encoding together");
+  if (h.framing == BodyFraming::Chunked) {
+    PROPERTY(codings > 0, "a chunked body is forwarded with its Transfer-Encoding");
+  } else if (h.framing == BodyFraming::ContentLength && side.request) {
+    PROPERTY(lengths == 1 && codings == 0, "a body of known length is forwarded with it");
+  } else if (side.request) {
+    PROPERTY(codings == 0, "a request without a chunked body is forwarded without a coding");
+  }
+
   MessageHead again;
   ParseStatus st = side.parse(out.data(), out.size(), kUnlimited, again);
   if (st == ParseStatus::TooLarge && forwardedFields(out) > balancer::kMaxHeaderFields) {
@@ -463,13 +736,60 @@ Violation checkForwarded(const Side& side, const char* p, const MessageHead& h) 
   PROPERTY(again.framing == h.framing && again.contentLength == h.contentLength,
            "the forwarded head frames the body as the balancer did");
   PROPERTY(again.method == h.method && again.target == h.target && again.status == h.status &&
-               again.versionMinor == h.versionMinor,
+               again.versionMinor == h.versionMinor && again.version == h.version,
            "the forwarded start line is the received one");
+  if (side.request) {
+    PROPERTY(again.desync.tier <= h.desync.tier, "forwarding never makes a request riskier");
+    if (desyncAction(DesyncMitigationMode::Defensive, h.desync) == DesyncAction::ForwardThenClose) {
+      PROPERTY(again.desync.tier <= DesyncTier::Acceptable,
+               "an Ambiguous request is forwarded normalized: no longer Ambiguous");
+    }
+    for (size_t i = 0; i < again.fieldCount; ++i) {
+      PROPERTY(!again.fields[i].hopByHop || alwaysHopByHop(again.fields[i].kind) ||
+                   namedByConnection(again, again.fields[i].name),
+               "the forwarded head needs no normalization");
+    }
+  }
+  return {};
+}
+
+// The mitigation mode table (desync.h, docs/load-balancer.md) for the verdict of a request
+// head, in all three modes. Complete: what the worker does; Invalid: always blocked.
+Violation checkDesyncActions(ParseStatus st, const DesyncVerdict& v) {
+  using M = DesyncMitigationMode;
+  using A = DesyncAction;
+  DesyncVerdict unframeable = v;
+  unframeable.unframeable = true;
+  for (M m : {M::Monitor, M::Defensive, M::Strictest}) {
+    PROPERTY(desyncAction(m, unframeable) == A::Block,
+             "an unframeable request is blocked in every mode, monitor included");
+  }
+  if (st != ParseStatus::Complete) {
+    return {};
+  }
+  A monitor = desyncAction(M::Monitor, v);
+  A defensive = desyncAction(M::Defensive, v);
+  A strictest = desyncAction(M::Strictest, v);
+  PROPERTY(monitor == A::Forward, "monitor forwards every request tide can frame one way");
+  PROPERTY(strictest == (v.tier == DesyncTier::Compliant ? A::Forward : A::Block),
+           "strictest forwards only Compliant requests");
+  A expected = A::Forward;
+  if (v.tier == DesyncTier::Severe) {
+    expected = A::Block;
+  } else if (v.tier == DesyncTier::Ambiguous) {
+    expected = v.notNormalized ? A::Block : A::ForwardThenClose;
+  }
+  PROPERTY(defensive == expected,
+           "defensive forwards Compliant and Acceptable, Ambiguous normalized then closes, "
+           "blocks Severe and what cannot be normalized");
+  PROPERTY(v.tier != DesyncTier::Severe || (defensive == A::Block && strictest == A::Block),
+           "a Severe request is blocked in defensive and strictest mode");
   return {};
 }
 
 // The same header fields behind a request line and behind a 200 status line: where RFC 9112's
-// rules are the same for both, both sides decide the same.
+// rules are the same for both, both sides decide the same. The request side is classified
+// rather than refused (desync.h), so a response may refuse what a request only classifies.
 Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
   std::string version = versionMinor == 1 ? "HTTP/1.1" : "HTTP/1.0";
   std::string req = "POST / " + version + "\r\n" + std::string(fields);
@@ -478,28 +798,59 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
   MessageHead r;
   ParseStatus qs = balancer::parseRequestHead(req.data(), req.size(), kUnlimited, q);
   ParseStatus rs = balancer::parseResponseHead(rsp.data(), rsp.size(), kUnlimited, false, r);
-  PROPERTY((qs == ParseStatus::TooLarge) == (rs == ParseStatus::TooLarge),
+  PROPERTY(qs != ParseStatus::NotImplemented, "NotImplemented is no longer returned");
+  PROPERTY(rs != ParseStatus::TooLarge || qs == ParseStatus::TooLarge,
            "both sides count the same fields");
-  PROPERTY(qs != ParseStatus::Complete || rs == ParseStatus::Complete,
-           "fields a request may carry, a response may carry");
-  PROPERTY(rs != ParseStatus::Invalid || qs == ParseStatus::Invalid,
-           "fields a response may not carry, a request may not carry");
+  PROPERTY(qs != ParseStatus::TooLarge || rs != ParseStatus::Complete,
+           "both sides count the same fields");
+  if (rs == ParseStatus::Invalid && qs == ParseStatus::Complete) {
+    bool longLength = false; // the response side keeps its old limit of 18 digits
+    for (size_t i = 0; i < q.fieldCount; ++i) {
+      longLength |= q.fields[i].kind == HeaderKind::ContentLength && q.fields[i].value.size() > 18;
+    }
+    PROPERTY(q.desync.tier != DesyncTier::Compliant || longLength,
+             "fields a response may not carry make a request non-Compliant");
+  }
   if (rs != ParseStatus::Complete) {
     return {};
   }
   FieldFacts ff = readFields(r);
-  if (qs == ParseStatus::NotImplemented) {
-    PROPERTY(ff.transferEncodingFields > 0, "only a transfer coding is not implemented");
-    return {};
-  }
   if (qs != ParseStatus::Complete) {
-    bool hostRule = ff.hostFields > 1 || (versionMinor == 1 && ff.hostFields == 0);
+    PROPERTY(qs == ParseStatus::Invalid, "a request is refused as Invalid");
+    bool hostRule = ff.hostFields > 1;
+    bool listRule = false;
+    bool unknownCoding = false;
+    int chunkedCount = 0; // with parameters: "chunked;x=1, chunked" is chunked twice
+    for (size_t i = 0; i < r.fieldCount; ++i) {
+      const HeaderField& f = r.fields[i];
+      listRule |= f.kind == HeaderKind::ContentLength && f.value.find(',') != std::string::npos;
+      if (f.kind == HeaderKind::TransferEncoding) {
+        eachElementWithEmpty(f.value, [&](std::string_view e) {
+          bool chunked = false;
+          unknownCoding |= !knownCoding(e, &chunked);
+          chunkedCount += chunked;
+        });
+      }
+    }
     bool codingRule = ff.transferEncodingFields > 0 &&
-                      (versionMinor == 0 || r.framing == BodyFraming::UntilClose);
-    PROPERTY(hostRule || codingRule, "a request is refused only by request-only rules");
+                      (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding ||
+                       chunkedCount > 1);
+    PROPERTY(hostRule || listRule || codingRule, "a request is refused only by request-only rules");
+    PROPERTY(q.desync.unframeable || hostRule,
+             "a request is refused when unframeable (or two Hosts)");
     return {};
   }
-  PROPERTY(sameFields(q, r), "both sides read the same fields");
+  if (q.desync.tier == DesyncTier::Compliant) {
+    PROPERTY(sameFields(q, r), "both sides read the same fields");
+  }
+  bool codingParameters = false; // "chunked;x=1": a request reads chunked, a response does not
+  for (size_t i = 0; i < r.fieldCount; ++i) {
+    codingParameters |= r.fields[i].kind == HeaderKind::TransferEncoding &&
+                        r.fields[i].value.find(';') != std::string_view::npos;
+  }
+  if (codingParameters) {
+    return {};
+  }
   PROPERTY((q.framing == BodyFraming::Chunked) == (r.framing == BodyFraming::Chunked),
            "chunked framing agrees");
   PROPERTY((q.framing == BodyFraming::ContentLength) == (r.framing == BodyFraming::ContentLength) &&
@@ -515,9 +866,35 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
 Violation checkHead(const Side& side, const char* p, size_t n) {
   MessageHead ref;
   ParseStatus refSt = side.parse(p, n, kUnlimited, ref);
+  PROPERTY(refSt != ParseStatus::NotImplemented, "NotImplemented is no longer returned");
+  if (side.request && (refSt == ParseStatus::Complete || refSt == ParseStatus::Invalid)) {
+    PROPAGATE(checkDesyncActions(refSt, ref.desync));
+    // What the worker logs and counts reads the views of a refused head too: inside the input.
+    auto within = [&](std::string_view v) { return v.empty() || inside(v, p, 0, n); };
+    PROPERTY(within(ref.method) && within(ref.target) && within(ref.version),
+             "the request line's views lie inside the input");
+    for (size_t i = 0; i < ref.fieldCount; ++i) {
+      PROPERTY(within(ref.fields[i].name) && within(ref.fields[i].value) &&
+                   ref.fields[i].lineEnd <= n,
+               "the fields' views lie inside the input");
+    }
+    PROPERTY(!balancer::describeDesync(ref).empty(), "the verdict can be described");
+    if (refSt == ParseStatus::Invalid && !ref.desync.unframeable) {
+      int hosts = 0;
+      for (size_t i = 0; i < ref.fieldCount; ++i) {
+        hosts += ref.fields[i].kind == HeaderKind::Host;
+      }
+      PROPERTY(hosts > 1, "a request is Invalid only when unframeable or with two Host fields");
+    }
+    if (refSt == ParseStatus::Invalid && ref.desync.unframeable) {
+      PROPERTY(ref.desync.tier >= DesyncTier::Ambiguous,
+               "an unframeable request is at least Ambiguous");
+    }
+  }
   if (refSt == ParseStatus::Complete) {
     PROPAGATE(checkShape(side, p, n, ref));
-    PROPAGATE(checkForwarded(side, p, ref));
+    PROPAGATE(checkForwarded(side, p, ref, /*addForwarded=*/true));
+    PROPAGATE(checkForwarded(side, p, ref, /*addForwarded=*/false));
     if (side.request || !side.methodHead) {
       PROPAGATE(checkFramingAgreement(
           std::string_view(p + ref.fieldsBegin, ref.length - ref.fieldsBegin), ref.versionMinor));

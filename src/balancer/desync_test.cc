@@ -114,6 +114,50 @@ TEST(DesyncNormalization, AmbiguousFramingFieldsAreRemoved) {
   EXPECT_TRUE(head->fields[1].hopByHop);
 }
 
+// A look-alike with a NUL is Severe (forwarded in monitor mode), and still not forwarded: a
+// receiver that stops at the NUL would read it as the framing header (found by fuzzing).
+TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
+  auto head = std::make_unique<MessageHead>();
+  std::string raw("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding\0: chunked\r\n"
+                  "Transfer_Encoding: chu\0nked\r\nContent-Length: 5\r\n\r\n",
+                  105);
+  ASSERT_EQ(raw.size(), 105u);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
+  EXPECT_EQ(head->desync.reason, DesyncReason::BadHeader);
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync), DesyncAction::Forward);
+  EXPECT_EQ(head->framing, BodyFraming::ContentLength);
+  EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[1].hopByHop);
+  EXPECT_EQ(head->fields[2].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[2].hopByHop);
+  EXPECT_FALSE(head->fields[3].hopByHop); // Content-Length frames it and stays
+  // DEL is a control character like \x01: skipped inside a look-alike name too.
+  raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-E\x7fncoding: chunked\r\nContent-Length: 5\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.reason, DesyncReason::SuspiciousHeader);
+  EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
+  EXPECT_TRUE(head->fields[1].hopByHop);
+}
+
+// A line starting with whitespace that reads as a field (" X: y") is classified as one but not
+// forwarded: a receiver that unfolds obs-fold would append it to the line before, here the
+// Content-Length tide frames by (found by fuzzing).
+TEST(DesyncNormalization, LineStartingWithWhitespaceIsRemoved) {
+  auto head = std::make_unique<MessageHead>();
+  std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n X: y\r\n\r\n";
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Acceptable);
+  ASSERT_EQ(head->fieldCount, 3u);
+  EXPECT_EQ(head->fields[2].name, " X");
+  EXPECT_TRUE(head->fields[2].hopByHop);
+  EXPECT_FALSE(head->fields[1].hopByHop);
+  EXPECT_EQ(head->contentLength, 5u);
+  raw = "GET / HTTP/1.1\r\n Host: a\r\n\r\n"; // before the first field (RFC 9112 §2.2)
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  EXPECT_TRUE(head->fields[0].hopByHop);
+}
+
 // Beyond the corpus: tide's own rules for what it cannot frame or normalize.
 TEST(DesyncRules, UnframeableAndNotNormalized) {
   auto head = std::make_unique<MessageHead>();
@@ -123,6 +167,27 @@ TEST(DesyncRules, UnframeableAndNotNormalized) {
   // A folded length reads two ways.
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 1\r\n 0\r\n\r\n"), ParseStatus::Invalid);
   EXPECT_TRUE(head->desync.unframeable);
+  // A look-alike of Transfer-Encoding in HTTP/1.0 or 0.9 does not hide the exact Content-Length
+  // (found by fuzzing: it was forwarded while tide read no body).
+  EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            ParseStatus::Complete);
+  EXPECT_EQ(head->framing, BodyFraming::ContentLength);
+  EXPECT_EQ(head->contentLength, 5u);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Ambiguous);
+  EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer_Encoding: x\r\nContent-Length: 5\r\n"
+                  "Content-Length: 6\r\n\r\n"),
+            ParseStatus::Invalid);
+  EXPECT_EQ(parse("POST /\xae\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            ParseStatus::Invalid); // Content-Length in HTTP/0.9
+  EXPECT_TRUE(head->desync.unframeable);
+  // Two Host fields do not stop the classification of the request line (found by fuzzing: a CR
+  // in the URI was unframeable but Compliant, and not counted).
+  EXPECT_EQ(parse("GET /a\r HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.unframeable);
+  EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
+  EXPECT_EQ(head->desync.reason, DesyncReason::BadUri);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_FALSE(head->desync.unframeable);
   // chunked must be the final coding (RFC 9112 §6.3).
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
             ParseStatus::Invalid);

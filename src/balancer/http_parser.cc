@@ -351,8 +351,9 @@ size_t nextAlnum(std::string_view s, size_t i) {
   return i;
 }
 
+// Skips whitespace and control characters (CTL: 0x00-0x1f and DEL).
 size_t nextAboveSpace(std::string_view s, size_t i) {
-  while (i < s.size() && uc(s[i]) <= ' ') {
+  while (i < s.size() && (uc(s[i]) <= ' ' || uc(s[i]) == 0x7f)) {
     ++i;
   }
   return i;
@@ -542,13 +543,21 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     } else if (t == DesyncTier::Acceptable) {
       v.raise(t, DesyncReason::NonCompliantHeader, index);
     }
+    if (isWhitespace(uc(data[lineBegin]))) {
+      // " X: y" is a field of its own here (the corpus's reading), but a receiver that unfolds
+      // obs-fold reads it as part of the line before ("Content-Length: 5 X: y"), and RFC 9112
+      // §2.2 says to skip it before the first field: never forwarded, whatever else it is.
+      removeField(head, f);
+    }
     if (!colon) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::MissingHeaderColon, index);
       removeField(head, f);
     } else if (trim(name).empty()) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::EmptyHeader, index);
       removeField(head, f);
-    } else if (f.kind == HeaderKind::Other && t != DesyncTier::Severe && name.size() >= 14) {
+    } else if (f.kind == HeaderKind::Other && name.size() >= 14) {
+      // Also when the line holds a NUL (Severe, forwarded in monitor mode): a receiver that
+      // stops at the NUL reads "Transfer-Encoding\0: chunked" as the real header.
       if (similarity("transfer-encoding", name) != Similarity::Distant) {
         f.lookalike = HeaderKind::TransferEncoding;
       } else if (similarity("content-length", name) != Similarity::Distant) {
@@ -609,10 +618,16 @@ ParseStatus interpretRequestFields(MessageHead& head, bool http09) {
   int lastExactTe = -1, firstTe = -1;
   uint64_t length = 0; // the exact Content-Length
   int firstCl = -1, firstExactCl = -1;
-  if (teFields > 0 && head.versionMinor == 0) {
+  bool teUndefined = teFields > 0 && head.versionMinor == 0;
+  if (teUndefined) {
     // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
     v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedTransferEncodingSemantics);
     v.unframeable |= exactTe > 0;
+  }
+  if (teUndefined && (exactTe > 0 || exactCl == 0)) {
+    // Unframeable, or only look-alikes (removed): nothing frames the body. With an exact
+    // Content-Length beside look-alikes of Transfer-Encoding the rules below still apply, or it
+    // would be forwarded while tide reads no body.
   } else if (clFields > 0 && http09) {
     v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedContentLengthSemantics);
     v.unframeable |= exactCl > 0;
@@ -814,10 +829,9 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   if (st != ParseStatus::Complete) {
     return st;
   }
-  st = interpretRequestFields(head, http09);
-  if (st != ParseStatus::Complete) {
-    return st;
-  }
+  // Two Host fields are Invalid, but the request line is still classified below: an unframeable
+  // request line must not be left Compliant.
+  ParseStatus fieldsStatus = interpretRequestFields(head, http09);
   // The request line, in the order http_desync_guardian checks it: method, version, URI.
   if (badMethod) {
     v.raise(DesyncTier::Severe, DesyncReason::BadMethod);
@@ -839,7 +853,7 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
   } else if (uriSpace) {
     v.raise(DesyncTier::Acceptable, DesyncReason::SpaceInUri);
   }
-  return v.unframeable ? ParseStatus::Invalid : ParseStatus::Complete;
+  return v.unframeable ? ParseStatus::Invalid : fieldsStatus;
 }
 
 ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,

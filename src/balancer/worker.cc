@@ -1000,7 +1000,8 @@ struct Worker::Impl {
       iov_.add(kXffPrefix.data(), kXffPrefix.size());
       for (size_t i = 0; i < h->fieldCount; ++i) {
         const HeaderField& f = h->fields[i];
-        if (f.kind == HeaderKind::XForwardedFor && !f.value.empty()) {
+        // Not the value of a removed field: a folded one holds CRLF and the next line.
+        if (f.kind == HeaderKind::XForwardedFor && !f.hopByHop && !f.value.empty()) {
           iov_.add(f.value.data(), f.value.size());
           iov_.add(kCommaSpace.data(), kCommaSpace.size());
         }
