@@ -153,6 +153,15 @@ std::string targetGroupArn(const ApiClient& api, const std::string& nameOrArn) {
                         {{"Names", {nameOrArn}}}))["TargetGroups"][0]["TargetGroupArn"];
 }
 
+// A fixed-response action from STATUS[:BODY].
+Json fixedResponseAction(const std::string& fixed) {
+  size_t colon = fixed.find(':');
+  return {{"Type", "fixed-response"},
+          {"FixedResponseConfig",
+           {{"StatusCode", fixed.substr(0, colon)},
+            {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+}
+
 // The flags that make rule conditions and actions (rule create and modify, listener modify).
 struct RuleFlags {
   std::vector<std::string> paths, hosts, headers, methods, queries, sourceIps, forward;
@@ -240,11 +249,7 @@ struct RuleFlags {
       }
       action = {{"Type", "forward"}, {"ForwardConfig", {{"TargetGroups", groups}}}};
     } else if (!fixed.empty()) {
-      size_t colon = fixed.find(':');
-      action = {{"Type", "fixed-response"},
-                {"FixedResponseConfig",
-                 {{"StatusCode", fixed.substr(0, colon)},
-                  {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+      action = fixedResponseAction(fixed);
     } else {
       Json cfg = Json::object();
       size_t from = 0;
@@ -339,11 +344,7 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
         }
         action = {{"Type", "forward"}, {"TargetGroupArn", arn}};
       } else if (!fixed.empty()) {
-        size_t colon = fixed.find(':');
-        action = {{"Type", "fixed-response"},
-                  {"FixedResponseConfig",
-                   {{"StatusCode", fixed.substr(0, colon)},
-                    {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+        action = fixedResponseAction(fixed);
       } else {
         die(Status("MissingParameter", "give --forward TARGET_GROUP or --fixed-response STATUS"));
       }
