@@ -172,20 +172,7 @@ public:
   }
   ~Backend() {
     stopping_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    acceptor_.join();
-    close(fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : conns_) {
-        shutdown(fd, SHUT_RDWR);
-      }
-      threads.swap(threads_);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
+    test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_);
   }
   uint16_t port() const { return port_; }
   Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }

@@ -81,22 +81,7 @@ public:
       }
     });
   }
-  ~CaptureBackend() {
-    shutdown(fd_, SHUT_RDWR);
-    acceptor_.join();
-    close(fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int c : conns_) {
-        shutdown(c, SHUT_RDWR);
-      }
-      threads.swap(threads_);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-  }
+  ~CaptureBackend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
   Endpoint endpoint() const { return {kLoopback, port_}; }
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,14 +1,19 @@
 // Socket helpers shared by the tests that run a real Balancer on 127.0.0.1 (balancer_test,
-// desync_listener_test): loopback binding and connecting, socket timeouts, bounded waits.
+// desync_listener_test): loopback binding and connecting, socket timeouts, stopping a test
+// server, bounded waits.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace tide::balancer::test_net {
 
@@ -38,6 +43,27 @@ inline bool connectLoopback(int fd, uint16_t port) {
   a.sin_addr.s_addr = htonl(kLoopback);
   a.sin_port = htons(port);
   return connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// Stops a thread-per-connection server: ends its accept loop (blocked in accept on
+// `listenFd`), closes the listening socket, then shuts every connection down and joins the
+// threads serving them.
+inline void stopServer(int listenFd, std::thread& acceptor, std::mutex& mu,
+                       const std::vector<int>& conns, std::vector<std::thread>& threads) {
+  shutdown(listenFd, SHUT_RDWR);
+  acceptor.join();
+  close(listenFd);
+  std::vector<std::thread> serving;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int c : conns) {
+      shutdown(c, SHUT_RDWR);
+    }
+    serving.swap(threads);
+  }
+  for (auto& t : serving) {
+    t.join();
+  }
 }
 
 // Polls `f` every 2 ms until it holds or `ms` milliseconds have passed.
