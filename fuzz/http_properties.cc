@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -988,6 +989,19 @@ RefScan referenceChunked(const uint8_t* d, size_t n) {
     }
     return i > from;
   };
+  // CRLF at i: nullopt once past it, else the verdict (NeedMore or Invalid).
+  auto crlf = [&]() -> std::optional<RefScan> {
+    if (d[i] != '\r') {
+      return bad();
+    }
+    if (++i == n) {
+      return more();
+    }
+    if (d[i++] != '\n') {
+      return bad();
+    }
+    return std::nullopt;
+  };
   for (;;) {
     // chunk-size
     uint64_t size = 0;
@@ -1043,14 +1057,8 @@ RefScan referenceChunked(const uint8_t* d, size_t n) {
     if (i > 0 && isSpace(char(d[i - 1])) && d[i] == '\r') {
       return bad(); // BWS must be followed by ";"
     }
-    if (d[i] != '\r') {
-      return bad();
-    }
-    if (++i == n) {
-      return more();
-    }
-    if (d[i++] != '\n') {
-      return bad();
+    if (auto r = crlf()) {
+      return *r;
     }
     if (size == 0) {
       break;
@@ -1059,14 +1067,8 @@ RefScan referenceChunked(const uint8_t* d, size_t n) {
       return more();
     }
     i += size;
-    if (d[i] != '\r') {
-      return bad();
-    }
-    if (++i == n) {
-      return more();
-    }
-    if (d[i++] != '\n') {
-      return bad();
+    if (auto r = crlf()) {
+      return *r;
     }
   }
   // trailer-section CRLF; field-line = field-name ":" OWS field-value OWS
@@ -1095,14 +1097,8 @@ RefScan referenceChunked(const uint8_t* d, size_t n) {
     if (i == n) {
       return more();
     }
-    if (d[i] != '\r') {
-      return bad();
-    }
-    if (++i == n) {
-      return more();
-    }
-    if (d[i++] != '\n') {
-      return bad();
+    if (auto r = crlf()) {
+      return *r;
     }
   }
 }

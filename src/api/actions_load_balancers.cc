@@ -407,12 +407,9 @@ Result<Json> deleteListener(ActionContext& ctx, const Json& p) {
     return arn.status();
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto l = tx.listener(*arn);
+    auto l = findListener(tx, *arn);
     if (!l) {
       return l.status();
-    }
-    if (!l->has_value()) {
-      return Status("ListenerNotFound", "Listener '" + *arn + "' not found");
     }
     return tx.deleteListener(*arn);
   });

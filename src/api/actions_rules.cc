@@ -23,10 +23,6 @@ Status ruleNotFound(const std::string& arn) {
   return Status("RuleNotFound", "One or more rules not found: '" + arn + "'");
 }
 
-Status listenerNotFound(const std::string& arn) {
-  return Status("ListenerNotFound", "Listener '" + arn + "' not found");
-}
-
 Result<int> parsePriority(const Json& p) {
   auto priority = optInt(p, "Priority");
   if (!priority) {
@@ -60,6 +56,15 @@ Result<RuleLocation> findRule(const std::vector<model::Listener>& listeners,
     }
   }
   return ruleNotFound(arn);
+}
+
+// The same, reading the listeners from the store.
+Result<RuleLocation> findRule(store::Tx& tx, const std::string& arn) {
+  auto all = tx.listeners();
+  if (!all) {
+    return all.status();
+  }
+  return findRule(*all, arn);
 }
 
 std::vector<model::Rule> byPriority(std::vector<model::Rule> rules) {
@@ -106,14 +111,11 @@ Result<Json> createRule(ActionContext& ctx, const Json& p) {
   rule.conditions = *conditions;
   rule.actions = *actions;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto l = tx.listener(*listenerArn);
+    auto l = findListener(tx, *listenerArn);
     if (!l) {
       return l.status();
     }
-    if (!l->has_value()) {
-      return listenerNotFound(*listenerArn);
-    }
-    model::Listener listener = std::move(**l);
+    model::Listener listener = std::move(*l);
     for (const auto& r : listener.rules) {
       if (r.priority == rule.priority) {
         return Status("PriorityInUse",
@@ -169,11 +171,7 @@ Result<Json> modifyRule(ActionContext& ctx, const Json& p) {
   }
   Json out;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
-    auto found = findRule(*all, *arn);
+    auto found = findRule(tx, *arn);
     if (!found) {
       return found.status();
     }
@@ -214,11 +212,7 @@ Result<Json> deleteRule(ActionContext& ctx, const Json& p) {
     return arn.status();
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
-    auto found = findRule(*all, *arn);
+    auto found = findRule(tx, *arn);
     if (!found) {
       return found.status();
     }
@@ -249,14 +243,11 @@ Result<Json> describeRules(ActionContext& ctx, const Json& p) {
   Status s = ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         if (listenerArn->has_value()) {
-          auto l = tx.listener(**listenerArn);
+          auto l = findListener(tx, **listenerArn);
           if (!l) {
             return l.status();
           }
-          if (!l->has_value()) {
-            return listenerNotFound(**listenerArn);
-          }
-          out = rulesJson(**l);
+          out = rulesJson(*l);
           return Status::ok();
         }
         auto all = tx.listeners();
@@ -379,14 +370,11 @@ Result<Json> modifyListener(ActionContext& ctx, const Json& p) {
   }
   model::Listener l;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = tx.listener(*arn);
+    auto found = findListener(tx, *arn);
     if (!found) {
       return found.status();
     }
-    if (!found->has_value()) {
-      return listenerNotFound(*arn);
-    }
-    l = std::move(**found);
+    l = std::move(*found);
     if (port->has_value() && **port != l.port) {
       auto lb = tx.loadBalancer(l.loadBalancerArn);
       auto all = tx.listeners();

@@ -491,6 +491,17 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
   return out;
 }
 
+Result<model::Listener> findListener(store::Tx& tx, const std::string& arn) {
+  auto l = tx.listener(arn);
+  if (!l) {
+    return l.status();
+  }
+  if (!l->has_value()) {
+    return Status("ListenerNotFound", "Listener '" + arn + "' not found");
+  }
+  return std::move(**l);
+}
+
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,
                            const std::vector<model::ListenerAction>& actions) {
   auto all = tx.listeners();

@@ -36,6 +36,9 @@ Json defaultRuleJson(const model::Listener& l);
 // The default rule's ARN (derived from the listener's).
 std::string defaultRuleArn(const model::Listener& l);
 
+// The stored listener, or ListenerNotFound.
+Result<model::Listener> findListener(store::Tx& tx, const std::string& arn);
+
 // TargetGroupNotFound for a forward action's group that does not exist;
 // TargetGroupAssociationLimit for one another load balancer forwards to.
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,

@@ -1,6 +1,7 @@
 // Engine tests: a real Balancer on 127.0.0.1 with small HTTP backends running as threads in the
 // test, and raw-socket clients. Every wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
+#include "balancer/test_net.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,13 +28,11 @@
 namespace tide::balancer {
 namespace {
 
-constexpr uint32_t kLoopback = 0x7f000001;
-
-void setTimeouts(int fd, int ms = 5000) {
-  timeval tv{ms / 1000, (ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
+using test_net::bindLoopback;
+using test_net::connectLoopback;
+using test_net::kLoopback;
+using test_net::setTimeouts;
+using test_net::waitFor;
 
 // A port held by a bound (not listening) SO_REUSEPORT socket, which the balancer's listeners
 // join; it receives no connections itself.
@@ -45,13 +44,7 @@ struct ReservedPort {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    socklen_t len = sizeof a;
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    port = bindLoopback(fd);
   }
   ~ReservedPort() { close(fd); }
 };
@@ -59,14 +52,9 @@ struct ReservedPort {
 // A port nobody listens on (connections are refused).
 uint16_t closedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(kLoopback);
-  socklen_t len = sizeof a;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t port = bindLoopback(fd);
   close(fd);
-  return ntohs(a.sin_port);
+  return port;
 }
 
 struct Request {
@@ -178,32 +166,13 @@ public:
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    socklen_t len = sizeof a;
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = bindLoopback(fd_);
     listen(fd_, 128);
     acceptor_ = std::thread([this] { acceptLoop(); });
   }
   ~Backend() {
     stopping_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    acceptor_.join();
-    close(fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : conns_) {
-        shutdown(fd, SHUT_RDWR);
-      }
-      threads.swap(threads_);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
+    test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_);
   }
   uint16_t port() const { return port_; }
   Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
@@ -285,17 +254,6 @@ private:
   bool open_ = false;
 };
 
-template <typename F> bool waitFor(F&& f, int ms = 5000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
 struct Response {
   int status = 0;
   std::string head;
@@ -314,11 +272,7 @@ public:
   explicit Client(uint16_t port) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     setTimeouts(fd_);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    a.sin_port = htons(port);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    connected_ = connectLoopback(fd_, port);
   }
   ~Client() { close(fd_); }
   bool connected() const { return connected_; }
@@ -1209,11 +1163,7 @@ TEST_F(BalancerTest, TenThousandSlowClientsDoNotStopANormalOne) {
         break;
       }
       setTimeouts(fd, 30'000);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(kLoopback);
-      addr.sin_port = htons(port_.port);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (!connectLoopback(fd, port_.port)) {
         break;
       }
       ::send(fd, kPart, sizeof kPart - 1, MSG_NOSIGNAL);
@@ -1311,12 +1261,7 @@ TEST_F(BalancerTest, EjectionFailsOpenWhenEveryTargetIsOut) {
 TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
   // A target that accepts connections and resets them at once.
   int rfd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in ra{};
-  ra.sin_family = AF_INET;
-  ra.sin_addr.s_addr = htonl(kLoopback);
-  socklen_t len = sizeof ra;
-  bind(rfd, reinterpret_cast<sockaddr*>(&ra), sizeof ra);
-  getsockname(rfd, reinterpret_cast<sockaddr*>(&ra), &len);
+  uint16_t resetPort = bindLoopback(rfd);
   listen(rfd, 16);
   std::atomic<int> resets{0};
   std::thread resetter([&] {
@@ -1335,8 +1280,7 @@ TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
   BalancerOptions o;
   o.threads = 1;
   o.worker.ejectionBase = std::chrono::milliseconds(60'000);
-  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, ntohs(ra.sin_port)}, a.endpoint()}),
-                o);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, resetPort}, a.endpoint()}), o);
   int ok = 0;
   for (int i = 0; i < 10; ++i) {
     Client cl(port_.port);

@@ -2,6 +2,7 @@
 // with a capture backend, every corpus request sent as raw bytes.
 #include "balancer/balancer.h"
 #include "balancer/desync_corpus.h"
+#include "balancer/test_net.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,8 +20,12 @@
 namespace tide::balancer {
 namespace {
 
+using test_net::bindLoopback;
+using test_net::connectLoopback;
+using test_net::kLoopback;
+using test_net::setTimeouts;
+using test_net::waitFor;
 using testing::CorpusCase;
-constexpr uint32_t kLoopback = 0x7f000001;
 
 std::string lowerCase(std::string s) {
   for (char& c : s) {
@@ -59,25 +64,13 @@ std::string letters(const std::string& s) {
   return out;
 }
 
-void setTimeouts(int fd) {
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 // A backend that frames requests as RFC 9112 says (exact names only), records their heads and
 // answers 200 to each, keeping the connection open until the balancer closes it.
 class CaptureBackend {
 public:
   CaptureBackend() {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    socklen_t len = sizeof a;
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = bindLoopback(fd_);
     listen(fd_, 64);
     acceptor_ = std::thread([this] {
       for (int c; (c = accept(fd_, nullptr, nullptr)) >= 0;) {
@@ -88,22 +81,7 @@ public:
       }
     });
   }
-  ~CaptureBackend() {
-    shutdown(fd_, SHUT_RDWR);
-    acceptor_.join();
-    close(fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int c : conns_) {
-        shutdown(c, SHUT_RDWR);
-      }
-      threads.swap(threads_);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-  }
+  ~CaptureBackend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
   Endpoint endpoint() const { return {kLoopback, port_}; }
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -188,11 +166,7 @@ public:
   explicit Connection(uint16_t port) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     setTimeouts(fd_);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    a.sin_port = htons(port);
-    connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    connectLoopback(fd_, port);
   }
   ~Connection() { close(fd_); }
   // Sends bytes and reads one response (bodies are Content-Length framed here).
@@ -235,17 +209,6 @@ private:
   std::string buf_;
 };
 
-template <typename F> bool waitFor(F&& f) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
 const char* kHopByHop[] = {"connection", "keep-alive", "proxy-connection",
                            "te",         "trailer",    "upgrade"};
 
@@ -279,14 +242,8 @@ protected:
     int one = 1;
     setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(probe, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
-    socklen_t len = sizeof a;
-    bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = bindLoopback(probe);
     reserved_ = probe; // held (bound, not listening) while the balancer joins the port
-    port_ = ntohs(a.sin_port);
     auto s = std::make_shared<Snapshot>();
     s->version = 1;
     TargetGroup g;

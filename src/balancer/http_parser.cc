@@ -1,4 +1,5 @@
 #include "balancer/http_parser.h"
+#include "balancer/http_text.h"
 
 #include <algorithm>
 #include <array>
@@ -29,29 +30,13 @@ struct CharTables {
 };
 constexpr CharTables kChars;
 
-inline unsigned char lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 // Case-insensitive comparison against a lower-case literal.
 bool equalsLower(std::string_view s, std::string_view lowerLiteral) {
   if (s.size() != lowerLiteral.size()) {
     return false;
   }
   for (size_t i = 0; i < s.size(); ++i) {
-    if (lower(s[i]) != static_cast<unsigned char>(lowerLiteral[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
+    if (asciiLower(s[i]) != static_cast<unsigned char>(lowerLiteral[i])) {
       return false;
     }
   }
@@ -110,21 +95,11 @@ bool isHopByHop(HeaderKind k) {
   }
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Calls f(element) for each non-empty element of a comma-separated list.
 template <typename F> void forEachListElement(std::string_view list, F&& f) {
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string_view e = trim(list.substr(0, comma));
+    std::string_view e = trimOws(list.substr(0, comma));
     if (!e.empty()) {
       f(e);
     }
@@ -207,7 +182,7 @@ ParseStatus parseFields(const char* data, size_t pos, size_t blank, MessageHead&
     }
     HeaderField& f = head.fields[head.fieldCount++];
     f.name = name;
-    f.value = trim(std::string_view(data + valueBegin, pos - valueBegin));
+    f.value = trimOws(std::string_view(data + valueBegin, pos - valueBegin));
     pos += 2;
     f.lineBegin = static_cast<uint32_t>(lineBegin);
     f.lineEnd = static_cast<uint32_t>(pos);
@@ -377,7 +352,7 @@ Similarity similarity(std::string_view framingName, std::string_view name) {
     }
     bool delimiter = want == '-';
     size_t next = i + 1;
-    bool same = lower(uc(name[i])) == uc(want);
+    bool same = asciiLower(uc(name[i])) == uc(want);
     if (!same && i + 1 < name.size()) {
       unsigned char a = uc(name[i]), b = uc(name[i + 1]);
       if ((want == 's' && a == 0xc5 && b == 0xbf) || (want == 'i' && a == 0xc4 && b == 0xb1)) {
@@ -403,7 +378,7 @@ Similarity similarity(std::string_view framingName, std::string_view name) {
 template <typename F> void forEachElement(std::string_view list, F&& f) {
   for (;;) {
     size_t comma = list.find(',');
-    f(trim(list.substr(0, comma)));
+    f(trimOws(list.substr(0, comma)));
     if (comma == std::string_view::npos) {
       return;
     }
@@ -413,7 +388,7 @@ template <typename F> void forEachElement(std::string_view list, F&& f) {
 
 // A transfer coding tide knows (parameters after ';' are ignored). Sets *chunked.
 bool knownCoding(std::string_view element, bool* chunked) {
-  std::string_view coding = trim(element.substr(0, element.find(';')));
+  std::string_view coding = trimOws(element.substr(0, element.find(';')));
   *chunked = equalsLower(coding, "chunked");
   return *chunked || equalsLower(coding, "gzip") || equalsLower(coding, "deflate") ||
          equalsLower(coding, "compress") || equalsLower(coding, "identity");
@@ -481,7 +456,7 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
           v.unframeable |= c == '\r' || c == '\n';
         }
       }
-      f.value = trim(std::string_view(f.value.data(), data + pos - f.value.data()));
+      f.value = trimOws(std::string_view(f.value.data(), data + pos - f.value.data()));
       pos += 2;
       f.lineEnd = static_cast<uint32_t>(pos);
       removeField(head, f);
@@ -529,7 +504,7 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     int index = int(head.fieldCount);
     HeaderField& f = head.fields[head.fieldCount++];
     f.name = name;
-    f.value = trim(std::string_view(data + valueBegin, pos - valueBegin));
+    f.value = trimOws(std::string_view(data + valueBegin, pos - valueBegin));
     pos += 2;
     f.lineBegin = static_cast<uint32_t>(lineBegin);
     f.lineEnd = static_cast<uint32_t>(pos);
@@ -552,7 +527,7 @@ ParseStatus parseRequestFields(const char* data, size_t pos, size_t blank, Messa
     if (!colon) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::MissingHeaderColon, index);
       removeField(head, f);
-    } else if (trim(name).empty()) {
+    } else if (trimOws(name).empty()) {
       v.raise(DesyncTier::Ambiguous, DesyncReason::EmptyHeader, index);
       removeField(head, f);
     } else if (f.kind == HeaderKind::Other && name.size() >= 14) {

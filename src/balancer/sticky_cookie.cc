@@ -1,4 +1,5 @@
 #include "balancer/sticky_cookie.h"
+#include "balancer/http_text.h"
 
 #include <sys/random.h>
 
@@ -89,30 +90,6 @@ int hexValue(char c) {
     return c - 'a' + 10;
   }
   return -1;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? char(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? char(b[i] + 32) : b[i];
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 char* append(char* p, std::string_view s) {
@@ -222,11 +199,11 @@ std::string_view findRequestCookie(const MessageHead& head, std::string_view nam
     std::string_view rest = f.value;
     while (!rest.empty()) {
       size_t semi = rest.find(';');
-      std::string_view pair = trim(rest.substr(0, semi));
+      std::string_view pair = trimOws(rest.substr(0, semi));
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-        std::string_view v = trim(pair.substr(eq + 1));
+      if (eq != std::string_view::npos && trimOws(pair.substr(0, eq)) == name) {
+        std::string_view v = trimOws(pair.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
           v = v.substr(1, v.size() - 2);
         }
@@ -244,7 +221,7 @@ bool responseSetsCookie(const MessageHead& head, std::string_view name) {
       continue;
     }
     size_t eq = f.value.find('=');
-    if (eq != std::string_view::npos && trim(f.value.substr(0, eq)) == name) {
+    if (eq != std::string_view::npos && trimOws(f.value.substr(0, eq)) == name) {
       return true;
     }
   }

@@ -4,6 +4,7 @@
 #include "cli/table.h"
 
 #include <map>
+#include <memory>
 
 namespace tide::cli {
 
@@ -152,6 +153,15 @@ std::string targetGroupArn(const ApiClient& api, const std::string& nameOrArn) {
                         {{"Names", {nameOrArn}}}))["TargetGroups"][0]["TargetGroupArn"];
 }
 
+// A fixed-response action from STATUS[:BODY].
+Json fixedResponseAction(const std::string& fixed) {
+  size_t colon = fixed.find(':');
+  return {{"Type", "fixed-response"},
+          {"FixedResponseConfig",
+           {{"StatusCode", fixed.substr(0, colon)},
+            {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+}
+
 // The flags that make rule conditions and actions (rule create and modify, listener modify).
 struct RuleFlags {
   std::vector<std::string> paths, hosts, headers, methods, queries, sourceIps, forward;
@@ -239,11 +249,7 @@ struct RuleFlags {
       }
       action = {{"Type", "forward"}, {"ForwardConfig", {{"TargetGroups", groups}}}};
     } else if (!fixed.empty()) {
-      size_t colon = fixed.find(':');
-      action = {{"Type", "fixed-response"},
-                {"FixedResponseConfig",
-                 {{"StatusCode", fixed.substr(0, colon)},
-                  {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+      action = fixedResponseAction(fixed);
     } else {
       Json cfg = Json::object();
       size_t from = 0;
@@ -265,6 +271,19 @@ struct RuleFlags {
     return Json::array({action});
   }
 };
+
+// `PARENT delete ID`: calls `action` with the ID as its one parameter `param`, then prints
+// "deleted ID".
+void addDeleteCommand(CLI::App* parent, CommandContext& ctx, const char* help, const char* arg,
+                      const char* argHelp, const char* action, const char* param) {
+  auto* del = parent->add_subcommand("delete", help);
+  auto id = std::make_shared<std::string>();
+  del->add_option(arg, *id, argHelp)->required();
+  del->callback([&ctx, id, action, param] {
+    Json r = orDie(ctx.client().call(action, {{param, *id}}));
+    ctx.outcome = Outcome{r, [id](const Json&) { std::printf("deleted %s\n", id->c_str()); }};
+  });
+}
 
 } // namespace
 
@@ -325,11 +344,7 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
         }
         action = {{"Type", "forward"}, {"TargetGroupArn", arn}};
       } else if (!fixed.empty()) {
-        size_t colon = fixed.find(':');
-        action = {{"Type", "fixed-response"},
-                  {"FixedResponseConfig",
-                   {{"StatusCode", fixed.substr(0, colon)},
-                    {"MessageBody", colon == std::string::npos ? "" : fixed.substr(colon + 1)}}}};
+        action = fixedResponseAction(fixed);
       } else {
         die(Status("MissingParameter", "give --forward TARGET_GROUP or --fixed-response STATUS"));
       }
@@ -348,13 +363,8 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
           orDie(api.call("DescribeListeners", {{"LoadBalancerArn", loadBalancerArn(api, lsLb)}}));
       ctx.outcome = Outcome{r, [](const Json& j) { listenersTable(j["Listeners"]); }};
     });
-    auto* del = listener->add_subcommand("delete", "delete a listener");
-    static std::string delArn;
-    del->add_option("ARN", delArn, "listener ARN")->required();
-    del->callback([&] {
-      Json r = orDie(ctx.client().call("DeleteListener", {{"ListenerArn", delArn}}));
-      ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delArn.c_str()); }};
-    });
+    addDeleteCommand(listener, ctx, "delete a listener", "ARN", "listener ARN", "DeleteListener",
+                     "ListenerArn");
   }
 
   {
@@ -423,13 +433,7 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       Json r = orDie(api.call("ModifyRule", p));
       ctx.outcome = Outcome{r, [](const Json& j) { rulesTable(j["Rules"]); }};
     });
-    auto* del = rule->add_subcommand("delete", "delete a rule");
-    static std::string delArn;
-    del->add_option("ARN", delArn, "rule ARN")->required();
-    del->callback([&] {
-      Json r = orDie(ctx.client().call("DeleteRule", {{"RuleArn", delArn}}));
-      ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delArn.c_str()); }};
-    });
+    addDeleteCommand(rule, ctx, "delete a rule", "ARN", "rule ARN", "DeleteRule", "RuleArn");
     auto* prio = rule->add_subcommand("set-priorities", "change priorities, all or nothing");
     static std::vector<std::string> pairs;
     prio->add_option("ARN=PRIORITY", pairs, "rule ARN and its new priority")->required();
@@ -546,13 +550,8 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       Json r = orDie(ctx.client().call("DescribeTargetGroups", Json::object()));
       ctx.outcome = Outcome{r, [](const Json& j) { targetGroupsTable(j["TargetGroups"]); }};
     });
-    auto* del = tg->add_subcommand("delete", "delete a target group");
-    static std::string delName;
-    del->add_option("NAME_OR_ARN", delName, "target group")->required();
-    del->callback([&] {
-      Json r = orDie(ctx.client().call("DeleteTargetGroup", {{"TargetGroupArn", delName}}));
-      ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delName.c_str()); }};
-    });
+    addDeleteCommand(tg, ctx, "delete a target group", "NAME_OR_ARN", "target group",
+                     "DeleteTargetGroup", "TargetGroupArn");
     struct Change {
       const char* name;
       const char* help;
