@@ -135,13 +135,19 @@ void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
   appendQuoted(out, e.userAgent);
   out += " - - "; // ssl_cipher ssl_protocol
   out += e.targetGroupArn.empty() ? std::string_view("-") : e.targetGroupArn;
-  out += " \"-\" \"-\" \"-\" ";                 // "trace_id" "domain_name" "chosen_cert_arn"
-  out += e.actionsExecuted.empty() ? "-" : "0"; // matched_rule_priority: the default rule
+  out += " \"-\" \"-\" \"-\" "; // "trace_id" "domain_name" "chosen_cert_arn"
+  if (e.matchedRulePriority < 0) {
+    out += '-';
+  } else {
+    out += std::to_string(e.matchedRulePriority);
+  }
   out += ' ';
   appendTime(out, e.requestCreationUs);
   out += ' ';
   appendQuoted(out, e.actionsExecuted);
-  out += " \"-\" "; // "redirect_url"
+  out += ' ';
+  appendQuoted(out, e.redirectUrl);
+  out += ' ';
   appendQuoted(out, e.errorReason);
   out += " \"";
   if (e.hasTarget) {
@@ -151,7 +157,11 @@ void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
   }
   out += "\" \"";
   appendStatus(out, e.hasTarget ? e.targetStatus : 0);
-  out += "\" \"-\" \"-\" -\n"; // "classification" "classification_reason" conn_trace_id
+  out += "\" ";
+  appendQuoted(out, e.classification);
+  out += ' ';
+  appendQuoted(out, e.classificationReason);
+  out += " -\n"; // conn_trace_id
 }
 
 AccessLogWriter::AccessLogWriter(AccessLogOptions options) : options_(options) {}

@@ -48,8 +48,12 @@ struct AccessLogEntry {
   uint16_t listenerPort = 0;             // for the request URL
   std::string_view userAgent;            // empty: "-"
   std::string_view targetGroupArn;       // empty: "-"
-  std::string_view actionsExecuted;      // "forward", "fixed-response" (empty: "-")
+  std::string_view actionsExecuted;      // "forward", "fixed-response", "redirect" (empty: "-")
+  int matchedRulePriority = -1;          // 0: the default rule; -1: "-" (no rule was evaluated)
+  std::string_view redirectUrl;          // the Location of a redirect (empty: "-")
   std::string_view errorReason;          // empty: "-"
+  std::string_view classification;       // desync tier when not Compliant (empty: "-")
+  std::string_view classificationReason; // its reason (empty: "-")
 };
 
 // Appends one entry, newline-terminated, to out. Quoted fields escape '"', '\\', control and

@@ -60,6 +60,7 @@ AccessLogEntry forwardedEntry() {
   e.userAgent = "curl/7.46.0";
   e.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/tg/73e2d6bc";
   e.actionsExecuted = "forward";
+  e.matchedRulePriority = 0; // the default rule
   return e;
 }
 
@@ -120,6 +121,7 @@ TEST(AccessLogFormat, RejectedRequestHasDashesAndMinusOne) {
   e.userAgent = "";
   e.targetGroupArn = "";
   e.actionsExecuted = "";
+  e.matchedRulePriority = -1;
   std::string line;
   formatAccessLogEntry(e, line);
   line.pop_back();
@@ -138,6 +140,29 @@ TEST(AccessLogFormat, RejectedRequestHasDashesAndMinusOne) {
   EXPECT_EQ(f[22], "\"-\"");
   EXPECT_EQ(f[25], "\"-\"");
   EXPECT_EQ(f[26], "\"-\"");
+}
+
+TEST(AccessLogFormat, RuleRedirectAndDesyncClassification) {
+  AccessLogEntry e = forwardedEntry();
+  e.hasTarget = false;
+  e.targetStatus = 0;
+  e.targetGroupArn = "";
+  e.elbStatus = 301;
+  e.actionsExecuted = "redirect";
+  e.matchedRulePriority = 12;
+  e.redirectUrl = "https://www.example.com:443/new?a=\"b\"";
+  e.classification = "Acceptable";
+  e.classificationReason = "NonCompliantHeader";
+  std::string line;
+  formatAccessLogEntry(e, line);
+  line.pop_back();
+  std::vector<std::string> f = splitFields(line);
+  ASSERT_EQ(f.size(), 30u);
+  EXPECT_EQ(f[20], "12");
+  EXPECT_EQ(f[22], "\"redirect\"");
+  EXPECT_EQ(f[23], "\"https://www.example.com:443/new?a=\\x22b\\x22\"");
+  EXPECT_EQ(f[27], "\"Acceptable\"");
+  EXPECT_EQ(f[28], "\"NonCompliantHeader\"");
 }
 
 TEST(AccessLogFormat, QuotesAndControlBytesAreEscaped) {

@@ -430,6 +430,7 @@ Result<PreparedRule> prepareRule(const Rule& rule, size_t groupCount, uint32_t& 
                   "rule " + std::to_string(rule.priority) + ": " + action.status().message());
   }
   out.action = std::move(*action);
+  out.action.priority = rule.priority;
   return out;
 }
 

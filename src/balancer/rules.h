@@ -49,6 +49,7 @@ struct PreparedAction {
   std::vector<uint32_t> schedule; // weighted Forward: target group index per turn (smooth
                                   // weighted round robin over one cycle of the weights)
   uint32_t counter = 0;           // weighted Forward: which per-worker turn counter to use
+  uint32_t priority = 0;          // the rule's priority; 0: the default action (access log)
   std::string fixedHeadKeepAlive; // FixedResponse: response head
   std::string fixedHeadClose;     // the same with Connection: close
 };

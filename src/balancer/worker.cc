@@ -191,7 +191,11 @@ struct ClientConn : Pollable {
   std::string logHost;
   std::string logUserAgent;
   uint8_t logVersionMinor = 1;
-  const char* logAction = nullptr; // "forward" or "fixed-response"
+  const char* logAction = nullptr; // "forward", "fixed-response" or "redirect"
+  int32_t matchedPriority = -1;    // the rule that chose the action; 0: default; -1: none
+  std::string logRedirect;         // a redirect's Location
+  DesyncTier logTier = DesyncTier::Compliant; // the request's desync classification
+  DesyncReason logReason = DesyncReason::Compliant;
 };
 
 enum class Failure : uint8_t {
@@ -724,8 +728,8 @@ struct Worker::Impl {
         return;
       }
       // Desync mitigation (desync.h): count what is not Compliant, block what the mode blocks.
-      if ((st == ParseStatus::Complete || st == ParseStatus::Invalid) &&
-          h.desync.tier != DesyncTier::Compliant) {
+      bool classified = st == ParseStatus::Complete || st == ParseStatus::Invalid;
+      if (classified && h.desync.tier != DesyncTier::Compliant) {
         bump(lbCells(c).desyncNonCompliantRequestCount);
       }
       DesyncAction desync = st == ParseStatus::Complete
@@ -737,6 +741,8 @@ struct Worker::Impl {
       c->desyncClose = desync == DesyncAction::ForwardThenClose;
       c->closeAfter |= c->desyncClose; // then close the target connection too (processResponse)
       beginRequestRecord(c, st == ParseStatus::Complete ? &h : nullptr);
+      c->logTier = classified ? h.desync.tier : DesyncTier::Compliant;
+      c->logReason = classified ? h.desync.reason : DesyncReason::Compliant;
       if (st != ParseStatus::Complete || limitStatus != 0) {
         int status = limitStatus != 0                    ? limitStatus
                      : st == ParseStatus::TooLarge       ? 431
@@ -797,14 +803,18 @@ struct Worker::Impl {
       c->closeAfter = close;
       c->fwd = c->headLen;
       bool isRedirect = action.kind == Action::Kind::Redirect;
+      c->matchedPriority = int32_t(prepared.priority);
       c->elbStatus = isRedirect ? action.redirect.statusCode : action.fixedResponse.statusCode;
       c->logAction = isRedirect ? "redirect" : "fixed-response";
       iov_.clear();
       std::string redirect; // redirects are built per request: the Location has its parts
       if (action.kind == Action::Kind::Redirect) {
-        redirect = redirectResponse(action.redirect.statusCode,
-                                    redirectLocation(action.redirect, h, c->local.port), close);
+        std::string location = redirectLocation(action.redirect, h, c->local.port);
+        redirect = redirectResponse(action.redirect.statusCode, location, close);
         iov_.add(redirect.data(), redirect.size());
+        if (!loadBalancer(c).accessLogPath.empty()) {
+          c->logRedirect = std::move(location);
+        }
       } else {
         const std::string& head = close ? prepared.fixedHeadClose : prepared.fixedHeadKeepAlive;
         iov_.add(head.data(), head.size());
@@ -820,6 +830,7 @@ struct Worker::Impl {
     c->groupIndex = static_cast<int>(chooseTargetGroup(
         prepared, prepared.schedule.empty() ? 0 : weightedTurns_[prepared.counter]++));
     c->logAction = "forward";
+    c->matchedPriority = int32_t(prepared.priority);
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
     bump(tgCells_[group.slot].requestCount);
     c->state = ClientState::Forwarding;
@@ -1671,6 +1682,10 @@ struct Worker::Impl {
     c->sentAtUs = 0;
     c->targetSlot = kNoSlot;
     c->logAction = nullptr;
+    c->matchedPriority = -1;
+    c->logRedirect.clear();
+    c->logTier = DesyncTier::Compliant;
+    c->logReason = DesyncReason::Compliant;
     if (loadBalancer(c).accessLogPath.empty()) {
       return;
     }
@@ -1782,6 +1797,12 @@ struct Worker::Impl {
     }
     if (c->logAction != nullptr) {
       e.actionsExecuted = c->logAction;
+    }
+    e.matchedRulePriority = c->matchedPriority;
+    e.redirectUrl = c->logRedirect;
+    if (c->logTier != DesyncTier::Compliant) {
+      e.classification = desyncTierName(c->logTier);
+      e.classificationReason = desyncReasonName(c->logReason);
     }
     LogBuffer& b = logBuffers_[lb.slot];
     if (b.path != lb.accessLogPath) {
