@@ -285,6 +285,38 @@ void addDeleteCommand(CLI::App* parent, CommandContext& ctx, const char* help, c
   });
 }
 
+// `PARENT attributes NAME_OR_ARN [KEY=VALUE...]`: shows the resource's attributes (`describe`),
+// or changes the given ones (`modify`) and shows the result; `arnOf` turns the argument into
+// the ARN that `param` takes.
+void addAttributesCommand(CLI::App* parent, CommandContext& ctx, const char* help,
+                          const char* argHelp, const char* describe, const char* modify,
+                          const char* param,
+                          std::string (*arnOf)(const ApiClient&, const std::string&)) {
+  auto* attributes = parent->add_subcommand("attributes", help);
+  auto id = std::make_shared<std::string>();
+  auto changes = std::make_shared<std::vector<std::string>>();
+  attributes->add_option("NAME_OR_ARN", *id, argHelp)->required();
+  attributes->add_option("KEY=VALUE", *changes, "attributes to change");
+  attributes->callback([&ctx, id, changes, describe, modify, param, arnOf] {
+    ApiClient api = ctx.client();
+    std::string arn = arnOf(api, *id);
+    Json r = changes->empty()
+                 ? orDie(api.call(describe, {{param, arn}}))
+                 : orDie(api.call(modify, {{param, arn}, {"Attributes", attributeArgs(*changes)}}));
+    ctx.outcome = Outcome{r, [](const Json& j) {
+                            Table t({"KEY", "VALUE"});
+                            for (const Json& a : j["Attributes"]) {
+                              t.add({str(a, "Key"), str(a, "Value")});
+                            }
+                            t.print();
+                          }};
+  });
+}
+
+std::string sameArn(const ApiClient&, const std::string& nameOrArn) {
+  return nameOrArn; // the API takes a target group's name where it takes its ARN
+}
+
 } // namespace
 
 void addElbCommands(CLI::App& app, CommandContext& ctx) {
@@ -318,6 +350,11 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
           api.call("DeleteLoadBalancer", {{"LoadBalancerArn", loadBalancerArn(api, delName)}}));
       ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delName.c_str()); }};
     });
+    addAttributesCommand(lb, ctx,
+                         "show a load balancer's attributes, or change some (KEY=VALUE ...): "
+                         "idle timeout, desync mitigation mode, limits, access log",
+                         "load balancer", "DescribeLoadBalancerAttributes",
+                         "ModifyLoadBalancerAttributes", "LoadBalancerArn", loadBalancerArn);
   }
 
   // ------------------------------------------------------------------------------ listeners
@@ -525,27 +562,9 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       }
       ctx.outcome = Outcome{r, [](const Json& j) { targetGroupsTable(j["TargetGroups"]); }};
     });
-    auto* attributes = tg->add_subcommand(
-        "attributes", "show a target group's attributes, or change some (KEY=VALUE ...)");
-    static std::string attrGroup;
-    static std::vector<std::string> attrChanges;
-    attributes->add_option("NAME_OR_ARN", attrGroup, "target group")->required();
-    attributes->add_option("KEY=VALUE", attrChanges, "attributes to change");
-    attributes->callback([&] {
-      Json r = attrChanges.empty()
-                   ? orDie(ctx.client().call("DescribeTargetGroupAttributes",
-                                             {{"TargetGroupArn", attrGroup}}))
-                   : orDie(ctx.client().call("ModifyTargetGroupAttributes",
-                                             {{"TargetGroupArn", attrGroup},
-                                              {"Attributes", attributeArgs(attrChanges)}}));
-      ctx.outcome = Outcome{r, [](const Json& j) {
-                              Table t({"KEY", "VALUE"});
-                              for (const Json& a : j["Attributes"]) {
-                                t.add({str(a, "Key"), str(a, "Value")});
-                              }
-                              t.print();
-                            }};
-    });
+    addAttributesCommand(
+        tg, ctx, "show a target group's attributes, or change some (KEY=VALUE ...)", "target group",
+        "DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes", "TargetGroupArn", sameArn);
     tg->add_subcommand("ls", "list target groups")->callback([&] {
       Json r = orDie(ctx.client().call("DescribeTargetGroups", Json::object()));
       ctx.outcome = Outcome{r, [](const Json& j) { targetGroupsTable(j["TargetGroups"]); }};
