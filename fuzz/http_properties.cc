@@ -821,21 +821,32 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
     bool hostRule = ff.hostFields > 1;
     bool listRule = false;
     bool unknownCoding = false;
-    int chunkedCount = 0; // with parameters: "chunked;x=1, chunked" is chunked twice
+    bool chunkedTwice = false; // with parameters: "chunked;x=1, chunked" is chunked twice
     for (size_t i = 0; i < r.fieldCount; ++i) {
       const HeaderField& f = r.fields[i];
       listRule |= f.kind == HeaderKind::ContentLength && f.value.find(',') != std::string::npos;
-      if (f.kind == HeaderKind::TransferEncoding) {
-        eachElementWithEmpty(f.value, [&](std::string_view e) {
-          bool chunked = false;
-          unknownCoding |= !knownCoding(e, &chunked);
-          chunkedCount += chunked;
-        });
+    }
+    // A chunked element of an exact Transfer-Encoding after an earlier chunked one, also of a
+    // look-alike (`Transfer_Encoding: chunked`), which only the request side reads: a target
+    // that takes the look-alike for the real one would see chunked twice.
+    bool sawChunked = false;
+    for (size_t i = 0; i < q.fieldCount; ++i) {
+      const HeaderField& f = q.fields[i];
+      bool exact = f.kind == HeaderKind::TransferEncoding;
+      if (!exact && f.lookalike != HeaderKind::TransferEncoding) {
+        continue;
       }
+      eachElementWithEmpty(f.value, [&](std::string_view e) {
+        bool chunked = false;
+        bool known = knownCoding(e, &chunked);
+        unknownCoding |= exact && !known;
+        chunkedTwice |= exact && chunked && sawChunked;
+        sawChunked |= chunked;
+      });
     }
     bool codingRule = ff.transferEncodingFields > 0 &&
                       (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding ||
-                       chunkedCount > 1);
+                       chunkedTwice);
     PROPERTY(hostRule || listRule || codingRule, "a request is refused only by request-only rules");
     PROPERTY(q.desync.unframeable || hostRule,
              "a request is refused when unframeable (or two Hosts)");
