@@ -83,16 +83,19 @@ class TideTestCase(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tide-it-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         self.data_dir = os.path.join(self.tmp, "data")
         self.server = TideServer(self.data_dir, *self.server_args)
+        # A cleanup, not tearDown: it also runs when a subclass's setUp fails after this point,
+        # so that no server or instance outlives the test.
+        self.addCleanup(self._end_server)
 
-    def tearDown(self):
+    def _end_server(self):
         try:
             if self.server.proc.poll() is None:
                 self.terminate_all()
         finally:
             self.server.stop()
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def restart_server(self, sig=signal.SIGTERM):
         self.server.stop(sig)

@@ -37,12 +37,8 @@ class RulesTest(TideTestCase):
     server_args = ("--termination-grace", "2", "--balancer-threads", "1")
 
     def setUp(self):
-        super().setUp()
-        try:
-            self.start_groups()
-        except BaseException:
-            self.tearDown()  # unittest skips tearDown when setUp fails: end what was started
-            raise
+        super().setUp()  # its cleanups end the server and instances even if the rest fails
+        self.start_groups()
 
     def start_groups(self):
         """Instances of blue (two, one registered) and green (one), and listener `front` on a
