@@ -19,7 +19,8 @@ inline constexpr uint32_t kNoSlot = UINT32_MAX;
 struct SelectionState {
   std::vector<uint32_t> cursorByGroup;       // by TargetGroup::slot: round-robin position
   std::vector<uint32_t> outstandingByTarget; // by Target::slot: requests sent, not finished
-  int64_t nowMs = 0;                 // the worker's coarse CLOCK_MONOTONIC ms (slow start ramps)
+  int64_t nowMs = 0;                 // the worker's coarse CLOCK_MONOTONIC ms (slow start ramps,
+                                     // ejections)
   uint64_t rng = 0x9e3779b97f4a7c15; // PRNG state (never 0); seeded per worker
   // Passive health (outlier ejection, worker.cc): a target whose connection was refused or
   // reset is skipped until its ejection ends, unless every eligible target is ejected.

@@ -152,7 +152,8 @@ struct ClientConn : Pollable {
   char forwardedTail[64]; // "<client ip>\r\nX-Forwarded-Proto: http\r\n"
   // 0: not formatted yet (only X-Forwarded-* needs it).
   uint8_t forwardedTailLen = 0;
-  uint32_t peerAddress = 0; // the client's IPv4 address, host byte order (source-ip rules)
+  uint32_t peerAddress = 0; // the client's IPv4 address, host byte order (source-ip rules,
+                            // X-Forwarded-For, the access log)
   // The current request.
   uint32_t headLen = 0;
   BodyFraming reqFraming = BodyFraming::None;
