@@ -52,6 +52,11 @@ constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kConnectionClose = "Connection: close\r\n";
 constexpr std::string_view kConnectionKeepAlive = "Connection: keep-alive\r\n";
 constexpr int64_t kLingerMs = 2000; // how long a closing connection's late input is discarded
+// New connections accepted per listener before the worker polls again. Accepting the whole queue
+// at once (30-40 connections under a connection-per-request load) held back the answers already
+// waiting from targets, so the client side and tide took turns idling: with 8, `close` served
+// 1.19x the connections per second at the same CPU per connection (docs/performance.md).
+constexpr int kAcceptBatch = 8;
 
 constexpr size_t kStashBytes = 1024; // a partial head this small gives its buffer back
 constexpr uint8_t kMaxRetries = 3;   // resends of one request (connect failed, stale keep-alive)
@@ -92,7 +97,8 @@ struct ListenSocket : Pollable {
   ListenSocket() : Pollable(Kind::Listen) {}
   int fd = -1;
   Endpoint endpoint;
-  int listenerIndex = -1; // in the worker's current PreparedSnapshot::listeners
+  int listenerIndex = -1;     // in the worker's current PreparedSnapshot::listeners
+  bool acceptPending = false; // stopped after a batch with connections still queued
 };
 
 struct ClientConn;
@@ -284,7 +290,9 @@ struct Worker::Impl {
     epoll_event events[256];
     int64_t lastTick = nowMs_ / TimerWheel::kTickMs;
     while (!stop_.load(std::memory_order_acquire)) {
-      int timeout = timers_.empty() && !logPending_ ? -1 : int(TimerWheel::kTickMs);
+      int timeout = acceptPending_                    ? 0
+                    : timers_.empty() && !logPending_ ? -1
+                                                      : int(TimerWheel::kTickMs);
       int n = epoll_wait(epfd_, events, 256, timeout);
       nowMs_ = monotonicMs();
       for (int i = 0; i < n; ++i) {
@@ -303,6 +311,14 @@ struct Worker::Impl {
         case Kind::Wake:
           onWake();
           break;
+        }
+      }
+      if (acceptPending_) { // listeners that stopped at kAcceptBatch go on, after the events
+        acceptPending_ = false;
+        for (auto& ls : listeners_) {
+          if (ls->acceptPending) {
+            onAccept(ls.get());
+          }
         }
       }
       int64_t tick = nowMs_ / TimerWheel::kTickMs;
@@ -525,8 +541,16 @@ struct Worker::Impl {
 
   // ---- client side ----------------------------------------------------------------------------
 
+  // Accepts up to kAcceptBatch connections; the rest wait for the next turn of the loop, after
+  // the events that are already there.
   void onAccept(ListenSocket* ls) {
-    for (;;) {
+    ls->acceptPending = false;
+    for (int accepted = 0;; ++accepted) {
+      if (accepted == kAcceptBatch) {
+        ls->acceptPending = true;
+        acceptPending_ = true;
+        return;
+      }
       sockaddr_in peer{};
       socklen_t len = sizeof peer;
       int fd =
@@ -1937,6 +1961,7 @@ struct Worker::Impl {
   BufferPool buffers_;
   TimerWheel timers_;
   int64_t nowMs_ = 0;
+  bool acceptPending_ = false; // some listener stopped at kAcceptBatch: poll without waiting
   SelectionState selection_;
   std::vector<UpstreamConn*> poolHead_; // by target slot: idle keep-alive connections, LIFO
   std::vector<uint32_t> poolSize_;      // by target slot
