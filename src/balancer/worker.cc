@@ -143,8 +143,9 @@ struct ClientConn : Pollable {
   ClientConn() : Pollable(Kind::Client) { timer.owner = this; }
   int fd = -1;
   bool open = false;
-  Buffer in;  // [current request][pipelined requests...]
-  Buffer out; // bytes a partial write left over
+  bool watched = false; // in epoll: only once tide waits for the client (see watchClient)
+  Buffer in;            // [current request][pipelined requests...]
+  Buffer out;           // bytes a partial write left over
   TimerNode timer;
   std::shared_ptr<const PreparedSnapshot> config; // the snapshot this connection's request uses
   int listenerIndex = 0;                          // in config->listeners
@@ -593,10 +594,7 @@ struct Worker::Impl {
       c->headStartMs = 0;
       c->stash.clear();
       c->forwardedTailLen = 0; // formatted on first use: snprintf cost 2000 instructions
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-      ev.data.ptr = c;
-      epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+      c->watched = false;
       TrafficCells& lb = lbCells(c);
       bump(lb.newConnectionCount);
       bump(lb.activeConnectionCount);
@@ -604,7 +602,28 @@ struct Worker::Impl {
       timers_.schedule(&c->timer, nowMs_ + std::min(idleTimeoutMs(c), headerTimeoutMs(c)));
       readClient(c);
       processClient(c);
+      if (c->open && !(c->state == ClientState::Forwarding && c->reqBodyDone)) {
+        watchClient(c); // more of the request to come
+      }
     }
+  }
+
+  // Adds the client to epoll (edge-triggered; adding reports what is ready already). A new
+  // connection whose whole request came with its first bytes is not added until tide waits for
+  // it: for a connection-per-request client that answer goes out and the socket closes without
+  // an epoll_ctl, which saves the kernel an insert and a removal per connection. Every place
+  // where tide starts to wait for a client calls this: more request bytes (the head or the body
+  // unfinished), room to write (writeClient left bytes queued), the next request of a keep-alive
+  // connection (completeResponse) and lingering input (closeGracefully).
+  void watchClient(ClientConn* c) {
+    if (c->watched) {
+      return;
+    }
+    c->watched = true;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, c->fd, &ev);
   }
 
   ClientConn* newClient() {
@@ -1123,6 +1142,7 @@ struct Worker::Impl {
     c->in.consume(c->fwd);
     c->fwd = 0;
     timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
+    watchClient(c); // the next request
   }
 
   void sendLocalError(ClientConn* c, int status, bool close) {
@@ -1147,6 +1167,9 @@ struct Worker::Impl {
       abortClient(c);
       return false;
     }
+    if (!c->out.empty()) {
+      watchClient(c); // for room to write the rest
+    }
     return true;
   }
 
@@ -1161,6 +1184,9 @@ struct Worker::Impl {
     ::shutdown(c->fd, SHUT_WR);
     timers_.schedule(&c->timer, nowMs_ + kLingerMs);
     discardInput(c);
+    if (c->open) {
+      watchClient(c); // for the rest of its input, or its end
+    }
   }
 
   void discardInput(ClientConn* c) {
