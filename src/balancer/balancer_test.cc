@@ -791,6 +791,56 @@ TEST_F(BalancerTest, ConnectionCloseEndsWithFinAfterTheResponse) {
   EXPECT_EQ(a.requests(), 2);
 }
 
+// The worker accepts at most a few connections per turn of its loop and goes on with the rest
+// after the events already there: a burst of connection-per-request clients is served whole,
+// with no connection left in the listener's queue once no new one arrives.
+TEST_F(BalancerTest, BurstOfNewConnectionsIsServedWhole) {
+  Backend a("a");
+  startBalancer(makeSnapshot(port_.port, {a.endpoint()}));
+  constexpr int kClients = 64;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+    ASSERT_TRUE(clients.back()->connected());
+    clients.back()->send("GET /b" + std::to_string(i) +
+                         " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  }
+  for (int i = 0; i < kClients; ++i) {
+    Response r = clients[i]->read();
+    ASSERT_EQ(r.status, 200) << "client " << i;
+    EXPECT_EQ(r.body, "a /b" + std::to_string(i));
+    EXPECT_TRUE(clients[i]->closedByPeer());
+  }
+  EXPECT_EQ(a.requests(), kClients);
+}
+
+// A connection whose request came whole is not in epoll while its request is forwarded; when
+// the answer is larger than the socket takes, the worker must start watching it for room to
+// write. A client with a tiny receive buffer gets an 8 MiB body whole.
+TEST_F(BalancerTest, LargeAnswerToASlowReaderArrivesWhole) {
+  const std::string big(8 << 20, 'x');
+  Backend a("a", [&](const Request&) { return Reply{okReply(big)}; });
+  startBalancer(makeSnapshot(port_.port, {a.endpoint()}));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setTimeouts(fd);
+  ASSERT_TRUE(connectLoopback(fd, port_.port));
+  std::string req = "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) { // until the balancer closes (or 5 s pass)
+    got.append(buf, size_t(n));
+  }
+  close(fd);
+  size_t end = got.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 200");
+  EXPECT_EQ(got.size() - (end + 4), big.size());
+}
+
 TEST_F(BalancerTest, IdleClientClosedAfterIdleTimeout) {
   Backend a("a");
   auto s = makeSnapshot(port_.port, {a.endpoint()});
