@@ -1336,10 +1336,50 @@ TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
     Client cl(port_.port);
     ok += cl.get("/").status == 200 ? 1 : 0;
   }
-  // The request sent on the reset connection may have reached the target: it is not resent
-  // (502); every later one avoids the target.
-  EXPECT_GE(ok, 9);
+  // The GET sent on the reset connection is resent to the other target (it is idempotent);
+  // every later one avoids the ejected target.
+  EXPECT_EQ(ok, 10);
   EXPECT_EQ(balancer_->counters().targets[0].targetEjectionCount, 1u);
+  shutdown(rfd, SHUT_RDWR);
+  close(rfd);
+  resetter.join();
+  EXPECT_EQ(resets.load(), 1);
+}
+
+// A POST on a new connection that the target resets unanswered may have been acted on: it is
+// not resent (502), and the target is ejected so that the next POST goes elsewhere.
+TEST_F(BalancerTest, UnansweredPostIsNotResent) {
+  int rfd = socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t resetPort = bindLoopback(rfd);
+  listen(rfd, 16);
+  std::atomic<int> resets{0};
+  std::thread resetter([&] {
+    for (;;) {
+      int c = accept(rfd, nullptr, nullptr);
+      if (c < 0) {
+        return;
+      }
+      char buf[4096];
+      [[maybe_unused]] ssize_t n = recv(c, buf, sizeof buf, 0); // the request arrived
+      linger lg{1, 0};
+      setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      close(c);
+      ++resets;
+    }
+  });
+  Backend a("a");
+  BalancerOptions o;
+  o.threads = 1;
+  o.worker.ejectionBase = std::chrono::milliseconds(60'000);
+  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, resetPort}, a.endpoint()}), o);
+  const std::string post = "POST /order HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi";
+  Client first(port_.port);
+  first.send(post);
+  EXPECT_EQ(first.read().status, 502);
+  Client second(port_.port);
+  second.send(post);
+  EXPECT_EQ(second.read().status, 200);
+  EXPECT_EQ(a.requests(), 1);
   shutdown(rfd, SHUT_RDWR);
   close(rfd);
   resetter.join();

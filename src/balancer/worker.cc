@@ -58,6 +58,12 @@ constexpr int64_t kLingerMs = 2000; // how long a closing connection's late inpu
 // 1.19x the connections per second at the same CPU per connection (docs/performance.md).
 constexpr int kAcceptBatch = 8;
 
+// Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
+bool isIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
 constexpr size_t kStashBytes = 1024; // a partial head this small gives its buffer back
 constexpr uint8_t kMaxRetries = 3;   // resends of one request (connect failed, stale keep-alive)
 constexpr size_t kLogHandoverBytes = 64 * 1024; // a worker's access log buffer handed over then
@@ -180,6 +186,7 @@ struct ClientConn : Pollable {
   bool reqBodyDone = true;
   bool reqHeadSent = false;
   bool reqIsHead = false;
+  bool reqIdempotent = true; // GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2)
   bool reqKeepAlive = true;
   int reqVersionMinor = 1;
   size_t fwd = 0;         // bytes of the request (from in.data()) handed to the target
@@ -216,6 +223,8 @@ struct ClientConn : Pollable {
 enum class Failure : uint8_t {
   Connect,        // the target refused or could not be reached: nothing was sent
   StaleKeepAlive, // a reused connection closed before any response byte: safe to resend
+  Unanswered,     // a new connection closed or reset before any response byte: the target
+                  // may have acted on the request, so only an idempotent one is resent
   Closed,         // the target closed or reset before the response was complete
   Invalid,        // the response was malformed
   Timeout,        // no answer within the timeout
@@ -832,6 +841,7 @@ struct Worker::Impl {
     c->reqBodyDone = h.framing == BodyFraming::None;
     c->reqHeadSent = false;
     c->reqIsHead = h.method == "HEAD";
+    c->reqIdempotent = isIdempotent(h.method);
     c->reqKeepAlive = h.keepAlive;
     c->reqVersionMinor = h.versionMinor;
     c->fwd = 0;
@@ -1638,6 +1648,7 @@ struct Worker::Impl {
     ClientConn* c = u->client;
     uint32_t slot = u->slot;
     if (f == Failure::Closed && !u->reused && u->responseBytes == 0) {
+      f = Failure::Unanswered;
       ejectTarget(c, slot); // a new connection closed or reset before any answer
     }
     u->client = nullptr;
@@ -1651,8 +1662,11 @@ struct Worker::Impl {
     if (f == Failure::Connect) {
       ejectTarget(c, slot);
     }
-    bool retry = (f == Failure::Connect || f == Failure::StaleKeepAlive) && !c->responseStarted &&
-                 c->replayable && c->attempts < kMaxRetries;
+    // A target killed between two requests may have taken a connection into its backlog and
+    // reset it unread: an idempotent request is resent there too, as nginx does.
+    bool resend = f == Failure::Connect || f == Failure::StaleKeepAlive ||
+                  (f == Failure::Unanswered && c->reqIdempotent);
+    bool retry = resend && !c->responseStarted && c->replayable && c->attempts < kMaxRetries;
     if (retry) {
       ++c->attempts;
       c->reqBodyBytes = 0;
@@ -1661,8 +1675,9 @@ struct Worker::Impl {
       c->reqChunks.reset();
       c->reqBodyRemaining = c->reqContentLength;
       c->reqBodyDone = c->reqFraming == BodyFraming::None;
-      // A refused connect tries another target; a stale pooled connection a fresh one.
-      dispatch(c, nullptr, f == Failure::Connect ? slot : kNoSlot, /*fresh=*/true);
+      // A refused or unanswered connection tries another target; a stale pooled one a fresh one.
+      bool avoid = f == Failure::Connect || f == Failure::Unanswered;
+      dispatch(c, nullptr, avoid ? slot : kNoSlot, /*fresh=*/true);
       return;
     }
     if (c->responseStarted) {
