@@ -1308,29 +1308,53 @@ TEST_F(BalancerTest, EjectionFailsOpenWhenEveryTargetIsOut) {
   EXPECT_EQ(balancer_->counters().targets[0].targetConnectionErrorCount, 2u);
 }
 
-TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
-  // A target that accepts connections and resets them at once.
-  int rfd = socket(AF_INET, SOCK_STREAM, 0);
-  uint16_t resetPort = bindLoopback(rfd);
-  listen(rfd, 16);
-  std::atomic<int> resets{0};
-  std::thread resetter([&] {
-    for (;;) {
-      int c = accept(rfd, nullptr, nullptr);
-      if (c < 0) {
-        return;
+// A target that accepts connections and resets them (SO_LINGER 0), after reading the request
+// when `readFirst`: what a killed instance does to connections in its listen backlog.
+class ResettingTarget {
+public:
+  explicit ResettingTarget(bool readFirst) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    port_ = bindLoopback(fd_);
+    listen(fd_, 16);
+    thread_ = std::thread([this, readFirst] {
+      for (;;) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        if (readFirst) {
+          char buf[4096];
+          [[maybe_unused]] ssize_t n = recv(c, buf, sizeof buf, 0);
+        }
+        ++resets_; // before the reset, which the balancer's answer follows
+        linger lg{1, 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c);
       }
-      linger lg{1, 0};
-      setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-      close(c);
-      ++resets;
-    }
-  });
+    });
+  }
+  ~ResettingTarget() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
+  int resets() const { return resets_.load(); }
+
+private:
+  int fd_;
+  uint16_t port_;
+  std::thread thread_;
+  std::atomic<int> resets_{0};
+};
+
+TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
+  ResettingTarget r(/*readFirst=*/false);
   Backend a("a");
   BalancerOptions o;
   o.threads = 1;
   o.worker.ejectionBase = std::chrono::milliseconds(60'000);
-  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, resetPort}, a.endpoint()}), o);
+  startBalancer(makeSnapshot(port_.port, {r.endpoint(), a.endpoint()}), o);
   int ok = 0;
   for (int i = 0; i < 10; ++i) {
     Client cl(port_.port);
@@ -1340,38 +1364,18 @@ TEST_F(BalancerTest, ResettingTargetIsEjectedAfterOneRequest) {
   // every later one avoids the ejected target.
   EXPECT_EQ(ok, 10);
   EXPECT_EQ(balancer_->counters().targets[0].targetEjectionCount, 1u);
-  shutdown(rfd, SHUT_RDWR);
-  close(rfd);
-  resetter.join();
-  EXPECT_EQ(resets.load(), 1);
+  EXPECT_EQ(r.resets(), 1);
 }
 
 // A POST on a new connection that the target resets unanswered may have been acted on: it is
 // not resent (502), and the target is ejected so that the next POST goes elsewhere.
 TEST_F(BalancerTest, UnansweredPostIsNotResent) {
-  int rfd = socket(AF_INET, SOCK_STREAM, 0);
-  uint16_t resetPort = bindLoopback(rfd);
-  listen(rfd, 16);
-  std::atomic<int> resets{0};
-  std::thread resetter([&] {
-    for (;;) {
-      int c = accept(rfd, nullptr, nullptr);
-      if (c < 0) {
-        return;
-      }
-      char buf[4096];
-      [[maybe_unused]] ssize_t n = recv(c, buf, sizeof buf, 0); // the request arrived
-      linger lg{1, 0};
-      setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-      close(c);
-      ++resets;
-    }
-  });
+  ResettingTarget r(/*readFirst=*/true);
   Backend a("a");
   BalancerOptions o;
   o.threads = 1;
   o.worker.ejectionBase = std::chrono::milliseconds(60'000);
-  startBalancer(makeSnapshot(port_.port, {Endpoint{kLoopback, resetPort}, a.endpoint()}), o);
+  startBalancer(makeSnapshot(port_.port, {r.endpoint(), a.endpoint()}), o);
   const std::string post = "POST /order HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi";
   Client first(port_.port);
   first.send(post);
@@ -1380,10 +1384,7 @@ TEST_F(BalancerTest, UnansweredPostIsNotResent) {
   second.send(post);
   EXPECT_EQ(second.read().status, 200);
   EXPECT_EQ(a.requests(), 1);
-  shutdown(rfd, SHUT_RDWR);
-  close(rfd);
-  resetter.join();
-  EXPECT_EQ(resets.load(), 1);
+  EXPECT_EQ(r.resets(), 1);
 }
 
 TEST_F(BalancerTest, KillingATargetUnderKeepAliveLosesNoRequest) {
