@@ -168,7 +168,7 @@ std::optional<std::string> parseResponseHead(std::string_view text, HttpResponse
       return "malformed header line '" + std::string(line.substr(0, 64)) + "'";
     }
     std::string name = toLower(line.substr(0, colon));
-    std::string value(trimSpaceTab(line.substr(colon + 1)));
+    std::string value(trimOws(line.substr(colon + 1)));
     if (name == "content-length") {
       size_t n = 0;
       if (value.empty() || value.size() > 15) {
@@ -211,7 +211,7 @@ std::optional<std::string> decodeChunked(std::string_view data, std::string& err
     if (semi != std::string_view::npos) {
       sizeText = sizeText.substr(0, semi);
     }
-    sizeText = trimSpaceTab(sizeText);
+    sizeText = trimOws(sizeText);
     if (sizeText.empty() || sizeText.size() > 12) {
       error = "malformed chunk size";
       return std::nullopt;

@@ -77,7 +77,7 @@ bool isValidFieldValue(std::string_view s) {
 // True when a comma-separated header value contains token (case-insensitive).
 bool headerHasToken(std::string_view value, std::string_view token) {
   for (const std::string& part : splitString(value, ',')) {
-    if (toLower(trimSpaceTab(part)) == token) {
+    if (toLower(trimOws(part)) == token) {
       return true;
     }
   }
@@ -267,7 +267,7 @@ std::optional<ParseError> checkRequestLineEarly(std::string_view in) {
 std::optional<size_t> parseContentLength(std::string_view value) {
   std::optional<size_t> result;
   for (const std::string& part : splitString(value, ',')) {
-    std::string_view digits = trimSpaceTab(part);
+    std::string_view digits = trimOws(part);
     if (digits.empty()) {
       return std::nullopt;
     }
@@ -331,7 +331,7 @@ std::optional<ParseError> parseHead(std::string_view text, const HttpServerOptio
       return malformed("malformed header: invalid header name '" + std::string(name.substr(0, 64)) +
                        "'");
     }
-    std::string_view value = trimSpaceTab(line.substr(colon + 1));
+    std::string_view value = trimOws(line.substr(colon + 1));
     if (!isValidFieldValue(value)) {
       return malformed("malformed header: invalid character in value of '" + std::string(name) +
                        "'");

@@ -1,8 +1,11 @@
-// Text helpers of HTTP/1.1 shared by the API's server and client.
+// Text helpers of HTTP/1.1 shared by the API's server and client (trimOws and
+// equalsIgnoreCase are in common/text.h).
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include "common/text.h"
 
 namespace tide::api {
 
@@ -15,17 +18,6 @@ inline std::string toLower(std::string_view s) {
     }
   }
   return out;
-}
-
-// Removes optional whitespace (RFC 9110 OWS: spaces and tabs) from both ends.
-inline std::string_view trimSpaceTab(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 } // namespace tide::api

@@ -1,5 +1,5 @@
 #include "balancer/http_parser.h"
-#include "balancer/http_text.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <array>

@@ -1,5 +1,5 @@
 #include "balancer/sticky_cookie.h"
-#include "balancer/http_text.h"
+#include "common/text.h"
 
 #include <sys/random.h>
 

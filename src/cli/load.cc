@@ -1,5 +1,7 @@
 #include "cli/load.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -27,21 +29,6 @@ int64_t steadyMicros() {
   return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    x = (x >= 'A' && x <= 'Z') ? char(x - 'A' + 'a') : x;
-    y = (y >= 'A' && y <= 'Z') ? char(y - 'A' + 'a') : y;
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool containsTokenIgnoreCase(std::string_view list, std::string_view token) {
   for (size_t i = 0; i + token.size() <= list.size(); ++i) {
     if (equalsIgnoreCase(list.substr(i, token.size()), token)) {
@@ -49,16 +36,6 @@ bool containsTokenIgnoreCase(std::string_view list, std::string_view token) {
     }
   }
   return false;
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // How a response body ends (RFC 9112 §6.3).

@@ -17,7 +17,38 @@ std::optional<std::string> base64Decode(std::string_view s);
 std::string hexEncode(std::string_view bytes);
 
 std::vector<std::string> splitString(std::string_view s, char sep);
+// Without leading and trailing whitespace (SP, HTAB, CR, LF).
 std::string_view trim(std::string_view s);
+
+// HTTP text (inline: the balancer's parser calls them per header field).
+// ASCII lowercase of one byte.
+inline unsigned char asciiLower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+// ASCII case-insensitive equality (field names, tokens, cookie attribute names).
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (asciiLower(a[i]) != asciiLower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Without leading and trailing optional whitespace (SP and HTAB, RFC 9110 §5.6.3).
+inline std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
 
 // Reads a whole file; nullopt if it cannot be read.
 std::optional<std::string> readFile(const std::string& path);
