@@ -1,6 +1,7 @@
 #include "common/event_loop.h"
 
 #include <atomic>
+#include <future>
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -114,11 +115,23 @@ TEST(EventLoopTest, StopFromAnotherThreadWakesIdleLoop) {
   EventLoop loop;
   std::atomic<bool> started{false};
   loop.post([&] { started = true; });
-  std::thread loopThread([&] { loop.run(); });
+  std::promise<void> returned;
+  std::future<void> runReturned = returned.get_future();
+  std::thread loopThread([&] {
+    loop.run();
+    returned.set_value();
+  });
   while (!started) {
     std::this_thread::yield();
   }
   loop.stop(); // nothing else would wake epoll_wait
+  // The readiness signal is run() returning; the bound only keeps a broken wake-up from
+  // hanging the suite: then the test fails and a posted task ends the loop.
+  bool woke = runReturned.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  EXPECT_TRUE(woke) << "stop() from another thread did not wake the idle loop";
+  if (!woke) {
+    loop.post([&] { loop.stop(); });
+  }
   loopThread.join();
 }
 
