@@ -656,7 +656,7 @@ size_t forwardedFields(std::string_view head) {
   return lines - 2; // the start line and the blank line
 }
 
-// The head the worker sends for h (worker.cc sendRequestHead; responses: only hop-by-hop fields
+// The head the worker sends for h (exchange.cc sendRequestHead; responses: only hop-by-hop fields
 // removed): the start line, the fields not removed, then with addForwarded the X-Forwarded-*
 // fields (X-Forwarded-For appends to the values of the X-Forwarded-For fields not removed), and
 // for HTTP/1.0 keep-alive.
