@@ -10,6 +10,7 @@
 #include "balancer/exchange.h"
 
 #include "balancer/local_response.h"
+#include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
 #include "common/log.h"
 
@@ -75,15 +76,14 @@ uint64_t listenerKey(const Endpoint& e) {
 // addCounters().
 struct Proxy {
   Proxy(int workerIndex, const WorkerOptions& options)
-      : options_(options), nowMs_(monotonicMs()), buffers_(32 * 1024), timers_(nowMs_) {
+      : options_(options), nowMs_(monotonicMs()), buffers_(32 * 1024), timers_(nowMs_),
+        pool_(options.capacity.targets, options.maxIdlePerTarget) {
     const SlotCapacity& cap = options_.capacity;
     lbCells_ = std::make_unique<TrafficCells[]>(cap.loadBalancers);
     tgCells_ = std::make_unique<TrafficCells[]>(cap.targetGroups);
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
-    poolHead_.assign(cap.targets, nullptr);
-    poolSize_.assign(cap.targets, 0);
     selection_.ejectedUntilByTarget.assign(cap.targets, 0);
     ejectionBackoffMs_.assign(cap.targets, 0);
     logBuffers_.resize(cap.loadBalancers);
@@ -119,8 +119,8 @@ struct Proxy {
   void adopt(std::shared_ptr<const PreparedSnapshot> config) {
     config_ = std::move(config);
     buffers_.setBlockSize(config_->bufferBytes);
-    for (uint32_t slot = 0; slot < poolHead_.size(); ++slot) {
-      UpstreamConn* u = poolHead_[slot];
+    for (uint32_t slot = 0; slot < pool_.slotCount(); ++slot) {
+      UpstreamConn* u = pool_.first(slot);
       while (u != nullptr) {
         UpstreamConn* next = u->poolNext;
         if (!mayReuse(u)) {
@@ -639,7 +639,7 @@ struct Proxy {
     }
     const Target& t = group.targets[choice];
     beginOutstanding(c, t.slot);
-    UpstreamConn* u = fresh ? nullptr : poolTake(t.slot, t.endpoint);
+    UpstreamConn* u = fresh ? nullptr : pool_.take(t.slot, t.endpoint);
     if (u == nullptr) {
       u = connectUpstream(t.slot, t.endpoint);
       if (u == nullptr) {
@@ -961,58 +961,21 @@ struct Proxy {
            config_->endpointBySlot[u->slot] == u->endpoint;
   }
 
-  UpstreamConn* poolTake(uint32_t slot, const Endpoint& e) {
-    UpstreamConn* u = poolHead_[slot];
-    while (u != nullptr && !(u->endpoint == e)) {
-      u = u->poolNext;
-    }
-    if (u != nullptr) {
-      poolRemove(u);
-      u->reused = true;
-    }
-    return u;
-  }
-
   void poolPut(UpstreamConn* u) {
-    if (poolSize_[u->slot] >= options_.maxIdlePerTarget) {
-      closeUpstream(u);
+    if (!pool_.put(u)) {
+      closeUpstream(u); // the target's pool is full
       return;
     }
-    u->pooled = true;
-    u->poolPrev = nullptr;
-    u->poolNext = poolHead_[u->slot];
-    if (u->poolNext != nullptr) {
-      u->poolNext->poolPrev = u;
-    }
-    poolHead_[u->slot] = u;
-    ++poolSize_[u->slot];
     buffers_.release(u->in);
     buffers_.release(u->out);
     timers_.schedule(&u->timer, nowMs_ + options_.upstreamIdleTimeout.count());
-  }
-
-  void poolRemove(UpstreamConn* u) {
-    if (!u->pooled) {
-      return;
-    }
-    if (u->poolPrev != nullptr) {
-      u->poolPrev->poolNext = u->poolNext;
-    } else {
-      poolHead_[u->slot] = u->poolNext;
-    }
-    if (u->poolNext != nullptr) {
-      u->poolNext->poolPrev = u->poolPrev;
-    }
-    u->poolPrev = u->poolNext = nullptr;
-    u->pooled = false;
-    --poolSize_[u->slot];
   }
 
   void closeUpstream(UpstreamConn* u) {
     if (!u->open) {
       return;
     }
-    poolRemove(u);
+    pool_.remove(u);
     timers_.cancel(&u->timer);
     ::close(u->fd);
     u->fd = -1;
@@ -1481,8 +1444,8 @@ struct Proxy {
     if (c != nullptr) {
       bump(lbCells(c).targetEjectionCount);
     }
-    while (poolHead_[slot] != nullptr) {
-      closeUpstream(poolHead_[slot]);
+    while (pool_.first(slot) != nullptr) {
+      closeUpstream(pool_.first(slot));
     }
   }
 
@@ -1604,8 +1567,7 @@ struct Proxy {
   TimerWheel timers_;
   ConnectionStore store_;
   SelectionState selection_;
-  std::vector<UpstreamConn*> poolHead_; // by target slot: idle keep-alive connections, LIFO
-  std::vector<uint32_t> poolSize_;      // by target slot
+  UpstreamPool pool_;
   std::unique_ptr<TrafficCells[]> lbCells_;
   std::unique_ptr<TrafficCells[]> tgCells_;
   std::unique_ptr<TrafficCells[]> targetCells_;

@@ -1,6 +1,6 @@
 // The worker's loop: epoll, its listening sockets, accepting, adopting snapshots, and the
 // worker's lifecycle. What happens on a connection is the exchange's (exchange.h); connection
-// state is in connection.h.
+// state is in connection.h and the keep-alive pool in upstream_pool.h.
 #include "balancer/worker.h"
 
 #include "balancer/connection.h"
