@@ -10,6 +10,7 @@
 #include "balancer/exchange.h"
 
 #include "balancer/local_response.h"
+#include "balancer/passive_health.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
 #include "common/log.h"
@@ -77,15 +78,14 @@ uint64_t listenerKey(const Endpoint& e) {
 struct Proxy {
   Proxy(int workerIndex, const WorkerOptions& options)
       : options_(options), nowMs_(monotonicMs()), buffers_(32 * 1024), timers_(nowMs_),
-        pool_(options.capacity.targets, options.maxIdlePerTarget) {
+        pool_(options.capacity.targets, options.maxIdlePerTarget),
+        health_(options.capacity.targets, options.ejectionBase, options.ejectionMax, selection_) {
     const SlotCapacity& cap = options_.capacity;
     lbCells_ = std::make_unique<TrafficCells[]>(cap.loadBalancers);
     tgCells_ = std::make_unique<TrafficCells[]>(cap.targetGroups);
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
-    selection_.ejectedUntilByTarget.assign(cap.targets, 0);
-    ejectionBackoffMs_.assign(cap.targets, 0);
     logBuffers_.resize(cap.loadBalancers);
     selection_.rng =
         (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(workerIndex + 1))) | 1;
@@ -574,7 +574,8 @@ struct Proxy {
     uint64_t tag = 0;
     if (value.empty() || !decodeStickyValue(options_.cookieKey, value, &b, &tag) ||
         !stickyBindingCurrent(b, g.slot, nowMs_) || b.targetSlot >= cfg.targetSlotEnd ||
-        cfg.stateBySlot[b.targetSlot] != SlotState::Routable || ejected(b.targetSlot)) {
+        cfg.stateBySlot[b.targetSlot] != SlotState::Routable ||
+        health_.ejected(b.targetSlot, nowMs_)) {
       return kNoSlot;
     }
     int32_t i = cfg.targetIndexBySlot[b.targetSlot];
@@ -618,7 +619,8 @@ struct Proxy {
     int choice = -1;
     selection_.nowMs = nowMs_;
     if (c->stickySlot != kNoSlot && c->stickySlot != excludeSlot &&
-        cfg.stateBySlot[c->stickySlot] == SlotState::Routable && !ejected(c->stickySlot)) {
+        cfg.stateBySlot[c->stickySlot] == SlotState::Routable &&
+        !health_.ejected(c->stickySlot, nowMs_)) {
       choice = cfg.targetIndexBySlot[c->stickySlot]; // bound by a sticky session cookie
     } else if (!group.targets.empty()) {
       choice = cfg.algorithmByGroup[c->groupIndex]->choose(
@@ -1169,7 +1171,7 @@ struct Proxy {
       u->headDone = true;
       c->responseStarted = true;
       countTargetResponse(c, h.status);
-      ejectionBackoffMs_[u->slot] = 0; // a success ends the target's run of failures
+      health_.answered(u->slot); // a success ends the target's run of failures
       c->elbStatus = c->targetStatus = h.status;
       c->responseHeadUs = monotonicUs();
       u->framing = h.framing;
@@ -1425,21 +1427,13 @@ struct Proxy {
     sendLocalError(c, status, /*close=*/true);
   }
 
-  // Whether passive health has taken the target out of this worker's selection for now.
-  bool ejected(uint32_t slot) const { return selection_.ejectedUntilByTarget[slot] > nowMs_; }
-
-  // Passive health (per worker): the target refused, reset or did not accept a connection, so
-  // it gets no new requests for a backoff that doubles per failure in a row (reset by a
-  // response) up to ejectionMax. Its idle pooled connections are closed: they are likely dead.
+  // Passive health (passive_health.h): the target refused, reset or did not accept a connection,
+  // so this worker stops choosing it for a while. Its idle pooled connections are closed: they are
+  // likely dead.
   void ejectTarget(ClientConn* c, uint32_t slot) {
-    int64_t& until = selection_.ejectedUntilByTarget[slot];
-    if (until > nowMs_) {
-      return; // already out: failures of requests in flight do not lengthen it
+    if (!health_.eject(slot, nowMs_)) {
+      return; // already out
     }
-    int64_t& backoff = ejectionBackoffMs_[slot];
-    backoff = backoff == 0 ? options_.ejectionBase.count()
-                           : std::min<int64_t>(backoff * 2, options_.ejectionMax.count());
-    until = nowMs_ + backoff;
     bump(targetCells_[slot].targetEjectionCount);
     if (c != nullptr) {
       bump(lbCells(c).targetEjectionCount);
@@ -1568,6 +1562,7 @@ struct Proxy {
   ConnectionStore store_;
   SelectionState selection_;
   UpstreamPool pool_;
+  PassiveHealth health_; // writes selection_.ejectedUntilByTarget
   std::unique_ptr<TrafficCells[]> lbCells_;
   std::unique_ptr<TrafficCells[]> tgCells_;
   std::unique_ptr<TrafficCells[]> targetCells_;
@@ -1581,7 +1576,6 @@ struct Proxy {
   char httpDate_[kHttpDateChars] = {};
   int64_t httpDateSec_ = -1;
   uint32_t weightedTurns_[kWeightedCounters] = {}; // turns of weighted forwards (rules.h)
-  std::vector<int64_t> ejectionBackoffMs_; // by target slot: the last ejection's length; 0: none
   std::vector<LogBuffer> logBuffers_; // by load balancer slot: access log lines not handed over
   bool logPending_ = false;           // some buffer holds lines
   int64_t lastLogHandoverMs_ = 0;

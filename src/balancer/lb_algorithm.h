@@ -22,7 +22,7 @@ struct SelectionState {
   int64_t nowMs = 0;                 // the worker's coarse CLOCK_MONOTONIC ms (slow start ramps,
                                      // ejections)
   uint64_t rng = 0x9e3779b97f4a7c15; // PRNG state (never 0); seeded per worker
-  // Passive health (outlier ejection, worker.cc): a target whose connection was refused or
+  // Passive health (outlier ejection, passive_health.h): a target whose connection was refused or
   // reset is skipped until its ejection ends, unless every eligible target is ejected.
   std::vector<int64_t> ejectedUntilByTarget; // by Target::slot: monotonic ms; 0: not ejected
   bool honourEjections = true;               // false: the fail-open pass, ejections ignored
