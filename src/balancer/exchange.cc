@@ -9,6 +9,7 @@
 // (exchange.h) is the loop's narrow view of it.
 #include "balancer/exchange.h"
 
+#include "balancer/access_log_buffer.h"
 #include "balancer/local_response.h"
 #include "balancer/passive_health.h"
 #include "balancer/upstream_pool.h"
@@ -47,9 +48,6 @@ bool isIdempotent(std::string_view method) {
 
 constexpr size_t kStashBytes = 1024; // a partial head this small gives its buffer back
 constexpr uint8_t kMaxRetries = 3;   // resends of one request (connect failed, stale keep-alive)
-constexpr size_t kLogHandoverBytes = 64 * 1024; // a worker's access log buffer handed over then
-constexpr size_t kLogBufferMaxBytes = 4 << 20;  // ... and dropped when the writer is behind
-constexpr int64_t kLogHandoverEveryMs = 1000;   // ... and handed over at least this often
 
 // How long the request target is at the start of a (partial) request head, as far as it goes.
 size_t requestTargetLength(const char* d, size_t n) {
@@ -79,14 +77,14 @@ struct Proxy {
   Proxy(int workerIndex, const WorkerOptions& options)
       : options_(options), nowMs_(monotonicMs()), buffers_(32 * 1024), timers_(nowMs_),
         pool_(options.capacity.targets, options.maxIdlePerTarget),
-        health_(options.capacity.targets, options.ejectionBase, options.ejectionMax, selection_) {
+        health_(options.capacity.targets, options.ejectionBase, options.ejectionMax, selection_),
+        logs_(options.capacity.loadBalancers, options.accessLog) {
     const SlotCapacity& cap = options_.capacity;
     lbCells_ = std::make_unique<TrafficCells[]>(cap.loadBalancers);
     tgCells_ = std::make_unique<TrafficCells[]>(cap.targetGroups);
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
-    logBuffers_.resize(cap.loadBalancers);
     selection_.rng =
         (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(workerIndex + 1))) | 1;
   }
@@ -1493,62 +1491,7 @@ struct Proxy {
       e.classification = desyncTierName(c->logTier);
       e.classificationReason = desyncReasonName(c->logReason);
     }
-    LogBuffer& b = logBuffers_[lb.slot];
-    if (b.path != lb.accessLogPath) {
-      handOver(b, false);
-      dropLines(b);
-      b.path = lb.accessLogPath;
-    }
-    formatAccessLogEntry(e, b.lines);
-    logPending_ = true;
-    if (b.lines.size() >= kLogHandoverBytes) {
-      handOver(b, false);
-    }
-  }
-
-  struct LogBuffer {
-    std::string path;  // the file its lines go to
-    std::string lines; // formatted, not yet handed to the writer
-  };
-
-  void dropLines(LogBuffer& b) {
-    if (b.lines.empty()) {
-      return;
-    }
-    uint64_t n = 0;
-    for (char ch : b.lines) {
-      n += ch == '\n';
-    }
-    if (options_.accessLog != nullptr) {
-      options_.accessLog->countDropped(n);
-    }
-    b.lines.clear();
-  }
-
-  // Hands b's lines to the writer without waiting (unless `wait`); drops them when the writer is
-  // too far behind for the buffer to keep them.
-  void handOver(LogBuffer& b, bool wait) {
-    if (b.lines.empty()) {
-      return;
-    }
-    if (options_.accessLog != nullptr && options_.accessLog->submit(b.path, b.lines, wait)) {
-      return;
-    }
-    if (wait || b.lines.size() > kLogBufferMaxBytes || options_.accessLog == nullptr) {
-      dropLines(b);
-    }
-  }
-
-  void handOverAccessLogs(bool wait) {
-    if (!logPending_) {
-      return;
-    }
-    bool pending = false;
-    for (LogBuffer& b : logBuffers_) {
-      handOver(b, wait);
-      pending |= !b.lines.empty();
-    }
-    logPending_ = pending;
+    logs_.append(lb.slot, lb.accessLogPath, e);
   }
 
   // ---- state ------------------------------------------------------------------------------------
@@ -1563,6 +1506,7 @@ struct Proxy {
   SelectionState selection_;
   UpstreamPool pool_;
   PassiveHealth health_; // writes selection_.ejectedUntilByTarget
+  AccessLogBuffer logs_;
   std::unique_ptr<TrafficCells[]> lbCells_;
   std::unique_ptr<TrafficCells[]> tgCells_;
   std::unique_ptr<TrafficCells[]> targetCells_;
@@ -1576,9 +1520,6 @@ struct Proxy {
   char httpDate_[kHttpDateChars] = {};
   int64_t httpDateSec_ = -1;
   uint32_t weightedTurns_[kWeightedCounters] = {}; // turns of weighted forwards (rules.h)
-  std::vector<LogBuffer> logBuffers_; // by load balancer slot: access log lines not handed over
-  bool logPending_ = false;           // some buffer holds lines
-  int64_t lastLogHandoverMs_ = 0;
 };
 
 } // namespace
@@ -1602,17 +1543,14 @@ void Exchange::setNow(int64_t nowMs) {
   m_->nowMs_ = nowMs;
 }
 bool Exchange::waitsForTime() const {
-  return !m_->timers_.empty() || m_->logPending_;
+  return !m_->timers_.empty() || m_->logs_.pending();
 }
 void Exchange::advanceTimers() {
   m_->advanceTimers();
 }
 void Exchange::endBatch() {
   m_->store_.reap();
-  if (m_->nowMs_ - m_->lastLogHandoverMs_ >= kLogHandoverEveryMs) {
-    m_->lastLogHandoverMs_ = m_->nowMs_;
-    m_->handOverAccessLogs(false);
-  }
+  m_->logs_.handOverIfDue(m_->nowMs_);
 }
 void Exchange::adopt(std::shared_ptr<const PreparedSnapshot> config) {
   m_->adopt(std::move(config));
@@ -1633,7 +1571,7 @@ void Exchange::closeAll() {
   m_->closeAll();
 }
 void Exchange::handOverAccessLogs(bool wait) {
-  m_->handOverAccessLogs(wait);
+  m_->logs_.handOverAll(wait);
 }
 void Exchange::addCounters(CountersSnapshot& out) const {
   m_->addCounters(out);

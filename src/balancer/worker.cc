@@ -1,7 +1,7 @@
 // The worker's loop: epoll, its listening sockets, accepting, adopting snapshots, and the
 // worker's lifecycle. What happens on a connection is the exchange's (exchange.h); connection
-// state is in connection.h, the keep-alive pool in upstream_pool.h and passive health in
-// passive_health.h.
+// state is in connection.h, the keep-alive pool in upstream_pool.h, passive health in
+// passive_health.h and the access log's per-worker buffering in access_log_buffer.h.
 #include "balancer/worker.h"
 
 #include "balancer/connection.h"
