@@ -11,8 +11,6 @@
 // place the worker includes the parser.
 #include "balancer/worker.h"
 
-#include "balancer/endpoint.h"
-
 #include <cstdint>
 #include <memory>
 #include <string>

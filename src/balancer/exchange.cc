@@ -14,7 +14,6 @@
 #include "balancer/passive_health.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
-#include "common/log.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
