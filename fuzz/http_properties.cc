@@ -1,6 +1,8 @@
 #include "http_properties.h"
 
-#include "balancer/http_parser.h"
+#include "balancer/desync.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,17 +14,17 @@
 namespace tide::fuzz {
 namespace {
 
-using balancer::BodyFraming;
-using balancer::ChunkedScanner;
+using http1::BodyFraming;
+using ChunkedScanner = http1::ChunkedDecoder;
 using balancer::DesyncAction;
 using balancer::DesyncMitigationMode;
-using balancer::DesyncReason;
-using balancer::DesyncTier;
-using balancer::DesyncVerdict;
-using balancer::HeaderField;
-using balancer::HeaderKind;
-using balancer::MessageHead;
-using balancer::ParseStatus;
+using http1::DesyncReason;
+using http1::DesyncTier;
+using http1::DesyncVerdict;
+using http1::HeaderField;
+using http1::HeaderKind;
+using http1::MessageHead;
+using http1::ParseStatus;
 
 // A property check: returns the violation from the enclosing function when cond is false.
 #define PROPERTY(cond, what)                                                                       \
@@ -305,8 +307,8 @@ struct Side {
   bool methodHead = false; // responses: the request was HEAD
 
   ParseStatus parse(const char* p, size_t n, size_t limit, MessageHead& h) const {
-    return request ? balancer::parseRequestHead(p, n, limit, h)
-                   : balancer::parseResponseHead(p, n, limit, methodHead, h);
+    return request ? http1::parseRequestHead(p, n, limit, h)
+                   : http1::parseResponseHead(p, n, limit, methodHead, h);
   }
 };
 
@@ -494,7 +496,7 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
   const void* firstEnd = memmem(p + h.requestLineBegin, len - h.requestLineBegin, "\r\n\r\n", 4);
   PROPERTY(firstEnd == p + len - 4, "the head ends at the first CRLF CRLF");
   PROPERTY(h.versionMinor == 0 || h.versionMinor == 1, "the version is HTTP/1.0 or HTTP/1.1");
-  PROPERTY(h.fieldCount <= balancer::kMaxHeaderFields, "at most kMaxHeaderFields fields");
+  PROPERTY(h.fieldCount <= http1::kMaxHeaderFields, "at most kMaxHeaderFields fields");
   const size_t lineEnd = h.fieldsBegin - 2; // the start line's CRLF
   PROPERTY(memmem(p + h.requestLineBegin, lineEnd - h.requestLineBegin, "\r\n", 2) == nullptr,
            "the start line is one line");
@@ -731,7 +733,7 @@ Violation checkForwarded(const Side& side, const char* p, const MessageHead& h, 
 
   MessageHead again;
   ParseStatus st = side.parse(out.data(), out.size(), kUnlimited, again);
-  if (st == ParseStatus::TooLarge && forwardedFields(out) > balancer::kMaxHeaderFields) {
+  if (st == ParseStatus::TooLarge && forwardedFields(out) > http1::kMaxHeaderFields) {
     return {}; // the added fields pass the field limit: for the next hop to refuse or take
   }
   PROPERTY(st == ParseStatus::Complete, "the forwarded head parses");
@@ -799,8 +801,8 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
   std::string rsp = version + " 200 OK\r\n" + std::string(fields);
   MessageHead q;
   MessageHead r;
-  ParseStatus qs = balancer::parseRequestHead(req.data(), req.size(), kUnlimited, q);
-  ParseStatus rs = balancer::parseResponseHead(rsp.data(), rsp.size(), kUnlimited, false, r);
+  ParseStatus qs = http1::parseRequestHead(req.data(), req.size(), kUnlimited, q);
+  ParseStatus rs = http1::parseResponseHead(rsp.data(), rsp.size(), kUnlimited, false, r);
   PROPERTY(qs != ParseStatus::NotImplemented, "NotImplemented is no longer returned");
   PROPERTY(rs != ParseStatus::TooLarge || qs == ParseStatus::TooLarge,
            "both sides count the same fields");
@@ -1254,8 +1256,8 @@ Violation checkResponseStream(const uint8_t* data, size_t size) {
   const char* p = reinterpret_cast<const char*>(data);
   MessageHead get;
   MessageHead head;
-  ParseStatus gs = balancer::parseResponseHead(p, size, kWorkerLimit, false, get);
-  ParseStatus hs = balancer::parseResponseHead(p, size, kWorkerLimit, true, head);
+  ParseStatus gs = http1::parseResponseHead(p, size, kWorkerLimit, false, get);
+  ParseStatus hs = http1::parseResponseHead(p, size, kWorkerLimit, true, head);
   PROPERTY(gs != ParseStatus::Complete || hs == ParseStatus::Complete,
            "a response to a GET parses as a response to a HEAD");
   PROPERTY(hs != ParseStatus::Invalid || gs == ParseStatus::Invalid,

@@ -1,9 +1,10 @@
-// Properties of the HTTP/1.1 parser (src/balancer/http_parser.h) that must hold for every input.
+// Properties of the HTTP/1.1 layer (src/http1) that must hold for every input.
 // The libFuzzer targets in fuzz/ check them on generated inputs (clang, scripts/fuzz); the unit
 // test fuzz/corpus_test.cc checks them on every file of the seed corpus in the normal g++ build.
 //
-// Only the public functions of http_parser.h are used. The checks are deterministic: the same
-// bytes always take the same path (the "random" splits come from a hash of the input).
+// Only the public functions of src/http1 (and the balancer's desync mode table) are used. The
+// checks are deterministic: the same bytes always take the same path (the "random" splits come from
+// a hash of the input).
 #pragma once
 
 #include <cstddef>

@@ -15,6 +15,7 @@
 #include "balancer/endpoint.h"
 #include "balancer/local_response.h"
 #include "common/log.h"
+#include "http1/chunked.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +33,17 @@
 #include <unordered_map>
 
 namespace tide::balancer {
+
+// HTTP/1.1 is the http1 module's (src/http1).
+using http1::BodyFraming;
+using http1::HeaderField;
+using http1::HeaderKind;
+using http1::MessageHead;
+using http1::parseRequestHead;
+using http1::parseResponseHead;
+using http1::ParseStatus;
+using ChunkedScanner = http1::ChunkedDecoder;
+
 namespace {
 
 int64_t monotonicMs() {
