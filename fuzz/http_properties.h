@@ -34,6 +34,14 @@ Violation checkResponseStream(const uint8_t* data, size_t size);
 // chunked grammar (RFC 9112 §7.1): where both find an end, it is the same.
 Violation checkChunkedBody(const uint8_t* data, size_t size);
 
+// Reads data as the bytes a client sends to tide's API server, through the same
+// http1::RequestReader, under its limits and under small ones: every request takes exactly its
+// head and the body its framing names (checked again with the parser, the chunked scanner and
+// RFC 9112's chunked grammar); the same bytes in one piece, byte by byte and in pseudo-random
+// pieces give the same requests, ends and refusal; requests serialized and read again are the
+// same requests.
+Violation checkRequestReader(const uint8_t* data, size_t size);
+
 // For the libFuzzer targets: prints the violation to stderr and aborts (libFuzzer then saves the
 // input as a crash artifact). Returns when there is no violation.
 void abortOnViolation(const Violation& v);

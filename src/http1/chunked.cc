@@ -46,6 +46,10 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
       if (c != '\n') {
         return Result::Invalid;
       }
+      if (remaining_ > limit_ - bodyBytes_) {
+        *used = i;
+        return Result::TooLarge;
+      }
       ++i;
       state_ = remaining_ == 0 ? State::TrailerStart : State::Data;
       break;

@@ -24,7 +24,12 @@ public:
     NeedMore, // all bytes consumed, the body goes on
     Done,     // the body (with trailers) ended; *used bytes belong to it
     Invalid,  // malformed chunk framing, or a chunk-size line or trailer section over its limit
+    TooLarge, // a chunk size took the data past the body limit (setBodyLimit); nothing of that
+              // chunk was used
   };
+  // Refuse bodies whose chunk data would exceed maxBodyBytes, as soon as a chunk size says so
+  // (the same byte whatever the split). No limit unless set.
+  void setBodyLimit(uint64_t maxBodyBytes) { limit_ = maxBodyBytes; }
   // Scans up to size bytes; *used is how many belong to the body (all of them unless Done).
   Result scan(const char* data, size_t size, size_t* used) {
     return decode(data, size, used, nullptr, nullptr);
@@ -35,7 +40,12 @@ public:
                 std::string* trailers);
   // Chunk data bytes seen so far.
   uint64_t bodyBytes() const { return bodyBytes_; }
-  void reset() { *this = ChunkedDecoder(); }
+  // Starts a new body (keeps the limit).
+  void reset() {
+    uint64_t limit = limit_;
+    *this = ChunkedDecoder();
+    limit_ = limit;
+  }
 
 private:
   enum class State : uint8_t {
@@ -57,6 +67,7 @@ private:
   uint64_t remaining_ = 0;
   uint64_t bodyBytes_ = 0;
   uint32_t trailerBytes_ = 0;
+  uint64_t limit_ = UINT64_MAX;
 };
 
 // Appends data as one chunk (nothing when data is empty: an empty chunk would end the body).

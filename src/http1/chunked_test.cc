@@ -81,6 +81,19 @@ TEST(ChunkedTest, LimitsTheTrailerSection) {
   EXPECT_EQ(d.scan(s.data(), s.size(), &used), ChunkedDecoder::Result::Invalid);
 }
 
+TEST(ChunkedTest, BodyLimitRefusesAtTheChunkSizeLine) {
+  std::string s = "4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n";
+  ChunkedDecoder d;
+  d.setBodyLimit(6);
+  size_t used = 0;
+  EXPECT_EQ(d.scan(s.data(), s.size(), &used), ChunkedDecoder::Result::TooLarge);
+  EXPECT_EQ(used, 11u); // through "3\r" of the chunk that would pass the limit
+  ChunkedDecoder exact;
+  exact.setBodyLimit(7);
+  exact.reset(); // a new body keeps the limit
+  EXPECT_EQ(exact.scan(s.data(), s.size(), &used), ChunkedDecoder::Result::Done);
+}
+
 TEST(ChunkedTest, EncodesWhatDecodes) {
   std::string body(40000, 'z');
   body[123] = '\r';

@@ -70,10 +70,13 @@ RequestReader::Step RequestReader::read(std::string_view in, size_t* consumed) {
     MessageHead head;
     HeadError why = HeadError::None;
     ParseStatus st = parseRequestHeadStrict(in.data(), in.size(), limits_.maxHeadBytes, head, &why);
-    if (st == ParseStatus::Incomplete) {
-      if (checkRequestStart(in.data(), in.size(), &why) == ParseStatus::Invalid) {
+    if (st == ParseStatus::Incomplete || st == ParseStatus::TooLarge) {
+      // Garbage is refused as soon as it shows (also before the head's end or the limit), and
+      // by looking no further than the limit, so that where the bytes split never matters.
+      size_t n = in.size() < limits_.maxHeadBytes ? in.size() : limits_.maxHeadBytes;
+      if (checkRequestStart(in.data(), n, &why) == ParseStatus::Invalid) {
         st = ParseStatus::Invalid;
-      } else {
+      } else if (st == ParseStatus::Incomplete) {
         return Step::NeedMore;
       }
     }
@@ -122,6 +125,7 @@ RequestReader::Step RequestReader::read(std::string_view in, size_t* consumed) {
     } else if (head.framing == BodyFraming::Chunked) {
       request_.chunked = true;
       chunks_.reset();
+      chunks_.setBodyLimit(limits_.maxBodyBytes);
     } else {
       return Step::Request; // no body
     }
@@ -147,7 +151,7 @@ RequestReader::Step RequestReader::read(std::string_view in, size_t* consumed) {
   if (r == ChunkedDecoder::Result::Invalid) {
     return fail(400, "MalformedRequest", "malformed chunked body");
   }
-  if (chunks_.bodyBytes() > limits_.maxBodyBytes) {
+  if (r == ChunkedDecoder::Result::TooLarge) {
     return fail(413, "RequestEntityTooLarge",
                 "request body exceeds the limit of " + std::to_string(limits_.maxBodyBytes) +
                     " bytes");
