@@ -869,10 +869,18 @@ ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,
 
 namespace {
 
-// "METHOD SP target SP HTTP/d.d" in [begin, lineEnd) (lineEnd: the offset of its CR). Sets
-// method, target, version and versionMinor.
+// The parts of a request line (no MessageHead: checkRequestStart runs on every read of an
+// unfinished head, and a MessageHead is 4.8 KB to construct).
+struct RequestLine {
+  std::string_view method;
+  std::string_view target;
+  std::string_view version;
+  int versionMinor = 1;
+};
+
+// "METHOD SP target SP HTTP/d.d" in [begin, lineEnd) (lineEnd: the offset of its CR).
 HeadError parseRequestLineStrict(const char* data, size_t begin, size_t lineEnd,
-                                 MessageHead& head) {
+                                 RequestLine& head) {
   size_t pos = begin;
   while (pos < lineEnd && kChars.token[uc(data[pos])]) {
     ++pos;
@@ -971,7 +979,12 @@ ParseStatus parseRequestHeadStrict(const char* data, size_t size, size_t maxByte
   head.requestLineBegin = static_cast<uint32_t>(begin);
   head.length = static_cast<uint32_t>(end);
   size_t lineEnd = static_cast<const char*>(memmem(data + begin, end - begin, "\r\n", 2)) - data;
-  *error = parseRequestLineStrict(data, begin, lineEnd, head);
+  RequestLine line;
+  *error = parseRequestLineStrict(data, begin, lineEnd, line);
+  head.method = line.method;
+  head.target = line.target;
+  head.version = line.version;
+  head.versionMinor = line.versionMinor;
   if (*error != HeadError::None) {
     return ParseStatus::Invalid;
   }
@@ -1017,8 +1030,8 @@ ParseStatus checkRequestStart(const char* data, size_t size, HeadError* error) {
   const void* cr = memmem(data + begin, size - begin, "\r\n", 2);
   if (cr != nullptr) {
     size_t lineEnd = static_cast<const char*>(cr) - data;
-    MessageHead head; // only the request line's views, dropped on return
-    *error = parseRequestLineStrict(data, begin, lineEnd, head);
+    RequestLine line;
+    *error = parseRequestLineStrict(data, begin, lineEnd, line);
     return *error == HeadError::None ? ParseStatus::Incomplete : ParseStatus::Invalid;
   }
   for (size_t i = begin; i < size && data[i] != ' '; ++i) {
