@@ -26,6 +26,7 @@ constexpr struct {
     {"fuzz_request_head", checkRequestStream},
     {"fuzz_response_head", checkResponseStream},
     {"fuzz_chunked", checkChunkedBody},
+    {"fuzz_request_reader", checkRequestReader},
 };
 
 struct Seed {

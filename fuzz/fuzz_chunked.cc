@@ -1,5 +1,6 @@
-// libFuzzer target: a chunked body (ChunkedScanner) in one piece, byte by byte and in pseudo-random
-// pieces. The properties are in http_properties.cc; scripts/fuzz builds and runs this target.
+// libFuzzer target: a chunked body (http1::ChunkedDecoder) in one piece, byte by byte and in
+// pseudo-random pieces. The properties are in http_properties.cc; scripts/fuzz builds and runs this
+// target.
 #include "http_properties.h"
 
 #include <cstddef>

@@ -1,6 +1,9 @@
 #include "http_properties.h"
 
-#include "balancer/http_parser.h"
+#include "balancer/desync.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
+#include "http1/request_reader.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,21 +11,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tide::fuzz {
 namespace {
 
-using balancer::BodyFraming;
-using balancer::ChunkedScanner;
+using http1::BodyFraming;
+using ChunkedScanner = http1::ChunkedDecoder;
 using balancer::DesyncAction;
 using balancer::DesyncMitigationMode;
-using balancer::DesyncReason;
-using balancer::DesyncTier;
-using balancer::DesyncVerdict;
-using balancer::HeaderField;
-using balancer::HeaderKind;
-using balancer::MessageHead;
-using balancer::ParseStatus;
+using http1::DesyncReason;
+using http1::DesyncTier;
+using http1::DesyncVerdict;
+using http1::HeaderField;
+using http1::HeaderKind;
+using http1::MessageHead;
+using http1::ParseStatus;
 
 // A property check: returns the violation from the enclosing function when cond is false.
 #define PROPERTY(cond, what)                                                                       \
@@ -305,8 +309,8 @@ struct Side {
   bool methodHead = false; // responses: the request was HEAD
 
   ParseStatus parse(const char* p, size_t n, size_t limit, MessageHead& h) const {
-    return request ? balancer::parseRequestHead(p, n, limit, h)
-                   : balancer::parseResponseHead(p, n, limit, methodHead, h);
+    return request ? http1::parseRequestHead(p, n, limit, h)
+                   : http1::parseResponseHead(p, n, limit, methodHead, h);
   }
 };
 
@@ -494,7 +498,7 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
   const void* firstEnd = memmem(p + h.requestLineBegin, len - h.requestLineBegin, "\r\n\r\n", 4);
   PROPERTY(firstEnd == p + len - 4, "the head ends at the first CRLF CRLF");
   PROPERTY(h.versionMinor == 0 || h.versionMinor == 1, "the version is HTTP/1.0 or HTTP/1.1");
-  PROPERTY(h.fieldCount <= balancer::kMaxHeaderFields, "at most kMaxHeaderFields fields");
+  PROPERTY(h.fieldCount <= http1::kMaxHeaderFields, "at most kMaxHeaderFields fields");
   const size_t lineEnd = h.fieldsBegin - 2; // the start line's CRLF
   PROPERTY(memmem(p + h.requestLineBegin, lineEnd - h.requestLineBegin, "\r\n", 2) == nullptr,
            "the start line is one line");
@@ -731,7 +735,7 @@ Violation checkForwarded(const Side& side, const char* p, const MessageHead& h, 
 
   MessageHead again;
   ParseStatus st = side.parse(out.data(), out.size(), kUnlimited, again);
-  if (st == ParseStatus::TooLarge && forwardedFields(out) > balancer::kMaxHeaderFields) {
+  if (st == ParseStatus::TooLarge && forwardedFields(out) > http1::kMaxHeaderFields) {
     return {}; // the added fields pass the field limit: for the next hop to refuse or take
   }
   PROPERTY(st == ParseStatus::Complete, "the forwarded head parses");
@@ -799,8 +803,8 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
   std::string rsp = version + " 200 OK\r\n" + std::string(fields);
   MessageHead q;
   MessageHead r;
-  ParseStatus qs = balancer::parseRequestHead(req.data(), req.size(), kUnlimited, q);
-  ParseStatus rs = balancer::parseResponseHead(rsp.data(), rsp.size(), kUnlimited, false, r);
+  ParseStatus qs = http1::parseRequestHead(req.data(), req.size(), kUnlimited, q);
+  ParseStatus rs = http1::parseResponseHead(rsp.data(), rsp.size(), kUnlimited, false, r);
   PROPERTY(qs != ParseStatus::NotImplemented, "NotImplemented is no longer returned");
   PROPERTY(rs != ParseStatus::TooLarge || qs == ParseStatus::TooLarge,
            "both sides count the same fields");
@@ -1192,6 +1196,151 @@ Violation checkChunked(const uint8_t* d, size_t n, Scan& whole) {
   return {};
 }
 
+// ---- the API server's request reader (http1::RequestReader) ----
+
+// What reading one connection's bytes gave: the requests, where each ended in the input, and
+// how the reading stopped.
+struct ReadOutcome {
+  std::vector<http1::Request> requests;
+  std::vector<size_t> ends; // offset just past each request
+  bool failed = false;      // refused: status and code say why
+  int status = 0;
+  std::string code;
+  std::string left; // not failed: the bytes not consumed (an unfinished head)
+};
+
+// Reads d as a server does: the bytes arrive in pieces of next(remaining) bytes, each appended
+// to a buffer that the reader drains; what it consumed is dropped.
+template <typename NextPiece>
+Violation readConnection(const char* d, size_t n, const http1::RequestReaderLimits& limits,
+                         NextPiece&& next, ReadOutcome& out) {
+  out = ReadOutcome{};
+  http1::RequestReader reader(limits);
+  std::string buffer;
+  size_t base = 0; // input offset of buffer[0]
+  size_t at = 0;   // input bytes appended so far
+  for (;;) {
+    for (;;) {
+      size_t consumed = ~size_t(0);
+      http1::RequestReader::Step step = reader.read(buffer, &consumed);
+      PROPERTY(consumed <= buffer.size(), "the reader uses at most the bytes it is given");
+      buffer.erase(0, consumed);
+      base += consumed;
+      if (step == http1::RequestReader::Step::Request) {
+        out.requests.push_back(reader.request());
+        out.ends.push_back(base);
+        continue;
+      }
+      if (step == http1::RequestReader::Step::Error) {
+        PROPERTY(reader.read(buffer, &consumed) == http1::RequestReader::Step::Error &&
+                     consumed == 0,
+                 "a refused connection stays refused and reads nothing more");
+        out.failed = true;
+        out.status = reader.error().status;
+        out.code = reader.error().code;
+        PROPERTY(!reader.error().message.empty(), "a refusal says why");
+        return {};
+      }
+      PROPERTY(!reader.inBody() || buffer.empty(), "NeedMore in a body means every byte was used");
+      break;
+    }
+    if (at == n) {
+      out.left = buffer;
+      return {};
+    }
+    size_t piece = next(n - at);
+    buffer.append(d + at, piece);
+    at += piece;
+  }
+}
+
+// Each request took exactly its head and the body its framing names, no byte more: read again
+// on its own with the parser and the chunked scanner (and RFC 9112's chunked grammar).
+Violation checkReadFraming(const char* d, const ReadOutcome& r,
+                           const http1::RequestReaderLimits& limits) {
+  size_t start = 0;
+  for (size_t i = 0; i < r.requests.size(); ++i) {
+    const http1::Request& q = r.requests[i];
+    size_t length = r.ends[i] - start;
+    MessageHead h;
+    http1::HeadError why = http1::HeadError::None;
+    PROPERTY(http1::parseRequestHeadStrict(d + start, length, limits.maxHeadBytes, h, &why) ==
+                 ParseStatus::Complete,
+             "a request read starts with a head the strict parser accepts");
+    PROPERTY(h.length <= length && h.length <= limits.maxHeadBytes,
+             "the head lies inside the request");
+    PROPERTY(q.method == h.method && q.target == h.target && q.headers.size() == h.fieldCount,
+             "the request carries its head");
+    PROPERTY(q.body.size() <= limits.maxBodyBytes, "a body is within the limit");
+    const char* body = d + start + h.length;
+    size_t bodyBytes = length - h.length;
+    switch (h.framing) {
+    case BodyFraming::None:
+      PROPERTY(bodyBytes == 0 && q.body.empty() && !q.chunked, "no framing, no body");
+      break;
+    case BodyFraming::ContentLength:
+      PROPERTY(bodyBytes == h.contentLength && q.body == std::string_view(body, bodyBytes) &&
+                   !q.chunked,
+               "a Content-Length body is exactly that many bytes");
+      break;
+    case BodyFraming::Chunked: {
+      PROPERTY(q.chunked, "a chunked head gives a chunked request");
+      http1::ChunkedDecoder scanner;
+      size_t used = 0;
+      PROPERTY(scanner.scan(body, bodyBytes, &used) == http1::ChunkedDecoder::Result::Done &&
+                   used == bodyBytes && scanner.bodyBytes() == q.body.size(),
+               "a chunked body ends where the scanner ends it");
+      RefScan ref = referenceChunked(reinterpret_cast<const uint8_t*>(body), bodyBytes);
+      PROPERTY(ref.result != RefResult::Done || ref.used == bodyBytes,
+               "a chunked body ends where RFC 9112's grammar ends it");
+      break;
+    }
+    case BodyFraming::UntilClose:
+      PROPERTY(false, "a request is never framed by the end of the connection");
+    }
+    start = r.ends[i];
+  }
+  return {};
+}
+
+bool sameOutcome(const ReadOutcome& a, const ReadOutcome& b) {
+  return a.requests == b.requests && a.ends == b.ends && a.failed == b.failed &&
+         a.status == b.status && a.code == b.code && (a.failed || a.left == b.left);
+}
+
+Violation checkReader(const char* d, size_t n, const http1::RequestReaderLimits& limits) {
+  ReadOutcome whole;
+  PROPAGATE(readConnection(
+      d, n, limits, [](size_t rest) { return rest; }, whole));
+  PROPAGATE(checkReadFraming(d, whole, limits));
+  // The same bytes split differently read the same.
+  ReadOutcome other;
+  PROPAGATE(readConnection(
+      d, n, limits, [](size_t) { return size_t(1); }, other));
+  PROPERTY(sameOutcome(whole, other), "byte by byte reads the same requests as one piece");
+  uint64_t seed = fnv1a(reinterpret_cast<const uint8_t*>(d), n);
+  for (int round = 0; round < kSplitRounds; ++round) {
+    uint64_t maxPiece = round == 0 ? 3 : round == 1 ? 17 : 1 + splitmix(seed) % 300;
+    PROPAGATE(readConnection(
+        d, n, limits,
+        [&](size_t rest) { return std::min<size_t>(rest, 1 + splitmix(seed) % maxPiece); }, other));
+    PROPERTY(sameOutcome(whole, other), "random pieces read the same requests as one piece");
+  }
+  // Serialized again and read again, every request is the same request.
+  http1::RequestReaderLimits roomy = limits;
+  roomy.maxHeadBytes = limits.maxHeadBytes * 2 + 4 * http1::kMaxHeaderFields;
+  std::string again;
+  for (const http1::Request& q : whole.requests) {
+    again += http1::serializeRequest(q);
+  }
+  ReadOutcome reread;
+  PROPAGATE(readConnection(
+      again.data(), again.size(), roomy, [](size_t rest) { return rest; }, reread));
+  PROPERTY(!reread.failed && reread.left.empty() && reread.requests == whole.requests,
+           "requests serialized and read again are the same requests");
+  return {};
+}
+
 // ---- connection streams ----
 
 Violation walkStream(const Side& side, const uint8_t* data, size_t size) {
@@ -1254,8 +1403,8 @@ Violation checkResponseStream(const uint8_t* data, size_t size) {
   const char* p = reinterpret_cast<const char*>(data);
   MessageHead get;
   MessageHead head;
-  ParseStatus gs = balancer::parseResponseHead(p, size, kWorkerLimit, false, get);
-  ParseStatus hs = balancer::parseResponseHead(p, size, kWorkerLimit, true, head);
+  ParseStatus gs = http1::parseResponseHead(p, size, kWorkerLimit, false, get);
+  ParseStatus hs = http1::parseResponseHead(p, size, kWorkerLimit, true, head);
   PROPERTY(gs != ParseStatus::Complete || hs == ParseStatus::Complete,
            "a response to a GET parses as a response to a HEAD");
   PROPERTY(hs != ParseStatus::Invalid || gs == ParseStatus::Invalid,
@@ -1271,6 +1420,14 @@ Violation checkResponseStream(const uint8_t* data, size_t size) {
 Violation checkChunkedBody(const uint8_t* data, size_t size) {
   Scan s;
   return checkChunked(data, size, s);
+}
+
+Violation checkRequestReader(const uint8_t* data, size_t size) {
+  const char* d = reinterpret_cast<const char*>(data);
+  // The API server's limits, and small ones that the inputs reach.
+  PROPAGATE(checkReader(d, size, http1::RequestReaderLimits{}));
+  PROPAGATE(checkReader(d, size, http1::RequestReaderLimits{200, 40}));
+  return {};
 }
 
 void abortOnViolation(const Violation& v) {

@@ -1,9 +1,10 @@
-// Properties of the HTTP/1.1 parser (src/balancer/http_parser.h) that must hold for every input.
+// Properties of the HTTP/1.1 layer (src/http1) that must hold for every input.
 // The libFuzzer targets in fuzz/ check them on generated inputs (clang, scripts/fuzz); the unit
 // test fuzz/corpus_test.cc checks them on every file of the seed corpus in the normal g++ build.
 //
-// Only the public functions of http_parser.h are used. The checks are deterministic: the same
-// bytes always take the same path (the "random" splits come from a hash of the input).
+// Only the public functions of src/http1 (and the balancer's desync mode table) are used. The
+// checks are deterministic: the same bytes always take the same path (the "random" splits come from
+// a hash of the input).
 #pragma once
 
 #include <cstddef>
@@ -32,6 +33,14 @@ Violation checkResponseStream(const uint8_t* data, size_t size);
 // result and the same count of used bytes each time), and against a reference reading of the
 // chunked grammar (RFC 9112 §7.1): where both find an end, it is the same.
 Violation checkChunkedBody(const uint8_t* data, size_t size);
+
+// Reads data as the bytes a client sends to tide's API server, through the same
+// http1::RequestReader, under its limits and under small ones: every request takes exactly its
+// head and the body its framing names (checked again with the parser, the chunked scanner and
+// RFC 9112's chunked grammar); the same bytes in one piece, byte by byte and in pseudo-random
+// pieces give the same requests, ends and refusal; requests serialized and read again are the
+// same requests.
+Violation checkRequestReader(const uint8_t* data, size_t size);
 
 // For the libFuzzer targets: prints the violation to stderr and aborts (libFuzzer then saves the
 // input as a crash artifact). Returns when there is no violation.

@@ -1,6 +1,6 @@
-// Minimal HTTP/1.1 for the control plane's API (JSON over HTTP on 127.0.0.1): a server on the
-// control EventLoop and a blocking client for the CLI. The balancer has its own zero-copy
-// parser for the data plane; this one favours clarity and strict limits.
+// HTTP/1.1 for the control plane's API (JSON over HTTP on 127.0.0.1): a server on the control
+// EventLoop and a blocking client for the CLI. Both speak HTTP through src/http1 (the same
+// parser, framing and serializer as the balancer); this layer adds sockets, timeouts and limits.
 #pragma once
 
 #include "common/clock.h"
@@ -35,14 +35,16 @@ struct HttpResponse {
 
 struct HttpServerOptions {
   size_t maxHeaderBytes = 16 * 1024;      // request line + headers; larger gets 431 and close
-  size_t maxBodyBytes = 1024 * 1024;      // Content-Length above this gets 413 and close
+  size_t maxBodyBytes = 1024 * 1024;      // a body (Content-Length or chunked) above this gets
+                                          // 413 and close
   Millis idleTimeout = Millis(60'000);    // keep-alive connection idle this long is closed
   Millis requestTimeout = Millis(10'000); // a request must arrive whole within this
   size_t maxConnections = 1024;           // connections above this are closed at accept
 };
 
-// An HTTP/1.1 server with keep-alive on an EventLoop. Requests are handled one at a time per
-// connection, in order, by a synchronous handler on the loop thread. Malformed requests get a
+// An HTTP/1.1 server with keep-alive on an EventLoop. Requests (Content-Length or chunked
+// bodies, pipelined or not) are handled one at a time per connection, in order, by a
+// synchronous handler on the loop thread. Malformed requests get a
 // 400 with a JSON error body ({"__type": "...", "message": "..."}) and the connection closed.
 // Not thread-safe: use on the loop's thread only.
 class HttpServer {

@@ -1,7 +1,12 @@
 // The blocking HTTP/1.1 client the CLI uses: one request per connection (Connection: close),
-// one overall deadline for connect, send and receive.
+// one overall deadline for connect, send and receive. The request is written with http1's
+// serializer and the response read with http1's parser, framing and chunked decoder.
 #include "api/http.h"
-#include "api/http_text.h"
+
+#include "common/text.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
+#include "http1/serializer.h"
 
 #include <cerrno>
 #include <chrono>
@@ -75,10 +80,6 @@ Status responseError(const std::string& endpoint, const std::string& what) {
                 "invalid response from http://" + endpoint + ": " + what);
 }
 
-bool hasCrLfOrNul(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
-
 // Connects to one address before deadline. Returns the socket or an errno-style message.
 Result<int> connectOne(const addrinfo* ai, SteadyTime deadline, bool& timedOut) {
   int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -123,132 +124,26 @@ Result<int> connectOne(const addrinfo* ai, SteadyTime deadline, bool& timedOut) 
   return sock.release();
 }
 
-// How the response in hand is framed.
-struct ResponseHead {
-  int status = 0;
-  std::optional<size_t> contentLength;
-  bool chunked = false;
-};
-
-// Parses the status line and headers into response and head; returns an error message if
-// malformed.
-std::optional<std::string> parseResponseHead(std::string_view text, HttpResponse& response,
-                                             ResponseHead& head) {
-  size_t lineEnd = text.find("\r\n");
-  std::string_view statusLine = text.substr(0, lineEnd);
-  // "HTTP/1.1 200 OK"
-  if (statusLine.size() < 12 || statusLine.substr(0, 7) != "HTTP/1." || statusLine[8] != ' ') {
-    return "malformed status line '" + std::string(statusLine.substr(0, 64)) + "'";
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = char(asciiLower(static_cast<unsigned char>(c)));
   }
-  int status = 0;
-  for (size_t i = 9; i < 12; ++i) {
-    char c = statusLine[i];
-    if (c < '0' || c > '9') {
-      return "malformed status code in '" + std::string(statusLine.substr(0, 64)) + "'";
-    }
-    status = status * 10 + (c - '0');
-  }
-  if (statusLine.size() > 12 && statusLine[12] != ' ') {
-    return "malformed status line '" + std::string(statusLine.substr(0, 64)) + "'";
-  }
-  head.status = status;
-  response.status = status;
-  response.contentType.clear();
-  response.headers.clear();
-  size_t pos = lineEnd == std::string_view::npos ? text.size() : lineEnd + 2;
-  while (pos < text.size()) {
-    size_t end = text.find("\r\n", pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 2;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) {
-      return "malformed header line '" + std::string(line.substr(0, 64)) + "'";
-    }
-    std::string name = toLower(line.substr(0, colon));
-    std::string value(trimOws(line.substr(colon + 1)));
-    if (name == "content-length") {
-      size_t n = 0;
-      if (value.empty() || value.size() > 15) {
-        return "invalid Content-Length '" + value.substr(0, 32) + "'";
-      }
-      for (char c : value) {
-        if (c < '0' || c > '9') {
-          return "invalid Content-Length '" + value.substr(0, 32) + "'";
-        }
-        n = n * 10 + size_t(c - '0');
-      }
-      if (head.contentLength && *head.contentLength != n) {
-        return std::string("conflicting Content-Length headers");
-      }
-      head.contentLength = n;
-    } else if (name == "transfer-encoding") {
-      head.chunked = toLower(value).find("chunked") != std::string::npos;
-    }
-    if (name == "content-type") {
-      response.contentType = value;
-    } else {
-      response.headers.emplace_back(std::move(name), std::move(value));
-    }
-  }
-  return std::nullopt;
+  return out;
 }
 
-// Decodes a complete chunked body from data. Returns nullopt while incomplete; sets error when
-// malformed.
-std::optional<std::string> decodeChunked(std::string_view data, std::string& error) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t lineEnd = data.find("\r\n", pos);
-    if (lineEnd == std::string_view::npos) {
-      return std::nullopt;
-    }
-    std::string_view sizeText = data.substr(pos, lineEnd - pos);
-    size_t semi = sizeText.find(';');
-    if (semi != std::string_view::npos) {
-      sizeText = sizeText.substr(0, semi);
-    }
-    sizeText = trimOws(sizeText);
-    if (sizeText.empty() || sizeText.size() > 12) {
-      error = "malformed chunk size";
-      return std::nullopt;
-    }
-    size_t size = 0;
-    for (char c : sizeText) {
-      int v = (c >= '0' && c <= '9')   ? c - '0'
-              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                       : -1;
-      if (v < 0) {
-        error = "malformed chunk size";
-        return std::nullopt;
-      }
-      size = size * 16 + size_t(v);
-    }
-    pos = lineEnd + 2;
-    if (size == 0) {
-      // Trailers end with an empty line.
-      size_t end = data.find("\r\n\r\n", lineEnd);
-      if (end == std::string_view::npos) {
-        return std::nullopt;
-      }
-      return out;
-    }
-    if (data.size() < pos + size + 2) {
-      return std::nullopt;
-    }
-    if (data.substr(pos + size, 2) != "\r\n") {
-      error = "malformed chunk";
-      return std::nullopt;
-    }
-    out.append(data.substr(pos, size));
-    pos += size + 2;
-    if (out.size() > kMaxResponseBodyBytes) {
-      error = "response body too large";
-      return std::nullopt;
+// The status, Content-Type and other headers (names lowercased) of a parsed head.
+void takeHead(const http1::MessageHead& head, HttpResponse& response) {
+  response.status = head.status;
+  response.contentType.clear();
+  response.headers.clear();
+  for (size_t i = 0; i < head.fieldCount; ++i) {
+    const http1::HeaderField& f = head.fields[i];
+    std::string name = lowercase(f.name);
+    if (name == "content-type") {
+      response.contentType = std::string(f.value);
+    } else {
+      response.headers.emplace_back(std::move(name), std::string(f.value));
     }
   }
 }
@@ -263,15 +158,14 @@ Result<HttpResponse> httpRequest(const std::string& host, uint16_t port, const H
   // Validate what we are asked to send, so a caller cannot smuggle a second request.
   std::string method = request.method.empty() ? "GET" : request.method;
   std::string target = request.target.empty() ? "/" : request.target;
-  if (method.find_first_of(" \t\r\n") != std::string::npos || hasCrLfOrNul(method)) {
+  if (!http1::isMethod(method)) {
     return validationError("invalid HTTP method '" + method + "'");
   }
-  if (target.find_first_of(" \t\r\n") != std::string::npos || hasCrLfOrNul(target)) {
+  if (!http1::isRequestTarget(target)) {
     return validationError("invalid request target '" + target + "'");
   }
   for (const auto& [name, value] : request.headers) {
-    if (name.empty() || name.find_first_of(" \t:\r\n") != std::string::npos ||
-        hasCrLfOrNul(value)) {
+    if (!http1::isFieldName(name) || !http1::isFieldValue(value)) {
       return validationError("invalid request header '" + name + "'");
     }
   }
@@ -311,24 +205,24 @@ Result<HttpResponse> httpRequest(const std::string& host, uint16_t port, const H
   // Send the request.
   std::string wire;
   wire.reserve(256 + request.body.size());
-  wire += method + " " + target + " HTTP/1.1\r\n";
+  http1::appendRequestLine(wire, method, target);
   std::string hostHeader = endpoint;
-  std::string extraHeaders;
   for (const auto& [name, value] : request.headers) {
-    std::string lname = toLower(name);
-    if (lname == "host") {
+    if (equalsIgnoreCase(name, "host")) {
       hostHeader = value; // the caller's Host wins over host:port
-      continue;
     }
-    if (lname == "content-length" || lname == "connection" || lname == "transfer-encoding") {
+  }
+  http1::appendField(wire, "Host", hostHeader);
+  for (const auto& [name, value] : request.headers) {
+    if (equalsIgnoreCase(name, "host") || equalsIgnoreCase(name, "content-length") ||
+        equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "transfer-encoding")) {
       continue; // framing is ours
     }
-    extraHeaders += name + ": " + value + "\r\n";
+    http1::appendField(wire, name, value);
   }
-  wire += "Host: " + hostHeader + "\r\n";
-  wire += extraHeaders;
-  wire += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
-  wire += "Connection: close\r\n\r\n";
+  http1::appendField(wire, "Content-Length", uint64_t(request.body.size()));
+  http1::appendField(wire, "Connection", "close");
+  http1::appendHeadEnd(wire);
   wire += request.body;
 
   size_t sent = 0;
@@ -360,64 +254,80 @@ Result<HttpResponse> httpRequest(const std::string& host, uint16_t port, const H
   // Read the response.
   std::string in;
   HttpResponse response;
-  ResponseHead head;
-  size_t headEnd = std::string::npos;
+  http1::MessageHead head;
+  bool headDone = false;
+  http1::ChunkedDecoder chunks;
+  size_t decoded = 0; // bytes after the head already fed to chunks
   bool eof = false;
   char buf[16 * 1024];
   while (true) {
     // Parse what we have.
-    if (headEnd == std::string::npos) {
-      size_t e = in.find("\r\n\r\n");
-      if (e != std::string::npos) {
-        head = ResponseHead{};
-        if (auto err = parseResponseHead(std::string_view(in).substr(0, e), response, head)) {
-          return responseError(endpoint, *err);
-        }
-        if (head.status >= 100 && head.status < 200) {
-          in.erase(0, e + 4); // interim response (100 Continue): the real one follows
-          continue;
-        }
-        headEnd = e;
-      } else if (in.size() > kMaxResponseHeadBytes) {
+    if (!headDone) {
+      http1::ParseStatus st = http1::parseResponseHead(in.data(), in.size(), kMaxResponseHeadBytes,
+                                                       method == "HEAD", head);
+      if (st == http1::ParseStatus::TooLarge) {
         return responseError(endpoint, "response headers too large");
       }
-    }
-    if (headEnd != std::string::npos) {
-      std::string_view body = std::string_view(in).substr(headEnd + 4);
-      bool noBody = method == "HEAD" || head.status == 204 || head.status == 304;
-      if (noBody) {
-        response.body.clear();
-        return response;
+      if (st == http1::ParseStatus::Invalid || st == http1::ParseStatus::NotImplemented) {
+        size_t lineEnd = in.find("\r\n");
+        return responseError(endpoint, "malformed response head '" +
+                                           in.substr(0, std::min<size_t>(lineEnd, 64)) + "'");
       }
-      if (head.chunked) {
-        std::string error;
-        std::optional<std::string> decoded = decodeChunked(body, error);
-        if (!error.empty()) {
-          return responseError(endpoint, error);
+      if (st == http1::ParseStatus::Complete) {
+        if (head.status < 200) {
+          in.erase(0, head.length); // interim response (100 Continue): the real one follows
+          continue;
         }
-        if (decoded) {
-          response.body = std::move(*decoded);
-          return response;
-        }
-      } else if (head.contentLength) {
-        if (*head.contentLength > kMaxResponseBodyBytes) {
+        takeHead(head, response);
+        headDone = true;
+        if (head.framing == http1::BodyFraming::ContentLength &&
+            head.contentLength > kMaxResponseBodyBytes) {
           return responseError(endpoint, "response body too large");
         }
-        if (body.size() >= *head.contentLength) {
-          response.body = std::string(body.substr(0, *head.contentLength));
+      }
+    }
+    if (headDone) {
+      std::string_view body = std::string_view(in).substr(head.length);
+      switch (head.framing) {
+      case http1::BodyFraming::None:
+        response.body.clear();
+        return response;
+      case http1::BodyFraming::ContentLength:
+        if (body.size() >= head.contentLength) {
+          response.body = std::string(body.substr(0, size_t(head.contentLength)));
           return response;
         }
-      } else if (eof) {
-        response.body = std::string(body); // delimited by the end of the connection
-        return response;
-      } else if (body.size() > kMaxResponseBodyBytes) {
-        return responseError(endpoint, "response body too large");
+        break;
+      case http1::BodyFraming::Chunked: {
+        size_t used = 0;
+        http1::ChunkedDecoder::Result r = chunks.decode(
+            body.data() + decoded, body.size() - decoded, &used, &response.body, nullptr);
+        decoded += used;
+        if (r == http1::ChunkedDecoder::Result::Invalid) {
+          return responseError(endpoint, "malformed chunked body");
+        }
+        if (r == http1::ChunkedDecoder::Result::Done) {
+          return response;
+        }
+        if (response.body.size() > kMaxResponseBodyBytes) {
+          return responseError(endpoint, "response body too large");
+        }
+        break;
+      }
+      case http1::BodyFraming::UntilClose:
+        if (eof) {
+          response.body = std::string(body); // delimited by the end of the connection
+          return response;
+        }
+        if (body.size() > kMaxResponseBodyBytes) {
+          return responseError(endpoint, "response body too large");
+        }
+        break;
       }
     }
     if (eof) {
-      return responseError(endpoint, headEnd == std::string::npos
-                                         ? "connection closed before a complete response"
-                                         : "connection closed in the middle of the body");
+      return responseError(endpoint, !headDone ? "connection closed before a complete response"
+                                               : "connection closed in the middle of the body");
     }
 
     // Read more.

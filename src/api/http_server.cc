@@ -1,5 +1,6 @@
-// The control plane's HTTP/1.1 server: non-blocking sockets on the control EventLoop,
-// Content-Length framing only, strict parsing and hard limits (see HttpServerOptions).
+// The control plane's HTTP/1.1 server: non-blocking sockets on the control EventLoop, requests
+// read by http1::RequestReader (strict heads, Content-Length and chunked bodies, pipelining) and
+// responses written with http1's serializer, with hard limits (see HttpServerOptions).
 //
 // A connection's life:
 //   Open      -> reading requests, writing responses, in order (pipelining allowed)
@@ -8,10 +9,11 @@
 //   Lingering -> reads and discards until EOF or kLingerTime, then closes (so a client that is
 //                still sending does not get a reset that destroys the error response)
 #include "api/http.h"
-#include "api/http_text.h"
 
 #include "common/log.h"
 #include "common/text.h"
+#include "http1/request_reader.h"
+#include "http1/serializer.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -40,105 +42,6 @@ constexpr Millis kAcceptRetry = Millis(100); // after EMFILE/ENFILE
 
 SteadyTime steadyNow() {
   return std::chrono::steady_clock::now();
-}
-
-bool isTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') {
-    return true;
-  }
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
-
-bool isToken(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (unsigned char c : s) {
-    if (!isTokenChar(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Field values: visible ASCII, SP, HTAB and obs-text; no other control characters.
-bool isValidFieldValue(std::string_view s) {
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// True when a comma-separated header value contains token (case-insensitive).
-bool headerHasToken(std::string_view value, std::string_view token) {
-  for (const std::string& part : splitString(value, ',')) {
-    if (toLower(trimOws(part)) == token) {
-      return true;
-    }
-  }
-  return false;
-}
-
-const char* reasonPhrase(int status) {
-  switch (status) {
-  case 100:
-    return "Continue";
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 202:
-    return "Accepted";
-  case 204:
-    return "No Content";
-  case 301:
-    return "Moved Permanently";
-  case 302:
-    return "Found";
-  case 304:
-    return "Not Modified";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 408:
-    return "Request Timeout";
-  case 409:
-    return "Conflict";
-  case 411:
-    return "Length Required";
-  case 413:
-    return "Content Too Large";
-  case 414:
-    return "URI Too Long";
-  case 417:
-    return "Expectation Failed";
-  case 429:
-    return "Too Many Requests";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 500:
-    return "Internal Server Error";
-  case 501:
-    return "Not Implemented";
-  case 503:
-    return "Service Unavailable";
-  case 505:
-    return "HTTP Version Not Supported";
-  default:
-    return "Unknown";
-  }
 }
 
 std::string jsonEscape(std::string_view s) {
@@ -183,252 +86,33 @@ HttpResponse errorResponse(int status, std::string_view code, std::string_view m
   return r;
 }
 
-// A request the parser rejected: the response to send, after which the connection closes.
-struct ParseError {
-  int status;
-  std::string code;
-  std::string message;
-};
-
-// The request line and headers of one request, parsed.
-struct RequestHead {
-  HttpRequest request;
-  bool http10 = false;         // HTTP/1.0 (default close) rather than HTTP/1.1
-  bool keepAlive = true;       // after Connection and version defaults
-  size_t contentLength = 0;    // body bytes that follow the head
-  bool expectContinue = false; // "Expect: 100-continue"
-};
-
-std::optional<ParseError> malformed(std::string message) {
-  return ParseError{400, "MalformedRequest", std::move(message)};
-}
-
-// Parses "METHOD SP target SP HTTP/1.x".
-std::optional<ParseError> parseRequestLine(std::string_view line, RequestHead& head) {
-  size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) {
-    return malformed("malformed request line: expected 'METHOD target HTTP/1.1'");
-  }
-  size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return malformed("malformed request line: expected 'METHOD target HTTP/1.1'");
-  }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (!isToken(method)) {
-    return malformed("malformed request line: invalid method");
-  }
-  if (target.empty()) {
-    return malformed("malformed request line: empty request target");
-  }
-  for (unsigned char c : target) {
-    if (c <= 0x20 || c >= 0x7f) {
-      return malformed("malformed request line: invalid character in request target");
-    }
-  }
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
-      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
-    return malformed("malformed request line: invalid HTTP version");
-  }
-  if (version[5] != '1') {
-    return ParseError{505, "HttpVersionNotSupported",
-                      "HTTP version " + std::string(version.substr(5)) + " is not supported"};
-  }
-  head.http10 = version[7] == '0';
-  head.request.method = std::string(method);
-  head.request.target = std::string(target);
-  return std::nullopt;
-}
-
-// Checks the start of a request whose head is still incomplete: the request line once it is
-// whole, otherwise the method's characters so far.
-std::optional<ParseError> checkRequestLineEarly(std::string_view in) {
-  size_t lineEnd = in.find("\r\n");
-  if (lineEnd != std::string_view::npos) {
-    RequestHead head;
-    std::string_view line = in.substr(0, lineEnd);
-    if (line.find('\n') != std::string_view::npos) {
-      return malformed("malformed request line: bare CR or LF");
-    }
-    return parseRequestLine(line, head);
-  }
-  std::string_view method = in.substr(0, in.find(' '));
-  for (unsigned char c : method) {
-    if (!isTokenChar(c) && c != '\r') {
-      return malformed("malformed request line: invalid method");
-    }
-  }
-  return std::nullopt;
-}
-
-// Parses a Content-Length value, possibly a list of identical values ("5, 5").
-// Returns nullopt when invalid; SIZE_MAX when too large to represent.
-std::optional<size_t> parseContentLength(std::string_view value) {
-  std::optional<size_t> result;
-  for (const std::string& part : splitString(value, ',')) {
-    std::string_view digits = trimOws(part);
-    if (digits.empty()) {
-      return std::nullopt;
-    }
-    size_t n = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') {
-        return std::nullopt;
-      }
-      if (n > (SIZE_MAX - 9) / 10) {
-        n = SIZE_MAX; // saturate: surely above maxBodyBytes
-      } else {
-        n = n * 10 + size_t(c - '0');
-      }
-    }
-    if (result && *result != n) {
-      return std::nullopt;
-    }
-    result = n;
-  }
-  return result;
-}
-
-// Parses the head (everything before the blank line, CRLF-separated lines).
-std::optional<ParseError> parseHead(std::string_view text, const HttpServerOptions& options,
-                                    RequestHead& head) {
-  size_t lineEnd = text.find("\r\n");
-  std::string_view requestLine = text.substr(0, lineEnd);
-  if (requestLine.find_first_of("\r\n") != std::string_view::npos) {
-    return malformed("malformed request line: bare CR or LF");
-  }
-  if (auto err = parseRequestLine(requestLine, head)) {
-    return err;
-  }
-
-  std::optional<size_t> contentLength;
-  bool hasTransferEncoding = false;
-  int hostCount = 0;
-  size_t pos = lineEnd == std::string_view::npos ? text.size() : lineEnd + 2;
-  while (pos < text.size()) {
-    size_t end = text.find("\r\n", pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 2;
-    if (line.find_first_of("\r\n") != std::string_view::npos) {
-      return malformed("malformed header: bare CR or LF");
-    }
-    if (line.empty()) {
-      return malformed("malformed header: empty line");
-    }
-    if (line.front() == ' ' || line.front() == '\t') {
-      return malformed("malformed header: obsolete line folding is not allowed");
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      return malformed("malformed header: missing ':'");
-    }
-    std::string_view name = line.substr(0, colon);
-    if (!isToken(name)) {
-      return malformed("malformed header: invalid header name '" + std::string(name.substr(0, 64)) +
-                       "'");
-    }
-    std::string_view value = trimOws(line.substr(colon + 1));
-    if (!isValidFieldValue(value)) {
-      return malformed("malformed header: invalid character in value of '" + std::string(name) +
-                       "'");
-    }
-    std::string lname = toLower(name);
-    if (lname == "content-length") {
-      std::optional<size_t> n = parseContentLength(value);
-      if (!n) {
-        return malformed("invalid Content-Length '" + std::string(value.substr(0, 64)) + "'");
-      }
-      if (contentLength && *contentLength != *n) {
-        return malformed("conflicting Content-Length headers");
-      }
-      contentLength = n;
-    } else if (lname == "transfer-encoding") {
-      hasTransferEncoding = true;
-    } else if (lname == "host") {
-      ++hostCount;
-    }
-    head.request.headers.emplace_back(std::move(lname), std::string(value));
-  }
-
-  if (hasTransferEncoding && contentLength) {
-    return malformed("a request must not carry both Content-Length and Transfer-Encoding");
-  }
-  if (hasTransferEncoding) {
-    if (head.http10) {
-      return malformed("Transfer-Encoding is not allowed in HTTP/1.0");
-    }
-    return ParseError{411, "LengthRequired",
-                      "Transfer-Encoding (chunked) is not supported; send the body with "
-                      "Content-Length"};
-  }
-  if (!head.http10 && hostCount == 0) {
-    return malformed("missing Host header");
-  }
-  if (hostCount > 1) {
-    return malformed("more than one Host header");
-  }
-  head.contentLength = contentLength.value_or(0);
-  if (head.contentLength > options.maxBodyBytes) {
-    return ParseError{413, "RequestEntityTooLarge",
-                      "request body exceeds the limit of " + std::to_string(options.maxBodyBytes) +
-                          " bytes"};
-  }
-
-  const std::string* connection = head.request.header("connection");
-  if (head.http10) {
-    head.keepAlive = connection != nullptr && headerHasToken(*connection, "keep-alive");
-  } else {
-    head.keepAlive = connection == nullptr || !headerHasToken(*connection, "close");
-  }
-  if (const std::string* expect = head.request.header("expect")) {
-    if (toLower(*expect) != "100-continue") {
-      return ParseError{417, "ExpectationFailed",
-                        "unsupported expectation '" + expect->substr(0, 64) + "'"};
-    }
-    head.expectContinue = !head.http10;
-  }
-  return std::nullopt;
-}
-
 // Status line and headers for response; the body is appended by the caller.
 std::string serializeHead(const HttpResponse& response, size_t contentLength, bool close,
                           bool http10KeepAlive) {
   std::string out;
   out.reserve(128 + response.headers.size() * 48);
-  out += "HTTP/1.1 ";
-  out += std::to_string(response.status);
-  out += ' ';
-  out += reasonPhrase(response.status);
-  out += "\r\nContent-Type: ";
-  out += response.contentType.empty() ? "application/octet-stream" : response.contentType;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(contentLength);
-  out += "\r\n";
+  http1::appendStatusLine(out, response.status);
+  http1::appendField(out, "Content-Type",
+                     response.contentType.empty() ? "application/octet-stream"
+                                                  : response.contentType);
+  http1::appendField(out, "Content-Length", uint64_t(contentLength));
   for (const auto& [name, value] : response.headers) {
-    std::string lname = toLower(name);
-    if (lname == "content-length" || lname == "content-type" || lname == "connection" ||
-        lname == "transfer-encoding") {
+    if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "content-type") ||
+        equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "transfer-encoding")) {
       continue; // framing is the server's business
     }
-    if (!isToken(name) || !isValidFieldValue(value)) {
+    if (!http1::isFieldName(name) || !http1::isFieldValue(value)) {
       logError("http: handler produced an invalid response header '" + name + "'; dropped");
       continue;
     }
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    http1::appendField(out, name, value);
   }
   if (close) {
-    out += "Connection: close\r\n";
+    http1::appendField(out, "Connection", "close");
   } else if (http10KeepAlive) {
-    out += "Connection: keep-alive\r\n";
+    http1::appendField(out, "Connection", "keep-alive");
   }
-  out += "\r\n";
+  http1::appendHeadEnd(out);
   return out;
 }
 
@@ -452,6 +136,9 @@ std::string formatPeer(const sockaddr_storage& addr) {
 
 } // namespace
 
+// A request the reader refused: the response to send, after which the connection closes.
+using ParseError = http1::RequestError;
+
 const std::string* HttpRequest::header(std::string_view lowercaseName) const {
   for (const auto& [name, value] : headers) {
     if (name == lowercaseName) {
@@ -472,7 +159,8 @@ struct HttpServer::Impl {
     int fd = -1;
     std::string peer;
     ConnState state = ConnState::Open;
-    std::string in;              // received bytes not yet consumed by a request
+    std::string in;              // received bytes not yet consumed by the reader
+    http1::RequestReader reader; // the requests in them
     std::string out;             // response bytes not yet written
     size_t outOffset = 0;        // bytes of out already written
     bool requestStarted = false; // in holds part of a request; requestStart is meaningful
@@ -525,6 +213,8 @@ struct HttpServer::Impl {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto conn = std::make_shared<Connection>();
+      conn->reader = http1::RequestReader(
+          http1::RequestReaderLimits{options.maxHeaderBytes, options.maxBodyBytes});
       conn->fd = fd;
       conn->peer = formatPeer(addr);
       conn->lastActivity = steadyNow();
@@ -642,81 +332,57 @@ struct HttpServer::Impl {
     return true;
   }
 
-  // Handles every complete request in conn.in, in order.
+  // Handles every complete request in conn.in, in order (pipelining).
   void processInput(Connection& conn) {
     // conn.fd turns -1 if the handler closed the server.
     while (conn.fd >= 0 && conn.state == ConnState::Open && conn.pendingOut() < kMaxPendingOutput) {
-      // Ignore empty lines before a request line (RFC 9112 section 2.2).
-      size_t skip = 0;
-      while (skip + 1 < conn.in.size() && conn.in[skip] == '\r' && conn.in[skip + 1] == '\n') {
-        skip += 2;
-      }
-      if (skip > 0) {
-        conn.in.erase(0, skip);
-      }
-      if (conn.in.empty()) {
-        conn.requestStarted = false;
+      size_t consumed = 0;
+      http1::RequestReader::Step step = conn.reader.read(conn.in, &consumed);
+      conn.in.erase(0, consumed);
+      if (step == http1::RequestReader::Step::Error) {
+        failRequest(conn, conn.reader.error());
         return;
       }
-      size_t headEnd = conn.in.find("\r\n\r\n");
-      if (headEnd == std::string::npos) {
-        // Reject garbage (a TLS handshake, a wrong protocol) without waiting for a blank line
-        // that may never come.
-        if (auto err = checkRequestLineEarly(conn.in)) {
-          failRequest(conn, *err);
-          return;
+      if (step == http1::RequestReader::Step::NeedMore) {
+        if (conn.reader.awaitingContinue() && !conn.continueSent) {
+          conn.continueSent = true;
+          http1::appendStatusLine(conn.out, 100);
+          http1::appendHeadEnd(conn.out);
         }
-        if (conn.in.size() > options.maxHeaderBytes) {
-          failRequest(conn, ParseError{431, "RequestHeaderFieldsTooLarge",
-                                       "request line and headers exceed the limit of " +
-                                           std::to_string(options.maxHeaderBytes) + " bytes"});
+        if (conn.in.empty() && !conn.reader.inBody()) {
+          conn.requestStarted = false;
         }
         return; // wait for more
       }
-      if (headEnd + 4 > options.maxHeaderBytes) {
-        failRequest(conn, ParseError{431, "RequestHeaderFieldsTooLarge",
-                                     "request line and headers exceed the limit of " +
-                                         std::to_string(options.maxHeaderBytes) + " bytes"});
-        return;
-      }
-      RequestHead head;
-      if (auto err = parseHead(std::string_view(conn.in).substr(0, headEnd), options, head)) {
-        failRequest(conn, *err);
-        return;
-      }
-      size_t total = headEnd + 4 + head.contentLength;
-      if (conn.in.size() < total) {
-        if (head.expectContinue && !conn.continueSent) {
-          conn.continueSent = true;
-          conn.out += "HTTP/1.1 100 Continue\r\n\r\n";
-        }
-        return; // wait for the body
-      }
-      head.request.body = conn.in.substr(headEnd + 4, head.contentLength);
-      head.request.peer = conn.peer;
-      conn.in.erase(0, total);
+      http1::Request& read = conn.reader.request();
+      HttpRequest request;
+      request.method = std::move(read.method);
+      request.target = std::move(read.target);
+      request.headers = std::move(read.headers);
+      request.body = std::move(read.body);
+      request.peer = conn.peer;
       conn.continueSent = false;
       // Whatever follows belongs to the next (pipelined) request, which starts now.
       conn.requestStarted = !conn.in.empty();
       conn.requestStart = steadyNow();
-      respond(conn, head);
+      respond(conn, request, read.versionMinor == 0, read.keepAlive);
     }
   }
 
-  void respond(Connection& conn, const RequestHead& head) {
+  void respond(Connection& conn, const HttpRequest& request, bool http10, bool keepAlive) {
     HttpResponse response;
     try {
-      response = handler(head.request);
+      response = handler(request);
     } catch (const std::exception& e) {
       // Handlers return errors as values; an exception is a bug, but not one worth dying for
       // in a server that holds other clients' connections.
       logError(std::string("http: handler threw: ") + e.what());
       response = errorResponse(500, "InternalError", "internal error");
     }
-    bool close = !head.keepAlive;
+    bool close = !keepAlive;
     size_t length = response.body.size();
-    conn.out += serializeHead(response, length, close, head.http10 && head.keepAlive);
-    if (head.request.method != "HEAD") {
+    conn.out += serializeHead(response, length, close, http10 && keepAlive);
+    if (request.method != "HEAD") {
       conn.out += response.body;
     }
     if (close) {

@@ -437,12 +437,54 @@ TEST(HttpServerTest, IdenticalDuplicateContentLengthsAccepted) {
   EXPECT_EQ(bodyOf(*r), "POST /d ok");
 }
 
-TEST(HttpServerTest, ChunkedRequestRejected) {
+// Chunked request bodies are read (http1::RequestReader), whatever the split.
+TEST(HttpServerTest, ChunkedRequestBodyIsRead) {
+  ServerFixture server;
+  RawConnection c(server.port());
+  std::string req = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
+  for (char ch : req) {
+    c.send(std::string(1, ch));
+  }
+  std::optional<std::string> r = c.readResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(statusOf(*r), 200);
+  EXPECT_EQ(bodyOf(*r), "POST /c abcde");
+}
+
+TEST(HttpServerTest, ChunkedAndContentLengthRequestsPipelined) {
+  ServerFixture server;
+  RawConnection c(server.port());
+  c.send("POST /1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "4\r\nwiki\r\n0\r\n\r\n"
+         "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+         "POST /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+         "Connection: close\r\n\r\n1\r\nz\r\n0\r\n\r\n");
+  std::optional<std::string> r1 = c.readResponse();
+  std::optional<std::string> r2 = c.readResponse();
+  std::optional<std::string> r3 = c.readResponse();
+  ASSERT_TRUE(r1 && r2 && r3);
+  EXPECT_EQ(bodyOf(*r1), "POST /1 wiki");
+  EXPECT_EQ(bodyOf(*r2), "POST /2 abc");
+  EXPECT_EQ(bodyOf(*r3), "POST /3 z");
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST(HttpServerTest, MalformedOrTooLargeChunkedBodiesRejected) {
   ServerFixture server;
   expectRejected(server.port(),
                  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "3\r\nabc\r\n0\r\n\r\n",
-                 411, "LengthRequired");
+                 "3\r\nabcd\r\n0\r\n\r\n",
+                 400, "MalformedRequest");
+  expectRejected(server.port(), "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+                 400, "MalformedRequest");
+  HttpServerOptions small;
+  small.maxBodyBytes = 4;
+  ServerFixture limited(small);
+  expectRejected(limited.port(),
+                 "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n",
+                 413, "RequestEntityTooLarge");
 }
 
 TEST(HttpServerTest, ExpectContinue) {

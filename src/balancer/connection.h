@@ -10,6 +10,8 @@
 // The parser's types (MessageHead, BodyFraming, ChunkedScanner) come through worker.h, the one
 // place the worker includes the parser.
 #include "balancer/worker.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +19,16 @@
 #include <vector>
 
 namespace tide::balancer {
+
+// HTTP/1.1 is the http1 module's (src/http1).
+using http1::BodyFraming;
+using http1::HeaderField;
+using http1::HeaderKind;
+using http1::MessageHead;
+using http1::parseRequestHead;
+using http1::parseResponseHead;
+using http1::ParseStatus;
+using ChunkedScanner = http1::ChunkedDecoder;
 
 enum class PollKind : uint8_t {
   Listen,   // a ListenSocket

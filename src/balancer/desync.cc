@@ -1,10 +1,13 @@
 #include "balancer/desync.h"
 
-#include "balancer/http_parser.h"
+#include "http1/parser.h"
 
 #include <cstdio>
 
 namespace tide::balancer {
+
+using http1::HeaderField;
+using http1::HeaderKind;
 
 DesyncAction desyncAction(DesyncMitigationMode mode, const DesyncVerdict& v) {
   if (v.unframeable) {

@@ -2,7 +2,7 @@
 // is parsed by parseRequestHead, and the tier, reason and message must be the corpus's.
 #include "balancer/desync.h"
 #include "balancer/desync_corpus.h"
-#include "balancer/http_parser.h"
+#include "http1/parser.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +11,10 @@
 namespace tide::balancer {
 namespace {
 
+using http1::BodyFraming;
+using http1::HeaderKind;
+using http1::parseRequestHead;
+using http1::ParseStatus;
 using testing::CorpusCase;
 
 std::string lowerCase(std::string s) {

@@ -31,6 +31,7 @@
 #include <unordered_map>
 
 namespace tide::balancer {
+
 namespace {
 
 constexpr std::string_view kXffPrefix = "X-Forwarded-For: ";

@@ -1,49 +1,15 @@
 #include "balancer/local_response.h"
 
+#include "http1/reason.h"
+#include "http1/serializer.h"
+
 #include <array>
 
 namespace tide::balancer {
 namespace {
 
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 204:
-    return "No Content";
-  case 400:
-    return "Bad Request";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 408:
-    return "Request Timeout";
-  case 413:
-    return "Content Too Large";
-  case 414:
-    return "URI Too Long";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 500:
-    return "Internal Server Error";
-  case 501:
-    return "Not Implemented";
-  case 502:
-    return "Bad Gateway";
-  case 503:
-    return "Service Temporarily Unavailable";
-  case 504:
-    return "Gateway Time-out";
-  default:
-    return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-  }
-}
-
 std::string build(int status, bool close) {
-  std::string title = std::to_string(status) + " " + std::string(reasonPhrase(status));
+  std::string title = std::to_string(status) + " " + std::string(http1::reasonPhrase(status));
   std::string body = "<html>\r\n<head><title>" + title +
                      "</title></head>\r\n<body>\r\n<center><h1>" + title +
                      "</h1></center>\r\n</body>\r\n</html>\r\n";
@@ -66,14 +32,15 @@ struct Pages {
 
 std::string fixedResponseHead(int status, std::string_view contentType, size_t bodyBytes,
                               bool close) {
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
-                     std::string(reasonPhrase(status)) +
-                     "\r\nServer: tide\r\nContent-Type: " + std::string(contentType) +
-                     "\r\nContent-Length: " + std::to_string(bodyBytes) + "\r\n";
+  std::string head;
+  http1::appendStatusLine(head, status);
+  http1::appendField(head, "Server", "tide");
+  http1::appendField(head, "Content-Type", contentType);
+  http1::appendField(head, "Content-Length", uint64_t(bodyBytes));
   if (close) {
-    head += "Connection: close\r\n";
+    http1::appendField(head, "Connection", "close");
   }
-  head += "\r\n";
+  http1::appendHeadEnd(head);
   return head;
 }
 

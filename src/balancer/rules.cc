@@ -1,6 +1,7 @@
 #include "balancer/rules.h"
 
 #include "balancer/local_response.h"
+#include "http1/serializer.h"
 
 #include <arpa/inet.h>
 
@@ -64,7 +65,7 @@ TargetParts splitTarget(std::string_view target) {
 // The Host header's value without a port.
 std::string_view hostOf(const MessageHead& h) {
   for (size_t i = 0; i < h.fieldCount; ++i) {
-    if (h.fields[i].kind == HeaderKind::Host) {
+    if (h.fields[i].kind == http1::HeaderKind::Host) {
       std::string_view v = h.fields[i].value;
       size_t end = !v.empty() && v[0] == '[' ? v.find(']') : v.find(':');
       if (end != std::string_view::npos && v[0] == '[') {
@@ -480,15 +481,15 @@ std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_
 }
 
 std::string redirectResponse(int statusCode, std::string_view location, bool close) {
-  std::string out =
-      statusCode == 302 ? "HTTP/1.1 302 Found\r\n" : "HTTP/1.1 301 Moved Permanently\r\n";
-  out += "Server: tide\r\nLocation: ";
-  out += location;
-  out += "\r\nContent-Length: 0\r\n";
+  std::string out;
+  http1::appendStatusLine(out, statusCode == 302 ? 302 : 301);
+  http1::appendField(out, "Server", "tide");
+  http1::appendField(out, "Location", location);
+  http1::appendField(out, "Content-Length", "0");
   if (close) {
-    out += "Connection: close\r\n";
+    http1::appendField(out, "Connection", "close");
   }
-  out += "\r\n";
+  http1::appendHeadEnd(out);
   return out;
 }
 

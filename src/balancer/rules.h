@@ -10,9 +10,9 @@
 // characters, "?" exactly one.
 #pragma once
 
-#include "balancer/http_parser.h"
 #include "balancer/snapshot.h"
 #include "common/status.h"
+#include "http1/parser.h"
 
 #include <cstdint>
 #include <string>
@@ -20,6 +20,8 @@
 #include <vector>
 
 namespace tide::balancer {
+
+using http1::MessageHead;
 
 // A wildcard pattern split once at its stars: the runs between them (which may hold "?") are
 // matched in order, the first at the start and the last at the end unless a star is there.

@@ -10,6 +10,8 @@ namespace tide::balancer {
 namespace {
 
 using Field = RuleCondition::Field;
+using http1::parseRequestHead;
+using http1::ParseStatus;
 
 // A listener's rules with their snapshot storage kept alive.
 struct Rules {

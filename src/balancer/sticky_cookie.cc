@@ -192,7 +192,7 @@ bool stickyValueAuthentic(const CookieKey& key, const StickyBinding& b, std::str
 
 std::string_view findRequestCookie(const MessageHead& head, std::string_view name) {
   for (size_t i = 0; i < head.fieldCount; ++i) {
-    const HeaderField& f = head.fields[i];
+    const http1::HeaderField& f = head.fields[i];
     if (!equalsIgnoreCase(f.name, "cookie")) {
       continue;
     }
@@ -216,7 +216,7 @@ std::string_view findRequestCookie(const MessageHead& head, std::string_view nam
 
 bool responseSetsCookie(const MessageHead& head, std::string_view name) {
   for (size_t i = 0; i < head.fieldCount; ++i) {
-    const HeaderField& f = head.fields[i];
+    const http1::HeaderField& f = head.fields[i];
     if (!equalsIgnoreCase(f.name, "set-cookie")) {
       continue;
     }

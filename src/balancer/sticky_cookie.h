@@ -10,14 +10,16 @@
 // not outlive it (ALB rotates its key too). Everything here is pure and thread-safe.
 #pragma once
 
-#include "balancer/http_parser.h"
 #include "balancer/snapshot.h"
+#include "http1/parser.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 namespace tide::balancer {
+
+using http1::MessageHead;
 
 // A 128-bit SipHash key.
 struct CookieKey {

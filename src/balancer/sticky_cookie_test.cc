@@ -10,6 +10,10 @@
 namespace tide::balancer {
 namespace {
 
+using http1::parseRequestHead;
+using http1::parseResponseHead;
+using http1::ParseStatus;
+
 constexpr CookieKey kKey{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
 
 std::string encode(const StickyBinding& b, std::string_view id, const CookieKey& key = kKey) {

@@ -22,6 +22,7 @@
 #include <cstring>
 
 namespace tide::balancer {
+
 namespace {
 
 // New connections accepted per listener before the worker polls again. Accepting the whole queue

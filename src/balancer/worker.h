@@ -10,12 +10,12 @@
 #include "balancer/access_log.h"
 #include "balancer/buffer.h"
 #include "balancer/counters.h"
-#include "balancer/http_parser.h"
 #include "balancer/lb_algorithm.h"
 #include "balancer/prepared_snapshot.h"
 #include "balancer/sticky_cookie.h"
 #include "balancer/timer_wheel.h"
 #include "common/status.h"
+#include "http1/parser.h"
 
 #include <atomic>
 #include <chrono>

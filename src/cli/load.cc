@@ -1,6 +1,9 @@
 #include "cli/load.h"
 
 #include "common/text.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
+#include "http1/serializer.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -29,142 +32,6 @@ int64_t steadyMicros() {
   return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-bool containsTokenIgnoreCase(std::string_view list, std::string_view token) {
-  for (size_t i = 0; i + token.size() <= list.size(); ++i) {
-    if (equalsIgnoreCase(list.substr(i, token.size()), token)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// How a response body ends (RFC 9112 §6.3).
-enum class Framing {
-  None,          // no body: 204, 304
-  ContentLength, // `remaining` more bytes
-  Chunked,       // chunked coding, scanned by ChunkedBody
-  UntilClose,    // no length: the body ends when the server closes
-};
-
-// Finds the end of a chunked body as its bytes stream through; keeps no bytes.
-class ChunkedBody {
-public:
-  enum class Step {
-    NeedMore, // every byte belongs to the body, which goes on
-    Done,     // the body ended; *used bytes belonged to it
-    Invalid,  // malformed chunk framing
-  };
-  // Consumes up to n bytes; *used says how many belong to the body.
-  Step scan(const char* p, size_t n, size_t* used) {
-    size_t i = 0;
-    while (i < n) {
-      char c = p[i];
-      switch (state_) {
-      case State::Size:
-        if (isHex(c)) {
-          if (++digits_ > 15) {
-            return Step::Invalid;
-          }
-          size_ = size_ * 16 + hexValue(c);
-          ++i;
-        } else if (digits_ > 0 && (c == ';' || c == ' ' || c == '\t')) {
-          state_ = State::Ext;
-        } else if (digits_ > 0 && c == '\r') {
-          state_ = State::SizeLf;
-          ++i;
-        } else {
-          return Step::Invalid;
-        }
-        break;
-      case State::Ext:
-        if (c == '\r') {
-          state_ = State::SizeLf;
-        }
-        ++i;
-        break;
-      case State::SizeLf:
-        if (c != '\n') {
-          return Step::Invalid;
-        }
-        ++i;
-        state_ = size_ == 0 ? State::TrailerStart : State::Data;
-        break;
-      case State::Data: {
-        uint64_t take = std::min<uint64_t>(size_, n - i);
-        size_ -= take;
-        i += take;
-        if (size_ == 0) {
-          state_ = State::DataCr;
-        }
-        break;
-      }
-      case State::DataCr:
-        if (c != '\r') {
-          return Step::Invalid;
-        }
-        state_ = State::DataLf;
-        ++i;
-        break;
-      case State::DataLf:
-        if (c != '\n') {
-          return Step::Invalid;
-        }
-        state_ = State::Size;
-        digits_ = 0;
-        ++i;
-        break;
-      case State::TrailerStart:
-        state_ = c == '\r' ? State::FinalLf : State::Trailer;
-        ++i;
-        break;
-      case State::Trailer:
-        if (c == '\r') {
-          state_ = State::TrailerLf;
-        }
-        ++i;
-        break;
-      case State::TrailerLf:
-        if (c != '\n') {
-          return Step::Invalid;
-        }
-        state_ = State::TrailerStart;
-        ++i;
-        break;
-      case State::FinalLf:
-        if (c != '\n') {
-          return Step::Invalid;
-        }
-        *used = i + 1;
-        return Step::Done;
-      }
-    }
-    *used = n;
-    return Step::NeedMore;
-  }
-  void reset() { *this = ChunkedBody(); }
-
-private:
-  static bool isHex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  }
-  static int hexValue(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
-  enum class State {
-    Size,         // hex digits of a chunk size
-    Ext,          // a chunk extension, skipped to its CR
-    SizeLf,       // the LF after the size line
-    Data,         // size_ more bytes of chunk data
-    DataCr,       // the CR after the data
-    DataLf,       // the LF after the data
-    TrailerStart, // after the last chunk: a trailer field or the final CRLF
-    Trailer,      // a trailer field, skipped to its CR
-    TrailerLf,    // the LF after a trailer field
-    FinalLf,      // the LF ending the body
-  };
-  State state_ = State::Size;
-  int digits_ = 0;
-  uint64_t size_ = 0;
-};
-
 // One connection and the request it carries. States and transitions:
 //   Closed -connect-> Connecting -connected-> Busy -response-> Idle -request-> Busy
 //   any -error, timeout, server close or stop-> Closed
@@ -192,9 +59,9 @@ struct Connection {
   int status = 0;
   bool keepAlive = true;
   bool gotBytes = false;
-  Framing framing = Framing::None;
-  uint64_t remaining = 0;
-  ChunkedBody chunked;
+  http1::BodyFraming framing = http1::BodyFraming::None; // how the body ends (framing.h)
+  uint64_t remaining = 0;                                // Content-Length bytes to come
+  http1::ChunkedDecoder chunked;
   std::string instance; // X-Instance-Id (capacity kept between responses)
 };
 
@@ -295,7 +162,8 @@ Result<LoadTarget> parseLoadUrl(std::string_view url) {
 struct LoadGenerator::Impl {
   LoadOptions options;
   const Clock& clock;
-  std::string request; // the bytes of every request
+  std::string request;             // the bytes of every request
+  http1::MessageHead responseHead; // the head being parsed (one for all connections)
   std::atomic<bool> stopRequested{false};
   int wakeFd = -1;  // eventfd: stop() writes to it
   int epollFd = -1; //
@@ -326,8 +194,11 @@ struct LoadGenerator::Impl {
   int instancesThisSecond = 0;
 
   Impl(LoadOptions o, const Clock& c) : options(std::move(o)), clock(c) {
-    request = "GET " + options.target.path + " HTTP/1.1\r\nHost: " + options.target.hostHeader +
-              "\r\nUser-Agent: tide-load\r\nAccept: */*\r\n\r\n";
+    http1::appendRequestLine(request, "GET", options.target.path);
+    http1::appendField(request, "Host", options.target.hostHeader);
+    http1::appendField(request, "User-Agent", "tide-load");
+    http1::appendField(request, "Accept", "*/*");
+    http1::appendHeadEnd(request);
     wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     connections.resize(std::clamp(options.connections, 1, 10'000));
     for (int i = static_cast<int>(connections.size()) - 1; i >= 0; --i) {
@@ -426,7 +297,7 @@ struct LoadGenerator::Impl {
     c.status = 0;
     c.keepAlive = true;
     c.gotBytes = false;
-    c.framing = Framing::None;
+    c.framing = http1::BodyFraming::None;
     c.remaining = 0;
     c.chunked.reset();
     c.instance.clear();
@@ -532,7 +403,8 @@ struct LoadGenerator::Impl {
     } else {
       account(c, outcome);
     }
-    if (outcome == RequestOutcome::Response && c.keepAlive && c.framing != Framing::UntilClose) {
+    if (outcome == RequestOutcome::Response && c.keepAlive &&
+        c.framing != http1::BodyFraming::UntilClose) {
       ++c.served;
       c.state = ConnState::Idle;
     } else {
@@ -580,83 +452,19 @@ struct LoadGenerator::Impl {
 
   // ------------------------------------------------------------------ responses
 
-  // Parses a complete response head. False when it is malformed.
-  bool parseHead(Connection& c, std::string_view head) {
-    // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
-    size_t eol = head.find("\r\n");
-    std::string_view line = head.substr(0, eol);
-    if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') {
-      return false;
-    }
-    bool http10 = line[7] == '0';
-    int status = 0;
-    for (int i = 9; i < 12; ++i) {
-      if (line[i] < '0' || line[i] > '9') {
-        return false;
-      }
-      status = status * 10 + (line[i] - '0');
-    }
-    c.status = status;
-    c.keepAlive = !http10;
-    bool chunked = false, transferEncoding = false, haveLength = false;
-    uint64_t length = 0;
+  // Takes what the parsed response head says into c.
+  void takeHead(Connection& c, const http1::MessageHead& head) {
+    c.status = head.status;
+    c.keepAlive = head.keepAlive;
+    c.framing = head.framing;
+    c.remaining = head.contentLength;
     c.instance.clear();
-    size_t pos = eol + 2;
-    while (pos < head.size()) {
-      size_t next = head.find("\r\n", pos);
-      std::string_view field = head.substr(pos, next - pos);
-      pos = next + 2;
-      if (field.empty()) {
-        break;
-      }
-      size_t colon = field.find(':');
-      if (colon == std::string_view::npos || colon == 0) {
-        return false;
-      }
-      std::string_view name = field.substr(0, colon);
-      std::string_view value = trimOws(field.substr(colon + 1));
-      if (equalsIgnoreCase(name, "content-length")) {
-        uint64_t n = 0;
-        if (value.empty() || value.size() > 18) {
-          return false;
-        }
-        for (char ch : value) {
-          if (ch < '0' || ch > '9') {
-            return false;
-          }
-          n = n * 10 + uint64_t(ch - '0');
-        }
-        if (haveLength && n != length) {
-          return false;
-        }
-        haveLength = true;
-        length = n;
-      } else if (equalsIgnoreCase(name, "transfer-encoding")) {
-        transferEncoding = true;
-        std::string_view last =
-            value.substr(value.rfind(',') == std::string_view::npos ? 0 : value.rfind(',') + 1);
-        chunked = equalsIgnoreCase(trimOws(last), "chunked");
-      } else if (equalsIgnoreCase(name, "connection")) {
-        if (containsTokenIgnoreCase(value, "close")) {
-          c.keepAlive = false;
-        } else if (containsTokenIgnoreCase(value, "keep-alive")) {
-          c.keepAlive = true;
-        }
-      } else if (equalsIgnoreCase(name, "x-instance-id")) {
-        c.instance.assign(value.substr(0, 128));
+    for (size_t i = 0; i < head.fieldCount; ++i) {
+      const http1::HeaderField& f = head.fields[i];
+      if (equalsIgnoreCase(f.name, "x-instance-id")) {
+        c.instance.assign(f.value.substr(0, 128));
       }
     }
-    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
-      c.framing = Framing::None;
-    } else if (transferEncoding) {
-      c.framing = chunked ? Framing::Chunked : Framing::UntilClose;
-    } else if (haveLength) {
-      c.framing = length ? Framing::ContentLength : Framing::None;
-      c.remaining = length;
-    } else {
-      c.framing = Framing::UntilClose;
-    }
-    return true;
   }
 
   enum class Feed {
@@ -671,33 +479,31 @@ struct LoadGenerator::Impl {
       c.gotBytes = true;
       if (!c.headDone) {
         size_t old = c.head.size();
-        c.head.append(p, std::min(n, kMaxResponseHead + 4 - old));
-        size_t end = c.head.find("\r\n\r\n", old < 3 ? 0 : old - 3);
-        if (end == std::string::npos) {
-          if (c.head.size() > kMaxResponseHead) {
-            return Feed::Invalid;
-          }
+        c.head.append(p, std::min(n, kMaxResponseHead - old));
+        http1::ParseStatus st = http1::parseResponseHead(c.head.data(), c.head.size(),
+                                                         kMaxResponseHead, false, responseHead);
+        if (st == http1::ParseStatus::Incomplete) {
           return Feed::NeedMore;
         }
-        size_t headLength = end + 4;
-        size_t used = headLength - old;
+        if (st != http1::ParseStatus::Complete) {
+          return Feed::Invalid; // malformed, or longer than kMaxResponseHead
+        }
+        size_t used = responseHead.length - old;
         p += used;
         n -= used;
-        if (!parseHead(c, std::string_view(c.head).substr(0, headLength))) {
-          return Feed::Invalid;
-        }
+        takeHead(c, responseHead);
         c.head.clear();
         if (c.status >= 100 && c.status < 200) {
           continue; // an interim response (100 Continue, 103 Early Hints): the real one follows
         }
         c.headDone = true;
-        if (c.framing == Framing::None) {
+        if (c.framing == http1::BodyFraming::None) {
           return n == 0 ? Feed::Done : Feed::Invalid; // nothing may follow: no pipelining
         }
         continue;
       }
       switch (c.framing) {
-      case Framing::ContentLength: {
+      case http1::BodyFraming::ContentLength: {
         uint64_t take = std::min<uint64_t>(c.remaining, n);
         c.remaining -= take;
         n -= take;
@@ -706,22 +512,22 @@ struct LoadGenerator::Impl {
         }
         break;
       }
-      case Framing::Chunked: {
+      case http1::BodyFraming::Chunked: {
         size_t used = 0;
-        ChunkedBody::Step s = c.chunked.scan(p, n, &used);
-        if (s == ChunkedBody::Step::Invalid) {
+        http1::ChunkedDecoder::Result s = c.chunked.scan(p, n, &used);
+        if (s == http1::ChunkedDecoder::Result::Invalid) {
           return Feed::Invalid;
         }
-        if (s == ChunkedBody::Step::Done) {
+        if (s == http1::ChunkedDecoder::Result::Done) {
           return used == n ? Feed::Done : Feed::Invalid;
         }
         n = 0;
         break;
       }
-      case Framing::UntilClose:
+      case http1::BodyFraming::UntilClose:
         n = 0;
         break;
-      case Framing::None:
+      case http1::BodyFraming::None:
         return Feed::Invalid;
       }
     }
@@ -791,7 +597,7 @@ struct LoadGenerator::Impl {
         return;
       }
       // End of stream or an error.
-      if (n == 0 && c.headDone && c.framing == Framing::UntilClose) {
+      if (n == 0 && c.headDone && c.framing == http1::BodyFraming::UntilClose) {
         finish(index, RequestOutcome::Response);
         return;
       }

@@ -1,6 +1,8 @@
 #include "control/health_checker.h"
 
 #include "common/log.h"
+#include "http1/parser.h"
+#include "http1/serializer.h"
 #include "model/names.h"
 #include "model/validation.h"
 
@@ -49,19 +51,17 @@ struct Probe {
     cb(std::move(r));
   }
 
-  // Returns true once the status line is in: the code decides.
+  // Returns true once the status line is in (http1::parseStatusLine): the code decides.
   bool statusLineIn() {
-    size_t eol = response.find("\r\n");
-    if (eol == std::string::npos) {
-      if (response.size() > 1024) {
-        finish({CheckResult::Kind::Failed, 0, "malformed response"});
-        return true;
-      }
+    int versionMinor = 0;
+    int code = 0;
+    size_t length = 0;
+    http1::ParseStatus st = http1::parseStatusLine(response.data(), response.size(), 1024,
+                                                   &versionMinor, &code, &length);
+    if (st == http1::ParseStatus::Incomplete) {
       return false;
     }
-    int code = 0;
-    if (response.compare(0, 5, "HTTP/") != 0 || eol < 12 ||
-        sscanf(response.c_str() + 9, "%3d", &code) != 1 || code < 100 || code > 599) {
+    if (st != http1::ParseStatus::Complete || code > 599) {
       finish({CheckResult::Kind::Failed, 0, "malformed response"});
       return true;
     }
@@ -129,9 +129,13 @@ void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::st
   char host[INET_ADDRSTRLEN];
   in_addr a{htonl(ip)};
   inet_ntop(AF_INET, &a, host, sizeof host);
-  probe->request = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
-                   "\r\nUser-Agent: ELB-HealthChecker/2.0\r\nAccept: */*\r\n"
-                   "Connection: close\r\n\r\n";
+  std::string& r = probe->request;
+  http1::appendRequestLine(r, "GET", path);
+  http1::appendField(r, "Host", std::string(host) + ":" + std::to_string(port));
+  http1::appendField(r, "User-Agent", "ELB-HealthChecker/2.0");
+  http1::appendField(r, "Accept", "*/*");
+  http1::appendField(r, "Connection", "close");
+  http1::appendHeadEnd(r);
   probe->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (probe->fd < 0) {
     probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});

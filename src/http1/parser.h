@@ -1,24 +1,27 @@
-// HTTP/1.1 message heads parsed in place (RFC 9112), and the one framing rule (§6) that decides
-// where every message body ends, applied the same way to requests and responses so that nothing
-// is ever read two ways (request smuggling).
+// HTTP/1.1 message heads parsed in place (RFC 9112): tide's one head parser, used by the load
+// balancer (both sides of the proxy), the API server and client, the health checker and
+// `tide load`. The length of every body is decided by the one framing rule (framing.h), applied
+// the same way to requests and responses so that nothing is ever read two ways (smuggling).
 //
 // Parsing never allocates: a head is parsed into views over the caller's buffer, which must stay
 // unchanged while the views are used. Lines end with CRLF.
 //
-// Responses are parsed strictly: bare CR or LF, obs-fold, whitespace before a colon and non-token
-// header names are errors. Requests are classified as they are parsed (desync.h): what the RFC
+// Responses, and requests to tide's own servers (parseRequestHeadStrict), are parsed strictly:
+// bare CR or LF, obs-fold, whitespace before a colon and non-token header names are errors.
+// Requests through the balancer are classified as they are parsed (desync_verdict.h): what the RFC
 // forbids but tide can still read one way only gets a tier and a reason in MessageHead::desync
 // and is left to the load balancer's desync mitigation mode; what tide cannot read one way only
 // (a bare CR or LF, conflicting or invalid lengths, a final coding other than chunked) is Invalid.
 #pragma once
 
-#include "balancer/desync.h"
+#include "http1/desync_verdict.h"
+#include "http1/framing.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-namespace tide::balancer {
+namespace tide::http1 {
 
 // Headers the proxy looks at; everything else is Other and forwarded as is.
 enum class HeaderKind : uint8_t {
@@ -49,14 +52,6 @@ struct HeaderField {
                                             // the name is close to one but not it (removed)
 };
 
-// How the body of a message is delimited (RFC 9112 §6.3).
-enum class BodyFraming : uint8_t {
-  None,          // no body (no length in a request; HEAD, 1xx, 204, 304 responses)
-  ContentLength, // exactly contentLength bytes
-  Chunked,       // chunked transfer coding, ends with the last chunk and trailers
-  UntilClose,    // response without a length: the body ends when the target closes
-};
-
 inline constexpr size_t kMaxHeaderFields = 100; // more fields: 431 (request) / 502 (response)
 
 // The parts of a request or response head. Offsets are relative to the head's first byte.
@@ -78,10 +73,10 @@ struct MessageHead {
   bool expectContinue = false;   // Expect: 100-continue (requests)
   BodyFraming framing = BodyFraming::None;
   uint64_t contentLength = 0; // framing == ContentLength
-  DesyncVerdict desync;       // requests: the desync classification (desync.h)
+  DesyncVerdict desync;       // requests: the desync classification (desync_verdict.h)
   size_t fieldCount = 0;
   HeaderField fields[kMaxHeaderFields]; // [0, fieldCount) valid; a new member above also goes
-                                        // into resetHead() (http_parser.cc)
+                                        // into resetHead() (parser.cc)
 };
 
 enum class ParseStatus : uint8_t {
@@ -105,40 +100,45 @@ ParseStatus parseRequestHead(const char* data, size_t size, size_t maxBytes, Mes
 ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,
                               bool requestMethodHead, MessageHead& head);
 
-// Finds the end of a chunked body while the bytes stream through. Feed it every body byte once,
-// in order, in pieces of any size.
-class ChunkedScanner {
-public:
-  enum class Result : uint8_t {
-    NeedMore, // all bytes consumed, the body goes on
-    Done,     // the body (with trailers) ended; *used bytes belong to it
-    Invalid,  // malformed chunk framing
-  };
-  // Scans up to size bytes; *used is how many belong to the body.
-  Result scan(const char* data, size_t size, size_t* used);
-  void reset() { *this = ChunkedScanner(); }
+// Parses just the status line at the start of data ("HTTP/1.x SP 3DIGIT [SP reason] CRLF"), as
+// parseResponseHead reads it, for a client that decides on the status alone (a health check).
+// Complete sets *versionMinor, *status and *length (bytes through the CRLF); TooLarge when no
+// line ends within maxBytes.
+ParseStatus parseStatusLine(const char* data, size_t size, size_t maxBytes, int* versionMinor,
+                            int* status, size_t* length);
 
-private:
-  enum class State : uint8_t {
-    Size,
-    Ext,
-    SizeLf,
-    Data,
-    DataCr,
-    DataLf,
-    TrailerStart,
-    Trailer,
-    TrailerLf,
-    FinalLf,
-    Done
-  };
-  State state_ = State::Size;
-  uint8_t digits_ = 0;
-  uint64_t remaining_ = 0;
-  uint32_t trailerBytes_ = 0;
+// Why parseRequestHeadStrict refused a request head.
+enum class HeadError : uint8_t {
+  None,                   // not refused
+  RequestLine,            // not "METHOD SP target SP HTTP/x.y CRLF" with a token method and a
+                          // visible target
+  UnsupportedVersion,     // a well-formed version other than HTTP/1.x (505)
+  Field,                  // a field line that is not "token: value" (bare CR or LF, obs-fold,
+                          // whitespace before the colon, a control character in the value)
+  TooManyFields,          // more than kMaxHeaderFields fields
+  BadContentLength,       // a Content-Length that is not a number
+  ConflictingLengths,     // Content-Length values that differ
+  BothLengthAndChunked,   // Content-Length beside Transfer-Encoding
+  BadTransferEncoding,    // a final coding other than chunked, or chunked twice
+  TransferEncodingHttp10, // Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)
+  MissingHost,            // an HTTP/1.1 request without Host
+  DuplicateHost,          // more than one Host field
 };
 
-// The limit on trailer bytes of one chunked body.
-inline constexpr uint32_t kMaxTrailerBytes = 16 * 1024;
+// Words for a HeadError, for an error response ("malformed request line: ...").
+std::string_view headErrorText(HeadError e);
 
-} // namespace tide::balancer
+// Parses a request head at the start of data as tide's own servers read requests: strictly, the
+// way responses are read, and without the classification (head.desync stays Compliant). Empty
+// lines before the request line are skipped. Returns Invalid with *error set when the request is
+// refused; TooLarge as parseRequestHead. Content-Length may be a list of equal values ("5, 5").
+ParseStatus parseRequestHeadStrict(const char* data, size_t size, size_t maxBytes,
+                                   MessageHead& head, HeadError* error);
+
+// Whether the first bytes of a request whose head is still incomplete can start a valid one:
+// Invalid (with *error) as soon as the request line is whole and wrong, or the method so far has
+// a character no method has; Incomplete otherwise. Lets a server refuse garbage (a TLS
+// handshake, another protocol) without waiting for a blank line that may never come.
+ParseStatus checkRequestStart(const char* data, size_t size, HeadError* error);
+
+} // namespace tide::http1

@@ -1,12 +1,16 @@
-#include "balancer/http_parser.h"
+#include "http1/parser.h"
+
+#include "http1/chunked.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
-namespace tide::balancer {
+namespace tide::http1 {
 namespace {
+
+using ChunkedScanner = ChunkedDecoder; // the balancer's name for it
 
 ParseStatus parseRequest(const std::string& s, MessageHead& h, size_t limit = 16384) {
   return parseRequestHead(s.data(), s.size(), limit, h);
@@ -326,4 +330,4 @@ TEST(HttpParserTest, ChunkedScannerRejectsBadFraming) {
 }
 
 } // namespace
-} // namespace tide::balancer
+} // namespace tide::http1
