@@ -2,6 +2,7 @@
 #include "api/handlers.h"
 
 #include <array>
+#include <cassert>
 
 namespace tide::api {
 
@@ -81,6 +82,25 @@ std::span<const ActionEntry> actionTable() {
 
 const ActionEntry* findAction(std::string_view name) {
   for (const ActionEntry& a : kActions) {
+    if (a.name == name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+ActionTable::ActionTable(std::initializer_list<std::span<const ActionEntry>> extra)
+    : entries_(kActions.begin(), kActions.end()) {
+  for (std::span<const ActionEntry> rows : extra) {
+    for (const ActionEntry& row : rows) {
+      assert(find(row.name) == nullptr && "an action is registered twice");
+      entries_.push_back(row);
+    }
+  }
+}
+
+const ActionEntry* ActionTable::find(std::string_view name) const {
+  for (const ActionEntry& a : entries_) {
     if (a.name == name) {
       return &a;
     }
