@@ -7,7 +7,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 65> kActions = {{
+constexpr std::array<ActionEntry, 59> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
@@ -67,12 +67,6 @@ constexpr std::array<ActionEntry, 65> kActions = {{
     {"DescribeAlarms", "monitoring", describeAlarms},
     {"DeleteAlarms", "monitoring", deleteAlarms},
     {"SetAlarmState", "monitoring", setAlarmState},
-    {"CreateStack", "cloudformation", createStack},
-    {"UpdateStack", "cloudformation", updateStack},
-    {"DeleteStack", "cloudformation", deleteStack},
-    {"DescribeStacks", "cloudformation", describeStacks},
-    {"DescribeStackResources", "cloudformation", describeStackResources},
-    {"ValidateTemplate", "cloudformation", validateTemplate},
 }};
 } // namespace
 

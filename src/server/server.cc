@@ -2,7 +2,6 @@
 
 #include "api/dispatch.h"
 #include "api/http.h"
-#include "api/stack_engine.h"
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
@@ -17,6 +16,8 @@
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
 #include "server/host_view.h"
+#include "stacks/actions.h"
+#include "stacks/engine.h"
 #include "store/sqlite_store.h"
 
 #include <CLI/CLI.hpp>
@@ -155,6 +156,7 @@ public:
         std::make_unique<api::ActionContext>(api::ActionContext{*store_, clock_, *host_, limits});
     metricStore_ = std::make_unique<metrics::MetricStore>(clock_);
     ctx_->metrics = metricStore_.get();
+    ctx_->actions = &actions_;
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
         *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
     alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
@@ -314,8 +316,9 @@ private:
   std::unique_ptr<control::MetricsPublisher> metricsPublisher_;
   std::unique_ptr<control::AlarmController> alarms_;
   uint64_t samples_ = 0;
+  api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;
-  api::StackEngine stacks_;
+  stacks::StackEngine stacks_;
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;

@@ -1,7 +1,7 @@
-#include "api/stack_template.h"
+#include "stacks/template.h"
 
-#include "api/stack_resources.h"
 #include "common/text.h"
+#include "stacks/resources.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <set>
 
-namespace tide::api {
+namespace tide::stacks {
 
 namespace {
 
@@ -1058,4 +1058,4 @@ std::vector<std::pair<std::string, std::string>> referencedResources(const Json&
   return out;
 }
 
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,9 +1,9 @@
 // Stack templates: YAML and JSON, short forms, intrinsic functions, parameters and validation.
-#include "api/stack_template.h"
+#include "stacks/template.h"
 
 #include <gtest/gtest.h>
 
-namespace tide::api {
+namespace tide::stacks {
 namespace {
 
 const char* kWeb = R"(
@@ -196,4 +196,4 @@ TEST(StackTemplate, SubstituteParametersKeepsResourceRefs) {
 }
 
 } // namespace
-} // namespace tide::api
+} // namespace tide::stacks

@@ -24,7 +24,10 @@
 #include <string>
 #include <vector>
 
-namespace tide::api {
+namespace tide::stacks {
+
+using api::ActionContext;
+using api::Json;
 
 struct TemplateParameter {
   std::string name;
@@ -66,7 +69,7 @@ struct Template {
 Result<Json> parseTemplateDocument(std::string_view body);
 
 // Parses and validates a template: its sections, parameters, resource types and properties
-// (against the resource type table, stack_resources.h), references and dependency cycles.
+// (against the resource type table, resources.h), references and dependency cycles.
 Result<Template> parseTemplate(std::string_view body);
 
 // The parameters' values: given values override defaults; every parameter without a default
@@ -107,4 +110,4 @@ Json substituteParameters(const Json& value, const Template& t,
 std::vector<std::pair<std::string, std::string>> referencedResources(const Json& value,
                                                                      const Template& t);
 
-} // namespace tide::api
+} // namespace tide::stacks
