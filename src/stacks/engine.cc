@@ -1,6 +1,7 @@
 #include "stacks/engine.h"
 
 #include "common/log.h"
+#include "stacks/intrinsics.h"
 #include "stacks/resources.h"
 
 #include <algorithm>

@@ -1,6 +1,8 @@
 // Stack templates: YAML and JSON, short forms, intrinsic functions, parameters and validation.
 #include "stacks/template.h"
 
+#include "stacks/intrinsics.h"
+
 #include <gtest/gtest.h>
 
 namespace tide::stacks {
