@@ -14,9 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tide::api {
 
@@ -42,12 +44,16 @@ struct ApiLimits {
   int maxInstancesPerRequest = 500; // MaxCount above this is refused
 };
 
+class ActionTable;
+
 struct ActionContext {
   store::Store& store;
   const Clock& clock;
   HostView& host;
   ApiLimits limits;
   metrics::MetricStore* metrics = nullptr; // CloudWatch's time series; null: none kept
+  const ActionTable* actions = nullptr;    // what requests are dispatched through; null: api's
+                                           // own actions only
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);
@@ -58,8 +64,26 @@ struct ActionEntry {
   ActionHandler handler;
 };
 
-// Every action, by name. Adding an action is adding a row (see actions_*.cc).
+// api's own actions, by name. Adding an action is adding a row (see actions_*.cc).
 std::span<const ActionEntry> actionTable();
+// One of api's own actions, or nullptr.
 const ActionEntry* findAction(std::string_view name);
+
+// The actions a server answers: api's own and the rows other modules add (the stacks module's
+// CloudFormation actions) without api depending on them; the server builds it and points
+// ActionContext::actions at it. Immutable once built.
+class ActionTable {
+public:
+  // api's own actions, then the rows of each of `extra` (each span must outlive the table).
+  // A name given twice is a programming error (asserted).
+  explicit ActionTable(std::initializer_list<std::span<const ActionEntry>> extra = {});
+
+  // The action called `name`, or nullptr.
+  const ActionEntry* find(std::string_view name) const;
+  std::span<const ActionEntry> entries() const { return entries_; }
+
+private:
+  std::vector<ActionEntry> entries_;
+};
 
 } // namespace tide::api

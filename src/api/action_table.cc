@@ -2,11 +2,12 @@
 #include "api/handlers.h"
 
 #include <array>
+#include <cassert>
 
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 65> kActions = {{
+constexpr std::array<ActionEntry, 59> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
@@ -66,12 +67,6 @@ constexpr std::array<ActionEntry, 65> kActions = {{
     {"DescribeAlarms", "monitoring", describeAlarms},
     {"DeleteAlarms", "monitoring", deleteAlarms},
     {"SetAlarmState", "monitoring", setAlarmState},
-    {"CreateStack", "cloudformation", createStack},
-    {"UpdateStack", "cloudformation", updateStack},
-    {"DeleteStack", "cloudformation", deleteStack},
-    {"DescribeStacks", "cloudformation", describeStacks},
-    {"DescribeStackResources", "cloudformation", describeStackResources},
-    {"ValidateTemplate", "cloudformation", validateTemplate},
 }};
 } // namespace
 
@@ -81,6 +76,25 @@ std::span<const ActionEntry> actionTable() {
 
 const ActionEntry* findAction(std::string_view name) {
   for (const ActionEntry& a : kActions) {
+    if (a.name == name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+ActionTable::ActionTable(std::initializer_list<std::span<const ActionEntry>> extra)
+    : entries_(kActions.begin(), kActions.end()) {
+  for (std::span<const ActionEntry> rows : extra) {
+    for (const ActionEntry& row : rows) {
+      assert(find(row.name) == nullptr && "an action is registered twice");
+      entries_.push_back(row);
+    }
+  }
+}
+
+const ActionEntry* ActionTable::find(std::string_view name) const {
+  for (const ActionEntry& a : entries_) {
     if (a.name == name) {
       return &a;
     }

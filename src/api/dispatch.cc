@@ -50,7 +50,7 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
   if (size_t dot = name.rfind('.'); dot != std::string_view::npos) {
     name = name.substr(dot + 1);
   }
-  const ActionEntry* action = findAction(name);
+  const ActionEntry* action = ctx.actions != nullptr ? ctx.actions->find(name) : findAction(name);
   if (action == nullptr) {
     return errorResponse(Status("InvalidAction", "The action '" + std::string(name) +
                                                      "' is not valid for this web service"));

@@ -16,7 +16,8 @@ int httpStatusFor(const std::string& code);
 
 HttpResponse errorResponse(const Status& status);
 
-// Parses, dispatches and encodes one API request. Logs failures of the server's own making.
+// Parses, dispatches (through ctx.actions; api's own actions when it is null) and encodes one
+// API request. Logs failures of the server's own making.
 HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request);
 
 } // namespace tide::api

@@ -80,12 +80,4 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p);
 Result<Json> deleteAlarms(ActionContext& ctx, const Json& p);
 Result<Json> setAlarmState(ActionContext& ctx, const Json& p);
 
-// actions_stacks.cc
-Result<Json> createStack(ActionContext& ctx, const Json& p);
-Result<Json> updateStack(ActionContext& ctx, const Json& p);
-Result<Json> deleteStack(ActionContext& ctx, const Json& p);
-Result<Json> describeStacks(ActionContext& ctx, const Json& p);
-Result<Json> describeStackResources(ActionContext& ctx, const Json& p);
-Result<Json> validateTemplate(ActionContext& ctx, const Json& p);
-
 } // namespace tide::api

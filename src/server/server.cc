@@ -2,7 +2,6 @@
 
 #include "api/dispatch.h"
 #include "api/http.h"
-#include "api/stack_engine.h"
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
@@ -17,6 +16,8 @@
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
 #include "server/host_view.h"
+#include "stacks/actions.h"
+#include "stacks/engine.h"
 #include "store/sqlite_store.h"
 
 #include <CLI/CLI.hpp>
@@ -28,10 +29,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace tide::server {
 
@@ -48,6 +51,24 @@ std::string defaultDataDir() {
 }
 
 namespace {
+
+// The longest wait between two controller passes; any controller may ask for a sooner one.
+constexpr Millis kReconcileInterval(1000);
+
+// A controller pass with no say about when to look again.
+Result<Millis> lookAgainAtTheLatest(const Status& s) {
+  if (!s.isOk()) {
+    return s;
+  }
+  return kReconcileInterval;
+}
+
+// One reconciler of the control loop: its name in the log, and one pass, which returns when
+// to look again (or an error, logged; the other controllers still run).
+struct Controller {
+  const char* name;
+  std::function<Result<Millis>()> reconcile;
+};
 
 // Holds an exclusive lock on <dataDir>/server.lock for the server's life, with its pid inside.
 class DataDirLock {
@@ -155,12 +176,33 @@ public:
         std::make_unique<api::ActionContext>(api::ActionContext{*store_, clock_, *host_, limits});
     metricStore_ = std::make_unique<metrics::MetricStore>(clock_);
     ctx_->metrics = metricStore_.get();
+    ctx_->actions = &actions_;
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
         *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
     alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
     control::AutoScalingControllerOptions ao;
     ao.maxCpuCores = limits.maxCpuCores; // the same limit as RunInstances
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
+
+    // Every pass runs these in this order: the publisher after the targets and stacks whose
+    // changes it publishes, the health checker after the publisher.
+    controllers_ = {
+        {"image controller",
+         [this] { return lookAgainAtTheLatest(imageController_->reconcile()); }},
+        {"instance controller", [this] { return instances_->reconcile(); }},
+        {"auto scaling", [this] { return autoScaling_->reconcile(); }},
+        {"target controller", [this] { return targets_->reconcile(); }},
+        {"stacks",
+         [this]() -> Result<Millis> {
+           Result<bool> waiting = stacks_.step(*ctx_); // true: a stack waits on something
+           if (!waiting) {
+             return waiting.status();
+           }
+           return *waiting ? Millis(100) : kReconcileInterval;
+         }},
+        {"publisher", [this] { return lookAgainAtTheLatest(publisher_->publish()); }},
+        {"health checker", [this] { return health_->reconcile(); }},
+    };
 
     http_ = std::make_unique<api::HttpServer>(
         loop_, api::HttpServerOptions{},
@@ -246,30 +288,18 @@ private:
     });
   }
 
+  // One pass of every controller, in the table's order; the next pass comes when the most
+  // impatient one asked for it.
   void reconcile() {
-    Status images = imageController_->reconcile();
-    if (!images.isOk()) {
-      logError("image controller: " + images.toString());
-    }
-    Millis next(1000);
-    auto pass = [&](const char* what, Result<Millis> r) {
-      if (!r) {
-        logError(std::string(what) + ": " + r.status().toString());
-        return;
+    Millis next = kReconcileInterval;
+    for (const Controller& c : controllers_) {
+      Result<Millis> again = c.reconcile();
+      if (!again) {
+        logError(std::string(c.name) + ": " + again.status().toString());
+        continue;
       }
-      next = std::min(next, *r);
-    };
-    pass("instance controller", instances_->reconcile());
-    pass("auto scaling", autoScaling_->reconcile());
-    pass("target controller", targets_->reconcile());
-    Result<bool> stacks = stacks_.step(*ctx_); // true: a stack waits on something, look soon
-    pass("stacks",
-         stacks ? Result<Millis>(Millis(*stacks ? 100 : 1000)) : Result<Millis>(stacks.status()));
-    Status published = publisher_->publish();
-    if (!published.isOk()) {
-      logError("publisher: " + published.toString());
+      next = std::min(next, *again);
     }
-    pass("health checker", health_->reconcile());
     scheduleReconcile(next);
   }
 
@@ -314,8 +344,10 @@ private:
   std::unique_ptr<control::MetricsPublisher> metricsPublisher_;
   std::unique_ptr<control::AlarmController> alarms_;
   uint64_t samples_ = 0;
+  api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;
-  api::StackEngine stacks_;
+  stacks::StackEngine stacks_;
+  std::vector<Controller> controllers_; // run by reconcile(), in order
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;

@@ -1,9 +1,11 @@
 // Stack templates: YAML and JSON, short forms, intrinsic functions, parameters and validation.
-#include "api/stack_template.h"
+#include "stacks/template.h"
+
+#include "stacks/intrinsics.h"
 
 #include <gtest/gtest.h>
 
-namespace tide::api {
+namespace tide::stacks {
 namespace {
 
 const char* kWeb = R"(
@@ -196,4 +198,4 @@ TEST(StackTemplate, SubstituteParametersKeepsResourceRefs) {
 }
 
 } // namespace
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,21 +1,26 @@
 // CloudFormation's stack actions: CreateStack, UpdateStack, DeleteStack, DescribeStacks,
 // DescribeStackResources, ValidateTemplate. The actions validate and record the desired state;
-// the stack engine (stack_engine.h) makes it so on the reconcile loop.
+// the stack engine (engine.h) makes it so on the reconcile loop.
 //
 // tide's addition: TemplateBasePath (CreateStack, UpdateStack, ValidateTemplate), the absolute
 // directory relative paths in the template (Tide::EC2::Image SourceDirectory) resolve against;
 // `tide up` sends the stack file's directory. It is kept in the stored template as
 // Metadata."Tide::TemplateBasePath".
-#include "api/handlers.h"
+#include "stacks/actions.h"
+
 #include "api/params.h"
-#include "api/stack_engine.h"
 #include "common/ids.h"
+#include "stacks/engine.h"
 
 #include <filesystem>
 
-namespace tide::api {
+namespace tide::stacks {
 
 namespace {
+
+using api::checkKnownParams;
+using api::optString;
+using api::reqString;
 
 Status validateStackName(const std::string& name) {
   bool ok =
@@ -161,8 +166,6 @@ Status checkStackParams(const Json& p, std::initializer_list<std::string_view> o
   }
   return Status::ok();
 }
-
-} // namespace
 
 Result<Json> createStack(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(
@@ -434,4 +437,19 @@ Result<Json> validateTemplate(ActionContext&, const Json& p) {
   return out;
 }
 
-} // namespace tide::api
+constexpr api::ActionEntry kActions[] = {
+    {"CreateStack", "cloudformation", createStack},
+    {"UpdateStack", "cloudformation", updateStack},
+    {"DeleteStack", "cloudformation", deleteStack},
+    {"DescribeStacks", "cloudformation", describeStacks},
+    {"DescribeStackResources", "cloudformation", describeStackResources},
+    {"ValidateTemplate", "cloudformation", validateTemplate},
+};
+
+} // namespace
+
+std::span<const api::ActionEntry> stackActions() {
+  return kActions;
+}
+
+} // namespace tide::stacks

@@ -1,5 +1,6 @@
-// Stack templates (CloudFormation's anatomy): parsing YAML or JSON into a Template, validating
-// it, resolving parameters, and evaluating the intrinsic functions.
+// Stack templates (CloudFormation's anatomy): parsing YAML or JSON into a Template
+// (template_yaml.cc, template.cc), validating it (template_check.cc) and resolving parameters
+// (template_parameters.cc). The intrinsic functions are evaluated by intrinsics.h.
 //
 // Supported: AWSTemplateFormatVersion, Description, Metadata, Parameters (Type String, Number or
 // CommaDelimitedList; Default, AllowedValues, MinValue, MaxValue, MinLength, MaxLength,
@@ -18,13 +19,15 @@
 #include "api/action.h"
 #include "model/auto_scaling.h"
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace tide::api {
+namespace tide::stacks {
+
+using api::ActionContext;
+using api::Json;
 
 struct TemplateParameter {
   std::string name;
@@ -66,7 +69,7 @@ struct Template {
 Result<Json> parseTemplateDocument(std::string_view body);
 
 // Parses and validates a template: its sections, parameters, resource types and properties
-// (against the resource type table, stack_resources.h), references and dependency cycles.
+// (against the resource type table, resources.h), references and dependency cycles.
 Result<Template> parseTemplate(std::string_view body);
 
 // The parameters' values: given values override defaults; every parameter without a default
@@ -76,35 +79,7 @@ Result<Template> parseTemplate(std::string_view body);
 Result<std::vector<model::StackParameter>>
 resolveParameters(const Template& t, const std::vector<model::StackParameter>& given);
 
-// What intrinsic functions need to evaluate: parameter values (as resolveParameters returned)
-// and the stack's resources. `ref` and `getAtt` are asked only about resources of the template.
-struct ResolveScope {
-  const Template* tmpl = nullptr;
-  std::vector<model::StackParameter> parameters;
-  std::string stackName, stackId;
-  std::function<Result<Json>(const std::string& logicalId)> ref;
-  std::function<Result<Json>(const std::string& logicalId, const std::string& attribute)> getAtt;
-};
-
-// Evaluates the intrinsic functions in value. nullopt: the value is AWS::NoValue (the property
-// is to be left out). Errors name `path`.
-Result<std::optional<Json>> resolveValue(const Json& value, const ResolveScope& scope,
-                                         const std::string& path);
-
 // A parameter's value as Ref gives it: a number for Number, a list for CommaDelimitedList.
 Json parameterValue(const TemplateParameter& p, const std::string& value);
 
-// Whether a JSON value is an intrinsic function call ({"Ref": ...} or {"Fn::...": ...}).
-bool isIntrinsic(const Json& v);
-
-// The value with Refs to parameters and pseudo parameters replaced by their values, leaving
-// references to resources as they are (for comparing a resource's definition across updates).
-Json substituteParameters(const Json& value, const Template& t,
-                          const std::vector<model::StackParameter>& parameters);
-
-// The resources a value refers to (Ref, Fn::GetAtt, Fn::Sub), with the attribute names used
-// through Fn::GetAtt or ${Res.Attr} ("" for plain Ref).
-std::vector<std::pair<std::string, std::string>> referencedResources(const Json& value,
-                                                                     const Template& t);
-
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,17 +1,17 @@
 // The resource types of stacks: one row per type, each making, finding, updating and deleting
 // its resource through the action table (the same handlers the API serves).
-#include "api/stack_resources.h"
+#include "stacks/resources.h"
 
 #include <filesystem>
 
-namespace tide::api {
+namespace tide::stacks {
 
 namespace {
 
 using K = PropertyKind;
 
 Result<Json> invoke(ActionContext& ctx, std::string_view action, const Json& params) {
-  const ActionEntry* a = findAction(action);
+  const api::ActionEntry* a = api::findAction(action);
   assert(a != nullptr);
   return a->handler(ctx, params);
 }
@@ -880,4 +880,4 @@ std::string generatedName(const ResourceCall& c, size_t maxLength, bool unique) 
   return base + suffix;
 }
 
-} // namespace tide::api
+} // namespace tide::stacks

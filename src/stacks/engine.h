@@ -30,9 +30,9 @@
 #pragma once
 
 #include "api/action.h"
-#include "api/stack_template.h"
+#include "stacks/template.h"
 
-namespace tide::api {
+namespace tide::stacks {
 
 class StackEngine {
 public:
@@ -53,4 +53,4 @@ planStackUpdate(const model::Stack& stack, const Template& old, const Template& 
 // Whether a stack status is final and good (CREATE_COMPLETE, UPDATE_COMPLETE).
 bool stackSucceeded(const std::string& status);
 
-} // namespace tide::api
+} // namespace tide::stacks

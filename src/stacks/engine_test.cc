@@ -1,13 +1,21 @@
 // The stack engine through the action table: EC2 and ELBv2 resources made, updated and
 // deleted in dependency order; rollback of a failing resource; idempotent updates.
-#include "api/api_test_fixture.h"
-#include "api/stack_engine.h"
+#include "stacks/engine.h"
 
-namespace tide::api {
+#include "api/api_test_fixture.h"
+#include "stacks/actions.h"
+
+namespace tide::stacks {
 namespace {
 
-class StackEngineTest : public ApiTest {
+class StackEngineTest : public api::ApiTest {
 protected:
+  // The API's actions with the stack actions added, as the server wires them.
+  void SetUp() override {
+    ApiTest::SetUp();
+    ctx_->actions = &actions_;
+  }
+
   std::string web(const std::string& extraTg = "", int port = 8081) {
     return "Parameters:\n"
            "  Port: {Type: Number, Default: " +
@@ -79,6 +87,7 @@ protected:
     return ok(action, Json::object())[list].size();
   }
 
+  api::ActionTable actions_{stackActions()};
   StackEngine engine_;
 };
 
@@ -327,4 +336,4 @@ TEST_F(StackEngineTest, FailedImageFailsTheStack) {
 }
 
 } // namespace
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,4 +1,4 @@
-// The resource types a stack can hold, registered by name in one table (stack_resources.cc).
+// The resource types a stack can hold, registered by name in one table (resources.cc).
 // Each maps CloudFormation's properties to the parameters of the actions that make it, and
 // calls those actions through the action table, in-process: a resource is made exactly as the
 // API would make it.
@@ -11,7 +11,10 @@
 #include <string>
 #include <string_view>
 
-namespace tide::api {
+namespace tide::stacks {
+
+using api::ActionContext;
+using api::Json;
 
 enum class PropertyKind {
   String,  // a string (numbers are taken as their text, as CloudFormation does)
@@ -67,4 +70,4 @@ const PropertySpec* findProperty(const ResourceType& t, std::string_view name);
 // one ("shop-WebGroup-1A2B3C4D5E6F"); derived, so that it is the same after a restart.
 std::string generatedName(const ResourceCall& c, size_t maxLength, bool unique = false);
 
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,13 +1,14 @@
-#include "api/stack_engine.h"
+#include "stacks/engine.h"
 
-#include "api/stack_resources.h"
 #include "common/log.h"
+#include "stacks/intrinsics.h"
+#include "stacks/resources.h"
 
 #include <algorithm>
 #include <map>
 #include <set>
 
-namespace tide::api {
+namespace tide::stacks {
 
 namespace {
 
@@ -427,4 +428,4 @@ planStackUpdate(const model::Stack& stack, const Template& old, const Template& 
   return out;
 }
 
-} // namespace tide::api
+} // namespace tide::stacks

@@ -1,0 +1,359 @@
+// The intrinsic functions: evaluated against a stack (resolveValue), and read for what they
+// refer to (substituteParameters, referencedResources, subNames).
+#include "stacks/intrinsics.h"
+
+#include "stacks/template_text.h"
+
+#include "common/text.h"
+
+namespace tide::stacks {
+
+Result<std::vector<std::string>> subNames(const std::string& s, const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while ((i = s.find("${", i)) != std::string::npos) {
+    size_t end = s.find('}', i);
+    if (end == std::string::npos) {
+      return formatError(path + ": Fn::Sub: unclosed ${ in '" + s + "'");
+    }
+    std::string name(trim(s.substr(i + 2, end - i - 2)));
+    if (!name.empty() && name[0] != '!') {
+      out.push_back(name);
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+bool isIntrinsic(const Json& v) {
+  if (!v.is_object() || v.size() != 1) {
+    return false;
+  }
+  const std::string& k = v.begin().key();
+  return k == "Ref" || k.rfind("Fn::", 0) == 0;
+}
+
+namespace {
+
+std::optional<Json> pseudoValue(const std::string& name, const std::string& stackName,
+                                const std::string& stackId) {
+  if (name == "AWS::StackName") {
+    return Json(stackName);
+  }
+  if (name == "AWS::StackId") {
+    return Json(stackId);
+  }
+  if (name == "AWS::Region") {
+    return Json("local");
+  }
+  if (name == "AWS::AccountId") {
+    return Json("000000000000");
+  }
+  if (name == "AWS::Partition") {
+    return Json("aws");
+  }
+  if (name == "AWS::URLSuffix") {
+    return Json("localhost");
+  }
+  return std::nullopt;
+}
+
+std::optional<Json> parameterOf(const Template& t, const std::vector<model::StackParameter>& params,
+                                const std::string& name) {
+  const TemplateParameter* p = t.parameter(name);
+  if (!p) {
+    return std::nullopt;
+  }
+  for (const auto& v : params) {
+    if (v.key == name) {
+      return parameterValue(*p, v.value);
+    }
+  }
+  return std::nullopt;
+}
+
+Result<std::string> textOf(const Json& v, const std::string& at) {
+  if (v.is_string() || v.is_number() || v.is_boolean()) {
+    return scalarText(v);
+  }
+  return validationError(at + ": expected a string, got " + v.dump());
+}
+
+} // namespace
+
+Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
+                                         const std::string& path) {
+  using R = Result<std::optional<Json>>;
+  if (v.is_array()) {
+    Json out = Json::array();
+    for (size_t i = 0; i < v.size(); ++i) {
+      auto e = resolveValue(v[i], sc, path + "[" + std::to_string(i) + "]");
+      if (!e) {
+        return e.status();
+      }
+      if (*e) {
+        out.push_back(std::move(**e));
+      }
+    }
+    return R(std::optional<Json>(out));
+  }
+  if (!v.is_object()) {
+    return R(std::optional<Json>(v));
+  }
+  if (!isIntrinsic(v)) {
+    Json out = Json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      auto e = resolveValue(it.value(), sc, path + "." + it.key());
+      if (!e) {
+        return e.status();
+      }
+      if (*e) {
+        out[it.key()] = std::move(**e);
+      }
+    }
+    return R(std::optional<Json>(out));
+  }
+  const std::string& fn = v.begin().key();
+  const Json& arg = v.begin().value();
+  std::string at = path + ": " + fn;
+  // A name as Ref sees it: a parameter, a pseudo parameter, a Sub variable or a resource.
+  auto name = [&](const std::string& n, const Json* vars) -> R {
+    if (n == "AWS::NoValue") {
+      return R(std::optional<Json>());
+    }
+    if (vars && vars->contains(n)) {
+      return R(std::optional<Json>((*vars)[n]));
+    }
+    if (auto p = pseudoValue(n, sc.stackName, sc.stackId)) {
+      return R(p);
+    }
+    if (auto p = parameterOf(*sc.tmpl, sc.parameters, n)) {
+      return R(p);
+    }
+    auto r = sc.ref(n);
+    if (!r) {
+      return r.status();
+    }
+    return R(std::optional<Json>(*r));
+  };
+  if (fn == "Ref") {
+    return name(arg.get<std::string>(), nullptr);
+  }
+  if (fn == "Fn::GetAtt") {
+    auto r = sc.getAtt(arg[0], arg[1]);
+    if (!r) {
+      return r.status();
+    }
+    return R(std::optional<Json>(*r));
+  }
+  if (fn == "Fn::Sub") {
+    std::string s = arg.is_string() ? arg.get<std::string>() : arg[0].get<std::string>();
+    Json vars = Json::object();
+    if (arg.is_array()) {
+      for (auto it = arg[1].begin(); it != arg[1].end(); ++it) {
+        auto e = resolveValue(it.value(), sc, at + "." + it.key());
+        if (!e) {
+          return e.status();
+        }
+        vars[it.key()] = *e ? **e : Json("");
+      }
+    }
+    std::string out;
+    size_t i = 0;
+    while (true) {
+      size_t open = s.find("${", i);
+      if (open == std::string::npos) {
+        out += s.substr(i);
+        break;
+      }
+      size_t close = s.find('}', open);
+      out += s.substr(i, open - i);
+      std::string n(trim(s.substr(open + 2, close - open - 2)));
+      i = close + 1;
+      if (!n.empty() && n[0] == '!') {
+        out += "${" + n.substr(1) + "}";
+        continue;
+      }
+      Json value;
+      size_t dot = n.find('.');
+      if (dot == std::string::npos || vars.contains(n) || pseudoValue(n, "", "") ||
+          n == "AWS::NoValue") {
+        auto e = name(n, &vars);
+        if (!e) {
+          return e.status();
+        }
+        value = *e ? **e : Json("");
+      } else {
+        auto e = sc.getAtt(n.substr(0, dot), n.substr(dot + 1));
+        if (!e) {
+          return e.status();
+        }
+        value = *e;
+      }
+      if (value.is_array()) {
+        std::string joined;
+        for (const Json& x : value) {
+          joined += (joined.empty() ? "" : ",") + scalarText(x);
+        }
+        out += joined;
+      } else {
+        auto text = textOf(value, at + " ${" + n + "}");
+        if (!text) {
+          return text.status();
+        }
+        out += *text;
+      }
+    }
+    return R(std::optional<Json>(out));
+  }
+  auto resolved = resolveValue(arg, sc, at);
+  if (!resolved) {
+    return resolved.status();
+  }
+  Json a = resolved->value_or(Json(""));
+  if (fn == "Fn::Join") {
+    if (!a.is_array() || a.size() != 2 || !a[1].is_array()) {
+      return validationError(at + " takes [delimiter, [values]]");
+    }
+    std::string out;
+    std::string delim = a[0];
+    bool first = true;
+    for (const Json& x : a[1]) {
+      auto text = textOf(x, at);
+      if (!text) {
+        return text.status();
+      }
+      out += (first ? "" : delim) + *text;
+      first = false;
+    }
+    return R(std::optional<Json>(out));
+  }
+  if (fn == "Fn::Select") {
+    if (!a.is_array() || a.size() != 2 || !a[1].is_array()) {
+      return validationError(at + " takes [index, [values]]");
+    }
+    Json index = a[0].is_string() ? plainScalar(a[0].get<std::string>()) : a[0];
+    if (!index.is_number_integer() || index.get<int64_t>() < 0 ||
+        index.get<size_t>() >= a[1].size()) {
+      return validationError(at + ": index " + a[0].dump() + " is out of range");
+    }
+    return R(std::optional<Json>(a[1][index.get<size_t>()]));
+  }
+  if (fn == "Fn::Split") {
+    auto text = textOf(a[1], at);
+    if (!text) {
+      return text.status();
+    }
+    std::string delim = a[0];
+    Json out = Json::array();
+    size_t i = 0;
+    while (true) {
+      size_t j = delim.empty() ? std::string::npos : text->find(delim, i);
+      out.push_back(text->substr(i, j == std::string::npos ? std::string::npos : j - i));
+      if (j == std::string::npos) {
+        break;
+      }
+      i = j + delim.size();
+    }
+    return R(std::optional<Json>(out));
+  }
+  if (fn == "Fn::Base64") {
+    auto text = textOf(a, at);
+    if (!text) {
+      return text.status();
+    }
+    return R(std::optional<Json>(base64Encode(*text)));
+  }
+  return validationError(at + " is not supported");
+}
+
+Json substituteParameters(const Json& v, const Template& t,
+                          const std::vector<model::StackParameter>& parameters) {
+  if (v.is_array()) {
+    Json out = Json::array();
+    for (const Json& e : v) {
+      out.push_back(substituteParameters(e, t, parameters));
+    }
+    return out;
+  }
+  if (!v.is_object()) {
+    return v;
+  }
+  if (v.size() == 1 && v.contains("Ref") && v["Ref"].is_string()) {
+    if (auto p = parameterOf(t, parameters, v["Ref"])) {
+      return *p;
+    }
+    return v;
+  }
+  if (v.size() == 1 && v.contains("Fn::Sub")) {
+    // Parameters inside Sub strings: compare with their values written in.
+    Json arg = v["Fn::Sub"];
+    Json& s = arg.is_array() ? arg[0] : arg;
+    if (s.is_string()) {
+      std::string text = s;
+      for (const auto& p : parameters) {
+        std::string key = "${" + p.key + "}";
+        for (size_t i; (i = text.find(key)) != std::string::npos;) {
+          text.replace(i, key.size(), p.value);
+        }
+      }
+      s = text;
+    }
+    return Json{{"Fn::Sub", substituteParameters(arg, t, parameters)}};
+  }
+  Json out = Json::object();
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    out[it.key()] = substituteParameters(it.value(), t, parameters);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> referencedResources(const Json& v,
+                                                                     const Template& t) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::function<void(const Json&)> walk = [&](const Json& x) {
+    if (x.is_array()) {
+      for (const Json& e : x) {
+        walk(e);
+      }
+      return;
+    }
+    if (!x.is_object()) {
+      return;
+    }
+    if (x.size() == 1 && x.contains("Ref") && x["Ref"].is_string() && t.resource(x["Ref"])) {
+      out.push_back({x["Ref"], ""});
+      return;
+    }
+    if (x.size() == 1 && x.contains("Fn::GetAtt") && x["Fn::GetAtt"].is_array() &&
+        x["Fn::GetAtt"].size() == 2) {
+      out.push_back({x["Fn::GetAtt"][0], x["Fn::GetAtt"][1]});
+      return;
+    }
+    if (x.size() == 1 && x.contains("Fn::Sub")) {
+      const Json& arg = x["Fn::Sub"];
+      const Json& s = arg.is_array() && !arg.empty() ? arg[0] : arg;
+      if (s.is_string()) {
+        auto names = subNames(s, "");
+        for (const std::string& n : names ? *names : std::vector<std::string>{}) {
+          size_t dot = n.find('.');
+          std::string res = n.substr(0, dot);
+          if (t.resource(res)) {
+            out.push_back({res, dot == std::string::npos ? "" : n.substr(dot + 1)});
+          }
+        }
+      }
+      if (arg.is_array() && arg.size() == 2) {
+        walk(arg[1]);
+      }
+      return;
+    }
+    for (auto it = x.begin(); it != x.end(); ++it) {
+      walk(it.value());
+    }
+  };
+  walk(v);
+  return out;
+}
+
+} // namespace tide::stacks
