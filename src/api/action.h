@@ -18,6 +18,10 @@
 #include <string>
 #include <string_view>
 
+namespace tide::launch {
+class AddressSource;
+} // namespace tide::launch
+
 namespace tide::api {
 
 using Json = nlohmann::json;
@@ -47,7 +51,9 @@ struct ActionContext {
   const Clock& clock;
   HostView& host;
   ApiLimits limits;
-  metrics::MetricStore* metrics = nullptr; // CloudWatch's time series; null: none kept
+  metrics::MetricStore* metrics = nullptr;    // CloudWatch's time series; null: none kept
+  launch::AddressSource* addresses = nullptr; // where RunInstances puts private addresses;
+                                              // null: all of 127.1.0.0/16, unprobed
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);
