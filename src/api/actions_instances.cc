@@ -254,7 +254,8 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     request.minCount = lo;
     request.maxCount = hi;
     request.reservationId = reservationId;
-    auto made = launch::launchInstances(tx, request, ctx.limits.maxCpuCores, ctx.clock.now());
+    auto made = launch::launchInstances(tx, request, ctx.limits.maxCpuCores, ctx.clock.now(),
+                                        ctx.addresses);
     if (!made) {
       return made.status();
     }

@@ -436,7 +436,7 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       req.maxCount = n;
       req.reservationId = newId("r");
       req.autoScalingGroupName = name;
-      auto out = launch::launchInstances(tx, req, options_.maxCpuCores, now);
+      auto out = launch::launchInstances(tx, req, options_.maxCpuCores, now, options_.addresses);
       if (!out) {
         return out.status();
       }

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "launch/addresses.h"
 #include "model/auto_scaling.h"
 #include "store/store.h"
 
@@ -32,6 +33,8 @@ struct AutoScalingControllerOptions {
   double maxCpuCores = 8.0;         // the host's capacity limit, as RunInstances applies it
   Millis launchBackoff{10'000};     // wait after a failed launch; doubles per failure in a row
   Millis maxLaunchBackoff{300'000}; // the longest wait between launch attempts
+  launch::AddressSource* addresses = nullptr; // where launches put private addresses, as
+                                              // RunInstances does; null: 127.1.0.0/16, unprobed
 };
 
 class AutoScalingController {

@@ -112,7 +112,7 @@ bool InstanceController::launch(Instance& i) {
       i.stateReason = {};
       i.cpuUtilization = -1;
       i.memoryBytes = -1;
-      lastSample_.erase(i.instanceId);
+      cpuMeter_.forget(i.instanceId);
       setState(i, InstanceState::Running);
       return false;
     }
@@ -140,7 +140,7 @@ void InstanceController::finishExit(Instance& i, const std::string& exitDescript
   i.processStartTicks = 0;
   i.cpuUtilization = -1;
   i.memoryBytes = -1;
-  lastSample_.erase(i.instanceId);
+  cpuMeter_.forget(i.instanceId);
   if (!exitDescription.empty()) {
     i.lastExit = exitDescription;
   }
@@ -251,21 +251,15 @@ Status InstanceController::sample() {
       continue;
     }
     const model::InstanceType* type = model::findInstanceType(i.instanceType);
-    auto it = lastSample_.find(i.instanceId);
-    if (it != lastSample_.end() && now > it->second.at && type != nullptr &&
-        u->cpuNanos >= it->second.cpuNanos) {
-      double wallNanos = static_cast<double>(now - it->second.at) * 1e6;
-      double pct = static_cast<double>(u->cpuNanos - it->second.cpuNanos) /
-                   (wallNanos * type->cpuCores) * 100.0;
-      i.cpuUtilization = std::clamp(pct, 0.0, 100.0);
+    std::optional<double> pct =
+        cpuMeter_.record(i.instanceId, {u->cpuNanos, now}, type != nullptr ? type->cpuCores : 0);
+    if (pct) {
+      i.cpuUtilization = *pct;
     }
-    lastSample_[i.instanceId] = {u->cpuNanos, now};
     i.memoryBytes = u->memoryBytes;
     changed.push_back(i);
   }
-  for (auto it = lastSample_.begin(); it != lastSample_.end();) {
-    it = seen.count(it->first) ? std::next(it) : lastSample_.erase(it);
-  }
+  cpuMeter_.retain(seen);
   if (changed.empty()) {
     return Status::ok();
   }

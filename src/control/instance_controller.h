@@ -15,11 +15,10 @@
 #pragma once
 
 #include "common/clock.h"
+#include "runtime/cpu_utilization.h"
 #include "runtime/image_store.h"
 #include "runtime/instance_provider.h"
 #include "store/store.h"
-
-#include <map>
 
 namespace tide::control {
 
@@ -63,11 +62,7 @@ private:
   const Clock& clock_;
   InstanceControllerOptions options_;
 
-  struct CpuSample {
-    uint64_t cpuNanos = 0;
-    TimeMs at = 0;
-  };
-  std::map<std::string, CpuSample> lastSample_; // by instance id
+  runtime::CpuMeter cpuMeter_; // the last CPU reading of each running instance
 };
 
 } // namespace tide::control

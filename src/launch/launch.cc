@@ -75,23 +75,11 @@ bool holdsAddress(const Instance& i) {
   return i.state != InstanceState::Terminated;
 }
 
-// The first free address of 127.1.0.1 .. 127.1.255.254, skipping .0 and .255 of each /24.
-std::optional<std::string> allocateAddress(std::set<std::string>& used) {
-  for (int x = 0; x < 256; ++x) {
-    for (int y = 1; y < 255; ++y) {
-      std::string ip = "127.1." + std::to_string(x) + "." + std::to_string(y);
-      if (used.insert(ip).second) {
-        return ip;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 } // namespace
 
 Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest& r,
-                                              double maxCpuCores, TimeMs now) {
+                                              double maxCpuCores, TimeMs now,
+                                              AddressSource* addressSource) {
   const model::LaunchTemplateData& data = r.data;
   if (data.imageId.empty()) {
     return Status("MissingParameter", "An ImageId is needed (or a launch template that has one)");
@@ -141,6 +129,10 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
              maxCpuCores);
     return Status("InsufficientInstanceCapacity", buf);
   }
+  WholeSubnet wholeSubnet;
+  if (addressSource == nullptr) {
+    addressSource = &wholeSubnet;
+  }
   std::vector<Instance> launched;
   for (int64_t k = 0; k < count; ++k) {
     Instance i;
@@ -154,13 +146,12 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     i.launchTemplateName = r.launchTemplateName;
     i.launchTemplateVersion = r.launchTemplateVersion;
     i.amiLaunchIndex = static_cast<int>(k);
-    auto ip = allocateAddress(addresses);
+    i.port = data.port.value_or(image.port);
+    auto ip = chooseAddress(*addressSource, addresses, i.port);
     if (!ip) {
-      return Status("InsufficientFreeAddressesInSubnet",
-                    "No free private address is left in 127.1.0.0/16");
+      return ip.status();
     }
     i.privateIpAddress = *ip;
-    i.port = data.port.value_or(image.port);
     i.state = InstanceState::Pending;
     i.goal = InstanceGoal::Run;
     i.launchTime = now;

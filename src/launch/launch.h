@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "launch/addresses.h"
 #include "model/types.h"
 #include "store/store.h"
 
@@ -38,11 +39,13 @@ struct LaunchRequest {
   std::string autoScalingGroupName; // when launched by a group (lifecycle Pending)
 };
 
-// Records the instances (state pending, goal run). Errors: MissingParameter (no image or
+// Records the instances (state pending, goal run), each with a private address chosen by
+// chooseAddress from `addresses` (null: WholeSubnet). Errors: MissingParameter (no image or
 // type), InvalidAMIID.NotFound / .Unavailable, InsufficientInstanceCapacity (with the cores in
 // use and the limit), InsufficientFreeAddressesInSubnet.
 Result<std::vector<model::Instance>> launchInstances(store::Tx& tx, const LaunchRequest& request,
-                                                     double maxCpuCores, TimeMs now);
+                                                     double maxCpuCores, TimeMs now,
+                                                     AddressSource* addresses = nullptr);
 
 // Whether the instance holds CPU capacity on the host (it runs or is about to).
 bool holdsCapacity(const model::Instance& i);

@@ -15,6 +15,7 @@
 #include "control/target_controller.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
+#include "server/host_addresses.h"
 #include "server/host_view.h"
 #include "stacks/actions.h"
 #include "stacks/engine.h"
@@ -126,6 +127,10 @@ public:
       return fail(store.status().message());
     }
     store_ = std::move(*store);
+    Status claimed = claimAddresses();
+    if (!claimed.isOk()) {
+      return fail("cannot claim instance addresses: " + claimed.toString());
+    }
 
     images_ = std::make_unique<runtime::ImageStore>(options_.dataDir + "/images");
     images_->removeIncompleteImports();
@@ -177,11 +182,13 @@ public:
     metricStore_ = std::make_unique<metrics::MetricStore>(clock_);
     ctx_->metrics = metricStore_.get();
     ctx_->actions = &actions_;
+    ctx_->addresses = addresses_.get();
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
         *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
     alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
     control::AutoScalingControllerOptions ao;
     ao.maxCpuCores = limits.maxCpuCores; // the same limit as RunInstances
+    ao.addresses = addresses_.get();
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
 
     // Every pass runs these in this order: the publisher after the targets and stacks whose
@@ -243,6 +250,35 @@ private:
   int fail(const std::string& message) {
     std::fprintf(stderr, "tide server: %s\n", message.c_str());
     return 1;
+  }
+
+  // Claims this data directory's address blocks in the host-wide registry: the ones it had,
+  // and those of the addresses its instances hold (instances keep their addresses).
+  Status claimAddresses() {
+    runtime::AddressRegistryOptions ro;
+    ro.path = options_.addressRegistry.empty() ? runtime::defaultAddressRegistryPath()
+                                               : options_.addressRegistry;
+    addresses_ = std::make_unique<HostAddresses>(ro, options_.dataDir);
+    std::vector<int> wanted;
+    TIDE_RETURN_IF_ERROR(store_->transact(
+        [&](store::Tx& tx) -> Status {
+          auto all = tx.instances();
+          if (!all) {
+            return all.status();
+          }
+          for (const model::Instance& i : *all) {
+            int block = launch::blockOf(i.privateIpAddress);
+            if (i.state != model::InstanceState::Terminated && block >= 0) {
+              wanted.push_back(block);
+            }
+          }
+          return Status::ok();
+        },
+        false));
+    TIDE_RETURN_IF_ERROR(addresses_->claim(wanted));
+    logInfo("instance addresses: " + describeBlocks(addresses_->blocks()) + " (claimed in " +
+            addresses_->registryPath() + ")");
+    return Status::ok();
   }
 
   Status watchSignals() {
@@ -330,6 +366,7 @@ private:
   DataDirLock lock_;
   EventLoop loop_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<HostAddresses> addresses_;
   std::unique_ptr<runtime::ImageStore> images_;
   std::unique_ptr<runtime::LocalProvider> provider_;
   std::unique_ptr<control::InstanceController> instances_;
@@ -407,6 +444,9 @@ int serverMain(int argc, char** argv) {
   app.add_option("--cgroups", o.cgroupMode, "auto, v1, v2 or none")
       ->check(CLI::IsMember({"auto", "v1", "v2", "none"}))
       ->capture_default_str();
+  app.add_option("--address-registry", o.addressRegistry,
+                 "the host-wide file where servers claim instance address blocks (default: "
+                 "/run/tide/address-ranges when writable, else under $XDG_RUNTIME_DIR or /tmp)");
   app.add_option("--disks", o.diskMode, "instance disks: auto, overlay or copy")
       ->check(CLI::IsMember({"auto", "overlay", "copy"}))
       ->capture_default_str();

@@ -22,6 +22,7 @@ struct ServerOptions {
   unsigned balancerThreads = 0;                   // load balancer workers; 0: one per core
   std::string cgroupMode = "auto";                // auto, v1, v2, none
   std::string diskMode = "auto";                  // auto, overlay, copy
+  std::string addressRegistry;                    // host-wide address claims; empty: default
 };
 
 // The default data directory: $XDG_STATE_HOME/tide, else $HOME/.local/state/tide.

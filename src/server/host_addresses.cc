@@ -1,0 +1,36 @@
+#include "server/host_addresses.h"
+
+#include "runtime/address_probe.h"
+
+namespace tide::server {
+
+Status HostAddresses::claim(const std::vector<int>& wanted) {
+  auto held = registry_.claim(dataDir_, wanted);
+  if (!held) {
+    return held.status();
+  }
+  blocks_ = std::move(*held);
+  return Status::ok();
+}
+
+Result<int> HostAddresses::claimBlock() {
+  auto block = registry_.claimAnother(dataDir_);
+  if (block) {
+    blocks_.push_back(*block);
+  }
+  return block;
+}
+
+bool HostAddresses::isFree(const std::string& ip, int port) {
+  return runtime::addressFree(ip, port);
+}
+
+std::string describeBlocks(const std::vector<int>& blocks) {
+  std::string out;
+  for (int b : blocks) {
+    out += (out.empty() ? "" : ", ") + launch::blockAddress(b, 0) + "/24";
+  }
+  return out;
+}
+
+} // namespace tide::server
