@@ -176,6 +176,29 @@ TEST_F(SqliteStoreTest, CountsTransactionsThatWroteNotThoseThatOnlyRead) {
   EXPECT_EQ(store->writeCommits(), 2u);
 }
 
+TEST_F(SqliteStoreTest, HealthCheckCountersAreNotStored) {
+  auto store = open();
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:tg/web";
+  tg.targetGroupName = "web";
+  model::Target t{tg.targetGroupArn, "i-0000000000000000a", 8080,
+                  model::TargetHealthState::Healthy};
+  t.consecutive = 7; // the health checker's count, in memory only
+  ASSERT_TRUE(store
+                  ->transact([&](Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+                    return tx.putTarget(t);
+                  })
+                  .isOk());
+  store->transact([](Tx& tx) {
+    auto all = tx.targets("");
+    EXPECT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].state, model::TargetHealthState::Healthy);
+    EXPECT_EQ((*all)[0].consecutive, 0);
+    return Status::ok();
+  });
+}
+
 TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
   auto store = open();
   model::LoadBalancer lb;
