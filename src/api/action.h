@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ public:
   virtual std::string instanceDirectory(const std::string& instanceId) = 0;
   // What the host can do and has in use, for DescribeHost (tide's own action).
   virtual Json describe() = 0;
+  // The instance's latest CPU and memory reading (kept in memory, never in the store); nullopt
+  // when there is none (not running, or not sampled yet).
+  virtual std::optional<model::InstanceUsage> instanceUsage(const std::string& instanceId) = 0;
 };
 
 struct ApiLimits {

@@ -354,7 +354,7 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
                                               {"Instances", Json::array()}})
                .first;
     }
-    Json shape = instanceJson(i);
+    Json shape = instanceJson(i, ctx.host.instanceUsage(i.instanceId));
     if (std::string dir = ctx.host.instanceDirectory(i.instanceId); !dir.empty()) {
       shape["WorkingDirectory"] = dir; // tide's own: where the instance's files are
     }

@@ -193,6 +193,28 @@ TEST_F(ApiTest, RunInstancesFromImageAndTemplate) {
             "InvalidInstanceID.NotFound");
 }
 
+TEST_F(ApiTest, DescribeInstancesShowsTheHostsLatestReading) {
+  std::string image = availableImage();
+  Json r = ok("RunInstances",
+              {{"ImageId", image}, {"InstanceType", "t3.micro"}, {"MinCount", 2}, {"MaxCount", 2}});
+  std::string read = r["Instances"][0]["InstanceId"];
+  std::string unread = r["Instances"][1]["InstanceId"];
+  host_.usage[read] = {42.5, 1 << 20}; // the instance controller's reading, in memory
+  uint64_t writes = store_->writeCommits();
+  Json d = ok("DescribeInstances", {{"InstanceIds", {read, unread}}});
+  const Json& shown = d["Reservations"][0]["Instances"];
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(shown[0]["CPUUtilization"], 42.5);
+  EXPECT_EQ(shown[0]["MemoryUsedBytes"], 1 << 20);
+  EXPECT_FALSE(shown[1].contains("CPUUtilization"));
+  EXPECT_FALSE(shown[1].contains("MemoryUsedBytes"));
+  host_.usage[unread] = {-1, 4096}; // sampled once: memory, no CPU rate yet
+  Json again = ok("DescribeInstances", {{"InstanceIds", {unread}}});
+  EXPECT_FALSE(again["Reservations"][0]["Instances"][0].contains("CPUUtilization"));
+  EXPECT_EQ(again["Reservations"][0]["Instances"][0]["MemoryUsedBytes"], 4096);
+  EXPECT_EQ(store_->writeCommits(), writes);
+}
+
 TEST_F(ApiTest, CapacityIsLimitedAndUnavailableImagesRefused) {
   std::string image = availableImage();
   // 2 cores: eight t3.micro (0.25) fit, the ninth does not.

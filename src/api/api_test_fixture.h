@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <unistd.h>
 
 namespace tide::api {
@@ -19,7 +20,12 @@ public:
   Result<std::string> consoleOutput(const std::string&, size_t) override { return console; }
   std::string instanceDirectory(const std::string&) override { return "/disks/x"; }
   Json describe() override { return {{"Cgroups", "none"}}; }
+  std::optional<model::InstanceUsage> instanceUsage(const std::string& instanceId) override {
+    auto it = usage.find(instanceId);
+    return it == usage.end() ? std::nullopt : std::optional<model::InstanceUsage>(it->second);
+  }
   std::string console = "hello from the app\n";
+  std::map<std::string, model::InstanceUsage> usage; // readings by instance id
 };
 
 class ApiTest : public ::testing::Test {

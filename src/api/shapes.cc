@@ -101,7 +101,7 @@ Json launchTemplateVersionJson(const model::LaunchTemplateVersion& v, int64_t de
           {"LaunchTemplateData", launchTemplateDataJson(v.data)}};
 }
 
-Json instanceJson(const model::Instance& i) {
+Json instanceJson(const model::Instance& i, const std::optional<model::InstanceUsage>& usage) {
   Json j = {
       {"InstanceId", i.instanceId},
       {"ImageId", i.imageId},
@@ -151,11 +151,11 @@ Json instanceJson(const model::Instance& i) {
   if (i.pid > 0) {
     j["ProcessId"] = i.pid;
   }
-  if (i.cpuUtilization >= 0) {
-    j["CPUUtilization"] = i.cpuUtilization;
+  if (usage && usage->cpuUtilization >= 0) {
+    j["CPUUtilization"] = usage->cpuUtilization;
   }
-  if (i.memoryBytes >= 0) {
-    j["MemoryUsedBytes"] = i.memoryBytes;
+  if (usage && usage->memoryBytes >= 0) {
+    j["MemoryUsedBytes"] = usage->memoryBytes;
   }
   if (!i.lastExit.empty()) {
     j["LastExit"] = i.lastExit;

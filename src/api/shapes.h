@@ -5,6 +5,8 @@
 #include "api/action.h"
 #include "model/types.h"
 
+#include <optional>
+
 namespace tide::api {
 
 constexpr const char* kOwnerId = "000000000000"; // the account id tide reports
@@ -13,7 +15,9 @@ Json imageJson(const model::Image& image);
 Json launchTemplateJson(const model::LaunchTemplate& lt);
 Json launchTemplateVersionJson(const model::LaunchTemplateVersion& v, int64_t defaultVersion);
 Json launchTemplateDataJson(const model::LaunchTemplateData& d);
-Json instanceJson(const model::Instance& i);
+// With the instance's latest reading when there is one (tide's CPUUtilization and
+// MemoryUsedBytes fields).
+Json instanceJson(const model::Instance& i, const std::optional<model::InstanceUsage>& usage = {});
 
 // Reads a LaunchTemplateData object (EC2 names plus tide's Port and Environment), on top of
 // `base` (fields absent from the JSON keep base's values, as CreateLaunchTemplateVersion with

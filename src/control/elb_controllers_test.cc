@@ -365,6 +365,7 @@ public:
                             " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
         ::close(c);
+        ++answered;
       }
     });
   }
@@ -375,6 +376,7 @@ public:
   }
   uint16_t port() const { return port_; }
   std::atomic<int> status{200};
+  std::atomic<int> answered{0}; // requests answered so far
 
 private:
   int fd_ = -1;
@@ -443,6 +445,71 @@ TEST_F(ElbControllersTest, HealthCheckerChecksRealTargetsOnTheLoop) {
       runUntil([&] { return stateOf(server.port()).state == TargetHealthState::Unhealthy; }));
   EXPECT_EQ(stateOf(server.port()).reason, "Target.ResponseCodeMismatch");
   EXPECT_EQ(stateOf(server.port()).description, "Health checks failed with these codes: [500]");
+}
+
+// Drives a health checker on a loop until `done` holds or ten seconds pass; returns done().
+bool runChecks(EventLoop& loop, HealthChecker& checker, const Clock& clock,
+               const std::function<bool()>& done) {
+  TimeMs deadline = clock.now() + 10'000;
+  std::function<void()> tick = [&] {
+    auto next = checker.reconcile();
+    if (done() || clock.now() > deadline) {
+      loop.stop();
+      return;
+    }
+    loop.runAfter(next.isOk() ? std::min(*next, Millis(20)) : Millis(20), tick);
+  };
+  loop.runAfter(Millis(0), tick);
+  loop.run();
+  return done();
+}
+
+TEST_F(ElbControllersTest, HealthCheckerWritesStateChangesNotEveryCheck) {
+  RealClock clock;
+  EventLoop loop;
+  HealthChecker checker(loop, *store_, clock);
+  TinyServer server;
+  tg_.healthCheckIntervalSeconds = 0.05;
+  tg_.healthCheckTimeoutSeconds = 0.04;
+  tg_.healthyThresholdCount = 3;
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  listener(8000);
+  instance("i-a", model::InstanceState::Running, "127.0.0.1");
+  target("i-a", server.port(), TargetHealthState::Initial);
+  auto stateOf = [&] { return targets().at(0); };
+  ASSERT_TRUE(runChecks(loop, checker, clock,
+                        [&] { return stateOf().state == TargetHealthState::Healthy; }));
+  // Passing checks on a healthy target change nothing durable: no store write at all.
+  uint64_t writes = store_->writeCommits();
+  int answered = server.answered;
+  ASSERT_TRUE(runChecks(loop, checker, clock, [&] {
+    return server.answered >= answered + 5 && checker.inFlight() == 0;
+  }));
+  EXPECT_EQ(store_->writeCommits(), writes);
+  EXPECT_EQ(stateOf().state, TargetHealthState::Healthy);
+
+  // Failing checks: the first moves only the in-memory counter; the second makes the target
+  // unhealthy (one write), and more failures with the same reason write nothing more.
+  server.status = 500;
+  ASSERT_TRUE(runChecks(loop, checker, clock,
+                        [&] { return stateOf().state == TargetHealthState::Unhealthy; }));
+  EXPECT_EQ(store_->writeCommits(), writes + 1);
+  EXPECT_EQ(stateOf().reason, "Target.ResponseCodeMismatch");
+  answered = server.answered;
+  ASSERT_TRUE(runChecks(loop, checker, clock, [&] {
+    return server.answered >= answered + 5 && checker.inFlight() == 0;
+  }));
+  EXPECT_EQ(store_->writeCommits(), writes + 1);
+
+  // A restarted server's checker starts counting afresh from the stored state: the target
+  // needs the full healthy threshold of passes in a row again.
+  HealthChecker restarted(loop, *store_, clock);
+  server.status = 200;
+  answered = server.answered;
+  ASSERT_TRUE(runChecks(loop, restarted, clock,
+                        [&] { return stateOf().state == TargetHealthState::Healthy; }));
+  EXPECT_GE(server.answered - answered, tg_.healthyThresholdCount);
+  EXPECT_EQ(store_->writeCommits(), writes + 2);
 }
 
 } // namespace

@@ -269,8 +269,9 @@ void HealthChecker::record(const std::string& key, const model::Target& probed,
     s->second.running = false;
   }
   // Read, apply, write: the control thread is the store's only writer, so nothing changes in
-  // between. A state change is written with notification (the publisher must rebuild the
-  // balancer's snapshot); a counter that only moves is written quietly.
+  // between. The counter lives in the schedule (memory); the store is written only when what
+  // it shows changes: a state change with notification (the publisher must rebuild the
+  // balancer's snapshot), a new reason quietly.
   std::optional<model::Target> current;
   std::optional<model::TargetGroup> tg;
   Status st = store_.transact(
@@ -298,9 +299,21 @@ void HealthChecker::record(const std::string& key, const model::Target& probed,
     }
     return; // deregistered (or the group deleted) meanwhile
   }
+  if (s == schedule_.end()) {
+    return; // cannot happen: a target's schedule stays while its check runs
+  }
+  Schedule& sched = s->second;
+  if (sched.left != current) {
+    sched.consecutive = 0; // changed by someone else since the last check: count afresh
+  }
+  model::Target before = *current;
+  current->consecutive = sched.consecutive;
   HealthChange change = applyCheck(*current, *tg, result);
-  if (change == HealthChange::Unchanged) {
-    return;
+  sched.consecutive = current->consecutive;
+  current->consecutive = 0;
+  sched.left = *current;
+  if (change != HealthChange::StateChanged && *current == before) {
+    return; // only the counter moved (or nothing did): nothing durable to write
   }
   st = store_.transact([&](store::Tx& tx) { return tx.putTarget(*current); },
                        change == HealthChange::StateChanged);

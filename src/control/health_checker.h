@@ -1,8 +1,12 @@
 // The active health checker: sends ELBv2-style HTTP health checks to every target that needs
 // them, on the control thread's event loop (non-blocking sockets, no thread per check), and
-// records the results in the store. A state change (healthy ⇄ unhealthy) is written with
-// notification, so the publisher rebuilds the balancer's snapshot; a counter that only moves
-// is written quietly.
+// records the results. The rise/fall counter (passes or failures in a row) is kept in memory,
+// per target; the store gets only what DescribeTargetHealth shows: a state change (healthy ⇄
+// unhealthy) is written with notification, so the publisher rebuilds the balancer's snapshot;
+// a new reason while unhealthy (a timeout after code mismatches) is written quietly; a check
+// that changes neither writes nothing. After a restart the counters start over from the
+// stored states; a target whose stored state or reason changed under the checker (the target
+// controller started it over, or it was registered again) starts over too.
 //
 // Which targets are checked: targets in state initial, healthy or unhealthy, of target groups
 // with health checks enabled that a listener forwards to, whose instance is running. Each is
@@ -19,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace tide::control {
 
@@ -44,6 +49,8 @@ private:
   struct Schedule {
     TimeMs nextDue = 0;
     bool running = false;
+    int consecutive = 0;               // passes (positive) or failures (negative) in a row
+    std::optional<model::Target> left; // the target as the last check left it (consecutive 0)
   };
   void record(const std::string& key, const model::Target& probed, CheckResult result);
 

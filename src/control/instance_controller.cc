@@ -110,9 +110,8 @@ bool InstanceController::launch(Instance& i) {
       i.processStartTicks = ref->startTicks;
       i.launchTime = clock_.now();
       i.stateReason = {};
-      i.cpuUtilization = -1;
-      i.memoryBytes = -1;
       cpuMeter_.forget(i.instanceId);
+      latestUsage_.erase(i.instanceId);
       setState(i, InstanceState::Running);
       return false;
     }
@@ -138,9 +137,8 @@ void InstanceController::finishExit(Instance& i, const std::string& exitDescript
   provider_.releaseProcess(i.instanceId);
   i.pid = 0;
   i.processStartTicks = 0;
-  i.cpuUtilization = -1;
-  i.memoryBytes = -1;
   cpuMeter_.forget(i.instanceId);
+  latestUsage_.erase(i.instanceId);
   if (!exitDescription.empty()) {
     i.lastExit = exitDescription;
   }
@@ -225,63 +223,60 @@ bool InstanceController::step(Instance& i) {
   return false;
 }
 
-Status InstanceController::sample() {
-  std::vector<Instance> running;
+Result<std::vector<InstanceReading>> InstanceController::sample() {
+  std::vector<Instance> all;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
         auto r = tx.instances();
         if (!r) {
           return r.status();
         }
-        for (Instance& i : *r) {
-          if (i.state == InstanceState::Running) {
-            running.push_back(std::move(i));
-          }
-        }
+        all = std::move(*r);
         return Status::ok();
       },
       false));
   TimeMs now = clock_.now();
-  std::vector<Instance> changed;
-  std::set<std::string> seen;
-  for (Instance& i : running) {
-    seen.insert(i.instanceId);
+  std::vector<InstanceReading> readings;
+  std::set<std::string> running;
+  std::set<std::string> hasProcess; // running, or stopping with its process still there
+  for (const Instance& i : all) {
+    if (i.state == InstanceState::Running || i.state == InstanceState::Stopping ||
+        i.state == InstanceState::ShuttingDown) {
+      hasProcess.insert(i.instanceId);
+    }
+    if (i.state != InstanceState::Running) {
+      continue;
+    }
+    running.insert(i.instanceId);
     Result<runtime::Usage> u = provider_.usage(i.instanceId, {i.pid, i.processStartTicks});
     if (!u) {
       continue;
     }
+    model::InstanceUsage& usage = latestUsage_[i.instanceId];
     const model::InstanceType* type = model::findInstanceType(i.instanceType);
     std::optional<double> pct =
         cpuMeter_.record(i.instanceId, {u->cpuNanos, now}, type != nullptr ? type->cpuCores : 0);
     if (pct) {
-      i.cpuUtilization = *pct;
+      usage.cpuUtilization = *pct;
     }
-    i.memoryBytes = u->memoryBytes;
-    changed.push_back(i);
+    usage.memoryBytes = u->memoryBytes;
+    readings.push_back({i.instanceId, i.instanceType, i.imageId, i.autoScalingGroupName, usage});
   }
-  cpuMeter_.retain(seen);
-  if (changed.empty()) {
-    return Status::ok();
+  cpuMeter_.retain(running);
+  // The latest reading stays in view while the process is there (as a stopping instance's
+  // last reading did when it was stored), and goes with it.
+  for (auto it = latestUsage_.begin(); it != latestUsage_.end();) {
+    it = hasProcess.count(it->first) ? std::next(it) : latestUsage_.erase(it);
   }
-  // Observations only: written without waking the controllers.
-  return store_.transact(
-      [&](store::Tx& tx) -> Status {
-        for (const Instance& i : changed) {
-          auto current = tx.instance(i.instanceId);
-          if (!current) {
-            return current.status();
-          }
-          if (!current->has_value() || (*current)->state != InstanceState::Running) {
-            continue;
-          }
-          model::Instance updated = **current;
-          updated.cpuUtilization = i.cpuUtilization;
-          updated.memoryBytes = i.memoryBytes;
-          TIDE_RETURN_IF_ERROR(tx.putInstance(updated));
-        }
-        return Status::ok();
-      },
-      false);
+  return readings;
+}
+
+std::optional<model::InstanceUsage> InstanceController::usage(const std::string& instanceId) const {
+  auto it = latestUsage_.find(instanceId);
+  if (it == latestUsage_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
 }
 
 void InstanceController::removeLeftovers() {

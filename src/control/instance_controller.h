@@ -1,5 +1,7 @@
 // The instance controller: moves each instance's observed state toward its goal through the
-// instance provider, and samples CPU and memory of running instances.
+// instance provider, and samples CPU and memory of running instances. The samples stay in
+// memory (the latest per instance, and the readings it hands to the metrics publisher); only
+// state changes are written to the store.
 //
 // Transitions it makes (see model::InstanceState):
 //   pending (goal run)       → provider start → running, or terminated (launch failed; or
@@ -15,10 +17,15 @@
 #pragma once
 
 #include "common/clock.h"
+#include "control/instance_reading.h"
 #include "runtime/cpu_utilization.h"
 #include "runtime/image_store.h"
 #include "runtime/instance_provider.h"
 #include "store/store.h"
+
+#include <map>
+#include <optional>
+#include <vector>
 
 namespace tide::control {
 
@@ -41,9 +48,16 @@ public:
   // when the store cannot be read or written.
   Result<Millis> reconcile();
 
-  // Reads CPU and memory of running instances and records them (CPUUtilization over the time
-  // since the previous sample, as a percentage of the instance type's CPU).
-  Status sample();
+  // Reads CPU and memory of running instances (CPUUtilization over the time since the
+  // previous sample, as a percentage of the instance type's CPU) and returns them, one reading
+  // per running instance the provider could read; it also keeps the latest for usage(). Writes
+  // nothing to the store. Errors: the store cannot be read.
+  Result<std::vector<InstanceReading>> sample();
+
+  // The latest reading of an instance, from its first sample after it started until its
+  // process ends; nullopt otherwise (and for every instance until the first sample after a
+  // server restart).
+  std::optional<model::InstanceUsage> usage(const std::string& instanceId) const;
 
   // At start-up: removes what the provider still has (disks, cgroups, processes) of instances
   // that the store does not know or knows as terminated.
@@ -63,6 +77,7 @@ private:
   InstanceControllerOptions options_;
 
   runtime::CpuMeter cpuMeter_; // the last CPU reading of each running instance
+  std::map<std::string, model::InstanceUsage> latestUsage_; // by instance id
 };
 
 } // namespace tide::control

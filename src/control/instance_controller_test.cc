@@ -256,13 +256,68 @@ TEST_F(InstanceControllerTest, FailedLaunchTerminatesWithAReason) {
 TEST_F(InstanceControllerTest, CpuUtilizationIsAShareOfTheTypesQuota) {
   std::string id = addInstance("t3.micro"); // 0.25 cores
   pass();
-  ASSERT_TRUE(controller_->sample().isOk());
-  EXPECT_LT(get(id).cpuUtilization, 0); // one sample is not a rate yet
+  auto first = controller_->sample();
+  ASSERT_TRUE(first.isOk());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_LT((*first)[0].usage.cpuUtilization, 0); // one sample is not a rate yet
   clock_.advance(Millis(1000));
   provider_.cpuNanos[id] = 125'000'000; // half of a quarter core for one second
+  auto second = controller_->sample();
+  ASSERT_TRUE(second.isOk());
+  ASSERT_EQ(second->size(), 1u);
+  const InstanceReading& r = (*second)[0];
+  EXPECT_EQ(r.instanceId, id);
+  EXPECT_EQ(r.instanceType, "t3.micro");
+  EXPECT_EQ(r.imageId, "ami-00000000000000001");
+  EXPECT_NEAR(r.usage.cpuUtilization, 50.0, 0.01);
+  EXPECT_EQ(r.usage.memoryBytes, 1 << 20);
+  // The latest reading is kept for DescribeInstances.
+  ASSERT_TRUE(controller_->usage(id).has_value());
+  EXPECT_NEAR(controller_->usage(id)->cpuUtilization, 50.0, 0.01);
+  EXPECT_EQ(controller_->usage(id)->memoryBytes, 1 << 20);
+}
+
+TEST_F(InstanceControllerTest, SamplesStayInMemoryAndNeverWriteTheStore) {
+  std::vector<std::string> ids;
+  for (int k = 0; k < 3; ++k) {
+    ids.push_back(addInstance("t3.nano"));
+  }
+  pass();
+  uint64_t writes = store_->writeCommits();
+  for (int second = 1; second <= 5; ++second) {
+    clock_.advance(Millis(1000));
+    for (const auto& id : ids) {
+      provider_.cpuNanos[id] += 10'000'000;
+    }
+    auto readings = controller_->sample();
+    ASSERT_TRUE(readings.isOk());
+    EXPECT_EQ(readings->size(), ids.size());
+  }
+  EXPECT_EQ(store_->writeCommits(), writes); // no write per sample
+  EXPECT_TRUE(controller_->usage(ids[0]).has_value());
+}
+
+TEST_F(InstanceControllerTest, ReadingsGoWithTheProcessAndStartOverAfterARestart) {
+  std::string id = addInstance("t3.micro");
+  pass();
   ASSERT_TRUE(controller_->sample().isOk());
-  EXPECT_NEAR(get(id).cpuUtilization, 50.0, 0.01);
-  EXPECT_EQ(get(id).memoryBytes, 1 << 20);
+  ASSERT_TRUE(controller_->usage(id).has_value());
+  EXPECT_EQ(controller_->usage(id)->memoryBytes, 1 << 20);
+  // A new controller on the same store (a server restart) has no reading until it samples.
+  InstanceController restarted(*store_, provider_, *images_, clock_, {});
+  EXPECT_FALSE(restarted.usage(id).has_value());
+  ASSERT_TRUE(restarted.sample().isOk());
+  EXPECT_TRUE(restarted.usage(id).has_value());
+  // The process ends: its reading goes with it.
+  setGoal(id, InstanceGoal::Stop);
+  pass();
+  ASSERT_EQ(get(id).state, InstanceState::Stopping);
+  EXPECT_TRUE(controller_->usage(id).has_value()); // still there while it stops
+  pass();
+  ASSERT_EQ(get(id).state, InstanceState::Stopped);
+  EXPECT_FALSE(controller_->usage(id).has_value());
+  ASSERT_TRUE(restarted.sample().isOk());
+  EXPECT_FALSE(restarted.usage(id).has_value());
 }
 
 TEST_F(InstanceControllerTest, LaunchesInBatchesSoTheLoopStaysResponsive) {

@@ -30,7 +30,7 @@ const balancer::TrafficCounters& at(const std::vector<balancer::TrafficCounters>
 
 } // namespace
 
-Status MetricsPublisher::sample() {
+Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
   TimeMs now = clock_.now();
   auto put = [&](const char* ns, const char* name, std::vector<metrics::Dimension> dims,
                  double value) {
@@ -40,32 +40,29 @@ Status MetricsPublisher::sample() {
     }
   };
 
-  std::vector<model::Instance> instances;
   std::vector<model::Target> targets;
   std::vector<model::Listener> listeners;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto i = tx.instances();
         auto t = tx.targets("");
         auto l = tx.listeners();
-        TIDE_RETURN_IF_ERROR(firstError({&i.status(), &t.status(), &l.status()}));
-        instances = std::move(*i);
+        TIDE_RETURN_IF_ERROR(firstError({&t.status(), &l.status()}));
         targets = std::move(*t);
         listeners = std::move(*l);
         return Status::ok();
       },
       false));
 
-  for (const model::Instance& i : instances) {
-    if (i.state != model::InstanceState::Running || i.cpuUtilization < 0) {
-      continue;
+  for (const InstanceReading& i : instances) {
+    double cpu = i.usage.cpuUtilization;
+    if (cpu < 0) {
+      continue; // one sample is not a rate yet
     }
-    put("AWS/EC2", "CPUUtilization", {{"InstanceId", i.instanceId}}, i.cpuUtilization);
-    put("AWS/EC2", "CPUUtilization", {{"InstanceType", i.instanceType}}, i.cpuUtilization);
-    put("AWS/EC2", "CPUUtilization", {{"ImageId", i.imageId}}, i.cpuUtilization);
+    put("AWS/EC2", "CPUUtilization", {{"InstanceId", i.instanceId}}, cpu);
+    put("AWS/EC2", "CPUUtilization", {{"InstanceType", i.instanceType}}, cpu);
+    put("AWS/EC2", "CPUUtilization", {{"ImageId", i.imageId}}, cpu);
     if (!i.autoScalingGroupName.empty()) {
-      put("AWS/EC2", "CPUUtilization", {{"AutoScalingGroupName", i.autoScalingGroupName}},
-          i.cpuUtilization);
+      put("AWS/EC2", "CPUUtilization", {{"AutoScalingGroupName", i.autoScalingGroupName}}, cpu);
     }
   }
 

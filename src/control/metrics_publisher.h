@@ -8,12 +8,15 @@
 //     TargetResponseTime (Seconds, the second's average), ActiveConnectionCount,
 //     NewConnectionCount, TargetConnectionErrorCount; per target group HealthyHostCount,
 //     UnHealthyHostCount and RequestCountPerTarget.
-// Counters are read from the balancer (summed over its workers) and published as the change
-// since the previous second. Not thread-safe: runs on the control thread.
+// CPU comes straight from the instance controller's readings of the second (in memory; the
+// store holds no readings). Counters are read from the balancer (summed over its workers) and
+// published as the change since the previous second; health counts come from the targets'
+// states in the store. Not thread-safe: runs on the control thread.
 #pragma once
 
 #include "balancer/counters.h"
 #include "common/clock.h"
+#include "control/instance_reading.h"
 #include "control/publisher.h"
 #include "metrics/series.h"
 #include "store/store.h"
@@ -32,8 +35,9 @@ public:
       : store_(store), metrics_(metrics), clock_(clock), publisher_(publisher),
         counters_(std::move(counters)) {}
 
-  // Publishes one second of metrics.
-  Status sample();
+  // Publishes one second of metrics: the instances' readings of this second (those with a
+  // CPUUtilization yet) and the balancer's counters. Reads the store, never writes it.
+  Status sample(const std::vector<InstanceReading>& instances);
 
 private:
   store::Store& store_;

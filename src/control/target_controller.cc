@@ -16,7 +16,6 @@ void startOver(model::Target& t) {
   t.state = TargetHealthState::Initial;
   t.reason = "Elb.InitialHealthChecking";
   t.description = "Initial health checks in progress";
-  t.consecutive = 0;
 }
 
 } // namespace
@@ -73,7 +72,6 @@ Result<Millis> TargetController::reconcile() {
           t.reason = "Target.NotInUse";
           t.description = "Target group is not configured to receive traffic from the load "
                           "balancer";
-          t.consecutive = 0;
         }
       } else if (!running) {
         std::string why =
@@ -82,7 +80,6 @@ Result<Millis> TargetController::reconcile() {
           t.state = TargetHealthState::Unhealthy;
           t.reason = "Target.InvalidState";
           t.description = why;
-          t.consecutive = 0;
         }
       } else if (t.state == TargetHealthState::Unused ||
                  (t.state == TargetHealthState::Unhealthy && t.reason == "Target.InvalidState")) {

@@ -173,7 +173,8 @@ struct Target {
   TargetHealthState state = TargetHealthState::Initial;
   std::string reason;      // Elb.InitialHealthChecking, Target.FailedHealthChecks, ...
   std::string description; // "Health checks failed with these codes: [500]", ...
-  int consecutive = 0;     // passes (positive) or failures (negative) in a row
+  int consecutive = 0;     // passes (positive) or failures (negative) in a row: the health
+                           // checker's working count, kept in memory and never stored (0 as read)
   TimeMs registeredAt = 0;
   TimeMs drainingSince = 0; // when deregistered
   bool operator==(const Target&) const = default;

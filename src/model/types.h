@@ -152,12 +152,19 @@ struct Instance {
   std::string autoScalingGroupName;
   std::string lifecycleState; // Pending, InService, Terminating, Terminated (Auto Scaling's)
   std::string healthStatus;   // Healthy or Unhealthy, as the group sees it
-  // Observed by the instance controller:
+  // Observed by the instance controller (durable facts: they change with the process, not
+  // every second; its CPU and memory readings are InstanceUsage, kept in memory):
   int pid = 0;                    // process group leader, 0 when none
   uint64_t processStartTicks = 0; // with pid, identifies the process across server restarts
-  double cpuUtilization = -1;     // percent of the type's CPU over the last second; -1 unknown
-  int64_t memoryBytes = -1;       // memory in use; -1 unknown
   std::string lastExit;           // how its process last ended ("exited with status 1")
+};
+
+// The latest CPU and memory reading of a running instance: an observation, kept in memory by
+// the instance controller and never stored (after a server restart readings start over).
+// DescribeInstances shows it; CPUUtilization also goes to the metric store.
+struct InstanceUsage {
+  double cpuUtilization = -1; // percent of the type's CPU over the last second; -1 unknown yet
+  int64_t memoryBytes = -1;   // memory in use; -1 unknown
 };
 
 } // namespace tide::model

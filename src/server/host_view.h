@@ -1,24 +1,31 @@
-// The API's view of the machine, backed by the local provider.
+// The API's view of the machine, backed by the local provider and the instance controller's
+// readings.
 #pragma once
 
 #include "api/action.h"
+#include "control/instance_controller.h"
 #include "runtime/instance_provider.h"
 
 namespace tide::server {
 
 class LocalHostView final : public api::HostView {
 public:
-  LocalHostView(runtime::InstanceProvider& provider, std::string dataDir)
-      : provider_(provider), dataDir_(std::move(dataDir)) {}
+  LocalHostView(runtime::InstanceProvider& provider, const control::InstanceController& instances,
+                std::string dataDir)
+      : provider_(provider), instances_(instances), dataDir_(std::move(dataDir)) {}
 
   Result<std::string> consoleOutput(const std::string& instanceId, size_t maxBytes) override;
   std::string instanceDirectory(const std::string& instanceId) override {
     return provider_.diskPath(instanceId);
   }
   api::Json describe() override;
+  std::optional<model::InstanceUsage> instanceUsage(const std::string& instanceId) override {
+    return instances_.usage(instanceId);
+  }
 
 private:
   runtime::InstanceProvider& provider_;
+  const control::InstanceController& instances_;
   std::string dataDir_;
 };
 

@@ -172,7 +172,7 @@ public:
       return fail("cannot start the load balancers: " + started.message());
     }
 
-    host_ = std::make_unique<LocalHostView>(*provider_, options_.dataDir);
+    host_ = std::make_unique<LocalHostView>(*provider_, *instances_, options_.dataDir);
     api::ApiLimits limits;
     limits.maxCpuCores = options_.maxCpuCores > 0
                              ? options_.maxCpuCores
@@ -342,11 +342,14 @@ private:
   void scheduleSample() {
     loop_.runAfter(Millis(1000), [this] {
       // Once a second: read the instances' CPU, publish the second's metrics, evaluate alarms.
-      Status s = instances_->sample();
-      if (!s.isOk()) {
-        logError("sampling: " + s.toString());
+      // The readings go from the instance controller to the metric store in memory; the store
+      // is not written.
+      Result<std::vector<control::InstanceReading>> readings = instances_->sample();
+      if (!readings) {
+        logError("sampling: " + readings.status().toString());
       }
-      s = metricsPublisher_->sample();
+      Status s =
+          metricsPublisher_->sample(readings ? *readings : std::vector<control::InstanceReading>{});
       if (!s.isOk()) {
         logError("metrics: " + s.toString());
       }

@@ -73,7 +73,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     launchTemplateId, launchTemplateName, launchTemplateVersion, amiLaunchIndex, privateIpAddress,
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
     environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
-    healthStatus, pid, processStartTicks, cpuUtilization, memoryBytes, lastExit)
+    healthStatus, pid, processStartTicks, lastExit)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
@@ -104,9 +104,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     unhealthyThresholdCount, matcher, healthCheckEnabled, deregistrationDelaySeconds, algorithm,
     createdTime, tags, anomalyMitigation, slowStartSeconds, stickinessEnabled, stickinessType,
     lbCookieDurationSeconds, appCookieName, appCookieDurationSeconds)
+// Target.consecutive is not stored: the health checker counts in memory.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
-                                                description, consecutive, registeredAt,
-                                                drainingSince)
+                                                description, registeredAt, drainingSince)
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AutoScalingGroup, autoScalingGroupName,
                                                 autoScalingGroupArn, launchTemplateId,

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <mutex>
 
 namespace tide::store {
@@ -520,6 +521,7 @@ public:
         return c;
       }
       wrote = tx.wrote();
+      writeCommits_ += wrote ? 1 : 0;
     }
     if (wrote && notify) {
       for (const auto& l : listeners_) {
@@ -532,6 +534,8 @@ public:
   void onChange(std::function<void()> listener) override {
     listeners_.push_back(std::move(listener));
   }
+
+  uint64_t writeCommits() const override { return writeCommits_.load(); }
 
 private:
   Status run(const char* sql) {
@@ -547,6 +551,7 @@ private:
   sqlite3* db_;
   std::string path_;
   std::mutex mu_;
+  std::atomic<uint64_t> writeCommits_{0};
   std::vector<std::function<void()>> listeners_;
 };
 

@@ -146,14 +146,55 @@ TEST_F(SqliteStoreTest, InstancesKeepLaunchOrderAndNotifyUnlessAsked) {
   EXPECT_EQ(notified, 2);
   model::Instance b;
   b.instanceId = "i-0000000000000000b";
-  b.cpuUtilization = 50;
+  b.lastExit = "exited with status 3";
   ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(b); }, false).isOk());
   EXPECT_EQ(notified, 2);
   store->transact([](Tx& tx) {
     auto all = tx.instances();
     EXPECT_EQ(all->size(), 2u);
     EXPECT_EQ((*all)[0].instanceId, "i-0000000000000000b");
-    EXPECT_EQ((*all)[0].cpuUtilization, 50);
+    EXPECT_EQ((*all)[0].lastExit, "exited with status 3");
+    return Status::ok();
+  });
+}
+
+TEST_F(SqliteStoreTest, CountsTransactionsThatWroteNotThoseThatOnlyRead) {
+  auto store = open();
+  EXPECT_EQ(store->writeCommits(), 0u);
+  model::Instance i;
+  i.instanceId = "i-0000000000000000a";
+  ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(i); }).isOk());
+  ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(i); }, false).isOk());
+  EXPECT_EQ(store->writeCommits(), 2u);
+  ASSERT_TRUE(store->transact([](Tx& tx) { return tx.instances().status(); }, false).isOk());
+  EXPECT_FALSE(store
+                   ->transact([&](Tx& tx) -> Status {
+                     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+                     return internalError("rolled back");
+                   })
+                   .isOk());
+  EXPECT_EQ(store->writeCommits(), 2u);
+}
+
+TEST_F(SqliteStoreTest, HealthCheckCountersAreNotStored) {
+  auto store = open();
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:tg/web";
+  tg.targetGroupName = "web";
+  model::Target t{tg.targetGroupArn, "i-0000000000000000a", 8080,
+                  model::TargetHealthState::Healthy};
+  t.consecutive = 7; // the health checker's count, in memory only
+  ASSERT_TRUE(store
+                  ->transact([&](Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+                    return tx.putTarget(t);
+                  })
+                  .isOk());
+  store->transact([](Tx& tx) {
+    auto all = tx.targets("");
+    EXPECT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].state, model::TargetHealthState::Healthy);
+    EXPECT_EQ((*all)[0].consecutive, 0);
     return Status::ok();
   });
 }

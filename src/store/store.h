@@ -1,4 +1,7 @@
-// Durable state: the desired and observed state of every resource.
+// Durable state: what users and policies asked for (desired state) and the facts that must
+// survive a restart (an instance's process and state, a target's health state, activities).
+// Per-second observations (CPU and memory readings, health-check counters) are not kept here:
+// they stay in memory, and CPU goes to the metric store (src/metrics).
 //
 // Every change happens in a transaction: Store::transact runs a function with a Tx; when the
 // function returns OK the changes commit together, otherwise none of them is kept. After a
@@ -113,8 +116,12 @@ public:
 
   // Runs fn in one transaction (exclusive: one writer). Commits when fn returns OK; rolls back
   // and returns fn's Status otherwise. Notifies listeners after a commit when notify is true
-  // (observations such as CPU readings commit without waking the controllers).
+  // (facts no controller waits for commit without waking the controllers).
   virtual Status transact(const std::function<Status(Tx&)>& fn, bool notify = true) = 0;
+
+  // How many committed transactions wrote something since the store was opened (transactions
+  // that only read are not counted). For tests and benchmarks.
+  virtual uint64_t writeCommits() const = 0;
 
   // Adds a listener called after each notifying commit. Not removable; listeners live as long
   // as the store.
