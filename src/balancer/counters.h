@@ -11,33 +11,77 @@
 
 namespace tide::balancer {
 
-// X(field, CloudWatch metric name, what it counts).
+// How a counter reaches CloudWatch (the metrics publisher reads this, so a metric's name is
+// written once, here):
+//   Delta     the change since the previous second (a Sum per second);
+//   Gauge     the value as it is (connections open now);
+//   MeanSum   the sum half of an average: published as the change of this counter over the
+//             change of the MeanCount counter that follows it, times the scale;
+//   MeanCount the count half of the MeanSum before it (not published on its own);
+//   Own       tide's own, not a CloudWatch metric.
+enum class Publish { Delta, Gauge, MeanSum, MeanCount, Own };
+// Which dimension sets a counter is published under:
+//   LoadBalancer  per LoadBalancer only;
+//   Traffic       per LoadBalancer, and per TargetGroup + LoadBalancer;
+//   None          not published.
+enum class PublishScope { LoadBalancer, Traffic, None };
+
+// X(field, CloudWatch metric name, how it is published, where, scale, what it counts).
 #define TIDE_BALANCER_METRICS(X)                                                                   \
-  X(requestCount, "RequestCount", "requests received (per target: forwarded to it)")               \
-  X(newConnectionCount, "NewConnectionCount", "client connections accepted")                       \
-  X(activeConnectionCount, "ActiveConnectionCount", "client connections open now (gauge)")         \
-  X(targetResponseTimeSumUs, "TargetResponseTime", "sum of request sent -> response head, us")     \
-  X(targetResponseTimeCount, "TargetResponseTime", "responses timed (SampleCount)")                \
-  X(httpCodeTarget2xx, "HTTPCode_Target_2XX_Count", "target responses 2xx")                        \
-  X(httpCodeTarget3xx, "HTTPCode_Target_3XX_Count", "target responses 3xx")                        \
-  X(httpCodeTarget4xx, "HTTPCode_Target_4XX_Count", "target responses 4xx")                        \
-  X(httpCodeTarget5xx, "HTTPCode_Target_5XX_Count", "target responses 5xx")                        \
-  X(httpCodeElb4xx, "HTTPCode_ELB_4XX_Count", "4xx answered by the balancer itself")               \
-  X(httpCodeElb5xx, "HTTPCode_ELB_5XX_Count", "5xx answered by the balancer itself")               \
-  X(httpCodeElb502, "HTTPCode_ELB_502_Count", "502: target failed or sent an invalid response")    \
-  X(httpCodeElb503, "HTTPCode_ELB_503_Count", "503: no target registered")                         \
-  X(httpCodeElb504, "HTTPCode_ELB_504_Count", "504: target did not answer in time")                \
-  X(targetConnectionErrorCount, "TargetConnectionErrorCount", "failed connects to targets")        \
-  X(outstandingRequests, "OutstandingRequests", "requests sent, response not finished (gauge)")    \
-  X(desyncNonCompliantRequestCount, "DesyncMitigationMode_NonCompliant_Request_Count",             \
-    "requests classified other than Compliant (desync.h)")                                         \
-  X(rejectedConnectionCount, "RejectedConnectionCount", "connections over the listener's bound")   \
-  X(targetEjectionCount, "TargetEjectionCount", "passive health: target taken out (tide's own)")
+  X(requestCount, "RequestCount", Delta, Traffic, 1, "requests received (per target: forwarded)")  \
+  X(newConnectionCount, "NewConnectionCount", Delta, LoadBalancer, 1,                              \
+    "client connections "                                                                          \
+    "accepted")                                                                                    \
+  X(activeConnectionCount, "ActiveConnectionCount", Gauge, LoadBalancer, 1,                        \
+    "client connections open now (gauge)")                                                         \
+  X(targetResponseTimeSumUs, "TargetResponseTime", MeanSum, Traffic, 1e-6,                         \
+    "sum of request sent -> response head, us (published in seconds)")                             \
+  X(targetResponseTimeCount, "TargetResponseTime", MeanCount, Traffic, 1,                          \
+    "responses timed (SampleCount)")                                                               \
+  X(httpCodeTarget2xx, "HTTPCode_Target_2XX_Count", Delta, Traffic, 1, "target responses 2xx")     \
+  X(httpCodeTarget3xx, "HTTPCode_Target_3XX_Count", Delta, Traffic, 1, "target responses 3xx")     \
+  X(httpCodeTarget4xx, "HTTPCode_Target_4XX_Count", Delta, Traffic, 1, "target responses 4xx")     \
+  X(httpCodeTarget5xx, "HTTPCode_Target_5XX_Count", Delta, Traffic, 1, "target responses 5xx")     \
+  X(httpCodeElb4xx, "HTTPCode_ELB_4XX_Count", Delta, LoadBalancer, 1,                              \
+    "4xx answered by the balancer itself")                                                         \
+  X(httpCodeElb5xx, "HTTPCode_ELB_5XX_Count", Delta, LoadBalancer, 1,                              \
+    "5xx answered by the balancer itself")                                                         \
+  X(httpCodeElb502, "HTTPCode_ELB_502_Count", Delta, LoadBalancer, 1,                              \
+    "502: target failed or sent an invalid response")                                              \
+  X(httpCodeElb503, "HTTPCode_ELB_503_Count", Delta, LoadBalancer, 1, "503: no target registered") \
+  X(httpCodeElb504, "HTTPCode_ELB_504_Count", Delta, LoadBalancer, 1,                              \
+    "504: target did not answer in time")                                                          \
+  X(targetConnectionErrorCount, "TargetConnectionErrorCount", Delta, Traffic, 1,                   \
+    "failed connects to targets")                                                                  \
+  X(outstandingRequests, "OutstandingRequests", Own, None, 1,                                      \
+    "requests sent, response not finished (gauge)")                                                \
+  X(desyncNonCompliantRequestCount, "DesyncMitigationMode_NonCompliant_Request_Count", Delta,      \
+    LoadBalancer, 1, "requests classified other than Compliant (desync.h)")                        \
+  X(rejectedConnectionCount, "RejectedConnectionCount", Delta, LoadBalancer, 1,                    \
+    "connections over the listener's bound")                                                       \
+  X(targetEjectionCount, "TargetEjectionCount", Own, None, 1,                                      \
+    "passive health: target taken out (tide's own)")
 
 // Plain numbers, for the control plane.
 struct TrafficCounters {
-#define TIDE_X(field, name, doc) uint64_t field = 0;
+#define TIDE_X(field, name, how, where, scale, doc) uint64_t field = 0;
   TIDE_BALANCER_METRICS(TIDE_X)
+#undef TIDE_X
+};
+
+// One row of TIDE_BALANCER_METRICS, for code that walks every counter (the metrics publisher).
+struct CounterInfo {
+  uint64_t TrafficCounters::*field;
+  const char* name; // CloudWatch's metric name
+  Publish how;
+  PublishScope where;
+  double scale; // multiplies the published value (microseconds to seconds)
+};
+
+inline constexpr CounterInfo kCounters[] = {
+#define TIDE_X(field, name, how, where, scale, doc)                                                \
+  {&TrafficCounters::field, name, Publish::how, PublishScope::where, scale},
+    TIDE_BALANCER_METRICS(TIDE_X)
 #undef TIDE_X
 };
 
@@ -51,13 +95,14 @@ struct CountersSnapshot {
 
 // One worker's cells for one resource. Written only by the owning worker.
 struct TrafficCells {
-#define TIDE_X(field, name, doc) std::atomic<uint64_t> field{0};
+#define TIDE_X(field, name, how, where, scale, doc) std::atomic<uint64_t> field{0};
   TIDE_BALANCER_METRICS(TIDE_X)
 #undef TIDE_X
 
   // Adds this worker's values into `out` (any thread).
   void addTo(TrafficCounters& out) const {
-#define TIDE_X(field, name, doc) out.field += field.load(std::memory_order_relaxed);
+#define TIDE_X(field, name, how, where, scale, doc)                                                \
+  out.field += field.load(std::memory_order_relaxed);
     TIDE_BALANCER_METRICS(TIDE_X)
 #undef TIDE_X
   }

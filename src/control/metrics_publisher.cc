@@ -90,44 +90,41 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     havePrevious_ = true;
   }
   const Publisher::Slots& slots = publisher_.slots();
-  auto traffic = [&](std::vector<metrics::Dimension> dims, const balancer::TrafficCounters& c,
-                     const balancer::TrafficCounters& p) {
+  // Every counter of balancer/counters.h published `where` says, as `how` says.
+  auto traffic = [&](const std::vector<metrics::Dimension>& dims,
+                     const balancer::TrafficCounters& c, const balancer::TrafficCounters& p,
+                     bool loadBalancer) {
     const char* ns = "AWS/ApplicationELB";
-    put(ns, "RequestCount", dims, double(delta(c.requestCount, p.requestCount)));
-    put(ns, "HTTPCode_Target_2XX_Count", dims,
-        double(delta(c.httpCodeTarget2xx, p.httpCodeTarget2xx)));
-    put(ns, "HTTPCode_Target_3XX_Count", dims,
-        double(delta(c.httpCodeTarget3xx, p.httpCodeTarget3xx)));
-    put(ns, "HTTPCode_Target_4XX_Count", dims,
-        double(delta(c.httpCodeTarget4xx, p.httpCodeTarget4xx)));
-    put(ns, "HTTPCode_Target_5XX_Count", dims,
-        double(delta(c.httpCodeTarget5xx, p.httpCodeTarget5xx)));
-    uint64_t timed = delta(c.targetResponseTimeCount, p.targetResponseTimeCount);
-    if (timed > 0) {
-      put(ns, "TargetResponseTime", dims,
-          double(delta(c.targetResponseTimeSumUs, p.targetResponseTimeSumUs)) / 1e6 /
-              double(timed));
+    double meanSum = 0;
+    for (const balancer::CounterInfo& k : balancer::kCounters) {
+      if (k.where == balancer::PublishScope::None ||
+          (k.where == balancer::PublishScope::LoadBalancer && !loadBalancer)) {
+        continue;
+      }
+      uint64_t changed = delta(c.*k.field, p.*k.field);
+      switch (k.how) {
+      case balancer::Publish::Delta:
+        put(ns, k.name, dims, double(changed) * k.scale);
+        break;
+      case balancer::Publish::Gauge:
+        put(ns, k.name, dims, double(c.*k.field) * k.scale);
+        break;
+      case balancer::Publish::MeanSum:
+        meanSum = double(changed) * k.scale;
+        break;
+      case balancer::Publish::MeanCount:
+        if (changed > 0) { // no sample when nothing was timed
+          put(ns, k.name, dims, meanSum / double(changed));
+        }
+        break;
+      case balancer::Publish::Own:
+        break;
+      }
     }
-    put(ns, "TargetConnectionErrorCount", dims,
-        double(delta(c.targetConnectionErrorCount, p.targetConnectionErrorCount)));
   };
   for (const auto& [arn, slot] : slots.loadBalancers) {
-    std::vector<metrics::Dimension> dims = {{"LoadBalancer", elbDimensionValue(arn)}};
-    const auto& c = at(counters.loadBalancers, slot);
-    const auto& p = at(previous_.loadBalancers, slot);
-    traffic(dims, c, p);
-    const char* ns = "AWS/ApplicationELB";
-    put(ns, "HTTPCode_ELB_4XX_Count", dims, double(delta(c.httpCodeElb4xx, p.httpCodeElb4xx)));
-    put(ns, "HTTPCode_ELB_5XX_Count", dims, double(delta(c.httpCodeElb5xx, p.httpCodeElb5xx)));
-    put(ns, "HTTPCode_ELB_502_Count", dims, double(delta(c.httpCodeElb502, p.httpCodeElb502)));
-    put(ns, "HTTPCode_ELB_503_Count", dims, double(delta(c.httpCodeElb503, p.httpCodeElb503)));
-    put(ns, "HTTPCode_ELB_504_Count", dims, double(delta(c.httpCodeElb504, p.httpCodeElb504)));
-    put(ns, "NewConnectionCount", dims, double(delta(c.newConnectionCount, p.newConnectionCount)));
-    put(ns, "ActiveConnectionCount", dims, double(c.activeConnectionCount));
-    put(ns, "DesyncMitigationMode_NonCompliant_Request_Count", dims,
-        double(delta(c.desyncNonCompliantRequestCount, p.desyncNonCompliantRequestCount)));
-    put(ns, "RejectedConnectionCount", dims,
-        double(delta(c.rejectedConnectionCount, p.rejectedConnectionCount)));
+    traffic({{"LoadBalancer", elbDimensionValue(arn)}}, at(counters.loadBalancers, slot),
+            at(previous_.loadBalancers, slot), true);
   }
   for (const auto& [arn, slot] : slots.targetGroups) {
     std::vector<metrics::Dimension> dims = {{"TargetGroup", elbDimensionValue(arn)}};
@@ -136,7 +133,7 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     }
     const auto& c = at(counters.targetGroups, slot);
     const auto& p = at(previous_.targetGroups, slot);
-    traffic(dims, c, p);
+    traffic(dims, c, p, false);
     auto [healthy, unhealthy] = health[arn];
     put("AWS/ApplicationELB", "HealthyHostCount", dims, healthy);
     put("AWS/ApplicationELB", "UnHealthyHostCount", dims, unhealthy);

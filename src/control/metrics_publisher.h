@@ -4,10 +4,10 @@
 //     AutoScalingGroupName, InstanceType and ImageId (each instance's value counts once, so
 //     Average over a group is the average of its instances);
 //   AWS/ApplicationELB per LoadBalancer ("app/NAME/ID"), and per TargetGroup + LoadBalancer:
-//     RequestCount, HTTPCode_Target_2XX..5XX_Count, HTTPCode_ELB_4XX/5XX/502/503/504_Count,
-//     TargetResponseTime (Seconds, the second's average), ActiveConnectionCount,
-//     NewConnectionCount, TargetConnectionErrorCount; per target group HealthyHostCount,
-//     UnHealthyHostCount and RequestCountPerTarget.
+//     every balancer counter, under the name, scope and kind its row of TIDE_BALANCER_METRICS
+//     (balancer/counters.h) gives (RequestCount, HTTPCode_Target_2XX..5XX_Count,
+//     HTTPCode_ELB_*, TargetResponseTime in seconds as the second's average, ...); per target
+//     group HealthyHostCount, UnHealthyHostCount and RequestCountPerTarget.
 // CPU comes straight from the instance controller's readings of the second (in memory; the
 // store holds no readings). Counters are read from the balancer (summed over its workers) and
 // published as the change since the previous second; health counts come from the targets'

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <tuple>
 #include <unistd.h>
 
 namespace tide::control {
@@ -25,14 +26,18 @@ protected:
     store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
     snapshots_ = std::make_unique<Publisher>(*store_, [](auto) {});
     publisher_ = std::make_unique<MetricsPublisher>(*store_, metrics_, clock_, *snapshots_,
-                                                    [] { return balancer::CountersSnapshot{}; });
+                                                    [this] { return counters_; });
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   // The newest one-second Average of a CPUUtilization series, if it has data.
   std::optional<double> cpu(metrics::Dimension dimension) {
+    return newest({"AWS/EC2", "CPUUtilization", {std::move(dimension)}});
+  }
+  // The newest one-second Average of a series, if it has data.
+  std::optional<double> newest(metrics::MetricKey metric) {
     metrics::StatisticsQuery q;
-    q.metric = {"AWS/EC2", "CPUUtilization", {std::move(dimension)}};
+    q.metric = std::move(metric);
     q.startTime = clock_.now() - 10'000;
     q.endTime = clock_.now() + 1000;
     q.periodSeconds = 1;
@@ -54,6 +59,7 @@ protected:
   metrics::MetricStore metrics_{clock_};
   std::unique_ptr<Publisher> snapshots_;
   std::unique_ptr<MetricsPublisher> publisher_;
+  balancer::CountersSnapshot counters_; // what the balancer's counters read
 };
 
 TEST_F(MetricsPublisherTest, ReadingsReachTheMetricStoreUnderEveryDimension) {
@@ -82,6 +88,95 @@ TEST_F(MetricsPublisherTest, PublishingEverySecondNeverWritesTheStore) {
     clock_.advance(Millis(1000));
   }
   EXPECT_EQ(store_->writeCommits(), writes);
+}
+
+// Every counter balancer/counters.h marks for CloudWatch is published under its name, from the
+// one table: per second changes (Delta), values as they are (Gauge), averages (MeanSum over
+// MeanCount, scaled), per load balancer and, for the Traffic ones, per target group too.
+TEST_F(MetricsPublisherTest, CountersArePublishedAsTheirTableSays) {
+  model::LoadBalancer lb;
+  lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
+  lb.loadBalancerName = "shop";
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
+  tg.targetGroupName = "web";
+  model::Listener listener; // a group is in the snapshot when a listener forwards to it
+  listener.listenerArn = lb.loadBalancerArn + "/3";
+  listener.loadBalancerArn = lb.loadBalancerArn;
+  model::ListenerAction forward;
+  forward.targetGroupArn = tg.targetGroupArn;
+  listener.defaultActions = {forward};
+  ASSERT_TRUE(store_
+                  ->transact([&](store::Tx& tx) {
+                    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+                    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+                    return tx.putListener(listener);
+                  })
+                  .isOk());
+  ASSERT_TRUE(snapshots_->publish().isOk());
+  uint32_t lbSlot = snapshots_->slots().loadBalancers.at(lb.loadBalancerArn);
+  uint32_t tgSlot = snapshots_->slots().targetGroups.at(tg.targetGroupArn);
+  counters_.loadBalancers.resize(lbSlot + 1);
+  counters_.targetGroups.resize(tgSlot + 1);
+  for (auto* c : {&counters_.loadBalancers[lbSlot], &counters_.targetGroups[tgSlot]}) {
+    for (const balancer::CounterInfo& k : balancer::kCounters) {
+      c->*k.field = 1000; // counted before the first sample
+    }
+  }
+  ASSERT_TRUE(publisher_->sample({}).isOk()); // the first sample only takes the baseline
+
+  // Each counter of both resources grows by a different amount, from its own baseline.
+  uint64_t step = 0;
+  for (auto* c : {&counters_.loadBalancers[lbSlot], &counters_.targetGroups[tgSlot]}) {
+    for (const balancer::CounterInfo& k : balancer::kCounters) {
+      c->*k.field += 3 + step++;
+    }
+  }
+  clock_.advance(Millis(1000));
+  ASSERT_TRUE(publisher_->sample({}).isOk());
+
+  const metrics::Dimension lbDim{"LoadBalancer", "app/shop/1"};
+  const metrics::Dimension tgDim{"TargetGroup", "targetgroup/web/2"};
+  step = 0;
+  for (const auto& [dims, c, isLoadBalancer] :
+       {std::tuple{std::vector<metrics::Dimension>{lbDim}, &counters_.loadBalancers[lbSlot], true},
+        std::tuple{std::vector<metrics::Dimension>{lbDim, tgDim}, &counters_.targetGroups[tgSlot],
+                   false}}) {
+    double meanSum = 0;
+    for (const balancer::CounterInfo& k : balancer::kCounters) {
+      uint64_t grew = 3 + step++;
+      bool here = k.where == balancer::PublishScope::Traffic ||
+                  (k.where == balancer::PublishScope::LoadBalancer && isLoadBalancer);
+      std::optional<double> got = newest({"AWS/ApplicationELB", k.name, dims});
+      SCOPED_TRACE(std::string(k.name) + (isLoadBalancer ? " per load balancer" : " per group"));
+      if (k.how == balancer::Publish::MeanSum) {
+        meanSum = double(grew) * k.scale;
+        continue; // published with its count
+      }
+      if (!here || k.how == balancer::Publish::Own) {
+        EXPECT_FALSE(got.has_value());
+        continue;
+      }
+      ASSERT_TRUE(got.has_value());
+      switch (k.how) {
+      case balancer::Publish::Delta:
+        EXPECT_DOUBLE_EQ(*got, double(grew) * k.scale);
+        break;
+      case balancer::Publish::Gauge:
+        EXPECT_DOUBLE_EQ(*got, double(c->*k.field) * k.scale);
+        break;
+      case balancer::Publish::MeanCount:
+        EXPECT_DOUBLE_EQ(*got, meanSum / double(grew));
+        break;
+      default:
+        ADD_FAILURE();
+      }
+    }
+  }
+  // The average response time is in seconds: microsecond sums scaled down.
+  std::optional<double> rt = newest({"AWS/ApplicationELB", "TargetResponseTime", {lbDim}});
+  ASSERT_TRUE(rt.has_value());
+  EXPECT_LT(*rt, 1.0);
 }
 
 } // namespace
