@@ -30,14 +30,11 @@ Status groupNotFound(const std::string& name) {
 }
 
 Result<AutoScalingGroup> findGroup(store::Tx& tx, const std::string& name) {
-  auto g = tx.autoScalingGroup(name);
-  if (!g) {
-    return g.status();
-  }
-  if (!g->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
+  if (!g.has_value()) {
     return groupNotFound(name);
   }
-  return std::move(**g);
+  return std::move(*g);
 }
 
 // A group that takes changes (not being deleted).
@@ -51,12 +48,9 @@ Result<AutoScalingGroup> findLiveGroup(store::Tx& tx, const std::string& name) {
 }
 
 Result<std::vector<model::Instance>> members(store::Tx& tx, const std::string& group) {
-  auto all = tx.instances();
-  if (!all) {
-    return all.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
   std::vector<model::Instance> out;
-  for (auto& i : *all) {
+  for (auto& i : all) {
     if (isGroupMember(i, group)) {
       out.push_back(std::move(i));
     }
@@ -66,18 +60,15 @@ Result<std::vector<model::Instance>> members(store::Tx& tx, const std::string& g
 
 // An optional integer parameter within [lo, hi].
 Result<std::optional<int>> optIntIn(const Json& p, const char* name, int64_t lo, int64_t hi) {
-  auto v = optInt(p, name);
-  if (!v) {
-    return v.status();
-  }
-  if (!v->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto v, optInt(p, name));
+  if (!v.has_value()) {
     return std::optional<int>();
   }
-  if (**v < lo || **v > hi) {
+  if (*v < lo || *v > hi) {
     return validationError(std::string(name) + " must be between " + std::to_string(lo) + " and " +
-                           std::to_string(hi) + ", not " + std::to_string(**v));
+                           std::to_string(hi) + ", not " + std::to_string(*v));
   }
-  return std::optional<int>(static_cast<int>(**v));
+  return std::optional<int>(static_cast<int>(*v));
 }
 
 Status checkSizes(int min, int max, int desired) {
@@ -126,17 +117,11 @@ Status readTargetGroups(store::Tx& tx, const Json& p, AutoScalingGroup& g) {
   if (!p.contains("TargetGroupARNs")) {
     return Status::ok();
   }
-  auto arns = optStringList(p, "TargetGroupARNs");
-  if (!arns) {
-    return arns.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arns, optStringList(p, "TargetGroupARNs"));
   std::vector<std::string> out;
-  for (const auto& arn : *arns) {
-    auto tg = tx.targetGroup(arn);
-    if (!tg) {
-      return tg.status();
-    }
-    if (!tg->has_value()) {
+  for (const auto& arn : arns) {
+    TIDE_ASSIGN_OR_RETURN(auto tg, tx.targetGroup(arn));
+    if (!tg.has_value()) {
       return validationError("Provided Target Groups may not be valid. Please ensure they exist "
                              "and try again. Target group not found: '" +
                              arn + "'");
@@ -223,14 +208,11 @@ Result<std::vector<model::Tag>> groupTags(const Json& p, const std::string& grou
 }
 
 Result<int> requiredSize(const Json& p, const char* name) {
-  auto v = optIntIn(p, name, 0, 10000);
-  if (!v) {
-    return v.status();
-  }
-  if (!v->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto v, optIntIn(p, name, 0, 10000));
+  if (!v.has_value()) {
     return validationError(std::string("The parameter ") + name + " is required");
   }
-  return **v;
+  return *v;
 }
 
 } // namespace
@@ -254,10 +236,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
                            "LaunchConfigurationName, InstanceId or MixedInstancesPolicy "
                            "parameter (tide: LaunchTemplate)");
   }
-  auto tags = groupTags(p, *name);
-  if (!tags) {
-    return tags.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto tags, groupTags(p, *name));
   AutoScalingGroup g;
   g.autoScalingGroupName = *name;
   g.minSize = *min;
@@ -265,17 +244,14 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   int want = desired->value_or(*min);
   TIDE_RETURN_IF_ERROR(checkSizes(*min, *max, want));
   TIDE_RETURN_IF_ERROR(readSettings(p, g));
-  g.tags = *tags;
+  g.tags = tags;
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
   g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + launch::newUuid() +
                                          ":autoScalingGroupName/" + g.autoScalingGroupName);
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.autoScalingGroup(g.autoScalingGroupName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.autoScalingGroup(g.autoScalingGroupName));
+    if (existing.has_value()) {
       return Status("AlreadyExists", "AutoScalingGroup by this name already exists - A group "
                                      "with the name " +
                                          g.autoScalingGroupName + " already exists");
@@ -308,25 +284,22 @@ Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p) {
       firstError({&name.status(), &min.status(), &max.status(), &desired.status()}));
   TimeMs now = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto g = findLiveGroup(tx, *name);
-    if (!g) {
-      return g.status();
-    }
-    g->minSize = min->value_or(g->minSize);
-    g->maxSize = max->value_or(g->maxSize);
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *name));
+    g.minSize = min->value_or(g.minSize);
+    g.maxSize = max->value_or(g.maxSize);
     // A new MinSize above the capacity raises it; a new MaxSize below it lowers it (as AWS).
-    int want = desired->value_or(
-        std::clamp(g->desiredCapacity, g->minSize, std::max(g->minSize, g->maxSize)));
-    TIDE_RETURN_IF_ERROR(checkSizes(g->minSize, g->maxSize, want));
-    TIDE_RETURN_IF_ERROR(readSettings(p, *g));
-    TIDE_RETURN_IF_ERROR(readLaunchTemplate(tx, p, *g));
-    TIDE_RETURN_IF_ERROR(readTargetGroups(tx, p, *g));
-    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(*g));
+    int want =
+        desired->value_or(std::clamp(g.desiredCapacity, g.minSize, std::max(g.minSize, g.maxSize)));
+    TIDE_RETURN_IF_ERROR(checkSizes(g.minSize, g.maxSize, want));
+    TIDE_RETURN_IF_ERROR(readSettings(p, g));
+    TIDE_RETURN_IF_ERROR(readLaunchTemplate(tx, p, g));
+    TIDE_RETURN_IF_ERROR(readTargetGroups(tx, p, g));
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
     return launch::changeDesiredCapacity(
-        tx, *g, want,
+        tx, g, want,
         causeTime(now) + " a user request update of AutoScalingGroup constraints to min: " +
-            std::to_string(g->minSize) + ", max: " + std::to_string(g->maxSize) +
-            ", desired: " + std::to_string(want) + " " + changingDesired(g->desiredCapacity, want),
+            std::to_string(g.minSize) + ", max: " + std::to_string(g.maxSize) +
+            ", desired: " + std::to_string(want) + " " + changingDesired(g.desiredCapacity, want),
         now);
   });
   if (!s.isOk()) {
@@ -345,7 +318,7 @@ Result<Json> describeAutoScalingGroups(ActionContext& ctx, const Json& p) {
     return validationError("Filters are not supported yet; use AutoScalingGroupNames");
   }
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         auto groups = tx.autoScalingGroups();
         auto instances = tx.instances();
@@ -365,10 +338,7 @@ Result<Json> describeAutoScalingGroups(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"AutoScalingGroups", out}};
 }
 
@@ -379,17 +349,12 @@ Result<Json> deleteAutoScalingGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(firstError({&name.status(), &force.status()}));
   TimeMs now = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto g = findGroup(tx, *name);
-    if (!g) {
-      return g.status();
-    }
-    if (g->deleting) {
+    TIDE_ASSIGN_OR_RETURN(auto g, findGroup(tx, *name));
+    if (g.deleting) {
       return Status::ok(); // already on its way
     }
     auto in = members(tx, *name);
-    if (!in) {
-      return in.status();
-    }
+    TIDE_RETURN_IF_ERROR(in.status());
     if (in->empty()) {
       return tx.deleteAutoScalingGroup(*name);
     }
@@ -398,12 +363,12 @@ Result<Json> deleteAutoScalingGroup(ActionContext& ctx, const Json& p) {
                                      "instances or pending Spot instance request(s) still in "
                                      "the group.");
     }
-    int before = g->desiredCapacity;
-    g->deleting = true;
-    g->minSize = 0;
-    g->maxSize = 0;
-    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(*g));
-    return launch::changeDesiredCapacity(tx, *g, 0,
+    int before = g.desiredCapacity;
+    g.deleting = true;
+    g.minSize = 0;
+    g.maxSize = 0;
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+    return launch::changeDesiredCapacity(tx, g, 0,
                                          causeTime(now) +
                                              " a user request deleted the AutoScalingGroup " +
                                              changingDesired(before, 0),
@@ -428,30 +393,27 @@ Result<Json> setDesiredCapacity(ActionContext& ctx, const Json& p) {
   int64_t want = **desired;
   TimeMs now = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto g = findLiveGroup(tx, *name);
-    if (!g) {
-      return g.status();
-    }
-    if (want > g->maxSize) {
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *name));
+    if (want > g.maxSize) {
       return validationError("New SetDesiredCapacity value " + std::to_string(want) +
-                             " is above max value " + std::to_string(g->maxSize) +
+                             " is above max value " + std::to_string(g.maxSize) +
                              " for the AutoScalingGroup.");
     }
-    if (want < g->minSize) {
+    if (want < g.minSize) {
       return validationError("New SetDesiredCapacity value " + std::to_string(want) +
-                             " is below min value " + std::to_string(g->minSize) +
+                             " is below min value " + std::to_string(g.minSize) +
                              " for the AutoScalingGroup.");
     }
-    if (honor->value_or(false) && now < g->cooldownUntil) {
+    if (honor->value_or(false) && now < g.cooldownUntil) {
       return Status("ScalingActivityInProgress",
                     "Scaling activity is in progress and blocks this action: the group is in "
                     "its cooldown for " +
-                        std::to_string((g->cooldownUntil - now + 999) / 1000) + " more second(s)");
+                        std::to_string((g.cooldownUntil - now + 999) / 1000) + " more second(s)");
     }
     return launch::changeDesiredCapacity(
-        tx, *g, static_cast<int>(want),
+        tx, g, static_cast<int>(want),
         causeTime(now) + " a user request explicitly set group desired capacity " +
-            changingDesired(g->desiredCapacity, static_cast<int>(want)),
+            changingDesired(g.desiredCapacity, static_cast<int>(want)),
         now);
   });
   if (!s.isOk()) {
@@ -471,38 +433,32 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
   TimeMs now = ctx.clock.now();
   model::ScalingActivity activity;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto inst = tx.instance(*id);
-    if (!inst) {
-      return inst.status();
-    }
-    if (!inst->has_value() || (*inst)->autoScalingGroupName.empty() ||
-        !isGroupMember(**inst, (*inst)->autoScalingGroupName)) {
+    TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(*id));
+    if (!inst.has_value() || inst->autoScalingGroupName.empty() ||
+        !isGroupMember(*inst, inst->autoScalingGroupName)) {
       return validationError("Instance Id not found - No managed instance found for instance "
                              "ID: " +
                              *id);
     }
-    model::Instance i = std::move(**inst);
-    auto g = findLiveGroup(tx, i.autoScalingGroupName);
-    if (!g) {
-      return g.status();
-    }
+    model::Instance i = std::move(*inst);
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, i.autoScalingGroupName));
     if (i.lifecycleState == "Terminating") {
       return validationError("Instance " + i.instanceId + " is already terminating");
     }
     std::string cause = causeTime(now) + " instance " + i.instanceId +
                         " was taken out of service in response to a user request";
     if (**decrement) {
-      if (g->desiredCapacity <= g->minSize) {
+      if (g.desiredCapacity <= g.minSize) {
         return validationError(
-            "Currently, desiredSize equals minSize (" + std::to_string(g->minSize) +
+            "Currently, desiredSize equals minSize (" + std::to_string(g.minSize) +
             "). Terminating instance without replacement will violate group's min size "
             "constraint. Either set shouldDecrementDesiredCapacity flag to false or lower "
             "group's min size.");
       }
-      cause += ", shrinking the capacity from " + std::to_string(g->desiredCapacity) + " to " +
-               std::to_string(g->desiredCapacity - 1);
-      g->desiredCapacity -= 1;
-      TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(*g));
+      cause += ", shrinking the capacity from " + std::to_string(g.desiredCapacity) + " to " +
+               std::to_string(g.desiredCapacity - 1);
+      g.desiredCapacity -= 1;
+      TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
     }
     cause += ".";
     i.lifecycleState = "Terminating";
@@ -519,32 +475,23 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
 
 Result<Json> describeAutoScalingInstances(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceIds", "MaxRecords", "NextToken"}));
-  auto ids = optStringList(p, "InstanceIds");
-  if (!ids) {
-    return ids.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto all = tx.instances();
-        if (!all) {
-          return all.status();
-        }
-        for (const auto& i : *all) {
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+        for (const auto& i : all) {
           if (i.autoScalingGroupName.empty() || !isGroupMember(i, i.autoScalingGroupName)) {
             continue;
           }
-          if (!ids->empty() && std::find(ids->begin(), ids->end(), i.instanceId) == ids->end()) {
+          if (!ids.empty() && std::find(ids.begin(), ids.end(), i.instanceId) == ids.end()) {
             continue;
           }
           out.push_back(autoScalingInstanceJson(i));
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"AutoScalingInstances", out}};
 }
 
@@ -557,27 +504,21 @@ Result<Json> describeScalingActivities(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(firstError({&name.status(), &ids.status(), &maxRecords.status()}));
   int limit = maxRecords->value_or(100);
   std::vector<model::ScalingActivity> acts;
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         std::vector<std::string> groups;
         if (name->has_value()) {
           groups.push_back(**name);
         } else {
-          auto all = tx.autoScalingGroups();
-          if (!all) {
-            return all.status();
-          }
-          for (const auto& g : *all) {
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.autoScalingGroups());
+          for (const auto& g : all) {
             groups.push_back(g.autoScalingGroupName);
           }
         }
         for (const auto& g : groups) {
           // ActivityIds may name older ones than the newest MaxRecords.
-          auto a = tx.scalingActivities(g, ids->empty() ? limit : 100000);
-          if (!a) {
-            return a.status();
-          }
-          for (auto& x : *a) {
+          TIDE_ASSIGN_OR_RETURN(auto a, tx.scalingActivities(g, ids->empty() ? limit : 100000));
+          for (auto& x : a) {
             if (ids->empty() || std::find(ids->begin(), ids->end(), x.activityId) != ids->end()) {
               acts.push_back(std::move(x));
             }
@@ -585,10 +526,7 @@ Result<Json> describeScalingActivities(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   std::stable_sort(acts.begin(), acts.end(),
                    [](const auto& a, const auto& b) { return a.startTime > b.startTime; });
   Json out = Json::array();
@@ -604,9 +542,7 @@ namespace {
 
 Result<std::optional<double>> optBound(const Json& step, const char* name) {
   auto v = optNumber(step, name);
-  if (!v) {
-    return v.status();
-  }
+  TIDE_RETURN_IF_ERROR(v.status());
   if (v->has_value() && !std::isfinite(**v)) {
     return validationError(std::string(name) + " must be a finite number");
   }
@@ -645,11 +581,8 @@ Result<std::vector<model::StepAdjustment>> stepAdjustments(const Json& p) {
 // A group's policy by name, or any policy by ARN.
 Result<model::ScalingPolicy> findPolicy(store::Tx& tx, const std::string& group,
                                         const std::string& nameOrArn) {
-  auto all = tx.scalingPolicies(nameOrArn.rfind("arn:", 0) == 0 ? "" : group);
-  if (!all) {
-    return all.status();
-  }
-  for (auto& p : *all) {
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.scalingPolicies(nameOrArn.rfind("arn:", 0) == 0 ? "" : group));
+  for (auto& p : all) {
     if (p.policyArn == nameOrArn ||
         (p.policyName == nameOrArn && p.autoScalingGroupName == group)) {
       return std::move(p);
@@ -732,20 +665,14 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   }
   Json alarms = Json::array();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto g = findLiveGroup(tx, *group);
-    if (!g) {
-      return g.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     auto existing = findPolicy(tx, *group, *name);
     policy.policyArn =
         existing ? existing->policyArn
                  : autoScalingArn("scalingPolicy:" + launch::newUuid() + ":autoScalingGroupName/" +
                                   *group + ":policyName/" + *name);
-    auto all = tx.alarms();
-    if (!all) {
-      return all.status();
-    }
-    alarms = policyAlarmsJson(policy, *all);
+    TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
+    alarms = policyAlarmsJson(policy, all);
     return tx.putScalingPolicy(policy);
   });
   if (!s.isOk()) {
@@ -762,7 +689,7 @@ Result<Json> describePolicies(ActionContext& ctx, const Json& p) {
   auto types = optStringList(p, "PolicyTypes");
   TIDE_RETURN_IF_ERROR(firstError({&group.status(), &names.status(), &types.status()}));
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         auto policies = tx.scalingPolicies(group->value_or(""));
         auto alarms = tx.alarms();
@@ -779,10 +706,7 @@ Result<Json> describePolicies(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"ScalingPolicies", out}};
 }
 
@@ -792,11 +716,8 @@ Result<Json> deletePolicy(ActionContext& ctx, const Json& p) {
   auto name = reqString(p, "PolicyName");
   TIDE_RETURN_IF_ERROR(firstError({&group.status(), &name.status()}));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto pol = findPolicy(tx, group->value_or(""), *name);
-    if (!pol) {
-      return pol.status();
-    }
-    return tx.deleteScalingPolicy(pol->policyArn);
+    TIDE_ASSIGN_OR_RETURN(auto pol, findPolicy(tx, group->value_or(""), *name));
+    return tx.deleteScalingPolicy(pol.policyArn);
   });
   if (!s.isOk()) {
     return s;
@@ -816,31 +737,23 @@ Result<Json> executePolicy(ActionContext& ctx, const Json& p) {
       {&group.status(), &name.status(), &honor.status(), &metric.status(), &threshold.status()}));
   TimeMs now = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto pol = findPolicy(tx, group->value_or(""), *name);
-    if (!pol) {
-      return pol.status();
-    }
-    auto g = findLiveGroup(tx, pol->autoScalingGroupName);
-    if (!g) {
-      return g.status();
-    }
-    if (pol->policyType == "StepScaling" && (!metric->has_value() || !threshold->has_value())) {
+    TIDE_ASSIGN_OR_RETURN(auto pol, findPolicy(tx, group->value_or(""), *name));
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, pol.autoScalingGroupName));
+    if (pol.policyType == "StepScaling" && (!metric->has_value() || !threshold->has_value())) {
       return validationError("MetricValue and BreachThreshold are required to execute a "
                              "StepScaling policy");
     }
     launch::AlarmTrigger trigger;
     trigger.metricValue = *metric;
     trigger.threshold = *threshold;
-    auto d = launch::applyScalingPolicy(tx, *pol, trigger, now, honor->value_or(false));
-    if (!d) {
-      return d.status();
-    }
-    if (d->outcome == launch::ScalingOutcome::CoolingDown) {
+    TIDE_ASSIGN_OR_RETURN(
+        auto d, launch::applyScalingPolicy(tx, pol, trigger, now, honor->value_or(false)));
+    if (d.outcome == launch::ScalingOutcome::CoolingDown) {
       return Status("ScalingActivityInProgress",
-                    "Scaling activity is in progress and blocks this action: " + d->message);
+                    "Scaling activity is in progress and blocks this action: " + d.message);
     }
-    if (d->outcome == launch::ScalingOutcome::NoStep) {
-      return validationError(d->message);
+    if (d.outcome == launch::ScalingOutcome::NoStep) {
+      return validationError(d.message);
     }
     return Status::ok();
   });

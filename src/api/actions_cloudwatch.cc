@@ -113,11 +113,8 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
     return noMetrics();
   }
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"Namespace", "MetricData"}));
-  auto ns = reqString(p, "Namespace");
-  if (!ns) {
-    return ns.status();
-  }
-  if (ns->rfind("AWS/", 0) == 0) {
+  TIDE_ASSIGN_OR_RETURN(auto ns, reqString(p, "Namespace"));
+  if (ns.rfind("AWS/", 0) == 0) {
     return Status("InvalidParameterValue",
                   "The value AWS/ for parameter Namespace is invalid: it is reserved");
   }
@@ -141,20 +138,12 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
                              "StatisticValues", "Unit", "StorageResolution"}));
     auto name = reqString(d, "MetricName");
     auto dims = dimensions(d, true);
-    if (!name) {
-      return name.status();
-    }
-    if (!dims) {
-      return dims.status();
-    }
-    Point pt{metrics::canonicalMetricKey({*ns, *name, *dims}), ctx.clock.now(), {}};
+    TIDE_RETURN_IF_ERROR(firstError({&name.status(), &dims.status()}));
+    Point pt{metrics::canonicalMetricKey({ns, *name, *dims}), ctx.clock.now(), {}};
     TIDE_RETURN_IF_ERROR(metrics::validateMetricKey(pt.key));
     if (d.contains("Timestamp")) {
-      auto t = timestamp(d, "Timestamp");
-      if (!t) {
-        return t.status();
-      }
-      pt.t = *t;
+      TIDE_ASSIGN_OR_RETURN(auto t, timestamp(d, "Timestamp"));
+      pt.t = t;
     }
     if (d.contains("Value") && d["Value"].is_number()) {
       pt.values.push_back(d["Value"].get<double>());
@@ -215,12 +204,9 @@ Result<Json> getMetricStatistics(ActionContext& ctx, const Json& p) {
   }
   q.extendedStatistics = *extended;
   q.unit = *unit;
-  auto points = ctx.metrics->statistics(q);
-  if (!points) {
-    return points.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto points, ctx.metrics->statistics(q));
   Json out = Json::array();
-  for (const auto& d : *points) {
+  for (const auto& d : points) {
     Json j = {{"Timestamp", formatIso8601(d.timestamp)}, {"Unit", d.unit}};
     if (d.sampleCount) {
       j["SampleCount"] = *d.sampleCount;
@@ -265,12 +251,9 @@ Result<Json> listMetrics(ActionContext& ctx, const Json& p) {
   for (const auto& [n, v] : *dims) {
     q.dimensions.push_back({n, v.empty() ? std::nullopt : std::optional<std::string>(v)});
   }
-  auto keys = ctx.metrics->listMetrics(q);
-  if (!keys) {
-    return keys.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto keys, ctx.metrics->listMetrics(q));
   Json out = Json::array();
-  for (const auto& k : *keys) {
+  for (const auto& k : keys) {
     out.push_back({{"Namespace", k.namespace_},
                    {"MetricName", k.metricName},
                    {"Dimensions", dimensionsJson(k.dimensions)}});
@@ -330,24 +313,18 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
   a.threshold = **threshold;
   a.comparisonOperator = op->value_or("");
   a.treatMissingData = missing->value_or("missing");
-  auto spec = metrics::alarmSpecOf(a);
-  if (!spec) {
-    return spec.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto spec, metrics::alarmSpecOf(a));
   TimeMs now = ctx.clock.now();
   a.alarmConfigurationUpdatedTimestamp = now;
   a.stateUpdatedTimestamp = now;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.alarm(a.alarmName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.alarm(a.alarmName));
+    if (existing.has_value()) {
       // Updating an alarm keeps its state, as CloudWatch does (the evaluator re-checks it).
-      a.stateValue = (*existing)->stateValue;
-      a.stateReason = (*existing)->stateReason;
-      a.stateReasonData = (*existing)->stateReasonData;
-      a.stateUpdatedTimestamp = (*existing)->stateUpdatedTimestamp;
+      a.stateValue = existing->stateValue;
+      a.stateReason = existing->stateReason;
+      a.stateReasonData = existing->stateReasonData;
+      a.stateUpdatedTimestamp = existing->stateUpdatedTimestamp;
     }
     return tx.putAlarm(a);
   });
@@ -369,13 +346,10 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto all = tx.alarms();
-        if (!all) {
-          return all.status();
-        }
-        for (const auto& a : *all) {
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
+        for (const auto& a : all) {
           if (!names->empty() &&
               std::find(names->begin(), names->end(), a.alarmName) == names->end()) {
             continue;
@@ -390,29 +364,20 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"MetricAlarms", out}, {"CompositeAlarms", Json::array()}};
 }
 
 Result<Json> deleteAlarms(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"AlarmNames"}));
-  auto names = optStringList(p, "AlarmNames");
-  if (!names) {
-    return names.status();
-  }
-  if (names->empty()) {
+  TIDE_ASSIGN_OR_RETURN(auto names, optStringList(p, "AlarmNames"));
+  if (names.empty()) {
     return Status("MissingParameter", "The request must contain the parameter AlarmNames");
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    for (const auto& n : *names) {
-      auto a = tx.alarm(n);
-      if (!a) {
-        return a.status();
-      }
-      if (!a->has_value()) {
+    for (const auto& n : names) {
+      TIDE_ASSIGN_OR_RETURN(auto a, tx.alarm(n));
+      if (!a.has_value()) {
         return Status("ResourceNotFound", "Alarm '" + n + "' does not exist");
       }
       TIDE_RETURN_IF_ERROR(tx.deleteAlarm(n));
@@ -436,14 +401,11 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto a = tx.alarm(*name);
-    if (!a) {
-      return a.status();
-    }
-    if (!a->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto a, tx.alarm(*name));
+    if (!a.has_value()) {
       return Status("ResourceNotFound", "Alarm '" + *name + "' does not exist");
     }
-    model::MetricAlarm alarm = **a;
+    model::MetricAlarm alarm = *a;
     alarm.stateValue = *value;
     alarm.stateReason = *reason;
     alarm.stateUpdatedTimestamp = ctx.clock.now();

@@ -23,11 +23,8 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"Name", "Description", "InstanceId", "NoReboot",
                                             "SourceDirectory", "RunCommand", "Port",
                                             "HealthCheckPath", "TagSpecifications", "DryRun"}));
-  auto name = reqString(p, "Name");
-  if (!name) {
-    return name.status();
-  }
-  TIDE_RETURN_IF_ERROR(model::validateImageName(*name));
+  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "Name"));
+  TIDE_RETURN_IF_ERROR(model::validateImageName(name));
   auto description = optString(p, "Description");
   auto instanceId = optString(p, "InstanceId");
   auto dir = optString(p, "SourceDirectory");
@@ -55,20 +52,17 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
 
   model::Image img;
   img.imageId = newId("ami");
-  img.name = *name;
+  img.name = name;
   img.description = description->value_or("");
   img.creationDate = ctx.clock.now();
   img.tags = *tags;
   img.healthCheckPath = health->value_or("/");
 
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.imageByName(img.name);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.imageByName(img.name));
+    if (existing.has_value()) {
       return Status("InvalidAMIName.Duplicate",
-                    "An image named '" + img.name + "' already exists: " + (*existing)->imageId);
+                    "An image named '" + img.name + "' already exists: " + existing->imageId);
     }
     if (dir->has_value()) {
       fs::path path(**dir);
@@ -92,15 +86,12 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
       img.runCommand = **run;
       img.port = port->has_value() ? static_cast<int>(**port) : 8080;
     } else {
-      auto inst = tx.instance(**instanceId);
-      if (!inst) {
-        return inst.status();
-      }
-      if (!inst->has_value() || (*inst)->state == model::InstanceState::Terminated) {
+      TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(**instanceId));
+      if (!inst.has_value() || inst->state == model::InstanceState::Terminated) {
         return Status("InvalidInstanceID.NotFound",
                       "The instance ID '" + **instanceId + "' does not exist");
       }
-      const model::Instance& i = **inst;
+      const model::Instance& i = *inst;
       if (i.state == model::InstanceState::Pending ||
           i.state == model::InstanceState::ShuttingDown) {
         return Status("IncorrectInstanceState", "The instance '" + i.instanceId +
@@ -127,29 +118,17 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
 
 Result<Json> describeImages(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ImageIds", "Owners", "Filters", "DryRun"}));
-  auto ids = optStringList(p, "ImageIds");
-  if (!ids) {
-    return ids.status();
-  }
-  auto fs = filters(p);
-  if (!fs) {
-    return fs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "ImageIds"));
+  TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
   std::vector<model::Image> images;
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto all = tx.images();
-        if (!all) {
-          return all.status();
-        }
-        images = std::move(*all);
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.images());
+        images = std::move(all);
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
-  for (const std::string& id : *ids) {
+      false));
+  for (const std::string& id : ids) {
     bool found = false;
     for (const auto& img : images) {
       found = found || img.imageId == id;
@@ -160,11 +139,11 @@ Result<Json> describeImages(ActionContext& ctx, const Json& p) {
   }
   Json out = Json::array();
   for (const auto& img : images) {
-    if (!ids->empty() && std::find(ids->begin(), ids->end(), img.imageId) == ids->end()) {
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), img.imageId) == ids.end()) {
       continue;
     }
     bool keep = true;
-    for (const Filter& f : *fs) {
+    for (const Filter& f : fs) {
       std::optional<std::string> value;
       if (f.name == "name") {
         value = img.name;
@@ -191,18 +170,13 @@ Result<Json> describeImages(ActionContext& ctx, const Json& p) {
 Result<Json> deregisterImage(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ImageId", "DryRun"}));
   auto id = reqString(p, "ImageId");
-  if (!id) {
-    return id.status();
-  }
+  TIDE_RETURN_IF_ERROR(id.status());
   if (!isIdOf(*id, "ami")) {
     return Status("InvalidAMIID.Malformed", "Invalid id: '" + *id + "'");
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto img = tx.image(*id);
-    if (!img) {
-      return img.status();
-    }
-    if (!img->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto img, tx.image(*id));
+    if (!img.has_value()) {
       return Status("InvalidAMIID.NotFound", "The image id '[" + *id + "]' does not exist");
     }
     return tx.deleteImage(*id);

@@ -37,15 +37,12 @@ Result<std::vector<Instance>> namedInstances(store::Tx& tx, const std::vector<st
   std::vector<Instance> out;
   std::vector<std::string> missing;
   for (const auto& id : ids) {
-    auto i = tx.instance(id);
-    if (!i) {
-      return i.status();
-    }
-    if (!i->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto i, tx.instance(id));
+    if (!i.has_value()) {
       missing.push_back(id);
       continue;
     }
-    out.push_back(std::move(**i));
+    out.push_back(std::move(*i));
   }
   if (!missing.empty()) {
     std::string list;
@@ -62,9 +59,7 @@ Result<std::vector<Instance>> namedInstances(store::Tx& tx, const std::vector<st
 
 Result<std::vector<std::string>> requiredIds(const Json& p) {
   auto ids = optStringList(p, "InstanceIds");
-  if (!ids) {
-    return ids.status();
-  }
+  TIDE_RETURN_IF_ERROR(ids.status());
   if (ids->empty()) {
     return Status("MissingParameter", "The request must contain the parameter InstanceIds");
   }
@@ -83,26 +78,17 @@ Result<std::vector<std::string>> requiredIds(const Json& p) {
 Result<Json> changeInstances(ActionContext& ctx, const Json& p, const char* listName,
                              Result<InstanceState> (*change)(Instance&, TimeMs now)) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceIds", "Force", "Hibernate", "DryRun"}));
-  auto ids = requiredIds(p);
-  if (!ids) {
-    return ids.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ids, requiredIds(p));
   Json out = Json::array();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto instances = namedInstances(tx, *ids);
-    if (!instances) {
-      return instances.status();
-    }
-    for (Instance& i : *instances) {
+    TIDE_ASSIGN_OR_RETURN(auto instances, namedInstances(tx, ids));
+    for (Instance& i : instances) {
       InstanceState previous = i.state;
-      auto current = change(i, ctx.clock.now());
-      if (!current) {
-        return current.status();
-      }
+      TIDE_ASSIGN_OR_RETURN(auto current, change(i, ctx.clock.now()));
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
       out.push_back({{"InstanceId", i.instanceId},
                      {"PreviousState", stateJson(previous)},
-                     {"CurrentState", stateJson(*current)}});
+                     {"CurrentState", stateJson(current)}});
     }
     return Status::ok();
   });
@@ -174,12 +160,7 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
                            "BlockDeviceMappings", "Port", "Environment", "ClientToken", "DryRun"}));
   auto minCount = optInt(p, "MinCount");
   auto maxCount = optInt(p, "MaxCount");
-  if (!minCount) {
-    return minCount.status();
-  }
-  if (!maxCount) {
-    return maxCount.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&minCount.status(), &maxCount.status()}));
   int64_t lo = minCount->value_or(1), hi = maxCount->value_or(lo);
   if (lo < 1 || hi < lo) {
     return Status("InvalidParameterValue", "MinCount (" + std::to_string(lo) +
@@ -223,24 +204,18 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     launch::LaunchRequest request;
     model::LaunchTemplateData base;
     if (!ltId.empty() || !ltName.empty()) {
-      auto r = launch::resolveLaunchTemplate(tx, ltId, ltName, ltVersion);
-      if (!r) {
-        return r.status();
-      }
-      base = r->version.data;
-      request.launchTemplateId = r->launchTemplate.launchTemplateId;
-      request.launchTemplateName = r->launchTemplate.launchTemplateName;
-      request.launchTemplateVersion = r->version.versionNumber;
+      TIDE_ASSIGN_OR_RETURN(auto r, launch::resolveLaunchTemplate(tx, ltId, ltName, ltVersion));
+      base = r.version.data;
+      request.launchTemplateId = r.launchTemplate.launchTemplateId;
+      request.launchTemplateName = r.launchTemplate.launchTemplateName;
+      request.launchTemplateVersion = r.version.versionNumber;
     }
     std::vector<model::Tag> templateTags = base.instanceTags;
-    auto data = parseLaunchTemplateData(overrides, base);
-    if (!data) {
-      return data.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto data, parseLaunchTemplateData(overrides, base));
     // Instance tags: the template's, overridden key by key by the request's.
     request.tags = templateTags;
     if (p.contains("TagSpecifications")) {
-      for (const model::Tag& t : data->instanceTags) {
+      for (const model::Tag& t : data.instanceTags) {
         auto it = std::find_if(request.tags.begin(), request.tags.end(),
                                [&](const model::Tag& x) { return x.key == t.key; });
         if (it != request.tags.end()) {
@@ -250,16 +225,13 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
         }
       }
     }
-    request.data = std::move(*data);
+    request.data = std::move(data);
     request.minCount = lo;
     request.maxCount = hi;
     request.reservationId = reservationId;
-    auto made = launch::launchInstances(tx, request, ctx.limits.maxCpuCores, ctx.clock.now(),
-                                        ctx.addresses);
-    if (!made) {
-      return made.status();
-    }
-    launched = std::move(*made);
+    TIDE_ASSIGN_OR_RETURN(auto made, launch::launchInstances(tx, request, ctx.limits.maxCpuCores,
+                                                             ctx.clock.now(), ctx.addresses));
+    launched = std::move(made);
     return Status::ok();
   });
   if (!s.isOk()) {
@@ -278,30 +250,18 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
 Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(
       checkKnownParams(p, {"InstanceIds", "Filters", "MaxResults", "NextToken", "DryRun"}));
-  auto ids = optStringList(p, "InstanceIds");
-  if (!ids) {
-    return ids.status();
-  }
-  auto fs = filters(p);
-  if (!fs) {
-    return fs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));
+  TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
   std::vector<Instance> instances;
   Status s = ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        if (!ids->empty()) {
-          auto named = namedInstances(tx, *ids);
-          if (!named) {
-            return named.status();
-          }
-          instances = std::move(*named);
+        if (!ids.empty()) {
+          TIDE_ASSIGN_OR_RETURN(auto named, namedInstances(tx, ids));
+          instances = std::move(named);
           return Status::ok();
         }
-        auto all = tx.instances();
-        if (!all) {
-          return all.status();
-        }
-        instances = std::move(*all);
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+        instances = std::move(all);
         return Status::ok();
       },
       false);
@@ -313,7 +273,7 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
   std::map<std::string, Json> byReservation;
   for (const Instance& i : instances) {
     bool keep = true;
-    for (const Filter& f : *fs) {
+    for (const Filter& f : fs) {
       std::optional<std::string> value;
       if (f.name == "instance-state-name") {
         value = std::string(model::instanceStateName(i.state));
@@ -382,39 +342,28 @@ Result<Json> startInstances(ActionContext& ctx, const Json& p) {
 Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceId", "Latest", "DryRun"}));
   auto id = reqString(p, "InstanceId");
-  if (!id) {
-    return id.status();
-  }
+  TIDE_RETURN_IF_ERROR(id.status());
   if (!isIdOf(*id, "i")) {
     return Status("InvalidInstanceID.Malformed", "Invalid id: '" + *id + "'");
   }
-  Status s = ctx.store.transact(
-      [&](store::Tx& tx) -> Status { return namedInstances(tx, {*id}).status(); }, false);
-  if (!s.isOk()) {
-    return s;
-  }
-  auto out = ctx.host.consoleOutput(*id, 64 * 1024);
-  if (!out) {
-    return out.status();
-  }
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
+      [&](store::Tx& tx) -> Status { return namedInstances(tx, {*id}).status(); }, false));
+  TIDE_ASSIGN_OR_RETURN(auto out, ctx.host.consoleOutput(*id, 64 * 1024));
   return Json{{"InstanceId", *id},
               {"Timestamp", formatIso8601(ctx.clock.now())},
-              {"Output", base64Encode(*out)}};
+              {"Output", base64Encode(out)}};
 }
 
 Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p) {
   (void)ctx;
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceTypes", "Filters", "MaxResults", "DryRun"}));
-  auto names = optStringList(p, "InstanceTypes");
-  if (!names) {
-    return names.status();
-  }
-  for (const auto& n : *names) {
+  TIDE_ASSIGN_OR_RETURN(auto names, optStringList(p, "InstanceTypes"));
+  for (const auto& n : names) {
     TIDE_RETURN_IF_ERROR(model::validateInstanceType(n));
   }
   Json out = Json::array();
   for (const model::InstanceType& t : model::instanceTypes()) {
-    if (!names->empty() && std::find(names->begin(), names->end(), t.name) == names->end()) {
+    if (!names.empty() && std::find(names.begin(), names.end(), t.name) == names.end()) {
       continue;
     }
     out.push_back({{"InstanceType", std::string(t.name)},
@@ -432,13 +381,10 @@ Result<Json> describeHost(ActionContext& ctx, const Json& p) {
   Json host = ctx.host.describe();
   double used = 0;
   std::map<std::string, int> byState;
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto all = tx.instances();
-        if (!all) {
-          return all.status();
-        }
-        for (const Instance& i : *all) {
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+        for (const Instance& i : all) {
           if (launch::holdsCapacity(i)) {
             used += launch::coresOf(i.instanceType);
           }
@@ -446,10 +392,7 @@ Result<Json> describeHost(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   host["CpuCoresInUse"] = used;
   host["MaxCpuCores"] = ctx.limits.maxCpuCores;
   host["InstanceCounts"] = byState;

@@ -24,12 +24,7 @@ struct TemplateRef {
 Result<TemplateRef> templateRef(const Json& p) {
   auto id = optString(p, "LaunchTemplateId");
   auto name = optString(p, "LaunchTemplateName");
-  if (!id) {
-    return id.status();
-  }
-  if (!name) {
-    return name.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&id.status(), &name.status()}));
   return TemplateRef{id->value_or(""), name->value_or("")};
 }
 
@@ -38,11 +33,8 @@ Status checkImage(store::Tx& tx, const model::LaunchTemplateData& d) {
   if (d.imageId.empty()) {
     return Status::ok();
   }
-  auto img = tx.image(d.imageId);
-  if (!img) {
-    return img.status();
-  }
-  if (!img->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(d.imageId));
+  if (!img.has_value()) {
     return Status("InvalidAMIID.NotFound", "The image id '[" + d.imageId + "]' does not exist");
   }
   return Status::ok();
@@ -55,48 +47,34 @@ Result<Json> createLaunchTemplate(ActionContext& ctx, const Json& p) {
       checkKnownParams(p, {"LaunchTemplateName", "VersionDescription", "LaunchTemplateData",
                            "TagSpecifications", "ClientToken", "DryRun"}));
   auto name = reqString(p, "LaunchTemplateName");
-  if (!name) {
-    return name.status();
-  }
+  TIDE_RETURN_IF_ERROR(name.status());
   TIDE_RETURN_IF_ERROR(model::validateLaunchTemplateName(*name));
-  auto description = optString(p, "VersionDescription");
-  if (!description) {
-    return description.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto description, optString(p, "VersionDescription"));
   if (!p.contains("LaunchTemplateData")) {
     return Status("MissingParameter", "The request must contain the parameter LaunchTemplateData");
   }
-  auto data = parseLaunchTemplateData(p["LaunchTemplateData"], {});
-  if (!data) {
-    return data.status();
-  }
-  auto tags = tagSpecifications(p, "launch-template", {});
-  if (!tags) {
-    return tags.status();
-  }
-  TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
+  TIDE_ASSIGN_OR_RETURN(auto data, parseLaunchTemplateData(p["LaunchTemplateData"], {}));
+  TIDE_ASSIGN_OR_RETURN(auto tags, tagSpecifications(p, "launch-template", {}));
+  TIDE_RETURN_IF_ERROR(model::validateTags(tags));
 
   model::LaunchTemplate lt;
   lt.launchTemplateId = newId("lt");
   lt.launchTemplateName = *name;
   lt.createTime = ctx.clock.now();
-  lt.tags = *tags;
+  lt.tags = tags;
   model::LaunchTemplateVersion v;
   v.launchTemplateId = lt.launchTemplateId;
   v.launchTemplateName = lt.launchTemplateName;
   v.versionNumber = 1;
-  v.versionDescription = description->value_or("");
+  v.versionDescription = description.value_or("");
   v.createTime = lt.createTime;
-  v.data = *data;
+  v.data = data;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.launchTemplateByName(lt.launchTemplateName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.launchTemplateByName(lt.launchTemplateName));
+    if (existing.has_value()) {
       return Status("InvalidLaunchTemplateName.AlreadyExistsException",
                     "Launch template name already in use: " + lt.launchTemplateName + " (" +
-                        (*existing)->launchTemplateId + ")");
+                        existing->launchTemplateId + ")");
     }
     TIDE_RETURN_IF_ERROR(checkImage(tx, v.data));
     TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
@@ -122,30 +100,21 @@ Result<Json> createLaunchTemplateVersion(ActionContext& ctx, const Json& p) {
   model::LaunchTemplateVersion v;
   model::LaunchTemplate lt;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findLaunchTemplate(tx, ref->id, ref->name);
-    if (!found) {
-      return found.status();
-    }
-    lt = std::move(*found);
+    TIDE_ASSIGN_OR_RETURN(auto found, findLaunchTemplate(tx, ref->id, ref->name));
+    lt = std::move(found);
     model::LaunchTemplateData base;
     if (source->has_value()) {
-      auto src = resolveLaunchTemplate(tx, lt.launchTemplateId, "", **source);
-      if (!src) {
-        return src.status();
-      }
-      base = src->version.data;
+      TIDE_ASSIGN_OR_RETURN(auto src, resolveLaunchTemplate(tx, lt.launchTemplateId, "", **source));
+      base = src.version.data;
     }
-    auto data = parseLaunchTemplateData(p["LaunchTemplateData"], base);
-    if (!data) {
-      return data.status();
-    }
-    TIDE_RETURN_IF_ERROR(checkImage(tx, *data));
+    TIDE_ASSIGN_OR_RETURN(auto data, parseLaunchTemplateData(p["LaunchTemplateData"], base));
+    TIDE_RETURN_IF_ERROR(checkImage(tx, data));
     v.launchTemplateId = lt.launchTemplateId;
     v.launchTemplateName = lt.launchTemplateName;
     v.versionNumber = lt.latestVersionNumber + 1;
     v.versionDescription = description->value_or("");
     v.createTime = ctx.clock.now();
-    v.data = *data;
+    v.data = data;
     lt.latestVersionNumber = v.versionNumber;
     TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
     return tx.putLaunchTemplate(lt);
@@ -161,21 +130,13 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
       p, {"LaunchTemplateIds", "LaunchTemplateNames", "Filters", "MaxResults", "DryRun"}));
   auto ids = optStringList(p, "LaunchTemplateIds");
   auto names = optStringList(p, "LaunchTemplateNames");
-  if (!ids) {
-    return ids.status();
-  }
-  if (!names) {
-    return names.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&ids.status(), &names.status()}));
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         if (ids->empty() && names->empty()) {
-          auto all = tx.launchTemplates();
-          if (!all) {
-            return all.status();
-          }
-          for (const auto& lt : *all) {
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.launchTemplates());
+          for (const auto& lt : all) {
             out.push_back(launchTemplateJson(lt));
           }
           return Status::ok();
@@ -188,18 +149,12 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
           refs.push_back({"", name});
         }
         for (const TemplateRef& ref : refs) {
-          auto lt = findLaunchTemplate(tx, ref.id, ref.name);
-          if (!lt) {
-            return lt.status();
-          }
-          out.push_back(launchTemplateJson(*lt));
+          TIDE_ASSIGN_OR_RETURN(auto lt, findLaunchTemplate(tx, ref.id, ref.name));
+          out.push_back(launchTemplateJson(lt));
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"LaunchTemplates", out}};
 }
 
@@ -209,64 +164,38 @@ Result<Json> describeLaunchTemplateVersions(ActionContext& ctx, const Json& p) {
                            "MaxVersion", "Filters", "MaxResults", "DryRun"}));
   auto ref = templateRef(p);
   auto versions = optStringList(p, "Versions");
-  if (!ref) {
-    return ref.status();
-  }
-  if (!versions) {
-    return versions.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&ref.status(), &versions.status()}));
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto lt = findLaunchTemplate(tx, ref->id, ref->name);
-        if (!lt) {
-          return lt.status();
-        }
+        TIDE_ASSIGN_OR_RETURN(auto lt, findLaunchTemplate(tx, ref->id, ref->name));
         if (versions->empty()) {
-          auto all = tx.launchTemplateVersions(lt->launchTemplateId);
-          if (!all) {
-            return all.status();
-          }
-          for (const auto& v : *all) {
-            out.push_back(launchTemplateVersionJson(v, lt->defaultVersionNumber));
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.launchTemplateVersions(lt.launchTemplateId));
+          for (const auto& v : all) {
+            out.push_back(launchTemplateVersionJson(v, lt.defaultVersionNumber));
           }
           return Status::ok();
         }
         for (const auto& spec : *versions) {
-          auto r = resolveLaunchTemplate(tx, lt->launchTemplateId, "", spec);
-          if (!r) {
-            return r.status();
-          }
-          out.push_back(launchTemplateVersionJson(r->version, lt->defaultVersionNumber));
+          TIDE_ASSIGN_OR_RETURN(auto r, resolveLaunchTemplate(tx, lt.launchTemplateId, "", spec));
+          out.push_back(launchTemplateVersionJson(r.version, lt.defaultVersionNumber));
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"LaunchTemplateVersions", out}};
 }
 
 Result<Json> modifyLaunchTemplate(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"LaunchTemplateId", "LaunchTemplateName", "DefaultVersion", "ClientToken", "DryRun"}));
-  auto ref = templateRef(p);
-  if (!ref) {
-    return ref.status();
-  }
-  auto version = reqString(p, "DefaultVersion");
-  if (!version) {
-    return version.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ref, templateRef(p));
+  TIDE_ASSIGN_OR_RETURN(auto version, reqString(p, "DefaultVersion"));
   model::LaunchTemplate lt;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto r = resolveLaunchTemplate(tx, ref->id, ref->name, *version);
-    if (!r) {
-      return r.status();
-    }
-    lt = r->launchTemplate;
-    lt.defaultVersionNumber = r->version.versionNumber;
+    TIDE_ASSIGN_OR_RETURN(auto r, resolveLaunchTemplate(tx, ref.id, ref.name, version));
+    lt = r.launchTemplate;
+    lt.defaultVersionNumber = r.version.versionNumber;
     return tx.putLaunchTemplate(lt);
   });
   if (!s.isOk()) {
@@ -277,17 +206,11 @@ Result<Json> modifyLaunchTemplate(ActionContext& ctx, const Json& p) {
 
 Result<Json> deleteLaunchTemplate(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LaunchTemplateId", "LaunchTemplateName", "DryRun"}));
-  auto ref = templateRef(p);
-  if (!ref) {
-    return ref.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto ref, templateRef(p));
   model::LaunchTemplate lt;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findLaunchTemplate(tx, ref->id, ref->name);
-    if (!found) {
-      return found.status();
-    }
-    lt = std::move(*found);
+    TIDE_ASSIGN_OR_RETURN(auto found, findLaunchTemplate(tx, ref.id, ref.name));
+    lt = std::move(found);
     return tx.deleteLaunchTemplate(lt.launchTemplateId);
   });
   if (!s.isOk()) {

@@ -23,14 +23,11 @@ Status lbNotFound(const std::string& what) {
 }
 
 Result<model::LoadBalancer> findLoadBalancer(store::Tx& tx, const std::string& arn) {
-  auto lb = tx.loadBalancer(arn);
-  if (!lb) {
-    return lb.status();
-  }
-  if (!lb->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto lb, tx.loadBalancer(arn));
+  if (!lb.has_value()) {
     return lbNotFound("'" + arn + "'");
   }
-  return std::move(**lb);
+  return std::move(*lb);
 }
 
 // Runs a read-only transaction.
@@ -55,11 +52,8 @@ bool validBucketName(const std::string& b) {
 std::optional<Status> applyLimitOrLogAttribute(model::LoadBalancer& lb, const std::string& key,
                                                const std::string& value) {
   auto setInt = [&](int& field, int lo, int hi) -> Status {
-    auto v = intAttribute(key, value, lo, hi);
-    if (!v) {
-      return v.status();
-    }
-    field = *v;
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, lo, hi));
+    field = v;
     return Status::ok();
   };
   if (key == "tide.http.max_uri_bytes") {
@@ -143,11 +137,8 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   lb.createdTime = ctx.clock.now();
   lb.tags = *tags;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.loadBalancerByName(lb.loadBalancerName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.loadBalancerByName(lb.loadBalancerName));
+    if (existing.has_value()) {
       return Status("DuplicateLoadBalancerName",
                     "A load balancer named '" + lb.loadBalancerName + "' already exists");
     }
@@ -163,31 +154,23 @@ Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArns", "Names", "Marker", "PageSize"}));
   auto arns = optStringList(p, "LoadBalancerArns");
   auto names = optStringList(p, "Names");
-  if (!arns) {
-    return arns.status();
-  }
-  if (!names) {
-    return names.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&arns.status(), &names.status()}));
   Json out = Json::array();
   Status s = read(ctx, [&](store::Tx& tx) -> Status {
-    auto all = tx.loadBalancers();
-    if (!all) {
-      return all.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto all, tx.loadBalancers());
     for (const auto& want : *arns) {
-      if (std::none_of(all->begin(), all->end(),
+      if (std::none_of(all.begin(), all.end(),
                        [&](const auto& lb) { return lb.loadBalancerArn == want; })) {
         return lbNotFound("'" + want + "'");
       }
     }
     for (const auto& want : *names) {
-      if (std::none_of(all->begin(), all->end(),
+      if (std::none_of(all.begin(), all.end(),
                        [&](const auto& lb) { return lb.loadBalancerName == want; })) {
         return lbNotFound("'" + want + "'");
       }
     }
-    for (const auto& lb : *all) {
+    for (const auto& lb : all) {
       bool named = std::find(arns->begin(), arns->end(), lb.loadBalancerArn) != arns->end() ||
                    std::find(names->begin(), names->end(), lb.loadBalancerName) != names->end();
       if ((arns->empty() && names->empty()) || named) {
@@ -204,16 +187,10 @@ Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p) {
 
 Result<Json> deleteLoadBalancer(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn"}));
-  auto arn = reqString(p, "LoadBalancerArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "LoadBalancerArn"));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto lb = findLoadBalancer(tx, *arn);
-    if (!lb) {
-      return lb.status();
-    }
-    return tx.deleteLoadBalancer(*arn); // and its listeners
+    TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, arn));
+    return tx.deleteLoadBalancer(arn); // and its listeners
   });
   if (!s.isOk()) {
     return s;
@@ -223,28 +200,16 @@ Result<Json> deleteLoadBalancer(ActionContext& ctx, const Json& p) {
 
 Result<Json> modifyLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn", "Attributes"}));
-  auto arn = reqString(p, "LoadBalancerArn");
-  if (!arn) {
-    return arn.status();
-  }
-  auto attrs = attributes(p);
-  if (!attrs) {
-    return attrs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "LoadBalancerArn"));
+  TIDE_ASSIGN_OR_RETURN(auto attrs, attributes(p));
   model::LoadBalancer lb;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findLoadBalancer(tx, *arn);
-    if (!found) {
-      return found.status();
-    }
-    lb = std::move(*found);
-    for (const auto& [key, value] : *attrs) {
+    TIDE_ASSIGN_OR_RETURN(auto found, findLoadBalancer(tx, arn));
+    lb = std::move(found);
+    for (const auto& [key, value] : attrs) {
       if (key == "idle_timeout.timeout_seconds") {
-        auto v = intAttribute(key, value, 1, 4000);
-        if (!v) {
-          return v.status();
-        }
-        lb.idleTimeoutSeconds = *v;
+        TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, 4000));
+        lb.idleTimeoutSeconds = v;
       } else if (key == "routing.http.desync_mitigation_mode") {
         if (value != "monitor" && value != "defensive" && value != "strictest") {
           return validationError("Attribute " + key +
@@ -277,17 +242,11 @@ Result<Json> modifyLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
 
 Result<Json> describeLoadBalancerAttributes(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"LoadBalancerArn"}));
-  auto arn = reqString(p, "LoadBalancerArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "LoadBalancerArn"));
   Json out;
   Status s = read(ctx, [&](store::Tx& tx) -> Status {
-    auto lb = findLoadBalancer(tx, *arn);
-    if (!lb) {
-      return lb.status();
-    }
-    out = loadBalancerAttributesJson(*lb);
+    TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, arn));
+    out = loadBalancerAttributesJson(lb);
     return Status::ok();
   });
   if (!s.isOk()) {
@@ -313,33 +272,24 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   if (!p.contains("DefaultActions")) {
     return Status("MissingParameter", "The request must contain DefaultActions");
   }
-  auto actions = parseListenerActions(p["DefaultActions"]);
-  if (!actions) {
-    return actions.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto actions, parseListenerActions(p["DefaultActions"]));
   model::Listener l;
   l.loadBalancerArn = *lbArn;
   l.port = static_cast<int>(**port);
-  l.defaultActions = *actions;
+  l.defaultActions = actions;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto lb = findLoadBalancer(tx, *lbArn);
-    if (!lb) {
-      return lb.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, *lbArn));
     l.listenerArn =
-        elbArn("listener/app/" + lb->loadBalancerName + "/" +
-               lb->loadBalancerArn.substr(lb->loadBalancerArn.size() - 16) + "/" + randomHex(16));
-    auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
-    for (const auto& other : *all) {
+        elbArn("listener/app/" + lb.loadBalancerName + "/" +
+               lb.loadBalancerArn.substr(lb.loadBalancerArn.size() - 16) + "/" + randomHex(16));
+    TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
+    for (const auto& other : all) {
       if (other.port != l.port) {
         continue;
       }
       auto otherLb = tx.loadBalancer(other.loadBalancerArn);
-      if (otherLb && otherLb->has_value() && (*otherLb)->bindAddress == lb->bindAddress) {
-        return Status("DuplicateListener", "A listener on " + lb->bindAddress + ":" +
+      if (otherLb && otherLb->has_value() && (*otherLb)->bindAddress == lb.bindAddress) {
+        return Status("DuplicateListener", "A listener on " + lb.bindAddress + ":" +
                                                std::to_string(l.port) + " already exists (" +
                                                other.listenerArn + ")");
       }
@@ -358,34 +308,23 @@ Result<Json> describeListeners(ActionContext& ctx, const Json& p) {
       checkKnownParams(p, {"LoadBalancerArn", "ListenerArns", "Marker", "PageSize"}));
   auto lbArn = optString(p, "LoadBalancerArn");
   auto arns = optStringList(p, "ListenerArns");
-  if (!lbArn) {
-    return lbArn.status();
-  }
-  if (!arns) {
-    return arns.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&lbArn.status(), &arns.status()}));
   if (!lbArn->has_value() && arns->empty()) {
     return validationError("Give LoadBalancerArn or ListenerArns");
   }
   Json out = Json::array();
   Status s = read(ctx, [&](store::Tx& tx) -> Status {
     if (lbArn->has_value()) {
-      auto lb = findLoadBalancer(tx, **lbArn);
-      if (!lb) {
-        return lb.status();
-      }
+      TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, **lbArn));
     }
-    auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
     for (const auto& want : *arns) {
-      if (std::none_of(all->begin(), all->end(),
+      if (std::none_of(all.begin(), all.end(),
                        [&](const auto& l) { return l.listenerArn == want; })) {
         return Status("ListenerNotFound", "Listener '" + want + "' not found");
       }
     }
-    for (const auto& l : *all) {
+    for (const auto& l : all) {
       bool wanted =
           arns->empty() || std::find(arns->begin(), arns->end(), l.listenerArn) != arns->end();
       if (wanted && (!lbArn->has_value() || l.loadBalancerArn == **lbArn)) {
@@ -402,16 +341,10 @@ Result<Json> describeListeners(ActionContext& ctx, const Json& p) {
 
 Result<Json> deleteListener(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ListenerArn"}));
-  auto arn = reqString(p, "ListenerArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "ListenerArn"));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto l = findListener(tx, *arn);
-    if (!l) {
-      return l.status();
-    }
-    return tx.deleteListener(*arn);
+    TIDE_ASSIGN_OR_RETURN(auto l, findListener(tx, arn));
+    return tx.deleteListener(arn);
   });
   if (!s.isOk()) {
     return s;

@@ -24,17 +24,14 @@ Status ruleNotFound(const std::string& arn) {
 }
 
 Result<int> parsePriority(const Json& p) {
-  auto priority = optInt(p, "Priority");
-  if (!priority) {
-    return priority.status();
-  }
-  if (!priority->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto priority, optInt(p, "Priority"));
+  if (!priority.has_value()) {
     return Status("MissingParameter", "The request must contain Priority");
   }
-  if (**priority < 1 || **priority > 50000) {
-    return validationError("Priority " + std::to_string(**priority) + " must be 1 to 50000");
+  if (*priority < 1 || *priority > 50000) {
+    return validationError("Priority " + std::to_string(*priority) + " must be 1 to 50000");
   }
-  return static_cast<int>(**priority);
+  return static_cast<int>(*priority);
 }
 
 // Where a rule ARN points: its listener and the index of the rule in it (-1: the default rule).
@@ -60,11 +57,8 @@ Result<RuleLocation> findRule(const std::vector<model::Listener>& listeners,
 
 // The same, reading the listeners from the store.
 Result<RuleLocation> findRule(store::Tx& tx, const std::string& arn) {
-  auto all = tx.listeners();
-  if (!all) {
-    return all.status();
-  }
-  return findRule(*all, arn);
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
+  return findRule(all, arn);
 }
 
 std::vector<model::Rule> byPriority(std::vector<model::Rule> rules) {
@@ -98,36 +92,24 @@ Result<Json> createRule(ActionContext& ctx, const Json& p) {
   if (!p.contains("Actions")) {
     return Status("MissingParameter", "The request must contain Actions");
   }
-  auto conditions = parseRuleConditions(p["Conditions"]);
-  if (!conditions) {
-    return conditions.status();
-  }
-  auto actions = parseListenerActions(p["Actions"], "Actions");
-  if (!actions) {
-    return actions.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto conditions, parseRuleConditions(p["Conditions"]));
+  TIDE_ASSIGN_OR_RETURN(auto actions, parseListenerActions(p["Actions"], "Actions"));
   model::Rule rule;
   rule.priority = *priority;
-  rule.conditions = *conditions;
-  rule.actions = *actions;
+  rule.conditions = conditions;
+  rule.actions = actions;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto l = findListener(tx, *listenerArn);
-    if (!l) {
-      return l.status();
-    }
-    model::Listener listener = std::move(*l);
+    TIDE_ASSIGN_OR_RETURN(auto l, findListener(tx, *listenerArn));
+    model::Listener listener = std::move(l);
     for (const auto& r : listener.rules) {
       if (r.priority == rule.priority) {
         return Status("PriorityInUse",
                       "Priority " + std::to_string(rule.priority) + " is in use by " + r.ruleArn);
       }
     }
-    auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
     size_t count = 0;
-    for (const auto& other : *all) {
+    for (const auto& other : all) {
       count += other.loadBalancerArn == listener.loadBalancerArn ? other.rules.size() : 0;
     }
     if (count >= kMaxRulesPerLoadBalancer) {
@@ -149,37 +131,25 @@ Result<Json> createRule(ActionContext& ctx, const Json& p) {
 
 Result<Json> modifyRule(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"RuleArn", "Conditions", "Actions"}));
-  auto arn = reqString(p, "RuleArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "RuleArn"));
   std::optional<std::vector<model::RuleCondition>> conditions;
   std::optional<std::vector<model::ListenerAction>> actions;
   if (p.contains("Conditions")) {
-    auto c = parseRuleConditions(p["Conditions"]);
-    if (!c) {
-      return c.status();
-    }
-    conditions = *c;
+    TIDE_ASSIGN_OR_RETURN(auto c, parseRuleConditions(p["Conditions"]));
+    conditions = c;
   }
   if (p.contains("Actions")) {
-    auto a = parseListenerActions(p["Actions"], "Actions");
-    if (!a) {
-      return a.status();
-    }
-    actions = *a;
+    TIDE_ASSIGN_OR_RETURN(auto a, parseListenerActions(p["Actions"], "Actions"));
+    actions = a;
   }
   Json out;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findRule(tx, *arn);
-    if (!found) {
-      return found.status();
-    }
-    model::Listener& l = found->listener;
+    TIDE_ASSIGN_OR_RETURN(auto found, findRule(tx, arn));
+    model::Listener& l = found.listener;
     if (actions) {
       TIDE_RETURN_IF_ERROR(checkForwardTargets(tx, l.loadBalancerArn, *actions));
     }
-    if (found->index < 0) {
+    if (found.index < 0) {
       if (conditions) {
         return Status("OperationNotPermitted", "The default rule has no conditions to modify");
       }
@@ -188,7 +158,7 @@ Result<Json> modifyRule(ActionContext& ctx, const Json& p) {
       }
       out = defaultRuleJson(l);
     } else {
-      model::Rule& r = l.rules[found->index];
+      model::Rule& r = l.rules[found.index];
       if (conditions) {
         r.conditions = *conditions;
       }
@@ -207,22 +177,16 @@ Result<Json> modifyRule(ActionContext& ctx, const Json& p) {
 
 Result<Json> deleteRule(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"RuleArn"}));
-  auto arn = reqString(p, "RuleArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "RuleArn"));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findRule(tx, *arn);
-    if (!found) {
-      return found.status();
-    }
-    if (found->index < 0) {
+    TIDE_ASSIGN_OR_RETURN(auto found, findRule(tx, arn));
+    if (found.index < 0) {
       return Status("OperationNotPermitted",
                     "The default rule cannot be deleted: delete the listener, or change its "
                     "DefaultActions with ModifyListener");
     }
-    model::Listener& l = found->listener;
-    l.rules.erase(l.rules.begin() + found->index);
+    model::Listener& l = found.listener;
+    l.rules.erase(l.rules.begin() + found.index);
     return tx.putListener(l);
   });
   if (!s.isOk()) {
@@ -240,34 +204,22 @@ Result<Json> describeRules(ActionContext& ctx, const Json& p) {
     return validationError("Give ListenerArn or RuleArns (one of them)");
   }
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         if (listenerArn->has_value()) {
-          auto l = findListener(tx, **listenerArn);
-          if (!l) {
-            return l.status();
-          }
-          out = rulesJson(*l);
+          TIDE_ASSIGN_OR_RETURN(auto l, findListener(tx, **listenerArn));
+          out = rulesJson(l);
           return Status::ok();
         }
-        auto all = tx.listeners();
-        if (!all) {
-          return all.status();
-        }
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
         for (const auto& arn : *arns) {
-          auto found = findRule(*all, arn);
-          if (!found) {
-            return found.status();
-          }
-          out.push_back(found->index < 0 ? defaultRuleJson(found->listener)
-                                         : ruleJson(found->listener.rules[found->index]));
+          TIDE_ASSIGN_OR_RETURN(auto found, findRule(all, arn));
+          out.push_back(found.index < 0 ? defaultRuleJson(found.listener)
+                                        : ruleJson(found.listener.rules[found.index]));
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"Rules", out}};
 }
 
@@ -296,20 +248,15 @@ Result<Json> setRulePriorities(ActionContext& ctx, const Json& p) {
   Json out = Json::array();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     auto all = tx.listeners();
-    if (!all) {
-      return all.status();
-    }
+    TIDE_RETURN_IF_ERROR(all.status());
     std::map<std::string, model::Listener> changed; // by ListenerArn
     for (const auto& [arn, priority] : wanted) {
-      auto found = findRule(*all, arn);
-      if (!found) {
-        return found.status();
-      }
-      if (found->index < 0) {
+      TIDE_ASSIGN_OR_RETURN(auto found, findRule(*all, arn));
+      if (found.index < 0) {
         return Status("OperationNotPermitted", "The default rule's priority cannot be set");
       }
-      auto it = changed.emplace(found->listener.listenerArn, found->listener).first;
-      it->second.rules[found->index].priority = priority;
+      auto it = changed.emplace(found.listener.listenerArn, found.listener).first;
+      it->second.rules[found.index].priority = priority;
     }
     // All or nothing: every listener's priorities must be unique once all are applied.
     for (const auto& [arn, l] : changed) {
@@ -362,19 +309,13 @@ Result<Json> modifyListener(ActionContext& ctx, const Json& p) {
   }
   std::optional<std::vector<model::ListenerAction>> actions;
   if (p.contains("DefaultActions")) {
-    auto a = parseListenerActions(p["DefaultActions"]);
-    if (!a) {
-      return a.status();
-    }
-    actions = *a;
+    TIDE_ASSIGN_OR_RETURN(auto a, parseListenerActions(p["DefaultActions"]));
+    actions = a;
   }
   model::Listener l;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findListener(tx, *arn);
-    if (!found) {
-      return found.status();
-    }
-    l = std::move(*found);
+    TIDE_ASSIGN_OR_RETURN(auto found, findListener(tx, *arn));
+    l = std::move(found);
     if (port->has_value() && **port != l.port) {
       auto lb = tx.loadBalancer(l.loadBalancerArn);
       auto all = tx.listeners();

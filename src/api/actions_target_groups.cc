@@ -22,14 +22,10 @@ Status tgNotFound(const std::string& what) {
 
 Result<model::TargetGroup> findTargetGroup(store::Tx& tx, const std::string& arnOrName) {
   auto tg = tx.targetGroup(arnOrName);
-  if (!tg) {
-    return tg.status();
-  }
+  TIDE_RETURN_IF_ERROR(tg.status());
   if (!tg->has_value()) {
     tg = tx.targetGroupByName(arnOrName);
-    if (!tg) {
-      return tg.status();
-    }
+    TIDE_RETURN_IF_ERROR(tg.status());
   }
   if (!tg->has_value()) {
     return tgNotFound("'" + arnOrName + "'");
@@ -88,12 +84,7 @@ Result<std::vector<TargetRef>> targetRefs(const Json& p) {
     TIDE_RETURN_IF_ERROR(checkKnownParams(t, {"Id", "Port", "AvailabilityZone"}));
     auto id = reqString(t, "Id");
     auto port = optInt(t, "Port");
-    if (!id) {
-      return id.status();
-    }
-    if (!port) {
-      return port.status();
-    }
+    TIDE_RETURN_IF_ERROR(firstError({&id.status(), &port.status()}));
     if (port->has_value() && (**port < 1 || **port > 65535)) {
       return validationError("Target port must be 1 to 65535");
     }
@@ -126,27 +117,18 @@ Status applyTargetGroupAttribute(const std::string& key, const std::string& valu
     }
     tg.slowStartSeconds = *v;
   } else if (key == "stickiness.enabled") {
-    auto v = boolAttribute(key, value);
-    if (!v) {
-      return v.status();
-    }
-    tg.stickinessEnabled = *v;
+    TIDE_ASSIGN_OR_RETURN(auto v, boolAttribute(key, value));
+    tg.stickinessEnabled = v;
   } else if (key == "stickiness.type") {
     tg.stickinessType = value;
   } else if (key == "stickiness.lb_cookie.duration_seconds") {
-    auto v = intAttribute(key, value, 1, 604800);
-    if (!v) {
-      return v.status();
-    }
-    tg.lbCookieDurationSeconds = *v;
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, 604800));
+    tg.lbCookieDurationSeconds = v;
   } else if (key == "stickiness.app_cookie.cookie_name") {
     tg.appCookieName = value;
   } else if (key == "stickiness.app_cookie.duration_seconds") {
-    auto v = intAttribute(key, value, 1, 604800);
-    if (!v) {
-      return v.status();
-    }
-    tg.appCookieDurationSeconds = *v;
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, 604800));
+    tg.appCookieDurationSeconds = v;
   } else {
     return validationError("Unknown or unsupported target group attribute '" + key + "' (value '" +
                            value + "')");
@@ -180,11 +162,8 @@ Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
   tg.targetGroupArn = elbArn("targetgroup/" + tg.targetGroupName + "/" + randomHex(16));
   tg.createdTime = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.targetGroupByName(tg.targetGroupName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.targetGroupByName(tg.targetGroupName));
+    if (existing.has_value()) {
       return Status("DuplicateTargetGroupName",
                     "A target group named '" + tg.targetGroupName + "' already exists");
     }
@@ -204,16 +183,11 @@ Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p) {
   auto names = optStringList(p, "Names");
   TIDE_RETURN_IF_ERROR(firstError({&lbArn.status(), &arns.status(), &names.status()}));
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         auto all = tx.targetGroups();
         auto listeners = tx.listeners();
-        if (!all) {
-          return all.status();
-        }
-        if (!listeners) {
-          return listeners.status();
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&all.status(), &listeners.status()}));
         for (const auto& want : *arns) {
           if (std::none_of(all->begin(), all->end(),
                            [&](const auto& tg) { return tg.targetGroupArn == want; })) {
@@ -227,11 +201,8 @@ Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p) {
           }
         }
         if (lbArn->has_value()) {
-          auto lb = tx.loadBalancer(**lbArn);
-          if (!lb) {
-            return lb.status();
-          }
-          if (!lb->has_value()) {
+          TIDE_ASSIGN_OR_RETURN(auto lb, tx.loadBalancer(**lbArn));
+          if (!lb.has_value()) {
             return Status("LoadBalancerNotFound", "Load balancer '" + **lbArn + "' not found");
           }
         }
@@ -253,10 +224,7 @@ Result<Json> describeTargetGroups(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"TargetGroups", out}};
 }
 
@@ -265,24 +233,15 @@ Result<Json> modifyTargetGroup(ActionContext& ctx, const Json& p) {
       p, {"TargetGroupArn", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckPath",
           "HealthCheckEnabled", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
           "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
   Json out;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto tg = findTargetGroup(tx, *arn);
-    if (!tg) {
-      return tg.status();
-    }
-    TIDE_RETURN_IF_ERROR(readHealthCheck(p, *tg));
-    TIDE_RETURN_IF_ERROR(model::validateTargetGroup(*tg));
-    auto listeners = tx.listeners();
-    if (!listeners) {
-      return listeners.status();
-    }
-    out = targetGroupJson(*tg, *listeners);
-    return tx.putTargetGroup(*tg);
+    TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
+    TIDE_RETURN_IF_ERROR(readHealthCheck(p, tg));
+    TIDE_RETURN_IF_ERROR(model::validateTargetGroup(tg));
+    TIDE_ASSIGN_OR_RETURN(auto listeners, tx.listeners());
+    out = targetGroupJson(tg, listeners);
+    return tx.putTargetGroup(tg);
   });
   if (!s.isOk()) {
     return s;
@@ -292,28 +251,16 @@ Result<Json> modifyTargetGroup(ActionContext& ctx, const Json& p) {
 
 Result<Json> modifyTargetGroupAttributes(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Attributes"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
-  auto attrs = attributes(p);
-  if (!attrs) {
-    return attrs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
+  TIDE_ASSIGN_OR_RETURN(auto attrs, attributes(p));
   model::TargetGroup tg;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto found = findTargetGroup(tx, *arn);
-    if (!found) {
-      return found.status();
-    }
-    tg = std::move(*found);
-    for (const auto& [key, value] : *attrs) {
+    TIDE_ASSIGN_OR_RETURN(auto found, findTargetGroup(tx, arn));
+    tg = std::move(found);
+    for (const auto& [key, value] : attrs) {
       if (key == "deregistration_delay.timeout_seconds") {
-        auto v = intAttribute(key, value, 0, 3600);
-        if (!v) {
-          return v.status();
-        }
-        tg.deregistrationDelaySeconds = *v;
+        TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 0, 3600));
+        tg.deregistrationDelaySeconds = v;
       } else {
         TIDE_RETURN_IF_ERROR(applyTargetGroupAttribute(key, value, tg));
       }
@@ -329,50 +276,32 @@ Result<Json> modifyTargetGroupAttributes(ActionContext& ctx, const Json& p) {
 
 Result<Json> describeTargetGroupAttributes(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
   Json out;
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto tg = findTargetGroup(tx, *arn);
-        if (!tg) {
-          return tg.status();
-        }
-        out = targetGroupAttributesJson(*tg);
+        TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
+        out = targetGroupAttributesJson(tg);
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"Attributes", out}};
 }
 
 Result<Json> deleteTargetGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto tg = findTargetGroup(tx, *arn);
-    if (!tg) {
-      return tg.status();
-    }
-    auto listeners = tx.listeners();
-    if (!listeners) {
-      return listeners.status();
-    }
-    for (const auto& l : *listeners) {
-      if (forwardsTo(l, tg->targetGroupArn)) {
-        return Status("ResourceInUse", "Target group '" + tg->targetGroupName +
+    TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
+    TIDE_ASSIGN_OR_RETURN(auto listeners, tx.listeners());
+    for (const auto& l : listeners) {
+      if (forwardsTo(l, tg.targetGroupArn)) {
+        return Status("ResourceInUse", "Target group '" + tg.targetGroupName +
                                            "' is currently in use by a listener (" + l.listenerArn +
                                            ")");
       }
     }
-    return tx.deleteTargetGroup(tg->targetGroupArn);
+    return tx.deleteTargetGroup(tg.targetGroupArn);
   });
   if (!s.isOk()) {
     return s;
@@ -382,43 +311,26 @@ Result<Json> deleteTargetGroup(ActionContext& ctx, const Json& p) {
 
 Result<Json> registerTargets(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
-  auto refs = targetRefs(p);
-  if (!refs) {
-    return refs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
+  TIDE_ASSIGN_OR_RETURN(auto refs, targetRefs(p));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto tg = findTargetGroup(tx, *arn);
-    if (!tg) {
-      return tg.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
     auto listeners = tx.listeners();
-    auto existing = tx.targets(tg->targetGroupArn);
-    if (!listeners) {
-      return listeners.status();
-    }
-    if (!existing) {
-      return existing.status();
-    }
+    auto existing = tx.targets(tg.targetGroupArn);
+    TIDE_RETURN_IF_ERROR(firstError({&listeners.status(), &existing.status()}));
     bool inUse = std::any_of(listeners->begin(), listeners->end(),
-                             [&](const auto& l) { return forwardsTo(l, tg->targetGroupArn); });
+                             [&](const auto& l) { return forwardsTo(l, tg.targetGroupArn); });
     std::string notRunning;
-    for (const TargetRef& ref : *refs) {
-      auto inst = tx.instance(ref.id);
-      if (!inst) {
-        return inst.status();
-      }
-      if (!inst->has_value() || (*inst)->state != model::InstanceState::Running) {
+    for (const TargetRef& ref : refs) {
+      TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(ref.id));
+      if (!inst.has_value() || inst->state != model::InstanceState::Running) {
         notRunning += (notRunning.empty() ? "'" : ", '") + ref.id + "'";
         continue;
       }
       model::Target t;
-      t.targetGroupArn = tg->targetGroupArn;
+      t.targetGroupArn = tg.targetGroupArn;
       t.id = ref.id;
-      t.port = ref.port ? ref.port : tg->port;
+      t.port = ref.port ? ref.port : tg.port;
       auto same = std::find_if(existing->begin(), existing->end(),
                                [&](const auto& e) { return e.id == t.id && e.port == t.port; });
       if (same != existing->end() && same->state != model::TargetHealthState::Draining) {
@@ -452,29 +364,17 @@ Result<Json> registerTargets(ActionContext& ctx, const Json& p) {
 
 Result<Json> deregisterTargets(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
-  auto refs = targetRefs(p);
-  if (!refs) {
-    return refs.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
+  TIDE_ASSIGN_OR_RETURN(auto refs, targetRefs(p));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto tg = findTargetGroup(tx, *arn);
-    if (!tg) {
-      return tg.status();
-    }
-    auto existing = tx.targets(tg->targetGroupArn);
-    if (!existing) {
-      return existing.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.targets(tg.targetGroupArn));
     std::string missing;
-    for (const TargetRef& ref : *refs) {
-      int port = ref.port ? ref.port : tg->port;
-      auto t = std::find_if(existing->begin(), existing->end(),
+    for (const TargetRef& ref : refs) {
+      int port = ref.port ? ref.port : tg.port;
+      auto t = std::find_if(existing.begin(), existing.end(),
                             [&](const auto& e) { return e.id == ref.id && e.port == port; });
-      if (t == existing->end()) {
+      if (t == existing.end()) {
         missing += (missing.empty() ? "'" : ", '") + ref.id + ":" + std::to_string(port) + "'";
         continue;
       }
@@ -489,7 +389,7 @@ Result<Json> deregisterTargets(ActionContext& ctx, const Json& p) {
     }
     if (!missing.empty()) {
       return Status("InvalidTarget", "The following targets are not registered in target group '" +
-                                         tg->targetGroupName + "': " + missing);
+                                         tg.targetGroupName + "': " + missing);
     }
     return Status::ok();
   });
@@ -501,35 +401,24 @@ Result<Json> deregisterTargets(ActionContext& ctx, const Json& p) {
 
 Result<Json> describeTargetHealth(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TargetGroupArn", "Targets", "Include"}));
-  auto arn = reqString(p, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "TargetGroupArn"));
   std::vector<TargetRef> refs;
   if (p.contains("Targets")) {
-    auto r = targetRefs(p);
-    if (!r) {
-      return r.status();
-    }
-    refs = *r;
+    TIDE_ASSIGN_OR_RETURN(auto r, targetRefs(p));
+    refs = r;
   }
   Json out = Json::array();
-  Status s = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto tg = findTargetGroup(tx, *arn);
-        if (!tg) {
-          return tg.status();
-        }
-        auto targets = tx.targets(tg->targetGroupArn);
-        if (!targets) {
-          return targets.status();
-        }
+        TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
+        auto targets = tx.targets(tg.targetGroupArn);
+        TIDE_RETURN_IF_ERROR(targets.status());
         for (const auto& t : *targets) {
           bool wanted = refs.empty() || std::any_of(refs.begin(), refs.end(), [&](const auto& r) {
                           return r.id == t.id && (r.port == 0 || r.port == t.port);
                         });
           if (wanted) {
-            out.push_back(targetHealthJson(t, *tg));
+            out.push_back(targetHealthJson(t, tg));
           }
         }
         // Asked-for targets that are not registered are reported as "unused", as ELBv2 does.
@@ -542,15 +431,12 @@ Result<Json> describeTargetHealth(ActionContext& ctx, const Json& p) {
             t.state = model::TargetHealthState::Unused;
             t.reason = "Target.NotRegistered";
             t.description = "Target is not registered to the target group";
-            out.push_back(targetHealthJson(t, *tg));
+            out.push_back(targetHealthJson(t, tg));
           }
         }
         return Status::ok();
       },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+      false));
   return Json{{"TargetHealthDescriptions", out}};
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api/dispatch.h"
+#include "common/status_testing.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -70,22 +71,22 @@ protected:
                                 {"RunCommand", "python3 server.py"},
                                 {"Port", 9000}});
     std::string id = r["ImageId"];
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       auto img = tx.image(id);
       model::Image i = **img;
       i.state = model::ImageState::Available;
       i.contentDigest = "sha256:00";
       return tx.putImage(i);
-    });
+    }));
     return id;
   }
 
   size_t instanceCount() {
     size_t n = 0;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       n = tx.instances()->size();
       return Status::ok();
-    });
+    }));
     return n;
   }
 

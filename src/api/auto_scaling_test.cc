@@ -1,6 +1,7 @@
 // The Auto Scaling actions: validation errors with AWS's codes and wording, and the response
 // shapes scripts rely on (DescribeAutoScalingGroups, DescribeScalingActivities, policies).
 #include "api/api_test_fixture.h"
+#include "common/status_testing.h"
 
 namespace tide::api {
 namespace {
@@ -157,7 +158,7 @@ TEST_F(AutoScalingApiTest, DeleteNeedsForceWhileInstancesRemain) {
   EXPECT_EQ(ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"].size(), 0u);
   create({{"DesiredCapacity", 1}});
   // An instance of the group, as the controller would have launched it.
-  store_->transact([&](store::Tx& tx) {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
     model::Instance i;
     i.instanceId = "i-00000000000000001";
     i.autoScalingGroupName = "web";
@@ -166,7 +167,7 @@ TEST_F(AutoScalingApiTest, DeleteNeedsForceWhileInstancesRemain) {
     i.instanceType = "t3.micro";
     i.state = model::InstanceState::Running;
     return tx.putInstance(i);
-  });
+  }));
   auto e = error("DeleteAutoScalingGroup", {{"AutoScalingGroupName", "web"}});
   EXPECT_EQ(e.first, "ResourceInUse");
   EXPECT_EQ(e.second, "You cannot delete an AutoScalingGroup while there are instances or "

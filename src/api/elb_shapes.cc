@@ -227,11 +227,8 @@ Result<std::vector<std::string>> stringList(const Json& j, const std::string& wh
 
 Result<model::ListenerAction> parseForward(const Json& a) {
   model::ListenerAction out;
-  auto arn = optString(a, "TargetGroupArn");
-  if (!arn) {
-    return arn.status();
-  }
-  out.targetGroupArn = arn->value_or("");
+  TIDE_ASSIGN_OR_RETURN(auto arn, optString(a, "TargetGroupArn"));
+  out.targetGroupArn = arn.value_or("");
   if (a.contains("ForwardConfig")) {
     const Json& cfg = a["ForwardConfig"];
     if (!cfg.is_object()) {
@@ -366,14 +363,9 @@ Result<std::vector<model::ListenerAction>> parseListenerActions(const Json& acti
   TIDE_RETURN_IF_ERROR(checkKnownParams(a, {"Type", "TargetGroupArn", "ForwardConfig",
                                             "FixedResponseConfig", "RedirectConfig", "Order"}));
   auto type = reqString(a, "Type");
-  if (!type) {
-    return type.status();
-  }
-  auto order = optInt(a, "Order");
-  if (!order) {
-    return order.status();
-  }
-  if (order->has_value() && (**order < 1 || **order > 50000)) {
+  TIDE_RETURN_IF_ERROR(type.status());
+  TIDE_ASSIGN_OR_RETURN(auto order, optInt(a, "Order"));
+  if (order.has_value() && (*order < 1 || *order > 50000)) {
     return validationError(what + "[].Order must be 1 to 50000");
   }
   Result<model::ListenerAction> out = validationError("");
@@ -387,9 +379,7 @@ Result<std::vector<model::ListenerAction>> parseListenerActions(const Json& acti
     return validationError("Action type '" + *type +
                            "' is not supported: use forward, redirect or fixed-response");
   }
-  if (!out) {
-    return out.status();
-  }
+  TIDE_RETURN_IF_ERROR(out.status());
   TIDE_RETURN_IF_ERROR(model::validateListenerAction(*out));
   return std::vector<model::ListenerAction>{*out};
 }
@@ -407,9 +397,7 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
         c, {"Field", "Values", "HostHeaderConfig", "PathPatternConfig", "HttpHeaderConfig",
             "HttpRequestMethodConfig", "QueryStringConfig", "SourceIpConfig"}));
     auto field = reqString(c, "Field");
-    if (!field) {
-      return field.status();
-    }
+    TIDE_RETURN_IF_ERROR(field.status());
     model::RuleCondition rc;
     rc.field = *field;
     static const std::pair<const char*, const char*> kConfigs[] = {
@@ -435,11 +423,8 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
       if (!legacy) {
         return validationError(what + ": use " + configName + " rather than Values");
       }
-      auto v = stringList(c["Values"], what + " Values");
-      if (!v) {
-        return v.status();
-      }
-      rc.values = *v;
+      TIDE_ASSIGN_OR_RETURN(auto v, stringList(c["Values"], what + " Values"));
+      rc.values = v;
     }
     if (c.contains(configName)) {
       const Json& cfg = c[configName];
@@ -448,11 +433,8 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
       }
       if (*field == "http-header") {
         TIDE_RETURN_IF_ERROR(checkKnownParams(cfg, {"HttpHeaderName", "Values"}));
-        auto name = reqString(cfg, "HttpHeaderName");
-        if (!name) {
-          return name.status();
-        }
-        rc.httpHeaderName = *name;
+        TIDE_ASSIGN_OR_RETURN(auto name, reqString(cfg, "HttpHeaderName"));
+        rc.httpHeaderName = name;
       } else {
         TIDE_RETURN_IF_ERROR(checkKnownParams(cfg, {"Values"}));
       }
@@ -472,15 +454,12 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
           rc.queryValues.push_back({key->value_or(""), *value});
         }
       } else {
-        auto v = stringList(values, std::string(configName) + ".Values");
-        if (!v) {
-          return v.status();
-        }
-        if (c.contains("Values") && *v != rc.values) {
+        TIDE_ASSIGN_OR_RETURN(auto v, stringList(values, std::string(configName) + ".Values"));
+        if (c.contains("Values") && v != rc.values) {
           return validationError(what + ": Values and " + configName +
                                  ".Values differ; give one of them");
         }
-        rc.values = *v;
+        rc.values = v;
       }
     } else if (!legacy) {
       return validationError(what + " needs " + configName);
@@ -492,36 +471,27 @@ Result<std::vector<model::RuleCondition>> parseRuleConditions(const Json& condit
 }
 
 Result<model::Listener> findListener(store::Tx& tx, const std::string& arn) {
-  auto l = tx.listener(arn);
-  if (!l) {
-    return l.status();
-  }
-  if (!l->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto l, tx.listener(arn));
+  if (!l.has_value()) {
     return Status("ListenerNotFound", "Listener '" + arn + "' not found");
   }
-  return std::move(**l);
+  return std::move(*l);
 }
 
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,
                            const std::vector<model::ListenerAction>& actions) {
-  auto all = tx.listeners();
-  if (!all) {
-    return all.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
   for (const auto& a : actions) {
     for (const auto& t : model::forwardGroups(a)) {
-      auto tg = tx.targetGroup(t.targetGroupArn);
-      if (!tg) {
-        return tg.status();
-      }
-      if (!tg->has_value()) {
+      TIDE_ASSIGN_OR_RETURN(auto tg, tx.targetGroup(t.targetGroupArn));
+      if (!tg.has_value()) {
         return Status("TargetGroupNotFound", "Target group '" + t.targetGroupArn + "' not found");
       }
       // As in ELBv2, a target group serves one load balancer.
-      for (const auto& other : *all) {
+      for (const auto& other : all) {
         if (forwardsTo(other, t.targetGroupArn) && other.loadBalancerArn != loadBalancerArn) {
           return Status("TargetGroupAssociationLimit",
-                        "Target group '" + (*tg)->targetGroupName +
+                        "Target group '" + tg->targetGroupName +
                             "' is already used by another load balancer");
         }
       }

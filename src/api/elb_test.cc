@@ -1,5 +1,6 @@
 // Elastic Load Balancing v2 actions: load balancers, listeners, target groups, targets.
 #include "api/api_test_fixture.h"
+#include "common/status_testing.h"
 
 #include <map>
 
@@ -13,11 +14,11 @@ protected:
     std::string image = availableImage("img-" + std::to_string(++images_));
     Json r = ok("RunInstances", {{"ImageId", image}, {"InstanceType", "t3.nano"}});
     std::string id = r["Instances"][0]["InstanceId"];
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       model::Instance i = **tx.instance(id);
       i.state = model::InstanceState::Running;
       return tx.putInstance(i);
-    });
+    }));
     return id;
   }
   std::string targetGroup(const std::string& name, Json extra = Json::object()) {

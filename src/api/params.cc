@@ -44,15 +44,12 @@ Result<std::optional<std::string>> optString(const Json& params, const char* nam
 }
 
 Result<std::string> reqString(const Json& params, const char* name) {
-  auto v = optString(params, name);
-  if (!v) {
-    return v.status();
-  }
-  if (!v->has_value() || (*v)->empty()) {
+  TIDE_ASSIGN_OR_RETURN(auto v, optString(params, name));
+  if (!v.has_value() || v->empty()) {
     return Status("MissingParameter",
                   std::string("The request must contain the parameter ") + name);
   }
-  return std::move(**v);
+  return std::move(*v);
 }
 
 Result<std::optional<int64_t>> optInt(const Json& params, const char* name) {
@@ -121,9 +118,7 @@ Result<std::vector<model::Tag>> tagSpecifications(const Json& params, std::strin
       return typeError("TagSpecifications", "a list of {ResourceType, Tags}");
     }
     auto type = optString(spec, "ResourceType");
-    if (!type) {
-      return type.status();
-    }
+    TIDE_RETURN_IF_ERROR(type.status());
     std::string rt = type->value_or(std::string(resourceType));
     bool ok = rt == resourceType;
     for (std::string_view a : allowed) {
@@ -168,15 +163,9 @@ Result<std::vector<Filter>> filters(const Json& params) {
     if (!f.is_object()) {
       return typeError("Filters", "a list of {Name, Values}");
     }
-    auto name = reqString(f, "Name");
-    if (!name) {
-      return name.status();
-    }
-    auto values = optStringList(f, "Values");
-    if (!values) {
-      return values.status();
-    }
-    out.push_back({*name, *values});
+    TIDE_ASSIGN_OR_RETURN(auto name, reqString(f, "Name"));
+    TIDE_ASSIGN_OR_RETURN(auto values, optStringList(f, "Values"));
+    out.push_back({name, values});
   }
   return out;
 }

@@ -209,18 +209,13 @@ Result<model::LaunchTemplateData> parseLaunchTemplateData(const Json& j,
     }
   }
   if (j.contains("TagSpecifications")) {
-    auto tags = tagSpecifications(j, "instance", {"volume", "network-interface"});
-    if (!tags) {
-      return tags.status();
-    }
-    d.instanceTags = *tags;
+    TIDE_ASSIGN_OR_RETURN(auto tags,
+                          tagSpecifications(j, "instance", {"volume", "network-interface"}));
+    d.instanceTags = tags;
   }
   if (j.contains("SecurityGroupIds")) {
-    auto groups = optStringList(j, "SecurityGroupIds");
-    if (!groups) {
-      return groups.status();
-    }
-    d.securityGroupIds = *groups;
+    TIDE_ASSIGN_OR_RETURN(auto groups, optStringList(j, "SecurityGroupIds"));
+    d.securityGroupIds = groups;
   }
   if (j.contains("BlockDeviceMappings")) {
     const Json& list = j["BlockDeviceMappings"];

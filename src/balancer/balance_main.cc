@@ -52,9 +52,7 @@ Result<Endpoint> resolveEndpoint(const std::string& text, bool allowZeroPort) {
   uint32_t address = ntohl(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr);
   freeaddrinfo(res);
   Result<Endpoint> withPort = parseEndpoint("0.0.0.0" + text.substr(colon), allowZeroPort);
-  if (!withPort) {
-    return withPort.status();
-  }
+  TIDE_RETURN_IF_ERROR(withPort.status());
   withPort->address = address;
   return withPort;
 }

@@ -44,13 +44,10 @@ Status Balancer::start() {
 }
 
 Status Balancer::apply(std::shared_ptr<const Snapshot> snapshot) {
-  auto prepared = prepareSnapshot(std::move(snapshot), options_.capacity);
-  if (!prepared) {
-    return prepared.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto prepared, prepareSnapshot(std::move(snapshot), options_.capacity));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::move(*prepared);
+    current_ = std::move(prepared);
   }
   if (started_) {
     for (auto& w : workers_) {

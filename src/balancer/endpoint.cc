@@ -34,10 +34,7 @@ Result<Endpoint> parseEndpoint(std::string_view text, bool allowZeroPort) {
   if (colon == std::string_view::npos) {
     return validationError("expected HOST:PORT, got '" + std::string(text) + "'");
   }
-  Result<uint32_t> address = parseIpv4(text.substr(0, colon));
-  if (!address) {
-    return address.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(uint32_t address, parseIpv4(text.substr(0, colon)));
   std::string_view portText = text.substr(colon + 1);
   unsigned port = 0;
   auto [p, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
@@ -45,7 +42,7 @@ Result<Endpoint> parseEndpoint(std::string_view text, bool allowZeroPort) {
       (port == 0 && !allowZeroPort)) {
     return validationError("invalid port in '" + std::string(text) + "'");
   }
-  return Endpoint{*address, static_cast<uint16_t>(port)};
+  return Endpoint{address, static_cast<uint16_t>(port)};
 }
 
 std::string formatIpv4(uint32_t a) {

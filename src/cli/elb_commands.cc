@@ -556,7 +556,8 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
         auto set = api.call("ModifyTargetGroupAttributes",
                             {{"TargetGroupArn", arn}, {"Attributes", attrs}});
         if (!set) {
-          api.call("DeleteTargetGroup", {{"TargetGroupArn", arn}}); // nothing half-made
+          (void)api.call("DeleteTargetGroup",
+                         {{"TargetGroupArn", arn}}); // nothing half-made; set says why
           die(set.status());
         }
       }

@@ -119,32 +119,20 @@ Result<LoadPhase> parsePhase(std::string_view text) {
     if (dash == std::string::npos) {
       return validationError("a ramp needs FROM-TO rates, e.g. ramp:20-200:60s");
     }
-    Result<int64_t> from = parseRateMilli(std::string_view(parts[1]).substr(0, dash));
-    if (!from) {
-      return from.status();
-    }
-    Result<int64_t> to = parseRateMilli(std::string_view(parts[1]).substr(dash + 1));
-    if (!to) {
-      return to.status();
-    }
-    phase.fromRateMilli = *from;
-    phase.toRateMilli = *to;
+    TIDE_ASSIGN_OR_RETURN(int64_t from, parseRateMilli(std::string_view(parts[1]).substr(0, dash)));
+    TIDE_ASSIGN_OR_RETURN(int64_t to, parseRateMilli(std::string_view(parts[1]).substr(dash + 1)));
+    phase.fromRateMilli = from;
+    phase.toRateMilli = to;
   } else {
     if (parts[1].find('-') != std::string::npos) {
       return validationError("only a ramp takes FROM-TO rates; write ramp:" + parts[1] + ":" +
                              parts[2]);
     }
-    Result<int64_t> rate = parseRateMilli(parts[1]);
-    if (!rate) {
-      return rate.status();
-    }
-    phase.fromRateMilli = phase.toRateMilli = *rate;
+    TIDE_ASSIGN_OR_RETURN(int64_t rate, parseRateMilli(parts[1]));
+    phase.fromRateMilli = phase.toRateMilli = rate;
   }
-  Result<Millis> d = parseLoadDuration(parts[2]);
-  if (!d) {
-    return d.status();
-  }
-  phase.duration = *d;
+  TIDE_ASSIGN_OR_RETURN(Millis d, parseLoadDuration(parts[2]));
+  phase.duration = d;
   return phase;
 }
 

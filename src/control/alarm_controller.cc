@@ -58,12 +58,7 @@ Result<Millis> AlarmController::reconcile() {
       [&](store::Tx& tx) -> Status {
         auto a = tx.alarms();
         auto p = tx.scalingPolicies("");
-        if (!a) {
-          return a.status();
-        }
-        if (!p) {
-          return p.status();
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&a.status(), &p.status()}));
         alarms = std::move(*a);
         policies = std::move(*p);
         return Status::ok();

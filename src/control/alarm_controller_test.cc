@@ -1,5 +1,6 @@
 // The alarm evaluator under a virtual clock: the seed's rule (average CPU above 70 % adds an
 // instance, below 30 % removes one, within min and max) from metric data to desired capacity.
+#include "common/status_testing.h"
 #include "control/alarm_controller.h"
 
 #include "store/sqlite_store.h"
@@ -85,18 +86,18 @@ protected:
   }
   int desired() {
     int d = 0;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       d = (*tx.autoScalingGroup("web"))->desiredCapacity;
       return Status::ok();
-    });
+    }));
     return d;
   }
   std::string state(const std::string& alarm) {
     std::string v;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       v = (*tx.alarm(alarm))->stateValue;
       return Status::ok();
-    });
+    }));
     return v;
   }
 
@@ -129,10 +130,10 @@ TEST_F(AlarmControllerTest, HighCpuAddsInstancesUpToMaxAndLowCpuRemovesThemDownT
   run(40, 10); // and again each period, down to MinSize
   EXPECT_EQ(desired(), 2);
   std::vector<model::ScalingActivity> activities;
-  store_->transact([&](store::Tx& tx) {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
     activities = *tx.scalingActivities("web", 10);
     return Status::ok();
-  });
+  }));
   ASSERT_FALSE(activities.empty());
   EXPECT_NE(activities.back().cause.find("a monitor alarm cpu-high in state ALARM triggered policy "
                                          "scale-out changing the desired capacity from 2 to 3"),

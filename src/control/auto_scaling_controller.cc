@@ -119,11 +119,8 @@ Result<Millis> AutoScalingController::reconcile() {
   std::vector<std::string> names;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto groups = tx.autoScalingGroups();
-        if (!groups) {
-          return groups.status();
-        }
-        for (const auto& g : *groups) {
+        TIDE_ASSIGN_OR_RETURN(auto groups, tx.autoScalingGroups());
+        for (const auto& g : groups) {
           names.push_back(g.autoScalingGroupName);
         }
         return Status::ok();
@@ -147,15 +144,12 @@ Result<Millis> AutoScalingController::reconcile() {
 
 Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,
                                       int& toLaunch, int& active, TimeMs& next, bool& deleted) {
-  auto found = tx.autoScalingGroup(name);
-  if (!found) {
-    return found.status();
-  }
-  if (!found->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto found, tx.autoScalingGroup(name));
+  if (!found.has_value()) {
     deleted = true;
     return Status::ok();
   }
-  const model::AutoScalingGroup g = std::move(**found);
+  const model::AutoScalingGroup g = std::move(*found);
   auto instances = tx.instances();
   auto targets = tx.targets("");
   auto tgs = tx.targetGroups();
@@ -405,25 +399,19 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
     int n = std::min(batch, count - launched);
     std::vector<std::string> ids;
     Status s = store_.transact([&](store::Tx& tx) -> Status {
-      auto g = tx.autoScalingGroup(name);
-      if (!g) {
-        return g.status();
-      }
-      if (!g->has_value() || (*g)->deleting) {
+      TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
+      if (!g.has_value() || g->deleting) {
         return Status::ok();
       }
-      auto r = launch::resolveLaunchTemplate(tx, (*g)->launchTemplateId, "",
-                                             (*g)->launchTemplateVersion);
-      if (!r) {
-        return r.status();
-      }
+      auto r = launch::resolveLaunchTemplate(tx, g->launchTemplateId, "", g->launchTemplateVersion);
+      TIDE_RETURN_IF_ERROR(r.status());
       launch::LaunchRequest req;
       req.data = r->version.data;
       req.launchTemplateId = r->launchTemplate.launchTemplateId;
       req.launchTemplateName = r->launchTemplate.launchTemplateName;
       req.launchTemplateVersion = r->version.versionNumber;
       req.tags = r->version.data.instanceTags;
-      for (const model::Tag& t : (*g)->tags) { // the group's tags win over the template's
+      for (const model::Tag& t : g->tags) { // the group's tags win over the template's
         auto same = std::find_if(req.tags.begin(), req.tags.end(),
                                  [&](const model::Tag& x) { return x.key == t.key; });
         if (same != req.tags.end()) {
@@ -436,11 +424,9 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       req.maxCount = n;
       req.reservationId = newId("r");
       req.autoScalingGroupName = name;
-      auto out = launch::launchInstances(tx, req, options_.maxCpuCores, now, options_.addresses);
-      if (!out) {
-        return out.status();
-      }
-      for (const Instance& i : *out) {
+      TIDE_ASSIGN_OR_RETURN(auto out, launch::launchInstances(tx, req, options_.maxCpuCores, now,
+                                                              options_.addresses));
+      for (const Instance& i : out) {
         ids.push_back(i.instanceId);
         TIDE_RETURN_IF_ERROR(tx.putScalingActivity(
             launch::newActivity(name, std::string(kLaunching) + ": " + i.instanceId, cause, now)));

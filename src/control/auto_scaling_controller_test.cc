@@ -1,6 +1,7 @@
 // The Auto Scaling group controller over a real store with a virtual clock. No provider: the
 // tests move instance states by hand, as the instance controller would, and run the target
 // controller where draining has to finish.
+#include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
 #include "control/target_controller.h"
 #include "store/sqlite_store.h"
@@ -72,29 +73,29 @@ protected:
   }
   model::AutoScalingGroup group() {
     model::AutoScalingGroup g;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       auto r = *tx.autoScalingGroup("web");
       if (r) {
         g = *r;
       }
       return Status::ok();
-    });
+    }));
     return g;
   }
   bool groupExists() {
     bool exists = false;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       exists = tx.autoScalingGroup("web")->has_value();
       return Status::ok();
-    });
+    }));
     return exists;
   }
   std::vector<Instance> instances() {
     std::vector<Instance> out;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       out = *tx.instances();
       return Status::ok();
-    });
+    }));
     return out;
   }
   // The group's instances not terminated.
@@ -109,18 +110,18 @@ protected:
   }
   std::vector<model::Target> targets() {
     std::vector<model::Target> out;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       out = *tx.targets("");
       return Status::ok();
-    });
+    }));
     return out;
   }
   std::vector<model::ScalingActivity> activities() {
     std::vector<model::ScalingActivity> out;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       out = *tx.scalingActivities("web", 1000);
       return Status::ok();
-    });
+    }));
     return out;
   }
   // Moves an instance as the instance controller would.
@@ -447,10 +448,10 @@ TEST_F(AutoScalingControllerTest, ForceDeleteTerminatesEverythingThenRemovesTheG
   settle(c);
   EXPECT_TRUE(live().empty());
   EXPECT_FALSE(groupExists());
-  store_->transact([&](store::Tx& tx) {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
     EXPECT_TRUE(tx.scalingPolicies("web")->empty());
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(AutoScalingControllerTest, RestartsFromTheStoreAlone) {

@@ -1,5 +1,6 @@
 // The target registration controller, the publisher and the health checker over a real store;
 // the health checker also against a real HTTP server on 127.0.0.1.
+#include "common/status_testing.h"
 #include "control/health_checker.h"
 #include "control/publisher.h"
 #include "control/target_controller.h"
@@ -67,10 +68,10 @@ protected:
   }
   std::vector<model::Target> targets() {
     std::vector<model::Target> out;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       out = *tx.targets("");
       return Status::ok();
-    });
+    }));
     return out;
   }
 
@@ -334,10 +335,10 @@ TEST_F(ElbControllersTest, PublisherCarriesRulesByPriorityAndRepublishesWhenThey
   ASSERT_EQ(published.size(), 3u);
   EXPECT_EQ(published[2]->loadBalancers[0].listeners[0].rules[0].priority, 5);
   // The store keeps the rules in the listener's document.
-  store_->transact([&](store::Tx& tx) {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
     EXPECT_EQ((*tx.listener(l.listenerArn))->rules, l.rules);
     return Status::ok();
-  });
+  }));
 }
 
 // A one-thread HTTP server that answers every request with `status` and closes.

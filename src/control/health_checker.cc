@@ -93,7 +93,9 @@ struct Probe {
         }
         sent += static_cast<size_t>(n);
       }
-      loop.modify(fd, EPOLLIN);
+      if (Status m = loop.modify(fd, EPOLLIN); !m.isOk()) {
+        finish({CheckResult::Kind::Failed, 0, m.message()});
+      }
       return;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -278,12 +280,7 @@ void HealthChecker::record(const std::string& key, const model::Target& probed,
       [&](store::Tx& tx) -> Status {
         auto targets = tx.targets(probed.targetGroupArn);
         auto group = tx.targetGroup(probed.targetGroupArn);
-        if (!targets) {
-          return targets.status();
-        }
-        if (!group) {
-          return group.status();
-        }
+        TIDE_RETURN_IF_ERROR(firstError({&targets.status(), &group.status()}));
         tg = *group;
         for (model::Target& t : *targets) {
           if (t.id == probed.id && t.port == probed.port) {

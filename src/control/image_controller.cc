@@ -15,16 +15,10 @@ Status ImageController::reconcile() {
   std::vector<model::Instance> instances;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto imgs = tx.images();
-        if (!imgs) {
-          return imgs.status();
-        }
-        auto insts = tx.instances();
-        if (!insts) {
-          return insts.status();
-        }
-        all = std::move(*imgs);
-        instances = std::move(*insts);
+        TIDE_ASSIGN_OR_RETURN(auto imgs, tx.images());
+        TIDE_ASSIGN_OR_RETURN(auto insts, tx.instances());
+        all = std::move(imgs);
+        instances = std::move(insts);
         return Status::ok();
       },
       false));
@@ -56,11 +50,8 @@ Status ImageController::reconcile() {
     }
     TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
       // The image may have been deregistered meanwhile: then keep it gone.
-      auto current = tx.image(img.imageId);
-      if (!current) {
-        return current.status();
-      }
-      return current->has_value() ? tx.putImage(img) : Status::ok();
+      TIDE_ASSIGN_OR_RETURN(auto current, tx.image(img.imageId));
+      return current.has_value() ? tx.putImage(img) : Status::ok();
     }));
   }
 

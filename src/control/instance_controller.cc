@@ -15,6 +15,17 @@ using model::Instance;
 using model::InstanceGoal;
 using model::InstanceState;
 
+namespace {
+// The provider's clean-up and signal steps do not decide an instance's state (a process that
+// ignores a failed SIGTERM still meets SIGKILL at the end of the grace period); a failure is
+// logged so a person can see why a process, cgroup or disk lingers.
+void warnIfFailed(const Status& s, const std::string& what) {
+  if (!s.isOk()) {
+    logWarn(what + ": " + s.toString());
+  }
+}
+} // namespace
+
 InstanceController::InstanceController(store::Store& store, runtime::InstanceProvider& provider,
                                        runtime::ImageStore& images, const Clock& clock,
                                        InstanceControllerOptions options)
@@ -33,11 +44,8 @@ Result<Millis> InstanceController::reconcile() {
   std::vector<Instance> all;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto r = tx.instances();
-        if (!r) {
-          return r.status();
-        }
-        all = std::move(*r);
+        TIDE_ASSIGN_OR_RETURN(auto r, tx.instances());
+        all = std::move(r);
         return Status::ok();
       },
       false));
@@ -86,7 +94,8 @@ bool InstanceController::launch(Instance& i) {
     // A process left over from a launch the server did not get to record (it died between
     // starting the process and writing the store) would run twice: end it first (releasing the
     // cgroup kills what is left in it).
-    provider_.releaseProcess(i.instanceId);
+    warnIfFailed(provider_.releaseProcess(i.instanceId),
+                 "releasing the process of " + i.instanceId);
     runtime::LaunchSpec spec;
     spec.instanceId = i.instanceId;
     spec.imageRootfs = images_.rootfsPath(i.contentDigest);
@@ -121,11 +130,12 @@ bool InstanceController::launch(Instance& i) {
   i.stateReason = {"Server.InternalError",
                    "Server.InternalError: Internal error on launch: " + error};
   if (restart) {
-    provider_.releaseProcess(i.instanceId);
+    warnIfFailed(provider_.releaseProcess(i.instanceId),
+                 "releasing the process of " + i.instanceId);
     i.goal = InstanceGoal::Stop;
     setState(i, InstanceState::Stopped);
   } else {
-    provider_.destroy(i.instanceId);
+    warnIfFailed(provider_.destroy(i.instanceId), "removing " + i.instanceId);
     i.goal = InstanceGoal::Terminate;
     i.privateIpAddress.clear();
     setState(i, InstanceState::Terminated);
@@ -134,7 +144,7 @@ bool InstanceController::launch(Instance& i) {
 }
 
 void InstanceController::finishExit(Instance& i, const std::string& exitDescription) {
-  provider_.releaseProcess(i.instanceId);
+  warnIfFailed(provider_.releaseProcess(i.instanceId), "releasing the process of " + i.instanceId);
   i.pid = 0;
   i.processStartTicks = 0;
   cpuMeter_.forget(i.instanceId);
@@ -197,7 +207,7 @@ bool InstanceController::step(Instance& i) {
     if (i.goal == InstanceGoal::Run) {
       return false;
     }
-    provider_.signal(i.instanceId, ref, SIGTERM);
+    warnIfFailed(provider_.signal(i.instanceId, ref, SIGTERM), "stopping " + i.instanceId);
     setState(i,
              i.goal == InstanceGoal::Stop ? InstanceState::Stopping : InstanceState::ShuttingDown);
     return true;
@@ -213,7 +223,7 @@ bool InstanceController::step(Instance& i) {
       return false;
     }
     if (clock_.now() - i.stateChangedAt >= options_.terminationGrace.count()) {
-      provider_.signal(i.instanceId, ref, SIGKILL);
+      warnIfFailed(provider_.signal(i.instanceId, ref, SIGKILL), "killing " + i.instanceId);
     }
     return true;
   }
@@ -227,11 +237,8 @@ Result<std::vector<InstanceReading>> InstanceController::sample() {
   std::vector<Instance> all;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto r = tx.instances();
-        if (!r) {
-          return r.status();
-        }
-        all = std::move(*r);
+        TIDE_ASSIGN_OR_RETURN(auto r, tx.instances());
+        all = std::move(r);
         return Status::ok();
       },
       false));
@@ -283,11 +290,8 @@ void InstanceController::removeLeftovers() {
   std::set<std::string> live;
   Status s = store_.transact(
       [&](store::Tx& tx) -> Status {
-        auto r = tx.instances();
-        if (!r) {
-          return r.status();
-        }
-        for (const Instance& i : *r) {
+        TIDE_ASSIGN_OR_RETURN(auto r, tx.instances());
+        for (const Instance& i : r) {
           if (i.state != InstanceState::Terminated) {
             live.insert(i.instanceId);
           }

@@ -1,5 +1,6 @@
 // The instance controller under a virtual clock with a fake provider: every transition of the
 // state machine, deterministically.
+#include "common/status_testing.h"
 #include "control/instance_controller.h"
 
 #include "store/sqlite_store.h"
@@ -125,28 +126,28 @@ protected:
   }
   model::Instance get(const std::string& id) {
     model::Instance out;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       auto i = tx.instance(id);
       EXPECT_TRUE(i.isOk() && i->has_value()) << id;
       if (i.isOk() && i->has_value()) {
         out = **i;
       }
       return Status::ok();
-    });
+    }));
     return out;
   }
   bool exists(const std::string& id) {
     bool found = false;
-    store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(store_->transact([&](store::Tx& tx) {
       found = tx.instance(id)->has_value();
       return Status::ok();
-    });
+    }));
     return found;
   }
   void setGoal(const std::string& id, InstanceGoal goal) {
     model::Instance i = get(id);
     i.goal = goal;
-    store_->transact([&](store::Tx& tx) { return tx.putInstance(i); });
+    EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
   }
   void pass() { ASSERT_TRUE(controller_->reconcile().isOk()); }
 

@@ -56,16 +56,13 @@ Result<Millis> TargetController::reconcile() {
         }
         continue;
       }
-      auto inst = tx.instance(t.id);
-      if (!inst) {
-        return inst.status();
-      }
-      if (!inst->has_value() || (*inst)->state == model::InstanceState::Terminated) {
+      TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(t.id));
+      if (!inst.has_value() || inst->state == model::InstanceState::Terminated) {
         TIDE_RETURN_IF_ERROR(tx.deleteTarget(t));
         removed.push_back(t.id + ":" + std::to_string(t.port));
         continue;
       }
-      bool running = (*inst)->state == model::InstanceState::Running;
+      bool running = inst->state == model::InstanceState::Running;
       if (!used.count(t.targetGroupArn)) {
         if (t.state != TargetHealthState::Unused) {
           t.state = TargetHealthState::Unused;
@@ -75,7 +72,7 @@ Result<Millis> TargetController::reconcile() {
         }
       } else if (!running) {
         std::string why =
-            "Target is in the " + std::string(model::instanceStateName((*inst)->state)) + " state";
+            "Target is in the " + std::string(model::instanceStateName(inst->state)) + " state";
         if (t.state != TargetHealthState::Unhealthy || t.description != why) {
           t.state = TargetHealthState::Unhealthy;
           t.reason = "Target.InvalidState";

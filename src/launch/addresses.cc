@@ -75,12 +75,9 @@ Result<std::string> chooseAddress(AddressSource& source, std::set<std::string>& 
       return ip;
     }
   }
-  auto more = source.claimBlock();
-  if (!more) {
-    return more.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto more, source.claimBlock());
   int takenInNew = 0;
-  std::string ip = firstFree(source, *more, used, port, takenInNew);
+  std::string ip = firstFree(source, more, used, port, takenInNew);
   if (!ip.empty()) {
     return ip;
   }

@@ -158,11 +158,8 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
   std::vector<model::Instance> made;
   ASSERT_TRUE(store
                   ->transact([&](store::Tx& tx) -> Status {
-                    auto out = launchInstances(tx, r, 100, 0, &src);
-                    if (!out) {
-                      return out.status();
-                    }
-                    made = *out;
+                    TIDE_ASSIGN_OR_RETURN(auto out, launchInstances(tx, r, 100, 0, &src));
+                    made = out;
                     return Status::ok();
                   })
                   .isOk());
@@ -175,11 +172,8 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
   r.minCount = r.maxCount = 1;
   ASSERT_TRUE(store
                   ->transact([&](store::Tx& tx) -> Status {
-                    auto out = launchInstances(tx, r, 100, 0, &src);
-                    if (!out) {
-                      return out.status();
-                    }
-                    made = *out;
+                    TIDE_ASSIGN_OR_RETURN(auto out, launchInstances(tx, r, 100, 0, &src));
+                    made = out;
                     return Status::ok();
                   })
                   .isOk());

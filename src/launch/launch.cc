@@ -19,11 +19,9 @@ Result<model::LaunchTemplate> findLaunchTemplate(store::Tx& tx, const std::strin
   if (id.empty() == name.empty()) {
     return Status("MissingParameter", "Give exactly one of LaunchTemplateId or LaunchTemplateName");
   }
-  auto lt = id.empty() ? tx.launchTemplateByName(name) : tx.launchTemplate(id);
-  if (!lt) {
-    return lt.status();
-  }
-  if (!lt->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto lt,
+                        id.empty() ? tx.launchTemplateByName(name) : tx.launchTemplate(id));
+  if (!lt.has_value()) {
     if (id.empty()) {
       return Status("InvalidLaunchTemplateName.NotFoundException",
                     "The specified launch template, with template name " + name +
@@ -32,30 +30,21 @@ Result<model::LaunchTemplate> findLaunchTemplate(store::Tx& tx, const std::strin
     return Status("InvalidLaunchTemplateId.NotFound",
                   "The specified launch template, with template ID " + id + ", does not exist.");
   }
-  return std::move(**lt);
+  return std::move(*lt);
 }
 
 Result<ResolvedTemplate> resolveLaunchTemplate(store::Tx& tx, const std::string& id,
                                                const std::string& name,
                                                const std::string& version) {
-  auto lt = findLaunchTemplate(tx, id, name);
-  if (!lt) {
-    return lt.status();
-  }
-  auto number = model::resolveLaunchTemplateVersion(*lt, version);
-  if (!number) {
-    return number.status();
-  }
-  auto v = tx.launchTemplateVersion(lt->launchTemplateId, *number);
-  if (!v) {
-    return v.status();
-  }
-  if (!v->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto lt, findLaunchTemplate(tx, id, name));
+  TIDE_ASSIGN_OR_RETURN(auto number, model::resolveLaunchTemplateVersion(lt, version));
+  TIDE_ASSIGN_OR_RETURN(auto v, tx.launchTemplateVersion(lt.launchTemplateId, number));
+  if (!v.has_value()) {
     return Status("InvalidLaunchTemplateId.VersionNotFound",
-                  "Could not find launch template version " + std::to_string(*number) + " of " +
-                      lt->launchTemplateName);
+                  "Could not find launch template version " + std::to_string(number) + " of " +
+                      lt.launchTemplateName);
   }
-  return ResolvedTemplate{std::move(*lt), std::move(**v)};
+  return ResolvedTemplate{std::move(lt), std::move(*v)};
 }
 
 bool holdsCapacity(const Instance& i) {
@@ -88,14 +77,11 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     return Status("MissingParameter",
                   "An InstanceType is needed (or a launch template that has one)");
   }
-  auto img = tx.image(data.imageId);
-  if (!img) {
-    return img.status();
-  }
-  if (!img->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(data.imageId));
+  if (!img.has_value()) {
     return Status("InvalidAMIID.NotFound", "The image id '[" + data.imageId + "]' does not exist");
   }
-  const model::Image& image = **img;
+  const model::Image& image = *img;
   if (image.state != model::ImageState::Available) {
     return Status("InvalidAMIID.Unavailable",
                   "The image '" + data.imageId + "' is " +
@@ -103,13 +89,10 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
                       (image.stateReason.empty() ? "" : ": " + image.stateReason));
   }
   TIDE_RETURN_IF_ERROR(model::validateTags(r.tags));
-  auto all = tx.instances();
-  if (!all) {
-    return all.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
   double used = 0;
   std::set<std::string> addresses;
-  for (const Instance& i : *all) {
+  for (const Instance& i : all) {
     if (holdsCapacity(i)) {
       used += coresOf(i.instanceType);
     }
@@ -147,11 +130,8 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     i.launchTemplateVersion = r.launchTemplateVersion;
     i.amiLaunchIndex = static_cast<int>(k);
     i.port = data.port.value_or(image.port);
-    auto ip = chooseAddress(*addressSource, addresses, i.port);
-    if (!ip) {
-      return ip.status();
-    }
-    i.privateIpAddress = *ip;
+    TIDE_ASSIGN_OR_RETURN(auto ip, chooseAddress(*addressSource, addresses, i.port));
+    i.privateIpAddress = ip;
     i.state = InstanceState::Pending;
     i.goal = InstanceGoal::Run;
     i.launchTime = now;

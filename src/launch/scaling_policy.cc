@@ -190,9 +190,7 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
     return d;
   }
   auto a = type->decide(group, policy, trigger);
-  if (!a) {
-    return a.status();
-  }
+  TIDE_RETURN_IF_ERROR(a.status());
   if (!a->capacity) {
     d.outcome = a->none;
     d.message = a->message;
@@ -221,16 +219,13 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
 Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPolicy& policy,
                                            const AlarmTrigger& trigger, TimeMs now,
                                            bool honorCooldown) {
-  auto g = tx.autoScalingGroup(policy.autoScalingGroupName);
-  if (!g) {
-    return g.status();
-  }
-  if (!g->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(policy.autoScalingGroupName));
+  if (!g.has_value()) {
     return validationError("AutoScalingGroup name not found - the group " +
                            policy.autoScalingGroupName + " of policy " + policy.policyName +
                            " does not exist");
   }
-  model::AutoScalingGroup group = std::move(**g);
+  model::AutoScalingGroup group = std::move(*g);
   if (group.deleting) {
     ScalingDecision d;
     d.oldDesired = d.newDesired = group.desiredCapacity;

@@ -1,5 +1,6 @@
 // Scaling policy execution: simple scaling with cooldowns, step scaling bounds, percent change
 // rounding, clamping and the causes; over a real SQLite store with a virtual clock.
+#include "common/status_testing.h"
 #include "launch/scaling_policy.h"
 
 #include "store/sqlite_store.h"
@@ -159,7 +160,7 @@ TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
                     return executeScalingPolicy(tx, p, alarm(90, 70), clock.now());
                   })
                   .isOk());
-  store->transact([&](store::Tx& tx) {
+  EXPECT_OK(store->transact([&](store::Tx& tx) {
     auto after = **tx.autoScalingGroup("web");
     EXPECT_EQ(after.desiredCapacity, 4);
     EXPECT_EQ(after.cooldownUntil, clock.now() - 1000 + 300'000);
@@ -168,7 +169,7 @@ TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
     EXPECT_EQ(acts[0].statusCode, "Successful");
     EXPECT_NE(acts[0].cause.find("changing the desired capacity from 2 to 4."), std::string::npos);
     return Status::ok();
-  });
+  }));
   model::ScalingPolicy orphan = p;
   orphan.autoScalingGroupName = "gone";
   EXPECT_FALSE(store

@@ -26,17 +26,11 @@ Result<AlarmSpec> alarmSpecOf(const model::MetricAlarm& a) {
   }
   s.threshold = a.threshold;
   if (!a.comparisonOperator.empty()) {
-    auto op = parseComparisonOperator(a.comparisonOperator);
-    if (!op) {
-      return op.status();
-    }
-    s.comparisonOperator = *op;
+    TIDE_ASSIGN_OR_RETURN(auto op, parseComparisonOperator(a.comparisonOperator));
+    s.comparisonOperator = op;
   }
-  auto missing = parseTreatMissingData(a.treatMissingData);
-  if (!missing) {
-    return missing.status();
-  }
-  s.treatMissingData = *missing;
+  TIDE_ASSIGN_OR_RETURN(auto missing, parseTreatMissingData(a.treatMissingData));
+  s.treatMissingData = missing;
   s.alarmActions = a.alarmActions;
   s.okActions = a.okActions;
   s.insufficientDataActions = a.insufficientDataActions;

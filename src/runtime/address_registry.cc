@@ -249,11 +249,8 @@ Result<std::vector<int>> AddressRegistry::claim(const std::string& dataDir,
   TIDE_RETURN_IF_ERROR(checkDataDir(dataDir));
   LockedRegistry file;
   TIDE_RETURN_IF_ERROR(file.open(options_.path));
-  auto read = file.read();
-  if (!read) {
-    return read.status();
-  }
-  Blocks b = classify(*read, dataDir, options_.inUse);
+  TIDE_ASSIGN_OR_RETURN(auto read, file.read());
+  Blocks b = classify(read, dataDir, options_.inUse);
   for (AddressClaim& c : b.claims) {
     if (c.dataDir == dataDir) {
       c.pid = options_.pid;
@@ -286,11 +283,8 @@ Result<int> AddressRegistry::claimAnother(const std::string& dataDir) {
   TIDE_RETURN_IF_ERROR(checkDataDir(dataDir));
   LockedRegistry file;
   TIDE_RETURN_IF_ERROR(file.open(options_.path));
-  auto read = file.read();
-  if (!read) {
-    return read.status();
-  }
-  Blocks b = classify(*read, dataDir, options_.inUse);
+  TIDE_ASSIGN_OR_RETURN(auto read, file.read());
+  Blocks b = classify(read, dataDir, options_.inUse);
   int block = pickBlock(b);
   if (block < 0) {
     return noBlockLeft();
@@ -303,12 +297,9 @@ Result<int> AddressRegistry::claimAnother(const std::string& dataDir) {
 Status AddressRegistry::release(const std::string& dataDir) {
   LockedRegistry file;
   TIDE_RETURN_IF_ERROR(file.open(options_.path));
-  auto read = file.read();
-  if (!read) {
-    return read.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto read, file.read());
   std::vector<AddressClaim> kept;
-  for (AddressClaim& c : *read) {
+  for (AddressClaim& c : read) {
     if (c.dataDir != dataDir) {
       kept.push_back(std::move(c));
     }

@@ -75,7 +75,7 @@ std::string probeOverlay(const std::string& root) {
     }
   }
   if (InstanceDisk::unmountAll(base).isOk()) {
-    removeTree(base);
+    removeTree(base).ignoreError(); // best effort: an empty probe folder left behind is harmless
   }
   return reason;
 }
@@ -102,13 +102,13 @@ Status InstanceDisk::createOverlay(const std::string& lower) {
   for (const std::string& d : {path(), dir_ + "/work", dir_ + "/upper"}) {
     if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
       Status s = internalError("cannot create " + d + ": " + errnoText(errno));
-      remove();
+      remove().ignoreError(); // already failing: s says why
       return s;
     }
   }
   Status s = mountOverlay(lower);
   if (!s.isOk()) {
-    remove();
+    remove().ignoreError(); // already failing: s says why
   }
   return s;
 }
@@ -122,17 +122,14 @@ Status InstanceDisk::mountOverlay(const std::string& lower) {
 
 Status InstanceDisk::createCopy(const std::string& lower) {
   const std::string tmp = dir_ + "/disk.tmp";
-  removeTree(tmp); // an interrupted copy
-  Result<std::vector<TreeEntry>> entries = listTree(lower);
-  if (!entries) {
-    return entries.status();
-  }
-  Status s = copyTree(lower, *entries, tmp, 0755, /*tryReflink=*/true, nullptr);
+  removeTree(tmp).ignoreError(); // an interrupted copy; copyTree reports what is in the way
+  TIDE_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, listTree(lower));
+  Status s = copyTree(lower, entries, tmp, 0755, /*tryReflink=*/true, nullptr);
   if (s.isOk() && rename(tmp.c_str(), path().c_str()) != 0) {
     s = internalError("cannot move " + tmp + " to " + path() + ": " + errnoText(errno));
   }
   if (!s.isOk()) {
-    removeTree(tmp);
+    removeTree(tmp).ignoreError(); // already failing: s says why
   }
   return s;
 }

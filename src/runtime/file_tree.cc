@@ -129,10 +129,7 @@ std::string errnoText(int err) {
 
 Result<std::vector<TreeEntry>> listTree(const std::string& dir) {
   std::vector<TreeEntry> out;
-  Status s = walk(dir, "", out);
-  if (!s.isOk()) {
-    return s;
-  }
+  TIDE_RETURN_IF_ERROR(walk(dir, "", out));
   std::sort(out.begin(), out.end(),
             [](const TreeEntry& a, const TreeEntry& b) { return a.relPath < b.relPath; });
   return out;

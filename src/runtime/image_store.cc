@@ -91,10 +91,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   if (!S_ISDIR(st.st_mode)) {
     return Status("InvalidParameterValue", dir + " is not a directory");
   }
-  Result<std::vector<TreeEntry>> entries = listTree(dir);
-  if (!entries) {
-    return entries.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, listTree(dir));
 
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
@@ -107,16 +104,16 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   }
   const std::string tmp = tmpl;
   auto fail = [&](Status s) -> Result<ImageContent> {
-    removeTree(tmp);
+    removeTree(tmp).ignoreError(); // already failing: s says why
     return s;
   };
 
   std::vector<std::string> hashes;
-  Status copied = copyTree(dir, *entries, tmp + "/rootfs", 0755, /*tryReflink=*/true, &hashes);
+  Status copied = copyTree(dir, entries, tmp + "/rootfs", 0755, /*tryReflink=*/true, &hashes);
   if (!copied.isOk()) {
     return fail(copied);
   }
-  const std::string manifest = buildManifest(*entries, hashes);
+  const std::string manifest = buildManifest(entries, hashes);
   const std::string hex = sha256Hex(manifest);
   Status written = writeNewFile(tmp + "/manifest", manifest, 0444);
   if (!written.isOk()) {
@@ -125,7 +122,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
 
   ImageContent content;
   content.digest = std::string(kDigestPrefix) + hex;
-  for (const TreeEntry& e : *entries) {
+  for (const TreeEntry& e : entries) {
     content.fileCount++;
     if (e.type == EntryType::Regular) {
       content.sizeBytes += e.size;
@@ -142,7 +139,8 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   if (rename(tmp.c_str(), final.c_str()) != 0) {
     int err = errno;
     if ((err == ENOTEMPTY || err == EEXIST) && contains(content.digest)) {
-      removeTree(tmp); // the same content is already stored: reuse it
+      removeTree(tmp)
+          .ignoreError(); // the same content is already stored: reuse it; tmp/ is swept at start
       return content;
     }
     return fail(internalError("cannot move " + tmp + " to " + final + ": " + errnoText(err)));
@@ -198,7 +196,7 @@ void ImageStore::removeIncompleteImports() {
   }
   closedir(d);
   for (const std::string& path : leftovers) {
-    removeTree(path);
+    removeTree(path).ignoreError(); // best effort: tried again at the next start
   }
 }
 

@@ -166,12 +166,12 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
     if (madeDir) {
       if (InstanceDisk::unmountAll(dir).isOk()) {
-        removeTree(dir);
+        removeTree(dir).ignoreError(); // rolling back: s says why the start failed
       }
     } else if (madeDisk) {
-      disk.remove();
+      disk.remove().ignoreError(); // rolling back: s says why the start failed
     } else if (mountedNow) {
-      InstanceDisk::unmountAll(disk.path());
+      InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
     }
     return s;
   };

@@ -29,7 +29,7 @@ public:
   }
   ~TempDir() {
     if (InstanceDisk::unmountAll(path_).isOk()) {
-      removeTree(path_);
+      removeTree(path_).ignoreError(); // best effort: a test directory left behind is harmless
     }
   }
   TempDir(const TempDir&) = delete;

@@ -5,11 +5,8 @@
 namespace tide::server {
 
 Status HostAddresses::claim(const std::vector<int>& wanted) {
-  auto held = registry_.claim(dataDir_, wanted);
-  if (!held) {
-    return held.status();
-  }
-  blocks_ = std::move(*held);
+  TIDE_ASSIGN_OR_RETURN(auto held, registry_.claim(dataDir_, wanted));
+  blocks_ = std::move(held);
   return Status::ok();
 }
 

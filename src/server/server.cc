@@ -201,11 +201,9 @@ public:
         {"target controller", [this] { return targets_->reconcile(); }},
         {"stacks",
          [this]() -> Result<Millis> {
-           Result<bool> waiting = stacks_.step(*ctx_); // true: a stack waits on something
-           if (!waiting) {
-             return waiting.status();
-           }
-           return *waiting ? Millis(100) : kReconcileInterval;
+           // true: a stack waits on something
+           TIDE_ASSIGN_OR_RETURN(bool waiting, stacks_.step(*ctx_));
+           return waiting ? Millis(100) : kReconcileInterval;
          }},
         {"publisher", [this] { return lookAgainAtTheLatest(publisher_->publish()); }},
         {"health checker", [this] { return health_->reconcile(); }},
@@ -262,11 +260,8 @@ private:
     std::vector<int> wanted;
     TIDE_RETURN_IF_ERROR(store_->transact(
         [&](store::Tx& tx) -> Status {
-          auto all = tx.instances();
-          if (!all) {
-            return all.status();
-          }
-          for (const model::Instance& i : *all) {
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+          for (const model::Instance& i : all) {
             int block = launch::blockOf(i.privateIpAddress);
             if (i.state != model::InstanceState::Terminated && block >= 0) {
               wanted.push_back(block);

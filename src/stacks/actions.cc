@@ -53,13 +53,10 @@ stackParameters(const Json& p, const std::vector<model::StackParameter>& previou
   for (const Json& e : p["Parameters"]) {
     TIDE_RETURN_IF_ERROR(checkKnownParams(
         e, {"ParameterKey", "ParameterValue", "UsePreviousValue", "ResolvedValue"}));
-    auto key = reqString(e, "ParameterKey");
-    if (!key) {
-      return key.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto key, reqString(e, "ParameterKey"));
     if (e.value("UsePreviousValue", false)) {
       for (const auto& prev : previous) {
-        if (prev.key == *key) {
+        if (prev.key == key) {
           out.push_back(prev);
         }
       }
@@ -67,9 +64,9 @@ stackParameters(const Json& p, const std::vector<model::StackParameter>& previou
     }
     const Json& v = e.contains("ParameterValue") ? e["ParameterValue"] : Json(nullptr);
     if (!v.is_string() && !v.is_number()) {
-      return validationError("Parameter " + *key + " needs a ParameterValue");
+      return validationError("Parameter " + key + " needs a ParameterValue");
     }
-    out.push_back({*key, v.is_string() ? v.get<std::string>() : v.dump()});
+    out.push_back({key, v.is_string() ? v.get<std::string>() : v.dump()});
   }
   return out;
 }
@@ -78,16 +75,9 @@ stackParameters(const Json& p, const std::vector<model::StackParameter>& previou
 Result<Template> requestTemplate(const Json& p) {
   auto body = reqString(p, "TemplateBody");
   auto base = optString(p, "TemplateBasePath");
-  if (!body) {
-    return body.status();
-  }
-  if (!base) {
-    return base.status();
-  }
+  TIDE_RETURN_IF_ERROR(firstError({&body.status(), &base.status()}));
   auto t = parseTemplate(*body);
-  if (!t) {
-    return t.status();
-  }
+  TIDE_RETURN_IF_ERROR(t.status());
   if (*base) {
     if (!std::filesystem::path(**base).is_absolute()) {
       return validationError("TemplateBasePath '" + **base + "' must be an absolute path");
@@ -110,14 +100,11 @@ Result<model::Stack> findStack(store::Tx& tx, const std::string& nameOrId) {
     size_t b = name.rfind('/');
     name = a == std::string::npos ? name : name.substr(a + 7, b - a - 7);
   }
-  auto s = tx.stack(name);
-  if (!s) {
-    return s.status();
-  }
-  if (!s->has_value()) {
+  TIDE_ASSIGN_OR_RETURN(auto s, tx.stack(name));
+  if (!s.has_value()) {
     return stackNotFound(nameOrId);
   }
-  return std::move(**s);
+  return std::move(*s);
 }
 
 Json stackJson(const model::Stack& s) {
@@ -171,40 +158,25 @@ Result<Json> createStack(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(
       checkStackParams(p, {"StackName", "TemplateBody", "Parameters", "TemplateBasePath",
                            "OnFailure", "DisableRollback", "TimeoutInMinutes"}));
-  auto name = reqString(p, "StackName");
-  if (!name) {
-    return name.status();
-  }
-  TIDE_RETURN_IF_ERROR(validateStackName(*name));
+  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
+  TIDE_RETURN_IF_ERROR(validateStackName(name));
   if (p.value("OnFailure", "ROLLBACK") != "ROLLBACK" || p.value("DisableRollback", false)) {
     return validationError("tide always rolls a failed stack creation back (OnFailure ROLLBACK)");
   }
-  auto t = requestTemplate(p);
-  if (!t) {
-    return t.status();
-  }
-  auto given = stackParameters(p, {});
-  if (!given) {
-    return given.status();
-  }
-  auto values = resolveParameters(*t, *given);
-  if (!values) {
-    return values.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto t, requestTemplate(p));
+  TIDE_ASSIGN_OR_RETURN(auto given, stackParameters(p, {}));
+  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(t, given));
   model::Stack s;
-  s.stackName = *name;
-  s.stackId = newStackId(*name);
-  s.templateBody = t->document.dump();
-  s.parameters = *values;
+  s.stackName = name;
+  s.stackId = newStackId(name);
+  s.templateBody = t.document.dump();
+  s.parameters = values;
   s.stackStatus = "CREATE_IN_PROGRESS";
   s.stackStatusReason = "User Initiated";
   s.creationTime = ctx.clock.now();
   Status st = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto existing = tx.stack(s.stackName);
-    if (!existing) {
-      return existing.status();
-    }
-    if (existing->has_value()) {
+    TIDE_ASSIGN_OR_RETURN(auto existing, tx.stack(s.stackName));
+    if (existing.has_value()) {
       return Status("AlreadyExistsException", "Stack [" + s.stackName + "] already exists");
     }
     return tx.putStack(s);
@@ -218,20 +190,14 @@ Result<Json> createStack(ActionContext& ctx, const Json& p) {
 Result<Json> updateStack(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkStackParams(p, {"StackName", "TemplateBody", "UsePreviousTemplate",
                                             "Parameters", "TemplateBasePath", "DisableRollback"}));
-  auto name = reqString(p, "StackName");
-  if (!name) {
-    return name.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
   Json request = p;
   model::Stack s;
   std::string stackId;
   Status st = ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto found = findStack(tx, *name);
-        if (!found) {
-          return found.status();
-        }
-        s = std::move(*found);
+        TIDE_ASSIGN_OR_RETURN(auto found, findStack(tx, name));
+        s = std::move(found);
         return Status::ok();
       },
       false);
@@ -251,40 +217,28 @@ Result<Json> updateStack(ActionContext& ctx, const Json& p) {
     request["TemplateBody"] = s.templateBody;
   }
   request.erase("UsePreviousTemplate");
-  auto next = requestTemplate(request);
-  if (!next) {
-    return next.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto next, requestTemplate(request));
   if (!request.contains("TemplateBasePath")) {
     // Keep the base path the stack was made with.
     Json prev = Json::parse(s.templateBody, nullptr, false);
     if (prev.is_object() && prev.contains("Metadata") && prev["Metadata"].is_object() &&
         prev["Metadata"].contains("Tide::TemplateBasePath") &&
-        !(next->document.contains("Metadata") &&
-          next->document["Metadata"].contains("Tide::TemplateBasePath"))) {
-      next->document["Metadata"]["Tide::TemplateBasePath"] =
+        !(next.document.contains("Metadata") &&
+          next.document["Metadata"].contains("Tide::TemplateBasePath"))) {
+      next.document["Metadata"]["Tide::TemplateBasePath"] =
           prev["Metadata"]["Tide::TemplateBasePath"];
     }
   }
-  auto given = stackParameters(request, s.parameters);
-  if (!given) {
-    return given.status();
-  }
-  auto values = resolveParameters(*next, *given);
-  if (!values) {
-    return values.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto given, stackParameters(request, s.parameters));
+  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(next, given));
   auto old = parseTemplate(s.templateBody);
   if (!old) {
     return internalError("the stack's stored template does not parse: " + old.status().message());
   }
-  auto plan = planStackUpdate(s, *old, *next, *values);
-  if (!plan) {
-    return plan.status();
-  }
-  s.templateBody = next->document.dump();
-  s.parameters = *values;
-  s.resources = *plan;
+  TIDE_ASSIGN_OR_RETURN(auto plan, planStackUpdate(s, *old, next, values));
+  s.templateBody = next.document.dump();
+  s.parameters = values;
+  s.resources = plan;
   s.stackStatus = "UPDATE_IN_PROGRESS";
   s.stackStatusReason = "User Initiated";
   s.lastUpdatedTime = ctx.clock.now();
@@ -297,15 +251,12 @@ Result<Json> updateStack(ActionContext& ctx, const Json& p) {
 
 Result<Json> deleteStack(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkStackParams(p, {"StackName", "RetainResources"}));
-  auto name = reqString(p, "StackName");
-  if (!name) {
-    return name.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
   if (p.contains("RetainResources")) {
     return validationError("tide does not retain resources of a deleted stack");
   }
   Status st = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto s = findStack(tx, *name);
+    auto s = findStack(tx, name);
     if (!s) {
       // As CloudFormation: deleting a stack that does not exist succeeds.
       return s.status().code() == "ValidationError" ? Status::ok() : s.status();
@@ -325,34 +276,22 @@ Result<Json> deleteStack(ActionContext& ctx, const Json& p) {
 
 Result<Json> describeStacks(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"StackName", "NextToken"}));
-  auto name = optString(p, "StackName");
-  if (!name) {
-    return name.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto name, optString(p, "StackName"));
   Json out = Json::array();
-  Status st = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        if (*name) {
-          auto s = findStack(tx, **name);
-          if (!s) {
-            return s.status();
-          }
-          out.push_back(stackJson(*s));
+        if (name) {
+          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, *name));
+          out.push_back(stackJson(s));
           return Status::ok();
         }
-        auto all = tx.stacks();
-        if (!all) {
-          return all.status();
-        }
-        for (const auto& s : *all) {
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.stacks());
+        for (const auto& s : all) {
           out.push_back(stackJson(s));
         }
         return Status::ok();
       },
-      false);
-  if (!st.isOk()) {
-    return st;
-  }
+      false));
   return Json{{"Stacks", out}};
 }
 
@@ -367,21 +306,15 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
     return validationError("DescribeStackResources needs StackName or PhysicalResourceId");
   }
   Json out = Json::array();
-  Status st = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         std::vector<model::Stack> stacks;
         if (*name) {
-          auto s = findStack(tx, **name);
-          if (!s) {
-            return s.status();
-          }
-          stacks.push_back(std::move(*s));
+          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, **name));
+          stacks.push_back(std::move(s));
         } else {
-          auto all = tx.stacks();
-          if (!all) {
-            return all.status();
-          }
-          stacks = std::move(*all);
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.stacks());
+          stacks = std::move(all);
         }
         for (const auto& s : stacks) {
           for (const auto& r : s.resources) {
@@ -406,21 +339,15 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
         }
         return Status::ok();
       },
-      false);
-  if (!st.isOk()) {
-    return st;
-  }
+      false));
   return Json{{"StackResources", out}};
 }
 
 Result<Json> validateTemplate(ActionContext&, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TemplateBody", "TemplateBasePath"}));
-  auto t = requestTemplate(p);
-  if (!t) {
-    return t.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto t, requestTemplate(p));
   Json params = Json::array();
-  for (const auto& tp : t->parameters) {
+  for (const auto& tp : t.parameters) {
     Json j = {{"ParameterKey", tp.name}, {"NoEcho", false}};
     if (tp.defaultValue) {
       j["DefaultValue"] = *tp.defaultValue;
@@ -431,8 +358,8 @@ Result<Json> validateTemplate(ActionContext&, const Json& p) {
     params.push_back(j);
   }
   Json out = {{"Parameters", params}};
-  if (t->document.contains("Description") && t->document["Description"].is_string()) {
-    out["Description"] = t->document["Description"];
+  if (t.document.contains("Description") && t.document["Description"].is_string()) {
+    out["Description"] = t.document["Description"];
   }
   return out;
 }

@@ -91,11 +91,9 @@ private:
   }
 
   Result<Json> properties(const TemplateResource& r) {
-    auto v = resolveValue(r.properties, scope(), "Resources." + r.logicalId + ".Properties");
-    if (!v) {
-      return v.status();
-    }
-    return v->value_or(Json::object());
+    TIDE_ASSIGN_OR_RETURN(
+        auto v, resolveValue(r.properties, scope(), "Resources." + r.logicalId + ".Properties"));
+    return v.value_or(Json::object());
   }
 
   // A resource failed: the stack rolls back (create) or stops (update).
@@ -322,11 +320,8 @@ Result<bool> StackEngine::step(ActionContext& ctx) {
   std::vector<model::Stack> stacks;
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
-        auto all = tx.stacks();
-        if (!all) {
-          return all.status();
-        }
-        stacks = std::move(*all);
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.stacks());
+        stacks = std::move(all);
         return Status::ok();
       },
       false));
@@ -335,11 +330,8 @@ Result<bool> StackEngine::step(ActionContext& ctx) {
     if (!s.stackStatus.ends_with("_IN_PROGRESS")) {
       continue;
     }
-    auto r = StackRun(ctx, std::move(s)).advance();
-    if (!r) {
-      return r.status();
-    }
-    waiting = waiting || *r;
+    TIDE_ASSIGN_OR_RETURN(auto r, StackRun(ctx, std::move(s)).advance());
+    waiting = waiting || r;
   }
   return waiting;
 }

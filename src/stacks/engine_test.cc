@@ -1,5 +1,6 @@
 // The stack engine through the action table: EC2 and ELBv2 resources made, updated and
 // deleted in dependency order; rollback of a failing resource; idempotent updates.
+#include "common/status_testing.h"
 #include "stacks/engine.h"
 
 #include "api/api_test_fixture.h"
@@ -61,7 +62,7 @@ protected:
     for (int i = 0; i < 50; ++i) {
       auto r = engine_.step(*ctx_);
       EXPECT_TRUE(r) << r.status().toString();
-      store_->transact([&](store::Tx& tx) -> Status {
+      EXPECT_OK(store_->transact([&](store::Tx& tx) -> Status {
         auto images = tx.images();
         for (model::Image img : *images) {
           if (img.state == model::ImageState::Pending) {
@@ -70,7 +71,7 @@ protected:
           }
         }
         return Status::ok();
-      });
+      }));
       auto [status, body] = call("DescribeStacks", {{"StackName", name}});
       if (status != 200) {
         return nullptr; // deleted
@@ -209,7 +210,7 @@ TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {
   ok("CreateStack", request(web()));
   ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
   // As if the server had died after CreateTargetGroup but before recording its ARN.
-  store_->transact([&](store::Tx& tx) {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
     model::Stack s = **tx.stack("shop");
     for (auto& r : s.resources) {
       if (r.logicalResourceId == "Listener") {
@@ -219,7 +220,7 @@ TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {
     }
     s.stackStatus = "CREATE_IN_PROGRESS";
     return tx.putStack(s);
-  });
+  }));
   ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
   std::string lbArn =
       ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["LoadBalancerArn"];
@@ -319,7 +320,7 @@ TEST_F(StackEngineTest, FailedImageFailsTheStack) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(engine_.step(*ctx_));
   }
-  store_->transact([&](store::Tx& tx) -> Status {
+  EXPECT_OK(store_->transact([&](store::Tx& tx) -> Status {
     auto images = tx.images();
     for (model::Image img : *images) {
       img.state = model::ImageState::Failed;
@@ -327,7 +328,7 @@ TEST_F(StackEngineTest, FailedImageFailsTheStack) {
       TIDE_RETURN_IF_ERROR(tx.putImage(img));
     }
     return Status::ok();
-  });
+  }));
   Json s = settle();
   ASSERT_EQ(s["StackStatus"], "ROLLBACK_COMPLETE");
   EXPECT_NE(s["StackStatusReason"].get<std::string>().find("Resource Image: ImageFailed"),

@@ -87,12 +87,9 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   if (v.is_array()) {
     Json out = Json::array();
     for (size_t i = 0; i < v.size(); ++i) {
-      auto e = resolveValue(v[i], sc, path + "[" + std::to_string(i) + "]");
-      if (!e) {
-        return e.status();
-      }
-      if (*e) {
-        out.push_back(std::move(**e));
+      TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(v[i], sc, path + "[" + std::to_string(i) + "]"));
+      if (e) {
+        out.push_back(std::move(*e));
       }
     }
     return R(std::optional<Json>(out));
@@ -103,12 +100,9 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   if (!isIntrinsic(v)) {
     Json out = Json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
-      auto e = resolveValue(it.value(), sc, path + "." + it.key());
-      if (!e) {
-        return e.status();
-      }
-      if (*e) {
-        out[it.key()] = std::move(**e);
+      TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(it.value(), sc, path + "." + it.key()));
+      if (e) {
+        out[it.key()] = std::move(*e);
       }
     }
     return R(std::optional<Json>(out));
@@ -130,32 +124,23 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     if (auto p = parameterOf(*sc.tmpl, sc.parameters, n)) {
       return R(p);
     }
-    auto r = sc.ref(n);
-    if (!r) {
-      return r.status();
-    }
-    return R(std::optional<Json>(*r));
+    TIDE_ASSIGN_OR_RETURN(auto r, sc.ref(n));
+    return R(std::optional<Json>(r));
   };
   if (fn == "Ref") {
     return name(arg.get<std::string>(), nullptr);
   }
   if (fn == "Fn::GetAtt") {
-    auto r = sc.getAtt(arg[0], arg[1]);
-    if (!r) {
-      return r.status();
-    }
-    return R(std::optional<Json>(*r));
+    TIDE_ASSIGN_OR_RETURN(auto r, sc.getAtt(arg[0], arg[1]));
+    return R(std::optional<Json>(r));
   }
   if (fn == "Fn::Sub") {
     std::string s = arg.is_string() ? arg.get<std::string>() : arg[0].get<std::string>();
     Json vars = Json::object();
     if (arg.is_array()) {
       for (auto it = arg[1].begin(); it != arg[1].end(); ++it) {
-        auto e = resolveValue(it.value(), sc, at + "." + it.key());
-        if (!e) {
-          return e.status();
-        }
-        vars[it.key()] = *e ? **e : Json("");
+        TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(it.value(), sc, at + "." + it.key()));
+        vars[it.key()] = e ? *e : Json("");
       }
     }
     std::string out;
@@ -178,17 +163,11 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
       size_t dot = n.find('.');
       if (dot == std::string::npos || vars.contains(n) || pseudoValue(n, "", "") ||
           n == "AWS::NoValue") {
-        auto e = name(n, &vars);
-        if (!e) {
-          return e.status();
-        }
-        value = *e ? **e : Json("");
+        TIDE_ASSIGN_OR_RETURN(auto e, name(n, &vars));
+        value = e ? *e : Json("");
       } else {
-        auto e = sc.getAtt(n.substr(0, dot), n.substr(dot + 1));
-        if (!e) {
-          return e.status();
-        }
-        value = *e;
+        TIDE_ASSIGN_OR_RETURN(auto e, sc.getAtt(n.substr(0, dot), n.substr(dot + 1)));
+        value = e;
       }
       if (value.is_array()) {
         std::string joined;
@@ -197,20 +176,14 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
         }
         out += joined;
       } else {
-        auto text = textOf(value, at + " ${" + n + "}");
-        if (!text) {
-          return text.status();
-        }
-        out += *text;
+        TIDE_ASSIGN_OR_RETURN(auto text, textOf(value, at + " ${" + n + "}"));
+        out += text;
       }
     }
     return R(std::optional<Json>(out));
   }
-  auto resolved = resolveValue(arg, sc, at);
-  if (!resolved) {
-    return resolved.status();
-  }
-  Json a = resolved->value_or(Json(""));
+  TIDE_ASSIGN_OR_RETURN(auto resolved, resolveValue(arg, sc, at));
+  Json a = resolved.value_or(Json(""));
   if (fn == "Fn::Join") {
     if (!a.is_array() || a.size() != 2 || !a[1].is_array()) {
       return validationError(at + " takes [delimiter, [values]]");
@@ -219,11 +192,8 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     std::string delim = a[0];
     bool first = true;
     for (const Json& x : a[1]) {
-      auto text = textOf(x, at);
-      if (!text) {
-        return text.status();
-      }
-      out += (first ? "" : delim) + *text;
+      TIDE_ASSIGN_OR_RETURN(auto text, textOf(x, at));
+      out += (first ? "" : delim) + text;
       first = false;
     }
     return R(std::optional<Json>(out));
@@ -240,16 +210,13 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     return R(std::optional<Json>(a[1][index.get<size_t>()]));
   }
   if (fn == "Fn::Split") {
-    auto text = textOf(a[1], at);
-    if (!text) {
-      return text.status();
-    }
+    TIDE_ASSIGN_OR_RETURN(auto text, textOf(a[1], at));
     std::string delim = a[0];
     Json out = Json::array();
     size_t i = 0;
     while (true) {
-      size_t j = delim.empty() ? std::string::npos : text->find(delim, i);
-      out.push_back(text->substr(i, j == std::string::npos ? std::string::npos : j - i));
+      size_t j = delim.empty() ? std::string::npos : text.find(delim, i);
+      out.push_back(text.substr(i, j == std::string::npos ? std::string::npos : j - i));
       if (j == std::string::npos) {
         break;
       }
@@ -258,11 +225,8 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     return R(std::optional<Json>(out));
   }
   if (fn == "Fn::Base64") {
-    auto text = textOf(a, at);
-    if (!text) {
-      return text.status();
-    }
-    return R(std::optional<Json>(base64Encode(*text)));
+    TIDE_ASSIGN_OR_RETURN(auto text, textOf(a, at));
+    return R(std::optional<Json>(base64Encode(text)));
   }
   return validationError(at + " is not supported");
 }

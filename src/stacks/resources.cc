@@ -119,11 +119,8 @@ Result<std::string> createLaunchTemplate(ResourceCall& c, const Json& props) {
             {"LaunchTemplateData", launchTemplateData(props)}};
   copy(props, p, {"VersionDescription"}, K::String);
   copy(props, p, {"TagSpecifications"}, K::List);
-  auto r = invoke(c.ctx, "CreateLaunchTemplate", p);
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["LaunchTemplate"]["LaunchTemplateId"].get<std::string>();
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateLaunchTemplate", p));
+  return r["LaunchTemplate"]["LaunchTemplateId"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findLaunchTemplate(ResourceCall& c, const Json& props) {
@@ -138,13 +135,10 @@ Result<std::optional<std::string>> findLaunchTemplate(ResourceCall& c, const Jso
 Status updateLaunchTemplate(ResourceCall& c, const std::string& id, const Json& props) {
   Json p = {{"LaunchTemplateId", id}, {"LaunchTemplateData", launchTemplateData(props)}};
   copy(props, p, {"VersionDescription"}, K::String);
-  auto v = invoke(c.ctx, "CreateLaunchTemplateVersion", p);
-  if (!v) {
-    return v.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto v, invoke(c.ctx, "CreateLaunchTemplateVersion", p));
   auto m = invoke(c.ctx, "ModifyLaunchTemplate",
                   {{"LaunchTemplateId", id},
-                   {"DefaultVersion", text((*v)["LaunchTemplateVersion"]["VersionNumber"])}});
+                   {"DefaultVersion", text(v["LaunchTemplateVersion"]["VersionNumber"])}});
   return m.status();
 }
 
@@ -158,11 +152,9 @@ Result<bool> removeLaunchTemplate(ActionContext& ctx, const std::string& id) {
 
 Result<Json> launchTemplateAttribute(ActionContext& ctx, const std::string& id,
                                      const std::string& name) {
-  auto r = invoke(ctx, "DescribeLaunchTemplates", {{"LaunchTemplateIds", {id}}});
-  if (!r) {
-    return r.status();
-  }
-  const Json& lt = (*r)["LaunchTemplates"][0];
+  TIDE_ASSIGN_OR_RETURN(auto r,
+                        invoke(ctx, "DescribeLaunchTemplates", {{"LaunchTemplateIds", {id}}}));
+  const Json& lt = r["LaunchTemplates"][0];
   if (name == "LaunchTemplateId") {
     return Json(id);
   }
@@ -234,11 +226,8 @@ Result<std::string> createTargetGroup(ResourceCall& c, const Json& props) {
        K::String);
   copy(props, p, {"Tags"}, K::List);
   healthCheckParams(props, p);
-  auto r = invoke(c.ctx, "CreateTargetGroup", p);
-  if (!r) {
-    return r.status();
-  }
-  std::string arn = (*r)["TargetGroups"][0]["TargetGroupArn"];
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateTargetGroup", p));
+  std::string arn = r["TargetGroups"][0]["TargetGroupArn"];
   Status attrs = targetGroupAttributes(c.ctx, arn, props);
   if (!attrs.isOk()) {
     (void)invoke(c.ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}}); // nothing half-made
@@ -280,11 +269,8 @@ Result<Json> targetGroupAttribute(ActionContext& ctx, const std::string& arn,
   if (name == "TargetGroupFullName") {
     return Json(arnResource(arn));
   }
-  auto r = invoke(ctx, "DescribeTargetGroups", {{"TargetGroupArns", {arn}}});
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["TargetGroups"][0][name];
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeTargetGroups", {{"TargetGroupArns", {arn}}}));
+  return r["TargetGroups"][0][name];
 }
 
 // --------------------------------------------------- AWS::ElasticLoadBalancingV2::LoadBalancer
@@ -317,11 +303,8 @@ Result<std::string> createLoadBalancer(ResourceCall& c, const Json& props) {
   Json p = {{"Name", nameOr(props, "Name", c, 32)}};
   copy(props, p, {"BindAddress", "Type", "Scheme", "IpAddressType"}, K::String);
   copy(props, p, {"Subnets", "SecurityGroups", "Tags"}, K::List);
-  auto r = invoke(c.ctx, "CreateLoadBalancer", p);
-  if (!r) {
-    return r.status();
-  }
-  std::string arn = (*r)["LoadBalancers"][0]["LoadBalancerArn"];
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateLoadBalancer", p));
+  std::string arn = r["LoadBalancers"][0]["LoadBalancerArn"];
   Status attrs = loadBalancerAttributes(c.ctx, arn, props);
   if (!attrs.isOk()) {
     (void)invoke(c.ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
@@ -359,11 +342,9 @@ Result<Json> loadBalancerAttribute(ActionContext& ctx, const std::string& arn,
     std::string r = arnResource(arn); // loadbalancer/app/NAME/ID
     return Json(r.substr(r.find('/') + 1));
   }
-  auto r = invoke(ctx, "DescribeLoadBalancers", {{"LoadBalancerArns", {arn}}});
-  if (!r) {
-    return r.status();
-  }
-  const Json& lb = (*r)["LoadBalancers"][0];
+  TIDE_ASSIGN_OR_RETURN(auto r,
+                        invoke(ctx, "DescribeLoadBalancers", {{"LoadBalancerArns", {arn}}}));
+  const Json& lb = r["LoadBalancers"][0];
   return name == "CanonicalHostedZoneID" ? lb["CanonicalHostedZoneId"] : lb[name];
 }
 
@@ -380,11 +361,8 @@ Result<std::string> createListener(ResourceCall& c, const Json& props) {
   copy(props, p, {"LoadBalancerArn", "Protocol", "SslPolicy"}, K::String);
   copy(props, p, {"Port"}, K::Number);
   copy(props, p, {"DefaultActions", "Certificates"}, K::List);
-  auto r = invoke(c.ctx, "CreateListener", p);
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["Listeners"][0]["ListenerArn"].get<std::string>();
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateListener", p));
+  return r["Listeners"][0]["ListenerArn"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findListener(ResourceCall& c, const Json& props) {
@@ -428,11 +406,8 @@ Result<std::string> createRule(ResourceCall& c, const Json& props) {
   copy(props, p, {"ListenerArn"}, K::String);
   copy(props, p, {"Priority"}, K::Number);
   copy(props, p, {"Conditions", "Actions"}, K::List);
-  auto r = invoke(c.ctx, "CreateRule", p);
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["Rules"][0]["RuleArn"].get<std::string>();
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateRule", p));
+  return r["Rules"][0]["RuleArn"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findRule(ResourceCall& c, const Json& props) {
@@ -451,17 +426,12 @@ Result<std::optional<std::string>> findRule(ResourceCall& c, const Json& props) 
 Status updateRule(ResourceCall& c, const std::string& arn, const Json& props) {
   Json p = {{"RuleArn", arn}};
   copy(props, p, {"Conditions", "Actions"}, K::List);
-  auto r = invoke(c.ctx, "ModifyRule", p);
-  if (!r) {
-    return r.status();
-  }
-  if ((*r)["Rules"][0]["Priority"] != text(number(props["Priority"]))) {
-    auto s =
-        invoke(c.ctx, "SetRulePriorities",
-               {{"RulePriorities", {{{"RuleArn", arn}, {"Priority", number(props["Priority"])}}}}});
-    if (!s) {
-      return s.status();
-    }
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "ModifyRule", p));
+  if (r["Rules"][0]["Priority"] != text(number(props["Priority"]))) {
+    TIDE_ASSIGN_OR_RETURN(
+        auto s, invoke(c.ctx, "SetRulePriorities",
+                       {{"RulePriorities",
+                         {{{"RuleArn", arn}, {"Priority", number(props["Priority"])}}}}}));
   }
   return Status::ok();
 }
@@ -516,10 +486,7 @@ Result<std::string> createGroup(ResourceCall& c, const Json& props) {
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
   copy(props, p, {"TargetGroupARNs", "TerminationPolicies", "Tags"}, K::List);
-  auto r = invoke(c.ctx, "CreateAutoScalingGroup", p);
-  if (!r) {
-    return r.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateAutoScalingGroup", p));
   return name;
 }
 
@@ -540,14 +507,12 @@ Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) 
 
 // ForceDelete terminates the instances; the group is gone when the controller has finished.
 Result<bool> removeGroup(ActionContext& ctx, const std::string& name) {
-  auto d = invoke(ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}});
-  if (!d) {
-    return d.status();
-  }
-  if (!d->contains("AutoScalingGroups") || (*d)["AutoScalingGroups"].empty()) {
+  TIDE_ASSIGN_OR_RETURN(
+      auto d, invoke(ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}}));
+  if (!d.contains("AutoScalingGroups") || d["AutoScalingGroups"].empty()) {
     return true;
   }
-  if ((*d)["AutoScalingGroups"][0].value("Status", "") == "Delete in progress") {
+  if (d["AutoScalingGroups"][0].value("Status", "") == "Delete in progress") {
     return false;
   }
   auto r = invoke(ctx, "DeleteAutoScalingGroup",
@@ -597,11 +562,8 @@ Json policyParams(ResourceCall& c, const Json& props) {
 }
 
 Result<std::string> createPolicy(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "PutScalingPolicy", policyParams(c, props));
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["PolicyARN"].get<std::string>();
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "PutScalingPolicy", policyParams(c, props)));
+  return r["PolicyARN"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findPolicy(ResourceCall& c, const Json& props) {
@@ -689,10 +651,7 @@ Json alarmParams(ResourceCall& c, const Json& props) {
 
 Result<std::string> createAlarm(ResourceCall& c, const Json& props) {
   Json p = alarmParams(c, props);
-  auto r = invoke(c.ctx, "PutMetricAlarm", p);
-  if (!r) {
-    return r.status();
-  }
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "PutMetricAlarm", p));
   return p["AlarmName"].get<std::string>();
 }
 
@@ -742,11 +701,8 @@ Result<std::string> createImage(ResourceCall& c, const Json& props) {
     dir = std::filesystem::path(c.basePath) / dir;
   }
   p["SourceDirectory"] = dir.lexically_normal().string();
-  auto r = invoke(c.ctx, "CreateImage", p);
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["ImageId"].get<std::string>();
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateImage", p));
+  return r["ImageId"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findImage(ResourceCall& c, const Json& props) {
@@ -759,11 +715,8 @@ Result<std::optional<std::string>> findImage(ResourceCall& c, const Json& props)
 }
 
 Result<bool> imageReady(ActionContext& ctx, const std::string& id) {
-  auto r = invoke(ctx, "DescribeImages", {{"ImageIds", {id}}});
-  if (!r) {
-    return r.status();
-  }
-  const Json& img = (*r)["Images"][0];
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeImages", {{"ImageIds", {id}}}));
+  const Json& img = r["Images"][0];
   if (img["State"] == "failed") {
     std::string why = img.contains("StateReason") ? img["StateReason"].value("Message", "") : "";
     return Status("ImageFailed", "image " + id + " failed: " + why);
@@ -783,11 +736,8 @@ Result<Json> imageAttribute(ActionContext& ctx, const std::string& id, const std
   if (name == "ImageId") {
     return Json(id);
   }
-  auto r = invoke(ctx, "DescribeImages", {{"ImageIds", {id}}});
-  if (!r) {
-    return r.status();
-  }
-  return (*r)["Images"][0][name];
+  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeImages", {{"ImageIds", {id}}}));
+  return r["Images"][0][name];
 }
 
 // ---------------------------------------------------------------------------------- table

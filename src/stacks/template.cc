@@ -150,11 +150,8 @@ Status parseResources(const Json& doc, Template& t) {
         }
         tr.properties = v.is_null() ? Json::object() : v;
       } else if (k == "DependsOn") {
-        auto list = stringList(v, at + ".DependsOn");
-        if (!list) {
-          return list.status();
-        }
-        tr.dependsOn = *list;
+        TIDE_ASSIGN_OR_RETURN(auto list, stringList(v, at + ".DependsOn"));
+        tr.dependsOn = list;
       } else if (k == "DeletionPolicy" || k == "UpdateReplacePolicy") {
         if (v != "Delete") {
           return formatError(at + "." + k + ": tide supports only Delete");
@@ -228,14 +225,11 @@ const TemplateParameter* Template::parameter(const std::string& name) const {
 }
 
 Result<Template> parseTemplate(std::string_view body) {
-  auto doc = parseTemplateDocument(body);
-  if (!doc) {
-    return doc.status();
-  }
-  if (!doc->is_object()) {
+  TIDE_ASSIGN_OR_RETURN(auto doc, parseTemplateDocument(body));
+  if (!doc.is_object()) {
     return formatError("the template must be a map of sections");
   }
-  for (auto it = doc->begin(); it != doc->end(); ++it) {
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
     const std::string& k = it.key();
     if (k == "Conditions" || k == "Mappings" || k == "Transform" || k == "Rules") {
       return formatError(k + " are not supported by tide yet");
@@ -246,12 +240,12 @@ Result<Template> parseTemplate(std::string_view body) {
     }
   }
   Template t;
-  t.document = *doc;
-  TIDE_RETURN_IF_ERROR(parseParameters(*doc, t));
-  TIDE_RETURN_IF_ERROR(parseResources(*doc, t));
+  t.document = doc;
+  TIDE_RETURN_IF_ERROR(parseParameters(doc, t));
+  TIDE_RETURN_IF_ERROR(parseResources(doc, t));
   TIDE_RETURN_IF_ERROR(checkResources(t));
   TIDE_RETURN_IF_ERROR(orderResources(t));
-  TIDE_RETURN_IF_ERROR(parseOutputs(*doc, t));
+  TIDE_RETURN_IF_ERROR(parseOutputs(doc, t));
   return t;
 }
 

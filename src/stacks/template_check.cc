@@ -64,11 +64,8 @@ public:
         } else {
           return formatError(at + " takes a string or [string, {Name: value}]");
         }
-        auto names = subNames(s, path);
-        if (!names) {
-          return names.status();
-        }
-        for (const std::string& n : *names) {
+        TIDE_ASSIGN_OR_RETURN(auto names, subNames(s, path));
+        for (const std::string& n : names) {
           size_t dot = n.find('.');
           if (dot == std::string::npos || vars.count(n) || kPseudo.count(n)) {
             TIDE_RETURN_IF_ERROR(name(n, at, deps, vars));

@@ -77,11 +77,8 @@ Result<Json> fromYaml(const YAML::Node& n) {
   case YAML::NodeType::Sequence:
     v = Json::array();
     for (const YAML::Node& e : n) {
-      auto j = fromYaml(e);
-      if (!j) {
-        return j.status();
-      }
-      v.push_back(std::move(*j));
+      TIDE_ASSIGN_OR_RETURN(auto j, fromYaml(e));
+      v.push_back(std::move(j));
     }
     break;
   case YAML::NodeType::Map:
@@ -90,11 +87,8 @@ Result<Json> fromYaml(const YAML::Node& n) {
       if (!kv.first.IsScalar()) {
         return formatError("map keys must be plain text " + where(kv.first));
       }
-      auto j = fromYaml(kv.second);
-      if (!j) {
-        return j.status();
-      }
-      v[kv.first.Scalar()] = std::move(*j);
+      TIDE_ASSIGN_OR_RETURN(auto j, fromYaml(kv.second));
+      v[kv.first.Scalar()] = std::move(j);
     }
     break;
   }

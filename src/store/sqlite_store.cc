@@ -185,11 +185,8 @@ public:
     if (rc != SQLITE_ROW) {
       return error("read");
     }
-    Result<model::LaunchTemplateVersion> v = decodeLaunchTemplateVersion(st.text(0));
-    if (!v) {
-      return v.status();
-    }
-    return std::optional<model::LaunchTemplateVersion>(std::move(*v));
+    TIDE_ASSIGN_OR_RETURN(model::LaunchTemplateVersion v, decodeLaunchTemplateVersion(st.text(0)));
+    return std::optional<model::LaunchTemplateVersion>(std::move(v));
   }
   Result<std::vector<model::LaunchTemplateVersion>>
   launchTemplateVersions(const std::string& templateId) override {
@@ -406,11 +403,8 @@ private:
     if (rc != SQLITE_ROW) {
       return error("read");
     }
-    Result<T> v = decode(st.text(0));
-    if (!v) {
-      return v.status();
-    }
-    return std::optional<T>(std::move(*v));
+    TIDE_ASSIGN_OR_RETURN(T v, decode(st.text(0)));
+    return std::optional<T>(std::move(v));
   }
 
   template <typename T, typename Decode>
@@ -425,11 +419,8 @@ private:
     std::vector<T> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) {
-      Result<T> v = decode(st.text(0));
-      if (!v) {
-        return v.status();
-      }
-      out.push_back(std::move(*v));
+      TIDE_ASSIGN_OR_RETURN(T v, decode(st.text(0)));
+      out.push_back(std::move(v));
     }
     if (rc != SQLITE_DONE) {
       return error("read");
@@ -495,7 +486,7 @@ public:
         s = run(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
       }
       if (!s.isOk()) {
-        run("ROLLBACK");
+        run("ROLLBACK").ignoreError(); // already failing: s says why
         return internalError("migrating " + path_ + " to schema version " + std::to_string(v + 1) +
                              " failed: " + s.message());
       }
@@ -512,12 +503,12 @@ public:
       SqliteTx tx(db_);
       Status s = fn(tx);
       if (!s.isOk()) {
-        run("ROLLBACK");
+        run("ROLLBACK").ignoreError(); // already failing: s says why
         return s;
       }
       Status c = run("COMMIT");
       if (!c.isOk()) {
-        run("ROLLBACK");
+        run("ROLLBACK").ignoreError(); // already failing: c says why
         return c;
       }
       wrote = tx.wrote();

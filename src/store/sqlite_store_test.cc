@@ -1,3 +1,4 @@
+#include "common/status_testing.h"
 #include "store/codec.h"
 #include "store/sqlite_store.h"
 
@@ -95,12 +96,12 @@ TEST_F(SqliteStoreTest, FailedTransactionChangesNothing) {
   });
   EXPECT_EQ(s.code(), "InvalidParameterValue");
   EXPECT_EQ(notified, 0);
-  store->transact([](Tx& tx) {
+  EXPECT_OK(store->transact([](Tx& tx) {
     auto all = tx.images();
     EXPECT_TRUE(all.isOk());
     EXPECT_TRUE(all->empty());
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, UniqueNamesAndImmutableVersions) {
@@ -126,12 +127,12 @@ TEST_F(SqliteStoreTest, UniqueNamesAndImmutableVersions) {
   // Updating the template keeps its versions.
   lt.latestVersionNumber = 1;
   ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putLaunchTemplate(lt); }).isOk());
-  store->transact([&](Tx& tx) {
+  EXPECT_OK(store->transact([&](Tx& tx) {
     EXPECT_EQ(tx.launchTemplateVersions(lt.launchTemplateId)->size(), 1u);
     TIDE_RETURN_IF_ERROR(tx.deleteLaunchTemplate(lt.launchTemplateId));
     EXPECT_EQ(tx.launchTemplateVersions(lt.launchTemplateId)->size(), 0u);
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, InstancesKeepLaunchOrderAndNotifyUnlessAsked) {
@@ -149,13 +150,13 @@ TEST_F(SqliteStoreTest, InstancesKeepLaunchOrderAndNotifyUnlessAsked) {
   b.lastExit = "exited with status 3";
   ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putInstance(b); }, false).isOk());
   EXPECT_EQ(notified, 2);
-  store->transact([](Tx& tx) {
+  EXPECT_OK(store->transact([](Tx& tx) {
     auto all = tx.instances();
     EXPECT_EQ(all->size(), 2u);
     EXPECT_EQ((*all)[0].instanceId, "i-0000000000000000b");
     EXPECT_EQ((*all)[0].lastExit, "exited with status 3");
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, CountsTransactionsThatWroteNotThoseThatOnlyRead) {
@@ -190,13 +191,13 @@ TEST_F(SqliteStoreTest, HealthCheckCountersAreNotStored) {
                     return tx.putTarget(t);
                   })
                   .isOk());
-  store->transact([](Tx& tx) {
+  EXPECT_OK(store->transact([](Tx& tx) {
     auto all = tx.targets("");
     EXPECT_EQ(all->size(), 1u);
     EXPECT_EQ((*all)[0].state, model::TargetHealthState::Healthy);
     EXPECT_EQ((*all)[0].consecutive, 0);
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
@@ -226,7 +227,7 @@ TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
                   .isOk());
   a.state = model::TargetHealthState::Healthy;
   ASSERT_TRUE(store->transact([&](Tx& tx) { return tx.putTarget(a); }).isOk());
-  store->transact([&](Tx& tx) {
+  EXPECT_OK(store->transact([&](Tx& tx) {
     auto targets = tx.targets(tg.targetGroupArn);
     EXPECT_EQ(targets->size(), 2u);
     EXPECT_EQ((*targets)[0].state, model::TargetHealthState::Healthy);
@@ -238,7 +239,7 @@ TEST_F(SqliteStoreTest, LoadBalancersListenersTargetGroupsAndTargets) {
     TIDE_RETURN_IF_ERROR(tx.deleteTargetGroup(tg.targetGroupArn));
     EXPECT_TRUE(tx.targets("")->empty());
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
@@ -277,7 +278,7 @@ TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
                     return tx.putStack(stack);
                   })
                   .isOk());
-  store->transact([&](Tx& tx) {
+  EXPECT_OK(store->transact([&](Tx& tx) {
     EXPECT_EQ((*tx.autoScalingGroup("web"))->maxSize, 10);
     auto policies = tx.scalingPolicies("web");
     EXPECT_EQ(policies->size(), 1u);
@@ -292,7 +293,7 @@ TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
     EXPECT_TRUE(tx.scalingPolicies("web")->empty());
     EXPECT_TRUE(tx.scalingActivities("web", 10)->empty());
     return Status::ok();
-  });
+  }));
 }
 
 TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
