@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <functional>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <thread>
@@ -112,6 +113,13 @@ public:
   explicit Server(const ServerOptions& o) : options_(o) {}
 
   int run() {
+    // Before any thread starts (the balancer's workers, its access-log writers): threads
+    // inherit the signal mask, and a thread with SIGTERM unblocked would take the default action
+    // (exit 143) instead of letting the signalfd deliver it to the loop's shutdown.
+    Status blocked = blockWatchedSignals();
+    if (!blocked.isOk()) {
+      return fail(blocked.message());
+    }
     std::error_code ec;
     fs::create_directories(options_.dataDir, ec);
     if (ec) {
@@ -276,16 +284,31 @@ private:
     return Status::ok();
   }
 
-  Status watchSignals() {
+  // The signals the control loop handles: stop on SIGTERM and SIGINT, look at the instances on
+  // SIGCHLD.
+  static sigset_t watchedSignals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
-    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
-      return internalError("sigprocmask failed");
+    return set;
+  }
+
+  // Blocks the watched signals in the calling thread (and so in every thread it starts later),
+  // so that they reach only the signalfd that watchSignals() opens. REQUIRES: no other thread
+  // runs yet.
+  static Status blockWatchedSignals() {
+    sigset_t set = watchedSignals();
+    if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+      return internalError("pthread_sigmask failed");
     }
     std::signal(SIGPIPE, SIG_IGN);
+    return Status::ok();
+  }
+
+  Status watchSignals() {
+    sigset_t set = watchedSignals();
     signalFd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signalFd_ < 0) {
       return internalError(std::string("signalfd failed: ") + std::strerror(errno));
