@@ -113,33 +113,58 @@ bool victimBefore(const model::AutoScalingGroup& g, const Instance& a, const Ins
 
 } // namespace
 
-Result<Millis> AutoScalingController::reconcile() {
+Result<Millis> AutoScalingController::reconcile(const Wake& wake) {
   TimeMs now = clock_.now();
   TimeMs next = now + 1000;
   std::vector<std::string> names;
+  std::set<std::string> exist;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(auto groups, tx.autoScalingGroups());
         for (const auto& g : groups) {
-          names.push_back(g.autoScalingGroupName);
+          exist.insert(g.autoScalingGroupName);
+          // A group is dirty when it changed, one of its instances did (an instance's parent is
+          // its group), or a target of one of its target groups did (a target's parent is its
+          // target group's ARN).
+          bool dirty = wake.dirty(g.autoScalingGroupName) || failed_.count(g.autoScalingGroupName);
+          for (const std::string& arn : g.targetGroupArns) {
+            dirty = dirty || wake.dirty(arn);
+          }
+          if (dirty) {
+            names.push_back(g.autoScalingGroupName);
+          }
         }
         return Status::ok();
       },
       false));
+  std::erase_if(failed_, [&](const std::string& name) { return !exist.count(name); });
   for (const std::string& name : names) {
-    int toLaunch = 0, active = 0;
-    bool deleted = false;
-    TIDE_RETURN_IF_ERROR(store_.transact(
-        [&](store::Tx& tx) { return observe(tx, name, now, toLaunch, active, next, deleted); }));
-    if (deleted) {
-      logInfo("auto scaling group " + name + " deleted");
+    Status s = reconcileGroup(name, now, next);
+    if (!s.isOk()) {
+      // One group's failure does not end the pass for the others; it is tried again soon.
+      logError("auto scaling group " + name + ": " + s.toString());
+      failed_.insert(name);
+      next = std::min(next, now + options_.retryAfter.count());
       continue;
     }
-    if (toLaunch > 0) {
-      launch(name, active, toLaunch, now, next);
-    }
+    failed_.erase(name);
   }
   return Millis(std::max<TimeMs>(next - now, 10));
+}
+
+Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now, TimeMs& next) {
+  int toLaunch = 0, active = 0;
+  bool deleted = false;
+  TIDE_RETURN_IF_ERROR(store_.transact(
+      [&](store::Tx& tx) { return observe(tx, name, now, toLaunch, active, next, deleted); }));
+  if (deleted) {
+    logInfo("auto scaling group " + name + " deleted");
+    return Status::ok();
+  }
+  if (toLaunch > 0) {
+    launch(name, active, toLaunch, now, next);
+  }
+  return Status::ok();
 }
 
 Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,

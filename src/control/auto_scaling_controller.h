@@ -23,9 +23,12 @@
 #pragma once
 
 #include "common/clock.h"
+#include "control/watch.h"
 #include "launch/addresses.h"
 #include "model/auto_scaling.h"
 #include "store/store.h"
+
+#include <set>
 
 namespace tide::control {
 
@@ -35,6 +38,7 @@ struct AutoScalingControllerOptions {
   Millis maxLaunchBackoff{300'000}; // the longest wait between launch attempts
   launch::AddressSource* addresses = nullptr; // where launches put private addresses, as
                                               // RunInstances does; null: 127.1.0.0/16, unprobed
+  Millis retryAfter{1000}; // when a group whose pass failed (a store error) is tried again
 };
 
 class AutoScalingController {
@@ -43,12 +47,18 @@ public:
                         AutoScalingControllerOptions options = {})
       : store_(store), clock_(clock), options_(options) {}
 
-  // One pass over every group. Returns how soon to run again at the latest (a grace period or a
-  // launch backoff that ends). Errors are the store's; one group's failure to launch is an
-  // activity, not an error.
-  Result<Millis> reconcile();
+  // One pass over the groups `wake` names (every group by default): a group is named by its
+  // own name, by an instance's (parent) group name, or by one of its target groups' ARNs (a
+  // target's parent); groups whose last pass failed are always included. Returns how soon to
+  // run again at the latest (a grace period or a launch backoff that ends, a failed group's
+  // retry). One group's failure (a store error while reconciling it) is logged and retried
+  // after options.retryAfter, and the pass goes on with the others; a failure to launch is an
+  // activity, not an error. Errors: the groups cannot be listed.
+  Result<Millis> reconcile(const Wake& wake = Wake::all());
 
 private:
+  // One group's pass: observe, then launch what it is short of.
+  Status reconcileGroup(const std::string& groupName, TimeMs now, TimeMs& next);
   // Observes the group's instances and moves them on (lifecycle, health, draining, victims).
   // Sets `toLaunch` to how many instances the group is short of, and `deleted` when the group
   // was removed.
@@ -60,6 +70,7 @@ private:
   store::Store& store_;
   const Clock& clock_;
   AutoScalingControllerOptions options_;
+  std::set<std::string> failed_; // groups whose last pass failed: in every pass until one works
 };
 
 } // namespace tide::control

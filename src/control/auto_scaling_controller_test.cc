@@ -4,6 +4,7 @@
 #include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
 #include "control/target_controller.h"
+#include "store/faulty_store.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -172,6 +173,59 @@ protected:
   model::TargetGroup tg_;
   model::AutoScalingGroup group_;
 };
+
+TEST_F(AutoScalingControllerTest, AGroupThatFailsDoesNotStopTheOthersInThePass) {
+  putGroup(); // "web", desired 2: reconciled first
+  model::AutoScalingGroup api = group_;
+  api.autoScalingGroupName = "api";
+  put([&](store::Tx& tx) { return tx.putAutoScalingGroup(api); });
+  // web's pass cannot read its activities.
+  store::FaultyStore faulty(*store_);
+  faulty.fault = [](const std::string& call, const std::string& key) {
+    return call == "scalingActivities" && key == "web" ? internalError("disk on fire")
+                                                       : Status::ok();
+  };
+  AutoScalingController c(faulty, clock_);
+  auto members = [&](const std::string& name) {
+    int n = 0;
+    for (const auto& i : instances()) {
+      n += i.autoScalingGroupName == name ? 1 : 0;
+    }
+    return n;
+  };
+  auto again = c.reconcile();
+  ASSERT_OK(again.status());       // one group's failure is not the pass's
+  EXPECT_LE(again->count(), 1000); // the failed group is retried soon
+  EXPECT_EQ(members("api"), 2);    // api reached its desired capacity in the same pass
+  EXPECT_EQ(members("web"), 0);
+
+  // Healed: the failed group is retried even when the wake names only another group.
+  faulty.fault = nullptr;
+  ASSERT_OK(c.reconcile(Wake{false, {"api"}}).status());
+  EXPECT_EQ(members("web"), 2);
+}
+
+TEST_F(AutoScalingControllerTest, AWakeReconcilesOnlyTheGroupsItNames) {
+  putGroup();
+  model::AutoScalingGroup api = group_;
+  api.autoScalingGroupName = "api";
+  api.targetGroupArns = {};
+  put([&](store::Tx& tx) { return tx.putAutoScalingGroup(api); });
+  AutoScalingController c(*store_, clock_);
+  auto members = [&](const std::string& name) {
+    int n = 0;
+    for (const auto& i : instances()) {
+      n += i.autoScalingGroupName == name ? 1 : 0;
+    }
+    return n;
+  };
+  ASSERT_OK(c.reconcile(Wake{false, {"api"}}).status()); // e.g. api's desired capacity changed
+  EXPECT_EQ(members("api"), 2);
+  EXPECT_EQ(members("web"), 0);
+  // A target of web's target group changed: web is named by the group's ARN.
+  ASSERT_OK(c.reconcile(Wake{false, {tg_.targetGroupArn}}).status());
+  EXPECT_EQ(members("web"), 2);
+}
 
 TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
   group_.desiredCapacity = 7;

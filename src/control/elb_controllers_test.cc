@@ -4,6 +4,7 @@
 #include "control/health_checker.h"
 #include "control/publisher.h"
 #include "control/target_controller.h"
+#include "store/faulty_store.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -121,6 +122,68 @@ TEST_F(ElbControllersTest, DrainingTargetsGoAfterTheDeregistrationDelay) {
   clock_.advance(Millis(1));
   ASSERT_TRUE(c.reconcile().isOk());
   EXPECT_TRUE(targets().empty());
+}
+
+TEST_F(ElbControllersTest, ATargetGroupThatFailsDoesNotStopTheOthers) {
+  // Two groups, each with a target whose instance runs; no listener, so both targets should
+  // become unused. Writes to the first group's targets fail.
+  model::TargetGroup api = tg_;
+  api.targetGroupArn = "arn:tg/api";
+  api.targetGroupName = "api";
+  put([&](store::Tx& tx) { return tx.putTargetGroup(api); });
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  instance("i-b", model::InstanceState::Running, "127.1.0.2");
+  target("i-a", 8080, TargetHealthState::Initial);
+  put([&](store::Tx& tx) {
+    return tx.putTarget({api.targetGroupArn, "i-b", 8080, TargetHealthState::Initial});
+  });
+  store::FaultyStore faulty(*store_);
+  faulty.fault = [&](const std::string& call, const std::string& key) {
+    return call == "putTarget" && key == tg_.targetGroupArn ? internalError("disk full")
+                                                            : Status::ok();
+  };
+  TargetController c(faulty, clock_);
+  auto again = c.reconcile();
+  ASSERT_OK(again.status()); // the pass went on
+  EXPECT_LE(again->count(), 1000);
+  auto stateIn = [&](const std::string& arn) {
+    for (const auto& t : targets()) {
+      if (t.targetGroupArn == arn) {
+        return t.state;
+      }
+    }
+    return TargetHealthState::Draining;
+  };
+  EXPECT_EQ(stateIn(tg_.targetGroupArn), TargetHealthState::Initial); // its write failed
+  EXPECT_EQ(stateIn(api.targetGroupArn), TargetHealthState::Unused);  // reconciled anyway
+
+  // Healed: the failed group is tried again even when the wake names only the other group.
+  faulty.fault = nullptr;
+  ASSERT_OK(c.reconcile(Wake{false, {api.targetGroupArn}}).status());
+  EXPECT_EQ(stateIn(tg_.targetGroupArn), TargetHealthState::Unused);
+}
+
+TEST_F(ElbControllersTest, AWakeReconcilesOnlyTheTargetGroupsItNames) {
+  model::TargetGroup api = tg_;
+  api.targetGroupArn = "arn:tg/api";
+  api.targetGroupName = "api";
+  put([&](store::Tx& tx) { return tx.putTargetGroup(api); });
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  instance("i-b", model::InstanceState::Running, "127.1.0.2");
+  target("i-a", 8080, TargetHealthState::Initial);
+  put([&](store::Tx& tx) {
+    return tx.putTarget({api.targetGroupArn, "i-b", 8080, TargetHealthState::Initial});
+  });
+  TargetController c(*store_, clock_);
+  // By an instance's id (an instance change): only that instance's group.
+  ASSERT_OK(c.reconcile(Wake{false, {"i-b"}}).status());
+  for (const auto& t : targets()) {
+    EXPECT_EQ(t.state, t.id == "i-b" ? TargetHealthState::Unused : TargetHealthState::Initial);
+  }
+  ASSERT_OK(c.reconcile(Wake::all()).status());
+  for (const auto& t : targets()) {
+    EXPECT_EQ(t.state, TargetHealthState::Unused);
+  }
 }
 
 TEST_F(ElbControllersTest, PublisherBuildsSnapshotsWithStableSlotsAndOnlyWhenChanged) {

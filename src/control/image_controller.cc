@@ -23,6 +23,7 @@ Status ImageController::reconcile() {
       },
       false));
 
+  bool failed = false;
   for (model::Image& img : all) {
     if (img.state != model::ImageState::Pending) {
       continue;
@@ -48,11 +49,16 @@ Status ImageController::reconcile() {
       img.stateReason = content.status().message();
       logWarn("image " + img.imageId + " (" + img.name + ") failed: " + img.stateReason);
     }
-    TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
+    Status recorded = store_.transact([&](store::Tx& tx) -> Status {
       // The image may have been deregistered meanwhile: then keep it gone.
       TIDE_ASSIGN_OR_RETURN(auto current, tx.image(img.imageId));
       return current.has_value() ? tx.putImage(img) : Status::ok();
-    }));
+    });
+    if (!recorded.isOk()) {
+      // This image stays pending and is imported again at the next pass; the others go on.
+      logError("image " + img.imageId + ": " + recorded.toString());
+      failed = true;
+    }
   }
 
   // Stored files nobody uses any more.
@@ -73,7 +79,7 @@ Status ImageController::reconcile() {
       }
     }
   }
-  return Status::ok();
+  return failed ? internalError("some images could not be recorded (logged above)") : Status::ok();
 }
 
 } // namespace tide::control

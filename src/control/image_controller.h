@@ -16,7 +16,9 @@ public:
   ImageController(store::Store& store, runtime::ImageStore& images,
                   runtime::InstanceProvider& provider);
 
-  // One pass. Returns an error only when the store cannot be read or written.
+  // One pass over every pending image. An image whose result cannot be recorded (a store
+  // error) is logged and stays pending; the others go on, and the pass then returns an error
+  // so that it is retried. Errors: the store cannot be read or written.
   Status reconcile();
 
 private:

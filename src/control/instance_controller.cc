@@ -40,7 +40,7 @@ void InstanceController::setState(Instance& i, InstanceState s) {
   i.stateChangedAt = clock_.now();
 }
 
-Result<Millis> InstanceController::reconcile() {
+Result<Millis> InstanceController::reconcile(const Wake& wake) {
   std::vector<Instance> all;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
@@ -51,34 +51,54 @@ Result<Millis> InstanceController::reconcile() {
       false));
   bool busy = false;
   bool deferred = false;
+  bool failed = false;
   int launches = 0;
+  std::set<std::string> exist;
   for (Instance& i : all) {
+    exist.insert(i.instanceId);
+    if (!wake.dirty(i.instanceId) && !failed_.count(i.instanceId)) {
+      continue;
+    }
     bool launching = i.goal == InstanceGoal::Run &&
                      (i.state == InstanceState::Pending || i.state == InstanceState::Stopped);
     if (launching && ++launches > options_.maxLaunchesPerPass) {
       deferred = true;
       continue;
     }
-    if (i.state == InstanceState::Terminated) {
-      if (clock_.now() - i.stateChangedAt >= options_.terminatedRetention.count()) {
-        TIDE_RETURN_IF_ERROR(
-            store_.transact([&](store::Tx& tx) { return tx.deleteInstance(i.instanceId); }));
-      }
+    // One instance's failure to record its step is logged and retried soon; the others go on.
+    Status s = reconcileOne(i, busy);
+    if (!s.isOk()) {
+      logError("instance " + i.instanceId + ": " + s.toString());
+      failed_.insert(i.instanceId);
+      failed = true;
       continue;
     }
-    Instance before = i;
-    busy = step(i) || busy;
-    if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
-        i.stateReason.message != before.stateReason.message) {
-      // The record as read plus this pass's changes: the store has one writer, this thread,
-      // so nothing else changed it in between.
-      TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) { return tx.putInstance(i); }));
-    }
+    failed_.erase(i.instanceId);
   }
+  std::erase_if(failed_, [&](const std::string& id) { return !exist.count(id); });
   if (deferred) {
     return Millis(0);
   }
-  return busy ? options_.busyInterval : options_.idleInterval;
+  return busy || failed ? options_.busyInterval : options_.idleInterval;
+}
+
+Status InstanceController::reconcileOne(Instance& i, bool& busy) {
+  if (i.state == InstanceState::Terminated) {
+    if (clock_.now() - i.stateChangedAt >= options_.terminatedRetention.count()) {
+      TIDE_RETURN_IF_ERROR(
+          store_.transact([&](store::Tx& tx) { return tx.deleteInstance(i.instanceId); }));
+    }
+    return Status::ok();
+  }
+  Instance before = i;
+  busy = step(i) || busy;
+  if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
+      i.stateReason.message != before.stateReason.message) {
+    // The record as read plus this pass's changes: the store has one writer, this thread,
+    // so nothing else changed it in between.
+    TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+  }
+  return Status::ok();
 }
 
 bool InstanceController::launch(Instance& i) {

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "control/instance_reading.h"
+#include "control/watch.h"
 #include "runtime/cpu_utilization.h"
 #include "runtime/image_store.h"
 #include "runtime/instance_provider.h"
@@ -25,6 +26,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace tide::control {
@@ -44,9 +47,11 @@ public:
                      runtime::ImageStore& images, const Clock& clock,
                      InstanceControllerOptions options);
 
-  // One pass over every instance. Returns how soon to run again at the latest, or an error
-  // when the store cannot be read or written.
-  Result<Millis> reconcile();
+  // One pass over the instances `wake` names by id (every instance by default), and those
+  // whose last step could not be recorded. Returns how soon to run again at the latest. One
+  // instance's failure to write its step (a store error) is logged and retried at the busy
+  // interval; the others go on. Errors: the instances cannot be read.
+  Result<Millis> reconcile(const Wake& wake = Wake::all());
 
   // Reads CPU and memory of running instances (CPUUtilization over the time since the
   // previous sample, as a percentage of the instance type's CPU) and returns them, one reading
@@ -64,6 +69,8 @@ public:
   void removeLeftovers();
 
 private:
+  // One instance's pass: its step, then its record. Sets `busy` when it is still changing.
+  Status reconcileOne(model::Instance& i, bool& busy);
   // Applies one step to one instance; returns true when it is still changing.
   bool step(model::Instance& i);
   bool launch(model::Instance& i);
@@ -78,6 +85,7 @@ private:
 
   runtime::CpuMeter cpuMeter_; // the last CPU reading of each running instance
   std::map<std::string, model::InstanceUsage> latestUsage_; // by instance id
+  std::set<std::string> failed_; // instances whose last step was not recorded: retried
 };
 
 } // namespace tide::control

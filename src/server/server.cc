@@ -12,6 +12,7 @@
 #include "control/instance_controller.h"
 #include "control/metrics_publisher.h"
 #include "control/publisher.h"
+#include "control/reconcile_scheduler.h"
 #include "control/target_controller.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
@@ -31,6 +32,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <functional>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <thread>
@@ -63,13 +65,6 @@ Result<Millis> lookAgainAtTheLatest(const Status& s) {
   }
   return kReconcileInterval;
 }
-
-// One reconciler of the control loop: its name in the log, and one pass, which returns when
-// to look again (or an error, logged; the other controllers still run).
-struct Controller {
-  const char* name;
-  std::function<Result<Millis>()> reconcile;
-};
 
 // Holds an exclusive lock on <dataDir>/server.lock for the server's life, with its pid inside.
 class DataDirLock {
@@ -112,6 +107,13 @@ public:
   explicit Server(const ServerOptions& o) : options_(o) {}
 
   int run() {
+    // Before any thread starts (the balancer's workers, its access-log writers): threads
+    // inherit the signal mask, and a thread with SIGTERM unblocked would take the default action
+    // (exit 143) instead of letting the signalfd deliver it to the loop's shutdown.
+    Status blocked = blockWatchedSignals();
+    if (!blocked.isOk()) {
+      return fail(blocked.message());
+    }
     std::error_code ec;
     fs::create_directories(options_.dataDir, ec);
     if (ec) {
@@ -191,23 +193,44 @@ public:
     ao.addresses = addresses_.get();
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
 
-    // Every pass runs these in this order: the publisher after the targets and stacks whose
+    // The reconcilers, each with the rows whose changes wake it (docs/controllers.md). When
+    // several are due they run in this order: the publisher after the targets and stacks whose
     // changes it publishes, the health checker after the publisher.
-    controllers_ = {
-        {"image controller",
-         [this] { return lookAgainAtTheLatest(imageController_->reconcile()); }},
-        {"instance controller", [this] { return instances_->reconcile(); }},
-        {"auto scaling", [this] { return autoScaling_->reconcile(); }},
-        {"target controller", [this] { return targets_->reconcile(); }},
-        {"stacks",
-         [this]() -> Result<Millis> {
-           // true: a stack waits on something
-           TIDE_ASSIGN_OR_RETURN(bool waiting, stacks_.step(*ctx_));
-           return waiting ? Millis(100) : kReconcileInterval;
-         }},
-        {"publisher", [this] { return lookAgainAtTheLatest(publisher_->publish()); }},
-        {"health checker", [this] { return health_->reconcile(); }},
-    };
+    using control::Wake;
+    using store::Kind;
+    scheduler_ = std::make_unique<control::ReconcileScheduler>(
+        clock_,
+        std::vector<control::ScheduledController>{
+            {"image controller",
+             {{}, {Kind::Image}},
+             [this](const Wake&) { return lookAgainAtTheLatest(imageController_->reconcile()); }},
+            {"instance controller",
+             {{Kind::Instance}, {}},
+             [this](const Wake& w) { return instances_->reconcile(w); }},
+            {"auto scaling",
+             {{Kind::AutoScalingGroup, Kind::Instance, Kind::Target}, {}},
+             [this](const Wake& w) { return autoScaling_->reconcile(w); }},
+            {"target controller",
+             {{Kind::TargetGroup, Kind::Target, Kind::Instance},
+              {Kind::Listener, Kind::LoadBalancer}},
+             [this](const Wake& w) { return targets_->reconcile(w); }},
+            {"stacks",
+             {{}, {Kind::Stack, Kind::Image, Kind::AutoScalingGroup}},
+             [this](const Wake&) -> Result<Millis> {
+               // true: a stack waits on something
+               TIDE_ASSIGN_OR_RETURN(bool waiting, stacks_.step(*ctx_));
+               return waiting ? Millis(100) : kReconcileInterval;
+             }},
+            {"publisher",
+             {{},
+              {Kind::LoadBalancer, Kind::Listener, Kind::TargetGroup, Kind::Target,
+               Kind::Instance}},
+             [this](const Wake&) { return lookAgainAtTheLatest(publisher_->publish()); }},
+            {"health checker",
+             {{}, {Kind::TargetGroup, Kind::Target, Kind::Listener, Kind::Instance}},
+             [this](const Wake&) { return health_->reconcile(); }},
+        },
+        control::ReconcileSchedulerOptions{kReconcileInterval, Millis(1000)});
 
     http_ = std::make_unique<api::HttpServer>(
         loop_, api::HttpServerOptions{},
@@ -221,7 +244,10 @@ public:
     if (!sig.isOk()) {
       return fail(sig.message());
     }
-    store_->onChange([this] { scheduleReconcile(std::chrono::milliseconds(0)); });
+    store_->onChange([this](const store::ChangeSet& changes) {
+      scheduler_->onChange(changes);
+      scheduleReconcile(std::chrono::milliseconds(0));
+    });
 
     runtime::ProviderInfo info = provider_->info();
     std::printf("tide server listening on http://%s:%u\n", options_.apiHost.c_str(), *port);
@@ -276,16 +302,31 @@ private:
     return Status::ok();
   }
 
-  Status watchSignals() {
+  // The signals the control loop handles: stop on SIGTERM and SIGINT, look at the instances on
+  // SIGCHLD.
+  static sigset_t watchedSignals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
-    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
-      return internalError("sigprocmask failed");
+    return set;
+  }
+
+  // Blocks the watched signals in the calling thread (and so in every thread it starts later),
+  // so that they reach only the signalfd that watchSignals() opens. REQUIRES: no other thread
+  // runs yet.
+  static Status blockWatchedSignals() {
+    sigset_t set = watchedSignals();
+    if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+      return internalError("pthread_sigmask failed");
     }
     std::signal(SIGPIPE, SIG_IGN);
+    return Status::ok();
+  }
+
+  Status watchSignals() {
+    sigset_t set = watchedSignals();
     signalFd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signalFd_ < 0) {
       return internalError(std::string("signalfd failed: ") + std::strerror(errno));
@@ -294,7 +335,10 @@ private:
       signalfd_siginfo si;
       while (::read(signalFd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (si.ssi_signo == SIGCHLD) {
-          scheduleReconcile(std::chrono::milliseconds(0)); // an instance's process ended
+          // An instance's process ended: the instance controller looks (its writes wake the
+          // others that care).
+          scheduler_->wake("instance controller");
+          scheduleReconcile(std::chrono::milliseconds(0));
         } else {
           logInfo(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
           loop_.stop();
@@ -303,7 +347,7 @@ private:
     });
   }
 
-  // Runs a controller pass after `delay`, unless one is already due sooner.
+  // Runs the due controllers after `delay`, unless that is already planned sooner.
   void scheduleReconcile(Millis delay) {
     TimeMs due = clock_.now() + delay.count();
     if (reconcileTimer_ != 0 && reconcileDue_ <= due) {
@@ -319,19 +363,11 @@ private:
     });
   }
 
-  // One pass of every controller, in the table's order; the next pass comes when the most
-  // impatient one asked for it.
+  // Runs the controllers that are due (woken by a change, a signal or their timer), in the
+  // table's order; the next run comes when the next one is due.
   void reconcile() {
-    Millis next = kReconcileInterval;
-    for (const Controller& c : controllers_) {
-      Result<Millis> again = c.reconcile();
-      if (!again) {
-        logError(std::string(c.name) + ": " + again.status().toString());
-        continue;
-      }
-      next = std::min(next, *again);
-    }
-    scheduleReconcile(next);
+    TimeMs next = scheduler_->runDue();
+    scheduleReconcile(Millis(std::max<TimeMs>(next - clock_.now(), 0)));
   }
 
   void scheduleSample() {
@@ -382,7 +418,7 @@ private:
   api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;
   stacks::StackEngine stacks_;
-  std::vector<Controller> controllers_; // run by reconcile(), in order
+  std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;

@@ -330,8 +330,16 @@ Result<bool> StackEngine::step(ActionContext& ctx) {
     if (!s.stackStatus.ends_with("_IN_PROGRESS")) {
       continue;
     }
-    TIDE_ASSIGN_OR_RETURN(auto r, StackRun(ctx, std::move(s)).advance());
-    waiting = waiting || r;
+    std::string name = s.stackName;
+    Result<bool> r = StackRun(ctx, std::move(s)).advance();
+    if (!r) {
+      // One stack's failure (a store error) does not hold back the others; it is tried again
+      // at the next step, soon.
+      logError("stack " + name + ": " + r.status().toString());
+      waiting = true;
+      continue;
+    }
+    waiting = waiting || *r;
   }
   return waiting;
 }

@@ -37,8 +37,9 @@ namespace tide::stacks {
 class StackEngine {
 public:
   // Advances every stack in progress. Returns true while some stack waits for something
-  // outside it (an image to become available, a group to finish deleting): call again soon.
-  // Errors are the store's; a resource's failure is recorded in its stack instead.
+  // outside it (an image to become available, a group to finish deleting), or could not be
+  // advanced (a store error, logged: the other stacks still advance): call again soon.
+  // Errors: the stacks cannot be read; a resource's failure is recorded in its stack instead.
   Result<bool> step(ActionContext& ctx);
 };
 

@@ -127,6 +127,8 @@ class SqliteTx final : public Tx {
 public:
   explicit SqliteTx(sqlite3* db) : db_(db) {}
   bool wrote() const { return wrote_; }
+  // The rows this transaction wrote (valid once it committed).
+  ChangeSet& changes() { return changes_; }
 
   Result<std::optional<model::Image>> image(const std::string& id) override {
     return one<model::Image>("SELECT doc FROM images WHERE id = ?", id, decodeImage);
@@ -140,10 +142,10 @@ public:
   Status putImage(const model::Image& v) override {
     return exec("INSERT INTO images (id, name, created, doc) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
-                {v.imageId, v.name}, {v.creationDate}, encodeImage(v));
+                {v.imageId, v.name}, {v.creationDate}, encodeImage(v), {Kind::Image, v.imageId});
   }
   Status deleteImage(const std::string& id) override {
-    return exec("DELETE FROM images WHERE id = ?", {id}, {}, std::nullopt);
+    return exec("DELETE FROM images WHERE id = ?", {id}, {}, std::nullopt, {Kind::Image, id});
   }
 
   Result<std::optional<model::LaunchTemplate>> launchTemplate(const std::string& id) override {
@@ -163,12 +165,18 @@ public:
     // An upsert, not INSERT OR REPLACE: replacing would delete the row and cascade to versions.
     return exec("INSERT INTO launch_templates (id, name, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
-                {v.launchTemplateId, v.launchTemplateName}, {}, encodeLaunchTemplate(v));
+                {v.launchTemplateId, v.launchTemplateName}, {}, encodeLaunchTemplate(v),
+                {Kind::LaunchTemplate, v.launchTemplateId});
   }
   Status deleteLaunchTemplate(const std::string& id) override {
+    TIDE_RETURN_IF_ERROR(noteRows(Kind::LaunchTemplateVersion,
+                                  "SELECT template_id || ':' || version, template_id FROM "
+                                  "launch_template_versions WHERE template_id = ?",
+                                  id));
     TIDE_RETURN_IF_ERROR(
         exec("DELETE FROM launch_template_versions WHERE template_id = ?", {id}, {}, {}));
-    return exec("DELETE FROM launch_templates WHERE id = ?", {id}, {}, std::nullopt);
+    return exec("DELETE FROM launch_templates WHERE id = ?", {id}, {}, std::nullopt,
+                {Kind::LaunchTemplate, id});
   }
 
   Result<std::optional<model::LaunchTemplateVersion>>
@@ -197,7 +205,9 @@ public:
   Status insertLaunchTemplateVersion(const model::LaunchTemplateVersion& v) override {
     return exec("INSERT INTO launch_template_versions (template_id, version, doc) "
                 "VALUES (?, ?, ?)",
-                {v.launchTemplateId}, {v.versionNumber}, encodeLaunchTemplateVersion(v));
+                {v.launchTemplateId}, {v.versionNumber}, encodeLaunchTemplateVersion(v),
+                {Kind::LaunchTemplateVersion,
+                 v.launchTemplateId + ":" + std::to_string(v.versionNumber), v.launchTemplateId});
   }
 
   Result<std::optional<model::Instance>> instance(const std::string& id) override {
@@ -211,10 +221,13 @@ public:
     return exec("INSERT INTO instances (id, seq, state, doc) VALUES (?, "
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM instances), ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET state = excluded.state, doc = excluded.doc",
-                {v.instanceId, std::string(stateText(v.state))}, {}, encodeInstance(v));
+                {v.instanceId, std::string(stateText(v.state))}, {}, encodeInstance(v),
+                {Kind::Instance, v.instanceId, v.autoScalingGroupName});
   }
   Status deleteInstance(const std::string& id) override {
-    return exec("DELETE FROM instances WHERE id = ?", {id}, {}, std::nullopt);
+    TIDE_ASSIGN_OR_RETURN(auto gone, instance(id));
+    return exec("DELETE FROM instances WHERE id = ?", {id}, {}, std::nullopt,
+                {Kind::Instance, id, gone ? gone->autoScalingGroupName : ""});
   }
 
   Result<std::optional<model::LoadBalancer>> loadBalancer(const std::string& arn) override {
@@ -232,12 +245,17 @@ public:
   Status putLoadBalancer(const model::LoadBalancer& v) override {
     return exec("INSERT INTO load_balancers (arn, name, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT(arn) DO UPDATE SET name = excluded.name, doc = excluded.doc",
-                {v.loadBalancerArn, v.loadBalancerName}, {}, encodeLoadBalancer(v));
+                {v.loadBalancerArn, v.loadBalancerName}, {}, encodeLoadBalancer(v),
+                {Kind::LoadBalancer, v.loadBalancerArn});
   }
   Status deleteLoadBalancer(const std::string& arn) override {
     TIDE_RETURN_IF_ERROR(
+        noteRows(Kind::Listener,
+                 "SELECT arn, load_balancer_arn FROM listeners WHERE load_balancer_arn = ?", arn));
+    TIDE_RETURN_IF_ERROR(
         exec("DELETE FROM listeners WHERE load_balancer_arn = ?", {arn}, {}, std::nullopt));
-    return exec("DELETE FROM load_balancers WHERE arn = ?", {arn}, {}, std::nullopt);
+    return exec("DELETE FROM load_balancers WHERE arn = ?", {arn}, {}, std::nullopt,
+                {Kind::LoadBalancer, arn});
   }
 
   Result<std::optional<model::Listener>> listener(const std::string& arn) override {
@@ -249,9 +267,12 @@ public:
   Status putListener(const model::Listener& v) override {
     return exec("INSERT INTO listeners (arn, load_balancer_arn, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
-                {v.listenerArn, v.loadBalancerArn}, {}, encodeListener(v));
+                {v.listenerArn, v.loadBalancerArn}, {}, encodeListener(v),
+                {Kind::Listener, v.listenerArn, v.loadBalancerArn});
   }
   Status deleteListener(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(noteRows(
+        Kind::Listener, "SELECT arn, load_balancer_arn FROM listeners WHERE arn = ?", arn));
     return exec("DELETE FROM listeners WHERE arn = ?", {arn}, {}, std::nullopt);
   }
 
@@ -270,12 +291,18 @@ public:
   Status putTargetGroup(const model::TargetGroup& v) override {
     return exec("INSERT INTO target_groups (arn, name, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT(arn) DO UPDATE SET name = excluded.name, doc = excluded.doc",
-                {v.targetGroupArn, v.targetGroupName}, {}, encodeTargetGroup(v));
+                {v.targetGroupArn, v.targetGroupName}, {}, encodeTargetGroup(v),
+                {Kind::TargetGroup, v.targetGroupArn});
   }
   Status deleteTargetGroup(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(noteRows(Kind::Target,
+                                  "SELECT target_id || ':' || port, target_group_arn FROM targets "
+                                  "WHERE target_group_arn = ?",
+                                  arn));
     TIDE_RETURN_IF_ERROR(
         exec("DELETE FROM targets WHERE target_group_arn = ?", {arn}, {}, std::nullopt));
-    return exec("DELETE FROM target_groups WHERE arn = ?", {arn}, {}, std::nullopt);
+    return exec("DELETE FROM target_groups WHERE arn = ?", {arn}, {}, std::nullopt,
+                {Kind::TargetGroup, arn});
   }
 
   Result<std::vector<model::Target>> targets(const std::string& targetGroupArn) override {
@@ -288,11 +315,11 @@ public:
   Status putTarget(const model::Target& v) override {
     return exec("INSERT INTO targets (target_group_arn, target_id, port, doc) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(target_group_arn, target_id, port) DO UPDATE SET doc = excluded.doc",
-                {v.targetGroupArn, v.id}, {v.port}, encodeTarget(v));
+                {v.targetGroupArn, v.id}, {v.port}, encodeTarget(v), targetChange(v));
   }
   Status deleteTarget(const model::Target& v) override {
     return exec("DELETE FROM targets WHERE target_group_arn = ? AND target_id = ? AND port = ?",
-                {v.targetGroupArn, v.id}, {v.port}, std::nullopt);
+                {v.targetGroupArn, v.id}, {v.port}, std::nullopt, targetChange(v));
   }
 
   Result<std::optional<model::AutoScalingGroup>>
@@ -307,14 +334,22 @@ public:
   Status putAutoScalingGroup(const model::AutoScalingGroup& v) override {
     return exec("INSERT INTO auto_scaling_groups (name, doc) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
-                {v.autoScalingGroupName}, {}, encodeAutoScalingGroup(v));
+                {v.autoScalingGroupName}, {}, encodeAutoScalingGroup(v),
+                {Kind::AutoScalingGroup, v.autoScalingGroupName});
   }
   Status deleteAutoScalingGroup(const std::string& name) override {
+    TIDE_RETURN_IF_ERROR(
+        noteRows(Kind::ScalingPolicy,
+                 "SELECT arn, group_name FROM scaling_policies WHERE group_name = ?", name));
+    TIDE_RETURN_IF_ERROR(
+        noteRows(Kind::ScalingActivity,
+                 "SELECT id, group_name FROM scaling_activities WHERE group_name = ?", name));
     TIDE_RETURN_IF_ERROR(
         exec("DELETE FROM scaling_policies WHERE group_name = ?", {name}, {}, std::nullopt));
     TIDE_RETURN_IF_ERROR(
         exec("DELETE FROM scaling_activities WHERE group_name = ?", {name}, {}, std::nullopt));
-    return exec("DELETE FROM auto_scaling_groups WHERE name = ?", {name}, {}, std::nullopt);
+    return exec("DELETE FROM auto_scaling_groups WHERE name = ?", {name}, {}, std::nullopt,
+                {Kind::AutoScalingGroup, name});
   }
 
   Result<std::vector<model::ScalingPolicy>> scalingPolicies(const std::string& groupName) override {
@@ -329,9 +364,12 @@ public:
   Status putScalingPolicy(const model::ScalingPolicy& v) override {
     return exec("INSERT INTO scaling_policies (arn, group_name, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
-                {v.policyArn, v.autoScalingGroupName}, {}, encodeScalingPolicy(v));
+                {v.policyArn, v.autoScalingGroupName}, {}, encodeScalingPolicy(v),
+                {Kind::ScalingPolicy, v.policyArn, v.autoScalingGroupName});
   }
   Status deleteScalingPolicy(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(noteRows(
+        Kind::ScalingPolicy, "SELECT arn, group_name FROM scaling_policies WHERE arn = ?", arn));
     return exec("DELETE FROM scaling_policies WHERE arn = ?", {arn}, {}, std::nullopt);
   }
 
@@ -345,7 +383,8 @@ public:
   Status putScalingActivity(const model::ScalingActivity& v) override {
     return exec("INSERT INTO scaling_activities (id, group_name, start_time, doc) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                {v.activityId, v.autoScalingGroupName}, {v.startTime}, encodeScalingActivity(v));
+                {v.activityId, v.autoScalingGroupName}, {v.startTime}, encodeScalingActivity(v),
+                {Kind::ScalingActivity, v.activityId, v.autoScalingGroupName});
   }
 
   Result<std::optional<model::MetricAlarm>> alarm(const std::string& name) override {
@@ -357,10 +396,10 @@ public:
   Status putAlarm(const model::MetricAlarm& v) override {
     return exec("INSERT INTO alarms (name, doc) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
-                {v.alarmName}, {}, encodeAlarm(v));
+                {v.alarmName}, {}, encodeAlarm(v), {Kind::Alarm, v.alarmName});
   }
   Status deleteAlarm(const std::string& name) override {
-    return exec("DELETE FROM alarms WHERE name = ?", {name}, {}, std::nullopt);
+    return exec("DELETE FROM alarms WHERE name = ?", {name}, {}, std::nullopt, {Kind::Alarm, name});
   }
 
   Result<std::optional<model::Stack>> stack(const std::string& name) override {
@@ -372,10 +411,10 @@ public:
   Status putStack(const model::Stack& v) override {
     return exec("INSERT INTO stacks (name, doc) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
-                {v.stackName}, {}, encodeStack(v));
+                {v.stackName}, {}, encodeStack(v), {Kind::Stack, v.stackName});
   }
   Status deleteStack(const std::string& name) override {
-    return exec("DELETE FROM stacks WHERE name = ?", {name}, {}, std::nullopt);
+    return exec("DELETE FROM stacks WHERE name = ?", {name}, {}, std::nullopt, {Kind::Stack, name});
   }
 
 private:
@@ -428,7 +467,37 @@ private:
     return out;
   }
 
-  // Binds the texts, then the integers, then the document (when given), in that order.
+  static Change targetChange(const model::Target& v) {
+    return {Kind::Target, v.id + ":" + std::to_string(v.port), v.targetGroupArn};
+  }
+
+  // Notes as changed the rows `sql` selects (columns: key, parent) with `key` bound: the rows a
+  // delete is about to remove along with its own.
+  Status noteRows(Kind kind, const char* sql, const std::string& key) {
+    Stmt st(db_, sql);
+    if (!st.prepared()) {
+      return error("prepare");
+    }
+    st.bind(1, key);
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      pending_.push_back({kind, st.text(0), st.text(1)});
+    }
+    return rc == SQLITE_DONE ? Status::ok() : error("read");
+  }
+
+  // exec() that also notes `change` as written when the statement changed a row.
+  Status exec(const char* sql, std::initializer_list<std::string> texts,
+              std::initializer_list<int64_t> ints, std::optional<std::string> doc, Change change) {
+    TIDE_RETURN_IF_ERROR(exec(sql, texts, ints, std::move(doc)));
+    if (sqlite3_changes(db_) > 0) {
+      changes_.add(change.kind, std::move(change.key), std::move(change.parent));
+    }
+    return Status::ok();
+  }
+
+  // Binds the texts, then the integers, then the document (when given), in that order. When it
+  // changed rows, notes the rows noteRows() found for it as written.
   Status exec(const char* sql, std::initializer_list<std::string> texts,
               std::initializer_list<int64_t> ints, std::optional<std::string> doc) {
     Stmt st(db_, sql);
@@ -446,14 +515,23 @@ private:
       st.bind(i++, *doc);
     }
     if (st.step() != SQLITE_DONE) {
+      pending_.clear();
       return error("write");
     }
     wrote_ = true;
+    if (sqlite3_changes(db_) > 0) {
+      for (Change& c : pending_) {
+        changes_.add(c.kind, std::move(c.key), std::move(c.parent));
+      }
+      pending_.clear();
+    }
     return Status::ok();
   }
 
   sqlite3* db_;
   bool wrote_ = false;
+  ChangeSet changes_;
+  std::vector<Change> pending_; // rows noteRows() found, recorded once the delete ran
 };
 
 class SqliteStore final : public Store {
@@ -497,6 +575,7 @@ public:
 
   Status transact(const std::function<Status(Tx&)>& fn, bool notify) override {
     bool wrote = false;
+    ChangeSet changes;
     {
       std::lock_guard<std::mutex> lock(mu_);
       TIDE_RETURN_IF_ERROR(run("BEGIN IMMEDIATE"));
@@ -513,16 +592,18 @@ public:
       }
       wrote = tx.wrote();
       writeCommits_ += wrote ? 1 : 0;
+      changes = std::move(tx.changes());
     }
     if (wrote && notify) {
       for (const auto& l : listeners_) {
-        l();
+        l(changes);
       }
     }
     return Status::ok();
   }
 
-  void onChange(std::function<void()> listener) override {
+  using Store::onChange;
+  void onChange(std::function<void(const ChangeSet&)> listener) override {
     listeners_.push_back(std::move(listener));
   }
 
@@ -543,7 +624,7 @@ private:
   std::string path_;
   std::mutex mu_;
   std::atomic<uint64_t> writeCommits_{0};
-  std::vector<std::function<void()>> listeners_;
+  std::vector<std::function<void(const ChangeSet&)>> listeners_;
 };
 
 } // namespace

@@ -104,6 +104,70 @@ TEST_F(SqliteStoreTest, FailedTransactionChangesNothing) {
   }));
 }
 
+TEST_F(SqliteStoreTest, AChangeSetListsExactlyTheRowsATransactionWrote) {
+  auto store = open();
+  std::vector<ChangeSet> seen;
+  store->onChange([&](const ChangeSet& c) { seen.push_back(c); });
+  int plain = 0;
+  store->onChange([&] { ++plain; }); // the old form still works
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:tg/web";
+  tg.targetGroupName = "web";
+  model::Target t;
+  t.targetGroupArn = tg.targetGroupArn;
+  t.id = "i-0000000000000000a";
+  t.port = 8080;
+  model::Instance i;
+  i.instanceId = "i-0000000000000000a";
+  i.autoScalingGroupName = "shop";
+  model::ScalingActivity a;
+  a.activityId = "act-1";
+  a.autoScalingGroupName = "shop";
+  model::AutoScalingGroup g;
+  g.autoScalingGroupName = "shop";
+  ASSERT_OK(store->transact([&](Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.targets("").status()); // reads are not changes
+    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+    TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+    TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+    TIDE_RETURN_IF_ERROR(tx.putInstance(i)); // twice: listed once
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+    return tx.putScalingActivity(a);
+  }));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].changes(),
+            (std::vector<Change>{{Kind::TargetGroup, "arn:tg/web", ""},
+                                 {Kind::Target, "i-0000000000000000a:8080", "arn:tg/web"},
+                                 {Kind::Instance, "i-0000000000000000a", "shop"},
+                                 {Kind::AutoScalingGroup, "shop", ""},
+                                 {Kind::ScalingActivity, "act-1", "shop"}}));
+  EXPECT_TRUE(seen[0].touches(Kind::Target));
+  EXPECT_FALSE(seen[0].touches(Kind::Stack));
+
+  // A delete lists the rows it takes along; a failed transaction and a quiet one list nothing.
+  ASSERT_OK(store->transact([&](Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.deleteTargetGroup(tg.targetGroupArn));
+    TIDE_RETURN_IF_ERROR(tx.deleteInstance(i.instanceId));
+    return tx.deleteAutoScalingGroup("shop");
+  }));
+  EXPECT_FALSE(store
+                   ->transact([&](Tx& tx) -> Status {
+                     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+                     return internalError("rolled back");
+                   })
+                   .isOk());
+  ASSERT_OK(store->transact([&](Tx& tx) { return tx.putInstance(i); }, false));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].changes(),
+            (std::vector<Change>{{Kind::Target, "i-0000000000000000a:8080", "arn:tg/web"},
+                                 {Kind::TargetGroup, "arn:tg/web", ""},
+                                 {Kind::Instance, "i-0000000000000000a", "shop"},
+                                 {Kind::ScalingActivity, "act-1", "shop"},
+                                 {Kind::AutoScalingGroup, "shop", ""}}));
+  EXPECT_EQ(plain, 2);
+  EXPECT_EQ(kindName(Kind::TargetGroup), "TargetGroup");
+}
+
 TEST_F(SqliteStoreTest, UniqueNamesAndImmutableVersions) {
   auto store = open();
   ASSERT_TRUE(

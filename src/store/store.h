@@ -5,8 +5,9 @@
 //
 // Every change happens in a transaction: Store::transact runs a function with a Tx; when the
 // function returns OK the changes commit together, otherwise none of them is kept. After a
-// commit that wrote anything, the change listeners run (on the committing thread), so that
-// level-triggered controllers can run a pass soon.
+// commit that wrote anything, the change listeners run (on the committing thread) with the
+// ChangeSet of the rows it wrote, so that the level-triggered controllers that watch those rows
+// run a pass soon.
 //
 // The SQLite implementation (sqlite_store.h) is the embedded default; the interface is the seam
 // for other backends. A Store is used from one thread at a time (the control thread).
@@ -16,6 +17,7 @@
 #include "model/auto_scaling.h"
 #include "model/elb.h"
 #include "model/types.h"
+#include "store/change_set.h"
 
 #include <functional>
 #include <memory>
@@ -123,9 +125,14 @@ public:
   // that only read are not counted). For tests and benchmarks.
   virtual uint64_t writeCommits() const = 0;
 
-  // Adds a listener called after each notifying commit. Not removable; listeners live as long
-  // as the store.
-  virtual void onChange(std::function<void()> listener) = 0;
+  // Adds a listener called after each notifying commit that wrote something, with the rows it
+  // wrote (a write that matched no row, such as deleting what is gone, still calls it, with
+  // fewer changes). Not removable; listeners live as long as the store.
+  virtual void onChange(std::function<void(const ChangeSet&)> listener) = 0;
+  // The same, for listeners that do not care which rows changed.
+  void onChange(std::function<void()> listener) {
+    onChange([l = std::move(listener)](const ChangeSet&) { l(); });
+  }
 };
 
 } // namespace tide::store

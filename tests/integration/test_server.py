@@ -80,6 +80,18 @@ class RestartTest(TideTestCase):
         self.assertIn("another tide server (pid %d)" % self.server.proc.pid, p.stderr)
 
 
+class ShutdownTest(TideTestCase):
+    def test_sigterm_runs_the_shutdown_code_and_exits_0(self):
+        # The balancer's worker threads run by now; the signal must still reach the control
+        # loop's shutdown, not end the process with the default action (exit 143).
+        self.server.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.server.proc.wait(timeout=30), 0)
+        with open(self.server.log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        self.assertIn("stopping on Terminated", log)
+        self.assertIn("tide server stopped", log)
+
+
 class WireTest(TideTestCase):
     def test_bad_requests_get_precise_errors(self):
         status, body = self.api("RunInstances", raw_body=b"{not json")
