@@ -21,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
-namespace tide::launch {
+namespace tide::operations {
 class AddressSource;
-} // namespace tide::launch
+} // namespace tide::operations
 
 namespace tide::api {
 
@@ -59,11 +59,11 @@ struct ActionContext {
   const Clock& clock;
   HostView& host;
   ApiLimits limits;
-  metrics::MetricStore* metrics = nullptr;    // CloudWatch's time series; null: none kept
-  const ActionTable* actions = nullptr;       // what requests are dispatched through; null:
-                                              // api's own actions only
-  launch::AddressSource* addresses = nullptr; // where RunInstances puts private addresses;
-                                              // null: all of 127.1.0.0/16, unprobed
+  metrics::MetricStore* metrics = nullptr;        // CloudWatch's time series; null: none kept
+  const ActionTable* actions = nullptr;           // what requests are dispatched through; null:
+                                                  // api's own actions only
+  operations::AddressSource* addresses = nullptr; // where RunInstances puts private addresses;
+                                                  // null: all of 127.1.0.0/16, unprobed
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);

@@ -9,9 +9,9 @@
 #include "api/auto_scaling_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
-#include "launch/launch.h"
-#include "launch/scaling_activity.h"
-#include "launch/scaling_policy.h"
+#include "operations/launch.h"
+#include "operations/scaling_activity.h"
+#include "operations/scaling_policy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,9 +20,9 @@ namespace tide::api {
 
 namespace {
 
-using launch::causeTime;
-using launch::changingDesired;
 using model::AutoScalingGroup;
+using operations::causeTime;
+using operations::changingDesired;
 
 Status groupNotFound(const std::string& name) {
   return validationError("AutoScalingGroup name not found - AutoScalingGroup '" + name +
@@ -102,7 +102,7 @@ Status readLaunchTemplate(store::Tx& tx, const Json& p, AutoScalingGroup& g) {
   auto version = optString(*it, "Version");
   TIDE_RETURN_IF_ERROR(firstError({&id.status(), &name.status(), &version.status()}));
   std::string v = version->value_or("$Default");
-  auto r = launch::resolveLaunchTemplate(tx, id->value_or(""), name->value_or(""), v);
+  auto r = operations::resolveLaunchTemplate(tx, id->value_or(""), name->value_or(""), v);
   if (!r) {
     return validationError("You must use a valid fully-formed launch template. " +
                            r.status().message());
@@ -247,7 +247,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   g.tags = tags;
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
-  g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + launch::newUuid() +
+  g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + operations::newUuid() +
                                          ":autoScalingGroupName/" + g.autoScalingGroupName);
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.autoScalingGroup(g.autoScalingGroupName));
@@ -260,7 +260,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
     TIDE_RETURN_IF_ERROR(readTargetGroups(tx, p, g));
     g.desiredCapacity = 0;
     TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
-    return launch::changeDesiredCapacity(
+    return operations::changeDesiredCapacity(
         tx, g, want,
         causeTime(now) + " a user request created an AutoScalingGroup " + changingDesired(0, want),
         now);
@@ -295,7 +295,7 @@ Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p) {
     TIDE_RETURN_IF_ERROR(readLaunchTemplate(tx, p, g));
     TIDE_RETURN_IF_ERROR(readTargetGroups(tx, p, g));
     TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
-    return launch::changeDesiredCapacity(
+    return operations::changeDesiredCapacity(
         tx, g, want,
         causeTime(now) + " a user request update of AutoScalingGroup constraints to min: " +
             std::to_string(g.minSize) + ", max: " + std::to_string(g.maxSize) +
@@ -368,11 +368,11 @@ Result<Json> deleteAutoScalingGroup(ActionContext& ctx, const Json& p) {
     g.minSize = 0;
     g.maxSize = 0;
     TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
-    return launch::changeDesiredCapacity(tx, g, 0,
-                                         causeTime(now) +
-                                             " a user request deleted the AutoScalingGroup " +
-                                             changingDesired(before, 0),
-                                         now);
+    return operations::changeDesiredCapacity(tx, g, 0,
+                                             causeTime(now) +
+                                                 " a user request deleted the AutoScalingGroup " +
+                                                 changingDesired(before, 0),
+                                             now);
   });
   if (!s.isOk()) {
     return s;
@@ -410,7 +410,7 @@ Result<Json> setDesiredCapacity(ActionContext& ctx, const Json& p) {
                     "its cooldown for " +
                         std::to_string((g.cooldownUntil - now + 999) / 1000) + " more second(s)");
     }
-    return launch::changeDesiredCapacity(
+    return operations::changeDesiredCapacity(
         tx, g, static_cast<int>(want),
         causeTime(now) + " a user request explicitly set group desired capacity " +
             changingDesired(g.desiredCapacity, static_cast<int>(want)),
@@ -463,8 +463,8 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
     cause += ".";
     i.lifecycleState = "Terminating";
     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-    activity = launch::newActivity(i.autoScalingGroupName,
-                                   "Terminating EC2 instance: " + i.instanceId, cause, now);
+    activity = operations::newActivity(i.autoScalingGroupName,
+                                       "Terminating EC2 instance: " + i.instanceId, cause, now);
     return tx.putScalingActivity(activity);
   });
   if (!s.isOk()) {
@@ -629,7 +629,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   if (!adjustmentType->has_value()) {
     return validationError("AdjustmentType is required for " + policy.policyType + " policies");
   }
-  if (!launch::isAdjustmentType(**adjustmentType)) {
+  if (!operations::isAdjustmentType(**adjustmentType)) {
     return validationError("Invalid AdjustmentType '" + **adjustmentType +
                            "': use ChangeInCapacity, ExactCapacity or PercentChangeInCapacity");
   }
@@ -654,7 +654,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
       return validationError("ScalingAdjustment and Cooldown are only valid for SimpleScaling "
                              "policies; a StepScaling policy has StepAdjustments");
     }
-    TIDE_RETURN_IF_ERROR(launch::validateStepAdjustments(*steps));
+    TIDE_RETURN_IF_ERROR(operations::validateStepAdjustments(*steps));
     std::string agg = aggregation->value_or("Average");
     if (agg != "Average" && agg != "Minimum" && agg != "Maximum") {
       return validationError("MetricAggregationType must be Average, Minimum or Maximum");
@@ -669,8 +669,8 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
     auto existing = findPolicy(tx, *group, *name);
     policy.policyArn =
         existing ? existing->policyArn
-                 : autoScalingArn("scalingPolicy:" + launch::newUuid() + ":autoScalingGroupName/" +
-                                  *group + ":policyName/" + *name);
+                 : autoScalingArn("scalingPolicy:" + operations::newUuid() +
+                                  ":autoScalingGroupName/" + *group + ":policyName/" + *name);
     TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
     alarms = policyAlarmsJson(policy, all);
     return tx.putScalingPolicy(policy);
@@ -743,16 +743,16 @@ Result<Json> executePolicy(ActionContext& ctx, const Json& p) {
       return validationError("MetricValue and BreachThreshold are required to execute a "
                              "StepScaling policy");
     }
-    launch::AlarmTrigger trigger;
+    operations::AlarmTrigger trigger;
     trigger.metricValue = *metric;
     trigger.threshold = *threshold;
     TIDE_ASSIGN_OR_RETURN(
-        auto d, launch::applyScalingPolicy(tx, pol, trigger, now, honor->value_or(false)));
-    if (d.outcome == launch::ScalingOutcome::CoolingDown) {
+        auto d, operations::applyScalingPolicy(tx, pol, trigger, now, honor->value_or(false)));
+    if (d.outcome == operations::ScalingOutcome::CoolingDown) {
       return Status("ScalingActivityInProgress",
                     "Scaling activity is in progress and blocks this action: " + d.message);
     }
-    if (d.outcome == launch::ScalingOutcome::NoStep) {
+    if (d.outcome == operations::ScalingOutcome::NoStep) {
       return validationError(d.message);
     }
     return Status::ok();

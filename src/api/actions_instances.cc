@@ -9,10 +9,10 @@
 #include "api/shapes.h"
 #include "common/ids.h"
 #include "common/text.h"
-#include "launch/launch.h"
 #include "model/instance_types.h"
 #include "model/names.h"
 #include "model/validation.h"
+#include "operations/launch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -201,10 +201,10 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
   std::vector<Instance> launched;
   std::string reservationId = newId("r");
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    launch::LaunchRequest request;
+    operations::LaunchRequest request;
     model::LaunchTemplateData base;
     if (!ltId.empty() || !ltName.empty()) {
-      TIDE_ASSIGN_OR_RETURN(auto r, launch::resolveLaunchTemplate(tx, ltId, ltName, ltVersion));
+      TIDE_ASSIGN_OR_RETURN(auto r, operations::resolveLaunchTemplate(tx, ltId, ltName, ltVersion));
       base = r.version.data;
       request.launchTemplateId = r.launchTemplate.launchTemplateId;
       request.launchTemplateName = r.launchTemplate.launchTemplateName;
@@ -229,8 +229,9 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     request.minCount = lo;
     request.maxCount = hi;
     request.reservationId = reservationId;
-    TIDE_ASSIGN_OR_RETURN(auto made, launch::launchInstances(tx, request, ctx.limits.maxCpuCores,
-                                                             ctx.clock.now(), ctx.addresses));
+    TIDE_ASSIGN_OR_RETURN(auto made,
+                          operations::launchInstances(tx, request, ctx.limits.maxCpuCores,
+                                                      ctx.clock.now(), ctx.addresses));
     launched = std::move(made);
     return Status::ok();
   });
@@ -385,8 +386,8 @@ Result<Json> describeHost(ActionContext& ctx, const Json& p) {
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
         for (const Instance& i : all) {
-          if (launch::holdsCapacity(i)) {
-            used += launch::coresOf(i.instanceType);
+          if (operations::holdsCapacity(i)) {
+            used += operations::coresOf(i.instanceType);
           }
           byState[std::string(model::instanceStateName(i.state))]++;
         }

@@ -6,13 +6,13 @@
 #include "api/params.h"
 #include "api/shapes.h"
 #include "common/ids.h"
-#include "launch/launch.h"
 #include "model/validation.h"
+#include "operations/launch.h"
 
 namespace tide::api {
 
-using launch::findLaunchTemplate;
-using launch::resolveLaunchTemplate;
+using operations::findLaunchTemplate;
+using operations::resolveLaunchTemplate;
 
 namespace {
 

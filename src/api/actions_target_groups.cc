@@ -3,14 +3,16 @@
 // DescribeTargetHealth.
 //
 // Registration records a target in state "initial" (or "unused" when no listener forwards to
-// its group); deregistration starts draining. The health checker and the target registration
-// controller (control) move the states on from there.
+// its group); deregistration starts draining. Both go through operations/targets.h, the one
+// writer of target rows; the health checker and the target registration controller (control)
+// move the states on from there, through the same functions.
 #include "api/elb_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
 #include "common/ids.h"
 #include "model/names.h"
 #include "model/validation.h"
+#include "operations/targets.h"
 
 namespace tide::api {
 
@@ -315,11 +317,9 @@ Result<Json> registerTargets(ActionContext& ctx, const Json& p) {
   TIDE_ASSIGN_OR_RETURN(auto refs, targetRefs(p));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto tg, findTargetGroup(tx, arn));
-    auto listeners = tx.listeners();
+    auto inUse = operations::targetGroupInUse(tx, tg.targetGroupArn);
     auto existing = tx.targets(tg.targetGroupArn);
-    TIDE_RETURN_IF_ERROR(firstError({&listeners.status(), &existing.status()}));
-    bool inUse = std::any_of(listeners->begin(), listeners->end(),
-                             [&](const auto& l) { return forwardsTo(l, tg.targetGroupArn); });
+    TIDE_RETURN_IF_ERROR(firstError({&inUse.status(), &existing.status()}));
     std::string notRunning;
     for (const TargetRef& ref : refs) {
       TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(ref.id));
@@ -327,27 +327,9 @@ Result<Json> registerTargets(ActionContext& ctx, const Json& p) {
         notRunning += (notRunning.empty() ? "'" : ", '") + ref.id + "'";
         continue;
       }
-      model::Target t;
-      t.targetGroupArn = tg.targetGroupArn;
-      t.id = ref.id;
-      t.port = ref.port ? ref.port : tg.port;
-      auto same = std::find_if(existing->begin(), existing->end(),
-                               [&](const auto& e) { return e.id == t.id && e.port == t.port; });
-      if (same != existing->end() && same->state != model::TargetHealthState::Draining) {
-        continue; // already registered: nothing changes, as in ELBv2
-      }
-      t.registeredAt = ctx.clock.now();
-      if (inUse) {
-        t.state = model::TargetHealthState::Initial;
-        t.reason = "Elb.InitialHealthChecking";
-        t.description = "Initial health checks in progress";
-      } else {
-        t.state = model::TargetHealthState::Unused;
-        t.reason = "Target.NotInUse";
-        t.description = "Target group is not configured to receive traffic from the load "
-                        "balancer";
-      }
-      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+      TIDE_RETURN_IF_ERROR(
+          operations::registerTarget(tx, *existing, tg, ref.id, ref.port, *inUse, ctx.clock.now())
+              .status());
     }
     if (!notRunning.empty()) {
       return Status("InvalidTarget", "The following targets are not in a running state and "
@@ -378,14 +360,7 @@ Result<Json> deregisterTargets(ActionContext& ctx, const Json& p) {
         missing += (missing.empty() ? "'" : ", '") + ref.id + ":" + std::to_string(port) + "'";
         continue;
       }
-      if (t->state == model::TargetHealthState::Draining) {
-        continue;
-      }
-      t->state = model::TargetHealthState::Draining;
-      t->reason = "Target.DeregistrationInProgress";
-      t->description = "Target deregistration is in progress";
-      t->drainingSince = ctx.clock.now();
-      TIDE_RETURN_IF_ERROR(tx.putTarget(*t));
+      TIDE_RETURN_IF_ERROR(operations::deregisterTarget(tx, *t, ctx.clock.now()).status());
     }
     if (!missing.empty()) {
       return Status("InvalidTarget", "The following targets are not registered in target group '" +

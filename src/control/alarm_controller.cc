@@ -1,8 +1,8 @@
 #include "control/alarm_controller.h"
 
 #include "common/log.h"
-#include "launch/scaling_policy.h"
 #include "metrics/alarm_model.h"
+#include "operations/scaling_policy.h"
 
 namespace tide::control {
 
@@ -92,7 +92,7 @@ Result<Millis> AlarmController::reconcile() {
     if (!e.changed && actions.empty()) {
       continue;
     }
-    launch::AlarmTrigger trigger;
+    operations::AlarmTrigger trigger;
     trigger.alarmName = alarm.alarmName;
     trigger.stateValue = std::string(metrics::stateValueName(e.state.stateValue));
     trigger.metricValue = latestValue(*spec, metrics_, at);
@@ -110,11 +110,11 @@ Result<Millis> AlarmController::reconcile() {
           if (p.policyArn != arn) {
             continue;
           }
-          auto decision = launch::applyScalingPolicy(tx, p, trigger, now, true);
+          auto decision = operations::applyScalingPolicy(tx, p, trigger, now, true);
           if (!decision) {
             logWarn("alarm " + alarm.alarmName + ": policy " + p.policyName + ": " +
                     decision.status().toString());
-          } else if (decision->outcome == launch::ScalingOutcome::Changed) {
+          } else if (decision->outcome == operations::ScalingOutcome::Changed) {
             logInfo(decision->cause);
           }
         }

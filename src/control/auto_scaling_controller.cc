@@ -2,8 +2,9 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "launch/launch.h"
-#include "launch/scaling_activity.h"
+#include "operations/launch.h"
+#include "operations/scaling_activity.h"
+#include "operations/targets.h"
 
 #include <algorithm>
 #include <map>
@@ -202,7 +203,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     for (auto& a : *acts) {
       if (a.statusCode == "InProgress" && startsWith(a.description, prefix) &&
           endsWith(a.description, id)) {
-        launch::finishActivity(a, code, now, message);
+        operations::finishActivity(a, code, now, message);
         TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       }
     }
@@ -212,39 +213,20 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   auto takeOut = [&](Instance& i, const std::string& why) -> Status {
     i.lifecycleState = "Terminating";
     changed[i.instanceId] = true;
-    auto a =
-        launch::newActivity(name, kTerminating + i.instanceId, launch::causeTime(now) + why, now);
+    auto a = operations::newActivity(name, kTerminating + i.instanceId,
+                                     operations::causeTime(now) + why, now);
     acts->insert(acts->begin(), a);
     logInfo("auto scaling group " + name + ": taking " + i.instanceId + " out of service");
     return tx.putScalingActivity(a);
   };
-  auto registered = [&](const Instance& i, const model::TargetGroup& tg) {
-    return std::any_of(targets->begin(), targets->end(), [&](const model::Target& t) {
-      return t.targetGroupArn == tg.targetGroupArn && t.id == i.instanceId && t.port == tg.port &&
-             t.state != TargetHealthState::Draining;
-    });
-  };
+  // Registers a running member with the group's target groups (operations: a member already
+  // registered and not draining is left as it is). It starts as initial even where no listener
+  // forwards to the target group; the target controller marks it unused on its next pass.
   auto registerTargets = [&](const Instance& i) -> Status {
     for (const auto& [arn, tg] : groupTgs) {
-      if (registered(i, *tg)) {
-        continue;
-      }
-      model::Target t;
-      t.targetGroupArn = arn;
-      t.id = i.instanceId;
-      t.port = tg->port;
-      t.state = TargetHealthState::Initial;
-      t.reason = "Elb.InitialHealthChecking";
-      t.description = "Initial health checks in progress";
-      t.registeredAt = now;
-      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
-      targets->erase(std::remove_if(targets->begin(), targets->end(),
-                                    [&](const model::Target& x) {
-                                      return x.targetGroupArn == arn && x.id == t.id &&
-                                             x.port == t.port;
-                                    }),
-                     targets->end());
-      targets->push_back(t);
+      TIDE_RETURN_IF_ERROR(
+          operations::registerTarget(tx, *targets, *tg, i.instanceId, tg->port, true, now)
+              .status());
     }
     return Status::ok();
   };
@@ -343,13 +325,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
         continue;
       }
       ++remaining;
-      if (t.state != TargetHealthState::Draining) {
-        t.state = TargetHealthState::Draining;
-        t.reason = "Target.DeregistrationInProgress";
-        t.description = "Target deregistration is in progress";
-        t.drainingSince = now;
-        TIDE_RETURN_IF_ERROR(tx.putTarget(t));
-      }
+      TIDE_RETURN_IF_ERROR(operations::deregisterTarget(tx, t, now).status());
     }
     if (remaining == 0 && i.goal != InstanceGoal::Terminate) {
       i.goal = InstanceGoal::Terminate;
@@ -415,7 +391,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
 
 void AutoScalingController::launch(const std::string& name, int active, int count, TimeMs now,
                                    TimeMs& next) {
-  std::string cause = launch::causeTime(now) +
+  std::string cause = operations::causeTime(now) +
                       " an instance was started in response to a difference between desired and "
                       "actual capacity, increasing the capacity from " +
                       std::to_string(active) + " to " + std::to_string(active + count) + ".";
@@ -428,9 +404,10 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       if (!g.has_value() || g->deleting) {
         return Status::ok();
       }
-      auto r = launch::resolveLaunchTemplate(tx, g->launchTemplateId, "", g->launchTemplateVersion);
+      auto r =
+          operations::resolveLaunchTemplate(tx, g->launchTemplateId, "", g->launchTemplateVersion);
       TIDE_RETURN_IF_ERROR(r.status());
-      launch::LaunchRequest req;
+      operations::LaunchRequest req;
       req.data = r->version.data;
       req.launchTemplateId = r->launchTemplate.launchTemplateId;
       req.launchTemplateName = r->launchTemplate.launchTemplateName;
@@ -449,21 +426,21 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       req.maxCount = n;
       req.reservationId = newId("r");
       req.autoScalingGroupName = name;
-      TIDE_ASSIGN_OR_RETURN(auto out, launch::launchInstances(tx, req, options_.maxCpuCores, now,
-                                                              options_.addresses));
+      TIDE_ASSIGN_OR_RETURN(auto out, operations::launchInstances(tx, req, options_.maxCpuCores,
+                                                                  now, options_.addresses));
       for (const Instance& i : out) {
         ids.push_back(i.instanceId);
-        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(
-            launch::newActivity(name, std::string(kLaunching) + ": " + i.instanceId, cause, now)));
+        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(operations::newActivity(
+            name, std::string(kLaunching) + ": " + i.instanceId, cause, now)));
       }
       return Status::ok();
     });
     if (!s.isOk()) {
       logError("auto scaling group " + name + ": cannot launch: " + s.toString());
       Status recorded = store_.transact([&](store::Tx& tx) -> Status {
-        auto a = launch::newActivity(
+        auto a = operations::newActivity(
             name, std::string(kLaunching) + ".  Status Reason: " + s.message(), cause, now);
-        launch::finishActivity(a, "Failed", now, s.toString());
+        operations::finishActivity(a, "Failed", now, s.toString());
         return tx.putScalingActivity(a);
       });
       if (!recorded.isOk()) {

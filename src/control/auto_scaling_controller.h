@@ -12,7 +12,7 @@
 //   - scale-in, several passes: victims (by termination policy) become Terminating, their
 //     targets start draining; once the target controller has removed the drained targets, the
 //     instance's goal becomes terminate; once terminated, its lifecycle is Terminated;
-//   - scale-out: (desired - in service or pending) launches through launch::launchInstances, in
+//   - scale-out: (desired - in service or pending) launches through operations::launchInstances, in
 //     batches of 1, 2, 4, ... while they succeed (Kubernetes' slowStartBatch); a failure ends
 //     the pass with a Failed activity and is retried after a backoff that doubles per failure
 //     (derived from the activities, so a restart keeps it);
@@ -24,8 +24,8 @@
 
 #include "common/clock.h"
 #include "control/watch.h"
-#include "launch/addresses.h"
 #include "model/auto_scaling.h"
+#include "operations/addresses.h"
 #include "store/store.h"
 
 #include <set>
@@ -36,8 +36,8 @@ struct AutoScalingControllerOptions {
   double maxCpuCores = 8.0;         // the host's capacity limit, as RunInstances applies it
   Millis launchBackoff{10'000};     // wait after a failed launch; doubles per failure in a row
   Millis maxLaunchBackoff{300'000}; // the longest wait between launch attempts
-  launch::AddressSource* addresses = nullptr; // where launches put private addresses, as
-                                              // RunInstances does; null: 127.1.0.0/16, unprobed
+  operations::AddressSource* addresses = nullptr; // where launches put private addresses, as
+                                                  // RunInstances does; null: 127.1.0.0/16, unprobed
   Millis retryAfter{1000}; // when a group whose pass failed (a store error) is tried again
 };
 

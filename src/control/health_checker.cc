@@ -5,6 +5,7 @@
 #include "http1/serializer.h"
 #include "model/names.h"
 #include "model/validation.h"
+#include "operations/targets.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -312,7 +313,7 @@ void HealthChecker::record(const std::string& key, const model::Target& probed,
   if (change != HealthChange::StateChanged && *current == before) {
     return; // only the counter moved (or nothing did): nothing durable to write
   }
-  st = store_.transact([&](store::Tx& tx) { return tx.putTarget(*current); },
+  st = store_.transact([&](store::Tx& tx) { return operations::recordTargetHealth(tx, *current); },
                        change == HealthChange::StateChanged);
   if (!st.isOk()) {
     logError("health checker: " + st.toString());

@@ -1,6 +1,7 @@
 // The active health checker: sends ELBv2-style HTTP health checks to every target that needs
 // them, on the control thread's event loop (non-blocking sockets, no thread per check), and
-// records the results. The rise/fall counter (passes or failures in a row) is kept in memory,
+// records the results through operations::recordTargetHealth (operations/targets.h writes
+// target rows). The rise/fall counter (passes or failures in a row) is kept in memory,
 // per target; the store gets only what DescribeTargetHealth shows: a state change (healthy ⇄
 // unhealthy) is written with notification, so the publisher rebuilds the balancer's snapshot;
 // a new reason while unhealthy (a timeout after code mismatches) is written quietly; a check

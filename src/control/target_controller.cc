@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "model/names.h"
+#include "operations/targets.h"
 
 #include <map>
 #include <set>
@@ -13,12 +14,6 @@ using model::TargetHealthState;
 namespace {
 
 constexpr TimeMs kRetryAfter = 1000; // a group whose pass failed is tried again this soon
-
-void startOver(model::Target& t) {
-  t.state = TargetHealthState::Initial;
-  t.reason = "Elb.InitialHealthChecking";
-  t.description = "Initial health checks in progress";
-}
 
 } // namespace
 
@@ -70,7 +65,7 @@ Result<Millis> TargetController::reconcile(const Wake& wake) {
     Status s = store_.transact([&](store::Tx& tx) -> Status {
       TIDE_ASSIGN_OR_RETURN(auto targets, tx.targets(arn));
       for (const model::Target& t : targets) {
-        TIDE_RETURN_IF_ERROR(tx.deleteTarget(t));
+        TIDE_RETURN_IF_ERROR(operations::removeTarget(tx, t));
       }
       return Status::ok();
     });
@@ -106,53 +101,34 @@ Status TargetController::reconcileGroup(store::Tx& tx, const std::string& arn, b
   TIDE_ASSIGN_OR_RETURN(auto group, tx.targetGroup(arn));
   TIDE_ASSIGN_OR_RETURN(auto targets, tx.targets(arn));
   for (model::Target& t : targets) {
-    model::Target before = t;
     if (!group.has_value()) {
-      TIDE_RETURN_IF_ERROR(tx.deleteTarget(t)); // its group is gone
+      TIDE_RETURN_IF_ERROR(operations::removeTarget(tx, t)); // its group is gone
       continue;
     }
     if (t.state == TargetHealthState::Draining) {
-      TimeMs ends = t.drainingSince + group->deregistrationDelaySeconds * 1000LL;
-      if (now >= ends) {
-        TIDE_RETURN_IF_ERROR(tx.deleteTarget(t));
+      TIDE_ASSIGN_OR_RETURN(bool done, operations::finishDeregistration(tx, t, *group, now));
+      if (done) {
         removed.push_back(t.id + ":" + std::to_string(t.port));
       } else {
-        next = std::min(next, ends);
+        next = std::min(next, operations::deregistrationEnds(t, *group));
       }
       continue;
     }
     TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(t.id));
     if (!inst.has_value() || inst->state == model::InstanceState::Terminated) {
-      TIDE_RETURN_IF_ERROR(tx.deleteTarget(t));
+      TIDE_RETURN_IF_ERROR(operations::removeTarget(tx, t));
       removed.push_back(t.id + ":" + std::to_string(t.port));
       continue;
     }
-    bool running = inst->state == model::InstanceState::Running;
-    if (!used) {
-      if (t.state != TargetHealthState::Unused) {
-        t.state = TargetHealthState::Unused;
-        t.reason = "Target.NotInUse";
-        t.description = "Target group is not configured to receive traffic from the load "
-                        "balancer";
-      }
-    } else if (!running) {
-      std::string why =
-          "Target is in the " + std::string(model::instanceStateName(inst->state)) + " state";
-      if (t.state != TargetHealthState::Unhealthy || t.description != why) {
-        t.state = TargetHealthState::Unhealthy;
-        t.reason = "Target.InvalidState";
-        t.description = why;
-      }
-    } else if (t.state == TargetHealthState::Unused ||
-               (t.state == TargetHealthState::Unhealthy && t.reason == "Target.InvalidState")) {
-      startOver(t);
-    }
-    if (!(t == before)) {
-      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
-      if (t.state != before.state) {
-        logInfo("target " + t.id + ":" + std::to_string(t.port) + " is " +
-                std::string(model::targetHealthStateName(t.state)) + " (" + t.reason + ")");
-      }
+    TargetHealthState before = t.state;
+    // One move at most, as the group and the instance are now.
+    TIDE_ASSIGN_OR_RETURN(bool wrote, !used ? operations::markUnused(tx, t)
+                                      : inst->state != model::InstanceState::Running
+                                          ? operations::markInstanceNotRunning(tx, t, inst->state)
+                                          : operations::startOver(tx, t));
+    if (wrote && t.state != before) {
+      logInfo("target " + t.id + ":" + std::to_string(t.port) + " is " +
+              std::string(model::targetHealthStateName(t.state)) + " (" + t.reason + ")");
     }
   }
   return Status::ok();

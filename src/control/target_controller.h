@@ -6,7 +6,8 @@
 //     runs again they start over as "initial"; a terminated or vanished instance's targets are
 //     removed;
 //   - a draining target is removed once the group's deregistration delay has passed.
-// Level-triggered; not thread-safe: runs on the control thread.
+// It decides which move is due; the moves themselves (the rows written) are operations'
+// (operations/targets.h). Level-triggered; not thread-safe: runs on the control thread.
 #pragma once
 
 #include "common/clock.h"

@@ -25,7 +25,7 @@ bool HostAddresses::isFree(const std::string& ip, int port) {
 std::string describeBlocks(const std::vector<int>& blocks) {
   std::string out;
   for (int b : blocks) {
-    out += (out.empty() ? "" : ", ") + launch::blockAddress(b, 0) + "/24";
+    out += (out.empty() ? "" : ", ") + operations::blockAddress(b, 0) + "/24";
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // bind probe (runtime/address_probe.h) before it is given out.
 #pragma once
 
-#include "launch/addresses.h"
+#include "operations/addresses.h"
 #include "runtime/address_registry.h"
 
 #include <string>
@@ -12,7 +12,7 @@
 namespace tide::server {
 
 // Not thread-safe: used on the control thread.
-class HostAddresses final : public launch::AddressSource {
+class HostAddresses final : public operations::AddressSource {
 public:
   HostAddresses(runtime::AddressRegistryOptions registry, std::string dataDir)
       : registry_(std::move(registry)), dataDir_(std::move(dataDir)) {}

@@ -288,7 +288,7 @@ private:
         [&](store::Tx& tx) -> Status {
           TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
           for (const model::Instance& i : all) {
-            int block = launch::blockOf(i.privateIpAddress);
+            int block = operations::blockOf(i.privateIpAddress);
             if (i.state != model::InstanceState::Terminated && block >= 0) {
               wanted.push_back(block);
             }

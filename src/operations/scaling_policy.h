@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace tide::launch {
+namespace tide::operations {
 
 // What set the policy off.
 struct AlarmTrigger {
@@ -56,8 +56,9 @@ Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPo
                                            const AlarmTrigger& trigger, TimeMs now,
                                            bool honorCooldown);
 
-// For the alarm evaluator: applyScalingPolicy honoring cooldowns. Skipping (cooldown, no step,
-// nothing to change, a group being deleted) is OK; errors are the store's or a missing group.
+// applyScalingPolicy honoring cooldowns, as alarms apply policies, for callers that need no
+// decision. Skipping (cooldown, no step, nothing to change, a group being deleted) is OK; errors
+// are the store's or a missing group.
 Status executeScalingPolicy(store::Tx& tx, const model::ScalingPolicy& policy,
                             const AlarmTrigger& trigger, TimeMs now);
 
@@ -77,4 +78,4 @@ Status validateStepAdjustments(const std::vector<model::StepAdjustment>& steps);
 // The adjustment types, by name.
 bool isAdjustmentType(const std::string& type);
 
-} // namespace tide::launch
+} // namespace tide::operations

@@ -1,8 +1,8 @@
-#include "launch/addresses.h"
+#include "operations/addresses.h"
 
 #include <charconv>
 
-namespace tide::launch {
+namespace tide::operations {
 
 namespace {
 
@@ -88,4 +88,4 @@ Result<std::string> chooseAddress(AddressSource& source, std::set<std::string>& 
                     std::to_string(port) + "?)");
 }
 
-} // namespace tide::launch
+} // namespace tide::operations

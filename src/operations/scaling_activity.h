@@ -10,7 +10,7 @@
 
 #include <string>
 
-namespace tide::launch {
+namespace tide::operations {
 
 // A new random UUID (8-4-4-4-12 lowercase hex), as ActivityIds and ARNs carry. Thread-safe.
 std::string newUuid();
@@ -35,4 +35,4 @@ Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int 
 // "changing the desired capacity from A to B.", the end of every capacity change's cause.
 std::string changingDesired(int from, int to);
 
-} // namespace tide::launch
+} // namespace tide::operations

@@ -6,14 +6,14 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "launch/addresses.h"
 #include "model/types.h"
+#include "operations/addresses.h"
 #include "store/store.h"
 
 #include <string>
 #include <vector>
 
-namespace tide::launch {
+namespace tide::operations {
 
 struct ResolvedTemplate {
   model::LaunchTemplate launchTemplate;
@@ -52,4 +52,4 @@ bool holdsCapacity(const model::Instance& i);
 // The local CPU quota of an instance type (0 when unknown).
 double coresOf(const std::string& instanceType);
 
-} // namespace tide::launch
+} // namespace tide::operations

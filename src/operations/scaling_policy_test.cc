@@ -1,7 +1,7 @@
 // Scaling policy execution: simple scaling with cooldowns, step scaling bounds, percent change
 // rounding, clamping and the causes; over a real SQLite store with a virtual clock.
 #include "common/status_testing.h"
-#include "launch/scaling_policy.h"
+#include "operations/scaling_policy.h"
 
 #include "store/sqlite_store.h"
 
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-namespace tide::launch {
+namespace tide::operations {
 namespace {
 
 namespace fs = std::filesystem;
@@ -141,7 +141,7 @@ TEST(ScalingPolicy, StepAdjustmentsAreValidatedAsAutoScalingDoes) {
 }
 
 TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
-  fs::path dir = fs::temp_directory_path() / ("tide-launch-test-" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() / ("tide-operations-test-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto store = std::move(*store::openSqliteStore((dir / "state.db").string()));
@@ -181,4 +181,4 @@ TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
 }
 
 } // namespace
-} // namespace tide::launch
+} // namespace tide::operations

@@ -1,9 +1,9 @@
 // Choosing private addresses: blocks in order, this server's own addresses and addresses other
 // programs listen on skipped, one more block claimed when the held ones are full; over a fake
 // source (no registry file, no sockets).
-#include "launch/addresses.h"
+#include "operations/addresses.h"
 
-#include "launch/launch.h"
+#include "operations/launch.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <map>
 #include <unistd.h>
 
-namespace tide::launch {
+namespace tide::operations {
 namespace {
 
 namespace fs = std::filesystem;
@@ -183,4 +183,4 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
 }
 
 } // namespace
-} // namespace tide::launch
+} // namespace tide::operations

@@ -1,8 +1,8 @@
-#include "launch/scaling_activity.h"
+#include "operations/scaling_activity.h"
 
 #include "common/ids.h"
 
-namespace tide::launch {
+namespace tide::operations {
 
 std::string newUuid() {
   std::string h = randomHex(32);
@@ -56,4 +56,4 @@ Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int 
   return tx.putScalingActivity(a);
 }
 
-} // namespace tide::launch
+} // namespace tide::operations

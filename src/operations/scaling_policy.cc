@@ -1,12 +1,12 @@
-#include "launch/scaling_policy.h"
+#include "operations/scaling_policy.h"
 
-#include "launch/scaling_activity.h"
+#include "operations/scaling_activity.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace tide::launch {
+namespace tide::operations {
 
 namespace {
 
@@ -247,4 +247,4 @@ Status executeScalingPolicy(store::Tx& tx, const model::ScalingPolicy& policy,
   return d ? Status::ok() : d.status();
 }
 
-} // namespace tide::launch
+} // namespace tide::operations

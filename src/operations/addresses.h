@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace tide::launch {
+namespace tide::operations {
 
 // Not thread-safe: used on the control thread.
 class AddressSource {
@@ -48,4 +48,4 @@ int blockOf(const std::string& ip);
 // by other programs, as when something listens on 0.0.0.0:port).
 Result<std::string> chooseAddress(AddressSource& source, std::set<std::string>& used, int port);
 
-} // namespace tide::launch
+} // namespace tide::operations

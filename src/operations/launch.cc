@@ -1,4 +1,4 @@
-#include "launch/launch.h"
+#include "operations/launch.h"
 
 #include "common/ids.h"
 #include "model/instance_types.h"
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <set>
 
-namespace tide::launch {
+namespace tide::operations {
 
 using model::Instance;
 using model::InstanceGoal;
@@ -152,4 +152,4 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
   return launched;
 }
 
-} // namespace tide::launch
+} // namespace tide::operations
