@@ -636,12 +636,15 @@ ParseStatus interpretRequestFields(MessageHead& head, bool http09) {
         v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedTransferEncodingSemantics, firstTe);
         v.notNormalized |= exactTe > 0;
       }
-      if (haveLength && first == 0) {
+      // The length forwarded is the exact field's, which a look-alike before it may hide
+      // ("Cont\x7fent-Length: 0" then "Content-Length: 5").
+      bool bodyForwarded = firstExactCl >= 0 && length > 0;
+      if (haveLength && first == 0 && !bodyForwarded) {
         v.raise(DesyncTier::Acceptable, DesyncReason::GetHeadZeroContentLength, firstCl);
       } else if (haveLength) {
         v.raise(DesyncTier::Ambiguous, DesyncReason::UndefinedContentLengthSemantics, firstCl);
-        v.number = first;
-        v.notNormalized |= firstExactCl >= 0 && length > 0;
+        v.number = bodyForwarded ? length : first;
+        v.notNormalized |= bodyForwarded;
       }
     }
     if (haveLength && teFields > 0) {

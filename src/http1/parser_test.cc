@@ -184,6 +184,21 @@ TEST(HttpParserTest, ContentLengthRules) {
   EXPECT_EQ(h.framing, BodyFraming::None);
 }
 
+TEST(HttpParserTest, AGetBodyBehindAZeroLookAlikeLengthIsNotNormalized) {
+  // Found by fuzz_request_head: the look-alike's 0 came first, the exact 5 is what frames.
+  MessageHead h;
+  parseRequest("GET / HTTP/1.1\r\nHost: a\r\nCont\x7f"
+               "ent-Length: 0\r\nContent-Length: 5\r\n\r\n",
+               h);
+  EXPECT_GE(h.desync.tier, DesyncTier::Ambiguous);
+  EXPECT_TRUE(h.desync.notNormalized); // defensive mode blocks it
+  // The other way round the exact length is 0: no body, Acceptable.
+  ASSERT_EQ(parseRequest("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", h),
+            ParseStatus::Complete);
+  EXPECT_EQ(h.desync.reason, DesyncReason::GetHeadZeroContentLength);
+  EXPECT_FALSE(h.desync.notNormalized);
+}
+
 TEST(HttpParserTest, TransferEncodingRules) {
   MessageHead h;
   ASSERT_EQ(parseRequest("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", h),
