@@ -9,6 +9,7 @@
 #include "api/auto_scaling_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
+#include "model/names.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_policy.h"
@@ -151,10 +152,11 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   TIDE_RETURN_IF_ERROR(
       firstError({&type.status(), &grace.status(), &cooldown.status(), &policies.status()}));
   if (type->has_value()) {
-    if (**type != "EC2" && **type != "ELB") {
+    auto parsed = model::parseHealthCheckType(**type);
+    if (!parsed) {
       return validationError("HealthCheckType must be EC2 or ELB, not '" + **type + "'");
     }
-    g.healthCheckType = **type;
+    g.healthCheckType = *parsed;
   }
   g.healthCheckGracePeriod = grace->value_or(g.healthCheckGracePeriod);
   g.defaultCooldown = cooldown->value_or(g.defaultCooldown);
@@ -442,7 +444,7 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
     }
     model::Instance i = std::move(*inst);
     TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, i.autoScalingGroupName));
-    if (i.lifecycleState == "Terminating") {
+    if (i.lifecycleState == model::LifecycleState::Terminating) {
       return validationError("Instance " + i.instanceId + " is already terminating");
     }
     std::string cause = causeTime(now) + " instance " + i.instanceId +
@@ -461,10 +463,11 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
       TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
     }
     cause += ".";
-    i.lifecycleState = "Terminating";
+    i.lifecycleState = model::LifecycleState::Terminating;
     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-    activity = operations::newActivity(i.autoScalingGroupName,
-                                       "Terminating EC2 instance: " + i.instanceId, cause, now);
+    activity = operations::newActivity(i.autoScalingGroupName, model::ActivityKind::Terminate,
+                                       i.instanceId, "Terminating EC2 instance: " + i.instanceId,
+                                       cause, now);
     return tx.putScalingActivity(activity);
   });
   if (!s.isOk()) {

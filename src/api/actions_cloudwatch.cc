@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "api/shapes.h"
 #include "metrics/alarm_model.h"
+#include "model/names.h"
 
 #include <algorithm>
 
@@ -80,7 +81,7 @@ Json alarmJson(const model::MetricAlarm& a) {
       {"OKActions", a.okActions},
       {"AlarmActions", a.alarmActions},
       {"InsufficientDataActions", a.insufficientDataActions},
-      {"StateValue", a.stateValue},
+      {"StateValue", std::string(model::alarmStateValueName(a.stateValue))},
       {"StateReason", a.stateReason},
       {"StateUpdatedTimestamp", formatIso8601(a.stateUpdatedTimestamp)},
       {"MetricName", a.metricName},
@@ -342,8 +343,13 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
   auto prefix = optString(p, "AlarmNamePrefix");
   auto state = optString(p, "StateValue");
   TIDE_RETURN_IF_ERROR(firstError({&names.status(), &prefix.status(), &state.status()}));
-  if (state->has_value() && !metrics::parseStateValue(**state)) {
-    return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
+  std::optional<model::AlarmStateValue> wanted;
+  if (state->has_value()) {
+    auto parsed = model::parseAlarmStateValue(**state);
+    if (!parsed) {
+      return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
+    }
+    wanted = *parsed;
   }
   Json out = Json::array();
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
@@ -357,7 +363,7 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p) {
           if (prefix->has_value() && a.alarmName.rfind(**prefix, 0) != 0) {
             continue;
           }
-          if (state->has_value() && a.stateValue != **state) {
+          if (wanted.has_value() && a.stateValue != *wanted) {
             continue;
           }
           out.push_back(alarmJson(a));
@@ -397,7 +403,8 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
   auto value = reqString(p, "StateValue");
   auto reason = reqString(p, "StateReason");
   TIDE_RETURN_IF_ERROR(firstError({&name.status(), &value.status(), &reason.status()}));
-  if (!metrics::parseStateValue(*value)) {
+  auto parsed = model::parseAlarmStateValue(*value);
+  if (!parsed) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
@@ -406,7 +413,7 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
       return Status("ResourceNotFound", "Alarm '" + *name + "' does not exist");
     }
     model::MetricAlarm alarm = *a;
-    alarm.stateValue = *value;
+    alarm.stateValue = *parsed;
     alarm.stateReason = *reason;
     alarm.stateUpdatedTimestamp = ctx.clock.now();
     return tx.putAlarm(alarm);

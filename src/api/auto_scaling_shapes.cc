@@ -1,6 +1,7 @@
 #include "api/auto_scaling_shapes.h"
 
 #include "api/shapes.h"
+#include "model/names.h"
 
 #include <algorithm>
 
@@ -12,10 +13,18 @@ std::string autoScalingArn(const std::string& resource) {
 
 bool isGroupMember(const model::Instance& i, const std::string& groupName) {
   return i.autoScalingGroupName == groupName && i.state != model::InstanceState::Terminated &&
-         i.lifecycleState != "Terminated";
+         i.lifecycleState != model::LifecycleState::Terminated;
 }
 
 namespace {
+
+// LifecycleState and HealthStatus as the API shows them: empty when not in a group.
+std::string lifecycleText(const model::Instance& i) {
+  return i.lifecycleState ? std::string(model::lifecycleStateName(*i.lifecycleState)) : "";
+}
+std::string healthText(const model::Instance& i) {
+  return i.healthStatus ? std::string(model::healthStatusName(*i.healthStatus)) : "";
+}
 
 Json instanceTemplateJson(const model::Instance& i) {
   return {{"LaunchTemplateId", i.launchTemplateId},
@@ -27,19 +36,19 @@ Json instanceTemplateJson(const model::Instance& i) {
 
 Json groupInstanceJson(const model::Instance& i) {
   return {{"InstanceId", i.instanceId},     {"InstanceType", i.instanceType},
-          {"AvailabilityZone", "local-1a"}, {"LifecycleState", i.lifecycleState},
-          {"HealthStatus", i.healthStatus}, {"LaunchTemplate", instanceTemplateJson(i)},
+          {"AvailabilityZone", "local-1a"}, {"LifecycleState", lifecycleText(i)},
+          {"HealthStatus", healthText(i)},  {"LaunchTemplate", instanceTemplateJson(i)},
           {"ProtectedFromScaleIn", false}};
 }
 
 Json autoScalingInstanceJson(const model::Instance& i) {
-  std::string health = i.healthStatus;
+  std::string health = healthText(i);
   std::transform(health.begin(), health.end(), health.begin(), ::toupper);
   return {{"InstanceId", i.instanceId},
           {"InstanceType", i.instanceType},
           {"AutoScalingGroupName", i.autoScalingGroupName},
           {"AvailabilityZone", "local-1a"},
-          {"LifecycleState", i.lifecycleState},
+          {"LifecycleState", lifecycleText(i)},
           {"HealthStatus", health},
           {"LaunchTemplate", instanceTemplateJson(i)},
           {"ProtectedFromScaleIn", false}};
@@ -72,7 +81,7 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
             {"AvailabilityZones", Json::array({"local-1a"})},
             {"LoadBalancerNames", Json::array()},
             {"TargetGroupARNs", g.targetGroupArns},
-            {"HealthCheckType", g.healthCheckType},
+            {"HealthCheckType", std::string(model::healthCheckTypeName(g.healthCheckType))},
             {"HealthCheckGracePeriod", g.healthCheckGracePeriod},
             {"Instances", instances},
             {"CreatedTime", formatIso8601(g.createdTime)},
@@ -91,7 +100,7 @@ Json activityJson(const model::ScalingActivity& a) {
             {"AutoScalingGroupName", a.autoScalingGroupName},
             {"Cause", a.cause},
             {"Description", a.description},
-            {"StatusCode", a.statusCode},
+            {"StatusCode", std::string(model::activityStatusCodeName(a.statusCode))},
             {"StatusMessage", a.statusMessage},
             {"StartTime", formatIso8601(a.startTime)},
             {"Progress", a.progress},

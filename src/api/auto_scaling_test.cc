@@ -162,8 +162,8 @@ TEST_F(AutoScalingApiTest, DeleteNeedsForceWhileInstancesRemain) {
     model::Instance i;
     i.instanceId = "i-00000000000000001";
     i.autoScalingGroupName = "web";
-    i.lifecycleState = "InService";
-    i.healthStatus = "Healthy";
+    i.lifecycleState = model::LifecycleState::InService;
+    i.healthStatus = model::HealthStatus::Healthy;
     i.instanceType = "t3.micro";
     i.state = model::InstanceState::Running;
     return tx.putInstance(i);

@@ -94,12 +94,13 @@ Result<Millis> AlarmController::reconcile() {
     }
     operations::AlarmTrigger trigger;
     trigger.alarmName = alarm.alarmName;
-    trigger.stateValue = std::string(metrics::stateValueName(e.state.stateValue));
+    trigger.stateValue = e.state.stateValue;
     trigger.metricValue = latestValue(*spec, metrics_, at);
     trigger.threshold = alarm.threshold;
     if (e.changed) {
       metrics::setAlarmState(alarm, e.state);
-      logInfo("alarm " + alarm.alarmName + " is " + alarm.stateValue + ": " + alarm.stateReason);
+      logInfo("alarm " + alarm.alarmName + " is " +
+              std::string(metrics::stateValueName(alarm.stateValue)) + ": " + alarm.stateReason);
     }
     Status s = store_.transact([&](store::Tx& tx) -> Status {
       if (e.changed) {

@@ -2,6 +2,7 @@
 // instance, below 30 % removes one, within min and max) from metric data to desired capacity.
 #include "common/status_testing.h"
 #include "control/alarm_controller.h"
+#include "model/names.h"
 
 #include "store/sqlite_store.h"
 
@@ -95,7 +96,7 @@ protected:
   std::string state(const std::string& alarm) {
     std::string v;
     EXPECT_OK(store_->transact([&](store::Tx& tx) {
-      v = (*tx.alarm(alarm))->stateValue;
+      v = model::alarmStateValueName((*tx.alarm(alarm))->stateValue);
       return Status::ok();
     }));
     return v;

@@ -11,26 +11,24 @@
 
 namespace tide::control {
 
+using model::ActivityKind;
+using model::ActivityStatusCode;
+using model::HealthStatus;
 using model::Instance;
 using model::InstanceGoal;
 using model::InstanceState;
+using model::LifecycleState;
 using model::TargetHealthState;
 
 namespace {
 
+// Descriptions, for people only: decisions read an activity's kind and instanceId.
 constexpr const char* kLaunching = "Launching a new EC2 instance";
 constexpr const char* kTerminating = "Terminating EC2 instance: ";
 
-bool startsWith(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool inService(const Instance& i) {
-  return i.lifecycleState == "Pending" || i.lifecycleState == "InService";
+  return i.lifecycleState == LifecycleState::Pending ||
+         i.lifecycleState == LifecycleState::InService;
 }
 
 // EC2 health: the instance should run and does (or is on its way up).
@@ -98,8 +96,8 @@ VictimOrder terminationPolicy(const std::string& name) {
 // Whether a should be taken out of service before b: unhealthy first, then the group's
 // termination policies in order, then Default.
 bool victimBefore(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
-  if ((a.healthStatus == "Unhealthy") != (b.healthStatus == "Unhealthy")) {
-    return a.healthStatus == "Unhealthy";
+  if ((a.healthStatus == HealthStatus::Unhealthy) != (b.healthStatus == HealthStatus::Unhealthy)) {
+    return a.healthStatus == HealthStatus::Unhealthy;
   }
   for (const auto& name : g.terminationPolicies) {
     if (int c = terminationPolicy(name)(g, a, b); c != 0) {
@@ -191,18 +189,17 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   }
   std::vector<Instance*> members;
   for (Instance& i : *instances) {
-    if (i.autoScalingGroupName == name && i.lifecycleState != "Terminated") {
+    if (i.autoScalingGroupName == name && i.lifecycleState != LifecycleState::Terminated) {
       members.push_back(&i);
     }
   }
   std::map<std::string, bool> changed; // instance id → its row changed
 
-  // Finishes the in-progress activities about an instance.
-  auto finish = [&](const std::string& id, const std::string& prefix, const std::string& code,
+  // Finishes the in-progress activities of a kind about an instance.
+  auto finish = [&](const std::string& id, ActivityKind kind, ActivityStatusCode code,
                     const std::string& message) -> Status {
     for (auto& a : *acts) {
-      if (a.statusCode == "InProgress" && startsWith(a.description, prefix) &&
-          endsWith(a.description, id)) {
+      if (a.statusCode == ActivityStatusCode::InProgress && a.kind == kind && a.instanceId == id) {
         operations::finishActivity(a, code, now, message);
         TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       }
@@ -211,10 +208,11 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   };
   // Takes an instance out of service with an activity saying why.
   auto takeOut = [&](Instance& i, const std::string& why) -> Status {
-    i.lifecycleState = "Terminating";
+    i.lifecycleState = LifecycleState::Terminating;
     changed[i.instanceId] = true;
-    auto a = operations::newActivity(name, kTerminating + i.instanceId,
-                                     operations::causeTime(now) + why, now);
+    auto a =
+        operations::newActivity(name, ActivityKind::Terminate, i.instanceId,
+                                kTerminating + i.instanceId, operations::causeTime(now) + why, now);
     acts->insert(acts->begin(), a);
     logInfo("auto scaling group " + name + ": taking " + i.instanceId + " out of service");
     return tx.putScalingActivity(a);
@@ -235,16 +233,17 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   for (Instance* ip : members) {
     Instance& i = *ip;
     if (i.state == InstanceState::Terminated) {
-      if (i.lifecycleState != "Terminating") {
+      if (i.lifecycleState != LifecycleState::Terminating) {
         TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
                                         "EC2 health check indicating it has been terminated or "
                                         "stopped."));
-        i.healthStatus = "Unhealthy";
+        i.healthStatus = HealthStatus::Unhealthy;
       }
-      TIDE_RETURN_IF_ERROR(finish(i.instanceId, kTerminating, "Successful", ""));
-      TIDE_RETURN_IF_ERROR(finish(i.instanceId, kLaunching, "Cancelled",
+      TIDE_RETURN_IF_ERROR(
+          finish(i.instanceId, ActivityKind::Terminate, ActivityStatusCode::Successful, ""));
+      TIDE_RETURN_IF_ERROR(finish(i.instanceId, ActivityKind::Launch, ActivityStatusCode::Cancelled,
                                   "The instance was terminated before it came into service"));
-      i.lifecycleState = "Terminated";
+      i.lifecycleState = LifecycleState::Terminated;
       changed[i.instanceId] = true;
       continue;
     }
@@ -252,13 +251,14 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       continue;
     }
     if (!ec2Healthy(i)) {
-      i.healthStatus = "Unhealthy";
+      i.healthStatus = HealthStatus::Unhealthy;
       TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
                                       "EC2 health check indicating it has been terminated or "
                                       "stopped."));
       continue;
     }
-    if (g.healthCheckType == "ELB" && i.lifecycleState == "InService") {
+    if (g.healthCheckType == model::HealthCheckType::ELB &&
+        i.lifecycleState == LifecycleState::InService) {
       TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
       if (now < graceEnds) {
         next = std::min(next, graceEnds);
@@ -268,7 +268,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
                  t.state == TargetHealthState::Unhealthy;
         });
         if (unhealthy) {
-          i.healthStatus = "Unhealthy";
+          i.healthStatus = HealthStatus::Unhealthy;
           TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to "
                                           "an ELB system health check failure."));
           continue;
@@ -277,10 +277,11 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     }
     if (i.state == InstanceState::Running) {
       TIDE_RETURN_IF_ERROR(registerTargets(i));
-      if (i.lifecycleState == "Pending") {
-        i.lifecycleState = "InService";
+      if (i.lifecycleState == LifecycleState::Pending) {
+        i.lifecycleState = LifecycleState::InService;
         changed[i.instanceId] = true;
-        TIDE_RETURN_IF_ERROR(finish(i.instanceId, kLaunching, "Successful", ""));
+        TIDE_RETURN_IF_ERROR(
+            finish(i.instanceId, ActivityKind::Launch, ActivityStatusCode::Successful, ""));
         logInfo("auto scaling group " + name + ": " + i.instanceId + " is InService");
       }
     }
@@ -312,11 +313,11 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   bool anyLeft = false;
   for (Instance* ip : members) {
     Instance& i = *ip;
-    if (i.lifecycleState == "Terminated") {
+    if (i.lifecycleState == LifecycleState::Terminated) {
       continue;
     }
     anyLeft = true;
-    if (i.lifecycleState != "Terminating") {
+    if (i.lifecycleState != LifecycleState::Terminating) {
       continue;
     }
     int remaining = 0;
@@ -333,8 +334,8 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
           "Auto Scaling: taken out of service (" + formatIso8601(now).substr(0, 19) + " GMT)";
       changed[i.instanceId] = true;
       for (auto& a : *acts) {
-        if (a.statusCode == "InProgress" && startsWith(a.description, kTerminating) &&
-            endsWith(a.description, i.instanceId) && a.progress < 50) {
+        if (a.statusCode == ActivityStatusCode::InProgress && a.kind == ActivityKind::Terminate &&
+            a.instanceId == i.instanceId && a.progress < 50) {
           a.progress = 50;
           TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
         }
@@ -361,14 +362,14 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   if (toLaunch > 0) {
     TimeMs lastSuccess = -1;
     for (const auto& a : *acts) {
-      if (startsWith(a.description, kLaunching) && a.statusCode != "Failed") {
+      if (a.kind == ActivityKind::Launch && a.statusCode != ActivityStatusCode::Failed) {
         lastSuccess = std::max(lastSuccess, a.startTime);
       }
     }
     int failures = 0;
     TimeMs lastFailure = 0;
     for (const auto& a : *acts) {
-      if (startsWith(a.description, kLaunching) && a.statusCode == "Failed" &&
+      if (a.kind == ActivityKind::Launch && a.statusCode == ActivityStatusCode::Failed &&
           a.startTime >= lastSuccess) {
         ++failures;
         lastFailure = std::max(lastFailure, a.endTime);
@@ -430,8 +431,9 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
                                                                   now, options_.addresses));
       for (const Instance& i : out) {
         ids.push_back(i.instanceId);
-        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(operations::newActivity(
-            name, std::string(kLaunching) + ": " + i.instanceId, cause, now)));
+        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(
+            operations::newActivity(name, ActivityKind::Launch, i.instanceId,
+                                    std::string(kLaunching) + ": " + i.instanceId, cause, now)));
       }
       return Status::ok();
     });
@@ -439,8 +441,9 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       logError("auto scaling group " + name + ": cannot launch: " + s.toString());
       Status recorded = store_.transact([&](store::Tx& tx) -> Status {
         auto a = operations::newActivity(
-            name, std::string(kLaunching) + ".  Status Reason: " + s.message(), cause, now);
-        operations::finishActivity(a, "Failed", now, s.toString());
+            name, ActivityKind::Launch, "",
+            std::string(kLaunching) + ".  Status Reason: " + s.message(), cause, now);
+        operations::finishActivity(a, ActivityStatusCode::Failed, now, s.toString());
         return tx.putScalingActivity(a);
       });
       if (!recorded.isOk()) {

@@ -17,9 +17,12 @@ namespace tide::control {
 namespace {
 
 namespace fs = std::filesystem;
+using model::ActivityStatusCode;
+using model::HealthStatus;
 using model::Instance;
 using model::InstanceGoal;
 using model::InstanceState;
+using model::LifecycleState;
 using model::TargetHealthState;
 
 class AutoScalingControllerTest : public ::testing::Test {
@@ -237,8 +240,8 @@ TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
   std::map<std::string, int> reservations;
   for (const auto& i : all) {
     ++reservations[i.reservationId];
-    EXPECT_EQ(i.lifecycleState, "Pending");
-    EXPECT_EQ(i.healthStatus, "Healthy");
+    EXPECT_EQ(i.lifecycleState, LifecycleState::Pending);
+    EXPECT_EQ(i.healthStatus, HealthStatus::Healthy);
     EXPECT_EQ(i.launchTemplateVersion, 1);
     // The template's tags and the group's.
     EXPECT_EQ(i.tags, (std::vector<model::Tag>{{"app", "shop"}, {"team", "web"}}));
@@ -251,7 +254,7 @@ TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
   EXPECT_EQ(sizes, (std::vector<int>{1, 2, 4}));
   auto acts = activities();
   ASSERT_EQ(acts.size(), 7u);
-  EXPECT_EQ(acts[0].statusCode, "InProgress");
+  EXPECT_EQ(acts[0].statusCode, ActivityStatusCode::InProgress);
   EXPECT_EQ(acts[0].description.rfind("Launching a new EC2 instance: i-", 0), 0u);
   EXPECT_NE(acts[0].cause.find("an instance was started in response to a difference between "
                                "desired and actual capacity, increasing the capacity from 0 to 7."),
@@ -270,7 +273,7 @@ TEST_F(AutoScalingControllerTest, RegistersRunningInstancesAndPutsThemInService)
   auto all = live();
   ASSERT_EQ(all.size(), 2u);
   for (const auto& i : all) {
-    EXPECT_EQ(i.lifecycleState, "InService");
+    EXPECT_EQ(i.lifecycleState, LifecycleState::InService);
   }
   auto ts = targets();
   ASSERT_EQ(ts.size(), 2u);
@@ -280,7 +283,7 @@ TEST_F(AutoScalingControllerTest, RegistersRunningInstancesAndPutsThemInService)
     EXPECT_EQ(t.port, 8080);
   }
   for (const auto& a : activities()) {
-    EXPECT_EQ(a.statusCode, "Successful") << a.description;
+    EXPECT_EQ(a.statusCode, ActivityStatusCode::Successful) << a.description;
   }
   // A registration lost (say, deregistered by hand) comes back.
   put([&](store::Tx& tx) { return tx.deleteTarget(ts[0]); });
@@ -297,7 +300,7 @@ TEST_F(AutoScalingControllerTest, StopsAndBacksOffWhenLaunchesFail) {
   pass(c);
   EXPECT_EQ(live().size(), 3u); // batches 1 and 2 fit; the batch of 3 does not
   auto acts = activities();
-  ASSERT_EQ(acts[0].statusCode, "Failed");
+  ASSERT_EQ(acts[0].statusCode, ActivityStatusCode::Failed);
   EXPECT_NE(acts[0].statusMessage.find("InsufficientInstanceCapacity"), std::string::npos);
   size_t count = acts.size();
   pass(c); // within the backoff: no new attempt, no new activity
@@ -308,7 +311,7 @@ TEST_F(AutoScalingControllerTest, StopsAndBacksOffWhenLaunchesFail) {
   pass(c); // one retry: a batch of 1 fits (4 instances), the next one fails again
   EXPECT_EQ(live().size(), 4u);
   acts = activities();
-  EXPECT_EQ(acts[0].statusCode, "Failed");
+  EXPECT_EQ(acts[0].statusCode, ActivityStatusCode::Failed);
   count = acts.size();
   clock_.advance(Millis(9'999)); // some launched: the backoff starts over at 10 s
   pass(c);
@@ -323,6 +326,50 @@ TEST_F(AutoScalingControllerTest, StopsAndBacksOffWhenLaunchesFail) {
   clock_.advance(Millis(10'000));
   pass(c);
   EXPECT_EQ(activities().size(), count + 2);
+}
+
+// The back-off reads what activities are (kind, instance, status code), never their text: a
+// failed launch described otherwise still holds launches back, and an activity of another kind
+// that reads like a failed launch does not.
+TEST_F(AutoScalingControllerTest, BackOffDoesNotDependOnDescriptions) {
+  group_.desiredCapacity = 1;
+  putGroup();
+  AutoScalingControllerOptions o;
+  o.maxCpuCores = 0.1; // not even one t3.micro fits
+  AutoScalingController c(*store_, clock_, o);
+  pass(c);
+  auto acts = activities();
+  ASSERT_EQ(acts.size(), 1u);
+  EXPECT_EQ(acts[0].kind, model::ActivityKind::Launch);
+  EXPECT_EQ(acts[0].statusCode, ActivityStatusCode::Failed);
+  EXPECT_EQ(acts[0].instanceId, "");
+  put([&](store::Tx& tx) { // another wording (a translation, a later tide's phrasing)
+    model::ScalingActivity a = acts[0];
+    a.description = "Lancement d'une nouvelle instance EC2 : échec";
+    return tx.putScalingActivity(a);
+  });
+  clock_.advance(Millis(9'999));
+  pass(c);
+  EXPECT_EQ(activities().size(), 1u); // still backing off
+  clock_.advance(Millis(1));
+  pass(c);
+  EXPECT_EQ(activities().size(), 2u); // the retry, after the same 10 s
+
+  // A failed activity of another kind worded as a failed launch holds nothing back.
+  put([&](store::Tx& tx) { return tx.deleteAutoScalingGroup("web"); });
+  group_.desiredCapacity = 1;
+  putGroup();
+  model::ScalingActivity other;
+  other.activityId = "other";
+  other.autoScalingGroupName = "web";
+  other.kind = model::ActivityKind::Other;
+  other.description = "Launching a new EC2 instance.  Status Reason: no capacity";
+  other.statusCode = ActivityStatusCode::Failed;
+  other.startTime = other.endTime = clock_.now();
+  put([&](store::Tx& tx) { return tx.putScalingActivity(other); });
+  AutoScalingController roomy(*store_, clock_);
+  pass(roomy);
+  EXPECT_EQ(live().size(), 1u);
 }
 
 TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
@@ -348,7 +395,7 @@ TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
   auto all = live();
   int terminating = 0;
   for (const auto& i : all) {
-    if (i.lifecycleState == "Terminating") {
+    if (i.lifecycleState == LifecycleState::Terminating) {
       ++terminating;
       EXPECT_EQ(i.goal, InstanceGoal::Run); // still serving its in-flight requests
     }
@@ -357,7 +404,7 @@ TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
   EXPECT_EQ(std::find_if(all.begin(), all.end(),
                          [&](const Instance& i) { return i.instanceId == oldest; })
                 ->lifecycleState,
-            "Terminating");
+            LifecycleState::Terminating);
   int draining = 0;
   for (const auto& x : targets()) {
     draining += x.state == TargetHealthState::Draining;
@@ -386,7 +433,7 @@ TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
   for (const auto& a : acts) {
     if (a.description.rfind("Terminating EC2 instance: ", 0) == 0) {
       ++terminated;
-      EXPECT_EQ(a.statusCode, "Successful");
+      EXPECT_EQ(a.statusCode, ActivityStatusCode::Successful);
       EXPECT_NE(a.cause.find("shrinking the capacity from 3 to 1."), std::string::npos);
     }
   }
@@ -409,8 +456,8 @@ TEST_F(AutoScalingControllerTest, ReplacesInstancesFailingEc2HealthChecks) {
       v = i;
     }
   }
-  EXPECT_EQ(v.healthStatus, "Unhealthy");
-  EXPECT_EQ(v.lifecycleState, "Terminating");
+  EXPECT_EQ(v.healthStatus, HealthStatus::Unhealthy);
+  EXPECT_EQ(v.lifecycleState, LifecycleState::Terminating);
   EXPECT_EQ(live().size(), 3u); // the replacement is launched at once
   auto acts = activities();
   bool said = false;
@@ -424,7 +471,7 @@ TEST_F(AutoScalingControllerTest, ReplacesInstancesFailingEc2HealthChecks) {
   settle(c);
   EXPECT_EQ(live().size(), 2u);
   for (const auto& i : live()) {
-    EXPECT_EQ(i.lifecycleState, "InService");
+    EXPECT_EQ(i.lifecycleState, LifecycleState::InService);
     EXPECT_NE(i.instanceId, victim);
   }
 }
@@ -449,7 +496,7 @@ TEST_F(AutoScalingControllerTest, ReplacesInstancesTerminatedByTheUser) {
 }
 
 TEST_F(AutoScalingControllerTest, ElbHealthCountsOnlyAfterTheGracePeriod) {
-  group_.healthCheckType = "ELB";
+  group_.healthCheckType = model::HealthCheckType::ELB;
   group_.healthCheckGracePeriod = 30;
   putGroup();
   AutoScalingController c(*store_, clock_);
@@ -462,7 +509,7 @@ TEST_F(AutoScalingControllerTest, ElbHealthCountsOnlyAfterTheGracePeriod) {
   pass(c);
   EXPECT_EQ(live().size(), 2u);
   for (const auto& i : live()) {
-    EXPECT_EQ(i.healthStatus, "Healthy");
+    EXPECT_EQ(i.healthStatus, HealthStatus::Healthy);
   }
   clock_.advance(Millis(1'000));
   pass(c);
@@ -496,7 +543,7 @@ TEST_F(AutoScalingControllerTest, ForceDeleteTerminatesEverythingThenRemovesTheG
   pass(c);
   EXPECT_TRUE(groupExists());
   for (const auto& i : live()) {
-    EXPECT_EQ(i.lifecycleState, "Terminating");
+    EXPECT_EQ(i.lifecycleState, LifecycleState::Terminating);
   }
   clock_.advance(Millis(5'000));
   settle(c);

@@ -1,5 +1,7 @@
 #include "metrics/alarm.h"
 
+#include "model/names.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -40,13 +42,13 @@ constexpr std::array kTreatMissing{
 };
 
 struct StateRow {
-  AlarmStateValue state;
   std::string_view name;
 };
-constexpr std::array kStates{
-    StateRow{AlarmStateValue::Ok, "OK"},
-    StateRow{AlarmStateValue::Alarm, "ALARM"},
-    StateRow{AlarmStateValue::InsufficientData, "INSUFFICIENT_DATA"},
+// For the error's list of valid values; the names themselves are model/names.h's.
+const std::array kStates{
+    StateRow{model::alarmStateValueName(AlarmStateValue::Ok)},
+    StateRow{model::alarmStateValueName(AlarmStateValue::Alarm)},
+    StateRow{model::alarmStateValueName(AlarmStateValue::InsufficientData)},
 };
 
 const OperatorRow& operatorRow(ComparisonOperator op) {
@@ -188,20 +190,12 @@ Result<TreatMissingData> parseTreatMissingData(std::string_view name) {
 }
 
 std::string_view stateValueName(AlarmStateValue s) {
-  for (const StateRow& row : kStates) {
-    if (row.state == s) {
-      return row.name;
-    }
-  }
-  assert(false && "value missing from kStates");
-  return "";
+  return model::alarmStateValueName(s);
 }
 
 Result<AlarmStateValue> parseStateValue(std::string_view name) {
-  for (const StateRow& row : kStates) {
-    if (row.name == name) {
-      return row.state;
-    }
+  if (auto s = model::parseAlarmStateValue(name)) {
+    return *s;
   }
   return invalid("Value '" + std::string(name) +
                  "' at 'StateValue' failed to satisfy constraint: Member must satisfy enum value "

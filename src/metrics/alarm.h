@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "metrics/series.h"
+#include "model/auto_scaling.h"
 
 #include <optional>
 #include <string>
@@ -51,11 +52,8 @@ enum class TreatMissingData {
   Ignore,       // "ignore": the current state is kept when the data cannot decide
 };
 
-enum class AlarmStateValue {
-  Ok,               // "OK": within the threshold
-  Alarm,            // "ALARM": outside the threshold for M of the last N periods
-  InsufficientData, // "INSUFFICIENT_DATA": just created, or no data to decide
-};
+// Ok, Alarm, InsufficientData: the model's, named by model/names.h.
+using AlarmStateValue = model::AlarmStateValue;
 
 std::string_view comparisonOperatorName(ComparisonOperator op);
 // Errors: "ValidationError" naming ComparisonOperator and listing the valid values.

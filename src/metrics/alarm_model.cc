@@ -41,8 +41,7 @@ Result<AlarmSpec> alarmSpecOf(const model::MetricAlarm& a) {
 
 AlarmState alarmStateOf(const model::MetricAlarm& a) {
   AlarmState s;
-  auto v = parseStateValue(a.stateValue);
-  s.stateValue = v ? *v : AlarmStateValue::InsufficientData;
+  s.stateValue = a.stateValue;
   s.stateReason = a.stateReason;
   s.stateReasonData = a.stateReasonData;
   s.stateUpdatedTimestamp = a.stateUpdatedTimestamp;
@@ -50,7 +49,7 @@ AlarmState alarmStateOf(const model::MetricAlarm& a) {
 }
 
 void setAlarmState(model::MetricAlarm& a, const AlarmState& s) {
-  a.stateValue = std::string(stateValueName(s.stateValue));
+  a.stateValue = s.stateValue;
   a.stateReason = s.stateReason;
   a.stateReasonData = s.stateReasonData;
   a.stateUpdatedTimestamp = s.stateUpdatedTimestamp;

@@ -16,6 +16,12 @@ namespace tide::model {
 // Auto Scaling groups. An instance belongs to a group when its autoScalingGroupName says so
 // (see Instance): the group's instances are derived, never listed twice.
 
+// How a group decides that an instance is unhealthy (Auto Scaling's HealthCheckType).
+enum class HealthCheckType {
+  EC2, // "EC2": the instance's state only
+  ELB, // "ELB": also its target groups' health checks
+};
+
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
   std::string autoScalingGroupArn;  // arn:aws:autoscaling:local:000000000000:autoScalingGroup:
@@ -27,7 +33,7 @@ struct AutoScalingGroup {
   int maxSize = 0;
   int desiredCapacity = 0;                  // min <= desired <= max
   std::vector<std::string> targetGroupArns; // instances are registered with these
-  std::string healthCheckType = "EC2";      // "EC2" or "ELB"
+  HealthCheckType healthCheckType = HealthCheckType::EC2;
   int healthCheckGracePeriod = 0;           // seconds after launch before health counts (API: 0)
   int defaultCooldown = 300;                // seconds, for simple scaling policies
   std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
@@ -61,14 +67,31 @@ struct ScalingPolicy {
   std::vector<std::string> alarmNames; // alarms whose actions name this policy (derived)
 };
 
+// A scaling activity's StatusCode (the ones tide uses of Auto Scaling's).
+enum class ActivityStatusCode {
+  InProgress, // "InProgress"
+  Successful, // "Successful"
+  Failed,     // "Failed"
+  Cancelled,  // "Cancelled"
+};
+
+// What a scaling activity does: decisions read this (and instanceId), never the description.
+enum class ActivityKind {
+  Other,     // "Other": e.g. a change of desired capacity
+  Launch,    // "Launch": launching an instance (instanceId empty when the launch failed)
+  Terminate, // "Terminate": taking an instance out of service and terminating it
+};
+
 struct ScalingActivity {
   std::string activityId; // a UUID
   std::string autoScalingGroupName;
-  std::string description; // "Launching a new EC2 instance: i-..."
+  ActivityKind kind = ActivityKind::Other;
+  std::string instanceId;  // the instance launched or terminated; empty when none
+  std::string description; // "Launching a new EC2 instance: i-..." (for people only)
   std::string cause;       // "At 2026-11-27T21:18:13Z an alarm ... changing the desired ..."
   TimeMs startTime = 0;
-  TimeMs endTime = 0;                    // 0 while in progress
-  std::string statusCode = "InProgress"; // InProgress, Successful, Failed, Cancelled
+  TimeMs endTime = 0; // 0 while in progress
+  ActivityStatusCode statusCode = ActivityStatusCode::InProgress;
   std::string statusMessage;
   int progress = 0; // 0..100
 };
@@ -80,6 +103,13 @@ struct Dimension {
   std::string name;
   std::string value;
   bool operator==(const Dimension&) const = default;
+};
+
+// An alarm's StateValue (CloudWatch's).
+enum class AlarmStateValue {
+  Ok,               // "OK": within the threshold
+  Alarm,            // "ALARM": outside the threshold for M of the last N periods
+  InsufficientData, // "INSUFFICIENT_DATA": just created, or no data to decide
 };
 
 struct MetricAlarm {
@@ -99,7 +129,7 @@ struct MetricAlarm {
   std::string treatMissingData = "missing";
   std::vector<std::string> alarmActions, okActions, insufficientDataActions;
   bool actionsEnabled = true;
-  std::string stateValue = "INSUFFICIENT_DATA"; // OK, ALARM, INSUFFICIENT_DATA
+  AlarmStateValue stateValue = AlarmStateValue::InsufficientData;
   std::string stateReason = "Unchecked: Initial alarm creation";
   std::string stateReasonData;
   TimeMs stateUpdatedTimestamp = 0;

@@ -21,6 +21,14 @@ constexpr std::array<std::string_view, 6> kInstanceStates = {
 constexpr std::array<std::string_view, 3> kGoals = {"run", "stop", "terminate"};
 constexpr std::array<std::string_view, 5> kTargetStates = {"initial", "healthy", "unhealthy",
                                                            "unused", "draining"};
+constexpr std::array<std::string_view, 4> kLifecycleStates = {"Pending", "InService", "Terminating",
+                                                              "Terminated"};
+constexpr std::array<std::string_view, 2> kHealthStatuses = {"Healthy", "Unhealthy"};
+constexpr std::array<std::string_view, 2> kHealthCheckTypes = {"EC2", "ELB"};
+constexpr std::array<std::string_view, 4> kActivityStatusCodes = {"InProgress", "Successful",
+                                                                  "Failed", "Cancelled"};
+constexpr std::array<std::string_view, 3> kActivityKinds = {"Other", "Launch", "Terminate"};
+constexpr std::array<std::string_view, 3> kAlarmStateValues = {"OK", "ALARM", "INSUFFICIENT_DATA"};
 } // namespace
 
 std::string_view imageStateName(ImageState s) {
@@ -52,6 +60,48 @@ std::string_view targetHealthStateName(TargetHealthState s) {
 }
 std::optional<TargetHealthState> parseTargetHealthState(std::string_view s) {
   return parseByName<TargetHealthState>(s, kTargetStates);
+}
+
+std::string_view lifecycleStateName(LifecycleState s) {
+  return kLifecycleStates[static_cast<size_t>(s)];
+}
+std::optional<LifecycleState> parseLifecycleState(std::string_view s) {
+  return parseByName<LifecycleState>(s, kLifecycleStates);
+}
+
+std::string_view healthStatusName(HealthStatus s) {
+  return kHealthStatuses[static_cast<size_t>(s)];
+}
+std::optional<HealthStatus> parseHealthStatus(std::string_view s) {
+  return parseByName<HealthStatus>(s, kHealthStatuses);
+}
+
+std::string_view healthCheckTypeName(HealthCheckType t) {
+  return kHealthCheckTypes[static_cast<size_t>(t)];
+}
+std::optional<HealthCheckType> parseHealthCheckType(std::string_view s) {
+  return parseByName<HealthCheckType>(s, kHealthCheckTypes);
+}
+
+std::string_view activityStatusCodeName(ActivityStatusCode c) {
+  return kActivityStatusCodes[static_cast<size_t>(c)];
+}
+std::optional<ActivityStatusCode> parseActivityStatusCode(std::string_view s) {
+  return parseByName<ActivityStatusCode>(s, kActivityStatusCodes);
+}
+
+std::string_view activityKindName(ActivityKind k) {
+  return kActivityKinds[static_cast<size_t>(k)];
+}
+std::optional<ActivityKind> parseActivityKind(std::string_view s) {
+  return parseByName<ActivityKind>(s, kActivityKinds);
+}
+
+std::string_view alarmStateValueName(AlarmStateValue s) {
+  return kAlarmStateValues[static_cast<size_t>(s)];
+}
+std::optional<AlarmStateValue> parseAlarmStateValue(std::string_view s) {
+  return parseByName<AlarmStateValue>(s, kAlarmStateValues);
 }
 
 } // namespace tide::model

@@ -119,6 +119,21 @@ enum class InstanceGoal {
   Terminate, // be terminated (everything removed)
 };
 
+// An instance's place in its Auto Scaling group (Auto Scaling's LifecycleState):
+//   Pending → InService → Terminating → Terminated
+enum class LifecycleState {
+  Pending,     // "Pending": launched for the group, not yet running
+  InService,   // "InService": running and counted in the group's capacity
+  Terminating, // "Terminating": taken out of service; draining, then terminated
+  Terminated,  // "Terminated": gone; no longer a member
+};
+
+// The group's view of an instance's health (Auto Scaling's HealthStatus).
+enum class HealthStatus {
+  Healthy,   // "Healthy"
+  Unhealthy, // "Unhealthy": to be replaced
+};
+
 struct StateReason {
   std::string code;    // EC2's StateReason.Code, e.g. "Client.UserInitiatedShutdown"
   std::string message; // "Client.UserInitiatedShutdown: User initiated shutdown"
@@ -150,8 +165,8 @@ struct Instance {
   std::vector<BlockDeviceMapping> blockDeviceMappings;
   // Membership of an Auto Scaling group (empty when launched by hand):
   std::string autoScalingGroupName;
-  std::string lifecycleState; // Pending, InService, Terminating, Terminated (Auto Scaling's)
-  std::string healthStatus;   // Healthy or Unhealthy, as the group sees it
+  std::optional<LifecycleState> lifecycleState; // unset when not in a group
+  std::optional<HealthStatus> healthStatus;     // as the group sees it; unset when not in a group
   // Observed by the instance controller (durable facts: they change with the process, not
   // every second; its CPU and memory readings are InstanceUsage, kept in memory):
   int pid = 0;                    // process group leader, 0 when none

@@ -143,8 +143,8 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     i.blockDeviceMappings = data.blockDeviceMappings;
     if (!r.autoScalingGroupName.empty()) {
       i.autoScalingGroupName = r.autoScalingGroupName;
-      i.lifecycleState = "Pending";
-      i.healthStatus = "Healthy";
+      i.lifecycleState = model::LifecycleState::Pending;
+      i.healthStatus = model::HealthStatus::Healthy;
     }
     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
     launched.push_back(std::move(i));

@@ -14,20 +14,23 @@ std::string causeTime(TimeMs t) {
   return "At " + formatIso8601(t).substr(0, 19) + "Z";
 }
 
-model::ScalingActivity newActivity(const std::string& groupName, std::string description,
+model::ScalingActivity newActivity(const std::string& groupName, model::ActivityKind kind,
+                                   std::string instanceId, std::string description,
                                    std::string cause, TimeMs now) {
   model::ScalingActivity a;
   a.activityId = newUuid();
   a.autoScalingGroupName = groupName;
+  a.kind = kind;
+  a.instanceId = std::move(instanceId);
   a.description = std::move(description);
   a.cause = std::move(cause);
   a.startTime = now;
-  a.statusCode = "InProgress";
+  a.statusCode = model::ActivityStatusCode::InProgress;
   a.progress = 0;
   return a;
 }
 
-void finishActivity(model::ScalingActivity& a, const std::string& statusCode, TimeMs now,
+void finishActivity(model::ScalingActivity& a, model::ActivityStatusCode statusCode, TimeMs now,
                     std::string statusMessage) {
   a.statusCode = statusCode;
   a.endTime = now;
@@ -46,11 +49,11 @@ Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int 
     return Status::ok();
   }
   model::ScalingActivity a =
-      newActivity(group.autoScalingGroupName,
+      newActivity(group.autoScalingGroupName, model::ActivityKind::Other, "",
                   "Changing the desired capacity from " + std::to_string(group.desiredCapacity) +
                       " to " + std::to_string(desired),
                   cause, now);
-  finishActivity(a, "Successful", now);
+  finishActivity(a, model::ActivityStatusCode::Successful, now);
   group.desiredCapacity = desired;
   TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(group));
   return tx.putScalingActivity(a);

@@ -18,12 +18,14 @@ std::string newUuid();
 // "At 2026-11-27T21:18:13Z": how every Cause begins (seconds, no fraction, as Auto Scaling).
 std::string causeTime(TimeMs t);
 
-// An activity that starts now (InProgress, progress 0). Not stored.
-model::ScalingActivity newActivity(const std::string& groupName, std::string description,
+// An activity that starts now (InProgress, progress 0). Not stored. kind and instanceId say
+// what it does (decisions read them); the description says it to people.
+model::ScalingActivity newActivity(const std::string& groupName, model::ActivityKind kind,
+                                   std::string instanceId, std::string description,
                                    std::string cause, TimeMs now);
 
 // Marks the activity finished with statusCode (Successful, Failed, Cancelled). Not stored.
-void finishActivity(model::ScalingActivity& a, const std::string& statusCode, TimeMs now,
+void finishActivity(model::ScalingActivity& a, model::ActivityStatusCode statusCode, TimeMs now,
                     std::string statusMessage = "");
 
 // Sets the group's desired capacity and records the change as a finished activity whose cause

@@ -1,5 +1,6 @@
 #include "operations/scaling_policy.h"
 
+#include "model/names.h"
 #include "operations/scaling_activity.h"
 
 #include <algorithm>
@@ -208,7 +209,8 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
   std::string who = trigger.alarmName.empty()
                         ? "a user request executed policy " + policy.policyName
                         : "a monitor alarm " + trigger.alarmName + " in state " +
-                              trigger.stateValue + " triggered policy " + policy.policyName;
+                              std::string(model::alarmStateValueName(trigger.stateValue)) +
+                              " triggered policy " + policy.policyName;
   d.cause = causeTime(now) + " " + who + " " + changingDesired(d.oldDesired, d.newDesired);
   if (type->cooldown) {
     d.cooldownUntil = now + 1000LL * policy.cooldown.value_or(group.defaultCooldown);

@@ -43,7 +43,7 @@ model::ScalingPolicy step(std::vector<StepAdjustment> steps) {
 }
 
 AlarmTrigger alarm(double metric, double threshold) {
-  return AlarmTrigger{"cpu-high", "ALARM", metric, threshold};
+  return AlarmTrigger{"cpu-high", model::AlarmStateValue::Alarm, metric, threshold};
 }
 
 TEST(ScalingPolicy, PercentChangeRoundsAsAutoScaling) {
@@ -166,7 +166,7 @@ TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
     EXPECT_EQ(after.cooldownUntil, clock.now() - 1000 + 300'000);
     auto acts = *tx.scalingActivities("web", 10);
     EXPECT_EQ(acts.size(), 1u);
-    EXPECT_EQ(acts[0].statusCode, "Successful");
+    EXPECT_EQ(acts[0].statusCode, model::ActivityStatusCode::Successful);
     EXPECT_NE(acts[0].cause.find("changing the desired capacity from 2 to 4."), std::string::npos);
     return Status::ok();
   }));

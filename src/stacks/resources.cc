@@ -2,7 +2,10 @@
 // its resource through the action table (the same handlers the API serves).
 #include "stacks/resources.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <initializer_list>
+#include <string_view>
 
 namespace tide::stacks {
 
@@ -16,8 +19,9 @@ Result<Json> invoke(ActionContext& ctx, std::string_view action, const Json& par
   return a->handler(ctx, params);
 }
 
-bool notFound(const Status& s) {
-  return s.code().find("NotFound") != std::string::npos;
+// Whether s is one of the error codes by which an action says its resource does not exist.
+bool notFound(const Status& s, std::initializer_list<std::string_view> codes) {
+  return std::find(codes.begin(), codes.end(), s.code()) != codes.end();
 }
 
 // A numeric property as a number (CloudFormation takes "8080" for 8080).
@@ -144,7 +148,8 @@ Status updateLaunchTemplate(ResourceCall& c, const std::string& id, const Json& 
 
 Result<bool> removeLaunchTemplate(ActionContext& ctx, const std::string& id) {
   auto r = invoke(ctx, "DeleteLaunchTemplate", {{"LaunchTemplateId", id}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"InvalidLaunchTemplateId.NotFound",
+                                   "InvalidLaunchTemplateName.NotFoundException"})) {
     return r.status();
   }
   return true;
@@ -255,7 +260,7 @@ Status updateTargetGroup(ResourceCall& c, const std::string& arn, const Json& pr
 
 Result<bool> removeTargetGroup(ActionContext& ctx, const std::string& arn) {
   auto r = invoke(ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"TargetGroupNotFound"})) {
     return r.status();
   }
   return true;
@@ -327,7 +332,7 @@ Status updateLoadBalancer(ResourceCall& c, const std::string& arn, const Json& p
 
 Result<bool> removeLoadBalancer(ActionContext& ctx, const std::string& arn) {
   auto r = invoke(ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"LoadBalancerNotFound"})) {
     return r.status();
   }
   return true;
@@ -381,7 +386,7 @@ Result<std::optional<std::string>> findListener(ResourceCall& c, const Json& pro
 
 Result<bool> removeListener(ActionContext& ctx, const std::string& arn) {
   auto r = invoke(ctx, "DeleteListener", {{"ListenerArn", arn}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"ListenerNotFound"})) {
     return r.status();
   }
   return true;
@@ -438,7 +443,7 @@ Status updateRule(ResourceCall& c, const std::string& arn, const Json& props) {
 
 Result<bool> removeRule(ActionContext& ctx, const std::string& arn) {
   auto r = invoke(ctx, "DeleteRule", {{"RuleArn", arn}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"RuleNotFound"})) {
     return r.status();
   }
   return true;
@@ -518,7 +523,9 @@ Result<bool> removeGroup(ActionContext& ctx, const std::string& name) {
   auto r = invoke(ctx, "DeleteAutoScalingGroup",
                   {{"AutoScalingGroupName", name}, {"ForceDelete", true}});
   if (!r) {
-    return notFound(r.status()) ? Result<bool>(true) : Result<bool>(r.status());
+    // DeleteAutoScalingGroup says "not found" only with a ValidationError, and the group was
+    // just described above: any error stands.
+    return r.status();
   }
   return false;
 }
@@ -596,7 +603,7 @@ Result<bool> removePolicy(ActionContext& ctx, const std::string& arn) {
   auto [group, name] = policyArnParts(arn);
   auto r = invoke(ctx, "DeletePolicy",
                   {{"AutoScalingGroupName", group}, {"PolicyName", name.empty() ? arn : name}});
-  if (!r && !notFound(r.status()) && r.status().code() != "ValidationError") {
+  if (!r && !notFound(r.status(), {"ValidationError"})) {
     return r.status(); // ValidationError: the group (and so its policies) is gone already
   }
   return true;
@@ -670,7 +677,7 @@ Status updateAlarm(ResourceCall& c, const std::string&, const Json& props) {
 
 Result<bool> removeAlarm(ActionContext& ctx, const std::string& name) {
   auto r = invoke(ctx, "DeleteAlarms", {{"AlarmNames", {name}}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"ResourceNotFound"})) {
     return r.status();
   }
   return true;
@@ -726,7 +733,7 @@ Result<bool> imageReady(ActionContext& ctx, const std::string& id) {
 
 Result<bool> removeImage(ActionContext& ctx, const std::string& id) {
   auto r = invoke(ctx, "DeregisterImage", {{"ImageId", id}});
-  if (!r && !notFound(r.status())) {
+  if (!r && !notFound(r.status(), {"InvalidAMIID.NotFound"})) {
     return r.status();
   }
   return true;

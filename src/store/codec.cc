@@ -1,6 +1,9 @@
 #include "store/codec.h"
 
+#include "model/names.h"
+
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace tide::model {
 
@@ -18,6 +21,46 @@ NLOHMANN_JSON_SERIALIZE_ENUM(InstanceState, {{InstanceState::Pending, "pending"}
 NLOHMANN_JSON_SERIALIZE_ENUM(InstanceGoal, {{InstanceGoal::Run, "run"},
                                             {InstanceGoal::Stop, "stop"},
                                             {InstanceGoal::Terminate, "terminate"}})
+
+// Enums kept by the names of model/names.h (the APIs' names); a name this tide does not know
+// makes the document unreadable rather than silently another value.
+template <typename E>
+void enumFromJson(const json& j, E& v, std::optional<E> (*parse)(std::string_view),
+                  const char* what) {
+  const std::string& name = j.get_ref<const std::string&>();
+  auto parsed = parse(name);
+  if (!parsed) {
+    throw std::invalid_argument(std::string("unknown ") + what + " '" + name + "'");
+  }
+  v = *parsed;
+}
+#define TIDE_ENUM_JSON(E, nameOf, parse)                                                           \
+  void to_json(json& j, E v) {                                                                     \
+    j = std::string(nameOf(v));                                                                    \
+  }                                                                                                \
+  void from_json(const json& j, E& v) {                                                            \
+    enumFromJson(j, v, parse, #E);                                                                 \
+  }
+// An optional enum: "" when unset, as the store kept these strings before they were enums.
+#define TIDE_OPTIONAL_ENUM_JSON(E, nameOf, parse)                                                  \
+  TIDE_ENUM_JSON(E, nameOf, parse)                                                                 \
+  void to_json(json& j, const std::optional<E>& v) {                                               \
+    j = v ? std::string(nameOf(*v)) : "";                                                          \
+  }                                                                                                \
+  void from_json(const json& j, std::optional<E>& v) {                                             \
+    v.reset();                                                                                     \
+    if (!j.get_ref<const std::string&>().empty()) {                                                \
+      enumFromJson(j, v.emplace(), parse, #E);                                                     \
+    }                                                                                              \
+  }
+TIDE_OPTIONAL_ENUM_JSON(LifecycleState, lifecycleStateName, parseLifecycleState)
+TIDE_OPTIONAL_ENUM_JSON(HealthStatus, healthStatusName, parseHealthStatus)
+TIDE_ENUM_JSON(HealthCheckType, healthCheckTypeName, parseHealthCheckType)
+TIDE_ENUM_JSON(ActivityStatusCode, activityStatusCodeName, parseActivityStatusCode)
+TIDE_ENUM_JSON(ActivityKind, activityKindName, parseActivityKind)
+TIDE_ENUM_JSON(AlarmStateValue, alarmStateValueName, parseAlarmStateValue)
+#undef TIDE_OPTIONAL_ENUM_JSON
+#undef TIDE_ENUM_JSON
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Tag, key, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EnvironmentVariable, name, value)
@@ -159,9 +202,10 @@ void from_json(const json& j, ScalingPolicy& v) {
   optFromJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
 }
 
+// kind and instanceId: rows written before them are classified by schema migration 4.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScalingActivity, activityId, autoScalingGroupName,
-                                                description, cause, startTime, endTime, statusCode,
-                                                statusMessage, progress)
+                                                kind, instanceId, description, cause, startTime,
+                                                endTime, statusCode, statusMessage, progress)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MetricAlarm, alarmName, alarmArn, alarmDescription,
                                                 namespace_, metricName, dimensions, statistic,

@@ -90,6 +90,25 @@ CREATE TABLE stacks (
   doc TEXT NOT NULL
 );
 )sql",
+    // 4: scaling activities say what they do (kind) and to which instance (instanceId), so that
+    // no decision reads their descriptions. Activities written before are classified here, once,
+    // from the descriptions tide wrote: "Launching a new EC2 instance: i-..." (or
+    // "Launching a new EC2 instance.  Status Reason: ..." when the launch failed) and
+    // "Terminating EC2 instance: i-...". Nothing else reads a description.
+    R"sql(
+UPDATE scaling_activities SET doc = json_set(doc,
+  '$.kind', CASE
+    WHEN json_extract(doc, '$.description') GLOB 'Launching a new EC2 instance*' THEN 'Launch'
+    WHEN json_extract(doc, '$.description') GLOB 'Terminating EC2 instance: *' THEN 'Terminate'
+    ELSE 'Other' END,
+  '$.instanceId', CASE
+    WHEN json_extract(doc, '$.description') GLOB 'Launching a new EC2 instance: *'
+      THEN substr(json_extract(doc, '$.description'), 31)
+    WHEN json_extract(doc, '$.description') GLOB 'Terminating EC2 instance: *'
+      THEN substr(json_extract(doc, '$.description'), 27)
+    ELSE '' END)
+WHERE json_extract(doc, '$.kind') IS NULL;
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 

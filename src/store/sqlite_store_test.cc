@@ -3,9 +3,11 @@
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace tide::store {
 namespace {
@@ -358,6 +360,103 @@ TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
     EXPECT_TRUE(tx.scalingActivities("web", 10)->empty());
     return Status::ok();
   }));
+}
+
+TEST_F(SqliteStoreTest, KeepsTheEnumsAndWhatActivitiesAreAbout) {
+  auto store = open();
+  model::Instance i;
+  i.instanceId = "i-00000000000000001";
+  i.autoScalingGroupName = "web";
+  i.lifecycleState = model::LifecycleState::Terminating;
+  i.healthStatus = model::HealthStatus::Unhealthy;
+  model::Instance alone;
+  alone.instanceId = "i-00000000000000002";
+  model::AutoScalingGroup g;
+  g.autoScalingGroupName = "web";
+  g.healthCheckType = model::HealthCheckType::ELB;
+  model::ScalingActivity a;
+  a.activityId = "a1";
+  a.autoScalingGroupName = "web";
+  a.kind = model::ActivityKind::Terminate;
+  a.instanceId = i.instanceId;
+  a.description = "anything at all";
+  a.statusCode = model::ActivityStatusCode::Cancelled;
+  model::MetricAlarm alarm;
+  alarm.alarmName = "cpu-high";
+  alarm.stateValue = model::AlarmStateValue::Alarm;
+  ASSERT_OK(store->transact([&](Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+    TIDE_RETURN_IF_ERROR(tx.putInstance(alone));
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+    TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
+    return tx.putAlarm(alarm);
+  }));
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    auto back = **tx.instance(i.instanceId);
+    EXPECT_EQ(back.lifecycleState, model::LifecycleState::Terminating);
+    EXPECT_EQ(back.healthStatus, model::HealthStatus::Unhealthy);
+    auto notInGroup = **tx.instance(alone.instanceId);
+    EXPECT_FALSE(notInGroup.lifecycleState.has_value());
+    EXPECT_FALSE(notInGroup.healthStatus.has_value());
+    EXPECT_EQ((*tx.autoScalingGroup("web"))->healthCheckType, model::HealthCheckType::ELB);
+    auto acts = *tx.scalingActivities("web", 10);
+    EXPECT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].kind, model::ActivityKind::Terminate);
+    EXPECT_EQ(acts[0].instanceId, i.instanceId);
+    EXPECT_EQ(acts[0].statusCode, model::ActivityStatusCode::Cancelled);
+    EXPECT_EQ((*tx.alarm("cpu-high"))->stateValue, model::AlarmStateValue::Alarm);
+    return Status::ok();
+  }));
+  // The documents keep the strings they kept before these were enums.
+  std::string doc = encodeInstance(i);
+  EXPECT_NE(doc.find(R"("lifecycleState":"Terminating")"), std::string::npos) << doc;
+  EXPECT_NE(doc.find(R"("healthStatus":"Unhealthy")"), std::string::npos) << doc;
+  EXPECT_NE(encodeInstance(alone).find(R"("lifecycleState":"")"), std::string::npos);
+  EXPECT_NE(encodeAutoScalingGroup(g).find(R"("healthCheckType":"ELB")"), std::string::npos);
+  EXPECT_NE(encodeScalingActivity(a).find(R"("statusCode":"Cancelled")"), std::string::npos);
+  EXPECT_NE(encodeAlarm(alarm).find(R"("stateValue":"ALARM")"), std::string::npos);
+  // A name this tide does not know makes the document unreadable, not another value.
+  EXPECT_FALSE(decodeAlarm(R"({"alarmName":"x","stateValue":"MAYBE"})").isOk());
+}
+
+TEST_F(SqliteStoreTest, ClassifiesActivitiesWrittenBeforeTheyHadAKind) {
+  open(); // the current schema; then back to version 3, with rows as tide wrote them then
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const char* sql = R"sql(
+INSERT INTO scaling_activities (id, group_name, start_time, doc) VALUES
+ ('launched', 'web', 1, '{"activityId":"launched","autoScalingGroupName":"web","description":"Launching a new EC2 instance: i-0123456789abcdef0","statusCode":"Successful"}'),
+ ('failed', 'web', 2, '{"activityId":"failed","autoScalingGroupName":"web","description":"Launching a new EC2 instance.  Status Reason: no capacity: i-0123456789abcdef0","statusCode":"Failed"}'),
+ ('terminated', 'web', 3, '{"activityId":"terminated","autoScalingGroupName":"web","description":"Terminating EC2 instance: i-0fedcba9876543210","statusCode":"InProgress"}'),
+ ('desired', 'web', 4, '{"activityId":"desired","autoScalingGroupName":"web","description":"Changing the desired capacity from 1 to 2","statusCode":"Successful"}');
+PRAGMA user_version = 3;
+)sql";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+  auto store = open();
+  std::map<std::string, model::ScalingActivity> byId;
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    TIDE_ASSIGN_OR_RETURN(auto acts, tx.scalingActivities("web", 10));
+    for (auto& a : acts) {
+      byId[a.activityId] = a;
+    }
+    return Status::ok();
+  }));
+  ASSERT_EQ(byId.size(), 4u);
+  EXPECT_EQ(byId["launched"].kind, model::ActivityKind::Launch);
+  EXPECT_EQ(byId["launched"].instanceId, "i-0123456789abcdef0");
+  EXPECT_EQ(byId["failed"].kind, model::ActivityKind::Launch);
+  EXPECT_EQ(byId["failed"].instanceId, ""); // a failed launch made no instance
+  EXPECT_EQ(byId["failed"].statusCode, model::ActivityStatusCode::Failed);
+  EXPECT_EQ(byId["terminated"].kind, model::ActivityKind::Terminate);
+  EXPECT_EQ(byId["terminated"].instanceId, "i-0fedcba9876543210");
+  EXPECT_EQ(byId["desired"].kind, model::ActivityKind::Other);
+  EXPECT_EQ(byId["desired"].instanceId, "");
+  // The descriptions stay as they were, for people.
+  EXPECT_EQ(byId["terminated"].description, "Terminating EC2 instance: i-0fedcba9876543210");
 }
 
 TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
