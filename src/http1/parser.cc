@@ -146,8 +146,9 @@ size_t skipEmptyLines(const char* data, size_t size) {
 
 // Finds a head that starts at `begin` within maxBytes. Complete: the head is reset, with
 // requestLineBegin = begin and length = the offset just past its blank line.
-ParseStatus locateHead(const char* data, size_t size, size_t begin, size_t maxBytes,
-                       MessageHead& head) {
+// Inlined: a call here cost about 30 instructions per proxied request (callgrind, `tiny`).
+[[gnu::always_inline]] inline ParseStatus locateHead(const char* data, size_t size, size_t begin,
+                                                     size_t maxBytes, MessageHead& head) {
   size_t end = findHeadEnd(data, size, begin);
   if (end == 0) {
     return size >= maxBytes ? ParseStatus::TooLarge : ParseStatus::Incomplete;
