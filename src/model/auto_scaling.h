@@ -34,8 +34,8 @@ struct AutoScalingGroup {
   int desiredCapacity = 0;                  // min <= desired <= max
   std::vector<std::string> targetGroupArns; // instances are registered with these
   HealthCheckType healthCheckType = HealthCheckType::EC2;
-  int healthCheckGracePeriod = 0;           // seconds after launch before health counts (API: 0)
-  int defaultCooldown = 300;                // seconds, for simple scaling policies
+  int healthCheckGracePeriod = 0; // seconds after launch before health counts (API: 0)
+  int defaultCooldown = 300;      // seconds, for simple scaling policies
   std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
   std::vector<Tag> tags;                                      // propagated to instances at launch
   TimeMs createdTime = 0;

@@ -19,7 +19,7 @@ namespace tide::operations {
 
 // What set the policy off.
 struct AlarmTrigger {
-  std::string alarmName;             // the alarm; empty: a user request (ExecutePolicy)
+  std::string alarmName; // the alarm; empty: a user request (ExecutePolicy)
   model::AlarmStateValue stateValue = model::AlarmStateValue::Alarm; // the alarm's state
   std::optional<double> metricValue; // the value that breached; step scaling needs it
   std::optional<double> threshold;   // the alarm's threshold; step scaling needs it
