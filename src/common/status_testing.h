@@ -15,16 +15,12 @@ template <typename T> const Status& statusOf(const Result<T>& r) {
 }
 } // namespace tide::testing
 
-#define EXPECT_OK(...)                                                                             \
-  do {                                                                                             \
-    const auto& tide_checked_ = (__VA_ARGS__);                                                     \
-    EXPECT_TRUE(::tide::testing::statusOf(tide_checked_).isOk())                                   \
-        << ::tide::testing::statusOf(tide_checked_).toString();                                    \
-  } while (0)
+#define EXPECT_OK(...) TIDE_CHECK_OK_(EXPECT_TRUE, __VA_ARGS__)
+#define ASSERT_OK(...) TIDE_CHECK_OK_(ASSERT_TRUE, __VA_ARGS__)
 
-#define ASSERT_OK(...)                                                                             \
+#define TIDE_CHECK_OK_(check, ...)                                                                 \
   do {                                                                                             \
     const auto& tide_checked_ = (__VA_ARGS__);                                                     \
-    ASSERT_TRUE(::tide::testing::statusOf(tide_checked_).isOk())                                   \
+    check(::tide::testing::statusOf(tide_checked_).isOk())                                         \
         << ::tide::testing::statusOf(tide_checked_).toString();                                    \
   } while (0)

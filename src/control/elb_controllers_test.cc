@@ -67,6 +67,21 @@ protected:
     l.defaultActions = {{"forward", tg_.targetGroupArn}};
     put([&](store::Tx& tx) { return tx.putListener(l); });
   }
+  // A second target group ("api") beside tg_, and one initial target of a running instance in
+  // each: i-a in tg_, i-b in api. Returns the second group.
+  model::TargetGroup twoGroupsOfOneTarget() {
+    model::TargetGroup api = tg_;
+    api.targetGroupArn = "arn:tg/api";
+    api.targetGroupName = "api";
+    put([&](store::Tx& tx) { return tx.putTargetGroup(api); });
+    instance("i-a", model::InstanceState::Running, "127.1.0.1");
+    instance("i-b", model::InstanceState::Running, "127.1.0.2");
+    target("i-a", 8080, TargetHealthState::Initial);
+    put([&](store::Tx& tx) {
+      return tx.putTarget({api.targetGroupArn, "i-b", 8080, TargetHealthState::Initial});
+    });
+    return api;
+  }
   std::vector<model::Target> targets() {
     std::vector<model::Target> out;
     EXPECT_OK(store_->transact([&](store::Tx& tx) {
@@ -127,16 +142,7 @@ TEST_F(ElbControllersTest, DrainingTargetsGoAfterTheDeregistrationDelay) {
 TEST_F(ElbControllersTest, ATargetGroupThatFailsDoesNotStopTheOthers) {
   // Two groups, each with a target whose instance runs; no listener, so both targets should
   // become unused. Writes to the first group's targets fail.
-  model::TargetGroup api = tg_;
-  api.targetGroupArn = "arn:tg/api";
-  api.targetGroupName = "api";
-  put([&](store::Tx& tx) { return tx.putTargetGroup(api); });
-  instance("i-a", model::InstanceState::Running, "127.1.0.1");
-  instance("i-b", model::InstanceState::Running, "127.1.0.2");
-  target("i-a", 8080, TargetHealthState::Initial);
-  put([&](store::Tx& tx) {
-    return tx.putTarget({api.targetGroupArn, "i-b", 8080, TargetHealthState::Initial});
-  });
+  model::TargetGroup api = twoGroupsOfOneTarget();
   store::FaultyStore faulty(*store_);
   faulty.fault = [&](const std::string& call, const std::string& key) {
     return call == "putTarget" && key == tg_.targetGroupArn ? internalError("disk full")
@@ -164,16 +170,7 @@ TEST_F(ElbControllersTest, ATargetGroupThatFailsDoesNotStopTheOthers) {
 }
 
 TEST_F(ElbControllersTest, AWakeReconcilesOnlyTheTargetGroupsItNames) {
-  model::TargetGroup api = tg_;
-  api.targetGroupArn = "arn:tg/api";
-  api.targetGroupName = "api";
-  put([&](store::Tx& tx) { return tx.putTargetGroup(api); });
-  instance("i-a", model::InstanceState::Running, "127.1.0.1");
-  instance("i-b", model::InstanceState::Running, "127.1.0.2");
-  target("i-a", 8080, TargetHealthState::Initial);
-  put([&](store::Tx& tx) {
-    return tx.putTarget({api.targetGroupArn, "i-b", 8080, TargetHealthState::Initial});
-  });
+  model::TargetGroup api = twoGroupsOfOneTarget();
   TargetController c(*store_, clock_);
   // By an instance's id (an instance change): only that instance's group.
   ASSERT_OK(c.reconcile(Wake{false, {"i-b"}}).status());

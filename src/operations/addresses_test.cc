@@ -3,6 +3,7 @@
 // source (no registry file, no sockets).
 #include "operations/addresses.h"
 
+#include "common/status_testing.h"
 #include "operations/launch.h"
 #include "store/sqlite_store.h"
 
@@ -156,13 +157,13 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
   r.maxCount = 2;
   r.reservationId = "r-1";
   std::vector<model::Instance> made;
-  ASSERT_TRUE(store
-                  ->transact([&](store::Tx& tx) -> Status {
-                    TIDE_ASSIGN_OR_RETURN(auto out, launchInstances(tx, r, 100, 0, &src));
-                    made = out;
-                    return Status::ok();
-                  })
-                  .isOk());
+  auto launch = [&] {
+    return store->transact([&](store::Tx& tx) -> Status {
+      TIDE_ASSIGN_OR_RETURN(made, launchInstances(tx, r, 100, 0, &src));
+      return Status::ok();
+    });
+  };
+  ASSERT_OK(launch());
   ASSERT_EQ(made.size(), 2u);
   EXPECT_EQ(made[0].privateIpAddress, "127.1.42.2");
   EXPECT_EQ(made[1].privateIpAddress, "127.1.42.3");
@@ -170,13 +171,7 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
   EXPECT_EQ(src.probes["127.1.42.1:9000"], 1);
   // The next launch skips the addresses the store's instances hold without probing them.
   r.minCount = r.maxCount = 1;
-  ASSERT_TRUE(store
-                  ->transact([&](store::Tx& tx) -> Status {
-                    TIDE_ASSIGN_OR_RETURN(auto out, launchInstances(tx, r, 100, 0, &src));
-                    made = out;
-                    return Status::ok();
-                  })
-                  .isOk());
+  ASSERT_OK(launch());
   EXPECT_EQ(made[0].privateIpAddress, "127.1.42.4");
   EXPECT_EQ(src.probes["127.1.42.2:9000"], 1);
   fs::remove_all(dir);
