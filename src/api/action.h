@@ -64,6 +64,11 @@ struct ActionContext {
                                                   // api's own actions only
   operations::AddressSource* addresses = nullptr; // where RunInstances puts private addresses;
                                                   // null: all of 127.1.0.0/16, unprobed
+  // The request's region (its signature's scope; the server's default when unsigned) and the
+  // account tide reports: what new ARNs and availability zones are named with. The dispatcher
+  // sets region per request.
+  std::string region = "us-east-1";
+  std::string accountId = "000000000000";
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);
