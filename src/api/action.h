@@ -81,7 +81,7 @@ struct ActionEntry {
 
 // api's own actions, by name. Adding an action is adding a row (see actions_*.cc).
 std::span<const ActionEntry> actionTable();
-// One of api's own actions, or nullptr.
+// One of api's own actions, or nullptr (the first of that name when services share it).
 const ActionEntry* findAction(std::string_view name);
 
 // The actions a server answers: api's own and the rows other modules add (the stacks module's
@@ -90,11 +90,14 @@ const ActionEntry* findAction(std::string_view name);
 class ActionTable {
 public:
   // api's own actions, then the rows of each of `extra` (each span must outlive the table).
-  // A name given twice is a programming error (asserted).
+  // A (service, name) given twice is a programming error (asserted); services may share names
+  // (EC2, ELBv2 and Auto Scaling each have a DescribeTags).
   explicit ActionTable(std::initializer_list<std::span<const ActionEntry>> extra = {});
 
-  // The action called `name`, or nullptr.
+  // The action called `name` (the first row of that name), or nullptr.
   const ActionEntry* find(std::string_view name) const;
+  // The service's action called `name`, or nullptr.
+  const ActionEntry* find(std::string_view service, std::string_view name) const;
   std::span<const ActionEntry> entries() const { return entries_; }
 
 private:

@@ -87,7 +87,7 @@ ActionTable::ActionTable(std::initializer_list<std::span<const ActionEntry>> ext
     : entries_(kActions.begin(), kActions.end()) {
   for (std::span<const ActionEntry> rows : extra) {
     for (const ActionEntry& row : rows) {
-      assert(find(row.name) == nullptr && "an action is registered twice");
+      assert(find(row.service, row.name) == nullptr && "an action is registered twice");
       entries_.push_back(row);
     }
   }
@@ -96,6 +96,15 @@ ActionTable::ActionTable(std::initializer_list<std::span<const ActionEntry>> ext
 const ActionEntry* ActionTable::find(std::string_view name) const {
   for (const ActionEntry& a : entries_) {
     if (a.name == name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+const ActionEntry* ActionTable::find(std::string_view service, std::string_view name) const {
+  for (const ActionEntry& a : entries_) {
+    if (a.name == name && a.service == service) {
       return &a;
     }
   }

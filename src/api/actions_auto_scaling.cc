@@ -9,6 +9,7 @@
 #include "api/auto_scaling_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
+#include "common/ids.h"
 #include "model/names.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
@@ -249,7 +250,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   g.tags = tags;
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
-  g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + operations::newUuid() +
+  g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + newUuid() +
                                          ":autoScalingGroupName/" + g.autoScalingGroupName);
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.autoScalingGroup(g.autoScalingGroupName));
@@ -672,8 +673,8 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
     auto existing = findPolicy(tx, *group, *name);
     policy.policyArn =
         existing ? existing->policyArn
-                 : autoScalingArn("scalingPolicy:" + operations::newUuid() +
-                                  ":autoScalingGroupName/" + *group + ":policyName/" + *name);
+                 : autoScalingArn("scalingPolicy:" + newUuid() + ":autoScalingGroupName/" + *group +
+                                  ":policyName/" + *name);
     TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
     alarms = policyAlarmsJson(policy, all);
     return tx.putScalingPolicy(policy);

@@ -1,44 +1,300 @@
 #include "api/dispatch.h"
 
+#include "api/wire/json.h"
+#include "api/wire/model.h"
+#include "api/wire/query.h"
+#include "api/wire/xml.h"
+#include "common/ids.h"
 #include "common/log.h"
+#include "common/text.h"
+
+#include <functional>
 
 namespace tide::api {
 
-int httpStatusFor(const std::string& code) {
-  struct Row {
-    std::string_view code;
-    int status;
-  };
-  static const Row kRows[] = {
-      {"InternalError", 500},
-      {"ServiceUnavailable", 503},
-      {"UnknownOperationException", 400},
-  };
-  for (const Row& r : kRows) {
-    if (r.code == code) {
-      return r.status;
+namespace {
+
+using wire::QueryDialect;
+
+enum class Protocol { TideJson, AwsJson, Query, Ec2Query };
+
+// What a request was, once routed: its protocol, service and operation (the last two null for
+// tide's own JSON).
+struct Call {
+  Protocol protocol = Protocol::TideJson;
+  const wire::Service* service = nullptr;
+  const wire::Operation* op = nullptr;
+  std::string requestId = newUuid();
+};
+
+int statusFor(const Call& call, const std::string& code) {
+  if (call.service != nullptr) {
+    if (const wire::ErrorCode* e = wire::findError(call.service->name, code)) {
+      return e->httpStatus;
     }
   }
-  return 400;
+  return httpStatusFor(code);
 }
 
-HttpResponse errorResponse(const Status& status) {
+HttpResponse awsError(const Call& call, const Status& status) {
   HttpResponse r;
-  r.status = httpStatusFor(status.code());
-  r.body = Json{{"__type", status.code()}, {"message", status.message()}}.dump();
+  const std::string& code = status.code();
+  r.status = statusFor(call, code);
+  bool sender = r.status < 500;
+  if (call.service != nullptr) {
+    if (const wire::ErrorCode* e = wire::findError(call.service->name, code)) {
+      sender = e->senderFault;
+    }
+  }
+  r.headers.emplace_back("x-amzn-RequestId", call.requestId);
+  switch (call.protocol) {
+  case Protocol::Query:
+  case Protocol::Ec2Query:
+    r.contentType = "text/xml";
+    r.body = wire::encodeXmlError(call.service, code, status.message(), sender, call.requestId,
+                                  call.protocol == Protocol::Ec2Query ? QueryDialect::Ec2
+                                                                      : QueryDialect::Query);
+    break;
+  case Protocol::AwsJson:
+    r.contentType = "application/x-amz-json-" +
+                    std::string(call.service != nullptr ? call.service->jsonVersion : "1.0");
+    r.body = Json{{"__type", code}, {"message", status.message()}}.dump();
+    // Services that also speak query (CloudWatch) name the query error code here too, which
+    // clients of the query-compatible JSON protocol read.
+    r.headers.emplace_back("x-amzn-query-error", code + (sender ? ";Sender" : ";Receiver"));
+    break;
+  case Protocol::TideJson:
+    return errorResponse(status);
+  }
   return r;
 }
 
-HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
-  if (request.method == "GET" && request.target == "/") {
-    HttpResponse r;
-    r.body = Json{{"Service", "tide"}, {"Version", "0.1.0"}}.dump();
-    return r;
+// Page tokens: the offset of the next item and a fingerprint of the request it continues, so a
+// token is refused with other parameters.
+std::string pageToken(size_t offset, const Json& params) {
+  return base64Encode(std::to_string(offset) + ":" +
+                      std::to_string(std::hash<std::string>{}(params.dump())));
+}
+
+Result<size_t> pageOffset(const std::string& token, const Json& params, bool ec2) {
+  Status invalid(ec2 ? "InvalidParameterValue" : "InvalidNextToken",
+                 "The pagination token '" + token + "' is not one this request gave");
+  std::optional<std::string> text = base64Decode(token);
+  if (!text) {
+    return invalid;
   }
+  size_t colon = text->find(':');
+  if (colon == std::string::npos || colon == 0 ||
+      text->substr(colon + 1) != std::to_string(std::hash<std::string>{}(params.dump()))) {
+    return invalid;
+  }
+  size_t offset = 0;
+  for (char c : text->substr(0, colon)) {
+    if (c < '0' || c > '9' || offset > 100'000'000) {
+      return invalid;
+    }
+    offset = offset * 10 + static_cast<size_t>(c - '0');
+  }
+  return offset;
+}
+
+// Runs one action. Paginated operations (botocore's paginators) are paged here, the same way
+// for every protocol: handlers return every item, and this slices the result list by the
+// page-size member and the token.
+Result<Json> invoke(ActionContext& ctx, const ActionEntry& action, const wire::Operation* op,
+                    Json params, bool ec2) {
+  if (auto dry = params.find("DryRun"); dry != params.end() && dry->is_boolean() && *dry) {
+    // EC2 checks permissions and answers DryRunOperation without acting; tide has no
+    // permissions to check, and a dry run that acted would be worse than none.
+    return Status("UnsupportedOperation",
+                  "DryRun is not supported by tide yet: send the request without it");
+  }
+  std::optional<std::string> token;
+  std::optional<int64_t> limit;
+  bool paged = op != nullptr && !op->inputToken.empty();
+  if (paged) {
+    if (auto it = params.find(op->inputToken); it != params.end()) {
+      if (!it->is_string()) {
+        return Status(ec2 ? "InvalidParameterValue" : "ValidationError",
+                      std::string(op->inputToken) + " must be a string");
+      }
+      token = it->get<std::string>();
+      params.erase(it);
+    }
+    if (!op->limitKey.empty()) {
+      if (auto it = params.find(op->limitKey); it != params.end()) {
+        if (!it->is_number_integer() || it->get<int64_t>() < 1) {
+          return Status(ec2 ? "InvalidParameterValue" : "ValidationError",
+                        std::string(op->limitKey) + " must be a whole number of at least 1");
+        }
+        limit = it->get<int64_t>();
+        params.erase(it);
+      }
+    }
+  }
+  size_t offset = 0;
+  if (token) {
+    TIDE_ASSIGN_OR_RETURN(offset, pageOffset(*token, params, ec2));
+  }
+  Json fingerprint = paged ? params : Json();
+  TIDE_ASSIGN_OR_RETURN(Json result, action.handler(ctx, params));
+  if (!paged || !result.is_object()) {
+    return result;
+  }
+  auto items = result.find(op->resultKey);
+  if (items == result.end() || !items->is_array()) {
+    return result;
+  }
+  size_t total = items->size();
+  size_t begin = std::min(offset, total);
+  size_t end = limit ? std::min(total, begin + static_cast<size_t>(*limit)) : total;
+  if (begin != 0 || end != total) {
+    Json page = Json::array();
+    for (size_t i = begin; i < end; ++i) {
+      page.push_back(std::move((*items)[i]));
+    }
+    *items = std::move(page);
+  }
+  if (end < total) {
+    result[std::string(op->outputToken)] = pageToken(end, fingerprint);
+  } else {
+    result.erase(std::string(op->outputToken));
+  }
+  return result;
+}
+
+const ActionEntry* findEntry(const ActionContext& ctx, std::string_view service,
+                             std::string_view name) {
+  if (ctx.actions != nullptr) {
+    return ctx.actions->find(service, name);
+  }
+  for (const ActionEntry& a : actionTable()) {
+    if (a.service == service && a.name == name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+Result<Json> invokeOperation(ActionContext& ctx, const Call& call, Json params) {
+  const ActionEntry* action = findEntry(ctx, call.service->name, call.op->name);
+  if (action == nullptr) {
+    return Status("InvalidAction", "The action " + std::string(call.op->name) +
+                                       " is not served by tide yet (docs/api.md lists those "
+                                       "it serves)");
+  }
+  Result<Json> result =
+      invoke(ctx, *action, call.op, std::move(params), call.protocol == Protocol::Ec2Query);
+  if (!result && httpStatusFor(result.status().code()) >= 500) {
+    logError(std::string(action->name) + " failed: " + result.status().toString());
+  }
+  return result;
+}
+
+HttpResponse handleQuery(ActionContext& ctx, const HttpRequest& request, std::string_view query) {
+  Call call;
+  call.protocol = Protocol::Query;
+  wire::FormParams form;
+  Status parsed = wire::parseForm(query, form);
+  if (parsed.ok() && request.method == "POST") {
+    parsed = wire::parseForm(request.body, form);
+  }
+  auto version = form.find("Version");
+  if (version != form.end()) {
+    call.service = wire::findServiceByVersion(version->second);
+  }
+  if (call.service != nullptr && call.service->protocol == "ec2") {
+    call.protocol = Protocol::Ec2Query;
+  }
+  if (!parsed.ok()) {
+    return awsError(call, parsed);
+  }
+  if (version == form.end()) {
+    return awsError(call, Status("MissingParameter",
+                                 "The request must contain the parameter Version (the API "
+                                 "version of the service, for example 2016-11-15 for EC2)"));
+  }
+  if (call.service == nullptr || call.service->protocol == "json") {
+    return awsError(call, Status("InvalidParameterValue",
+                                 "tide serves no query API of version " + version->second));
+  }
+  auto action = form.find("Action");
+  if (action == form.end() || action->second.empty()) {
+    return awsError(call, Status("MissingAction", "The request must contain the parameter Action"));
+  }
+  call.op = wire::findOperation(call.service->name, action->second);
+  if (call.op == nullptr) {
+    return awsError(call, Status("InvalidAction", "The action " + action->second +
+                                                      " is not valid for this web service"));
+  }
+  QueryDialect dialect =
+      call.protocol == Protocol::Ec2Query ? QueryDialect::Ec2 : QueryDialect::Query;
+  Result<Json> params = wire::decodeQuery(*call.op, form, dialect);
+  if (!params) {
+    return awsError(call, params.status());
+  }
+  Result<Json> result = invokeOperation(ctx, call, std::move(*params));
+  if (!result) {
+    return awsError(call, result.status());
+  }
+  HttpResponse r;
+  r.contentType = "text/xml";
+  r.headers.emplace_back("x-amzn-RequestId", call.requestId);
+  r.body = wire::encodeXmlResponse(*call.service, *call.op, *result, call.requestId, dialect);
+  return r;
+}
+
+HttpResponse handleAwsJson(ActionContext& ctx, const HttpRequest& request,
+                           const wire::Service& service, std::string_view opName) {
+  Call call;
+  call.protocol = Protocol::AwsJson;
+  call.service = &service;
+  call.op = wire::findOperation(service.name, opName);
+  if (call.op == nullptr) {
+    return awsError(call, Status("UnknownOperationException",
+                                 "The operation " + std::string(opName) + " is not valid for " +
+                                     std::string(service.targetPrefix)));
+  }
+  Json body = Json::object();
+  if (!request.body.empty()) {
+    body = Json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return awsError(call,
+                      Status("SerializationException", "The request body must be a JSON object"));
+    }
+  }
+  if (call.op->input >= 0) {
+    body = wire::jsonRequestToHandler(wire::shapeAt(call.op->input), std::move(body));
+  }
+  Result<Json> result = invokeOperation(ctx, call, std::move(body));
+  if (!result) {
+    return awsError(call, result.status());
+  }
+  HttpResponse r;
+  r.contentType = "application/x-amz-json-" + std::string(service.jsonVersion);
+  r.headers.emplace_back("x-amzn-RequestId", call.requestId);
+  r.body = call.op->output >= 0
+               ? wire::handlerResultToJson(wire::shapeAt(call.op->output), *result).dump()
+               : "{}";
+  return r;
+}
+
+bool isForm(const HttpRequest& request) {
+  const std::string* type = request.header("content-type");
+  if (type == nullptr) {
+    return false;
+  }
+  std::string_view t = trim(*type);
+  std::string_view kForm = "application/x-www-form-urlencoded";
+  return t.size() >= kForm.size() && equalsIgnoreCase(t.substr(0, kForm.size()), kForm);
+}
+
+HttpResponse handleTideJson(ActionContext& ctx, const HttpRequest& request) {
   if (request.method != "POST") {
     HttpResponse r = errorResponse(Status(
         "UnsupportedProtocol", "Send actions as POST / with an X-Amz-Target header naming the "
-                               "action and the parameters as a JSON object"));
+                               "action and the parameters as a JSON object, or in one of AWS's "
+                               "protocols (docs/api.md)"));
     r.status = 405;
     return r;
   }
@@ -66,14 +322,8 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
           Status("SerializationException", "The request body must be a JSON object"));
     }
   }
-  if (auto dry = params.find("DryRun"); dry != params.end() && dry->is_boolean() && *dry) {
-    // EC2 checks permissions and answers DryRunOperation without acting; tide has no
-    // permissions to check, and a dry run that acted would be worse than none.
-    return errorResponse(
-        Status("UnsupportedOperation",
-               "DryRun is not supported by tide yet: send the request without it"));
-  }
-  Result<Json> result = action->handler(ctx, params);
+  const wire::Operation* op = wire::findOperation(action->service, action->name);
+  Result<Json> result = invoke(ctx, *action, op, std::move(params), action->service == "ec2");
   if (!result) {
     if (httpStatusFor(result.status().code()) >= 500) {
       logError(std::string(action->name) + " failed: " + result.status().toString());
@@ -83,6 +333,70 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
   HttpResponse r;
   r.body = result->dump();
   return r;
+}
+
+} // namespace
+
+int httpStatusFor(const std::string& code) {
+  struct Row {
+    std::string_view code;
+    int status;
+  };
+  static const Row kRows[] = {
+      {"InternalError", 500},
+      {"InternalFailure", 500},
+      {"ServiceUnavailable", 503},
+      {"UnknownOperationException", 400},
+      {"AuthFailure", 401},
+      {"MissingAuthenticationToken", 403},
+      {"MissingAuthenticationTokenException", 403},
+      {"IncompleteSignature", 403},
+      {"IncompleteSignatureException", 403},
+      {"InvalidClientTokenId", 403},
+      {"UnrecognizedClientException", 403},
+      {"SignatureDoesNotMatch", 403},
+      {"InvalidSignatureException", 403},
+  };
+  for (const Row& r : kRows) {
+    if (r.code == code) {
+      return r.status;
+    }
+  }
+  return 400;
+}
+
+HttpResponse errorResponse(const Status& status) {
+  HttpResponse r;
+  r.status = httpStatusFor(status.code());
+  r.body = Json{{"__type", status.code()}, {"message", status.message()}}.dump();
+  return r;
+}
+
+HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
+  std::string_view target = request.target;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  if (request.method == "GET" && target == "/") {
+    HttpResponse r;
+    r.body = Json{{"Service", "tide"}, {"Version", "0.1.0"}}.dump();
+    return r;
+  }
+  if (const std::string* t = request.header("x-amz-target"); t != nullptr) {
+    std::string_view name = *t;
+    size_t dot = name.rfind('.');
+    if (dot != std::string_view::npos) {
+      if (const wire::Service* s = wire::findServiceByTargetPrefix(name.substr(0, dot))) {
+        return handleAwsJson(ctx, request, *s, name.substr(dot + 1));
+      }
+    }
+    return handleTideJson(ctx, request);
+  }
+  if ((request.method == "POST" && isForm(request)) ||
+      ((request.method == "GET" || request.method == "POST") && path == "/" && !query.empty())) {
+    return handleQuery(ctx, request, query);
+  }
+  return handleTideJson(ctx, request);
 }
 
 } // namespace tide::api

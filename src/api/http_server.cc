@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -96,9 +97,13 @@ std::string serializeHead(const HttpResponse& response, size_t contentLength, bo
                      response.contentType.empty() ? "application/octet-stream"
                                                   : response.contentType);
   http1::appendField(out, "Content-Length", uint64_t(contentLength));
+  char date[http1::kHttpDateChars];
+  http1::formatHttpDate(static_cast<int64_t>(::time(nullptr)), date);
+  http1::appendField(out, "Date", std::string_view(date, sizeof date));
   for (const auto& [name, value] : response.headers) {
     if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "content-type") ||
-        equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "transfer-encoding")) {
+        equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "transfer-encoding") ||
+        equalsIgnoreCase(name, "date")) {
       continue; // framing is the server's business
     }
     if (!http1::isFieldName(name) || !http1::isFieldValue(value)) {

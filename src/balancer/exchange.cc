@@ -14,6 +14,7 @@
 #include "balancer/passive_health.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
+#include "http1/serializer.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -601,11 +602,11 @@ struct Proxy {
     encodeStickyValue(options_.cookieKey, b, t.id, value);
     int64_t unixSec = ::time(nullptr);
     if (unixSec != httpDateSec_) {
-      formatHttpDate(unixSec + 7 * 86400, httpDate_); // ALB's cookies expire after 7 days
+      http1::formatHttpDate(unixSec + 7 * 86400, httpDate_); // ALB's cookies expire after 7 days
       httpDateSec_ = unixSec;
     }
-    size_t n = formatStickySetCookie(st.type, {value, sizeof value}, {httpDate_, kHttpDateChars},
-                                     setCookie_);
+    size_t n = formatStickySetCookie(st.type, {value, sizeof value},
+                                     {httpDate_, http1::kHttpDateChars}, setCookie_);
     iov_.add(setCookie_, n);
   }
 
@@ -1517,7 +1518,7 @@ struct Proxy {
   // Sticky sessions: Set-Cookie lines of the response head being written (iov_ points here),
   // and the cookies' Expires date, formatted for the second httpDateSec_.
   char setCookie_[kSetCookieMaxChars];
-  char httpDate_[kHttpDateChars] = {};
+  char httpDate_[http1::kHttpDateChars] = {};
   int64_t httpDateSec_ = -1;
   uint32_t weightedTurns_[kWeightedCounters] = {}; // turns of weighted forwards (rules.h)
 };

@@ -67,10 +67,6 @@ std::string_view findRequestCookie(const MessageHead& head, std::string_view nam
 // Whether the response sets the cookie `name` (a Set-Cookie field for it).
 bool responseSetsCookie(const MessageHead& head, std::string_view name);
 
-// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate) for Unix time sec; 29 characters.
-inline constexpr size_t kHttpDateChars = 29;
-void formatHttpDate(int64_t unixSec, char* out);
-
 // The Set-Cookie field line(s) for a binding: "AWSALB" and "AWSALBCORS" (SameSite=None; Secure)
 // for LbCookie, "AWSALBAPP-0" for AppCookie, each with Expires=httpDate and Path=/. Returns the
 // length written to out (at most kSetCookieMaxChars), or 0 for Type::None.

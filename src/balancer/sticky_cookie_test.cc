@@ -1,6 +1,7 @@
 // Sticky session cookie values: round trip, authentication against the target's id, tampering,
 // expiry, and finding cookies in parsed heads.
 #include "balancer/sticky_cookie.h"
+#include "http1/serializer.h"
 
 #include <gtest/gtest.h>
 
@@ -119,9 +120,8 @@ TEST(StickyCookieTest, SeesTheApplicationSettingItsCookie) {
 }
 
 TEST(StickyCookieTest, FormatsSetCookieLinesAsAlbDoes) {
-  char date[kHttpDateChars];
-  formatHttpDate(784111777, date); // RFC 9110's example
-  EXPECT_EQ(std::string(date, sizeof date), "Sun, 06 Nov 1994 08:49:37 GMT");
+  char date[http1::kHttpDateChars];
+  http1::formatHttpDate(784111777, date);
   char out[kSetCookieMaxChars];
   std::string value(kStickyValueChars, 'a');
   size_t n = formatStickySetCookie(Stickiness::Type::LbCookie, value, {date, sizeof date}, out);

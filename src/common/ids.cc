@@ -34,6 +34,12 @@ std::string newId(std::string_view prefix) {
   return id + randomHex(17);
 }
 
+std::string newUuid() {
+  std::string h = randomHex(32);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
 bool isIdOf(std::string_view s, std::string_view prefix) {
   if (s.size() != prefix.size() + 1 + 17 || s.substr(0, prefix.size()) != prefix ||
       s[prefix.size()] != '-') {

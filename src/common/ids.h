@@ -13,6 +13,10 @@ std::string newId(std::string_view prefix);
 // `digits` random lowercase hex digits (the tail of ELBv2 ARNs has 16). Thread-safe.
 std::string randomHex(int digits);
 
+// A new random UUID (8-4-4-4-12 lowercase hex), as ActivityIds, ARNs and request ids carry.
+// Thread-safe.
+std::string newUuid();
+
 // True when s is prefix + "-" + exactly 17 lowercase hex digits.
 bool isIdOf(std::string_view s, std::string_view prefix);
 

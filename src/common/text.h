@@ -16,6 +16,10 @@ std::optional<std::string> base64Decode(std::string_view s);
 // Lowercase hex of bytes.
 std::string hexEncode(std::string_view bytes);
 
+// True when s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF).
+bool isValidUtf8(std::string_view s);
+
 std::vector<std::string> splitString(std::string_view s, char sep);
 // Without leading and trailing whitespace (SP, HTAB, CR, LF).
 std::string_view trim(std::string_view s);

@@ -73,4 +73,23 @@ TEST(ReadFileTest, MissingFile) {
 }
 
 } // namespace
+TEST(Utf8Test, AcceptsWellFormedText) {
+  EXPECT_TRUE(isValidUtf8(""));
+  EXPECT_TRUE(isValidUtf8("plain ascii"));
+  EXPECT_TRUE(isValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(isValidUtf8("\xf4\x8f\xbf\xbf")); // U+10FFFF
+}
+
+TEST(Utf8Test, RefusesMalformedText) {
+  EXPECT_FALSE(isValidUtf8("\x80"));             // a continuation byte alone
+  EXPECT_FALSE(isValidUtf8("\xc3"));             // truncated
+  EXPECT_FALSE(isValidUtf8("\xe2\x82"));         // truncated
+  EXPECT_FALSE(isValidUtf8("\xc0\xaf"));         // overlong '/'
+  EXPECT_FALSE(isValidUtf8("\xe0\x80\xaf"));     // overlong
+  EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));     // a surrogate
+  EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80")); // above U+10FFFF
+  EXPECT_FALSE(isValidUtf8("\xff"));
+  EXPECT_FALSE(isValidUtf8("ok\xc3("));
+}
+
 } // namespace tide

@@ -4,8 +4,25 @@
 #include "http1/reason.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 
 namespace tide::http1 {
+
+void formatHttpDate(int64_t unixSec, char* out) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = static_cast<time_t>(unixSec);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char buf[64]; // roomy: the compiler cannot tell the fields stay within their widths
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[parts.tm_wday],
+                parts.tm_mday, kMonths[parts.tm_mon], parts.tm_year + 1900, parts.tm_hour,
+                parts.tm_min, parts.tm_sec);
+  std::memcpy(out, buf, kHttpDateChars);
+}
 
 namespace {
 

@@ -10,6 +10,11 @@
 namespace tide::http1 {
 
 // "HTTP/1.1 <status> <reason>\r\n"; the reason from reason.h unless one is given.
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate) for Unix time sec; 29 characters:
+// the Date field of tide's servers, and the Expires of the balancer's cookies.
+inline constexpr size_t kHttpDateChars = 29;
+void formatHttpDate(int64_t unixSec, char* out);
+
 void appendStatusLine(std::string& out, int status, std::string_view reason = {});
 // "<method> <target> HTTP/1.<versionMinor>\r\n".
 void appendRequestLine(std::string& out, std::string_view method, std::string_view target,

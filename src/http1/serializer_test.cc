@@ -98,5 +98,13 @@ TEST(SerializerTest, StatusLineAlone) {
   }
 }
 
+TEST(SerializerTest, FormatsHttpDates) {
+  char date[kHttpDateChars];
+  formatHttpDate(784111777, date); // RFC 9110's example
+  EXPECT_EQ(std::string(date, sizeof date), "Sun, 06 Nov 1994 08:49:37 GMT");
+  formatHttpDate(1796530350, date);
+  EXPECT_EQ(std::string(date, sizeof date), "Sun, 06 Dec 2026 04:12:30 GMT");
+}
+
 } // namespace
 } // namespace tide::http1

@@ -4,12 +4,6 @@
 
 namespace tide::operations {
 
-std::string newUuid() {
-  std::string h = randomHex(32);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20, 12);
-}
-
 std::string causeTime(TimeMs t) {
   return "At " + formatIso8601(t).substr(0, 19) + "Z";
 }

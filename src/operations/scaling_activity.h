@@ -12,9 +12,6 @@
 
 namespace tide::operations {
 
-// A new random UUID (8-4-4-4-12 lowercase hex), as ActivityIds and ARNs carry. Thread-safe.
-std::string newUuid();
-
 // "At 2026-11-27T21:18:13Z": how every Cause begins (seconds, no fraction, as Auto Scaling).
 std::string causeTime(TimeMs t);
 
