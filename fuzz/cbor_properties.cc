@@ -3,8 +3,10 @@
 #include "api/cbor.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tide::fuzz {
 namespace {
@@ -74,6 +76,107 @@ bool validUtf8(const Json& v) {
   }
 }
 
+// An independent reading of RFC 8949's well-formedness (§3, Appendix C), without the
+// decoder's code: where the first data item of b ends, or nullopt when b does not start with a
+// well-formed one. Iterative (inputs are up to max_len bytes of nesting).
+std::optional<size_t> wellFormedEnd(std::string_view b) {
+  struct Open {
+    bool indefinite = false;
+    uint64_t itemsLeft = 0; // definite array or map: data items still to come (keys count)
+    int stringMajor = -1;   // an indefinite string: the major type of its chunks
+    bool isMap = false;
+    bool keyPending = false; // indefinite map: a key was read, its value not yet
+  };
+  std::vector<Open> open;
+  bool tagPending = false; // a tag was read, its content not yet
+  size_t pos = 0;
+  while (true) {
+    if (pos >= b.size()) {
+      return std::nullopt;
+    }
+    uint8_t initial = static_cast<uint8_t>(b[pos++]);
+    int major = initial >> 5;
+    int info = initial & 0x1f;
+    uint64_t argument = static_cast<uint64_t>(info);
+    if (info >= 24 && info <= 27) {
+      size_t n = size_t{1} << (info - 24);
+      if (b.size() - pos < n) {
+        return std::nullopt;
+      }
+      argument = 0;
+      for (size_t i = 0; i < n; ++i) {
+        argument = (argument << 8) | static_cast<uint8_t>(b[pos++]);
+      }
+    } else if (info >= 28 && info <= 30) {
+      return std::nullopt;
+    }
+    bool inString = !open.empty() && open.back().stringMajor >= 0;
+    bool completes = true;          // this head ends a data item (which may end its container)
+    if (info == 31 && major == 7) { // break
+      if (tagPending || open.empty() || !open.back().indefinite || open.back().keyPending) {
+        return std::nullopt;
+      }
+      open.pop_back();
+    } else {
+      if (inString && (major != open.back().stringMajor || info == 31)) {
+        return std::nullopt; // a chunk: a definite string of the same major type
+      }
+      tagPending = false;
+      if (info == 31) {
+        if (major == 0 || major == 1 || major == 6) {
+          return std::nullopt;
+        }
+        Open o;
+        o.indefinite = true;
+        o.stringMajor = (major == 2 || major == 3) ? major : -1;
+        o.isMap = major == 5;
+        open.push_back(o);
+        completes = false;
+      } else if (major == 2 || major == 3) {
+        if (argument > b.size() - pos) {
+          return std::nullopt;
+        }
+        pos += argument;
+      } else if (major == 4 || major == 5) {
+        if (argument > b.size()) {
+          return std::nullopt; // more items than bytes: cannot be complete
+        }
+        if (argument > 0) {
+          Open o;
+          o.itemsLeft = major == 5 ? 2 * argument : argument;
+          o.isMap = major == 5;
+          open.push_back(o);
+          completes = false;
+        }
+      } else if (major == 6) {
+        tagPending = true;
+        completes = false;
+      } else if (major == 7 && info == 24 && argument < 32) {
+        return std::nullopt;
+      }
+    }
+    while (completes) {
+      if (open.empty()) {
+        return pos;
+      }
+      Open& o = open.back();
+      if (o.stringMajor >= 0) {
+        break; // a chunk
+      }
+      if (o.indefinite) {
+        if (o.isMap) {
+          o.keyPending = !o.keyPending;
+        }
+        break;
+      }
+      if (--o.itemsLeft > 0) {
+        break;
+      }
+      open.pop_back();
+    }
+  }
+}
+
 } // namespace
 
 Violation checkCborItem(const uint8_t* data, size_t size) {
@@ -84,6 +187,8 @@ Violation checkCborItem(const uint8_t* data, size_t size) {
              "a refusal is a SerializationException at a byte offset inside the input");
     return {};
   }
+  PROPERTY(wellFormedEnd(bytes) == size,
+           "a decoded input is one well-formed data item (RFC 8949 Appendix C's reading)");
   const Json& value = *decoded;
   PROPERTY(validUtf8(value), "decoded text is valid UTF-8");
   PROPERTY(finiteNumbers(value), "decoded floats are finite");
