@@ -161,7 +161,9 @@ const char* describe(const Head& h) {
   return "a simple value";
 }
 
-// A container being read: where its items go and how many are still to come.
+// A container being read: where its items go and how many are still to come. Its container
+// pointer stays valid while it is open: items are only added to the innermost open container,
+// so no vector or map that holds an open container grows until that container is closed.
 struct Frame {
   Json* container = nullptr; // inside the result; stable while the frame is open
   bool isMap = false;

@@ -488,6 +488,14 @@ TEST(CborEncodeTest, PlainJson) {
   EXPECT_EQ(*back, v);
 }
 
+TEST(CborEncodeTest, SignedAndUnsignedJsonNumbersTakeTheirSign) {
+  EXPECT_EQ(hexOf(encode(Json(int64_t{5}))), "05");
+  EXPECT_EQ(hexOf(encode(Json(int64_t{-5}))), "24");
+  EXPECT_EQ(hexOf(encode(Json(uint64_t{5}))), "05");
+  EXPECT_EQ(hexOf(encode(Json(INT64_MIN))), "3b7fffffffffffffff");
+  EXPECT_EQ(hexOf(encode(Json(2.0))), "f94000"); // a float stays a float
+}
+
 // A CloudWatch PutMetricData request as the Go SDK would send it (definite lengths, timestamps
 // as tag 1), decoded, then encoded and decoded again.
 TEST(CborEncodeTest, PutMetricDataRoundTrip) {
