@@ -1,5 +1,7 @@
 // The seed corpus as a regression test in the normal (g++) build: every file of
 // fuzz/corpus/<target>/ goes through the property checks of that libFuzzer target.
+#include "api/cbor.h"
+#include "cbor_properties.h"
 #include "http_properties.h"
 
 #include <gtest/gtest.h>
@@ -27,6 +29,7 @@ constexpr struct {
     {"fuzz_response_head", checkResponseStream},
     {"fuzz_chunked", checkChunkedBody},
     {"fuzz_request_reader", checkRequestReader},
+    {"fuzz_cbor", checkCborItem},
 };
 
 struct Seed {
@@ -56,7 +59,7 @@ std::vector<Seed> readCorpus() {
 }
 
 std::string describe(const Violation& v) {
-  return v ? std::string(v.property) + " (http_properties.cc:" + std::to_string(v.line) + ")"
+  return v ? std::string(v.property) + " (" + v.file + ":" + std::to_string(v.line) + ")"
            : "no violation";
 }
 
@@ -78,6 +81,18 @@ TEST(FuzzCorpusTest, EverySeedKeepsTheProperties) {
   for (const Seed& s : seeds) {
     Violation v = s.check(bytesOf(s), s.bytes.size());
     EXPECT_FALSE(v) << s.path << ": " << describe(v);
+  }
+}
+
+// CBOR seeds named invalid-* are refused, the others decode (so the seeds cover both paths).
+TEST(FuzzCorpusTest, CborSeedsDecodeUnlessNamedInvalid) {
+  for (const Seed& s : readCorpus()) {
+    if (s.check != checkCborItem) {
+      continue;
+    }
+    bool invalid = fs::path(s.path).filename().string().starts_with("invalid-");
+    Result<api::Json> r = api::cbor::decode(s.bytes);
+    EXPECT_EQ(r.isOk(), !invalid) << s.path << ": " << r.status().toString();
   }
 }
 

@@ -1432,7 +1432,7 @@ Violation checkRequestReader(const uint8_t* data, size_t size) {
 
 void abortOnViolation(const Violation& v) {
   if (v) {
-    std::fprintf(stderr, "property failed: %s (fuzz/http_properties.cc:%d)\n", v.property, v.line);
+    std::fprintf(stderr, "property failed: %s (%s:%d)\n", v.property, v.file, v.line);
     std::abort();
   }
 }

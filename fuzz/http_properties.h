@@ -14,8 +14,9 @@ namespace tide::fuzz {
 
 // The first property that did not hold, or none (property == nullptr).
 struct Violation {
-  const char* property = nullptr; // what should have held, in words
-  int line = 0;                   // where http_properties.cc checks it
+  const char* property = nullptr;               // what should have held, in words
+  int line = 0;                                 // where the file below checks it
+  const char* file = "fuzz/http_properties.cc"; // the file of the check
   explicit operator bool() const { return property != nullptr; }
 };
 
