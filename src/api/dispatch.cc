@@ -1,5 +1,6 @@
 #include "api/dispatch.h"
 
+#include "api/wire/cbor_wire.h"
 #include "api/wire/json.h"
 #include "api/wire/model.h"
 #include "api/wire/query.h"
@@ -16,7 +17,7 @@ namespace {
 
 using wire::QueryDialect;
 
-enum class Protocol { TideJson, AwsJson, Query, Ec2Query };
+enum class Protocol { TideJson, AwsJson, Query, Ec2Query, Cbor };
 
 // What a request was, once routed: its protocol, service and operation (the last two null for
 // tide's own JSON).
@@ -61,6 +62,12 @@ HttpResponse awsError(const Call& call, const Status& status) {
     r.body = Json{{"__type", code}, {"message", status.message()}}.dump();
     // Services that also speak query (CloudWatch) name the query error code here too, which
     // clients of the query-compatible JSON protocol read.
+    r.headers.emplace_back("x-amzn-query-error", code + (sender ? ";Sender" : ";Receiver"));
+    break;
+  case Protocol::Cbor:
+    r.contentType = "application/cbor";
+    r.body = wire::cborError(code, status.message());
+    r.headers.emplace_back("smithy-protocol", "rpc-v2-cbor");
     r.headers.emplace_back("x-amzn-query-error", code + (sender ? ";Sender" : ";Receiver"));
     break;
   case Protocol::TideJson:
@@ -196,7 +203,7 @@ HttpResponse handleQuery(ActionContext& ctx, const HttpRequest& request, std::st
   call.protocol = Protocol::Query;
   wire::FormParams form;
   Status parsed = wire::parseForm(query, form);
-  if (parsed.ok() && request.method == "POST") {
+  if (parsed.isOk() && request.method == "POST") {
     parsed = wire::parseForm(request.body, form);
   }
   auto version = form.find("Version");
@@ -206,7 +213,7 @@ HttpResponse handleQuery(ActionContext& ctx, const HttpRequest& request, std::st
   if (call.service != nullptr && call.service->protocol == "ec2") {
     call.protocol = Protocol::Ec2Query;
   }
-  if (!parsed.ok()) {
+  if (!parsed.isOk()) {
     return awsError(call, parsed);
   }
   if (version == form.end()) {
@@ -276,6 +283,52 @@ HttpResponse handleAwsJson(ActionContext& ctx, const HttpRequest& request,
   r.body = call.op->output >= 0
                ? wire::handlerResultToJson(wire::shapeAt(call.op->output), *result).dump()
                : "{}";
+  return r;
+}
+
+// POST /service/<service id>/operation/<operation>, smithy-protocol: rpc-v2-cbor.
+HttpResponse handleCbor(ActionContext& ctx, const HttpRequest& request, std::string_view path) {
+  Call call;
+  call.protocol = Protocol::Cbor;
+  constexpr std::string_view kService = "/service/";
+  constexpr std::string_view kOperation = "/operation/";
+  size_t op = path.find(kOperation);
+  if (request.method != "POST" || !path.starts_with(kService) || op == std::string_view::npos) {
+    HttpResponse r = awsError(call, Status("UnknownOperationException",
+                                           "Smithy RPC v2 CBOR requests are POST "
+                                           "/service/<service>/operation/<operation>"));
+    r.status = 404;
+    return r;
+  }
+  std::string_view serviceId = path.substr(kService.size(), op - kService.size());
+  std::string_view opName = path.substr(op + kOperation.size());
+  call.service = wire::findServiceByCborId(serviceId);
+  if (call.service != nullptr) {
+    call.op = wire::findOperation(call.service->name, opName);
+  }
+  if (call.op == nullptr) {
+    HttpResponse r = awsError(call, Status("UnknownOperationException",
+                                           "tide serves no operation " + std::string(opName) +
+                                               " of " + std::string(serviceId) + " over CBOR"));
+    r.status = 404;
+    return r;
+  }
+  Result<Json> params = wire::cborRequestToHandler(
+      call.op->input >= 0 ? &wire::shapeAt(call.op->input) : nullptr, request.body);
+  if (!params) {
+    return awsError(call, params.status());
+  }
+  Result<Json> result = invokeOperation(ctx, call, std::move(*params));
+  if (!result) {
+    return awsError(call, result.status());
+  }
+  HttpResponse r;
+  r.contentType = "application/cbor";
+  r.headers.emplace_back("smithy-protocol", "rpc-v2-cbor");
+  r.headers.emplace_back("x-amzn-RequestId", call.requestId);
+  if (call.op->output >= 0) { // an operation without output answers an empty body
+    r.body = wire::handlerResultToCbor(wire::shapeAt(call.op->output), *result);
+  }
   return r;
 }
 
@@ -381,6 +434,14 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
     HttpResponse r;
     r.body = Json{{"Service", "tide"}, {"Version", "0.1.0"}}.dump();
     return r;
+  }
+  if (const std::string* p = request.header("smithy-protocol"); p != nullptr) {
+    if (*p != "rpc-v2-cbor") {
+      return errorResponse(Status("UnsupportedProtocol", "tide speaks smithy-protocol "
+                                                         "rpc-v2-cbor, not '" +
+                                                             *p + "'"));
+    }
+    return handleCbor(ctx, request, path);
   }
   if (const std::string* t = request.header("x-amz-target"); t != nullptr) {
     std::string_view name = *t;

@@ -195,6 +195,15 @@ TEST(HttpServerTest, GetAndPostRoundTripWithClient) {
   }
   EXPECT_TRUE(sawEcho);
   EXPECT_TRUE(sawPeer);
+  // Every answer carries the server's Date (RFC 9110 §6.6.1; AWS's clients read it for clock
+  // skew): "Sun, 06 Dec 2026 04:12:30 GMT".
+  const std::string* date = nullptr;
+  for (const auto& [name, value] : r->headers) {
+    date = name == "date" ? &value : date;
+  }
+  ASSERT_NE(date, nullptr);
+  EXPECT_EQ(date->size(), 29u);
+  EXPECT_EQ(date->substr(25), " GMT");
 
   HttpRequest post;
   post.method = "POST";
