@@ -7,8 +7,9 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 59> kActions = {{
+constexpr std::array<ActionEntry, 60> kActions = {{
     {"CreateImage", "ec2", createImage},
+    {"RegisterImage", "ec2", registerImage},
     {"DescribeImages", "ec2", describeImages},
     {"DeregisterImage", "ec2", deregisterImage},
     {"CreateLaunchTemplate", "ec2", createLaunchTemplate},

@@ -1,8 +1,11 @@
-// CreateImage, DescribeImages, DeregisterImage.
+// CreateImage, RegisterImage, DescribeImages, DeregisterImage.
 //
 // CreateImage takes EC2's InstanceId (an image of a running instance's files) or tide's
 // SourceDirectory + RunCommand (an image of an app directory). The image is recorded as
 // "pending"; the image controller copies the files and marks it "available" (or "failed").
+// RegisterImage makes the same image of ImageLocation, a directory whose Procfile says how the
+// app starts, so that unmodified AWS clients (which cannot send tide's own members) make images
+// too.
 #include "api/handlers.h"
 #include "api/params.h"
 #include "api/shapes.h"
@@ -114,6 +117,81 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
     return s;
   }
   return Json{{"ImageId", img.imageId}};
+}
+
+namespace {
+
+// The command of the Procfile's `web:` process ("web: python3 server.py"), as Heroku-style
+// Procfiles say how an app starts. Errors name the file and what it lacks.
+Result<std::string> procfileWebCommand(const std::string& location) {
+  fs::path procfile = fs::path(location) / "Procfile";
+  std::error_code ec;
+  if (!fs::is_regular_file(procfile, ec)) {
+    return Status("InvalidParameterValue",
+                  "ImageLocation '" + location +
+                      "' has no Procfile: tide starts an image's app with the command of a "
+                      "line 'web: COMMAND' in a file named Procfile at its top");
+  }
+  if (fs::file_size(procfile, ec) > 64 * 1024 || ec) {
+    return Status("InvalidParameterValue", procfile.string() + " is larger than 64 KiB");
+  }
+  std::optional<std::string> text = readFile(procfile.string());
+  if (!text || !isValidUtf8(*text)) {
+    return Status("InvalidParameterValue", procfile.string() + " is not readable UTF-8 text");
+  }
+  for (const std::string& line : splitString(*text, '\n')) {
+    std::string_view l = trim(line);
+    if (l.starts_with("web:")) {
+      std::string_view command = trim(l.substr(4));
+      if (command.empty()) {
+        return Status("InvalidParameterValue", procfile.string() + ": 'web:' has no command");
+      }
+      return std::string(command);
+    }
+  }
+  return Status("InvalidParameterValue",
+                procfile.string() + " has no 'web: COMMAND' line saying how the app starts");
+}
+
+} // namespace
+
+Result<Json> registerImage(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"Name", "Description", "ImageLocation", "Architecture", "RootDeviceName",
+          "VirtualizationType", "BootMode", "TagSpecifications", "DryRun"}));
+  TIDE_ASSIGN_OR_RETURN(auto location, optString(p, "ImageLocation"));
+  if (!location) {
+    return Status("MissingParameter",
+                  "tide registers images of a directory: ImageLocation is the absolute path of "
+                  "a directory with a Procfile ('web: COMMAND')");
+  }
+  if (!fs::path(*location).is_absolute()) {
+    return Status("InvalidParameterValue",
+                  "ImageLocation '" + *location + "' must be an absolute path");
+  }
+  TIDE_ASSIGN_OR_RETURN(auto architecture, optString(p, "Architecture"));
+  if (architecture && *architecture != "x86_64" && *architecture != "arm64") {
+    return Status("InvalidParameterValue", "Architecture '" + *architecture +
+                                               "' is not valid: x86_64 or arm64");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(*location, ec)) {
+    return Status("InvalidParameterValue",
+                  "ImageLocation '" + *location + "' is not a directory");
+  }
+  TIDE_ASSIGN_OR_RETURN(std::string command, procfileWebCommand(*location));
+  Json create = {{"Name", p.value("Name", Json())},
+                 {"SourceDirectory", *location},
+                 {"RunCommand", command}};
+  for (const char* key : {"Description", "TagSpecifications"}) {
+    if (p.contains(key)) {
+      create[key] = p[key];
+    }
+  }
+  if (create["Name"].is_null()) {
+    create.erase("Name"); // createImage names the missing parameter
+  }
+  return createImage(ctx, create);
 }
 
 Result<Json> describeImages(ActionContext& ctx, const Json& p) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 namespace tide::api {
@@ -77,6 +78,44 @@ TEST_F(ApiTest, CreateImageValidatesAndRecordsPending) {
       1u);
   ok("DeregisterImage", {{"ImageId", id}});
   EXPECT_EQ(errorCode("DeregisterImage", {{"ImageId", id}}), "InvalidAMIID.NotFound");
+}
+
+TEST_F(ApiTest, RegisterImageStartsTheProcfilesWebProcess) {
+  std::string app = (dir_ / "app").string();
+  EXPECT_EQ(errorCode("RegisterImage", {{"Name", "procfile-app"}, {"ImageLocation", app}}),
+            "InvalidParameterValue"); // no Procfile yet
+  EXPECT_EQ(errorCode("RegisterImage", {{"Name", "procfile-app"}}), "MissingParameter");
+  EXPECT_EQ(errorCode("RegisterImage", {{"Name", "procfile-app"}, {"ImageLocation", "app"}}),
+            "InvalidParameterValue"); // relative
+  {
+    std::ofstream f(dir_ / "app" / "Procfile");
+    f << "# the shop\nworker: python3 jobs.py\n";
+  }
+  EXPECT_EQ(errorCode("RegisterImage", {{"Name", "procfile-app"}, {"ImageLocation", app}}),
+            "InvalidParameterValue"); // no web process
+  {
+    std::ofstream f(dir_ / "app" / "Procfile");
+    f << "worker: python3 jobs.py\nweb:   python3 server.py --port $PORT  \n";
+  }
+  Json r = ok("RegisterImage", {{"Name", "procfile-app"},
+                                {"ImageLocation", app},
+                                {"Architecture", "x86_64"},
+                                {"TagSpecifications",
+                                 {{{"ResourceType", "image"},
+                                   {"Tags", {{{"Key", "team"}, {"Value", "shop"}}}}}}}});
+  Json images = ok("DescribeImages", {{"ImageIds", {r["ImageId"]}}});
+  EXPECT_EQ(images["Images"][0]["Name"], "procfile-app");
+  EXPECT_EQ(images["Images"][0]["State"], "pending");
+  EXPECT_EQ(images["Images"][0]["Tags"][0]["Value"], "shop");
+  auto stored = store_->transact([&](store::Tx& tx) -> Status {
+    auto img = tx.image(r["ImageId"].get<std::string>());
+    EXPECT_EQ((*img)->runCommand, "python3 server.py --port $PORT");
+    EXPECT_EQ((*img)->port, 8080);
+    return Status::ok();
+  });
+  EXPECT_OK(stored);
+  EXPECT_EQ(errorCode("RegisterImage", {{"Name", "procfile-app"}, {"ImageLocation", app}}),
+            "InvalidAMIName.Duplicate");
 }
 
 TEST_F(ApiTest, LaunchTemplateVersions) {

@@ -7,6 +7,7 @@ namespace tide::api {
 
 // actions_images.cc
 Result<Json> createImage(ActionContext& ctx, const Json& p);
+Result<Json> registerImage(ActionContext& ctx, const Json& p);
 Result<Json> describeImages(ActionContext& ctx, const Json& p);
 Result<Json> deregisterImage(ActionContext& ctx, const Json& p);
 

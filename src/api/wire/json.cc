@@ -110,6 +110,12 @@ Json toWire(const Shape& shape, const Json& v, int depth) {
       }
     }
     return v;
+  case Type::Integer:
+  case Type::Long:
+    if (v.is_number_float() && std::isfinite(v.get<double>())) {
+      return Json(std::llround(v.get<double>())); // the model's type is what clients parse
+    }
+    return v;
   default:
     if (v.is_object() || v.is_array()) {
       return Json();

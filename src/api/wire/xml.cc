@@ -20,8 +20,10 @@ std::string scalarText(const Shape& shape, const Json& v) {
     // An epoch-seconds value where the wire wants ISO 8601.
     return formatIso8601(static_cast<TimeMs>(std::llround(v.get<double>() * 1000)));
   }
-  if (v.is_number()) {
-    return v.dump();
+  if (v.is_number_float() && (shape.type == Type::Integer || shape.type == Type::Long)) {
+    // tide keeps some AWS integers finer (health check intervals in fractions of a second);
+    // the model's type is what clients parse.
+    return std::to_string(std::llround(v.get<double>()));
   }
   return v.dump();
 }
