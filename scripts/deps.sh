@@ -16,6 +16,8 @@ packages=(
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports
   python3                            # integration tests and the example app
   curl                               # the README's examples
+  awscli python3-boto3               # the AWS clients the integration tests drive tide with
+  python3-botocore                   # AWS's service models: scripts/gen_wire_model.py reads them
 )
 
 missing=()
