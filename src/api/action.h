@@ -53,6 +53,7 @@ struct ApiLimits {
 };
 
 class ActionTable;
+class IdempotencyCache;
 
 struct ActionContext {
   store::Store& store;
@@ -69,6 +70,7 @@ struct ActionContext {
   // sets region per request.
   std::string region = "us-east-1";
   std::string accountId = "000000000000";
+  IdempotencyCache* idempotency = nullptr; // ClientToken results; null: tokens not remembered
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);

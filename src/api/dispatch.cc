@@ -1,5 +1,6 @@
 #include "api/dispatch.h"
 
+#include "api/request_semantics.h"
 #include "api/wire/cbor_wire.h"
 #include "api/wire/json.h"
 #include "api/wire/model.h"
@@ -110,12 +111,6 @@ Result<size_t> pageOffset(const std::string& token, const Json& params, bool ec2
 // page-size member and the token.
 Result<Json> invoke(ActionContext& ctx, const ActionEntry& action, const wire::Operation* op,
                     Json params, bool ec2) {
-  if (auto dry = params.find("DryRun"); dry != params.end() && dry->is_boolean() && *dry) {
-    // EC2 checks permissions and answers DryRunOperation without acting; tide has no
-    // permissions to check, and a dry run that acted would be worse than none.
-    return Status("UnsupportedOperation",
-                  "DryRun is not supported by tide yet: send the request without it");
-  }
   std::optional<std::string> token;
   std::optional<int64_t> limit;
   bool paged = op != nullptr && !op->inputToken.empty();
@@ -144,7 +139,10 @@ Result<Json> invoke(ActionContext& ctx, const ActionEntry& action, const wire::O
     TIDE_ASSIGN_OR_RETURN(offset, pageOffset(*token, params, ec2));
   }
   Json fingerprint = paged ? params : Json();
-  TIDE_ASSIGN_OR_RETURN(Json result, action.handler(ctx, params));
+  TIDE_ASSIGN_OR_RETURN(
+      Json result,
+      withRequestSemantics(ctx, action.service, action.name, std::move(params),
+                           [&](ActionContext& c, Json p) { return action.handler(c, p); }));
   if (!paged || !result.is_object()) {
     return result;
   }
@@ -400,6 +398,7 @@ int httpStatusFor(const std::string& code) {
       {"InternalFailure", 500},
       {"ServiceUnavailable", 503},
       {"UnknownOperationException", 400},
+      {"DryRunOperation", 412},
       {"AuthFailure", 401},
       {"MissingAuthenticationToken", 403},
       {"MissingAuthenticationTokenException", 403},

@@ -2,6 +2,7 @@
 // the AWS SDKs send it, each answer checked for what their parsers read.
 #include "api/api_test_fixture.h"
 #include "api/cbor.h"
+#include "api/request_semantics.h"
 #include "api/wire/model.h"
 
 namespace tide::api {
@@ -196,6 +197,60 @@ TEST_F(ProtocolsTest, PaginatedOperationsArePagedWithTokensTiedToTheRequest) {
 
   HttpResponse r = form("Action=DescribeAlarms&Version=2010-08-01&NextToken=bm9wZQ%3D%3D");
   EXPECT_NE(r.body.find("<Code>InvalidNextToken</Code>"), std::string::npos) << r.body;
+}
+
+TEST_F(ProtocolsTest, DryRunChecksEverythingAndChangesNothing) {
+  std::string image = availableImage();
+  auto [status, body] = call("RunInstances", {{"ImageId", image},
+                                              {"InstanceType", "t3.micro"},
+                                              {"MinCount", 2},
+                                              {"MaxCount", 2},
+                                              {"DryRun", true}});
+  EXPECT_EQ(status, 412);
+  EXPECT_EQ(body["__type"], "DryRunOperation");
+  EXPECT_EQ(instanceCount(), 0u);
+  uint64_t commits = store_->writeCommits();
+  // A request that would fail fails as it would, dry or not.
+  EXPECT_EQ(errorCode("RunInstances", {{"ImageId", image}, {"DryRun", true}}), "MissingParameter");
+  HttpResponse r = form("Action=CreateLaunchTemplate&Version=2016-11-15&DryRun=true"
+                        "&LaunchTemplateName=web&LaunchTemplateData.ImageId=" +
+                        image + "&LaunchTemplateData.InstanceType=t3.micro");
+  EXPECT_EQ(r.status, 412);
+  EXPECT_NE(r.body.find("<Code>DryRunOperation</Code>"), std::string::npos) << r.body;
+  EXPECT_EQ(ok("DescribeLaunchTemplates", Json::object())["LaunchTemplates"].size(), 0u);
+  EXPECT_EQ(store_->writeCommits(), commits);
+  // DryRun=false is an ordinary request.
+  r = form("Action=CreateLaunchTemplate&Version=2016-11-15&DryRun=false"
+           "&LaunchTemplateName=web&LaunchTemplateData.ImageId=" +
+           image + "&LaunchTemplateData.InstanceType=t3.micro");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(ProtocolsTest, ClientTokenRetriesGetTheFirstResult) {
+  IdempotencyCache cache;
+  ctx_->idempotency = &cache;
+  std::string image = availableImage();
+  Json request = {{"ImageId", image},
+                  {"InstanceType", "t3.micro"},
+                  {"MinCount", 1},
+                  {"MaxCount", 1},
+                  {"ClientToken", "retry-1"}};
+  Json first = ok("RunInstances", request);
+  Json again = ok("RunInstances", request);
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(instanceCount(), 1u);
+  request["MaxCount"] = 2;
+  EXPECT_EQ(errorCode("RunInstances", request), "IdempotentParameterMismatch");
+  request["ClientToken"] = "retry-2";
+  EXPECT_EQ(ok("RunInstances", request)["Instances"].size(), 2u);
+  EXPECT_EQ(instanceCount(), 3u);
+  // A failed request is not remembered: its retry runs again.
+  Json bad = {{"ImageId", "ami-0000000000000000f"},
+              {"InstanceType", "t3.micro"},
+              {"ClientToken", "retry-3"}};
+  EXPECT_EQ(errorCode("RunInstances", bad), "InvalidAMIID.NotFound");
+  bad["ImageId"] = image;
+  EXPECT_EQ(ok("RunInstances", bad)["Instances"].size(), 1u);
 }
 
 TEST_F(ProtocolsTest, EveryActionOfAnAwsServiceHasItsModel) {

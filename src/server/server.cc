@@ -2,6 +2,7 @@
 
 #include "api/dispatch.h"
 #include "api/http.h"
+#include "api/request_semantics.h"
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
@@ -185,6 +186,7 @@ public:
     ctx_->metrics = metricStore_.get();
     ctx_->actions = &actions_;
     ctx_->addresses = addresses_.get();
+    ctx_->idempotency = &idempotency_;
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
         *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
     alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
@@ -417,6 +419,7 @@ private:
   uint64_t samples_ = 0;
   api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;
+  api::IdempotencyCache idempotency_; // ClientToken results, for a day
   stacks::StackEngine stacks_;
   std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
   std::unique_ptr<api::HttpServer> http_;
