@@ -227,6 +227,7 @@ struct Stack {
   std::vector<StackParameter> previousParameters;
   std::vector<StackChangeSet> changeSets; // by creation
   std::string executingChangeSet;         // the change set id an update or create runs, if any
+  bool operator==(const Stack&) const = default;
 };
 
 } // namespace tide::model
