@@ -85,8 +85,10 @@ private:
   }
 
   // Writes the record with an event per status change since the last write. A stack that
-  // reaches a final status ends the change set it executes, if any.
-  Status save() {
+  // reaches a final status ends the change set it executes, if any. With `via`, the record
+  // passes through that state first, in the same transaction (its events recorded, its state
+  // never seen alone).
+  Status save(model::Stack* via = nullptr) {
     if (!s_.stackStatus.ends_with("_IN_PROGRESS") && !s_.executingChangeSet.empty()) {
       bool good = stackSucceeded(s_.stackStatus);
       for (auto& cs : s_.changeSets) {
@@ -96,8 +98,12 @@ private:
       }
       s_.executingChangeSet.clear();
     }
-    TIDE_RETURN_IF_ERROR(ctx_.store.transact(
-        [&](store::Tx& tx) { return putStackWithEvents(tx, &saved_, s_, ctx_.clock.now()); }));
+    TIDE_RETURN_IF_ERROR(ctx_.store.transact([&](store::Tx& tx) -> Status {
+      if (via) {
+        TIDE_RETURN_IF_ERROR(putStackWithEvents(tx, &saved_, *via, ctx_.clock.now()));
+      }
+      return putStackWithEvents(tx, via ? via : &saved_, s_, ctx_.clock.now());
+    }));
     saved_ = s_;
     return Status::ok();
   }
@@ -155,7 +161,6 @@ private:
     }
     if (status == "UPDATE_IN_PROGRESS") {
       s_.stackStatus = "UPDATE_ROLLBACK_IN_PROGRESS";
-      TIDE_RETURN_IF_ERROR(save());
       return rollBackUpdate();
     }
     s_.stackStatus = failedStatus(status);
@@ -166,7 +171,10 @@ private:
   // UPDATE_ROLLBACK_IN_PROGRESS begins: the stack takes the template and parameters it had
   // before the update again, with its resources marked for the way back (planStackUpdate from
   // the failed template to the previous one); the same steps as an update then carry it out.
+  // The failure and the plan back are written in one transaction, so that a restart never
+  // finds the stack rolling back with the failed template.
   Result<bool> rollBackUpdate() {
+    model::Stack failed = s_;
     auto previous = parseTemplate(s_.previousTemplateBody);
     Result<std::vector<model::StackResource>> plan =
         previous ? planStackUpdate(s_, t_, *previous, s_.previousParameters)
@@ -174,14 +182,14 @@ private:
     if (!plan) {
       s_.stackStatus = "UPDATE_ROLLBACK_FAILED";
       s_.stackStatusReason = "cannot roll back: " + plan.status().toString();
-      TIDE_RETURN_IF_ERROR(save());
+      TIDE_RETURN_IF_ERROR(save(&failed));
       return false;
     }
     s_.templateBody = s_.previousTemplateBody;
     s_.submittedTemplateBody = s_.previousSubmittedTemplateBody;
     s_.parameters = s_.previousParameters;
     s_.resources = std::move(*plan);
-    TIDE_RETURN_IF_ERROR(save());
+    TIDE_RETURN_IF_ERROR(save(&failed));
     return true; // the next step carries the rollback out
   }
 
