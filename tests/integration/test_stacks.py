@@ -159,6 +159,27 @@ class StacksTest(TideTestCase):
         self.tide("down", path)
         self.assertEqual(self.counts(), (0, 0, 0, 1))
 
+    def test_failed_update_rolls_back_and_up_reports_it(self):
+        path = self.write_stack("web.yaml", STACK)
+        port = str(free_port())
+        self.tide_json("up", path, "--parameter", f"Port={port}")
+        with open(path, "w") as f:
+            f.write(STACK.replace("HealthCheckIntervalSeconds: 2",
+                                  "HealthCheckIntervalSeconds: 3\n      Matcher: {HttpCode: '999'}"))
+        line = self.tide_fails("up", path, "--parameter", f"Port={free_port()}")
+        self.assertIn("UPDATE_ROLLBACK_COMPLETE", line)
+        self.assertIn("Web", line)
+        stack = self.ok("DescribeStacks", {"StackName": "web"})["Stacks"][0]
+        self.assertEqual(stack["Parameters"], [{"ParameterKey": "Port", "ParameterValue": port}])
+        tg = self.ok("DescribeTargetGroups")["TargetGroups"][0]
+        self.assertEqual(tg["HealthCheckIntervalSeconds"], 2)
+        lb = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]
+        listeners = self.ok("DescribeListeners",
+                            {"LoadBalancerArn": lb["LoadBalancerArn"]})["Listeners"]
+        self.assertEqual([l["Port"] for l in listeners], [int(port)])
+        self.tide("down", path)
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
+
     # -- `aws cloudformation deploy` and the waiters ------------------------------------------
     WAITERS = "/usr/lib/python3/dist-packages/botocore/data/cloudformation/2010-05-15/waiters-2.json"
 
