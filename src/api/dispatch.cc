@@ -106,14 +106,15 @@ Result<size_t> pageOffset(const std::string& token, const Json& params, bool ec2
   return offset;
 }
 
-// Runs one action. Paginated operations (botocore's paginators) are paged here, the same way
-// for every protocol: handlers return every item, and this slices the result list by the
-// page-size member and the token.
+// Runs one action. Paginated operations with a page-size member (botocore's paginators) are
+// paged here, the same way for every protocol: their handlers return every item, and this
+// slices the result list by the page-size member and the token. Operations whose pages have a
+// fixed size (CloudFormation's lists: no page-size member) are paged by their handlers.
 Result<Json> invoke(ActionContext& ctx, const ActionEntry& action, const wire::Operation* op,
                     Json params, bool ec2) {
   std::optional<std::string> token;
   std::optional<int64_t> limit;
-  bool paged = op != nullptr && !op->inputToken.empty();
+  bool paged = op != nullptr && !op->inputToken.empty() && !op->limitKey.empty();
   if (paged) {
     if (auto it = params.find(op->inputToken); it != params.end()) {
       if (!it->is_string()) {

@@ -151,6 +151,7 @@ struct StackResource {
   std::string physicalResourceId; // the id or ARN it got
   std::string resourceStatus;     // CREATE_COMPLETE, DELETE_FAILED, ...
   std::string resourceStatusReason;
+  TimeMs lastUpdatedTimestamp = 0; // when its status last changed
   bool operator==(const StackResource&) const = default;
 };
 
@@ -161,17 +162,72 @@ struct StackOutput {
   bool operator==(const StackOutput&) const = default;
 };
 
+// One status change of a stack or of one of its resources (DescribeStackEvents). The stack's
+// own events name the stack as LogicalResourceId, its id as PhysicalResourceId and the type
+// AWS::CloudFormation::Stack.
+struct StackEvent {
+  std::string eventId;
+  std::string stackId;
+  std::string stackName;
+  std::string logicalResourceId;
+  std::string physicalResourceId;
+  std::string resourceType;
+  TimeMs timestamp = 0;
+  std::string resourceStatus; // the status it changed to
+  std::string resourceStatusReason;
+  bool operator==(const StackEvent&) const = default;
+};
+
+// One resource change a change set would make (DescribeChangeSet's ResourceChange).
+struct StackResourceChange {
+  std::string action; // Add, Modify, Remove
+  std::string logicalResourceId;
+  std::string physicalResourceId; // empty for Add
+  std::string resourceType;
+  std::string replacement; // True, False (Modify only; empty otherwise)
+  bool operator==(const StackResourceChange&) const = default;
+};
+
+// A change set: a proposed template and parameters for a stack, with the changes they would
+// make, kept in its stack until executed or deleted.
+struct StackChangeSet {
+  std::string changeSetName;
+  std::string changeSetId;   // arn:aws:cloudformation:local:000000000000:changeSet/NAME/UUID
+  std::string changeSetType; // CREATE (the stack waits in REVIEW_IN_PROGRESS) or UPDATE
+  std::string description;
+  std::string status;          // CREATE_COMPLETE or FAILED (computed when it is created)
+  std::string statusReason;    // why it FAILED
+  std::string executionStatus; // AVAILABLE, UNAVAILABLE, EXECUTE_IN_PROGRESS, EXECUTE_COMPLETE,
+                               // EXECUTE_FAILED, OBSOLETE
+  TimeMs creationTime = 0;
+  std::string templateBody;          // as the engine reads it (Stack::templateBody)
+  std::string submittedTemplateBody; // as submitted (GetTemplate)
+  std::vector<StackParameter> parameters;
+  std::vector<StackResourceChange> changes;
+  bool operator==(const StackChangeSet&) const = default;
+};
+
 struct Stack {
-  std::string stackName; // unique
-  std::string stackId;   // arn:aws:cloudformation:local:000000000000:stack/NAME/UUID
-  std::string templateBody;
+  std::string stackName;             // unique among live stacks
+  std::string stackId;               // arn:aws:cloudformation:local:000000000000:stack/NAME/UUID
+  std::string templateBody;          // the parsed template as JSON (with tide's Metadata added)
+  std::string submittedTemplateBody; // the template as submitted (GetTemplate); empty: as above
   std::vector<StackParameter> parameters;
   std::string stackStatus; // CREATE_IN_PROGRESS, CREATE_COMPLETE, ... (CloudFormation's)
   std::string stackStatusReason;
   TimeMs creationTime = 0;
   TimeMs lastUpdatedTime = 0;
+  TimeMs deletionTime = 0;              // DELETE_COMPLETE stacks
   std::vector<StackResource> resources; // in creation order
   std::vector<StackOutput> outputs;
+  // During an update and its rollback: the template and parameters before the update, which a
+  // failed update rolls back to.
+  std::string previousTemplateBody;
+  std::string previousSubmittedTemplateBody;
+  std::vector<StackParameter> previousParameters;
+  std::vector<StackChangeSet> changeSets; // by creation
+  std::string executingChangeSet;         // the change set id an update or create runs, if any
+  bool operator==(const Stack&) const = default;
 };
 
 } // namespace tide::model

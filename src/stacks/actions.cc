@@ -1,6 +1,7 @@
 // CloudFormation's stack actions: CreateStack, UpdateStack, DeleteStack, DescribeStacks,
-// DescribeStackResources, ValidateTemplate. The actions validate and record the desired state;
-// the stack engine (engine.h) makes it so on the reconcile loop.
+// DescribeStackResources, ValidateTemplate, and the table of every stack action (the queries
+// are in stack_queries.cc, the change sets in change_sets.cc). The actions validate and record
+// the desired state; the stack engine (engine.h) makes it so on the reconcile loop.
 //
 // tide's addition: TemplateBasePath (CreateStack, UpdateStack, ValidateTemplate), the absolute
 // directory relative paths in the template (Tide::EC2::Image SourceDirectory) resolve against;
@@ -9,18 +10,17 @@
 #include "stacks/actions.h"
 
 #include "api/params.h"
-#include "common/ids.h"
 #include "stacks/engine.h"
+#include "stacks/events.h"
+#include "stacks/stack_requests.h"
 
 #include <filesystem>
 
 namespace tide::stacks {
 
-namespace {
-
 using api::checkKnownParams;
+using api::optBool;
 using api::optString;
-using api::reqString;
 
 Status validateStackName(const std::string& name) {
   bool ok =
@@ -36,8 +36,19 @@ Status validateStackName(const std::string& name) {
   return Status::ok();
 }
 
-Status stackNotFound(const std::string& name) {
-  return validationError("Stack with id " + name + " does not exist");
+Result<std::string> requiredString(const Json& p, const char* name) {
+  TIDE_ASSIGN_OR_RETURN(auto v, optString(p, name));
+  if (!v.has_value() || v->empty()) {
+    std::string member = name;
+    member[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(member[0])));
+    return validationError("1 validation error detected: Value null at '" + member +
+                           "' failed to satisfy constraint: Member must not be null");
+  }
+  return std::move(*v);
+}
+
+Status stackNotFound(const std::string& nameOrId) {
+  return validationError("Stack with id " + nameOrId + " does not exist");
 }
 
 // Parameters [{ParameterKey, ParameterValue | UsePreviousValue}].
@@ -53,8 +64,9 @@ stackParameters(const Json& p, const std::vector<model::StackParameter>& previou
   for (const Json& e : p["Parameters"]) {
     TIDE_RETURN_IF_ERROR(checkKnownParams(
         e, {"ParameterKey", "ParameterValue", "UsePreviousValue", "ResolvedValue"}));
-    TIDE_ASSIGN_OR_RETURN(auto key, reqString(e, "ParameterKey"));
-    if (e.value("UsePreviousValue", false)) {
+    TIDE_ASSIGN_OR_RETURN(auto key, requiredString(e, "ParameterKey"));
+    TIDE_ASSIGN_OR_RETURN(auto usePrevious, optBool(e, "UsePreviousValue"));
+    if (usePrevious.value_or(false)) {
       for (const auto& prev : previous) {
         if (prev.key == key) {
           out.push_back(prev);
@@ -71,9 +83,12 @@ stackParameters(const Json& p, const std::vector<model::StackParameter>& previou
   return out;
 }
 
-// The template of a request, with TemplateBasePath kept in its Metadata.
-Result<Template> requestTemplate(const Json& p) {
-  auto body = reqString(p, "TemplateBody");
+Result<SubmittedTemplate> requestTemplate(const Json& p) {
+  if (p.contains("TemplateURL")) {
+    return validationError("TemplateURL is not supported: tide cannot fetch templates from S3; "
+                           "send the template itself in TemplateBody");
+  }
+  auto body = requiredString(p, "TemplateBody");
   auto base = optString(p, "TemplateBasePath");
   TIDE_RETURN_IF_ERROR(firstError({&body.status(), &base.status()}));
   auto t = parseTemplate(*body);
@@ -84,27 +99,73 @@ Result<Template> requestTemplate(const Json& p) {
     }
     t->document["Metadata"]["Tide::TemplateBasePath"] = **base;
   }
-  return t;
+  return SubmittedTemplate{std::move(*t), *body};
 }
 
 std::string newStackId(const std::string& name) {
-  std::string h = randomHex(32);
-  return "arn:aws:cloudformation:local:000000000000:stack/" + name + "/" + h.substr(0, 8) + "-" +
-         h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+  return "arn:aws:cloudformation:local:000000000000:stack/" + name + "/" + newUuid();
 }
 
-Result<model::Stack> findStack(store::Tx& tx, const std::string& nameOrId) {
-  std::string name = nameOrId;
-  if (name.rfind("arn:", 0) == 0) { // arn:...:stack/NAME/UUID
-    size_t a = name.find(":stack/");
-    size_t b = name.rfind('/');
-    name = a == std::string::npos ? name : name.substr(a + 7, b - a - 7);
+Result<model::Stack> findStack(store::Tx& tx, const std::string& nameOrId, bool deleted) {
+  if (nameOrId.rfind("arn:", 0) != 0) {
+    TIDE_ASSIGN_OR_RETURN(auto s, tx.stack(nameOrId));
+    if (!s.has_value()) {
+      return stackNotFound(nameOrId);
+    }
+    return std::move(*s);
   }
-  TIDE_ASSIGN_OR_RETURN(auto s, tx.stack(name));
-  if (!s.has_value()) {
-    return stackNotFound(nameOrId);
+  // arn:...:stack/NAME/UUID: the live stack of that name if it is this one, else a deleted one.
+  size_t a = nameOrId.find(":stack/");
+  size_t b = nameOrId.rfind('/');
+  if (a != std::string::npos && b > a + 7) {
+    TIDE_ASSIGN_OR_RETURN(auto s, tx.stack(nameOrId.substr(a + 7, b - a - 7)));
+    if (s.has_value() && s->stackId == nameOrId) {
+      return std::move(*s);
+    }
   }
-  return std::move(*s);
+  if (deleted) {
+    TIDE_ASSIGN_OR_RETURN(auto gone, tx.deletedStacks());
+    for (auto& d : gone) {
+      if (d.stackId == nameOrId) {
+        return std::move(d);
+      }
+    }
+  }
+  return stackNotFound(nameOrId);
+}
+
+bool updatable(const std::string& status) {
+  return status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE" ||
+         status == "UPDATE_ROLLBACK_COMPLETE" || status == "UPDATE_FAILED";
+}
+
+Result<StackUpdate> requestedUpdate(const Json& p, const model::Stack& s) {
+  Json request = p;
+  TIDE_ASSIGN_OR_RETURN(auto usePrevious, optBool(p, "UsePreviousTemplate"));
+  if (usePrevious.value_or(false)) {
+    if (request.contains("TemplateBody") || request.contains("TemplateURL")) {
+      return validationError("Give TemplateBody or UsePreviousTemplate, not both");
+    }
+    request["TemplateBody"] =
+        s.submittedTemplateBody.empty() ? s.templateBody : s.submittedTemplateBody;
+  }
+  request.erase("UsePreviousTemplate");
+  TIDE_ASSIGN_OR_RETURN(auto submitted, requestTemplate(request));
+  Template& next = submitted.parsed;
+  if (!request.contains("TemplateBasePath")) {
+    // Keep the base path the stack was made with.
+    Json prev = Json::parse(s.templateBody, nullptr, false);
+    if (prev.is_object() && prev.contains("Metadata") && prev["Metadata"].is_object() &&
+        prev["Metadata"].contains("Tide::TemplateBasePath") &&
+        !(next.document.contains("Metadata") &&
+          next.document["Metadata"].contains("Tide::TemplateBasePath"))) {
+      next.document["Metadata"]["Tide::TemplateBasePath"] =
+          prev["Metadata"]["Tide::TemplateBasePath"];
+    }
+  }
+  TIDE_ASSIGN_OR_RETURN(auto given, stackParameters(request, s.parameters));
+  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(next, given));
+  return StackUpdate{std::move(next), std::move(submitted.body), std::move(values)};
 }
 
 Json stackJson(const model::Stack& s) {
@@ -129,13 +190,19 @@ Json stackJson(const model::Stack& s) {
   if (s.lastUpdatedTime != 0) {
     j["LastUpdatedTime"] = formatIso8601(s.lastUpdatedTime);
   }
+  if (s.deletionTime != 0) {
+    j["DeletionTime"] = formatIso8601(s.deletionTime);
+  }
+  if (!s.executingChangeSet.empty()) {
+    j["ChangeSetId"] = s.executingChangeSet;
+  }
+  j["DisableRollback"] = false;
   return j;
 }
 
-const std::initializer_list<std::string_view> kIgnored = {
-    "Capabilities", "Tags", "NotificationARNs", "ClientRequestToken", "RoleARN"};
-
 Status checkStackParams(const Json& p, std::initializer_list<std::string_view> own) {
+  static const std::initializer_list<std::string_view> kIgnored = {
+      "Capabilities", "Tags", "NotificationARNs", "ClientRequestToken", "RoleARN"};
   if (!p.is_object()) {
     return validationError("The request body must be a JSON object of parameters");
   }
@@ -154,123 +221,126 @@ Status checkStackParams(const Json& p, std::initializer_list<std::string_view> o
   return Status::ok();
 }
 
-Result<Json> createStack(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(
-      checkStackParams(p, {"StackName", "TemplateBody", "Parameters", "TemplateBasePath",
-                           "OnFailure", "DisableRollback", "TimeoutInMinutes"}));
-  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
-  TIDE_RETURN_IF_ERROR(validateStackName(name));
-  if (p.value("OnFailure", "ROLLBACK") != "ROLLBACK" || p.value("DisableRollback", false)) {
-    return validationError("tide always rolls a failed stack creation back (OnFailure ROLLBACK)");
+namespace {
+
+// DisableRollback true (or OnFailure other than ROLLBACK): tide always rolls back.
+Status checkRollback(const Json& p) {
+  TIDE_ASSIGN_OR_RETURN(auto disable, optBool(p, "DisableRollback"));
+  TIDE_ASSIGN_OR_RETURN(auto onFailure, optString(p, "OnFailure"));
+  if (disable.value_or(false) || onFailure.value_or("ROLLBACK") != "ROLLBACK") {
+    return validationError("tide always rolls a failed stack operation back (DisableRollback "
+                           "false, OnFailure ROLLBACK)");
   }
+  return Status::ok();
+}
+
+Result<Json> createStack(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkStackParams(p, {"StackName", "TemplateBody", "TemplateURL",
+                                            "Parameters", "TemplateBasePath", "OnFailure",
+                                            "DisableRollback", "TimeoutInMinutes"}));
+  TIDE_ASSIGN_OR_RETURN(auto name, requiredString(p, "StackName"));
+  TIDE_RETURN_IF_ERROR(validateStackName(name));
+  TIDE_RETURN_IF_ERROR(checkRollback(p));
   TIDE_ASSIGN_OR_RETURN(auto t, requestTemplate(p));
   TIDE_ASSIGN_OR_RETURN(auto given, stackParameters(p, {}));
-  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(t, given));
+  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(t.parsed, given));
   model::Stack s;
   s.stackName = name;
   s.stackId = newStackId(name);
-  s.templateBody = t.document.dump();
+  s.templateBody = t.parsed.document.dump();
+  s.submittedTemplateBody = t.body;
   s.parameters = values;
   s.stackStatus = "CREATE_IN_PROGRESS";
   s.stackStatusReason = "User Initiated";
   s.creationTime = ctx.clock.now();
-  Status st = ctx.store.transact([&](store::Tx& tx) -> Status {
+  TIDE_RETURN_IF_ERROR(ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.stack(s.stackName));
     if (existing.has_value()) {
       return Status("AlreadyExistsException", "Stack [" + s.stackName + "] already exists");
     }
-    return tx.putStack(s);
-  });
-  if (!st.isOk()) {
-    return st;
-  }
+    return putStackWithEvents(tx, nullptr, s, ctx.clock.now());
+  }));
   return Json{{"StackId", s.stackId}};
 }
 
 Result<Json> updateStack(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(checkStackParams(p, {"StackName", "TemplateBody", "UsePreviousTemplate",
-                                            "Parameters", "TemplateBasePath", "DisableRollback"}));
-  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
-  Json request = p;
+  TIDE_RETURN_IF_ERROR(
+      checkStackParams(p, {"StackName", "TemplateBody", "TemplateURL", "UsePreviousTemplate",
+                           "Parameters", "TemplateBasePath", "DisableRollback"}));
+  TIDE_ASSIGN_OR_RETURN(auto name, requiredString(p, "StackName"));
+  TIDE_RETURN_IF_ERROR(checkRollback(p));
   model::Stack s;
-  std::string stackId;
-  Status st = ctx.store.transact(
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(auto found, findStack(tx, name));
         s = std::move(found);
         return Status::ok();
       },
-      false);
-  if (!st.isOk()) {
-    return st;
-  }
-  const std::string& status = s.stackStatus;
-  if (status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" && status != "UPDATE_FAILED" &&
-      status != "UPDATE_ROLLBACK_COMPLETE") {
-    return validationError("Stack:" + s.stackId + " is in " + status +
+      false));
+  if (!updatable(s.stackStatus)) {
+    return validationError("Stack:" + s.stackId + " is in " + s.stackStatus +
                            " state and can not be updated.");
   }
-  if (request.value("UsePreviousTemplate", false)) {
-    if (request.contains("TemplateBody")) {
-      return validationError("Give TemplateBody or UsePreviousTemplate, not both");
-    }
-    request["TemplateBody"] = s.templateBody;
-  }
-  request.erase("UsePreviousTemplate");
-  TIDE_ASSIGN_OR_RETURN(auto next, requestTemplate(request));
-  if (!request.contains("TemplateBasePath")) {
-    // Keep the base path the stack was made with.
-    Json prev = Json::parse(s.templateBody, nullptr, false);
-    if (prev.is_object() && prev.contains("Metadata") && prev["Metadata"].is_object() &&
-        prev["Metadata"].contains("Tide::TemplateBasePath") &&
-        !(next.document.contains("Metadata") &&
-          next.document["Metadata"].contains("Tide::TemplateBasePath"))) {
-      next.document["Metadata"]["Tide::TemplateBasePath"] =
-          prev["Metadata"]["Tide::TemplateBasePath"];
-    }
-  }
-  TIDE_ASSIGN_OR_RETURN(auto given, stackParameters(request, s.parameters));
-  TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(next, given));
+  TIDE_ASSIGN_OR_RETURN(auto update, requestedUpdate(p, s));
   auto old = parseTemplate(s.templateBody);
   if (!old) {
     return internalError("the stack's stored template does not parse: " + old.status().message());
   }
-  TIDE_ASSIGN_OR_RETURN(auto plan, planStackUpdate(s, *old, next, values));
-  s.templateBody = next.document.dump();
-  s.parameters = values;
+  TIDE_ASSIGN_OR_RETURN(auto plan, planStackUpdate(s, *old, update.next, update.parameters));
+  model::Stack before = s;
+  s.previousTemplateBody = s.templateBody;
+  s.previousSubmittedTemplateBody = s.submittedTemplateBody;
+  s.previousParameters = s.parameters;
+  s.templateBody = update.next.document.dump();
+  s.submittedTemplateBody = update.submittedBody;
+  s.parameters = update.parameters;
   s.resources = plan;
   s.stackStatus = "UPDATE_IN_PROGRESS";
   s.stackStatusReason = "User Initiated";
   s.lastUpdatedTime = ctx.clock.now();
-  st = ctx.store.transact([&](store::Tx& tx) { return tx.putStack(s); });
-  if (!st.isOk()) {
-    return st;
-  }
+  TIDE_RETURN_IF_ERROR(ctx.store.transact([&](store::Tx& tx) -> Status {
+    // Written only if nothing moved the stack since it was read.
+    TIDE_ASSIGN_OR_RETURN(auto now, findStack(tx, s.stackId));
+    if (now.stackStatus != before.stackStatus || now.resources != before.resources) {
+      return validationError("Stack:" + s.stackId + " is in " + now.stackStatus +
+                             " state and can not be updated.");
+    }
+    return putStackWithEvents(tx, &before, s, ctx.clock.now());
+  }));
   return Json{{"StackId", s.stackId}};
 }
 
 Result<Json> deleteStack(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkStackParams(p, {"StackName", "RetainResources"}));
-  TIDE_ASSIGN_OR_RETURN(auto name, reqString(p, "StackName"));
+  TIDE_ASSIGN_OR_RETURN(auto name, requiredString(p, "StackName"));
   if (p.contains("RetainResources")) {
     return validationError("tide does not retain resources of a deleted stack");
   }
-  Status st = ctx.store.transact([&](store::Tx& tx) -> Status {
-    auto s = findStack(tx, name);
-    if (!s) {
+  TIDE_RETURN_IF_ERROR(ctx.store.transact([&](store::Tx& tx) -> Status {
+    auto found = findStack(tx, name, true);
+    if (!found) {
       // As CloudFormation: deleting a stack that does not exist succeeds.
-      return s.status().code() == "ValidationError" ? Status::ok() : s.status();
+      return found.status().code() == "ValidationError" ? Status::ok() : found.status();
     }
-    if (s->stackStatus == "DELETE_IN_PROGRESS") {
+    const model::Stack& before = *found;
+    if (before.stackStatus == "DELETE_IN_PROGRESS" || before.stackStatus == "DELETE_COMPLETE") {
       return Status::ok();
     }
-    s->stackStatus = "DELETE_IN_PROGRESS";
-    s->stackStatusReason = "User Initiated";
-    return tx.putStack(*s);
-  });
-  if (!st.isOk()) {
-    return st;
-  }
+    model::Stack s = before;
+    s.stackStatus = "DELETE_IN_PROGRESS";
+    s.stackStatusReason = "User Initiated";
+    s.changeSets.clear();
+    if (before.stackStatus != "REVIEW_IN_PROGRESS") {
+      return putStackWithEvents(tx, &before, s, ctx.clock.now());
+    }
+    // Nothing was made yet (a CREATE change set never executed): gone at once.
+    TIDE_RETURN_IF_ERROR(putStackWithEvents(tx, &before, s, ctx.clock.now()));
+    model::Stack gone = s;
+    gone.stackStatus = "DELETE_COMPLETE";
+    gone.stackStatusReason = "";
+    gone.deletionTime = ctx.clock.now();
+    return putStackWithEvents(tx, &s, gone, ctx.clock.now());
+  }));
   return Json::object();
 }
 
@@ -281,7 +351,9 @@ Result<Json> describeStacks(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         if (name) {
-          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, *name));
+          // By stack id a deleted stack is still described (DELETE_COMPLETE); by name only a
+          // live one.
+          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, *name, true));
           out.push_back(stackJson(s));
           return Status::ok();
         }
@@ -310,7 +382,7 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
       [&](store::Tx& tx) -> Status {
         std::vector<model::Stack> stacks;
         if (*name) {
-          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, **name));
+          TIDE_ASSIGN_OR_RETURN(auto s, findStack(tx, **name, true));
           stacks.push_back(std::move(s));
         } else {
           TIDE_ASSIGN_OR_RETURN(auto all, tx.stacks());
@@ -327,7 +399,8 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
                       {"LogicalResourceId", r.logicalResourceId},
                       {"PhysicalResourceId", r.physicalResourceId},
                       {"ResourceType", r.resourceType},
-                      {"ResourceStatus", r.resourceStatus}};
+                      {"ResourceStatus", r.resourceStatus},
+                      {"Timestamp", formatIso8601(r.lastUpdatedTimestamp)}};
             if (!r.resourceStatusReason.empty()) {
               j["ResourceStatusReason"] = r.resourceStatusReason;
             }
@@ -344,10 +417,10 @@ Result<Json> describeStackResources(ActionContext& ctx, const Json& p) {
 }
 
 Result<Json> validateTemplate(ActionContext&, const Json& p) {
-  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TemplateBody", "TemplateBasePath"}));
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"TemplateBody", "TemplateURL", "TemplateBasePath"}));
   TIDE_ASSIGN_OR_RETURN(auto t, requestTemplate(p));
   Json params = Json::array();
-  for (const auto& tp : t.parameters) {
+  for (const auto& tp : t.parsed.parameters) {
     Json j = {{"ParameterKey", tp.name}, {"NoEcho", false}};
     if (tp.defaultValue) {
       j["DefaultValue"] = *tp.defaultValue;
@@ -358,11 +431,14 @@ Result<Json> validateTemplate(ActionContext&, const Json& p) {
     params.push_back(j);
   }
   Json out = {{"Parameters", params}};
-  if (t.document.contains("Description") && t.document["Description"].is_string()) {
-    out["Description"] = t.document["Description"];
+  const Json& doc = t.parsed.document;
+  if (doc.contains("Description") && doc["Description"].is_string()) {
+    out["Description"] = doc["Description"];
   }
   return out;
 }
+
+} // namespace
 
 constexpr api::ActionEntry kActions[] = {
     {"CreateStack", "cloudformation", createStack},
@@ -371,9 +447,18 @@ constexpr api::ActionEntry kActions[] = {
     {"DescribeStacks", "cloudformation", describeStacks},
     {"DescribeStackResources", "cloudformation", describeStackResources},
     {"ValidateTemplate", "cloudformation", validateTemplate},
+    {"DescribeStackEvents", "cloudformation", describeStackEvents},
+    {"DescribeStackResource", "cloudformation", describeStackResource},
+    {"ListStackResources", "cloudformation", listStackResources},
+    {"ListStacks", "cloudformation", listStacks},
+    {"GetTemplate", "cloudformation", getTemplate},
+    {"GetTemplateSummary", "cloudformation", getTemplateSummary},
+    {"CreateChangeSet", "cloudformation", createChangeSet},
+    {"DescribeChangeSet", "cloudformation", describeChangeSet},
+    {"ExecuteChangeSet", "cloudformation", executeChangeSet},
+    {"DeleteChangeSet", "cloudformation", deleteChangeSet},
+    {"ListChangeSets", "cloudformation", listChangeSets},
 };
-
-} // namespace
 
 std::span<const api::ActionEntry> stackActions() {
   return kActions;

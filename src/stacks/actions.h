@@ -1,6 +1,7 @@
-// CloudFormation's stack actions as rows for the API's action table: CreateStack, UpdateStack,
-// DeleteStack, DescribeStacks, DescribeStackResources, ValidateTemplate (actions.cc). api does
-// not know them: the server adds them when it builds its api::ActionTable.
+// CloudFormation's actions as rows for the API's action table: the stack actions (actions.cc),
+// the queries of events, resources and templates (stack_queries.cc) and the change sets
+// (change_sets.cc); docs/stacks.md. api does not know them: the server adds them when it builds
+// its api::ActionTable.
 #pragma once
 
 #include "api/action.h"

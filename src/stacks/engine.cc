@@ -1,6 +1,7 @@
 #include "stacks/engine.h"
 
 #include "common/log.h"
+#include "stacks/events.h"
 #include "stacks/intrinsics.h"
 #include "stacks/resources.h"
 
@@ -19,14 +20,15 @@ bool complete(const std::string& status) {
 // One stack's step: the record as it evolves, written back after every change.
 class StackRun {
 public:
-  StackRun(ActionContext& ctx, model::Stack stack) : ctx_(ctx), s_(std::move(stack)) {}
+  StackRun(ActionContext& ctx, model::Stack stack)
+      : ctx_(ctx), saved_(stack), s_(std::move(stack)) {}
 
   // Returns whether the stack waits on something outside it.
   Result<bool> advance() {
     auto t = parseTemplate(s_.templateBody);
     if (!t) {
       // Cannot happen for a template the actions accepted; say so instead of spinning.
-      s_.stackStatus = s_.stackStatus == "DELETE_IN_PROGRESS" ? "DELETE_FAILED" : "UPDATE_FAILED";
+      s_.stackStatus = failedStatus(s_.stackStatus);
       s_.stackStatusReason = "the stored template does not parse: " + t.status().toString();
       TIDE_RETURN_IF_ERROR(save());
       return false;
@@ -39,9 +41,14 @@ public:
     if (st == "DELETE_IN_PROGRESS" || st == "ROLLBACK_IN_PROGRESS") {
       return removeAll();
     }
-    if (st == "UPDATE_IN_PROGRESS") {
+    if (st == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" ||
+        st == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") {
+      return cleanup();
+    }
+    if (st == "UPDATE_IN_PROGRESS" || st == "UPDATE_ROLLBACK_IN_PROGRESS") {
+      std::string before = st;
       auto r = removeMarked();
-      if (!r || *r || s_.stackStatus != "UPDATE_IN_PROGRESS") {
+      if (!r || *r || s_.stackStatus != before) {
         return r;
       }
     }
@@ -58,8 +65,47 @@ private:
     return nullptr;
   }
 
-  Status save() {
-    return ctx_.store.transact([&](store::Tx& tx) { return tx.putStack(s_); });
+  // The status a stack in progress ends in when it cannot go on at all.
+  static std::string failedStatus(const std::string& status) {
+    if (status == "DELETE_IN_PROGRESS") {
+      return "DELETE_FAILED";
+    }
+    if (status == "ROLLBACK_IN_PROGRESS" || status == "CREATE_IN_PROGRESS") {
+      return "ROLLBACK_FAILED";
+    }
+    // A resource that cleanup could not delete stays listed (DELETE_FAILED; the next update
+    // tries again); the update itself is done.
+    if (status == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") {
+      return "UPDATE_COMPLETE";
+    }
+    if (status == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") {
+      return "UPDATE_ROLLBACK_COMPLETE";
+    }
+    return "UPDATE_ROLLBACK_FAILED";
+  }
+
+  // Writes the record with an event per status change since the last write. A stack that
+  // reaches a final status ends the change set it executes, if any. With `via`, the record
+  // passes through that state first, in the same transaction (its events recorded, its state
+  // never seen alone).
+  Status save(model::Stack* via = nullptr) {
+    if (!s_.stackStatus.ends_with("_IN_PROGRESS") && !s_.executingChangeSet.empty()) {
+      bool good = stackSucceeded(s_.stackStatus);
+      for (auto& cs : s_.changeSets) {
+        if (cs.changeSetId == s_.executingChangeSet) {
+          cs.executionStatus = good ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED";
+        }
+      }
+      s_.executingChangeSet.clear();
+    }
+    TIDE_RETURN_IF_ERROR(ctx_.store.transact([&](store::Tx& tx) -> Status {
+      if (via) {
+        TIDE_RETURN_IF_ERROR(putStackWithEvents(tx, &saved_, *via, ctx_.clock.now()));
+      }
+      return putStackWithEvents(tx, via ? via : &saved_, s_, ctx_.clock.now());
+    }));
+    saved_ = s_;
+    return Status::ok();
   }
 
   ResourceCall call(const std::string& logicalId) {
@@ -96,19 +142,74 @@ private:
     return v.value_or(Json::object());
   }
 
-  // A resource failed: the stack rolls back (create) or stops (update).
+  // A resource failed: a creation rolls back (deleting everything), an update rolls back to
+  // the template and parameters before it, a failed rollback stops.
   Result<bool> fail(const std::string& logicalId, const Status& why) {
-    bool creating = s_.stackStatus == "CREATE_IN_PROGRESS";
+    const std::string status = s_.stackStatus;
     if (model::StackResource* e = entry(logicalId)) {
-      e->resourceStatus =
-          e->resourceStatus == "UPDATE_IN_PROGRESS" ? "UPDATE_FAILED" : "CREATE_FAILED";
+      e->resourceStatus = e->resourceStatus == "UPDATE_IN_PROGRESS"   ? "UPDATE_FAILED"
+                          : e->resourceStatus == "DELETE_IN_PROGRESS" ? "DELETE_FAILED"
+                                                                      : "CREATE_FAILED";
       e->resourceStatusReason = why.toString();
     }
-    s_.stackStatus = creating ? "ROLLBACK_IN_PROGRESS" : "UPDATE_FAILED";
     s_.stackStatusReason = "Resource " + logicalId + ": " + why.toString();
     logInfo("stack " + s_.stackName + ": " + s_.stackStatusReason);
+    if (status == "CREATE_IN_PROGRESS") {
+      s_.stackStatus = "ROLLBACK_IN_PROGRESS";
+      TIDE_RETURN_IF_ERROR(save());
+      return true;
+    }
+    if (status == "UPDATE_IN_PROGRESS") {
+      s_.stackStatus = "UPDATE_ROLLBACK_IN_PROGRESS";
+      return rollBackUpdate();
+    }
+    s_.stackStatus = failedStatus(status);
     TIDE_RETURN_IF_ERROR(save());
-    return creating ? Result<bool>(true) : Result<bool>(false);
+    return false;
+  }
+
+  // UPDATE_ROLLBACK_IN_PROGRESS begins: the stack takes the template and parameters it had
+  // before the update again, with its resources marked for the way back (planStackUpdate from
+  // the failed template to the previous one); the same steps as an update then carry it out.
+  // The failure and the plan back are written in one transaction, so that a restart never
+  // finds the stack rolling back with the failed template.
+  Result<bool> rollBackUpdate() {
+    model::Stack failed = s_;
+    auto previous = parseTemplate(s_.previousTemplateBody);
+    Result<std::vector<model::StackResource>> plan =
+        previous ? planStackUpdate(s_, t_, *previous, s_.previousParameters)
+                 : Result<std::vector<model::StackResource>>(previous.status());
+    if (!plan) {
+      s_.stackStatus = "UPDATE_ROLLBACK_FAILED";
+      s_.stackStatusReason = "cannot roll back: " + plan.status().toString();
+      TIDE_RETURN_IF_ERROR(save(&failed));
+      return false;
+    }
+    s_.templateBody = s_.previousTemplateBody;
+    s_.submittedTemplateBody = s_.previousSubmittedTemplateBody;
+    s_.parameters = s_.previousParameters;
+    s_.resources = std::move(*plan);
+    TIDE_RETURN_IF_ERROR(save(&failed));
+    return true; // the next step carries the rollback out
+  }
+
+  // *_CLEANUP_IN_PROGRESS: whatever is still marked for deletion goes, then the update (or its
+  // rollback) is complete.
+  Result<bool> cleanup() {
+    auto r = removeMarked();
+    if (!r || *r || !s_.stackStatus.ends_with("CLEANUP_IN_PROGRESS")) {
+      return r;
+    }
+    bool rollback = s_.stackStatus == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS";
+    s_.stackStatus = rollback ? "UPDATE_ROLLBACK_COMPLETE" : "UPDATE_COMPLETE";
+    if (!rollback) {
+      s_.stackStatusReason = "";
+    }
+    s_.previousTemplateBody.clear();
+    s_.previousSubmittedTemplateBody.clear();
+    s_.previousParameters.clear();
+    TIDE_RETURN_IF_ERROR(save());
+    return false;
   }
 
   // Creates, waits for and updates resources in dependency order; completes the stack.
@@ -202,10 +303,20 @@ private:
           {o.key, value.is_string() ? value.get<std::string>() : value.dump(), o.description});
     }
     s_.outputs = outputs;
-    s_.stackStatus = s_.stackStatus == "CREATE_IN_PROGRESS" ? "CREATE_COMPLETE" : "UPDATE_COMPLETE";
-    s_.stackStatusReason = "";
+    if (s_.stackStatus == "CREATE_IN_PROGRESS") {
+      s_.stackStatus = "CREATE_COMPLETE";
+      s_.stackStatusReason = "";
+      TIDE_RETURN_IF_ERROR(save());
+      return false;
+    }
+    bool rollback = s_.stackStatus == "UPDATE_ROLLBACK_IN_PROGRESS";
+    s_.stackStatus = rollback ? "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+                              : "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS";
+    if (!rollback) {
+      s_.stackStatusReason = "";
+    }
     TIDE_RETURN_IF_ERROR(save());
-    return false;
+    return cleanup();
   }
 
   // Entries in deletion order: those the template no longer has (newest first), then the
@@ -276,8 +387,10 @@ private:
       TIDE_RETURN_IF_ERROR(save());
     }
     if (deleting) {
-      TIDE_RETURN_IF_ERROR(
-          ctx_.store.transact([&](store::Tx& tx) { return tx.deleteStack(s_.stackName); }));
+      s_.stackStatus = "DELETE_COMPLETE";
+      s_.deletionTime = ctx_.clock.now();
+      s_.outputs.clear();
+      TIDE_RETURN_IF_ERROR(save()); // leaves the live stacks for the deleted ones
       logInfo("stack " + s_.stackName + " deleted");
       return false;
     }
@@ -309,6 +422,7 @@ private:
   }
 
   ActionContext& ctx_;
+  model::Stack saved_; // the record as last written
   model::Stack s_;
   Template t_;
   std::string basePath_;
@@ -327,8 +441,8 @@ Result<bool> StackEngine::step(ActionContext& ctx) {
       false));
   bool waiting = false;
   for (model::Stack& s : stacks) {
-    if (!s.stackStatus.ends_with("_IN_PROGRESS")) {
-      continue;
+    if (!s.stackStatus.ends_with("_IN_PROGRESS") || s.stackStatus == "REVIEW_IN_PROGRESS") {
+      continue; // settled, or waiting for a change set to be executed
     }
     std::string name = s.stackName;
     Result<bool> r = StackRun(ctx, std::move(s)).advance();

@@ -1,13 +1,19 @@
 // The stack engine: level-triggered, it moves every stack that is *_IN_PROGRESS one step
 // closer to its template, making, updating and deleting resources through the action table.
 //
-// Stack states and their transitions (CloudFormation's):
+// Stack states and their transitions (CloudFormation's; the waiters read them):
+//   REVIEW_IN_PROGRESS (a CREATE change set not yet executed; the engine leaves it alone)
+//       → CREATE_IN_PROGRESS when it is executed, or → DELETE_COMPLETE (DeleteStack)
 //   CREATE_IN_PROGRESS → CREATE_COMPLETE, or → ROLLBACK_IN_PROGRESS → ROLLBACK_COMPLETE
 //                                                                     (or ROLLBACK_FAILED)
-//   UPDATE_IN_PROGRESS → UPDATE_COMPLETE, or → UPDATE_FAILED (tide does not roll updates
-//                        back: the resources stay as far as the update got; fix the template
-//                        and update again)
-//   DELETE_IN_PROGRESS → (record removed), or → DELETE_FAILED (DeleteStack again retries)
+//   UPDATE_IN_PROGRESS → UPDATE_COMPLETE_CLEANUP_IN_PROGRESS → UPDATE_COMPLETE, or (a resource
+//       failed) → UPDATE_ROLLBACK_IN_PROGRESS: back to the template and parameters before the
+//       update (the same steps as an update) → UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS →
+//       UPDATE_ROLLBACK_COMPLETE, or → UPDATE_ROLLBACK_FAILED when the way back fails too
+//   DELETE_IN_PROGRESS → DELETE_COMPLETE (the record leaves the live stacks for the deleted
+//       ones, still described by stack id), or → DELETE_FAILED (DeleteStack again retries)
+// Every status change of the stack and of its resources is recorded as a stack event in the
+// same transaction (events.h).
 //
 // Resources are made in dependency order (Ref, Fn::GetAtt, Fn::Sub and DependsOn), each as
 // soon as everything it depends on is complete; a resource that must become ready (an image)
@@ -24,7 +30,10 @@
 // health checks and attributes, load balancer attributes, alarms and scaling policies through
 // their Put actions). Any other change replaces the resource: the old one is deleted first,
 // then the new one made, and so are the resources that refer to a replaced one (a changed
-// reference is a changed property).
+// reference is a changed property). Resources the template no longer has are deleted first too,
+// in UPDATE_IN_PROGRESS (CloudFormation deletes them in the cleanup phase; tide frees their
+// names and ports before anything new needs them), so the cleanup phase usually has nothing
+// left to do.
 //
 // Runs on the control thread, like the action handlers.
 #pragma once
@@ -51,7 +60,8 @@ Result<std::vector<model::StackResource>>
 planStackUpdate(const model::Stack& stack, const Template& old, const Template& next,
                 const std::vector<model::StackParameter>& nextParameters);
 
-// Whether a stack status is final and good (CREATE_COMPLETE, UPDATE_COMPLETE).
+// Whether a stack status is final and good (CREATE_COMPLETE, UPDATE_COMPLETE): what a change
+// set's execution ends as (EXECUTE_COMPLETE, else EXECUTE_FAILED).
 bool stackSucceeded(const std::string& status);
 
 } // namespace tide::stacks

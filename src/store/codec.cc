@@ -218,11 +218,23 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MetricAlarm, alarmName, alarmArn
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackParameter, key, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackResource, logicalResourceId, resourceType,
                                                 physicalResourceId, resourceStatus,
-                                                resourceStatusReason)
+                                                resourceStatusReason, lastUpdatedTimestamp)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackOutput, outputKey, outputValue, description)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Stack, stackName, stackId, templateBody, parameters,
-                                                stackStatus, stackStatusReason, creationTime,
-                                                lastUpdatedTime, resources, outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackEvent, eventId, stackId, stackName,
+                                                logicalResourceId, physicalResourceId, resourceType,
+                                                timestamp, resourceStatus, resourceStatusReason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackResourceChange, action, logicalResourceId,
+                                                physicalResourceId, resourceType, replacement)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackChangeSet, changeSetName, changeSetId,
+                                                changeSetType, description, status, statusReason,
+                                                executionStatus, creationTime, templateBody,
+                                                submittedTemplateBody, parameters, changes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Stack, stackName, stackId, templateBody,
+                                                submittedTemplateBody, parameters, stackStatus,
+                                                stackStatusReason, creationTime, lastUpdatedTime,
+                                                deletionTime, resources, outputs,
+                                                previousTemplateBody, previousSubmittedTemplateBody,
+                                                previousParameters, changeSets, executingChangeSet)
 
 } // namespace tide::model
 
@@ -317,6 +329,12 @@ std::string encodeStack(const model::Stack& v) {
 }
 Result<model::Stack> decodeStack(const std::string& doc) {
   return decode<model::Stack>(doc, "stack");
+}
+std::string encodeStackEvent(const model::StackEvent& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::StackEvent> decodeStackEvent(const std::string& doc) {
+  return decode<model::StackEvent>(doc, "stack event");
 }
 
 } // namespace tide::store

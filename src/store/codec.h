@@ -40,5 +40,7 @@ std::string encodeAlarm(const model::MetricAlarm& v);
 Result<model::MetricAlarm> decodeAlarm(const std::string& doc);
 std::string encodeStack(const model::Stack& v);
 Result<model::Stack> decodeStack(const std::string& doc);
+std::string encodeStackEvent(const model::StackEvent& v);
+Result<model::StackEvent> decodeStackEvent(const std::string& doc);
 
 } // namespace tide::store

@@ -226,6 +226,22 @@ public:
     TIDE_RETURN_IF_ERROR(check("deleteStack", name));
     return tx_.deleteStack(name);
   }
+  Result<std::vector<model::StackEvent>> stackEvents(const std::string& stackId) override {
+    TIDE_RETURN_IF_ERROR(check("stackEvents", stackId));
+    return tx_.stackEvents(stackId);
+  }
+  Status putStackEvent(const model::StackEvent& event) override {
+    TIDE_RETURN_IF_ERROR(check("putStackEvent", event.stackId));
+    return tx_.putStackEvent(event);
+  }
+  Result<std::vector<model::Stack>> deletedStacks() override {
+    TIDE_RETURN_IF_ERROR(check("deletedStacks", std::string()));
+    return tx_.deletedStacks();
+  }
+  Status putDeletedStack(const model::Stack& stack) override {
+    TIDE_RETURN_IF_ERROR(check("putDeletedStack", stack.stackId));
+    return tx_.putDeletedStack(stack);
+  }
 
 private:
   Status check(const char* call, const std::string& key) {

@@ -109,6 +109,21 @@ UPDATE scaling_activities SET doc = json_set(doc,
     ELSE '' END)
 WHERE json_extract(doc, '$.kind') IS NULL;
 )sql",
+    // 5: stack events, and stacks whose deletion completed (kept for DescribeStacks by stack id
+    // and ListStacks).
+    R"sql(
+CREATE TABLE stack_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  stack_id TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX stack_events_by_stack ON stack_events (stack_id, seq);
+CREATE TABLE deleted_stacks (
+  stack_id TEXT PRIMARY KEY,
+  deletion_time INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -434,6 +449,40 @@ public:
   }
   Status deleteStack(const std::string& name) override {
     return exec("DELETE FROM stacks WHERE name = ?", {name}, {}, std::nullopt, {Kind::Stack, name});
+  }
+
+  Result<std::vector<model::StackEvent>> stackEvents(const std::string& stackId) override {
+    return all<model::StackEvent>("SELECT doc FROM stack_events WHERE stack_id = ? "
+                                  "ORDER BY seq DESC",
+                                  stackId, decodeStackEvent);
+  }
+  Status putStackEvent(const model::StackEvent& v) override {
+    TIDE_RETURN_IF_ERROR(exec("INSERT INTO stack_events (stack_id, doc) VALUES (?, ?)", {v.stackId},
+                              {}, encodeStackEvent(v)));
+    return exec("DELETE FROM stack_events WHERE stack_id = ?1 AND seq <= (SELECT seq FROM "
+                "stack_events WHERE stack_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                {v.stackId}, {kMaxStackEvents}, std::nullopt);
+  }
+  Result<std::vector<model::Stack>> deletedStacks() override {
+    return all<model::Stack>(
+        "SELECT doc FROM deleted_stacks ORDER BY deletion_time DESC, rowid DESC", "", decodeStack);
+  }
+  Status putDeletedStack(const model::Stack& v) override {
+    TIDE_RETURN_IF_ERROR(exec("INSERT INTO deleted_stacks (stack_id, deletion_time, doc) "
+                              "VALUES (?, ?, ?) ON CONFLICT(stack_id) DO UPDATE SET "
+                              "doc = excluded.doc, deletion_time = excluded.deletion_time",
+                              {v.stackId}, {v.deletionTime}, encodeStack(v),
+                              {Kind::Stack, v.stackName}));
+    const char* kept = "SELECT stack_id FROM deleted_stacks "
+                       "ORDER BY deletion_time DESC, rowid DESC LIMIT ?1";
+    TIDE_RETURN_IF_ERROR(exec((std::string("DELETE FROM stack_events WHERE stack_id IN (SELECT "
+                                           "stack_id FROM deleted_stacks) AND stack_id NOT IN (") +
+                               kept + ")")
+                                  .c_str(),
+                              {}, {kMaxDeletedStacks}, std::nullopt));
+    return exec(
+        (std::string("DELETE FROM deleted_stacks WHERE stack_id NOT IN (") + kept + ")").c_str(),
+        {}, {kMaxDeletedStacks}, std::nullopt);
   }
 
 private:

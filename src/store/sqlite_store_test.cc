@@ -362,6 +362,49 @@ TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
   }));
 }
 
+TEST_F(SqliteStoreTest, StackEventsAndDeletedStacksAreKeptNewestFirstAndBounded) {
+  auto store = open();
+  auto event = [](const std::string& stackId, const std::string& status) {
+    model::StackEvent e;
+    e.eventId = stackId + "-" + status;
+    e.stackId = stackId;
+    e.resourceStatus = status;
+    return e;
+  };
+  auto deleted = [](int i) {
+    model::Stack s;
+    s.stackName = "shop";
+    s.stackId = "id" + std::to_string(i);
+    s.stackStatus = "DELETE_COMPLETE";
+    s.deletionTime = 1000 + i;
+    return s;
+  };
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    for (int i = 0; i < Tx::kMaxDeletedStacks + 2; ++i) {
+      TIDE_RETURN_IF_ERROR(tx.putStackEvent(event(deleted(i).stackId, "DELETE_COMPLETE")));
+      TIDE_RETURN_IF_ERROR(tx.putDeletedStack(deleted(i)));
+    }
+    TIDE_RETURN_IF_ERROR(tx.putStackEvent(event("live", "CREATE_IN_PROGRESS")));
+    return tx.putStackEvent(event("live", "CREATE_COMPLETE"));
+  }));
+  store = open(); // what is kept survives a reopen
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    auto live = tx.stackEvents("live");
+    EXPECT_EQ(live->size(), 2u);
+    EXPECT_EQ((*live)[0].resourceStatus, "CREATE_COMPLETE"); // newest first
+    auto gone = tx.deletedStacks();
+    EXPECT_EQ(gone->size(), static_cast<size_t>(Tx::kMaxDeletedStacks));
+    EXPECT_EQ(gone->front(), deleted(Tx::kMaxDeletedStacks + 1));
+    EXPECT_EQ(gone->back().stackId, "id2");
+    // The events of the stacks dropped went with them; the others stay.
+    EXPECT_TRUE(tx.stackEvents("id0")->empty());
+    EXPECT_TRUE(tx.stackEvents("id1")->empty());
+    EXPECT_EQ(tx.stackEvents("id2")->size(), 1u);
+    EXPECT_FALSE(tx.stack("shop")->has_value());
+    return Status::ok();
+  }));
+}
+
 TEST_F(SqliteStoreTest, KeepsTheEnumsAndWhatActivitiesAreAbout) {
   auto store = open();
   model::Instance i;
@@ -420,7 +463,8 @@ TEST_F(SqliteStoreTest, KeepsTheEnumsAndWhatActivitiesAreAbout) {
 }
 
 TEST_F(SqliteStoreTest, ClassifiesActivitiesWrittenBeforeTheyHadAKind) {
-  open(); // the current schema; then back to version 3, with rows as tide wrote them then
+  open(); // the current schema; then back to version 3 (without what later versions made),
+          // with rows as tide wrote them then
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -430,6 +474,8 @@ INSERT INTO scaling_activities (id, group_name, start_time, doc) VALUES
  ('failed', 'web', 2, '{"activityId":"failed","autoScalingGroupName":"web","description":"Launching a new EC2 instance.  Status Reason: no capacity: i-0123456789abcdef0","statusCode":"Failed"}'),
  ('terminated', 'web', 3, '{"activityId":"terminated","autoScalingGroupName":"web","description":"Terminating EC2 instance: i-0fedcba9876543210","statusCode":"InProgress"}'),
  ('desired', 'web', 4, '{"activityId":"desired","autoScalingGroupName":"web","description":"Changing the desired capacity from 1 to 2","statusCode":"Successful"}');
+DROP TABLE stack_events;
+DROP TABLE deleted_stacks;
 PRAGMA user_version = 3;
 )sql";
     char* err = nullptr;

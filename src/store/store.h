@@ -110,6 +110,19 @@ public:
   virtual Result<std::vector<model::Stack>> stacks() = 0; // by creation
   virtual Status putStack(const model::Stack& stack) = 0;
   virtual Status deleteStack(const std::string& name) = 0;
+
+  // A stack's events, newest first (DescribeStackEvents), kept for live and deleted stacks
+  // alike. putStackEvent appends one and keeps only the newest kMaxStackEvents of its stack.
+  static constexpr int kMaxStackEvents = 1000;
+  virtual Result<std::vector<model::StackEvent>> stackEvents(const std::string& stackId) = 0;
+  virtual Status putStackEvent(const model::StackEvent& event) = 0;
+
+  // Stacks whose deletion completed (DELETE_COMPLETE, described by stack id and listed by
+  // ListStacks), newest deletion first, keyed by stack id. putDeletedStack keeps only the
+  // newest kMaxDeletedStacks, dropping the events of those it drops.
+  static constexpr int kMaxDeletedStacks = 200;
+  virtual Result<std::vector<model::Stack>> deletedStacks() = 0;
+  virtual Status putDeletedStack(const model::Stack& stack) = 0;
 };
 
 class Store {

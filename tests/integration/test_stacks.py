@@ -1,9 +1,13 @@
 """Stack files through the real binary: `tide up` makes an image, a launch template, a target
 group and a load balancer with a listener, and reports the outputs; a second `tide up` changes
-nothing; a bad stack file is one clear error and makes nothing; `tide down` removes it all."""
+nothing; a bad stack file is one clear error and makes nothing; `tide down` removes it all.
+CloudFormation's API as `aws cloudformation deploy` drives it (deployer.py's calls and checks),
+judged by the waiters' own acceptors from botocore's waiters-2.json."""
 
+import json
 import os
 import socket
+import time
 
 from harness import TideTestCase
 
@@ -154,6 +158,131 @@ class StacksTest(TideTestCase):
         self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
         self.tide("down", path)
         self.assertEqual(self.counts(), (0, 0, 0, 1))
+
+    def test_failed_update_rolls_back_and_up_reports_it(self):
+        path = self.write_stack("web.yaml", STACK)
+        port = str(free_port())
+        self.tide_json("up", path, "--parameter", f"Port={port}")
+        with open(path, "w") as f:
+            f.write(STACK.replace("HealthCheckIntervalSeconds: 2",
+                                  "HealthCheckIntervalSeconds: 3\n      Matcher: {HttpCode: '999'}"))
+        line = self.tide_fails("up", path, "--parameter", f"Port={free_port()}")
+        self.assertIn("UPDATE_ROLLBACK_COMPLETE", line)
+        self.assertIn("Web", line)
+        stack = self.ok("DescribeStacks", {"StackName": "web"})["Stacks"][0]
+        self.assertEqual(stack["Parameters"], [{"ParameterKey": "Port", "ParameterValue": port}])
+        tg = self.ok("DescribeTargetGroups")["TargetGroups"][0]
+        self.assertEqual(tg["HealthCheckIntervalSeconds"], 2)
+        lb = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]
+        listeners = self.ok("DescribeListeners",
+                            {"LoadBalancerArn": lb["LoadBalancerArn"]})["Listeners"]
+        self.assertEqual([l["Port"] for l in listeners], [int(port)])
+        self.tide("down", path)
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
+
+    # -- `aws cloudformation deploy` and the waiters ------------------------------------------
+    WAITERS = "/usr/lib/python3/dist-packages/botocore/data/cloudformation/2010-05-15/waiters-2.json"
+
+    def waiter_state(self, name, action, params, timeout=60.0):
+        """Polls `action` as botocore's waiter `name` does and returns the state of the first
+        acceptor that matches (success or failure) with the last response."""
+        try:
+            from botocore.waiter import WaiterModel
+        except ImportError:
+            self.skipTest("botocore is not installed (apt-get install python3-botocore)")
+        with open(self.WAITERS) as f:
+            waiter = WaiterModel(json.load(f)).get_waiter(name)
+        deadline = time.monotonic() + timeout
+        while True:
+            status, body = self.api(action, params)
+            response = body if status == 200 else {
+                "Error": {"Code": body["__type"], "Message": body["message"]}}
+            for acceptor in waiter.acceptors:
+                if acceptor.matcher_func(response):
+                    if acceptor.state != "retry":
+                        return acceptor.state, response
+                    break
+            self.assertLess(time.monotonic(), deadline, f"{name}: still waiting: {response}")
+            time.sleep(0.1)
+
+    def test_deploy_flow_and_waiters(self):
+        self.write_stack("unused.yaml", STACK)  # the app's files
+        template = STACK.replace("SourceDirectory: app",
+                                 "SourceDirectory: " + os.path.join(self.tmp, "app"))
+        port = str(free_port())
+        # deployer.has_stack: no stack yet, told by the message it looks for.
+        status, body = self.api("DescribeStacks", {"StackName": "dep"})
+        self.assertEqual(status, 400)
+        self.assertIn("Stack with id dep does not exist", body["message"])
+
+        made = self.ok("CreateChangeSet", {
+            "ChangeSetName": "awscli-cloudformation-package-deploy-1", "StackName": "dep",
+            "TemplateBody": template, "ChangeSetType": "CREATE",
+            "Parameters": [{"ParameterKey": "Port", "ParameterValue": port}],
+            "Capabilities": [], "Description": "Created by AWS CLI", "Tags": []})
+        stack = self.ok("DescribeStacks", {"StackName": "dep"})["Stacks"][0]
+        self.assertEqual(stack["StackStatus"], "REVIEW_IN_PROGRESS")  # has_stack: still new
+        state, cs = self.waiter_state("ChangeSetCreateComplete", "DescribeChangeSet",
+                                      {"ChangeSetName": made["Id"], "StackName": "dep"})
+        self.assertEqual(state, "success", cs)
+        self.assertEqual(len(cs["Changes"]), 5)
+        self.ok("ExecuteChangeSet", {"ChangeSetName": made["Id"], "StackName": "dep",
+                                     "DisableRollback": False})
+        state, described = self.waiter_state("StackCreateComplete", "DescribeStacks",
+                                              {"StackName": "dep"})
+        self.assertEqual(state, "success", described)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0]["Outputs"]}
+        self.assertEqual(outputs["URL"], f"http://127.0.0.1:{port}")
+
+        # Deploying the same again: deployer reads the parameters the stack declares, then the
+        # change set fails with the reason that makes deploy say there is nothing to change.
+        summary = self.ok("GetTemplateSummary", {"StackName": "dep"})
+        self.assertEqual([p["ParameterKey"] for p in summary["Parameters"]], ["Port"])
+        same = self.ok("CreateChangeSet", {
+            "ChangeSetName": "awscli-cloudformation-package-deploy-2", "StackName": "dep",
+            "TemplateBody": template, "ChangeSetType": "UPDATE",
+            "Parameters": [{"ParameterKey": "Port", "UsePreviousValue": True}],
+            "Capabilities": [], "Description": "Created by AWS CLI", "Tags": []})
+        state, cs = self.waiter_state("ChangeSetCreateComplete", "DescribeChangeSet",
+                                      {"ChangeSetName": same["Id"], "StackName": "dep"})
+        self.assertEqual(state, "failure")
+        self.assertEqual(cs["Status"], "FAILED")
+        self.assertIn("The submitted information didn't contain changes.", cs["StatusReason"])
+
+        # An update through a change set, waited for as deploy does.
+        changed = self.ok("CreateChangeSet", {
+            "ChangeSetName": "awscli-cloudformation-package-deploy-3", "StackName": "dep",
+            "TemplateBody": template.replace("HealthCheckIntervalSeconds: 2",
+                                             "HealthCheckIntervalSeconds: 3"),
+            "ChangeSetType": "UPDATE",
+            "Parameters": [{"ParameterKey": "Port", "UsePreviousValue": True}]})
+        state, cs = self.waiter_state("ChangeSetCreateComplete", "DescribeChangeSet",
+                                      {"ChangeSetName": changed["Id"], "StackName": "dep"})
+        self.assertEqual(state, "success", cs)
+        self.assertEqual([c["ResourceChange"]["LogicalResourceId"] for c in cs["Changes"]],
+                         ["Web"])
+        self.ok("ExecuteChangeSet", {"ChangeSetName": changed["Id"], "StackName": "dep"})
+        state, described = self.waiter_state("StackUpdateComplete", "DescribeStacks",
+                                             {"StackName": "dep"})
+        self.assertEqual(state, "success", described)
+
+        # Delete: the waiter's success is the ValidationError of a name no longer there; the
+        # stack id still describes it, with its events.
+        stack_id = described["Stacks"][0]["StackId"]
+        self.ok("DeleteStack", {"StackName": "dep"})
+        state, response = self.waiter_state("StackDeleteComplete", "DescribeStacks",
+                                            {"StackName": "dep"})
+        self.assertEqual(state, "success", response)
+        gone = self.ok("DescribeStacks", {"StackName": stack_id})["Stacks"][0]
+        self.assertEqual(gone["StackStatus"], "DELETE_COMPLETE")
+        events = self.ok("DescribeStackEvents", {"StackName": stack_id})["StackEvents"]
+        stack_events = [e["ResourceStatus"] for e in reversed(events)
+                        if e["ResourceType"] == "AWS::CloudFormation::Stack"]
+        self.assertEqual(stack_events, [
+            "REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS", "CREATE_COMPLETE", "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE", "DELETE_IN_PROGRESS",
+            "DELETE_COMPLETE"])
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
 
 
 if __name__ == "__main__":
