@@ -253,6 +253,11 @@ TEST_F(StackActionsTest, ResourceQueriesAndTemplates) {
                          "AWS::ElasticLoadBalancingV2::LoadBalancer",
                          "AWS::ElasticLoadBalancingV2::TargetGroup", "Tide::EC2::Image"}));
   EXPECT_EQ(ok("GetTemplateSummary", {{"TemplateBody", body}})["ResourceTypes"].size(), 5u);
+  EXPECT_EQ(summary["Version"], "2010-09-09");
+  // A version that is not text does not break the summary.
+  EXPECT_EQ(ok("GetTemplateSummary",
+               {{"TemplateBody", "AWSTemplateFormatVersion: 2010\n" + body}})["Version"],
+            "2010-09-09");
   EXPECT_EQ(errorCode("GetTemplateSummary", Json::object()), "ValidationError");
   EXPECT_EQ(errorCode("GetTemplateSummary", {{"StackName", "nope"}}), "ValidationError");
 }

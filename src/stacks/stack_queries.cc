@@ -283,10 +283,15 @@ Result<Json> getTemplateSummary(ActionContext& ctx, const Json& p) {
   }
   Json out = {{"Parameters", params},
               {"ResourceTypes", Json(std::vector<std::string>(types.begin(), types.end()))},
-              {"Version", t.document.value("AWSTemplateFormatVersion", "2010-09-09")},
+              {"Version", "2010-09-09"},
               {"DeclaredTransforms", Json::array()}};
   if (t.document.contains("Description") && t.document["Description"].is_string()) {
     out["Description"] = t.document["Description"];
+  }
+  // The template's own version when it gives one as text (the parser does not check its type).
+  if (t.document.contains("AWSTemplateFormatVersion") &&
+      t.document["AWSTemplateFormatVersion"].is_string()) {
+    out["Version"] = t.document["AWSTemplateFormatVersion"];
   }
   return out;
 }
