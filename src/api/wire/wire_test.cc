@@ -58,6 +58,20 @@ TEST(FormTest, RefusesMalformedForms) {
   }
 }
 
+// Found by fuzz_query: the messages named nothing of the input, or quoted bytes that are not
+// UTF-8 (which then went into XML errors as they were).
+TEST(FormTest, RefusalsQuoteWhatWasSentAsUtf8) {
+  FormParams form;
+  Status s = parseForm("A=%\xff\xfe", form);
+  EXPECT_EQ(s.message(), "A '%' in the query is not followed by two hex digits: '%%FF%FE'");
+  s = parseForm("Name=caf%E9", form);
+  EXPECT_EQ(s.message(), "A query parameter is not valid UTF-8: 'caf%E9'");
+  s = parseForm("A=\x80", form);
+  EXPECT_EQ(s.message(), "A query parameter is not valid UTF-8: '%80'");
+  s = parseForm("=x", form);
+  EXPECT_EQ(s.message(), "A query parameter has no name: '=x'");
+}
+
 TEST(Ec2QueryTest, DecodesListsFiltersAndTypesByTheModel) {
   auto p = decode("ec2", "DescribeInstances",
                   "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.2=i-2"
