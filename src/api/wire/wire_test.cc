@@ -213,6 +213,9 @@ TEST(XmlTest, WritesErrorsInEachDialect) {
 
 TEST(XmlTest, EscapesWhatXmlCannotCarry) {
   EXPECT_EQ(xmlEscape("a\"b'c\r\n\t\x01"), "a&quot;b&apos;c&#13;\n\t\xef\xbf\xbd");
+  // Found by fuzz_query: the noncharacters U+FFFE and U+FFFF are not XML 1.0 characters.
+  EXPECT_EQ(xmlEscape("a\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\xef\xbe\xbf"),
+            "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbe\xbf");
 }
 
 TEST(JsonWireTest, TimestampsTravelAsEpochSeconds) {
