@@ -248,6 +248,9 @@ struct Reader {
       }
       out.push_back(std::move(v));
     }
+    if (out.empty()) {
+      return Json(); // only empty structures ("Name.member.1="): no list, as when none is sent
+    }
     return out;
   }
 

@@ -153,6 +153,17 @@ TEST(QueryTest, DecodesEmptyListsMapsAndDoubles) {
   EXPECT_NE(p.status().message().find("Bogus"), std::string::npos);
 }
 
+// Found by fuzz_query: a list of only empty structures decoded to [], an empty list the form
+// never sent (the query protocol sends that as "Name=").
+TEST(QueryTest, AListOfOnlyEmptyStructuresIsNoList) {
+  auto p = decode("monitoring", "PutMetricData", "Namespace=App&MetricData.member.112=");
+  ASSERT_OK(p);
+  EXPECT_FALSE(p->contains("MetricData")) << p->dump();
+  p = decode("monitoring", "PutMetricData", "Namespace=App&MetricData=");
+  ASSERT_OK(p);
+  EXPECT_EQ((*p)["MetricData"], Json::array());
+}
+
 TEST(XmlTest, WritesEc2ResponsesAsBotocoreReadsThem) {
   Json result = {{"Reservations",
                   {{{"ReservationId", "r-1"},
