@@ -103,7 +103,8 @@ struct Reader {
       std::string_view rest = std::string_view(it->first).substr(p.size());
       size_t end = rest.find('.');
       std::string_view digits = rest.substr(0, end);
-      if (digits.empty() || digits.size() > 6 || digits[0] == '0') {
+      if (digits.empty() || digits.size() > 6 || digits[0] == '0' ||
+          digits.find_first_not_of("0123456789") != std::string_view::npos) {
         continue;
       }
       long n = 0;

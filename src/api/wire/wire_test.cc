@@ -112,6 +112,10 @@ TEST(Ec2QueryTest, RefusesWrongTypesAndUnknownParameters) {
   EXPECT_NE(p.status().message().find("InstanceIds.1"), std::string::npos);
   p = decode("ec2", "DescribeInstances", "InstanceId.01=i-1");
   EXPECT_EQ(p.status().code(), "UnknownParameter");
+  // Found by fuzz_ec2_query: from_chars read "-2" as an index.
+  p = decode("ec2", "DescribeInstances", "Filter.1.Name=a&Filter.1.Value.-2=b");
+  EXPECT_EQ(p.status().code(), "UnknownParameter");
+  EXPECT_NE(p.status().message().find("Filter.1.Value.-2"), std::string::npos);
   p = decode("ec2", "DescribeInstances", "DryRun=yes");
   EXPECT_EQ(p.status().code(), "InvalidParameterValue");
 }
