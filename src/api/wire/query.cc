@@ -274,6 +274,10 @@ struct Reader {
                       "The map entry " + entries + "." + std::to_string(i) + " has no key");
       }
       TIDE_ASSIGN_OR_RETURN(Json v, value(valueShape, vname, depth + 1));
+      if (v.is_null()) {
+        return Status(dialect == QueryDialect::Ec2 ? "MissingParameter" : "ValidationError",
+                      "The map entry " + entries + "." + std::to_string(i) + " has no value");
+      }
       out[k.get<std::string>()] = std::move(v);
     }
     return out;

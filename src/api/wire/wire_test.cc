@@ -168,6 +168,25 @@ TEST(QueryTest, AListOfOnlyEmptyStructuresIsNoList) {
   EXPECT_EQ((*p)["MetricData"], Json::array());
 }
 
+// Found by fuzz_query: an entry with a key and no value gave the handler a null where the
+// model has a string.
+TEST(QueryTest, MapEntriesNeedAKeyAndAValue) {
+  std::string params = "LoadBalancerArn=lb&DefaultActions.member.1.Type=authenticate-oidc"
+                       "&DefaultActions.member.1.AuthenticateOidcConfig.ClientId=tide";
+  std::string map = "&DefaultActions.member.1.AuthenticateOidcConfig."
+                    "AuthenticationRequestExtraParams.entry.1.";
+  auto p = decode("elbv2", "CreateListener", params + map + "key=prompt" + map + "value=login");
+  ASSERT_OK(p);
+  EXPECT_EQ((*p)["DefaultActions"][0]["AuthenticateOidcConfig"]["AuthenticationRequestExtraParams"],
+            Json({{"prompt", "login"}}));
+  p = decode("elbv2", "CreateListener", params + map + "key=prompt");
+  EXPECT_EQ(p.status().code(), "ValidationError");
+  EXPECT_NE(p.status().message().find("AuthenticationRequestExtraParams.entry.1 has no value"),
+            std::string::npos);
+  p = decode("elbv2", "CreateListener", params + map + "value=login");
+  EXPECT_EQ(p.status().code(), "ValidationError");
+}
+
 TEST(XmlTest, WritesEc2ResponsesAsBotocoreReadsThem) {
   Json result = {{"Reservations",
                   {{{"ReservationId", "r-1"},
