@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -170,6 +171,24 @@ FormReading readForm(std::string_view body) {
 
 // ---- XML -------------------------------------------------------------------------------------
 
+void appendUtf8(std::string& out, uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
 bool xmlChar(uint32_t c) {
   return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
          (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
@@ -186,8 +205,9 @@ bool nameChar(char c) {
 // A small, independent well-formedness check of what encodeXmlResponse and encodeXmlError write:
 // the XML declaration, then one element; every character an XML 1.0 Char in UTF-8; tags with
 // names and double-quoted attributes, balanced; text with no raw '<', '&' only in the five
-// entity references and character references (of Chars), no "]]>".
-bool wellFormedXml(std::string_view xml) {
+// entity references and character references (of Chars), no "]]>". When texts is given, it
+// receives every text between two tags inside the root, with its references resolved.
+bool wellFormedXml(std::string_view xml, std::set<std::string>* texts = nullptr) {
   std::optional<std::vector<uint32_t>> cps = codePoints(xml);
   if (!cps) {
     return false;
@@ -211,6 +231,7 @@ bool wellFormedXml(std::string_view xml) {
     }
     return xml.substr(start, pos - start);
   };
+  std::string text; // the current text, references resolved
   auto reference = [&]() {
     size_t semi = xml.find(';', pos);
     if (semi == std::string_view::npos) {
@@ -218,8 +239,13 @@ bool wellFormedXml(std::string_view xml) {
     }
     std::string_view ref = xml.substr(pos + 1, semi - pos - 1);
     pos = semi + 1;
-    if (ref == "lt" || ref == "gt" || ref == "amp" || ref == "quot" || ref == "apos") {
-      return true;
+    constexpr std::pair<std::string_view, char> kEntities[] = {
+        {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}};
+    for (const auto& [entity, ch] : kEntities) {
+      if (ref == entity) {
+        text += ch;
+        return true;
+      }
     }
     bool hex = ref.starts_with("#x");
     std::string_view digits = ref.substr(hex ? 2 : 1);
@@ -228,7 +254,11 @@ bool wellFormedXml(std::string_view xml) {
     }
     uint32_t c = 0;
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), c, hex ? 16 : 10);
-    return ec == std::errc() && p == digits.data() + digits.size() && xmlChar(c);
+    if (ec != std::errc() || p != digits.data() + digits.size() || !xmlChar(c)) {
+      return false;
+    }
+    appendUtf8(text, c);
+    return true;
   };
   std::vector<std::string_view> open;
   bool rootDone = false;
@@ -246,10 +276,15 @@ bool wellFormedXml(std::string_view xml) {
           return false;
         }
       } else {
+        text += c;
         ++pos;
       }
       continue;
     }
+    if (texts != nullptr && !open.empty() && !text.empty()) {
+      texts->insert(text);
+    }
+    text.clear();
     ++pos;
     if (pos < xml.size() && xml[pos] == '/') {
       ++pos;
@@ -393,6 +428,48 @@ bool conforms(const Shape& shape, const Json& v, int depth) {
     return v.is_string();
   }
   return false;
+}
+
+// The strings of v (string members and map keys) as XML carries them: characters XML 1.0
+// cannot carry as U+FFFD. Empty strings are left out (their elements have no text).
+void xmlStrings(const Shape& shape, const Json& v, std::vector<std::string>& out, int depth) {
+  auto add = [&](std::string_view s) {
+    std::string x;
+    for (uint32_t c : codePoints(s).value_or(std::vector<uint32_t>{})) {
+      appendUtf8(x, xmlChar(c) ? c : 0xFFFD);
+    }
+    if (!x.empty()) {
+      out.push_back(std::move(x));
+    }
+  };
+  if (depth > 64) {
+    return;
+  }
+  switch (shape.type) {
+  case Type::Structure:
+    for (const Member& m : shape.members()) {
+      auto it = v.find(m.name);
+      if (it != v.end()) {
+        xmlStrings(shapeAt(m.shape), *it, out, depth + 1);
+      }
+    }
+    return;
+  case Type::List:
+    for (const Json& e : v) {
+      xmlStrings(shapeAt(shape.a), e, out, depth + 1);
+    }
+    return;
+  case Type::Map:
+    for (const auto& [key, item] : v.items()) {
+      add(key);
+      xmlStrings(shapeAt(shape.b), item, out, depth + 1);
+    }
+    return;
+  default:
+    if (v.is_string()) {
+      add(v.get<std::string>());
+    }
+  }
 }
 
 // ---- An independent query encoder (botocore's QuerySerializer and EC2Serializer) -----------
@@ -678,7 +755,15 @@ Violation checkForm(const Operation& op, std::string_view body, QueryDialect dia
   Operation asOutput{op.service, op.name, -1, op.input, wrapper, "", "", "", ""};
   std::string xml = api::wire::encodeXmlResponse(*api::wire::findService(op.service), asOutput,
                                                  value, "req-1", dialect);
-  PROPERTY(wellFormedXml(xml), "the decoded JSON written as an XML response is well-formed XML");
+  std::set<std::string> texts;
+  PROPERTY(wellFormedXml(xml, &texts),
+           "the decoded JSON written as an XML response is well-formed XML");
+  std::vector<std::string> strings;
+  xmlStrings(input, value, strings, 0);
+  for (const std::string& text : strings) {
+    PROPERTY(texts.contains(text), "every string of the decoded JSON is the text of an element "
+                                   "of its XML (characters XML cannot carry as U+FFFD)");
+  }
 
   // The round trip through the independent encoder.
   std::string body2 = formBody(op, pairs);
