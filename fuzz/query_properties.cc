@@ -430,16 +430,21 @@ bool conforms(const Shape& shape, const Json& v, int depth) {
   return false;
 }
 
+// UTF-8 text as XML carries it: characters XML 1.0 cannot carry as U+FFFD.
+std::string asXmlText(std::string_view s) {
+  std::string x;
+  for (uint32_t c : codePoints(s).value_or(std::vector<uint32_t>{})) {
+    appendUtf8(x, xmlChar(c) ? c : 0xFFFD);
+  }
+  return x;
+}
+
 // The strings of v (string members and map keys) as XML carries them: characters XML 1.0
 // cannot carry as U+FFFD. Empty strings are left out (their elements have no text).
 void xmlStrings(const Shape& shape, const Json& v, std::vector<std::string>& out, int depth) {
   auto add = [&](std::string_view s) {
-    std::string x;
-    for (uint32_t c : codePoints(s).value_or(std::vector<uint32_t>{})) {
-      appendUtf8(x, xmlChar(c) ? c : 0xFFFD);
-    }
-    if (!x.empty()) {
-      out.push_back(std::move(x));
+    if (!s.empty()) {
+      out.push_back(asXmlText(s));
     }
   };
   if (depth > 64) {
@@ -659,12 +664,15 @@ bool means(std::string_view text, const FormPair& p) {
 
 // ---- The properties --------------------------------------------------------------------------
 
-Violation checkRefusal(const Status& s, std::string_view where, QueryDialect dialect) {
-  const api::wire::Service* service = api::wire::findService(where);
+Violation checkRefusal(const Status& s, std::string_view serviceName, QueryDialect dialect) {
+  const api::wire::Service* service = api::wire::findService(serviceName);
   PROPERTY(dumps(Json(s.message())), "a refusal's message is valid UTF-8");
   std::string xml =
       api::wire::encodeXmlError(service, s.code(), s.message(), true, "req-1", dialect);
-  PROPERTY(wellFormedXml(xml), "a refusal written as an XML error is well-formed XML");
+  std::set<std::string> texts;
+  PROPERTY(wellFormedXml(xml, &texts), "a refusal written as an XML error is well-formed XML");
+  PROPERTY(texts.contains(asXmlText(s.code())) && texts.contains(asXmlText(s.message())),
+           "a refusal's XML error carries its code and message");
   return {};
 }
 
