@@ -3,6 +3,7 @@
 #include "api/cbor.h"
 #include "cbor_properties.h"
 #include "http_properties.h"
+#include "query_properties.h"
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,8 @@ constexpr struct {
     {"fuzz_chunked", checkChunkedBody},
     {"fuzz_request_reader", checkRequestReader},
     {"fuzz_cbor", checkCborItem},
+    {"fuzz_query", checkQueryRequest},
+    {"fuzz_ec2_query", checkEc2QueryRequest},
 };
 
 struct Seed {
@@ -94,6 +97,23 @@ TEST(FuzzCorpusTest, CborSeedsDecodeUnlessNamedInvalid) {
     Result<api::Json> r = api::cbor::decode(s.bytes);
     EXPECT_EQ(r.isOk(), !invalid) << s.path << ": " << r.status().toString();
   }
+}
+
+// Query seeds (the first byte picks the operation) named invalid-* are refused by parseForm or
+// decodeQuery, the others decode.
+TEST(FuzzCorpusTest, QuerySeedsDecodeUnlessNamedInvalid) {
+  size_t refused = 0;
+  for (const Seed& s : readCorpus()) {
+    if (s.check != checkQueryRequest && s.check != checkEc2QueryRequest) {
+      continue;
+    }
+    bool invalid = fs::path(s.path).filename().string().starts_with("invalid-");
+    refused += invalid ? 1 : 0;
+    EXPECT_EQ(decodesQueryRequest(bytesOf(s), s.bytes.size(), s.check == checkEc2QueryRequest),
+              !invalid)
+        << s.path;
+  }
+  EXPECT_GE(refused, 2u);
 }
 
 // The checks hold for inputs that are not HTTP at all, and for pieces of every seed.

@@ -26,6 +26,24 @@ int hexValue(char c) {
   return -1;
 }
 
+// Form text as a message quotes it: bytes outside printable ASCII as %XX, so that the message
+// stays UTF-8 (it goes into XML and JSON errors) and shows what was sent.
+std::string quoteRaw(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "'";
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "'";
+}
+
 Result<std::string> formDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -38,8 +56,8 @@ Result<std::string> formDecode(std::string_view s) {
       int lo = hi >= 0 ? hexValue(s[i + 2]) : -1;
       if (lo < 0) {
         return Status("MalformedQueryString",
-                      "A '%' in the query is not followed by two hex digits: '" +
-                          std::string(s.substr(i, 3)) + "'");
+                      "A '%' in the query is not followed by two hex digits: " +
+                          quoteRaw(s.substr(i, 3)));
       }
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
@@ -48,7 +66,7 @@ Result<std::string> formDecode(std::string_view s) {
     }
   }
   if (!isValidUtf8(out)) {
-    return Status("MalformedQueryString", "A query parameter is not valid UTF-8");
+    return Status("MalformedQueryString", "A query parameter is not valid UTF-8: " + quoteRaw(s));
   }
   return out;
 }
@@ -85,7 +103,8 @@ struct Reader {
       std::string_view rest = std::string_view(it->first).substr(p.size());
       size_t end = rest.find('.');
       std::string_view digits = rest.substr(0, end);
-      if (digits.empty() || digits.size() > 6 || digits[0] == '0') {
+      if (digits.empty() || digits.size() > 6 || digits[0] == '0' ||
+          digits.find_first_not_of("0123456789") != std::string_view::npos) {
         continue;
       }
       long n = 0;
@@ -230,6 +249,9 @@ struct Reader {
       }
       out.push_back(std::move(v));
     }
+    if (out.empty()) {
+      return Json(); // only empty structures ("Name.member.1="): no list, as when none is sent
+    }
     return out;
   }
 
@@ -252,6 +274,10 @@ struct Reader {
                       "The map entry " + entries + "." + std::to_string(i) + " has no key");
       }
       TIDE_ASSIGN_OR_RETURN(Json v, value(valueShape, vname, depth + 1));
+      if (v.is_null()) {
+        return Status(dialect == QueryDialect::Ec2 ? "MissingParameter" : "ValidationError",
+                      "The map entry " + entries + "." + std::to_string(i) + " has no value");
+      }
       out[k.get<std::string>()] = std::move(v);
     }
     return out;
@@ -279,7 +305,7 @@ Status parseForm(std::string_view text, FormParams& out) {
         std::string value,
         formDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1)));
     if (name.empty()) {
-      return Status("MalformedQueryString", "A query parameter has no name");
+      return Status("MalformedQueryString", "A query parameter has no name: " + quoteRaw(pair));
     }
     if (out.contains(name)) {
       return Status("MalformedQueryString", "The parameter " + name + " is given twice");

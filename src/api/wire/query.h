@@ -32,7 +32,8 @@ Status parseForm(std::string_view text, FormParams& out);
 // The input of one operation from its form parameters. `Action`, `Version` and the presigned
 // URL's X-Amz-* parameters are the envelope's, not the input's. Errors name the parameter:
 // a value of the wrong type (EC2: InvalidParameterValue; query: ValidationError) or a parameter
-// the model does not have (EC2: UnknownParameter; query: ValidationError).
+// the model does not have (EC2: UnknownParameter; query: ValidationError), a map entry without
+// its key or value (EC2: MissingParameter; query: ValidationError).
 Result<Json> decodeQuery(const Operation& op, const FormParams& params, QueryDialect dialect);
 
 } // namespace tide::api::wire

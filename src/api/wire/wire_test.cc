@@ -58,6 +58,20 @@ TEST(FormTest, RefusesMalformedForms) {
   }
 }
 
+// Found by fuzz_query: the messages named nothing of the input, or quoted bytes that are not
+// UTF-8 (which then went into XML errors as they were).
+TEST(FormTest, RefusalsQuoteWhatWasSentAsUtf8) {
+  FormParams form;
+  Status s = parseForm("A=%\xff\xfe", form);
+  EXPECT_EQ(s.message(), "A '%' in the query is not followed by two hex digits: '%%FF%FE'");
+  s = parseForm("Name=caf%E9", form);
+  EXPECT_EQ(s.message(), "A query parameter is not valid UTF-8: 'caf%E9'");
+  s = parseForm("A=\x80", form);
+  EXPECT_EQ(s.message(), "A query parameter is not valid UTF-8: '%80'");
+  s = parseForm("=x", form);
+  EXPECT_EQ(s.message(), "A query parameter has no name: '=x'");
+}
+
 TEST(Ec2QueryTest, DecodesListsFiltersAndTypesByTheModel) {
   auto p = decode("ec2", "DescribeInstances",
                   "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.2=i-2"
@@ -98,6 +112,10 @@ TEST(Ec2QueryTest, RefusesWrongTypesAndUnknownParameters) {
   EXPECT_NE(p.status().message().find("InstanceIds.1"), std::string::npos);
   p = decode("ec2", "DescribeInstances", "InstanceId.01=i-1");
   EXPECT_EQ(p.status().code(), "UnknownParameter");
+  // Found by fuzz_ec2_query: from_chars read "-2" as an index.
+  p = decode("ec2", "DescribeInstances", "Filter.1.Name=a&Filter.1.Value.-2=b");
+  EXPECT_EQ(p.status().code(), "UnknownParameter");
+  EXPECT_NE(p.status().message().find("Filter.1.Value.-2"), std::string::npos);
   p = decode("ec2", "DescribeInstances", "DryRun=yes");
   EXPECT_EQ(p.status().code(), "InvalidParameterValue");
 }
@@ -137,6 +155,36 @@ TEST(QueryTest, DecodesEmptyListsMapsAndDoubles) {
   p = decode("monitoring", "PutMetricAlarm", "Bogus=1");
   EXPECT_EQ(p.status().code(), "ValidationError");
   EXPECT_NE(p.status().message().find("Bogus"), std::string::npos);
+}
+
+// Found by fuzz_query: a list of only empty structures decoded to [], an empty list the form
+// never sent (the query protocol sends that as "Name=").
+TEST(QueryTest, AListOfOnlyEmptyStructuresIsNoList) {
+  auto p = decode("monitoring", "PutMetricData", "Namespace=App&MetricData.member.112=");
+  ASSERT_OK(p);
+  EXPECT_FALSE(p->contains("MetricData")) << p->dump();
+  p = decode("monitoring", "PutMetricData", "Namespace=App&MetricData=");
+  ASSERT_OK(p);
+  EXPECT_EQ((*p)["MetricData"], Json::array());
+}
+
+// Found by fuzz_query: an entry with a key and no value gave the handler a null where the
+// model has a string.
+TEST(QueryTest, MapEntriesNeedAKeyAndAValue) {
+  std::string params = "LoadBalancerArn=lb&DefaultActions.member.1.Type=authenticate-oidc"
+                       "&DefaultActions.member.1.AuthenticateOidcConfig.ClientId=tide";
+  std::string map = "&DefaultActions.member.1.AuthenticateOidcConfig."
+                    "AuthenticationRequestExtraParams.entry.1.";
+  auto p = decode("elbv2", "CreateListener", params + map + "key=prompt" + map + "value=login");
+  ASSERT_OK(p);
+  EXPECT_EQ((*p)["DefaultActions"][0]["AuthenticateOidcConfig"]["AuthenticationRequestExtraParams"],
+            Json({{"prompt", "login"}}));
+  p = decode("elbv2", "CreateListener", params + map + "key=prompt");
+  EXPECT_EQ(p.status().code(), "ValidationError");
+  EXPECT_NE(p.status().message().find("AuthenticationRequestExtraParams.entry.1 has no value"),
+            std::string::npos);
+  p = decode("elbv2", "CreateListener", params + map + "value=login");
+  EXPECT_EQ(p.status().code(), "ValidationError");
 }
 
 TEST(XmlTest, WritesEc2ResponsesAsBotocoreReadsThem) {
@@ -199,6 +247,9 @@ TEST(XmlTest, WritesErrorsInEachDialect) {
 
 TEST(XmlTest, EscapesWhatXmlCannotCarry) {
   EXPECT_EQ(xmlEscape("a\"b'c\r\n\t\x01"), "a&quot;b&apos;c&#13;\n\t\xef\xbf\xbd");
+  // Found by fuzz_query: the noncharacters U+FFFE and U+FFFF are not XML 1.0 characters.
+  EXPECT_EQ(xmlEscape("a\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\xef\xbe\xbf"),
+            "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbe\xbf");
 }
 
 TEST(JsonWireTest, TimestampsTravelAsEpochSeconds) {

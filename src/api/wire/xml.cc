@@ -137,7 +137,15 @@ void appendUtf8(std::string& out, uint32_t cp) {
 std::string xmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML 1.0 characters either.
+    if (c == '\xEF' && text.size() - i > 2 && text[i + 1] == '\xBF' &&
+        (text[i + 2] == '\xBE' || text[i + 2] == '\xBF')) {
+      appendUtf8(out, 0xFFFD);
+      i += 2;
+      continue;
+    }
     switch (c) {
     case '&':
       out += "&amp;";

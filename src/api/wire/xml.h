@@ -23,7 +23,7 @@ std::string encodeXmlError(const Service* service, const std::string& code,
                            const std::string& requestId, QueryDialect dialect);
 
 // Text escaped for XML 1.0 content and attributes. Characters XML 1.0 cannot carry (controls
-// other than tab, LF and CR) become U+FFFD.
+// other than tab, LF and CR, and U+FFFE and U+FFFF) become U+FFFD.
 std::string xmlEscape(std::string_view text);
 
 } // namespace tide::api::wire
