@@ -503,9 +503,7 @@ Result<Json> describeSecurityGroups(ActionContext& ctx, const Json& p) {
           }
         }
         if (!missing.empty()) {
-          return Status("InvalidGroup.NotFound",
-                        "The security group" + std::string(missing.size() > 1 ? "s '" : " '") +
-                            missing[0] + (missing.size() > 1 ? "', ..." : "'") + " does not exist");
+          return notFound("InvalidGroup.NotFound", "security group", missing);
         }
         for (const std::string& name : names) {
           TIDE_ASSIGN_OR_RETURN(SecurityGroup g, namedGroup(tx, std::nullopt, name));
