@@ -6,8 +6,7 @@
 
 namespace tide::model {
 
-namespace {
-std::optional<Ipv4Block> parse(std::string_view cidr, bool requireClearHostBits) {
+std::optional<Ipv4Block> parseIpv4Block(std::string_view cidr) {
   size_t slash = cidr.find('/');
   if (slash == std::string_view::npos) {
     return std::nullopt;
@@ -39,19 +38,10 @@ std::optional<Ipv4Block> parse(std::string_view cidr, bool requireClearHostBits)
     return std::nullopt;
   }
   uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
-  if (requireClearHostBits && (addr & ~mask) != 0) {
+  if ((addr & ~mask) != 0) {
     return std::nullopt;
   }
   return Ipv4Block{addr & mask, prefix};
-}
-} // namespace
-
-std::optional<Ipv4Block> parseIpv4Block(std::string_view cidr) {
-  return parse(cidr, true);
-}
-
-std::optional<Ipv4Block> parseIpv4Cidr(std::string_view cidr) {
-  return parse(cidr, false);
 }
 
 SecurityGroupRule allTrafficOut() {

@@ -95,9 +95,6 @@ struct Ipv4Block {
 };
 // Parses "a.b.c.d/n" with the host bits zero; nullopt otherwise.
 std::optional<Ipv4Block> parseIpv4Block(std::string_view cidr);
-// Parses "a.b.c.d/n" whatever its host bits (they are cleared); for permission sources, which
-// AWS accepts as given.
-std::optional<Ipv4Block> parseIpv4Cidr(std::string_view cidr);
 
 // The addresses of a subnet EC2 offers: all but the 5 it reserves (network, router, DNS,
 // future use, broadcast).
