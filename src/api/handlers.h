@@ -29,6 +29,40 @@ Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p);
 Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p);
 Result<Json> describeHost(ActionContext& ctx, const Json& p);
 
+// actions_regions.cc
+Result<Json> describeRegions(ActionContext& ctx, const Json& p);
+Result<Json> describeAvailabilityZones(ActionContext& ctx, const Json& p);
+Result<Json> describeAccountAttributes(ActionContext& ctx, const Json& p);
+
+// actions_vpcs.cc
+Result<Json> createVpc(ActionContext& ctx, const Json& p);
+Result<Json> deleteVpc(ActionContext& ctx, const Json& p);
+Result<Json> describeVpcs(ActionContext& ctx, const Json& p);
+Result<Json> createSubnet(ActionContext& ctx, const Json& p);
+Result<Json> deleteSubnet(ActionContext& ctx, const Json& p);
+Result<Json> describeSubnets(ActionContext& ctx, const Json& p);
+
+// actions_security_groups.cc
+Result<Json> createSecurityGroup(ActionContext& ctx, const Json& p);
+Result<Json> deleteSecurityGroup(ActionContext& ctx, const Json& p);
+Result<Json> describeSecurityGroups(ActionContext& ctx, const Json& p);
+Result<Json> describeSecurityGroupRules(ActionContext& ctx, const Json& p);
+Result<Json> authorizeSecurityGroupIngress(ActionContext& ctx, const Json& p);
+Result<Json> authorizeSecurityGroupEgress(ActionContext& ctx, const Json& p);
+Result<Json> revokeSecurityGroupIngress(ActionContext& ctx, const Json& p);
+Result<Json> revokeSecurityGroupEgress(ActionContext& ctx, const Json& p);
+
+// actions_key_pairs.cc
+Result<Json> createKeyPair(ActionContext& ctx, const Json& p);
+Result<Json> importKeyPair(ActionContext& ctx, const Json& p);
+Result<Json> describeKeyPairs(ActionContext& ctx, const Json& p);
+Result<Json> deleteKeyPair(ActionContext& ctx, const Json& p);
+
+// actions_tags.cc
+Result<Json> createTags(ActionContext& ctx, const Json& p);
+Result<Json> deleteTags(ActionContext& ctx, const Json& p);
+Result<Json> describeTags(ActionContext& ctx, const Json& p);
+
 // actions_load_balancers.cc
 Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p);
 Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p);

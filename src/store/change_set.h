@@ -27,8 +27,12 @@ enum class Kind : uint8_t {
   ScalingActivity,       // key: activity id; parent: its group name
   Alarm,                 // key: alarm name
   Stack,                 // key: stack name
+  Vpc,                   // key: VPC id
+  Subnet,                // key: subnet id; parent: its VPC id
+  SecurityGroup,         // key: group id; parent: its VPC id
+  KeyPair,               // key: key pair id
 };
-inline constexpr int kKindCount = static_cast<int>(Kind::Stack) + 1;
+inline constexpr int kKindCount = static_cast<int>(Kind::KeyPair) + 1;
 
 // "Instance", "TargetGroup", ... (for logs and tests).
 std::string_view kindName(Kind kind);

@@ -63,6 +63,17 @@ TIDE_ENUM_JSON(AlarmStateValue, alarmStateValueName, parseAlarmStateValue)
 #undef TIDE_ENUM_JSON
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Tag, key, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Vpc, vpcId, cidrBlock, cidrAssociationId, isDefault,
+                                                createTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Subnet, subnetId, vpcId, cidrBlock, zoneLetter,
+                                                defaultForAz, mapPublicIpOnLaunch, createTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityGroupRule, ruleId, isEgress, ipProtocol,
+                                                fromPort, toPort, cidrIpv4, cidrIpv6,
+                                                referencedGroupId, description)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityGroup, groupId, groupName, description,
+                                                vpcId, rules, createTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KeyPair, keyPairId, keyName, keyType,
+                                                keyFingerprint, publicKey, createTime, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EnvironmentVariable, name, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockDeviceMapping, deviceName, volumeSizeGiB,
                                                 volumeType)
@@ -335,6 +346,31 @@ std::string encodeStackEvent(const model::StackEvent& v) {
 }
 Result<model::StackEvent> decodeStackEvent(const std::string& doc) {
   return decode<model::StackEvent>(doc, "stack event");
+}
+
+std::string encodeVpc(const model::Vpc& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Vpc> decodeVpc(const std::string& doc) {
+  return decode<model::Vpc>(doc, "VPC");
+}
+std::string encodeSubnet(const model::Subnet& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Subnet> decodeSubnet(const std::string& doc) {
+  return decode<model::Subnet>(doc, "subnet");
+}
+std::string encodeSecurityGroup(const model::SecurityGroup& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::SecurityGroup> decodeSecurityGroup(const std::string& doc) {
+  return decode<model::SecurityGroup>(doc, "security group");
+}
+std::string encodeKeyPair(const model::KeyPair& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::KeyPair> decodeKeyPair(const std::string& doc) {
+  return decode<model::KeyPair>(doc, "key pair");
 }
 
 } // namespace tide::store

@@ -6,6 +6,7 @@
 #include "common/status.h"
 #include "model/auto_scaling.h"
 #include "model/elb.h"
+#include "model/network.h"
 #include "model/types.h"
 
 #include <string>
@@ -42,5 +43,14 @@ std::string encodeStack(const model::Stack& v);
 Result<model::Stack> decodeStack(const std::string& doc);
 std::string encodeStackEvent(const model::StackEvent& v);
 Result<model::StackEvent> decodeStackEvent(const std::string& doc);
+
+std::string encodeVpc(const model::Vpc& v);
+Result<model::Vpc> decodeVpc(const std::string& doc);
+std::string encodeSubnet(const model::Subnet& v);
+Result<model::Subnet> decodeSubnet(const std::string& doc);
+std::string encodeSecurityGroup(const model::SecurityGroup& v);
+Result<model::SecurityGroup> decodeSecurityGroup(const std::string& doc);
+std::string encodeKeyPair(const model::KeyPair& v);
+Result<model::KeyPair> decodeKeyPair(const std::string& doc);
 
 } // namespace tide::store

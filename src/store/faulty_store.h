@@ -241,6 +241,73 @@ public:
   Status putDeletedStack(const model::Stack& stack) override {
     TIDE_RETURN_IF_ERROR(check("putDeletedStack", stack.stackId));
     return tx_.putDeletedStack(stack);
+  Result<std::optional<model::Vpc>> vpc(const std::string& vpcId) override {
+    TIDE_RETURN_IF_ERROR(check("vpc", vpcId));
+    return tx_.vpc(vpcId);
+  }
+  Result<std::vector<model::Vpc>> vpcs() override {
+    TIDE_RETURN_IF_ERROR(check("vpcs", std::string()));
+    return tx_.vpcs();
+  }
+  Status putVpc(const model::Vpc& vpc) override {
+    TIDE_RETURN_IF_ERROR(check("putVpc", vpc.vpcId));
+    return tx_.putVpc(vpc);
+  }
+  Status deleteVpc(const std::string& vpcId) override {
+    TIDE_RETURN_IF_ERROR(check("deleteVpc", vpcId));
+    return tx_.deleteVpc(vpcId);
+  }
+  Result<std::optional<model::Subnet>> subnet(const std::string& subnetId) override {
+    TIDE_RETURN_IF_ERROR(check("subnet", subnetId));
+    return tx_.subnet(subnetId);
+  }
+  Result<std::vector<model::Subnet>> subnets(const std::string& vpcId) override {
+    TIDE_RETURN_IF_ERROR(check("subnets", vpcId));
+    return tx_.subnets(vpcId);
+  }
+  Status putSubnet(const model::Subnet& subnet) override {
+    TIDE_RETURN_IF_ERROR(check("putSubnet", subnet.subnetId));
+    return tx_.putSubnet(subnet);
+  }
+  Status deleteSubnet(const std::string& subnetId) override {
+    TIDE_RETURN_IF_ERROR(check("deleteSubnet", subnetId));
+    return tx_.deleteSubnet(subnetId);
+  }
+  Result<std::optional<model::SecurityGroup>> securityGroup(const std::string& groupId) override {
+    TIDE_RETURN_IF_ERROR(check("securityGroup", groupId));
+    return tx_.securityGroup(groupId);
+  }
+  Result<std::vector<model::SecurityGroup>> securityGroups(const std::string& vpcId) override {
+    TIDE_RETURN_IF_ERROR(check("securityGroups", vpcId));
+    return tx_.securityGroups(vpcId);
+  }
+  Status putSecurityGroup(const model::SecurityGroup& group) override {
+    TIDE_RETURN_IF_ERROR(check("putSecurityGroup", group.groupId));
+    return tx_.putSecurityGroup(group);
+  }
+  Status deleteSecurityGroup(const std::string& groupId) override {
+    TIDE_RETURN_IF_ERROR(check("deleteSecurityGroup", groupId));
+    return tx_.deleteSecurityGroup(groupId);
+  }
+  Result<std::optional<model::KeyPair>> keyPair(const std::string& keyPairId) override {
+    TIDE_RETURN_IF_ERROR(check("keyPair", keyPairId));
+    return tx_.keyPair(keyPairId);
+  }
+  Result<std::optional<model::KeyPair>> keyPairByName(const std::string& name) override {
+    TIDE_RETURN_IF_ERROR(check("keyPairByName", name));
+    return tx_.keyPairByName(name);
+  }
+  Result<std::vector<model::KeyPair>> keyPairs() override {
+    TIDE_RETURN_IF_ERROR(check("keyPairs", std::string()));
+    return tx_.keyPairs();
+  }
+  Status putKeyPair(const model::KeyPair& keyPair) override {
+    TIDE_RETURN_IF_ERROR(check("putKeyPair", keyPair.keyPairId));
+    return tx_.putKeyPair(keyPair);
+  }
+  Status deleteKeyPair(const std::string& keyPairId) override {
+    TIDE_RETURN_IF_ERROR(check("deleteKeyPair", keyPairId));
+    return tx_.deleteKeyPair(keyPairId);
   }
 
 private:

@@ -5,14 +5,25 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 
 namespace tide::store {
 
 namespace {
 
+class SqliteTx;
+// What moves the database from one version to the next: SQL, then (when set) a step that
+// writes rows through the transaction's Tx, for rows the model builds (ids, documents).
+struct Migration {
+  Migration(const char* s, Status (*r)(SqliteTx&) = nullptr) : sql(s), rows(r) {}
+  const char* sql;
+  Status (*rows)(SqliteTx& tx);
+};
+Status seedDefaultNetwork(SqliteTx& tx);
+
 // Schema migrations: entry i moves the database from version i to i + 1. Append only.
-const char* const kMigrations[] = {
+const Migration kMigrations[] = {
     R"sql(
 CREATE TABLE images (
   id TEXT PRIMARY KEY,
@@ -112,18 +123,46 @@ WHERE json_extract(doc, '$.kind') IS NULL;
     // 5: stack events, and stacks whose deletion completed (kept for DescribeStacks by stack id
     // and ListStacks).
     R"sql(
-CREATE TABLE stack_events (
+CREATE TABLE IF NOT EXISTS stack_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   stack_id TEXT NOT NULL,
   doc TEXT NOT NULL
 );
-CREATE INDEX stack_events_by_stack ON stack_events (stack_id, seq);
-CREATE TABLE deleted_stacks (
+CREATE INDEX IF NOT EXISTS stack_events_by_stack ON stack_events (stack_id, seq);
+CREATE TABLE IF NOT EXISTS deleted_stacks (
   stack_id TEXT PRIMARY KEY,
   deletion_time INTEGER NOT NULL,
   doc TEXT NOT NULL
 );
 )sql",
+    // 6: EC2 networking and key pairs, and the default network every account has (the default
+    // VPC, one default subnet per zone, its default security group), made here so that it
+    // exists, with ids that stay, before anyone asks. "IF NOT EXISTS": tests take databases
+    // back to older versions with these tables present.
+    {R"sql(
+CREATE TABLE IF NOT EXISTS vpcs (
+  id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subnets (
+  id TEXT PRIMARY KEY,
+  vpc_id TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS security_groups (
+  id TEXT PRIMARY KEY,
+  vpc_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  UNIQUE (vpc_id, name)
+);
+CREATE TABLE IF NOT EXISTS key_pairs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  doc TEXT NOT NULL
+);
+)sql",
+     seedDefaultNetwork},
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -483,6 +522,82 @@ public:
     return exec(
         (std::string("DELETE FROM deleted_stacks WHERE stack_id NOT IN (") + kept + ")").c_str(),
         {}, {kMaxDeletedStacks}, std::nullopt);
+  Result<std::optional<model::Vpc>> vpc(const std::string& id) override {
+    return one<model::Vpc>("SELECT doc FROM vpcs WHERE id = ?", id, decodeVpc);
+  }
+  Result<std::vector<model::Vpc>> vpcs() override {
+    return all<model::Vpc>("SELECT doc FROM vpcs ORDER BY rowid", "", decodeVpc);
+  }
+  Status putVpc(const model::Vpc& v) override {
+    return exec("INSERT INTO vpcs (id, doc) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                {v.vpcId}, {}, encodeVpc(v), {Kind::Vpc, v.vpcId});
+  }
+  Status deleteVpc(const std::string& id) override {
+    return exec("DELETE FROM vpcs WHERE id = ?", {id}, {}, std::nullopt, {Kind::Vpc, id});
+  }
+
+  Result<std::optional<model::Subnet>> subnet(const std::string& id) override {
+    return one<model::Subnet>("SELECT doc FROM subnets WHERE id = ?", id, decodeSubnet);
+  }
+  Result<std::vector<model::Subnet>> subnets(const std::string& vpcId) override {
+    if (vpcId.empty()) {
+      return all<model::Subnet>("SELECT doc FROM subnets ORDER BY rowid", "", decodeSubnet);
+    }
+    return all<model::Subnet>("SELECT doc FROM subnets WHERE vpc_id = ? ORDER BY rowid", vpcId,
+                              decodeSubnet);
+  }
+  Status putSubnet(const model::Subnet& v) override {
+    return exec("INSERT INTO subnets (id, vpc_id, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                {v.subnetId, v.vpcId}, {}, encodeSubnet(v), {Kind::Subnet, v.subnetId, v.vpcId});
+  }
+  Status deleteSubnet(const std::string& id) override {
+    TIDE_RETURN_IF_ERROR(noteRows(Kind::Subnet, "SELECT id, vpc_id FROM subnets WHERE id = ?", id));
+    return exec("DELETE FROM subnets WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::SecurityGroup>> securityGroup(const std::string& id) override {
+    return one<model::SecurityGroup>("SELECT doc FROM security_groups WHERE id = ?", id,
+                                     decodeSecurityGroup);
+  }
+  Result<std::vector<model::SecurityGroup>> securityGroups(const std::string& vpcId) override {
+    if (vpcId.empty()) {
+      return all<model::SecurityGroup>("SELECT doc FROM security_groups ORDER BY rowid", "",
+                                       decodeSecurityGroup);
+    }
+    return all<model::SecurityGroup>(
+        "SELECT doc FROM security_groups WHERE vpc_id = ? ORDER BY rowid", vpcId,
+        decodeSecurityGroup);
+  }
+  Status putSecurityGroup(const model::SecurityGroup& v) override {
+    return exec("INSERT INTO security_groups (id, vpc_id, name, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.groupId, v.vpcId, v.groupName}, {}, encodeSecurityGroup(v),
+                {Kind::SecurityGroup, v.groupId, v.vpcId});
+  }
+  Status deleteSecurityGroup(const std::string& id) override {
+    TIDE_RETURN_IF_ERROR(
+        noteRows(Kind::SecurityGroup, "SELECT id, vpc_id FROM security_groups WHERE id = ?", id));
+    return exec("DELETE FROM security_groups WHERE id = ?", {id}, {}, std::nullopt);
+  }
+
+  Result<std::optional<model::KeyPair>> keyPair(const std::string& id) override {
+    return one<model::KeyPair>("SELECT doc FROM key_pairs WHERE id = ?", id, decodeKeyPair);
+  }
+  Result<std::optional<model::KeyPair>> keyPairByName(const std::string& name) override {
+    return one<model::KeyPair>("SELECT doc FROM key_pairs WHERE name = ?", name, decodeKeyPair);
+  }
+  Result<std::vector<model::KeyPair>> keyPairs() override {
+    return all<model::KeyPair>("SELECT doc FROM key_pairs ORDER BY rowid", "", decodeKeyPair);
+  }
+  Status putKeyPair(const model::KeyPair& v) override {
+    return exec("INSERT INTO key_pairs (id, name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+                {v.keyPairId, v.keyName}, {}, encodeKeyPair(v), {Kind::KeyPair, v.keyPairId});
+  }
+  Status deleteKeyPair(const std::string& id) override {
+    return exec("DELETE FROM key_pairs WHERE id = ?", {id}, {}, std::nullopt, {Kind::KeyPair, id});
   }
 
 private:
@@ -602,6 +717,24 @@ private:
   std::vector<Change> pending_; // rows noteRows() found, recorded once the delete ran
 };
 
+// Migration 6's rows: the default network, unless the database has VPCs already (it was taken
+// back to an older version with its tables kept).
+Status seedDefaultNetwork(SqliteTx& tx) {
+  TIDE_ASSIGN_OR_RETURN(auto existing, tx.vpcs());
+  if (!existing.empty()) {
+    return Status::ok();
+  }
+  TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  model::DefaultNetwork n = model::defaultNetwork(now);
+  TIDE_RETURN_IF_ERROR(tx.putVpc(n.vpc));
+  for (const model::Subnet& s : n.subnets) {
+    TIDE_RETURN_IF_ERROR(tx.putSubnet(s));
+  }
+  return tx.putSecurityGroup(n.defaultGroup);
+}
+
 class SqliteStore final : public Store {
 public:
   SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -627,7 +760,11 @@ public:
     }
     for (int v = version; v < kSchemaVersion; ++v) {
       TIDE_RETURN_IF_ERROR(run("BEGIN IMMEDIATE"));
-      Status s = run(kMigrations[v]);
+      Status s = run(kMigrations[v].sql);
+      if (s.isOk() && kMigrations[v].rows != nullptr) {
+        SqliteTx tx(db_);
+        s = kMigrations[v].rows(tx);
+      }
       if (s.isOk()) {
         s = run(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
       }

@@ -505,6 +505,81 @@ PRAGMA user_version = 3;
   EXPECT_EQ(byId["terminated"].description, "Terminating EC2 instance: i-0fedcba9876543210");
 }
 
+TEST_F(SqliteStoreTest, ANewStoreHasTheDefaultNetwork) {
+  auto store = open();
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    TIDE_ASSIGN_OR_RETURN(auto vpcs, tx.vpcs());
+    EXPECT_EQ(vpcs.size(), 1u);
+    if (vpcs.empty()) {
+      return Status::ok();
+    }
+    EXPECT_TRUE(vpcs[0].isDefault);
+    EXPECT_EQ(vpcs[0].cidrBlock, "172.31.0.0/16");
+    TIDE_ASSIGN_OR_RETURN(auto subnets, tx.subnets(vpcs[0].vpcId));
+    EXPECT_EQ(subnets.size(), 3u);
+    TIDE_ASSIGN_OR_RETURN(auto groups, tx.securityGroups(vpcs[0].vpcId));
+    EXPECT_EQ(groups.size(), 1u);
+    EXPECT_TRUE(!groups.empty() && groups[0].isDefault());
+    return Status::ok();
+  }));
+  // Opening again keeps the same network: it is made once, by the migration.
+  std::string first;
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    first = (*tx.vpcs())[0].vpcId;
+    return Status::ok();
+  }));
+  store.reset();
+  store = open();
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    TIDE_ASSIGN_OR_RETURN(auto vpcs, tx.vpcs());
+    EXPECT_EQ(vpcs.size(), 1u);
+    EXPECT_EQ(vpcs[0].vpcId, first);
+    return Status::ok();
+  }));
+}
+
+TEST_F(SqliteStoreTest, AnOldDatabaseGainsTheDefaultNetworkAndKeepsItsRows) {
+  open(); // the current schema; then back to version 4, as a tide before networking left it
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const char* sql = R"sql(
+DROP TABLE vpcs; DROP TABLE subnets; DROP TABLE security_groups; DROP TABLE key_pairs;
+INSERT INTO images (id, name, created, doc) VALUES
+ ('ami-0123456789abcdef0', 'shop', 1, '{"imageId":"ami-0123456789abcdef0","name":"shop"}');
+PRAGMA user_version = 4;
+)sql";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+  auto store = open();
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    EXPECT_TRUE((*tx.image("ami-0123456789abcdef0")).has_value());
+    TIDE_ASSIGN_OR_RETURN(auto vpcs, tx.vpcs());
+    EXPECT_EQ(vpcs.size(), 1u);
+    TIDE_ASSIGN_OR_RETURN(auto subnets, tx.subnets(""));
+    EXPECT_EQ(subnets.size(), 3u);
+    for (size_t i = 0; i < subnets.size(); ++i) {
+      EXPECT_TRUE(subnets[i].defaultForAz);
+      EXPECT_EQ(subnets[i].zoneLetter, std::string(1, "abc"[i]));
+    }
+    TIDE_ASSIGN_OR_RETURN(auto keys, tx.keyPairs());
+    EXPECT_TRUE(keys.empty());
+    return Status::ok();
+  }));
+}
+
+TEST_F(SqliteStoreTest, SecurityGroupNamesAreUniquePerVpc) {
+  auto store = open();
+  model::SecurityGroup a = model::defaultSecurityGroup("vpc-0123456789abcdef0", 1);
+  model::SecurityGroup b = model::defaultSecurityGroup("vpc-0123456789abcdef0", 1);
+  model::SecurityGroup c = model::defaultSecurityGroup("vpc-0fedcba9876543210", 1);
+  EXPECT_OK(store->transact([&](Tx& tx) { return tx.putSecurityGroup(a); }));
+  EXPECT_FALSE(store->transact([&](Tx& tx) { return tx.putSecurityGroup(b); }).isOk());
+  EXPECT_OK(store->transact([&](Tx& tx) { return tx.putSecurityGroup(c); }));
+}
+
 TEST_F(SqliteStoreTest, RefusesFilesThatAreNotTideDatabases) {
   {
     std::ofstream f(path_);

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "model/auto_scaling.h"
 #include "model/elb.h"
+#include "model/network.h"
 #include "model/types.h"
 #include "store/change_set.h"
 
@@ -123,6 +124,30 @@ public:
   static constexpr int kMaxDeletedStacks = 200;
   virtual Result<std::vector<model::Stack>> deletedStacks() = 0;
   virtual Status putDeletedStack(const model::Stack& stack) = 0;
+  // EC2 networking (kept and shown, not enforced). The default VPC, its subnets and its
+  // default security group exist from the store's creation (schema version 5).
+  virtual Result<std::optional<model::Vpc>> vpc(const std::string& vpcId) = 0;
+  virtual Result<std::vector<model::Vpc>> vpcs() = 0; // by creation
+  virtual Status putVpc(const model::Vpc& vpc) = 0;
+  virtual Status deleteVpc(const std::string& vpcId) = 0;
+
+  virtual Result<std::optional<model::Subnet>> subnet(const std::string& subnetId) = 0;
+  // The subnets of one VPC (all when vpcId is empty), by creation.
+  virtual Result<std::vector<model::Subnet>> subnets(const std::string& vpcId) = 0;
+  virtual Status putSubnet(const model::Subnet& subnet) = 0;
+  virtual Status deleteSubnet(const std::string& subnetId) = 0;
+
+  virtual Result<std::optional<model::SecurityGroup>> securityGroup(const std::string& groupId) = 0;
+  // The groups of one VPC (all when vpcId is empty), by creation.
+  virtual Result<std::vector<model::SecurityGroup>> securityGroups(const std::string& vpcId) = 0;
+  virtual Status putSecurityGroup(const model::SecurityGroup& group) = 0; // names unique per VPC
+  virtual Status deleteSecurityGroup(const std::string& groupId) = 0;
+
+  virtual Result<std::optional<model::KeyPair>> keyPair(const std::string& keyPairId) = 0;
+  virtual Result<std::optional<model::KeyPair>> keyPairByName(const std::string& name) = 0;
+  virtual Result<std::vector<model::KeyPair>> keyPairs() = 0; // by creation
+  virtual Status putKeyPair(const model::KeyPair& keyPair) = 0;
+  virtual Status deleteKeyPair(const std::string& keyPairId) = 0;
 };
 
 class Store {
