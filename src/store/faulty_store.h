@@ -241,6 +241,8 @@ public:
   Status putDeletedStack(const model::Stack& stack) override {
     TIDE_RETURN_IF_ERROR(check("putDeletedStack", stack.stackId));
     return tx_.putDeletedStack(stack);
+  }
+
   Result<std::optional<model::Vpc>> vpc(const std::string& vpcId) override {
     TIDE_RETURN_IF_ERROR(check("vpc", vpcId));
     return tx_.vpc(vpcId);

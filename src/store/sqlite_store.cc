@@ -522,6 +522,8 @@ public:
     return exec(
         (std::string("DELETE FROM deleted_stacks WHERE stack_id NOT IN (") + kept + ")").c_str(),
         {}, {kMaxDeletedStacks}, std::nullopt);
+  }
+
   Result<std::optional<model::Vpc>> vpc(const std::string& id) override {
     return one<model::Vpc>("SELECT doc FROM vpcs WHERE id = ?", id, decodeVpc);
   }

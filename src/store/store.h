@@ -124,8 +124,9 @@ public:
   static constexpr int kMaxDeletedStacks = 200;
   virtual Result<std::vector<model::Stack>> deletedStacks() = 0;
   virtual Status putDeletedStack(const model::Stack& stack) = 0;
+
   // EC2 networking (kept and shown, not enforced). The default VPC, its subnets and its
-  // default security group exist from the store's creation (schema version 5).
+  // default security group exist from the store's creation (schema version 6).
   virtual Result<std::optional<model::Vpc>> vpc(const std::string& vpcId) = 0;
   virtual Result<std::vector<model::Vpc>> vpcs() = 0; // by creation
   virtual Status putVpc(const model::Vpc& vpc) = 0;
