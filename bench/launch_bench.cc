@@ -860,7 +860,7 @@ bool runMode(const Options& o, const std::string& mode, std::vector<Row>& rows, 
     s = server.start(o.tide,
                      {"--data-dir", dir.path() + "/data", "--api", "127.0.0.1:0", "--disks", mode,
                       "--cgroups", o.cgroups, "--max-cpu-cores", "1000", "--termination-grace",
-                      "5"},
+                      "5", "--auth", "none"},
                      dir.path() + "/server.log", o.timeoutSeconds);
   }
   if (s.isOk()) {

@@ -44,7 +44,8 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="tide-scale-step-")
     api, port = free_port(), free_port()
-    env = dict(os.environ, TIDE_ENDPOINT=f"http://127.0.0.1:{api}")
+    env = dict(os.environ, TIDE_ENDPOINT=f"http://127.0.0.1:{api}",
+               TIDE_DATA_DIR=os.path.join(tmp, "data"))
     server = subprocess.Popen([args.tide, "server", "--data-dir", os.path.join(tmp, "data"),
                                "--api", f"127.0.0.1:{api}"], stdout=subprocess.PIPE,
                               stderr=open(os.path.join(tmp, "server.log"), "w"),

@@ -121,7 +121,7 @@ def main():
     data = os.path.join(tmp, "data")
     api = free_port()
     endpoint = f"http://127.0.0.1:{api}"
-    env = dict(os.environ, TIDE_ENDPOINT=endpoint)
+    env = dict(os.environ, TIDE_ENDPOINT=endpoint, TIDE_DATA_DIR=data)
     server = subprocess.Popen([args.tide, "server", "--data-dir", data, "--api",
                                f"127.0.0.1:{api}", "--termination-grace", "2"],
                               stdout=subprocess.PIPE,

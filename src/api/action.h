@@ -54,6 +54,7 @@ struct ApiLimits {
 
 class ActionTable;
 class IdempotencyCache;
+struct AuthConfig;
 
 struct ActionContext {
   store::Store& store;
@@ -71,6 +72,8 @@ struct ActionContext {
   std::string region = "us-east-1";
   std::string accountId = "000000000000";
   IdempotencyCache* idempotency = nullptr; // ClientToken results; null: tokens not remembered
+  const AuthConfig* auth = nullptr;        // who may call; null: no check (the actions' tests)
+  std::string defaultRegion = "us-east-1"; // the region of unsigned requests (--auth none)
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);

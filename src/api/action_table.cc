@@ -1,13 +1,13 @@
 #include "api/action.h"
 #include "api/handlers.h"
 
-#include <array>
 #include <cassert>
+#include <iterator>
 
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 84> kActions = {{
+constexpr ActionEntry kActions[] = {
     {"CreateImage", "ec2", createImage},
     {"RegisterImage", "ec2", registerImage},
     {"DescribeImages", "ec2", describeImages},
@@ -92,7 +92,8 @@ constexpr std::array<ActionEntry, 84> kActions = {{
     {"DescribeAlarms", "monitoring", describeAlarms},
     {"DeleteAlarms", "monitoring", deleteAlarms},
     {"SetAlarmState", "monitoring", setAlarmState},
-}};
+    {"GetCallerIdentity", "sts", getCallerIdentity},
+};
 } // namespace
 
 std::span<const ActionEntry> actionTable() {
@@ -109,7 +110,7 @@ const ActionEntry* findAction(std::string_view name) {
 }
 
 ActionTable::ActionTable(std::initializer_list<std::span<const ActionEntry>> extra)
-    : entries_(kActions.begin(), kActions.end()) {
+    : entries_(std::begin(kActions), std::end(kActions)) {
   for (std::span<const ActionEntry> rows : extra) {
     for (const ActionEntry& row : rows) {
       assert(find(row.service, row.name) == nullptr && "an action is registered twice");

@@ -250,8 +250,8 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   g.tags = tags;
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
-  g.autoScalingGroupArn = autoScalingArn("autoScalingGroup:" + newUuid() +
-                                         ":autoScalingGroupName/" + g.autoScalingGroupName);
+  g.autoScalingGroupArn = autoScalingArn(
+      ctx, "autoScalingGroup:" + newUuid() + ":autoScalingGroupName/" + g.autoScalingGroupName);
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.autoScalingGroup(g.autoScalingGroupName));
     if (existing.has_value()) {
@@ -673,8 +673,8 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
     auto existing = findPolicy(tx, *group, *name);
     policy.policyArn =
         existing ? existing->policyArn
-                 : autoScalingArn("scalingPolicy:" + newUuid() + ":autoScalingGroupName/" + *group +
-                                  ":policyName/" + *name);
+                 : autoScalingArn(ctx, "scalingPolicy:" + newUuid() + ":autoScalingGroupName/" +
+                                           *group + ":policyName/" + *name);
     TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
     alarms = policyAlarmsJson(policy, all);
     return tx.putScalingPolicy(policy);

@@ -292,7 +292,7 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
        &extended.status(), &dims.status(), &period.status(), &evaluation.status(),
        &datapoints.status(), &threshold.status(), &op.status(), &missing.status()}));
   a.alarmName = *name;
-  a.alarmArn = std::string("arn:aws:cloudwatch:local:") + kOwnerId + ":alarm:" + *name;
+  a.alarmArn = "arn:aws:cloudwatch:" + ctx.region + ":" + ctx.accountId + ":alarm:" + *name;
   a.alarmDescription = description->value_or("");
   a.actionsEnabled = enabled->value_or(true);
   a.okActions = *ok;

@@ -156,9 +156,9 @@ Result<std::string> procfileWebCommand(const std::string& location) {
 } // namespace
 
 Result<Json> registerImage(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(checkKnownParams(
-      p, {"Name", "Description", "ImageLocation", "Architecture", "RootDeviceName",
-          "VirtualizationType", "BootMode", "TagSpecifications", "DryRun"}));
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"Name", "Description", "ImageLocation", "Architecture", "RootDeviceName",
+                           "VirtualizationType", "BootMode", "TagSpecifications", "DryRun"}));
   TIDE_ASSIGN_OR_RETURN(auto location, optString(p, "ImageLocation"));
   if (!location) {
     return Status("MissingParameter",
@@ -171,18 +171,16 @@ Result<Json> registerImage(ActionContext& ctx, const Json& p) {
   }
   TIDE_ASSIGN_OR_RETURN(auto architecture, optString(p, "Architecture"));
   if (architecture && *architecture != "x86_64" && *architecture != "arm64") {
-    return Status("InvalidParameterValue", "Architecture '" + *architecture +
-                                               "' is not valid: x86_64 or arm64");
+    return Status("InvalidParameterValue",
+                  "Architecture '" + *architecture + "' is not valid: x86_64 or arm64");
   }
   std::error_code ec;
   if (!fs::is_directory(*location, ec)) {
-    return Status("InvalidParameterValue",
-                  "ImageLocation '" + *location + "' is not a directory");
+    return Status("InvalidParameterValue", "ImageLocation '" + *location + "' is not a directory");
   }
   TIDE_ASSIGN_OR_RETURN(std::string command, procfileWebCommand(*location));
-  Json create = {{"Name", p.value("Name", Json())},
-                 {"SourceDirectory", *location},
-                 {"RunCommand", command}};
+  Json create = {
+      {"Name", p.value("Name", Json())}, {"SourceDirectory", *location}, {"RunCommand", command}};
   for (const char* key : {"Description", "TagSpecifications"}) {
     if (p.contains(key)) {
       create[key] = p[key];
@@ -239,7 +237,7 @@ Result<Json> describeImages(ActionContext& ctx, const Json& p) {
       keep = keep && value && filterMatches(f, *value);
     }
     if (keep) {
-      out.push_back(imageJson(img));
+      out.push_back(imageJson(ctx.accountId, img));
     }
   }
   return Json{{"Images", out}};

@@ -243,7 +243,7 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     instances.push_back(instanceJson(i));
   }
   return Json{{"ReservationId", reservationId},
-              {"OwnerId", kOwnerId},
+              {"OwnerId", ctx.accountId},
               {"Groups", Json::array()},
               {"Instances", instances}};
 }
@@ -310,7 +310,7 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
       order.push_back(i.reservationId);
       it = byReservation
                .emplace(i.reservationId, Json{{"ReservationId", i.reservationId},
-                                              {"OwnerId", kOwnerId},
+                                              {"OwnerId", ctx.accountId},
                                               {"Groups", Json::array()},
                                               {"Instances", Json::array()}})
                .first;

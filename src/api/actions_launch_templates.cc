@@ -83,7 +83,7 @@ Result<Json> createLaunchTemplate(ActionContext& ctx, const Json& p) {
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+  return Json{{"LaunchTemplate", launchTemplateJson(ctx.accountId, lt)}};
 }
 
 Result<Json> createLaunchTemplateVersion(ActionContext& ctx, const Json& p) {
@@ -122,7 +122,8 @@ Result<Json> createLaunchTemplateVersion(ActionContext& ctx, const Json& p) {
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"LaunchTemplateVersion", launchTemplateVersionJson(v, lt.defaultVersionNumber)}};
+  return Json{{"LaunchTemplateVersion",
+               launchTemplateVersionJson(ctx.accountId, v, lt.defaultVersionNumber)}};
 }
 
 Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
@@ -137,7 +138,7 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
         if (ids->empty() && names->empty()) {
           TIDE_ASSIGN_OR_RETURN(auto all, tx.launchTemplates());
           for (const auto& lt : all) {
-            out.push_back(launchTemplateJson(lt));
+            out.push_back(launchTemplateJson(ctx.accountId, lt));
           }
           return Status::ok();
         }
@@ -150,7 +151,7 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
         }
         for (const TemplateRef& ref : refs) {
           TIDE_ASSIGN_OR_RETURN(auto lt, findLaunchTemplate(tx, ref.id, ref.name));
-          out.push_back(launchTemplateJson(lt));
+          out.push_back(launchTemplateJson(ctx.accountId, lt));
         }
         return Status::ok();
       },
@@ -172,13 +173,14 @@ Result<Json> describeLaunchTemplateVersions(ActionContext& ctx, const Json& p) {
         if (versions->empty()) {
           TIDE_ASSIGN_OR_RETURN(auto all, tx.launchTemplateVersions(lt.launchTemplateId));
           for (const auto& v : all) {
-            out.push_back(launchTemplateVersionJson(v, lt.defaultVersionNumber));
+            out.push_back(launchTemplateVersionJson(ctx.accountId, v, lt.defaultVersionNumber));
           }
           return Status::ok();
         }
         for (const auto& spec : *versions) {
           TIDE_ASSIGN_OR_RETURN(auto r, resolveLaunchTemplate(tx, lt.launchTemplateId, "", spec));
-          out.push_back(launchTemplateVersionJson(r.version, lt.defaultVersionNumber));
+          out.push_back(
+              launchTemplateVersionJson(ctx.accountId, r.version, lt.defaultVersionNumber));
         }
         return Status::ok();
       },
@@ -201,7 +203,7 @@ Result<Json> modifyLaunchTemplate(ActionContext& ctx, const Json& p) {
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+  return Json{{"LaunchTemplate", launchTemplateJson(ctx.accountId, lt)}};
 }
 
 Result<Json> deleteLaunchTemplate(ActionContext& ctx, const Json& p) {
@@ -216,7 +218,7 @@ Result<Json> deleteLaunchTemplate(ActionContext& ctx, const Json& p) {
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"LaunchTemplate", launchTemplateJson(lt)}};
+  return Json{{"LaunchTemplate", launchTemplateJson(ctx.accountId, lt)}};
 }
 
 } // namespace tide::api

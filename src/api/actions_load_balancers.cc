@@ -128,7 +128,7 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   }
   model::LoadBalancer lb;
   lb.loadBalancerName = *name;
-  lb.loadBalancerArn = elbArn("loadbalancer/app/" + *name + "/" + randomHex(16));
+  lb.loadBalancerArn = elbArn(ctx, "loadbalancer/app/" + *name + "/" + randomHex(16));
   lb.bindAddress = bind->value_or("127.0.0.1");
   in_addr addr{};
   if (inet_pton(AF_INET, lb.bindAddress.c_str(), &addr) != 1) {
@@ -279,9 +279,9 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   l.defaultActions = actions;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, *lbArn));
-    l.listenerArn =
-        elbArn("listener/app/" + lb.loadBalancerName + "/" +
-               lb.loadBalancerArn.substr(lb.loadBalancerArn.size() - 16) + "/" + randomHex(16));
+    l.listenerArn = elbArn(ctx, "listener/app/" + lb.loadBalancerName + "/" +
+                                    lb.loadBalancerArn.substr(lb.loadBalancerArn.size() - 16) +
+                                    "/" + randomHex(16));
     TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
     for (const auto& other : all) {
       if (other.port != l.port) {

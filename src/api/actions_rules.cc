@@ -119,7 +119,7 @@ Result<Json> createRule(ActionContext& ctx, const Json& p) {
     }
     TIDE_RETURN_IF_ERROR(checkForwardTargets(tx, listener.loadBalancerArn, rule.actions));
     std::string rest = listener.listenerArn.substr(listener.listenerArn.find(":listener/") + 10);
-    rule.ruleArn = elbArn("listener-rule/" + rest + "/" + randomHex(16));
+    rule.ruleArn = elbArn(ctx, "listener-rule/" + rest + "/" + randomHex(16));
     listener.rules.push_back(rule);
     return tx.putListener(listener);
   });

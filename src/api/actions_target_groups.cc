@@ -161,7 +161,7 @@ Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
   tg.tags = *tags;
   TIDE_RETURN_IF_ERROR(readHealthCheck(p, tg));
   TIDE_RETURN_IF_ERROR(model::validateTargetGroup(tg));
-  tg.targetGroupArn = elbArn("targetgroup/" + tg.targetGroupName + "/" + randomHex(16));
+  tg.targetGroupArn = elbArn(ctx, "targetgroup/" + tg.targetGroupName + "/" + randomHex(16));
   tg.createdTime = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.targetGroupByName(tg.targetGroupName));

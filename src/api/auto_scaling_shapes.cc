@@ -7,8 +7,8 @@
 
 namespace tide::api {
 
-std::string autoScalingArn(const std::string& resource) {
-  return std::string("arn:aws:autoscaling:local:") + kOwnerId + ":" + resource;
+std::string autoScalingArn(const ActionContext& ctx, const std::string& resource) {
+  return "arn:aws:autoscaling:" + ctx.region + ":" + ctx.accountId + ":" + resource;
 }
 
 bool isGroupMember(const model::Instance& i, const std::string& groupName) {

@@ -11,8 +11,8 @@
 
 namespace tide::api {
 
-// "arn:aws:autoscaling:local:000000000000:" + resource.
-std::string autoScalingArn(const std::string& resource);
+// "arn:aws:autoscaling:REGION:ACCOUNT:" + resource, for the request's region and account.
+std::string autoScalingArn(const ActionContext& ctx, const std::string& resource);
 
 // Whether an instance counts as one of the group's (it belongs to it and is not terminated).
 bool isGroupMember(const model::Instance& i, const std::string& groupName);

@@ -47,7 +47,7 @@ TEST_F(AutoScalingApiTest, CreateAndDescribeInTheAutoScalingShape) {
   Json g = group();
   EXPECT_EQ(g["AutoScalingGroupName"], "web");
   EXPECT_EQ(g["AutoScalingGroupARN"].get<std::string>().rfind(
-                "arn:aws:autoscaling:local:000000000000:autoScalingGroup:", 0),
+                "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:", 0),
             0u);
   EXPECT_EQ(g["LaunchTemplate"]["LaunchTemplateName"], "shop");
   EXPECT_EQ(g["LaunchTemplate"]["Version"], "$Default");
@@ -218,7 +218,7 @@ TEST_F(AutoScalingApiTest, PoliciesPutDescribeExecuteDelete) {
                                    {"ScalingAdjustment", 1},
                                    {"Cooldown", 60}});
   std::string arn = r["PolicyARN"];
-  EXPECT_EQ(arn.rfind("arn:aws:autoscaling:local:000000000000:scalingPolicy:", 0), 0u);
+  EXPECT_EQ(arn.rfind("arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:", 0), 0u);
   EXPECT_NE(arn.find(":autoScalingGroupName/web:policyName/out"), std::string::npos);
   EXPECT_EQ(r["Alarms"], Json::array());
   // Step scaling with a gap is refused; a valid one is accepted.

@@ -83,7 +83,7 @@ TEST_F(CloudWatchTest, AlarmsArePutDescribedAndDeleted) {
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0]["StateValue"], "INSUFFICIENT_DATA");
   EXPECT_EQ(d[0]["Threshold"], 70.0);
-  EXPECT_EQ(d[0]["AlarmArn"], "arn:aws:cloudwatch:local:000000000000:alarm:cpu-high");
+  EXPECT_EQ(d[0]["AlarmArn"], "arn:aws:cloudwatch:us-east-1:000000000000:alarm:cpu-high");
   EXPECT_EQ(errorCode("PutMetricAlarm", alarm({{"ComparisonOperator", "Bigger"}})),
             "ValidationError");
   EXPECT_EQ(errorCode("PutMetricAlarm", alarm({{"Period", 7}})), "ValidationError");

@@ -1,5 +1,7 @@
 #include "api/dispatch.h"
 
+#include "api/auth.h"
+
 #include "api/request_semantics.h"
 #include "api/wire/cbor_wire.h"
 #include "api/wire/json.h"
@@ -19,6 +21,8 @@ namespace {
 using wire::QueryDialect;
 
 enum class Protocol { TideJson, AwsJson, Query, Ec2Query, Cbor };
+
+HttpResponse routeApiRequest(ActionContext& ctx, const HttpRequest& request);
 
 // What a request was, once routed: its protocol, service and operation (the last two null for
 // tide's own JSON).
@@ -75,6 +79,52 @@ HttpResponse awsError(const Call& call, const Status& status) {
     return errorResponse(status);
   }
   return r;
+}
+
+AuthDialect dialectOf(const Call& call) {
+  switch (call.protocol) {
+  case Protocol::Ec2Query:
+    return AuthDialect::Ec2;
+  case Protocol::Query:
+    return AuthDialect::Query;
+  default:
+    return AuthDialect::Json;
+  }
+}
+
+bool isRegionName(std::string_view r) {
+  return !r.empty() && r.size() <= 32 && std::all_of(r.begin(), r.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+// Checks the signature of a routed request (nothing when ctx.auth is null: the actions' own
+// tests) and sets the call's region from it. A refusal comes back in the call's protocol; a
+// signature for another service than the one the request is for is refused as AWS refuses it.
+std::optional<HttpResponse> refused(ActionContext& ctx, const Call& call,
+                                    const HttpRequest& request) {
+  if (ctx.auth == nullptr) {
+    return std::nullopt;
+  }
+  AuthDialect dialect = dialectOf(call);
+  Result<Caller> caller = authenticate(*ctx.auth, request, ctx.clock.now(), dialect);
+  if (!caller) {
+    return call.protocol == Protocol::TideJson ? errorResponse(caller.status())
+                                               : awsError(call, caller.status());
+  }
+  if (!caller->region.empty() && !isRegionName(caller->region)) {
+    return awsError(call, authError(sigv4::Failure::Incomplete, dialect,
+                                    "the credential scope's region '" + caller->region +
+                                        "' is not a region name (lowercase letters, digits, '-')"));
+  }
+  if (call.service != nullptr && !caller->service.empty() &&
+      caller->service != call.service->signingName) {
+    return awsError(call, authError(sigv4::Failure::Mismatch, dialect,
+                                    "Credential should be scoped to correct service: '" +
+                                        std::string(call.service->signingName) + "'"));
+  }
+  ctx.region = caller->region.empty() ? ctx.defaultRegion : caller->region;
+  return std::nullopt;
 }
 
 // Page tokens: the offset of the next item and a fingerprint of the request it continues, so a
@@ -212,6 +262,9 @@ HttpResponse handleQuery(ActionContext& ctx, const HttpRequest& request, std::st
   if (call.service != nullptr && call.service->protocol == "ec2") {
     call.protocol = Protocol::Ec2Query;
   }
+  if (auto no = refused(ctx, call, request)) {
+    return *no;
+  }
   if (!parsed.isOk()) {
     return awsError(call, parsed);
   }
@@ -255,6 +308,9 @@ HttpResponse handleAwsJson(ActionContext& ctx, const HttpRequest& request,
   Call call;
   call.protocol = Protocol::AwsJson;
   call.service = &service;
+  if (auto no = refused(ctx, call, request)) {
+    return *no;
+  }
   call.op = wire::findOperation(service.name, opName);
   if (call.op == nullptr) {
     return awsError(call, Status("UnknownOperationException",
@@ -302,6 +358,9 @@ HttpResponse handleCbor(ActionContext& ctx, const HttpRequest& request, std::str
   std::string_view serviceId = path.substr(kService.size(), op - kService.size());
   std::string_view opName = path.substr(op + kOperation.size());
   call.service = wire::findServiceByCborId(serviceId);
+  if (auto no = refused(ctx, call, request)) {
+    return *no;
+  }
   if (call.service != nullptr) {
     call.op = wire::findOperation(call.service->name, opName);
   }
@@ -342,6 +401,9 @@ bool isForm(const HttpRequest& request) {
 }
 
 HttpResponse handleTideJson(ActionContext& ctx, const HttpRequest& request) {
+  if (auto no = refused(ctx, Call{}, request)) {
+    return *no;
+  }
   if (request.method != "POST") {
     HttpResponse r = errorResponse(Status(
         "UnsupportedProtocol", "Send actions as POST / with an X-Amz-Target header naming the "
@@ -426,6 +488,18 @@ HttpResponse errorResponse(const Status& status) {
 }
 
 HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
+  // The region is the request's own (its signature's); work the controllers do between requests
+  // is named with the server's.
+  struct RestoreRegion {
+    ActionContext& ctx;
+    ~RestoreRegion() { ctx.region = ctx.defaultRegion; }
+  } restore{ctx};
+  return routeApiRequest(ctx, request);
+}
+
+namespace {
+
+HttpResponse routeApiRequest(ActionContext& ctx, const HttpRequest& request) {
   std::string_view target = request.target;
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
@@ -459,5 +533,7 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
   }
   return handleTideJson(ctx, request);
 }
+
+} // namespace
 
 } // namespace tide::api

@@ -9,8 +9,8 @@
 
 namespace tide::api {
 
-std::string elbArn(const std::string& resource) {
-  return std::string("arn:aws:elasticloadbalancing:local:") + kOwnerId + ":" + resource;
+std::string elbArn(const ActionContext& ctx, const std::string& resource) {
+  return "arn:aws:elasticloadbalancing:" + ctx.region + ":" + ctx.accountId + ":" + resource;
 }
 
 Json loadBalancerJson(const model::LoadBalancer& lb) {

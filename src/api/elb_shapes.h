@@ -7,8 +7,8 @@
 
 namespace tide::api {
 
-// "arn:aws:elasticloadbalancing:local:000000000000:" + resource.
-std::string elbArn(const std::string& resource);
+// "arn:aws:elasticloadbalancing:REGION:ACCOUNT:" + resource, for the request's region and account.
+std::string elbArn(const ActionContext& ctx, const std::string& resource);
 
 Json loadBalancerJson(const model::LoadBalancer& lb);
 // LoadBalancerArns are those whose listeners forward to the group.

@@ -47,7 +47,8 @@ TEST_F(ElbTest, TargetGroupsHaveElbDefaultsAndSubSecondChecks) {
   EXPECT_EQ(tg["Matcher"]["HttpCode"], "200");
   EXPECT_EQ(tg["HealthCheckPath"], "/");
   std::string arn = tg["TargetGroupArn"];
-  EXPECT_EQ(arn.rfind("arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/", 0), 0u);
+  EXPECT_EQ(arn.rfind("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/", 0),
+            0u);
   EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "web"}, {"Port", 8080}}),
             "DuplicateTargetGroupName");
   EXPECT_EQ(errorCode("CreateTargetGroup", {{"Name", "bad_name"}}), "ValidationError");

@@ -48,7 +48,8 @@ TEST_F(RulesTest, CreateAndDescribeInAwsShapesWithTheDefaultRuleLast) {
   Json r = createRule(10, path("/api/*"), forward(api_));
   std::string arn = r["RuleArn"];
   EXPECT_EQ(
-      arn.rfind("arn:aws:elasticloadbalancing:local:000000000000:listener-rule/app/front/", 0), 0u);
+      arn.rfind("arn:aws:elasticloadbalancing:us-east-1:000000000000:listener-rule/app/front/", 0),
+      0u);
   EXPECT_EQ(r["Priority"], "10");
   EXPECT_EQ(r["IsDefault"], false);
   EXPECT_EQ(r["Conditions"][0]["Field"], "path-pattern");

@@ -6,14 +6,14 @@
 
 namespace tide::api {
 
-Json imageJson(const model::Image& img) {
+Json imageJson(const std::string& accountId, const model::Image& img) {
   Json j = {
       {"ImageId", img.imageId},
       {"Name", img.name},
       {"Description", img.description},
       {"State", std::string(model::imageStateName(img.state))},
       {"CreationDate", formatIso8601(img.creationDate)},
-      {"OwnerId", kOwnerId},
+      {"OwnerId", accountId},
       {"Public", false},
       {"Architecture", "x86_64"},
       {"ImageType", "machine"},
@@ -41,11 +41,11 @@ Json imageJson(const model::Image& img) {
   return j;
 }
 
-Json launchTemplateJson(const model::LaunchTemplate& lt) {
+Json launchTemplateJson(const std::string& accountId, const model::LaunchTemplate& lt) {
   return {{"LaunchTemplateId", lt.launchTemplateId},
           {"LaunchTemplateName", lt.launchTemplateName},
           {"CreateTime", formatIso8601(lt.createTime)},
-          {"CreatedBy", std::string("arn:aws:iam::") + kOwnerId + ":root"},
+          {"CreatedBy", "arn:aws:iam::" + accountId + ":root"},
           {"DefaultVersionNumber", lt.defaultVersionNumber},
           {"LatestVersionNumber", lt.latestVersionNumber},
           {"Tags", tagsJson(lt.tags)}};
@@ -90,13 +90,14 @@ Json launchTemplateDataJson(const model::LaunchTemplateData& d) {
   return j;
 }
 
-Json launchTemplateVersionJson(const model::LaunchTemplateVersion& v, int64_t defaultVersion) {
+Json launchTemplateVersionJson(const std::string& accountId, const model::LaunchTemplateVersion& v,
+                               int64_t defaultVersion) {
   return {{"LaunchTemplateId", v.launchTemplateId},
           {"LaunchTemplateName", v.launchTemplateName},
           {"VersionNumber", v.versionNumber},
           {"VersionDescription", v.versionDescription},
           {"CreateTime", formatIso8601(v.createTime)},
-          {"CreatedBy", std::string("arn:aws:iam::") + kOwnerId + ":root"},
+          {"CreatedBy", "arn:aws:iam::" + accountId + ":root"},
           {"DefaultVersion", v.versionNumber == defaultVersion},
           {"LaunchTemplateData", launchTemplateDataJson(v.data)}};
 }

@@ -9,11 +9,11 @@
 
 namespace tide::api {
 
-constexpr const char* kOwnerId = "000000000000"; // the account id tide reports
-
-Json imageJson(const model::Image& image);
-Json launchTemplateJson(const model::LaunchTemplate& lt);
-Json launchTemplateVersionJson(const model::LaunchTemplateVersion& v, int64_t defaultVersion);
+// accountId: the account the caller is (ActionContext::accountId), shown as owner and creator.
+Json imageJson(const std::string& accountId, const model::Image& image);
+Json launchTemplateJson(const std::string& accountId, const model::LaunchTemplate& lt);
+Json launchTemplateVersionJson(const std::string& accountId, const model::LaunchTemplateVersion& v,
+                               int64_t defaultVersion);
 Json launchTemplateDataJson(const model::LaunchTemplateData& d);
 // With the instance's latest reading when there is one (tide's CPUUtilization and
 // MemoryUsedBytes fields).

@@ -379,8 +379,15 @@ Verdict verify(const SignedRequest& r,
                 std::to_string(skew.count() / 60000) + " minutes from the server's";
     return v;
   }
-  const std::string* contentHash = headerOf(r, "x-amz-content-sha256");
-  std::string payload = contentHash != nullptr ? *contentHash : sha256Hex(r.body);
+  // The payload hash is always the body's own: a signed x-amz-content-sha256 that is not it (or
+  // UNSIGNED-PAYLOAD, which only S3 accepts) would let a body be changed under the signature.
+  std::string payload = sha256Hex(r.body);
+  if (const std::string* claimed = headerOf(r, "x-amz-content-sha256");
+      claimed != nullptr && *claimed != payload) {
+    v.failure = Failure::Mismatch;
+    v.message = "the body's SHA-256 is not the x-amz-content-sha256 it was signed with";
+    return v;
+  }
   std::string canonical = canonicalRequest(r, s.signedHeaders, payload, s.presigned);
   std::string expected = sign(*secret, s.scope, stringToSign(s.amzDate, s.scope, canonical));
   if (CRYPTO_memcmp(expected.data(), s.signature.data(), expected.size()) != 0) {

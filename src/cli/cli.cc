@@ -1,9 +1,11 @@
 #include "cli/cli.h"
 
+#include "api/credentials.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/support.h"
 #include "cli/table.h"
+#include "common/data_dir.h"
 #include "common/text.h"
 
 #include <CLI/CLI.hpp>
@@ -131,6 +133,34 @@ int cliMain(int argc, char** argv) {
 
   std::optional<Outcome> outcome;
   auto client = [&] { return orDie(ApiClient::fromEndpoint(g.endpoint)); };
+
+  // ----------------------------------------------------------------------------- credentials
+  {
+    auto* creds = app.add_subcommand(
+        "credentials", "print the server's access key as environment variables for AWS clients "
+                       "(eval \"$(tide credentials)\")");
+    static std::string dataDir = defaultDataDir(), region = "us-east-1";
+    creds->add_option("--data-dir", dataDir, "the server's data directory (or TIDE_DATA_DIR)")
+        ->capture_default_str();
+    creds->add_option("--region", region, "the region clients sign for")->capture_default_str();
+    creds->callback([&] {
+      std::string path = api::credentialsPath(dataDir);
+      Result<api::Credentials> key = api::readCredentials(path);
+      if (!key) {
+        die(Status(key.status().code(),
+                   key.status().code() == "NotFound"
+                       ? "no credentials at " + path +
+                             ": tide server makes them on its first start with --auth sigv4 "
+                             "(the default); a server run with --auth none takes any key, "
+                             "such as test/test"
+                       : key.status().message()));
+      }
+      std::printf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\n"
+                  "export AWS_DEFAULT_REGION=%s\nexport AWS_ENDPOINT_URL=%s\n",
+                  key->accessKeyId.c_str(), key->secretAccessKey.c_str(), region.c_str(),
+                  g.endpoint.c_str());
+    });
+  }
 
   // ---------------------------------------------------------------------------------- images
   auto* image = app.add_subcommand("image", "golden images (AMIs)")->require_subcommand(1);

@@ -1,6 +1,10 @@
 #include "cli/client.h"
 
+#include "api/auth.h"
 #include "api/http.h"
+#include "common/data_dir.h"
+
+#include <cstdlib>
 
 namespace tide::cli {
 
@@ -32,6 +36,28 @@ Result<ApiClient> ApiClient::fromEndpoint(const std::string& endpoint) {
   if (c.host_.empty() || c.host_.find('/') != std::string::npos) {
     return validationError("endpoint '" + endpoint + "' must be http://HOST:PORT");
   }
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+  };
+  std::string file = api::credentialsPath(defaultDataDir());
+  Result<api::Credentials> fromFile = api::readCredentials(file);
+  if (fromFile) {
+    c.credentials_ = *fromFile;
+    c.credentialsNote_ = "the key in " + file;
+  } else if (!env("AWS_ACCESS_KEY_ID").empty() && !env("AWS_SECRET_ACCESS_KEY").empty()) {
+    c.credentials_ = api::Credentials{env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")};
+    c.sessionToken_ = env("AWS_SESSION_TOKEN");
+    c.credentialsNote_ = "the key in AWS_ACCESS_KEY_ID";
+  } else {
+    c.credentialsNote_ = fromFile.status().code() == "NotFound"
+                             ? "no key: " + file +
+                                   " is absent (set TIDE_DATA_DIR to the server's data "
+                                   "directory, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                                   "from tide credentials)"
+                             : "no key: " + fromFile.status().message();
+  }
+  c.region_ = !env("AWS_REGION").empty() ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
   return c;
 }
 
@@ -41,6 +67,16 @@ Result<Json> ApiClient::call(const std::string& action, const Json& params) cons
   req.target = "/";
   req.headers = {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", action}};
   req.body = params.dump();
+  if (credentials_) {
+    req.headers.emplace_back("host", host_ + ":" + std::to_string(port_));
+    if (!sessionToken_.empty()) {
+      req.headers.emplace_back("x-amz-security-token", sessionToken_);
+    }
+    // tide's own protocol spans services: its scope's service is "tide"; an unset region is
+    // the server's own.
+    api::signRequest(req, *credentials_, region_.empty() ? "us-east-1" : region_, "tide",
+                     RealClock().now());
+  }
   auto resp = api::httpRequest(host_, port_, req, Millis(120'000));
   if (!resp) {
     if (resp.status().code() == "EndpointConnectionError") {
@@ -59,6 +95,9 @@ Result<Json> ApiClient::call(const std::string& action, const Json& params) cons
   if (resp->status != 200) {
     std::string code = body.value("__type", "HTTP" + std::to_string(resp->status));
     std::string message = body.value("message", std::string("no message"));
+    if (resp->status == 401 || resp->status == 403) {
+      message += " (signed with " + credentialsNote_ + ")";
+    }
     return Status(code, message);
   }
   return body;

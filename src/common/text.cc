@@ -183,4 +183,16 @@ std::optional<std::string> readFile(const std::string& path) {
   return ss.str();
 }
 
+std::string arnField(std::string_view arn, int index) {
+  size_t begin = 0;
+  for (int i = 0; i < index; ++i) {
+    begin = arn.find(':', begin);
+    if (begin == std::string_view::npos) {
+      return "";
+    }
+    ++begin;
+  }
+  return std::string(arn.substr(begin, arn.find(':', begin) - begin));
+}
+
 } // namespace tide

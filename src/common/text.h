@@ -57,4 +57,7 @@ inline std::string_view trimOws(std::string_view s) {
 // Reads a whole file; nullopt if it cannot be read.
 std::optional<std::string> readFile(const std::string& path);
 
+// The index-th ':'-separated field of an ARN (3: region, 4: account); "" when it has none.
+std::string arnField(std::string_view arn, int index);
+
 } // namespace tide

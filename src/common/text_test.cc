@@ -92,4 +92,12 @@ TEST(Utf8Test, RefusesMalformedText) {
   EXPECT_FALSE(isValidUtf8("ok\xc3("));
 }
 
+TEST(ArnFieldTest, NamesTheRegionAndAccount) {
+  std::string_view arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/1-2";
+  EXPECT_EQ(arnField(arn, 3), "eu-west-1");
+  EXPECT_EQ(arnField(arn, 4), "123456789012");
+  EXPECT_EQ(arnField(arn, 5), "stack/web/1-2");
+  EXPECT_EQ(arnField("not-an-arn", 3), "");
+}
+
 } // namespace tide

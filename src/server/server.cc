@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "api/auth.h"
 #include "api/dispatch.h"
 #include "api/http.h"
 #include "api/request_semantics.h"
@@ -43,16 +44,6 @@
 namespace tide::server {
 
 namespace fs = std::filesystem;
-
-std::string defaultDataDir() {
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x != nullptr && x[0] == '/') {
-    return std::string(x) + "/tide";
-  }
-  if (const char* h = std::getenv("HOME"); h != nullptr && h[0] != '\0') {
-    return std::string(h) + "/.local/state/tide";
-  }
-  return "/var/lib/tide";
-}
 
 namespace {
 
@@ -125,6 +116,14 @@ public:
     if (!locked.isOk()) {
       return fail(locked.message());
     }
+    auth_.mode = options_.authNone ? api::AuthMode::None : api::AuthMode::SigV4;
+    if (!options_.authNone) {
+      Result<api::Credentials> key = api::loadOrCreateCredentials(options_.dataDir);
+      if (!key) {
+        return fail(key.status().message());
+      }
+      auth_.credentials = std::move(*key);
+    }
     auto store = store::openSqliteStore(options_.dataDir + "/state.db");
     if (!store) {
       return fail(store.status().message());
@@ -187,6 +186,10 @@ public:
     ctx_->actions = &actions_;
     ctx_->addresses = addresses_.get();
     ctx_->idempotency = &idempotency_;
+    ctx_->auth = &auth_;
+    ctx_->defaultRegion = options_.region;
+    ctx_->region = options_.region;
+    ctx_->accountId = options_.accountId;
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(
         *store_, *metricStore_, clock_, *publisher_, [this] { return balancer_->counters(); });
     alarms_ = std::make_unique<control::AlarmController>(*store_, *metricStore_, clock_);
@@ -253,6 +256,11 @@ public:
 
     runtime::ProviderInfo info = provider_->info();
     std::printf("tide server listening on http://%s:%u\n", options_.apiHost.c_str(), *port);
+    std::printf("  auth: %s\n", options_.authNone ? "none (any request is accepted; loopback only)"
+                                                  : ("SigV4 with the key in " +
+                                                     api::credentialsPath(options_.dataDir) +
+                                                     " (tide credentials prints it)")
+                                                        .c_str());
     std::printf("  data: %s\n  cgroups: %s (%s)\n  disks: %s%s%s\n  capacity: %.3g CPU cores "
                 "for instances\n",
                 options_.dataDir.c_str(), info.cgroups.c_str(), info.cgroupNote.c_str(),
@@ -420,6 +428,7 @@ private:
   api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;
   api::IdempotencyCache idempotency_; // ClientToken results, for a day
+  api::AuthConfig auth_;              // who may call (--auth)
   stacks::StackEngine stacks_;
   std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
   std::unique_ptr<api::HttpServer> http_;
@@ -445,6 +454,11 @@ bool parseHostPort(const std::string& s, std::string& host, uint16_t& port) {
   }
   port = static_cast<uint16_t>(v);
   return true;
+}
+
+// 127.0.0.0/8, ::1 or localhost: reachable from this machine only.
+bool isLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 } // namespace
@@ -484,6 +498,17 @@ int serverMain(int argc, char** argv) {
   app.add_option("--address-registry", o.addressRegistry,
                  "the host-wide file where servers claim instance address blocks (default: "
                  "/run/tide/address-ranges when writable, else under $XDG_RUNTIME_DIR or /tmp)");
+  std::string auth = "sigv4";
+  app.add_option("--auth", auth,
+                 "sigv4: requests must be signed with the key in <data dir>/credentials (tide "
+                 "credentials prints it); none: any request is accepted (loopback only)")
+      ->check(CLI::IsMember({"sigv4", "none"}))
+      ->capture_default_str();
+  app.add_option("--region", o.region,
+                 "the region of unsigned requests (signed ones name their own)")
+      ->capture_default_str();
+  app.add_option("--account-id", o.accountId, "the 12-digit account in ARNs")
+      ->capture_default_str();
   app.add_option("--disks", o.diskMode, "instance disks: auto, overlay or copy")
       ->check(CLI::IsMember({"auto", "overlay", "copy"}))
       ->capture_default_str();
@@ -498,6 +523,27 @@ int serverMain(int argc, char** argv) {
   }
   if (!parseHostPort(api, o.apiHost, o.apiPort)) {
     std::fprintf(stderr, "tide server: --api must be HOST:PORT, got '%s'\n", api.c_str());
+    return 2;
+  }
+  o.authNone = auth == "none";
+  if (o.authNone && !isLoopbackHost(o.apiHost)) {
+    std::fprintf(stderr,
+                 "tide server: --auth none accepts anyone's requests, so the API must listen on "
+                 "loopback (127.0.0.1, ::1 or localhost), not on '%s'\n",
+                 o.apiHost.c_str());
+    return 2;
+  }
+  if (o.accountId.size() != 12 ||
+      o.accountId.find_first_not_of("0123456789") != std::string::npos) {
+    std::fprintf(stderr, "tide server: --account-id must be 12 digits, got '%s'\n",
+                 o.accountId.c_str());
+    return 2;
+  }
+  if (o.region.empty() || o.region.size() > 32 ||
+      o.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+    std::fprintf(stderr,
+                 "tide server: --region must be a region name such as us-east-1, got '%s'\n",
+                 o.region.c_str());
     return 2;
   }
   o.terminationGrace = Millis(static_cast<int64_t>(graceSeconds * 1000));

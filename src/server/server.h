@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/data_dir.h"
 
 #include <string>
 
@@ -23,10 +24,13 @@ struct ServerOptions {
   std::string cgroupMode = "auto";                // auto, v1, v2, none
   std::string diskMode = "auto";                  // auto, overlay, copy
   std::string addressRegistry;                    // host-wide address claims; empty: default
+  bool authNone = false;                          // accept any request, signed or not (loopback
+                                                  // only); else SigV4 with <dataDir>/credentials
+  std::string region = "us-east-1";               // unsigned requests' region (signed: their own)
+  std::string accountId = "000000000000";         // the account in ARNs and GetCallerIdentity
 };
 
-// The default data directory: $XDG_STATE_HOME/tide, else $HOME/.local/state/tide.
-std::string defaultDataDir();
+using tide::defaultDataDir; // common/data_dir.h
 
 // Runs the server; returns the process exit code (0 after a clean stop).
 int runServer(const ServerOptions& options);

@@ -102,8 +102,9 @@ Result<SubmittedTemplate> requestTemplate(const Json& p) {
   return SubmittedTemplate{std::move(*t), *body};
 }
 
-std::string newStackId(const std::string& name) {
-  return "arn:aws:cloudformation:local:000000000000:stack/" + name + "/" + newUuid();
+std::string newStackId(const ActionContext& ctx, const std::string& name) {
+  return "arn:aws:cloudformation:" + ctx.region + ":" + ctx.accountId + ":stack/" + name + "/" +
+         newUuid();
 }
 
 Result<model::Stack> findStack(store::Tx& tx, const std::string& nameOrId, bool deleted) {
@@ -246,7 +247,7 @@ Result<Json> createStack(ActionContext& ctx, const Json& p) {
   TIDE_ASSIGN_OR_RETURN(auto values, resolveParameters(t.parsed, given));
   model::Stack s;
   s.stackName = name;
-  s.stackId = newStackId(name);
+  s.stackId = newStackId(ctx, name);
   s.templateBody = t.parsed.document.dump();
   s.submittedTemplateBody = t.body;
   s.parameters = values;

@@ -207,7 +207,7 @@ Result<Json> createChangeSet(ActionContext& ctx, const Json& p) {
         s = *existing;
       } else {
         s.stackName = *name;
-        s.stackId = newStackId(*name);
+        s.stackId = newStackId(ctx, *name);
         s.stackStatus = "REVIEW_IN_PROGRESS";
         s.stackStatusReason = "User Initiated";
         s.creationTime = ctx.clock.now();
@@ -241,8 +241,8 @@ Result<Json> createChangeSet(ActionContext& ctx, const Json& p) {
                       "ChangeSet [" + cs.changeSetName + "] already exists");
       }
     }
-    cs.changeSetId =
-        "arn:aws:cloudformation:local:000000000000:changeSet/" + cs.changeSetName + "/" + newUuid();
+    cs.changeSetId = "arn:aws:cloudformation:" + ctx.region + ":" + ctx.accountId + ":changeSet/" +
+                     cs.changeSetName + "/" + newUuid();
     model::Stack after = s;
     after.changeSets.push_back(cs);
     out = {{"Id", cs.changeSetId}, {"StackId", s.stackId}};

@@ -33,7 +33,7 @@ protected:
 TEST_F(ChangeSetTest, CreateChangeSetExecutesIntoACreatedStack) {
   Json made = ok("CreateChangeSet", changeSet("first", "CREATE", web()));
   std::string csId = made["Id"], stackId = made["StackId"];
-  EXPECT_EQ(csId.rfind("arn:aws:cloudformation:local:000000000000:changeSet/first/", 0), 0u);
+  EXPECT_EQ(csId.rfind("arn:aws:cloudformation:us-east-1:000000000000:changeSet/first/", 0), 0u);
   // The stack waits for review; the engine leaves it alone, and deploy treats it as new.
   EXPECT_EQ(stackStatus(), "REVIEW_IN_PROGRESS");
   EXPECT_FALSE(*engine_.step(*ctx_));

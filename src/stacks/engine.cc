@@ -1,6 +1,7 @@
 #include "stacks/engine.h"
 
 #include "common/log.h"
+#include "common/text.h"
 #include "stacks/events.h"
 #include "stacks/intrinsics.h"
 #include "stacks/resources.h"
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 namespace tide::stacks {
 
@@ -445,7 +447,11 @@ Result<bool> StackEngine::step(ActionContext& ctx) {
       continue; // settled, or waiting for a change set to be executed
     }
     std::string name = s.stackName;
+    // What the stack makes is named with its own region (its id's), whoever steps it.
+    std::string region = arnField(s.stackId, 3);
+    std::string before = std::exchange(ctx.region, region.empty() ? ctx.region : region);
     Result<bool> r = StackRun(ctx, std::move(s)).advance();
+    ctx.region = before;
     if (!r) {
       // One stack's failure (a store error) does not hold back the others; it is tried again
       // at the next step, soon.

@@ -44,10 +44,10 @@ std::optional<Json> pseudoValue(const std::string& name, const std::string& stac
     return Json(stackId);
   }
   if (name == "AWS::Region") {
-    return Json("local");
+    return Json(arnField(stackId, 3)); // the stack's own, which its id names
   }
   if (name == "AWS::AccountId") {
-    return Json("000000000000");
+    return Json(arnField(stackId, 4));
   }
   if (name == "AWS::Partition") {
     return Json("aws");

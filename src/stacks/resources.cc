@@ -93,9 +93,13 @@ std::string nameOr(const Json& props, const char* key, const ResourceCall& c, si
   return generatedName(c, max, unique);
 }
 
-// "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/0123" → "targetgroup/web/0123"
+// "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123" →
+// "targetgroup/web/0123"
 std::string arnResource(const std::string& arn) {
-  size_t colon = arn.find(':', arn.find(":000000000000") + 1);
+  size_t colon = 0;
+  for (int i = 0; i < 5 && colon != std::string::npos; ++i) {
+    colon = arn.find(':', colon == 0 ? 0 : colon + 1);
+  }
   return colon == std::string::npos ? arn : arn.substr(colon + 1);
 }
 
@@ -683,8 +687,8 @@ Result<bool> removeAlarm(ActionContext& ctx, const std::string& name) {
   return true;
 }
 
-Result<Json> alarmAttribute(ActionContext&, const std::string& name, const std::string&) {
-  return Json("arn:aws:cloudwatch:local:000000000000:alarm:" + name);
+Result<Json> alarmAttribute(ActionContext& ctx, const std::string& name, const std::string&) {
+  return Json("arn:aws:cloudwatch:" + ctx.region + ":" + ctx.accountId + ":alarm:" + name);
 }
 
 // ------------------------------------------------------------------------ Tide::EC2::Image

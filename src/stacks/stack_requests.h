@@ -33,8 +33,9 @@ Status checkStackParams(const Json& p, std::initializer_list<std::string_view> o
 // deleted stack's name no longer names it). ValidationError stackNotFound otherwise.
 Result<model::Stack> findStack(store::Tx& tx, const std::string& nameOrId, bool deleted = false);
 
-// A new stack id "arn:aws:cloudformation:local:000000000000:stack/NAME/UUID".
-std::string newStackId(const std::string& name);
+// A new stack id "arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID" for the request's
+// region and account.
+std::string newStackId(const ActionContext& ctx, const std::string& name);
 
 // The template a request submits (TemplateBody; TemplateURL is refused: tide cannot fetch from
 // S3) with TemplateBasePath kept in its Metadata, and the body as submitted.

@@ -6,6 +6,7 @@ API, the server by its pid). Waits are bounded loops on readiness signals (the s
 "listening" line, instance states), never bare sleeps.
 """
 
+import configparser
 import json
 import os
 import shutil
@@ -22,6 +23,34 @@ TIDE = os.environ.get("TIDE_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "tide")
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHOP = os.path.join(SOURCE_DIR, "examples", "shop")
+
+
+def cli_env(server):
+    """The environment in which `tide` talks to the server and signs with its key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return dict(env, TIDE_ENDPOINT=server.endpoint, TIDE_DATA_DIR=server.data_dir)
+
+
+def server_key(server):
+    """The server's access key and secret (from <data dir>/credentials), or None."""
+    parser = configparser.ConfigParser()
+    if not parser.read(os.path.join(server.data_dir, "credentials")):
+        return None
+    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
+
+
+def signed_headers(server, body, headers, service="tide", region="us-east-1", key=None):
+    """The headers of a POST / signed with SigV4 by botocore (Debian's python3-botocore) with
+    the server's key, or `key` (access key, secret); unsigned when the server has none."""
+    key = key or server_key(server)
+    if key is None:
+        return dict(headers)
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(*key), service, region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def wait_for(predicate, timeout=30.0, interval=0.05, what="condition"):
@@ -64,7 +93,7 @@ class TideServer:
 
     def _drain_banner(self):
         lines = []
-        for _ in range(4):
+        for _ in range(5):
             lines.append(self.proc.stdout.readline().decode())
         return "".join(lines)
 
@@ -103,7 +132,7 @@ class TideTestCase(unittest.TestCase):
 
     # -- the CLI ------------------------------------------------------------------------------
     def tide(self, *args, check=True):
-        env = dict(os.environ, TIDE_ENDPOINT=self.server.endpoint)
+        env = cli_env(self.server)
         p = subprocess.run([TIDE, *args], capture_output=True, text=True, env=env, timeout=180,
                            stdin=subprocess.DEVNULL)
         if check and p.returncode != 0:
@@ -126,7 +155,8 @@ class TideTestCase(unittest.TestCase):
     def api(self, action, params=None, raw_body=None):
         body = raw_body if raw_body is not None else json.dumps(params or {}).encode()
         req = urllib.request.Request(self.server.endpoint + "/", data=body, method="POST",
-                                     headers={"X-Amz-Target": action})
+                                     headers=signed_headers(self.server, body,
+                                                            {"X-Amz-Target": action}))
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, json.loads(r.read())

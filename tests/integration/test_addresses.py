@@ -9,8 +9,8 @@ import os
 import socket
 import subprocess
 
-from harness import (SOURCE_DIR, TIDE, TideServer, TideTestCase, free_port, get, serving,
-                     wait_for)
+from harness import (SOURCE_DIR, TIDE, TideServer, TideTestCase, cli_env, free_port, get,
+                     serving, wait_for)
 
 STACK = os.path.join(SOURCE_DIR, "examples", "shop", "stack.yaml")
 
@@ -39,7 +39,7 @@ class AddressesTest(TideTestCase):
 
     def at(self, server, *args):
         """`tide ARGS -o json` against the given server."""
-        env = dict(os.environ, TIDE_ENDPOINT=server.endpoint)
+        env = cli_env(server)
         p = subprocess.run([TIDE, *args, "--output", "json"], capture_output=True, text=True,
                            env=env, timeout=180, stdin=subprocess.DEVNULL)
         self.assertEqual(p.returncode, 0, p.stderr)

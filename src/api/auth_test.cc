@@ -1,0 +1,158 @@
+#include "api/auth.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace tide::api {
+namespace {
+
+namespace fs = std::filesystem;
+
+const TimeMs kNow = 1'796'000'000'000; // 2026-11-30
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/tide-auth-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string path;
+};
+
+const Credentials kKey{"AKIAABCDEFGHIJKLMNOP", "secretsecretsecretsecretsecretsecret1234"};
+
+HttpRequest queryRequest(std::string body = "Action=DescribeRegions&Version=2016-11-15") {
+  HttpRequest r;
+  r.method = "POST";
+  r.target = "/";
+  r.headers = {{"host", "127.0.0.1:4566"},
+               {"content-type", "application/x-www-form-urlencoded; charset=utf-8"}};
+  r.body = std::move(body);
+  return r;
+}
+
+AuthConfig sigv4Config() {
+  return AuthConfig{AuthMode::SigV4, kKey};
+}
+
+TEST(CredentialsTest, MadeOnceWithOwnerOnlyModeAndReadBack) {
+  TempDir dir;
+  auto first = loadOrCreateCredentials(dir.path);
+  ASSERT_TRUE(first) << first.status().toString();
+  EXPECT_EQ(first->accessKeyId.substr(0, 4), "AKIA");
+  EXPECT_EQ(first->accessKeyId.size(), 20u);
+  EXPECT_EQ(first->secretAccessKey.size(), 40u);
+  struct stat st {};
+  ASSERT_EQ(::stat(credentialsPath(dir.path).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = loadOrCreateCredentials(dir.path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->accessKeyId, first->accessKeyId);
+  EXPECT_EQ(again->secretAccessKey, first->secretAccessKey);
+  EXPECT_NE(newCredentials().secretAccessKey, first->secretAccessKey);
+}
+
+TEST(CredentialsTest, AFileOthersCanReadIsRefusedWithTheFix) {
+  TempDir dir;
+  ASSERT_TRUE(loadOrCreateCredentials(dir.path));
+  ::chmod(credentialsPath(dir.path).c_str(), 0644);
+  auto c = readCredentials(credentialsPath(dir.path));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.status().code(), "ValidationError");
+  EXPECT_NE(c.status().message().find("chmod 600"), std::string::npos);
+}
+
+TEST(CredentialsTest, AMalformedFileIsRefused) {
+  TempDir dir;
+  std::string path = credentialsPath(dir.path);
+  {
+    std::ofstream out(path);
+    out << "[default]\naws_access_key_id = short\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  auto c = readCredentials(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.status().code(), "ValidationError");
+  EXPECT_EQ(readCredentials(dir.path + "/none").status().code(), "NotFound");
+}
+
+TEST(AuthTest, ARequestSignedWithTheKeyIsAcceptedWithItsScope) {
+  HttpRequest r = queryRequest();
+  signRequest(r, kKey, "eu-west-1", "ec2", kNow);
+  auto caller = authenticate(sigv4Config(), r, kNow + 60'000, AuthDialect::Ec2);
+  ASSERT_TRUE(caller) << caller.status().toString();
+  EXPECT_EQ(caller->region, "eu-west-1");
+  EXPECT_EQ(caller->service, "ec2");
+  EXPECT_EQ(caller->accessKeyId, kKey.accessKeyId);
+}
+
+TEST(AuthTest, AWrongSecretIsRefusedInEachDialect) {
+  HttpRequest r = queryRequest();
+  signRequest(r, Credentials{kKey.accessKeyId, "not-the-secret-not-the-secret-not-the-sec"},
+              "us-east-1", "ec2", kNow);
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Ec2).status().code(), "AuthFailure");
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Query).status().code(),
+            "SignatureDoesNotMatch");
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Json).status().code(),
+            "InvalidSignatureException");
+}
+
+TEST(AuthTest, ATamperedBodyIsRefused) {
+  HttpRequest r = queryRequest();
+  signRequest(r, kKey, "us-east-1", "ec2", kNow);
+  r.body = "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=i-1";
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Query).status().code(),
+            "SignatureDoesNotMatch");
+  // Also when the signed x-amz-content-sha256 header is left saying the old hash.
+  HttpRequest unsignedHash = queryRequest();
+  signRequest(unsignedHash, kKey, "us-east-1", "ec2", kNow);
+  unsignedHash.body += "&DryRun=true";
+  EXPECT_EQ(authenticate(sigv4Config(), unsignedHash, kNow, AuthDialect::Ec2).status().code(),
+            "AuthFailure");
+}
+
+TEST(AuthTest, AnExpiredDateIsRefused) {
+  HttpRequest r = queryRequest();
+  signRequest(r, kKey, "us-east-1", "ec2", kNow);
+  TimeMs later = kNow + 16 * 60'000;
+  auto ec2 = authenticate(sigv4Config(), r, later, AuthDialect::Ec2);
+  EXPECT_EQ(ec2.status().code(), "RequestExpired");
+  auto query = authenticate(sigv4Config(), r, later, AuthDialect::Query);
+  EXPECT_EQ(query.status().code(), "SignatureDoesNotMatch");
+  EXPECT_EQ(query.status().message().rfind("Signature expired", 0), 0u);
+  EXPECT_TRUE(authenticate(sigv4Config(), r, kNow + 14 * 60'000, AuthDialect::Ec2));
+}
+
+TEST(AuthTest, AnUnknownKeyAndAnUnsignedRequestAreRefused) {
+  HttpRequest r = queryRequest();
+  signRequest(r, Credentials{"AKIAZZZZZZZZZZZZZZZZ", kKey.secretAccessKey}, "us-east-1",
+              "monitoring", kNow);
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Query).status().code(),
+            "InvalidClientTokenId");
+  EXPECT_EQ(authenticate(sigv4Config(), r, kNow, AuthDialect::Json).status().code(),
+            "UnrecognizedClientException");
+  HttpRequest bare = queryRequest();
+  EXPECT_EQ(authenticate(sigv4Config(), bare, kNow, AuthDialect::Query).status().code(),
+            "MissingAuthenticationToken");
+  EXPECT_EQ(authenticate(sigv4Config(), bare, kNow, AuthDialect::Json).status().code(),
+            "MissingAuthenticationTokenException");
+}
+
+TEST(AuthTest, AuthNoneAcceptsAnyKeyAndKeepsItsRegion) {
+  AuthConfig none{AuthMode::None, {}};
+  HttpRequest r = queryRequest();
+  signRequest(r, Credentials{"test", "test"}, "ap-south-1", "ec2", kNow);
+  auto caller = authenticate(none, r, kNow + 3'600'000, AuthDialect::Ec2);
+  ASSERT_TRUE(caller);
+  EXPECT_EQ(caller->region, "ap-south-1");
+  auto bare = authenticate(none, queryRequest(), kNow, AuthDialect::Ec2);
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->region, "");
+}
+
+} // namespace
+} // namespace tide::api
