@@ -206,6 +206,55 @@ class AwsCliTest(AwsClientTestCase):
         self.assertEqual(stats["Datapoints"][0]["SampleCount"], float(len(clis) + 1))
 
 
+class CloudFormationDeployTest(AwsClientTestCase):
+    """`aws cloudformation deploy` as users run it: create, update, nothing to change, delete."""
+
+    TEMPLATE = textwrap.dedent("""
+        Parameters:
+          Interval:
+            Type: Number
+            Default: 10
+        Resources:
+          Targets:
+            Type: AWS::ElasticLoadBalancingV2::TargetGroup
+            Properties:
+              Port: 8080
+              Protocol: HTTP
+              HealthCheckIntervalSeconds: !Ref Interval
+        Outputs:
+          Arn:
+            Value: !Ref Targets
+        """)
+
+    def deploy(self, *overrides):
+        path = os.path.join(self.tmp, "template.yaml")
+        with open(path, "w") as f:
+            f.write(self.TEMPLATE)
+        p = subprocess.run([DEBIAN_AWS, "--endpoint-url", self.server.endpoint, "cloudformation",
+                            "deploy", "--template-file", path, "--stack-name", "web",
+                            *(["--parameter-overrides", *overrides] if overrides else [])],
+                           capture_output=True, text=True, env=self.env, timeout=180,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def interval(self):
+        return self.aws("elbv2", "describe-target-groups")["TargetGroups"][0][
+            "HealthCheckIntervalSeconds"]
+
+    def test_deploy_update_no_change_and_delete(self):
+        self.assertIn("Successfully created/updated stack - web", self.deploy())
+        stack = self.aws("cloudformation", "describe-stacks", "--stack-name", "web")["Stacks"][0]
+        self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE")
+        self.assertEqual(self.interval(), 10)
+        self.assertIn("Successfully created/updated stack - web", self.deploy("Interval=15"))
+        self.assertEqual(self.interval(), 15)
+        self.assertIn("No changes to deploy", self.deploy("Interval=15"))
+        self.aws("cloudformation", "delete-stack", "--stack-name", "web")
+        self.aws("cloudformation", "wait", "stack-delete-complete", "--stack-name", "web")
+        self.assertEqual(self.aws("elbv2", "describe-target-groups")["TargetGroups"], [])
+
+
 class _TwentyMinutesAgo(datetime.datetime):
     """What an older botocore's signer takes for now when a test signs an expired request."""
 
