@@ -7,7 +7,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 84> kActions = {{
+constexpr std::array<ActionEntry, 98> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"RegisterImage", "ec2", registerImage},
     {"DescribeImages", "ec2", describeImages},
@@ -73,6 +73,11 @@ constexpr std::array<ActionEntry, 84> kActions = {{
     {"RegisterTargets", "elbv2", registerTargets},
     {"DeregisterTargets", "elbv2", deregisterTargets},
     {"DescribeTargetHealth", "elbv2", describeTargetHealth},
+    {"AddTags", "elbv2", addTags},
+    {"RemoveTags", "elbv2", removeTags},
+    {"DescribeTags", "elbv2", describeElbTags},
+    {"SetSubnets", "elbv2", setSubnets},
+    {"SetSecurityGroups", "elbv2", setSecurityGroups},
     {"CreateAutoScalingGroup", "autoscaling", createAutoScalingGroup},
     {"UpdateAutoScalingGroup", "autoscaling", updateAutoScalingGroup},
     {"DescribeAutoScalingGroups", "autoscaling", describeAutoScalingGroups},
@@ -85,6 +90,9 @@ constexpr std::array<ActionEntry, 84> kActions = {{
     {"DescribePolicies", "autoscaling", describePolicies},
     {"DeletePolicy", "autoscaling", deletePolicy},
     {"ExecutePolicy", "autoscaling", executePolicy},
+    {"CreateOrUpdateTags", "autoscaling", createOrUpdateTags},
+    {"DescribeTags", "autoscaling", describeAutoScalingTags},
+    {"DeleteTags", "autoscaling", deleteAutoScalingTags},
     {"PutMetricData", "monitoring", putMetricData},
     {"GetMetricStatistics", "monitoring", getMetricStatistics},
     {"ListMetrics", "monitoring", listMetrics},
@@ -92,6 +100,11 @@ constexpr std::array<ActionEntry, 84> kActions = {{
     {"DescribeAlarms", "monitoring", describeAlarms},
     {"DeleteAlarms", "monitoring", deleteAlarms},
     {"SetAlarmState", "monitoring", setAlarmState},
+    {"DescribeAlarmHistory", "monitoring", describeAlarmHistory},
+    {"TagResource", "monitoring", tagResource},
+    {"UntagResource", "monitoring", untagResource},
+    {"ListTagsForResource", "monitoring", listTagsForResource},
+    {"GetMetricData", "monitoring", getMetricData},
 }};
 } // namespace
 
