@@ -7,7 +7,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 98> kActions = {{
+constexpr std::array<ActionEntry, 97> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"RegisterImage", "ec2", registerImage},
     {"DescribeImages", "ec2", describeImages},

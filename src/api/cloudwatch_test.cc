@@ -182,77 +182,70 @@ TEST_F(CloudWatchTest, GetMetricDataWithStatsAndExpressions) {
   TimeMs t0 = clock_.now() / 60000 * 60000;
   clock_.set(t0 + 30'000);
   auto put = [&](const std::string& name, int second, double v) {
-    ok("PutMetricData",
-       {
-      {"Namespace", "Shop"}, {
-        "MetricData", {
-          {
-            {"MetricName", name}, {"Timestamp", formatIso8601(t0 + second * 1000)}, {
-              "Value", v
-            }
-          }
-        }
-      }}});
-};
-for (int k = 0; k < 20; ++k) {
-  put("Requests", k, 10);           // 100 per 10 s period
-  put("Errors", k, k < 10 ? 1 : 0); // 10 in the first period, 0 in the second
-}
-auto stat = [](const std::string& id, const std::string& metric, const std::string& s) {
-  return Json{
-      {"Id", id},
-      {"MetricStat",
-       {{"Metric", {{"Namespace", "Shop"}, {"MetricName", metric}}}, {"Period", 10}, {"Stat", s}}},
-      {"ReturnData", false}};
-};
-Json req = {{"StartTime", formatIso8601(t0)},
-            {"EndTime", formatIso8601(t0 + 20'000)},
-            {"MetricDataQueries",
-             {stat("req", "Requests", "Sum"),
-              stat("err", "Errors", "Sum"),
-              {{"Id", "rate"}, {"Expression", "100 * err / req"}, {"Label", "Error rate"}},
-              {{"Id", "total"}, {"Expression", "SUM([req, err])"}},
-              {{"Id", "p"},
-               {"MetricStat",
-                {{"Metric", {{"Namespace", "Shop"}, {"MetricName", "Requests"}}},
-                 {"Period", 10},
-                 {"Stat", "p50"}}}}}}};
-Json r = ok("GetMetricData", req);
-Json results = r["MetricDataResults"];
-ASSERT_EQ(results.size(), 3u); // ReturnData false is left out
-EXPECT_EQ(results[0]["Id"], "rate");
-EXPECT_EQ(results[0]["Label"], "Error rate");
-EXPECT_EQ(results[0]["StatusCode"], "Complete");
-// Newest first by default.
-EXPECT_EQ(results[0]["Timestamps"], (Json{formatIso8601(t0 + 10'000), formatIso8601(t0)}));
-EXPECT_EQ(results[0]["Values"], (Json{0.0, 10.0}));
-EXPECT_EQ(results[1]["Values"], (Json{100.0, 110.0}));
-EXPECT_EQ(results[2]["Label"], "Requests");
-EXPECT_EQ(results[2]["Values"], (Json{10.0, 10.0}));
-EXPECT_FALSE(r.contains("NextToken"));
-
-// Ascending, and MaxDatapoints pages MetricStat-only requests.
-Json paged = {{"StartTime", formatIso8601(t0)},
+    Json point = {
+        {"MetricName", name}, {"Timestamp", formatIso8601(t0 + second * 1000)}, {"Value", v}};
+    ok("PutMetricData", {{"Namespace", "Shop"}, {"MetricData", Json::array({point})}});
+  };
+  for (int k = 0; k < 20; ++k) {
+    put("Requests", k, 10);           // 100 per 10 s period
+    put("Errors", k, k < 10 ? 1 : 0); // 10 in the first period, 0 in the second
+  }
+  auto stat = [](const std::string& id, const std::string& metric, const std::string& s) {
+    return Json{{"Id", id},
+                {"MetricStat",
+                 {{"Metric", {{"Namespace", "Shop"}, {"MetricName", metric}}},
+                  {"Period", 10},
+                  {"Stat", s}}},
+                {"ReturnData", false}};
+  };
+  Json req = {{"StartTime", formatIso8601(t0)},
               {"EndTime", formatIso8601(t0 + 20'000)},
-              {"ScanBy", "TimestampAscending"},
-              {"MaxDatapoints", 1},
               {"MetricDataQueries",
-               {{{"Id", "m1"},
+               {stat("req", "Requests", "Sum"),
+                stat("err", "Errors", "Sum"),
+                {{"Id", "rate"}, {"Expression", "100 * err / req"}, {"Label", "Error rate"}},
+                {{"Id", "total"}, {"Expression", "SUM([req, err])"}},
+                {{"Id", "p"},
                  {"MetricStat",
-                  {{"Metric", {{"Namespace", "Shop"}, {"MetricName", "Errors"}}},
+                  {{"Metric", {{"Namespace", "Shop"}, {"MetricName", "Requests"}}},
                    {"Period", 10},
-                   {"Stat", "Sum"}}}}}}};
-Json first = ok("GetMetricData", paged);
-EXPECT_EQ(first["MetricDataResults"][0]["Values"], (Json{10.0}));
-EXPECT_EQ(first["MetricDataResults"][0]["StatusCode"], "PartialData");
-ASSERT_TRUE(first.contains("NextToken"));
-paged["NextToken"] = first["NextToken"];
-Json second = ok("GetMetricData", paged);
-EXPECT_EQ(second["MetricDataResults"][0]["Values"], (Json{0.0}));
-EXPECT_EQ(second["MetricDataResults"][0]["StatusCode"], "Complete");
-EXPECT_FALSE(second.contains("NextToken"));
-paged["NextToken"] = "bm9wZQ==";
-EXPECT_EQ(errorCode("GetMetricData", paged), "InvalidNextToken");
+                   {"Stat", "p50"}}}}}}};
+  Json r = ok("GetMetricData", req);
+  Json results = r["MetricDataResults"];
+  ASSERT_EQ(results.size(), 3u); // ReturnData false is left out
+  EXPECT_EQ(results[0]["Id"], "rate");
+  EXPECT_EQ(results[0]["Label"], "Error rate");
+  EXPECT_EQ(results[0]["StatusCode"], "Complete");
+  // Newest first by default.
+  EXPECT_EQ(results[0]["Timestamps"], (Json{formatIso8601(t0 + 10'000), formatIso8601(t0)}));
+  EXPECT_EQ(results[0]["Values"], (Json{0.0, 10.0}));
+  EXPECT_EQ(results[1]["Values"], (Json{100.0, 110.0}));
+  EXPECT_EQ(results[2]["Label"], "Requests");
+  EXPECT_EQ(results[2]["Values"], (Json{10.0, 10.0}));
+  EXPECT_FALSE(r.contains("NextToken"));
+
+  // Ascending, and MaxDatapoints pages MetricStat-only requests.
+  Json paged = {{"StartTime", formatIso8601(t0)},
+                {"EndTime", formatIso8601(t0 + 20'000)},
+                {"ScanBy", "TimestampAscending"},
+                {"MaxDatapoints", 1},
+                {"MetricDataQueries",
+                 {{{"Id", "m1"},
+                   {"MetricStat",
+                    {{"Metric", {{"Namespace", "Shop"}, {"MetricName", "Errors"}}},
+                     {"Period", 10},
+                     {"Stat", "Sum"}}}}}}};
+  Json first = ok("GetMetricData", paged);
+  EXPECT_EQ(first["MetricDataResults"][0]["Values"], (Json{10.0}));
+  EXPECT_EQ(first["MetricDataResults"][0]["StatusCode"], "PartialData");
+  ASSERT_TRUE(first.contains("NextToken"));
+  paged["NextToken"] = first["NextToken"];
+  Json second = ok("GetMetricData", paged);
+  EXPECT_EQ(second["MetricDataResults"][0]["Values"], (Json{0.0}));
+  EXPECT_EQ(second["MetricDataResults"][0]["StatusCode"], "Complete");
+  EXPECT_FALSE(second.contains("NextToken"));
+  paged["NextToken"] = "bm9wZQ==";
+  EXPECT_EQ(errorCode("GetMetricData", paged), "InvalidNextToken");
 }
 
 TEST_F(CloudWatchTest, GetMetricDataValidation) {

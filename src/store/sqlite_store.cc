@@ -502,9 +502,8 @@ public:
 
   Result<std::vector<model::AlarmHistoryItem>> alarmHistory(const std::string& alarmName) override {
     if (alarmName.empty()) {
-      return all<model::AlarmHistoryItem>("SELECT doc FROM alarm_history WHERE ? = '' "
-                                          "ORDER BY seq DESC",
-                                          alarmName, decodeAlarmHistoryItem);
+      return all<model::AlarmHistoryItem>("SELECT doc FROM alarm_history ORDER BY seq DESC", "",
+                                          decodeAlarmHistoryItem);
     }
     return all<model::AlarmHistoryItem>("SELECT doc FROM alarm_history WHERE alarm_name = ? "
                                         "ORDER BY seq DESC",
