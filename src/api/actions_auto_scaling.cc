@@ -173,43 +173,6 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   return Status::ok();
 }
 
-// Tags [{Key, Value, PropagateAtLaunch, ResourceId, ResourceType}]: every tag of a group is
-// propagated to its instances (PropagateAtLaunch false is refused rather than ignored: the
-// model keeps no per-tag flag yet).
-Result<std::vector<model::Tag>> groupTags(const Json& p, const std::string& groupName) {
-  std::vector<model::Tag> out;
-  auto it = p.find("Tags");
-  if (it == p.end() || it->is_null()) {
-    return out;
-  }
-  if (!it->is_array()) {
-    return validationError("Tags must be a list of {Key, Value, PropagateAtLaunch}");
-  }
-  for (const Json& t : *it) {
-    if (!t.is_object()) {
-      return validationError("Tags must be a list of {Key, Value, PropagateAtLaunch}");
-    }
-    TIDE_RETURN_IF_ERROR(
-        checkKnownParams(t, {"Key", "Value", "PropagateAtLaunch", "ResourceId", "ResourceType"}));
-    auto key = reqString(t, "Key");
-    auto value = optString(t, "Value");
-    auto propagate = optBool(t, "PropagateAtLaunch");
-    auto resourceId = optString(t, "ResourceId");
-    TIDE_RETURN_IF_ERROR(
-        firstError({&key.status(), &value.status(), &propagate.status(), &resourceId.status()}));
-    if (!propagate->value_or(true)) {
-      return validationError("Tag '" + *key +
-                             "': PropagateAtLaunch false is not supported by tide yet; every "
-                             "group tag is propagated to its instances");
-    }
-    if (resourceId->has_value() && **resourceId != groupName) {
-      return validationError("Tag '" + *key + "': ResourceId must be the group's name");
-    }
-    out.push_back({*key, value->value_or("")});
-  }
-  return out;
-}
-
 Result<int> requiredSize(const Json& p, const char* name) {
   TIDE_ASSIGN_OR_RETURN(auto v, optIntIn(p, name, 0, 10000));
   if (!v.has_value()) {
@@ -239,7 +202,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
                            "LaunchConfigurationName, InstanceId or MixedInstancesPolicy "
                            "parameter (tide: LaunchTemplate)");
   }
-  TIDE_ASSIGN_OR_RETURN(auto tags, groupTags(p, *name));
+  TIDE_ASSIGN_OR_RETURN(auto tags, parseGroupTags(p, &*name, false));
   AutoScalingGroup g;
   g.autoScalingGroupName = *name;
   g.minSize = *min;
@@ -247,7 +210,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   int want = desired->value_or(*min);
   TIDE_RETURN_IF_ERROR(checkSizes(*min, *max, want));
   TIDE_RETURN_IF_ERROR(readSettings(p, g));
-  g.tags = tags;
+  TIDE_RETURN_IF_ERROR(applyGroupTags(g, tags));
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
   g.autoScalingGroupArn = autoScalingArn(

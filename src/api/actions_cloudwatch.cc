@@ -1,11 +1,13 @@
 // CloudWatch: PutMetricData, GetMetricStatistics, ListMetrics, PutMetricAlarm, DescribeAlarms,
-// DeleteAlarms, SetAlarmState.
+// DeleteAlarms, SetAlarmState, DescribeAlarmHistory, TagResource, UntagResource,
+// ListTagsForResource (GetMetricData: actions_metric_data.cc).
 //
 // Metrics live in memory (metrics::MetricStore, 1 s resolution, bounded retention); alarms are
 // desired state in the store, evaluated by the alarm controller.
 #include "api/handlers.h"
 #include "api/params.h"
 #include "api/shapes.h"
+#include "metrics/alarm_history.h"
 #include "metrics/alarm_model.h"
 #include "model/names.h"
 
@@ -65,6 +67,52 @@ Json dimensionsJson(const std::vector<metrics::Dimension>& dims) {
     out.push_back({{"Name", name}, {"Value", value}});
   }
   return out;
+}
+
+// CloudWatch's tags [{Key, Value}]: keys 1..128 characters, values up to 256, "aws:" reserved.
+Result<std::vector<model::Tag>> cloudWatchTags(const Json& p, bool required) {
+  auto it = p.find("Tags");
+  if (it == p.end() || it->is_null()) {
+    if (required) {
+      return Status("MissingParameter", "The request must contain the parameter Tags");
+    }
+    return std::vector<model::Tag>();
+  }
+  TIDE_ASSIGN_OR_RETURN(auto tags, elbTags(p));
+  for (size_t i = 0; i < tags.size(); ++i) {
+    const model::Tag& t = tags[i];
+    if (t.key.empty() || t.key.size() > 128 || t.key.rfind("aws:", 0) == 0) {
+      return Status("InvalidParameterValue",
+                    "Tag key '" + t.key + "' must be 1 to 128 characters, not starting aws:");
+    }
+    if (t.value.size() > 256) {
+      return Status("InvalidParameterValue",
+                    "Value of tag '" + t.key + "' is longer than 256 characters");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (tags[j].key == t.key) {
+        return Status("InvalidParameterValue", "Tag key '" + t.key + "' is given twice");
+      }
+    }
+  }
+  return tags;
+}
+
+// The alarm an ARN names ("arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME"):
+// InvalidParameterValue for an ARN of anything else, ResourceNotFoundException when no alarm
+// has that ARN.
+Result<model::MetricAlarm> alarmByArn(store::Tx& tx, const std::string& arn) {
+  size_t at = arn.find(":alarm:");
+  if (arn.rfind("arn:", 0) != 0 || arn.find(":cloudwatch:") == std::string::npos ||
+      at == std::string::npos) {
+    return Status("InvalidParameterValue",
+                  "ResourceARN '" + arn + "' is not a CloudWatch alarm ARN; tide tags alarms");
+  }
+  TIDE_ASSIGN_OR_RETURN(auto a, tx.alarm(arn.substr(at + 7)));
+  if (!a || a->alarmArn != arn) {
+    return Status("ResourceNotFoundException", "The resource '" + arn + "' does not exist");
+  }
+  return std::move(*a);
 }
 
 Json alarmJson(const model::MetricAlarm& a) {
@@ -286,11 +334,13 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
   auto threshold = optNumber(p, "Threshold");
   auto op = optString(p, "ComparisonOperator");
   auto missing = optString(p, "TreatMissingData");
-  TIDE_RETURN_IF_ERROR(firstError(
-      {&name.status(), &description.status(), &enabled.status(), &ok.status(), &alarm.status(),
-       &insufficient.status(), &metric.status(), &ns.status(), &statistic.status(),
-       &extended.status(), &dims.status(), &period.status(), &evaluation.status(),
-       &datapoints.status(), &threshold.status(), &op.status(), &missing.status()}));
+  auto tags = cloudWatchTags(p, false);
+  TIDE_RETURN_IF_ERROR(
+      firstError({&name.status(), &description.status(), &enabled.status(), &ok.status(),
+                  &alarm.status(), &insufficient.status(), &metric.status(), &ns.status(),
+                  &statistic.status(), &extended.status(), &dims.status(), &period.status(),
+                  &evaluation.status(), &datapoints.status(), &threshold.status(), &op.status(),
+                  &missing.status(), &tags.status()}));
   a.alarmName = *name;
   a.alarmArn = "arn:aws:cloudwatch:" + ctx.region + ":" + ctx.accountId + ":alarm:" + *name;
   a.alarmDescription = description->value_or("");
@@ -321,11 +371,19 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p) {
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.alarm(a.alarmName));
     if (existing.has_value()) {
-      // Updating an alarm keeps its state, as CloudWatch does (the evaluator re-checks it).
+      // Updating an alarm keeps its state, as CloudWatch does (the evaluator re-checks it), and
+      // its tags (CloudWatch ignores Tags on an update; TagResource changes them).
       a.stateValue = existing->stateValue;
       a.stateReason = existing->stateReason;
       a.stateReasonData = existing->stateReasonData;
       a.stateUpdatedTimestamp = existing->stateUpdatedTimestamp;
+      a.tags = existing->tags;
+      TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(
+          metrics::configurationHistory(metrics::ConfigurationChange::Update, a, &*existing, now)));
+    } else {
+      a.tags = *tags;
+      TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(
+          metrics::configurationHistory(metrics::ConfigurationChange::Create, a, nullptr, now)));
     }
     return tx.putAlarm(a);
   });
@@ -386,7 +444,9 @@ Result<Json> deleteAlarms(ActionContext& ctx, const Json& p) {
       if (!a.has_value()) {
         return Status("ResourceNotFound", "Alarm '" + n + "' does not exist");
       }
-      TIDE_RETURN_IF_ERROR(tx.deleteAlarm(n));
+      TIDE_RETURN_IF_ERROR(tx.deleteAlarm(n)); // and its tags, kept in its row
+      TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(metrics::configurationHistory(
+          metrics::ConfigurationChange::Delete, *a, nullptr, ctx.clock.now())));
     }
     return Status::ok();
   });
@@ -402,10 +462,15 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
   auto name = reqString(p, "AlarmName");
   auto value = reqString(p, "StateValue");
   auto reason = reqString(p, "StateReason");
-  TIDE_RETURN_IF_ERROR(firstError({&name.status(), &value.status(), &reason.status()}));
+  auto reasonData = optString(p, "StateReasonData");
+  TIDE_RETURN_IF_ERROR(
+      firstError({&name.status(), &value.status(), &reason.status(), &reasonData.status()}));
   auto parsed = model::parseAlarmStateValue(*value);
   if (!parsed) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
+  }
+  if (reasonData->has_value() && !Json::accept(**reasonData)) {
+    return Status("InvalidFormat", "StateReasonData must be a JSON document");
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto a, tx.alarm(*name));
@@ -415,13 +480,142 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
     model::MetricAlarm alarm = *a;
     alarm.stateValue = *parsed;
     alarm.stateReason = *reason;
+    alarm.stateReasonData = reasonData->value_or("");
     alarm.stateUpdatedTimestamp = ctx.clock.now();
+    if (alarm.stateValue != a->stateValue) { // the same state again is no transition
+      TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(metrics::stateUpdateHistory(*a, alarm)));
+    }
     return tx.putAlarm(alarm);
   });
   if (!s.isOk()) {
     return s;
   }
   return Json::object();
+}
+
+Result<Json> describeAlarmHistory(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"AlarmName", "AlarmTypes", "HistoryItemType", "StartDate", "EndDate",
+                           "MaxRecords", "NextToken", "ScanBy", "AlarmContributorId"}));
+  auto name = optString(p, "AlarmName");
+  auto types = optStringList(p, "AlarmTypes");
+  auto itemType = optString(p, "HistoryItemType");
+  auto scanBy = optString(p, "ScanBy");
+  TIDE_RETURN_IF_ERROR(
+      firstError({&name.status(), &types.status(), &itemType.status(), &scanBy.status()}));
+  std::optional<TimeMs> start, end;
+  if (p.contains("StartDate")) {
+    TIDE_ASSIGN_OR_RETURN(start, timestamp(p, "StartDate"));
+  }
+  if (p.contains("EndDate")) {
+    TIDE_ASSIGN_OR_RETURN(end, timestamp(p, "EndDate"));
+  }
+  static const char* const kItemTypes[] = {"ConfigurationUpdate", "StateUpdate", "Action",
+                                           "AlarmContributorStateUpdate", "AlarmContributorAction"};
+  if (itemType->has_value() && std::none_of(std::begin(kItemTypes), std::end(kItemTypes),
+                                            [&](const char* t) { return **itemType == t; })) {
+    return validationError("HistoryItemType '" + **itemType +
+                           "' must be ConfigurationUpdate, StateUpdate, Action, "
+                           "AlarmContributorStateUpdate or AlarmContributorAction");
+  }
+  bool metricAlarms = types->empty();
+  for (const std::string& t : *types) {
+    if (t != "MetricAlarm" && t != "CompositeAlarm") {
+      return validationError("AlarmTypes holds MetricAlarm or CompositeAlarm, not '" + t + "'");
+    }
+    metricAlarms = metricAlarms || t == "MetricAlarm";
+  }
+  std::string scan = scanBy->value_or("TimestampDescending");
+  if (scan != "TimestampDescending" && scan != "TimestampAscending") {
+    return validationError("ScanBy must be TimestampDescending or TimestampAscending");
+  }
+  std::vector<model::AlarmHistoryItem> items;
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        TIDE_ASSIGN_OR_RETURN(items, tx.alarmHistory(name->value_or("")));
+        return Status::ok();
+      },
+      false));
+  if (scan == "TimestampAscending") {
+    std::reverse(items.begin(), items.end());
+  }
+  Json out = Json::array();
+  for (const model::AlarmHistoryItem& h : items) {
+    if (!metricAlarms || (itemType->has_value() && h.historyItemType != **itemType) ||
+        (start && h.timestamp < *start) || (end && h.timestamp > *end)) {
+      continue;
+    }
+    out.push_back({{"AlarmName", h.alarmName},
+                   {"AlarmType", h.alarmType},
+                   {"Timestamp", formatIso8601(h.timestamp)},
+                   {"HistoryItemType", h.historyItemType},
+                   {"HistorySummary", h.historySummary},
+                   {"HistoryData", h.historyData}});
+  }
+  return Json{{"AlarmHistoryItems", out}};
+}
+
+Result<Json> tagResource(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ResourceARN", "Tags"}));
+  auto arn = reqString(p, "ResourceARN");
+  auto tags = cloudWatchTags(p, true);
+  TIDE_RETURN_IF_ERROR(firstError({&arn.status(), &tags.status()}));
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    TIDE_ASSIGN_OR_RETURN(auto a, alarmByArn(tx, *arn));
+    for (const model::Tag& t : *tags) {
+      auto same = std::find_if(a.tags.begin(), a.tags.end(),
+                               [&](const model::Tag& x) { return x.key == t.key; });
+      if (same != a.tags.end()) {
+        same->value = t.value;
+      } else {
+        a.tags.push_back(t);
+      }
+    }
+    if (a.tags.size() > 50) {
+      return Status("LimitExceeded", "An alarm has at most 50 tags; this would give it " +
+                                         std::to_string(a.tags.size()));
+    }
+    return tx.putAlarm(a);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> untagResource(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ResourceARN", "TagKeys"}));
+  auto arn = reqString(p, "ResourceARN");
+  auto keys = optStringList(p, "TagKeys");
+  TIDE_RETURN_IF_ERROR(firstError({&arn.status(), &keys.status()}));
+  if (!p.contains("TagKeys")) {
+    return Status("MissingParameter", "The request must contain the parameter TagKeys");
+  }
+  Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
+    TIDE_ASSIGN_OR_RETURN(auto a, alarmByArn(tx, *arn));
+    std::erase_if(a.tags, [&](const model::Tag& t) {
+      return std::find(keys->begin(), keys->end(), t.key) != keys->end();
+    });
+    return tx.putAlarm(a);
+  });
+  if (!s.isOk()) {
+    return s;
+  }
+  return Json::object();
+}
+
+Result<Json> listTagsForResource(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ResourceARN"}));
+  TIDE_ASSIGN_OR_RETURN(auto arn, reqString(p, "ResourceARN"));
+  Json out;
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        TIDE_ASSIGN_OR_RETURN(auto a, alarmByArn(tx, arn));
+        out = tagsJson(a.tags);
+        return Status::ok();
+      },
+      false));
+  return Json{{"Tags", out}};
 }
 
 } // namespace tide::api

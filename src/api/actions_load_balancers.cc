@@ -117,8 +117,13 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   auto type = optString(p, "Type");
   auto bind = optString(p, "BindAddress");
   auto tags = elbTags(p);
-  TIDE_RETURN_IF_ERROR(
-      firstError({&name.status(), &type.status(), &bind.status(), &tags.status()}));
+  auto groups = optStringList(p, "SecurityGroups");
+  TIDE_RETURN_IF_ERROR(firstError(
+      {&name.status(), &type.status(), &bind.status(), &tags.status(), &groups.status()}));
+  std::vector<std::string> subnetIds;
+  if (p.contains("Subnets") || p.contains("SubnetMappings")) {
+    TIDE_ASSIGN_OR_RETURN(subnetIds, subnetIdsOf(p));
+  }
   TIDE_RETURN_IF_ERROR(model::validateElbName(*name, "Load balancer"));
   TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
   if (type->value_or("application") != "application") {
@@ -136,18 +141,26 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   }
   lb.createdTime = ctx.clock.now();
   lb.tags = *tags;
+  Json shown;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto existing, tx.loadBalancerByName(lb.loadBalancerName));
     if (existing.has_value()) {
       return Status("DuplicateLoadBalancerName",
                     "A load balancer named '" + lb.loadBalancerName + "' already exists");
     }
-    return tx.putLoadBalancer(lb);
+    if (!subnetIds.empty()) {
+      TIDE_ASSIGN_OR_RETURN(lb.subnetIds, checkLoadBalancerSubnets(tx, subnetIds));
+    }
+    TIDE_RETURN_IF_ERROR(checkLoadBalancerSecurityGroups(tx, lb, *groups));
+    lb.securityGroupIds = *groups;
+    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+    TIDE_ASSIGN_OR_RETURN(shown, loadBalancerJsonIn(tx, lb, ctx));
+    return Status::ok();
   });
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"LoadBalancers", Json::array({loadBalancerJson(lb)})}};
+  return Json{{"LoadBalancers", Json::array({shown})}};
 }
 
 Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p) {
@@ -174,7 +187,8 @@ Result<Json> describeLoadBalancers(ActionContext& ctx, const Json& p) {
       bool named = std::find(arns->begin(), arns->end(), lb.loadBalancerArn) != arns->end() ||
                    std::find(names->begin(), names->end(), lb.loadBalancerName) != names->end();
       if ((arns->empty() && names->empty()) || named) {
-        out.push_back(loadBalancerJson(lb));
+        TIDE_ASSIGN_OR_RETURN(Json j, loadBalancerJsonIn(tx, lb, ctx));
+        out.push_back(std::move(j));
       }
     }
     return Status::ok();
@@ -261,7 +275,10 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   auto lbArn = reqString(p, "LoadBalancerArn");
   auto protocol = optString(p, "Protocol");
   auto port = optInt(p, "Port");
-  TIDE_RETURN_IF_ERROR(firstError({&lbArn.status(), &protocol.status(), &port.status()}));
+  auto tags = elbTags(p);
+  TIDE_RETURN_IF_ERROR(
+      firstError({&lbArn.status(), &protocol.status(), &port.status(), &tags.status()}));
+  TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
   if (protocol->value_or("HTTP") != "HTTP") {
     return Status("UnsupportedProtocol",
                   "Listener protocol '" + **protocol + "' is not supported yet: use HTTP");
@@ -277,6 +294,7 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   l.loadBalancerArn = *lbArn;
   l.port = static_cast<int>(**port);
   l.defaultActions = actions;
+  l.tags = *tags;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto lb, findLoadBalancer(tx, *lbArn));
     l.listenerArn = elbArn(ctx, "listener/app/" + lb.loadBalancerName + "/" +

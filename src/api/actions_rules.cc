@@ -98,6 +98,7 @@ Result<Json> createRule(ActionContext& ctx, const Json& p) {
   rule.priority = *priority;
   rule.conditions = conditions;
   rule.actions = actions;
+  rule.tags = *tags;
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto l, findListener(tx, *listenerArn));
     model::Listener listener = std::move(l);

@@ -60,14 +60,7 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
   for (const auto& i : members) {
     instances.push_back(groupInstanceJson(i));
   }
-  Json tags = Json::array();
-  for (const auto& t : g.tags) {
-    tags.push_back({{"ResourceId", g.autoScalingGroupName},
-                    {"ResourceType", "auto-scaling-group"},
-                    {"Key", t.key},
-                    {"Value", t.value},
-                    {"PropagateAtLaunch", true}});
-  }
+  Json tags = groupTagsJson(g);
   Json j = {{"AutoScalingGroupName", g.autoScalingGroupName},
             {"AutoScalingGroupARN", g.autoScalingGroupArn},
             {"LaunchTemplate",

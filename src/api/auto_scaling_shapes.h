@@ -29,6 +29,26 @@ Json activityJson(const model::ScalingActivity& a);
 // ScalingPolicies[] of DescribePolicies; alarms: the alarms whose actions name the policy.
 Json scalingPolicyJson(const model::ScalingPolicy& p,
                        const std::vector<model::MetricAlarm>& alarms);
+// One tag of a request's Tags [{ResourceId, ResourceType, Key, Value, PropagateAtLaunch}].
+struct GroupTag {
+  std::string groupName; // ResourceId
+  model::Tag tag;
+  bool propagateAtLaunch = true;
+};
+// Reads Tags (actions_auto_scaling_tags.cc). With groupName (CreateAutoScalingGroup), ResourceId
+// and ResourceType may be left out, PropagateAtLaunch defaults to true and no Tags is no tag;
+// without it (CreateOrUpdateTags, DeleteTags) ResourceId and ResourceType are required and
+// PropagateAtLaunch defaults to false. keysOnly (DeleteTags): values are not checked. Errors:
+// ValidationError naming the tag.
+Result<std::vector<GroupTag>> parseGroupTags(const Json& p, const std::string* groupName,
+                                             bool keysOnly);
+// Sets the tags naming g on g (a key already there takes the new value and flag).
+// LimitExceeded past 50 tags.
+Status applyGroupTags(model::AutoScalingGroup& g, const std::vector<GroupTag>& tags);
+// Whether the group's tag `key` is put on the instances it launches.
+bool propagatesAtLaunch(const model::AutoScalingGroup& g, const std::string& key);
+// Tags[] of DescribeAutoScalingGroups.
+Json groupTagsJson(const model::AutoScalingGroup& g);
 // Alarms [{AlarmName, AlarmARN}] whose actions name the policy.
 Json policyAlarmsJson(const model::ScalingPolicy& p, const std::vector<model::MetricAlarm>& alarms);
 

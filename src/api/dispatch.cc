@@ -417,10 +417,17 @@ HttpResponse handleTideJson(ActionContext& ctx, const HttpRequest& request) {
     return errorResponse(Status("MissingAction", "The X-Amz-Target header must name the action"));
   }
   std::string_view name = *target;
+  std::string_view prefix;
   if (size_t dot = name.rfind('.'); dot != std::string_view::npos) {
+    prefix = name.substr(0, dot);
     name = name.substr(dot + 1);
   }
-  const ActionEntry* action = ctx.actions != nullptr ? ctx.actions->find(name) : findAction(name);
+  // A prefix naming a service ("autoscaling.DescribeTags") picks that service's action where
+  // services share a name; otherwise the first action of the name.
+  const ActionEntry* action = prefix.empty() ? nullptr : findEntry(ctx, prefix, name);
+  if (action == nullptr) {
+    action = ctx.actions != nullptr ? ctx.actions->find(name) : findAction(name);
+  }
   if (action == nullptr) {
     return errorResponse(Status("InvalidAction", "The action '" + std::string(name) +
                                                      "' is not valid for this web service"));

@@ -44,6 +44,21 @@ Result<model::Listener> findListener(store::Tx& tx, const std::string& arn);
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,
                            const std::vector<model::ListenerAction>& actions);
 
+// actions_elb_tags.cc: a load balancer's network placement.
+// The ids of Subnets or SubnetMappings [{SubnetId}]; ValidationError when neither names one.
+Result<std::vector<std::string>> subnetIdsOf(const Json& p);
+// The subnets exist (SubnetNotFound), share a VPC and are in two or more zones, one each
+// (InvalidConfigurationRequest). Returns the ids.
+Result<std::vector<std::string>> checkLoadBalancerSubnets(store::Tx& tx,
+                                                          const std::vector<std::string>& ids);
+// The groups exist and are in the load balancer's VPC (InvalidSecurityGroup), none twice.
+Status checkLoadBalancerSecurityGroups(store::Tx& tx, const model::LoadBalancer& lb,
+                                       const std::vector<std::string>& ids);
+// loadBalancerJson with its AvailabilityZones (ZoneName, SubnetId), VpcId and SecurityGroups
+// read from the store (the default VPC's default subnets and group when none were given).
+Result<Json> loadBalancerJsonIn(store::Tx& tx, const model::LoadBalancer& lb,
+                                const ActionContext& ctx);
+
 // Whether a listener forwards to the group.
 bool forwardsTo(const model::Listener& l, const std::string& targetGroupArn);
 

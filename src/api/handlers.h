@@ -108,6 +108,21 @@ Result<Json> describePolicies(ActionContext& ctx, const Json& p);
 Result<Json> deletePolicy(ActionContext& ctx, const Json& p);
 Result<Json> executePolicy(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling_tags.cc
+Result<Json> createOrUpdateTags(ActionContext& ctx, const Json& p);
+Result<Json> describeAutoScalingTags(ActionContext& ctx, const Json& p);
+Result<Json> deleteAutoScalingTags(ActionContext& ctx, const Json& p);
+
+// actions_elb_tags.cc
+Result<Json> addTags(ActionContext& ctx, const Json& p);
+Result<Json> removeTags(ActionContext& ctx, const Json& p);
+Result<Json> describeElbTags(ActionContext& ctx, const Json& p);
+Result<Json> setSubnets(ActionContext& ctx, const Json& p);
+Result<Json> setSecurityGroups(ActionContext& ctx, const Json& p);
+
+// actions_metric_data.cc
+Result<Json> getMetricData(ActionContext& ctx, const Json& p);
+
 // actions_cloudwatch.cc
 Result<Json> putMetricData(ActionContext& ctx, const Json& p);
 Result<Json> getMetricStatistics(ActionContext& ctx, const Json& p);
@@ -116,5 +131,9 @@ Result<Json> putMetricAlarm(ActionContext& ctx, const Json& p);
 Result<Json> describeAlarms(ActionContext& ctx, const Json& p);
 Result<Json> deleteAlarms(ActionContext& ctx, const Json& p);
 Result<Json> setAlarmState(ActionContext& ctx, const Json& p);
+Result<Json> describeAlarmHistory(ActionContext& ctx, const Json& p);
+Result<Json> tagResource(ActionContext& ctx, const Json& p);
+Result<Json> untagResource(ActionContext& ctx, const Json& p);
+Result<Json> listTagsForResource(ActionContext& ctx, const Json& p);
 
 } // namespace tide::api

@@ -1,6 +1,7 @@
 #include "control/alarm_controller.h"
 
 #include "common/log.h"
+#include "metrics/alarm_history.h"
 #include "metrics/alarm_model.h"
 #include "operations/scaling_policy.h"
 
@@ -97,6 +98,7 @@ Result<Millis> AlarmController::reconcile() {
     trigger.stateValue = e.state.stateValue;
     trigger.metricValue = latestValue(*spec, metrics_, at);
     trigger.threshold = alarm.threshold;
+    const model::MetricAlarm before = alarm;
     if (e.changed) {
       metrics::setAlarmState(alarm, e.state);
       logInfo("alarm " + alarm.alarmName + " is " +
@@ -105,6 +107,7 @@ Result<Millis> AlarmController::reconcile() {
     Status s = store_.transact([&](store::Tx& tx) -> Status {
       if (e.changed) {
         TIDE_RETURN_IF_ERROR(tx.putAlarm(alarm));
+        TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(metrics::stateUpdateHistory(before, alarm)));
       }
       for (const std::string& arn : actions) {
         for (const model::ScalingPolicy& p : policies) {

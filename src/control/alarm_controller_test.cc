@@ -140,6 +140,20 @@ TEST_F(AlarmControllerTest, HighCpuAddsInstancesUpToMaxAndLowCpuRemovesThemDownT
                                          "scale-out changing the desired capacity from 2 to 3"),
             std::string::npos)
       << activities.back().cause;
+  // Each state change is in the alarm's history, newest first.
+  std::vector<model::AlarmHistoryItem> history;
+  EXPECT_OK(store_->transact([&](store::Tx& tx) {
+    history = *tx.alarmHistory("cpu-high");
+    return Status::ok();
+  }));
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].historySummary, "Alarm updated from ALARM to OK");
+  EXPECT_EQ(history[1].historySummary, "Alarm updated from OK to ALARM");
+  EXPECT_EQ(history[2].historySummary, "Alarm updated from INSUFFICIENT_DATA to OK");
+  EXPECT_EQ(history[1].historyItemType, "StateUpdate");
+  EXPECT_NE(history[1].historyData.find("\"newState\":{\"stateValue\":\"ALARM\""),
+            std::string::npos)
+      << history[1].historyData;
 }
 
 } // namespace

@@ -415,6 +415,10 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       req.launchTemplateVersion = r->version.versionNumber;
       req.tags = r->version.data.instanceTags;
       for (const model::Tag& t : g->tags) { // the group's tags win over the template's
+        if (std::find(g->unpropagatedTagKeys.begin(), g->unpropagatedTagKeys.end(), t.key) !=
+            g->unpropagatedTagKeys.end()) {
+          continue; // PropagateAtLaunch false
+        }
         auto same = std::find_if(req.tags.begin(), req.tags.end(),
                                  [&](const model::Tag& x) { return x.key == t.key; });
         if (same != req.tags.end()) {

@@ -230,6 +230,18 @@ TEST_F(AutoScalingControllerTest, AWakeReconcilesOnlyTheGroupsItNames) {
   EXPECT_EQ(members("web"), 2);
 }
 
+TEST_F(AutoScalingControllerTest, LaunchesWithOnlyThePropagatedTags) {
+  group_.desiredCapacity = 1;
+  group_.tags = {{"team", "web"}, {"cost", "42"}};
+  group_.unpropagatedTagKeys = {"cost"}; // PropagateAtLaunch false
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  auto all = live();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].tags, (std::vector<model::Tag>{{"app", "shop"}, {"team", "web"}}));
+}
+
 TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
   group_.desiredCapacity = 7;
   putGroup();

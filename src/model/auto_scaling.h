@@ -37,7 +37,9 @@ struct AutoScalingGroup {
   int healthCheckGracePeriod = 0; // seconds after launch before health counts (API: 0)
   int defaultCooldown = 300;      // seconds, for simple scaling policies
   std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
-  std::vector<Tag> tags;                                      // propagated to instances at launch
+  std::vector<Tag> tags; // CreateOrUpdateTags; propagated to instances at launch unless listed
+                         // in unpropagatedTagKeys
+  std::vector<std::string> unpropagatedTagKeys; // keys of tags with PropagateAtLaunch false
   TimeMs createdTime = 0;
   bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
   TimeMs cooldownUntil = 0; // no simple scaling before this
@@ -134,6 +136,19 @@ struct MetricAlarm {
   std::string stateReasonData;
   TimeMs stateUpdatedTimestamp = 0;
   TimeMs alarmConfigurationUpdatedTimestamp = 0;
+  std::vector<Tag> tags; // TagResource; PutMetricAlarm's Tags when it creates the alarm
+};
+
+// One entry of an alarm's history (DescribeAlarmHistory's AlarmHistoryItem). Kept after the
+// alarm is deleted, as CloudWatch keeps it; bounded per alarm (store::Tx::kMaxAlarmHistory).
+struct AlarmHistoryItem {
+  std::string alarmName;
+  std::string alarmType = "MetricAlarm";
+  TimeMs timestamp = 0;
+  std::string historyItemType; // "ConfigurationUpdate", "StateUpdate" or "Action"
+  std::string historySummary;  // "Alarm updated from OK to ALARM", "Alarm \"x\" created"
+  std::string historyData;     // a JSON document, as CloudWatch writes it
+  bool operator==(const AlarmHistoryItem&) const = default;
 };
 
 // ---------------------------------------------------------------------------------------------

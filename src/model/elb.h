@@ -20,6 +20,10 @@ struct LoadBalancer {
   int idleTimeoutSeconds = 60;                    // attribute idle_timeout.timeout_seconds, 1..4000
   std::string desyncMitigationMode = "defensive"; // routing.http.desync_mitigation_mode
   std::vector<Tag> tags;
+  // Network placement (SetSubnets, SetSecurityGroups; kept and shown, not enforced). Empty
+  // subnetIds: the default VPC's default subnets.
+  std::vector<std::string> subnetIds;
+  std::vector<std::string> securityGroupIds;
   // Limits, tide's own attributes (docs/load-balancer.md "Limits and slow clients").
   int maxUriBytes = 8192;                 // tide.http.max_uri_bytes, 256..1048576: longer is 414
   int maxRequestBodyBytes = 0;            // tide.http.max_request_body_bytes, 0 (unlimited)..: 413
@@ -91,6 +95,7 @@ struct Rule {
   int priority = 1;    // 1..50000, unique per listener; lower is evaluated first
   std::vector<RuleCondition> conditions; // 1..5 match evaluations in all
   std::vector<ListenerAction> actions;   // exactly one: forward, redirect or fixed-response
+  std::vector<Tag> tags;
   bool operator==(const Rule&) const = default;
 };
 
@@ -101,6 +106,7 @@ struct Listener {
   std::string protocol = "HTTP";
   std::vector<ListenerAction> defaultActions; // exactly one
   std::vector<Rule> rules;                    // the listener's rules, by priority
+  std::vector<Tag> tags;
 };
 
 // Every target group the listener's default actions and rules forward to (with repeats).

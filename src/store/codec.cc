@@ -136,8 +136,9 @@ NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "i
                                                  {TargetHealthState::Draining, "draining"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, loadBalancerName,
                                                 bindAddress, createdTime, idleTimeoutSeconds,
-                                                desyncMitigationMode, tags, maxUriBytes,
-                                                maxRequestBodyBytes, requestHeaderTimeoutSeconds,
+                                                desyncMitigationMode, tags, subnetIds,
+                                                securityGroupIds, maxUriBytes, maxRequestBodyBytes,
+                                                requestHeaderTimeoutSeconds,
                                                 maxConnectionsPerListener, accessLogsEnabled,
                                                 accessLogsBucket, accessLogsPrefix)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroupTuple, targetGroupArn, weight)
@@ -149,9 +150,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGrou
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueryStringKeyValue, key, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RuleCondition, field, values, httpHeaderName,
                                                 queryValues)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rule, ruleArn, priority, conditions, actions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rule, ruleArn, priority, conditions, actions, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
-                                                protocol, defaultActions, rules)
+                                                protocol, defaultActions, rules, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TargetGroup, targetGroupArn, targetGroupName, protocol, port, targetType, healthCheckPath,
     healthCheckPort, healthCheckIntervalSeconds, healthCheckTimeoutSeconds, healthyThresholdCount,
@@ -162,13 +163,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, registeredAt, drainingSince)
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AutoScalingGroup, autoScalingGroupName,
-                                                autoScalingGroupArn, launchTemplateId,
-                                                launchTemplateName, launchTemplateVersion, minSize,
-                                                maxSize, desiredCapacity, targetGroupArns,
-                                                healthCheckType, healthCheckGracePeriod,
-                                                defaultCooldown, terminationPolicies, tags,
-                                                createdTime, deleting, cooldownUntil)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    AutoScalingGroup, autoScalingGroupName, autoScalingGroupArn, launchTemplateId,
+    launchTemplateName, launchTemplateVersion, minSize, maxSize, desiredCapacity, targetGroupArns,
+    healthCheckType, healthCheckGracePeriod, defaultCooldown, terminationPolicies, tags,
+    unpropagatedTagKeys, createdTime, deleting, cooldownUntil)
 
 void to_json(json& j, const StepAdjustment& v) {
   j = json{{"scalingAdjustment", v.scalingAdjustment}};
@@ -225,7 +224,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MetricAlarm, alarmName, alarmArn
                                                 treatMissingData, alarmActions, okActions,
                                                 insufficientDataActions, actionsEnabled, stateValue,
                                                 stateReason, stateReasonData, stateUpdatedTimestamp,
-                                                alarmConfigurationUpdatedTimestamp)
+                                                alarmConfigurationUpdatedTimestamp, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AlarmHistoryItem, alarmName, alarmType, timestamp,
+                                                historyItemType, historySummary, historyData)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackParameter, key, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StackResource, logicalResourceId, resourceType,
                                                 physicalResourceId, resourceStatus,
@@ -334,6 +335,12 @@ std::string encodeAlarm(const model::MetricAlarm& v) {
 }
 Result<model::MetricAlarm> decodeAlarm(const std::string& doc) {
   return decode<model::MetricAlarm>(doc, "alarm");
+}
+std::string encodeAlarmHistoryItem(const model::AlarmHistoryItem& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::AlarmHistoryItem> decodeAlarmHistoryItem(const std::string& doc) {
+  return decode<model::AlarmHistoryItem>(doc, "alarm history item");
 }
 std::string encodeStack(const model::Stack& v) {
   return nlohmann::json(v).dump();

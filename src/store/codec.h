@@ -39,6 +39,8 @@ std::string encodeScalingActivity(const model::ScalingActivity& v);
 Result<model::ScalingActivity> decodeScalingActivity(const std::string& doc);
 std::string encodeAlarm(const model::MetricAlarm& v);
 Result<model::MetricAlarm> decodeAlarm(const std::string& doc);
+std::string encodeAlarmHistoryItem(const model::AlarmHistoryItem& v);
+Result<model::AlarmHistoryItem> decodeAlarmHistoryItem(const std::string& doc);
 std::string encodeStack(const model::Stack& v);
 Result<model::Stack> decodeStack(const std::string& doc);
 std::string encodeStackEvent(const model::StackEvent& v);

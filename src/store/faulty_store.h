@@ -226,6 +226,14 @@ public:
     TIDE_RETURN_IF_ERROR(check("deleteStack", name));
     return tx_.deleteStack(name);
   }
+  Result<std::vector<model::AlarmHistoryItem>> alarmHistory(const std::string& alarmName) override {
+    TIDE_RETURN_IF_ERROR(check("alarmHistory", alarmName));
+    return tx_.alarmHistory(alarmName);
+  }
+  Status putAlarmHistoryItem(const model::AlarmHistoryItem& item) override {
+    TIDE_RETURN_IF_ERROR(check("putAlarmHistoryItem", item.alarmName));
+    return tx_.putAlarmHistoryItem(item);
+  }
   Result<std::vector<model::StackEvent>> stackEvents(const std::string& stackId) override {
     TIDE_RETURN_IF_ERROR(check("stackEvents", stackId));
     return tx_.stackEvents(stackId);

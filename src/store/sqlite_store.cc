@@ -163,6 +163,16 @@ CREATE TABLE IF NOT EXISTS key_pairs (
 );
 )sql",
      seedDefaultNetwork},
+    // 7: alarm history (DescribeAlarmHistory), kept apart from the alarms because it outlives
+    // them; bounded by Tx::kMaxAlarmHistory per alarm and kMaxAlarmHistoryTotal in all.
+    R"sql(
+CREATE TABLE IF NOT EXISTS alarm_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  alarm_name TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_history_by_alarm ON alarm_history (alarm_name, seq);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -490,6 +500,26 @@ public:
     return exec("DELETE FROM stacks WHERE name = ?", {name}, {}, std::nullopt, {Kind::Stack, name});
   }
 
+  Result<std::vector<model::AlarmHistoryItem>> alarmHistory(const std::string& alarmName) override {
+    if (alarmName.empty()) {
+      return all<model::AlarmHistoryItem>("SELECT doc FROM alarm_history ORDER BY seq DESC", "",
+                                          decodeAlarmHistoryItem);
+    }
+    return all<model::AlarmHistoryItem>("SELECT doc FROM alarm_history WHERE alarm_name = ? "
+                                        "ORDER BY seq DESC",
+                                        alarmName, decodeAlarmHistoryItem);
+  }
+  Status putAlarmHistoryItem(const model::AlarmHistoryItem& v) override {
+    TIDE_RETURN_IF_ERROR(exec("INSERT INTO alarm_history (alarm_name, doc) VALUES (?, ?)",
+                              {v.alarmName}, {}, encodeAlarmHistoryItem(v)));
+    TIDE_RETURN_IF_ERROR(exec("DELETE FROM alarm_history WHERE alarm_name = ?1 AND seq <= "
+                              "(SELECT seq FROM alarm_history WHERE alarm_name = ?1 "
+                              "ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                              {v.alarmName}, {kMaxAlarmHistory}, std::nullopt));
+    return exec("DELETE FROM alarm_history WHERE seq <= (SELECT seq FROM alarm_history "
+                "ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+                {}, {kMaxAlarmHistoryTotal}, std::nullopt);
+  }
   Result<std::vector<model::StackEvent>> stackEvents(const std::string& stackId) override {
     return all<model::StackEvent>("SELECT doc FROM stack_events WHERE stack_id = ? "
                                   "ORDER BY seq DESC",

@@ -362,6 +362,37 @@ TEST_F(SqliteStoreTest, AutoScalingAlarmsAndStacks) {
   }));
 }
 
+TEST_F(SqliteStoreTest, AlarmHistoryIsKeptNewestFirstAndBoundedPerAlarm) {
+  auto store = open();
+  auto item = [](const std::string& alarm, int i) {
+    model::AlarmHistoryItem h;
+    h.alarmName = alarm;
+    h.timestamp = 1000 + i;
+    h.historyItemType = "StateUpdate";
+    h.historySummary = "item " + std::to_string(i);
+    h.historyData = "{}";
+    return h;
+  };
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    for (int i = 0; i < Tx::kMaxAlarmHistory + 5; ++i) {
+      TIDE_RETURN_IF_ERROR(tx.putAlarmHistoryItem(item("busy", i)));
+    }
+    return tx.putAlarmHistoryItem(item("quiet", 0));
+  }));
+  store = open();
+  EXPECT_OK(store->transact([&](Tx& tx) {
+    auto busy = tx.alarmHistory("busy");
+    EXPECT_EQ(busy->size(), static_cast<size_t>(Tx::kMaxAlarmHistory));
+    EXPECT_EQ(busy->front(), item("busy", Tx::kMaxAlarmHistory + 4)); // newest first
+    EXPECT_EQ(busy->back(), item("busy", 5));
+    EXPECT_EQ(tx.alarmHistory("quiet")->size(), 1u);
+    auto all = tx.alarmHistory("");
+    EXPECT_EQ(all->size(), static_cast<size_t>(Tx::kMaxAlarmHistory) + 1);
+    EXPECT_EQ(all->front().alarmName, "quiet");
+    return Status::ok();
+  }));
+}
+
 TEST_F(SqliteStoreTest, StackEventsAndDeletedStacksAreKeptNewestFirstAndBounded) {
   auto store = open();
   auto event = [](const std::string& stackId, const std::string& status) {

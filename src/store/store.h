@@ -107,6 +107,16 @@ public:
   virtual Status putAlarm(const model::MetricAlarm& alarm) = 0;
   virtual Status deleteAlarm(const std::string& name) = 0;
 
+  // Alarm history (DescribeAlarmHistory), newest first: one alarm's, or every alarm's when
+  // alarmName is empty. Kept after the alarm is deleted (as CloudWatch keeps it).
+  // putAlarmHistoryItem appends one and keeps only the newest kMaxAlarmHistory of its alarm and
+  // the newest kMaxAlarmHistoryTotal of all alarms, so that history stays bounded.
+  static constexpr int kMaxAlarmHistory = 100;
+  static constexpr int kMaxAlarmHistoryTotal = 10000;
+  virtual Result<std::vector<model::AlarmHistoryItem>>
+  alarmHistory(const std::string& alarmName) = 0;
+  virtual Status putAlarmHistoryItem(const model::AlarmHistoryItem& item) = 0;
+
   virtual Result<std::optional<model::Stack>> stack(const std::string& name) = 0;
   virtual Result<std::vector<model::Stack>> stacks() = 0; // by creation
   virtual Status putStack(const model::Stack& stack) = 0;

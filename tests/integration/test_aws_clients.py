@@ -205,6 +205,65 @@ class AwsCliTest(AwsClientTestCase):
                          "--statistics", "Sum", "SampleCount")
         self.assertEqual(stats["Datapoints"][0]["SampleCount"], float(len(clis) + 1))
 
+    def test_tags_alarm_history_and_metric_math(self):
+        """One call of each family issue 10 added: Auto Scaling and ELBv2 tags, CloudWatch
+        GetMetricData with an expression, DescribeAlarmHistory after SetAlarmState."""
+        image = self.aws("ec2", "register-image", "--name", "tags-image", "--image-location",
+                         SHOP)["ImageId"]
+        wait_for(lambda: self.aws("ec2", "describe-images", "--image-ids", image)["Images"][0][
+            "State"] == "available", timeout=60, what="the image to be available")
+        self.aws("ec2", "create-launch-template", "--launch-template-name", "tags",
+                 "--launch-template-data", json.dumps({"ImageId": image}))
+        self.aws("autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "web",
+                 "--launch-template", "LaunchTemplateName=tags", "--min-size", "0",
+                 "--max-size", "0")
+        self.aws("autoscaling", "create-or-update-tags", "--tags",
+                 "ResourceId=web,ResourceType=auto-scaling-group,Key=team,Value=shop,"
+                 "PropagateAtLaunch=true")
+        tags = self.aws("autoscaling", "describe-tags", "--filters",
+                        "Name=auto-scaling-group,Values=web")["Tags"]
+        self.assertEqual(tags, [{"ResourceId": "web", "ResourceType": "auto-scaling-group",
+                                 "Key": "team", "Value": "shop", "PropagateAtLaunch": True}])
+
+        tg = self.aws("elbv2", "create-target-group", "--name", "tags", "--protocol", "HTTP",
+                      "--port", "8080")["TargetGroups"][0]["TargetGroupArn"]
+        self.aws("elbv2", "add-tags", "--resource-arns", tg, "--tags", "Key=env,Value=test")
+        described = self.aws("elbv2", "describe-tags", "--resource-arns", tg)
+        self.assertEqual(described["TagDescriptions"],
+                         [{"ResourceArn": tg, "Tags": [{"Key": "env", "Value": "test"}]}])
+
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        for metric, value in (("Requests", "200"), ("Errors", "5")):
+            self.aws("cloudwatch", "put-metric-data", "--namespace", "App", "--metric-name",
+                     metric, "--value", value, "--timestamp", now.isoformat())
+        stat = lambda i, m: {"Id": i, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": "App", "MetricName": m}, "Period": 60, "Stat": "Sum"}}
+        data = self.aws("cloudwatch", "get-metric-data", "--start-time",
+                        (now - datetime.timedelta(minutes=5)).isoformat(), "--end-time",
+                        (now + datetime.timedelta(minutes=5)).isoformat(),
+                        "--metric-data-queries", json.dumps([
+                            stat("req", "Requests"), stat("err", "Errors"),
+                            {"Id": "rate", "Expression": "100 * err / req",
+                             "Label": "Error rate"}]))
+        [result] = data["MetricDataResults"]
+        self.assertEqual((result["Id"], result["Label"], result["StatusCode"]),
+                         ("rate", "Error rate", "Complete"))
+        self.assertEqual(result["Values"], [2.5])
+
+        self.aws("cloudwatch", "put-metric-alarm", "--alarm-name", "errors",
+                 "--namespace", "App", "--metric-name", "Errors", "--statistic", "Sum",
+                 "--period", "60", "--evaluation-periods", "1", "--threshold", "100",
+                 "--comparison-operator", "GreaterThanThreshold")
+        self.aws("cloudwatch", "set-alarm-state", "--alarm-name", "errors", "--state-value",
+                 "ALARM", "--state-reason", "testing")
+        history = self.aws("cloudwatch", "describe-alarm-history", "--alarm-name", "errors",
+                           "--history-item-type", "StateUpdate")["AlarmHistoryItems"]
+        # The evaluator may move the alarm too (before and after): find the update made here.
+        mine = [h for h in history
+                if json.loads(h["HistoryData"])["newState"].get("stateReason") == "testing"]
+        self.assertEqual(len(mine), 1, history)
+        self.assertRegex(mine[0]["HistorySummary"], r"^Alarm updated from \w+ to ALARM$")
+
 
 class CloudFormationDeployTest(AwsClientTestCase):
     """`aws cloudformation deploy` as users run it: create, update, nothing to change, delete."""
