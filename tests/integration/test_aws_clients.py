@@ -425,6 +425,34 @@ class SignedRequestsTest(AwsClientTestCase):
         self.assertEqual(self.aws("ec2", "describe-instances")["Reservations"], [])
 
 
+    def test_presigned_urls_work_until_they_expire(self):
+        import botocore.session
+        key = self.env
+        client = botocore.session.get_session().create_client(
+            "sts", endpoint_url=self.server.endpoint, region_name="us-east-1",
+            aws_access_key_id=key["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=key["AWS_SECRET_ACCESS_KEY"])
+        url = client.generate_presigned_url("get_caller_identity", ExpiresIn=60,
+                                            HttpMethod="GET")
+        with urllib.request.urlopen(url, timeout=30) as r:
+            self.assertIn("<Account>000000000000</Account>", r.read().decode())
+        # Signed by botocore's own Python signer (the client may use awscrt's, whose clock a test
+        # cannot move), as if 20 minutes ago, for 60 seconds.
+        from botocore.auth import SigV4QueryAuth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        request = AWSRequest(method="GET", url=self.server.endpoint +
+                             "/?Action=GetCallerIdentity&Version=2011-06-15")
+        with twenty_minutes_ago():
+            SigV4QueryAuth(Credentials(key["AWS_ACCESS_KEY_ID"], key["AWS_SECRET_ACCESS_KEY"]),
+                           "sts", "us-east-1", expires=60).add_auth(request)
+        stale = request.url
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(stale, timeout=30)
+        self.assertEqual(e.exception.code, 403)
+        self.assertIn("Signature expired", e.exception.read().decode())
+
+
 class AuthNoneTest(AwsClientTestCase):
     """`tide server --auth none`: any key (test/test, as CI signs) or none, on loopback only."""
 
