@@ -7,7 +7,7 @@
 namespace tide::api {
 
 namespace {
-constexpr std::array<ActionEntry, 84> kActions = {{
+constexpr std::array<ActionEntry, 87> kActions = {{
     {"CreateImage", "ec2", createImage},
     {"RegisterImage", "ec2", registerImage},
     {"DescribeImages", "ec2", describeImages},
@@ -92,6 +92,9 @@ constexpr std::array<ActionEntry, 84> kActions = {{
     {"DescribeAlarms", "monitoring", describeAlarms},
     {"DeleteAlarms", "monitoring", deleteAlarms},
     {"SetAlarmState", "monitoring", setAlarmState},
+    {"GetParameter", "ssm", getParameter},
+    {"GetParameters", "ssm", getParameters},
+    {"GetParametersByPath", "ssm", getParametersByPath},
 }};
 } // namespace
 

@@ -115,4 +115,9 @@ Result<Json> describeAlarms(ActionContext& ctx, const Json& p);
 Result<Json> deleteAlarms(ActionContext& ctx, const Json& p);
 Result<Json> setAlarmState(ActionContext& ctx, const Json& p);
 
+// actions_ssm.cc
+Result<Json> getParameter(ActionContext& ctx, const Json& p);
+Result<Json> getParameters(ActionContext& ctx, const Json& p);
+Result<Json> getParametersByPath(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api
