@@ -106,6 +106,9 @@ constexpr ActionEntry kActions[] = {
     {"ListTagsForResource", "monitoring", listTagsForResource},
     {"GetMetricData", "monitoring", getMetricData},
     {"GetCallerIdentity", "sts", getCallerIdentity},
+    {"GetParameter", "ssm", getParameter},
+    {"GetParameters", "ssm", getParameters},
+    {"GetParametersByPath", "ssm", getParametersByPath},
 };
 } // namespace
 

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "model/names.h"
+#include "model/public_parameters.h"
 #include "model/validation.h"
 
 #include <algorithm>
@@ -193,9 +194,34 @@ Result<Json> registerImage(ActionContext& ctx, const Json& p) {
 }
 
 Result<Json> describeImages(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"ImageIds", "Owners", "Filters", "DryRun"}));
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"ImageIds", "Owners", "ExecutableUsers", "Filters", "DryRun"}));
   TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "ImageIds"));
+  TIDE_ASSIGN_OR_RETURN(auto owners, optStringList(p, "Owners"));
   TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
+  // Owners: "self" (and the account's id) are the images made here, "amazon" (and Amazon's
+  // account id) tide's built-in ones. Without Owners or ImageIds only the account's own images
+  // are listed: AWS would add every public image it has, which nobody asks for.
+  for (const std::string& o : owners) {
+    if (o != "self" && o != "amazon" && o != "aws-marketplace" && o != "aws-backup-vault" &&
+        !(o.size() == 12 && o.find_first_not_of("0123456789") == std::string::npos)) {
+      return Status("InvalidUserID.Malformed",
+                    "Invalid owner: '" + o + "' (self, amazon or a 12-digit account id)");
+    }
+  }
+  auto ownedBy = [&](const model::Image& img) {
+    bool builtin = model::isBuiltinImage(img.imageId);
+    if (owners.empty()) {
+      return !builtin || !ids.empty();
+    }
+    for (const std::string& o : owners) {
+      if (builtin ? (o == model::kAmazonOwnerAlias || o == model::kAmazonOwnerId)
+                  : (o == "self" || o == ctx.accountId)) {
+        return true;
+      }
+    }
+    return false;
+  };
   std::vector<model::Image> images;
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
@@ -215,7 +241,8 @@ Result<Json> describeImages(ActionContext& ctx, const Json& p) {
   }
   Json out = Json::array();
   for (const auto& img : images) {
-    if (!ids.empty() && std::find(ids.begin(), ids.end(), img.imageId) == ids.end()) {
+    if ((!ids.empty() && std::find(ids.begin(), ids.end(), img.imageId) == ids.end()) ||
+        !ownedBy(img)) {
       continue;
     }
     bool keep = true;
@@ -227,12 +254,22 @@ Result<Json> describeImages(ActionContext& ctx, const Json& p) {
         value = img.imageId;
       } else if (f.name == "state") {
         value = std::string(model::imageStateName(img.state));
+      } else if (f.name == "owner-alias") {
+        value = model::isBuiltinImage(img.imageId) ? std::string(model::kAmazonOwnerAlias) : "";
+      } else if (f.name == "owner-id") {
+        value =
+            model::isBuiltinImage(img.imageId) ? std::string(model::kAmazonOwnerId) : ctx.accountId;
+      } else if (f.name == "is-public") {
+        value = model::isBuiltinImage(img.imageId) ? "true" : "false";
+      } else if (f.name == "architecture") {
+        value = "x86_64";
       } else if (f.name.rfind("tag:", 0) == 0) {
         value = tagValue(img.tags, f.name.substr(4));
       } else {
         return Status("InvalidParameterValue", "The filter '" + f.name +
                                                    "' is invalid; tide knows name, image-id, "
-                                                   "state and tag:<key>");
+                                                   "state, owner-alias, owner-id, is-public, "
+                                                   "architecture and tag:<key>");
       }
       keep = keep && value && filterMatches(f, *value);
     }
@@ -254,6 +291,12 @@ Result<Json> deregisterImage(ActionContext& ctx, const Json& p) {
     TIDE_ASSIGN_OR_RETURN(auto img, tx.image(*id));
     if (!img.has_value()) {
       return Status("InvalidAMIID.NotFound", "The image id '[" + *id + "]' does not exist");
+    }
+    if (model::isBuiltinImage(*id)) {
+      return Status("OperationNotPermitted",
+                    "The image '" + *id +
+                        "' is tide's built-in base image (owned by amazon, "
+                        "as AWS's public images are): it cannot be deregistered");
     }
     return tx.deleteImage(*id);
   });

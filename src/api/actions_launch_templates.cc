@@ -6,6 +6,7 @@
 #include "api/params.h"
 #include "api/shapes.h"
 #include "common/ids.h"
+#include "model/public_parameters.h"
 #include "model/validation.h"
 #include "operations/launch.h"
 
@@ -33,9 +34,12 @@ Status checkImage(store::Tx& tx, const model::LaunchTemplateData& d) {
   if (d.imageId.empty()) {
     return Status::ok();
   }
-  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(d.imageId));
+  // "resolve:ssm:NAME" is kept as written (resolved again at each launch) but must name a
+  // parameter that holds an image now.
+  TIDE_ASSIGN_OR_RETURN(std::string imageId, model::resolveImageId(d.imageId));
+  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(imageId));
   if (!img.has_value()) {
-    return Status("InvalidAMIID.NotFound", "The image id '[" + d.imageId + "]' does not exist");
+    return Status("InvalidAMIID.NotFound", "The image id '[" + imageId + "]' does not exist");
   }
   return Status::ok();
 }
@@ -162,25 +166,34 @@ Result<Json> describeLaunchTemplates(ActionContext& ctx, const Json& p) {
 Result<Json> describeLaunchTemplateVersions(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(
       checkKnownParams(p, {"LaunchTemplateId", "LaunchTemplateName", "Versions", "MinVersion",
-                           "MaxVersion", "Filters", "MaxResults", "DryRun"}));
+                           "MaxVersion", "Filters", "MaxResults", "ResolveAlias", "DryRun"}));
   auto ref = templateRef(p);
   auto versions = optStringList(p, "Versions");
-  TIDE_RETURN_IF_ERROR(firstError({&ref.status(), &versions.status()}));
+  auto resolveAlias = optBool(p, "ResolveAlias");
+  TIDE_RETURN_IF_ERROR(firstError({&ref.status(), &versions.status(), &resolveAlias.status()}));
   Json out = Json::array();
+  // ResolveAlias: show the image id a "resolve:ssm:NAME" resolves to now instead of the name.
+  auto versionJson = [&](model::LaunchTemplateVersion v, int64_t defaultVersion) -> Json {
+    if (resolveAlias->value_or(false)) {
+      if (Result<std::string> id = model::resolveImageId(v.data.imageId)) {
+        v.data.imageId = *id;
+      }
+    }
+    return launchTemplateVersionJson(ctx.accountId, v, defaultVersion);
+  };
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(auto lt, findLaunchTemplate(tx, ref->id, ref->name));
         if (versions->empty()) {
           TIDE_ASSIGN_OR_RETURN(auto all, tx.launchTemplateVersions(lt.launchTemplateId));
           for (const auto& v : all) {
-            out.push_back(launchTemplateVersionJson(ctx.accountId, v, lt.defaultVersionNumber));
+            out.push_back(versionJson(v, lt.defaultVersionNumber));
           }
           return Status::ok();
         }
         for (const auto& spec : *versions) {
           TIDE_ASSIGN_OR_RETURN(auto r, resolveLaunchTemplate(tx, lt.launchTemplateId, "", spec));
-          out.push_back(
-              launchTemplateVersionJson(ctx.accountId, r.version, lt.defaultVersionNumber));
+          out.push_back(versionJson(r.version, lt.defaultVersionNumber));
         }
         return Status::ok();
       },

@@ -136,4 +136,9 @@ Result<Json> tagResource(ActionContext& ctx, const Json& p);
 Result<Json> untagResource(ActionContext& ctx, const Json& p);
 Result<Json> listTagsForResource(ActionContext& ctx, const Json& p);
 
+// actions_ssm.cc
+Result<Json> getParameter(ActionContext& ctx, const Json& p);
+Result<Json> getParameters(ActionContext& ctx, const Json& p);
+Result<Json> getParametersByPath(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

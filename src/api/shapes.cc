@@ -2,6 +2,7 @@
 
 #include "api/params.h"
 #include "model/names.h"
+#include "model/public_parameters.h"
 #include "model/validation.h"
 
 namespace tide::api {
@@ -28,6 +29,12 @@ Json imageJson(const std::string& accountId, const model::Image& img) {
       {"SizeBytes", img.sizeBytes},
       {"FileCount", img.fileCount},
   };
+  if (model::isBuiltinImage(img.imageId)) {
+    // tide's base image shows as AWS's public images do: Amazon's, public, aliased "amazon".
+    j["OwnerId"] = std::string(model::kAmazonOwnerId);
+    j["ImageOwnerAlias"] = std::string(model::kAmazonOwnerAlias);
+    j["Public"] = true;
+  }
   if (!img.sourceDirectory.empty()) {
     j["SourceDirectory"] = img.sourceDirectory;
     j["ImageLocation"] = img.sourceDirectory;

@@ -24,7 +24,7 @@ enum class HealthCheckType {
 
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
-  std::string autoScalingGroupArn;  // arn:aws:autoscaling:local:000000000000:autoScalingGroup:
+  std::string autoScalingGroupArn;  // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:
                                     //   UUID:autoScalingGroupName/NAME
   std::string launchTemplateId;     // the group's launch template
   std::string launchTemplateName;
@@ -54,7 +54,7 @@ struct StepAdjustment {
 
 struct ScalingPolicy {
   std::string policyName;
-  std::string policyArn; // arn:aws:autoscaling:local:000000000000:scalingPolicy:UUID:
+  std::string policyArn; // arn:aws:autoscaling:REGION:ACCOUNT:scalingPolicy:UUID:
                          //   autoScalingGroupName/G:policyName/P
   std::string autoScalingGroupName;
   std::string policyType = "SimpleScaling";        // "SimpleScaling" or "StepScaling"
@@ -116,7 +116,7 @@ enum class AlarmStateValue {
 
 struct MetricAlarm {
   std::string alarmName; // unique
-  std::string alarmArn;  // arn:aws:cloudwatch:local:000000000000:alarm:NAME
+  std::string alarmArn;  // arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME
   std::string alarmDescription;
   std::string namespace_; // "AWS/EC2", ...
   std::string metricName; // "CPUUtilization", ...
@@ -207,7 +207,7 @@ struct StackResourceChange {
 // make, kept in its stack until executed or deleted.
 struct StackChangeSet {
   std::string changeSetName;
-  std::string changeSetId;   // arn:aws:cloudformation:local:000000000000:changeSet/NAME/UUID
+  std::string changeSetId;   // arn:aws:cloudformation:REGION:ACCOUNT:changeSet/NAME/UUID
   std::string changeSetType; // CREATE (the stack waits in REVIEW_IN_PROGRESS) or UPDATE
   std::string description;
   std::string status;          // CREATE_COMPLETE or FAILED (computed when it is created)
@@ -224,7 +224,7 @@ struct StackChangeSet {
 
 struct Stack {
   std::string stackName;             // unique among live stacks
-  std::string stackId;               // arn:aws:cloudformation:local:000000000000:stack/NAME/UUID
+  std::string stackId;               // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID
   std::string templateBody;          // the parsed template as JSON (with tide's Metadata added)
   std::string submittedTemplateBody; // the template as submitted (GetTemplate); empty: as above
   std::vector<StackParameter> parameters;

@@ -12,7 +12,7 @@
 namespace tide::model {
 
 struct LoadBalancer {
-  std::string loadBalancerArn;           // arn:aws:elasticloadbalancing:local:000000000000:
+  std::string loadBalancerArn;           // arn:aws:elasticloadbalancing:REGION:ACCOUNT:
                                          //   loadbalancer/app/NAME/16 hex digits
   std::string loadBalancerName;          // 1..32 of letters, digits and "-"; unique
   std::string bindAddress = "127.0.0.1"; // tide: where its listeners listen (DNSName)

@@ -3,6 +3,7 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "model/instance_types.h"
+#include "model/public_parameters.h"
 
 #include <algorithm>
 #include <cctype>
@@ -182,9 +183,10 @@ Status validateBlockDeviceMappings(const std::vector<BlockDeviceMapping>& mappin
 }
 
 Status validateLaunchTemplateData(const LaunchTemplateData& data) {
-  if (!data.imageId.empty() && !isIdOf(data.imageId, "ami")) {
-    return Status("InvalidAMIID.Malformed", "Invalid id: " + quoted(data.imageId) +
-                                                " (expecting \"ami-\" and 17 hex digits)");
+  if (!data.imageId.empty() && !isIdOf(data.imageId, "ami") && !isSsmImageReference(data.imageId)) {
+    return Status("InvalidAMIID.Malformed",
+                  "Invalid id: " + quoted(data.imageId) +
+                      " (expecting \"ami-\" and 17 hex digits, or resolve:ssm:PARAMETER)");
   }
   if (!data.instanceType.empty()) {
     TIDE_RETURN_IF_ERROR(validateInstanceType(data.instanceType));

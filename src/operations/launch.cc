@@ -3,6 +3,7 @@
 #include "common/ids.h"
 #include "model/instance_types.h"
 #include "model/names.h"
+#include "model/public_parameters.h"
 #include "model/validation.h"
 
 #include <cmath>
@@ -77,14 +78,17 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     return Status("MissingParameter",
                   "An InstanceType is needed (or a launch template that has one)");
   }
-  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(data.imageId));
+  // A launch template may name a Systems Manager parameter ("resolve:ssm:NAME"): EC2 resolves
+  // it at each launch, and the instance records the image id it resolved to.
+  TIDE_ASSIGN_OR_RETURN(std::string imageId, model::resolveImageId(data.imageId));
+  TIDE_ASSIGN_OR_RETURN(auto img, tx.image(imageId));
   if (!img.has_value()) {
-    return Status("InvalidAMIID.NotFound", "The image id '[" + data.imageId + "]' does not exist");
+    return Status("InvalidAMIID.NotFound", "The image id '[" + imageId + "]' does not exist");
   }
   const model::Image& image = *img;
   if (image.state != model::ImageState::Available) {
     return Status("InvalidAMIID.Unavailable",
-                  "The image '" + data.imageId + "' is " +
+                  "The image '" + imageId + "' is " +
                       std::string(model::imageStateName(image.state)) + ", not available" +
                       (image.stateReason.empty() ? "" : ": " + image.stateReason));
   }
@@ -121,7 +125,7 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
     Instance i;
     i.instanceId = newId("i");
     i.reservationId = r.reservationId;
-    i.imageId = data.imageId;
+    i.imageId = imageId;
     i.contentDigest = image.contentDigest;
     i.runCommand = image.runCommand;
     i.instanceType = data.instanceType;

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "common/file_limit.h"
 #include "common/log.h"
+#include "server/serve_static.h"
 #include "server/server.h"
 
 #include <cstring>
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "balance") == 0) {
     raiseOpenFileLimitOrWarn("balance");
     return tide::balancer::balanceMain(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "serve-static") == 0) {
+    // The web server of the built-in base image (docs/images.md), run in its instances.
+    return tide::server::serveStaticMain(argc - 1, argv + 1);
   }
   return tide::cli::cliMain(argc, argv);
 }

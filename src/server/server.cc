@@ -18,6 +18,7 @@
 #include "control/target_controller.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
+#include "server/base_image.h"
 #include "server/host_addresses.h"
 #include "server/host_view.h"
 #include "stacks/actions.h"
@@ -136,6 +137,13 @@ public:
 
     images_ = std::make_unique<runtime::ImageStore>(options_.dataDir + "/images");
     images_->removeIncompleteImports();
+    // The built-in base image, run with this very binary (`tide serve-static`).
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    Status base = ec ? internalError("cannot find tide's own binary: " + ec.message())
+                     : ensureBaseImage(*store_, *images_, options_.dataDir, self.string());
+    if (!base.isOk()) {
+      logWarn("the built-in base image is not registered: " + base.toString());
+    }
     runtime::LocalProviderOptions po;
     po.root = options_.dataDir + "/instances";
     po.cgroupMode = options_.cgroupMode;

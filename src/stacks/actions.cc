@@ -10,6 +10,7 @@
 #include "stacks/actions.h"
 
 #include "api/params.h"
+#include "model/public_parameters.h"
 #include "stacks/engine.h"
 #include "stacks/events.h"
 #include "stacks/stack_requests.h"
@@ -172,7 +173,13 @@ Result<StackUpdate> requestedUpdate(const Json& p, const model::Stack& s) {
 Json stackJson(const model::Stack& s) {
   Json params = Json::array();
   for (const auto& p : s.parameters) {
-    params.push_back({{"ParameterKey", p.key}, {"ParameterValue", p.value}});
+    Json j = {{"ParameterKey", p.key}, {"ParameterValue", p.value}};
+    // A value naming a Systems Manager parameter (AWS::SSM::Parameter::Value<...> types) shows
+    // what it resolved to, as CloudFormation's ResolvedValue.
+    if (const model::PublicParameter* ssm = model::findPublicParameter(p.value)) {
+      j["ResolvedValue"] = std::string(ssm->value);
+    }
+    params.push_back(j);
   }
   Json outputs = Json::array();
   for (const auto& o : s.outputs) {

@@ -11,7 +11,7 @@
 
 namespace tide::stacks {
 
-// "arn:aws:cloudformation:local:000000000000:stack/NAME/UUID" and the like: a new UUID
+// "arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID" and the like: a new UUID
 // (8-4-4-4-12 lowercase hex digits).
 std::string newUuid();
 

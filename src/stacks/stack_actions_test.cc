@@ -2,6 +2,7 @@
 // sequences the waiters read (create, update and its cleanup, update rollback, delete),
 // DescribeStackEvents in order and paged, DescribeStackResource, ListStackResources,
 // ListStacks with deleted stacks, GetTemplate and GetTemplateSummary, and their errors.
+#include "model/public_parameters.h"
 #include "stacks/events.h"
 #include "stacks/stack_test_fixture.h"
 
@@ -332,6 +333,47 @@ TEST_F(StackActionsTest, EventsArePagedNewestFirst) {
     EXPECT_EQ(all->back().resourceStatus, "M0");
     return Status::ok();
   }));
+}
+
+TEST_F(StackActionsTest, SsmImageParameterLaunchesTheBaseImage) {
+  model::Image base;
+  base.imageId = model::kBaseImageId;
+  base.name = model::kBaseImageName;
+  base.state = model::ImageState::Available;
+  base.runCommand = "exec tide serve-static";
+  base.port = 80;
+  ASSERT_OK(store_->transact([&](store::Tx& tx) { return tx.putImage(base); }));
+  const std::string name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+  const std::string body = "Parameters:\n"
+                           "  LatestAmiId:\n"
+                           "    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>\n"
+                           "    Default: " +
+                           name +
+                           "\n"
+                           "Resources:\n"
+                           "  Template:\n"
+                           "    Type: AWS::EC2::LaunchTemplate\n"
+                           "    Properties:\n"
+                           "      LaunchTemplateData: {ImageId: !Ref LatestAmiId, "
+                           "InstanceType: t3.micro}\n";
+  // An unknown name is refused before anything is made.
+  auto [status, err] = call(
+      "CreateStack",
+      request(body, {{{"ParameterKey", "LatestAmiId"}, {"ParameterValue", "/aws/service/none"}}}));
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(err["__type"], "ValidationError");
+  EXPECT_EQ(call("DescribeStacks", {{"StackName", "shop"}}).first, 400);
+
+  ok("CreateStack", request(body));
+  Json stack = settle();
+  ASSERT_EQ(stack["StackStatus"], "CREATE_COMPLETE") << stack;
+  EXPECT_EQ(stack["Parameters"][0]["ParameterValue"], name);
+  EXPECT_EQ(stack["Parameters"][0]["ResolvedValue"], std::string(model::kBaseImageId));
+  Json lts = ok("DescribeLaunchTemplates", Json::object())["LaunchTemplates"];
+  ASSERT_EQ(lts.size(), 1u);
+  Json v = ok("DescribeLaunchTemplateVersions", {{"LaunchTemplateId", lts[0]["LaunchTemplateId"]}});
+  EXPECT_EQ(v["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"],
+            std::string(model::kBaseImageId));
 }
 
 } // namespace

@@ -79,9 +79,11 @@ Status parseParameters(const Json& doc, Template& t) {
       const std::string& k = f.key();
       const Json& v = f.value();
       if (k == "Type") {
-        if (v != "String" && v != "Number" && v != "CommaDelimitedList") {
+        if (!v.is_string() || !isSupportedParameterType(v.get<std::string>())) {
           return formatError(at + ".Type: " + scalarText(v) +
-                             " is not supported (String, Number or CommaDelimitedList)");
+                             " is not supported (String, Number, CommaDelimitedList, "
+                             "AWS::EC2::Image::Id, AWS::SSM::Parameter::Value<String> or "
+                             "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>)");
         }
         tp.type = v;
       } else if (k == "Default") {

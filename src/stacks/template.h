@@ -31,7 +31,7 @@ using api::Json;
 
 struct TemplateParameter {
   std::string name;
-  std::string type = "String"; // String, Number or CommaDelimitedList
+  std::string type = "String"; // see isSupportedParameterType
   std::optional<std::string> defaultValue;
   std::vector<std::string> allowedValues;
   std::optional<double> minValue, maxValue; // Number
@@ -79,7 +79,13 @@ Result<Template> parseTemplate(std::string_view body);
 Result<std::vector<model::StackParameter>>
 resolveParameters(const Template& t, const std::vector<model::StackParameter>& given);
 
-// A parameter's value as Ref gives it: a number for Number, a list for CommaDelimitedList.
+// A parameter's value as Ref gives it: a number for Number, a list for CommaDelimitedList, the
+// value of the Systems Manager parameter it names for AWS::SSM::Parameter::Value<...>.
 Json parameterValue(const TemplateParameter& p, const std::string& value);
+
+// The parameter types tide knows: String, Number, CommaDelimitedList, AWS::EC2::Image::Id and
+// the SSM parameter types whose value is a public parameter's name (model/public_parameters.h).
+bool isSupportedParameterType(const std::string& type);
+bool isSsmParameterType(const std::string& type);
 
 } // namespace tide::stacks

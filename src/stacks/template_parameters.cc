@@ -4,12 +4,29 @@
 #include "stacks/template_text.h"
 
 #include "common/text.h"
+#include "model/public_parameters.h"
 
 #include <algorithm>
 
 namespace tide::stacks {
 
+bool isSsmParameterType(const std::string& type) {
+  return type == "AWS::SSM::Parameter::Value<String>" ||
+         type == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>";
+}
+
+bool isSupportedParameterType(const std::string& type) {
+  return type == "String" || type == "Number" || type == "CommaDelimitedList" ||
+         type == "AWS::EC2::Image::Id" || isSsmParameterType(type);
+}
+
 Json parameterValue(const TemplateParameter& p, const std::string& value) {
+  if (isSsmParameterType(p.type)) {
+    // CloudFormation reads the parameter when the stack is created or updated; the public
+    // parameters tide provides never change, so reading them again here gives the same value.
+    const model::PublicParameter* param = model::findPublicParameter(value);
+    return param != nullptr ? std::string(param->value) : value;
+  }
   if (p.type == "Number") {
     Json n = plainScalar(std::string(trim(value)));
     return n.is_number() ? n : Json(value);
@@ -45,6 +62,11 @@ resolveParameters(const Template& t, const std::vector<model::StackParameter>& g
       continue;
     }
     std::string at = "Parameter '" + p.name + "'";
+    if (isSsmParameterType(p.type) && model::findPublicParameter(*value) == nullptr) {
+      return validationError("Unable to fetch parameters [" + *value +
+                             "] from parameter store for this account. (tide provides the "
+                             "public parameters under /aws/service/ami-amazon-linux-latest/)");
+    }
     if (!p.allowedValues.empty() && std::find(p.allowedValues.begin(), p.allowedValues.end(),
                                               *value) == p.allowedValues.end()) {
       std::string list;

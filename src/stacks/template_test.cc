@@ -1,6 +1,7 @@
 // Stack templates: YAML and JSON, short forms, intrinsic functions, parameters and validation.
 #include "stacks/template.h"
 
+#include "model/public_parameters.h"
 #include "stacks/intrinsics.h"
 
 #include <gtest/gtest.h>
@@ -195,6 +196,43 @@ TEST(StackTemplate, SubstituteParametersKeepsResourceRefs) {
   auto refs = referencedResources(t->outputs[2].value, *t);
   ASSERT_EQ(refs.size(), 1u);
   EXPECT_EQ(refs[0], (std::pair<std::string, std::string>{"LB", "DNSName"}));
+}
+
+TEST(StackTemplate, SsmImageParametersResolveToTheImageId) {
+  auto t = parseTemplate(R"(
+Parameters:
+  LatestAmiId:
+    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+    Default: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+  PlainAmi:
+    Type: AWS::EC2::Image::Id
+    Default: ami-0123456789abcdef0
+Resources:
+  LT:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: !Ref LatestAmiId
+        InstanceType: t3.micro
+)");
+  ASSERT_TRUE(t) << t.status().toString();
+  auto p = resolveParameters(*t, {});
+  ASSERT_TRUE(p) << p.status().toString();
+  EXPECT_EQ((*p)[0].value,
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"); // as given
+  Json lt = substituteParameters(t->resource("LT")->properties, *t, *p);
+  EXPECT_EQ(lt["LaunchTemplateData"]["ImageId"], std::string(model::kBaseImageId));
+
+  auto missing = resolveParameters(*t, {{"LatestAmiId", "/aws/service/none"}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.status().code(), "ValidationError");
+  EXPECT_EQ(missing.status().message(),
+            "Unable to fetch parameters [/aws/service/none] from parameter store for this "
+            "account. (tide provides the public parameters under "
+            "/aws/service/ami-amazon-linux-latest/)");
+  EXPECT_FALSE(
+      parseTemplate("Parameters:\n  X:\n    Type: AWS::SSM::Parameter::Value<List<String>>"
+                    "\nResources:\n  LB:\n    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n"));
 }
 
 } // namespace

@@ -35,6 +35,14 @@ def has_boto3(python):
     return subprocess.run([python, "-c", "import boto3"], capture_output=True).returncode == 0
 
 
+def try_http_get(host, port, path):
+    """The body of GET path, or None while nothing answers there yet."""
+    try:
+        return http_get(host, port, path, timeout=1.0)
+    except OSError:
+        return None
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -159,6 +167,57 @@ class AwsCliTest(AwsClientTestCase):
                             in c for c in causes), causes)
         self.aws("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "shop",
                  "--force-delete")
+
+    def test_ssm_parameter_launches_the_base_image_which_serves(self):
+        name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+        param = self.aws("ssm", "get-parameter", "--name", name)["Parameter"]
+        self.assertEqual((param["Name"], param["Type"], param["DataType"], param["Version"]),
+                         (name, "String", "aws:ec2:image", 1))
+        image_id = param["Value"]
+        self.assertRegex(image_id, r"^ami-[0-9a-f]{17}$")
+        err = self.aws_fails("ssm", "get-parameter", "--name", "/aws/service/none")
+        self.assertIn("(ParameterNotFound)", err)
+        both = self.aws("ssm", "get-parameters", "--names", name, "/aws/service/none")
+        self.assertEqual([p["Value"] for p in both["Parameters"]], [image_id])
+        self.assertEqual(both["InvalidParameters"], ["/aws/service/none"])
+        # The CLI follows NextToken through pages of 2.
+        listed = self.aws("ssm", "get-parameters-by-path", "--path",
+                          "/aws/service/ami-amazon-linux-latest", "--page-size", "2")
+        self.assertIn(name, [p["Name"] for p in listed["Parameters"]])
+        self.assertGreater(len(listed["Parameters"]), 4)
+
+        amazon = self.aws("ec2", "describe-images", "--owners", "amazon")["Images"]
+        self.assertEqual([(i["ImageId"], i["ImageOwnerAlias"]) for i in amazon],
+                         [(image_id, "amazon")])
+        wait_for(lambda: self.aws("ec2", "describe-images", "--image-ids", image_id)[
+            "Images"][0]["State"] == "available", timeout=60, what="the base image")
+
+        run = self.aws("ec2", "run-instances", "--image-id", "resolve:ssm:" + name,
+                       "--instance-type", "t3.micro", "--count", "1")
+        instance_id = run["Instances"][0]["InstanceId"]
+        self.assertEqual(run["Instances"][0]["ImageId"], image_id)
+        self.aws("ec2", "wait", "instance-running", "--instance-ids", instance_id)
+        instance = self.aws("ec2", "describe-instances", "--instance-ids", instance_id)[
+            "Reservations"][0]["Instances"][0]
+        self.assertEqual(instance["ImageId"], image_id)
+        address = instance["PrivateIpAddress"]
+        # Running is the process started; the page comes once it listens on port 80.
+        page = wait_for(lambda: try_http_get(address, 80, "/"), timeout=30,
+                        what="the instance's page")
+        self.assertIn(instance_id, page)
+        self.assertEqual(http_get(address, 80, "/health"), "ok\n")
+
+        # A launch template keeps the reference and resolves it at launch.
+        self.aws("ec2", "create-launch-template", "--launch-template-name", "base",
+                 "--launch-template-data", json.dumps({"ImageId": "resolve:ssm:" + name,
+                                                       "InstanceType": "t3.micro"}))
+        versions = self.aws("ec2", "describe-launch-template-versions",
+                            "--launch-template-name", "base")["LaunchTemplateVersions"]
+        self.assertEqual(versions[0]["LaunchTemplateData"]["ImageId"], "resolve:ssm:" + name)
+        err = self.aws_fails("ec2", "run-instances", "--image-id", "resolve:ssm:/aws/service/none",
+                             "--instance-type", "t3.micro", "--count", "1")
+        self.assertIn("(InvalidParameterValue)", err)
+        self.assertEqual(len(self.aws("ec2", "describe-instances")["Reservations"]), 1)
 
     def test_errors_come_back_as_the_cli_prints_them(self):
         err = self.aws_fails("ec2", "describe-instances", "--instance-ids", "i-0123456789abcdef0")

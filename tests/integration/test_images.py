@@ -3,7 +3,9 @@
 import os
 import unittest
 
-from harness import SHOP, TideTestCase, serving, wait_for
+from harness import SHOP, TideTestCase, free_port, serving, wait_for
+
+BASE_IMAGE_ID = "ami-0ee8d2b74358b2001"
 
 
 class ImageTest(TideTestCase):
@@ -24,7 +26,9 @@ class ImageTest(TideTestCase):
         second = self.make_image("shop-copy", SHOP, "python3 server.py")
         described = self.tide_json("image", "describe", image_id, second)["Images"]
         self.assertEqual(described[0]["ContentDigest"], described[1]["ContentDigest"])
-        self.assertEqual(len(os.listdir(os.path.join(self.data_dir, "images"))), 1)
+        base = self.base_image()  # the built-in image's files are stored beside them
+        self.assertEqual(sorted(os.listdir(os.path.join(self.data_dir, "images"))),
+                         sorted([d["ContentDigest"].split(":")[1] for d in (described[0], base)]))
 
         # Immutable: changing the source directory afterwards does not change the image.
         app = self.app_dir({"server.py": "print('v1')\n"})
@@ -40,6 +44,38 @@ class ImageTest(TideTestCase):
         names = [i["Name"] for i in self.tide_json("image", "ls")["Images"]]
         self.assertNotIn("shop-v1", names)
         self.assertIn("InvalidAMIID.NotFound", self.tide_fails("image", "deregister", image_id))
+
+    def base_image(self):
+        """The built-in base image, once the server has imported it."""
+        return wait_for(lambda: (lambda i: i if i["State"] == "available" else None)(
+            self.ok("DescribeImages", {"ImageIds": [BASE_IMAGE_ID]})["Images"][0]),
+            timeout=60, what="the base image to be available")
+
+    def test_base_image_is_registered_once_and_serves(self):
+        base = self.base_image()
+        self.assertEqual(base["Name"], "al2023-ami-tide-base-x86_64")
+        self.assertEqual(base["ImageOwnerAlias"], "amazon")
+        self.assertEqual(base["Port"], 80)
+        self.assertEqual(base["HealthCheckPath"], "/health")
+        # Not among the images made here; listed when Amazon's are asked for.
+        self.assertEqual(self.tide_json("image", "ls")["Images"], [])
+        self.assertEqual([i["ImageId"] for i in self.ok("DescribeImages", {"Owners": [
+            "amazon"]})["Images"]], [BASE_IMAGE_ID])
+        status, body = self.api("DeregisterImage", {"ImageId": BASE_IMAGE_ID})
+        self.assertEqual((status, body["__type"]), (400, "OperationNotPermitted"))
+
+        # A restart keeps it as it was: same id, same files, still available.
+        self.restart_server()
+        self.assertEqual(self.ok("DescribeImages", {"ImageIds": [BASE_IMAGE_ID]})["Images"][0],
+                         base)
+
+        # It serves: / names the instance, /health answers 200 (on a port the test owns).
+        run = self.ok("RunInstances", {"ImageId": BASE_IMAGE_ID, "InstanceType": "t3.micro",
+                                       "Port": free_port()})
+        instance = self.wait_state(run["Instances"][0]["InstanceId"], "running")
+        page = wait_for(lambda: serving(instance, "/"), timeout=30, what="the page")
+        self.assertIn(f"Hello from {instance['InstanceId']}", page)
+        self.assertEqual(serving(instance, "/health"), "ok\n")
 
     def test_bad_image_requests_change_nothing(self):
         self.make_image("shop-v1")
