@@ -1,6 +1,7 @@
 #include "server/serve_static.h"
 
 #include "api/http.h"
+#include "api/wire/xml.h"
 #include "common/event_loop.h"
 
 #include <CLI/CLI.hpp>
@@ -12,37 +13,13 @@
 
 namespace tide::server {
 
+namespace wire = api::wire; // xmlEscape: XML escaping serves HTML as well
+
 namespace {
 
 std::string env(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && v[0] != '\0' ? std::string(v) : fallback;
-}
-
-std::string escapeHtml(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
 }
 
 void stopNow(int) {
@@ -53,11 +30,11 @@ void stopNow(int) {
 
 std::string baseImagePage(const std::string& instanceId, const std::string& instanceType,
                           const std::string& imageId, const std::string& address) {
-  std::string id = escapeHtml(instanceId);
+  std::string id = wire::xmlEscape(instanceId);
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>" + id +
          "</title></head>\n<body>\n<h1>Hello from " + id + "</h1>\n<p>Instance <code>" + id +
-         "</code> (" + escapeHtml(instanceType) + ", image <code>" + escapeHtml(imageId) +
-         "</code>) answers on " + escapeHtml(address) +
+         "</code> (" + wire::xmlEscape(instanceType) + ", image <code>" + wire::xmlEscape(imageId) +
+         "</code>) answers on " + wire::xmlEscape(address) +
          ".</p>\n<p>It runs tide's base image: a static web server that needs nothing "
          "installed. Health check path: <a href=\"/health\">/health</a>.</p>\n</body>\n"
          "</html>\n";
