@@ -36,6 +36,21 @@ Status putNewKeyPair(ActionContext& ctx, const model::KeyPair& k) {
   });
 }
 
+// Stores a new key pair of the key material made or imported; KeyPairId is new.
+Result<model::KeyPair> storeNewKeyPair(ActionContext& ctx, const std::string& name,
+                                       const KeyMaterial& m, const std::vector<model::Tag>& tags) {
+  model::KeyPair k;
+  k.keyPairId = newId("key");
+  k.keyName = name;
+  k.keyType = m.keyType;
+  k.keyFingerprint = m.fingerprint;
+  k.publicKey = m.publicKey;
+  k.createTime = ctx.clock.now();
+  k.tags = tags;
+  TIDE_RETURN_IF_ERROR(putNewKeyPair(ctx, k));
+  return k;
+}
+
 } // namespace
 
 Result<Json> createKeyPair(ActionContext& ctx, const Json& p) {
@@ -57,15 +72,7 @@ Result<Json> createKeyPair(ActionContext& ctx, const Json& p) {
                   "Invalid value '" + keyType + "' for KeyType: rsa or ed25519");
   }
   TIDE_ASSIGN_OR_RETURN(KeyMaterial m, generateKey(keyType, name));
-  model::KeyPair k;
-  k.keyPairId = newId("key");
-  k.keyName = name;
-  k.keyType = m.keyType;
-  k.keyFingerprint = m.fingerprint;
-  k.publicKey = m.publicKey;
-  k.createTime = ctx.clock.now();
-  k.tags = tags;
-  TIDE_RETURN_IF_ERROR(putNewKeyPair(ctx, k));
+  TIDE_ASSIGN_OR_RETURN(model::KeyPair k, storeNewKeyPair(ctx, name, m, tags));
   return Json{{"KeyPairId", k.keyPairId},
               {"KeyName", k.keyName},
               {"KeyFingerprint", k.keyFingerprint},
@@ -87,15 +94,7 @@ Result<Json> importKeyPair(ActionContext& ctx, const Json& p) {
                   "PublicKeyMaterial must be the base64 of an OpenSSH public key");
   }
   TIDE_ASSIGN_OR_RETURN(KeyMaterial m, importPublicKey(*line));
-  model::KeyPair k;
-  k.keyPairId = newId("key");
-  k.keyName = name;
-  k.keyType = m.keyType;
-  k.keyFingerprint = m.fingerprint;
-  k.publicKey = m.publicKey;
-  k.createTime = ctx.clock.now();
-  k.tags = tags;
-  TIDE_RETURN_IF_ERROR(putNewKeyPair(ctx, k));
+  TIDE_ASSIGN_OR_RETURN(model::KeyPair k, storeNewKeyPair(ctx, name, m, tags));
   return Json{{"KeyPairId", k.keyPairId},
               {"KeyName", k.keyName},
               {"KeyFingerprint", k.keyFingerprint},
