@@ -99,15 +99,9 @@ Result<Json> describeVpcs(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(vpcs, tx.vpcs());
-        std::vector<std::string> missing;
-        for (const std::string& id : ids) {
-          if (std::none_of(vpcs.begin(), vpcs.end(),
-                           [&](const model::Vpc& v) { return v.vpcId == id; })) {
-            missing.push_back(id);
-          }
-        }
-        return missing.empty() ? Status::ok()
-                               : notFound("InvalidVpcID.NotFound", "vpc ID", missing);
+        return requireIds(
+            ids, vpcs, [](const model::Vpc& v) { return v.vpcId; }, "InvalidVpcID.NotFound",
+            "vpc ID");
       },
       false));
   Json out = Json::array();
@@ -250,15 +244,9 @@ Result<Json> describeSubnets(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(ctx.store.transact(
       [&](store::Tx& tx) -> Status {
         TIDE_ASSIGN_OR_RETURN(subnets, tx.subnets(""));
-        std::vector<std::string> missing;
-        for (const std::string& id : ids) {
-          if (std::none_of(subnets.begin(), subnets.end(),
-                           [&](const model::Subnet& s) { return s.subnetId == id; })) {
-            missing.push_back(id);
-          }
-        }
-        return missing.empty() ? Status::ok()
-                               : notFound("InvalidSubnetID.NotFound", "subnet ID", missing);
+        return requireIds(
+            ids, subnets, [](const model::Subnet& s) { return s.subnetId; },
+            "InvalidSubnetID.NotFound", "subnet ID");
       },
       false));
   Json out = Json::array();

@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "model/network.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -43,6 +44,19 @@ Result<bool> matchesFilters(const std::vector<Filter>& fs, const std::vector<mod
 // `code` ("InvalidVpcID.NotFound") with EC2's message: "The vpc ID 'vpc-1' does not exist".
 Status notFound(const std::string& code, const std::string& noun,
                 const std::vector<std::string>& ids);
+
+// notFound for the ids no item has (idOf gives an item's id); OK when each one is there.
+template <class T, class IdOf>
+Status requireIds(const std::vector<std::string>& ids, const std::vector<T>& items, IdOf idOf,
+                  const std::string& code, const std::string& noun) {
+  std::vector<std::string> missing;
+  for (const std::string& id : ids) {
+    if (std::none_of(items.begin(), items.end(), [&](const T& t) { return idOf(t) == id; })) {
+      missing.push_back(id);
+    }
+  }
+  return missing.empty() ? Status::ok() : notFound(code, noun, missing);
+}
 
 // Tags as EC2 accepts them: key 1..128 characters, not starting with "aws:"; value up to 256.
 Status checkTags(const std::vector<model::Tag>& tags);
