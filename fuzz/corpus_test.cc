@@ -99,7 +99,7 @@ TEST(FuzzCorpusTest, CborSeedsDecodeUnlessNamedInvalid) {
   }
 }
 
-// Query seeds (the first byte picks the operation) named invalid-* are refused by parseForm or
+// Query seeds (their Action picks the operation) named invalid-* are refused by parseForm or
 // decodeQuery, the others decode.
 TEST(FuzzCorpusTest, QuerySeedsDecodeUnlessNamedInvalid) {
   size_t refused = 0;

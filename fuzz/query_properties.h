@@ -12,10 +12,11 @@
 
 namespace tide::fuzz {
 
-// The first byte picks an operation of the query dialect's services (autoscaling, elbv2,
-// monitoring, cloudformation, sts; modulo their count), the rest is a form body
-// (wire::parseForm, then wire::decodeQuery). A refusal has a documented code and a valid UTF-8
-// message that names a piece of the input, and its XML error (encodeXmlError) is well-formed.
+// The rest after the first byte is a form body; its Action parameter picks the operation of the
+// query dialect's services (autoscaling, elbv2, monitoring, cloudformation, sts) as a server
+// routes it, and when it names none, the first byte does (modulo their count). The body goes
+// through wire::parseForm, then wire::decodeQuery. A refusal has a documented code and a valid
+// UTF-8 message that names a piece of the input, and its XML error (encodeXmlError) is well-formed.
 // An accepted decode is a JSON object shaped by the operation's input shape (member names,
 // types, valid UTF-8), every value of it is one the form carried, under the name the model
 // gives it; decoding again gives the same JSON; the JSON written as XML (encodeXmlResponse, as if
