@@ -36,7 +36,8 @@ protected:
     tg_.targetGroupName = "web";
     tg_.port = 8080;
     tg_.deregistrationDelaySeconds = 5;
-    lb_.loadBalancerArn = "arn:lb/shop";
+    lb_.loadBalancerArn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/"
+                          "shop/50dc6c495c0c9188";
     lb_.loadBalancerName = "shop";
     put([&](store::Tx& tx) {
       TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg_));
@@ -327,9 +328,9 @@ TEST_F(ElbControllersTest, PublisherCarriesLimitsAndTheAccessLogPath) {
   EXPECT_EQ(l.requestHeaderTimeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(l.maxConnectionsPerListener, 10u);
   std::string id = lb_.loadBalancerArn.substr(lb_.loadBalancerArn.rfind('/') + 1);
-  EXPECT_EQ(l.accessLogPath, "/data/access-logs/logs/web/AWSLogs/000000000000/"
-                             "elasticloadbalancing/local/000000000000_elasticloadbalancing_local_"
-                             "app." +
+  EXPECT_EQ(l.accessLogPath, "/data/access-logs/logs/web/AWSLogs/123456789012/"
+                             "elasticloadbalancing/eu-west-1/123456789012_elasticloadbalancing_"
+                             "eu-west-1_app." +
                                  lb_.loadBalancerName + "." + id + ".log");
 }
 

@@ -1,5 +1,7 @@
 #include "control/publisher.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
@@ -66,8 +68,11 @@ std::string accessLogPath(const std::string& dir, const model::LoadBalancer& lb)
   if (!lb.accessLogsPrefix.empty()) {
     path += lb.accessLogsPrefix + "/";
   }
-  return path + "AWSLogs/000000000000/elasticloadbalancing/local/000000000000_" +
-         "elasticloadbalancing_local_app." + lb.loadBalancerName + "." + id + ".log";
+  // The account and region are the load balancer's own, from its ARN.
+  std::string region = arnField(lb.loadBalancerArn, 3);
+  std::string account = arnField(lb.loadBalancerArn, 4);
+  return path + "AWSLogs/" + account + "/elasticloadbalancing/" + region + "/" + account +
+         "_elasticloadbalancing_" + region + "_app." + lb.loadBalancerName + "." + id + ".log";
 }
 
 bool sameAction(const balancer::Action& a, const balancer::Action& b) {

@@ -271,7 +271,7 @@ class LoadBalancerAttributesTest(TideTestCase):
             {"Key": "access_logs.s3.bucket", "Value": "logs"},
             {"Key": "access_logs.s3.prefix", "Value": "shop"}]})
         log_dir = os.path.join(self.data_dir, "access-logs", "logs", "shop", "AWSLogs",
-                               "000000000000", "elasticloadbalancing", "local")
+                               "000000000000", "elasticloadbalancing", "us-east-1")
 
         def logged():
             try:
