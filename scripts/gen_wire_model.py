@@ -75,7 +75,7 @@ OPERATIONS = {
         GetTemplateSummary ValidateTemplate CreateChangeSet DescribeChangeSet ExecuteChangeSet
         DeleteChangeSet ListChangeSets
     """,
-    "sts": "GetCallerIdentity",
+    "sts": "GetCallerIdentity GetSessionToken",
     "ssm": "GetParameter GetParameters GetParametersByPath",
 }
 

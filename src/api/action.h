@@ -73,6 +73,8 @@ struct ActionContext {
   std::string accountId = "000000000000";
   IdempotencyCache* idempotency = nullptr; // ClientToken results; null: tokens not remembered
   const AuthConfig* auth = nullptr;        // who may call; null: no check (the actions' tests)
+  bool sessionCaller = false; // the request was signed with temporary credentials (set per
+                              // request by the dispatcher)
   std::string defaultRegion = "us-east-1"; // the region of unsigned requests (--auth none)
 };
 

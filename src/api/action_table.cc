@@ -106,6 +106,7 @@ constexpr ActionEntry kActions[] = {
     {"ListTagsForResource", "monitoring", listTagsForResource},
     {"GetMetricData", "monitoring", getMetricData},
     {"GetCallerIdentity", "sts", getCallerIdentity},
+    {"GetSessionToken", "sts", getSessionToken},
     {"GetParameter", "ssm", getParameter},
     {"GetParameters", "ssm", getParameters},
     {"GetParametersByPath", "ssm", getParametersByPath},

@@ -1,5 +1,10 @@
 #include "api/auth.h"
 
+#include "common/text.h"
+
+#include <openssl/crypto.h>
+#include <strings.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -16,7 +21,106 @@ std::string amzDate(TimeMs now) {
   return buf;
 }
 
+constexpr std::string_view kSessionKeyPrefix = "ASIA";
+constexpr std::string_view kTokenPrefix = "TIDE1.";
+
+// What the server's key says about a session: the token's MAC and the session's secret.
+std::string sessionMac(const Credentials& server, std::string_view keyId, long long expiry) {
+  return hexEncode(sigv4::hmacSha256(server.secretAccessKey,
+                                     "tide session token\n" + server.accessKeyId + "\n" +
+                                         std::string(keyId) + "\n" + std::to_string(expiry)));
+}
+
+std::string sessionSecret(const Credentials& server, std::string_view keyId, long long expiry) {
+  std::string mac =
+      sigv4::hmacSha256(server.secretAccessKey, "tide session secret\n" + std::string(keyId) +
+                                                    "\n" + std::to_string(expiry));
+  return base64Encode(mac.substr(0, 30)); // 30 bytes: 40 characters, as AWS's secrets
+}
+
+// The X-Amz-Security-Token a request carries: its header, or the presigned query parameter.
+std::optional<std::string> securityTokenOf(const sigv4::SignedRequest& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() == 20 && ::strncasecmp(name.c_str(), "x-amz-security-token", 20) == 0) {
+      return value;
+    }
+  }
+  constexpr std::string_view kParam = "X-Amz-Security-Token=";
+  std::string_view q = r.query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    if (pair.starts_with(kParam)) {
+      return std::string(pair.substr(kParam.size()));
+    }
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+enum class TokenFailure { None, Invalid, Expired };
+
+// The secret of a session key, when `token` is the server's token for it and has not expired.
+std::optional<std::string> sessionSecretFor(const Credentials& server, std::string_view keyId,
+                                            std::string_view token, TimeMs now,
+                                            TokenFailure& failure) {
+  failure = TokenFailure::Invalid;
+  if (!token.starts_with(kTokenPrefix)) {
+    return std::nullopt;
+  }
+  std::string_view rest = token.substr(kTokenPrefix.size());
+  size_t dot1 = rest.find('.');
+  size_t dot2 = dot1 == std::string_view::npos ? dot1 : rest.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || rest.substr(0, dot1) != keyId) {
+    return std::nullopt;
+  }
+  std::string_view expiryText = rest.substr(dot1 + 1, dot2 - dot1 - 1);
+  if (expiryText.empty() || expiryText.size() > 12 ||
+      !std::all_of(expiryText.begin(), expiryText.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  long long expiry = std::stoll(std::string(expiryText));
+  std::string expected = sessionMac(server, keyId, expiry);
+  std::string_view mac = rest.substr(dot2 + 1);
+  if (mac.size() != expected.size() ||
+      CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) != 0) {
+    return std::nullopt;
+  }
+  if (now / 1000 >= expiry) {
+    failure = TokenFailure::Expired;
+    return std::nullopt;
+  }
+  failure = TokenFailure::None;
+  return sessionSecret(server, keyId, expiry);
+}
+
+// The refusal of a request whose security token is not the server's, or has expired, as each
+// protocol words it.
+Status tokenError(TokenFailure failure, AuthDialect dialect) {
+  if (failure == TokenFailure::Expired) {
+    return Status(dialect == AuthDialect::Json ? "ExpiredTokenException" : "ExpiredToken",
+                  "The security token included in the request is expired");
+  }
+  const char* code = dialect == AuthDialect::Ec2     ? "AuthFailure"
+                     : dialect == AuthDialect::Query ? "InvalidClientTokenId"
+                                                     : "UnrecognizedClientException";
+  return Status(code, "The security token included in the request is invalid.");
+}
+
 } // namespace
+
+SessionCredentials issueSessionCredentials(const Credentials& server, TimeMs now,
+                                           long long durationSeconds) {
+  SessionCredentials c;
+  c.accessKeyId = std::string(kSessionKeyPrefix) + randomKeyCharacters(16);
+  long long expiry = now / 1000 + durationSeconds;
+  c.expiration = expiry * 1000;
+  c.secretAccessKey = sessionSecret(server, c.accessKeyId, expiry);
+  c.sessionToken = std::string(kTokenPrefix) + c.accessKeyId + "." + std::to_string(expiry) + "." +
+                   sessionMac(server, c.accessKeyId, expiry);
+  return c;
+}
 
 sigv4::SignedRequest signedRequestOf(const HttpRequest& request) {
   sigv4::SignedRequest r;
@@ -74,22 +178,36 @@ Result<Caller> authenticate(const AuthConfig& config, const HttpRequest& request
       return Caller{};
     }
     const sigv4::CredentialScope& s = v.signature.scope;
-    return Caller{s.accessKeyId, s.region, s.service};
+    return Caller{s.accessKeyId, s.region, s.service, securityTokenOf(r).has_value()};
   }
+  // The server's own key signs without a token; a session key ("ASIA...") with the token the
+  // server gave it. A token that does not fit the key is refused as AWS refuses it.
+  std::optional<std::string> token = securityTokenOf(r);
+  TokenFailure tokenFailure = TokenFailure::None;
   sigv4::Verdict v = sigv4::verify(
       r,
       [&](std::string_view key) -> std::optional<std::string> {
         if (key == config.credentials.accessKeyId) {
+          if (token) {
+            tokenFailure = TokenFailure::Invalid;
+            return std::nullopt;
+          }
           return config.credentials.secretAccessKey;
+        }
+        if (key.starts_with(kSessionKeyPrefix) && token) {
+          return sessionSecretFor(config.credentials, key, *token, now, tokenFailure);
         }
         return std::nullopt;
       },
       now);
+  if (v.failure == sigv4::Failure::UnknownKey && tokenFailure != TokenFailure::None) {
+    return tokenError(tokenFailure, dialect);
+  }
   if (v.failure != sigv4::Failure::None) {
     return authError(v.failure, dialect, v.message);
   }
   const sigv4::CredentialScope& s = v.signature.scope;
-  return Caller{s.accessKeyId, s.region, s.service};
+  return Caller{s.accessKeyId, s.region, s.service, token.has_value()};
 }
 
 void signRequest(HttpRequest& request, const Credentials& credentials, const std::string& region,

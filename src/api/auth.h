@@ -36,9 +36,26 @@ enum class AuthDialect {
 // What an accepted request was signed for. Empty fields when it was not signed (--auth none).
 struct Caller {
   std::string accessKeyId;
-  std::string region;  // the credential scope's region
-  std::string service; // the credential scope's service ("ec2", "monitoring", ...)
+  std::string region;   // the credential scope's region
+  std::string service;  // the credential scope's service ("ec2", "monitoring", ...)
+  bool session = false; // signed with temporary credentials (an X-Amz-Security-Token)
 };
+
+// Temporary credentials, as STS GetSessionToken gives them: an "ASIA" key, its secret and the
+// session token to send with it (X-Amz-Security-Token), valid until `expiration`. tide keeps
+// no record of them: the token carries the key and the expiry under an HMAC by the server's
+// secret, and the session's secret is derived from the same three, so they stay valid across
+// restarts and end when the server's key changes.
+struct SessionCredentials {
+  std::string accessKeyId;     // "ASIA" + 16 upper-case letters and digits
+  std::string secretAccessKey; // 40 characters of base64
+  std::string sessionToken;
+  TimeMs expiration = 0;
+};
+
+// New session credentials under the server's key, valid for durationSeconds from now.
+SessionCredentials issueSessionCredentials(const Credentials& server, TimeMs now,
+                                           long long durationSeconds);
 
 // Checks a request's signature. The Status on refusal carries the dialect's code and a message
 // saying what to fix.

@@ -154,5 +154,84 @@ TEST(AuthTest, AuthNoneAcceptsAnyKeyAndKeepsItsRegion) {
   EXPECT_EQ(bare->region, "");
 }
 
+// A request signed with session credentials: the token header is added before signing, as
+// the SDKs do.
+HttpRequest sessionRequest(const SessionCredentials& c, TimeMs at) {
+  HttpRequest r = queryRequest();
+  r.headers.emplace_back("X-Amz-Security-Token", c.sessionToken);
+  signRequest(r, Credentials{c.accessKeyId, c.secretAccessKey}, "us-east-1", "sts", at);
+  return r;
+}
+
+TEST(SessionTest, SessionCredentialsAreAcceptedUntilTheyExpire) {
+  SessionCredentials c = issueSessionCredentials(kKey, kNow, 900);
+  EXPECT_EQ(c.accessKeyId.substr(0, 4), "ASIA");
+  EXPECT_EQ(c.accessKeyId.size(), 20u);
+  EXPECT_EQ(c.secretAccessKey.size(), 40u);
+  EXPECT_EQ(c.expiration, kNow + 900'000);
+  auto caller =
+      authenticate(sigv4Config(), sessionRequest(c, kNow + 1000), kNow + 1000, AuthDialect::Query);
+  ASSERT_TRUE(caller) << caller.status().toString();
+  EXPECT_TRUE(caller->session);
+  EXPECT_EQ(caller->accessKeyId, c.accessKeyId);
+  // Past the expiration, in each dialect's words.
+  TimeMs late = kNow + 900'000;
+  HttpRequest r = sessionRequest(c, late);
+  EXPECT_EQ(authenticate(sigv4Config(), r, late, AuthDialect::Query).status().code(),
+            "ExpiredToken");
+  EXPECT_EQ(authenticate(sigv4Config(), r, late, AuthDialect::Ec2).status().code(), "ExpiredToken");
+  EXPECT_EQ(authenticate(sigv4Config(), r, late, AuthDialect::Json).status().code(),
+            "ExpiredTokenException");
+}
+
+TEST(SessionTest, ATokenThatIsNotTheServersOrNotTheKeysIsRefused) {
+  SessionCredentials c = issueSessionCredentials(kKey, kNow, 3600);
+  SessionCredentials other = issueSessionCredentials(kKey, kNow, 3600);
+  auto code = [](const HttpRequest& r, AuthDialect d) {
+    return authenticate(sigv4Config(), r, kNow, d).status().code();
+  };
+  // Another session's token with this session's key.
+  SessionCredentials swapped = c;
+  swapped.sessionToken = other.sessionToken;
+  EXPECT_EQ(code(sessionRequest(swapped, kNow), AuthDialect::Query), "InvalidClientTokenId");
+  EXPECT_EQ(code(sessionRequest(swapped, kNow), AuthDialect::Ec2), "AuthFailure");
+  EXPECT_EQ(code(sessionRequest(swapped, kNow), AuthDialect::Json), "UnrecognizedClientException");
+  // A token whose expiry was moved (its MAC no longer fits).
+  SessionCredentials extended = c;
+  size_t dot = extended.sessionToken.rfind('.');
+  extended.sessionToken.replace(dot - 1, 1, "9");
+  EXPECT_EQ(code(sessionRequest(extended, kNow), AuthDialect::Query), "InvalidClientTokenId");
+  // A token made by another server's key.
+  SessionCredentials foreign = issueSessionCredentials(
+      Credentials{kKey.accessKeyId, "anothersecretanothersecretanothersecret1"}, kNow, 3600);
+  EXPECT_EQ(code(sessionRequest(foreign, kNow), AuthDialect::Query), "InvalidClientTokenId");
+  // The session key without its token; the server's own key with a token.
+  HttpRequest bare = queryRequest();
+  signRequest(bare, Credentials{c.accessKeyId, c.secretAccessKey}, "us-east-1", "sts", kNow);
+  EXPECT_EQ(code(bare, AuthDialect::Query), "InvalidClientTokenId");
+  HttpRequest rootWithToken = queryRequest();
+  rootWithToken.headers.emplace_back("X-Amz-Security-Token", c.sessionToken);
+  signRequest(rootWithToken, kKey, "us-east-1", "sts", kNow);
+  EXPECT_EQ(code(rootWithToken, AuthDialect::Query), "InvalidClientTokenId");
+  // The right token, a wrong secret: the signature does not match.
+  SessionCredentials wrongSecret = c;
+  wrongSecret.secretAccessKey = other.secretAccessKey;
+  EXPECT_EQ(code(sessionRequest(wrongSecret, kNow), AuthDialect::Query), "SignatureDoesNotMatch");
+}
+
+// Presigned URLs carry the token as a query parameter (the integration tests presign with
+// botocore); here it is read there from a request signed in its header.
+TEST(SessionTest, ATokenInTheQueryStringIsRead) {
+  SessionCredentials c = issueSessionCredentials(kKey, kNow, 3600);
+  HttpRequest r = queryRequest();
+  r.method = "GET";
+  r.body.clear();
+  r.target = "/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Security-Token=" + c.sessionToken;
+  signRequest(r, Credentials{c.accessKeyId, c.secretAccessKey}, "us-east-1", "sts", kNow);
+  auto caller = authenticate(sigv4Config(), r, kNow, AuthDialect::Query);
+  ASSERT_TRUE(caller) << caller.status().toString();
+  EXPECT_TRUE(caller->session);
+}
+
 } // namespace
 } // namespace tide::api

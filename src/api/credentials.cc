@@ -54,9 +54,13 @@ std::string credentialsPath(const std::string& dataDir) {
   return dataDir + "/credentials";
 }
 
+std::string randomKeyCharacters(size_t n) {
+  return randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", n);
+}
+
 Credentials newCredentials() {
   return Credentials{
-      "AKIA" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
+      "AKIA" + randomKeyCharacters(16),
       randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)};
 }
 

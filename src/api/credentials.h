@@ -21,6 +21,9 @@ std::string credentialsPath(const std::string& dataDir);
 // A new random key pair (OpenSSL's RAND_bytes).
 Credentials newCredentials();
 
+// n random characters of an access key id (upper-case letters and the digits 2-7).
+std::string randomKeyCharacters(size_t n);
+
 // Reads the credentials file: its [default] section's aws_access_key_id and
 // aws_secret_access_key. NotFound when the file is absent; ValidationError when it is malformed
 // or readable by others than its owner (say which, and how to fix it).

@@ -124,6 +124,7 @@ std::optional<HttpResponse> refused(ActionContext& ctx, const Call& call,
                                         std::string(call.service->signingName) + "'"));
   }
   ctx.region = caller->region.empty() ? ctx.defaultRegion : caller->region;
+  ctx.sessionCaller = caller->session;
   return std::nullopt;
 }
 
@@ -477,6 +478,9 @@ int httpStatusFor(const std::string& code) {
       {"InvalidClientTokenId", 403},
       {"UnrecognizedClientException", 403},
       {"SignatureDoesNotMatch", 403},
+      {"ExpiredToken", 403},
+      {"ExpiredTokenException", 403},
+      {"AccessDenied", 403},
       {"InvalidSignatureException", 403},
   };
   for (const Row& r : kRows) {
@@ -499,7 +503,10 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
   // is named with the server's.
   struct RestoreRegion {
     ActionContext& ctx;
-    ~RestoreRegion() { ctx.region = ctx.defaultRegion; }
+    ~RestoreRegion() {
+      ctx.region = ctx.defaultRegion;
+      ctx.sessionCaller = false;
+    }
   } restore{ctx};
   return routeApiRequest(ctx, request);
 }

@@ -32,6 +32,7 @@ Result<Json> describeHost(ActionContext& ctx, const Json& p);
 // actions_regions.cc
 // STS (actions_sts.cc).
 Result<Json> getCallerIdentity(ActionContext& ctx, const Json& p);
+Result<Json> getSessionToken(ActionContext& ctx, const Json& p);
 Result<Json> describeRegions(ActionContext& ctx, const Json& p);
 Result<Json> describeAvailabilityZones(ActionContext& ctx, const Json& p);
 Result<Json> describeAccountAttributes(ActionContext& ctx, const Json& p);

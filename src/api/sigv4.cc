@@ -25,14 +25,6 @@ std::string hex(const unsigned char* p, size_t n) {
   return out;
 }
 
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -179,6 +171,14 @@ std::string sha256Hex(std::string_view bytes) {
   return hex(out, len);
 }
 
+std::string hmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 std::string uriEncode(std::string_view s, bool keepSlash) {
   static const char* digits = "0123456789ABCDEF";
   std::string out;
@@ -239,11 +239,11 @@ std::string stringToSign(std::string_view amzDate, const CredentialScope& scope,
 
 std::string sign(std::string_view secretAccessKey, const CredentialScope& scope,
                  std::string_view toSign) {
-  std::string key = hmac("AWS4" + std::string(secretAccessKey), scope.date);
-  key = hmac(key, scope.region);
-  key = hmac(key, scope.service);
-  key = hmac(key, "aws4_request");
-  std::string mac = hmac(key, toSign);
+  std::string key = hmacSha256("AWS4" + std::string(secretAccessKey), scope.date);
+  key = hmacSha256(key, scope.region);
+  key = hmacSha256(key, scope.service);
+  key = hmacSha256(key, "aws4_request");
+  std::string mac = hmacSha256(key, toSign);
   return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
 }
 

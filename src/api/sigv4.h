@@ -67,6 +67,9 @@ struct Verdict {
 // Lowercase hex SHA-256 of bytes.
 std::string sha256Hex(std::string_view bytes);
 
+// HMAC-SHA256 of data under key: the 32 raw bytes.
+std::string hmacSha256(std::string_view key, std::string_view data);
+
 // RFC 3986 percent-encoding as SigV4 wants it: A-Z a-z 0-9 - _ . ~ kept, everything else %XX
 // (upper case); '/' kept when keepSlash.
 std::string uriEncode(std::string_view s, bool keepSlash);

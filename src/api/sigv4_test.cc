@@ -82,7 +82,7 @@ void setHeader(SignedRequest& r, std::string_view name, std::string value) {
 }
 
 TEST(SigV4Test, AcceptsEveryRequestBotocoreSigned) {
-  ASSERT_GE(vectors().all.size(), 7u);
+  ASSERT_GE(vectors().all.size(), 8u);
   for (const Vector& v : vectors().all) {
     Verdict verdict = check(v.request, vectors().now);
     EXPECT_EQ(verdict.failure, Failure::None) << v.name << ": " << verdict.message;
@@ -90,6 +90,12 @@ TEST(SigV4Test, AcceptsEveryRequestBotocoreSigned) {
   }
   EXPECT_EQ(check(named("ec2 query").request, vectors().now).signature.scope.service, "ec2");
   EXPECT_TRUE(check(named("presigned GET").request, vectors().now).signature.presigned);
+  // The session token is one of the query parameters the presigned signature covers.
+  const Vector& token = named("presigned GET with a session token");
+  EXPECT_NE(token.request.query.find("X-Amz-Security-Token="), std::string::npos);
+  SignedRequest swapped = token.request;
+  swapped.query.replace(swapped.query.find("X-Amz-Security-Token=") + 21, 4, "XXXX");
+  EXPECT_EQ(check(swapped, vectors().now).failure, Failure::Mismatch);
 }
 
 TEST(SigV4Test, ATamperedRequestIsAMismatch) {

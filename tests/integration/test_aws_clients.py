@@ -512,6 +512,73 @@ class SignedRequestsTest(AwsClientTestCase):
         self.assertIn("Signature expired", e.exception.read().decode())
 
 
+    def test_session_credentials_from_sts_sign_until_they_expire(self):
+        creds = self.aws("sts", "get-session-token", "--duration-seconds", "900")["Credentials"]
+        self.assertTrue(creds["AccessKeyId"].startswith("ASIA"), creds)
+        expires = datetime.datetime.fromisoformat(creds["Expiration"].replace("Z", "+00:00"))
+        left = expires - datetime.datetime.now(datetime.timezone.utc)
+        self.assertTrue(datetime.timedelta(minutes=14) < left <= datetime.timedelta(minutes=15),
+                        left)
+        # As root, AWS cuts a longer session to an hour.
+        hour = self.aws("sts", "get-session-token", "--duration-seconds", "7200")["Credentials"]
+        left = datetime.datetime.fromisoformat(hour["Expiration"].replace("Z", "+00:00")) - \
+            datetime.datetime.now(datetime.timezone.utc)
+        self.assertLessEqual(left, datetime.timedelta(hours=1))
+        # (the CLI checks the minimum itself; the server too, for clients that do not)
+        short = b"Action=GetSessionToken&Version=2011-06-15&DurationSeconds=60"
+        status, reply, _ = self.post(short, signed_headers(self.server, short, FORM,
+                                                           service="sts"))
+        self.assertEqual(status, 400, reply)
+        self.assertIn("<Code>ValidationError</Code>", reply)
+        self.assertIn("greater than or equal to 900", reply)
+
+        root = self.env
+        self.env = dict(root, AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
+                        AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
+                        AWS_SESSION_TOKEN=creds["SessionToken"])
+        self.assertEqual(self.aws("sts", "get-caller-identity")["Account"], "000000000000")
+        self.assertEqual(self.aws("ec2", "describe-instances")["Reservations"], [])
+        self.aws("cloudwatch", "list-metrics")
+        self.assertIn("(AccessDenied)", self.aws_fails("sts", "get-session-token"))
+        # tide's own CLI signs with them too (a data directory without a credentials file: the
+        # CLI then signs with the AWS_* variables).
+        no_key_dir = os.path.join(self.tmp, "no-key")
+        os.makedirs(no_key_dir, exist_ok=True)
+        p = subprocess.run([TIDE, "asg", "ls"], capture_output=True, text=True, timeout=60,
+                           env=dict(self.env, TIDE_ENDPOINT=self.server.endpoint,
+                                    TIDE_DATA_DIR=no_key_dir), stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Without the token, or with another session's, the key is refused.
+        self.env = {k: v for k, v in self.env.items() if k != "AWS_SESSION_TOKEN"}
+        self.assertIn("(InvalidClientTokenId)", self.aws_fails("autoscaling",
+                                                               "describe-auto-scaling-groups"))
+        self.env = dict(self.env, AWS_SESSION_TOKEN=hour["SessionToken"])
+        self.assertIn("(AuthFailure)", self.aws_fails("ec2", "describe-instances"))
+
+        # A presigned URL carries the token; an expired session is refused as ExpiredToken.
+        import botocore.session
+        client = botocore.session.get_session().create_client(
+            "sts", endpoint_url=self.server.endpoint, region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"])
+        url = client.generate_presigned_url("get_caller_identity", ExpiresIn=60,
+                                            HttpMethod="GET")
+        self.assertIn("X-Amz-Security-Token=", url)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            self.assertIn("<Account>000000000000</Account>", r.read().decode())
+        self.env = root
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        token = creds["SessionToken"].split(".")
+        token[2] = str(int(datetime.datetime.now().timestamp()) - 1)
+        headers = signed_headers(self.server, body, dict(FORM, **{
+            "X-Amz-Security-Token": ".".join(token)}), service="sts",
+            key=(creds["AccessKeyId"], creds["SecretAccessKey"]))
+        status, reply, _ = self.post(body, headers)
+        self.assertEqual(status, 403, reply)
+        self.assertIn("<Code>InvalidClientTokenId</Code>", reply)  # its MAC no longer fits
+
+
 class AuthNoneTest(AwsClientTestCase):
     """`tide server --auth none`: any key (test/test, as CI signs) or none, on loopback only."""
 

@@ -6,7 +6,7 @@
 namespace tide::api::wire {
 namespace {
 
-constexpr Member kMembers[2256] = {
+constexpr Member kMembers[2264] = {
     {"BlockDeviceMappings", "blockDeviceMapping", "", 1, false},
     {"Description", "description", "", 3, false},
     {"DryRun", "dryRun", "", 5, false},
@@ -2236,9 +2236,17 @@ constexpr Member kMembers[2256] = {
     {"UserId", "", "", 3, false},
     {"Account", "", "", 3, false},
     {"Arn", "", "", 3, false},
+    {"DurationSeconds", "", "", 6, false},
+    {"SerialNumber", "", "", 3, false},
+    {"TokenCode", "", "", 3, false},
+    {"Credentials", "", "", 749, false},
+    {"AccessKeyId", "", "", 3, true},
+    {"SecretAccessKey", "", "", 3, true},
+    {"SessionToken", "", "", 3, true},
+    {"Expiration", "", "", 58, true},
     {"Name", "", "", 3, true},
     {"WithDecryption", "", "", 5, false},
-    {"Parameter", "", "", 749, false},
+    {"Parameter", "", "", 752, false},
     {"Name", "", "", 3, false},
     {"Type", "", "", 3, false},
     {"Value", "", "", 3, false},
@@ -2248,24 +2256,24 @@ constexpr Member kMembers[2256] = {
     {"LastModifiedDate", "", "", 58, false},
     {"ARN", "", "", 3, false},
     {"DataType", "", "", 3, false},
-    {"Names", "", "", 751, true},
+    {"Names", "", "", 754, true},
     {"WithDecryption", "", "", 5, false},
-    {"Parameters", "", "", 753, false},
-    {"InvalidParameters", "", "", 751, false},
+    {"Parameters", "", "", 756, false},
+    {"InvalidParameters", "", "", 754, false},
     {"Path", "", "", 3, true},
     {"Recursive", "", "", 5, false},
-    {"ParameterFilters", "", "", 755, false},
+    {"ParameterFilters", "", "", 758, false},
     {"WithDecryption", "", "", 5, false},
     {"MaxResults", "", "", 6, false},
     {"NextToken", "", "", 3, false},
     {"Key", "", "", 3, true},
     {"Option", "", "", 3, false},
-    {"Values", "", "", 757, false},
-    {"Parameters", "", "", 753, false},
+    {"Values", "", "", 760, false},
+    {"Parameters", "", "", 756, false},
     {"NextToken", "", "", 3, false},
 };
 
-constexpr Shape kShapes[759] = {
+constexpr Shape kShapes[762] = {
     {Type::Structure, false, 0, 11, "", "", "", "CreateImageRequest"},
     {Type::List, false, 2, 0, "BlockDeviceMapping", "", "", "BlockDeviceMappingRequestList"},
     {Type::Structure, false, 11, 4, "", "", "", "BlockDeviceMapping"},
@@ -3013,21 +3021,24 @@ constexpr Shape kShapes[759] = {
     {Type::Structure, false, 2214, 12, "", "", "", "ChangeSetSummary"},
     {Type::Structure, false, 2226, 0, "", "", "", "GetCallerIdentityRequest"},
     {Type::Structure, false, 2226, 3, "", "", "", "GetCallerIdentityResponse"},
-    {Type::Structure, false, 2229, 2, "", "", "", "GetParameterRequest"},
-    {Type::Structure, false, 2231, 1, "", "", "", "GetParameterResult"},
-    {Type::Structure, false, 2232, 9, "", "", "", "Parameter"},
-    {Type::Structure, false, 2241, 2, "", "", "", "GetParametersRequest"},
+    {Type::Structure, false, 2229, 3, "", "", "", "GetSessionTokenRequest"},
+    {Type::Structure, false, 2232, 1, "", "", "", "GetSessionTokenResponse"},
+    {Type::Structure, false, 2233, 4, "", "", "", "Credentials"},
+    {Type::Structure, false, 2237, 2, "", "", "", "GetParameterRequest"},
+    {Type::Structure, false, 2239, 1, "", "", "", "GetParameterResult"},
+    {Type::Structure, false, 2240, 9, "", "", "", "Parameter"},
+    {Type::Structure, false, 2249, 2, "", "", "", "GetParametersRequest"},
     {Type::List, false, 3, 0, "", "", "", "ParameterNameList"},
-    {Type::Structure, false, 2243, 2, "", "", "", "GetParametersResult"},
-    {Type::List, false, 749, 0, "", "", "", "ParameterList"},
-    {Type::Structure, false, 2245, 6, "", "", "", "GetParametersByPathRequest"},
-    {Type::List, false, 756, 0, "", "", "", "ParameterStringFilterList"},
-    {Type::Structure, false, 2251, 3, "", "", "", "ParameterStringFilter"},
+    {Type::Structure, false, 2251, 2, "", "", "", "GetParametersResult"},
+    {Type::List, false, 752, 0, "", "", "", "ParameterList"},
+    {Type::Structure, false, 2253, 6, "", "", "", "GetParametersByPathRequest"},
+    {Type::List, false, 759, 0, "", "", "", "ParameterStringFilterList"},
+    {Type::Structure, false, 2259, 3, "", "", "", "ParameterStringFilter"},
     {Type::List, false, 3, 0, "", "", "", "ParameterStringFilterValueList"},
-    {Type::Structure, false, 2254, 2, "", "", "", "GetParametersByPathResult"},
+    {Type::Structure, false, 2262, 2, "", "", "", "GetParametersByPathResult"},
 };
 
-constexpr Operation kOperations[118] = {
+constexpr Operation kOperations[119] = {
     {"ec2", "CreateImage", 0, 11, "", "", "", "", ""},
     {"ec2", "DescribeImages", 12, 19, "", "", "", "", ""},
     {"ec2", "DeregisterImage", 26, -1, "", "", "", "", ""},
@@ -3143,9 +3154,10 @@ constexpr Operation kOperations[118] = {
     {"cloudformation", "DeleteChangeSet", 739, 740, "DeleteChangeSetResult", "", "", "", ""},
     {"cloudformation", "ListChangeSets", 741, 742, "ListChangeSetsResult", "NextToken", "NextToken", "", "Summaries"},
     {"sts", "GetCallerIdentity", 745, 746, "GetCallerIdentityResult", "", "", "", ""},
-    {"ssm", "GetParameter", 747, 748, "", "", "", "", ""},
-    {"ssm", "GetParameters", 750, 752, "", "", "", "", ""},
-    {"ssm", "GetParametersByPath", 754, 758, "", "NextToken", "NextToken", "MaxResults", "Parameters"},
+    {"sts", "GetSessionToken", 747, 748, "GetSessionTokenResult", "", "", "", ""},
+    {"ssm", "GetParameter", 750, 751, "", "", "", "", ""},
+    {"ssm", "GetParameters", 753, 755, "", "", "", "", ""},
+    {"ssm", "GetParametersByPath", 757, 761, "", "NextToken", "NextToken", "MaxResults", "Parameters"},
 };
 
 constexpr Service kServices[7] = {
@@ -3158,7 +3170,7 @@ constexpr Service kServices[7] = {
     {"ssm", "json", "2014-11-06", "", "ssm", "AmazonSSM", "1.1", ""},
 };
 
-constexpr ErrorCode kErrors[69] = {
+constexpr ErrorCode kErrors[70] = {
     {"autoscaling", "AlreadyExists", 400, true},
     {"autoscaling", "InvalidNextToken", 400, true},
     {"autoscaling", "LimitExceeded", 400, true},
@@ -3220,6 +3232,7 @@ constexpr ErrorCode kErrors[69] = {
     {"cloudformation", "LimitExceededException", 400, true},
     {"cloudformation", "StackSetNotFoundException", 404, true},
     {"cloudformation", "TokenAlreadyExistsException", 400, true},
+    {"sts", "RegionDisabledException", 403, true},
     {"ssm", "InternalServerError", 400, false},
     {"ssm", "InvalidFilterKey", 400, true},
     {"ssm", "InvalidFilterOption", 400, true},
