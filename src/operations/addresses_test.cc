@@ -37,14 +37,53 @@ public:
     ++probes[ip + ":" + std::to_string(port)];
     return takenEverywhere == false && taken.count(ip + ":" + std::to_string(port)) == 0;
   }
+  AddressSpace space() const override { return inSpace; }
 
   std::vector<int> held;
   std::vector<int> spare;
   std::set<std::string> taken;
   bool takenEverywhere = false; // as when something listens on 0.0.0.0:port
+  AddressSpace inSpace = kInstanceAddresses;
   int claims = 0;
   std::map<std::string, int> probes;
 };
+
+TEST(Addresses, LoadBalancerAddressesComeFrom127_2AndAreProbedAtAnyPort) {
+  FakeSource src;
+  src.inSpace = kLoadBalancerAddresses;
+  src.held = {3};
+  src.taken = {"127.2.3.2:0"};                // something else is bound to 127.2.3.2
+  std::set<std::string> used = {"127.2.3.1"}; // another load balancer of this server
+  EXPECT_EQ(*chooseAddress(src, used, 0), "127.2.3.3");
+  EXPECT_EQ(src.probes["127.2.3.2:0"], 1);
+  // Deleting a load balancer frees its address: it is no longer in `used`.
+  std::set<std::string> afterDelete = {"127.2.3.3"};
+  EXPECT_EQ(*chooseAddress(src, afterDelete, 0), "127.2.3.1");
+}
+
+TEST(Addresses, LoadBalancerSpaceFullSaysSoWithoutAPort) {
+  FakeSource src;
+  src.inSpace = kLoadBalancerAddresses;
+  src.held = {0};
+  src.spare = {1};
+  src.takenEverywhere = true;
+  std::set<std::string> used;
+  auto r = chooseAddress(src, used, 0);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), "InsufficientFreeAddressesInSubnet");
+  EXPECT_NE(r.status().message().find("127.2.0.0/16"), std::string::npos) << r.status().message();
+}
+
+TEST(Addresses, BlocksOfEachSpace) {
+  EXPECT_EQ(blockAddress(9, 4, kLoadBalancerAddresses), "127.2.9.4");
+  EXPECT_EQ(blockOf("127.2.9.4", kLoadBalancerAddresses), 9);
+  EXPECT_EQ(blockOf("127.1.9.4", kLoadBalancerAddresses), -1);
+  EXPECT_EQ(blockOf("127.2.9.4"), -1);
+  EXPECT_EQ(blockOf("127.1.9.4"), 9);
+  WholeSubnet lbs(kLoadBalancerAddresses);
+  std::set<std::string> used;
+  EXPECT_EQ(*chooseAddress(lbs, used, 0), "127.2.0.1");
+}
 
 TEST(Addresses, FillsTheHeldBlockInOrderSkippingOwnInstances) {
   FakeSource src;
