@@ -148,11 +148,15 @@ class StacksTest(TideTestCase):
         self.assertEqual(self.tide_json("stack", "ls")["Stacks"], [])
 
     def test_failure_rolls_back_with_the_resource_named(self):
+        # Load balancers have addresses of their own; two with the same BindAddress clash.
         port = free_port()
-        self.tide("lb", "create", "--name", "other")
+        self.tide("lb", "create", "--name", "other", "--bind-address", "127.0.0.1")
         self.tide("listener", "create", "--lb", "other", "--port", str(port),
                   "--fixed-response", "200:taken")
-        path = self.write_stack("clash.yaml", STACK)
+        path = self.write_stack("clash.yaml", STACK.replace(
+            "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n",
+            "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n"
+            "    Properties: {BindAddress: 127.0.0.1}\n"))
         line = self.tide_fails("up", path, "--parameter", f"Port={port}")
         self.assertIn("ROLLBACK_COMPLETE", line)
         self.assertIn("Resource Listener: DuplicateListener", line)
