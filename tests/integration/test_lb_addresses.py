@@ -12,7 +12,26 @@ import socket
 import subprocess
 import unittest
 
-from harness import TideTestCase, free_port, wait_for
+from harness import TideTestCase, free_port, server_key, wait_for
+
+STACK = """\
+Parameters:
+  Port: {Type: Number}
+Resources:
+  LB:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref LB
+      Port: !Ref Port
+      DefaultActions:
+        - Type: fixed-response
+          FixedResponseConfig: {StatusCode: "200", ContentType: text/plain, MessageBody: stacked}
+Outputs:
+  URL:
+    Value: !Sub "http://${LB.DNSName}:${Port}/"
+"""
 
 
 def fixed(body):
@@ -92,6 +111,38 @@ class LbAddressesTest(TideTestCase):
         if shutil.which("curl"):
             self.assertEqual(curl(f"http://{front['DNSName']}/"), (200, "front page"))
             self.assertEqual(curl(f"http://{back['DNSName']}:80/"), (200, "back office"))
+
+    def test_boto3_sees_the_dns_name_and_the_address(self):
+        try:
+            import botocore.session
+        except ImportError:
+            self.skipTest("botocore is not installed")
+        lb = self.load_balancer("seen", free_port(), "seen")
+        key = server_key(self.server)
+        client = botocore.session.get_session().create_client(
+            "elbv2", endpoint_url=self.server.endpoint, region_name="eu-west-1",
+            aws_access_key_id=key[0] if key else "test",
+            aws_secret_access_key=key[1] if key else "test")
+        got = client.describe_load_balancers(Names=["seen"])["LoadBalancers"][0]
+        self.assertEqual(got["DNSName"], lb["DNSName"])  # the region of its ARN, us-east-1
+        self.assertEqual([z["LoadBalancerAddresses"] for z in got["AvailabilityZones"]],
+                         [[{"IpAddress": self.address(lb)}]] * len(got["AvailabilityZones"]))
+        # One made in another region is named with that region.
+        made = client.create_load_balancer(Name="west")["LoadBalancers"][0]
+        self.assertRegex(made["DNSName"], r"^west-\d{10}\.eu-west-1\.elb\.localhost$")
+
+    def test_stack_output_url_opens_with_curl(self):
+        if not shutil.which("curl"):
+            self.skipTest("curl is not installed")
+        path = os.path.join(self.tmp, "lb.yaml")
+        with open(path, "w") as f:
+            f.write(STACK)
+        port = free_port()
+        out = self.tide_json("up", path, "--stack-name", "site", "--parameter", f"Port={port}")
+        url = out["Stacks"][0]["Outputs"][0]["OutputValue"]
+        self.assertRegex(url, rf"^http://site-LB-\d{{10}}\.us-east-1\.elb\.localhost:{port}/$")
+        self.assertEqual(wait_for(lambda: curl(url), what="the stack's URL"), (200, "stacked"))
+        self.tide("down", "--stack-name", "site")
 
     def test_a_port_only_one_load_balancer_uses_answers_on_127_0_0_1(self):
         port = free_port()
