@@ -44,6 +44,10 @@ public:
   // The instance's latest CPU and memory reading (kept in memory, never in the store); nullopt
   // when there is none (not running, or not sampled yet).
   virtual std::optional<model::InstanceUsage> instanceUsage(const std::string& instanceId) = 0;
+  // Whether the balancer can listen on ip:port now (CreateListener and ModifyListener ask
+  // before they store a port): ok, or InvalidConfigurationRequest saying why not (a privileged
+  // port without root or CAP_NET_BIND_SERVICE, another program there).
+  virtual Status canListen(const std::string& ip, int port) = 0;
 };
 
 struct ApiLimits {
@@ -66,6 +70,9 @@ struct ActionContext {
                                                   // api's own actions only
   operations::AddressSource* addresses = nullptr; // where RunInstances puts private addresses;
                                                   // null: all of 127.1.0.0/16, unprobed
+  operations::AddressSource* loadBalancerAddresses = nullptr; // where CreateLoadBalancer finds
+                                                              // own addresses; null: all of
+                                                              // 127.2.0.0/16, unprobed
   // The request's region (its signature's scope; the server's default when unsigned) and the
   // account tide reports: what new ARNs and availability zones are named with. The dispatcher
   // sets region per request.

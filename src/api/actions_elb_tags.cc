@@ -220,9 +220,13 @@ Result<Json> loadBalancerJsonIn(store::Tx& tx, const model::LoadBalancer& lb,
   TIDE_ASSIGN_OR_RETURN(auto subnets, subnetsOf(tx, lb));
   Json zones = Json::array();
   for (const model::Subnet& s : subnets) {
+    Json addresses = Json::array();
+    if (!lb.ipAddress.empty()) { // one address serves every zone
+      addresses.push_back({{"IpAddress", lb.ipAddress}});
+    }
     zones.push_back({{"ZoneName", zoneName(ctx.region, s.zoneLetter)},
                      {"SubnetId", s.subnetId},
-                     {"LoadBalancerAddresses", Json::array()}});
+                     {"LoadBalancerAddresses", addresses}});
   }
   j["AvailabilityZones"] = zones;
   if (!subnets.empty()) {

@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "common/ids.h"
 #include "model/validation.h"
+#include "operations/load_balancer_address.h"
 
 #include <arpa/inet.h>
 
@@ -134,10 +135,12 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
   model::LoadBalancer lb;
   lb.loadBalancerName = *name;
   lb.loadBalancerArn = elbArn(ctx, "loadbalancer/app/" + *name + "/" + randomHex(16));
-  lb.bindAddress = bind->value_or("127.0.0.1");
-  in_addr addr{};
-  if (inet_pton(AF_INET, lb.bindAddress.c_str(), &addr) != 1) {
-    return validationError("BindAddress '" + lb.bindAddress + "' must be an IPv4 address");
+  if (bind->has_value()) {
+    in_addr addr{};
+    if (inet_pton(AF_INET, (*bind)->c_str(), &addr) != 1) {
+      return validationError("BindAddress '" + **bind + "' must be an IPv4 address");
+    }
+    lb.ipAddress = **bind;
   }
   lb.createdTime = ctx.clock.now();
   lb.tags = *tags;
@@ -153,6 +156,10 @@ Result<Json> createLoadBalancer(ActionContext& ctx, const Json& p) {
     }
     TIDE_RETURN_IF_ERROR(checkLoadBalancerSecurityGroups(tx, lb, *groups));
     lb.securityGroupIds = *groups;
+    if (lb.ipAddress.empty()) {
+      TIDE_ASSIGN_OR_RETURN(lb.ipAddress,
+                            operations::chooseLoadBalancerAddress(tx, ctx.loadBalancerAddresses));
+    }
     TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
     TIDE_ASSIGN_OR_RETURN(shown, loadBalancerJsonIn(tx, lb, ctx));
     return Status::ok();
@@ -300,18 +307,7 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
     l.listenerArn = elbArn(ctx, "listener/app/" + lb.loadBalancerName + "/" +
                                     lb.loadBalancerArn.substr(lb.loadBalancerArn.size() - 16) +
                                     "/" + randomHex(16));
-    TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
-    for (const auto& other : all) {
-      if (other.port != l.port) {
-        continue;
-      }
-      auto otherLb = tx.loadBalancer(other.loadBalancerArn);
-      if (otherLb && otherLb->has_value() && (*otherLb)->bindAddress == lb.bindAddress) {
-        return Status("DuplicateListener", "A listener on " + lb.bindAddress + ":" +
-                                               std::to_string(l.port) + " already exists (" +
-                                               other.listenerArn + ")");
-      }
-    }
+    TIDE_RETURN_IF_ERROR(checkListenerPort(ctx, tx, lb, l.port));
     TIDE_RETURN_IF_ERROR(checkForwardTargets(tx, l.loadBalancerArn, l.defaultActions));
     return tx.putListener(l);
   });

@@ -318,20 +318,9 @@ Result<Json> modifyListener(ActionContext& ctx, const Json& p) {
     TIDE_ASSIGN_OR_RETURN(auto found, findListener(tx, *arn));
     l = std::move(found);
     if (port->has_value() && **port != l.port) {
-      auto lb = tx.loadBalancer(l.loadBalancerArn);
-      auto all = tx.listeners();
-      TIDE_RETURN_IF_ERROR(firstError({&lb.status(), &all.status()}));
-      for (const auto& other : *all) {
-        if (other.port != **port) {
-          continue;
-        }
-        auto otherLb = tx.loadBalancer(other.loadBalancerArn);
-        if (otherLb && otherLb->has_value() && lb->has_value() &&
-            (*otherLb)->bindAddress == (*lb)->bindAddress) {
-          return Status("DuplicateListener", "A listener on " + (*lb)->bindAddress + ":" +
-                                                 std::to_string(**port) + " already exists (" +
-                                                 other.listenerArn + ")");
-        }
+      TIDE_ASSIGN_OR_RETURN(auto lb, tx.loadBalancer(l.loadBalancerArn));
+      if (lb.has_value()) {
+        TIDE_RETURN_IF_ERROR(checkListenerPort(ctx, tx, *lb, static_cast<int>(**port)));
       }
       l.port = static_cast<int>(**port);
     }

@@ -25,7 +25,12 @@ public:
     auto it = usage.find(instanceId);
     return it == usage.end() ? std::nullopt : std::optional<model::InstanceUsage>(it->second);
   }
+  Status canListen(const std::string& ip, int port) override {
+    auto it = refusedListens.find(ip + ":" + std::to_string(port));
+    return it == refusedListens.end() ? Status::ok() : it->second;
+  }
   std::string console = "hello from the app\n";
+  std::map<std::string, Status> refusedListens;      // "ip:port" -> what canListen answers
   std::map<std::string, model::InstanceUsage> usage; // readings by instance id
 };
 

@@ -2,6 +2,7 @@
 
 #include "api/params.h"
 #include "api/shapes.h"
+#include "model/dns_name.h"
 #include "model/names.h"
 #include "model/validation.h"
 
@@ -16,7 +17,7 @@ std::string elbArn(const ActionContext& ctx, const std::string& resource) {
 Json loadBalancerJson(const model::LoadBalancer& lb) {
   return {{"LoadBalancerArn", lb.loadBalancerArn},
           {"LoadBalancerName", lb.loadBalancerName},
-          {"DNSName", lb.bindAddress},
+          {"DNSName", model::loadBalancerDnsName(lb.loadBalancerArn, lb.loadBalancerName)},
           {"CanonicalHostedZoneId", "ZTIDELOCAL"},
           {"CreatedTime", formatIso8601(lb.createdTime)},
           {"Scheme", "internet-facing"},
@@ -476,6 +477,23 @@ Result<model::Listener> findListener(store::Tx& tx, const std::string& arn) {
     return Status("ListenerNotFound", "Listener '" + arn + "' not found");
   }
   return std::move(*l);
+}
+
+Status checkListenerPort(ActionContext& ctx, store::Tx& tx, const model::LoadBalancer& lb,
+                         int port) {
+  TIDE_ASSIGN_OR_RETURN(auto all, tx.listeners());
+  for (const auto& other : all) {
+    if (other.port != port) {
+      continue;
+    }
+    TIDE_ASSIGN_OR_RETURN(auto otherLb, tx.loadBalancer(other.loadBalancerArn));
+    if (otherLb.has_value() && otherLb->ipAddress == lb.ipAddress) {
+      return Status("DuplicateListener", "A listener on " + lb.ipAddress + ":" +
+                                             std::to_string(port) + " already exists (" +
+                                             other.listenerArn + ")");
+    }
+  }
+  return ctx.host.canListen(lb.ipAddress, port);
 }
 
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,

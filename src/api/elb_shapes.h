@@ -44,6 +44,13 @@ Result<model::Listener> findListener(store::Tx& tx, const std::string& arn);
 Status checkForwardTargets(store::Tx& tx, const std::string& loadBalancerArn,
                            const std::vector<model::ListenerAction>& actions);
 
+// A listener of `lb` may take `port`: no other listener is on the same address and port
+// (DuplicateListener; load balancers have addresses of their own, so only one with the same
+// BindAddress can clash), and the balancer can listen there now (the host's answer, such as
+// InvalidConfigurationRequest for a privileged port without root).
+Status checkListenerPort(ActionContext& ctx, store::Tx& tx, const model::LoadBalancer& lb,
+                         int port);
+
 // actions_elb_tags.cc: a load balancer's network placement.
 // The ids of Subnets or SubnetMappings [{SubnetId}]; ValidationError when neither names one.
 Result<std::vector<std::string>> subnetIdsOf(const Json& p);

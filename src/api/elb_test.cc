@@ -241,6 +241,69 @@ TEST_F(ElbTest, LoadBalancersAndListeners) {
   EXPECT_EQ(ok("DescribeTargetGroups", Json::object())["TargetGroups"].size(), 0u);
 }
 
+TEST_F(ElbTest, EachLoadBalancerHasItsOwnAddressAndALocalhostDnsName) {
+  Json a = ok("CreateLoadBalancer", {{"Name", "front"}})["LoadBalancers"][0];
+  Json b = ok("CreateLoadBalancer", {{"Name", "Back-2"}})["LoadBalancers"][0];
+  auto address = [](const Json& lb) {
+    return lb["AvailabilityZones"][0]["LoadBalancerAddresses"][0]["IpAddress"].get<std::string>();
+  };
+  EXPECT_EQ(address(a), "127.2.0.1");
+  EXPECT_EQ(address(b), "127.2.0.2");
+  for (const Json& zone : a["AvailabilityZones"]) { // one address serves every zone
+    EXPECT_EQ(zone["LoadBalancerAddresses"], Json::array({{{"IpAddress", "127.2.0.1"}}}));
+  }
+  // NAME-<ten digits from the ARN's id>.REGION.elb.localhost
+  std::string arn = a["LoadBalancerArn"];
+  std::string dns = a["DNSName"];
+  std::string digits =
+      std::to_string(std::stoull(arn.substr(arn.rfind('/') + 1), nullptr, 16) % 10'000'000'000ULL);
+  digits.insert(0, 10 - digits.size(), '0');
+  EXPECT_EQ(dns, "front-" + digits + ".us-east-1.elb.localhost");
+  EXPECT_EQ(b["DNSName"].get<std::string>().rfind("Back-2-", 0), 0u);
+  // Described the same way, every time.
+  Json described = ok("DescribeLoadBalancers", {{"Names", {"front"}}})["LoadBalancers"][0];
+  EXPECT_EQ(described["DNSName"], dns);
+  EXPECT_EQ(address(described), "127.2.0.1");
+  // Both may listen on port 80: each on its own address.
+  std::string tgA = targetGroup("tg-a"), tgB = targetGroup("tg-b");
+  ok("CreateListener", {{"LoadBalancerArn", arn}, {"Port", 80}, {"DefaultActions", forward(tgA)}});
+  ok("CreateListener",
+     {{"LoadBalancerArn", b["LoadBalancerArn"]}, {"Port", 80}, {"DefaultActions", forward(tgB)}});
+  // Deleting a load balancer frees its address for the next one.
+  ok("DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
+  Json c = ok("CreateLoadBalancer", {{"Name", "third"}})["LoadBalancers"][0];
+  EXPECT_EQ(address(c), "127.2.0.1");
+  // A BindAddress asked for is the address.
+  Json d = ok("CreateLoadBalancer",
+              {{"Name", "bound"}, {"BindAddress", "127.0.0.1"}})["LoadBalancers"][0];
+  EXPECT_EQ(address(d), "127.0.0.1");
+  EXPECT_EQ(errorCode("CreateLoadBalancer", {{"Name", "bad"}, {"BindAddress", "x"}}),
+            "ValidationError");
+}
+
+TEST_F(ElbTest, ListenerOnAPortTheHostRefusesIsAPreciseErrorAndChangesNothing) {
+  std::string tg = targetGroup("web");
+  Json lb = ok("CreateLoadBalancer", {{"Name", "web"}})["LoadBalancers"][0];
+  std::string arn = lb["LoadBalancerArn"];
+  host_.refusedListens["127.2.0.1:80"] =
+      Status("InvalidConfigurationRequest", "Cannot listen on 127.2.0.1:80: port 80 is a "
+                                            "privileged port (below 1024)");
+  auto [status, body] = call(
+      "CreateListener", {{"LoadBalancerArn", arn}, {"Port", 80}, {"DefaultActions", forward(tg)}});
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["__type"], "InvalidConfigurationRequest") << body.dump();
+  EXPECT_NE(body["message"].get<std::string>().find("port 80"), std::string::npos);
+  EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", arn}})["Listeners"].size(), 0u);
+  // Moving a listener there is refused the same way, and the listener stays where it was.
+  std::string l =
+      ok("CreateListener", {{"LoadBalancerArn", arn},
+                            {"Port", 8080},
+                            {"DefaultActions", forward(tg)}})["Listeners"][0]["ListenerArn"];
+  EXPECT_EQ(errorCode("ModifyListener", {{"ListenerArn", l}, {"Port", 80}}),
+            "InvalidConfigurationRequest");
+  EXPECT_EQ(ok("DescribeListeners", {{"LoadBalancerArn", arn}})["Listeners"][0]["Port"], 8080);
+}
+
 TEST_F(ElbTest, RegisterDeregisterAndDescribeTargetHealth) {
   std::string tg = targetGroup("web");
   std::string a = runningInstance();

@@ -274,6 +274,15 @@ public:
     setTimeouts(fd_);
     connected_ = connectLoopback(fd_, port);
   }
+  Client(uint32_t address, uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    setTimeouts(fd_);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(address);
+    a.sin_port = htons(port);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
   ~Client() { close(fd_); }
   bool connected() const { return connected_; }
   void send(const std::string& s) { ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL); }
@@ -897,6 +906,140 @@ TEST_F(BalancerTest, RejectsInvalidSnapshots) {
   s = makeSnapshot(port_.port, {Endpoint{kLoopback, 1}, Endpoint{kLoopback, 2}});
   s->targetGroups[0].targets[1].slot = 0;
   EXPECT_EQ(b.apply(s).code(), "ValidationError");
+}
+
+// Two load balancers, each with its own address (127.2.250.1, .2) and a listener on the same
+// port, which both share on 127.0.0.1: a and b forward to backends named so.
+constexpr uint32_t kAddressA = 0x7f02fa01; // 127.2.250.1
+constexpr uint32_t kAddressB = 0x7f02fa02; // 127.2.250.2
+
+std::shared_ptr<Snapshot> twoLoadBalancersOnOnePort(uint16_t port, Endpoint a, Endpoint b) {
+  auto s = std::make_shared<Snapshot>();
+  s->version = 1;
+  for (int i = 0; i < 2; ++i) {
+    TargetGroup g;
+    g.name = i == 0 ? "tg-a" : "tg-b";
+    g.slot = uint32_t(i);
+    Target t;
+    t.id = i == 0 ? "a" : "b";
+    t.endpoint = i == 0 ? a : b;
+    t.slot = uint32_t(i);
+    g.targets.push_back(t);
+    s->targetGroups.push_back(g);
+    LoadBalancer lb;
+    lb.name = i == 0 ? "a" : "b";
+    lb.dnsName =
+        i == 0 ? "a-0000000001.us-east-1.elb.localhost" : "B-0000000002.us-east-1.elb.localhost";
+    lb.slot = uint32_t(i);
+    Listener l;
+    l.endpoint = Endpoint{i == 0 ? kAddressA : kAddressB, port};
+    l.sharedEndpoint = Endpoint{kLoopback, port};
+    l.defaultAction.targetGroup = uint32_t(i);
+    lb.listeners.push_back(l);
+    s->loadBalancers.push_back(lb);
+  }
+  return s;
+}
+
+TEST(HostRouting, ChoosesTheListenerWhoseLoadBalancerTheHostNames) {
+  PreparedSocket socket;
+  socket.listeners = {4, 9};
+  socket.hostNames = {"a-1.us-east-1.elb.localhost", "b-2.us-east-1.elb.localhost"};
+  EXPECT_EQ(listenerForHost(socket, "a-1.us-east-1.elb.localhost"), 0);
+  EXPECT_EQ(listenerForHost(socket, "B-2.US-East-1.ELB.localhost"), 1);  // any case
+  EXPECT_EQ(listenerForHost(socket, "b-2.us-east-1.elb.localhost."), 1); // absolute name
+  EXPECT_EQ(listenerForHost(socket, "c-3.us-east-1.elb.localhost"), -1);
+  EXPECT_EQ(listenerForHost(socket, "127.0.0.1"), -1);
+  EXPECT_EQ(listenerForHost(socket, ""), -1);
+  EXPECT_EQ(listenerForHost(socket, "a-1.us-east-1.elb.localhos"), -1);
+}
+
+TEST(HostRouting, SharedEndpointsGroupListenersOfOnePortAndOwnOnesStayAlone) {
+  ReservedPort port;
+  auto s = twoLoadBalancersOnOnePort(port.port, Endpoint{kLoopback, 1}, Endpoint{kLoopback, 2});
+  auto p = prepareSnapshot(s, SlotCapacity{});
+  ASSERT_TRUE(p.isOk()) << p.status().toString();
+  const PreparedSnapshot& ps = **p;
+  ASSERT_EQ(ps.sockets.size(), 3u); // 127.2.250.1:P, 127.0.0.1:P, 127.2.250.2:P
+  int shared = ps.findSocket(Endpoint{kLoopback, port.port});
+  ASSERT_GE(shared, 0);
+  EXPECT_EQ(ps.sockets[size_t(shared)].listeners, (std::vector<int>{0, 1}));
+  EXPECT_TRUE(ps.sockets[size_t(shared)].sharedOnly);
+  EXPECT_EQ(ps.sockets[size_t(shared)].hostNames[1], "b-0000000002.us-east-1.elb.localhost");
+  int own = ps.findSocket(Endpoint{kAddressB, port.port});
+  ASSERT_GE(own, 0);
+  EXPECT_EQ(ps.sockets[size_t(own)].listeners, (std::vector<int>{1}));
+  EXPECT_FALSE(ps.sockets[size_t(own)].sharedOnly);
+  // Two listeners of one load balancer on one endpoint are refused.
+  s->loadBalancers[0].listeners.push_back(s->loadBalancers[0].listeners[0]);
+  EXPECT_EQ(prepareSnapshot(s, SlotCapacity{}).status().code(), "ValidationError");
+}
+
+TEST_F(BalancerTest, SharedLoopbackListenerRoutesEachRequestByHost) {
+  Backend a("a"), b("b");
+  startBalancer(twoLoadBalancersOnOnePort(port_.port, a.endpoint(), b.endpoint()), 2);
+  // On the shared 127.0.0.1:port, one keep-alive connection, request by request.
+  Client shared(port_.port);
+  ASSERT_TRUE(shared.connected());
+  std::string port = std::to_string(port_.port);
+  auto viaHost = [&](const std::string& host) {
+    shared.send("GET /x HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    return shared.read();
+  };
+  Response r = viaHost("a-0000000001.us-east-1.elb.localhost:" + port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "a /x");
+  r = viaHost("b-0000000002.US-EAST-1.elb.localhost:" + port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "b /x");
+  r = viaHost("a-0000000001.us-east-1.elb.localhost");
+  EXPECT_EQ(r.body, "a /x");
+  // A Host that names neither: 421, and the connection closed.
+  r = viaHost("127.0.0.1:" + port);
+  EXPECT_EQ(r.status, 421);
+  EXPECT_NE(r.head.find("421 Misdirected Request"), std::string::npos) << r.head;
+  EXPECT_TRUE(shared.closedByPeer());
+  // On each load balancer's own address every request is its own, whatever the Host.
+  for (int i = 0; i < 4; ++i) {
+    Client ownA(kAddressA, port_.port);
+    ASSERT_TRUE(ownA.connected());
+    EXPECT_EQ(ownA.get("/y").body, "a /y");
+    Client ownB(kAddressB, port_.port);
+    ASSERT_TRUE(ownB.connected());
+    EXPECT_EQ(ownB.get("/y", "X-Host-Is: t\r\n").body, "b /y");
+  }
+  // Requests count where they were routed; the connection's active count follows them.
+  CountersSnapshot cs;
+  ASSERT_TRUE(waitFor([&] {
+    cs = balancer_->counters();
+    return cs.loadBalancers.size() == 2 && cs.loadBalancers[0].activeConnectionCount == 0 &&
+           cs.loadBalancers[1].activeConnectionCount == 0;
+  }));
+  EXPECT_EQ(cs.loadBalancers[0].requestCount + cs.loadBalancers[1].requestCount, 12u);
+  EXPECT_EQ(cs.loadBalancers[0].httpCodeTarget2xx, 6u);
+  EXPECT_EQ(cs.loadBalancers[1].httpCodeTarget2xx, 5u);
+  EXPECT_EQ(cs.loadBalancers[0].httpCodeElb4xx + cs.loadBalancers[1].httpCodeElb4xx, 1u);
+}
+
+TEST_F(BalancerTest, ThePortsOnlyLoadBalancerTakesEveryHostOnTheSharedEndpoint) {
+  Backend a("a"), b("b");
+  auto s = twoLoadBalancersOnOnePort(port_.port, a.endpoint(), b.endpoint());
+  s->loadBalancers.pop_back();
+  startBalancer(s, 1);
+  Client shared(port_.port);
+  ASSERT_TRUE(shared.connected());
+  EXPECT_EQ(shared.get("/z").body, "a /z"); // Host: t
+  // A second load balancer joins the port: from the next request on, Host decides.
+  ASSERT_TRUE(
+      balancer_->apply(twoLoadBalancersOnOnePort(port_.port, a.endpoint(), b.endpoint())).isOk());
+  ASSERT_TRUE(waitFor([&] {
+    Client ownB(kAddressB, port_.port); // refused until the worker adopted the snapshot
+    return ownB.connected() && ownB.get("/w").body == "b /w";
+  }));
+  EXPECT_EQ(shared.get("/z").status, 421); // the same connection, now shared by two
+  Client named(port_.port);
+  named.send("GET /z HTTP/1.1\r\nHost: b-0000000002.us-east-1.elb.localhost\r\n\r\n");
+  EXPECT_EQ(named.read().body, "b /z");
 }
 
 // The value a response's Set-Cookie gives the cookie `name`, or "".

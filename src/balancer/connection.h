@@ -47,7 +47,7 @@ struct ListenSocket : Pollable {
   ListenSocket() : Pollable(PollKind::Listen) {}
   int fd = -1;
   Endpoint endpoint;
-  int listenerIndex = -1;     // in the worker's current PreparedSnapshot::listeners
+  int socketIndex = -1;       // in the worker's current PreparedSnapshot::sockets
   bool acceptPending = false; // stopped after a batch with connections still queued
 };
 
@@ -110,6 +110,9 @@ struct ClientConn : Pollable {
   TimerNode timer;
   std::shared_ptr<const PreparedSnapshot> config; // the snapshot this connection's request uses
   int listenerIndex = 0;                          // in config->listeners
+  int socketIndex = 0;                            // in config->sockets: where it was accepted
+  bool hostRouted = false;                        // its socket is shared by several listeners:
+                                                  // each request's Host chooses listenerIndex
   Endpoint local;                                 // the listener's endpoint
   uint32_t lbSlot = 0;                            // counters of the accepting load balancer
   ClientState state = ClientState::Head;

@@ -261,9 +261,12 @@ struct Proxy {
     c->fd = fd;
     c->open = true;
     c->config = config_;
-    c->listenerIndex = ls.listenerIndex;
+    const PreparedSocket& socket = config_->sockets[ls.socketIndex];
+    c->socketIndex = ls.socketIndex;
+    c->hostRouted = socket.listeners.size() > 1;
+    c->listenerIndex = socket.listeners.front(); // on a shared socket, until a Host chooses
     c->local = ls.endpoint;
-    c->lbSlot = config_->listeners[ls.listenerIndex].loadBalancer->slot;
+    c->lbSlot = config_->listeners[c->listenerIndex].loadBalancer->slot;
     c->state = ClientState::Head;
     c->canRead = true;
     c->hangup = false;
@@ -432,10 +435,15 @@ struct Proxy {
         }
         return;
       }
-      const LoadBalancer& lb = loadBalancer(c);
       MessageHead& h = scratch_;
-      ParseStatus st = parseRequestHead(c->in.data(), c->in.size(), lb.maxHeaderBytes, h);
-      int limitStatus = requestLimitStatus(c, st, h); // 414, 413 or 0
+      ParseStatus st =
+          parseRequestHead(c->in.data(), c->in.size(), loadBalancer(c).maxHeaderBytes, h);
+      // A complete head: the newest snapshot, and on a shared socket the listener its Host names
+      // (421 Misdirected Request when it names none).
+      bool misdirected = st == ParseStatus::Complete && (c->config != config_ || c->hostRouted) &&
+                         !chooseListener(c, h);
+      const LoadBalancer& lb = loadBalancer(c);
+      int limitStatus = misdirected ? 421 : requestLimitStatus(c, st, h); // 421, 414, 413 or 0
       if (st == ParseStatus::Incomplete && limitStatus == 0) {
         if (c->peerEof) {
           closeClient(c);
@@ -478,17 +486,41 @@ struct Proxy {
     }
   }
 
-  void startRequest(ClientConn* c, const MessageHead& h) {
+  // At a request boundary: adopts the newest snapshot (when the connection's endpoint is gone
+  // from it, this request is answered with the old one and the connection closed), and on a
+  // socket several listeners share chooses the one whose load balancer the Host names. The
+  // connection's ActiveConnectionCount moves to the load balancer its requests go to. False:
+  // the Host names none of them.
+  bool chooseListener(ClientConn* c, const MessageHead& h) {
     if (c->config != config_) {
-      // Adopt the newest snapshot at a request boundary (the connection's listener may be gone).
-      int i = config_ ? config_->findListener(c->local) : -1;
-      if (i >= 0) {
+      int s = config_ ? config_->findSocket(c->local) : -1;
+      if (s >= 0) {
         c->config = config_;
-        c->listenerIndex = i;
+        c->socketIndex = s;
+        c->hostRouted = config_->sockets[size_t(s)].listeners.size() > 1;
+        c->listenerIndex = config_->sockets[size_t(s)].listeners.front();
       } else {
         c->closeAfter = true;
       }
     }
+    if (c->hostRouted) {
+      const PreparedSocket& socket = c->config->sockets[size_t(c->socketIndex)];
+      int i = listenerForHost(socket, hostOf(h));
+      if (i < 0) {
+        return false;
+      }
+      c->listenerIndex = socket.listeners[size_t(i)];
+    }
+    uint32_t slot = loadBalancer(c).slot;
+    if (slot != c->lbSlot) {
+      drop(lbCells(c).activeConnectionCount);
+      c->lbSlot = slot;
+      bump(lbCells(c).activeConnectionCount);
+    }
+    return true;
+  }
+
+  void startRequest(ClientConn* c, const MessageHead& h) {
     bump(lbCells(c).requestCount);
     c->headLen = h.length;
     c->reqFraming = h.framing;
@@ -1317,7 +1349,8 @@ struct Proxy {
   // Each worker takes an equal share of the bound (SO_REUSEPORT spreads connections evenly), so no
   // counter is shared between workers.
   bool admit(const ListenSocket& ls) {
-    const LoadBalancer& lb = *config_->listeners[ls.listenerIndex].loadBalancer;
+    const LoadBalancer& lb =
+        *config_->listeners[config_->sockets[ls.socketIndex].listeners.front()].loadBalancer;
     uint32_t& open = connectionsByListener_[listenerKey(ls.endpoint)];
     uint64_t share = (uint64_t(lb.maxConnectionsPerListener) + options_.workerCount - 1) /
                      std::max(1u, options_.workerCount);

@@ -5,6 +5,41 @@
 
 namespace tide::balancer {
 
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+int listenerForHost(const PreparedSocket& socket, std::string_view host) {
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  for (size_t i = 0; i < socket.hostNames.size(); ++i) {
+    const std::string& name = socket.hostNames[i];
+    if (name.empty() || name.size() != host.size()) {
+      continue;
+    }
+    bool same = true;
+    for (size_t k = 0; k < name.size() && same; ++k) {
+      char c = host[k];
+      same = (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == name[k];
+    }
+    if (same) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 Result<std::shared_ptr<const PreparedSnapshot>>
 prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity) {
   if (!snapshot) {
@@ -40,8 +75,8 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
       if (l.endpoint.port == 0) {
         return validationError("listener of '" + lb.name + "': port 0");
       }
-      if (p->findListener(l.endpoint) >= 0) {
-        return validationError("two listeners on " + formatEndpoint(l.endpoint));
+      if (l.sharedEndpoint.address != 0 && l.sharedEndpoint.port == 0) {
+        return validationError("listener of '" + lb.name + "': shared endpoint without a port");
       }
       PreparedListener pl;
       pl.loadBalancer = &lb;
@@ -70,6 +105,26 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
         pl.rules.push_back(std::move(*rule));
       }
       p->listeners.push_back(std::move(pl));
+      int index = static_cast<int>(p->listeners.size() - 1);
+      for (const Endpoint* e : {&l.endpoint, &l.sharedEndpoint}) {
+        if (e->address == 0) {
+          continue;
+        }
+        int si = p->findSocket(*e);
+        if (si < 0) {
+          si = static_cast<int>(p->sockets.size());
+          p->sockets.push_back(PreparedSocket{*e, {}, {}});
+        }
+        PreparedSocket& socket = p->sockets[size_t(si)];
+        for (int other : socket.listeners) {
+          if (p->listeners[size_t(other)].loadBalancer == &lb) {
+            return validationError("two listeners of '" + lb.name + "' on " + formatEndpoint(*e));
+          }
+        }
+        socket.listeners.push_back(index);
+        socket.hostNames.push_back(lowercase(lb.dnsName));
+        socket.sharedOnly &= e == &l.sharedEndpoint;
+      }
     }
   }
   p->bufferBytes = std::max<size_t>(32 * 1024, maxHead + 4096);

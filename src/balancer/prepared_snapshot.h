@@ -39,9 +39,26 @@ struct PreparedListener {
   PreparedAction defaultAction;               // the default action, prepared
 };
 
+// An endpoint the workers listen on and the listeners that answer there: one (a load balancer's
+// own address, or a port only one load balancer has), or several sharing 127.0.0.1:port, of
+// which the request's Host chooses (snapshot.h, Listener).
+struct PreparedSocket {
+  Endpoint endpoint;
+  std::vector<int> listeners;         // indexes in PreparedSnapshot::listeners, snapshot order
+  std::vector<std::string> hostNames; // by listener: its load balancer's dnsName, lowercase
+  bool sharedOnly = true; // only listeners' sharedEndpoint: best effort (another program may
+                          // hold 127.0.0.1:port; the listeners still answer on their own)
+};
+
+// The index in socket.listeners of the listener whose load balancer `host` (a Host header's
+// value without its port, as rules.h's hostOf gives it) names, ignoring case and one trailing
+// dot; -1 when it names none. Allocates nothing.
+int listenerForHost(const PreparedSocket& socket, std::string_view host);
+
 struct PreparedSnapshot {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<PreparedListener> listeners;          // all listeners of all load balancers
+  std::vector<PreparedSocket> sockets;              // where the workers listen
   std::vector<const LbAlgorithm*> algorithmByGroup; // by index in snapshot->targetGroups
   std::vector<uint8_t> failOpenByGroup;             // by index: no Routable target, use Unhealthy
   std::vector<SlotState> stateBySlot;               // by Target::slot (capacity long)
@@ -53,10 +70,10 @@ struct PreparedSnapshot {
   // By Target::slot: the target's index in its group's targets, or -1.
   std::vector<int32_t> targetIndexBySlot;
 
-  // The listener on that endpoint, or -1.
-  int findListener(const Endpoint& e) const {
-    for (size_t i = 0; i < listeners.size(); ++i) {
-      if (listeners[i].listener->endpoint == e) {
+  // The socket on that endpoint, or -1.
+  int findSocket(const Endpoint& e) const {
+    for (size_t i = 0; i < sockets.size(); ++i) {
+      if (sockets[i].endpoint == e) {
         return static_cast<int>(i);
       }
     }

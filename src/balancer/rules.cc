@@ -62,21 +62,6 @@ TargetParts splitTarget(std::string_view target) {
   return p;
 }
 
-// The Host header's value without a port.
-std::string_view hostOf(const MessageHead& h) {
-  for (size_t i = 0; i < h.fieldCount; ++i) {
-    if (h.fields[i].kind == http1::HeaderKind::Host) {
-      std::string_view v = h.fields[i].value;
-      size_t end = !v.empty() && v[0] == '[' ? v.find(']') : v.find(':');
-      if (end != std::string_view::npos && v[0] == '[') {
-        ++end; // keep an IPv6 literal's brackets
-      }
-      return v.substr(0, end);
-    }
-  }
-  return {};
-}
-
 bool anyMatches(const std::vector<SplitPattern>& patterns, std::string_view text, bool foldCase) {
   for (const SplitPattern& p : patterns) {
     if (splitMatch(p, text, foldCase)) {
@@ -491,6 +476,20 @@ std::string redirectResponse(int statusCode, std::string_view location, bool clo
   }
   http1::appendHeadEnd(out);
   return out;
+}
+
+std::string_view hostOf(const MessageHead& h) {
+  for (size_t i = 0; i < h.fieldCount; ++i) {
+    if (h.fields[i].kind == http1::HeaderKind::Host) {
+      std::string_view v = h.fields[i].value;
+      size_t end = !v.empty() && v[0] == '[' ? v.find(']') : v.find(':');
+      if (end != std::string_view::npos && v[0] == '[') {
+        ++end; // keep an IPv6 literal's brackets
+      }
+      return v.substr(0, end);
+    }
+  }
+  return {};
 }
 
 } // namespace tide::balancer

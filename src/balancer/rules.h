@@ -92,6 +92,10 @@ inline uint32_t chooseTargetGroup(const PreparedAction& a, uint32_t turn) {
 // default; "?" only when the query is not empty.
 std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_t listenerPort);
 
+// The Host header's value without its port (an IPv6 literal keeps its brackets); empty when
+// the request has none.
+std::string_view hostOf(const MessageHead& head);
+
 // The whole redirect response (empty body).
 std::string redirectResponse(int statusCode, std::string_view location, bool close);
 

@@ -142,15 +142,23 @@ struct Rule {
   Action action;                         // what to do with a matching request
 };
 
+// A listener listens on its own endpoint (its load balancer's address) and, when it has one,
+// on a shared endpoint (127.0.0.1 with the same port) that other load balancers' listeners of
+// that port share too. A request on an endpoint that several listeners share goes to the one
+// whose load balancer's dnsName is the request's Host (any port, any case); when none is named
+// it is answered 421 Misdirected Request. An endpoint only one listener has takes every request.
 struct Listener {
   std::string arn;         // ListenerArn (may be empty)
-  Endpoint endpoint;       // where to listen; listeners are identified by endpoint
+  Endpoint endpoint;       // where to listen: its load balancer's own address and its port
+  Endpoint sharedEndpoint; // also listen here, shared by port (address 0: nowhere else)
   Action defaultAction;    // what to do with every request no rule matches
   std::vector<Rule> rules; // by priority, lowest first; evaluated before the default action
 };
 
 struct LoadBalancer {
   std::string name;                                // LoadBalancerName
+  std::string dnsName;                             // DNSName: the Host that names it on a
+                                                   // shared endpoint (see Listener)
   std::string arn;                                 // LoadBalancerArn (may be empty)
   uint32_t slot = 0;                               // stable index for per-load-balancer counters
   std::vector<Listener> listeners;                 // HTTP listeners

@@ -20,6 +20,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 namespace tide::balancer {
 
@@ -149,31 +150,41 @@ struct Worker::Impl {
     Status result;
     for (size_t i = 0; i < listeners_.size();) {
       ListenSocket* ls = listeners_[i].get();
-      ls->listenerIndex = config_->findListener(ls->endpoint);
-      if (ls->listenerIndex < 0) {
+      ls->socketIndex = config_->findSocket(ls->endpoint);
+      if (ls->socketIndex < 0) {
         ::close(ls->fd); // connections already accepted finish on their own
         listeners_.erase(listeners_.begin() + i);
       } else {
         ++i;
       }
     }
-    for (size_t i = 0; i < config_->listeners.size(); ++i) {
-      const Endpoint& e = config_->listeners[i].listener->endpoint;
+    for (size_t i = 0; i < config_->sockets.size(); ++i) {
+      const PreparedSocket& socket = config_->sockets[i];
       bool have = false;
       for (auto& ls : listeners_) {
-        have |= ls->endpoint == e;
+        have |= ls->endpoint == socket.endpoint;
       }
-      if (!have) {
-        Status st = openListener(e, static_cast<int>(i));
-        if (!st.isOk() && result.isOk()) {
-          result = st;
+      if (have) {
+        continue;
+      }
+      Status st = openListener(socket.endpoint, static_cast<int>(i));
+      uint64_t key = (uint64_t(socket.endpoint.address) << 16) | socket.endpoint.port;
+      if (st.isOk()) {
+        sharedFailed_.erase(key);
+      } else if (socket.sharedOnly) {
+        // 127.0.0.1:port is a convenience: say once that it is taken, and go on without it.
+        if (sharedFailed_.insert(key).second && index_ == 0) {
+          logWarn("balancer: " + st.message() + "; its load balancers answer on their own " +
+                  "addresses only");
         }
+      } else if (result.isOk()) {
+        result = st;
       }
     }
     return result;
   }
 
-  Status openListener(const Endpoint& e, int listenerIndex) {
+  Status openListener(const Endpoint& e, int socketIndex) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       return internalError(std::string("socket: ") + std::strerror(errno));
@@ -198,7 +209,7 @@ struct Worker::Impl {
     auto ls = std::make_unique<ListenSocket>();
     ls->fd = fd;
     ls->endpoint = e;
-    ls->listenerIndex = listenerIndex;
+    ls->socketIndex = socketIndex;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLET;
     ev.data.ptr = ls.get();
@@ -230,7 +241,7 @@ struct Worker::Impl {
         }
         return;
       }
-      if (ls->listenerIndex < 0 || !config_) {
+      if (ls->socketIndex < 0 || !config_) {
         ::close(fd);
         continue;
       }
@@ -253,8 +264,9 @@ struct Worker::Impl {
   std::atomic<bool> stop_{false};
   std::shared_ptr<const PreparedSnapshot> config_; // the newest snapshot adopted
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
-  bool acceptPending_ = false; // some listener stopped at kAcceptBatch: poll without waiting
-  Exchange exchange_;          // everything on the request path
+  std::set<uint64_t> sharedFailed_; // shared-only endpoints that could not be bound (logged once)
+  bool acceptPending_ = false;      // some listener stopped at kAcceptBatch: poll without waiting
+  Exchange exchange_;               // everything on the request path
 };
 
 Worker::Worker(int index, WorkerOptions options, const SnapshotSource& source)

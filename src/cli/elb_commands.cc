@@ -11,9 +11,14 @@ namespace tide::cli {
 namespace {
 
 void loadBalancersTable(const Json& lbs) {
-  Table t({"NAME", "ADDRESS", "STATE", "ARN"});
+  Table t({"NAME", "DNS NAME", "ADDRESS", "STATE", "ARN"});
   for (const Json& lb : lbs) {
-    t.add({str(lb, "LoadBalancerName"), str(lb, "DNSName"), str(lb["State"], "Code"),
+    std::string address; // its own, shown in every zone
+    if (lb.contains("AvailabilityZones") && !lb["AvailabilityZones"].empty() &&
+        !lb["AvailabilityZones"][0].value("LoadBalancerAddresses", Json::array()).empty()) {
+      address = str(lb["AvailabilityZones"][0]["LoadBalancerAddresses"][0], "IpAddress");
+    }
+    t.add({str(lb, "LoadBalancerName"), str(lb, "DNSName"), address, str(lb["State"], "Code"),
            str(lb, "LoadBalancerArn")});
   }
   t.print();
@@ -328,7 +333,7 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
     create->add_option("--name", name, "name (unique)")->required();
     create->add_option("--bind-address", bind,
                        "IPv4 address its listeners listen on "
-                       "(default 127.0.0.1)");
+                       "(default: one of its own, 127.2.B.x)");
     create->callback([&] {
       Json p = {{"Name", name}};
       if (!bind.empty()) {

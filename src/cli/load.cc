@@ -155,6 +155,14 @@ Result<LoadTarget> parseLoadUrl(std::string_view url) {
     }
   }
   t.host = std::string(host);
+  // As curl and browsers do (RFC 6761 §6.3): NAME.localhost is loopback, without asking the
+  // resolver (glibc's does not know it). Load balancers' DNS names are such names.
+  constexpr std::string_view kLocalhost = ".localhost";
+  if (t.host.size() > kLocalhost.size() &&
+      equalsIgnoreCase(std::string_view(t.host).substr(t.host.size() - kLocalhost.size()),
+                       kLocalhost)) {
+    t.host = "127.0.0.1";
+  }
   t.path = path.front() == '?' ? "/" + std::string(path) : std::string(path);
   return t;
 }

@@ -31,7 +31,8 @@ namespace tide::cli {
 
 // Where the requests go: an http:// URL taken apart.
 struct LoadTarget {
-  std::string host;       // name or address to resolve ("127.0.0.1", "localhost", "[::1]" → ::1)
+  std::string host;       // name or address to resolve ("127.0.0.1", "localhost", "[::1]" → ::1;
+                          // NAME.localhost → 127.0.0.1, as curl does)
   uint16_t port = 80;     // from the URL, else 80
   std::string hostHeader; // the Host header: host[:port] as written in the URL
   std::string path = "/"; // path and query, as written ("/?work=2000")

@@ -158,6 +158,11 @@ TEST(LoadUrlTest, Parses) {
   EXPECT_EQ(t.port, 81);
   EXPECT_EQ(t.hostHeader, "[::1]:81");
   EXPECT_EQ(t.path, "/?x=1");
+  // A load balancer's DNS name: loopback, as curl has it; the Host names the load balancer.
+  t = *parseLoadUrl("http://shop-0123456789.us-east-1.elb.LOCALHOST:8080/");
+  EXPECT_EQ(t.host, "127.0.0.1");
+  EXPECT_EQ(t.hostHeader, "shop-0123456789.us-east-1.elb.LOCALHOST:8080");
+  EXPECT_EQ(t.port, 8080);
   EXPECT_FALSE(parseLoadUrl("https://127.0.0.1/").isOk());
   EXPECT_FALSE(parseLoadUrl("127.0.0.1:80").isOk());
   EXPECT_FALSE(parseLoadUrl("http://:80/").isOk());

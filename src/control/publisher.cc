@@ -1,6 +1,7 @@
 #include "control/publisher.h"
 
 #include "common/text.h"
+#include "model/dns_name.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -38,6 +39,8 @@ uint32_t slotFor(const std::string& key, const std::map<std::string, uint32_t>& 
   now[key] = s;
   return s;
 }
+
+constexpr uint32_t kLoopback = 0x7f000001; // 127.0.0.1
 
 uint32_t ipv4(const std::string& text) {
   in_addr a{};
@@ -161,7 +164,7 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     const auto& x = a.loadBalancers[i];
     const auto& y = b.loadBalancers[i];
     if (x.arn != y.arn || x.slot != y.slot || x.idleTimeout != y.idleTimeout ||
-        x.listeners.size() != y.listeners.size() ||
+        x.listeners.size() != y.listeners.size() || x.dnsName != y.dnsName ||
         x.desyncMitigationMode != y.desyncMitigationMode) {
       return false;
     }
@@ -175,7 +178,7 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
       const auto& l = x.listeners[k];
       const auto& m = y.listeners[k];
       if (l.arn != m.arn || !(l.endpoint == m.endpoint) ||
-          l.defaultAction.kind != m.defaultAction.kind ||
+          !(l.sharedEndpoint == m.sharedEndpoint) || l.defaultAction.kind != m.defaultAction.kind ||
           l.defaultAction.targetGroup != m.defaultAction.targetGroup ||
           l.defaultAction.fixedResponse.statusCode != m.defaultAction.fixedResponse.statusCode ||
           l.defaultAction.fixedResponse.body != m.defaultAction.fixedResponse.body ||
@@ -302,6 +305,7 @@ Status Publisher::publish() {
           balancer::LoadBalancer out;
           out.name = lb.loadBalancerName;
           out.arn = lb.loadBalancerArn;
+          out.dnsName = model::loadBalancerDnsName(lb.loadBalancerArn, lb.loadBalancerName);
           out.slot = slotFor(lb.loadBalancerArn, slots_.loadBalancers, slots.loadBalancers);
           out.idleTimeout = std::chrono::milliseconds(lb.idleTimeoutSeconds * 1000LL);
           // The API accepts only the three names; anything else keeps the default.
@@ -319,7 +323,15 @@ Status Publisher::publish() {
             }
             balancer::Listener bl;
             bl.arn = l.listenerArn;
-            bl.endpoint = {ipv4(lb.bindAddress), static_cast<uint16_t>(l.port)};
+            // Its own address, and 127.0.0.1 shared with other load balancers' listeners of
+            // the port (Host decides there when several share it). A row without an address
+            // (cannot happen once the server has started) listens on 127.0.0.1 only.
+            uint16_t port = static_cast<uint16_t>(l.port);
+            uint32_t own = lb.ipAddress.empty() ? kLoopback : ipv4(lb.ipAddress);
+            bl.endpoint = {own, port};
+            if (own != kLoopback) {
+              bl.sharedEndpoint = {kLoopback, port};
+            }
             bl.defaultAction = toAction(l.defaultActions.front(), groupIndex);
             std::vector<model::Rule> rules = l.rules;
             std::sort(rules.begin(), rules.end(),

@@ -52,6 +52,8 @@ std::string_view reasonPhrase(int status) {
     return "URI Too Long";
   case 417:
     return "Expectation Failed";
+  case 421:
+    return "Misdirected Request";
   case 429:
     return "Too Many Requests";
   case 431:

@@ -12,10 +12,14 @@
 namespace tide::model {
 
 struct LoadBalancer {
-  std::string loadBalancerArn;           // arn:aws:elasticloadbalancing:REGION:ACCOUNT:
-                                         //   loadbalancer/app/NAME/16 hex digits
-  std::string loadBalancerName;          // 1..32 of letters, digits and "-"; unique
-  std::string bindAddress = "127.0.0.1"; // tide: where its listeners listen (DNSName)
+  std::string loadBalancerArn;  // arn:aws:elasticloadbalancing:REGION:ACCOUNT:
+                                //   loadbalancer/app/NAME/16 hex digits
+  std::string loadBalancerName; // 1..32 of letters, digits and "-"; unique
+  // tide: its own loopback address, where its listeners listen (besides 127.0.0.1, shared):
+  // 127.2.B.x given by the server (docs/load-balancer.md "Addresses"), or the BindAddress asked
+  // for. Empty only in rows from before addresses were given; the server gives those one when
+  // it starts.
+  std::string ipAddress;
   TimeMs createdTime = 0;
   int idleTimeoutSeconds = 60;                    // attribute idle_timeout.timeout_seconds, 1..4000
   std::string desyncMitigationMode = "defensive"; // routing.http.desync_mitigation_mode

@@ -15,7 +15,7 @@ constexpr int kLastHost = 254;
 std::string firstFree(AddressSource& source, int block, std::set<std::string>& used, int port,
                       int& taken) {
   for (int host = kFirstHost; host <= kLastHost; ++host) {
-    std::string ip = blockAddress(block, host);
+    std::string ip = blockAddress(block, host, source.space());
     if (used.count(ip) != 0) {
       continue;
     }
@@ -40,23 +40,28 @@ std::vector<int> WholeSubnet::blocks() {
 
 Result<int> WholeSubnet::claimBlock() {
   return Status("InsufficientFreeAddressesInSubnet",
-                "No free private address is left in 127.1.0.0/16");
+                "No free address is left in " + describeSpace(space_));
 }
 
 bool WholeSubnet::isFree(const std::string&, int) {
   return true;
 }
 
-std::string blockAddress(int block, int host) {
-  return "127.1." + std::to_string(block) + "." + std::to_string(host);
+std::string describeSpace(AddressSpace space) {
+  return "127." + std::to_string(space.second) + ".0.0/16";
 }
 
-int blockOf(const std::string& ip) {
-  constexpr std::string_view kPrefix = "127.1.";
-  if (ip.compare(0, kPrefix.size(), kPrefix) != 0) {
+std::string blockAddress(int block, int host, AddressSpace space) {
+  return "127." + std::to_string(space.second) + "." + std::to_string(block) + "." +
+         std::to_string(host);
+}
+
+int blockOf(const std::string& ip, AddressSpace space) {
+  std::string prefix = "127." + std::to_string(space.second) + ".";
+  if (ip.compare(0, prefix.size(), prefix) != 0) {
     return -1;
   }
-  const char* begin = ip.data() + kPrefix.size();
+  const char* begin = ip.data() + prefix.size();
   const char* end = ip.data() + ip.size();
   int block = -1;
   auto [dot, ec] = std::from_chars(begin, end, block);
@@ -80,6 +85,11 @@ Result<std::string> chooseAddress(AddressSource& source, std::set<std::string>& 
   std::string ip = firstFree(source, more, used, port, takenInNew);
   if (!ip.empty()) {
     return ip;
+  }
+  if (port == 0) {
+    return Status("InsufficientFreeAddressesInSubnet",
+                  "No free address in " + describeSpace(source.space()) + ": other programs " +
+                      "use " + std::to_string(taken + takenInNew) + " of this server's addresses");
   }
   return Status("InsufficientFreeAddressesInSubnet",
                 "No free private address for port " + std::to_string(port) + ": other programs " +

@@ -5,6 +5,7 @@
 
 #include "common/status_testing.h"
 #include "operations/launch.h"
+#include "operations/load_balancer_address.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -37,14 +38,53 @@ public:
     ++probes[ip + ":" + std::to_string(port)];
     return takenEverywhere == false && taken.count(ip + ":" + std::to_string(port)) == 0;
   }
+  AddressSpace space() const override { return inSpace; }
 
   std::vector<int> held;
   std::vector<int> spare;
   std::set<std::string> taken;
   bool takenEverywhere = false; // as when something listens on 0.0.0.0:port
+  AddressSpace inSpace = kInstanceAddresses;
   int claims = 0;
   std::map<std::string, int> probes;
 };
+
+TEST(Addresses, LoadBalancerAddressesComeFrom127_2AndAreProbedAtAnyPort) {
+  FakeSource src;
+  src.inSpace = kLoadBalancerAddresses;
+  src.held = {3};
+  src.taken = {"127.2.3.2:0"};                // something else is bound to 127.2.3.2
+  std::set<std::string> used = {"127.2.3.1"}; // another load balancer of this server
+  EXPECT_EQ(*chooseAddress(src, used, 0), "127.2.3.3");
+  EXPECT_EQ(src.probes["127.2.3.2:0"], 1);
+  // Deleting a load balancer frees its address: it is no longer in `used`.
+  std::set<std::string> afterDelete = {"127.2.3.3"};
+  EXPECT_EQ(*chooseAddress(src, afterDelete, 0), "127.2.3.1");
+}
+
+TEST(Addresses, LoadBalancerSpaceFullSaysSoWithoutAPort) {
+  FakeSource src;
+  src.inSpace = kLoadBalancerAddresses;
+  src.held = {0};
+  src.spare = {1};
+  src.takenEverywhere = true;
+  std::set<std::string> used;
+  auto r = chooseAddress(src, used, 0);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), "InsufficientFreeAddressesInSubnet");
+  EXPECT_NE(r.status().message().find("127.2.0.0/16"), std::string::npos) << r.status().message();
+}
+
+TEST(Addresses, BlocksOfEachSpace) {
+  EXPECT_EQ(blockAddress(9, 4, kLoadBalancerAddresses), "127.2.9.4");
+  EXPECT_EQ(blockOf("127.2.9.4", kLoadBalancerAddresses), 9);
+  EXPECT_EQ(blockOf("127.1.9.4", kLoadBalancerAddresses), -1);
+  EXPECT_EQ(blockOf("127.2.9.4"), -1);
+  EXPECT_EQ(blockOf("127.1.9.4"), 9);
+  WholeSubnet lbs(kLoadBalancerAddresses);
+  std::set<std::string> used;
+  EXPECT_EQ(*chooseAddress(lbs, used, 0), "127.2.0.1");
+}
 
 TEST(Addresses, FillsTheHeldBlockInOrderSkippingOwnInstances) {
   FakeSource src;
@@ -174,6 +214,59 @@ TEST(Addresses, LaunchInstancesUsesTheSourceAndTheInstancesPort) {
   ASSERT_OK(launch());
   EXPECT_EQ(made[0].privateIpAddress, "127.1.42.4");
   EXPECT_EQ(src.probes["127.1.42.2:9000"], 1);
+  fs::remove_all(dir);
+}
+
+TEST(Addresses, LoadBalancersFromBeforeAddressesGetOneAndOthersKeepTheirs) {
+  fs::path dir = fs::temp_directory_path() / ("tide-lb-address-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto store = std::move(*store::openSqliteStore((dir / "state.db").string()));
+  auto put = [&](const std::string& name, const std::string& ip) {
+    model::LoadBalancer lb;
+    lb.loadBalancerArn = "arn:aws:elasticloadbalancing:us-east-1:0:loadbalancer/app/" + name +
+                         "/000000000000000" + std::to_string(name.size());
+    lb.loadBalancerName = name;
+    lb.ipAddress = ip;
+    ASSERT_TRUE(store->transact([&](store::Tx& tx) { return tx.putLoadBalancer(lb); }).isOk());
+  };
+  put("kept", "127.2.5.1");
+  put("old", ""); // stored before load balancers had addresses
+  FakeSource src;
+  src.inSpace = kLoadBalancerAddresses;
+  src.held = {5};
+  int given = 0;
+  ASSERT_TRUE(store
+                  ->transact([&](store::Tx& tx) -> Status {
+                    TIDE_ASSIGN_OR_RETURN(given, giveMissingLoadBalancerAddresses(tx, &src));
+                    return Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(given, 1);
+  std::map<std::string, std::string> byName;
+  ASSERT_TRUE(store
+                  ->transact(
+                      [&](store::Tx& tx) -> Status {
+                        TIDE_ASSIGN_OR_RETURN(auto all, tx.loadBalancers());
+                        for (const auto& lb : all) {
+                          byName[lb.loadBalancerName] = lb.ipAddress;
+                        }
+                        return Status::ok();
+                      },
+                      false)
+                  .isOk());
+  EXPECT_EQ(byName["kept"], "127.2.5.1");
+  EXPECT_EQ(byName["old"], "127.2.5.2");
+  // The next one skips both, without probing the addresses they hold.
+  std::string next;
+  ASSERT_TRUE(store
+                  ->transact([&](store::Tx& tx) -> Status {
+                    TIDE_ASSIGN_OR_RETURN(next, chooseLoadBalancerAddress(tx, &src));
+                    return Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(next, "127.2.5.3");
+  EXPECT_EQ(src.probes.count("127.2.5.1:0"), 0u);
   fs::remove_all(dir);
 }
 

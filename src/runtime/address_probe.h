@@ -3,6 +3,8 @@
 // another tide server's instance) listens there.
 #pragma once
 
+#include "common/status.h"
+
 #include <string>
 
 namespace tide::runtime {
@@ -13,5 +15,18 @@ namespace tide::runtime {
 // SO_REUSEADDR); any other failure (not an IPv4 address, a port that needs privileges) is the
 // instance's own to meet and counts as free. Thread-safe.
 bool addressFree(const std::string& ip, int port);
+
+// Whether no TCP socket on the host (this network namespace) listens or is bound unconnected at
+// ip at any port, as /proc/net/tcp lists them (connections ending in TIME_WAIT do not count): the
+// probe for a load balancer's own address, whose ports are not known when it is given out. True
+// when the table cannot be read. Thread-safe.
+bool addressUnused(const std::string& ip);
+
+// Whether the balancer can listen on ip:port now: binds a socket as the balancer's workers do
+// (SO_REUSEADDR and SO_REUSEPORT, so this server's own listeners do not count) and closes it.
+// Errors, as InvalidConfigurationRequest naming ip:port: a port below the host's first
+// unprivileged port (1024) without root or CAP_NET_BIND_SERVICE; the address and port in use
+// by another program; the address not on this host. Thread-safe.
+Status canListen(const std::string& ip, int port);
 
 } // namespace tide::runtime

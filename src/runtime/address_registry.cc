@@ -229,9 +229,9 @@ void take(Blocks& b, int block, int pid, const std::string& dataDir) {
             [](const AddressClaim& x, const AddressClaim& y) { return x.block < y.block; });
 }
 
-Status noBlockLeft() {
+Status noBlockLeft(const std::string& space) {
   return Status("InsufficientFreeAddressesInSubnet",
-                "every address block of 127.1.0.0/16 is claimed by a running tide server");
+                "every address block of " + space + " is claimed by a running tide server");
 }
 
 Status checkDataDir(const std::string& dataDir) {
@@ -265,7 +265,7 @@ Result<std::vector<int>> AddressRegistry::claim(const std::string& dataDir,
   if (std::find(b.use.begin(), b.use.end(), BlockUse::Ours) == b.use.end()) {
     int block = pickBlock(b);
     if (block < 0) {
-      return noBlockLeft();
+      return noBlockLeft(options_.space);
     }
     take(b, block, options_.pid, dataDir);
   }
@@ -287,7 +287,7 @@ Result<int> AddressRegistry::claimAnother(const std::string& dataDir) {
   Blocks b = classify(read, dataDir, options_.inUse);
   int block = pickBlock(b);
   if (block < 0) {
-    return noBlockLeft();
+    return noBlockLeft(options_.space);
   }
   take(b, block, options_.pid, dataDir);
   TIDE_RETURN_IF_ERROR(file.write(b.claims));
@@ -329,6 +329,10 @@ std::string defaultAddressRegistryPath() {
     }
   }
   return "/tmp/tide-" + std::to_string(::getuid()) + "/" + kFileName;
+}
+
+std::string loadBalancerRegistryPath(const std::string& instanceRegistry) {
+  return instanceRegistry + ".lb";
 }
 
 } // namespace tide::runtime

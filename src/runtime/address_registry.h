@@ -1,8 +1,10 @@
-// The host-wide registry of instance address blocks: every tide server on the machine claims
-// blocks of 127.1.0.0/16 for its data directory here, so that two servers never hand out the
-// same private address.
+// The host-wide registry of address blocks: every tide server on the machine claims blocks of
+// 127.1.0.0/16 (instances' private addresses) for its data directory here, so that two servers
+// never hand out the same address. Load balancers' own addresses (127.2.0.0/16) are claimed the
+// same way in a second file beside it (loadBalancerRegistryPath), so that servers from before
+// load balancers had addresses, which drop lines they cannot read, never erase those claims.
 //
-// The space is cut into kAddressBlocks blocks of a /24 (block B is 127.1.B.0/24; a block gives
+// A space is cut into kAddressBlocks blocks of a /24 (block B is 127.1.B.0/24; a block gives
 // out .1 to .254). The registry is one small text file, one claim per line:
 //   BLOCK PID DATA_DIR
 // (DATA_DIR is the canonical path and takes the rest of the line). Every read and rewrite holds
@@ -33,8 +35,9 @@ struct AddressClaim {
 };
 
 struct AddressRegistryOptions {
-  std::string path; // the registry file; its folder is created when missing
-  int pid = 0;      // written with this object's claims; 0: this process's pid
+  std::string path;                   // the registry file; its folder is created when missing
+  std::string space = "127.1.0.0/16"; // what its blocks cut, for messages
+  int pid = 0;                        // written with this object's claims; 0: this process's pid
   // Whether the server behind a claim may still run (its blocks are then never taken). Empty:
   // claimInUse below. Tests give their own.
   std::function<bool(const AddressClaim&)> inUse;
@@ -72,6 +75,10 @@ private:
 // different users share a registry only in the first case; across registries the bind probe
 // (address_probe.h) still keeps instances apart.
 std::string defaultAddressRegistryPath();
+
+// The registry of load balancers' address blocks that goes with the instances' registry at
+// `instanceRegistry`: the same path with ".lb" appended.
+std::string loadBalancerRegistryPath(const std::string& instanceRegistry);
 
 // The default liveness test: the claim's pid is alive, or some process holds the flock on the
 // data directory's server.lock (a server that started there and has not confirmed its claim

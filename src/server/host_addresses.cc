@@ -19,13 +19,13 @@ Result<int> HostAddresses::claimBlock() {
 }
 
 bool HostAddresses::isFree(const std::string& ip, int port) {
-  return runtime::addressFree(ip, port);
+  return port == 0 ? runtime::addressUnused(ip) : runtime::addressFree(ip, port);
 }
 
-std::string describeBlocks(const std::vector<int>& blocks) {
+std::string describeBlocks(const std::vector<int>& blocks, operations::AddressSpace space) {
   std::string out;
   for (int b : blocks) {
-    out += (out.empty() ? "" : ", ") + operations::blockAddress(b, 0) + "/24";
+    out += (out.empty() ? "" : ", ") + operations::blockAddress(b, 0, space) + "/24";
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "server/host_view.h"
 
+#include "runtime/address_probe.h"
+
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -28,6 +30,10 @@ api::Json LocalHostView::describe() {
           {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
           {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
           {"RunningAsRoot", ::geteuid() == 0}};
+}
+
+Status LocalHostView::canListen(const std::string& ip, int port) {
+  return runtime::canListen(ip, port);
 }
 
 } // namespace tide::server

@@ -22,6 +22,7 @@ public:
   std::optional<model::InstanceUsage> instanceUsage(const std::string& instanceId) override {
     return instances_.usage(instanceId);
   }
+  Status canListen(const std::string& ip, int port) override;
 
 private:
   runtime::InstanceProvider& provider_;

@@ -16,6 +16,7 @@
 #include "control/publisher.h"
 #include "control/reconcile_scheduler.h"
 #include "control/target_controller.h"
+#include "operations/load_balancer_address.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
 #include "server/base_image.h"
@@ -134,6 +135,10 @@ public:
     if (!claimed.isOk()) {
       return fail("cannot claim instance addresses: " + claimed.toString());
     }
+    claimed = claimLoadBalancerAddresses();
+    if (!claimed.isOk()) {
+      return fail("cannot claim load balancer addresses: " + claimed.toString());
+    }
 
     images_ = std::make_unique<runtime::ImageStore>(options_.dataDir + "/images");
     images_->removeIncompleteImports();
@@ -193,6 +198,7 @@ public:
     ctx_->metrics = metricStore_.get();
     ctx_->actions = &actions_;
     ctx_->addresses = addresses_.get();
+    ctx_->loadBalancerAddresses = lbAddresses_.get();
     ctx_->idempotency = &idempotency_;
     ctx_->auth = &auth_;
     ctx_->defaultRegion = options_.region;
@@ -320,6 +326,41 @@ private:
     return Status::ok();
   }
 
+  // The same for load balancers' own addresses (127.2.0.0/16, a registry file beside the
+  // instances'): load balancers keep theirs, and those stored before load balancers had
+  // addresses are given one now.
+  Status claimLoadBalancerAddresses() {
+    runtime::AddressRegistryOptions ro;
+    ro.path = runtime::loadBalancerRegistryPath(addresses_->registryPath());
+    lbAddresses_ =
+        std::make_unique<HostAddresses>(ro, options_.dataDir, operations::kLoadBalancerAddresses);
+    std::vector<int> wanted;
+    TIDE_RETURN_IF_ERROR(store_->transact(
+        [&](store::Tx& tx) -> Status {
+          TIDE_ASSIGN_OR_RETURN(auto all, tx.loadBalancers());
+          for (const model::LoadBalancer& lb : all) {
+            int block = operations::blockOf(lb.ipAddress, operations::kLoadBalancerAddresses);
+            if (block >= 0) {
+              wanted.push_back(block);
+            }
+          }
+          return Status::ok();
+        },
+        false));
+    TIDE_RETURN_IF_ERROR(lbAddresses_->claim(wanted));
+    int given = 0;
+    TIDE_RETURN_IF_ERROR(store_->transact([&](store::Tx& tx) -> Status {
+      TIDE_ASSIGN_OR_RETURN(given,
+                            operations::giveMissingLoadBalancerAddresses(tx, lbAddresses_.get()));
+      return Status::ok();
+    }));
+    logInfo("load balancer addresses: " +
+            describeBlocks(lbAddresses_->blocks(), operations::kLoadBalancerAddresses) +
+            " (claimed in " + lbAddresses_->registryPath() + ")" +
+            (given > 0 ? "; gave " + std::to_string(given) + " load balancers their own" : ""));
+    return Status::ok();
+  }
+
   // The signals the control loop handles: stop on SIGTERM and SIGINT, look at the instances on
   // SIGCHLD.
   static sigset_t watchedSignals() {
@@ -419,6 +460,7 @@ private:
   EventLoop loop_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<HostAddresses> addresses_;
+  std::unique_ptr<HostAddresses> lbAddresses_; // load balancers' own addresses (127.2.0.0/16)
   std::unique_ptr<runtime::ImageStore> images_;
   std::unique_ptr<runtime::LocalProvider> provider_;
   std::unique_ptr<control::InstanceController> instances_;

@@ -139,7 +139,11 @@ TEST_F(ChangeSetTest, UpdateChangeSetsListChangesOrFailWithoutThem) {
   EXPECT_EQ(stackStatus(), "UPDATE_IN_PROGRESS");
   Json s = settle();
   ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
-  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://127.0.0.1:8082");
+  EXPECT_EQ(s["Outputs"][0]["OutputValue"],
+            "http://" +
+                ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["DNSName"]
+                    .get<std::string>() +
+                ":8082");
   EXPECT_EQ(ok("DescribeChangeSet", {{"ChangeSetName", csId}})["ExecutionStatus"],
             "EXECUTE_COMPLETE");
   // The "prev" change set went when "next" was executed.

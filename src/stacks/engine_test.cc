@@ -12,7 +12,10 @@ TEST_F(StackEngineTest, CreatesInDependencyOrderAndDeletesEverything) {
   Json s = settle();
   ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
   EXPECT_EQ(s["Outputs"][0]["OutputKey"], "URL");
-  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://127.0.0.1:8081");
+  // !GetAtt LB.DNSName: the load balancer's name under .localhost, as DescribeLoadBalancers has it.
+  Json lb = ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0];
+  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://" + lb["DNSName"].get<std::string>() + ":8081");
+  EXPECT_NE(lb["DNSName"].get<std::string>().find(".us-east-1.elb.localhost"), std::string::npos);
   EXPECT_EQ(s["Outputs"][1]["OutputValue"], "1");
   Json res = ok("DescribeStackResources", {{"StackName", "shop"}})["StackResources"];
   ASSERT_EQ(res.size(), 5u);
@@ -45,30 +48,24 @@ TEST_F(StackEngineTest, CreatesInDependencyOrderAndDeletesEverything) {
 }
 
 TEST_F(StackEngineTest, FailingResourceRollsBackEverythingMade) {
-  // A listener on a port that another load balancer on the address already has.
-  ok("CreateLoadBalancer", {{"Name", "other"}});
-  std::string otherTg =
-      ok("CreateTargetGroup",
-         {{"Name", "othertg"}, {"Port", 80}})["TargetGroups"][0]["TargetGroupArn"];
-  std::string otherLb =
-      ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["LoadBalancerArn"];
-  ok("CreateListener",
-     {{"LoadBalancerArn", otherLb},
-      {"Port", 8081},
-      {"DefaultActions", Json::array({{{"Type", "forward"}, {"TargetGroupArn", otherTg}}})}});
+  // A listener on a port the host does not let the balancer listen on (as a port below 1024
+  // without root): the stack's load balancer gets the first address, 127.2.0.1.
+  host_.refusedListens["127.2.0.1:8081"] =
+      Status("InvalidConfigurationRequest", "Cannot listen on 127.2.0.1:8081: port ...");
   ok("CreateStack", request(web()));
   Json s = settle();
   ASSERT_EQ(s["StackStatus"], "ROLLBACK_COMPLETE") << s.dump();
   EXPECT_EQ(
-      s["StackStatusReason"].get<std::string>().rfind("Resource Listener: DuplicateListener:", 0),
+      s["StackStatusReason"].get<std::string>().rfind(
+          "Resource Listener: InvalidConfigurationRequest: Cannot listen on 127.2.0.1:8081", 0),
       0u)
       << s.dump();
   Json res = ok("DescribeStackResources", {{"StackName", "shop"}})["StackResources"];
   for (const Json& r : res) {
     EXPECT_EQ(r["ResourceStatus"], "DELETE_COMPLETE") << r.dump();
   }
-  EXPECT_EQ(count("DescribeLoadBalancers", "LoadBalancers"), 1u); // only the other one
-  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 1u);
+  EXPECT_EQ(count("DescribeLoadBalancers", "LoadBalancers"), 0u);
+  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 0u);
   EXPECT_EQ(count("DescribeLaunchTemplates", "LaunchTemplates"), 0u);
   EXPECT_EQ(count("DescribeImages", "Images"), 0u);
   // A rolled-back stack cannot be updated, only deleted (as in CloudFormation).
@@ -96,7 +93,11 @@ TEST_F(StackEngineTest, UpdatesInPlaceOrReplaces) {
              Json::array({{{"ParameterKey", "Port"}, {"ParameterValue", "8082"}}})));
   Json s = settle();
   ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
-  EXPECT_EQ(s["Outputs"][0]["OutputValue"], "http://127.0.0.1:8082");
+  EXPECT_EQ(s["Outputs"][0]["OutputValue"],
+            "http://" +
+                ok("DescribeLoadBalancers", Json::object())["LoadBalancers"][0]["DNSName"]
+                    .get<std::string>() +
+                ":8082");
   EXPECT_EQ(physical("Web"), tgBefore);
   EXPECT_NE(physical("Listener"), listenerBefore);
   Json tg = ok("DescribeTargetGroups", Json::object())["TargetGroups"][0];

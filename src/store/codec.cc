@@ -135,7 +135,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "i
                                                  {TargetHealthState::Unused, "unused"},
                                                  {TargetHealthState::Draining, "draining"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, loadBalancerName,
-                                                bindAddress, createdTime, idleTimeoutSeconds,
+                                                ipAddress, createdTime, idleTimeoutSeconds,
                                                 desyncMitigationMode, tags, subnetIds,
                                                 securityGroupIds, maxUriBytes, maxRequestBodyBytes,
                                                 requestHeaderTimeoutSeconds,

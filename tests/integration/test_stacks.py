@@ -99,7 +99,11 @@ class StacksTest(TideTestCase):
         self.assertEqual(stack["StackName"], "web")
         self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE")
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-        self.assertEqual(outputs["URL"], f"http://127.0.0.1:{port}")
+        # !GetAtt LB.DNSName: a name under .localhost that curl sends to loopback.
+        self.assertRegex(outputs["URL"],
+                         rf"^http://[A-Za-z0-9-]+-\d{{10}}\.us-east-1\.elb\.localhost:{port}$")
+        dns = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]["DNSName"]
+        self.assertEqual(outputs["URL"], f"http://{dns}:{port}")
         self.assertTrue(outputs["Template"].startswith("lt-"))
         self.assertEqual(stack["Parameters"], [{"ParameterKey": "Port",
                                                 "ParameterValue": str(port)}])
@@ -144,11 +148,15 @@ class StacksTest(TideTestCase):
         self.assertEqual(self.tide_json("stack", "ls")["Stacks"], [])
 
     def test_failure_rolls_back_with_the_resource_named(self):
+        # Load balancers have addresses of their own; two with the same BindAddress clash.
         port = free_port()
-        self.tide("lb", "create", "--name", "other")
+        self.tide("lb", "create", "--name", "other", "--bind-address", "127.0.0.1")
         self.tide("listener", "create", "--lb", "other", "--port", str(port),
                   "--fixed-response", "200:taken")
-        path = self.write_stack("clash.yaml", STACK)
+        path = self.write_stack("clash.yaml", STACK.replace(
+            "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n",
+            "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n"
+            "    Properties: {BindAddress: 127.0.0.1}\n"))
         line = self.tide_fails("up", path, "--parameter", f"Port={port}")
         self.assertIn("ROLLBACK_COMPLETE", line)
         self.assertIn("Resource Listener: DuplicateListener", line)
@@ -232,7 +240,8 @@ class StacksTest(TideTestCase):
                                               {"StackName": "dep"})
         self.assertEqual(state, "success", described)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0]["Outputs"]}
-        self.assertEqual(outputs["URL"], f"http://127.0.0.1:{port}")
+        dns = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]["DNSName"]
+        self.assertEqual(outputs["URL"], f"http://{dns}:{port}")
 
         # Deploying the same again: deployer reads the parameters the stack declares, then the
         # change set fails with the reason that makes deploy say there is nothing to change.
