@@ -201,6 +201,29 @@ TEST_F(TargetTrackingTest, TwoPoliciesScaleOutWhenEitherAndInOnlyWhenBoth) {
   EXPECT_EQ(desired(), 6);
 }
 
+// A customized metric in the Metrics form with metric math and a 10 s Period: the alarms
+// evaluate the expression's series, and the policy scales on its value.
+TEST_F(TargetTrackingTest, MetricMathOnTenSecondPeriods) {
+  model::TargetTrackingConfiguration c;
+  c.targetValue = 10;
+  c.period = 10;
+  model::MetricDataQuery m1;
+  m1.id = "m1";
+  m1.namespace_ = "Shop";
+  m1.metricName = "Load";
+  m1.stat = "Average";
+  m1.returnData = false;
+  model::MetricDataQuery e1;
+  e1.id = "e1";
+  e1.expression = "m1 / 2";
+  c.metrics = {m1, e1};
+  track("load", c);
+  run(25, {{"i-1", 10}, {"i-2", 10}}, 60);
+  EXPECT_EQ(desired(), 2) << "3 periods of 10 s must breach first";
+  run(20, {{"i-1", 10}, {"i-2", 10}}, 60);
+  EXPECT_EQ(desired(), 6) << "ceil(2 × (60 / 2) / 10)";
+}
+
 TEST_F(TargetTrackingTest, WarmingInstancesAreLeftOutOfTheAverageAndNotLaunchedTwice) {
   track("cpu50", cpu(50), 600);
   run(4 * 60, {{"i-1", 90}, {"i-2", 90}});

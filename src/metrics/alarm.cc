@@ -233,14 +233,13 @@ Status validateAlarmSpec(const AlarmSpec& spec) {
     TIDE_RETURN_IF_ERROR(validateMetricKey(
         canonicalMetricKey(MetricKey{spec.namespace_, spec.metricName, spec.dimensions})));
   }
-  if (!spec.metrics.empty()) {
-    // no statistic: the queries name theirs
-  } else if (spec.statistic && !spec.extendedStatistic.empty()) {
+  // A metric math alarm has no statistic of its own: its queries name theirs.
+  if (spec.statistic && !spec.extendedStatistic.empty()) {
     return Status("InvalidParameterCombination",
                   "Exactly one of the parameters Statistic and ExtendedStatistic must be set, "
                   "not both.");
   }
-  if (!spec.statistic && spec.extendedStatistic.empty()) {
+  if (spec.metrics.empty() && !spec.statistic && spec.extendedStatistic.empty()) {
     return Status("MissingParameter",
                   "One of the parameters Statistic and ExtendedStatistic is required.");
   }
