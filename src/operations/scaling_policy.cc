@@ -217,7 +217,18 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
     return d;
   }
   d.newDesired = std::clamp(*a->capacity, group.minSize, group.maxSize);
-  if (!a->details.empty()) {
+  if (a->details.empty()) { // simple and step scaling: the alarm's value and threshold
+    std::string in;
+    if (trigger.metricValue) {
+      in += ",\"MetricValue\":" + number(*trigger.metricValue);
+    }
+    if (trigger.threshold) {
+      in += ",\"Threshold\":" + number(*trigger.threshold);
+    }
+    a->details = "{\"PolicyType\":\"" + policy.policyType + "\"" + in +
+                 ",\"ComputedCapacity\":" + std::to_string(*a->capacity) + "}";
+  }
+  {
     const char* limit = *a->capacity > group.maxSize   ? "MaxSize"
                         : *a->capacity < group.minSize ? "MinSize"
                                                        : nullptr;
