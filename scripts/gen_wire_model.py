@@ -86,6 +86,10 @@ EXTRA_MEMBERS = {
                                     ("Port", "integer"), ("HealthCheckPath", "string")],
     ("ec2", "RequestLaunchTemplateData"): [("Port", "integer"), ("Environment", "environment")],
     ("ec2", "RunInstancesRequest"): [("Port", "integer"), ("Environment", "environment")],
+    # AWS's high-resolution target tracking (2024) added Period to these; older botocore models
+    # (Debian's) lack it. A member the model already has is not added twice.
+    ("autoscaling", "CustomizedMetricSpecification"): [("Period", "integer")],
+    ("autoscaling", "TargetTrackingMetricStat"): [("Period", "integer")],
 }
 
 # Paginated operations whose limit key is not a page size.
@@ -150,7 +154,10 @@ class Tables:
                              "query": m.get("queryName", ""), "required": mname in required,
                              "ref": ("model", m["shape"]),
                              "flattened": bool(m.get("flattened"))})
+            modelled = {mname for mname, _ in members}
             for mname, kind in extra:
+                if mname in modelled:
+                    continue
                 rows.append({"name": mname, "loc": "", "query": "", "required": False,
                              "ref": ("extra", kind), "flattened": False})
             self.members.extend(rows)

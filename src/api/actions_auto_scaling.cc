@@ -9,11 +9,13 @@
 #include "api/auto_scaling_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
+#include "api/target_tracking_shapes.h"
 #include "common/ids.h"
 #include "model/names.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_policy.h"
+#include "operations/target_tracking.h"
 
 #include <algorithm>
 #include <cmath>
@@ -149,9 +151,14 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   auto type = optString(p, "HealthCheckType");
   auto grace = optIntIn(p, "HealthCheckGracePeriod", 0, 7200);
   auto cooldown = optIntIn(p, "DefaultCooldown", 0, 86400);
+  auto warmup = optIntIn(p, "DefaultInstanceWarmup", -1, 86400); // -1: unset it (as AWS)
   auto policies = optStringList(p, "TerminationPolicies");
-  TIDE_RETURN_IF_ERROR(
-      firstError({&type.status(), &grace.status(), &cooldown.status(), &policies.status()}));
+  TIDE_RETURN_IF_ERROR(firstError(
+      {&type.status(), &grace.status(), &cooldown.status(), &warmup.status(), &policies.status()}));
+  if (warmup->has_value()) {
+    g.defaultInstanceWarmup =
+        **warmup < 0 ? std::nullopt : std::optional<int>(static_cast<int>(**warmup));
+  }
   if (type->has_value()) {
     auto parsed = model::parseHealthCheckType(**type);
     if (!parsed) {
@@ -187,7 +194,8 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
           "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
-          "TerminationPolicies", "Tags", "VPCZoneIdentifier", "AvailabilityZones"}));
+          "DefaultInstanceWarmup", "TerminationPolicies", "Tags", "VPCZoneIdentifier",
+          "AvailabilityZones"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = requiredSize(p, "MinSize");
   auto max = requiredSize(p, "MaxSize");
@@ -238,10 +246,11 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
 }
 
 Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(checkKnownParams(
-      p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
-          "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
-          "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones"}));
+  TIDE_RETURN_IF_ERROR(
+      checkKnownParams(p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize",
+                           "DesiredCapacity", "TargetGroupARNs", "HealthCheckType",
+                           "HealthCheckGracePeriod", "DefaultCooldown", "DefaultInstanceWarmup",
+                           "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = optIntIn(p, "MinSize", 0, 10000);
   auto max = optIntIn(p, "MaxSize", 0, 10000);
@@ -322,6 +331,7 @@ Result<Json> deleteAutoScalingGroup(ActionContext& ctx, const Json& p) {
     auto in = members(tx, *name);
     TIDE_RETURN_IF_ERROR(in.status());
     if (in->empty()) {
+      TIDE_RETURN_IF_ERROR(operations::deleteGroupTrackingAlarms(tx, *name));
       return tx.deleteAutoScalingGroup(*name);
     }
     if (!force->value_or(false)) {
@@ -565,7 +575,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"AutoScalingGroupName", "PolicyName", "PolicyType", "AdjustmentType", "ScalingAdjustment",
           "Cooldown", "MinAdjustmentMagnitude", "StepAdjustments", "MetricAggregationType",
-          "EstimatedInstanceWarmup", "Enabled"}));
+          "EstimatedInstanceWarmup", "Enabled", "TargetTrackingConfiguration"}));
   auto group = reqString(p, "AutoScalingGroupName");
   auto name = reqString(p, "PolicyName");
   auto type = optString(p, "PolicyType");
@@ -577,10 +587,11 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   auto warmup = optIntIn(p, "EstimatedInstanceWarmup", 0, 86400);
   auto enabled = optBool(p, "Enabled");
   auto steps = stepAdjustments(p);
-  TIDE_RETURN_IF_ERROR(
-      firstError({&group.status(), &name.status(), &type.status(), &adjustmentType.status(),
-                  &adjustment.status(), &cooldown.status(), &magnitude.status(),
-                  &aggregation.status(), &warmup.status(), &enabled.status(), &steps.status()}));
+  auto tracking = parseTargetTracking(p);
+  TIDE_RETURN_IF_ERROR(firstError(
+      {&group.status(), &name.status(), &type.status(), &adjustmentType.status(),
+       &adjustment.status(), &cooldown.status(), &magnitude.status(), &aggregation.status(),
+       &warmup.status(), &enabled.status(), &steps.status(), &tracking.status()}));
   if (name->size() > 255 || name->find(':') != std::string::npos) {
     return validationError("PolicyName must be 1 to 255 characters without ':'");
   }
@@ -589,18 +600,39 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   policy.policyName = *name;
   policy.policyType = type->value_or("SimpleScaling");
   policy.enabled = enabled->value_or(true);
-  if (policy.policyType != "SimpleScaling" && policy.policyType != "StepScaling") {
+  if (policy.policyType != "SimpleScaling" && policy.policyType != "StepScaling" &&
+      policy.policyType != "TargetTrackingScaling") {
     return validationError("PolicyType '" + policy.policyType +
-                           "' is not supported: use SimpleScaling or StepScaling");
+                           "' is not supported: use SimpleScaling, StepScaling or "
+                           "TargetTrackingScaling");
   }
-  if (!adjustmentType->has_value()) {
+  if (policy.policyType == "TargetTrackingScaling") {
+    if (!tracking->has_value()) {
+      return validationError("TargetTrackingConfiguration is required for a policy of type "
+                             "TargetTrackingScaling");
+    }
+    if (adjustmentType->has_value() || adjustment->has_value() || cooldown->has_value() ||
+        magnitude->has_value() || !steps->empty() || aggregation->has_value()) {
+      return validationError("AdjustmentType, ScalingAdjustment, Cooldown, "
+                             "MinAdjustmentMagnitude, StepAdjustments and MetricAggregationType "
+                             "are not valid for a policy of type TargetTrackingScaling");
+    }
+    TIDE_RETURN_IF_ERROR(
+        operations::validateTargetTracking((*tracking)->config, (*tracking)->hasTarget));
+    policy.targetTracking = (*tracking)->config;
+    policy.estimatedInstanceWarmup = *warmup;
+  } else if (tracking->has_value()) {
+    return validationError("TargetTrackingConfiguration is only valid for a policy of type "
+                           "TargetTrackingScaling");
+  } else if (!adjustmentType->has_value()) {
     return validationError("AdjustmentType is required for " + policy.policyType + " policies");
   }
-  if (!operations::isAdjustmentType(**adjustmentType)) {
+  if (policy.policyType != "TargetTrackingScaling" &&
+      !operations::isAdjustmentType(**adjustmentType)) {
     return validationError("Invalid AdjustmentType '" + **adjustmentType +
                            "': use ChangeInCapacity, ExactCapacity or PercentChangeInCapacity");
   }
-  policy.adjustmentType = **adjustmentType;
+  policy.adjustmentType = adjustmentType->value_or("");
   if (magnitude->has_value() && policy.adjustmentType != "PercentChangeInCapacity") {
     return validationError("MinAdjustmentMagnitude is only valid with AdjustmentType "
                            "PercentChangeInCapacity");
@@ -616,7 +648,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
     }
     policy.scalingAdjustment = **adjustment;
     policy.cooldown = *cooldown;
-  } else {
+  } else if (policy.policyType == "StepScaling") {
     if (adjustment->has_value() || cooldown->has_value()) {
       return validationError("ScalingAdjustment and Cooldown are only valid for SimpleScaling "
                              "policies; a StepScaling policy has StepAdjustments");
@@ -631,6 +663,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
     policy.estimatedInstanceWarmup = *warmup;
   }
   Json alarms = Json::array();
+  TimeMs now = ctx.clock.now();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     auto existing = findPolicy(tx, *group, *name);
@@ -638,6 +671,15 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
         existing ? existing->policyArn
                  : autoScalingArn(ctx, "scalingPolicy:" + newUuid() + ":autoScalingGroupName/" +
                                            *group + ":policyName/" + *name);
+    if (policy.targetTracking) {
+      TIDE_RETURN_IF_ERROR(operations::checkResourceLabel(tx, g, *policy.targetTracking));
+      const model::ScalingPolicy* before =
+          existing && existing->policyType == "TargetTrackingScaling" ? &*existing : nullptr;
+      TIDE_RETURN_IF_ERROR(operations::putTrackingAlarms(tx, policy, before, now));
+    }
+    if (existing && !policy.targetTracking) {
+      TIDE_RETURN_IF_ERROR(operations::deleteTrackingAlarms(tx, *existing));
+    }
     TIDE_ASSIGN_OR_RETURN(auto all, tx.alarms());
     alarms = policyAlarmsJson(policy, all);
     return tx.putScalingPolicy(policy);
@@ -684,6 +726,7 @@ Result<Json> deletePolicy(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(firstError({&group.status(), &name.status()}));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto pol, findPolicy(tx, group->value_or(""), *name));
+    TIDE_RETURN_IF_ERROR(operations::deleteTrackingAlarms(tx, pol));
     return tx.deleteScalingPolicy(pol.policyArn);
   });
   if (!s.isOk()) {
@@ -706,6 +749,10 @@ Result<Json> executePolicy(ActionContext& ctx, const Json& p) {
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto pol, findPolicy(tx, group->value_or(""), *name));
     TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, pol.autoScalingGroupName));
+    if (pol.policyType == "TargetTrackingScaling") {
+      return validationError("ExecutePolicy is not supported for a policy of type "
+                             "TargetTrackingScaling: its CloudWatch alarms execute it");
+    }
     if (pol.policyType == "StepScaling" && (!metric->has_value() || !threshold->has_value())) {
       return validationError("MetricValue and BreachThreshold are required to execute a "
                              "StepScaling policy");

@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 #include "api/params.h"
 #include "api/shapes.h"
+#include "api/target_tracking_shapes.h"
 #include "metrics/alarm_history.h"
 #include "metrics/alarm_model.h"
 #include "model/names.h"
@@ -151,6 +152,17 @@ Json alarmJson(const model::MetricAlarm& a) {
   }
   if (!a.stateReasonData.empty()) {
     j["StateReasonData"] = a.stateReasonData;
+  }
+  if (!a.metrics.empty()) { // a metric math alarm (target tracking's customized Metrics)
+    j.erase("MetricName");
+    j.erase("Namespace");
+    j.erase("Dimensions");
+    j["Metrics"] = metricDataQueriesJson(a.metrics);
+    for (Json& q : j["Metrics"]) {
+      if (q.contains("MetricStat") && !q["MetricStat"].contains("Period")) {
+        q["MetricStat"]["Period"] = a.period; // CloudWatch's MetricStat requires it
+      }
+    }
   }
   return j;
 }

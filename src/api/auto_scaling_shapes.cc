@@ -1,6 +1,7 @@
 #include "api/auto_scaling_shapes.h"
 
 #include "api/shapes.h"
+#include "api/target_tracking_shapes.h"
 #include "model/names.h"
 
 #include <algorithm>
@@ -82,6 +83,9 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
             {"TerminationPolicies", g.terminationPolicies},
             {"NewInstancesProtectedFromScaleIn", false},
             {"Tags", tags}};
+  if (g.defaultInstanceWarmup) {
+    j["DefaultInstanceWarmup"] = *g.defaultInstanceWarmup;
+  }
   if (g.deleting) {
     j["Status"] = "Delete in progress";
   }
@@ -97,7 +101,9 @@ Json activityJson(const model::ScalingActivity& a) {
             {"StatusMessage", a.statusMessage},
             {"StartTime", formatIso8601(a.startTime)},
             {"Progress", a.progress},
-            {"Details", "{\"Availability Zone\":\"local-1a\"}"}};
+            {"Details", a.details.empty()
+                            ? "{\"Availability Zone\":\"local-1a\"}"
+                            : "{\"Availability Zone\":\"local-1a\"," + a.details.substr(1)}};
   if (a.endTime != 0) {
     j["EndTime"] = formatIso8601(a.endTime);
   }
@@ -124,9 +130,16 @@ Json scalingPolicyJson(const model::ScalingPolicy& p,
             {"PolicyName", p.policyName},
             {"PolicyARN", p.policyArn},
             {"PolicyType", p.policyType},
-            {"AdjustmentType", p.adjustmentType},
             {"Alarms", policyAlarmsJson(p, alarms)},
             {"Enabled", p.enabled}};
+  if (p.targetTracking) {
+    j["TargetTrackingConfiguration"] = targetTrackingJson(*p.targetTracking);
+    if (p.estimatedInstanceWarmup) {
+      j["EstimatedInstanceWarmup"] = *p.estimatedInstanceWarmup;
+    }
+    return j;
+  }
+  j["AdjustmentType"] = p.adjustmentType;
   if (p.minAdjustmentMagnitude) {
     j["MinAdjustmentMagnitude"] = *p.minAdjustmentMagnitude;
   }

@@ -60,7 +60,11 @@ enum class PublishScope { LoadBalancer, Traffic, None };
   X(rejectedConnectionCount, "RejectedConnectionCount", Delta, LoadBalancer, 1,                    \
     "connections over the listener's bound")                                                       \
   X(targetEjectionCount, "TargetEjectionCount", Own, None, 1,                                      \
-    "passive health: target taken out (tide's own)")
+    "passive health: target taken out (tide's own)")                                               \
+  X(targetBytesSent, "NetworkIn", Own, None, 1,                                                    \
+    "bytes sent to the target (its instance's NetworkIn; metrics_publisher.h)")                    \
+  X(targetBytesReceived, "NetworkOut", Own, None, 1,                                               \
+    "bytes received from the target (its instance's NetworkOut)")
 
 // Plain numbers, for the control plane.
 struct TrafficCounters {

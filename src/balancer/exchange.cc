@@ -1021,6 +1021,7 @@ struct Proxy {
 
   // Writes v to the target (after anything queued). False on a write error.
   bool writeUpstream(UpstreamConn* u, const IoVector& v) {
+    bump(targetCells_[u->slot].targetBytesSent, v.bytes());
     return writeVector(buffers_, u->fd, u->out, v);
   }
 
@@ -1123,6 +1124,7 @@ struct Proxy {
     if (n > 0) {
       u->in.produce(size_t(n));
       u->responseBytes += size_t(n);
+      bump(targetCells_[u->slot].targetBytesReceived, uint64_t(n));
       if (size_t(n) < room && !u->hangup) {
         u->canRead = false;
       }

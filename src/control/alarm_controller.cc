@@ -7,49 +7,6 @@
 
 namespace tide::control {
 
-namespace {
-
-// The alarm's statistic over its newest complete period at `at`, if there is data.
-std::optional<double> latestValue(const metrics::AlarmSpec& spec, const metrics::MetricStore& store,
-                                  TimeMs at) {
-  metrics::StatisticsQuery q;
-  q.metric = metrics::canonicalMetricKey({spec.namespace_, spec.metricName, spec.dimensions});
-  int64_t periodMs = spec.periodSeconds * 1000LL;
-  TimeMs end = metrics::floorDiv(at, periodMs) * periodMs;
-  q.startTime = end - periodMs * std::max(1, spec.evaluationPeriods);
-  q.endTime = end;
-  q.periodSeconds = spec.periodSeconds;
-  if (spec.statistic) {
-    q.statistics = {*spec.statistic};
-  } else {
-    q.extendedStatistics = {spec.extendedStatistic};
-  }
-  std::vector<metrics::Datapoint> points = store.aggregate(q);
-  if (points.empty()) {
-    return std::nullopt;
-  }
-  const metrics::Datapoint& d = points.back();
-  if (!spec.statistic) {
-    return d.extendedStatistics.empty() ? std::nullopt
-                                        : std::optional<double>(d.extendedStatistics[0].second);
-  }
-  switch (*spec.statistic) {
-  case metrics::Statistic::SampleCount:
-    return d.sampleCount;
-  case metrics::Statistic::Average:
-    return d.average;
-  case metrics::Statistic::Sum:
-    return d.sum;
-  case metrics::Statistic::Minimum:
-    return d.minimum;
-  case metrics::Statistic::Maximum:
-    return d.maximum;
-  }
-  return std::nullopt;
-}
-
-} // namespace
-
 Result<Millis> AlarmController::reconcile() {
   TimeMs now = clock_.now();
   TimeMs at = now - options_.evaluationLag.count();
@@ -96,8 +53,17 @@ Result<Millis> AlarmController::reconcile() {
     operations::AlarmTrigger trigger;
     trigger.alarmName = alarm.alarmName;
     trigger.stateValue = e.state.stateValue;
-    trigger.metricValue = latestValue(*spec, metrics_, at);
+    trigger.metricValue = metrics::latestAlarmValue(*spec, metrics_, at);
     trigger.threshold = alarm.threshold;
+    trigger.alarmValue = [&](const std::string& name) -> std::optional<double> {
+      for (const model::MetricAlarm& other : alarms) {
+        if (other.alarmName == name) {
+          auto otherSpec = metrics::alarmSpecOf(other);
+          return otherSpec ? metrics::latestAlarmValue(*otherSpec, metrics_, at) : std::nullopt;
+        }
+      }
+      return std::nullopt;
+    };
     const model::MetricAlarm before = alarm;
     if (e.changed) {
       metrics::setAlarmState(alarm, e.state);

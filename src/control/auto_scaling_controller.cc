@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
+#include "operations/target_tracking.h"
 #include "operations/targets.h"
 
 #include <algorithm>
@@ -352,6 +353,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     toLaunch = 0;
     if (!anyLeft) {
       deleted = true;
+      TIDE_RETURN_IF_ERROR(operations::deleteGroupTrackingAlarms(tx, name));
       return tx.deleteAutoScalingGroup(name);
     }
     return Status::ok();

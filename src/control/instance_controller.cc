@@ -287,7 +287,8 @@ Result<std::vector<InstanceReading>> InstanceController::sample() {
       usage.cpuUtilization = *pct;
     }
     usage.memoryBytes = u->memoryBytes;
-    readings.push_back({i.instanceId, i.instanceType, i.imageId, i.autoScalingGroupName, usage});
+    readings.push_back(
+        {i.instanceId, i.instanceType, i.imageId, i.autoScalingGroupName, usage, i.launchTime});
   }
   cpuMeter_.retain(running);
   // The latest reading stays in view while the process is there (as a stopping instance's

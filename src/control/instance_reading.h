@@ -2,6 +2,7 @@
 // metrics publisher puts it into the metric store. Observations only: never stored.
 #pragma once
 
+#include "common/clock.h"
 #include "model/types.h"
 
 #include <string>
@@ -14,6 +15,7 @@ struct InstanceReading {
   std::string imageId;              //
   std::string autoScalingGroupName; // empty when launched by hand
   model::InstanceUsage usage;       // cpuUtilization is -1 until two samples give a rate
+  TimeMs launchTime = 0;            // warm-up counts from it
 };
 
 } // namespace tide::control

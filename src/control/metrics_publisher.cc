@@ -1,6 +1,7 @@
 #include "control/metrics_publisher.h"
 
 #include "common/log.h"
+#include "operations/target_tracking.h"
 
 #include <map>
 
@@ -42,13 +43,19 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
 
   std::vector<model::Target> targets;
   std::vector<model::Listener> listeners;
+  std::map<std::string, int> warmupOfGroup; // seconds, by group name
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
         auto t = tx.targets("");
         auto l = tx.listeners();
-        TIDE_RETURN_IF_ERROR(firstError({&t.status(), &l.status()}));
+        auto g = tx.autoScalingGroups();
+        auto p = tx.scalingPolicies("");
+        TIDE_RETURN_IF_ERROR(firstError({&t.status(), &l.status(), &g.status(), &p.status()}));
         targets = std::move(*t);
         listeners = std::move(*l);
+        for (const model::AutoScalingGroup& group : *g) {
+          warmupOfGroup[group.autoScalingGroupName] = operations::instanceWarmupSeconds(group, *p);
+        }
         return Status::ok();
       },
       false));
@@ -61,7 +68,9 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     put("AWS/EC2", "CPUUtilization", {{"InstanceId", i.instanceId}}, cpu);
     put("AWS/EC2", "CPUUtilization", {{"InstanceType", i.instanceType}}, cpu);
     put("AWS/EC2", "CPUUtilization", {{"ImageId", i.imageId}}, cpu);
-    if (!i.autoScalingGroupName.empty()) {
+    // A warming instance is left out of its group's aggregate (Auto Scaling's warm-up).
+    if (!i.autoScalingGroupName.empty() &&
+        !operations::isWarmingUp(i.launchTime, warmupOfGroup[i.autoScalingGroupName], now)) {
       put("AWS/EC2", "CPUUtilization", {{"AutoScalingGroupName", i.autoScalingGroupName}}, cpu);
     }
   }
@@ -140,6 +149,35 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     double requests = double(delta(c.requestCount, p.requestCount));
     put("AWS/ApplicationELB", "RequestCountPerTarget", {{"TargetGroup", elbDimensionValue(arn)}},
         healthy > 0 ? requests / healthy : requests);
+  }
+  // NetworkIn / NetworkOut per instance: cgroups do not count network bytes, so an instance's
+  // are what the balancer sent to and received from it, summed over its targets (HTTP bytes,
+  // heads included; traffic that bypasses the balancer is not seen).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> bytesOf; // instance id → in, out
+  for (const auto& [key, slot] : slots.targets) {
+    size_t bar = key.find('|');
+    size_t bar2 = key.find('|', bar + 1);
+    if (bar == std::string::npos || bar2 == std::string::npos) {
+      continue;
+    }
+    const auto& c = at(counters.targets, slot);
+    const auto& p = at(previous_.targets, slot);
+    auto& b = bytesOf[key.substr(bar + 1, bar2 - bar - 1)];
+    b.first += delta(c.targetBytesSent, p.targetBytesSent);
+    b.second += delta(c.targetBytesReceived, p.targetBytesReceived);
+  }
+  for (const InstanceReading& i : instances) {
+    if (i.usage.cpuUtilization < 0) {
+      continue;
+    }
+    auto [in, out] = bytesOf[i.instanceId];
+    put("AWS/EC2", "NetworkIn", {{"InstanceId", i.instanceId}}, double(in));
+    put("AWS/EC2", "NetworkOut", {{"InstanceId", i.instanceId}}, double(out));
+    if (!i.autoScalingGroupName.empty() &&
+        !operations::isWarmingUp(i.launchTime, warmupOfGroup[i.autoScalingGroupName], now)) {
+      put("AWS/EC2", "NetworkIn", {{"AutoScalingGroupName", i.autoScalingGroupName}}, double(in));
+      put("AWS/EC2", "NetworkOut", {{"AutoScalingGroupName", i.autoScalingGroupName}}, double(out));
+    }
   }
   previous_ = std::move(counters);
   return Status::ok();

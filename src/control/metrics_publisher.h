@@ -2,7 +2,11 @@
 // metric store, under CloudWatch's namespaces, names and dimensions:
 //   AWS/EC2 CPUUtilization (Percent of what the instance type grants) per InstanceId, and per
 //     AutoScalingGroupName, InstanceType and ImageId (each instance's value counts once, so
-//     Average over a group is the average of its instances);
+//     Average over a group is the average of its instances; an instance still warming up
+//     (operations/target_tracking.h) is left out of its group's);
+//   AWS/EC2 NetworkIn and NetworkOut (Bytes in the second) per InstanceId and per
+//     AutoScalingGroupName (warming instances left out): the bytes the balancer sent to and
+//     received from the instance's targets, since cgroups do not count network bytes;
 //   AWS/ApplicationELB per LoadBalancer ("app/NAME/ID"), and per TargetGroup + LoadBalancer:
 //     every balancer counter, under the name, scope and kind its row of TIDE_BALANCER_METRICS
 //     (balancer/counters.h) gives (RequestCount, HTTPCode_Target_2XX..5XX_Count,

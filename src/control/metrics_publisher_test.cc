@@ -1,5 +1,6 @@
 // The metrics publisher over a real store and metric store: the instances' readings reach the
 // metric store straight from memory, and publishing never writes the store.
+#include "common/status_testing.h"
 #include "control/metrics_publisher.h"
 
 #include "store/sqlite_store.h"
@@ -177,6 +178,85 @@ TEST_F(MetricsPublisherTest, CountersArePublishedAsTheirTableSays) {
   std::optional<double> rt = newest({"AWS/ApplicationELB", "TargetResponseTime", {lbDim}});
   ASSERT_TRUE(rt.has_value());
   EXPECT_LT(*rt, 1.0);
+}
+
+} // namespace
+} // namespace tide::control
+
+namespace tide::control {
+namespace {
+
+// NetworkIn / NetworkOut: the bytes the balancer sent to and received from an instance's
+// targets, per InstanceId and per AutoScalingGroupName; a warming instance is left out of its
+// group's series.
+TEST_F(MetricsPublisherTest, NetworkBytesComeFromTheBalancersTargetsAndWarmingIsLeftOut) {
+  model::LoadBalancer lb;
+  lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
+  lb.loadBalancerName = "shop";
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
+  tg.targetGroupName = "web";
+  model::Listener listener;
+  listener.listenerArn = lb.loadBalancerArn + "/3";
+  listener.loadBalancerArn = lb.loadBalancerArn;
+  model::ListenerAction forward;
+  forward.targetGroupArn = tg.targetGroupArn;
+  listener.defaultActions = {forward};
+  model::AutoScalingGroup group;
+  group.autoScalingGroupName = "asg";
+  group.defaultInstanceWarmup = 60;
+  clock_.set(1'800'000'000'000);
+  std::vector<InstanceReading> readings;
+  ASSERT_OK(store_->transact([&](store::Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+    TIDE_RETURN_IF_ERROR(tx.putListener(listener));
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(group));
+    for (int k = 1; k <= 2; ++k) {
+      model::Instance i;
+      i.instanceId = "i-" + std::to_string(k);
+      i.state = model::InstanceState::Running;
+      i.privateIpAddress = "127.0.1." + std::to_string(k);
+      i.autoScalingGroupName = "asg";
+      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+      model::Target t;
+      t.targetGroupArn = tg.targetGroupArn;
+      t.id = i.instanceId;
+      t.port = 8080;
+      t.state = model::TargetHealthState::Healthy;
+      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+      InstanceReading r = reading(i.instanceId, 50, "asg");
+      r.launchTime = k == 1 ? 0 : clock_.now(); // i-2 is still warming up
+      readings.push_back(r);
+    }
+    return Status::ok();
+  }));
+  ASSERT_OK(snapshots_->publish());
+  const auto& slots = snapshots_->slots().targets;
+  uint32_t s1 = slots.at(tg.targetGroupArn + "|i-1|8080");
+  uint32_t s2 = slots.at(tg.targetGroupArn + "|i-2|8080");
+  counters_.targets.resize(std::max(s1, s2) + 1);
+  ASSERT_OK(publisher_->sample(readings)); // the baseline
+  counters_.targets[s1].targetBytesSent = 300;
+  counters_.targets[s1].targetBytesReceived = 5000;
+  counters_.targets[s2].targetBytesSent = 100;
+  clock_.advance(Millis(1000));
+  ASSERT_OK(publisher_->sample(readings));
+  EXPECT_EQ(newest({"AWS/EC2", "NetworkIn", {{"InstanceId", "i-1"}}}), 300.0);
+  EXPECT_EQ(newest({"AWS/EC2", "NetworkOut", {{"InstanceId", "i-1"}}}), 5000.0);
+  EXPECT_EQ(newest({"AWS/EC2", "NetworkIn", {{"InstanceId", "i-2"}}}), 100.0);
+  // The group's series: i-1 only (i-2 warms up for 60 s).
+  EXPECT_EQ(newest({"AWS/EC2", "NetworkIn", {{"AutoScalingGroupName", "asg"}}}), 300.0);
+  EXPECT_EQ(cpu({"AutoScalingGroupName", "asg"}), 50.0);
+  metrics::StatisticsQuery q;
+  q.metric = {"AWS/EC2", "CPUUtilization", {{"AutoScalingGroupName", "asg"}}};
+  q.startTime = clock_.now() - 1000;
+  q.endTime = clock_.now() + 1000;
+  q.periodSeconds = 1;
+  q.statistics = {metrics::Statistic::SampleCount};
+  auto points = metrics_.aggregate(q);
+  ASSERT_FALSE(points.empty());
+  EXPECT_EQ(points.back().sampleCount, 1.0) << "the warming instance is left out";
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "metrics/alarm.h"
 
+#include "metrics/metric_queries.h"
+
 #include "model/names.h"
 
 #include <algorithm>
@@ -133,7 +135,7 @@ std::string reasonData(const AlarmSpec& spec, const std::vector<EvaluatedPoint>&
                     formatIso8601(points.empty() ? rangeStart : points.front().timestamp) + "\",";
   if (spec.statistic) {
     out += "\"statistic\":\"" + std::string(statisticName(*spec.statistic)) + "\",";
-  } else {
+  } else if (!spec.extendedStatistic.empty()) {
     out += "\"extendedStatistic\":\"" + spec.extendedStatistic + "\",";
   }
   out += "\"period\":" + std::to_string(spec.periodSeconds) + ",\"recentDatapoints\":[";
@@ -215,20 +217,29 @@ Status validateAlarmSpec(const AlarmSpec& spec) {
       return invalid("The parameter AlarmName must contain only ASCII characters.");
     }
   }
-  if (spec.namespace_.empty()) {
+  if (!spec.metrics.empty()) {
+    if (!spec.namespace_.empty() || !spec.metricName.empty() || spec.statistic ||
+        !spec.extendedStatistic.empty() || !spec.dimensions.empty()) {
+      return Status("InvalidParameterCombination",
+                    "Metrics cannot be given with MetricName, Namespace, Dimensions, Statistic "
+                    "or ExtendedStatistic.");
+    }
+    TIDE_RETURN_IF_ERROR(validateMetricDataQueries(spec.metrics, "Metrics"));
+  } else if (spec.namespace_.empty()) {
     return missing("Namespace");
-  }
-  if (spec.metricName.empty()) {
+  } else if (spec.metricName.empty()) {
     return missing("MetricName");
+  } else {
+    TIDE_RETURN_IF_ERROR(validateMetricKey(
+        canonicalMetricKey(MetricKey{spec.namespace_, spec.metricName, spec.dimensions})));
   }
-  TIDE_RETURN_IF_ERROR(validateMetricKey(
-      canonicalMetricKey(MetricKey{spec.namespace_, spec.metricName, spec.dimensions})));
+  // A metric math alarm has no statistic of its own: its queries name theirs.
   if (spec.statistic && !spec.extendedStatistic.empty()) {
     return Status("InvalidParameterCombination",
                   "Exactly one of the parameters Statistic and ExtendedStatistic must be set, "
                   "not both.");
   }
-  if (!spec.statistic && spec.extendedStatistic.empty()) {
+  if (spec.metrics.empty() && !spec.statistic && spec.extendedStatistic.empty()) {
     return Status("MissingParameter",
                   "One of the parameters Statistic and ExtendedStatistic is required.");
   }
@@ -354,7 +365,23 @@ AlarmEvaluation evaluateAlarm(const AlarmSpec& spec, const AlarmState& current,
     query.extendedStatistics = {spec.extendedStatistic};
   }
   std::vector<EvaluatedPoint> points; // oldest first
-  for (const Datapoint& dp : store.aggregate(query)) {
+  if (!spec.metrics.empty()) {
+    // A metric math alarm: one datapoint per period the returned series has.
+    auto series =
+        evaluateMetricDataQueries(spec.metrics, store, rangeStart, rangeEnd, spec.periodSeconds);
+    if (series) {
+      for (const auto& [t, v] : *series) {
+        EvaluatedPoint p;
+        p.timestamp = t;
+        p.sampleCount = 1;
+        p.value = v;
+        p.breaching = breaches(op, v, threshold);
+        points.push_back(p);
+      }
+    }
+  }
+  for (const Datapoint& dp :
+       spec.metrics.empty() ? store.aggregate(query) : std::vector<Datapoint>{}) {
     EvaluatedPoint p;
     p.timestamp = dp.timestamp;
     p.sampleCount = dp.sampleCount.value_or(0);
@@ -483,6 +510,30 @@ AlarmEvaluation evaluateAlarm(const AlarmSpec& spec, const AlarmState& current,
     out.actions = actionsForState(spec, *next);
   }
   return out;
+}
+
+std::optional<double> latestAlarmValue(const AlarmSpec& spec, const MetricStore& store,
+                                       TimeMs now) {
+  const int64_t periodMs = int64_t{spec.periodSeconds} * 1000;
+  TimeMs end = floorDiv(now, periodMs) * periodMs;
+  TimeMs start = end - periodMs * std::max(1, spec.evaluationPeriods);
+  math::Series series;
+  if (!spec.metrics.empty()) {
+    auto s = evaluateMetricDataQueries(spec.metrics, store, start, end, spec.periodSeconds);
+    if (!s) {
+      return std::nullopt;
+    }
+    series = std::move(*s);
+  } else {
+    std::string stat =
+        spec.statistic ? std::string(statisticName(*spec.statistic)) : spec.extendedStatistic;
+    series = statisticSeries(store, MetricKey{spec.namespace_, spec.metricName, spec.dimensions},
+                             stat, "", start, end, spec.periodSeconds);
+  }
+  if (series.empty()) {
+    return std::nullopt;
+  }
+  return series.rbegin()->second;
 }
 
 } // namespace tide::metrics

@@ -67,13 +67,15 @@ Result<AlarmStateValue> parseStateValue(std::string_view name);
 
 // PutMetricAlarm's request for a single-metric alarm.
 struct AlarmSpec {
-  std::string alarmName;                // 1..255 characters; unique per account and region
-  std::string namespace_;               // "AWS/EC2", ...; 1..255
-  std::string metricName;               // "CPUUtilization", ...; 1..255
-  std::vector<Dimension> dimensions;    // as in the metric (all of them), up to 30
-  std::optional<Statistic> statistic;   // Statistic; exactly one of it and ExtendedStatistic
-  std::string extendedStatistic;        // "p99", ...; empty when Statistic is used
-  int periodSeconds = 0;                // required: 1, 5, 10, 30 or a multiple of 60
+  std::string alarmName;                       // 1..255 characters; unique per account and region
+  std::string namespace_;                      // "AWS/EC2", ...; 1..255
+  std::string metricName;                      // "CPUUtilization", ...; 1..255
+  std::vector<Dimension> dimensions;           // as in the metric (all of them), up to 30
+  std::optional<Statistic> statistic;          // Statistic; exactly one of it and ExtendedStatistic
+  std::string extendedStatistic;               // "p99", ...; empty when Statistic is used
+  std::vector<model::MetricDataQuery> metrics; // a metric math alarm: these queries instead
+                                               // of Namespace, MetricName and the statistic
+  int periodSeconds = 0;                       // required: 1, 5, 10, 30 or a multiple of 60
   int evaluationPeriods = 0;            // N, required, >= 1; N × Period <= 86400 s (one day)
   std::optional<int> datapointsToAlarm; // M, 1..N; N when unset
   std::optional<double> threshold;      // required
@@ -127,6 +129,10 @@ inline bool isInAlarm(const AlarmState& state) {
 // The actions configured for `state` (AlarmActions, OKActions or InsufficientDataActions),
 // whether or not actions are enabled.
 const std::vector<std::string>& actionsForState(const AlarmSpec& spec, AlarmStateValue state);
+
+// The alarm's value over its newest complete period at `now` (its statistic, or the series its
+// Metrics return), if that period has data: what a scaling policy the alarm triggers reads.
+std::optional<double> latestAlarmValue(const AlarmSpec& spec, const MetricStore& store, TimeMs now);
 
 // A number as reasons print it: the shortest form that reads back exactly, with at least one
 // decimal ("70.0", "85.25"); scientific ("1e+20") outside 1e-4 .. 1e15. Also valid JSON.

@@ -19,6 +19,7 @@ Result<AlarmSpec> alarmSpecOf(const model::MetricAlarm& a) {
     s.statistic = *st;
   }
   s.extendedStatistic = a.extendedStatistic;
+  s.metrics = a.metrics;
   s.periodSeconds = a.period;
   s.evaluationPeriods = a.evaluationPeriods;
   if (a.datapointsToAlarm > 0) {

@@ -442,6 +442,45 @@ TEST_F(AlarmTest, StatisticsOtherThanAverageAndPercentiles) {
   EXPECT_EQ(state.stateValue, AlarmStateValue::Alarm); // 2 samples > 1
 }
 
+// A metric math alarm (target tracking's customized Metrics): the series its ReturnData query
+// gives is evaluated as a metric's would be, and latestAlarmValue reads its newest period.
+TEST_F(AlarmTest, MetricMathAlarmEvaluatesTheReturnedSeries) {
+  AlarmSpec spec = cpuHigh();
+  spec.namespace_.clear();
+  spec.metricName.clear();
+  spec.dimensions.clear();
+  spec.statistic.reset();
+  model::MetricDataQuery m1;
+  m1.id = "m1";
+  m1.namespace_ = "AWS/EC2";
+  m1.metricName = "CPUUtilization";
+  m1.dimensions = {{"AutoScalingGroupName", "web"}};
+  m1.stat = "Average";
+  m1.returnData = false;
+  model::MetricDataQuery e1;
+  e1.id = "e1";
+  e1.expression = "m1 * 2";
+  spec.metrics = {m1, e1};
+  ASSERT_TRUE(validateAlarmSpec(spec).isOk());
+  AlarmState state = initialAlarmState(kT0);
+  putNext(40); // 80 after the math: above 70
+  putNext(40);
+  putNext(40);
+  evaluate(spec, state);
+  EXPECT_EQ(state.stateValue, AlarmStateValue::Alarm);
+  EXPECT_EQ(latestAlarmValue(spec, store_, clock_.now()), 80.0);
+  putNext(30); // 60
+  evaluate(spec, state);
+  EXPECT_EQ(state.stateValue, AlarmStateValue::Ok);
+
+  AlarmSpec both = spec;
+  both.metricName = "CPUUtilization";
+  EXPECT_EQ(validateAlarmSpec(both).code(), "InvalidParameterCombination");
+  AlarmSpec bad = spec;
+  bad.metrics[1].expression = "m2 * 2";
+  EXPECT_EQ(validateAlarmSpec(bad).code(), "ValidationError");
+}
+
 TEST(AlarmSpecValidation, EachErrorNamesItsField) {
   ASSERT_TRUE(validateAlarmSpec(cpuHigh()).isOk());
   struct Case {

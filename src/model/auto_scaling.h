@@ -34,8 +34,9 @@ struct AutoScalingGroup {
   int desiredCapacity = 0;                  // min <= desired <= max
   std::vector<std::string> targetGroupArns; // instances are registered with these
   HealthCheckType healthCheckType = HealthCheckType::EC2;
-  int healthCheckGracePeriod = 0; // seconds after launch before health counts (API: 0)
-  int defaultCooldown = 300;      // seconds, for simple scaling policies
+  int healthCheckGracePeriod = 0;           // seconds after launch before health counts (API: 0)
+  int defaultCooldown = 300;                // seconds, for simple scaling policies
+  std::optional<int> defaultInstanceWarmup; // seconds a new instance warms up (unset: none set)
   std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
   std::vector<Tag> tags; // CreateOrUpdateTags; propagated to instances at launch unless listed
                          // in unpropagatedTagKeys
@@ -52,21 +53,67 @@ struct StepAdjustment {
   bool operator==(const StepAdjustment&) const = default;
 };
 
+// A CloudWatch metric's dimension (alarms, target tracking's customized metrics).
+struct Dimension {
+  std::string name;
+  std::string value;
+  bool operator==(const Dimension&) const = default;
+};
+
+// One query of a target-tracking policy's customized metric in its Metrics form (Auto
+// Scaling's TargetTrackingMetricDataQuery; CloudWatch's MetricDataQuery for a metric alarm):
+// exactly one of a metric (metricName set) and an expression.
+struct MetricDataQuery {
+  std::string id;         // a lowercase letter first
+  std::string expression; // metric math (metrics/metric_math.h); empty for a metric
+  std::string label;
+  bool returnData = true; // exactly one query of a set returns data
+  // MetricStat
+  std::string namespace_;
+  std::string metricName; // empty for an expression
+  std::vector<Dimension> dimensions;
+  std::string stat; // Average, Sum, p99, ...
+  std::string unit;
+  std::optional<int> period; // seconds; unset: the alarm's or policy's
+  bool operator==(const MetricDataQuery&) const = default;
+};
+
+// A TargetTrackingScaling policy's TargetTrackingConfiguration, as PutScalingPolicy takes it:
+// either a predefined metric or a customized one (a single metric, or Metrics queries).
+struct TargetTrackingConfiguration {
+  std::string predefinedMetricType; // ASGAverageCPUUtilization, ...; empty: customized
+  std::string resourceLabel;        // ALBRequestCountPerTarget: app/LB/ID/targetgroup/TG/ID
+  // CustomizedMetricSpecification, single-metric form
+  std::string metricName;
+  std::string namespace_;
+  std::vector<Dimension> dimensions;
+  std::string statistic; // Average, Minimum, ...
+  std::string unit;
+  std::vector<MetricDataQuery> metrics; // the Metrics form; empty otherwise
+  std::optional<int> period;            // seconds: 1 (tide), 10, 30 or 60; unset: 60
+  double targetValue = 0;
+  bool disableScaleIn = false; // true: no low alarm, never scales in
+  bool operator==(const TargetTrackingConfiguration&) const = default;
+};
+
 struct ScalingPolicy {
   std::string policyName;
   std::string policyArn; // arn:aws:autoscaling:REGION:ACCOUNT:scalingPolicy:UUID:
                          //   autoScalingGroupName/G:policyName/P
   std::string autoScalingGroupName;
-  std::string policyType = "SimpleScaling";        // "SimpleScaling" or "StepScaling"
+  std::string policyType = "SimpleScaling"; // SimpleScaling, StepScaling, TargetTrackingScaling
   std::string adjustmentType = "ChangeInCapacity"; // or ExactCapacity, PercentChangeInCapacity
   int scalingAdjustment = 0;                       // SimpleScaling
   std::optional<int> cooldown;                 // SimpleScaling; unset: the group's DefaultCooldown
   std::vector<StepAdjustment> stepAdjustments; // StepScaling
   std::string metricAggregationType = "Average"; // StepScaling
   std::optional<int> minAdjustmentMagnitude;     // PercentChangeInCapacity
-  std::optional<int> estimatedInstanceWarmup;    // StepScaling, seconds
+  std::optional<int> estimatedInstanceWarmup;    // StepScaling, TargetTrackingScaling; seconds
+  std::optional<TargetTrackingConfiguration> targetTracking; // TargetTrackingScaling
   bool enabled = true;
-  std::vector<std::string> alarmNames; // alarms whose actions name this policy (derived)
+  // TargetTrackingScaling: its managed alarms, AlarmHigh then AlarmLow (none with
+  // DisableScaleIn). Other types: empty (their alarms are found by their actions).
+  std::vector<std::string> alarmNames;
 };
 
 // A scaling activity's StatusCode (the ones tide uses of Auto Scaling's).
@@ -91,6 +138,7 @@ struct ScalingActivity {
   std::string instanceId;  // the instance launched or terminated; empty when none
   std::string description; // "Launching a new EC2 instance: i-..." (for people only)
   std::string cause;       // "At 2026-11-27T21:18:13Z an alarm ... changing the desired ..."
+  std::string details;     // Details: a JSON object; empty: {"Availability Zone":...} only
   TimeMs startTime = 0;
   TimeMs endTime = 0; // 0 while in progress
   ActivityStatusCode statusCode = ActivityStatusCode::InProgress;
@@ -100,12 +148,6 @@ struct ScalingActivity {
 
 // ---------------------------------------------------------------------------------------------
 // CloudWatch metric alarms, as stored: the request (PutMetricAlarm) and the alarm's state.
-
-struct Dimension {
-  std::string name;
-  std::string value;
-  bool operator==(const Dimension&) const = default;
-};
 
 // An alarm's StateValue (CloudWatch's).
 enum class AlarmStateValue {
@@ -129,6 +171,7 @@ struct MetricAlarm {
   double threshold = 0;
   std::string comparisonOperator; // GreaterThanThreshold, ...
   std::string treatMissingData = "missing";
+  std::vector<MetricDataQuery> metrics; // a metric math alarm (then namespace_ etc. are empty)
   std::vector<std::string> alarmActions, okActions, insufficientDataActions;
   bool actionsEnabled = true;
   AlarmStateValue stateValue = AlarmStateValue::InsufficientData;

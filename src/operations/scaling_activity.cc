@@ -38,7 +38,7 @@ std::string changingDesired(int from, int to) {
 }
 
 Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int desired,
-                             const std::string& cause, TimeMs now) {
+                             const std::string& cause, TimeMs now, const std::string& details) {
   if (desired == group.desiredCapacity) {
     return Status::ok();
   }
@@ -47,6 +47,7 @@ Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int 
                   "Changing the desired capacity from " + std::to_string(group.desiredCapacity) +
                       " to " + std::to_string(desired),
                   cause, now);
+  a.details = details;
   finishActivity(a, model::ActivityStatusCode::Successful, now);
   group.desiredCapacity = desired;
   TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(group));

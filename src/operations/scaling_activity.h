@@ -28,8 +28,9 @@ void finishActivity(model::ScalingActivity& a, model::ActivityStatusCode statusC
 // Sets the group's desired capacity and records the change as a finished activity whose cause
 // is `cause` (which should end "changing the desired capacity from A to B."). Stores both.
 // Does nothing when the capacity does not change.
+// details: the activity's Details beyond the zone (a JSON object's members, or empty).
 Status changeDesiredCapacity(store::Tx& tx, model::AutoScalingGroup& group, int desired,
-                             const std::string& cause, TimeMs now);
+                             const std::string& cause, TimeMs now, const std::string& details = "");
 
 // "changing the desired capacity from A to B.", the end of every capacity change's cause.
 std::string changingDesired(int from, int to);

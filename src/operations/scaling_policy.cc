@@ -30,6 +30,7 @@ struct Adjustment {
   std::optional<int> capacity;
   ScalingOutcome none = ScalingOutcome::Unchanged;
   std::string message;
+  std::string details; // a JSON object of the inputs, or empty
 };
 
 using PolicyType = Result<Adjustment> (*)(const model::AutoScalingGroup&,
@@ -67,6 +68,23 @@ Result<Adjustment> stepScaling(const model::AutoScalingGroup& g, const model::Sc
                              p.minAdjustmentMagnitude)};
 }
 
+Result<Adjustment> targetTrackingScaling(const model::AutoScalingGroup& g,
+                                         const model::ScalingPolicy& p, const AlarmTrigger& t) {
+  if (!p.targetTracking || t.alarmName.empty()) {
+    return validationError("Policy " + p.policyName +
+                           " is a target tracking policy: only its own alarms execute it");
+  }
+  bool high = !p.alarmNames.empty() && t.alarmName == p.alarmNames[0];
+  TrackingProposal proposal =
+      proposeTrackingCapacity(g, p, high, t.metricValue, t.tracking.value_or(TrackingInputs{}));
+  Adjustment a;
+  a.capacity = proposal.capacity;
+  a.none = ScalingOutcome::NotTracked;
+  a.message = std::move(proposal.message);
+  a.details = std::move(proposal.details);
+  return a;
+}
+
 struct PolicyTypeRow {
   const char* name;
   PolicyType decide;
@@ -76,6 +94,7 @@ struct PolicyTypeRow {
 const PolicyTypeRow kPolicyTypes[] = {
     {"SimpleScaling", simpleScaling, true},
     {"StepScaling", stepScaling, false},
+    {"TargetTrackingScaling", targetTrackingScaling, false},
 };
 
 const PolicyTypeRow* policyType(const std::string& name) {
@@ -198,6 +217,25 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
     return d;
   }
   d.newDesired = std::clamp(*a->capacity, group.minSize, group.maxSize);
+  if (a->details.empty()) { // simple and step scaling: the alarm's value and threshold
+    std::string in;
+    if (trigger.metricValue) {
+      in += ",\"MetricValue\":" + number(*trigger.metricValue);
+    }
+    if (trigger.threshold) {
+      in += ",\"Threshold\":" + number(*trigger.threshold);
+    }
+    a->details = "{\"PolicyType\":\"" + policy.policyType + "\"" + in +
+                 ",\"ComputedCapacity\":" + std::to_string(*a->capacity) + "}";
+  }
+  {
+    const char* limit = *a->capacity > group.maxSize   ? "MaxSize"
+                        : *a->capacity < group.minSize ? "MinSize"
+                                                       : nullptr;
+    d.details = a->details.substr(0, a->details.size() - 1) +
+                ",\"DesiredCapacity\":" + std::to_string(d.newDesired) +
+                (limit ? std::string(",\"LimitedBy\":\"") + limit + "\"" : "") + "}";
+  }
   if (d.newDesired == d.oldDesired) {
     d.outcome = ScalingOutcome::Unchanged;
     d.message = "Policy " + policy.policyName + " leaves the desired capacity at " +
@@ -234,12 +272,17 @@ Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPo
     d.message = "The group " + group.autoScalingGroupName + " is being deleted";
     return d;
   }
-  auto d = decideScaling(group, policy, trigger, now, honorCooldown);
+  AlarmTrigger withInputs = trigger;
+  if (policy.policyType == "TargetTrackingScaling" && !withInputs.tracking) {
+    TIDE_ASSIGN_OR_RETURN(auto in, trackingInputs(tx, group, policy, now, &trigger.alarmValue));
+    withInputs.tracking = in;
+  }
+  auto d = decideScaling(group, policy, withInputs, now, honorCooldown);
   if (!d || d->outcome != ScalingOutcome::Changed) {
     return d;
   }
   group.cooldownUntil = d->cooldownUntil;
-  TIDE_RETURN_IF_ERROR(changeDesiredCapacity(tx, group, d->newDesired, d->cause, now));
+  TIDE_RETURN_IF_ERROR(changeDesiredCapacity(tx, group, d->newDesired, d->cause, now, d->details));
   return d;
 }
 

@@ -2,15 +2,18 @@
 // desired capacity, clamped to MinSize..MaxSize, and the activity whose Cause says why.
 //
 // Called by the alarm evaluator when an alarm whose actions name the policy is in ALARM, and by
-// the API's ExecutePolicy. Policy types are rows of a table keyed by name (SimpleScaling,
-// StepScaling). Everything here is deterministic given `now`: no clock is read.
+// the API's ExecutePolicy (never for target tracking). Policy types are rows of a table keyed by
+// name (SimpleScaling, StepScaling, TargetTrackingScaling: operations/target_tracking.h).
+// Everything here is deterministic given `now`: no clock is read.
 #pragma once
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "model/auto_scaling.h"
+#include "operations/target_tracking.h"
 #include "store/store.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +26,11 @@ struct AlarmTrigger {
   model::AlarmStateValue stateValue = model::AlarmStateValue::Alarm; // the alarm's state
   std::optional<double> metricValue; // the value that breached; step scaling needs it
   std::optional<double> threshold;   // the alarm's threshold; step scaling needs it
+  // Target tracking: the latest value of another alarm by name (the other tracking policies'
+  // low alarms, for the capacity they would scale in to); unset: not known.
+  std::function<std::optional<double>(const std::string&)> alarmValue;
+  // Target tracking: filled by applyScalingPolicy from the store.
+  std::optional<TrackingInputs> tracking;
 };
 
 // What executing a policy decided.
@@ -31,6 +39,7 @@ enum class ScalingOutcome {
   Unchanged,   // the adjustment leaves the capacity where it is (e.g. already at MaxSize)
   CoolingDown, // simple scaling within its cooldown: skipped
   NoStep,      // step scaling: no step adjustment covers metric - threshold
+  NotTracked,  // target tracking: nothing to change (covered in flight, warming, disagreeing)
 };
 
 struct ScalingDecision {
@@ -40,6 +49,7 @@ struct ScalingDecision {
   std::string cause;        // Changed: "At ... triggered policy P changing the desired ..."
   TimeMs cooldownUntil = 0; // the group's cooldownUntil after the change
   std::string message;      // why nothing happened, for people
+  std::string details;      // Changed: the inputs, a JSON object for the activity's Details
 };
 
 // Decides without writing anything. honorCooldown: skip simple scaling while the group cools

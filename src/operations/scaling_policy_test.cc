@@ -114,6 +114,12 @@ TEST(ScalingPolicy, StepScalingPicksTheStepByBreachSize) {
   EXPECT_EQ(decideScaling(g, p, alarm(69.9, 60), clock.now(), true)->newDesired, 3);
   EXPECT_EQ(decideScaling(g, p, alarm(70, 60), clock.now(), true)->newDesired, 4);
   EXPECT_EQ(decideScaling(g, p, alarm(95, 60), clock.now(), true)->newDesired, 6);
+  // The inputs, for the activity's Details; a bound that cut the capacity says so.
+  g.maxSize = 5;
+  EXPECT_EQ(decideScaling(g, p, alarm(95, 60), clock.now(), true)->details,
+            "{\"PolicyType\":\"StepScaling\",\"MetricValue\":95,\"Threshold\":60,"
+            "\"ComputedCapacity\":6,\"DesiredCapacity\":5,\"LimitedBy\":\"MaxSize\"}");
+  g.maxSize = 20;
   auto none = decideScaling(g, p, alarm(50, 60), clock.now(), true);
   EXPECT_EQ(none->outcome, ScalingOutcome::NoStep);
   EXPECT_FALSE(decideScaling(g, p, AlarmTrigger{}, clock.now(), true).isOk()); // no metric

@@ -254,3 +254,80 @@ TEST_F(StackEngineTest, FailedImageFailsTheStack) {
 
 } // namespace
 } // namespace tide::stacks
+
+namespace tide::stacks {
+namespace {
+
+// A target tracking policy as CloudFormation writes it, and a group's DefaultInstanceWarmup.
+TEST_F(StackEngineTest, TargetTrackingPolicyAndWarmupFromATemplate) {
+  // Resources must sit under Resources: put them before Outputs.
+  std::string resources = "  Group:\n"
+                          "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                          "    Properties:\n"
+                          "      MinSize: '1'\n"
+                          "      MaxSize: '4'\n"
+                          "      DesiredCapacity: '1'\n"
+                          "      DefaultInstanceWarmup: 30\n"
+                          "      TargetGroupARNs: [!Ref Web]\n"
+                          "      LaunchTemplate:\n"
+                          "        LaunchTemplateId: !Ref Template\n"
+                          "        Version: !GetAtt Template.LatestVersionNumber\n"
+                          "  Cpu:\n"
+                          "    Type: AWS::AutoScaling::ScalingPolicy\n"
+                          "    Properties:\n"
+                          "      AutoScalingGroupName: !Ref Group\n"
+                          "      PolicyType: TargetTrackingScaling\n"
+                          "      EstimatedInstanceWarmup: 60\n"
+                          "      TargetTrackingConfiguration:\n"
+                          "        PredefinedMetricSpecification:\n"
+                          "          PredefinedMetricType: ASGAverageCPUUtilization\n"
+                          "        TargetValue: '50'\n"
+                          "  Load:\n"
+                          "    Type: AWS::AutoScaling::ScalingPolicy\n"
+                          "    Properties:\n"
+                          "      AutoScalingGroupName: !Ref Group\n"
+                          "      PolicyType: TargetTrackingScaling\n"
+                          "      TargetTrackingConfiguration:\n"
+                          "        DisableScaleIn: 'true'\n"
+                          "        TargetValue: 10\n"
+                          "        CustomizedMetricSpecification:\n"
+                          "          Period: 10\n"
+                          "          Metrics:\n"
+                          "            - Id: m1\n"
+                          "              ReturnData: false\n"
+                          "              MetricStat:\n"
+                          "                Metric: {Namespace: Shop, MetricName: Load}\n"
+                          "                Stat: Sum\n"
+                          "            - Id: e1\n"
+                          "              Expression: m1 / 10\n";
+  std::string body = web();
+  body.insert(body.find("Outputs:\n"), resources);
+  ok("CreateStack", request(body));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  Json group = ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0];
+  EXPECT_EQ(group["DefaultInstanceWarmup"], 30);
+  Json policies = ok("DescribePolicies", Json::object())["ScalingPolicies"];
+  ASSERT_EQ(policies.size(), 2u);
+  for (const Json& p : policies) {
+    EXPECT_EQ(p["PolicyType"], "TargetTrackingScaling");
+    const Json& t = p["TargetTrackingConfiguration"];
+    if (t.contains("PredefinedMetricSpecification")) {
+      EXPECT_EQ(t["TargetValue"], 50.0);
+      EXPECT_EQ(p["EstimatedInstanceWarmup"], 60);
+      EXPECT_EQ(p["Alarms"].size(), 2u);
+    } else {
+      EXPECT_EQ(t["DisableScaleIn"], true);
+      EXPECT_EQ(t["CustomizedMetricSpecification"]["Period"], 10);
+      EXPECT_EQ(t["CustomizedMetricSpecification"]["Metrics"][1]["Expression"], "m1 / 10");
+      EXPECT_EQ(p["Alarms"].size(), 1u);
+    }
+  }
+  EXPECT_EQ(count("DescribeAlarms", "MetricAlarms"), 3u);
+  ok("DeletePolicy", {{"AutoScalingGroupName", group["AutoScalingGroupName"]},
+                      {"PolicyName", policies[0]["PolicyName"]}});
+  EXPECT_EQ(count("DescribeAlarms", "MetricAlarms"), 3u - policies[0]["Alarms"].size());
+}
+
+} // namespace
+} // namespace tide::stacks

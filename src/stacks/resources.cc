@@ -469,6 +469,7 @@ constexpr PropertySpec kGroupProps[] = {
     {"HealthCheckType", K::String, false, true},
     {"HealthCheckGracePeriod", K::Number, false, true},
     {"Cooldown", K::Number, false, true},
+    {"DefaultInstanceWarmup", K::Number, false, true},
     {"TerminationPolicies", K::List},
     {"Tags", K::List},
 };
@@ -483,7 +484,9 @@ Json groupLaunchTemplate(const Json& props) {
 
 void groupSizeParams(const Json& props, Json& p) {
   p["LaunchTemplate"] = groupLaunchTemplate(props);
-  copy(props, p, {"MinSize", "MaxSize", "DesiredCapacity", "HealthCheckGracePeriod"}, K::Number);
+  copy(props, p,
+       {"MinSize", "MaxSize", "DesiredCapacity", "HealthCheckGracePeriod", "DefaultInstanceWarmup"},
+       K::Number);
   copy(props, p, {"HealthCheckType"}, K::String);
   if (props.contains("Cooldown")) {
     p["DefaultCooldown"] = number(props["Cooldown"]);
@@ -546,7 +549,44 @@ constexpr PropertySpec kPolicyProps[] = {
     {"MetricAggregationType", K::String, false, true},
     {"EstimatedInstanceWarmup", K::Number, false, true},
     {"MinAdjustmentMagnitude", K::Number, false, true},
+    {"TargetTrackingConfiguration", K::Object, false, true},
 };
+
+// TargetTrackingConfiguration as CloudFormation writes it (the API's shape, with numbers and
+// booleans that YAML may give as strings) → PutScalingPolicy's.
+Json trackingParams(Json t) {
+  if (!t.is_object()) {
+    return t;
+  }
+  if (t.contains("TargetValue")) {
+    t["TargetValue"] = number(t["TargetValue"]);
+  }
+  if (t.contains("DisableScaleIn") && t["DisableScaleIn"].is_string()) {
+    t["DisableScaleIn"] = t["DisableScaleIn"] == "true";
+  }
+  if (t.contains("CustomizedMetricSpecification") &&
+      t["CustomizedMetricSpecification"].is_object()) {
+    Json& cu = t["CustomizedMetricSpecification"];
+    if (cu.contains("Period")) {
+      cu["Period"] = number(cu["Period"]);
+    }
+    if (cu.contains("Metrics") && cu["Metrics"].is_array()) {
+      for (Json& q : cu["Metrics"]) {
+        if (!q.is_object()) {
+          continue;
+        }
+        if (q.contains("ReturnData") && q["ReturnData"].is_string()) {
+          q["ReturnData"] = q["ReturnData"] == "true";
+        }
+        if (q.contains("MetricStat") && q["MetricStat"].is_object() &&
+            q["MetricStat"].contains("Period")) {
+          q["MetricStat"]["Period"] = number(q["MetricStat"]["Period"]);
+        }
+      }
+    }
+  }
+  return t;
+}
 constexpr std::string_view kPolicyAttrs[] = {"Arn", "PolicyName"};
 
 Json policyParams(ResourceCall& c, const Json& props) {
@@ -568,6 +608,9 @@ Json policyParams(ResourceCall& c, const Json& props) {
       steps.push_back(s);
     }
     p["StepAdjustments"] = steps;
+  }
+  if (props.contains("TargetTrackingConfiguration")) {
+    p["TargetTrackingConfiguration"] = trackingParams(props["TargetTrackingConfiguration"]);
   }
   return p;
 }

@@ -168,6 +168,67 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     launchTemplateName, launchTemplateVersion, minSize, maxSize, desiredCapacity, targetGroupArns,
     healthCheckType, healthCheckGracePeriod, defaultCooldown, terminationPolicies, tags,
     unpropagatedTagKeys, createdTime, deleting, cooldownUntil)
+// AutoScalingGroup's optional members, beyond the macro's (which has no std::optional).
+void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
+  optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+}
+void groupExtrasFromJson(const json& j, AutoScalingGroup& v) {
+  optFromJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+}
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
+void to_json(json& j, const MetricDataQuery& v) {
+  j = json{{"id", v.id},
+           {"expression", v.expression},
+           {"label", v.label},
+           {"returnData", v.returnData},
+           {"namespace_", v.namespace_},
+           {"metricName", v.metricName},
+           {"dimensions", v.dimensions},
+           {"stat", v.stat},
+           {"unit", v.unit}};
+  optToJson(j, "period", v.period);
+}
+void from_json(const json& j, MetricDataQuery& v) {
+  MetricDataQuery d;
+  v.id = j.value("id", d.id);
+  v.expression = j.value("expression", d.expression);
+  v.label = j.value("label", d.label);
+  v.returnData = j.value("returnData", d.returnData);
+  v.namespace_ = j.value("namespace_", d.namespace_);
+  v.metricName = j.value("metricName", d.metricName);
+  v.dimensions = j.value("dimensions", d.dimensions);
+  v.stat = j.value("stat", d.stat);
+  v.unit = j.value("unit", d.unit);
+  optFromJson(j, "period", v.period);
+}
+void to_json(json& j, const TargetTrackingConfiguration& v) {
+  j = json{{"predefinedMetricType", v.predefinedMetricType},
+           {"resourceLabel", v.resourceLabel},
+           {"metricName", v.metricName},
+           {"namespace_", v.namespace_},
+           {"dimensions", v.dimensions},
+           {"statistic", v.statistic},
+           {"unit", v.unit},
+           {"metrics", v.metrics},
+           {"targetValue", v.targetValue},
+           {"disableScaleIn", v.disableScaleIn}};
+  optToJson(j, "period", v.period);
+}
+void from_json(const json& j, TargetTrackingConfiguration& v) {
+  TargetTrackingConfiguration d;
+  v.predefinedMetricType = j.value("predefinedMetricType", d.predefinedMetricType);
+  v.resourceLabel = j.value("resourceLabel", d.resourceLabel);
+  v.metricName = j.value("metricName", d.metricName);
+  v.namespace_ = j.value("namespace_", d.namespace_);
+  v.dimensions = j.value("dimensions", d.dimensions);
+  v.statistic = j.value("statistic", d.statistic);
+  v.unit = j.value("unit", d.unit);
+  v.metrics = j.value("metrics", d.metrics);
+  v.targetValue = j.value("targetValue", d.targetValue);
+  v.disableScaleIn = j.value("disableScaleIn", d.disableScaleIn);
+  optFromJson(j, "period", v.period);
+}
 
 void to_json(json& j, const StepAdjustment& v) {
   j = json{{"scalingAdjustment", v.scalingAdjustment}};
@@ -194,6 +255,9 @@ void to_json(json& j, const ScalingPolicy& v) {
   optToJson(j, "cooldown", v.cooldown);
   optToJson(j, "minAdjustmentMagnitude", v.minAdjustmentMagnitude);
   optToJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
+  if (v.targetTracking) {
+    j["targetTracking"] = *v.targetTracking;
+  }
 }
 void from_json(const json& j, ScalingPolicy& v) {
   ScalingPolicy d;
@@ -210,18 +274,21 @@ void from_json(const json& j, ScalingPolicy& v) {
   optFromJson(j, "cooldown", v.cooldown);
   optFromJson(j, "minAdjustmentMagnitude", v.minAdjustmentMagnitude);
   optFromJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
+  if (j.contains("targetTracking")) {
+    v.targetTracking = j.at("targetTracking").get<TargetTrackingConfiguration>();
+  }
 }
 
 // kind and instanceId: rows written before them are classified by schema migration 4.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScalingActivity, activityId, autoScalingGroupName,
-                                                kind, instanceId, description, cause, startTime,
-                                                endTime, statusCode, statusMessage, progress)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
+                                                kind, instanceId, description, cause, details,
+                                                startTime, endTime, statusCode, statusMessage,
+                                                progress)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MetricAlarm, alarmName, alarmArn, alarmDescription,
                                                 namespace_, metricName, dimensions, statistic,
                                                 extendedStatistic, period, evaluationPeriods,
                                                 datapointsToAlarm, threshold, comparisonOperator,
-                                                treatMissingData, alarmActions, okActions,
+                                                treatMissingData, metrics, alarmActions, okActions,
                                                 insufficientDataActions, actionsEnabled, stateValue,
                                                 stateReason, stateReasonData, stateUpdatedTimestamp,
                                                 alarmConfigurationUpdatedTimestamp, tags)
@@ -313,10 +380,18 @@ Result<model::Target> decodeTarget(const std::string& doc) {
 }
 
 std::string encodeAutoScalingGroup(const model::AutoScalingGroup& v) {
-  return nlohmann::json(v).dump();
+  nlohmann::json j(v);
+  model::groupExtrasToJson(j, v);
+  return j.dump();
 }
 Result<model::AutoScalingGroup> decodeAutoScalingGroup(const std::string& doc) {
-  return decode<model::AutoScalingGroup>(doc, "Auto Scaling group");
+  TIDE_ASSIGN_OR_RETURN(auto g, decode<model::AutoScalingGroup>(doc, "Auto Scaling group"));
+  try {
+    model::groupExtrasFromJson(nlohmann::json::parse(doc), g);
+  } catch (const std::exception& e) {
+    return internalError(std::string("stored Auto Scaling group cannot be read: ") + e.what());
+  }
+  return g;
 }
 std::string encodeScalingPolicy(const model::ScalingPolicy& v) {
   return nlohmann::json(v).dump();

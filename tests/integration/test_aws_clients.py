@@ -228,6 +228,48 @@ class AwsCliTest(AwsClientTestCase):
         err = self.aws_fails("elbv2", "describe-load-balancers", "--names", "none")
         self.assertIn("(LoadBalancerNotFound)", err)
 
+    def test_target_tracking_policy_over_the_query_protocol(self):
+        """put-scaling-policy with a TargetTrackingConfiguration (metric math), as the CLI
+        encodes it; describe-policies and describe-alarms decode tide's answers."""
+        image = self.aws("ec2", "register-image", "--name", "tt-image", "--image-location",
+                         SHOP)["ImageId"]
+        self.aws("ec2", "create-launch-template", "--launch-template-name", "tt-template",
+                 "--launch-template-data", json.dumps({"ImageId": image}))
+        self.aws("autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "tt",
+                 "--launch-template", "LaunchTemplateName=tt-template", "--min-size", "0",
+                 "--max-size", "0", "--default-instance-warmup", "30")
+        tracking = {"TargetValue": 100, "CustomizedMetricSpecification": {"Metrics": [
+            {"Id": "m1", "ReturnData": False, "MetricStat": {
+                "Metric": {"Namespace": "App", "MetricName": "Requests",
+                           "Dimensions": [{"Name": "Group", "Value": "tt"}]},
+                "Stat": "Sum"}},
+            {"Id": "e1", "Expression": "m1 / 2", "ReturnData": True}]}}
+        put = self.aws("autoscaling", "put-scaling-policy", "--auto-scaling-group-name", "tt",
+                       "--policy-name", "requests", "--policy-type", "TargetTrackingScaling",
+                       "--target-tracking-configuration", json.dumps(tracking))
+        names = sorted(a["AlarmName"] for a in put["Alarms"])
+        self.assertEqual(len(names), 2)
+        self.assertTrue(names[0].startswith("TargetTracking-tt-AlarmHigh-"), names)
+        policy = self.aws("autoscaling", "describe-policies", "--auto-scaling-group-name",
+                          "tt")["ScalingPolicies"][0]
+        self.assertEqual(policy["TargetTrackingConfiguration"]["TargetValue"], 100.0)
+        self.assertEqual(policy["TargetTrackingConfiguration"]["CustomizedMetricSpecification"][
+            "Metrics"][1]["Expression"], "m1 / 2")
+        alarms = self.aws("cloudwatch", "describe-alarms", "--alarm-names", *names)["MetricAlarms"]
+        self.assertEqual(sorted(a["EvaluationPeriods"] for a in alarms), [3, 15])
+        self.assertEqual(alarms[0]["Metrics"][1]["Expression"], "m1 / 2")
+        self.assertEqual(alarms[0]["AlarmActions"], [policy["PolicyARN"]])
+        group = self.aws("autoscaling", "describe-auto-scaling-groups",
+                         "--auto-scaling-group-names", "tt")["AutoScalingGroups"][0]
+        self.assertEqual(group["DefaultInstanceWarmup"], 30)
+        err = self.aws_fails("autoscaling", "execute-policy", "--auto-scaling-group-name", "tt",
+                             "--policy-name", "requests")
+        self.assertIn("(ValidationError)", err)
+        self.aws("autoscaling", "delete-policy", "--auto-scaling-group-name", "tt",
+                 "--policy-name", "requests")
+        self.assertEqual(self.aws("cloudwatch", "describe-alarms", "--alarm-names",
+                                  *names)["MetricAlarms"], [])
+
     def test_pagination_over_three_pages(self):
         for i in range(7):
             self.aws("cloudwatch", "put-metric-alarm", "--alarm-name", f"a{i}",
