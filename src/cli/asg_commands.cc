@@ -2,7 +2,10 @@
 // each prints the Auto Scaling response shape (DescribeAutoScalingGroups,
 // DescribeScalingActivities, DescribePolicies, ...).
 #include "cli/commands.h"
+#include "cli/explain.h"
 #include "cli/table.h"
+
+#include <algorithm>
 
 namespace tide::cli {
 
@@ -273,6 +276,50 @@ void addAsgCommands(CLI::App& app, CommandContext& ctx) {
       }
       Json r = orDie(ctx.client().call("DescribeScalingActivities", p));
       ctx.outcome = Outcome{r, [](const Json& j) { activitiesTable(j["Activities"]); }};
+    });
+
+    auto* explain = asg->add_subcommand(
+        "explain", "the group's last decisions and why: alarms, policies, activities");
+    static std::string explainName;
+    static int explainMax = 20;
+    explain->add_option("NAME", explainName, "group")->required();
+    explain->add_option("--max", explainMax, "at most this many events (1..1000)")
+        ->check(CLI::Range(1, 1000));
+    explain->callback([&] {
+      ApiClient api = ctx.client();
+      Json acts = orDie(api.call("DescribeScalingActivities",
+                                 {{"AutoScalingGroupName", explainName}, {"MaxRecords", 100}}));
+      Json pols = orDie(api.call("DescribePolicies", {{"AutoScalingGroupName", explainName}}));
+      Json history = Json::array();
+      std::vector<std::string> seen;
+      for (const Json& p : pols["ScalingPolicies"]) {
+        for (const Json& a : p.value("Alarms", Json::array())) {
+          std::string alarm = str(a, "AlarmName", "");
+          if (alarm.empty() || std::find(seen.begin(), seen.end(), alarm) != seen.end()) {
+            continue;
+          }
+          seen.push_back(alarm);
+          Json h =
+              orDie(api.call("DescribeAlarmHistory", {{"AlarmName", alarm}, {"MaxRecords", 100}}));
+          for (Json& item : h["AlarmHistoryItems"]) {
+            history.push_back(std::move(item));
+          }
+        }
+      }
+      Json events = Json::array();
+      for (const ExplainEvent& e : explainEvents(acts["Activities"], history, explainMax)) {
+        events.push_back({{"Time", e.time}, {"Kind", e.kind}, {"Text", e.text}});
+      }
+      ctx.outcome = Outcome{
+          Json{{"AutoScalingGroupName", explainName}, {"Events", events}}, [](const Json& j) {
+            if (j["Events"].empty()) {
+              std::printf("no decisions recorded for %s yet\n",
+                          str(j, "AutoScalingGroupName").c_str());
+            }
+            for (const Json& e : j["Events"]) {
+              std::printf("%s  %s\n", str(e, "Time").c_str(), str(e, "Text").c_str());
+            }
+          }};
     });
 
     auto* term = asg->add_subcommand("terminate-instance",

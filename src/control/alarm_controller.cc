@@ -81,12 +81,22 @@ Result<Millis> AlarmController::reconcile() {
             continue;
           }
           auto decision = operations::applyScalingPolicy(tx, p, trigger, now, true);
+          metrics::ActionResult result;
           if (!decision) {
             logWarn("alarm " + alarm.alarmName + ": policy " + p.policyName + ": " +
                     decision.status().toString());
-          } else if (decision->outcome == operations::ScalingOutcome::Changed) {
-            logInfo(decision->cause);
+            result.succeeded = false;
+            result.error = decision.status().message();
+          } else {
+            if (decision->outcome == operations::ScalingOutcome::Changed) {
+              logInfo(decision->cause);
+            }
+            result.outcome = std::string(operations::scalingOutcomeName(decision->outcome));
+            result.message = decision->message;
+            result.details = decision->details;
           }
+          TIDE_RETURN_IF_ERROR(
+              tx.putAlarmHistoryItem(metrics::actionHistory(alarm, arn, result, now)));
         }
       }
       return Status::ok();

@@ -140,12 +140,34 @@ TEST_F(AlarmControllerTest, HighCpuAddsInstancesUpToMaxAndLowCpuRemovesThemDownT
                                          "scale-out changing the desired capacity from 2 to 3"),
             std::string::npos)
       << activities.back().cause;
-  // Each state change is in the alarm's history, newest first.
-  std::vector<model::AlarmHistoryItem> history;
+  // The activity's Details say what went into the decision.
+  EXPECT_NE(activities.back().details.find("\"Policy\":\"scale-out\""), std::string::npos)
+      << activities.back().details;
+  EXPECT_NE(activities.back().details.find("\"PreviousDesiredCapacity\":2"), std::string::npos);
+  EXPECT_NE(activities.back().details.find("\"DesiredCapacity\":3"), std::string::npos);
+  // Each state change is in the alarm's history, newest first; and each action it invoked,
+  // with what the action decided (also when it changed nothing).
+  std::vector<model::AlarmHistoryItem> all;
   EXPECT_OK(store_->transact([&](store::Tx& tx) {
-    history = *tx.alarmHistory("cpu-high");
+    all = *tx.alarmHistory("cpu-high");
     return Status::ok();
   }));
+  std::vector<model::AlarmHistoryItem> history, actions;
+  for (const auto& h : all) {
+    (h.historyItemType == "Action" ? actions : history).push_back(h);
+  }
+  ASSERT_GE(actions.size(), 3u);
+  const model::AlarmHistoryItem& first = actions.back();
+  EXPECT_EQ(first.historySummary.rfind("Successfully executed action arn:", 0), 0u)
+      << first.historySummary;
+  EXPECT_NE(first.historyData.find("\"outcome\":\"Changed\""), std::string::npos)
+      << first.historyData;
+  bool limited = false;
+  for (const auto& a : actions) {
+    limited |= a.historyData.find("\"LimitedBy\":\"MaxSize\"") != std::string::npos &&
+               a.historyData.find("\"outcome\":\"Unchanged\"") != std::string::npos;
+  }
+  EXPECT_TRUE(limited) << "an action at MaxSize says what limited it";
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[0].historySummary, "Alarm updated from ALARM to OK");
   EXPECT_EQ(history[1].historySummary, "Alarm updated from OK to ALARM");

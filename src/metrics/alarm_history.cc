@@ -119,4 +119,36 @@ model::AlarmHistoryItem configurationHistory(ConfigurationChange change,
   return h;
 }
 
+model::AlarmHistoryItem actionHistory(const model::MetricAlarm& alarm, const std::string& actionArn,
+                                      const ActionResult& result, TimeMs at) {
+  model::AlarmHistoryItem h;
+  h.alarmName = alarm.alarmName;
+  h.timestamp = at;
+  h.historyItemType = "Action";
+  h.historySummary = result.succeeded ? "Successfully executed action " + actionArn
+                                      : "Failed to execute action " + actionArn +
+                                            ". Received error: \"" + result.error + "\"";
+  Json data = {{"actionState", result.succeeded ? "Succeeded" : "Failed"},
+               {"stateUpdateTimestamp", alarm.stateUpdatedTimestamp},
+               {"notificationResource", actionArn}};
+  if (!result.error.empty()) {
+    data["error"] = result.error;
+  }
+  if (!result.outcome.empty()) {
+    Json decision = {{"outcome", result.outcome}};
+    if (!result.message.empty()) {
+      decision["message"] = result.message;
+    }
+    if (!result.details.empty()) {
+      Json details = Json::parse(result.details, nullptr, false);
+      if (!details.is_discarded()) {
+        decision["details"] = std::move(details);
+      }
+    }
+    data["tideDecision"] = decision;
+  }
+  h.historyData = data.dump();
+  return h;
+}
+
 } // namespace tide::metrics

@@ -6,6 +6,7 @@
 
 #include "model/auto_scaling.h"
 
+#include <string>
 #include <string_view>
 
 namespace tide::metrics {
@@ -23,5 +24,21 @@ enum class ConfigurationChange { Create, Update, Delete };
 model::AlarmHistoryItem configurationHistory(ConfigurationChange change,
                                              const model::MetricAlarm& alarm,
                                              const model::MetricAlarm* before, TimeMs at);
+
+// What an action the alarm invoked did: tide's addition to CloudWatch's Action items.
+struct ActionResult {
+  bool succeeded = true;
+  std::string error;   // when it failed
+  std::string outcome; // Auto Scaling: "Changed", "Unchanged", "CoolingDown", "NoStep"
+  std::string message; // why nothing changed, for people
+  std::string details; // a JSON object: the decision's inputs (the activity's Details)
+};
+
+// "Successfully executed action ARN" (or "Failed to execute action ARN. Received error: ..."),
+// at `at`, as CloudWatch records each action an alarm invokes: HistoryData has actionState,
+// stateUpdateTimestamp and notificationResource, and tide adds tideDecision (outcome, message,
+// details) so that a skipped scaling action is explained too.
+model::AlarmHistoryItem actionHistory(const model::MetricAlarm& alarm, const std::string& actionArn,
+                                      const ActionResult& result, TimeMs at);
 
 } // namespace tide::metrics

@@ -3,6 +3,8 @@
 #include "model/names.h"
 #include "operations/scaling_activity.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -30,7 +32,9 @@ struct Adjustment {
   std::optional<int> capacity;
   ScalingOutcome none = ScalingOutcome::Unchanged;
   std::string message;
-  std::string details; // a JSON object of the inputs, or empty
+  std::string details;                  // a JSON object of the inputs, or empty
+  std::optional<int> scalingAdjustment; // simple and step scaling: the adjustment applied
+  const StepAdjustment* step = nullptr; // step scaling: the step that covered the breach
 };
 
 using PolicyType = Result<Adjustment> (*)(const model::AutoScalingGroup&,
@@ -38,8 +42,10 @@ using PolicyType = Result<Adjustment> (*)(const model::AutoScalingGroup&,
 
 Result<Adjustment> simpleScaling(const model::AutoScalingGroup& g, const model::ScalingPolicy& p,
                                  const AlarmTrigger&) {
-  return Adjustment{
+  Adjustment a{
       adjusted(p.adjustmentType, g.desiredCapacity, p.scalingAdjustment, p.minAdjustmentMagnitude)};
+  a.scalingAdjustment = p.scalingAdjustment;
+  return a;
 }
 
 std::string number(double v) {
@@ -64,8 +70,11 @@ Result<Adjustment> stepScaling(const model::AutoScalingGroup& g, const model::Sc
                 number(*t.metricValue) + " (threshold " + number(*t.threshold) + ")";
     return a;
   }
-  return Adjustment{adjusted(p.adjustmentType, g.desiredCapacity, step->scalingAdjustment,
-                             p.minAdjustmentMagnitude)};
+  Adjustment a{adjusted(p.adjustmentType, g.desiredCapacity, step->scalingAdjustment,
+                        p.minAdjustmentMagnitude)};
+  a.scalingAdjustment = step->scalingAdjustment;
+  a.step = step;
+  return a;
 }
 
 Result<Adjustment> targetTrackingScaling(const model::AutoScalingGroup& g,
@@ -97,6 +106,42 @@ const PolicyTypeRow kPolicyTypes[] = {
     {"TargetTrackingScaling", targetTrackingScaling, false},
 };
 
+using Json = nlohmann::ordered_json;
+
+// What went into a decision, before the policy type adds its own inputs.
+Json decisionInputs(const model::AutoScalingGroup& group, const model::ScalingPolicy& policy,
+                    const AlarmTrigger& trigger) {
+  Json j = {{"Policy", policy.policyName}, {"PolicyType", policy.policyType}};
+  j["Trigger"] = trigger.alarmName.empty()
+                     ? std::string("ExecutePolicy")
+                     : "alarm " + trigger.alarmName + " in state " +
+                           std::string(model::alarmStateValueName(trigger.stateValue));
+  if (policy.policyType != "TargetTrackingScaling") {
+    if (trigger.metricValue) {
+      j["MetricValue"] = *trigger.metricValue;
+    }
+    if (trigger.threshold) {
+      j["Threshold"] = *trigger.threshold;
+    }
+  }
+  j["MinSize"] = group.minSize;
+  j["MaxSize"] = group.maxSize;
+  j["PreviousDesiredCapacity"] = group.desiredCapacity;
+  return j;
+}
+
+Json stepJson(const StepAdjustment& s) {
+  Json j = Json::object();
+  if (s.lowerBound) {
+    j["MetricIntervalLowerBound"] = *s.lowerBound;
+  }
+  if (s.upperBound) {
+    j["MetricIntervalUpperBound"] = *s.upperBound;
+  }
+  j["ScalingAdjustment"] = s.scalingAdjustment;
+  return j;
+}
+
 const PolicyTypeRow* policyType(const std::string& name) {
   for (const auto& row : kPolicyTypes) {
     if (name == row.name) {
@@ -107,6 +152,20 @@ const PolicyTypeRow* policyType(const std::string& name) {
 }
 
 } // namespace
+
+std::string_view scalingOutcomeName(ScalingOutcome o) {
+  static constexpr std::pair<ScalingOutcome, std::string_view> kNames[] = {
+      {ScalingOutcome::Changed, "Changed"},         {ScalingOutcome::Unchanged, "Unchanged"},
+      {ScalingOutcome::CoolingDown, "CoolingDown"}, {ScalingOutcome::NoStep, "NoStep"},
+      {ScalingOutcome::NotTracked, "NotTracked"},
+  };
+  for (const auto& [outcome, name] : kNames) {
+    if (outcome == o) {
+      return name;
+    }
+  }
+  return "Unchanged";
+}
 
 bool isAdjustmentType(const std::string& type) {
   return type == "ChangeInCapacity" || type == "ExactCapacity" || type == "PercentChangeInCapacity";
@@ -202,46 +261,60 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
   if (type == nullptr) {
     return validationError("Unsupported PolicyType '" + policy.policyType + "'");
   }
+  Json inputs = decisionInputs(group, policy, trigger);
+  auto finish = [&](ScalingDecision& out) -> ScalingDecision& {
+    inputs["DesiredCapacity"] = out.newDesired;
+    out.details = inputs.dump();
+    return out;
+  };
   if (type->cooldown && honorCooldown && now < group.cooldownUntil) {
     d.outcome = ScalingOutcome::CoolingDown;
     d.message = "The group " + group.autoScalingGroupName + " is in its cooldown period for " +
                 std::to_string((group.cooldownUntil - now + 999) / 1000) +
                 " more second(s); policy " + policy.policyName + " was not executed";
-    return d;
+    inputs["LimitedBy"] = "Cooldown";
+    inputs["CooldownEnds"] = formatIso8601(group.cooldownUntil);
+    return finish(d);
   }
   auto a = type->decide(group, policy, trigger);
   TIDE_RETURN_IF_ERROR(a.status());
+  if (!a->details.empty()) { // the policy type's own inputs (target tracking's)
+    Json own = Json::parse(a->details, nullptr, false);
+    if (own.is_object()) {
+      inputs.update(own);
+    }
+  }
+  if (a->step != nullptr) {
+    inputs["Step"] = stepJson(*a->step);
+  }
+  if (a->scalingAdjustment) {
+    inputs["AdjustmentType"] = policy.adjustmentType;
+    inputs["ScalingAdjustment"] = *a->scalingAdjustment;
+  }
   if (!a->capacity) {
     d.outcome = a->none;
     d.message = a->message;
-    return d;
+    if (d.outcome == ScalingOutcome::NoStep) {
+      inputs["LimitedBy"] = "NoStep";
+    }
+    if (!d.message.empty()) {
+      inputs["Reason"] = d.message;
+    }
+    return finish(d);
   }
+  inputs["ComputedCapacity"] = *a->capacity;
   d.newDesired = std::clamp(*a->capacity, group.minSize, group.maxSize);
-  if (a->details.empty()) { // simple and step scaling: the alarm's value and threshold
-    std::string in;
-    if (trigger.metricValue) {
-      in += ",\"MetricValue\":" + number(*trigger.metricValue);
-    }
-    if (trigger.threshold) {
-      in += ",\"Threshold\":" + number(*trigger.threshold);
-    }
-    a->details = "{\"PolicyType\":\"" + policy.policyType + "\"" + in +
-                 ",\"ComputedCapacity\":" + std::to_string(*a->capacity) + "}";
-  }
-  {
-    const char* limit = *a->capacity > group.maxSize   ? "MaxSize"
-                        : *a->capacity < group.minSize ? "MinSize"
-                                                       : nullptr;
-    d.details = a->details.substr(0, a->details.size() - 1) +
-                ",\"DesiredCapacity\":" + std::to_string(d.newDesired) +
-                (limit ? std::string(",\"LimitedBy\":\"") + limit + "\"" : "") + "}";
+  if (*a->capacity > group.maxSize) {
+    inputs["LimitedBy"] = "MaxSize";
+  } else if (*a->capacity < group.minSize) {
+    inputs["LimitedBy"] = "MinSize";
   }
   if (d.newDesired == d.oldDesired) {
     d.outcome = ScalingOutcome::Unchanged;
     d.message = "Policy " + policy.policyName + " leaves the desired capacity at " +
                 std::to_string(d.oldDesired) + " (min " + std::to_string(group.minSize) + ", max " +
                 std::to_string(group.maxSize) + ")";
-    return d;
+    return finish(d);
   }
   d.outcome = ScalingOutcome::Changed;
   std::string who = trigger.alarmName.empty()
@@ -252,8 +325,9 @@ Result<ScalingDecision> decideScaling(const model::AutoScalingGroup& group,
   d.cause = causeTime(now) + " " + who + " " + changingDesired(d.oldDesired, d.newDesired);
   if (type->cooldown) {
     d.cooldownUntil = now + 1000LL * policy.cooldown.value_or(group.defaultCooldown);
+    inputs["CooldownSeconds"] = policy.cooldown.value_or(group.defaultCooldown);
   }
-  return d;
+  return finish(d);
 }
 
 Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPolicy& policy,

@@ -49,8 +49,18 @@ struct ScalingDecision {
   std::string cause;        // Changed: "At ... triggered policy P changing the desired ..."
   TimeMs cooldownUntil = 0; // the group's cooldownUntil after the change
   std::string message;      // why nothing happened, for people
-  std::string details;      // Changed: the inputs, a JSON object for the activity's Details
+  // The decision's inputs and what limited it, as a JSON object (the activity's Details, and
+  // the alarm history's record of the action), for every outcome: Policy, PolicyType, Trigger,
+  // MetricValue and Threshold (simple, step) or target tracking's MetricValue, TargetValue,
+  // MeasuredCapacity, CapacityInFlight; Step, AdjustmentType, ScalingAdjustment,
+  // ComputedCapacity (before MinSize..MaxSize), MinSize, MaxSize, PreviousDesiredCapacity,
+  // DesiredCapacity, LimitedBy (MaxSize, MinSize, Cooldown, NoStep), CooldownSeconds,
+  // CooldownEnds, Reason (why nothing changed).
+  std::string details;
 };
+
+// "Changed", "Unchanged", "CoolingDown", "NoStep", "NotTracked".
+std::string_view scalingOutcomeName(ScalingOutcome o);
 
 // Decides without writing anything. honorCooldown: skip simple scaling while the group cools
 // down (alarms always honor it; ExecutePolicy may not). Errors: ValidationError when a step

@@ -92,6 +92,9 @@ TEST(ScalingPolicy, SimpleScalingWaitsForItsCooldown) {
   d = decideScaling(g, p, alarm(90, 70), clock.now(), true);
   EXPECT_EQ(d->outcome, ScalingOutcome::CoolingDown);
   EXPECT_EQ(d->newDesired, 2);
+  // A skipped decision says why, for the alarm's history.
+  EXPECT_NE(d->details.find("\"LimitedBy\":\"Cooldown\",\"CooldownEnds\":\""), std::string::npos)
+      << d->details;
   d = decideScaling(g, p, alarm(90, 70), clock.now(), false); // ExecutePolicy HonorCooldown false
   EXPECT_EQ(d->outcome, ScalingOutcome::Changed);
   clock.advance(Millis(1));
@@ -117,8 +120,12 @@ TEST(ScalingPolicy, StepScalingPicksTheStepByBreachSize) {
   // The inputs, for the activity's Details; a bound that cut the capacity says so.
   g.maxSize = 5;
   EXPECT_EQ(decideScaling(g, p, alarm(95, 60), clock.now(), true)->details,
-            "{\"PolicyType\":\"StepScaling\",\"MetricValue\":95,\"Threshold\":60,"
-            "\"ComputedCapacity\":6,\"DesiredCapacity\":5,\"LimitedBy\":\"MaxSize\"}");
+            "{\"Policy\":\"scale-out\",\"PolicyType\":\"StepScaling\","
+            "\"Trigger\":\"alarm cpu-high in state ALARM\",\"MetricValue\":95.0,"
+            "\"Threshold\":60.0,\"MinSize\":1,\"MaxSize\":5,\"PreviousDesiredCapacity\":2,"
+            "\"Step\":{\"MetricIntervalLowerBound\":20.0,\"ScalingAdjustment\":4},"
+            "\"AdjustmentType\":\"ChangeInCapacity\",\"ScalingAdjustment\":4,"
+            "\"ComputedCapacity\":6,\"LimitedBy\":\"MaxSize\",\"DesiredCapacity\":5}");
   g.maxSize = 20;
   auto none = decideScaling(g, p, alarm(50, 60), clock.now(), true);
   EXPECT_EQ(none->outcome, ScalingOutcome::NoStep);
