@@ -2,6 +2,7 @@
 
 #include "model/names.h"
 #include "operations/scaling_activity.h"
+#include "operations/scaling_processes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -232,6 +233,12 @@ Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPo
     ScalingDecision d;
     d.oldDesired = d.newDesired = group.desiredCapacity;
     d.message = "The group " + group.autoScalingGroupName + " is being deleted";
+    return d;
+  }
+  if (!trigger.alarmName.empty() && isSuspended(group, ScalingProcess::AlarmNotification)) {
+    ScalingDecision d; // SuspendProcesses AlarmNotification: alarms execute no policy
+    d.oldDesired = d.newDesired = group.desiredCapacity;
+    d.message = "The group " + group.autoScalingGroupName + " has AlarmNotification suspended";
     return d;
   }
   auto d = decideScaling(group, policy, trigger, now, honorCooldown);
