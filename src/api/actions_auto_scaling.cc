@@ -14,6 +14,7 @@
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_policy.h"
+#include "operations/termination_policy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -136,22 +137,26 @@ Status readTargetGroups(store::Tx& tx, const Json& p, AutoScalingGroup& g) {
   return Status::ok();
 }
 
-constexpr const char* kTerminationPolicies[] = {"Default",
-                                                "OldestInstance",
-                                                "NewestInstance",
-                                                "OldestLaunchTemplate",
-                                                "OldestLaunchConfiguration",
-                                                "ClosestToNextInstanceHour",
-                                                "AllocationStrategy"};
-
 // The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share, onto g.
 Status readSettings(const Json& p, AutoScalingGroup& g) {
   auto type = optString(p, "HealthCheckType");
   auto grace = optIntIn(p, "HealthCheckGracePeriod", 0, 7200);
   auto cooldown = optIntIn(p, "DefaultCooldown", 0, 86400);
   auto policies = optStringList(p, "TerminationPolicies");
-  TIDE_RETURN_IF_ERROR(
-      firstError({&type.status(), &grace.status(), &cooldown.status(), &policies.status()}));
+  auto protect = optBool(p, "NewInstancesProtectedFromScaleIn");
+  auto lifetime = optInt(p, "MaxInstanceLifetime");
+  TIDE_RETURN_IF_ERROR(firstError({&type.status(), &grace.status(), &cooldown.status(),
+                                   &policies.status(), &protect.status(), &lifetime.status()}));
+  if (lifetime->has_value()) {
+    // 0 clears it; otherwise at least a day and at most a year (AWS's bounds).
+    if (**lifetime != 0 && (**lifetime < 86400 || **lifetime > 31536000)) {
+      return validationError("The maximum instance lifetime must be equal to 0 or between 86400 "
+                             "and 31536000 seconds, not " +
+                             std::to_string(**lifetime));
+    }
+    g.maxInstanceLifetime = static_cast<int>(**lifetime);
+  }
+  g.newInstancesProtectedFromScaleIn = protect->value_or(g.newInstancesProtectedFromScaleIn);
   if (type->has_value()) {
     auto parsed = model::parseHealthCheckType(**type);
     if (!parsed) {
@@ -163,8 +168,7 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   g.defaultCooldown = cooldown->value_or(g.defaultCooldown);
   if (p.contains("TerminationPolicies")) {
     for (const auto& tp : *policies) {
-      if (std::none_of(std::begin(kTerminationPolicies), std::end(kTerminationPolicies),
-                       [&](const char* k) { return tp == k; })) {
+      if (!operations::isTerminationPolicyType(tp)) {
         return validationError("Unknown termination policy '" + tp + "'");
       }
     }
@@ -187,7 +191,8 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
           "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
-          "TerminationPolicies", "Tags", "VPCZoneIdentifier", "AvailabilityZones"}));
+          "TerminationPolicies", "Tags", "VPCZoneIdentifier", "AvailabilityZones",
+          "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = requiredSize(p, "MinSize");
   auto max = requiredSize(p, "MaxSize");
@@ -241,7 +246,8 @@ Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
           "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
-          "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones"}));
+          "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones",
+          "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = optIntIn(p, "MinSize", 0, 10000);
   auto max = optIntIn(p, "MaxSize", 0, 10000);
