@@ -469,7 +469,9 @@ constexpr PropertySpec kGroupProps[] = {
     {"HealthCheckType", K::String, false, true},
     {"HealthCheckGracePeriod", K::Number, false, true},
     {"Cooldown", K::Number, false, true},
-    {"TerminationPolicies", K::List},
+    {"TerminationPolicies", K::List, false, true},
+    {"NewInstancesProtectedFromScaleIn", K::Boolean, false, true},
+    {"MaxInstanceLifetime", K::Number, false, true},
     {"Tags", K::List},
 };
 
@@ -485,6 +487,12 @@ void groupSizeParams(const Json& props, Json& p) {
   p["LaunchTemplate"] = groupLaunchTemplate(props);
   copy(props, p, {"MinSize", "MaxSize", "DesiredCapacity", "HealthCheckGracePeriod"}, K::Number);
   copy(props, p, {"HealthCheckType"}, K::String);
+  // Left out (of an update too): AWS's defaults, as CloudFormation sets them.
+  p["NewInstancesProtectedFromScaleIn"] = false;
+  p["MaxInstanceLifetime"] = 0;
+  p["TerminationPolicies"] = props.value("TerminationPolicies", Json::array({"Default"}));
+  copy(props, p, {"NewInstancesProtectedFromScaleIn"}, K::Boolean);
+  copy(props, p, {"MaxInstanceLifetime"}, K::Number);
   if (props.contains("Cooldown")) {
     p["DefaultCooldown"] = number(props["Cooldown"]);
   }
@@ -494,7 +502,7 @@ Result<std::string> createGroup(ResourceCall& c, const Json& props) {
   std::string name = nameOr(props, "AutoScalingGroupName", c, 255, true);
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
-  copy(props, p, {"TargetGroupARNs", "TerminationPolicies", "Tags"}, K::List);
+  copy(props, p, {"TargetGroupARNs", "Tags"}, K::List);
   TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateAutoScalingGroup", p));
   return name;
 }
