@@ -75,12 +75,13 @@ std::string instanceList(const std::vector<Instance>& in) {
   return s;
 }
 
-// "shrinking the capacity from 3 to 2." / "increasing ..." / "keeping the capacity at 3."
+// How a cause ends, as AWS's: ", shrinking the capacity from 3 to 2." (or increasing), or "."
+// when the capacity does not change.
 std::string capacityChange(int from, int to) {
   if (from == to) {
-    return "keeping the capacity at " + std::to_string(to) + ".";
+    return ".";
   }
-  return std::string(to < from ? "shrinking" : "increasing") + " the capacity from " +
+  return std::string(to < from ? ", shrinking" : ", increasing") + " the capacity from " +
          std::to_string(from) + " to " + std::to_string(to) + ".";
 }
 
@@ -271,12 +272,13 @@ Result<Json> enterStandby(ActionContext& ctx, const Json& p) {
       int to = **decrement ? capacity - 1 : capacity;
       i.lifecycleState = LifecycleState::EnteringStandby;
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      auto a = operations::newActivity(
-          *name, model::ActivityKind::Standby, i.instanceId,
-          "Moving EC2 instance to Standby: " + i.instanceId,
-          causeTime(now) + " an instance was moved to standby in response to a user request, " +
-              capacityChange(capacity, to),
-          now);
+      auto a = operations::newActivity(*name, model::ActivityKind::Standby, i.instanceId,
+                                       "Moving EC2 instance to Standby: " + i.instanceId,
+                                       causeTime(now) + " instance " + i.instanceId +
+                                           " was moved to standby in response to a user request" +
+                                           capacityChange(capacity, to),
+                                       now);
+      a.progress = 50;
       capacity = to;
       TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       acts.push_back(a);
@@ -318,12 +320,14 @@ Result<Json> exitStandby(ActionContext& ctx, const Json& p) {
     for (Instance& i : in) {
       i.lifecycleState = LifecycleState::Pending; // in service again once registered
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      auto a = operations::newActivity(
-          *name, model::ActivityKind::Standby, i.instanceId,
-          "Moving EC2 instance out of Standby: " + i.instanceId,
-          causeTime(now) + " an instance was removed from standby in response to a user request, " +
-              capacityChange(capacity, capacity + 1),
-          now);
+      auto a =
+          operations::newActivity(*name, model::ActivityKind::Standby, i.instanceId,
+                                  "Moving EC2 instance out of Standby: " + i.instanceId,
+                                  causeTime(now) + " instance " + i.instanceId +
+                                      " was moved out of standby in response to a user request" +
+                                      capacityChange(capacity, capacity + 1),
+                                  now);
+      a.progress = 30;
       ++capacity;
       TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       acts.push_back(a);
@@ -374,7 +378,6 @@ Result<Json> attachInstances(ActionContext& ctx, const Json& p) {
           ", and desired-size=" + std::to_string(g.desiredCapacity) + ". To attach " +
           std::to_string(n) + " instance, please update the AutoScalingGroup sizes appropriately.");
     }
-    int before = g.desiredCapacity;
     g.desiredCapacity += n;
     TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
     for (Instance& i : in) {
@@ -387,8 +390,10 @@ Result<Json> attachInstances(ActionContext& ctx, const Json& p) {
     auto a = operations::newActivity(
         *name, model::ActivityKind::Attach, in.size() == 1 ? in[0].instanceId : "",
         "Attaching an existing EC2 instance: " + instanceList(in),
-        causeTime(now) + " an instance was added in response to a user request, " +
-            capacityChange(before, g.desiredCapacity),
+        causeTime(now) +
+            " an instance was added in response to user request. Keeping the capacity at the "
+            "new " +
+            std::to_string(g.desiredCapacity) + ".",
         now);
     if (in.size() > 1) {
       // One activity per instance, so that each finishes when its instance is in service.
@@ -456,12 +461,13 @@ Result<Json> detachInstances(ActionContext& ctx, const Json& p) {
           **decrement && i.lifecycleState == LifecycleState::InService ? capacity - 1 : capacity;
       i.lifecycleState = LifecycleState::Detaching;
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      auto a = operations::newActivity(
-          *name, model::ActivityKind::Detach, i.instanceId,
-          "Detaching EC2 instance: " + i.instanceId,
-          causeTime(now) + " an instance was detached in response to a user request, " +
-              capacityChange(capacity, to),
-          now);
+      auto a = operations::newActivity(*name, model::ActivityKind::Detach, i.instanceId,
+                                       "Detaching EC2 instance: " + i.instanceId,
+                                       causeTime(now) + " instance " + i.instanceId +
+                                           " was detached in response to a user request" +
+                                           capacityChange(capacity, to),
+                                       now);
+      a.progress = 50;
       capacity = to;
       TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       acts.push_back(a);

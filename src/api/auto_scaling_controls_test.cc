@@ -218,9 +218,11 @@ TEST_F(AutoScalingControlsTest, StandbyInAndOutWithAwsActivities) {
   EXPECT_EQ(r["Activities"][0]["Description"], "Moving EC2 instance to Standby: " + a);
   std::string cause = r["Activities"][0]["Cause"];
   EXPECT_EQ(cause.rfind("At ", 0), 0u);
-  EXPECT_NE(cause.find("Z an instance was moved to standby in response to a user request, "
-                       "shrinking the capacity from 2 to 1."),
+  EXPECT_NE(cause.find("Z instance " + a +
+                       " was moved to standby in response to a user request, shrinking the "
+                       "capacity from 2 to 1."),
             std::string::npos);
+  EXPECT_EQ(r["Activities"][0]["Progress"], 50);
   EXPECT_EQ(r["Activities"][0]["StatusCode"], "InProgress");
   EXPECT_EQ(group()["DesiredCapacity"], 1);
   EXPECT_EQ(asgInstance(a)["LifecycleState"], "EnteringStandby");
@@ -238,8 +240,9 @@ TEST_F(AutoScalingControlsTest, StandbyInAndOutWithAwsActivities) {
   r = ok("ExitStandby", {{"AutoScalingGroupName", "web"}, {"InstanceIds", {a}}});
   EXPECT_EQ(r["Activities"][0]["Description"], "Moving EC2 instance out of Standby: " + a);
   EXPECT_NE(r["Activities"][0]["Cause"].get<std::string>().find(
-                "an instance was removed from standby in response to a user request, increasing "
-                "the capacity from 1 to 2."),
+                "instance " + a +
+                " was moved out of standby in response to a user request, increasing the "
+                "capacity from 1 to 2."),
             std::string::npos);
   EXPECT_EQ(group()["DesiredCapacity"], 2);
   EXPECT_EQ(asgInstance(a)["LifecycleState"], "Pending");
@@ -253,6 +256,9 @@ TEST_F(AutoScalingControlsTest, StandbyInAndOutWithAwsActivities) {
                           {"InstanceIds", {b}},
                           {"ShouldDecrementDesiredCapacity", false}});
   EXPECT_EQ(group()["DesiredCapacity"], 2);
+  cause = r["Activities"][0]["Cause"];
+  EXPECT_EQ(cause.substr(cause.find('Z') + 1),
+            " instance " + b + " was moved to standby in response to a user request.");
 }
 
 TEST_F(AutoScalingControlsTest, AttachAndDetachCheckSizesAsAws) {
@@ -265,8 +271,8 @@ TEST_F(AutoScalingControlsTest, AttachAndDetachCheckSizesAsAws) {
   Json acts = activities();
   EXPECT_EQ(acts[0]["Description"], "Attaching an existing EC2 instance: " + a);
   EXPECT_NE(acts[0]["Cause"].get<std::string>().find(
-                "an instance was added in response to a user request, increasing the capacity "
-                "from 0 to 1."),
+                "an instance was added in response to user request. Keeping the capacity at the "
+                "new 1."),
             std::string::npos);
   // Two more would exceed the max size of 2: AWS's message, nothing attached.
   auto e = error("AttachInstances", {{"AutoScalingGroupName", "web"}, {"InstanceIds", {b, c}}});
@@ -309,8 +315,9 @@ TEST_F(AutoScalingControlsTest, AttachAndDetachCheckSizesAsAws) {
   ASSERT_EQ(r["Activities"].size(), 1u);
   EXPECT_EQ(r["Activities"][0]["Description"], "Detaching EC2 instance: " + a);
   EXPECT_NE(r["Activities"][0]["Cause"].get<std::string>().find(
-                "an instance was detached in response to a user request, shrinking the capacity "
-                "from 1 to 0."),
+                "instance " + a +
+                " was detached in response to a user request, shrinking the capacity from 1 to "
+                "0."),
             std::string::npos);
   EXPECT_EQ(group()["DesiredCapacity"], 0);
   EXPECT_EQ(asgInstance(a)["LifecycleState"], "Detaching");

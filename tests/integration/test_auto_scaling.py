@@ -151,9 +151,9 @@ class AutoScalingTest(TideTestCase):
         other = (ids - {keep}).pop()
         acts = self.ok("EnterStandby", {"AutoScalingGroupName": "web", "InstanceIds": [other],
                                         "ShouldDecrementDesiredCapacity": True})["Activities"]
-        self.assertRegex(acts[0]["Cause"], r"^At \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ an instance "
-                                           r"was moved to standby in response to a user request, "
-                                           r"shrinking the capacity from 2 to 1\.$")
+        self.assertRegex(acts[0]["Cause"], r"^At \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ instance "
+                                           + other + r" was moved to standby in response to a "
+                                           r"user request, shrinking the capacity from 2 to 1\.$")
 
         def in_standby():
             g = self.group()
