@@ -319,6 +319,7 @@ Result<Json> exitStandby(ActionContext& ctx, const Json& p) {
     TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
     for (Instance& i : in) {
       i.lifecycleState = LifecycleState::Pending; // in service again once registered
+      i.addToTargetGroups = true;
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
       auto a =
           operations::newActivity(*name, model::ActivityKind::Standby, i.instanceId,
@@ -327,6 +328,7 @@ Result<Json> exitStandby(ActionContext& ctx, const Json& p) {
                                       " was moved out of standby in response to a user request" +
                                       capacityChange(capacity, capacity + 1),
                                   now);
+      a.statusCode = model::ActivityStatusCode::PreInService;
       a.progress = 30;
       ++capacity;
       TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
@@ -385,6 +387,7 @@ Result<Json> attachInstances(ActionContext& ctx, const Json& p) {
       i.lifecycleState = LifecycleState::Pending; // registered and in service on the next pass
       i.healthStatus = model::HealthStatus::Healthy;
       i.protectedFromScaleIn = g.newInstancesProtectedFromScaleIn;
+      i.addToTargetGroups = true;
       TIDE_RETURN_IF_ERROR(tx.putInstance(i));
     }
     auto a = operations::newActivity(

@@ -239,6 +239,8 @@ TEST_F(AutoScalingControlsTest, StandbyInAndOutWithAwsActivities) {
   change(a, [](model::Instance& i) { i.lifecycleState = model::LifecycleState::Standby; });
   r = ok("ExitStandby", {{"AutoScalingGroupName", "web"}, {"InstanceIds", {a}}});
   EXPECT_EQ(r["Activities"][0]["Description"], "Moving EC2 instance out of Standby: " + a);
+  EXPECT_EQ(r["Activities"][0]["StatusCode"], "PreInService");
+  EXPECT_EQ(r["Activities"][0]["Progress"], 30);
   EXPECT_NE(r["Activities"][0]["Cause"].get<std::string>().find(
                 "instance " + a +
                 " was moved out of standby in response to a user request, increasing the "

@@ -144,7 +144,9 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   auto finish = [&](const std::string& id, ActivityKind kind, ActivityStatusCode code,
                     const std::string& message) -> Status {
     for (auto& a : *acts) {
-      if (a.statusCode == ActivityStatusCode::InProgress && a.kind == kind && a.instanceId == id) {
+      bool open = a.statusCode == ActivityStatusCode::InProgress ||
+                  a.statusCode == ActivityStatusCode::PreInService;
+      if (open && a.kind == kind && a.instanceId == id) {
         operations::finishActivity(a, code, now, message);
         TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       }
@@ -236,7 +238,11 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       }
     }
     if (i.state == InstanceState::Running) {
-      if (addToLoadBalancer) {
+      if (i.lifecycleState == LifecycleState::Pending && !addToLoadBalancer) {
+        i.addToTargetGroups = false; // AWS does not add it when the process resumes
+        changed[i.instanceId] = true;
+      }
+      if (addToLoadBalancer && i.addToTargetGroups) {
         TIDE_RETURN_IF_ERROR(registerTargets(i));
       }
       if (i.lifecycleState == LifecycleState::Pending) {

@@ -620,6 +620,9 @@ TEST_F(AutoScalingControllerTest, SuspendedProcessesAreHonoured) {
   settle(c, 2);
   EXPECT_EQ(countState(live(), LifecycleState::InService), 2);
   EXPECT_TRUE(targets().empty()); // in service, not registered
+  suspend({});
+  pass(c);
+  EXPECT_TRUE(targets().empty()); // nor once it resumes, as AWS
   suspend({"Terminate"});
   group_.desiredCapacity = 1;
   putGroup();

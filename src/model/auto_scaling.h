@@ -81,10 +81,11 @@ struct ScalingPolicy {
 
 // A scaling activity's StatusCode (the ones tide uses of Auto Scaling's).
 enum class ActivityStatusCode {
-  InProgress, // "InProgress"
-  Successful, // "Successful"
-  Failed,     // "Failed"
-  Cancelled,  // "Cancelled"
+  InProgress,   // "InProgress"
+  Successful,   // "Successful"
+  Failed,       // "Failed"
+  Cancelled,    // "Cancelled"
+  PreInService, // "PreInService": an instance leaving standby, not yet in service
 };
 
 // What a scaling activity does: decisions read this (and instanceId), never the description.

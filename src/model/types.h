@@ -174,6 +174,8 @@ struct Instance {
   std::optional<LifecycleState> lifecycleState; // unset when not in a group
   std::optional<HealthStatus> healthStatus;     // as the group sees it; unset when not in a group
   bool protectedFromScaleIn = false; // never chosen to scale the group in (SetInstanceProtection)
+  bool addToTargetGroups = true;     // false: put in service while AddToLoadBalancer was suspended,
+                                     // so the group never registers it (AWS); ExitStandby resets it
   // Observed by the instance controller (durable facts: they change with the process, not
   // every second; its CPU and memory readings are InstanceUsage, kept in memory):
   int pid = 0;                    // process group leader, 0 when none

@@ -127,7 +127,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     launchTemplateId, launchTemplateName, launchTemplateVersion, amiLaunchIndex, privateIpAddress,
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
     environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
-    healthStatus, protectedFromScaleIn, pid, processStartTicks, lastExit)
+    healthStatus, protectedFromScaleIn, addToTargetGroups, pid, processStartTicks, lastExit)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
