@@ -55,6 +55,9 @@ OPERATIONS = {
         DeleteAutoScalingGroup SetDesiredCapacity TerminateInstanceInAutoScalingGroup
         DescribeAutoScalingInstances DescribeScalingActivities PutScalingPolicy DescribePolicies
         DeletePolicy ExecutePolicy CreateOrUpdateTags DescribeTags DeleteTags
+        DescribeTerminationPolicyTypes SetInstanceProtection SetInstanceHealth
+        SuspendProcesses ResumeProcesses DescribeScalingProcessTypes EnterStandby ExitStandby
+        AttachInstances DetachInstances
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

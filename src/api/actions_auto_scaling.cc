@@ -16,6 +16,7 @@
 #include "operations/scaling_activity.h"
 #include "operations/scaling_policy.h"
 #include "operations/target_tracking.h"
+#include "operations/termination_policy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -138,14 +139,6 @@ Status readTargetGroups(store::Tx& tx, const Json& p, AutoScalingGroup& g) {
   return Status::ok();
 }
 
-constexpr const char* kTerminationPolicies[] = {"Default",
-                                                "OldestInstance",
-                                                "NewestInstance",
-                                                "OldestLaunchTemplate",
-                                                "OldestLaunchConfiguration",
-                                                "ClosestToNextInstanceHour",
-                                                "AllocationStrategy"};
-
 // The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share, onto g.
 Status readSettings(const Json& p, AutoScalingGroup& g) {
   auto type = optString(p, "HealthCheckType");
@@ -153,12 +146,25 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   auto cooldown = optIntIn(p, "DefaultCooldown", 0, 86400);
   auto warmup = optIntIn(p, "DefaultInstanceWarmup", -1, 86400); // -1: unset it (as AWS)
   auto policies = optStringList(p, "TerminationPolicies");
-  TIDE_RETURN_IF_ERROR(firstError(
-      {&type.status(), &grace.status(), &cooldown.status(), &warmup.status(), &policies.status()}));
+  auto protect = optBool(p, "NewInstancesProtectedFromScaleIn");
+  auto lifetime = optInt(p, "MaxInstanceLifetime");
+  TIDE_RETURN_IF_ERROR(firstError({&type.status(), &grace.status(), &cooldown.status(),
+                                   &warmup.status(), &policies.status(), &protect.status(),
+                                   &lifetime.status()}));
   if (warmup->has_value()) {
     g.defaultInstanceWarmup =
         **warmup < 0 ? std::nullopt : std::optional<int>(static_cast<int>(**warmup));
   }
+  if (lifetime->has_value()) {
+    // 0 clears it; otherwise at least a day and at most a year (AWS's bounds).
+    if (**lifetime != 0 && (**lifetime < 86400 || **lifetime > 31536000)) {
+      return validationError("The maximum instance lifetime must be equal to 0 or between 86400 "
+                             "and 31536000 seconds, not " +
+                             std::to_string(**lifetime));
+    }
+    g.maxInstanceLifetime = static_cast<int>(**lifetime);
+  }
+  g.newInstancesProtectedFromScaleIn = protect->value_or(g.newInstancesProtectedFromScaleIn);
   if (type->has_value()) {
     auto parsed = model::parseHealthCheckType(**type);
     if (!parsed) {
@@ -170,8 +176,7 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   g.defaultCooldown = cooldown->value_or(g.defaultCooldown);
   if (p.contains("TerminationPolicies")) {
     for (const auto& tp : *policies) {
-      if (std::none_of(std::begin(kTerminationPolicies), std::end(kTerminationPolicies),
-                       [&](const char* k) { return tp == k; })) {
+      if (!operations::isTerminationPolicyType(tp)) {
         return validationError("Unknown termination policy '" + tp + "'");
       }
     }
@@ -195,7 +200,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
       p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
           "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
           "DefaultInstanceWarmup", "TerminationPolicies", "Tags", "VPCZoneIdentifier",
-          "AvailabilityZones"}));
+          "AvailabilityZones", "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = requiredSize(p, "MinSize");
   auto max = requiredSize(p, "MaxSize");
@@ -246,11 +251,11 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
 }
 
 Result<Json> updateAutoScalingGroup(ActionContext& ctx, const Json& p) {
-  TIDE_RETURN_IF_ERROR(
-      checkKnownParams(p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize",
-                           "DesiredCapacity", "TargetGroupARNs", "HealthCheckType",
-                           "HealthCheckGracePeriod", "DefaultCooldown", "DefaultInstanceWarmup",
-                           "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones"}));
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
+          "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
+          "DefaultInstanceWarmup", "TerminationPolicies", "VPCZoneIdentifier", "AvailabilityZones",
+          "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = optIntIn(p, "MinSize", 0, 10000);
   auto max = optIntIn(p, "MaxSize", 0, 10000);

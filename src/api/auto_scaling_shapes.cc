@@ -36,10 +36,13 @@ Json instanceTemplateJson(const model::Instance& i) {
 } // namespace
 
 Json groupInstanceJson(const model::Instance& i) {
-  return {{"InstanceId", i.instanceId},     {"InstanceType", i.instanceType},
-          {"AvailabilityZone", "local-1a"}, {"LifecycleState", lifecycleText(i)},
-          {"HealthStatus", healthText(i)},  {"LaunchTemplate", instanceTemplateJson(i)},
-          {"ProtectedFromScaleIn", false}};
+  return {{"InstanceId", i.instanceId},
+          {"InstanceType", i.instanceType},
+          {"AvailabilityZone", "local-1a"},
+          {"LifecycleState", lifecycleText(i)},
+          {"HealthStatus", healthText(i)},
+          {"LaunchTemplate", instanceTemplateJson(i)},
+          {"ProtectedFromScaleIn", i.protectedFromScaleIn}};
 }
 
 Json autoScalingInstanceJson(const model::Instance& i) {
@@ -52,7 +55,7 @@ Json autoScalingInstanceJson(const model::Instance& i) {
           {"LifecycleState", lifecycleText(i)},
           {"HealthStatus", health},
           {"LaunchTemplate", instanceTemplateJson(i)},
-          {"ProtectedFromScaleIn", false}};
+          {"ProtectedFromScaleIn", i.protectedFromScaleIn}};
 }
 
 Json autoScalingGroupJson(const model::AutoScalingGroup& g,
@@ -62,6 +65,11 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
     instances.push_back(groupInstanceJson(i));
   }
   Json tags = groupTagsJson(g);
+  Json suspended = Json::array();
+  for (const auto& sp : g.suspendedProcesses) {
+    suspended.push_back(
+        {{"ProcessName", sp.processName}, {"SuspensionReason", sp.suspensionReason}});
+  }
   Json j = {{"AutoScalingGroupName", g.autoScalingGroupName},
             {"AutoScalingGroupARN", g.autoScalingGroupArn},
             {"LaunchTemplate",
@@ -79,12 +87,15 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
             {"HealthCheckGracePeriod", g.healthCheckGracePeriod},
             {"Instances", instances},
             {"CreatedTime", formatIso8601(g.createdTime)},
-            {"SuspendedProcesses", Json::array()},
+            {"SuspendedProcesses", suspended},
             {"TerminationPolicies", g.terminationPolicies},
-            {"NewInstancesProtectedFromScaleIn", false},
+            {"NewInstancesProtectedFromScaleIn", g.newInstancesProtectedFromScaleIn},
             {"Tags", tags}};
   if (g.defaultInstanceWarmup) {
     j["DefaultInstanceWarmup"] = *g.defaultInstanceWarmup;
+  }
+  if (g.maxInstanceLifetime > 0) {
+    j["MaxInstanceLifetime"] = g.maxInstanceLifetime;
   }
   if (g.deleting) {
     j["Status"] = "Delete in progress";

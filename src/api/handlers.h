@@ -109,6 +109,18 @@ Result<Json> describePolicies(ActionContext& ctx, const Json& p);
 Result<Json> deletePolicy(ActionContext& ctx, const Json& p);
 Result<Json> executePolicy(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling_controls.cc
+Result<Json> describeTerminationPolicyTypes(ActionContext& ctx, const Json& p);
+Result<Json> setInstanceProtection(ActionContext& ctx, const Json& p);
+Result<Json> setInstanceHealth(ActionContext& ctx, const Json& p);
+Result<Json> suspendProcesses(ActionContext& ctx, const Json& p);
+Result<Json> resumeProcesses(ActionContext& ctx, const Json& p);
+Result<Json> describeScalingProcessTypes(ActionContext& ctx, const Json& p);
+Result<Json> enterStandby(ActionContext& ctx, const Json& p);
+Result<Json> exitStandby(ActionContext& ctx, const Json& p);
+Result<Json> attachInstances(ActionContext& ctx, const Json& p);
+Result<Json> detachInstances(ActionContext& ctx, const Json& p);
+
 // actions_auto_scaling_tags.cc
 Result<Json> createOrUpdateTags(ActionContext& ctx, const Json& p);
 Result<Json> describeAutoScalingTags(ActionContext& ctx, const Json& p);

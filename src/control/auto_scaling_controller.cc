@@ -4,8 +4,10 @@
 #include "common/log.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
+#include "operations/scaling_processes.h"
 #include "operations/target_tracking.h"
 #include "operations/targets.h"
+#include "operations/termination_policy.h"
 
 #include <algorithm>
 #include <map>
@@ -20,12 +22,19 @@ using model::InstanceGoal;
 using model::InstanceState;
 using model::LifecycleState;
 using model::TargetHealthState;
+using operations::isSuspended;
+using operations::ScalingProcess;
 
 namespace {
 
 // Descriptions, for people only: decisions read an activity's kind and instanceId.
 constexpr const char* kLaunching = "Launching a new EC2 instance";
 constexpr const char* kTerminating = "Terminating EC2 instance: ";
+constexpr const char* kEc2HealthCause =
+    " an instance was taken out of service in response to an EC2 health check indicating it has "
+    "been terminated or stopped.";
+constexpr const char* kUserHealthCause =
+    " an instance was taken out of service in response to a user health-check.";
 
 bool inService(const Instance& i) {
   return i.lifecycleState == LifecycleState::Pending ||
@@ -36,79 +45,6 @@ bool inService(const Instance& i) {
 bool ec2Healthy(const Instance& i) {
   return i.goal == InstanceGoal::Run &&
          (i.state == InstanceState::Pending || i.state == InstanceState::Running);
-}
-
-// -1 when a goes before b as a victim, 1 when after, 0 when the policy does not tell.
-using VictimOrder = int (*)(const model::AutoScalingGroup&, const Instance&, const Instance&);
-
-int oldestInstance(const model::AutoScalingGroup&, const Instance& a, const Instance& b) {
-  return a.launchTime == b.launchTime ? 0 : (a.launchTime < b.launchTime ? -1 : 1);
-}
-int newestInstance(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
-  return -oldestInstance(g, a, b);
-}
-// Instances of another template than the group's first, then older versions first.
-int oldestLaunchTemplate(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
-  bool aOther = a.launchTemplateId != g.launchTemplateId;
-  bool bOther = b.launchTemplateId != g.launchTemplateId;
-  if (aOther != bOther) {
-    return aOther ? -1 : 1;
-  }
-  if (a.launchTemplateVersion != b.launchTemplateVersion) {
-    return a.launchTemplateVersion < b.launchTemplateVersion ? -1 : 1;
-  }
-  return 0;
-}
-// Auto Scaling's Default balances Availability Zones (tide has one), then takes the oldest
-// launch template, then the instance closest to the next billing hour; tide has no billing
-// hours and takes the oldest instance instead.
-int defaultOrder(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
-  int c = oldestLaunchTemplate(g, a, b);
-  return c != 0 ? c : oldestInstance(g, a, b);
-}
-int noOrder(const model::AutoScalingGroup&, const Instance&, const Instance&) {
-  return 0;
-}
-
-struct TerminationPolicyRow {
-  const char* name;
-  VictimOrder order;
-};
-
-const TerminationPolicyRow kTerminationPolicies[] = {
-    {"Default", defaultOrder},
-    {"OldestInstance", oldestInstance},
-    {"NewestInstance", newestInstance},
-    {"OldestLaunchTemplate", oldestLaunchTemplate},
-    {"OldestLaunchConfiguration", oldestLaunchTemplate},
-    {"ClosestToNextInstanceHour", noOrder}, // no billing hours locally
-    {"AllocationStrategy", noOrder},        // one instance type, one market
-};
-
-VictimOrder terminationPolicy(const std::string& name) {
-  for (const auto& row : kTerminationPolicies) {
-    if (name == row.name) {
-      return row.order;
-    }
-  }
-  return noOrder;
-}
-
-// Whether a should be taken out of service before b: unhealthy first, then the group's
-// termination policies in order, then Default.
-bool victimBefore(const model::AutoScalingGroup& g, const Instance& a, const Instance& b) {
-  if ((a.healthStatus == HealthStatus::Unhealthy) != (b.healthStatus == HealthStatus::Unhealthy)) {
-    return a.healthStatus == HealthStatus::Unhealthy;
-  }
-  for (const auto& name : g.terminationPolicies) {
-    if (int c = terminationPolicy(name)(g, a, b); c != 0) {
-      return c < 0;
-    }
-  }
-  if (int c = defaultOrder(g, a, b); c != 0) {
-    return c < 0;
-  }
-  return a.instanceId < b.instanceId;
 }
 
 } // namespace
@@ -154,21 +90,30 @@ Result<Millis> AutoScalingController::reconcile(const Wake& wake) {
 
 Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now, TimeMs& next) {
   int toLaunch = 0, active = 0;
+  std::string cause;
   bool deleted = false;
-  TIDE_RETURN_IF_ERROR(store_.transact(
-      [&](store::Tx& tx) { return observe(tx, name, now, toLaunch, active, next, deleted); }));
+  TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) {
+    return observe(tx, name, now, toLaunch, active, cause, next, deleted);
+  }));
   if (deleted) {
     logInfo("auto scaling group " + name + " deleted");
     return Status::ok();
   }
   if (toLaunch > 0) {
-    launch(name, active, toLaunch, now, next);
+    if (cause.empty()) {
+      cause = operations::causeTime(now) +
+              " an instance was started in response to a difference between desired and actual "
+              "capacity, increasing the capacity from " +
+              std::to_string(active) + " to " + std::to_string(active + toLaunch) + ".";
+    }
+    launch(name, toLaunch, cause, now, next);
   }
   return Status::ok();
 }
 
 Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,
-                                      int& toLaunch, int& active, TimeMs& next, bool& deleted) {
+                                      int& toLaunch, int& active, std::string& launchCause,
+                                      TimeMs& next, bool& deleted) {
   TIDE_ASSIGN_OR_RETURN(auto found, tx.autoScalingGroup(name));
   if (!found.has_value()) {
     deleted = true;
@@ -200,7 +145,9 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   auto finish = [&](const std::string& id, ActivityKind kind, ActivityStatusCode code,
                     const std::string& message) -> Status {
     for (auto& a : *acts) {
-      if (a.statusCode == ActivityStatusCode::InProgress && a.kind == kind && a.instanceId == id) {
+      bool open = a.statusCode == ActivityStatusCode::InProgress ||
+                  a.statusCode == ActivityStatusCode::PreInService;
+      if (open && a.kind == kind && a.instanceId == id) {
         operations::finishActivity(a, code, now, message);
         TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
       }
@@ -230,20 +177,27 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     return Status::ok();
   };
 
-  // Lifecycle and health.
+  // Lifecycle and health. Health checks mark instances Unhealthy (unless HealthCheck is
+  // suspended); Unhealthy instances in service are replaced, protected or not (unless
+  // ReplaceUnhealthy or Terminate is suspended). SetInstanceHealth marks them too.
+  const bool checkHealth = !isSuspended(g, ScalingProcess::HealthCheck);
+  const bool replaceUnhealthy = !isSuspended(g, ScalingProcess::ReplaceUnhealthy) &&
+                                !isSuspended(g, ScalingProcess::Terminate);
+  const bool addToLoadBalancer = !isSuspended(g, ScalingProcess::AddToLoadBalancer);
   for (Instance* ip : members) {
     Instance& i = *ip;
     if (i.state == InstanceState::Terminated) {
       if (i.lifecycleState != LifecycleState::Terminating) {
-        TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
-                                        "EC2 health check indicating it has been terminated or "
-                                        "stopped."));
+        TIDE_RETURN_IF_ERROR(takeOut(i, kEc2HealthCause));
         i.healthStatus = HealthStatus::Unhealthy;
       }
       TIDE_RETURN_IF_ERROR(
           finish(i.instanceId, ActivityKind::Terminate, ActivityStatusCode::Successful, ""));
-      TIDE_RETURN_IF_ERROR(finish(i.instanceId, ActivityKind::Launch, ActivityStatusCode::Cancelled,
-                                  "The instance was terminated before it came into service"));
+      for (ActivityKind k : {ActivityKind::Launch, ActivityKind::Standby, ActivityKind::Attach,
+                             ActivityKind::Detach}) {
+        TIDE_RETURN_IF_ERROR(finish(i.instanceId, k, ActivityStatusCode::Cancelled,
+                                    "The instance was terminated before it came into service"));
+      }
       i.lifecycleState = LifecycleState::Terminated;
       changed[i.instanceId] = true;
       continue;
@@ -251,66 +205,139 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     if (!inService(i)) {
       continue;
     }
-    if (!ec2Healthy(i)) {
-      i.healthStatus = HealthStatus::Unhealthy;
-      TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to an "
-                                      "EC2 health check indicating it has been terminated or "
-                                      "stopped."));
-      continue;
-    }
-    if (g.healthCheckType == model::HealthCheckType::ELB &&
-        i.lifecycleState == LifecycleState::InService) {
-      TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
-      if (now < graceEnds) {
-        next = std::min(next, graceEnds);
-      } else {
-        bool unhealthy = std::any_of(targets->begin(), targets->end(), [&](const auto& t) {
-          return t.id == i.instanceId && groupTgs.count(t.targetGroupArn) &&
-                 t.state == TargetHealthState::Unhealthy;
-        });
-        if (unhealthy) {
-          i.healthStatus = HealthStatus::Unhealthy;
-          TIDE_RETURN_IF_ERROR(takeOut(i, " an instance was taken out of service in response to "
-                                          "an ELB system health check failure."));
-          continue;
+    // Why the group takes it out of service, if it does (set by a health check this pass).
+    const char* why = nullptr;
+    if (checkHealth && i.healthStatus != HealthStatus::Unhealthy) {
+      if (!ec2Healthy(i)) {
+        why = kEc2HealthCause;
+      } else if (g.healthCheckType == model::HealthCheckType::ELB &&
+                 i.lifecycleState == LifecycleState::InService) {
+        TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
+        if (now < graceEnds) {
+          next = std::min(next, graceEnds);
+        } else if (std::any_of(targets->begin(), targets->end(), [&](const auto& t) {
+                     return t.id == i.instanceId && groupTgs.count(t.targetGroupArn) &&
+                            t.state == TargetHealthState::Unhealthy;
+                   })) {
+          why = " an instance was taken out of service in response to an ELB system health check "
+                "failure.";
         }
+      }
+      if (why != nullptr) {
+        i.healthStatus = HealthStatus::Unhealthy;
+        changed[i.instanceId] = true;
+      }
+    }
+    if (i.healthStatus == HealthStatus::Unhealthy) {
+      if (replaceUnhealthy) {
+        // Marked by SetInstanceHealth (or by a check while ReplaceUnhealthy was suspended).
+        TIDE_RETURN_IF_ERROR(takeOut(i, why != nullptr ? why : kUserHealthCause));
+        continue;
+      }
+      if (!ec2Healthy(i)) {
+        continue; // not running: nothing to register or put in service
       }
     }
     if (i.state == InstanceState::Running) {
-      TIDE_RETURN_IF_ERROR(registerTargets(i));
+      if (i.lifecycleState == LifecycleState::Pending && !addToLoadBalancer) {
+        i.addToTargetGroups = false; // AWS does not add it when the process resumes
+        changed[i.instanceId] = true;
+      }
+      if (addToLoadBalancer && i.addToTargetGroups) {
+        TIDE_RETURN_IF_ERROR(registerTargets(i));
+      }
       if (i.lifecycleState == LifecycleState::Pending) {
         i.lifecycleState = LifecycleState::InService;
         changed[i.instanceId] = true;
-        TIDE_RETURN_IF_ERROR(
-            finish(i.instanceId, ActivityKind::Launch, ActivityStatusCode::Successful, ""));
+        for (ActivityKind k : {ActivityKind::Launch, ActivityKind::Standby, ActivityKind::Attach}) {
+          TIDE_RETURN_IF_ERROR(finish(i.instanceId, k, ActivityStatusCode::Successful, ""));
+        }
         logInfo("auto scaling group " + name + ": " + i.instanceId + " is InService");
       }
     }
   }
 
   // Capacity: too many in service → choose victims; too few → launch (after this commit).
+  // Standby instances are members but not capacity.
   std::vector<Instance*> live;
   for (Instance* i : members) {
-    if (inService(*i)) {
+    if (inService(*i) && !(i->healthStatus == HealthStatus::Unhealthy && replaceUnhealthy)) {
       live.push_back(i);
     }
   }
   active = static_cast<int>(live.size());
   int desired = g.deleting ? 0 : g.desiredCapacity;
-  if (active > desired) {
-    std::sort(live.begin(), live.end(),
-              [&](const Instance* a, const Instance* b) { return victimBefore(g, *a, *b); });
-    for (int k = 0; k < active - desired; ++k) {
-      TIDE_RETURN_IF_ERROR(takeOut(
-          *live[k], " an instance was taken out of service in response to a difference between "
-                    "desired and actual capacity, shrinking the capacity from " +
-                        std::to_string(active) + " to " + std::to_string(desired) + "."));
+  const bool terminate = g.deleting || !isSuspended(g, ScalingProcess::Terminate);
+
+  // Max instance lifetime: the oldest instance past it (not protected) is replaced, one at a
+  // time, launching its replacement first so that the capacity holds: it is not counted while
+  // its replacement launches, and is taken out once nothing in the group is still pending.
+  Instance* expired = nullptr;
+  if (g.maxInstanceLifetime > 0 && !g.deleting) {
+    TimeMs lifetime = 1000LL * g.maxInstanceLifetime;
+    for (Instance* i : live) {
+      if (i->protectedFromScaleIn || i->lifecycleState != LifecycleState::InService) {
+        continue;
+      }
+      if (now - i->launchTime >= lifetime) {
+        if (expired == nullptr || i->launchTime < expired->launchTime) {
+          expired = i;
+        }
+      } else {
+        next = std::min(next, i->launchTime + lifetime);
+      }
     }
-  } else if (active < desired) {
+  }
+  if (expired != nullptr && terminate) {
+    std::erase(live, expired);
+    --active;
+    bool pending = std::any_of(live.begin(), live.end(), [](const Instance* i) {
+      return i->lifecycleState == LifecycleState::Pending;
+    });
+    if (active >= desired && !pending) {
+      TIDE_RETURN_IF_ERROR(takeOut(*expired, " an instance was taken out of service in response "
+                                             "to a maximum instance lifetime being reached."));
+    } else if (active < desired) {
+      launchCause = operations::causeTime(now) +
+                    " an instance was launched to replace an instance that reached its maximum "
+                    "instance lifetime.";
+    }
+  }
+  if (active > desired && terminate) {
+    std::vector<operations::ScaleInCandidate> candidates;
+    std::map<std::string, Instance*> byId;
+    for (Instance* i : live) {
+      candidates.push_back(operations::scaleInCandidate(*i));
+      byId[i->instanceId] = i;
+    }
+    if (g.deleting) {
+      for (auto& c : candidates) {
+        c.protectedFromScaleIn = false; // ForceDelete takes every instance
+      }
+    }
+    for (const std::string& id :
+         operations::chooseScaleInVictims(g, std::move(candidates), active - desired, now)) {
+      TIDE_RETURN_IF_ERROR(takeOut(
+          *byId[id], " an instance was taken out of service in response to a difference between "
+                     "desired and actual capacity, shrinking the capacity from " +
+                         std::to_string(active) + " to " + std::to_string(desired) + "."));
+    }
+  } else if (active < desired && !isSuspended(g, ScalingProcess::Launch)) {
     toLaunch = desired - active;
   }
+  if (g.deleting) {
+    // Standby and detaching instances go with the group too.
+    for (Instance* i : members) {
+      if (i->lifecycleState == LifecycleState::Standby ||
+          i->lifecycleState == LifecycleState::EnteringStandby) {
+        TIDE_RETURN_IF_ERROR(takeOut(*i, " an instance was taken out of service in response to "
+                                         "a user request deleting the AutoScalingGroup."));
+      }
+    }
+  }
 
-  // Terminating: drain the targets; once they are gone, terminate.
+  // Terminating, EnteringStandby, Detaching: drain the targets (a standby or detaching instance,
+  // only the group's); once they are gone, terminate, stand by, or leave the group.
   bool anyLeft = false;
   for (Instance* ip : members) {
     Instance& i = *ip;
@@ -318,18 +345,38 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       continue;
     }
     anyLeft = true;
-    if (i.lifecycleState != LifecycleState::Terminating) {
+    const bool terminating = i.lifecycleState == LifecycleState::Terminating;
+    if (!terminating && i.lifecycleState != LifecycleState::EnteringStandby &&
+        i.lifecycleState != LifecycleState::Detaching) {
       continue;
     }
     int remaining = 0;
     for (model::Target& t : *targets) {
-      if (t.id != i.instanceId) {
+      if (t.id != i.instanceId || (!terminating && !groupTgs.count(t.targetGroupArn))) {
         continue;
       }
       ++remaining;
       TIDE_RETURN_IF_ERROR(operations::deregisterTarget(tx, t, now).status());
     }
-    if (remaining == 0 && i.goal != InstanceGoal::Terminate) {
+    if (remaining > 0) {
+      continue;
+    }
+    if (i.lifecycleState == LifecycleState::EnteringStandby) {
+      i.lifecycleState = LifecycleState::Standby;
+      changed[i.instanceId] = true;
+      TIDE_RETURN_IF_ERROR(
+          finish(i.instanceId, ActivityKind::Standby, ActivityStatusCode::Successful, ""));
+      logInfo("auto scaling group " + name + ": " + i.instanceId + " is in Standby");
+    } else if (i.lifecycleState == LifecycleState::Detaching) {
+      i.autoScalingGroupName.clear();
+      i.lifecycleState.reset();
+      i.healthStatus.reset();
+      i.protectedFromScaleIn = false;
+      changed[i.instanceId] = true;
+      TIDE_RETURN_IF_ERROR(
+          finish(i.instanceId, ActivityKind::Detach, ActivityStatusCode::Successful, ""));
+      logInfo("auto scaling group " + name + ": " + i.instanceId + " detached");
+    } else if (i.goal != InstanceGoal::Terminate) {
       i.goal = InstanceGoal::Terminate;
       i.stateTransitionReason =
           "Auto Scaling: taken out of service (" + formatIso8601(now).substr(0, 19) + " GMT)";
@@ -392,12 +439,8 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   return Status::ok();
 }
 
-void AutoScalingController::launch(const std::string& name, int active, int count, TimeMs now,
-                                   TimeMs& next) {
-  std::string cause = operations::causeTime(now) +
-                      " an instance was started in response to a difference between desired and "
-                      "actual capacity, increasing the capacity from " +
-                      std::to_string(active) + " to " + std::to_string(active + count) + ".";
+void AutoScalingController::launch(const std::string& name, int count, const std::string& cause,
+                                   TimeMs now, TimeMs& next) {
   int launched = 0;
   for (int batch = 1; launched < count; batch *= 2) {
     int n = std::min(batch, count - launched);
@@ -433,6 +476,7 @@ void AutoScalingController::launch(const std::string& name, int active, int coun
       req.maxCount = n;
       req.reservationId = newId("r");
       req.autoScalingGroupName = name;
+      req.protectedFromScaleIn = g->newInstancesProtectedFromScaleIn;
       TIDE_ASSIGN_OR_RETURN(auto out, operations::launchInstances(tx, req, options_.maxCpuCores,
                                                                   now, options_.addresses));
       for (const Instance& i : out) {

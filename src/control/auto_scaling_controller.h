@@ -8,10 +8,19 @@
 //     does; InService instances missing from a target group are registered again;
 //   - health: an instance not running (EC2), or with HealthCheckType ELB and after the
 //     HealthCheckGracePeriod an unhealthy target in one of the group's target groups, becomes
-//     Unhealthy and is taken out of service (it is replaced: the group is then short);
-//   - scale-in, several passes: victims (by termination policy) become Terminating, their
-//     targets start draining; once the target controller has removed the drained targets, the
-//     instance's goal becomes terminate; once terminated, its lifecycle is Terminated;
+//     Unhealthy (as SetInstanceHealth makes it) and is taken out of service, protected or not
+//     (it is replaced: the group is then short);
+//   - scale-in, several passes: victims (operations::chooseScaleInVictims: zones, termination
+//     policies, never a protected instance) become Terminating, their targets start draining;
+//     once the target controller has removed the drained targets, the instance's goal becomes
+//     terminate; once terminated, its lifecycle is Terminated;
+//   - standby and detach: EnteringStandby and Detaching instances drain their targets in the
+//     group's target groups, then become Standby (a member, not capacity) or leave the group;
+//     Pending instances (launched, attached, back from standby) are registered and put InService;
+//   - max instance lifetime: the oldest instance past it is replaced one at a time, its
+//     replacement launched before it is taken out;
+//   - suspended processes (SuspendProcesses) stop what they name: Launch, Terminate, HealthCheck,
+//     ReplaceUnhealthy, AddToLoadBalancer;
 //   - scale-out: (desired - in service or pending) launches through operations::launchInstances, in
 //     batches of 1, 2, 4, ... while they succeed (Kubernetes' slowStartBatch); a failure ends
 //     the pass with a Failed activity and is retried after a backoff that doubles per failure
@@ -60,12 +69,14 @@ private:
   // One group's pass: observe, then launch what it is short of.
   Status reconcileGroup(const std::string& groupName, TimeMs now, TimeMs& next);
   // Observes the group's instances and moves them on (lifecycle, health, draining, victims).
-  // Sets `toLaunch` to how many instances the group is short of, and `deleted` when the group
-  // was removed.
+  // Sets `toLaunch` to how many instances the group is short of (with `launchCause` when the
+  // launches are not for a difference in capacity), and `deleted` when the group was removed.
   Status observe(store::Tx& tx, const std::string& groupName, TimeMs now, int& toLaunch,
-                 int& active, TimeMs& next, bool& deleted);
-  // Launches `count` instances in growing batches; stops at the first failure.
-  void launch(const std::string& groupName, int active, int count, TimeMs now, TimeMs& next);
+                 int& active, std::string& launchCause, TimeMs& next, bool& deleted);
+  // Launches `count` instances in growing batches, each with an activity of that cause; stops
+  // at the first failure.
+  void launch(const std::string& groupName, int count, const std::string& cause, TimeMs now,
+              TimeMs& next);
 
   store::Store& store_;
   const Clock& clock_;

@@ -454,6 +454,326 @@ TEST_F(AutoScalingControllerTest, ScaleInDrainsBeforeTerminating) {
   EXPECT_EQ(live().size(), 1u);
 }
 
+TEST_F(AutoScalingControllerTest, ScaleInChoosesVictimsByTheGroupsTerminationPolicies) {
+  // Three instances launched a minute apart; NewestInstance takes the two newest, whatever
+  // Default would have said (the oldest is of an older template version).
+  group_.desiredCapacity = 1;
+  group_.terminationPolicies = {"NewestInstance"};
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  std::vector<std::string> launched;
+  for (int k = 1; k <= 3; ++k) {
+    group_ = group();
+    group_.desiredCapacity = k;
+    putGroup();
+    settle(c, 2);
+    for (const auto& i : live()) {
+      if (std::find(launched.begin(), launched.end(), i.instanceId) == launched.end()) {
+        launched.push_back(i.instanceId);
+      }
+    }
+    clock_.advance(Millis(60'000));
+  }
+  ASSERT_EQ(launched.size(), 3u);
+  put([&](store::Tx& tx) {
+    Instance i = **tx.instance(launched[0]);
+    i.launchTemplateVersion = 0;
+    return tx.putInstance(i);
+  });
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.lifecycleState == LifecycleState::Terminating, i.instanceId != launched[0])
+        << i.instanceId;
+  }
+  // With Default, the older template version goes first.
+  clock_.advance(Millis(5'000)); // the victims' deregistration delay
+  settle(c);
+  ASSERT_EQ(live().size(), 1u);
+  group_ = group();
+  group_.terminationPolicies = {"Default"};
+  group_.desiredCapacity = 2;
+  putGroup();
+  settle(c, 2);
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.lifecycleState == LifecycleState::Terminating, i.instanceId == launched[0])
+        << i.instanceId;
+  }
+}
+
+// Helpers of the group's controls' tests: an instance by id, changed as the API would.
+Instance instanceOf(store::Store& s, const std::string& id) {
+  Instance out;
+  EXPECT_OK(s.transact([&](store::Tx& tx) {
+    out = **tx.instance(id);
+    return Status::ok();
+  }));
+  return out;
+}
+void change(store::Store& s, const std::string& id, const std::function<void(Instance&)>& fn) {
+  ASSERT_OK(s.transact([&](store::Tx& tx) {
+    Instance i = **tx.instance(id);
+    fn(i);
+    return tx.putInstance(i);
+  }));
+}
+int countState(const std::vector<Instance>& in, LifecycleState s) {
+  return static_cast<int>(std::count_if(in.begin(), in.end(),
+                                        [&](const Instance& i) { return i.lifecycleState == s; }));
+}
+
+TEST_F(AutoScalingControllerTest, ProtectedInstancesStayOnScaleInButAreReplacedWhenUnhealthy) {
+  group_.desiredCapacity = 3;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  auto all = live();
+  ASSERT_EQ(all.size(), 3u);
+  const std::string a = all[0].instanceId, b = all[1].instanceId, x = all[2].instanceId;
+  for (const auto& id : {a, b}) { // SetInstanceProtection
+    change(*store_, id, [](Instance& i) { i.protectedFromScaleIn = true; });
+  }
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  // Two should go; only the unprotected one can.
+  EXPECT_EQ(instanceOf(*store_, x).lifecycleState, LifecycleState::Terminating);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::InService);
+  EXPECT_EQ(instanceOf(*store_, b).lifecycleState, LifecycleState::InService);
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_EQ(live().size(), 2u); // above the desired capacity until protection is lifted
+  // Unhealthy, a protected instance is replaced all the same.
+  group_ = group();
+  group_.desiredCapacity = 2;
+  putGroup();
+  setState(a, InstanceState::Stopped);
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::Terminating);
+  EXPECT_EQ(countState(live(), LifecycleState::Pending), 1); // its replacement
+  // Protection lifted: the group scales in to 1.
+  clock_.advance(Millis(5'000));
+  settle(c);
+  change(*store_, b, [](Instance& i) { i.protectedFromScaleIn = false; });
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(countState(live(), LifecycleState::Terminating), 1);
+}
+
+TEST_F(AutoScalingControllerTest, NewInstancesAreProtectedWhenTheGroupSaysSo) {
+  group_.newInstancesProtectedFromScaleIn = true;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  for (const auto& i : live()) {
+    EXPECT_TRUE(i.protectedFromScaleIn);
+  }
+  group_ = group();
+  group_.desiredCapacity = 0;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(countState(live(), LifecycleState::InService), 2);
+}
+
+TEST_F(AutoScalingControllerTest, AnInstanceSetUnhealthyByTheUserIsReplaced) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  std::string victim = live()[0].instanceId;
+  change(*store_, victim, [](Instance& i) { i.healthStatus = HealthStatus::Unhealthy; });
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, victim).lifecycleState, LifecycleState::Terminating);
+  EXPECT_EQ(countState(live(), LifecycleState::Pending), 1);
+  bool said = false;
+  for (const auto& a : activities()) {
+    said = said || (a.instanceId == victim &&
+                    a.cause.find(" an instance was taken out of service in response to a user "
+                                 "health-check.") != std::string::npos);
+  }
+  EXPECT_TRUE(said);
+}
+
+TEST_F(AutoScalingControllerTest, SuspendedProcessesAreHonoured) {
+  auto suspend = [&](std::vector<std::string> names) {
+    group_ = group();
+    group_.suspendedProcesses.clear();
+    for (auto& n : names) {
+      group_.suspendedProcesses.push_back({n, "User suspended at 2026-12-06T00:00:00Z"});
+    }
+    putGroup();
+  };
+  putGroup();
+  suspend({"Launch"});
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  EXPECT_TRUE(live().empty());
+  suspend({"AddToLoadBalancer"});
+  settle(c, 2);
+  EXPECT_EQ(countState(live(), LifecycleState::InService), 2);
+  EXPECT_TRUE(targets().empty()); // in service, not registered
+  suspend({});
+  pass(c);
+  EXPECT_TRUE(targets().empty()); // nor once it resumes, as AWS
+  suspend({"Terminate"});
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(countState(live(), LifecycleState::InService), 2);
+  suspend({"HealthCheck"});
+  group_.desiredCapacity = 2;
+  putGroup();
+  settle(c, 2);
+  std::string a = live()[0].instanceId, b = live()[1].instanceId;
+  setState(a, InstanceState::Stopped);
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).healthStatus, HealthStatus::Healthy); // not checked
+  suspend({"ReplaceUnhealthy"});
+  pass(c);
+  // Marked, not replaced.
+  EXPECT_EQ(instanceOf(*store_, a).healthStatus, HealthStatus::Unhealthy);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::InService);
+  EXPECT_EQ(live().size(), 2u);
+  suspend({});
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::Terminating);
+  EXPECT_EQ(instanceOf(*store_, b).lifecycleState, LifecycleState::InService);
+}
+
+TEST_F(AutoScalingControllerTest, StandbyLeavesTheTargetGroupsAndTheCapacity) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  TargetController t(*store_, clock_);
+  settle(c, 2);
+  std::string a = live()[0].instanceId;
+  // EnterStandby with ShouldDecrementDesiredCapacity: desired 2 → 1.
+  change(*store_, a, [](Instance& i) { i.lifecycleState = LifecycleState::EnteringStandby; });
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::EnteringStandby);
+  for (const auto& x : targets()) {
+    EXPECT_EQ(x.state == TargetHealthState::Draining, x.id == a);
+  }
+  clock_.advance(Millis(5'000));
+  ASSERT_OK(t.reconcile().status());
+  pass(c);
+  Instance i = instanceOf(*store_, a);
+  EXPECT_EQ(i.lifecycleState, LifecycleState::Standby);
+  EXPECT_EQ(i.goal, InstanceGoal::Run); // still running
+  EXPECT_EQ(targets().size(), 1u);
+  EXPECT_EQ(live().size(), 2u); // a member, not capacity: nothing launched, nothing terminated
+  // ExitStandby: desired 1 → 2, the instance comes back through Pending and is registered.
+  change(*store_, a, [](Instance& i) { i.lifecycleState = LifecycleState::Pending; });
+  group_ = group();
+  group_.desiredCapacity = 2;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::InService);
+  EXPECT_EQ(targets().size(), 2u);
+  EXPECT_EQ(live().size(), 2u);
+  // Without decrementing, the group launches a replacement for the standby instance.
+  change(*store_, a, [](Instance& i) { i.lifecycleState = LifecycleState::EnteringStandby; });
+  pass(c);
+  EXPECT_EQ(countState(live(), LifecycleState::Pending), 1);
+}
+
+TEST_F(AutoScalingControllerTest, DetachedInstancesLeaveTheGroupRunningAndAttachedOnesJoin) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  TargetController t(*store_, clock_);
+  settle(c, 2);
+  std::string a = live()[0].instanceId;
+  change(*store_, a, [](Instance& i) { i.lifecycleState = LifecycleState::Detaching; });
+  group_ = group();
+  group_.desiredCapacity = 1;
+  putGroup();
+  pass(c);
+  clock_.advance(Millis(5'000));
+  ASSERT_OK(t.reconcile().status());
+  pass(c);
+  Instance i = instanceOf(*store_, a);
+  EXPECT_EQ(i.autoScalingGroupName, "");
+  EXPECT_FALSE(i.lifecycleState.has_value());
+  EXPECT_EQ(i.state, InstanceState::Running);
+  EXPECT_EQ(i.goal, InstanceGoal::Run);
+  EXPECT_EQ(targets().size(), 1u);
+  EXPECT_EQ(live().size(), 1u);
+  // AttachInstances: it joins as Pending and is registered and in service at the next pass.
+  change(*store_, a, [](Instance& i) {
+    i.autoScalingGroupName = "web";
+    i.lifecycleState = LifecycleState::Pending;
+    i.healthStatus = HealthStatus::Healthy;
+  });
+  group_ = group();
+  group_.desiredCapacity = 2;
+  putGroup();
+  pass(c);
+  EXPECT_EQ(instanceOf(*store_, a).lifecycleState, LifecycleState::InService);
+  EXPECT_EQ(targets().size(), 2u);
+  EXPECT_EQ(live().size(), 2u); // nothing launched
+}
+
+TEST_F(AutoScalingControllerTest, InstancesPastTheirMaxLifetimeAreReplacedOneAtATime) {
+  group_.maxInstanceLifetime = 86'400;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  TargetController t(*store_, clock_);
+  settle(c, 2);
+  auto first = live();
+  clock_.advance(Millis(86'399'000));
+  pass(c); // a second early: nothing
+  EXPECT_EQ(live().size(), 2u);
+  clock_.advance(Millis(1'000));
+  pass(c);
+  // One is past it: its replacement is launched first, the capacity held.
+  auto now = live();
+  ASSERT_EQ(now.size(), 3u);
+  EXPECT_EQ(countState(now, LifecycleState::InService), 2);
+  EXPECT_EQ(countState(now, LifecycleState::Pending), 1);
+  bool said = false;
+  for (const auto& a : activities()) {
+    said = said || a.cause.find("to replace an instance that reached its maximum instance "
+                                "lifetime.") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+  pass(c); // still pending: nothing taken out
+  EXPECT_EQ(countState(live(), LifecycleState::Terminating), 0);
+  instanceControllerPass();
+  pass(c); // the replacement is in service: the old one goes
+  now = live();
+  EXPECT_EQ(countState(now, LifecycleState::InService), 2);
+  EXPECT_EQ(countState(now, LifecycleState::Terminating), 1);
+  EXPECT_EQ(countState(now, LifecycleState::Pending), 0); // one at a time
+  said = false;
+  for (const auto& a : activities()) {
+    said = said || a.cause.find("taken out of service in response to a maximum instance "
+                                "lifetime being reached.") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+  // Then the other, each drained for its deregistration delay.
+  for (int k = 0; k < 4; ++k) {
+    clock_.advance(Millis(5'000));
+    settle(c, 3);
+  }
+  now = live();
+  ASSERT_EQ(now.size(), 2u);
+  for (const auto& i : now) {
+    EXPECT_NE(i.instanceId, first[0].instanceId);
+    EXPECT_NE(i.instanceId, first[1].instanceId);
+    EXPECT_EQ(i.lifecycleState, LifecycleState::InService);
+  }
+}
+
 TEST_F(AutoScalingControllerTest, ReplacesInstancesFailingEc2HealthChecks) {
   putGroup();
   AutoScalingController c(*store_, clock_);

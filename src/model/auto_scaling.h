@@ -22,6 +22,13 @@ enum class HealthCheckType {
   ELB, // "ELB": also its target groups' health checks
 };
 
+// A process of the group's that SuspendProcesses stopped (Auto Scaling's SuspendedProcess).
+struct SuspendedProcess {
+  std::string processName;      // Launch, Terminate, HealthCheck, ReplaceUnhealthy, ...
+  std::string suspensionReason; // "User suspended at 2026-11-27T21:18:13Z"
+  bool operator==(const SuspendedProcess&) const = default;
+};
+
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
   std::string autoScalingGroupArn;  // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:
@@ -40,7 +47,10 @@ struct AutoScalingGroup {
   std::vector<std::string> terminationPolicies = {"Default"}; // Default, OldestInstance, ...
   std::vector<Tag> tags; // CreateOrUpdateTags; propagated to instances at launch unless listed
                          // in unpropagatedTagKeys
-  std::vector<std::string> unpropagatedTagKeys; // keys of tags with PropagateAtLaunch false
+  std::vector<std::string> unpropagatedTagKeys;     // keys of tags with PropagateAtLaunch false
+  bool newInstancesProtectedFromScaleIn = false;    // instances it launches start protected
+  std::vector<SuspendedProcess> suspendedProcesses; // by name, in the order suspended
+  int maxInstanceLifetime = 0; // seconds an instance may serve before it is replaced; 0: forever
   TimeMs createdTime = 0;
   bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
   TimeMs cooldownUntil = 0; // no simple scaling before this
@@ -118,10 +128,11 @@ struct ScalingPolicy {
 
 // A scaling activity's StatusCode (the ones tide uses of Auto Scaling's).
 enum class ActivityStatusCode {
-  InProgress, // "InProgress"
-  Successful, // "Successful"
-  Failed,     // "Failed"
-  Cancelled,  // "Cancelled"
+  InProgress,   // "InProgress"
+  Successful,   // "Successful"
+  Failed,       // "Failed"
+  Cancelled,    // "Cancelled"
+  PreInService, // "PreInService": an instance leaving standby, not yet in service
 };
 
 // What a scaling activity does: decisions read this (and instanceId), never the description.
@@ -129,6 +140,9 @@ enum class ActivityKind {
   Other,     // "Other": e.g. a change of desired capacity
   Launch,    // "Launch": launching an instance (instanceId empty when the launch failed)
   Terminate, // "Terminate": taking an instance out of service and terminating it
+  Standby,   // "Standby": moving an instance to standby (EnterStandby) or out of it
+  Attach,    // "Attach": attaching an existing instance (AttachInstances)
+  Detach,    // "Detach": detaching an instance from the group (DetachInstances)
 };
 
 struct ScalingActivity {

@@ -21,13 +21,14 @@ constexpr std::array<std::string_view, 6> kInstanceStates = {
 constexpr std::array<std::string_view, 3> kGoals = {"run", "stop", "terminate"};
 constexpr std::array<std::string_view, 5> kTargetStates = {"initial", "healthy", "unhealthy",
                                                            "unused", "draining"};
-constexpr std::array<std::string_view, 4> kLifecycleStates = {"Pending", "InService", "Terminating",
-                                                              "Terminated"};
+constexpr std::array<std::string_view, 7> kLifecycleStates = {
+    "Pending", "InService", "Terminating", "Terminated", "EnteringStandby", "Standby", "Detaching"};
 constexpr std::array<std::string_view, 2> kHealthStatuses = {"Healthy", "Unhealthy"};
 constexpr std::array<std::string_view, 2> kHealthCheckTypes = {"EC2", "ELB"};
-constexpr std::array<std::string_view, 4> kActivityStatusCodes = {"InProgress", "Successful",
-                                                                  "Failed", "Cancelled"};
-constexpr std::array<std::string_view, 3> kActivityKinds = {"Other", "Launch", "Terminate"};
+constexpr std::array<std::string_view, 5> kActivityStatusCodes = {
+    "InProgress", "Successful", "Failed", "Cancelled", "PreInService"};
+constexpr std::array<std::string_view, 6> kActivityKinds = {"Other",   "Launch", "Terminate",
+                                                            "Standby", "Attach", "Detach"};
 constexpr std::array<std::string_view, 3> kAlarmStateValues = {"OK", "ALARM", "INSUFFICIENT_DATA"};
 } // namespace
 

@@ -121,11 +121,17 @@ enum class InstanceGoal {
 
 // An instance's place in its Auto Scaling group (Auto Scaling's LifecycleState):
 //   Pending → InService → Terminating → Terminated
+//   InService → EnteringStandby (draining) → Standby → Pending (ExitStandby) → InService
+//   InService or Standby → Detaching (draining) → out of the group (DetachInstances)
+//   (AttachInstances: a running instance joins as Pending)
 enum class LifecycleState {
-  Pending,     // "Pending": launched for the group, not yet running
-  InService,   // "InService": running and counted in the group's capacity
-  Terminating, // "Terminating": taken out of service; draining, then terminated
-  Terminated,  // "Terminated": gone; no longer a member
+  Pending,         // "Pending": launched (or attached, or back from standby), not yet in service
+  InService,       // "InService": running and counted in the group's capacity
+  Terminating,     // "Terminating": taken out of service; draining, then terminated
+  Terminated,      // "Terminated": gone; no longer a member
+  EnteringStandby, // "EnteringStandby": EnterStandby asked; its targets drain
+  Standby,         // "Standby": out of service and of the target groups, still a member
+  Detaching,       // "Detaching": DetachInstances asked; its targets drain, then it leaves
 };
 
 // The group's view of an instance's health (Auto Scaling's HealthStatus).
@@ -167,6 +173,9 @@ struct Instance {
   std::string autoScalingGroupName;
   std::optional<LifecycleState> lifecycleState; // unset when not in a group
   std::optional<HealthStatus> healthStatus;     // as the group sees it; unset when not in a group
+  bool protectedFromScaleIn = false; // never chosen to scale the group in (SetInstanceProtection)
+  bool addToTargetGroups = true;     // false: put in service while AddToLoadBalancer was suspended,
+                                     // so the group never registers it (AWS); ExitStandby resets it
   // Observed by the instance controller (durable facts: they change with the process, not
   // every second; its CPU and memory readings are InstanceUsage, kept in memory):
   int pid = 0;                    // process group leader, 0 when none

@@ -149,6 +149,7 @@ Result<std::vector<Instance>> launchInstances(store::Tx& tx, const LaunchRequest
       i.autoScalingGroupName = r.autoScalingGroupName;
       i.lifecycleState = model::LifecycleState::Pending;
       i.healthStatus = model::HealthStatus::Healthy;
+      i.protectedFromScaleIn = r.protectedFromScaleIn;
     }
     TIDE_RETURN_IF_ERROR(tx.putInstance(i));
     launched.push_back(std::move(i));

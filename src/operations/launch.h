@@ -32,11 +32,12 @@ struct LaunchRequest {
   std::string launchTemplateId;   // when from a template
   std::string launchTemplateName;
   int64_t launchTemplateVersion = 0;
-  std::vector<model::Tag> tags;     // the instances' tags
-  int64_t minCount = 1;             // fewer than this fit: InsufficientInstanceCapacity
-  int64_t maxCount = 1;             // as many as fit, up to this
-  std::string reservationId;        // "r-..."
-  std::string autoScalingGroupName; // when launched by a group (lifecycle Pending)
+  std::vector<model::Tag> tags;      // the instances' tags
+  int64_t minCount = 1;              // fewer than this fit: InsufficientInstanceCapacity
+  int64_t maxCount = 1;              // as many as fit, up to this
+  std::string reservationId;         // "r-..."
+  std::string autoScalingGroupName;  // when launched by a group (lifecycle Pending)
+  bool protectedFromScaleIn = false; // the group's NewInstancesProtectedFromScaleIn
 };
 
 // Records the instances (state pending, goal run), each with a private address chosen by

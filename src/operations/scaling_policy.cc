@@ -2,6 +2,7 @@
 
 #include "model/names.h"
 #include "operations/scaling_activity.h"
+#include "operations/scaling_processes.h"
 
 #include <nlohmann/json.hpp>
 
@@ -344,6 +345,12 @@ Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPo
     ScalingDecision d;
     d.oldDesired = d.newDesired = group.desiredCapacity;
     d.message = "The group " + group.autoScalingGroupName + " is being deleted";
+    return d;
+  }
+  if (!trigger.alarmName.empty() && isSuspended(group, ScalingProcess::AlarmNotification)) {
+    ScalingDecision d; // SuspendProcesses AlarmNotification: alarms execute no policy
+    d.oldDesired = d.newDesired = group.desiredCapacity;
+    d.message = "The group " + group.autoScalingGroupName + " has AlarmNotification suspended";
     return d;
   }
   AlarmTrigger withInputs = trigger;

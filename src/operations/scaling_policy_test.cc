@@ -193,5 +193,33 @@ TEST(ScalingPolicy, ExecutingWritesTheGroupAndAnActivity) {
   fs::remove_all(dir);
 }
 
+TEST(ScalingPolicy, AlarmsExecuteNothingWhileAlarmNotificationIsSuspended) {
+  fs::path dir =
+      fs::temp_directory_path() / ("tide-operations-suspend-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto store = std::move(*store::openSqliteStore((dir / "state.db").string()));
+  auto g = group(1, 2, 5);
+  g.suspendedProcesses = {{"AlarmNotification", "User suspended at 2026-12-06T00:00:00Z"}};
+  auto p = simple(2);
+  ASSERT_OK(store->transact([&](store::Tx& tx) { return tx.putAutoScalingGroup(g); }));
+  Result<ScalingDecision> byAlarm = internalError("not run");
+  Result<ScalingDecision> byUser = internalError("not run");
+  ASSERT_OK(store->transact([&](store::Tx& tx) {
+    byAlarm = applyScalingPolicy(tx, p, alarm(90, 70), 0, true);
+    return Status::ok();
+  }));
+  ASSERT_OK(byAlarm.status());
+  EXPECT_EQ(byAlarm->outcome, ScalingOutcome::Unchanged);
+  EXPECT_EQ(byAlarm->newDesired, 2);
+  // ExecutePolicy (a user request) still works.
+  ASSERT_OK(store->transact([&](store::Tx& tx) {
+    byUser = applyScalingPolicy(tx, p, AlarmTrigger{}, 0, false);
+    return byUser.status();
+  }));
+  EXPECT_EQ(byUser->newDesired, 4);
+  fs::remove_all(dir);
+}
+
 } // namespace
 } // namespace tide::operations

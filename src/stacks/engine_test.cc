@@ -122,6 +122,52 @@ TEST_F(StackEngineTest, UpdatesInPlaceOrReplaces) {
   EXPECT_TRUE(settle().is_null());
 }
 
+TEST_F(StackEngineTest, GroupControlsComeFromTheTemplateAndChangeInPlace) {
+  auto withGroup = [&](const std::string& extra) {
+    std::string t = web();
+    t.insert(t.find("Outputs:"), "  Group:\n"
+                                 "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                                 "    Properties:\n"
+                                 "      AutoScalingGroupName: web\n"
+                                 "      LaunchTemplate: {LaunchTemplateId: !Ref Template, "
+                                 "Version: !GetAtt Template.LatestVersionNumber}\n"
+                                 "      MinSize: 0\n"
+                                 "      MaxSize: 2\n" +
+                                     extra);
+    return t;
+  };
+  ok("CreateStack", request(withGroup("      NewInstancesProtectedFromScaleIn: true\n"
+                                      "      TerminationPolicies: [OldestInstance, Default]\n"
+                                      "      MaxInstanceLifetime: 86400\n")));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  auto group = [&] {
+    return ok("DescribeAutoScalingGroups",
+              {{"AutoScalingGroupNames", {"web"}}})["AutoScalingGroups"][0];
+  };
+  Json g = group();
+  EXPECT_EQ(g["NewInstancesProtectedFromScaleIn"], true);
+  EXPECT_EQ(g["TerminationPolicies"], Json::array({"OldestInstance", "Default"}));
+  EXPECT_EQ(g["MaxInstanceLifetime"], 86400);
+  std::string arn = g["AutoScalingGroupARN"];
+  // Changed in place.
+  ok("UpdateStack", request(withGroup("      TerminationPolicies: [NewestInstance]\n"
+                                      "      MaxInstanceLifetime: 172800\n")));
+  s = settle();
+  ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
+  g = group();
+  EXPECT_EQ(g["AutoScalingGroupARN"], arn);
+  EXPECT_EQ(g["NewInstancesProtectedFromScaleIn"], false); // left out: the default
+  EXPECT_EQ(g["TerminationPolicies"], Json::array({"NewestInstance"}));
+  EXPECT_EQ(g["MaxInstanceLifetime"], 172800);
+  // A value AWS refuses fails the update, which rolls back.
+  ok("UpdateStack", request(withGroup("      MaxInstanceLifetime: 60\n")));
+  s = settle();
+  EXPECT_EQ(s["StackStatus"], "UPDATE_ROLLBACK_COMPLETE") << s.dump();
+  EXPECT_NE(s["StackStatusReason"].get<std::string>().find("86400"), std::string::npos);
+  EXPECT_EQ(group()["MaxInstanceLifetime"], 172800);
+}
+
 TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {
   ok("CreateStack", request(web()));
   ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");

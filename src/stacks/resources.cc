@@ -470,7 +470,9 @@ constexpr PropertySpec kGroupProps[] = {
     {"HealthCheckGracePeriod", K::Number, false, true},
     {"Cooldown", K::Number, false, true},
     {"DefaultInstanceWarmup", K::Number, false, true},
-    {"TerminationPolicies", K::List},
+    {"TerminationPolicies", K::List, false, true},
+    {"NewInstancesProtectedFromScaleIn", K::Boolean, false, true},
+    {"MaxInstanceLifetime", K::Number, false, true},
     {"Tags", K::List},
 };
 
@@ -488,6 +490,12 @@ void groupSizeParams(const Json& props, Json& p) {
        {"MinSize", "MaxSize", "DesiredCapacity", "HealthCheckGracePeriod", "DefaultInstanceWarmup"},
        K::Number);
   copy(props, p, {"HealthCheckType"}, K::String);
+  // Left out (of an update too): AWS's defaults, as CloudFormation sets them.
+  p["NewInstancesProtectedFromScaleIn"] = false;
+  p["MaxInstanceLifetime"] = 0;
+  p["TerminationPolicies"] = props.value("TerminationPolicies", Json::array({"Default"}));
+  copy(props, p, {"NewInstancesProtectedFromScaleIn"}, K::Boolean);
+  copy(props, p, {"MaxInstanceLifetime"}, K::Number);
   if (props.contains("Cooldown")) {
     p["DefaultCooldown"] = number(props["Cooldown"]);
   }
@@ -497,7 +505,7 @@ Result<std::string> createGroup(ResourceCall& c, const Json& props) {
   std::string name = nameOr(props, "AutoScalingGroupName", c, 255, true);
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
-  copy(props, p, {"TargetGroupARNs", "TerminationPolicies", "Tags"}, K::List);
+  copy(props, p, {"TargetGroupARNs", "Tags"}, K::List);
   TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateAutoScalingGroup", p));
   return name;
 }

@@ -127,7 +127,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     launchTemplateId, launchTemplateName, launchTemplateVersion, amiLaunchIndex, privateIpAddress,
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
     environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
-    healthStatus, pid, processStartTicks, lastExit)
+    healthStatus, protectedFromScaleIn, addToTargetGroups, pid, processStartTicks, lastExit)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
@@ -163,11 +163,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, registeredAt, drainingSince)
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SuspendedProcess, processName, suspensionReason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     AutoScalingGroup, autoScalingGroupName, autoScalingGroupArn, launchTemplateId,
     launchTemplateName, launchTemplateVersion, minSize, maxSize, desiredCapacity, targetGroupArns,
     healthCheckType, healthCheckGracePeriod, defaultCooldown, terminationPolicies, tags,
-    unpropagatedTagKeys, createdTime, deleting, cooldownUntil)
+    unpropagatedTagKeys, newInstancesProtectedFromScaleIn, suspendedProcesses, maxInstanceLifetime,
+    createdTime, deleting, cooldownUntil)
 // AutoScalingGroup's optional members, beyond the macro's (which has no std::optional).
 void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);

@@ -124,5 +124,50 @@ class AutoScalingTest(TideTestCase):
         self.assertEqual([i for i in self.instances() if i["State"]["Name"] != "terminated"], [])
 
 
+    def test_protection_and_standby(self):
+        """Scale-in keeps the protected instance; standby takes an instance out of its target
+        group (still running) and back."""
+        self.tide("asg", "create", "--name", "web", "--launch-template", "shop", "--min", "0",
+                  "--max", "4", "--desired", "3", "--target-groups", "web",
+                  "--health-check-type", "ELB", "--grace", "5")
+        ids = sorted(self.wait_serving(3))
+        keep = ids[1]
+        self.ok("SetInstanceProtection", {"AutoScalingGroupName": "web", "InstanceIds": [keep],
+                                          "ProtectedFromScaleIn": True})
+        status, body = self.api("SetInstanceProtection", {
+            "AutoScalingGroupName": "web", "InstanceIds": ["i-0123456789abcdef0"],
+            "ProtectedFromScaleIn": True})
+        self.assertEqual((status, body["__type"]), (400, "ValidationError"))
+        self.assertEqual(body["message"],
+                         "The instance i-0123456789abcdef0 is not part of Auto Scaling group web.")
+        self.tide("asg", "set-desired", "web", "1")
+        self.assertEqual(self.wait_serving(1, timeout=40), {keep})
+        self.assertTrue(self.ok("DescribeAutoScalingInstances", {"InstanceIds": [keep]})[
+            "AutoScalingInstances"][0]["ProtectedFromScaleIn"])
+
+        # Standby: out of the target group, still running, not capacity; then back.
+        self.tide("asg", "set-desired", "web", "2")
+        ids = self.wait_serving(2, timeout=40)
+        other = (ids - {keep}).pop()
+        acts = self.ok("EnterStandby", {"AutoScalingGroupName": "web", "InstanceIds": [other],
+                                        "ShouldDecrementDesiredCapacity": True})["Activities"]
+        self.assertRegex(acts[0]["Cause"], r"^At \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ instance "
+                                           + other + r" was moved to standby in response to a "
+                                           r"user request, shrinking the capacity from 2 to 1\.$")
+
+        def in_standby():
+            g = self.group()
+            state = {i["InstanceId"]: i["LifecycleState"] for i in g["Instances"]}
+            targets = {d["Target"]["Id"] for d in self.tide_json("tg", "health", "web")[
+                "TargetHealthDescriptions"]}
+            return state.get(other) == "Standby" and other not in targets
+        wait_for(in_standby, 20, interval=0.1, what="the instance to be in Standby")
+        self.assertEqual(self.group()["DesiredCapacity"], 1)
+        self.assertEqual(self.instance(other)["State"]["Name"], "running")
+        self.assertEqual({get(self.port)[1].strip() for _ in range(10)}, {keep})
+        self.ok("ExitStandby", {"AutoScalingGroupName": "web", "InstanceIds": [other]})
+        self.assertEqual(self.wait_serving(2, timeout=40), {keep, other})
+        self.assertEqual(self.group()["DesiredCapacity"], 2)
+
 if __name__ == "__main__":
     unittest.main()
