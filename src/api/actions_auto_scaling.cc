@@ -148,9 +148,9 @@ Status readSettings(const Json& p, AutoScalingGroup& g) {
   auto policies = optStringList(p, "TerminationPolicies");
   auto protect = optBool(p, "NewInstancesProtectedFromScaleIn");
   auto lifetime = optInt(p, "MaxInstanceLifetime");
-  TIDE_RETURN_IF_ERROR(firstError({&type.status(), &grace.status(), &cooldown.status(),
-                                   &warmup.status(), &policies.status(), &protect.status(),
-                                   &lifetime.status()}));
+  TIDE_RETURN_IF_ERROR(
+      firstError({&type.status(), &grace.status(), &cooldown.status(), &warmup.status(),
+                  &policies.status(), &protect.status(), &lifetime.status()}));
   if (warmup->has_value()) {
     g.defaultInstanceWarmup =
         **warmup < 0 ? std::nullopt : std::optional<int>(static_cast<int>(**warmup));
@@ -314,7 +314,7 @@ Result<Json> describeAutoScalingGroups(ActionContext& ctx, const Json& p) {
               in.push_back(i);
             }
           }
-          out.push_back(autoScalingGroupJson(g, in));
+          out.push_back(autoScalingGroupJson(g, in, tideZone(ctx)));
         }
         return Status::ok();
       },
@@ -452,7 +452,7 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
   if (!s.isOk()) {
     return s;
   }
-  return Json{{"Activity", activityJson(activity)}};
+  return Json{{"Activity", activityJson(activity, tideZone(ctx))}};
 }
 
 Result<Json> describeAutoScalingInstances(ActionContext& ctx, const Json& p) {
@@ -469,7 +469,7 @@ Result<Json> describeAutoScalingInstances(ActionContext& ctx, const Json& p) {
           if (!ids.empty() && std::find(ids.begin(), ids.end(), i.instanceId) == ids.end()) {
             continue;
           }
-          out.push_back(autoScalingInstanceJson(i));
+          out.push_back(autoScalingInstanceJson(i, tideZone(ctx)));
         }
         return Status::ok();
       },
@@ -513,7 +513,7 @@ Result<Json> describeScalingActivities(ActionContext& ctx, const Json& p) {
                    [](const auto& a, const auto& b) { return a.startTime > b.startTime; });
   Json out = Json::array();
   for (size_t k = 0; k < acts.size() && k < static_cast<size_t>(limit); ++k) {
-    out.push_back(activityJson(acts[k]));
+    out.push_back(activityJson(acts[k], tideZone(ctx)));
   }
   return Json{{"Activities", out}};
 }

@@ -85,10 +85,10 @@ std::string capacityChange(int from, int to) {
          std::to_string(from) + " to " + std::to_string(to) + ".";
 }
 
-Json activitiesJson(const std::vector<model::ScalingActivity>& acts) {
+Json activitiesJson(const ActionContext& ctx, const std::vector<model::ScalingActivity>& acts) {
   Json out = Json::array();
   for (const auto& a : acts) {
-    out.push_back(activityJson(a));
+    out.push_back(activityJson(a, tideZone(ctx)));
   }
   return Json{{"Activities", out}};
 }
@@ -285,7 +285,7 @@ Result<Json> enterStandby(ActionContext& ctx, const Json& p) {
     }
     return Status::ok();
   }));
-  return activitiesJson(acts);
+  return activitiesJson(ctx, acts);
 }
 
 Result<Json> exitStandby(ActionContext& ctx, const Json& p) {
@@ -336,7 +336,7 @@ Result<Json> exitStandby(ActionContext& ctx, const Json& p) {
     }
     return Status::ok();
   }));
-  return activitiesJson(acts);
+  return activitiesJson(ctx, acts);
 }
 
 Result<Json> attachInstances(ActionContext& ctx, const Json& p) {
@@ -477,7 +477,7 @@ Result<Json> detachInstances(ActionContext& ctx, const Json& p) {
     }
     return Status::ok();
   }));
-  return activitiesJson(acts);
+  return activitiesJson(ctx, acts);
 }
 
 } // namespace tide::api

@@ -5,6 +5,7 @@
 // does the launching, stopping and terminating, so the API answers at once with EC2's
 // immediate states ("pending", "shutting-down", "stopping").
 #include "api/handlers.h"
+#include "api/network_shapes.h"
 #include "api/params.h"
 #include "api/shapes.h"
 #include "common/ids.h"
@@ -240,7 +241,7 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
   }
   Json instances = Json::array();
   for (const Instance& i : launched) {
-    instances.push_back(instanceJson(i));
+    instances.push_back(instanceJson(i, zoneName(ctx.region, "a")));
   }
   return Json{{"ReservationId", reservationId},
               {"OwnerId", ctx.accountId},
@@ -315,7 +316,7 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
                                               {"Instances", Json::array()}})
                .first;
     }
-    Json shape = instanceJson(i, ctx.host.instanceUsage(i.instanceId));
+    Json shape = instanceJson(i, zoneName(ctx.region, "a"), ctx.host.instanceUsage(i.instanceId));
     if (std::string dir = ctx.host.instanceDirectory(i.instanceId); !dir.empty()) {
       shape["WorkingDirectory"] = dir; // tide's own: where the instance's files are
     }

@@ -1,5 +1,7 @@
 #include "api/auto_scaling_shapes.h"
 
+#include "api/network_shapes.h"
+
 #include "api/shapes.h"
 #include "api/target_tracking_shapes.h"
 #include "model/names.h"
@@ -35,23 +37,27 @@ Json instanceTemplateJson(const model::Instance& i) {
 
 } // namespace
 
-Json groupInstanceJson(const model::Instance& i) {
+std::string tideZone(const ActionContext& ctx) {
+  return zoneName(ctx.region, "a");
+}
+
+Json groupInstanceJson(const model::Instance& i, const std::string& zone) {
   return {{"InstanceId", i.instanceId},
           {"InstanceType", i.instanceType},
-          {"AvailabilityZone", "local-1a"},
+          {"AvailabilityZone", zone},
           {"LifecycleState", lifecycleText(i)},
           {"HealthStatus", healthText(i)},
           {"LaunchTemplate", instanceTemplateJson(i)},
           {"ProtectedFromScaleIn", i.protectedFromScaleIn}};
 }
 
-Json autoScalingInstanceJson(const model::Instance& i) {
+Json autoScalingInstanceJson(const model::Instance& i, const std::string& zone) {
   std::string health = healthText(i);
   std::transform(health.begin(), health.end(), health.begin(), ::toupper);
   return {{"InstanceId", i.instanceId},
           {"InstanceType", i.instanceType},
           {"AutoScalingGroupName", i.autoScalingGroupName},
-          {"AvailabilityZone", "local-1a"},
+          {"AvailabilityZone", zone},
           {"LifecycleState", lifecycleText(i)},
           {"HealthStatus", health},
           {"LaunchTemplate", instanceTemplateJson(i)},
@@ -59,10 +65,10 @@ Json autoScalingInstanceJson(const model::Instance& i) {
 }
 
 Json autoScalingGroupJson(const model::AutoScalingGroup& g,
-                          const std::vector<model::Instance>& members) {
+                          const std::vector<model::Instance>& members, const std::string& zone) {
   Json instances = Json::array();
   for (const auto& i : members) {
-    instances.push_back(groupInstanceJson(i));
+    instances.push_back(groupInstanceJson(i, zone));
   }
   Json tags = groupTagsJson(g);
   Json suspended = Json::array();
@@ -80,7 +86,7 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
             {"MaxSize", g.maxSize},
             {"DesiredCapacity", g.desiredCapacity},
             {"DefaultCooldown", g.defaultCooldown},
-            {"AvailabilityZones", Json::array({"local-1a"})},
+            {"AvailabilityZones", Json::array({zone})},
             {"LoadBalancerNames", Json::array()},
             {"TargetGroupARNs", g.targetGroupArns},
             {"HealthCheckType", std::string(model::healthCheckTypeName(g.healthCheckType))},
@@ -103,7 +109,7 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
   return j;
 }
 
-Json activityJson(const model::ScalingActivity& a) {
+Json activityJson(const model::ScalingActivity& a, const std::string& zone) {
   Json j = {{"ActivityId", a.activityId},
             {"AutoScalingGroupName", a.autoScalingGroupName},
             {"Cause", a.cause},
@@ -113,8 +119,8 @@ Json activityJson(const model::ScalingActivity& a) {
             {"StartTime", formatIso8601(a.startTime)},
             {"Progress", a.progress},
             {"Details", a.details.empty()
-                            ? "{\"Availability Zone\":\"local-1a\"}"
-                            : "{\"Availability Zone\":\"local-1a\"," + a.details.substr(1)}};
+                            ? "{\"Availability Zone\":\"" + zone + "\"}"
+                            : "{\"Availability Zone\":\"" + zone + "\"," + a.details.substr(1)}};
   if (a.endTime != 0) {
     j["EndTime"] = formatIso8601(a.endTime);
   }

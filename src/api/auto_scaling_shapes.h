@@ -17,15 +17,19 @@ std::string autoScalingArn(const ActionContext& ctx, const std::string& resource
 // Whether an instance counts as one of the group's (it belongs to it and is not terminated).
 bool isGroupMember(const model::Instance& i, const std::string& groupName);
 
+// `zone` below: the availability zone tide's instances are shown in, named with the request's
+// region ("us-east-1a"; tideZone).
+std::string tideZone(const ActionContext& ctx);
+
 // One group with its member instances (AutoScalingGroups[] of DescribeAutoScalingGroups).
 Json autoScalingGroupJson(const model::AutoScalingGroup& g,
-                          const std::vector<model::Instance>& members);
+                          const std::vector<model::Instance>& members, const std::string& zone);
 // Instances[] of a group.
-Json groupInstanceJson(const model::Instance& i);
+Json groupInstanceJson(const model::Instance& i, const std::string& zone);
 // AutoScalingInstances[] of DescribeAutoScalingInstances (HealthStatus in capitals, as AWS).
-Json autoScalingInstanceJson(const model::Instance& i);
-// Activities[] of DescribeScalingActivities.
-Json activityJson(const model::ScalingActivity& a);
+Json autoScalingInstanceJson(const model::Instance& i, const std::string& zone);
+// Activities[] of DescribeScalingActivities (Details begin with Auto Scaling's zone key).
+Json activityJson(const model::ScalingActivity& a, const std::string& zone);
 // ScalingPolicies[] of DescribePolicies; alarms: the alarms whose actions name the policy.
 Json scalingPolicyJson(const model::ScalingPolicy& p,
                        const std::vector<model::MetricAlarm>& alarms);

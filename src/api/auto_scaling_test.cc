@@ -58,7 +58,7 @@ TEST_F(AutoScalingApiTest, CreateAndDescribeInTheAutoScalingShape) {
   EXPECT_EQ(g["DefaultCooldown"], 300);
   EXPECT_EQ(g["HealthCheckGracePeriod"], 0);
   EXPECT_EQ(g["HealthCheckType"], "ELB");
-  EXPECT_EQ(g["AvailabilityZones"], Json::array({"local-1a"}));
+  EXPECT_EQ(g["AvailabilityZones"], Json::array({"us-east-1a"}));
   EXPECT_EQ(g["TargetGroupARNs"], Json::array({tgArn_}));
   EXPECT_EQ(g["Instances"], Json::array());
   EXPECT_EQ(g["TerminationPolicies"], Json::array({"Default"}));
@@ -178,7 +178,7 @@ TEST_F(AutoScalingApiTest, DeleteNeedsForceWhileInstancesRemain) {
   EXPECT_EQ(i["InstanceId"], "i-00000000000000001");
   EXPECT_EQ(i["LifecycleState"], "InService");
   EXPECT_EQ(i["HealthStatus"], "Healthy");
-  EXPECT_EQ(i["AvailabilityZone"], "local-1a");
+  EXPECT_EQ(i["AvailabilityZone"], "us-east-1a");
   EXPECT_EQ(i["ProtectedFromScaleIn"], false);
   Json asi = ok("DescribeAutoScalingInstances", Json::object())["AutoScalingInstances"];
   ASSERT_EQ(asi.size(), 1u);

@@ -109,7 +109,8 @@ Json launchTemplateVersionJson(const std::string& accountId, const model::Launch
           {"LaunchTemplateData", launchTemplateDataJson(v.data)}};
 }
 
-Json instanceJson(const model::Instance& i, const std::optional<model::InstanceUsage>& usage) {
+Json instanceJson(const model::Instance& i, const std::string& zone,
+                  const std::optional<model::InstanceUsage>& usage) {
   Json j = {
       {"InstanceId", i.instanceId},
       {"ImageId", i.imageId},
@@ -120,7 +121,7 @@ Json instanceJson(const model::Instance& i, const std::optional<model::InstanceU
       {"LaunchTime", formatIso8601(i.launchTime)},
       {"AmiLaunchIndex", i.amiLaunchIndex},
       {"StateTransitionReason", i.stateTransitionReason},
-      {"Placement", {{"AvailabilityZone", "local-1a"}, {"Tenancy", "default"}}},
+      {"Placement", {{"AvailabilityZone", zone}, {"Tenancy", "default"}}},
       {"Architecture", "x86_64"},
       {"RootDeviceType", "ebs"},
       {"Tags", tagsJson(i.tags)},

@@ -17,7 +17,10 @@ Json launchTemplateVersionJson(const std::string& accountId, const model::Launch
 Json launchTemplateDataJson(const model::LaunchTemplateData& d);
 // With the instance's latest reading when there is one (tide's CPUUtilization and
 // MemoryUsedBytes fields).
-Json instanceJson(const model::Instance& i, const std::optional<model::InstanceUsage>& usage = {});
+// zone: the availability zone it is shown in (tide's instances all run on this host; they are
+// shown in the request region's first zone, "us-east-1a").
+Json instanceJson(const model::Instance& i, const std::string& zone,
+                  const std::optional<model::InstanceUsage>& usage = {});
 
 // Reads a LaunchTemplateData object (EC2 names plus tide's Port and Environment), on top of
 // `base` (fields absent from the JSON keep base's values, as CreateLaunchTemplateVersion with

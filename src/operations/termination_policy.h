@@ -46,7 +46,8 @@ struct ScaleInCandidate {
   bool protectedFromScaleIn = false; // never chosen
 };
 
-// The candidate for a member instance (tide's instances are all in one zone, "local-1a").
+// The candidate for a member instance (tide's instances are all in one zone; "local-1a" stands
+// for it here, whatever the region's name).
 ScaleInCandidate scaleInCandidate(const model::Instance& i);
 
 // The policy names AWS accepts, in DescribeTerminationPolicyTypes' order (alphabetical).

@@ -55,7 +55,7 @@ class AutoScalingTest(TideTestCase):
         g = self.group()
         self.assertEqual((g["MinSize"], g["DesiredCapacity"], g["MaxSize"]), (1, 2, 4))
         self.assertEqual(g["HealthCheckType"], "ELB")
-        self.assertEqual(g["AvailabilityZones"], ["local-1a"])
+        self.assertEqual(g["AvailabilityZones"], ["us-east-1a"])
         self.assertEqual(g["LaunchTemplate"]["LaunchTemplateName"], "shop")
         self.assertNotIn("Status", g)
         first = self.wait_serving(2)

@@ -151,6 +151,19 @@ class ScalingLoopTest(TideTestCase):
             "asg", "activities", self.group()["AutoScalingGroupName"])["Activities"]]
         self.assertTrue(any("in state ALARM triggered policy" in c and "from 1 to 2" in c
                             for c in causes), causes)
+        # tide asg explain tells why: the alarm's change, then the decision with its inputs.
+        story = self.tide_json("asg", "explain", self.group()["AutoScalingGroupName"],
+                               "--max", "200")["Events"]
+        texts = [e["Text"] for e in story]
+        alarm = next(i for i, t in enumerate(texts) if "-> ALARM" in t)
+        decision = next(i for i, t in enumerate(texts)
+                        if "triggered by alarm" in t and "desired capacity 1 -> 2" in t)
+        self.assertLess(alarm, decision, texts)
+        self.assertRegex(texts[decision], r"metric [0-9.]+ vs threshold 70; step \[0, \+inf\) \+1",
+                         texts[decision])
+        self.assertEqual([e["Time"] for e in story], sorted(e["Time"] for e in story))
+        plain = self.tide("asg", "explain", self.group()["AutoScalingGroupName"]).stdout
+        self.assertIn("Launching a new EC2 instance", plain)
         pids = [self.instance(i["InstanceId"])["ProcessId"] for i in self.in_service()]
 
         # kill -9 the server in the middle: the new one finds the group, its instances and the
