@@ -58,7 +58,7 @@ std::optional<std::string> securityTokenOf(const sigv4::SignedRequest& r) {
   return std::nullopt;
 }
 
-enum class TokenFailure { None, Invalid, Expired };
+enum class TokenFailure { None, Invalid, Missing, Expired };
 
 // The secret of a session key, when `token` is the server's token for it and has not expired.
 std::optional<std::string> sessionSecretFor(const Credentials& server, std::string_view keyId,
@@ -105,7 +105,11 @@ Status tokenError(TokenFailure failure, AuthDialect dialect) {
   const char* code = dialect == AuthDialect::Ec2     ? "AuthFailure"
                      : dialect == AuthDialect::Query ? "InvalidClientTokenId"
                                                      : "UnrecognizedClientException";
-  return Status(code, "The security token included in the request is invalid.");
+  return Status(code, failure == TokenFailure::Missing
+                          ? "The security token included in the request is invalid: a session "
+                            "key (ASIA...) is sent with its session token (X-Amz-Security-Token; "
+                            "AWS_SESSION_TOKEN for the aws CLI and SDKs)"
+                          : "The security token included in the request is invalid.");
 }
 
 } // namespace
@@ -194,7 +198,11 @@ Result<Caller> authenticate(const AuthConfig& config, const HttpRequest& request
           }
           return config.credentials.secretAccessKey;
         }
-        if (key.starts_with(kSessionKeyPrefix) && token) {
+        if (key.starts_with(kSessionKeyPrefix)) {
+          if (!token) {
+            tokenFailure = TokenFailure::Missing;
+            return std::nullopt;
+          }
           return sessionSecretFor(config.credentials, key, *token, now, tokenFailure);
         }
         return std::nullopt;

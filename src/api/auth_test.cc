@@ -209,6 +209,11 @@ TEST(SessionTest, ATokenThatIsNotTheServersOrNotTheKeysIsRefused) {
   HttpRequest bare = queryRequest();
   signRequest(bare, Credentials{c.accessKeyId, c.secretAccessKey}, "us-east-1", "sts", kNow);
   EXPECT_EQ(code(bare, AuthDialect::Query), "InvalidClientTokenId");
+  EXPECT_NE(authenticate(sigv4Config(), bare, kNow, AuthDialect::Ec2)
+                .status()
+                .message()
+                .find("AWS_SESSION_TOKEN"),
+            std::string::npos);
   HttpRequest rootWithToken = queryRequest();
   rootWithToken.headers.emplace_back("X-Amz-Security-Token", c.sessionToken);
   signRequest(rootWithToken, kKey, "us-east-1", "sts", kNow);
