@@ -5,77 +5,14 @@ failing; `tide down` leaves no process, mount or file."""
 
 import os
 import signal
-import textwrap
 import threading
 import unittest
 
-from harness import TideTestCase, free_port, get, pid_alive, try_get, wait_for
+from burn_stack import BurnStackTestCase, burn_stack
+from harness import get, pid_alive, try_get, wait_for
 
-APP = textwrap.dedent("""\
-    # Burns a core while the file named by BURN_FILE exists; answers / with its instance id.
-    import http.server, os, threading, time
-    def burn():
-        while True:
-            if os.path.exists(os.environ["BURN_FILE"]):
-                end = time.time() + 0.05
-                while time.time() < end:
-                    pass
-            else:
-                time.sleep(0.05)
-    threading.Thread(target=burn, daemon=True).start()
-    class H(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-        def do_GET(self):
-            body = os.environ["TIDE_INSTANCE_ID"].encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        def log_message(self, *a):
-            pass
-    http.server.ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), H).serve_forever()
-    """)
-
-STACK = textwrap.dedent("""\
-    Parameters:
-      Port: {Type: Number}
-      BurnFile: {Type: String}
-    Resources:
-      Image:
-        Type: Tide::EC2::Image
-        Properties: {SourceDirectory: app, RunCommand: python3 app.py, Port: 8080}
-      Template:
-        Type: AWS::EC2::LaunchTemplate
-        Properties:
-          LaunchTemplateData:
-            ImageId: !Ref Image
-            InstanceType: t3.nano
-            Environment: [{Name: BURN_FILE, Value: !Ref BurnFile}]
-      Targets:
-        Type: AWS::ElasticLoadBalancingV2::TargetGroup
-        Properties:
-          Port: 8080
-          HealthCheckIntervalSeconds: 0.2
-          HealthCheckTimeoutSeconds: 0.15
-          HealthyThresholdCount: 2
-          TargetGroupAttributes: [{Key: deregistration_delay.timeout_seconds, Value: 1}]
-      Balancer:
-        Type: AWS::ElasticLoadBalancingV2::LoadBalancer
-      Listener:
-        Type: AWS::ElasticLoadBalancingV2::Listener
-        Properties:
-          LoadBalancerArn: !Ref Balancer
-          Port: !Ref Port
-          DefaultActions: [{Type: forward, TargetGroupArn: !Ref Targets}]
-      Group:
-        Type: AWS::AutoScaling::AutoScalingGroup
-        DependsOn: Listener
-        Properties:
-          LaunchTemplate: {LaunchTemplateId: !Ref Template, Version: !GetAtt Template.LatestVersionNumber}
-          MinSize: 1
-          MaxSize: 3
-          TargetGroupARNs: [!Ref Targets]
+STACK = burn_stack(
+    resources="""\
       Out:
         Type: AWS::AutoScaling::ScalingPolicy
         Properties:
@@ -114,33 +51,12 @@ STACK = textwrap.dedent("""\
           Threshold: 30
           ComparisonOperator: LessThanThreshold
           AlarmActions: [!Ref In]
-    Outputs:
-      GroupName: {Value: !Ref Group}
-    """)
+""")
 
 
-class ScalingLoopTest(TideTestCase):
-    def group(self):
-        return self.tide_json("asg", "ls")["AutoScalingGroups"][0]
-
-    def in_service(self):
-        return [i for i in self.group()["Instances"] if i["LifecycleState"] == "InService"]
-
+class ScalingLoopTest(BurnStackTestCase):
     def test_cpu_scales_out_and_back_in_without_failing_requests(self):
-        app = os.path.join(self.tmp, "stack", "app")
-        os.makedirs(app)
-        with open(os.path.join(app, "app.py"), "w") as f:
-            f.write(APP)
-        stack = os.path.join(self.tmp, "stack", "loop.yaml")
-        with open(stack, "w") as f:
-            f.write(STACK)
-        burn = os.path.join(self.tmp, "burn")
-        port = free_port()
-        out = self.tide_json("up", stack, "--stack-name", "loop", "-p", f"Port={port}",
-                             "-p", f"BurnFile={burn}")
-        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
-        wait_for(lambda: len(self.in_service()) == 1, what="one instance in service")
-        wait_for(lambda: get(port, "/")[0] == 200, what="the app through the load balancer")
+        port, burn = self.up("loop", STACK)
 
         # CPU load: the group grows to its maximum.
         open(burn, "w").close()
