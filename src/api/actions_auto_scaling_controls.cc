@@ -85,6 +85,24 @@ std::string capacityChange(int from, int to) {
          std::to_string(from) + " to " + std::to_string(to) + ".";
 }
 
+// Moves the group's desired capacity by `change` (standby and detach lower it, attach raises it)
+// and stores the group; refused, as AWS words it, when the result leaves MinSize..MaxSize.
+// `what`: "place into standby", "detach", "attach".
+Status changeDesiredBy(store::Tx& tx, AutoScalingGroup& g, int change, const std::string& what) {
+  int n = change < 0 ? -change : change;
+  int desired = g.desiredCapacity + change;
+  if (desired < g.minSize || desired > g.maxSize) {
+    return validationError(
+        "AutoScalingGroup " + g.autoScalingGroupName +
+        " has min-size=" + std::to_string(g.minSize) + ", max-size=" + std::to_string(g.maxSize) +
+        ", and desired-size=" + std::to_string(g.desiredCapacity) + ". To " + what + " " +
+        std::to_string(n) + (what == "place into standby" ? " instances" : " instance") +
+        ", please update the AutoScalingGroup sizes appropriately.");
+  }
+  g.desiredCapacity = desired;
+  return tx.putAutoScalingGroup(g);
+}
+
 Json activitiesJson(const ActionContext& ctx, const std::vector<model::ScalingActivity>& acts) {
   Json out = Json::array();
   for (const auto& a : acts) {
@@ -254,17 +272,7 @@ Result<Json> enterStandby(ActionContext& ctx, const Json& p) {
     int before = g.desiredCapacity;
     int n = static_cast<int>(in.size());
     if (**decrement) {
-      if (g.desiredCapacity - n < g.minSize) {
-        return validationError("AutoScalingGroup " + *name +
-                               " has min-size=" + std::to_string(g.minSize) +
-                               ", max-size=" + std::to_string(g.maxSize) +
-                               ", and desired-size=" + std::to_string(g.desiredCapacity) +
-                               ". To place into standby " + std::to_string(n) +
-                               " instances, please update the AutoScalingGroup sizes "
-                               "appropriately.");
-      }
-      g.desiredCapacity -= n;
-      TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+      TIDE_RETURN_IF_ERROR(changeDesiredBy(tx, g, -n, "place into standby"));
     }
     // One activity per instance, the capacity stepping down one at a time, as AWS words it.
     int capacity = before;
@@ -373,15 +381,7 @@ Result<Json> attachInstances(ActionContext& ctx, const Json& p) {
     if (n == 0) {
       return Status::ok();
     }
-    if (g.desiredCapacity + n > g.maxSize) {
-      return validationError(
-          "AutoScalingGroup " + *name + " has min-size=" + std::to_string(g.minSize) +
-          ", max-size=" + std::to_string(g.maxSize) +
-          ", and desired-size=" + std::to_string(g.desiredCapacity) + ". To attach " +
-          std::to_string(n) + " instance, please update the AutoScalingGroup sizes appropriately.");
-    }
-    g.desiredCapacity += n;
-    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+    TIDE_RETURN_IF_ERROR(changeDesiredBy(tx, g, n, "attach"));
     for (Instance& i : in) {
       i.autoScalingGroupName = *name;
       i.lifecycleState = LifecycleState::Pending; // registered and in service on the next pass
@@ -445,17 +445,7 @@ Result<Json> detachInstances(ActionContext& ctx, const Json& p) {
     }
     int before = g.desiredCapacity;
     if (**decrement) {
-      if (g.desiredCapacity - inService < g.minSize) {
-        return validationError("AutoScalingGroup " + *name +
-                               " has min-size=" + std::to_string(g.minSize) +
-                               ", max-size=" + std::to_string(g.maxSize) +
-                               ", and desired-size=" + std::to_string(g.desiredCapacity) +
-                               ". To detach " + std::to_string(inService) +
-                               " instance, please update the AutoScalingGroup sizes "
-                               "appropriately.");
-      }
-      g.desiredCapacity -= inService;
-      TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+      TIDE_RETURN_IF_ERROR(changeDesiredBy(tx, g, -inService, "detach"));
     }
     int capacity = before;
     for (Instance& i : in) {
