@@ -6,7 +6,7 @@ import os
 import unittest
 
 from burn_stack import BurnStackTestCase, burn_stack
-from harness import wait_for
+from harness import SOURCE_DIR, TideTestCase, free_port, get, wait_for
 
 STACK = burn_stack(
     group_properties="DefaultInstanceWarmup: 2\n",
@@ -65,6 +65,39 @@ class TargetTrackingTest(BurnStackTestCase):
         # Deleting the stack deletes the policy, and the policy its alarms.
         self.tide("down", "--stack-name", "tt")
         self.assertEqual(self.ok("DescribeAlarms", {"AlarmNames": names})["MetricAlarms"], [])
+
+
+class ShopTrackingExampleTest(TideTestCase):
+    """examples/shop/tracking.yaml: the shop scaled by tracking requests per instance."""
+
+    def test_request_count_per_target_grows_the_shop(self):
+        port = free_port()
+        stack = os.path.join(SOURCE_DIR, "examples", "shop", "tracking.yaml")
+        # A low target on 1 s datapoints, so that a light load is a step above it.
+        out = self.tide_json("up", stack, "--stack-name", "shop-tt", "-p", f"Port={port}",
+                             "-p", "Period=1", "-p", "RequestsPerInstance=10")
+        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
+        name = next(o["OutputValue"] for o in out["Stacks"][0]["Outputs"]
+                    if o["OutputKey"] == "GroupName")
+        policy = self.ok("DescribePolicies", {"AutoScalingGroupName": name})["ScalingPolicies"][0]
+        alarms = self.ok("DescribeAlarms", {"AlarmNames": [a["AlarmName"] for a in
+                                                           policy["Alarms"]]})["MetricAlarms"]
+        self.assertEqual({(a["MetricName"], a["Period"]) for a in alarms},
+                         {("RequestCountPerTarget", 1)})
+        self.assertEqual({d["Name"] for a in alarms for d in a["Dimensions"]}, {"TargetGroup"})
+        wait_for(lambda: get(port, "/")[0] == 200, what="the shop through its load balancer")
+
+        # About 60 requests a second over two instances: 30 each against a target of 10.
+        load = self.tide("load", f"http://127.0.0.1:{port}/", "--rate", "60", "--duration",
+                         "12s", check=False)
+        self.assertEqual(load.returncode, 0, load.stderr)
+        group = self.tide_json("asg", "ls")["AutoScalingGroups"][0]
+        self.assertGreater(group["DesiredCapacity"], 2, group)
+        story = "\n".join(e["Text"] for e in
+                          self.tide_json("asg", "explain", name, "--max", "50")["Events"])
+        self.assertIn("(TargetTrackingScaling) triggered by alarm TargetTracking-", story)
+        self.assertIn("vs target 10", story)
+        self.tide("down", "--stack-name", "shop-tt")
 
 
 if __name__ == "__main__":
