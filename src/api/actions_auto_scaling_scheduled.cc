@@ -313,9 +313,11 @@ Result<Json> describeScheduledActions(ActionContext& ctx, const Json& p) {
                 std::find(names->begin(), names->end(), a.scheduledActionName) == names->end()) {
               continue;
             }
+            // The StartTime..EndTime window (actions that run next within it), ignored when
+            // names are given, as AWS ignores it.
             TimeMs when = a.nextRun != 0 ? a.nextRun : a.startTime;
-            if ((*start != 0 && when < *start) || (*end != 0 && when > *end)) {
-              continue; // the StartTime..EndTime window: actions that run next within it
+            if (names->empty() && ((*start != 0 && when < *start) || (*end != 0 && when > *end))) {
+              continue;
             }
             out.push_back(actionJson(g, a));
           }

@@ -79,6 +79,11 @@ TEST_F(ScheduledActionsTest, PutDescribeUpdateDelete) {
       actions({{"StartTime", "2026-12-08T00:00:00Z"}, {"EndTime", "2026-12-09T00:00:00Z"}}).size(),
       0u);
 
+  // Names given: the window is ignored, as AWS ignores it.
+  EXPECT_EQ(actions({{"ScheduledActionNames", {"evening"}}, {"StartTime", "2026-12-08T00:00:00Z"}})
+                .size(),
+            1u);
+
   ok("DeleteScheduledAction",
      {{"AutoScalingGroupName", "web"}, {"ScheduledActionName", "evening"}});
   EXPECT_EQ(actions().size(), 1u);

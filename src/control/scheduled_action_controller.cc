@@ -51,7 +51,7 @@ Result<Millis> ScheduledActionController::reconcile() {
       }
       return Status::ok();
     }));
-    logInfo("auto scaling group " + groupName + ": scheduled action " + actionName + " ran" +
+    logInfo("auto scaling group " + groupName + ": scheduled action " + actionName + " was due" +
             (next ? "; next at " + formatIso8601(next) : "; no run left"));
     if (next != 0 && (earliest == 0 || next < earliest)) {
       earliest = next;
