@@ -119,7 +119,7 @@ Status runScheduledAction(store::Tx& tx, model::AutoScalingGroup& g, const std::
     details["TimeZone"] = a.timeZone.empty() ? "UTC" : a.timeZone;
   }
   for (auto [key, v] : {std::pair{"MinSize", a.minSize}, std::pair{"MaxSize", a.maxSize},
-                        std::pair{"DesiredCapacity", a.desiredCapacity}}) {
+                        std::pair{"RequestedDesiredCapacity", a.desiredCapacity}}) {
     if (v) {
       details[key] = *v;
     }
