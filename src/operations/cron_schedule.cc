@@ -249,8 +249,14 @@ Result<CronSchedule> parseCron(std::string_view expression) {
 
 bool isTimeZone(std::string_view name) {
   if (name.empty() || name.front() == '/' || name.find("..") != std::string_view::npos ||
-      name.size() > 128) {
-    return false;
+      name.size() > 128 || name.starts_with("right/")) {
+    return false; // right/: clocks that count leap seconds, which POSIX time does not
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' &&
+        c != '+') {
+      return false;
+    }
   }
   std::ifstream in("/usr/share/zoneinfo/" + std::string(name), std::ios::binary);
   char magic[4] = {};

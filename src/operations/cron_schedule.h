@@ -42,8 +42,9 @@ struct CronSchedule {
 // Parses a recurrence; a ValidationError naming what is wrong otherwise.
 Result<CronSchedule> parseCron(std::string_view expression);
 
-// Whether the tz database has this zone ("America/New_York", "UTC", "Etc/GMT+5"). Names with
-// ".." or a leading "/" are refused.
+// Whether the tz database has this zone ("America/New_York", "UTC", "Etc/GMT+5"): a TZif file
+// under /usr/share/zoneinfo. Names with "..", a leading "/", characters other than letters,
+// digits and "/_-+", and the leap-second "right/" zones are refused.
 bool isTimeZone(std::string_view name);
 
 // The first time strictly after `after` at which the schedule fires, read in timeZone (empty:

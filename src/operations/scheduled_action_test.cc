@@ -87,7 +87,9 @@ TEST(CronSchedule, KnowsTheTzDatabase) {
   EXPECT_FALSE(isTimeZone("../../etc/passwd"));
   EXPECT_FALSE(isTimeZone("/etc/passwd"));
   EXPECT_FALSE(isTimeZone(""));
-  EXPECT_FALSE(isTimeZone("America")); // a directory
+  EXPECT_FALSE(isTimeZone("America"));   // a directory
+  EXPECT_FALSE(isTimeZone("right/UTC")); // leap seconds: not POSIX time
+  EXPECT_FALSE(isTimeZone("UTC\n"));
 }
 
 model::ScheduledUpdateGroupAction action() {
