@@ -58,6 +58,8 @@ OPERATIONS = {
         DescribeTerminationPolicyTypes SetInstanceProtection SetInstanceHealth
         SuspendProcesses ResumeProcesses DescribeScalingProcessTypes EnterStandby ExitStandby
         AttachInstances DetachInstances
+        PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
+        BatchDeleteScheduledAction DescribeScheduledActions
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

@@ -154,4 +154,11 @@ Result<Json> getParameter(ActionContext& ctx, const Json& p);
 Result<Json> getParameters(ActionContext& ctx, const Json& p);
 Result<Json> getParametersByPath(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling_scheduled.cc
+Result<Json> putScheduledUpdateGroupAction(ActionContext& ctx, const Json& p);
+Result<Json> batchPutScheduledUpdateGroupAction(ActionContext& ctx, const Json& p);
+Result<Json> deleteScheduledAction(ActionContext& ctx, const Json& p);
+Result<Json> batchDeleteScheduledAction(ActionContext& ctx, const Json& p);
+Result<Json> describeScheduledActions(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

@@ -84,6 +84,10 @@ void addActivity(const Json& a, std::vector<ExplainEvent>& out) {
     out.push_back({text(a, "StartTime"), "decision", describeDecision(text(a, "Details"))});
     return;
   }
+  if (details.is_object() && details.contains("ScheduledActionName")) {
+    out.push_back({text(a, "StartTime"), "decision", describeScheduledRun(details, a)});
+    return;
+  }
   std::string line = text(a, "Description") + ": " + text(a, "StatusCode");
   if (!text(a, "StatusMessage").empty()) {
     line += " (" + text(a, "StatusMessage") + ")";
@@ -96,6 +100,42 @@ void addActivity(const Json& a, std::vector<ExplainEvent>& out) {
 }
 
 } // namespace
+
+std::string describeScheduledRun(const Json& d, const Json& activity) {
+  std::string s = "scheduled action " + text(d, "ScheduledActionName");
+  if (!text(d, "Recurrence").empty()) {
+    s += " (" + text(d, "Recurrence") + " in " + text(d, "TimeZone") + ")";
+  }
+  s += " due at " + text(d, "ScheduledTime");
+  std::vector<std::string> sets;
+  if (d.contains("MinSize")) {
+    sets.push_back("min " + number(d["MinSize"]));
+  }
+  if (d.contains("MaxSize")) {
+    sets.push_back("max " + number(d["MaxSize"]));
+  }
+  if (d.contains("RequestedDesiredCapacity")) {
+    sets.push_back("desired " + number(d["RequestedDesiredCapacity"]));
+  }
+  if (!sets.empty()) {
+    s += ": sets ";
+    for (size_t i = 0; i < sets.size(); ++i) {
+      s += (i ? ", " : "") + sets[i];
+    }
+  }
+  if (text(activity, "StatusCode") == "Failed") {
+    return s + " => failed (" + text(activity, "StatusMessage") + ")";
+  }
+  std::string from =
+      d.contains("PreviousDesiredCapacity") ? number(d["PreviousDesiredCapacity"]) : "?";
+  std::string to = d.contains("DesiredCapacity") ? number(d["DesiredCapacity"]) : from;
+  s += from == to ? " => desired capacity stays " + from
+                  : " => desired capacity " + from + " -> " + to;
+  if (!text(d, "LimitedBy").empty()) {
+    s += " (limited by " + text(d, "LimitedBy") + ")";
+  }
+  return s;
+}
 
 std::string describeDecision(const std::string& detailsText) {
   Json d = parseObject(detailsText);

@@ -34,4 +34,8 @@ std::vector<ExplainEvent> explainEvents(const Json& activities, const Json& alar
 // step [0, +inf) +1: capacity 3 (min 1, max 5)". Empty when the text is not such an object.
 std::string describeDecision(const std::string& details);
 
+// A scheduled action's run (an activity whose Details name ScheduledActionName) as a sentence:
+// "scheduled action evening due at T: sets min 2, max 10, desired 4 => desired capacity 2 -> 4".
+std::string describeScheduledRun(const Json& details, const Json& activity);
+
 } // namespace tide::cli

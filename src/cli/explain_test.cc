@@ -110,3 +110,35 @@ TEST(ExplainTest, EventsReadOldestFirstWithoutTellingADecisionTwice) {
 
 } // namespace
 } // namespace tide::cli
+
+namespace tide::cli {
+namespace {
+
+TEST(ExplainTest, AScheduledRunSaysWhatItSetAndWhen) {
+  Json details = {{"ScheduledActionName", "evening"},
+                  {"ScheduledTime", "2026-12-06T18:00:00.000Z"},
+                  {"Recurrence", "0 18 * * *"},
+                  {"TimeZone", "UTC"},
+                  {"MinSize", 2},
+                  {"MaxSize", 10},
+                  {"RequestedDesiredCapacity", 4},
+                  {"PreviousDesiredCapacity", 2},
+                  {"DesiredCapacity", 4}};
+  Json activity = {{"StartTime", "2026-12-06T18:00:00.050Z"},
+                   {"StatusCode", "Successful"},
+                   {"Description", "Changing the desired capacity from 2 to 4"},
+                   {"Details", details.dump()}};
+  auto events = explainEvents(Json::array({activity}), Json::array(), 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "decision");
+  EXPECT_EQ(events[0].text, "scheduled action evening (0 18 * * * in UTC) due at "
+                            "2026-12-06T18:00:00.000Z: sets min 2, max 10, desired 4 => desired "
+                            "capacity 2 -> 4");
+  activity["StatusCode"] = "Failed";
+  activity["StatusMessage"] = "min above max";
+  EXPECT_NE(describeScheduledRun(details, activity).find("=> failed (min above max)"),
+            std::string::npos);
+}
+
+} // namespace
+} // namespace tide::cli

@@ -29,6 +29,24 @@ struct SuspendedProcess {
   bool operator==(const SuspendedProcess&) const = default;
 };
 
+// A scheduled action (Auto Scaling's ScheduledUpdateGroupAction), kept in its group's document:
+// it belongs to the group, goes with it, and its next run and the group's sizes it sets change in
+// one write (a restart neither runs it twice nor skips it).
+struct ScheduledUpdateGroupAction {
+  std::string scheduledActionName; // 1..255 characters, unique in the group
+  std::string scheduledActionArn;  // arn:aws:autoscaling:REGION:ACCOUNT:scheduledUpdateGroupAction:
+                                   //   UUID:autoScalingGroupName/G:scheduledActionName/N
+  TimeMs startTime = 0;            // one-time: when it runs; recurring: not before; 0: unset
+  TimeMs endTime = 0;              // recurring: not after; 0: unset
+  std::string recurrence;          // 5-field cron; empty: a one-time action
+  std::string timeZone;            // IANA name the cron is read in; empty: UTC
+  std::optional<int> minSize;
+  std::optional<int> maxSize;
+  std::optional<int> desiredCapacity;
+  TimeMs nextRun = 0; // when it runs next (0: never again); the controller moves it on
+  bool operator==(const ScheduledUpdateGroupAction&) const = default;
+};
+
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
   std::string autoScalingGroupArn;  // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:
@@ -54,6 +72,7 @@ struct AutoScalingGroup {
   TimeMs createdTime = 0;
   bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
   TimeMs cooldownUntil = 0; // no simple scaling before this
+  std::vector<ScheduledUpdateGroupAction> scheduledActions; // by creation
 };
 
 struct StepAdjustment {

@@ -15,6 +15,7 @@
 #include "control/metrics_publisher.h"
 #include "control/publisher.h"
 #include "control/reconcile_scheduler.h"
+#include "control/scheduled_action_controller.h"
 #include "control/target_controller.h"
 #include "operations/load_balancer_address.h"
 #include "runtime/image_store.h"
@@ -211,6 +212,7 @@ public:
     ao.maxCpuCores = limits.maxCpuCores; // the same limit as RunInstances
     ao.addresses = addresses_.get();
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
+    scheduledActions_ = std::make_unique<control::ScheduledActionController>(*store_, clock_);
 
     // The reconcilers, each with the rows whose changes wake it (docs/controllers.md). When
     // several are due they run in this order: the publisher after the targets and stacks whose
@@ -226,6 +228,9 @@ public:
             {"instance controller",
              {{Kind::Instance}, {}},
              [this](const Wake& w) { return instances_->reconcile(w); }},
+            {"scheduled actions", // before the groups, which carry out what it sets
+             {{}, {Kind::AutoScalingGroup}},
+             [this](const Wake&) { return scheduledActions_->reconcile(); }},
             {"auto scaling",
              {{Kind::AutoScalingGroup, Kind::Instance, Kind::Target}, {}},
              [this](const Wake& w) { return autoScaling_->reconcile(w); }},
@@ -474,6 +479,7 @@ private:
   std::unique_ptr<metrics::MetricStore> metricStore_;
   std::unique_ptr<control::MetricsPublisher> metricsPublisher_;
   std::unique_ptr<control::AlarmController> alarms_;
+  std::unique_ptr<control::ScheduledActionController> scheduledActions_;
   uint64_t samples_ = 0;
   api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;

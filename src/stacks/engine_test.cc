@@ -377,3 +377,69 @@ TEST_F(StackEngineTest, TargetTrackingPolicyAndWarmupFromATemplate) {
 
 } // namespace
 } // namespace tide::stacks
+
+namespace tide::stacks {
+namespace {
+
+// Scheduled actions as CloudFormation writes them: created with the stack, changed in place,
+// deleted with it.
+TEST_F(StackEngineTest, ScheduledActionsFromATemplate) {
+  clock_.set(*parseTimestamp("2026-12-06T17:00:00Z"));
+  auto withActions = [&](const std::string& desired) {
+    std::string resources = "  Group:\n"
+                            "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                            "    Properties:\n"
+                            "      MinSize: '1'\n"
+                            "      MaxSize: '4'\n"
+                            "      LaunchTemplate:\n"
+                            "        LaunchTemplateId: !Ref Template\n"
+                            "        Version: !GetAtt Template.LatestVersionNumber\n"
+                            "  Mornings:\n"
+                            "    Type: AWS::AutoScaling::ScheduledAction\n"
+                            "    Properties:\n"
+                            "      AutoScalingGroupName: !Ref Group\n"
+                            "      Recurrence: 0 9 * * MON-FRI\n"
+                            "      TimeZone: America/New_York\n"
+                            "      MinSize: '2'\n"
+                            "      DesiredCapacity: '" +
+                            desired +
+                            "'\n"
+                            "  Once:\n"
+                            "    Type: AWS::AutoScaling::ScheduledAction\n"
+                            "    Properties:\n"
+                            "      AutoScalingGroupName: !Ref Group\n"
+                            "      StartTime: '2026-12-24T18:00:00Z'\n"
+                            "      MaxSize: 2\n";
+    std::string body = web();
+    body.insert(body.find("Outputs:\n"), resources);
+    return body;
+  };
+  ok("CreateStack", request(withActions("3")));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  Json actions = ok("DescribeScheduledActions", Json::object())["ScheduledUpdateGroupActions"];
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0]["Recurrence"], "0 9 * * MON-FRI");
+  EXPECT_EQ(actions[0]["TimeZone"], "America/New_York");
+  EXPECT_EQ(actions[0]["MinSize"], 2);
+  EXPECT_EQ(actions[0]["DesiredCapacity"], 3);
+  EXPECT_EQ(actions[0]["ScheduledActionName"].get<std::string>().rfind("shop-Mornings-", 0), 0u);
+  EXPECT_EQ(actions[1]["StartTime"], "2026-12-24T18:00:00.000Z");
+  EXPECT_EQ(actions[1]["MaxSize"], 2);
+  std::string arn = actions[0]["ScheduledActionARN"];
+
+  ok("UpdateStack", request(withActions("4")));
+  s = settle();
+  ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
+  actions = ok("DescribeScheduledActions", Json::object())["ScheduledUpdateGroupActions"];
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0]["DesiredCapacity"], 4);
+  EXPECT_EQ(actions[0]["ScheduledActionARN"], arn); // changed in place
+
+  ok("DeleteStack", {{"StackName", "shop"}});
+  settle();
+  EXPECT_EQ(count("DescribeScheduledActions", "ScheduledUpdateGroupActions"), 0u);
+}
+
+} // namespace
+} // namespace tide::stacks

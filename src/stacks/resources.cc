@@ -668,6 +668,70 @@ Result<Json> policyAttribute(ActionContext&, const std::string& arn, const std::
   return name == "Arn" ? Json(arn) : Json(policyArnParts(arn).second);
 }
 
+// ---------------------------------------------------------- AWS::AutoScaling::ScheduledAction
+// Ref gives the action's name, generated as CloudFormation does (stack-logicalId-HASH); the
+// group is found by the name when the action is removed.
+
+constexpr PropertySpec kScheduledProps[] = {
+    {"AutoScalingGroupName", K::String, true}, {"StartTime", K::String, false, true},
+    {"EndTime", K::String, false, true},       {"Recurrence", K::String, false, true},
+    {"TimeZone", K::String, false, true},      {"MinSize", K::Number, false, true},
+    {"MaxSize", K::Number, false, true},       {"DesiredCapacity", K::Number, false, true},
+};
+constexpr std::string_view kScheduledAttrs[] = {"ScheduledActionName"};
+
+Json scheduledParams(ResourceCall& c, const Json& props) {
+  Json p = {{"ScheduledActionName", generatedName(c, 255, true)}};
+  copy(props, p, {"AutoScalingGroupName", "StartTime", "EndTime", "Recurrence", "TimeZone"},
+       K::String);
+  copy(props, p, {"MinSize", "MaxSize", "DesiredCapacity"}, K::Number);
+  return p;
+}
+
+Result<std::string> createScheduled(ResourceCall& c, const Json& props) {
+  Json p = scheduledParams(c, props);
+  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutScheduledUpdateGroupAction", p).status());
+  return p["ScheduledActionName"].get<std::string>();
+}
+
+// The group of the action named `name` (empty when there is none).
+std::string scheduledGroup(ActionContext& ctx, const std::string& name) {
+  auto r = invoke(ctx, "DescribeScheduledActions", {{"ScheduledActionNames", {name}}});
+  if (!r || (*r)["ScheduledUpdateGroupActions"].empty()) {
+    return "";
+  }
+  return (*r)["ScheduledUpdateGroupActions"][0]["AutoScalingGroupName"];
+}
+
+Result<std::optional<std::string>> findScheduled(ResourceCall& c, const Json&) {
+  std::string name = generatedName(c, 255, true);
+  if (scheduledGroup(c.ctx, name).empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(name);
+}
+
+Status updateScheduled(ResourceCall& c, const std::string&, const Json& props) {
+  return invoke(c.ctx, "PutScheduledUpdateGroupAction", scheduledParams(c, props)).status();
+}
+
+Result<bool> removeScheduled(ActionContext& ctx, const std::string& name) {
+  std::string group = scheduledGroup(ctx, name);
+  if (group.empty()) {
+    return true; // gone already (a one-time action that ran, or its group was deleted)
+  }
+  auto r = invoke(ctx, "DeleteScheduledAction",
+                  {{"AutoScalingGroupName", group}, {"ScheduledActionName", name}});
+  if (!r && !notFound(r.status(), {"ValidationError"})) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> scheduledAttribute(ActionContext&, const std::string& name, const std::string&) {
+  return Json(name);
+}
+
 // ------------------------------------------------------------------- AWS::CloudWatch::Alarm
 
 constexpr PropertySpec kAlarmProps[] = {
@@ -829,6 +893,8 @@ const ResourceType kTypes[] = {
      nullptr},
     {"AWS::AutoScaling::ScalingPolicy", kPolicyProps, kPolicyAttrs, createPolicy, findPolicy,
      nullptr, updatePolicy, removePolicy, policyAttribute},
+    {"AWS::AutoScaling::ScheduledAction", kScheduledProps, kScheduledAttrs, createScheduled,
+     findScheduled, nullptr, updateScheduled, removeScheduled, scheduledAttribute},
     {"AWS::CloudWatch::Alarm", kAlarmProps, kAlarmAttrs, createAlarm, findAlarm, nullptr,
      updateAlarm, removeAlarm, alarmAttribute},
     {"Tide::EC2::Image", kImageProps, kImageAttrs, createImage, findImage, imageReady, nullptr,

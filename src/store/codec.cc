@@ -171,11 +171,40 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     unpropagatedTagKeys, newInstancesProtectedFromScaleIn, suspendedProcesses, maxInstanceLifetime,
     createdTime, deleting, cooldownUntil)
 // AutoScalingGroup's optional members, beyond the macro's (which has no std::optional).
+void to_json(json& j, const ScheduledUpdateGroupAction& v) {
+  j = json{{"scheduledActionName", v.scheduledActionName},
+           {"scheduledActionArn", v.scheduledActionArn},
+           {"startTime", v.startTime},
+           {"endTime", v.endTime},
+           {"recurrence", v.recurrence},
+           {"timeZone", v.timeZone},
+           {"nextRun", v.nextRun}};
+  optToJson(j, "minSize", v.minSize);
+  optToJson(j, "maxSize", v.maxSize);
+  optToJson(j, "desiredCapacity", v.desiredCapacity);
+}
+void from_json(const json& j, ScheduledUpdateGroupAction& v) {
+  ScheduledUpdateGroupAction d;
+  v.scheduledActionName = j.value("scheduledActionName", d.scheduledActionName);
+  v.scheduledActionArn = j.value("scheduledActionArn", d.scheduledActionArn);
+  v.startTime = j.value("startTime", d.startTime);
+  v.endTime = j.value("endTime", d.endTime);
+  v.recurrence = j.value("recurrence", d.recurrence);
+  v.timeZone = j.value("timeZone", d.timeZone);
+  v.nextRun = j.value("nextRun", d.nextRun);
+  optFromJson(j, "minSize", v.minSize);
+  optFromJson(j, "maxSize", v.maxSize);
+  optFromJson(j, "desiredCapacity", v.desiredCapacity);
+}
 void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+  if (!v.scheduledActions.empty()) {
+    j["scheduledActions"] = v.scheduledActions;
+  }
 }
 void groupExtrasFromJson(const json& j, AutoScalingGroup& v) {
   optFromJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+  v.scheduledActions = j.value("scheduledActions", std::vector<ScheduledUpdateGroupAction>{});
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)

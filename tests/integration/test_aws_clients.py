@@ -270,6 +270,54 @@ class AwsCliTest(AwsClientTestCase):
         self.assertEqual(self.aws("cloudwatch", "describe-alarms", "--alarm-names",
                                   *names)["MetricAlarms"], [])
 
+    def test_scheduled_action_changes_the_desired_capacity(self):
+        """put-scheduled-update-group-action a few seconds ahead: the group's desired capacity
+        changes when it is due, with Auto Scaling's cause, and the one-time action is gone."""
+        image = self.aws("ec2", "register-image", "--name", "sched-image", "--image-location",
+                         SHOP)["ImageId"]
+        self.aws("ec2", "create-launch-template", "--launch-template-name", "sched-template",
+                 "--launch-template-data", json.dumps({"ImageId": image}))
+        self.aws("autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "sched",
+                 "--launch-template", "LaunchTemplateName=sched-template", "--min-size", "0",
+                 "--max-size", "0")
+        self.aws("autoscaling", "put-scheduled-update-group-action", "--auto-scaling-group-name",
+                 "sched", "--scheduled-action-name", "weekdays", "--recurrence",
+                 "0 9 * * MON-FRI", "--time-zone", "America/New_York", "--min-size", "0")
+        err = self.aws_fails("autoscaling", "put-scheduled-update-group-action",
+                             "--auto-scaling-group-name", "sched", "--scheduled-action-name", "x",
+                             "--recurrence", "0 25 * * *", "--desired-capacity", "1")
+        self.assertIn("(ValidationError)", err)
+        start = (datetime.datetime.now(datetime.timezone.utc) +
+                 datetime.timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.aws("autoscaling", "put-scheduled-update-group-action", "--auto-scaling-group-name",
+                 "sched", "--scheduled-action-name", "soon", "--start-time", start,
+                 "--max-size", "2", "--desired-capacity", "1")
+        # --page-size 1: the CLI follows NextToken through both actions.
+        listed = self.aws("autoscaling", "describe-scheduled-actions", "--auto-scaling-group-name",
+                          "sched", "--page-size", "1")["ScheduledUpdateGroupActions"]
+        self.assertEqual(sorted(a["ScheduledActionName"] for a in listed), ["soon", "weekdays"])
+        soon = [a for a in listed if a["ScheduledActionName"] == "soon"][0]
+        self.assertEqual(soon["DesiredCapacity"], 1)
+        self.assertTrue(soon["StartTime"].startswith(start[:-1]), soon)
+        group = lambda: self.aws("autoscaling", "describe-auto-scaling-groups",
+                                 "--auto-scaling-group-names", "sched")["AutoScalingGroups"][0]
+        self.assertEqual(group()["DesiredCapacity"], 0)
+        wait_for(lambda: group()["DesiredCapacity"] == 1, timeout=30,
+                 what="the scheduled action to set the desired capacity")
+        self.assertEqual(group()["MaxSize"], 2)
+        causes = [a["Cause"] for a in self.aws("autoscaling", "describe-scaling-activities",
+                                               "--auto-scaling-group-name", "sched")["Activities"]]
+        self.assertIn(f"At {start} a scheduled action update of AutoScalingGroup constraints to "
+                      "min: 0, max: 2, desired: 1 changing the desired capacity from 0 to 1.",
+                      causes)
+        left = self.aws("autoscaling", "describe-scheduled-actions", "--auto-scaling-group-name",
+                        "sched")["ScheduledUpdateGroupActions"]
+        self.assertEqual([a["ScheduledActionName"] for a in left], ["weekdays"])
+        self.aws("autoscaling", "delete-scheduled-action", "--auto-scaling-group-name", "sched",
+                 "--scheduled-action-name", "weekdays")
+        self.aws("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "sched",
+                 "--force-delete")
+
     def test_pagination_over_three_pages(self):
         for i in range(7):
             self.aws("cloudwatch", "put-metric-alarm", "--alarm-name", f"a{i}",
