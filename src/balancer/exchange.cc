@@ -256,9 +256,11 @@ struct Proxy {
       c->outstanding = false;
       --selection_.outstandingByTarget[c->targetSlot];
       drop(targetCells_[c->targetSlot].outstandingRequests);
-      uint32_t groupSlot = c->config->snapshot->targetGroups[c->groupIndex].slot;
-      if (queues_[groupSlot].head != nullptr) {
-        wakeQueue(groupSlot); // a slot came free: the queue goes first (serveQueues)
+      if (queuedRequests_ != 0) { // (one load when nothing waits: the common case)
+        uint32_t groupSlot = c->config->snapshot->targetGroups[c->groupIndex].slot;
+        if (queues_[groupSlot].head != nullptr) {
+          wakeQueue(groupSlot); // a slot came free: the queue goes first (serveQueues)
+        }
       }
     }
   }
@@ -763,6 +765,7 @@ struct Proxy {
     }
     q.tail = c;
     ++q.length;
+    ++queuedRequests_;
     bump(tgCells_[group.slot].queuedRequestCount);
     timers_.schedule(&c->timer, nowMs_ + group.queueTimeout.count());
     if (c->peerEof || c->hangup) {
@@ -782,6 +785,7 @@ struct Proxy {
     c->queuePrev = c->queueNext = nullptr;
     c->queued = false;
     --q.length;
+    --queuedRequests_;
   }
 
   void wakeQueue(uint32_t groupSlot) {
@@ -1716,6 +1720,7 @@ struct Proxy {
   };
   std::vector<RequestQueue> queues_;  // by TargetGroup::slot
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
+  size_t queuedRequests_ = 0;         // in all queues of this worker
 };
 
 } // namespace
