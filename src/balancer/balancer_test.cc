@@ -1768,6 +1768,46 @@ TEST_F(BalancerTest, LimitSpreadsOverTargetsWithAFreeSlot) {
   EXPECT_LE(b.maxActive.load(), 1);
 }
 
+TEST_F(BalancerTest, QueuedPostBodyIsForwardedWhole) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));
+  Client busy(port_.port), post(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  std::string body(200 * 1024, 'x'); // more than a connection buffer holds while it waits
+  for (size_t i = 0; i < body.size(); i += 997) {
+    body[i] = char('a' + i % 26);
+  }
+  post.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n");
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 1; }));
+  std::thread sender([&] { post.send(body); }); // blocks until the balancer reads on
+  h.gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(post.read().status, 200);
+  sender.join();
+  std::vector<Request> got = h.backend.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body, body);
+}
+
+TEST_F(BalancerTest, PipelinedRequestAfterAQueueTimeoutIsServed) {
+  HoldingBackend h;
+  startBalancer(
+      limitedSnapshot(port_.port, h.backend.endpoint(), 1, 1000, std::chrono::milliseconds(100)));
+  Client busy(port_.port), late(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  // Two requests at once: the first times out in the queue, the second waits its turn after.
+  late.send("GET /late HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(late.read().status, 503);
+  h.gate.open();
+  Response second = late.read();
+  EXPECT_TRUE(second.status == 200 || second.status == 503) << second.status;
+  EXPECT_EQ(busy.read().status, 200);
+}
+
 TEST_F(BalancerTest, RejectsAZeroQueueTimeout) {
   auto s = makeSnapshot(port_.port, {Endpoint{kLoopback, 1}});
   s->targetGroups[0].queueTimeout = std::chrono::milliseconds(0);

@@ -171,7 +171,7 @@ struct Proxy {
       if (c->queued) {
         leaveQueue(c);
         bump(tgCells_[queuedGroup(c).slot].queueTimeoutCount);
-        sendLocalError(c, 503, c->closeAfter || !c->reqBodyDone); // waited too long
+        answerQueued(c, 503); // waited too long
         return;
       }
       if (c->state == ClientState::Forwarding) {
@@ -795,6 +795,17 @@ struct Proxy {
     }
   }
 
+  // Answers a request that left the queue without a target, outside the client's own events:
+  // then goes on with what the client sent meanwhile (a pipelined request), as the end of a
+  // forwarded response does.
+  void answerQueued(ClientConn* c, int status) {
+    sendLocalError(c, status, c->closeAfter || !c->reqBodyDone);
+    if (c->open && c->state == ClientState::Head) {
+      readClient(c);
+      processClient(c);
+    }
+  }
+
   // After a batch of events: sends queued requests, oldest first, to targets with a free slot.
   void serveQueues() {
     for (size_t k = 0; k < wokenQueues_.size(); ++k) { // (grows while it runs)
@@ -809,11 +820,14 @@ struct Proxy {
         }
         leaveQueue(c);
         if (choice < 0) {
-          sendLocalError(c, 503, c->closeAfter || !c->reqBodyDone); // its targets left
+          answerQueued(c, 503); // its targets left
           continue;
         }
         timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
         forwardTo(c, nullptr, group.targets[choice], /*fresh=*/false);
+        if (c->open) {
+          pumpRequestBody(c); // body bytes that came while it waited, and the rest
+        }
       }
     }
     wokenQueues_.clear();
