@@ -1641,6 +1641,30 @@ TEST_F(BalancerTest, ConcurrencyLimitHoldsAndTheQueueWaits) {
   EXPECT_LE(h.maxActive.load(), 2); // the target never held more than the limit
 }
 
+TEST_F(BalancerTest, ConcurrencyLimitIsSharedOutOverWorkers) {
+  HoldingBackend h;
+  // Two workers, a limit of 2: each worker holds 1, so the target never sees more than 2.
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 2), 2);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  // Each request is either on the target or waiting (the spread over workers is the kernel's).
+  ASSERT_TRUE(waitFor([&] {
+    return uint64_t(h.backend.requests()) +
+               balancer_->counters().targetGroups[0].queuedRequestCount ==
+           8;
+  }));
+  EXPECT_LE(h.backend.requests(), 2);
+  h.gate.open();
+  for (auto& cl : clients) {
+    EXPECT_EQ(cl->read().status, 200);
+  }
+  EXPECT_EQ(h.backend.requests(), 8);
+  EXPECT_LE(h.maxActive.load(), 2);
+}
+
 TEST_F(BalancerTest, QueuedRequestsGoOutFirstInFirstOut) {
   HoldingBackend h;
   startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));
