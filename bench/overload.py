@@ -166,6 +166,13 @@ backend b
 
 
 def main():
+    try:
+        run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tide", default="./build/tide")
     ap.add_argument("--seconds", type=float, default=10)
@@ -184,7 +191,6 @@ def main():
     capacity = 2 * args.workers * 1000 / args.service_ms
     rate = capacity * args.overload
     timeout = args.client_timeout_ms / 1000
-    tmp = tempfile.mkdtemp(prefix="tide-overload-")
     contenders = {
         "tide": lambda port, b: [args.tide, "balance", "--threads", "1", "--port", str(port),
                                  "--targets", ",".join(f"127.0.0.1:{x}" for x in b)],
@@ -236,7 +242,6 @@ def main():
              percentile(ok, 50) * 1000, percentile(ok, 99) * 1000)
         print(f"{r[0]:<16} {r[1]:>6} {r[2]:>10.0f} {r[3]:>6} {r[4]:>8} {r[5]:>7} "
               f"{r[6]:>8.0f} {r[7]:>8.0f}", flush=True)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
