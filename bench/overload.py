@@ -166,6 +166,10 @@ backend b
 
 
 def main():
+    if "--serve-backend" in sys.argv:  # a backend process: no scratch directory
+        run(None)
+        return
+    tmp = tempfile.mkdtemp(prefix="tide-overload-")
     try:
         run(tmp)
     finally:
