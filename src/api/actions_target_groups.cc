@@ -131,6 +131,15 @@ Status applyTargetGroupAttribute(const std::string& key, const std::string& valu
   } else if (key == "stickiness.app_cookie.duration_seconds") {
     TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, 604800));
     tg.appCookieDurationSeconds = v;
+  } else if (key == "tide.target.max_concurrency") {
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 0, model::kMaxConcurrencyPerTarget));
+    tg.maxConcurrencyPerTarget = v;
+  } else if (key == "tide.queue.max_length") {
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 0, model::kMaxQueueLength));
+    tg.queueMaxLength = v;
+  } else if (key == "tide.queue.timeout_ms") {
+    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, model::kMaxQueueTimeoutMs));
+    tg.queueTimeoutMs = v;
   } else {
     return validationError("Unknown or unsupported target group attribute '" + key + "' (value '" +
                            value + "')");

@@ -206,8 +206,10 @@ Json targetGroupAttributesJson(const model::TargetGroup& tg) {
        attr("stickiness.type", tg.stickinessType),
        attr("stickiness.lb_cookie.duration_seconds", std::to_string(tg.lbCookieDurationSeconds)),
        attr("stickiness.app_cookie.cookie_name", tg.appCookieName),
-       attr("stickiness.app_cookie.duration_seconds",
-            std::to_string(tg.appCookieDurationSeconds))});
+       attr("stickiness.app_cookie.duration_seconds", std::to_string(tg.appCookieDurationSeconds)),
+       attr("tide.target.max_concurrency", std::to_string(tg.maxConcurrencyPerTarget)),
+       attr("tide.queue.max_length", std::to_string(tg.queueMaxLength)),
+       attr("tide.queue.timeout_ms", std::to_string(tg.queueTimeoutMs))});
 }
 
 namespace {

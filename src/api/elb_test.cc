@@ -112,7 +112,10 @@ TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
                           {"stickiness.type", "lb_cookie"},
                           {"stickiness.lb_cookie.duration_seconds", "86400"},
                           {"stickiness.app_cookie.cookie_name", ""},
-                          {"stickiness.app_cookie.duration_seconds", "86400"}}));
+                          {"stickiness.app_cookie.duration_seconds", "86400"},
+                          {"tide.target.max_concurrency", "0"},
+                          {"tide.queue.max_length", "1000"},
+                          {"tide.queue.timeout_ms", "1000"}}));
 
   auto [status, body] = modify({{"stickiness.enabled", "true"},
                                 {"stickiness.lb_cookie.duration_seconds", "120"},
@@ -180,6 +183,54 @@ TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
   EXPECT_EQ(
       attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", "attrs"}})["Attributes"]),
       after);
+}
+
+TEST_F(ElbTest, OverloadAttributesAreCheckedAndStored) {
+  std::string arn = targetGroup("overload");
+  auto attrMap = [](const Json& list) {
+    std::map<std::string, std::string> m;
+    for (const Json& a : list) {
+      m[a["Key"]] = a["Value"];
+    }
+    return m;
+  };
+  auto modify = [&](std::vector<std::pair<std::string, std::string>> kv) {
+    Json attrs = Json::array();
+    for (auto& [k, v] : kv) {
+      attrs.push_back({{"Key", k}, {"Value", v}});
+    }
+    return call("ModifyTargetGroupAttributes", {{"TargetGroupArn", arn}, {"Attributes", attrs}});
+  };
+  auto [status, body] = modify({{"tide.target.max_concurrency", "8"},
+                                {"tide.queue.max_length", "0"},
+                                {"tide.queue.timeout_ms", "250"}});
+  ASSERT_EQ(status, 200) << body.dump();
+  auto now = attrMap(body["Attributes"]);
+  EXPECT_EQ(now["tide.target.max_concurrency"], "8");
+  EXPECT_EQ(now["tide.queue.max_length"], "0");
+  EXPECT_EQ(now["tide.queue.timeout_ms"], "250");
+
+  // Out of range or not a number: ValidationError naming the attribute, and nothing changes
+  // (not even the good keys beside the bad one).
+  std::vector<std::vector<std::pair<std::string, std::string>>> bad = {
+      {{"tide.target.max_concurrency", "-1"}},
+      {{"tide.target.max_concurrency", "100001"}},
+      {{"tide.target.max_concurrency", "ten"}},
+      {{"tide.queue.max_length", "-1"}},
+      {{"tide.queue.max_length", "100001"}},
+      {{"tide.queue.timeout_ms", "0"}},
+      {{"tide.queue.timeout_ms", "600001"}},
+      {{"tide.queue.timeout_ms", "1.5"}},
+      {{"tide.target.max_concurrency", "4"}, {"tide.queue.timeout_ms", "0"}},
+  };
+  for (const auto& kv : bad) {
+    auto [st, b] = modify(kv);
+    EXPECT_EQ(st, 400) << kv.back().first << "=" << kv.back().second;
+    EXPECT_EQ(b.value("__type", ""), "ValidationError") << b.dump();
+    EXPECT_NE(b.dump().find(kv.back().first), std::string::npos) << b.dump();
+  }
+  EXPECT_EQ(attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", arn}})["Attributes"]),
+            now);
 }
 
 TEST_F(ElbTest, LoadBalancersAndListeners) {

@@ -4,6 +4,7 @@
 //                [--algorithm NAME] [--forwarded-headers] [--desync-mitigation-mode MODE]
 //                [--idle-timeout S] [--request-header-timeout S] [--max-uri-bytes N]
 //                [--max-request-body-bytes N] [--max-connections N] [--access-log FILE]
+//                [--max-concurrency N] [--queue-length N] [--queue-timeout-ms N]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -97,6 +98,10 @@ int balanceMain(int argc, char** argv) {
   uint64_t maxBodyBytes = defaults.maxRequestBodyBytes;
   uint32_t maxConnections = defaults.maxConnectionsPerListener;
   std::string accessLog;
+  TargetGroup groupDefaults; // overload protection as a target group has it by default
+  uint32_t maxConcurrency = groupDefaults.maxConcurrency;
+  uint32_t queueLength = groupDefaults.queueMaxLength;
+  int64_t queueTimeoutMs = groupDefaults.queueTimeout.count();
   app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
   app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
   app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
@@ -125,6 +130,16 @@ int balanceMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--access-log", accessLog,
                  "Append an ALB-format access log entry per request to FILE (off when empty)");
+  app.add_option("--max-concurrency", maxConcurrency,
+                 "Requests outstanding on one target at most (tide.target.max_concurrency); "
+                 "0: unlimited")
+      ->capture_default_str();
+  app.add_option("--queue-length", queueLength,
+                 "Requests waiting for a target slot, per worker (tide.queue.max_length)")
+      ->capture_default_str();
+  app.add_option("--queue-timeout-ms", queueTimeoutMs,
+                 "A request waiting this long gets 503 (tide.queue.timeout_ms)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -154,6 +169,9 @@ int balanceMain(int argc, char** argv) {
   if (maxUriBytes < 1 || maxConnections < 1) {
     return usageError("--max-uri-bytes and --max-connections must be at least 1");
   }
+  if (queueTimeoutMs < 1 || queueTimeoutMs > 600000) {
+    return usageError("--queue-timeout-ms must be within 1..600000");
+  }
   Result<uint32_t> hostAddress = parseIpv4(host);
   if (!hostAddress) {
     return usageError("--host: " + hostAddress.status().message());
@@ -164,6 +182,9 @@ int balanceMain(int argc, char** argv) {
   TargetGroup group;
   group.name = "balance";
   group.algorithm = algorithm;
+  group.maxConcurrency = maxConcurrency;
+  group.queueMaxLength = queueLength;
+  group.queueTimeout = std::chrono::milliseconds(queueTimeoutMs);
   size_t begin = 0;
   while (begin <= targets.size()) {
     size_t comma = targets.find(',', begin);

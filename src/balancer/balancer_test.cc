@@ -1591,5 +1591,255 @@ TEST_F(BalancerTest, AccessLogHasALineForEachRequest) {
   rmdir(dir);
 }
 
+// ---- overload protection: the per-target limit and the queue ----------------------------------
+
+// A backend whose requests wait at a gate, counting how many it holds at once.
+struct HoldingBackend {
+  Gate gate;
+  std::atomic<int> active{0};
+  std::atomic<int> maxActive{0};
+  Backend backend{"h", [this](const Request& r) {
+                    int now = ++active;
+                    int seen = maxActive.load();
+                    while (now > seen && !maxActive.compare_exchange_weak(seen, now)) {
+                    }
+                    if (r.path != "/fast") {
+                      gate.wait();
+                    }
+                    --active;
+                    return Reply{okReply("h " + r.path)};
+                  }};
+};
+
+std::shared_ptr<Snapshot>
+limitedSnapshot(uint16_t port, Endpoint target, uint32_t limit, uint32_t queueLength = 1000,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto s = makeSnapshot(port, {target});
+  s->targetGroups[0].maxConcurrency = limit;
+  s->targetGroups[0].queueMaxLength = queueLength;
+  s->targetGroups[0].queueTimeout = timeout;
+  return s;
+}
+
+TEST_F(BalancerTest, ConcurrencyLimitHoldsAndTheQueueWaits) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 2));
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 6; }));
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 2; })); // six wait in the balancer
+  EXPECT_EQ(balancer_->counters().targets[0].outstandingRequests, 2u);
+  h.gate.open();
+  for (auto& cl : clients) {
+    EXPECT_EQ(cl->read().status, 200);
+  }
+  EXPECT_EQ(h.backend.requests(), 8);
+  EXPECT_LE(h.maxActive.load(), 2); // the target never held more than the limit
+}
+
+TEST_F(BalancerTest, ConcurrencyLimitIsSharedOutOverWorkers) {
+  HoldingBackend h;
+  // Two workers, a limit of 2: each worker holds 1, so the target never sees more than 2.
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 2), 2);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  // Each request is either on the target or waiting (the spread over workers is the kernel's).
+  ASSERT_TRUE(waitFor([&] {
+    return uint64_t(h.backend.requests()) +
+               balancer_->counters().targetGroups[0].queuedRequestCount ==
+           8;
+  }));
+  EXPECT_LE(h.backend.requests(), 2);
+  h.gate.open();
+  for (auto& cl : clients) {
+    EXPECT_EQ(cl->read().status, 200);
+  }
+  EXPECT_EQ(h.backend.requests(), 8);
+  EXPECT_LE(h.maxActive.load(), 2);
+}
+
+TEST_F(BalancerTest, QueuedRequestsGoOutFirstInFirstOut) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));
+  Client first(port_.port);
+  first.send("GET /0 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  std::vector<std::unique_ptr<Client>> waiting;
+  for (uint64_t i = 1; i <= 5; ++i) {
+    waiting.push_back(std::make_unique<Client>(port_.port));
+    waiting.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Each one queued before the next is sent, so the arrival order is known.
+    ASSERT_TRUE(
+        waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == i; }));
+  }
+  h.gate.open();
+  EXPECT_EQ(first.read().body, "h /0");
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    EXPECT_EQ(waiting[i]->read().body, "h /" + std::to_string(i + 1));
+  }
+  std::vector<Request> got = h.backend.received();
+  ASSERT_EQ(got.size(), 6u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].path, "/" + std::to_string(i)); // in the order they came
+  }
+  EXPECT_EQ(h.maxActive.load(), 1);
+}
+
+TEST_F(BalancerTest, FullQueueIs503AtOnce) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1, /*queueLength=*/1));
+  Client busy(port_.port), queued(port_.port), over(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  queued.send("GET /queued HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  Response r = over.get("/over"); // the target still holds /busy: the answer is the balancer's
+  EXPECT_EQ(r.status, 503);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  CountersSnapshot cs = balancer_->counters();
+  EXPECT_EQ(cs.targetGroups[0].queueFullCount, 1u);
+  EXPECT_EQ(cs.loadBalancers[0].httpCodeElb5xx, 1u);
+  EXPECT_EQ(cs.loadBalancers[0].httpCodeElb503, 1u);
+  EXPECT_EQ(cs.targetGroups[0].httpCodeElb503, 1u);
+  // The connection stays usable (no body was left unread).
+  h.gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(queued.read().status, 200);
+  EXPECT_EQ(over.get("/fast").status, 200);
+  EXPECT_EQ(h.backend.requests(), 3);
+}
+
+TEST_F(BalancerTest, RequestWaitingPastTheQueueTimeoutIs503) {
+  HoldingBackend h;
+  startBalancer(
+      limitedSnapshot(port_.port, h.backend.endpoint(), 1, 1000, std::chrono::milliseconds(100)));
+  Client busy(port_.port), late(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  Response r = late.get("/late");
+  EXPECT_EQ(r.status, 503);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(90));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_EQ(balancer_->counters().targetGroups[0].queueTimeoutCount, 1u);
+  EXPECT_EQ(balancer_->counters().loadBalancers[0].httpCodeElb503, 1u);
+  h.gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(late.get("/fast").status, 200);
+  std::vector<Request> got = h.backend.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].path, "/fast"); // /late never reached the target
+}
+
+TEST_F(BalancerTest, QueuedRequestWhoseClientLeftIsNeverForwarded) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));
+  Client busy(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  {
+    Client gone(port_.port);
+    gone.send("GET /gone HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(
+        waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 1; }));
+  } // closed while queued
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queueAbandonedCount == 1; }));
+  Client next(port_.port);
+  next.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 2; }));
+  h.gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(next.read().body, "h /next");
+  std::vector<Request> got = h.backend.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].path, "/busy");
+  EXPECT_EQ(got[1].path, "/next");
+  EXPECT_EQ(balancer_->counters().loadBalancers[0].httpCodeElb5xx, 0u);
+}
+
+TEST_F(BalancerTest, LimitSpreadsOverTargetsWithAFreeSlot) {
+  HoldingBackend a, b;
+  auto s = makeSnapshot(port_.port, {a.backend.endpoint(), b.backend.endpoint()});
+  s->targetGroups[0].maxConcurrency = 1;
+  startBalancer(s);
+  Client c1(port_.port), c2(port_.port), c3(port_.port);
+  c1.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  c2.send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return a.backend.requests() == 1 && b.backend.requests() == 1; }));
+  c3.send("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 1; }));
+  b.gate.open(); // b's slot frees first: the queued request goes there, not to a
+  EXPECT_EQ(c3.read().body, "h /3");
+  EXPECT_EQ(b.backend.requests(), 2);
+  EXPECT_EQ(a.backend.requests(), 1);
+  a.gate.open();
+  EXPECT_EQ(c1.read().status, 200);
+  EXPECT_EQ(c2.read().status, 200);
+  EXPECT_LE(a.maxActive.load(), 1);
+  EXPECT_LE(b.maxActive.load(), 1);
+}
+
+TEST_F(BalancerTest, QueuedPostBodyIsForwardedWhole) {
+  HoldingBackend h;
+  startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));
+  Client busy(port_.port), post(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  std::string body(200 * 1024, 'x'); // more than a connection buffer holds while it waits
+  for (size_t i = 0; i < body.size(); i += 997) {
+    body[i] = char('a' + i % 26);
+  }
+  post.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n");
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 1; }));
+  std::thread sender([&] { post.send(body); }); // blocks until the balancer reads on
+  h.gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(post.read().status, 200);
+  sender.join();
+  std::vector<Request> got = h.backend.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body, body);
+}
+
+TEST_F(BalancerTest, PipelinedRequestAfterAQueueTimeoutIsServed) {
+  HoldingBackend h;
+  startBalancer(
+      limitedSnapshot(port_.port, h.backend.endpoint(), 1, 1000, std::chrono::milliseconds(100)));
+  Client busy(port_.port), late(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return h.backend.requests() == 1; }));
+  // Two requests at once: the first times out in the queue, the second waits its turn after.
+  late.send("GET /late HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(late.read().status, 503);
+  h.gate.open();
+  Response second = late.read();
+  EXPECT_TRUE(second.status == 200 || second.status == 503) << second.status;
+  EXPECT_EQ(busy.read().status, 200);
+}
+
+TEST_F(BalancerTest, RejectsAZeroQueueTimeout) {
+  auto s = makeSnapshot(port_.port, {Endpoint{kLoopback, 1}});
+  s->targetGroups[0].queueTimeout = std::chrono::milliseconds(0);
+  Balancer b(BalancerOptions{});
+  Status st = b.apply(s);
+  EXPECT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("queue timeout"), std::string::npos) << st.toString();
+}
+
 } // namespace
 } // namespace tide::balancer

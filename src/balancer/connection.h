@@ -145,6 +145,11 @@ struct ClientConn : Pollable {
   // The target a valid sticky session cookie names, or kNoSlot.
   uint32_t stickySlot = kNoSlot;
   bool outstanding = false; // counted in the target's outstanding requests
+  // Overload protection: waiting in its target group's queue for a free target slot.
+  bool queued = false;
+  int64_t queuedAtMs = 0;          // when it joined the queue (the worker's coarse clock)
+  ClientConn* queuePrev = nullptr; // links of the group's FIFO (Proxy's RequestQueue)
+  ClientConn* queueNext = nullptr;
   bool responseStarted = false;
   int64_t sentAtUs = 0;
   UpstreamConn* upstream = nullptr;

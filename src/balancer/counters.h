@@ -61,6 +61,14 @@ enum class PublishScope { LoadBalancer, Traffic, None };
     "connections over the listener's bound")                                                       \
   X(targetEjectionCount, "TargetEjectionCount", Own, None, 1,                                      \
     "passive health: target taken out (tide's own)")                                               \
+  X(queuedRequestCount, "QueuedRequestCount", Own, None, 1,                                        \
+    "overload: requests that waited in the queue for a target slot (tide's own)")                  \
+  X(queueFullCount, "QueueFullCount", Own, None, 1,                                                \
+    "overload: 503 at once, the queue was full (tide's own)")                                      \
+  X(queueTimeoutCount, "QueueTimeoutCount", Own, None, 1,                                          \
+    "overload: 503 after waiting tide.queue.timeout_ms (tide's own)")                              \
+  X(queueAbandonedCount, "QueueAbandonedCount", Own, None, 1,                                      \
+    "overload: queued requests whose client left, never forwarded (tide's own)")                   \
   X(targetBytesSent, "NetworkIn", Own, None, 1,                                                    \
     "bytes sent to the target (its instance's NetworkIn; metrics_publisher.h)")                    \
   X(targetBytesReceived, "NetworkOut", Own, None, 1,                                               \

@@ -26,6 +26,9 @@ struct SelectionState {
   // reset is skipped until its ejection ends, unless every eligible target is ejected.
   std::vector<int64_t> ejectedUntilByTarget; // by Target::slot: monotonic ms; 0: not ejected
   bool honourEjections = true;               // false: the fail-open pass, ejections ignored
+  // Overload protection: a target with this many outstanding requests (from this worker) takes
+  // no more; 0: no limit. Set by the caller for the group being chosen in.
+  uint32_t concurrencyLimit = 0;
 };
 
 // The next pseudo-random number of the worker's generator (xorshift64*): no syscall, no lock.
@@ -69,6 +72,8 @@ inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
 inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot,
                        const SelectionState& state) {
   return isEligible(t, failOpen, excludeSlot) &&
+         (state.concurrencyLimit == 0 ||
+          state.outstandingByTarget[t.slot] < state.concurrencyLimit) &&
          !(state.honourEjections && t.slot < state.ejectedUntilByTarget.size() &&
            state.ejectedUntilByTarget[t.slot] > state.nowMs);
 }

@@ -148,6 +148,9 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
     if (g.slowStart.count() < 0) {
       return validationError("target group '" + g.name + "': negative slow start");
     }
+    if (g.queueTimeout.count() < 1) {
+      return validationError("target group '" + g.name + "': queue timeout must be at least 1 ms");
+    }
     const Stickiness& sticky = g.stickiness;
     if (sticky.type != Stickiness::Type::None &&
         (sticky.durationSeconds < 1 || sticky.durationSeconds > 604800)) {

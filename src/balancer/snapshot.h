@@ -73,6 +73,15 @@ struct TargetGroup {
   std::chrono::milliseconds slowStart{0};
   // stickiness.* attributes.
   Stickiness stickiness;
+  // Overload protection (docs/load-balancer.md "Overload"). tide.target.max_concurrency: at most
+  // this many requests outstanding on one target (each of W workers takes ceil(N / W) of it);
+  // 0: unlimited, no queue.
+  uint32_t maxConcurrency = 0;
+  // tide.queue.max_length: requests waiting for a free target slot, per worker (FIFO); a request
+  // finding the queue full is answered 503 at once. 0: no queue.
+  uint32_t queueMaxLength = 1000;
+  // tide.queue.timeout_ms: a request waiting this long is answered 503.
+  std::chrono::milliseconds queueTimeout{1'000};
 };
 
 // A fixed-response action, as ALB's FixedResponseConfig.

@@ -249,6 +249,9 @@ TEST_F(ElbControllersTest, PublisherStartsSlowStartRampsAndCarriesStickiness) {
   tg_.stickinessType = "app_cookie";
   tg_.appCookieName = "SESSION";
   tg_.appCookieDurationSeconds = 600;
+  tg_.maxConcurrencyPerTarget = 12;
+  tg_.queueMaxLength = 50;
+  tg_.queueTimeoutMs = 300;
   put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
   std::vector<std::shared_ptr<const balancer::Snapshot>> published;
   Publisher p(*store_, [&](auto s) { published.push_back(s); });
@@ -266,6 +269,9 @@ TEST_F(ElbControllersTest, PublisherStartsSlowStartRampsAndCarriesStickiness) {
   EXPECT_EQ(g1.stickiness.type, balancer::Stickiness::Type::AppCookie);
   EXPECT_EQ(g1.stickiness.appCookieName, "SESSION");
   EXPECT_EQ(g1.stickiness.durationSeconds, 600u);
+  EXPECT_EQ(g1.maxConcurrency, 12u); // tide.target.max_concurrency and tide.queue.*
+  EXPECT_EQ(g1.queueMaxLength, 50u);
+  EXPECT_EQ(g1.queueTimeout, std::chrono::milliseconds(300));
   // The first healthy target of a group takes its full share at once.
   EXPECT_EQ(g1.targets[0].slowStartBeginMs, 0);
   // b becomes healthy next to a settled target: it ramps from now.

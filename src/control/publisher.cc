@@ -156,7 +156,8 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     const auto& y = b.targetGroups[i];
     if (x.arn != y.arn || x.slot != y.slot || x.algorithm != y.algorithm ||
         x.slowStart != y.slowStart || !(x.stickiness == y.stickiness) ||
-        !sameTargets(x.targets, y.targets)) {
+        x.maxConcurrency != y.maxConcurrency || x.queueMaxLength != y.queueMaxLength ||
+        x.queueTimeout != y.queueTimeout || !sameTargets(x.targets, y.targets)) {
       return false;
     }
   }
@@ -275,6 +276,9 @@ Status Publisher::publish() {
           tg.algorithm = g.algorithm;
           tg.slowStart = std::chrono::seconds(g.slowStartSeconds);
           tg.stickiness = stickinessOf(g);
+          tg.maxConcurrency = static_cast<uint32_t>(g.maxConcurrencyPerTarget);
+          tg.queueMaxLength = static_cast<uint32_t>(g.queueMaxLength);
+          tg.queueTimeout = std::chrono::milliseconds(g.queueTimeoutMs);
           std::vector<std::string> keys; // by index in tg.targets
           for (const auto& t : *targets) {
             if (t.targetGroupArn != g.targetGroupArn ||

@@ -284,6 +284,15 @@ Status validateAppCookieName(std::string_view name) {
 }
 
 Status validateTargetGroupAttributes(const TargetGroup& tg) {
+  if (tg.maxConcurrencyPerTarget < 0 || tg.maxConcurrencyPerTarget > kMaxConcurrencyPerTarget) {
+    return validationError("tide.target.max_concurrency must be 0 (unlimited) to 100000");
+  }
+  if (tg.queueMaxLength < 0 || tg.queueMaxLength > kMaxQueueLength) {
+    return validationError("tide.queue.max_length must be 0 to 100000");
+  }
+  if (tg.queueTimeoutMs < 1 || tg.queueTimeoutMs > kMaxQueueTimeoutMs) {
+    return validationError("tide.queue.timeout_ms must be 1 to 600000");
+  }
   if (tg.slowStartSeconds != 0 && (tg.slowStartSeconds < 30 || tg.slowStartSeconds > 900)) {
     return validationError("slow_start.duration_seconds must be 0 (off) or 30 to 900");
   }

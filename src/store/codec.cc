@@ -158,7 +158,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     healthCheckPort, healthCheckIntervalSeconds, healthCheckTimeoutSeconds, healthyThresholdCount,
     unhealthyThresholdCount, matcher, healthCheckEnabled, deregistrationDelaySeconds, algorithm,
     createdTime, tags, anomalyMitigation, slowStartSeconds, stickinessEnabled, stickinessType,
-    lbCookieDurationSeconds, appCookieName, appCookieDurationSeconds)
+    lbCookieDurationSeconds, appCookieName, appCookieDurationSeconds, maxConcurrencyPerTarget,
+    queueMaxLength, queueTimeoutMs)
 // Target.consecutive is not stored: the health checker counts in memory.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, registeredAt, drainingSince)
