@@ -29,29 +29,6 @@ using model::AutoScalingGroup;
 using operations::causeTime;
 using operations::changingDesired;
 
-Status groupNotFound(const std::string& name) {
-  return validationError("AutoScalingGroup name not found - AutoScalingGroup '" + name +
-                         "' not found");
-}
-
-Result<AutoScalingGroup> findGroup(store::Tx& tx, const std::string& name) {
-  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
-  if (!g.has_value()) {
-    return groupNotFound(name);
-  }
-  return std::move(*g);
-}
-
-// A group that takes changes (not being deleted).
-Result<AutoScalingGroup> findLiveGroup(store::Tx& tx, const std::string& name) {
-  auto g = findGroup(tx, name);
-  if (g && g->deleting) {
-    return Status("ScalingActivityInProgress",
-                  "AutoScalingGroup '" + name + "' is pending delete; it cannot be changed");
-  }
-  return g;
-}
-
 Result<std::vector<model::Instance>> members(store::Tx& tx, const std::string& group) {
   TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
   std::vector<model::Instance> out;

@@ -23,19 +23,6 @@ using model::Instance;
 using model::LifecycleState;
 using operations::causeTime;
 
-Result<AutoScalingGroup> findLiveGroup(store::Tx& tx, const std::string& name) {
-  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
-  if (!g.has_value()) {
-    return validationError("AutoScalingGroup name not found - AutoScalingGroup '" + name +
-                           "' not found");
-  }
-  if (g->deleting) {
-    return Status("ScalingActivityInProgress",
-                  "AutoScalingGroup '" + name + "' is pending delete; it cannot be changed");
-  }
-  return std::move(*g);
-}
-
 // InstanceIds: required, 1..max of them, no repeats kept.
 Result<std::vector<std::string>> instanceIds(const Json& p, size_t max, const char* tooMany) {
   TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));

@@ -18,19 +18,6 @@ namespace {
 using model::AutoScalingGroup;
 using model::ScheduledUpdateGroupAction;
 
-Result<AutoScalingGroup> liveGroup(store::Tx& tx, const std::string& name) {
-  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
-  if (!g.has_value()) {
-    return validationError("AutoScalingGroup name not found - AutoScalingGroup '" + name +
-                           "' not found");
-  }
-  if (g->deleting) {
-    return Status("ScalingActivityInProgress",
-                  "AutoScalingGroup '" + name + "' is pending delete; it cannot be changed");
-  }
-  return std::move(*g);
-}
-
 // A timestamp parameter: ISO 8601 or seconds since the epoch (0: absent).
 Result<TimeMs> optTime(const Json& p, const char* name) {
   auto it = p.find(name);
@@ -174,7 +161,7 @@ Result<Json> putScheduledUpdateGroupAction(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(group.status());
   TIDE_ASSIGN_OR_RETURN(auto a, readAction(p, ctx.clock.now()));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    TIDE_ASSIGN_OR_RETURN(auto g, liveGroup(tx, *group));
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     TIDE_RETURN_IF_ERROR(putAction(ctx, g, a));
     return tx.putAutoScalingGroup(g);
   });
@@ -196,7 +183,7 @@ Result<Json> batchPutScheduledUpdateGroupAction(ActionContext& ctx, const Json& 
   Json failed = Json::array();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     failed = Json::array();
-    TIDE_ASSIGN_OR_RETURN(auto g, liveGroup(tx, *group));
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     for (const Json& item : *items) {
       Status e =
           item.is_object()
@@ -227,7 +214,7 @@ Result<Json> deleteScheduledAction(ActionContext& ctx, const Json& p) {
   auto name = reqString(p, "ScheduledActionName");
   TIDE_RETURN_IF_ERROR(firstError({&group.status(), &name.status()}));
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
-    TIDE_ASSIGN_OR_RETURN(auto g, liveGroup(tx, *group));
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     auto it = std::find_if(g.scheduledActions.begin(), g.scheduledActions.end(),
                            [&](auto& a) { return a.scheduledActionName == *name; });
     if (it == g.scheduledActions.end()) {
@@ -258,7 +245,7 @@ Result<Json> batchDeleteScheduledAction(ActionContext& ctx, const Json& p) {
   Json failed = Json::array();
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     failed = Json::array();
-    TIDE_ASSIGN_OR_RETURN(auto g, liveGroup(tx, *group));
+    TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, *group));
     for (const auto& name : *names) {
       auto it = std::find_if(g.scheduledActions.begin(), g.scheduledActions.end(),
                              [&](auto& a) { return a.scheduledActionName == name; });

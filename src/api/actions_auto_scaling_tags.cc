@@ -14,10 +14,6 @@ namespace {
 
 constexpr size_t kMaxTagsPerGroup = 50; // Auto Scaling's limit
 
-Status groupNotFound(const std::string& name) {
-  return validationError("AutoScalingGroup name not found - no such group: " + name);
-}
-
 // The group's tags as DescribeTags and DescribeAutoScalingGroups show them.
 Json tagDescription(const model::AutoScalingGroup& g, const model::Tag& t) {
   return {{"ResourceId", g.autoScalingGroupName},

@@ -10,6 +10,28 @@
 
 namespace tide::api {
 
+Status groupNotFound(const std::string& name) {
+  return validationError("AutoScalingGroup name not found - AutoScalingGroup '" + name +
+                         "' not found");
+}
+
+Result<model::AutoScalingGroup> findGroup(store::Tx& tx, const std::string& name) {
+  TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
+  if (!g.has_value()) {
+    return groupNotFound(name);
+  }
+  return std::move(*g);
+}
+
+Result<model::AutoScalingGroup> findLiveGroup(store::Tx& tx, const std::string& name) {
+  auto g = findGroup(tx, name);
+  if (g && g->deleting) {
+    return Status("ScalingActivityInProgress",
+                  "AutoScalingGroup '" + name + "' is pending delete; it cannot be changed");
+  }
+  return g;
+}
+
 std::string autoScalingArn(const ActionContext& ctx, const std::string& resource) {
   return "arn:aws:autoscaling:" + ctx.region + ":" + ctx.accountId + ":" + resource;
 }

@@ -14,6 +14,13 @@ namespace tide::api {
 // "arn:aws:autoscaling:REGION:ACCOUNT:" + resource, for the request's region and account.
 std::string autoScalingArn(const ActionContext& ctx, const std::string& resource);
 
+// "AutoScalingGroup name not found - AutoScalingGroup 'NAME' not found" (ValidationError).
+Status groupNotFound(const std::string& name);
+// The group, or groupNotFound.
+Result<model::AutoScalingGroup> findGroup(store::Tx& tx, const std::string& name);
+// A group that takes changes: findGroup, and ScalingActivityInProgress while it is deleted.
+Result<model::AutoScalingGroup> findLiveGroup(store::Tx& tx, const std::string& name);
+
 // Whether an instance counts as one of the group's (it belongs to it and is not terminated).
 bool isGroupMember(const model::Instance& i, const std::string& groupName);
 
