@@ -90,6 +90,33 @@ Status changeDesiredBy(store::Tx& tx, AutoScalingGroup& g, int change, const std
   return tx.putAutoScalingGroup(g);
 }
 
+// Takes instances out of service into `state` (EnteringStandby, Detaching) with one activity
+// each, the capacity stepping down one at a time for each that was InService when `decrement`,
+// as AWS words it: "...instance i-1 was <done> in response to a user request, shrinking the
+// capacity from 3 to 2."
+Status takeOut(store::Tx& tx, const std::string& group, std::vector<Instance>& in,
+               LifecycleState state, model::ActivityKind kind, const std::string& description,
+               const std::string& done, bool decrement, int before, TimeMs now,
+               std::vector<model::ScalingActivity>& acts) {
+  int capacity = before;
+  for (Instance& i : in) {
+    // A standby instance is not capacity: taking it out changes none.
+    int to = decrement && i.lifecycleState == LifecycleState::InService ? capacity - 1 : capacity;
+    i.lifecycleState = state;
+    TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+    auto a =
+        operations::newActivity(group, kind, i.instanceId, description + i.instanceId,
+                                causeTime(now) + " instance " + i.instanceId + " was " + done +
+                                    " in response to a user request" + capacityChange(capacity, to),
+                                now);
+    a.progress = 50;
+    capacity = to;
+    TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
+    acts.push_back(a);
+  }
+  return Status::ok();
+}
+
 Json activitiesJson(const ActionContext& ctx, const std::vector<model::ScalingActivity>& acts) {
   Json out = Json::array();
   for (const auto& a : acts) {
@@ -261,23 +288,9 @@ Result<Json> enterStandby(ActionContext& ctx, const Json& p) {
     if (**decrement) {
       TIDE_RETURN_IF_ERROR(changeDesiredBy(tx, g, -n, "place into standby"));
     }
-    // One activity per instance, the capacity stepping down one at a time, as AWS words it.
-    int capacity = before;
-    for (Instance& i : in) {
-      int to = **decrement ? capacity - 1 : capacity;
-      i.lifecycleState = LifecycleState::EnteringStandby;
-      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      auto a = operations::newActivity(*name, model::ActivityKind::Standby, i.instanceId,
-                                       "Moving EC2 instance to Standby: " + i.instanceId,
-                                       causeTime(now) + " instance " + i.instanceId +
-                                           " was moved to standby in response to a user request" +
-                                           capacityChange(capacity, to),
-                                       now);
-      a.progress = 50;
-      capacity = to;
-      TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
-      acts.push_back(a);
-    }
+    TIDE_RETURN_IF_ERROR(takeOut(
+        tx, *name, in, LifecycleState::EnteringStandby, model::ActivityKind::Standby,
+        "Moving EC2 instance to Standby: ", "moved to standby", **decrement, before, now, acts));
     return Status::ok();
   }));
   return activitiesJson(ctx, acts);
@@ -434,24 +447,9 @@ Result<Json> detachInstances(ActionContext& ctx, const Json& p) {
     if (**decrement) {
       TIDE_RETURN_IF_ERROR(changeDesiredBy(tx, g, -inService, "detach"));
     }
-    int capacity = before;
-    for (Instance& i : in) {
-      // A standby instance is not capacity: detaching it changes none.
-      int to =
-          **decrement && i.lifecycleState == LifecycleState::InService ? capacity - 1 : capacity;
-      i.lifecycleState = LifecycleState::Detaching;
-      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
-      auto a = operations::newActivity(*name, model::ActivityKind::Detach, i.instanceId,
-                                       "Detaching EC2 instance: " + i.instanceId,
-                                       causeTime(now) + " instance " + i.instanceId +
-                                           " was detached in response to a user request" +
-                                           capacityChange(capacity, to),
-                                       now);
-      a.progress = 50;
-      capacity = to;
-      TIDE_RETURN_IF_ERROR(tx.putScalingActivity(a));
-      acts.push_back(a);
-    }
+    TIDE_RETURN_IF_ERROR(
+        takeOut(tx, *name, in, LifecycleState::Detaching, model::ActivityKind::Detach,
+                "Detaching EC2 instance: ", "detached", **decrement, before, now, acts));
     return Status::ok();
   }));
   return activitiesJson(ctx, acts);
