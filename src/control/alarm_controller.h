@@ -1,5 +1,6 @@
-// The alarm evaluator: evaluates every metric alarm against the metric store once a second (a
-// little behind real time, so that the last second's samples are in), records state changes
+// The alarm evaluator: evaluates every metric alarm against the metric store once a second
+// (right after the metrics publisher put the second's samples in, stamped in the second they
+// cover, so the period that just ended is complete), records state changes
 // with CloudWatch's reasons, and invokes the actions: an Auto Scaling policy named in the
 // actions of the alarm's new state runs on the change, and, as CloudWatch does for Auto
 // Scaling actions, again on every further period the alarm stays in that state (the policy's
@@ -16,7 +17,7 @@
 namespace tide::control {
 
 struct AlarmControllerOptions {
-  Millis evaluationLag = Millis(1500); // evaluate as of now minus this
+  Millis evaluationLag = Millis(0); // evaluate as of now minus this
 };
 
 class AlarmController {

@@ -33,9 +33,13 @@ const balancer::TrafficCounters& at(const std::vector<balancer::TrafficCounters>
 
 Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
   TimeMs now = clock_.now();
+  // A sample covers the second before it; it is stamped at that second's middle, so a sample
+  // taken just after a second boundary lands in the second it measured, and the alarms can
+  // evaluate that second at once.
+  const TimeMs stamp = now - kSampleStampOffset.count();
   auto put = [&](const char* ns, const char* name, std::vector<metrics::Dimension> dims,
                  double value) {
-    Status s = metrics_.put({ns, name, std::move(dims)}, now, value);
+    Status s = metrics_.put({ns, name, std::move(dims)}, stamp, value);
     if (!s.isOk()) {
       logDebug(std::string("metric ") + name + ": " + s.toString());
     }

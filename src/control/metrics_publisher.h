@@ -15,7 +15,8 @@
 // CPU comes straight from the instance controller's readings of the second (in memory; the
 // store holds no readings). Counters are read from the balancer (summed over its workers) and
 // published as the change since the previous second; health counts come from the targets'
-// states in the store. Not thread-safe: runs on the control thread.
+// states in the store. Each sample is stamped half a second before it is taken (the middle of
+// the second it covers). Not thread-safe: runs on the control thread.
 #pragma once
 
 #include "balancer/counters.h"
@@ -29,6 +30,9 @@
 #include <map>
 
 namespace tide::control {
+
+// How far before the moment a sample is taken it is stamped (the middle of the second it covers).
+inline constexpr Millis kSampleStampOffset{500};
 
 class MetricsPublisher {
 public:

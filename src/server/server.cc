@@ -52,6 +52,8 @@ namespace {
 
 // The longest wait between two controller passes; any controller may ask for a sooner one.
 constexpr Millis kReconcileInterval(1000);
+// Samples are taken this long after each second boundary (scheduleSample).
+constexpr TimeMs kSampleAfterBoundaryMs = 20;
 
 // A controller pass with no say about when to look again.
 Result<Millis> lookAgainAtTheLatest(const Status& s) {
@@ -435,7 +437,10 @@ private:
   }
 
   void scheduleSample() {
-    loop_.runAfter(Millis(1000), [this] {
+    // Just after each second boundary: the samples then cover the second that just ended
+    // (control/metrics_publisher.h) and the alarms evaluate it at once.
+    TimeMs now = clock_.now();
+    loop_.runAfter(Millis(1000 - now % 1000 + kSampleAfterBoundaryMs), [this] {
       // Once a second: read the instances' CPU, publish the second's metrics, evaluate alarms.
       // The readings go from the instance controller to the metric store in memory; the store
       // is not written.
