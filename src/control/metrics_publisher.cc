@@ -139,6 +139,15 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     traffic({{"LoadBalancer", elbDimensionValue(arn)}}, at(counters.loadBalancers, slot),
             at(previous_.loadBalancers, slot), true);
   }
+  // Requests outstanding now (sent to a target, response not finished), per target group,
+  // summed over its targets.
+  std::map<std::string, uint64_t> outstandingOf; // target group ARN → requests
+  for (const auto& [key, slot] : slots.targets) {
+    size_t bar = key.find('|');
+    if (bar != std::string::npos) {
+      outstandingOf[key.substr(0, bar)] += at(counters.targets, slot).outstandingRequests;
+    }
+  }
   for (const auto& [arn, slot] : slots.targetGroups) {
     std::vector<metrics::Dimension> dims = {{"TargetGroup", elbDimensionValue(arn)}};
     if (auto lb = lbOfGroup.find(arn); lb != lbOfGroup.end()) {
@@ -153,6 +162,12 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     double requests = double(delta(c.requestCount, p.requestCount));
     put("AWS/ApplicationELB", "RequestCountPerTarget", {{"TargetGroup", elbDimensionValue(arn)}},
         healthy > 0 ? requests / healthy : requests);
+    // tide's own (ALB has no such metric): the load in flight, to scale on concurrency.
+    double outstanding = double(outstandingOf[arn]);
+    put(kTideElbNamespace, "OutstandingRequestCount", dims, outstanding);
+    put(kTideElbNamespace, "OutstandingRequestCountPerTarget",
+        {{"TargetGroup", elbDimensionValue(arn)}},
+        healthy > 0 ? outstanding / healthy : outstanding);
   }
   // NetworkIn / NetworkOut per instance: cgroups do not count network bytes, so an instance's
   // are what the balancer sent to and received from it, summed over its targets (HTTP bytes,

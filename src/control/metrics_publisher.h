@@ -11,7 +11,10 @@
 //     every balancer counter, under the name, scope and kind its row of TIDE_BALANCER_METRICS
 //     (balancer/counters.h) gives (RequestCount, HTTPCode_Target_2XX..5XX_Count,
 //     HTTPCode_ELB_*, TargetResponseTime in seconds as the second's average, ...); per target
-//     group HealthyHostCount, UnHealthyHostCount and RequestCountPerTarget.
+//     group HealthyHostCount, UnHealthyHostCount and RequestCountPerTarget;
+//   Tide/ApplicationELB (tide's own, no ALB metric says it) OutstandingRequestCount per
+//     TargetGroup + LoadBalancer and OutstandingRequestCountPerTarget per TargetGroup: requests
+//     sent to the group's targets whose response has not finished, at the sample's moment.
 // CPU comes straight from the instance controller's readings of the second (in memory; the
 // store holds no readings). Counters are read from the balancer (summed over its workers) and
 // published as the change since the previous second; health counts come from the targets'
@@ -33,6 +36,8 @@ namespace tide::control {
 
 // How far before the moment a sample is taken it is stamped (the middle of the second it covers).
 inline constexpr Millis kSampleStampOffset{500};
+// The namespace of the balancer metrics that are tide's own.
+inline constexpr const char* kTideElbNamespace = "Tide/ApplicationELB";
 
 class MetricsPublisher {
 public:

@@ -240,8 +240,19 @@ TEST_F(MetricsPublisherTest, NetworkBytesComeFromTheBalancersTargetsAndWarmingIs
   counters_.targets[s1].targetBytesSent = 300;
   counters_.targets[s1].targetBytesReceived = 5000;
   counters_.targets[s2].targetBytesSent = 100;
+  counters_.targets[s1].outstandingRequests = 3;
+  counters_.targets[s2].outstandingRequests = 4;
   clock_.advance(Millis(1000));
   ASSERT_OK(publisher_->sample(readings));
+  // tide's own outstanding requests: the group's targets' sum, and per healthy target.
+  EXPECT_EQ(newest({"Tide/ApplicationELB",
+                    "OutstandingRequestCount",
+                    {{"TargetGroup", "targetgroup/web/2"}, {"LoadBalancer", "app/shop/1"}}}),
+            7.0);
+  EXPECT_EQ(newest({"Tide/ApplicationELB",
+                    "OutstandingRequestCountPerTarget",
+                    {{"TargetGroup", "targetgroup/web/2"}}}),
+            3.5);
   EXPECT_EQ(newest({"AWS/EC2", "NetworkIn", {{"InstanceId", "i-1"}}}), 300.0);
   EXPECT_EQ(newest({"AWS/EC2", "NetworkOut", {{"InstanceId", "i-1"}}}), 5000.0);
   EXPECT_EQ(newest({"AWS/EC2", "NetworkIn", {{"InstanceId", "i-2"}}}), 100.0);
