@@ -274,7 +274,8 @@ int capacityForLoad(double load, double target) {
   if (!(load > 0)) {
     return 0;
   }
-  return static_cast<int>(std::ceil(load / target - kEpsilon));
+  // A customized load may be any size: past a million instances, a million.
+  return static_cast<int>(std::min(std::ceil(load / target - kEpsilon), 1e6));
 }
 
 BoundedCapacity boundCapacity(int capacity, int minSize, int maxSize,
