@@ -59,7 +59,7 @@ OPERATIONS = {
         SuspendProcesses ResumeProcesses DescribeScalingProcessTypes EnterStandby ExitStandby
         AttachInstances DetachInstances
         PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
-        BatchDeleteScheduledAction DescribeScheduledActions
+        BatchDeleteScheduledAction DescribeScheduledActions GetPredictiveScalingForecast
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

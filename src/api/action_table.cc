@@ -108,6 +108,7 @@ constexpr ActionEntry kActions[] = {
     {"DeleteScheduledAction", "autoscaling", deleteScheduledAction},
     {"BatchDeleteScheduledAction", "autoscaling", batchDeleteScheduledAction},
     {"DescribeScheduledActions", "autoscaling", describeScheduledActions},
+    {"GetPredictiveScalingForecast", "autoscaling", getPredictiveScalingForecast},
     {"PutMetricData", "monitoring", putMetricData},
     {"GetMetricStatistics", "monitoring", getMetricStatistics},
     {"ListMetrics", "monitoring", listMetrics},

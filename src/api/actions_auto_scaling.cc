@@ -9,10 +9,12 @@
 #include "api/auto_scaling_shapes.h"
 #include "api/handlers.h"
 #include "api/params.h"
+#include "api/predictive_scaling_shapes.h"
 #include "api/target_tracking_shapes.h"
 #include "common/ids.h"
 #include "model/names.h"
 #include "operations/launch.h"
+#include "operations/predictive_scaling.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_policy.h"
 #include "operations/target_tracking.h"
@@ -557,7 +559,8 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(
       p, {"AutoScalingGroupName", "PolicyName", "PolicyType", "AdjustmentType", "ScalingAdjustment",
           "Cooldown", "MinAdjustmentMagnitude", "StepAdjustments", "MetricAggregationType",
-          "EstimatedInstanceWarmup", "Enabled", "TargetTrackingConfiguration"}));
+          "EstimatedInstanceWarmup", "Enabled", "TargetTrackingConfiguration",
+          "PredictiveScalingConfiguration"}));
   auto group = reqString(p, "AutoScalingGroupName");
   auto name = reqString(p, "PolicyName");
   auto type = optString(p, "PolicyType");
@@ -570,6 +573,8 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   auto enabled = optBool(p, "Enabled");
   auto steps = stepAdjustments(p);
   auto tracking = parseTargetTracking(p);
+  auto predictive = parsePredictiveScaling(p);
+  TIDE_RETURN_IF_ERROR(predictive.status());
   TIDE_RETURN_IF_ERROR(firstError(
       {&group.status(), &name.status(), &type.status(), &adjustmentType.status(),
        &adjustment.status(), &cooldown.status(), &magnitude.status(), &aggregation.status(),
@@ -583,12 +588,31 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   policy.policyType = type->value_or("SimpleScaling");
   policy.enabled = enabled->value_or(true);
   if (policy.policyType != "SimpleScaling" && policy.policyType != "StepScaling" &&
-      policy.policyType != "TargetTrackingScaling") {
+      policy.policyType != "TargetTrackingScaling" && policy.policyType != "PredictiveScaling") {
     return validationError("PolicyType '" + policy.policyType +
-                           "' is not supported: use SimpleScaling, StepScaling or "
-                           "TargetTrackingScaling");
+                           "' is not supported: use SimpleScaling, StepScaling, "
+                           "TargetTrackingScaling or PredictiveScaling");
   }
-  if (policy.policyType == "TargetTrackingScaling") {
+  if (predictive->has_value() && policy.policyType != "PredictiveScaling") {
+    return validationError("PredictiveScalingConfiguration is only valid for a policy of type "
+                           "PredictiveScaling");
+  }
+  if (policy.policyType == "PredictiveScaling") {
+    if (!predictive->has_value()) {
+      return validationError("PredictiveScalingConfiguration is required for a policy of type "
+                             "PredictiveScaling");
+    }
+    if (adjustmentType->has_value() || adjustment->has_value() || cooldown->has_value() ||
+        magnitude->has_value() || !steps->empty() || aggregation->has_value() ||
+        warmup->has_value() || tracking->has_value()) {
+      return validationError("AdjustmentType, ScalingAdjustment, Cooldown, "
+                             "MinAdjustmentMagnitude, StepAdjustments, MetricAggregationType, "
+                             "EstimatedInstanceWarmup and TargetTrackingConfiguration are not "
+                             "valid for a policy of type PredictiveScaling");
+    }
+    TIDE_RETURN_IF_ERROR(operations::validatePredictiveScaling(**predictive));
+    policy.predictiveScaling = std::move(**predictive);
+  } else if (policy.policyType == "TargetTrackingScaling") {
     if (!tracking->has_value()) {
       return validationError("TargetTrackingConfiguration is required for a policy of type "
                              "TargetTrackingScaling");
@@ -609,7 +633,7 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
   } else if (!adjustmentType->has_value()) {
     return validationError("AdjustmentType is required for " + policy.policyType + " policies");
   }
-  if (policy.policyType != "TargetTrackingScaling" &&
+  if (policy.policyType != "TargetTrackingScaling" && policy.policyType != "PredictiveScaling" &&
       !operations::isAdjustmentType(**adjustmentType)) {
     return validationError("Invalid AdjustmentType '" + **adjustmentType +
                            "': use ChangeInCapacity, ExactCapacity or PercentChangeInCapacity");
@@ -653,6 +677,10 @@ Result<Json> putScalingPolicy(ActionContext& ctx, const Json& p) {
         existing ? existing->policyArn
                  : autoScalingArn(ctx, "scalingPolicy:" + newUuid() + ":autoScalingGroupName/" +
                                            *group + ":policyName/" + *name);
+    if (policy.predictiveScaling) {
+      TIDE_RETURN_IF_ERROR(
+          operations::checkPredictiveResourceLabels(tx, g, *policy.predictiveScaling));
+    }
     if (policy.targetTracking) {
       TIDE_RETURN_IF_ERROR(operations::checkResourceLabel(tx, g, *policy.targetTracking));
       const model::ScalingPolicy* before =
@@ -734,6 +762,10 @@ Result<Json> executePolicy(ActionContext& ctx, const Json& p) {
     if (pol.policyType == "TargetTrackingScaling") {
       return validationError("ExecutePolicy is not supported for a policy of type "
                              "TargetTrackingScaling: its CloudWatch alarms execute it");
+    }
+    if (pol.policyType == "PredictiveScaling") {
+      return validationError("ExecutePolicy is not supported for a policy of type "
+                             "PredictiveScaling: its forecast scales the group");
     }
     if (pol.policyType == "StepScaling" && (!metric->has_value() || !threshold->has_value())) {
       return validationError("MetricValue and BreachThreshold are required to execute a "

@@ -1,7 +1,7 @@
 #include "api/auto_scaling_shapes.h"
 
 #include "api/network_shapes.h"
-
+#include "api/predictive_scaling_shapes.h"
 #include "api/shapes.h"
 #include "api/target_tracking_shapes.h"
 #include "model/names.h"
@@ -171,6 +171,10 @@ Json scalingPolicyJson(const model::ScalingPolicy& p,
             {"PolicyType", p.policyType},
             {"Alarms", policyAlarmsJson(p, alarms)},
             {"Enabled", p.enabled}};
+  if (p.predictiveScaling) {
+    j["PredictiveScalingConfiguration"] = predictiveScalingJson(*p.predictiveScaling);
+    return j;
+  }
   if (p.targetTracking) {
     j["TargetTrackingConfiguration"] = targetTrackingJson(*p.targetTracking);
     if (p.estimatedInstanceWarmup) {

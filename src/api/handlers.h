@@ -160,5 +160,7 @@ Result<Json> batchPutScheduledUpdateGroupAction(ActionContext& ctx, const Json& 
 Result<Json> deleteScheduledAction(ActionContext& ctx, const Json& p);
 Result<Json> batchDeleteScheduledAction(ActionContext& ctx, const Json& p);
 Result<Json> describeScheduledActions(ActionContext& ctx, const Json& p);
+// actions_auto_scaling_predictive.cc
+Result<Json> getPredictiveScalingForecast(ActionContext& ctx, const Json& p);
 
 } // namespace tide::api

@@ -100,6 +100,10 @@ Json dimensionsJson(const std::vector<model::Dimension>& dims) {
 
 } // namespace
 
+Result<model::MetricDataQuery> readMetricDataQuery(const Json& q, const std::string& where) {
+  return readQuery(q, where);
+}
+
 Result<std::optional<ParsedTargetTracking>> parseTargetTracking(const Json& p) {
   auto it = p.find("TargetTrackingConfiguration");
   if (it == p.end() || it->is_null()) {

@@ -22,6 +22,10 @@ Result<std::optional<ParsedTargetTracking>> parseTargetTracking(const Json& p);
 
 Json targetTrackingJson(const model::TargetTrackingConfiguration& c);
 
+// One MetricDataQuery {Id, Expression | MetricStat {Metric, Stat, Unit, Period}, Label,
+// ReturnData}; `where` names it in errors. Shared with predictive scaling's metrics.
+Result<model::MetricDataQuery> readMetricDataQuery(const Json& q, const std::string& where);
+
 // MetricDataQuery [] (CloudWatch's Metrics of an alarm).
 Json metricDataQueriesJson(const std::vector<model::MetricDataQuery>& queries);
 

@@ -158,6 +158,10 @@ std::string describeDecision(const std::string& detailsText) {
   } else if (d.contains("MetricValue")) {
     inputs.push_back("metric " + number(d["MetricValue"]));
   }
+  if (d.contains("LoadForecast") && d.contains("TargetValue")) { // predictive scaling
+    inputs.push_back("load forecast " + number(d["LoadForecast"]) + " (" + text(d, "Forecast") +
+                     ") vs target " + number(d["TargetValue"]) + " per instance");
+  }
   if (d.contains("Step") && d["Step"].is_object()) {
     const Json& st = d["Step"];
     std::string lo =

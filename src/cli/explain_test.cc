@@ -70,6 +70,21 @@ TEST(ExplainTest, ADecisionSaysItsInputsAndWhatLimitedIt) {
             "policy cpu50 (TargetTrackingScaling) triggered by alarm "
             "TargetTracking-web-AlarmHigh-1 in state ALARM: metric 90 vs target 50; measured over "
             "2 instance(s); computed capacity 4 => desired capacity 2 -> 4");
+  Json predictive = {{"Policy", "cpu-forecast"},
+                     {"PolicyType", "PredictiveScaling"},
+                     {"Trigger", "forecast for 2026-12-06T09:00:00Z"},
+                     {"LoadForecast", 300},
+                     {"Forecast", "DailyPattern"},
+                     {"TargetValue", 50},
+                     {"ComputedCapacity", 6},
+                     {"MinSize", 1},
+                     {"MaxSize", 10},
+                     {"PreviousDesiredCapacity", 2},
+                     {"DesiredCapacity", 6}};
+  EXPECT_EQ(describeDecision(predictive.dump()),
+            "policy cpu-forecast (PredictiveScaling) triggered by forecast for "
+            "2026-12-06T09:00:00Z: load forecast 300 (DailyPattern) vs target 50 per instance; "
+            "computed capacity 6; min 1, max 10 => desired capacity 2 -> 6");
   EXPECT_EQ(describeDecision("not json"), "");
 }
 

@@ -125,12 +125,42 @@ struct TargetTrackingConfiguration {
   bool operator==(const TargetTrackingConfiguration&) const = default;
 };
 
+// One PredictiveScalingMetricSpecification of a PredictiveScaling policy: a target and either
+// a predefined metric pair, or a scaling metric and a load metric (each predefined or
+// customized by metric data queries), with an optional customized capacity metric.
+struct PredictiveScalingMetricSpecification {
+  double targetValue = 0;   // the scaling metric's target per instance
+  std::string pairType;     // PredefinedMetricPairSpecification: ASGCPUUtilization, ...
+  std::string pairLabel;    //   its ResourceLabel (ALBRequestCount)
+  std::string scalingType;  // PredefinedScalingMetricSpecification: ASGAverageCPUUtilization..
+  std::string scalingLabel; //   its ResourceLabel (ALBRequestCountPerTarget)
+  std::string loadType;     // PredefinedLoadMetricSpecification: ASGTotalCPUUtilization, ...
+  std::string loadLabel;    //   its ResourceLabel (ALBTargetGroupRequestCount)
+  std::vector<MetricDataQuery> customizedScaling;  // CustomizedScalingMetricSpecification
+  std::vector<MetricDataQuery> customizedLoad;     // CustomizedLoadMetricSpecification
+  std::vector<MetricDataQuery> customizedCapacity; // CustomizedCapacityMetricSpecification
+  bool operator==(const PredictiveScalingMetricSpecification&) const = default;
+};
+
+// A PredictiveScaling policy's PredictiveScalingConfiguration (operations/predictive_scaling.h).
+struct PredictiveScalingConfiguration {
+  std::vector<PredictiveScalingMetricSpecification> metricSpecifications; // exactly one
+  bool forecastAndScale = false;        // Mode ForecastAndScale; false: ForecastOnly (default)
+  int schedulingBufferTime = 300;       // seconds capacity is raised ahead of its hour
+  bool increaseMaxCapacity = false;     // MaxCapacityBreachBehavior IncreaseMaxCapacity; false:
+                                        // HonorMaxCapacity (default)
+  std::optional<int> maxCapacityBuffer; // percent above the forecast (IncreaseMaxCapacity only)
+  TimeMs scaledHour = 0; // ForecastAndScale: the forecast hour last applied (the controller's)
+  bool operator==(const PredictiveScalingConfiguration&) const = default;
+};
+
 struct ScalingPolicy {
   std::string policyName;
   std::string policyArn; // arn:aws:autoscaling:REGION:ACCOUNT:scalingPolicy:UUID:
                          //   autoScalingGroupName/G:policyName/P
   std::string autoScalingGroupName;
-  std::string policyType = "SimpleScaling"; // SimpleScaling, StepScaling, TargetTrackingScaling
+  std::string policyType = "SimpleScaling"; // SimpleScaling, StepScaling, TargetTrackingScaling,
+                                            // PredictiveScaling
   std::string adjustmentType = "ChangeInCapacity"; // or ExactCapacity, PercentChangeInCapacity
   int scalingAdjustment = 0;                       // SimpleScaling
   std::optional<int> cooldown;                 // SimpleScaling; unset: the group's DefaultCooldown
@@ -138,7 +168,8 @@ struct ScalingPolicy {
   std::string metricAggregationType = "Average"; // StepScaling
   std::optional<int> minAdjustmentMagnitude;     // PercentChangeInCapacity
   std::optional<int> estimatedInstanceWarmup;    // StepScaling, TargetTrackingScaling; seconds
-  std::optional<TargetTrackingConfiguration> targetTracking; // TargetTrackingScaling
+  std::optional<TargetTrackingConfiguration> targetTracking;       // TargetTrackingScaling
+  std::optional<PredictiveScalingConfiguration> predictiveScaling; // PredictiveScaling
   bool enabled = true;
   // TargetTrackingScaling: its managed alarms, AlarmHigh then AlarmLow (none with
   // DisableScaleIn). Other types: empty (their alarms are found by their actions).

@@ -13,6 +13,7 @@
 #include "control/image_controller.h"
 #include "control/instance_controller.h"
 #include "control/metrics_publisher.h"
+#include "control/predictive_scaling_controller.h"
 #include "control/publisher.h"
 #include "control/reconcile_scheduler.h"
 #include "control/scheduled_action_controller.h"
@@ -215,6 +216,8 @@ public:
     ao.addresses = addresses_.get();
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
     scheduledActions_ = std::make_unique<control::ScheduledActionController>(*store_, clock_);
+    predictive_ =
+        std::make_unique<control::PredictiveScalingController>(*store_, *metricStore_, clock_);
 
     // The reconcilers, each with the rows whose changes wake it (docs/controllers.md). When
     // several are due they run in this order: the publisher after the targets and stacks whose
@@ -233,6 +236,9 @@ public:
             {"scheduled actions", // before the groups, which carry out what it sets
              {{}, {Kind::AutoScalingGroup}},
              [this](const Wake&) { return scheduledActions_->reconcile(); }},
+            {"predictive scaling", // also before the groups
+             {{}, {Kind::ScalingPolicy}},
+             [this](const Wake&) { return predictive_->reconcile(); }},
             {"auto scaling",
              {{Kind::AutoScalingGroup, Kind::Instance, Kind::Target}, {}},
              [this](const Wake& w) { return autoScaling_->reconcile(w); }},
@@ -485,6 +491,7 @@ private:
   std::unique_ptr<control::MetricsPublisher> metricsPublisher_;
   std::unique_ptr<control::AlarmController> alarms_;
   std::unique_ptr<control::ScheduledActionController> scheduledActions_;
+  std::unique_ptr<control::PredictiveScalingController> predictive_;
   uint64_t samples_ = 0;
   api::ActionTable actions_{stacks::stackActions()}; // api's own actions and the stacks'
   std::unique_ptr<api::ActionContext> ctx_;

@@ -443,3 +443,52 @@ TEST_F(StackEngineTest, ScheduledActionsFromATemplate) {
 
 } // namespace
 } // namespace tide::stacks
+
+namespace tide::stacks {
+namespace {
+
+// A predictive scaling policy as CloudFormation writes it (strings for its numbers).
+TEST_F(StackEngineTest, PredictiveScalingPolicyFromATemplate) {
+  std::string resources = "  Group:\n"
+                          "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                          "    Properties:\n"
+                          "      MinSize: '1'\n"
+                          "      MaxSize: '4'\n"
+                          "      LaunchTemplate:\n"
+                          "        LaunchTemplateId: !Ref Template\n"
+                          "        Version: !GetAtt Template.LatestVersionNumber\n"
+                          "  Forecast:\n"
+                          "    Type: AWS::AutoScaling::ScalingPolicy\n"
+                          "    Properties:\n"
+                          "      AutoScalingGroupName: !Ref Group\n"
+                          "      PolicyType: PredictiveScaling\n"
+                          "      PredictiveScalingConfiguration:\n"
+                          "        Mode: ForecastAndScale\n"
+                          "        SchedulingBufferTime: '600'\n"
+                          "        MaxCapacityBreachBehavior: IncreaseMaxCapacity\n"
+                          "        MaxCapacityBuffer: '10'\n"
+                          "        MetricSpecifications:\n"
+                          "          - TargetValue: '40'\n"
+                          "            PredefinedMetricPairSpecification:\n"
+                          "              PredefinedMetricType: ASGCPUUtilization\n";
+  std::string body = web();
+  body.insert(body.find("Outputs:\n"), resources);
+  ok("CreateStack", request(body));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  Json policies = ok("DescribePolicies", Json::object())["ScalingPolicies"];
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0]["PolicyType"], "PredictiveScaling");
+  const Json& c = policies[0]["PredictiveScalingConfiguration"];
+  EXPECT_EQ(c["Mode"], "ForecastAndScale");
+  EXPECT_EQ(c["SchedulingBufferTime"], 600);
+  EXPECT_EQ(c["MaxCapacityBreachBehavior"], "IncreaseMaxCapacity");
+  EXPECT_EQ(c["MaxCapacityBuffer"], 10);
+  EXPECT_EQ(c["MetricSpecifications"][0]["TargetValue"], 40.0);
+  EXPECT_EQ(
+      c["MetricSpecifications"][0]["PredefinedMetricPairSpecification"]["PredefinedMetricType"],
+      "ASGCPUUtilization");
+}
+
+} // namespace
+} // namespace tide::stacks

@@ -558,6 +558,7 @@ constexpr PropertySpec kPolicyProps[] = {
     {"EstimatedInstanceWarmup", K::Number, false, true},
     {"MinAdjustmentMagnitude", K::Number, false, true},
     {"TargetTrackingConfiguration", K::Object, false, true},
+    {"PredictiveScalingConfiguration", K::Object, false, true},
 };
 
 // TargetTrackingConfiguration as CloudFormation writes it (the API's shape, with numbers and
@@ -595,6 +596,43 @@ Json trackingParams(Json t) {
   }
   return t;
 }
+// PredictiveScalingConfiguration as CloudFormation writes it (the API's shape; numbers and
+// booleans YAML may give as strings) → PutScalingPolicy's.
+Json predictiveParams(Json c) {
+  if (!c.is_object()) {
+    return c;
+  }
+  for (const char* k : {"SchedulingBufferTime", "MaxCapacityBuffer"}) {
+    if (c.contains(k)) {
+      c[k] = number(c[k]);
+    }
+  }
+  if (!c.contains("MetricSpecifications") || !c["MetricSpecifications"].is_array()) {
+    return c;
+  }
+  for (Json& spec : c["MetricSpecifications"]) {
+    if (!spec.is_object()) {
+      continue;
+    }
+    if (spec.contains("TargetValue")) {
+      spec["TargetValue"] = number(spec["TargetValue"]);
+    }
+    for (const char* m :
+         {"CustomizedScalingMetricSpecification", "CustomizedLoadMetricSpecification",
+          "CustomizedCapacityMetricSpecification"}) {
+      if (!spec.contains(m) || !spec[m].is_object() || !spec[m].contains("MetricDataQueries") ||
+          !spec[m]["MetricDataQueries"].is_array()) {
+        continue;
+      }
+      for (Json& q : spec[m]["MetricDataQueries"]) {
+        if (q.is_object() && q.contains("ReturnData") && q["ReturnData"].is_string()) {
+          q["ReturnData"] = q["ReturnData"] == "true";
+        }
+      }
+    }
+  }
+  return c;
+}
 constexpr std::string_view kPolicyAttrs[] = {"Arn", "PolicyName"};
 
 Json policyParams(ResourceCall& c, const Json& props) {
@@ -619,6 +657,9 @@ Json policyParams(ResourceCall& c, const Json& props) {
   }
   if (props.contains("TargetTrackingConfiguration")) {
     p["TargetTrackingConfiguration"] = trackingParams(props["TargetTrackingConfiguration"]);
+  }
+  if (props.contains("PredictiveScalingConfiguration")) {
+    p["PredictiveScalingConfiguration"] = predictiveParams(props["PredictiveScalingConfiguration"]);
   }
   return p;
 }

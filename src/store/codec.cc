@@ -262,6 +262,28 @@ void from_json(const json& j, TargetTrackingConfiguration& v) {
   optFromJson(j, "period", v.period);
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PredictiveScalingMetricSpecification, targetValue,
+                                                pairType, pairLabel, scalingType, scalingLabel,
+                                                loadType, loadLabel, customizedScaling,
+                                                customizedLoad, customizedCapacity)
+void to_json(json& j, const PredictiveScalingConfiguration& v) {
+  j = json{{"metricSpecifications", v.metricSpecifications},
+           {"forecastAndScale", v.forecastAndScale},
+           {"schedulingBufferTime", v.schedulingBufferTime},
+           {"increaseMaxCapacity", v.increaseMaxCapacity},
+           {"scaledHour", v.scaledHour}};
+  optToJson(j, "maxCapacityBuffer", v.maxCapacityBuffer);
+}
+void from_json(const json& j, PredictiveScalingConfiguration& v) {
+  PredictiveScalingConfiguration d;
+  v.metricSpecifications = j.value("metricSpecifications", d.metricSpecifications);
+  v.forecastAndScale = j.value("forecastAndScale", d.forecastAndScale);
+  v.schedulingBufferTime = j.value("schedulingBufferTime", d.schedulingBufferTime);
+  v.increaseMaxCapacity = j.value("increaseMaxCapacity", d.increaseMaxCapacity);
+  v.scaledHour = j.value("scaledHour", d.scaledHour);
+  optFromJson(j, "maxCapacityBuffer", v.maxCapacityBuffer);
+}
+
 void to_json(json& j, const StepAdjustment& v) {
   j = json{{"scalingAdjustment", v.scalingAdjustment}};
   optToJson(j, "lowerBound", v.lowerBound);
@@ -290,6 +312,9 @@ void to_json(json& j, const ScalingPolicy& v) {
   if (v.targetTracking) {
     j["targetTracking"] = *v.targetTracking;
   }
+  if (v.predictiveScaling) {
+    j["predictiveScaling"] = *v.predictiveScaling;
+  }
 }
 void from_json(const json& j, ScalingPolicy& v) {
   ScalingPolicy d;
@@ -308,6 +333,9 @@ void from_json(const json& j, ScalingPolicy& v) {
   optFromJson(j, "estimatedInstanceWarmup", v.estimatedInstanceWarmup);
   if (j.contains("targetTracking")) {
     v.targetTracking = j.at("targetTracking").get<TargetTrackingConfiguration>();
+  }
+  if (j.contains("predictiveScaling")) {
+    v.predictiveScaling = j.at("predictiveScaling").get<PredictiveScalingConfiguration>();
   }
 }
 

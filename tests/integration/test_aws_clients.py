@@ -318,6 +318,68 @@ class AwsCliTest(AwsClientTestCase):
         self.aws("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "sched",
                  "--force-delete")
 
+    def test_predictive_scaling_forecast(self):
+        """put-scaling-policy PredictiveScaling and get-predictive-scaling-forecast through the
+        CLI: no history, no values; an app's own load metric put a minute ago, an hourly
+        forecast at its level and the capacity it asks for."""
+        image = self.aws("ec2", "register-image", "--name", "ps-image", "--image-location",
+                         SHOP)["ImageId"]
+        self.aws("ec2", "create-launch-template", "--launch-template-name", "ps-template",
+                 "--launch-template-data", json.dumps({"ImageId": image}))
+        self.aws("autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "ps",
+                 "--launch-template", "LaunchTemplateName=ps-template", "--min-size", "0",
+                 "--max-size", "0")
+        query = {"Id": "load", "MetricStat": {
+            "Metric": {"Namespace": "App", "MetricName": "Orders",
+                       "Dimensions": [{"Name": "Group", "Value": "ps"}]},
+            "Stat": "Sum"}}
+        config = {"MetricSpecifications": [{
+            "TargetValue": 100,
+            "CustomizedScalingMetricSpecification": {"MetricDataQueries": [query]},
+            "CustomizedLoadMetricSpecification": {"MetricDataQueries": [query]}}],
+            "Mode": "ForecastOnly", "SchedulingBufferTime": 120}
+        self.aws("autoscaling", "put-scaling-policy", "--auto-scaling-group-name", "ps",
+                 "--policy-name", "orders", "--policy-type", "PredictiveScaling",
+                 "--predictive-scaling-configuration", json.dumps(config))
+        policy = self.aws("autoscaling", "describe-policies", "--auto-scaling-group-name",
+                          "ps")["ScalingPolicies"][0]
+        self.assertEqual(policy["PolicyType"], "PredictiveScaling")
+        self.assertEqual(policy["PredictiveScalingConfiguration"]["SchedulingBufferTime"], 120)
+        self.assertEqual(policy["PredictiveScalingConfiguration"]["MaxCapacityBreachBehavior"],
+                         "HonorMaxCapacity")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        window = ["--start-time", hour.strftime("%Y-%m-%dT%H:%M:%SZ"), "--end-time",
+                  (hour + datetime.timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+        forecast = lambda: self.aws("autoscaling", "get-predictive-scaling-forecast",
+                                    "--auto-scaling-group-name", "ps", "--policy-name",
+                                    "orders", *window)
+        empty = forecast()
+        self.assertEqual(empty["LoadForecast"][0]["Values"], [])
+        self.assertEqual(empty["CapacityForecast"]["Values"], [])
+        self.assertIn("UpdateTime", empty)
+        # 250 orders in a minute: with 100 per instance, 3 instances (MaxSize 0 keeps it at 0:
+        # the capacity forecast is within the group's bounds).
+        at = (now - datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.aws("cloudwatch", "put-metric-data", "--namespace", "App", "--metric-data",
+                 json.dumps([{"MetricName": "Orders", "Value": 250, "Timestamp": at,
+                              "Dimensions": [{"Name": "Group", "Value": "ps"}]}]))
+        got = forecast()
+        load = got["LoadForecast"][0]
+        self.assertEqual(len(load["Values"]), 48, load)
+        self.assertEqual(load["Values"][0], 250.0)
+        self.assertEqual(load["MetricSpecification"]["TargetValue"], 100.0)
+        self.assertEqual(got["CapacityForecast"]["Values"][0], 0.0)
+        self.aws("autoscaling", "update-auto-scaling-group", "--auto-scaling-group-name", "ps",
+                 "--max-size", "5")
+        self.assertEqual(forecast()["CapacityForecast"]["Values"][0], 3.0)
+        err = self.aws_fails("autoscaling", "get-predictive-scaling-forecast",
+                             "--auto-scaling-group-name", "ps", "--policy-name", "orders",
+                             "--start-time", window[1], "--end-time", window[1])
+        self.assertIn("(ValidationError)", err)
+        self.aws("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "ps",
+                 "--force-delete")
+
     def test_pagination_over_three_pages(self):
         for i in range(7):
             self.aws("cloudwatch", "put-metric-alarm", "--alarm-name", f"a{i}",
