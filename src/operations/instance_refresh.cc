@@ -132,7 +132,8 @@ RefreshLaunchTemplate launchTemplateOf(const model::AutoScalingGroup& g) {
   const InstanceRefresh* r = activeRefresh(g);
   if (r != nullptr && r->desiredConfiguration.has_value() &&
       (r->status == InstanceRefreshStatus::Pending ||
-       r->status == InstanceRefreshStatus::InProgress)) {
+       r->status == InstanceRefreshStatus::InProgress ||
+       r->status == InstanceRefreshStatus::Cancelling)) {
     return *r->desiredConfiguration;
   }
   return groupTemplate(g);
@@ -363,17 +364,6 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     return Status::ok();
   }
 
-  // A checkpoint: paused until its delay has passed.
-  if (r->checkpointUntil > now) {
-    p.next = std::min(p.next, r->checkpointUntil);
-    return Status::ok();
-  }
-  if (r->checkpointUntil != 0) {
-    r->checkpointUntil = 0;
-    r->statusReason.clear();
-    p.changed = true;
-  }
-
   const auto& prefs = r->preferences;
   const int warmup =
       prefs.instanceWarmup.value_or(g.defaultInstanceWarmup.value_or(g.healthCheckGracePeriod));
@@ -385,20 +375,17 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
   } else {
     minCount = std::min(minCount, n - 1); // at least one at a time
   }
+  // The group's instances: old ones (to replace) that may go, and how many are healthy (old ones
+  // in service, new ones also warmed up and serving) or still coming (new ones not ready).
   int healthy = 0, notReady = 0, liveCount = 0;
   bool waiting = false;
-  std::vector<Instance*> candidates;
+  std::vector<Instance*> candidates, standbyToGo;
   for (Instance* i : p.members) {
     const bool isOld = old.count(i->instanceId) > 0;
     if (i->lifecycleState == LifecycleState::Standby) {
-      if (!isOld) {
-        continue;
-      }
-      if (prefs.standbyInstances == model::StandbyInstances::Terminate) {
-        TIDE_RETURN_IF_ERROR(p.takeOut(*i, refreshTakeOutCause()));
-        std::erase(r->toReplace, i->instanceId);
-        p.changed = true;
-      } else {
+      if (isOld && prefs.standbyInstances == model::StandbyInstances::Terminate) {
+        standbyToGo.push_back(i);
+      } else if (isOld) {
         waiting = true;
       }
       continue;
@@ -430,27 +417,10 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     }
   }
 
-  // Take old instances out while enough stay healthy; launch replacements first up to the max.
-  std::stable_sort(candidates.begin(), candidates.end(), [](const Instance* a, const Instance* b) {
-    return a->launchTime < b->launchTime;
-  });
-  int take = std::clamp(healthy - minCount, 0, static_cast<int>(candidates.size()));
-  for (int k = 0; k < take; ++k) {
-    TIDE_RETURN_IF_ERROR(p.takeOut(*candidates[k], refreshTakeOutCause()));
-    std::erase(r->toReplace, candidates[k]->instanceId);
-    p.changed = true;
-  }
-  int oldLeft = static_cast<int>(candidates.size()) - take;
-  p.desired = n + std::clamp(maxCount - n, 0, oldLeft);
-  int shortfall = std::max(0, n - (liveCount - take));
-  if (liveCount - take < p.desired) {
-    p.launchCause = causeTime(now) + " an instance was launched in response to an instance "
-                                     "refresh.";
-  }
-
-  // Progress: an instance counts once its replacement is ready.
-  int left = std::min(r->total, static_cast<int>(r->toReplace.size()) + notReady + shortfall);
-  int percentage = r->total == 0 ? 100 : (r->total - left) * 100 / r->total;
+  // Progress: an old instance counts once it is gone and its replacement is ready.
+  const int shortfall = std::max(0, n - liveCount);
+  const int left = std::min(r->total, static_cast<int>(r->toReplace.size()) + notReady + shortfall);
+  const int percentage = r->total == 0 ? 100 : (r->total - left) * 100 / r->total;
   int& shownPct = rollback ? r->percentageCompleteOnRollback : r->percentageComplete;
   int& shownLeft = rollback ? r->instancesToUpdateOnRollback : r->instancesToUpdate;
   if (shownPct != percentage || shownLeft != left) {
@@ -459,9 +429,10 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     p.changed = true;
   }
 
-  // A checkpoint reached: pause (the instances in flight go on).
+  // A checkpoint: paused (the instances in flight go on, nothing new starts) for its delay.
   const auto& cps = prefs.checkpointPercentages;
-  if (!rollback && r->nextCheckpoint < cps.size() && percentage >= cps[r->nextCheckpoint]) {
+  if (!rollback && r->checkpointUntil == 0 && r->nextCheckpoint < cps.size() &&
+      percentage >= cps[r->nextCheckpoint]) {
     while (r->nextCheckpoint < cps.size() && percentage >= cps[r->nextCheckpoint]) {
       ++r->nextCheckpoint;
     }
@@ -470,9 +441,17 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     r->statusReason = "Checkpoint reached at " + std::to_string(percentage) +
                       " percent complete. Waiting " + std::to_string(delay) +
                       " seconds before continuing.";
-    p.next = std::min(p.next, r->checkpointUntil);
     p.changed = true;
+  }
+  if (r->checkpointUntil > now) {
+    p.desired = std::clamp(liveCount, n, std::max(n, maxCount)); // keep what is launching
+    p.next = std::min(p.next, r->checkpointUntil);
     return Status::ok();
+  }
+  if (r->checkpointUntil != 0) {
+    r->checkpointUntil = 0;
+    r->statusReason.clear();
+    p.changed = true;
   }
 
   if (left == 0 && r->toReplace.empty()) {
@@ -491,8 +470,31 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
             r->instanceRefreshId + " " + std::string(instanceRefreshStatusName(r->status)));
     return Status::ok();
   }
+
+  // Standby instances to terminate go (they are not capacity); old instances go while enough
+  // stay healthy, oldest first; replacements launch first up to the maximum.
+  for (Instance* i : standbyToGo) {
+    TIDE_RETURN_IF_ERROR(p.takeOut(*i, refreshTakeOutCause()));
+    std::erase(r->toReplace, i->instanceId);
+    p.changed = true;
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Instance* a, const Instance* b) {
+    return a->launchTime < b->launchTime;
+  });
+  const int take = std::clamp(healthy - minCount, 0, static_cast<int>(candidates.size()));
+  for (int k = 0; k < take; ++k) {
+    TIDE_RETURN_IF_ERROR(p.takeOut(*candidates[k], refreshTakeOutCause()));
+    std::erase(r->toReplace, candidates[k]->instanceId);
+    p.changed = true;
+  }
+  const int oldLeft = static_cast<int>(candidates.size()) - take;
+  p.desired = n + std::clamp(maxCount - n, 0, oldLeft);
+  if (liveCount - take < p.desired) {
+    p.launchCause = causeTime(now) + " an instance was launched in response to an instance "
+                                     "refresh.";
+  }
   std::string reason;
-  if (waiting && candidates.empty()) {
+  if (waiting && candidates.size() == static_cast<size_t>(take)) {
     reason = "Waiting for instances that are protected from scale in or in Standby";
   }
   if (r->statusReason != reason && !rollback) {
