@@ -19,7 +19,7 @@ using model::RefreshPreferences;
 Result<std::optional<int>> optIntIn(const Json& p, const char* name, const char* where) {
   auto v = optInt(p, name);
   if (!v) {
-    return validationError(std::string(where) + "." + name + " must be an integer");
+    return v.status();
   }
   if (!v->has_value()) {
     return std::optional<int>();
@@ -154,7 +154,7 @@ Json preferencesJson(const RefreshPreferences& p) {
          {"AutoRollback", p.autoRollback},
          {"ScaleInProtectedInstances",
           model::scaleInProtectedInstancesName(p.scaleInProtectedInstances)},
-         {"StandbyInstances", model::standbyInstancesName(p.standbyInstances)}};
+         {"StandbyInstances", std::string(model::standbyInstancesName(p.standbyInstances))}};
   if (p.instanceWarmup) {
     j["InstanceWarmup"] = *p.instanceWarmup;
   }
@@ -177,7 +177,7 @@ Json progressJson(int percentage, int toUpdate) {
 Json refreshJson(const std::string& group, const InstanceRefresh& r) {
   Json j{{"InstanceRefreshId", r.instanceRefreshId},
          {"AutoScalingGroupName", group},
-         {"Status", model::instanceRefreshStatusName(r.status)},
+         {"Status", std::string(model::instanceRefreshStatusName(r.status))},
          {"StartTime", formatIso8601(r.startTime)},
          {"PercentageComplete", r.percentageComplete},
          {"InstancesToUpdate", r.instancesToUpdate},

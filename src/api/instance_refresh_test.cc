@@ -16,7 +16,7 @@ protected:
                   {"LaunchTemplateData", {{"ImageId", image}, {"InstanceType", "t3.micro"}}}});
     templateId_ = lt["LaunchTemplate"]["LaunchTemplateId"];
     ok("CreateLaunchTemplateVersion",
-       {{"LaunchTemplateName", "shop"}, {"SourceVersion", "1"}, {"LaunchTemplateData", {}}});
+       {{"LaunchTemplateName", "shop"}, {"SourceVersion", "1"}, {"LaunchTemplateData", Json::object()}});
     ok("CreateAutoScalingGroup",
        {{"AutoScalingGroupName", "web"},
         {"LaunchTemplate", {{"LaunchTemplateName", "shop"}, {"Version", "1"}}},

@@ -192,7 +192,7 @@ Status checkRefreshPreferences(const model::RefreshPreferences& p, bool hasDesir
 
 Status startInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
                             const std::vector<Instance>& instances, InstanceRefresh r, TimeMs now) {
-  if (const InstanceRefresh* running = activeRefresh(g)) {
+  if (activeRefresh(g) != nullptr) {
     return Status("InstanceRefreshInProgress",
                   "An Instance Refresh is already in progress and blocks the execution of this "
                   "Instance Refresh.");
@@ -380,13 +380,16 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
   int healthy = 0, notReady = 0, liveCount = 0;
   bool waiting = false;
   std::vector<Instance*> candidates, standbyToGo;
+  std::vector<std::string> ignored;
   for (Instance* i : p.members) {
     const bool isOld = old.count(i->instanceId) > 0;
     if (i->lifecycleState == LifecycleState::Standby) {
       if (isOld && prefs.standbyInstances == model::StandbyInstances::Terminate) {
         standbyToGo.push_back(i);
-      } else if (isOld) {
+      } else if (isOld && prefs.standbyInstances == model::StandbyInstances::Wait) {
         waiting = true;
+      } else if (isOld) {
+        ignored.push_back(i->instanceId); // went to standby since the start: Ignore
       }
       continue;
     }
@@ -396,8 +399,11 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     ++liveCount;
     if (isOld) {
       if (i->protectedFromScaleIn &&
-          prefs.scaleInProtectedInstances != model::ScaleInProtectedInstances::Refresh) {
-        waiting = true; // Wait (Ignore left it out at the start)
+          prefs.scaleInProtectedInstances == model::ScaleInProtectedInstances::Wait) {
+        waiting = true;
+      } else if (i->protectedFromScaleIn &&
+                 prefs.scaleInProtectedInstances == model::ScaleInProtectedInstances::Ignore) {
+        ignored.push_back(i->instanceId); // protected since the start: Ignore
       } else {
         candidates.push_back(i);
       }
@@ -415,6 +421,11 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
         p.next = std::min(p.next, warm);
       }
     }
+  }
+
+  for (const std::string& id : ignored) {
+    std::erase(r->toReplace, id);
+    p.changed = true;
   }
 
   // Progress: an old instance counts once it is gone and its replacement is ready.
@@ -454,7 +465,12 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
     p.changed = true;
   }
 
-  if (left == 0 && r->toReplace.empty()) {
+  // Done once every old instance is gone (terminated, not only taken out) and the capacity is
+  // back, ready.
+  const bool draining = std::any_of(p.members.begin(), p.members.end(), [](const Instance* i) {
+    return i->lifecycleState == LifecycleState::Terminating;
+  });
+  if (r->toReplace.empty() && notReady == 0 && shortfall == 0 && !draining) {
     if (rollback) {
       finish(*r, InstanceRefreshStatus::RollbackSuccessful, "", now);
     } else {

@@ -4,15 +4,14 @@ Every instance is replaced, and no request fails: an instance is taken out only 
 replacement serves, and its targets drain (finishing the requests in flight) before it ends."""
 
 import http.client
+import os
 import threading
 import time
 import unittest
 
-from burn_stack import BurnStackTestCase, burn_stack
-from harness import wait_for
+from burn_stack import BURN_APP, BurnStackTestCase, burn_stack
+from harness import free_port, get, wait_for
 from test_aws_clients import DEBIAN_AWS, AwsClientTestCase, newer_aws
-
-import os
 
 STACK = burn_stack(group_properties="DesiredCapacity: 2\n")
 AWS = newer_aws() or (DEBIAN_AWS if os.path.exists(DEBIAN_AWS) else None)
@@ -63,9 +62,25 @@ class SteadyLoad:
 
 @unittest.skipUnless(AWS, "no aws CLI: scripts/deps.sh installs Debian's")
 class InstanceRefreshTest(AwsClientTestCase, BurnStackTestCase):
-    def test_replacing_every_instance_under_load_fails_no_request(self):
-        port, _ = self.up("refresh", STACK)
+    def up_two(self):
+        """The burn stack with two instances in service behind its balancer; returns its port."""
+        app = os.path.join(self.tmp, "stack", "app")
+        os.makedirs(app)
+        with open(os.path.join(app, "app.py"), "w") as f:
+            f.write(BURN_APP)
+        stack = os.path.join(self.tmp, "stack", "refresh.yaml")
+        with open(stack, "w") as f:
+            f.write(STACK)
+        port = free_port()
+        out = self.tide_json("up", stack, "--stack-name", "refresh", "-p", f"Port={port}",
+                             "-p", f"BurnFile={os.path.join(self.tmp, 'burn')}")
+        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
         wait_for(lambda: len(self.in_service()) == 2, timeout=30, what="two instances in service")
+        wait_for(lambda: get(port, "/")[0] == 200, what="the app through the load balancer")
+        return port
+
+    def test_replacing_every_instance_under_load_fails_no_request(self):
+        port = self.up_two()
         group = self.group()
         name = group["AutoScalingGroupName"]
         before = {i["InstanceId"] for i in group["Instances"]}
@@ -99,7 +114,11 @@ class InstanceRefreshTest(AwsClientTestCase, BurnStackTestCase):
                 return r if r["Status"] == "Successful" else None
             done = wait_for(status, timeout=90, interval=0.5, what="the refresh to succeed")
             elapsed = time.monotonic() - started
-            time.sleep(1)  # a little load on the new instances alone
+            # The old instances drain and terminate under the same load.
+            wait_for(lambda: len(self.group()["Instances"]) == 2, timeout=30,
+                     what="the old instances to be gone")
+            served = load.ok
+            wait_for(lambda: load.ok >= served + 20, timeout=20, what="the new instances to serve")
         print(f"\nrefresh of 2 instances: {elapsed:.1f} s, {load.ok} requests served, "
               f"{load.failed} failed")
         self.assertEqual(load.failed, 0, load.errors[:10])
