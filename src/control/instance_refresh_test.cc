@@ -93,7 +93,8 @@ protected:
   std::vector<model::Instance> members() {
     std::vector<model::Instance> out;
     EXPECT_OK(store_->transact([&](store::Tx& tx) {
-      for (auto& i : *tx.instances()) {
+      auto all = tx.instances(); // (a range-for over *tx.instances() would dangle)
+      for (auto& i : *all) {
         if (i.autoScalingGroupName == "web" && i.lifecycleState != LifecycleState::Terminated) {
           out.push_back(i);
         }

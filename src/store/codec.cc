@@ -59,6 +59,10 @@ TIDE_ENUM_JSON(HealthCheckType, healthCheckTypeName, parseHealthCheckType)
 TIDE_ENUM_JSON(ActivityStatusCode, activityStatusCodeName, parseActivityStatusCode)
 TIDE_ENUM_JSON(ActivityKind, activityKindName, parseActivityKind)
 TIDE_ENUM_JSON(AlarmStateValue, alarmStateValueName, parseAlarmStateValue)
+TIDE_ENUM_JSON(InstanceRefreshStatus, instanceRefreshStatusName, parseInstanceRefreshStatus)
+TIDE_ENUM_JSON(ScaleInProtectedInstances, scaleInProtectedInstancesName,
+               parseScaleInProtectedInstances)
+TIDE_ENUM_JSON(StandbyInstances, standbyInstancesName, parseStandbyInstances)
 #undef TIDE_OPTIONAL_ENUM_JSON
 #undef TIDE_ENUM_JSON
 
@@ -198,10 +202,6 @@ void from_json(const json& j, ScheduledUpdateGroupAction& v) {
   optFromJson(j, "desiredCapacity", v.desiredCapacity);
 }
 // Instance refreshes (model/instance_refresh.h), kept in their group's document.
-TIDE_ENUM_JSON(InstanceRefreshStatus, instanceRefreshStatusName, parseInstanceRefreshStatus)
-TIDE_ENUM_JSON(ScaleInProtectedInstances, scaleInProtectedInstancesName,
-               parseScaleInProtectedInstances)
-TIDE_ENUM_JSON(StandbyInstances, standbyInstancesName, parseStandbyInstances)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RefreshLaunchTemplate, launchTemplateId,
                                                 launchTemplateName, version)
 void to_json(json& j, const RefreshPreferences& v) {
