@@ -60,6 +60,7 @@ OPERATIONS = {
         AttachInstances DetachInstances
         PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
         BatchDeleteScheduledAction DescribeScheduledActions GetPredictiveScalingForecast
+        StartInstanceRefresh CancelInstanceRefresh DescribeInstanceRefreshes RollbackInstanceRefresh
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes
@@ -96,6 +97,74 @@ EXTRA_MEMBERS = {
     ("autoscaling", "CustomizedMetricSpecification"): [("Period", "integer")],
     ("autoscaling", "TargetTrackingMetricStat"): [("Period", "integer")],
 }
+
+# Shapes, structure members and operations newer than Debian's models (AWS's instance refresh
+# rollback, MaxHealthyPercentage, alarms and the other preferences of 2023): added where the
+# model lacks them, as AWS's current Auto Scaling model defines them. A model that has them is
+# left as it is.
+MODEL_ADDITIONS = {
+    "autoscaling": {
+        "shapes": {
+            "RollbackInstanceRefreshType": {
+                "type": "structure", "required": ["AutoScalingGroupName"],
+                "members": {"AutoScalingGroupName": {"shape": "XmlStringMaxLen255"}}},
+            "RollbackInstanceRefreshAnswer": {
+                "type": "structure",
+                "members": {"InstanceRefreshId": {"shape": "XmlStringMaxLen255"}}},
+            "IrreversibleInstanceRefreshFault": {
+                "type": "structure", "members": {"message": {"shape": "XmlStringMaxLen255"}},
+                "error": {"code": "IrreversibleInstanceRefresh", "httpStatusCode": 400,
+                          "senderFault": True},
+                "exception": True},
+            "RefreshBoolean": {"type": "boolean"},
+            "RefreshInteger": {"type": "integer"},
+            "RefreshString": {"type": "string"},
+            "RefreshAlarmList": {"type": "list", "member": {"shape": "XmlStringMaxLen255"}},
+            "AlarmSpecification": {
+                "type": "structure", "members": {"Alarms": {"shape": "RefreshAlarmList"}}},
+            "RollbackDetails": {
+                "type": "structure",
+                "members": {
+                    "RollbackReason": {"shape": "XmlStringMaxLen1023"},
+                    "RollbackStartTime": {"shape": "TimestampType"},
+                    "PercentageCompleteOnRollback": {"shape": "IntPercent"},
+                    "InstancesToUpdateOnRollback": {"shape": "InstancesToUpdate"},
+                    "ProgressDetailsOnRollback": {"shape": "InstanceRefreshProgressDetails"}}},
+        },
+        "members": {
+            "RefreshPreferences": {
+                "AutoRollback": "RefreshBoolean", "ScaleInProtectedInstances": "RefreshString",
+                "StandbyInstances": "RefreshString", "AlarmSpecification": "AlarmSpecification",
+                "MaxHealthyPercentage": "RefreshInteger", "BakeTime": "RefreshInteger"},
+            "InstanceRefresh": {"RollbackDetails": "RollbackDetails",
+                                "Strategy": "RefreshStrategy"},
+            "CancelInstanceRefreshType": {"WaitForTransitioningInstances": "RefreshBoolean"},
+        },
+        "operations": {
+            "RollbackInstanceRefresh": {
+                "name": "RollbackInstanceRefresh", "http": {"method": "POST", "requestUri": "/"},
+                "input": {"shape": "RollbackInstanceRefreshType"},
+                "output": {"shape": "RollbackInstanceRefreshAnswer",
+                           "resultWrapper": "RollbackInstanceRefreshResult"},
+                "errors": [{"shape": "LimitExceededFault"}, {"shape": "ResourceContentionFault"},
+                           {"shape": "ActiveInstanceRefreshNotFoundFault"},
+                           {"shape": "IrreversibleInstanceRefreshFault"}]},
+        },
+    },
+}
+
+
+def add_to_model(svc, model):
+    extra = MODEL_ADDITIONS.get(svc, {})
+    for name, shape in extra.get("shapes", {}).items():
+        model["shapes"].setdefault(name, shape)
+    for struct, members in extra.get("members", {}).items():
+        have = model["shapes"][struct].setdefault("members", {})
+        for mname, ref in members.items():
+            have.setdefault(mname, {"shape": ref})
+    for name, op in extra.get("operations", {}).items():
+        model["operations"].setdefault(name, op)
+
 
 # Paginated operations whose limit key is not a page size.
 NOT_PAGINATED = {("cloudwatch", "GetMetricData")}
@@ -215,6 +284,7 @@ def generate(data):
     services, operations, errors = [], [], []
     for (svc, table_name, signing, target_prefix, json_version, cbor_id) in SERVICES:
         model = latest_model(data, svc, "service-2.json")
+        add_to_model(svc, model)
         paginators = latest_model(data, svc, "paginators-1.json").get("pagination", {})
         meta = model["metadata"]
         services.append({

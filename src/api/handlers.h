@@ -121,6 +121,12 @@ Result<Json> exitStandby(ActionContext& ctx, const Json& p);
 Result<Json> attachInstances(ActionContext& ctx, const Json& p);
 Result<Json> detachInstances(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling_refresh.cc
+Result<Json> startInstanceRefresh(ActionContext& ctx, const Json& p);
+Result<Json> cancelInstanceRefresh(ActionContext& ctx, const Json& p);
+Result<Json> rollbackInstanceRefresh(ActionContext& ctx, const Json& p);
+Result<Json> describeInstanceRefreshes(ActionContext& ctx, const Json& p);
+
 // actions_auto_scaling_tags.cc
 Result<Json> createOrUpdateTags(ActionContext& ctx, const Json& p);
 Result<Json> describeAutoScalingTags(ActionContext& ctx, const Json& p);

@@ -428,6 +428,7 @@ void addAsgCommands(CLI::App& app, CommandContext& ctx) {
       ctx.outcome = Outcome{r, [](const Json&) { std::printf("deleted %s\n", delName.c_str()); }};
     });
   }
+  addAsgRefreshCommands(*asg, ctx);
 }
 
 } // namespace tide::cli

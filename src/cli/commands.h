@@ -21,6 +21,8 @@ struct CommandContext {
 void addElbCommands(CLI::App& app, CommandContext& ctx);
 // `tide asg` (asg_commands.cc).
 void addAsgCommands(CLI::App& app, CommandContext& ctx);
+// `tide asg refresh` and the other instance refresh commands (asg_refresh_commands.cc).
+void addAsgRefreshCommands(CLI::App& asg, CommandContext& ctx);
 // `tide load` (load_commands.cc).
 void addLoadCommands(CLI::App& app, CommandContext& ctx);
 // `tide up`, `tide down`, `tide stack` (stack_commands.cc).

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "operations/instance_refresh.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_processes.h"
@@ -119,7 +120,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     deleted = true;
     return Status::ok();
   }
-  const model::AutoScalingGroup g = std::move(*found);
+  model::AutoScalingGroup g = std::move(*found); // its instance refresh may move on
   auto instances = tx.instances();
   auto targets = tx.targets("");
   auto tgs = tx.targetGroups();
@@ -268,6 +269,37 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   active = static_cast<int>(live.size());
   int desired = g.deleting ? 0 : g.desiredCapacity;
   const bool terminate = g.deleting || !isSuspended(g, ScalingProcess::Terminate);
+
+  // Instance refresh (operations/instance_refresh.h): takes old instances out in batches and
+  // may hold more than the desired capacity while their replacements launch first.
+  if (operations::activeRefresh(g) != nullptr && terminate &&
+      !isSuspended(g, ScalingProcess::Launch)) {
+    operations::RefreshPass rp;
+    rp.now = now;
+    rp.members = members;
+    rp.next = next;
+    rp.serving = [&](const Instance& i) {
+      return std::all_of(groupTgs.begin(), groupTgs.end(), [&](const auto& tg) {
+        return std::any_of(targets->begin(), targets->end(), [&](const model::Target& t) {
+          return t.id == i.instanceId && t.targetGroupArn == tg.first &&
+                 (t.state == TargetHealthState::Healthy || t.state == TargetHealthState::Unused);
+        });
+      });
+    };
+    rp.takeOut = takeOut;
+    TIDE_RETURN_IF_ERROR(operations::stepInstanceRefresh(tx, g, *acts, rp));
+    if (rp.changed) {
+      TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
+    }
+    std::erase_if(
+        live, [](const Instance* i) { return i->lifecycleState == LifecycleState::Terminating; });
+    active = static_cast<int>(live.size());
+    desired = rp.desired;
+    next = rp.next;
+    if (!rp.launchCause.empty()) {
+      launchCause = rp.launchCause;
+    }
+  }
 
   // Max instance lifetime: the oldest instance past it (not protected) is replaced, one at a
   // time, launching its replacement first so that the capacity holds: it is not counted while
@@ -450,8 +482,9 @@ void AutoScalingController::launch(const std::string& name, int count, const std
       if (!g.has_value() || g->deleting) {
         return Status::ok();
       }
-      auto r =
-          operations::resolveLaunchTemplate(tx, g->launchTemplateId, "", g->launchTemplateVersion);
+      // The group's template, or its instance refresh's desired one while that runs.
+      model::RefreshLaunchTemplate lt = operations::launchTemplateOf(*g);
+      auto r = operations::resolveLaunchTemplate(tx, lt.launchTemplateId, "", lt.version);
       TIDE_RETURN_IF_ERROR(r.status());
       operations::LaunchRequest req;
       req.data = r->version.data;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "model/instance_refresh.h"
 #include "model/types.h"
 
 #include <cstdint>
@@ -73,6 +74,7 @@ struct AutoScalingGroup {
   bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
   TimeMs cooldownUntil = 0; // no simple scaling before this
   std::vector<ScheduledUpdateGroupAction> scheduledActions; // by creation
+  std::vector<InstanceRefresh> instanceRefreshes; // newest first, the last 50 (instance_refresh.h)
 };
 
 struct StepAdjustment {

@@ -59,6 +59,10 @@ TIDE_ENUM_JSON(HealthCheckType, healthCheckTypeName, parseHealthCheckType)
 TIDE_ENUM_JSON(ActivityStatusCode, activityStatusCodeName, parseActivityStatusCode)
 TIDE_ENUM_JSON(ActivityKind, activityKindName, parseActivityKind)
 TIDE_ENUM_JSON(AlarmStateValue, alarmStateValueName, parseAlarmStateValue)
+TIDE_ENUM_JSON(InstanceRefreshStatus, instanceRefreshStatusName, parseInstanceRefreshStatus)
+TIDE_ENUM_JSON(ScaleInProtectedInstances, scaleInProtectedInstancesName,
+               parseScaleInProtectedInstances)
+TIDE_ENUM_JSON(StandbyInstances, standbyInstancesName, parseStandbyInstances)
 #undef TIDE_OPTIONAL_ENUM_JSON
 #undef TIDE_ENUM_JSON
 
@@ -197,15 +201,92 @@ void from_json(const json& j, ScheduledUpdateGroupAction& v) {
   optFromJson(j, "maxSize", v.maxSize);
   optFromJson(j, "desiredCapacity", v.desiredCapacity);
 }
+// Instance refreshes (model/instance_refresh.h), kept in their group's document.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RefreshLaunchTemplate, launchTemplateId,
+                                                launchTemplateName, version)
+void to_json(json& j, const RefreshPreferences& v) {
+  j = json{{"minHealthyPercentage", v.minHealthyPercentage},
+           {"maxHealthyPercentage", v.maxHealthyPercentage},
+           {"checkpointPercentages", v.checkpointPercentages},
+           {"skipMatching", v.skipMatching},
+           {"autoRollback", v.autoRollback},
+           {"scaleInProtectedInstances", v.scaleInProtectedInstances},
+           {"standbyInstances", v.standbyInstances},
+           {"alarms", v.alarms}};
+  optToJson(j, "instanceWarmup", v.instanceWarmup);
+  optToJson(j, "checkpointDelay", v.checkpointDelay);
+}
+void from_json(const json& j, RefreshPreferences& v) {
+  RefreshPreferences d;
+  v.minHealthyPercentage = j.value("minHealthyPercentage", d.minHealthyPercentage);
+  v.maxHealthyPercentage = j.value("maxHealthyPercentage", d.maxHealthyPercentage);
+  v.checkpointPercentages = j.value("checkpointPercentages", d.checkpointPercentages);
+  v.skipMatching = j.value("skipMatching", d.skipMatching);
+  v.autoRollback = j.value("autoRollback", d.autoRollback);
+  v.scaleInProtectedInstances = j.value("scaleInProtectedInstances", d.scaleInProtectedInstances);
+  v.standbyInstances = j.value("standbyInstances", d.standbyInstances);
+  v.alarms = j.value("alarms", d.alarms);
+  optFromJson(j, "instanceWarmup", v.instanceWarmup);
+  optFromJson(j, "checkpointDelay", v.checkpointDelay);
+}
+void to_json(json& j, const InstanceRefresh& v) {
+  j = json{{"instanceRefreshId", v.instanceRefreshId},
+           {"strategy", v.strategy},
+           {"status", v.status},
+           {"statusReason", v.statusReason},
+           {"startTime", v.startTime},
+           {"endTime", v.endTime},
+           {"percentageComplete", v.percentageComplete},
+           {"instancesToUpdate", v.instancesToUpdate},
+           {"preferences", v.preferences},
+           {"previousConfiguration", v.previousConfiguration},
+           {"toReplace", v.toReplace},
+           {"total", v.total},
+           {"nextCheckpoint", v.nextCheckpoint},
+           {"checkpointUntil", v.checkpointUntil},
+           {"rollbackReason", v.rollbackReason},
+           {"rollbackStartTime", v.rollbackStartTime},
+           {"percentageCompleteOnRollback", v.percentageCompleteOnRollback},
+           {"instancesToUpdateOnRollback", v.instancesToUpdateOnRollback}};
+  optToJson(j, "desiredConfiguration", v.desiredConfiguration);
+}
+void from_json(const json& j, InstanceRefresh& v) {
+  InstanceRefresh d;
+  v.instanceRefreshId = j.value("instanceRefreshId", d.instanceRefreshId);
+  v.strategy = j.value("strategy", d.strategy);
+  v.status = j.value("status", d.status);
+  v.statusReason = j.value("statusReason", d.statusReason);
+  v.startTime = j.value("startTime", d.startTime);
+  v.endTime = j.value("endTime", d.endTime);
+  v.percentageComplete = j.value("percentageComplete", d.percentageComplete);
+  v.instancesToUpdate = j.value("instancesToUpdate", d.instancesToUpdate);
+  v.preferences = j.value("preferences", d.preferences);
+  v.previousConfiguration = j.value("previousConfiguration", d.previousConfiguration);
+  v.toReplace = j.value("toReplace", d.toReplace);
+  v.total = j.value("total", d.total);
+  v.nextCheckpoint = j.value("nextCheckpoint", d.nextCheckpoint);
+  v.checkpointUntil = j.value("checkpointUntil", d.checkpointUntil);
+  v.rollbackReason = j.value("rollbackReason", d.rollbackReason);
+  v.rollbackStartTime = j.value("rollbackStartTime", d.rollbackStartTime);
+  v.percentageCompleteOnRollback =
+      j.value("percentageCompleteOnRollback", d.percentageCompleteOnRollback);
+  v.instancesToUpdateOnRollback =
+      j.value("instancesToUpdateOnRollback", d.instancesToUpdateOnRollback);
+  optFromJson(j, "desiredConfiguration", v.desiredConfiguration);
+}
 void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
   if (!v.scheduledActions.empty()) {
     j["scheduledActions"] = v.scheduledActions;
   }
+  if (!v.instanceRefreshes.empty()) {
+    j["instanceRefreshes"] = v.instanceRefreshes;
+  }
 }
 void groupExtrasFromJson(const json& j, AutoScalingGroup& v) {
   optFromJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
   v.scheduledActions = j.value("scheduledActions", std::vector<ScheduledUpdateGroupAction>{});
+  v.instanceRefreshes = j.value("instanceRefreshes", std::vector<InstanceRefresh>{});
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
