@@ -60,6 +60,8 @@ OPERATIONS = {
         AttachInstances DetachInstances
         PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
         BatchDeleteScheduledAction DescribeScheduledActions
+        PutLifecycleHook DeleteLifecycleHook DescribeLifecycleHooks DescribeLifecycleHookTypes
+        CompleteLifecycleAction RecordLifecycleActionHeartbeat
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

@@ -127,6 +127,19 @@ bool InstanceController::launch(Instance& i) {
         {"HOST", i.privateIpAddress},           {"PORT", std::to_string(i.port)},
         {"TIDE_INSTANCE_ID", i.instanceId},     {"TIDE_IMAGE_ID", i.imageId},
         {"TIDE_INSTANCE_TYPE", i.instanceType}, {"TIDE_PRIVATE_IP", i.privateIpAddress}};
+    // What lets the instance call the API about itself (a lifecycle hook's
+    // complete-lifecycle-action from user data): where the API is, its region, its group.
+    if (!options_.apiEndpoint.empty()) {
+      spec.environment.emplace_back("AWS_ENDPOINT_URL", options_.apiEndpoint);
+      spec.environment.emplace_back("TIDE_ENDPOINT", options_.apiEndpoint);
+    }
+    if (!options_.region.empty()) {
+      spec.environment.emplace_back("AWS_REGION", options_.region);
+      spec.environment.emplace_back("AWS_DEFAULT_REGION", options_.region);
+    }
+    if (!i.autoScalingGroupName.empty()) {
+      spec.environment.emplace_back("TIDE_AUTO_SCALING_GROUP_NAME", i.autoScalingGroupName);
+    }
     for (const auto& v : i.environment) {
       spec.environment.emplace_back(v.name, v.value);
     }
