@@ -246,5 +246,41 @@ TEST_F(LifecycleHooksTest, DeletingAHookCompletesItsActions) {
   EXPECT_EQ(actions[1].result, model::LifecycleActionResult::Continue); // terminating
 }
 
+// The query protocol the aws CLI speaks: form parameters in, XML out (the generated wire model).
+TEST_F(LifecycleHooksTest, ServedInTheQueryProtocol) {
+  auto form = [&](const std::string& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/";
+    r.body = body;
+    r.headers = {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    return handleApiRequest(*ctx_, r);
+  };
+  HttpResponse r = form("Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=q"
+                        "&LaunchTemplate.LaunchTemplateName=shop&MinSize=0&MaxSize=1"
+                        "&LifecycleHookSpecificationList.member.1.LifecycleHookName=ready"
+                        "&LifecycleHookSpecificationList.member.1.LifecycleTransition="
+                        "autoscaling%3AEC2_INSTANCE_LAUNCHING"
+                        "&LifecycleHookSpecificationList.member.1.HeartbeatTimeout=45");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = form("Action=DescribeLifecycleHooks&Version=2011-01-01&AutoScalingGroupName=q");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<LifecycleHookName>ready</LifecycleHookName>"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("<HeartbeatTimeout>45</HeartbeatTimeout>"), std::string::npos);
+  EXPECT_NE(r.body.find("<GlobalTimeout>4500</GlobalTimeout>"), std::string::npos);
+  r = form(
+      "Action=CompleteLifecycleAction&Version=2011-01-01&AutoScalingGroupName=q"
+      "&LifecycleHookName=ready&InstanceId=i-0123456789abcdef0&LifecycleActionResult=CONTINUE");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("<Code>ValidationError</Code><Message>No active Lifecycle Action found "
+                        "with instance ID i-0123456789abcdef0</Message>"),
+            std::string::npos)
+      << r.body;
+  r = form("Action=DescribeLifecycleHookTypes&Version=2011-01-01");
+  EXPECT_NE(r.body.find("<member>autoscaling:EC2_INSTANCE_TERMINATING</member>"), std::string::npos)
+      << r.body;
+}
+
 } // namespace
 } // namespace tide::api
