@@ -109,7 +109,8 @@ protected:
   std::vector<Instance> live() {
     std::vector<Instance> out;
     EXPECT_OK(store_->transact([&](store::Tx& tx) {
-      for (auto& i : *tx.instances()) {
+      auto all = tx.instances();
+      for (auto& i : *all) {
         if (i.state != InstanceState::Terminated) {
           out.push_back(i);
         }
@@ -129,7 +130,8 @@ protected:
   size_t targetsOf(const std::string& id) {
     size_t n = 0;
     EXPECT_OK(store_->transact([&](store::Tx& tx) {
-      for (auto& t : *tx.targets("")) {
+      auto all = tx.targets("");
+      for (auto& t : *all) {
         n += t.id == id;
       }
       return Status::ok();

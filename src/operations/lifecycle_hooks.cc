@@ -48,7 +48,7 @@ bool beginLifecycleActions(AutoScalingGroup& g, const std::string& instanceId,
     a.defaultResult = h.defaultResult;
     a.startTime = now;
     a.globalDeadline = now + 1000LL * globalTimeoutSeconds(h.heartbeatTimeout);
-    a.heartbeatDeadline = std::min(now + 1000LL * h.heartbeatTimeout, a.globalDeadline);
+    a.heartbeatDeadline = std::min<TimeMs>(now + 1000LL * h.heartbeatTimeout, a.globalDeadline);
     g.lifecycleActions.push_back(std::move(a));
   }
   return true;
@@ -121,7 +121,7 @@ Result<LifecycleAction*> findLifecycleAction(AutoScalingGroup& g, const std::str
 }
 
 void recordHeartbeat(LifecycleAction& a, TimeMs now) {
-  a.heartbeatDeadline = std::min(now + 1000LL * a.heartbeatTimeout, a.globalDeadline);
+  a.heartbeatDeadline = std::min<TimeMs>(now + 1000LL * a.heartbeatTimeout, a.globalDeadline);
 }
 
 } // namespace tide::operations
