@@ -17,7 +17,10 @@ Result<bool> holdForLaunchHooks(store::Tx& tx, model::AutoScalingGroup& g, model
                                 std::vector<model::ScalingActivity>& activities, TimeMs now,
                                 TimeMs& next) {
   if (g.deleting) {
-    return false;
+    // ForceDelete drops the outstanding actions; a held instance is never registered, it
+    // only waits to be taken out with the rest.
+    operations::dropLifecycleActions(g, i.instanceId);
+    return i.lifecycleState == LifecycleState::PendingWait;
   }
   const std::string& name = g.autoScalingGroupName;
   if (i.lifecycleState == LifecycleState::Pending) {

@@ -22,7 +22,8 @@ namespace tide::control {
 //     puts it in service once it runs);
 //   Pending:Wait, ABANDON (answered or by timeout) → its Launch activity is Cancelled with Auto
 //     Scaling's status reason and it becomes Terminating (terminated, then replaced); held.
-// A group being deleted holds nothing. Returns whether the instance is held this pass.
+// In a group being deleted the actions are dropped and a Pending:Wait instance stays held
+// (unregistered) until it is taken out. Returns whether the instance is held this pass.
 Result<bool> holdForLaunchHooks(store::Tx& tx, model::AutoScalingGroup& g, model::Instance& i,
                                 std::vector<model::ScalingActivity>& activities, TimeMs now,
                                 TimeMs& next);
