@@ -61,6 +61,8 @@ OPERATIONS = {
         PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
         BatchDeleteScheduledAction DescribeScheduledActions GetPredictiveScalingForecast
         StartInstanceRefresh CancelInstanceRefresh DescribeInstanceRefreshes RollbackInstanceRefresh
+        PutLifecycleHook DeleteLifecycleHook DescribeLifecycleHooks DescribeLifecycleHookTypes
+        CompleteLifecycleAction RecordLifecycleActionHeartbeat
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

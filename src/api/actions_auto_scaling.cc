@@ -179,7 +179,8 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
       p, {"AutoScalingGroupName", "LaunchTemplate", "MinSize", "MaxSize", "DesiredCapacity",
           "TargetGroupARNs", "HealthCheckType", "HealthCheckGracePeriod", "DefaultCooldown",
           "DefaultInstanceWarmup", "TerminationPolicies", "Tags", "VPCZoneIdentifier",
-          "AvailabilityZones", "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime"}));
+          "AvailabilityZones", "NewInstancesProtectedFromScaleIn", "MaxInstanceLifetime",
+          "LifecycleHookSpecificationList"}));
   auto name = reqString(p, "AutoScalingGroupName");
   auto min = requiredSize(p, "MinSize");
   auto max = requiredSize(p, "MaxSize");
@@ -203,6 +204,7 @@ Result<Json> createAutoScalingGroup(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkSizes(*min, *max, want));
   TIDE_RETURN_IF_ERROR(readSettings(p, g));
   TIDE_RETURN_IF_ERROR(applyGroupTags(g, tags));
+  TIDE_RETURN_IF_ERROR(readLifecycleHookSpecifications(p, g));
   TimeMs now = ctx.clock.now();
   g.createdTime = now;
   g.autoScalingGroupArn = autoScalingArn(
@@ -402,7 +404,9 @@ Result<Json> terminateInstanceInAutoScalingGroup(ActionContext& ctx, const Json&
     }
     model::Instance i = std::move(*inst);
     TIDE_ASSIGN_OR_RETURN(auto g, findLiveGroup(tx, i.autoScalingGroupName));
-    if (i.lifecycleState == model::LifecycleState::Terminating) {
+    if (i.lifecycleState == model::LifecycleState::Terminating ||
+        i.lifecycleState == model::LifecycleState::TerminatingWait ||
+        i.lifecycleState == model::LifecycleState::TerminatingProceed) {
       return validationError("Instance " + i.instanceId + " is already terminating");
     }
     std::string cause = causeTime(now) + " instance " + i.instanceId +

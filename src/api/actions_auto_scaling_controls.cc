@@ -209,7 +209,9 @@ Result<Json> setInstanceHealth(ActionContext& ctx, const Json& p) {
     if (respect->value_or(true) && now < i.launchTime + 1000LL * g.healthCheckGracePeriod) {
       return Status::ok();
     }
-    if (i.lifecycleState == LifecycleState::Terminating) {
+    if (i.lifecycleState == LifecycleState::Terminating ||
+        i.lifecycleState == LifecycleState::TerminatingWait ||
+        i.lifecycleState == LifecycleState::TerminatingProceed) {
       return Status::ok(); // already on its way out
     }
     i.healthStatus = *health;

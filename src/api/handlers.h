@@ -2,6 +2,7 @@
 #pragma once
 
 #include "api/action.h"
+#include "model/auto_scaling.h"
 
 namespace tide::api {
 
@@ -168,5 +169,15 @@ Result<Json> batchDeleteScheduledAction(ActionContext& ctx, const Json& p);
 Result<Json> describeScheduledActions(ActionContext& ctx, const Json& p);
 // actions_auto_scaling_predictive.cc
 Result<Json> getPredictiveScalingForecast(ActionContext& ctx, const Json& p);
+// actions_auto_scaling_hooks.cc
+Result<Json> putLifecycleHook(ActionContext& ctx, const Json& p);
+Result<Json> deleteLifecycleHook(ActionContext& ctx, const Json& p);
+Result<Json> describeLifecycleHooks(ActionContext& ctx, const Json& p);
+Result<Json> describeLifecycleHookTypes(ActionContext& ctx, const Json& p);
+Result<Json> completeLifecycleAction(ActionContext& ctx, const Json& p);
+Result<Json> recordLifecycleActionHeartbeat(ActionContext& ctx, const Json& p);
+// CreateAutoScalingGroup's LifecycleHookSpecificationList, put in g (ValidationError on a bad
+// or duplicate hook).
+Status readLifecycleHookSpecifications(const Json& p, model::AutoScalingGroup& g);
 
 } // namespace tide::api

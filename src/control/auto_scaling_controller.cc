@@ -1,9 +1,12 @@
 #include "control/auto_scaling_controller.h"
 
+#include "control/lifecycle_hooks.h"
+
 #include "common/ids.h"
 #include "common/log.h"
 #include "operations/instance_refresh.h"
 #include "operations/launch.h"
+#include "operations/lifecycle_hooks.h"
 #include "operations/scaling_activity.h"
 #include "operations/scaling_processes.h"
 #include "operations/target_tracking.h"
@@ -39,7 +42,22 @@ constexpr const char* kUserHealthCause =
 
 bool inService(const Instance& i) {
   return i.lifecycleState == LifecycleState::Pending ||
+         i.lifecycleState == LifecycleState::PendingWait ||
+         i.lifecycleState == LifecycleState::PendingProceed ||
          i.lifecycleState == LifecycleState::InService;
+}
+
+// On its way into service (launched, attached, back from standby; or past its launching hooks).
+bool entering(const Instance& i) {
+  return i.lifecycleState == LifecycleState::Pending ||
+         i.lifecycleState == LifecycleState::PendingProceed;
+}
+
+// Taken out of service: draining, held by terminating hooks, or about to be terminated.
+bool leaving(const Instance& i) {
+  return i.lifecycleState == LifecycleState::Terminating ||
+         i.lifecycleState == LifecycleState::TerminatingWait ||
+         i.lifecycleState == LifecycleState::TerminatingProceed;
 }
 
 // EC2 health: the instance should run and does (or is on its way up).
@@ -120,7 +138,8 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     deleted = true;
     return Status::ok();
   }
-  model::AutoScalingGroup g = std::move(*found); // its instance refresh may move on
+  model::AutoScalingGroup g = std::move(*found); // its refresh and lifecycle actions may move on
+  const std::vector<model::LifecycleAction> actionsBefore = g.lifecycleActions;
   auto instances = tx.instances();
   auto targets = tx.targets("");
   auto tgs = tx.targetGroups();
@@ -188,7 +207,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   for (Instance* ip : members) {
     Instance& i = *ip;
     if (i.state == InstanceState::Terminated) {
-      if (i.lifecycleState != LifecycleState::Terminating) {
+      if (!leaving(i)) {
         TIDE_RETURN_IF_ERROR(takeOut(i, kEc2HealthCause));
         i.healthStatus = HealthStatus::Unhealthy;
       }
@@ -239,15 +258,25 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
         continue; // not running: nothing to register or put in service
       }
     }
+    // Launching lifecycle hooks hold it in Pending:Wait (not registered, no traffic) until they
+    // are answered (control/lifecycle_hooks.cc).
+    const auto before = i.lifecycleState;
+    TIDE_ASSIGN_OR_RETURN(bool held, holdForLaunchHooks(tx, g, i, *acts, now, next));
+    if (i.lifecycleState != before) {
+      changed[i.instanceId] = true;
+    }
+    if (held) {
+      continue;
+    }
     if (i.state == InstanceState::Running) {
-      if (i.lifecycleState == LifecycleState::Pending && !addToLoadBalancer) {
+      if (entering(i) && !addToLoadBalancer) {
         i.addToTargetGroups = false; // AWS does not add it when the process resumes
         changed[i.instanceId] = true;
       }
       if (addToLoadBalancer && i.addToTargetGroups) {
         TIDE_RETURN_IF_ERROR(registerTargets(i));
       }
-      if (i.lifecycleState == LifecycleState::Pending) {
+      if (entering(i)) {
         i.lifecycleState = LifecycleState::InService;
         changed[i.instanceId] = true;
         for (ActivityKind k : {ActivityKind::Launch, ActivityKind::Standby, ActivityKind::Attach}) {
@@ -324,7 +353,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     std::erase(live, expired);
     --active;
     bool pending = std::any_of(live.begin(), live.end(), [](const Instance* i) {
-      return i->lifecycleState == LifecycleState::Pending;
+      return i->lifecycleState != LifecycleState::InService;
     });
     if (active >= desired && !pending) {
       TIDE_RETURN_IF_ERROR(takeOut(*expired, " an instance was taken out of service in response "
@@ -377,7 +406,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       continue;
     }
     anyLeft = true;
-    const bool terminating = i.lifecycleState == LifecycleState::Terminating;
+    const bool terminating = leaving(i);
     if (!terminating && i.lifecycleState != LifecycleState::EnteringStandby &&
         i.lifecycleState != LifecycleState::Detaching) {
       continue;
@@ -392,6 +421,17 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     }
     if (remaining > 0) {
       continue;
+    }
+    // Terminating lifecycle hooks hold it in Terminating:Wait, drained, until they are answered.
+    if (terminating) {
+      const auto before = i.lifecycleState;
+      bool held = holdForTerminateHooks(g, i, now, next);
+      if (i.lifecycleState != before) {
+        changed[i.instanceId] = true;
+      }
+      if (held) {
+        continue;
+      }
     }
     if (i.lifecycleState == LifecycleState::EnteringStandby) {
       i.lifecycleState = LifecycleState::Standby;
@@ -426,6 +466,10 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     if (changed.count(i->instanceId)) {
       TIDE_RETURN_IF_ERROR(tx.putInstance(*i));
     }
+  }
+  pruneLifecycleActions(g, members);
+  if (g.lifecycleActions != actionsBefore && !g.deleting) {
+    TIDE_RETURN_IF_ERROR(tx.putAutoScalingGroup(g));
   }
 
   if (g.deleting) {

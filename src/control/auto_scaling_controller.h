@@ -6,6 +6,9 @@
 //   - lifecycle: Pending → InService once the instance runs, registering it with each of the
 //     group's target groups (target "initial", Elb.InitialHealthChecking) as RegisterTargets
 //     does; InService instances missing from a target group are registered again;
+//   - lifecycle hooks (control/lifecycle_hooks.h): launching hooks hold a new instance in
+//     Pending:Wait (running, not registered) until answered; terminating hooks hold a drained
+//     instance in Terminating:Wait before it is terminated;
 //   - health: an instance not running (EC2), or with HealthCheckType ELB and after the
 //     HealthCheckGracePeriod an unhealthy target in one of the group's target groups, becomes
 //     Unhealthy (as SetInstanceHealth makes it) and is taken out of service, protected or not

@@ -127,6 +127,21 @@ bool InstanceController::launch(Instance& i) {
         {"HOST", i.privateIpAddress},           {"PORT", std::to_string(i.port)},
         {"TIDE_INSTANCE_ID", i.instanceId},     {"TIDE_IMAGE_ID", i.imageId},
         {"TIDE_INSTANCE_TYPE", i.instanceType}, {"TIDE_PRIVATE_IP", i.privateIpAddress}};
+    // What lets the instance call the API about itself (a lifecycle hook's
+    // complete-lifecycle-action from user data): where the API is, its region, its group. The
+    // template's Environment may set any of them instead.
+    auto give = [&](const char* name, const std::string& value) {
+      bool own = std::any_of(i.environment.begin(), i.environment.end(),
+                             [&](const auto& v) { return v.name == name; });
+      if (!value.empty() && !own) {
+        spec.environment.emplace_back(name, value);
+      }
+    };
+    give("AWS_ENDPOINT_URL", options_.apiEndpoint);
+    give("TIDE_ENDPOINT", options_.apiEndpoint);
+    give("AWS_REGION", options_.region);
+    give("AWS_DEFAULT_REGION", options_.region);
+    give("TIDE_AUTO_SCALING_GROUP_NAME", i.autoScalingGroupName);
     for (const auto& v : i.environment) {
       spec.environment.emplace_back(v.name, v.value);
     }

@@ -37,6 +37,8 @@ struct InstanceControllerOptions {
   Millis terminatedRetention = Millis(3'600'000); // terminated records stay visible this long
   Millis busyInterval = Millis(100);  // how soon to look again while an instance is changing
   Millis idleInterval = Millis(1000); // how soon to look again when nothing is changing
+  std::string apiEndpoint;     // the API's URL, given to instances (AWS_ENDPOINT_URL); empty: none
+  std::string region;          // the region given to instances (AWS_REGION); empty: none
   int maxLaunchesPerPass = 10; // launches in one pass; the rest wait for the next pass (at once),
                                // so the API on the same loop keeps answering during a big launch
 };
@@ -63,6 +65,13 @@ public:
   // process ends; nullopt otherwise (and for every instance until the first sample after a
   // server restart).
   std::optional<model::InstanceUsage> usage(const std::string& instanceId) const;
+
+  // The API's URL and region that instances started from now on are given in their environment
+  // (the server knows its port only once it listens).
+  void setApiEndpoint(std::string url, std::string region) {
+    options_.apiEndpoint = std::move(url);
+    options_.region = std::move(region);
+  }
 
   // At start-up: removes what the provider still has (disks, cgroups, processes) of instances
   // that the store does not know or knows as terminated.

@@ -179,6 +179,27 @@ TEST_F(InstanceControllerTest, LaunchesPendingInstancesWithTheirEnvironmentAndLi
   EXPECT_EQ(env["MODE"], "test");
 }
 
+// What an instance needs to call the API about itself (a lifecycle hook answered from user
+// data): the endpoint, region and group; the template's Environment wins over them.
+TEST_F(InstanceControllerTest, InstancesAreToldWhereTheApiIs) {
+  controller_->setApiEndpoint("http://127.0.0.1:4566", "eu-west-3");
+  std::string id = addInstance();
+  model::Instance i = get(id);
+  i.autoScalingGroupName = "web";
+  i.environment = {{"AWS_REGION", "us-west-2"}};
+  EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+  pass();
+  std::map<std::string, std::string> env;
+  for (const auto& [k, v] : provider_.lastSpec.environment) {
+    EXPECT_TRUE(env.emplace(k, v).second) << k << " given twice";
+  }
+  EXPECT_EQ(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566");
+  EXPECT_EQ(env["TIDE_ENDPOINT"], "http://127.0.0.1:4566");
+  EXPECT_EQ(env["AWS_DEFAULT_REGION"], "eu-west-3");
+  EXPECT_EQ(env["AWS_REGION"], "us-west-2"); // the template's
+  EXPECT_EQ(env["TIDE_AUTO_SCALING_GROUP_NAME"], "web");
+}
+
 TEST_F(InstanceControllerTest, TerminationSendsTermThenKillAfterGraceAndRemovesEverything) {
   provider_.exitsOnTerm = false; // an app that ignores SIGTERM
   std::string id = addInstance();

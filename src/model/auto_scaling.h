@@ -48,6 +48,47 @@ struct ScheduledUpdateGroupAction {
   bool operator==(const ScheduledUpdateGroupAction&) const = default;
 };
 
+// A lifecycle hook's LifecycleTransition (Auto Scaling's).
+enum class LifecycleTransition {
+  Launching,   // "autoscaling:EC2_INSTANCE_LAUNCHING": holds new instances in Pending:Wait
+  Terminating, // "autoscaling:EC2_INSTANCE_TERMINATING": holds leaving ones in Terminating:Wait
+};
+
+// A lifecycle action's result (Auto Scaling's LifecycleActionResult).
+enum class LifecycleActionResult {
+  Continue, // "CONTINUE": launching: put in service; terminating: terminate
+  Abandon,  // "ABANDON": launching: terminate and replace; terminating: terminate
+};
+
+// A lifecycle hook (Auto Scaling's LifecycleHook), kept in its group's document like scheduled
+// actions. tide has no SNS or SQS: the notification target and role are kept and shown only.
+struct LifecycleHook {
+  std::string lifecycleHookName; // 1..255 characters, unique in the group
+  LifecycleTransition lifecycleTransition = LifecycleTransition::Launching;
+  std::string notificationTargetArn; // kept and shown; nothing is sent
+  std::string roleArn;               // kept and shown
+  std::string notificationMetadata;  // up to 1023 characters
+  int heartbeatTimeout = 3600;       // seconds, 30..7200
+  LifecycleActionResult defaultResult = LifecycleActionResult::Abandon; // on a timeout
+  bool operator==(const LifecycleHook&) const = default;
+};
+
+// One instance held by one hook (a lifecycle action), kept in the group's document so that a
+// restart keeps the instance waiting with its token and deadlines.
+struct LifecycleAction {
+  std::string lifecycleActionToken; // a UUID
+  std::string lifecycleHookName;
+  std::string instanceId;
+  LifecycleTransition lifecycleTransition = LifecycleTransition::Launching;
+  int heartbeatTimeout = 3600; // the hook's when the action began (seconds)
+  LifecycleActionResult defaultResult = LifecycleActionResult::Abandon; // the hook's
+  TimeMs startTime = 0;
+  TimeMs heartbeatDeadline = 0; // the default result applies at this time; heartbeats move it
+  TimeMs globalDeadline = 0;    // no heartbeat moves it past this (100 x heartbeat, at most 48 h)
+  std::optional<LifecycleActionResult> result; // CompleteLifecycleAction's; unset: waiting
+  bool operator==(const LifecycleAction&) const = default;
+};
+
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
   std::string autoScalingGroupArn;  // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:
@@ -75,6 +116,9 @@ struct AutoScalingGroup {
   TimeMs cooldownUntil = 0; // no simple scaling before this
   std::vector<ScheduledUpdateGroupAction> scheduledActions; // by creation
   std::vector<InstanceRefresh> instanceRefreshes; // newest first, the last 50 (instance_refresh.h)
+  std::vector<LifecycleHook> lifecycleHooks;                // by creation, at most 50
+  std::vector<LifecycleAction> lifecycleActions;            // instances waiting in Pending:Wait or
+                                                            // Terminating:Wait, one per hook
 };
 
 struct StepAdjustment {

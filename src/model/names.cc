@@ -21,14 +21,19 @@ constexpr std::array<std::string_view, 6> kInstanceStates = {
 constexpr std::array<std::string_view, 3> kGoals = {"run", "stop", "terminate"};
 constexpr std::array<std::string_view, 5> kTargetStates = {"initial", "healthy", "unhealthy",
                                                            "unused", "draining"};
-constexpr std::array<std::string_view, 7> kLifecycleStates = {
-    "Pending", "InService", "Terminating", "Terminated", "EnteringStandby", "Standby", "Detaching"};
+constexpr std::array<std::string_view, 11> kLifecycleStates = {
+    "Pending",          "InService",           "Terminating", "Pending:Wait",    "Pending:Proceed",
+    "Terminating:Wait", "Terminating:Proceed", "Terminated",  "EnteringStandby", "Standby",
+    "Detaching"};
 constexpr std::array<std::string_view, 2> kHealthStatuses = {"Healthy", "Unhealthy"};
 constexpr std::array<std::string_view, 2> kHealthCheckTypes = {"EC2", "ELB"};
 constexpr std::array<std::string_view, 5> kActivityStatusCodes = {
     "InProgress", "Successful", "Failed", "Cancelled", "PreInService"};
 constexpr std::array<std::string_view, 6> kActivityKinds = {"Other",   "Launch", "Terminate",
                                                             "Standby", "Attach", "Detach"};
+constexpr std::array<std::string_view, 2> kLifecycleTransitions = {
+    "autoscaling:EC2_INSTANCE_LAUNCHING", "autoscaling:EC2_INSTANCE_TERMINATING"};
+constexpr std::array<std::string_view, 2> kLifecycleActionResults = {"CONTINUE", "ABANDON"};
 constexpr std::array<std::string_view, 3> kAlarmStateValues = {"OK", "ALARM", "INSUFFICIENT_DATA"};
 } // namespace
 
@@ -96,6 +101,20 @@ std::string_view activityKindName(ActivityKind k) {
 }
 std::optional<ActivityKind> parseActivityKind(std::string_view s) {
   return parseByName<ActivityKind>(s, kActivityKinds);
+}
+
+std::string_view lifecycleTransitionName(LifecycleTransition t) {
+  return kLifecycleTransitions[static_cast<size_t>(t)];
+}
+std::optional<LifecycleTransition> parseLifecycleTransition(std::string_view s) {
+  return parseByName<LifecycleTransition>(s, kLifecycleTransitions);
+}
+
+std::string_view lifecycleActionResultName(LifecycleActionResult r) {
+  return kLifecycleActionResults[static_cast<size_t>(r)];
+}
+std::optional<LifecycleActionResult> parseLifecycleActionResult(std::string_view s) {
+  return parseByName<LifecycleActionResult>(s, kLifecycleActionResults);
 }
 
 std::string_view alarmStateValueName(AlarmStateValue s) {

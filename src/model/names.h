@@ -39,6 +39,12 @@ std::optional<ActivityStatusCode> parseActivityStatusCode(std::string_view s);
 std::string_view activityKindName(ActivityKind k); // "Other", "Launch", "Terminate" (tide's)
 std::optional<ActivityKind> parseActivityKind(std::string_view s);
 
+std::string_view lifecycleTransitionName(LifecycleTransition t); // "autoscaling:EC2_INSTANCE_..."
+std::optional<LifecycleTransition> parseLifecycleTransition(std::string_view s);
+
+std::string_view lifecycleActionResultName(LifecycleActionResult r); // "CONTINUE", "ABANDON"
+std::optional<LifecycleActionResult> parseLifecycleActionResult(std::string_view s);
+
 std::string_view alarmStateValueName(AlarmStateValue s); // "OK", "ALARM", "INSUFFICIENT_DATA"
 std::optional<AlarmStateValue> parseAlarmStateValue(std::string_view s);
 

@@ -125,13 +125,17 @@ enum class InstanceGoal {
 //   InService or Standby → Detaching (draining) → out of the group (DetachInstances)
 //   (AttachInstances: a running instance joins as Pending)
 enum class LifecycleState {
-  Pending,         // "Pending": launched (or attached, or back from standby), not yet in service
-  InService,       // "InService": running and counted in the group's capacity
-  Terminating,     // "Terminating": taken out of service; draining, then terminated
-  Terminated,      // "Terminated": gone; no longer a member
-  EnteringStandby, // "EnteringStandby": EnterStandby asked; its targets drain
-  Standby,         // "Standby": out of service and of the target groups, still a member
-  Detaching,       // "Detaching": DetachInstances asked; its targets drain, then it leaves
+  Pending,            // "Pending": launched (or attached, or back from standby), not yet in service
+  InService,          // "InService": running and counted in the group's capacity
+  Terminating,        // "Terminating": taken out of service; draining, then terminated
+  PendingWait,        // "Pending:Wait": launched, held by launching lifecycle hooks (no traffic)
+  PendingProceed,     // "Pending:Proceed": every launching hook said CONTINUE; going in service
+  TerminatingWait,    // "Terminating:Wait": drained, held by terminating lifecycle hooks
+  TerminatingProceed, // "Terminating:Proceed": the terminating hooks are done; terminated next
+  Terminated,         // "Terminated": gone; no longer a member
+  EnteringStandby,    // "EnteringStandby": EnterStandby asked; its targets drain
+  Standby,            // "Standby": out of service and of the target groups, still a member
+  Detaching,          // "Detaching": DetachInstances asked; its targets drain, then it leaves
 };
 
 // The group's view of an instance's health (Auto Scaling's HealthStatus).

@@ -287,7 +287,9 @@ trackingInputs(store::Tx& tx, const model::AutoScalingGroup& group,
     if (i.autoScalingGroupName != group.autoScalingGroupName || !i.lifecycleState) {
       continue;
     }
-    if (*i.lifecycleState == model::LifecycleState::Pending) {
+    if (*i.lifecycleState == model::LifecycleState::Pending ||
+        *i.lifecycleState == model::LifecycleState::PendingWait ||
+        *i.lifecycleState == model::LifecycleState::PendingProceed) {
       in.inFlight++;
     } else if (*i.lifecycleState == model::LifecycleState::InService) {
       if (i.state == model::InstanceState::Running && !isWarmingUp(i.launchTime, warmup, now)) {

@@ -272,6 +272,18 @@ public:
       return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +
                   ": " + port.status().message());
     }
+    {
+      // Instances reach the API on its address; one listening on every address is reached on
+      // the loopback (instances are local processes).
+      std::string host =
+          options_.apiHost == "0.0.0.0" || options_.apiHost == "::" || options_.apiHost.empty()
+              ? "127.0.0.1"
+              : options_.apiHost;
+      if (host.find(':') != std::string::npos && host.front() != '[') {
+        host = "[" + host + "]";
+      }
+      instances_->setApiEndpoint("http://" + host + ":" + std::to_string(*port), options_.region);
+    }
     Status sig = watchSignals();
     if (!sig.isOk()) {
       return fail(sig.message());

@@ -441,6 +441,69 @@ TEST_F(StackEngineTest, ScheduledActionsFromATemplate) {
   EXPECT_EQ(count("DescribeScheduledActions", "ScheduledUpdateGroupActions"), 0u);
 }
 
+// Lifecycle hooks as CloudFormation writes them: a group's LifecycleHookSpecificationList and
+// AWS::AutoScaling::LifecycleHook resources, created with the stack, changed in place, deleted
+// with it.
+TEST_F(StackEngineTest, LifecycleHooksFromATemplate) {
+  auto withHooks = [&](const std::string& heartbeat) {
+    std::string resources = "  Group:\n"
+                            "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                            "    Properties:\n"
+                            "      MinSize: '0'\n"
+                            "      MaxSize: '4'\n"
+                            "      LaunchTemplate:\n"
+                            "        LaunchTemplateId: !Ref Template\n"
+                            "        Version: !GetAtt Template.LatestVersionNumber\n"
+                            "      LifecycleHookSpecificationList:\n"
+                            "        - LifecycleHookName: ready\n"
+                            "          LifecycleTransition: autoscaling:EC2_INSTANCE_LAUNCHING\n"
+                            "          HeartbeatTimeout: '" +
+                            heartbeat +
+                            "'\n"
+                            "  Drain:\n"
+                            "    Type: AWS::AutoScaling::LifecycleHook\n"
+                            "    Properties:\n"
+                            "      AutoScalingGroupName: !Ref Group\n"
+                            "      LifecycleTransition: autoscaling:EC2_INSTANCE_TERMINATING\n"
+                            "      DefaultResult: CONTINUE\n"
+                            "      HeartbeatTimeout: " +
+                            heartbeat + "\n";
+    std::string body = web();
+    body.insert(body.find("Outputs:\n"), resources);
+    return body;
+  };
+  auto hooks = [&]() {
+    Json groups = ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"];
+    if (groups.empty()) {
+      return Json::array();
+    }
+    return ok("DescribeLifecycleHooks",
+              {{"AutoScalingGroupName", groups[0]["AutoScalingGroupName"]}})["LifecycleHooks"];
+  };
+  ok("CreateStack", request(withHooks("60")));
+  Json s = settle();
+  ASSERT_EQ(s["StackStatus"], "CREATE_COMPLETE") << s.dump();
+  Json all = hooks();
+  ASSERT_EQ(all.size(), 2u) << all.dump();
+  EXPECT_EQ(all[0]["LifecycleHookName"], "ready");
+  EXPECT_EQ(all[0]["HeartbeatTimeout"], 60);
+  EXPECT_EQ(all[1]["LifecycleHookName"].get<std::string>().rfind("shop-Drain-", 0), 0u);
+  EXPECT_EQ(all[1]["LifecycleTransition"], "autoscaling:EC2_INSTANCE_TERMINATING");
+  EXPECT_EQ(all[1]["DefaultResult"], "CONTINUE");
+
+  ok("UpdateStack", request(withHooks("90")));
+  s = settle();
+  ASSERT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
+  all = hooks();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["HeartbeatTimeout"], 90);
+  EXPECT_EQ(all[1]["HeartbeatTimeout"], 90);
+
+  ok("DeleteStack", {{"StackName", "shop"}});
+  settle();
+  EXPECT_EQ(hooks().size(), 0u);
+}
+
 } // namespace
 } // namespace tide::stacks
 

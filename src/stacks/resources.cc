@@ -473,8 +473,29 @@ constexpr PropertySpec kGroupProps[] = {
     {"TerminationPolicies", K::List, false, true},
     {"NewInstancesProtectedFromScaleIn", K::Boolean, false, true},
     {"MaxInstanceLifetime", K::Number, false, true},
+    {"LifecycleHookSpecificationList", K::List, false, true},
     {"Tags", K::List},
 };
+
+// A LifecycleHookSpecification (or an AWS::AutoScaling::LifecycleHook's properties) as the
+// API takes it: HeartbeatTimeout a number, the rest strings.
+Json hookParams(const Json& spec) {
+  Json p = Json::object();
+  copy(spec, p,
+       {"LifecycleHookName", "LifecycleTransition", "DefaultResult", "NotificationMetadata",
+        "NotificationTargetARN", "RoleARN"},
+       K::String);
+  copy(spec, p, {"HeartbeatTimeout"}, K::Number);
+  return p;
+}
+
+Json hookSpecifications(const Json& props) {
+  Json out = Json::array();
+  for (const Json& spec : props.value("LifecycleHookSpecificationList", Json::array())) {
+    out.push_back(spec.is_object() ? hookParams(spec) : spec);
+  }
+  return out;
+}
 
 Json groupLaunchTemplate(const Json& props) {
   Json lt = props.value("LaunchTemplate", Json::object());
@@ -506,6 +527,9 @@ Result<std::string> createGroup(ResourceCall& c, const Json& props) {
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
   copy(props, p, {"TargetGroupARNs", "Tags"}, K::List);
+  if (props.contains("LifecycleHookSpecificationList")) {
+    p["LifecycleHookSpecificationList"] = hookSpecifications(props);
+  }
   TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateAutoScalingGroup", p));
   return name;
 }
@@ -522,7 +546,17 @@ Result<std::optional<std::string>> findGroup(ResourceCall& c, const Json& props)
 Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) {
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
-  return invoke(c.ctx, "UpdateAutoScalingGroup", p).status();
+  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "UpdateAutoScalingGroup", p).status());
+  // The listed hooks are put (added or changed). A hook left out of the list is kept: the
+  // group's hooks may also come from AWS::AutoScaling::LifecycleHook resources.
+  for (Json h : hookSpecifications(props)) {
+    if (!h.is_object()) {
+      return Status("ValidationError", "Each LifecycleHookSpecification must be a map");
+    }
+    h["AutoScalingGroupName"] = name;
+    TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutLifecycleHook", h).status());
+  }
+  return Status::ok();
 }
 
 // ForceDelete terminates the instances; the group is gone when the controller has finished.
@@ -773,6 +807,83 @@ Result<Json> scheduledAttribute(ActionContext&, const std::string& name, const s
   return Json(name);
 }
 
+// ------------------------------------------------------------ AWS::AutoScaling::LifecycleHook
+// Ref gives the hook's name (LifecycleHookName, or generated as CloudFormation does); the group
+// is found by the name when the hook is removed.
+
+constexpr PropertySpec kHookProps[] = {
+    {"AutoScalingGroupName", K::String, true},
+    {"LifecycleHookName", K::String},
+    {"LifecycleTransition", K::String, true, true},
+    {"DefaultResult", K::String, false, true},
+    {"HeartbeatTimeout", K::Number, false, true},
+    {"NotificationMetadata", K::String, false, true},
+    {"NotificationTargetARN", K::String, false, true},
+    {"RoleARN", K::String, false, true},
+};
+
+Json lifecycleHookParams(ResourceCall& c, const Json& props) {
+  Json p = hookParams(props);
+  p["LifecycleHookName"] = nameOr(props, "LifecycleHookName", c, 255, true);
+  p["AutoScalingGroupName"] = text(props["AutoScalingGroupName"]);
+  return p;
+}
+
+Result<std::string> createHook(ResourceCall& c, const Json& props) {
+  Json p = lifecycleHookParams(c, props);
+  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutLifecycleHook", p).status());
+  return p["LifecycleHookName"].get<std::string>();
+}
+
+// The group that has a hook named `name` (empty when none has).
+std::string hookGroup(ActionContext& ctx, const std::string& name) {
+  auto groups = invoke(ctx, "DescribeAutoScalingGroups", Json::object());
+  if (!groups) {
+    return "";
+  }
+  for (const Json& g : groups->value("AutoScalingGroups", Json::array())) {
+    std::string group = g.value("AutoScalingGroupName", "");
+    auto r = invoke(ctx, "DescribeLifecycleHooks",
+                    {{"AutoScalingGroupName", group}, {"LifecycleHookNames", {name}}});
+    if (r && !r->value("LifecycleHooks", Json::array()).empty()) {
+      return group;
+    }
+  }
+  return "";
+}
+
+Result<std::optional<std::string>> findHook(ResourceCall& c, const Json& props) {
+  Json p = lifecycleHookParams(c, props);
+  auto r = invoke(c.ctx, "DescribeLifecycleHooks",
+                  {{"AutoScalingGroupName", p["AutoScalingGroupName"]},
+                   {"LifecycleHookNames", Json::array({p["LifecycleHookName"]})}});
+  if (!r || r->value("LifecycleHooks", Json::array()).empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(p["LifecycleHookName"].get<std::string>());
+}
+
+Status updateHook(ResourceCall& c, const std::string&, const Json& props) {
+  return invoke(c.ctx, "PutLifecycleHook", lifecycleHookParams(c, props)).status();
+}
+
+Result<bool> removeHook(ActionContext& ctx, const std::string& name) {
+  std::string group = hookGroup(ctx, name);
+  if (group.empty()) {
+    return true; // gone already (its group was deleted)
+  }
+  auto r = invoke(ctx, "DeleteLifecycleHook",
+                  {{"AutoScalingGroupName", group}, {"LifecycleHookName", name}});
+  if (!r && !notFound(r.status(), {"ValidationError"})) {
+    return r.status();
+  }
+  return true;
+}
+
+Result<Json> hookAttribute(ActionContext&, const std::string& name, const std::string&) {
+  return Json(name);
+}
+
 // ------------------------------------------------------------------- AWS::CloudWatch::Alarm
 
 constexpr PropertySpec kAlarmProps[] = {
@@ -936,6 +1047,15 @@ const ResourceType kTypes[] = {
      nullptr, updatePolicy, removePolicy, policyAttribute},
     {"AWS::AutoScaling::ScheduledAction", kScheduledProps, kScheduledAttrs, createScheduled,
      findScheduled, nullptr, updateScheduled, removeScheduled, scheduledAttribute},
+    {"AWS::AutoScaling::LifecycleHook",
+     kHookProps,
+     {},
+     createHook,
+     findHook,
+     nullptr,
+     updateHook,
+     removeHook,
+     hookAttribute},
     {"AWS::CloudWatch::Alarm", kAlarmProps, kAlarmAttrs, createAlarm, findAlarm, nullptr,
      updateAlarm, removeAlarm, alarmAttribute},
     {"Tide::EC2::Image", kImageProps, kImageAttrs, createImage, findImage, imageReady, nullptr,

@@ -58,6 +58,8 @@ TIDE_OPTIONAL_ENUM_JSON(HealthStatus, healthStatusName, parseHealthStatus)
 TIDE_ENUM_JSON(HealthCheckType, healthCheckTypeName, parseHealthCheckType)
 TIDE_ENUM_JSON(ActivityStatusCode, activityStatusCodeName, parseActivityStatusCode)
 TIDE_ENUM_JSON(ActivityKind, activityKindName, parseActivityKind)
+TIDE_ENUM_JSON(LifecycleTransition, lifecycleTransitionName, parseLifecycleTransition)
+TIDE_ENUM_JSON(LifecycleActionResult, lifecycleActionResultName, parseLifecycleActionResult)
 TIDE_ENUM_JSON(AlarmStateValue, alarmStateValueName, parseAlarmStateValue)
 TIDE_ENUM_JSON(InstanceRefreshStatus, instanceRefreshStatusName, parseInstanceRefreshStatus)
 TIDE_ENUM_JSON(ScaleInProtectedInstances, scaleInProtectedInstancesName,
@@ -273,6 +275,36 @@ void from_json(const json& j, InstanceRefresh& v) {
   v.instancesToUpdateOnRollback =
       j.value("instancesToUpdateOnRollback", d.instancesToUpdateOnRollback);
   optFromJson(j, "desiredConfiguration", v.desiredConfiguration);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LifecycleHook, lifecycleHookName,
+                                                lifecycleTransition, notificationTargetArn, roleArn,
+                                                notificationMetadata, heartbeatTimeout,
+                                                defaultResult)
+void to_json(json& j, const LifecycleAction& v) {
+  j = json{{"lifecycleActionToken", v.lifecycleActionToken},
+           {"lifecycleHookName", v.lifecycleHookName},
+           {"instanceId", v.instanceId},
+           {"lifecycleTransition", v.lifecycleTransition},
+           {"heartbeatTimeout", v.heartbeatTimeout},
+           {"defaultResult", v.defaultResult},
+           {"heartbeatDeadline", v.heartbeatDeadline},
+           {"globalDeadline", v.globalDeadline}};
+  if (v.result) {
+    j["result"] = *v.result;
+  }
+void from_json(const json& j, LifecycleAction& v) {
+  LifecycleAction d;
+  v.lifecycleActionToken = j.value("lifecycleActionToken", d.lifecycleActionToken);
+  v.lifecycleHookName = j.value("lifecycleHookName", d.lifecycleHookName);
+  v.instanceId = j.value("instanceId", d.instanceId);
+  v.lifecycleTransition = j.value("lifecycleTransition", d.lifecycleTransition);
+  v.heartbeatTimeout = j.value("heartbeatTimeout", d.heartbeatTimeout);
+  v.defaultResult = j.value("defaultResult", d.defaultResult);
+  v.heartbeatDeadline = j.value("heartbeatDeadline", d.heartbeatDeadline);
+  v.globalDeadline = j.value("globalDeadline", d.globalDeadline);
+  v.result.reset();
+  if (j.contains("result")) {
+    v.result = j.at("result").get<LifecycleActionResult>();
+  }
 }
 void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
@@ -281,12 +313,19 @@ void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   }
   if (!v.instanceRefreshes.empty()) {
     j["instanceRefreshes"] = v.instanceRefreshes;
+  if (!v.lifecycleHooks.empty()) {
+    j["lifecycleHooks"] = v.lifecycleHooks;
+  }
+  if (!v.lifecycleActions.empty()) {
+    j["lifecycleActions"] = v.lifecycleActions;
   }
 }
 void groupExtrasFromJson(const json& j, AutoScalingGroup& v) {
   optFromJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
   v.scheduledActions = j.value("scheduledActions", std::vector<ScheduledUpdateGroupAction>{});
   v.instanceRefreshes = j.value("instanceRefreshes", std::vector<InstanceRefresh>{});
+  v.lifecycleHooks = j.value("lifecycleHooks", std::vector<LifecycleHook>{});
+  v.lifecycleActions = j.value("lifecycleActions", std::vector<LifecycleAction>{});
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Dimension, name, value)
