@@ -60,6 +60,7 @@ OPERATIONS = {
         AttachInstances DetachInstances
         PutScheduledUpdateGroupAction BatchPutScheduledUpdateGroupAction DeleteScheduledAction
         BatchDeleteScheduledAction DescribeScheduledActions
+        PutWarmPool DeleteWarmPool DescribeWarmPool
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

@@ -161,4 +161,9 @@ Result<Json> deleteScheduledAction(ActionContext& ctx, const Json& p);
 Result<Json> batchDeleteScheduledAction(ActionContext& ctx, const Json& p);
 Result<Json> describeScheduledActions(ActionContext& ctx, const Json& p);
 
+// actions_auto_scaling_warm_pool.cc
+Result<Json> putWarmPool(ActionContext& ctx, const Json& p);
+Result<Json> deleteWarmPool(ActionContext& ctx, const Json& p);
+Result<Json> describeWarmPool(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

@@ -47,6 +47,25 @@ struct ScheduledUpdateGroupAction {
   bool operator==(const ScheduledUpdateGroupAction&) const = default;
 };
 
+// A warm pool's PoolState: what its instances are while they wait.
+enum class WarmPoolState {
+  Stopped,    // "Stopped": process stopped, files kept (the default)
+  Running,    // "Running": running, not registered, not capacity
+  Hibernated, // "Hibernated": processes frozen by the cgroup freezer; memory kept, no CPU
+};
+
+// A group's warm pool (PutWarmPool's WarmPoolConfiguration), kept in its group's document.
+// Its size: maxGroupPreparedCapacity (unset: the group's MaxSize) minus the desired capacity,
+// at least minSize.
+struct WarmPoolConfiguration {
+  std::optional<int> maxGroupPreparedCapacity; // unset: the group's MaxSize (API: -1)
+  int minSize = 0;                             // instances kept warm whatever the capacity
+  WarmPoolState poolState = WarmPoolState::Stopped;
+  bool reuseOnScaleIn = false; // InstanceReusePolicy: scale-in returns instances to the pool
+  bool pendingDelete = false;  // DeleteWarmPool accepted; "PendingDelete" until it is empty
+  bool operator==(const WarmPoolConfiguration&) const = default;
+};
+
 struct AutoScalingGroup {
   std::string autoScalingGroupName; // 1..255 characters, unique
   std::string autoScalingGroupArn;  // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:
@@ -73,6 +92,7 @@ struct AutoScalingGroup {
   bool deleting = false;    // DeleteAutoScalingGroup accepted; "Delete in progress"
   TimeMs cooldownUntil = 0; // no simple scaling before this
   std::vector<ScheduledUpdateGroupAction> scheduledActions; // by creation
+  std::optional<WarmPoolConfiguration> warmPool;            // PutWarmPool; unset: none
 };
 
 struct StepAdjustment {
