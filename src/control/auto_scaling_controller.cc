@@ -42,12 +42,12 @@ bool inService(const Instance& i) {
          i.lifecycleState == LifecycleState::InService;
 }
 
-// EC2 health: the instance should run and does (or is on its way up: a stopped warm instance
-// that scale-out took starts again).
+// EC2 health: the instance should run and does (or is on its way up, as a stopped warm
+// instance that scale-out took and that is starting again).
 bool ec2Healthy(const Instance& i) {
   return i.goal == InstanceGoal::Run &&
          (i.state == InstanceState::Pending || i.state == InstanceState::Running ||
-          i.state == InstanceState::Stopped);
+          (i.state == InstanceState::Stopped && i.lifecycleState == LifecycleState::Pending));
 }
 
 } // namespace
@@ -211,7 +211,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   const bool addToLoadBalancer = !isSuspended(g, ScalingProcess::AddToLoadBalancer);
   for (Instance* ip : members) {
     Instance& i = *ip;
-    if (operations::inWarmPool(i)) {
+    if (operations::isWarmed(*i.lifecycleState)) {
       continue; // the pool pass moved it
     }
     if (i.state == InstanceState::Terminated) {
