@@ -63,6 +63,7 @@ OPERATIONS = {
         StartInstanceRefresh CancelInstanceRefresh DescribeInstanceRefreshes RollbackInstanceRefresh
         PutLifecycleHook DeleteLifecycleHook DescribeLifecycleHooks DescribeLifecycleHookTypes
         CompleteLifecycleAction RecordLifecycleActionHeartbeat
+        PutWarmPool DeleteWarmPool DescribeWarmPool
     """,
     "elbv2": """
         CreateLoadBalancer DescribeLoadBalancers DeleteLoadBalancer ModifyLoadBalancerAttributes

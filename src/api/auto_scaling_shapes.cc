@@ -5,6 +5,7 @@
 #include "api/shapes.h"
 #include "api/target_tracking_shapes.h"
 #include "model/names.h"
+#include "operations/warm_pool.h"
 
 #include <algorithm>
 
@@ -38,7 +39,8 @@ std::string autoScalingArn(const ActionContext& ctx, const std::string& resource
 
 bool isGroupMember(const model::Instance& i, const std::string& groupName) {
   return i.autoScalingGroupName == groupName && i.state != model::InstanceState::Terminated &&
-         i.lifecycleState != model::LifecycleState::Terminated;
+         i.lifecycleState != model::LifecycleState::Terminated &&
+         !(i.lifecycleState && operations::isWarmed(*i.lifecycleState)); // DescribeWarmPool's
 }
 
 namespace {
@@ -127,6 +129,21 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
   }
   if (g.deleting) {
     j["Status"] = "Delete in progress";
+  }
+  if (g.warmPool) {
+    j["WarmPoolConfiguration"] = warmPoolConfigurationJson(*g.warmPool);
+    j["WarmPoolSize"] = operations::warmPoolTargetSize(g);
+  }
+  return j;
+}
+
+Json warmPoolConfigurationJson(const model::WarmPoolConfiguration& pool) {
+  Json j = {{"MinSize", pool.minSize},
+            {"PoolState", std::string(operations::warmPoolStateName(pool.poolState))},
+            {"InstanceReusePolicy", {{"ReuseOnScaleIn", pool.reuseOnScaleIn}}}};
+  j["MaxGroupPreparedCapacity"] = pool.maxGroupPreparedCapacity.value_or(-1);
+  if (pool.pendingDelete) {
+    j["Status"] = "PendingDelete";
   }
   return j;
 }

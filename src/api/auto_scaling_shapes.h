@@ -33,6 +33,8 @@ Json autoScalingGroupJson(const model::AutoScalingGroup& g,
                           const std::vector<model::Instance>& members, const std::string& zone);
 // Instances[] of a group.
 Json groupInstanceJson(const model::Instance& i, const std::string& zone);
+// WarmPoolConfiguration of DescribeWarmPool and DescribeAutoScalingGroups.
+Json warmPoolConfigurationJson(const model::WarmPoolConfiguration& pool);
 // AutoScalingInstances[] of DescribeAutoScalingInstances (HealthStatus in capitals, as AWS).
 Json autoScalingInstanceJson(const model::Instance& i, const std::string& zone);
 // Activities[] of DescribeScalingActivities (Details begin with Auto Scaling's zone key).

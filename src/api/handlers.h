@@ -180,4 +180,9 @@ Result<Json> recordLifecycleActionHeartbeat(ActionContext& ctx, const Json& p);
 // or duplicate hook).
 Status readLifecycleHookSpecifications(const Json& p, model::AutoScalingGroup& g);
 
+// actions_auto_scaling_warm_pool.cc
+Result<Json> putWarmPool(ActionContext& ctx, const Json& p);
+Result<Json> deleteWarmPool(ActionContext& ctx, const Json& p);
+Result<Json> describeWarmPool(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

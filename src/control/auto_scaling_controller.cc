@@ -12,6 +12,7 @@
 #include "operations/target_tracking.h"
 #include "operations/targets.h"
 #include "operations/termination_policy.h"
+#include "operations/warm_pool.h"
 
 #include <algorithm>
 #include <map>
@@ -60,10 +61,12 @@ bool leaving(const Instance& i) {
          i.lifecycleState == LifecycleState::TerminatingProceed;
 }
 
-// EC2 health: the instance should run and does (or is on its way up).
+// EC2 health: the instance should run and does (or is on its way up, as a stopped warm
+// instance that scale-out took and that is starting again).
 bool ec2Healthy(const Instance& i) {
   return i.goal == InstanceGoal::Run &&
-         (i.state == InstanceState::Pending || i.state == InstanceState::Running);
+         (i.state == InstanceState::Pending || i.state == InstanceState::Running ||
+          (i.state == InstanceState::Stopped && i.lifecycleState == LifecycleState::Pending));
 }
 
 } // namespace
@@ -108,11 +111,11 @@ Result<Millis> AutoScalingController::reconcile(const Wake& wake) {
 }
 
 Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now, TimeMs& next) {
-  int toLaunch = 0, active = 0;
+  int toLaunch = 0, active = 0, toWarm = 0;
   std::string cause;
   bool deleted = false;
   TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) {
-    return observe(tx, name, now, toLaunch, active, cause, next, deleted);
+    return observe(tx, name, now, toLaunch, toWarm, active, cause, next, deleted);
   }));
   if (deleted) {
     logInfo("auto scaling group " + name + " deleted");
@@ -125,14 +128,21 @@ Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now
               "capacity, increasing the capacity from " +
               std::to_string(active) + " to " + std::to_string(active + toLaunch) + ".";
     }
-    launch(name, toLaunch, cause, now, next);
+    launch(name, toLaunch, cause, now, next, false);
+  }
+  if (toWarm > 0 && toLaunch == 0) { // the group's own capacity first
+    launch(name, toWarm,
+           operations::causeTime(now) +
+               " an instance was launched in response to a difference between the warm pool's "
+               "desired and actual size.",
+           now, next, true);
   }
   return Status::ok();
 }
 
 Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,
-                                      int& toLaunch, int& active, std::string& launchCause,
-                                      TimeMs& next, bool& deleted) {
+                                      int& toLaunch, int& toWarm, int& active,
+                                      std::string& launchCause, TimeMs& next, bool& deleted) {
   TIDE_ASSIGN_OR_RETURN(auto found, tx.autoScalingGroup(name));
   if (!found.has_value()) {
     deleted = true;
@@ -155,7 +165,8 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   }
   std::vector<Instance*> members;
   for (Instance& i : *instances) {
-    if (i.autoScalingGroupName == name && i.lifecycleState != LifecycleState::Terminated) {
+    if (i.autoScalingGroupName == name && i.lifecycleState != LifecycleState::Terminated &&
+        i.lifecycleState != LifecycleState::WarmedTerminated) {
       members.push_back(&i);
     }
   }
@@ -197,6 +208,20 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     return Status::ok();
   };
 
+  // The warm pool's instances (control/warm_pool.h): not capacity; the pool pass moves them.
+  WarmPoolPass pool{tx,
+                    g,
+                    members,
+                    changed,
+                    *acts,
+                    *targets,
+                    groupTgs,
+                    now,
+                    next,
+                    options_.canFreeze,
+                    &options_.appReady};
+  TIDE_RETURN_IF_ERROR(advanceWarmPool(pool));
+
   // Lifecycle and health. Health checks mark instances Unhealthy (unless HealthCheck is
   // suspended); Unhealthy instances in service are replaced, protected or not (unless
   // ReplaceUnhealthy or Terminate is suspended). SetInstanceHealth marks them too.
@@ -206,6 +231,9 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
   const bool addToLoadBalancer = !isSuspended(g, ScalingProcess::AddToLoadBalancer);
   for (Instance* ip : members) {
     Instance& i = *ip;
+    if (operations::isWarmed(*i.lifecycleState)) {
+      continue; // the pool pass moved it
+    }
     if (i.state == InstanceState::Terminated) {
       if (!leaving(i)) {
         TIDE_RETURN_IF_ERROR(takeOut(i, kEc2HealthCause));
@@ -268,7 +296,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     if (held) {
       continue;
     }
-    if (i.state == InstanceState::Running) {
+    if (i.state == InstanceState::Running && !i.frozen) { // a warm one thaws first
       if (entering(i) && !addToLoadBalancer) {
         i.addToTargetGroups = false; // AWS does not add it when the process resumes
         changed[i.instanceId] = true;
@@ -378,14 +406,28 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     }
     for (const std::string& id :
          operations::chooseScaleInVictims(g, std::move(candidates), active - desired, now)) {
-      TIDE_RETURN_IF_ERROR(takeOut(
-          *byId[id], " an instance was taken out of service in response to a difference between "
-                     "desired and actual capacity, shrinking the capacity from " +
-                         std::to_string(active) + " to " + std::to_string(desired) + "."));
+      const std::string why = " an instance was taken out of service in response to a difference "
+                              "between desired and actual capacity, shrinking the capacity from " +
+                              std::to_string(active) + " to " + std::to_string(desired) + ".";
+      TIDE_ASSIGN_OR_RETURN(bool reused, returnToWarmPool(pool, *byId[id], why));
+      if (!reused) {
+        TIDE_RETURN_IF_ERROR(takeOut(*byId[id], why));
+      }
     }
   } else if (active < desired && !isSuspended(g, ScalingProcess::Launch)) {
     toLaunch = desired - active;
+    // Warm instances first: they serve in a fraction of a cold launch's time.
+    TIDE_ASSIGN_OR_RETURN(
+        int taken,
+        takeFromWarmPool(pool, toLaunch,
+                         operations::causeTime(now) +
+                             " an instance was taken from the warm pool in response to "
+                             "a difference between desired and actual capacity, "
+                             "increasing the capacity from " +
+                             std::to_string(active) + " to " + std::to_string(desired) + "."));
+    toLaunch -= taken;
   }
+  TIDE_RETURN_IF_ERROR(sizeWarmPool(pool, !isSuspended(g, ScalingProcess::Launch), toWarm));
   if (g.deleting) {
     // Standby and detaching instances go with the group too.
     for (Instance* i : members) {
@@ -474,6 +516,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
 
   if (g.deleting) {
     toLaunch = 0;
+    toWarm = 0;
     if (!anyLeft) {
       deleted = true;
       TIDE_RETURN_IF_ERROR(operations::deleteGroupTrackingAlarms(tx, name));
@@ -484,7 +527,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
 
   // Launch backoff, from the activities: the failed launches since the last launch that
   // worked (a pass that launched some and then failed counts as failed).
-  if (toLaunch > 0) {
+  if (toLaunch > 0 || toWarm > 0) {
     TimeMs lastSuccess = -1;
     for (const auto& a : *acts) {
       if (a.kind == ActivityKind::Launch && a.statusCode != ActivityStatusCode::Failed) {
@@ -508,6 +551,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       backoff = std::min<TimeMs>(backoff, options_.maxLaunchBackoff.count());
       if (now < lastFailure + backoff) {
         toLaunch = 0;
+        toWarm = 0;
         next = std::min(next, lastFailure + backoff);
       }
     }
@@ -516,7 +560,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
 }
 
 void AutoScalingController::launch(const std::string& name, int count, const std::string& cause,
-                                   TimeMs now, TimeMs& next) {
+                                   TimeMs now, TimeMs& next, bool intoWarmPool) {
   int launched = 0;
   for (int batch = 1; launched < count; batch *= 2) {
     int n = std::min(batch, count - launched);
@@ -556,11 +600,17 @@ void AutoScalingController::launch(const std::string& name, int count, const std
       req.protectedFromScaleIn = g->newInstancesProtectedFromScaleIn;
       TIDE_ASSIGN_OR_RETURN(auto out, operations::launchInstances(tx, req, options_.maxCpuCores,
                                                                   now, options_.addresses));
-      for (const Instance& i : out) {
+      for (Instance& i : out) {
         ids.push_back(i.instanceId);
-        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(
-            operations::newActivity(name, ActivityKind::Launch, i.instanceId,
-                                    std::string(kLaunching) + ": " + i.instanceId, cause, now)));
+        if (intoWarmPool) {
+          i.lifecycleState = LifecycleState::WarmedPending; // not capacity (control/warm_pool.h)
+          TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+        }
+        TIDE_RETURN_IF_ERROR(tx.putScalingActivity(operations::newActivity(
+            name, ActivityKind::Launch, i.instanceId,
+            std::string(intoWarmPool ? "Launching a new EC2 instance into warm pool" : kLaunching) +
+                ": " + i.instanceId,
+            cause, now)));
       }
       return Status::ok();
     });

@@ -28,6 +28,8 @@
 //     batches of 1, 2, 4, ... while they succeed (Kubernetes' slowStartBatch); a failure ends
 //     the pass with a Failed activity and is retried after a backoff that doubles per failure
 //     (derived from the activities, so a restart keeps it);
+//   - warm pool (control/warm_pool.h): scale-out takes warm instances before launching, scale-in
+//     with ReuseOnScaleIn returns instances to it, and the pool is kept at its size;
 //   - a group being deleted (ForceDelete) takes every instance out of service, then goes with
 //     its policies and activities.
 // Every launch and termination is a scaling activity with Auto Scaling's cause text.
@@ -35,6 +37,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "control/warm_pool.h"
 #include "control/watch.h"
 #include "model/auto_scaling.h"
 #include "operations/addresses.h"
@@ -51,6 +54,9 @@ struct AutoScalingControllerOptions {
   operations::AddressSource* addresses = nullptr; // where launches put private addresses, as
                                                   // RunInstances does; null: 127.1.0.0/16, unprobed
   Millis retryAfter{1000}; // when a group whose pass failed (a store error) is tried again
+  bool canFreeze = false;  // the provider has a cgroup freezer (Hibernated warm pools); false:
+                           // Hibernated warm instances stay Warmed:Running, and the log says so
+  AppReadyProbe appReady;  // whether a warm instance's app is up; null: once it runs
 };
 
 class AutoScalingController {
@@ -74,12 +80,13 @@ private:
   // Observes the group's instances and moves them on (lifecycle, health, draining, victims).
   // Sets `toLaunch` to how many instances the group is short of (with `launchCause` when the
   // launches are not for a difference in capacity), and `deleted` when the group was removed.
+  // `toWarm`: how many to launch into the warm pool (control/warm_pool.h).
   Status observe(store::Tx& tx, const std::string& groupName, TimeMs now, int& toLaunch,
-                 int& active, std::string& launchCause, TimeMs& next, bool& deleted);
+                 int& toWarm, int& active, std::string& launchCause, TimeMs& next, bool& deleted);
   // Launches `count` instances in growing batches, each with an activity of that cause; stops
   // at the first failure.
   void launch(const std::string& groupName, int count, const std::string& cause, TimeMs now,
-              TimeMs& next);
+              TimeMs& next, bool intoWarmPool);
 
   store::Store& store_;
   const Clock& clock_;

@@ -4,6 +4,7 @@
 #include "common/text.h"
 #include "model/instance_types.h"
 #include "model/names.h"
+#include "operations/warm_pool.h"
 
 #include <algorithm>
 #include <csignal>
@@ -93,7 +94,8 @@ Status InstanceController::reconcileOne(Instance& i, bool& busy) {
   Instance before = i;
   busy = step(i) || busy;
   if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
-      i.stateReason.message != before.stateReason.message) {
+      i.stateReason.message != before.stateReason.message || i.frozen != before.frozen ||
+      i.hibernate != before.hibernate) {
     // The record as read plus this pass's changes: the store has one writer, this thread,
     // so nothing else changed it in between.
     TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) { return tx.putInstance(i); }));
@@ -182,6 +184,7 @@ void InstanceController::finishExit(Instance& i, const std::string& exitDescript
   warnIfFailed(provider_.releaseProcess(i.instanceId), "releasing the process of " + i.instanceId);
   i.pid = 0;
   i.processStartTicks = 0;
+  i.frozen = false; // its cgroup went with it
   cpuMeter_.forget(i.instanceId);
   latestUsage_.erase(i.instanceId);
   if (!exitDescription.empty()) {
@@ -214,6 +217,26 @@ void InstanceController::finishExit(Instance& i, const std::string& exitDescript
   setState(i, InstanceState::Stopped);
 }
 
+void InstanceController::freezeOrThaw(Instance& i) {
+  if (i.hibernate == i.frozen) {
+    return;
+  }
+  Status s = provider_.freeze(i.instanceId, i.hibernate);
+  if (s.isOk()) {
+    i.frozen = i.hibernate;
+    logInfo("instance " + i.instanceId + ": " + (i.frozen ? "frozen" : "thawed"));
+    return;
+  }
+  // No freezer (no cgroups, not root) or a write that failed: the instance keeps running, and
+  // says why (the warm pool then keeps it Warmed:Running).
+  logWarn("instance " + i.instanceId + ": cannot " + (i.hibernate ? "freeze" : "thaw") + ": " +
+          s.toString());
+  if (i.hibernate) {
+    i.hibernate = false;
+    i.stateReason = {"Server.FreezerUnavailable", "Server.FreezerUnavailable: " + s.message()};
+  }
+}
+
 bool InstanceController::step(Instance& i) {
   runtime::ProcessRef ref{i.pid, i.processStartTicks};
   switch (i.state) {
@@ -240,6 +263,7 @@ bool InstanceController::step(Instance& i) {
       return false;
     }
     if (i.goal == InstanceGoal::Run) {
+      freezeOrThaw(i);
       return false;
     }
     warnIfFailed(provider_.signal(i.instanceId, ref, SIGTERM), "stopping " + i.instanceId);
@@ -302,8 +326,10 @@ Result<std::vector<InstanceReading>> InstanceController::sample() {
       usage.cpuUtilization = *pct;
     }
     usage.memoryBytes = u->memoryBytes;
-    readings.push_back(
-        {i.instanceId, i.instanceType, i.imageId, i.autoScalingGroupName, usage, i.launchTime});
+    // A warm pool's instance is not part of its group's aggregates (Auto Scaling's).
+    readings.push_back({i.instanceId, i.instanceType, i.imageId,
+                        operations::inWarmPool(i) ? std::string() : i.autoScalingGroupName, usage,
+                        i.launchTime});
   }
   cpuMeter_.retain(running);
   // The latest reading stays in view while the process is there (as a stopping instance's

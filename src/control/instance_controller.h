@@ -11,6 +11,9 @@
 //   stopping/shutting-down   → SIGKILL once the grace period is over; when the process is gone:
 //                              stopped (disk kept) / terminated (everything removed)
 //   stopped (goal run)       → pending → (as above);  (goal terminate) → terminated
+//   running, hibernate ≠ frozen → the provider's freezer freezes or thaws it (a warm pool's
+//                              Hibernated state); no freezer: hibernate cleared, stateReason
+//                              Server.FreezerUnavailable
 //   terminated               → the record is deleted after the retention period
 // Level-triggered: a pass looks at the store and the provider as they are, so a restart in the
 // middle of any step converges. Not thread-safe: runs on the control thread.
@@ -83,6 +86,8 @@ private:
   // Applies one step to one instance; returns true when it is still changing.
   bool step(model::Instance& i);
   bool launch(model::Instance& i);
+  // Running with goal run: applies the hibernate goal through the provider's freezer.
+  void freezeOrThaw(model::Instance& i);
   void finishExit(model::Instance& i, const std::string& exitDescription);
   void setState(model::Instance& i, model::InstanceState s);
 

@@ -87,6 +87,21 @@ struct LifecycleAction {
   TimeMs globalDeadline = 0;    // no heartbeat moves it past this (100 x heartbeat, at most 48 h)
   std::optional<LifecycleActionResult> result; // CompleteLifecycleAction's; unset: waiting
   bool operator==(const LifecycleAction&) const = default;
+// A warm pool's PoolState: what its instances are while they wait.
+enum class WarmPoolState {
+  Stopped,    // "Stopped": process stopped, files kept (the default)
+  Running,    // "Running": running, not registered, not capacity
+  Hibernated, // "Hibernated": processes frozen by the cgroup freezer; memory kept, no CPU
+// A group's warm pool (PutWarmPool's WarmPoolConfiguration), kept in its group's document.
+// Its size: maxGroupPreparedCapacity (unset: the group's MaxSize) minus the desired capacity,
+// at least minSize.
+struct WarmPoolConfiguration {
+  std::optional<int> maxGroupPreparedCapacity; // unset: the group's MaxSize (API: -1)
+  int minSize = 0;                             // instances kept warm whatever the capacity
+  WarmPoolState poolState = WarmPoolState::Stopped;
+  bool reuseOnScaleIn = false; // InstanceReusePolicy: scale-in returns instances to the pool
+  bool pendingDelete = false;  // DeleteWarmPool accepted; "PendingDelete" until it is empty
+  bool operator==(const WarmPoolConfiguration&) const = default;
 };
 
 struct AutoScalingGroup {
@@ -119,6 +134,7 @@ struct AutoScalingGroup {
   std::vector<LifecycleHook> lifecycleHooks;                // by creation, at most 50
   std::vector<LifecycleAction> lifecycleActions;            // instances waiting in Pending:Wait or
                                                             // Terminating:Wait, one per hook
+  std::optional<WarmPoolConfiguration> warmPool;            // PutWarmPool; unset: none
 };
 
 struct StepAdjustment {

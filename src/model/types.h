@@ -136,6 +136,17 @@ enum class LifecycleState {
   EnteringStandby,    // "EnteringStandby": EnterStandby asked; its targets drain
   Standby,            // "Standby": out of service and of the target groups, still a member
   Detaching,          // "Detaching": DetachInstances asked; its targets drain, then it leaves
+  // The warm pool (PutWarmPool; not capacity, not in the group's Instances):
+  //   Warmed:Pending → Warmed:Stopped | Warmed:Running | Warmed:Hibernated (the pool state)
+  //   pool state → Pending (scale-out takes it) → InService
+  //   InService → Warmed:Pending (scale-in with ReuseOnScaleIn; its targets drain first)
+  //   any Warmed:* → Warmed:Terminating → Warmed:Terminated (pool too big, or deleted)
+  WarmedPending,     // "Warmed:Pending": launched (or reused) into the pool, not yet in its state
+  WarmedTerminating, // "Warmed:Terminating": leaving the pool, being terminated
+  WarmedTerminated,  // "Warmed:Terminated": gone; no longer a member
+  WarmedStopped,     // "Warmed:Stopped": process stopped, files kept
+  WarmedRunning,     // "Warmed:Running": running, not registered, not capacity
+  WarmedHibernated,  // "Warmed:Hibernated": processes held by the cgroup freezer (memory kept)
 };
 
 // The group's view of an instance's health (Auto Scaling's HealthStatus).
@@ -180,6 +191,8 @@ struct Instance {
   bool protectedFromScaleIn = false; // never chosen to scale the group in (SetInstanceProtection)
   bool addToTargetGroups = true;     // false: put in service while AddToLoadBalancer was suspended,
                                      // so the group never registers it (AWS); ExitStandby resets it
+  bool hibernate = false; // goal: its processes held by the cgroup freezer (Hibernated warm pool)
+  bool frozen = false;    // observed: the freezer holds them (the instance controller sets it)
   // Observed by the instance controller (durable facts: they change with the process, not
   // every second; its CPU and memory readings are InstanceUsage, kept in memory):
   int pid = 0;                    // process group leader, 0 when none

@@ -404,8 +404,29 @@ Result<Usage> InstanceCgroup::usage() const {
   return internalError("no cgroup accounting (cgroups are not in use)");
 }
 
+bool InstanceCgroup::canFreeze() const {
+  return setup_.version == CgroupVersion::V2 ||
+         (setup_.version == CgroupVersion::V1 && !dirFor("freezer").empty());
+}
+
+Status InstanceCgroup::freeze(bool frozen) {
+  if (!canFreeze()) {
+    return Status("FreezerUnavailable",
+                  "no cgroup freezer for instance " + id_ +
+                      " (cgroups: " + (setup_.version == CgroupVersion::None ? "none" : "v1") +
+                      " without the freezer hierarchy)");
+  }
+  if (setup_.version == CgroupVersion::V2) {
+    return writeCgroupFile(dirs_.front() + "/cgroup.freeze", frozen ? "1" : "0");
+  }
+  return writeCgroupFile(dirFor("freezer") + "/freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
 Status InstanceCgroup::remove() {
   constexpr int kAttempts = 100;
+  if (canFreeze() && exists()) {
+    (void)freeze(false); // a frozen process would not die: SIGKILL waits for the thaw
+  }
   constexpr int kPauseMs = 10;
   for (const std::string& d : dirs_) {
     for (int attempt = 0;; ++attempt) {

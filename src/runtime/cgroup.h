@@ -78,6 +78,13 @@ public:
   std::vector<int> members() const;
   // CPU time and resident memory of the group.
   Result<Usage> usage() const;
+  // Whether the group can be frozen: v1 with the freezer hierarchy, or v2 (cgroup.freeze).
+  bool canFreeze() const;
+  // Freezes (true) or thaws (false) every process of the group: v1 freezer.state FROZEN /
+  // THAWED, v2 cgroup.freeze 1 / 0. A frozen process keeps its memory and uses no CPU; signals
+  // wait for the thaw (SIGKILL included), so remove() thaws first. Errors: FreezerUnavailable
+  // when canFreeze() is false; InternalError naming the file that could not be written.
+  Status freeze(bool frozen);
   // Removes the group's folders; processes still in it get SIGKILL first, and removal is
   // retried for up to about a second while the kernel lets go of them. Missing folders are
   // fine. Errors: "InternalError" naming the folder that would not go.

@@ -129,6 +129,28 @@ TEST(CgroupV1, FakeTreeGetsEveryHierarchyAndLimits) {
   EXPECT_EQ(u->memoryBytes, 4096);
 }
 
+TEST(CgroupV1, FreezesAndThawsThroughTheFreezerHierarchy) {
+  TempDir dir;
+  makeFakeV1(dir);
+  CgroupSetup setup = detectCgroups("v1", dir.path(), "", {});
+  InstanceCgroup cg(setup, "i-5");
+  ASSERT_TRUE(cg.create(CgroupLimits{}).isOk());
+  ASSERT_TRUE(cg.canFreeze());
+  ASSERT_TRUE(cg.freeze(true).isOk());
+  EXPECT_EQ(readText(dir / "freezer/tide/i-5/freezer.state"), "FROZEN");
+  ASSERT_TRUE(cg.freeze(false).isOk());
+  EXPECT_EQ(readText(dir / "freezer/tide/i-5/freezer.state"), "THAWED");
+
+  // Without the freezer hierarchy: FreezerUnavailable, and nothing written.
+  std::filesystem::remove_all(dir / "freezer");
+  CgroupSetup without = detectCgroups("v1", dir.path(), "", {});
+  ASSERT_EQ(without.version, CgroupVersion::V1) << without.note;
+  InstanceCgroup plain(without, "i-6");
+  EXPECT_FALSE(plain.canFreeze());
+  EXPECT_EQ(plain.freeze(true).code(), "FreezerUnavailable");
+  EXPECT_FALSE(InstanceCgroup(detectCgroups("none", "", "", {}), "i-7").canFreeze());
+}
+
 TEST(CgroupV1, MissingMemoryHierarchyIsNotUsable) {
   TempDir dir;
   makeFakeV1(dir);

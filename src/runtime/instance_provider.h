@@ -57,6 +57,7 @@ struct ProviderInfo {
   std::string cgroupNote; // why "none", or which controllers are used
   std::string diskCopy;   // "overlayfs" or "copy"
   std::string diskNote;   // why "copy" when overlayfs is not usable
+  bool freezer = false;   // freeze() works: Hibernated warm pools are possible
 };
 
 class InstanceProvider {
@@ -75,6 +76,14 @@ public:
   // Sends sig to every process of the instance (the cgroup's members, or the process group
   // when there is no cgroup). A process that is gone is not an error.
   virtual Status signal(const std::string& instanceId, const ProcessRef& ref, int sig) = 0;
+
+  // Freezes (true) or thaws (false) the instance's processes with the cgroup freezer (a warm
+  // pool's Hibernated state: memory kept, no CPU). Idempotent. Errors: FreezerUnavailable when
+  // this provider or machine has no freezer (no cgroups, not root, no freezer hierarchy).
+  virtual Status freeze(const std::string& instanceId, bool frozen) {
+    (void)frozen;
+    return Status("FreezerUnavailable", "this provider cannot freeze instance " + instanceId);
+  }
 
   // CPU and memory in use, read from cgroup accounting (or /proc without cgroups).
   virtual Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) = 0;

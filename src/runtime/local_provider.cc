@@ -291,6 +291,10 @@ Status LocalProvider::signal(const std::string& instanceId, const ProcessRef& re
     return Status("InvalidParameterValue",
                   "not a process of an instance: pid " + std::to_string(ref.pid));
   }
+  InstanceCgroup cgroup(m.cgroups, instanceId);
+  if (cgroup.canFreeze() && cgroup.exists()) {
+    (void)cgroup.freeze(false); // a frozen process would only see the signal once thawed
+  }
   std::string failures;
   auto send = [&](pid_t target) {
     if (kill(target, sig) != 0 && errno != ESRCH) {
@@ -298,7 +302,7 @@ Status LocalProvider::signal(const std::string& instanceId, const ProcessRef& re
                   "): " + errnoText(errno);
     }
   };
-  for (int pid : InstanceCgroup(m.cgroups, instanceId).members()) {
+  for (int pid : cgroup.members()) {
     send(pid);
   }
   // The process group: unless the leader's pid now belongs to another process, in which case
@@ -337,6 +341,18 @@ Result<Usage> LocalProvider::usage(const std::string& instanceId, const ProcessR
   }
   u.cpuNanos = ticks * (1000000000ULL / uint64_t(ticksPerSecond > 0 ? ticksPerSecond : 100));
   return u;
+}
+
+Status LocalProvider::freeze(const std::string& instanceId, bool frozen) {
+  Impl& m = *impl_;
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  InstanceCgroup cgroup(m.cgroups, instanceId);
+  if (!cgroup.canFreeze()) {
+    return Status("FreezerUnavailable",
+                  "no cgroup freezer on this machine (cgroups: " + m.cgroups.note +
+                      "); Hibernated warm instances stay Running");
+  }
+  return cgroup.freeze(frozen);
 }
 
 Status LocalProvider::releaseProcess(const std::string& instanceId) {
@@ -432,6 +448,7 @@ ProviderInfo LocalProvider::info() const {
   i.cgroupNote = m.cgroups.note;
   i.diskCopy = m.overlay ? "overlayfs" : "copy";
   i.diskNote = m.diskNote;
+  i.freezer = InstanceCgroup(m.cgroups, "i-0").canFreeze();
   return i;
 }
 

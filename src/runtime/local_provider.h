@@ -40,6 +40,7 @@ public:
   ProcessStatus status(const std::string& instanceId, const ProcessRef& ref) override;
   Status signal(const std::string& instanceId, const ProcessRef& ref, int sig) override;
   Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) override;
+  Status freeze(const std::string& instanceId, bool frozen) override;
   Status releaseProcess(const std::string& instanceId) override;
   Status destroy(const std::string& instanceId) override;
   std::string diskPath(const std::string& instanceId) const override;

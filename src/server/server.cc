@@ -214,6 +214,8 @@ public:
     control::AutoScalingControllerOptions ao;
     ao.maxCpuCores = limits.maxCpuCores; // the same limit as RunInstances
     ao.addresses = addresses_.get();
+    ao.canFreeze = provider_->info().freezer; // Hibernated warm pools (control/warm_pool.h)
+    ao.appReady = control::appAcceptsConnections;
     autoScaling_ = std::make_unique<control::AutoScalingController>(*store_, clock_, ao);
     scheduledActions_ = std::make_unique<control::ScheduledActionController>(*store_, clock_);
     predictive_ =
@@ -301,10 +303,12 @@ public:
                                                      " (tide credentials prints it)")
                                                         .c_str());
     std::printf("  data: %s\n  cgroups: %s (%s)\n  disks: %s%s%s\n  capacity: %.3g CPU cores "
-                "for instances\n",
+                "for instances\n  warm pools: %s\n",
                 options_.dataDir.c_str(), info.cgroups.c_str(), info.cgroupNote.c_str(),
                 info.diskCopy.c_str(), info.diskNote.empty() ? "" : " - ", info.diskNote.c_str(),
-                limits.maxCpuCores);
+                limits.maxCpuCores,
+                info.freezer ? "Hibernated freezes instances with the cgroup freezer"
+                             : "no cgroup freezer: Hibernated warm instances stay Running");
     std::fflush(stdout);
 
     scheduleReconcile(std::chrono::milliseconds(0));

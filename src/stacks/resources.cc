@@ -743,6 +743,57 @@ Result<Json> policyAttribute(ActionContext&, const std::string& arn, const std::
   return name == "Arn" ? Json(arn) : Json(policyArnParts(arn).second);
 }
 
+// ---------------------------------------------------------- AWS::AutoScaling::WarmPool
+// A group's warm pool (PutWarmPool); Ref gives the group's name, the pool's only name.
+
+constexpr PropertySpec kWarmPoolProps[] = {
+    {"AutoScalingGroupName", K::String, true},
+    {"MaxGroupPreparedCapacity", K::Number, false, true},
+    {"MinSize", K::Number, false, true},
+    {"PoolState", K::String, false, true},
+    {"InstanceReusePolicy", K::Object, false, true},
+};
+
+Json warmPoolParams(const Json& props) {
+  Json p = Json::object();
+  copy(props, p, {"AutoScalingGroupName", "PoolState"}, K::String);
+  copy(props, p, {"MaxGroupPreparedCapacity", "MinSize"}, K::Number);
+  if (auto it = props.find("InstanceReusePolicy"); it != props.end() && it->is_object()) {
+    Json reuse = Json::object();
+    copy(*it, reuse, {"ReuseOnScaleIn"}, K::Boolean);
+    p["InstanceReusePolicy"] = reuse;
+  }
+  return p;
+}
+
+Result<std::string> createWarmPool(ResourceCall& c, const Json& props) {
+  Json p = warmPoolParams(props);
+  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutWarmPool", p).status());
+  return p["AutoScalingGroupName"].get<std::string>();
+}
+
+Result<std::optional<std::string>> findWarmPool(ResourceCall& c, const Json& props) {
+  std::string group = props.value("AutoScalingGroupName", "");
+  auto r = invoke(c.ctx, "DescribeWarmPool", {{"AutoScalingGroupName", group}});
+  if (!r || !r->contains("WarmPoolConfiguration")) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(group);
+}
+
+Status updateWarmPool(ResourceCall& c, const std::string&, const Json& props) {
+  return invoke(c.ctx, "PutWarmPool", warmPoolParams(props)).status();
+}
+
+Result<bool> removeWarmPool(ActionContext& ctx, const std::string& group) {
+  // ForceDelete: the pool goes at once and the group controller terminates its instances.
+  auto r = invoke(ctx, "DeleteWarmPool", {{"AutoScalingGroupName", group}, {"ForceDelete", true}});
+  if (!r && !notFound(r.status(), {"ValidationError", "ScalingActivityInProgress"})) {
+    return r.status(); // ValidationError: no pool, or no group, any more
+  }
+  return true;
+}
+
 // ---------------------------------------------------------- AWS::AutoScaling::ScheduledAction
 // Ref gives the action's name, generated as CloudFormation does (stack-logicalId-HASH); the
 // group is found by the name when the action is removed.
@@ -1056,6 +1107,13 @@ const ResourceType kTypes[] = {
      updateHook,
      removeHook,
      hookAttribute},
+    {"AWS::AutoScaling::WarmPool",
+     kWarmPoolProps,
+     createWarmPool,
+     findWarmPool,
+     updateWarmPool,
+     removeWarmPool,
+     nullptr},
     {"AWS::CloudWatch::Alarm", kAlarmProps, kAlarmAttrs, createAlarm, findAlarm, nullptr,
      updateAlarm, removeAlarm, alarmAttribute},
     {"Tide::EC2::Image", kImageProps, kImageAttrs, createImage, findImage, imageReady, nullptr,

@@ -133,7 +133,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     launchTemplateId, launchTemplateName, launchTemplateVersion, amiLaunchIndex, privateIpAddress,
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
     environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
-    healthStatus, protectedFromScaleIn, addToTargetGroups, pid, processStartTicks, lastExit)
+    healthStatus, protectedFromScaleIn, addToTargetGroups, hibernate, frozen, pid,
+    processStartTicks, lastExit)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
@@ -305,9 +306,26 @@ void from_json(const json& j, LifecycleAction& v) {
   if (j.contains("result")) {
     v.result = j.at("result").get<LifecycleActionResult>();
   }
+NLOHMANN_JSON_SERIALIZE_ENUM(WarmPoolState, {{WarmPoolState::Stopped, "Stopped"},
+                                             {WarmPoolState::Running, "Running"},
+                                             {WarmPoolState::Hibernated, "Hibernated"}})
+void to_json(json& j, const WarmPoolConfiguration& v) {
+  j = json{{"minSize", v.minSize},
+           {"poolState", v.poolState},
+           {"reuseOnScaleIn", v.reuseOnScaleIn},
+           {"pendingDelete", v.pendingDelete}};
+  optToJson(j, "maxGroupPreparedCapacity", v.maxGroupPreparedCapacity);
+void from_json(const json& j, WarmPoolConfiguration& v) {
+  WarmPoolConfiguration d;
+  v.minSize = j.value("minSize", d.minSize);
+  v.poolState = j.value("poolState", d.poolState);
+  v.reuseOnScaleIn = j.value("reuseOnScaleIn", d.reuseOnScaleIn);
+  v.pendingDelete = j.value("pendingDelete", d.pendingDelete);
+  optFromJson(j, "maxGroupPreparedCapacity", v.maxGroupPreparedCapacity);
 }
 void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   optToJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+  optToJson(j, "warmPool", v.warmPool);
   if (!v.scheduledActions.empty()) {
     j["scheduledActions"] = v.scheduledActions;
   }
@@ -322,6 +340,7 @@ void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
 }
 void groupExtrasFromJson(const json& j, AutoScalingGroup& v) {
   optFromJson(j, "defaultInstanceWarmup", v.defaultInstanceWarmup);
+  optFromJson(j, "warmPool", v.warmPool);
   v.scheduledActions = j.value("scheduledActions", std::vector<ScheduledUpdateGroupAction>{});
   v.instanceRefreshes = j.value("instanceRefreshes", std::vector<InstanceRefresh>{});
   v.lifecycleHooks = j.value("lifecycleHooks", std::vector<LifecycleHook>{});
