@@ -92,6 +92,8 @@ enum class WarmPoolState {
   Stopped,    // "Stopped": process stopped, files kept (the default)
   Running,    // "Running": running, not registered, not capacity
   Hibernated, // "Hibernated": processes frozen by the cgroup freezer; memory kept, no CPU
+};
+
 // A group's warm pool (PutWarmPool's WarmPoolConfiguration), kept in its group's document.
 // Its size: maxGroupPreparedCapacity (unset: the group's MaxSize) minus the desired capacity,
 // at least minSize.

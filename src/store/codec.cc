@@ -287,11 +287,13 @@ void to_json(json& j, const LifecycleAction& v) {
            {"lifecycleTransition", v.lifecycleTransition},
            {"heartbeatTimeout", v.heartbeatTimeout},
            {"defaultResult", v.defaultResult},
+           {"startTime", v.startTime},
            {"heartbeatDeadline", v.heartbeatDeadline},
            {"globalDeadline", v.globalDeadline}};
   if (v.result) {
     j["result"] = *v.result;
   }
+}
 void from_json(const json& j, LifecycleAction& v) {
   LifecycleAction d;
   v.lifecycleActionToken = j.value("lifecycleActionToken", d.lifecycleActionToken);
@@ -300,6 +302,7 @@ void from_json(const json& j, LifecycleAction& v) {
   v.lifecycleTransition = j.value("lifecycleTransition", d.lifecycleTransition);
   v.heartbeatTimeout = j.value("heartbeatTimeout", d.heartbeatTimeout);
   v.defaultResult = j.value("defaultResult", d.defaultResult);
+  v.startTime = j.value("startTime", d.startTime);
   v.heartbeatDeadline = j.value("heartbeatDeadline", d.heartbeatDeadline);
   v.globalDeadline = j.value("globalDeadline", d.globalDeadline);
   v.result.reset();
@@ -315,6 +318,7 @@ void to_json(json& j, const WarmPoolConfiguration& v) {
            {"reuseOnScaleIn", v.reuseOnScaleIn},
            {"pendingDelete", v.pendingDelete}};
   optToJson(j, "maxGroupPreparedCapacity", v.maxGroupPreparedCapacity);
+}
 void from_json(const json& j, WarmPoolConfiguration& v) {
   WarmPoolConfiguration d;
   v.minSize = j.value("minSize", d.minSize);
