@@ -87,6 +87,8 @@ struct LifecycleAction {
   TimeMs globalDeadline = 0;    // no heartbeat moves it past this (100 x heartbeat, at most 48 h)
   std::optional<LifecycleActionResult> result; // CompleteLifecycleAction's; unset: waiting
   bool operator==(const LifecycleAction&) const = default;
+};
+
 // A warm pool's PoolState: what its instances are while they wait.
 enum class WarmPoolState {
   Stopped,    // "Stopped": process stopped, files kept (the default)
