@@ -4,21 +4,26 @@
 Two backends stand in for small instances: each serves at most --workers requests at once,
 taking --service-ms each (so together they serve 2 * workers * 1000 / service_ms req/s), and
 like a real application server they queue what they cannot serve yet and finish every request
-they accepted, even for a client that has gone. An open-loop load generator offers
---overload times that capacity, one new connection per request; a client that has no answer
-after --client-timeout-ms gives up and closes (a user leaving).
+they accepted, even for a client that has gone. An open-loop load generator offers a sale
+spike: --calm-seconds at --calm-load times that capacity, then a step to --overload times it
+for --seconds, one new connection per request; a client that has no answer after
+--client-timeout-ms gives up and closes (a user leaving).
 
-Contenders, all on one thread, all round robin over the same backends:
-  tide           `tide balance` without a limit (the default)
-  tide-limit     `tide balance --max-concurrency W` (W = the backends' workers, as HAProxy's
-                 maxconn below), queue timeout --queue-timeout-ms
+Contenders, all on one thread, all round robin over the same backends, every tide one with
+queue timeout --queue-timeout-ms:
+  tide           `tide balance` as it comes: the adaptive limit (the default)
+  tide-fixed     `tide balance --max-concurrency W` (W = the backends' workers, as HAProxy's
+                 maxconn below): a limit tuned by hand
+  tide-off       `tide balance --max-concurrency 0`: no limit, no queue
   haproxy-maxconn haproxy 2.6 with `maxconn W` per server, `timeout queue`, abortonclose
 
-Prints per contender: goodput (2xx answered in time, per second), 503s, clients that gave up,
-and the p50 / p99 of the 2xx answers. Standard library only; everything on 127.0.0.1; every
-process it starts is stopped by its process-group id.
+Prints per contender: goodput (2xx answered in time, per second of the spike), 503s, clients
+that gave up, and the p50 / p99 of the 2xx answers; then, second by second from the step, each
+contender's 2xx count and the p99 of those (by the second the request was sent). Standard
+library only; everything on 127.0.0.1; every process it starts is stopped by its process-group
+id.
 
-  bench/overload.py --tide ./build/tide [--seconds 10] [--overload 2]
+  bench/overload.py --tide ./build/tide [--seconds 10] [--overload 3] [--calm-seconds 3]
 """
 import argparse
 import asyncio
@@ -85,14 +90,18 @@ async def one_request(port, timeout, results, t0):
             writer.close()
 
 
-async def offer_load(port, rate, seconds, timeout):
+async def offer_load(port, phases, timeout):
+    """phases: [(rate, seconds)], one after the other; results' times are from the first."""
     results = []
     tasks = []
     t0 = time.monotonic()
-    n = int(rate * seconds)
-    for i in range(n):
-        due = t0 + i / rate
-        delay = due - time.monotonic()
+    dues = []
+    start = 0.0
+    for rate, seconds in phases:
+        dues += [start + i / rate for i in range(int(rate * seconds))]
+        start += seconds
+    for due in dues:
+        delay = t0 + due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one_request(port, timeout, results, t0)))
@@ -179,13 +188,15 @@ def main():
 def run(tmp):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tide", default="./build/tide")
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--overload", type=float, default=2.0, help="offered load / capacity")
+    ap.add_argument("--seconds", type=float, default=10, help="length of the spike")
+    ap.add_argument("--overload", type=float, default=3.0, help="offered load / capacity")
+    ap.add_argument("--calm-seconds", type=float, default=3, help="before the spike")
+    ap.add_argument("--calm-load", type=float, default=0.5, help="load / capacity before it")
     ap.add_argument("--workers", type=int, default=4, help="requests a backend serves at once")
     ap.add_argument("--service-ms", type=float, default=20)
     ap.add_argument("--client-timeout-ms", type=float, default=1000)
     ap.add_argument("--queue-timeout-ms", type=int, default=500)
-    ap.add_argument("--only", default="tide,tide-limit,haproxy-maxconn")
+    ap.add_argument("--only", default="tide,tide-fixed,tide-off,haproxy-maxconn")
     ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_backend:
@@ -195,13 +206,17 @@ def run(tmp):
     capacity = 2 * args.workers * 1000 / args.service_ms
     rate = capacity * args.overload
     timeout = args.client_timeout_ms / 1000
-    contenders = {
-        "tide": lambda port, b: [args.tide, "balance", "--threads", "1", "--port", str(port),
-                                 "--targets", ",".join(f"127.0.0.1:{x}" for x in b)],
-        "tide-limit": lambda port, b: [
+
+    def tide(*limit):
+        return lambda port, b: [
             args.tide, "balance", "--threads", "1", "--port", str(port), "--targets",
-            ",".join(f"127.0.0.1:{x}" for x in b), "--max-concurrency", str(args.workers),
-            "--queue-timeout-ms", str(args.queue_timeout_ms)],
+            ",".join(f"127.0.0.1:{x}" for x in b), "--queue-timeout-ms",
+            str(args.queue_timeout_ms), *limit]
+
+    contenders = {
+        "tide": tide(),
+        "tide-fixed": tide("--max-concurrency", str(args.workers)),
+        "tide-off": tide("--max-concurrency", "0"),
         "haproxy-maxconn": lambda port, b: ["haproxy", "-db", "-f", write_haproxy(port, b)],
     }
 
@@ -211,9 +226,16 @@ def run(tmp):
             f.write(haproxy_config(port, b, args.workers, args.queue_timeout_ms))
         return path
 
+    calm = capacity * args.calm_load
+    phases = [(rate, args.seconds)]
+    if args.calm_seconds > 0 and calm > 0:
+        phases.insert(0, (calm, args.calm_seconds))
+    step = args.calm_seconds if len(phases) == 2 else 0.0
     print(f"backends: 2 x {args.workers} workers x {args.service_ms:g} ms = {capacity:.0f} req/s;"
-          f" offered {rate:.0f} req/s ({args.overload:g}x) for {args.seconds:g} s, one connection"
-          f" per request; clients leave after {args.client_timeout_ms:g} ms")
+          f" offered {calm:.0f} req/s for {step:g} s, then {rate:.0f} req/s ({args.overload:g}x)"
+          f" for {args.seconds:g} s, one connection per request; clients leave after"
+          f" {args.client_timeout_ms:g} ms; queue timeout {args.queue_timeout_ms} ms")
+    per_second = {}
     print(f"{'contender':<16} {'sent':>6} {'goodput/s':>10} {'503':>6} {'gave up':>8} "
           f"{'errors':>7} {'p50 ms':>8} {'p99 ms':>8}", flush=True)
     for name in args.only.split(","):
@@ -234,10 +256,15 @@ def run(tmp):
             if not wait_listening(port):
                 print(f"{name}: did not start ({' '.join(contenders[name](port, backends))})")
                 continue
-            results = asyncio.run(offer_load(port, rate, args.seconds, timeout))
+            results = asyncio.run(offer_load(port, phases, timeout))
         finally:
             for p in procs:
                 stop(p)
+        results = [(t - step, st, lat) for t, st, lat in results if t >= step]  # the spike
+        seconds = int(args.seconds)
+        per_second[name] = [
+            [lat for t, st, lat in results if int(t) == s and 200 <= st < 300]
+            for s in range(seconds)]
         ok = [lat for _, st, lat in results if 200 <= st < 300]
         r = (name, len(results), len(ok) / args.seconds,
              sum(1 for _, st, _ in results if st == 503),
@@ -246,6 +273,17 @@ def run(tmp):
              percentile(ok, 50) * 1000, percentile(ok, 99) * 1000)
         print(f"{r[0]:<16} {r[1]:>6} {r[2]:>10.0f} {r[3]:>6} {r[4]:>8} {r[5]:>7} "
               f"{r[6]:>8.0f} {r[7]:>8.0f}", flush=True)
+    if not per_second:
+        return
+    print(f"\nsecond by second from the step: 2xx answered in time / p99 ms of those "
+          f"(capacity {capacity:.0f} req/s; within 10 %: >= {0.9 * capacity:.0f})")
+    print(f"{'s':>3} " + " ".join(f"{n:>18}" for n in per_second))
+    for s in range(int(args.seconds)):
+        cells = []
+        for n, seconds in per_second.items():
+            ok = seconds[s]
+            cells.append(f"{len(ok):>8} / {percentile(ok, 99) * 1000:>7.0f}")
+        print(f"{s:>3} " + " ".join(f"{c:>18}" for c in cells))
 
 
 if __name__ == "__main__":

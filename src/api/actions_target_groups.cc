@@ -132,8 +132,17 @@ Status applyTargetGroupAttribute(const std::string& key, const std::string& valu
     TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 1, 604800));
     tg.appCookieDurationSeconds = v;
   } else if (key == "tide.target.max_concurrency") {
-    TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 0, model::kMaxConcurrencyPerTarget));
-    tg.maxConcurrencyPerTarget = v;
+    if (value == "adaptive") {
+      tg.maxConcurrencyPerTarget = model::kAdaptiveConcurrency;
+      return Status::ok();
+    }
+    auto v = intAttribute(key, value, 0, model::kMaxConcurrencyPerTarget);
+    if (!v) {
+      return validationError("Attribute tide.target.max_concurrency must be adaptive, 0 "
+                             "(unlimited) or a whole number from 1 to 100000, got '" +
+                             value + "'");
+    }
+    tg.maxConcurrencyPerTarget = *v;
   } else if (key == "tide.queue.max_length") {
     TIDE_ASSIGN_OR_RETURN(auto v, intAttribute(key, value, 0, model::kMaxQueueLength));
     tg.queueMaxLength = v;

@@ -207,7 +207,9 @@ Json targetGroupAttributesJson(const model::TargetGroup& tg) {
        attr("stickiness.lb_cookie.duration_seconds", std::to_string(tg.lbCookieDurationSeconds)),
        attr("stickiness.app_cookie.cookie_name", tg.appCookieName),
        attr("stickiness.app_cookie.duration_seconds", std::to_string(tg.appCookieDurationSeconds)),
-       attr("tide.target.max_concurrency", std::to_string(tg.maxConcurrencyPerTarget)),
+       attr("tide.target.max_concurrency", tg.maxConcurrencyPerTarget == model::kAdaptiveConcurrency
+                                               ? std::string("adaptive")
+                                               : std::to_string(tg.maxConcurrencyPerTarget)),
        attr("tide.queue.max_length", std::to_string(tg.queueMaxLength)),
        attr("tide.queue.timeout_ms", std::to_string(tg.queueTimeoutMs))});
 }

@@ -113,7 +113,7 @@ TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
                           {"stickiness.lb_cookie.duration_seconds", "86400"},
                           {"stickiness.app_cookie.cookie_name", ""},
                           {"stickiness.app_cookie.duration_seconds", "86400"},
-                          {"tide.target.max_concurrency", "0"},
+                          {"tide.target.max_concurrency", "adaptive"},
                           {"tide.queue.max_length", "1000"},
                           {"tide.queue.timeout_ms", "1000"}}));
 
@@ -209,6 +209,11 @@ TEST_F(ElbTest, OverloadAttributesAreCheckedAndStored) {
   EXPECT_EQ(now["tide.target.max_concurrency"], "8");
   EXPECT_EQ(now["tide.queue.max_length"], "0");
   EXPECT_EQ(now["tide.queue.timeout_ms"], "250");
+  auto [adaptiveStatus, adaptiveBody] = modify({{"tide.target.max_concurrency", "adaptive"}});
+  ASSERT_EQ(adaptiveStatus, 200) << adaptiveBody.dump();
+  now = attrMap(adaptiveBody["Attributes"]);
+  EXPECT_EQ(now["tide.target.max_concurrency"], "adaptive");
+  EXPECT_EQ(now["tide.queue.timeout_ms"], "250");
 
   // Out of range or not a number: ValidationError naming the attribute, and nothing changes
   // (not even the good keys beside the bad one).
@@ -216,6 +221,8 @@ TEST_F(ElbTest, OverloadAttributesAreCheckedAndStored) {
       {{"tide.target.max_concurrency", "-1"}},
       {{"tide.target.max_concurrency", "100001"}},
       {{"tide.target.max_concurrency", "ten"}},
+      {{"tide.target.max_concurrency", "Adaptive"}},
+      {{"tide.target.max_concurrency", ""}},
       {{"tide.queue.max_length", "-1"}},
       {{"tide.queue.max_length", "100001"}},
       {{"tide.queue.timeout_ms", "0"}},

@@ -4,7 +4,7 @@
 //                [--algorithm NAME] [--forwarded-headers] [--desync-mitigation-mode MODE]
 //                [--idle-timeout S] [--request-header-timeout S] [--max-uri-bytes N]
 //                [--max-request-body-bytes N] [--max-connections N] [--access-log FILE]
-//                [--max-concurrency N] [--queue-length N] [--queue-timeout-ms N]
+//                [--max-concurrency adaptive|N] [--queue-length N] [--queue-timeout-ms N]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -99,7 +100,7 @@ int balanceMain(int argc, char** argv) {
   uint32_t maxConnections = defaults.maxConnectionsPerListener;
   std::string accessLog;
   TargetGroup groupDefaults; // overload protection as a target group has it by default
-  uint32_t maxConcurrency = groupDefaults.maxConcurrency;
+  std::string maxConcurrency = "adaptive"; // groupDefaults.maxConcurrency
   uint32_t queueLength = groupDefaults.queueMaxLength;
   int64_t queueTimeoutMs = groupDefaults.queueTimeout.count();
   app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
@@ -131,8 +132,8 @@ int balanceMain(int argc, char** argv) {
   app.add_option("--access-log", accessLog,
                  "Append an ALB-format access log entry per request to FILE (off when empty)");
   app.add_option("--max-concurrency", maxConcurrency,
-                 "Requests outstanding on one target at most (tide.target.max_concurrency); "
-                 "0: unlimited")
+                 "Requests outstanding on one target at most (tide.target.max_concurrency): "
+                 "adaptive (follows its latency), a number, or 0: unlimited")
       ->capture_default_str();
   app.add_option("--queue-length", queueLength,
                  "Requests waiting for a target slot, per worker (tide.queue.max_length)")
@@ -169,6 +170,16 @@ int balanceMain(int argc, char** argv) {
   if (maxUriBytes < 1 || maxConnections < 1) {
     return usageError("--max-uri-bytes and --max-connections must be at least 1");
   }
+  uint32_t concurrency = groupDefaults.maxConcurrency;
+  if (maxConcurrency != "adaptive") {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(maxConcurrency.c_str(), &end, 10);
+    if (maxConcurrency.empty() || *end != '\0' || maxConcurrency[0] == '-' || n > 100000) {
+      return usageError("--max-concurrency must be adaptive or 0..100000, got '" + maxConcurrency +
+                        "'");
+    }
+    concurrency = static_cast<uint32_t>(n);
+  }
   if (queueTimeoutMs < 1 || queueTimeoutMs > 600000) {
     return usageError("--queue-timeout-ms must be within 1..600000");
   }
@@ -182,7 +193,7 @@ int balanceMain(int argc, char** argv) {
   TargetGroup group;
   group.name = "balance";
   group.algorithm = algorithm;
-  group.maxConcurrency = maxConcurrency;
+  group.maxConcurrency = concurrency;
   group.queueMaxLength = queueLength;
   group.queueTimeout = std::chrono::milliseconds(queueTimeoutMs);
   size_t begin = 0;

@@ -1,5 +1,6 @@
 // Engine tests: a real Balancer on 127.0.0.1 with small HTTP backends running as threads in the
 // test, and raw-socket clients. Every wait is bounded (socket timeouts, deadlines).
+#include "balancer/adaptive_limit.h"
 #include "balancer/balancer.h"
 #include "balancer/test_net.h"
 
@@ -1639,6 +1640,33 @@ TEST_F(BalancerTest, ConcurrencyLimitHoldsAndTheQueueWaits) {
   }
   EXPECT_EQ(h.backend.requests(), 8);
   EXPECT_LE(h.maxActive.load(), 2); // the target never held more than the limit
+}
+
+TEST_F(BalancerTest, ByDefaultTheAdaptiveLimitQueuesRequestsRatherThanPilingThemOnATarget) {
+  HoldingBackend h;
+  auto s = makeSnapshot(port_.port, {h.backend.endpoint()});
+  ASSERT_EQ(s->targetGroups[0].maxConcurrency, kAdaptiveConcurrency); // the default
+  s->targetGroups[0].queueTimeout = std::chrono::seconds(10);
+  startBalancer(s);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 12; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port));
+    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  // A new target first serves one request at a time (its latency unloaded is measured): the
+  // others wait in the balancer, not in the target.
+  ASSERT_TRUE(
+      waitFor([&] { return balancer_->counters().targetGroups[0].queuedRequestCount == 11; }));
+  EXPECT_EQ(h.backend.requests(), 1);
+  EXPECT_EQ(balancer_->counters().targets[0].outstandingRequests, 1u);
+  h.gate.open();
+  for (auto& cl : clients) {
+    EXPECT_EQ(cl->read().status, 200);
+  }
+  EXPECT_EQ(h.backend.requests(), 12);
+  // Then it starts at a small limit (AdaptiveLimitOptions::initialLimit) and grows only as
+  // its windows of responses show latency near the baseline.
+  EXPECT_LE(h.maxActive.load(), int(AdaptiveLimitOptions{}.initialLimit));
 }
 
 TEST_F(BalancerTest, ConcurrencyLimitIsSharedOutOverWorkers) {

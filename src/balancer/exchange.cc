@@ -10,6 +10,7 @@
 #include "balancer/exchange.h"
 
 #include "balancer/access_log_buffer.h"
+#include "balancer/adaptive_limit.h"
 #include "balancer/local_response.h"
 #include "balancer/passive_health.h"
 #include "balancer/upstream_pool.h"
@@ -86,6 +87,8 @@ struct Proxy {
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
+    selection_.limitByTarget.assign(cap.targets, limitOptions_.probeLimit);
+    limits_.resize(cap.targets);
     queues_.assign(cap.targetGroups, RequestQueue{});
     selection_.rng =
         (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(workerIndex + 1))) | 1;
@@ -117,6 +120,7 @@ struct Proxy {
   }
 
   void adopt(std::shared_ptr<const PreparedSnapshot> config) {
+    restartLimits(config_.get(), *config);
     config_ = std::move(config);
     for (uint32_t slot = 0; slot < queues_.size(); ++slot) {
       if (queues_[slot].head != nullptr) {
@@ -233,6 +237,7 @@ struct Proxy {
                                                  : status < 400 ? &TrafficCells::httpCodeTarget3xx
                                                  : status < 500 ? &TrafficCells::httpCodeTarget4xx
                                                                 : &TrafficCells::httpCodeTarget5xx;
+    adaptLimit(c->targetSlot, us);
     TrafficCells* cells[3] = {&lbCells(c), tgCells(c), &targetCells_[c->targetSlot]};
     for (TrafficCells* t : cells) {
       if (t != nullptr) {
@@ -696,10 +701,11 @@ struct Proxy {
 
   static constexpr int kAllBusy = -2; // pickTarget: targets exist, every one is at its limit
 
-  // This worker's share of the group's per-target limit (0: none).
+  // This worker's share of the group's per-target limit (0: none; kAdaptiveConcurrency: each
+  // target's own, in selection_.limitByTarget).
   uint32_t workerLimit(const TargetGroup& group) const {
-    if (group.maxConcurrency == 0) {
-      return 0;
+    if (group.maxConcurrency == 0 || group.maxConcurrency == kAdaptiveConcurrency) {
+      return group.maxConcurrency;
     }
     uint32_t workers = std::max(1u, options_.workerCount);
     return (group.maxConcurrency + workers - 1) / workers;
@@ -716,7 +722,9 @@ struct Proxy {
     if (c->stickySlot != kNoSlot && c->stickySlot != excludeSlot &&
         cfg.stateBySlot[c->stickySlot] == SlotState::Routable &&
         !health_.ejected(c->stickySlot, nowMs_) &&
-        (limit == 0 || selection_.outstandingByTarget[c->stickySlot] < limit)) {
+        (limit == 0 ||
+         selection_.outstandingByTarget[c->stickySlot] <
+             (limit != kAdaptiveConcurrency ? limit : selection_.limitByTarget[c->stickySlot]))) {
       return cfg.targetIndexBySlot[c->stickySlot]; // bound by a sticky session cookie
     }
     if (group.targets.empty()) {
@@ -752,6 +760,32 @@ struct Proxy {
     bool busy = choice < 0 && limit != 0 && anyWithoutLimit();
     selection_.honourEjections = true;
     return busy ? kAllBusy : choice;
+  }
+
+  // A response head came from the target in `slot`, rttUs after its request went: the target's
+  // adaptive limit learns from it (every target's, whatever its group's mode, so that a switch
+  // to adaptive starts from what is known).
+  void adaptLimit(uint32_t slot, int64_t rttUs) {
+    AdaptiveLimit& limit = limits_[slot];
+    if (limit.onSample(limitOptions_, rttUs, selection_.outstandingByTarget[slot], nowMs_)) {
+      selection_.limitByTarget[slot] = limit.limit();
+    }
+  }
+
+  // A target that is new, or routable again, measures its latency afresh and starts at a small
+  // limit (adaptive_limit.h).
+  void restartLimits(const PreparedSnapshot* before, const PreparedSnapshot& after) {
+    for (uint32_t slot = 0; slot < after.targetSlotEnd; ++slot) {
+      SlotState was = before != nullptr && slot < before->stateBySlot.size()
+                          ? before->stateBySlot[slot]
+                          : SlotState::Absent;
+      SlotState is = after.stateBySlot[slot];
+      if ((was == SlotState::Absent && is != SlotState::Absent) ||
+          (is == SlotState::Routable && was != SlotState::Routable)) {
+        limits_[slot].reset(limitOptions_, nowMs_, nextRandom(selection_));
+        selection_.limitByTarget[slot] = limits_[slot].limit();
+      }
+    }
   }
 
   const TargetGroup& queuedGroup(ClientConn* c) const {
@@ -1749,6 +1783,8 @@ struct Proxy {
     bool woken = false; // in wokenQueues_
   };
   std::vector<RequestQueue> queues_;  // by TargetGroup::slot
+  AdaptiveLimitOptions limitOptions_; // the adaptive limit's parameters (their defaults)
+  std::vector<AdaptiveLimit> limits_; // by Target::slot: the adaptive limit of each target
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
   size_t queuedRequests_ = 0;         // in all queues of this worker
 };

@@ -27,9 +27,21 @@ struct SelectionState {
   std::vector<int64_t> ejectedUntilByTarget; // by Target::slot: monotonic ms; 0: not ejected
   bool honourEjections = true;               // false: the fail-open pass, ejections ignored
   // Overload protection: a target with this many outstanding requests (from this worker) takes
-  // no more; 0: no limit. Set by the caller for the group being chosen in.
+  // no more; 0: no limit; kAdaptiveConcurrency: each target's own limit in limitByTarget. Set
+  // by the caller for the group being chosen in.
   uint32_t concurrencyLimit = 0;
+  std::vector<uint32_t> limitByTarget; // by Target::slot: the adaptive limit (adaptive_limit.h)
 };
+
+// Whether the target is below the concurrency limit in force (always, when there is none).
+inline bool belowLimit(const SelectionState& state, uint32_t slot) {
+  uint32_t limit = state.concurrencyLimit;
+  if (limit == 0) {
+    return true;
+  }
+  return state.outstandingByTarget[slot] <
+         (limit != kAdaptiveConcurrency ? limit : state.limitByTarget[slot]);
+}
 
 // The next pseudo-random number of the worker's generator (xorshift64*): no syscall, no lock.
 inline uint64_t nextRandom(SelectionState& state) {
@@ -71,9 +83,7 @@ inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
 // isEligible, and not ejected by passive health (unless the state says to ignore ejections).
 inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot,
                        const SelectionState& state) {
-  return isEligible(t, failOpen, excludeSlot) &&
-         (state.concurrencyLimit == 0 ||
-          state.outstandingByTarget[t.slot] < state.concurrencyLimit) &&
+  return isEligible(t, failOpen, excludeSlot) && belowLimit(state, t.slot) &&
          !(state.honourEjections && t.slot < state.ejectedUntilByTarget.size() &&
            state.ejectedUntilByTarget[t.slot] > state.nowMs);
 }

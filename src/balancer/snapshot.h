@@ -62,6 +62,9 @@ struct Stickiness {
   bool operator==(const Stickiness&) const = default;
 };
 
+// TargetGroup::maxConcurrency for `adaptive`.
+inline constexpr uint32_t kAdaptiveConcurrency = UINT32_MAX;
+
 struct TargetGroup {
   std::string name;                      // TargetGroupName
   std::string arn;                       // TargetGroupArn (may be empty in `tide balance`)
@@ -75,8 +78,9 @@ struct TargetGroup {
   Stickiness stickiness;
   // Overload protection (docs/load-balancer.md "Overload"). tide.target.max_concurrency: at most
   // this many requests outstanding on one target (each of W workers takes ceil(N / W) of it);
-  // 0: unlimited, no queue.
-  uint32_t maxConcurrency = 0;
+  // 0: unlimited, no queue; kAdaptiveConcurrency (the default): each target's limit follows its
+  // measured latency (adaptive_limit.h), per worker.
+  uint32_t maxConcurrency = kAdaptiveConcurrency;
   // tide.queue.max_length: requests waiting for a free target slot, per worker (FIFO); a request
   // finding the queue full is answered 503 at once. 0: no queue.
   uint32_t queueMaxLength = 1000;

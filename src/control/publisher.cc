@@ -276,7 +276,9 @@ Status Publisher::publish() {
           tg.algorithm = g.algorithm;
           tg.slowStart = std::chrono::seconds(g.slowStartSeconds);
           tg.stickiness = stickinessOf(g);
-          tg.maxConcurrency = static_cast<uint32_t>(g.maxConcurrencyPerTarget);
+          tg.maxConcurrency = g.maxConcurrencyPerTarget == model::kAdaptiveConcurrency
+                                  ? balancer::kAdaptiveConcurrency
+                                  : static_cast<uint32_t>(g.maxConcurrencyPerTarget);
           tg.queueMaxLength = static_cast<uint32_t>(g.queueMaxLength);
           tg.queueTimeout = std::chrono::milliseconds(g.queueTimeoutMs);
           std::vector<std::string> keys; // by index in tg.targets

@@ -132,6 +132,8 @@ inline std::vector<std::string> targetGroupsOf(const Listener& l) {
 
 // Bounds of the overload protection attributes (tide.target.*, tide.queue.*).
 inline constexpr int kMaxConcurrencyPerTarget = 100000;
+// TargetGroup::maxConcurrencyPerTarget for tide.target.max_concurrency = adaptive.
+inline constexpr int kAdaptiveConcurrency = -1;
 inline constexpr int kMaxQueueLength = 100000;
 inline constexpr int kMaxQueueTimeoutMs = 600000;
 
@@ -164,9 +166,10 @@ struct TargetGroup {
   std::string appCookieName;                // stickiness.app_cookie.cookie_name
   int appCookieDurationSeconds = 86400;     // stickiness.app_cookie.duration_seconds, 1..604800
   // Overload protection (tide's own; docs/load-balancer.md "Overload").
-  int maxConcurrencyPerTarget = 0; // tide.target.max_concurrency, 0..100000 (0: unlimited)
-  int queueMaxLength = 1000;       // tide.queue.max_length, 0..100000 (per balancer worker)
-  int queueTimeoutMs = 1000;       // tide.queue.timeout_ms, 1..600000
+  int maxConcurrencyPerTarget = kAdaptiveConcurrency; // tide.target.max_concurrency: adaptive
+                                                      // (-1), or 0..100000 (0: unlimited)
+  int queueMaxLength = 1000; // tide.queue.max_length, 0..100000 (per balancer worker)
+  int queueTimeoutMs = 1000; // tide.queue.timeout_ms, 1..600000
 
   TimeMs createdTime = 0;
   std::vector<Tag> tags;

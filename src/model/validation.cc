@@ -284,8 +284,10 @@ Status validateAppCookieName(std::string_view name) {
 }
 
 Status validateTargetGroupAttributes(const TargetGroup& tg) {
-  if (tg.maxConcurrencyPerTarget < 0 || tg.maxConcurrencyPerTarget > kMaxConcurrencyPerTarget) {
-    return validationError("tide.target.max_concurrency must be 0 (unlimited) to 100000");
+  if (tg.maxConcurrencyPerTarget != kAdaptiveConcurrency &&
+      (tg.maxConcurrencyPerTarget < 0 || tg.maxConcurrencyPerTarget > kMaxConcurrencyPerTarget)) {
+    return validationError(
+        "tide.target.max_concurrency must be adaptive, 0 (unlimited) or 1 to 100000");
   }
   if (tg.queueMaxLength < 0 || tg.queueMaxLength > kMaxQueueLength) {
     return validationError("tide.queue.max_length must be 0 to 100000");

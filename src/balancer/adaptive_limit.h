@@ -1,0 +1,103 @@
+// The adaptive per-target concurrency limit (tide.target.max_concurrency = adaptive, the
+// default): a gradient controller in the manner of Envoy's adaptive concurrency filter and
+// Netflix's concurrency-limits (docs/load-balancer.md "Overload").
+//
+// One AdaptiveLimit per target per worker. It learns the target's latency when it is not
+// loaded (the baseline, minRTT: the mean latency of probeSamples requests it served with
+// nothing else of this worker outstanding), aggregates the mean latency of the responses of
+// each sampling window, and once per window moves the limit by the gradient:
+//
+//   gradient = clamp((minRTT × tolerance + slack) / sampleRTT, 0.5, 2)
+//   target   = limit × gradient, + sqrt(limit) when gradient >= 1 (room to probe upwards)
+//   limit    = limit + smoothing × (target − limit), within [minLimit, maxLimit]
+//
+// so the limit grows while latency stays within the tolerance of the baseline and falls in
+// proportion as soon as requests queue inside the target (if latency follows concurrency, one
+// step lands it where latency is at the tolerance). The slack keeps targets that answer in
+// well under a millisecond from being limited by the time their answers wait for the
+// balancer's own loop, which is not the target's queue. It does not grow while the target was used
+// at under half its limit (the latency then says nothing about a higher limit).
+//
+// The baseline is measured when a target is new (or routable again), again every
+// probeIntervalMs (with jitter), and when the limit has sat at minLimit for minLimitWindows
+// windows (the target has become slower for good): the limit drops to probeLimit until
+// probeSamples responses to requests sent since then came back, and comes back after.
+//
+// Time is passed in (no clock is read), so tests feed synthetic samples. Not thread-safe: one
+// worker's.
+#pragma once
+
+#include <cstdint>
+
+namespace tide::balancer {
+
+struct AdaptiveLimitOptions {
+  uint32_t initialLimit = 4;        // a new target's limit once its baseline is measured
+  uint32_t minLimit = 1;            // the limit never goes below
+  uint32_t maxLimit = 1000;         // nor above (per worker)
+  int64_t windowMs = 100;           // a sampling window lasts at least this long
+  uint32_t windowSamples = 8;       // and holds at least this many responses
+  double tolerance = 1.25;          // latency up to minRTT × this counts as unloaded (Envoy: 25 %)
+  int64_t slackUs = 2'000;          // plus this: the balancer's own loop and the network's jitter
+  double smoothing = 0.5;           // how far one window moves the limit towards its target
+  int64_t probeIntervalMs = 60'000; // minRTT is measured again this often (0: only when needed)
+  int64_t probeJitterMs = 15'000;   // plus up to this much, so targets and workers spread out
+  uint32_t probeLimit = 1;          // the limit while minRTT is measured
+  uint32_t probeSamples = 5;        // responses at probeLimit whose mean is the minRTT
+  uint32_t minLimitWindows = 5;     // windows at minLimit in a row that trigger a measurement
+};
+
+class AdaptiveLimit {
+public:
+  // A new target at nowMs: measures its baseline, then starts at initialLimit. `seed` spreads
+  // the probes of different targets and workers (any value).
+  void reset(const AdaptiveLimitOptions& options, int64_t nowMs, uint64_t seed);
+
+  // The limit in force: requests this worker may have outstanding on the target.
+  uint32_t limit() const { return enforced_; }
+  // The latency of the target unloaded (µs; 0 until measured), for tests and counters.
+  int64_t minRttUs() const { return minRttUs_; }
+  bool probing() const { return probing_; }
+
+  // A response came back rttUs after its request was sent, with `inflight` requests of this
+  // worker outstanding on the target (this one included) at nowMs. True when the limit changed.
+  bool onSample(const AdaptiveLimitOptions& options, int64_t rttUs, uint32_t inflight,
+                int64_t nowMs) {
+    if (probing_) {
+      return onProbeSample(options, rttUs, inflight, nowMs);
+    }
+    sumUs_ += rttUs;
+    ++count_;
+    maxInflight_ = inflight > maxInflight_ ? inflight : maxInflight_;
+    if (nowMs < windowEndMs_ || count_ < options.windowSamples) {
+      return false;
+    }
+    return endWindow(options, nowMs);
+  }
+
+private:
+  bool endWindow(const AdaptiveLimitOptions& options, int64_t nowMs);
+  bool onProbeSample(const AdaptiveLimitOptions& options, int64_t rttUs, uint32_t inflight,
+                     int64_t nowMs);
+  void startProbe(const AdaptiveLimitOptions& options, int64_t nowMs);
+  void scheduleProbe(const AdaptiveLimitOptions& options, int64_t nowMs);
+  void startWindow(const AdaptiveLimitOptions& options, int64_t nowMs);
+  uint32_t clampLimit(const AdaptiveLimitOptions& options, double v) const;
+
+  double limit_ = 1;      // the controller's limit (enforced_ is its whole part)
+  uint32_t enforced_ = 1; // what limit() returns (probeLimit while probing)
+  int64_t minRttUs_ = 0;  // the baseline; 0: not measured yet
+  bool probing_ = true;   // measuring minRTT
+  int64_t sumUs_ = 0;     // this window's samples: sum, count, largest inflight
+  uint32_t count_ = 0;
+  uint32_t maxInflight_ = 0;
+  int64_t windowEndMs_ = 0;   // the window ends at the first sample at or after this
+  int64_t nextProbeMs_ = 0;   // when minRTT is measured again
+  uint32_t windowsAtMin_ = 0; // windows in a row that ended at minLimit
+  int64_t probeStartMs_ = 0;  // the current measurement: when it began, its samples and their sum
+  uint32_t probeCount_ = 0;
+  int64_t probeSumUs_ = 0;
+  uint64_t rng_ = 1; // jitter of the next probes (xorshift)
+};
+
+} // namespace tide::balancer
