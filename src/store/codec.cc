@@ -276,6 +276,7 @@ void from_json(const json& j, InstanceRefresh& v) {
   v.instancesToUpdateOnRollback =
       j.value("instancesToUpdateOnRollback", d.instancesToUpdateOnRollback);
   optFromJson(j, "desiredConfiguration", v.desiredConfiguration);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LifecycleHook, lifecycleHookName,
                                                 lifecycleTransition, notificationTargetArn, roleArn,
                                                 notificationMetadata, heartbeatTimeout,
@@ -309,6 +310,7 @@ void from_json(const json& j, LifecycleAction& v) {
   if (j.contains("result")) {
     v.result = j.at("result").get<LifecycleActionResult>();
   }
+}
 NLOHMANN_JSON_SERIALIZE_ENUM(WarmPoolState, {{WarmPoolState::Stopped, "Stopped"},
                                              {WarmPoolState::Running, "Running"},
                                              {WarmPoolState::Hibernated, "Hibernated"}})
@@ -335,6 +337,7 @@ void groupExtrasToJson(json& j, const AutoScalingGroup& v) {
   }
   if (!v.instanceRefreshes.empty()) {
     j["instanceRefreshes"] = v.instanceRefreshes;
+  }
   if (!v.lifecycleHooks.empty()) {
     j["lifecycleHooks"] = v.lifecycleHooks;
   }
