@@ -15,8 +15,9 @@ protected:
                  {{"LaunchTemplateName", "shop"},
                   {"LaunchTemplateData", {{"ImageId", image}, {"InstanceType", "t3.micro"}}}});
     templateId_ = lt["LaunchTemplate"]["LaunchTemplateId"];
-    ok("CreateLaunchTemplateVersion",
-       {{"LaunchTemplateName", "shop"}, {"SourceVersion", "1"}, {"LaunchTemplateData", Json::object()}});
+    ok("CreateLaunchTemplateVersion", {{"LaunchTemplateName", "shop"},
+                                       {"SourceVersion", "1"},
+                                       {"LaunchTemplateData", Json::object()}});
     ok("CreateAutoScalingGroup",
        {{"AutoScalingGroupName", "web"},
         {"LaunchTemplate", {{"LaunchTemplateName", "shop"}, {"Version", "1"}}},
@@ -152,7 +153,7 @@ TEST_F(InstanceRefreshApiTest, BadInputIsRefusedAndChangesNothing) {
        "ValidationError",
        "launch template"},
       {{{"AutoScalingGroupName", "web"}, {"Preferences", {{"Bogus", 1}}}},
-       "ValidationError",
+       "UnknownParameter",
        "Bogus"},
   };
   for (const auto& c : cases) {

@@ -45,7 +45,7 @@ TEST_F(WarmPoolApiTest, PutDescribeUpdateDelete) {
   EXPECT_EQ(c["PoolState"], "Hibernated");
   EXPECT_EQ(c["InstanceReusePolicy"]["ReuseOnScaleIn"], true);
   EXPECT_FALSE(c.contains("Status"));
-  Json g = ok("DescribeAutoScalingGroups", {})["AutoScalingGroups"][0];
+  Json g = ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0];
   EXPECT_EQ(g["WarmPoolConfiguration"], c);
   EXPECT_EQ(g["WarmPoolSize"], 3); // MaxSize 4 - desired 1
 
@@ -56,7 +56,8 @@ TEST_F(WarmPoolApiTest, PutDescribeUpdateDelete) {
   EXPECT_EQ(c["MinSize"], 0);
   EXPECT_EQ(c["PoolState"], "Stopped");
   EXPECT_EQ(c["InstanceReusePolicy"]["ReuseOnScaleIn"], false);
-  EXPECT_EQ(ok("DescribeAutoScalingGroups", {})["AutoScalingGroups"][0]["WarmPoolSize"], 1);
+  EXPECT_EQ(ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0]["WarmPoolSize"],
+            1);
 
   // DeleteWarmPool: PendingDelete until the controller has emptied it; ForceDelete at once.
   ok("DeleteWarmPool", {{"AutoScalingGroupName", "web"}});
@@ -66,7 +67,7 @@ TEST_F(WarmPoolApiTest, PutDescribeUpdateDelete) {
   EXPECT_NE(message.find("pending delete"), std::string::npos) << message;
   ok("DeleteWarmPool", {{"AutoScalingGroupName", "web"}, {"ForceDelete", true}});
   EXPECT_FALSE(describe().contains("WarmPoolConfiguration"));
-  EXPECT_FALSE(ok("DescribeAutoScalingGroups", {})["AutoScalingGroups"][0].contains(
+  EXPECT_FALSE(ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0].contains(
       "WarmPoolConfiguration"));
   std::tie(code, message) = error("DeleteWarmPool", {{"AutoScalingGroupName", "web"}});
   EXPECT_EQ(code, "ValidationError");
@@ -100,7 +101,7 @@ TEST_F(WarmPoolApiTest, BadInputChangesNothing) {
     EXPECT_EQ(code, "ValidationError") << k.params.dump();
     EXPECT_EQ(message, k.message);
   }
-  EXPECT_EQ(error("PutWarmPool", {{"MinSize", 1}}).first, "ValidationError"); // no group name
+  EXPECT_EQ(error("PutWarmPool", {{"MinSize", 1}}).first, "MissingParameter"); // no group name
   EXPECT_EQ(error("DescribeWarmPool", {{"AutoScalingGroupName", "nope"}}).second,
             "AutoScalingGroup name not found - AutoScalingGroup 'nope' not found");
   EXPECT_EQ(describe(), before);
@@ -124,7 +125,7 @@ TEST_F(WarmPoolApiTest, WarmInstancesShowOnlyInDescribeWarmPool) {
     }
     return Status::ok();
   }));
-  Json g = ok("DescribeAutoScalingGroups", {})["AutoScalingGroups"][0];
+  Json g = ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0];
   ASSERT_EQ(g["Instances"].size(), 1u);
   EXPECT_EQ(g["Instances"][0]["InstanceId"], "i-00000000000000000");
   Json w = describe()["Instances"];

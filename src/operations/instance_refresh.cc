@@ -144,12 +144,12 @@ Status checkRefreshPreferences(const model::RefreshPreferences& p, bool hasDesir
   if (p.minHealthyPercentage < 0 || p.minHealthyPercentage > 100) {
     return validationError("MinHealthyPercentage must be between 0 and 100");
   }
-  if (p.maxHealthyPercentage < 100 || p.maxHealthyPercentage > 200) {
-    return validationError("MaxHealthyPercentage must be between 100 and 200");
-  }
   if (p.maxHealthyPercentage < p.minHealthyPercentage) {
     return validationError("MaxHealthyPercentage must be greater than or equal to "
                            "MinHealthyPercentage");
+  }
+  if (p.maxHealthyPercentage < 100 || p.maxHealthyPercentage > 200) {
+    return validationError("MaxHealthyPercentage must be between 100 and 200");
   }
   if (p.maxHealthyPercentage - p.minHealthyPercentage > 100) {
     return validationError("The difference between MaxHealthyPercentage and "
