@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -161,10 +162,20 @@ bool appAcceptsConnections(const Instance& i) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(i.port));
   sa.sin_addr = addr;
-  // On loopback a connect completes (or is refused) at once; EINPROGRESS means a full backlog,
-  // so something listens.
+  // On loopback a connect is answered within microseconds, but a non-blocking one may still say
+  // EINPROGRESS first (also when it is then refused): wait briefly for the answer. One still in
+  // progress after that meets a full backlog, so something listens.
   int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  bool listening = rc == 0 || errno == EINPROGRESS;
+  bool listening = rc == 0;
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd pfd{fd, POLLOUT, 0};
+    int ready = ::poll(&pfd, 1, 20);
+    int error = 0;
+    socklen_t len = sizeof error;
+    listening =
+        ready == 0 ||
+        (ready > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0);
+  }
   ::close(fd);
   return listening;
 }

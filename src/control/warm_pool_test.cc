@@ -9,8 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <filesystem>
 #include <map>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace tide::control {
@@ -166,6 +169,26 @@ protected:
   model::TargetGroup tg_;
   model::AutoScalingGroup group_;
 };
+
+// The probe that holds a warm instance until its app listens: a port with a listener is up, the
+// same port once closed is not (a refused connect, which a non-blocking connect may report late).
+TEST(AppAcceptsConnectionsTest, TrueOnlyWhileSomethingListens) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  model::Instance i;
+  i.privateIpAddress = "127.0.0.1";
+  i.port = ntohs(sa.sin_port);
+  EXPECT_TRUE(appAcceptsConnections(i));
+  ::close(fd);
+  EXPECT_FALSE(appAcceptsConnections(i));
+}
 
 TEST_F(WarmPoolTest, PoolSizeIsMaxPreparedCapacityMinusDesiredAtLeastMinSize) {
   model::AutoScalingGroup g = group_;
