@@ -4,6 +4,7 @@
 // target group has no listener, so its targets are "unused" (serving) once registered.
 #include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
+#include "control/group_test_fixture.h"
 #include "control/target_controller.h"
 #include "operations/instance_refresh.h"
 #include "store/sqlite_store.h"
@@ -27,38 +28,16 @@ using model::LifecycleState;
 class InstanceRefreshTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tide-refresh-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
-    model::Image img;
-    img.imageId = "ami-00000000000000001";
-    img.name = "shop";
-    img.state = model::ImageState::Available;
-    img.runCommand = "python3 server.py";
-    lt_.launchTemplateId = "lt-00000000000000001";
-    lt_.launchTemplateName = "shop";
-    model::TargetGroup tg;
-    tg.targetGroupArn = "arn:tg/web";
-    tg.targetGroupName = "web";
-    tg.port = 8080;
-    tg.deregistrationDelaySeconds = 5;
-    group_.autoScalingGroupName = "web";
-    group_.launchTemplateId = lt_.launchTemplateId;
-    group_.launchTemplateName = lt_.launchTemplateName;
+    dir_ = testing::freshTestDir("tide-refresh-test");
+    store_ = testing::openTestStore(dir_);
+    testing::Shop shop = testing::shop();
+    lt_ = shop.launchTemplate;
+    group_ = shop.group;
     group_.launchTemplateVersion = "1";
     group_.maxSize = 20;
     group_.desiredCapacity = 4;
-    group_.targetGroupArns = {tg.targetGroupArn};
-    put([&](store::Tx& tx) {
-      TIDE_RETURN_IF_ERROR(tx.putImage(img));
-      TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt_));
-      TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
-      return Status::ok();
-    });
-    addVersion(img.imageId); // 1
+    put([&](store::Tx& tx) { return testing::putShop(tx, shop, false); });
+    addVersion(shop.image.imageId); // 1
     asg_ = std::make_unique<AutoScalingController>(*store_, clock_);
     targets_ = std::make_unique<TargetController>(*store_, clock_);
   }

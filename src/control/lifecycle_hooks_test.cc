@@ -3,6 +3,7 @@
 // controller runs where draining has to finish. Answers are written as the API writes them.
 #include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
+#include "control/group_test_fixture.h"
 #include "control/target_controller.h"
 #include "operations/lifecycle_hooks.h"
 #include "store/sqlite_store.h"
@@ -28,41 +29,13 @@ using model::LifecycleTransition;
 class LifecycleHooksTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tide-hooks-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
-    model::Image img;
-    img.imageId = "ami-00000000000000001";
-    img.name = "shop";
-    img.state = model::ImageState::Available;
-    img.runCommand = "python3 server.py";
-    model::LaunchTemplate lt;
-    lt.launchTemplateId = "lt-00000000000000001";
-    lt.launchTemplateName = "shop";
-    model::LaunchTemplateVersion v;
-    v.launchTemplateId = lt.launchTemplateId;
-    v.launchTemplateName = lt.launchTemplateName;
-    v.data.imageId = img.imageId;
-    v.data.instanceType = "t3.micro";
-    tg_.targetGroupArn = "arn:tg/web";
-    tg_.targetGroupName = "web";
-    tg_.port = 8080;
-    tg_.deregistrationDelaySeconds = 5;
-    group_.autoScalingGroupName = "web";
-    group_.launchTemplateId = lt.launchTemplateId;
-    group_.launchTemplateName = lt.launchTemplateName;
-    group_.maxSize = 10;
+    dir_ = testing::freshTestDir("tide-hooks-test");
+    store_ = testing::openTestStore(dir_);
+    testing::Shop shop = testing::shop();
+    tg_ = shop.targetGroup;
+    group_ = shop.group;
     group_.desiredCapacity = 1;
-    group_.targetGroupArns = {tg_.targetGroupArn};
-    put([&](store::Tx& tx) {
-      TIDE_RETURN_IF_ERROR(tx.putImage(img));
-      TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
-      TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
-      return tx.putTargetGroup(tg_);
-    });
+    put([&](store::Tx& tx) { return testing::putShop(tx, shop); });
   }
   void TearDown() override { fs::remove_all(dir_); }
 

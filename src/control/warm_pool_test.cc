@@ -3,6 +3,7 @@
 // (start, stop, freeze, thaw, terminate).
 #include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
+#include "control/group_test_fixture.h"
 #include "control/target_controller.h"
 #include "operations/warm_pool.h"
 #include "store/sqlite_store.h"
@@ -30,44 +31,16 @@ using model::WarmPoolState;
 class WarmPoolTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tide-warm-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
-    model::Image img;
-    img.imageId = "ami-00000000000000001";
-    img.name = "shop";
-    img.state = model::ImageState::Available;
-    img.runCommand = "python3 server.py";
-    model::LaunchTemplate lt;
-    lt.launchTemplateId = "lt-00000000000000001";
-    lt.launchTemplateName = "shop";
-    model::LaunchTemplateVersion v;
-    v.launchTemplateId = lt.launchTemplateId;
-    v.launchTemplateName = lt.launchTemplateName;
-    v.data.imageId = img.imageId;
-    v.data.instanceType = "t3.micro";
-    tg_.targetGroupArn = "arn:tg/web";
-    tg_.targetGroupName = "web";
-    tg_.port = 8080;
-    tg_.deregistrationDelaySeconds = 5;
-    group_.autoScalingGroupName = "web";
-    group_.launchTemplateId = lt.launchTemplateId;
-    group_.launchTemplateName = lt.launchTemplateName;
+    dir_ = testing::freshTestDir("tide-warm-test");
+    store_ = testing::openTestStore(dir_);
+    testing::Shop shop = testing::shop();
+    tg_ = shop.targetGroup;
+    group_ = shop.group;
     group_.minSize = 0;
-    group_.maxSize = 10;
     group_.desiredCapacity = 2;
-    group_.targetGroupArns = {tg_.targetGroupArn};
     group_.warmPool = model::WarmPoolConfiguration{};
     group_.warmPool->maxGroupPreparedCapacity = 5;
-    put([&](store::Tx& tx) {
-      TIDE_RETURN_IF_ERROR(tx.putImage(img));
-      TIDE_RETURN_IF_ERROR(tx.putLaunchTemplate(lt));
-      TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(v));
-      return tx.putTargetGroup(tg_);
-    });
+    put([&](store::Tx& tx) { return testing::putShop(tx, shop); });
   }
   void TearDown() override { fs::remove_all(dir_); }
 
