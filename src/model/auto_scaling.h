@@ -135,10 +135,10 @@ struct AutoScalingGroup {
   TimeMs cooldownUntil = 0; // no simple scaling before this
   std::vector<ScheduledUpdateGroupAction> scheduledActions; // by creation
   std::vector<InstanceRefresh> instanceRefreshes; // newest first, the last 50 (instance_refresh.h)
-  std::vector<LifecycleHook> lifecycleHooks;                // by creation, at most 50
-  std::vector<LifecycleAction> lifecycleActions;            // instances waiting in Pending:Wait or
-                                                            // Terminating:Wait, one per hook
-  std::optional<WarmPoolConfiguration> warmPool;            // PutWarmPool; unset: none
+  std::vector<LifecycleHook> lifecycleHooks;      // by creation, at most 50
+  std::vector<LifecycleAction> lifecycleActions;  // instances waiting in Pending:Wait or
+                                                  // Terminating:Wait, one per hook
+  std::optional<WarmPoolConfiguration> warmPool;  // PutWarmPool; unset: none
 };
 
 struct StepAdjustment {

@@ -21,12 +21,23 @@ constexpr std::array<std::string_view, 6> kInstanceStates = {
 constexpr std::array<std::string_view, 3> kGoals = {"run", "stop", "terminate"};
 constexpr std::array<std::string_view, 5> kTargetStates = {"initial", "healthy", "unhealthy",
                                                            "unused", "draining"};
-constexpr std::array<std::string_view, 17> kLifecycleStates = {
-    "Pending",           "InService",           "Terminating",        "Pending:Wait",
-    "Pending:Proceed",   "Terminating:Wait",    "Terminating:Proceed", "Terminated",
-    "EnteringStandby",   "Standby",             "Detaching",          "Warmed:Pending",
-    "Warmed:Terminating", "Warmed:Terminated",  "Warmed:Stopped",     "Warmed:Running",
-    "Warmed:Hibernated"};
+constexpr std::array<std::string_view, 17> kLifecycleStates = {"Pending",
+                                                               "InService",
+                                                               "Terminating",
+                                                               "Pending:Wait",
+                                                               "Pending:Proceed",
+                                                               "Terminating:Wait",
+                                                               "Terminating:Proceed",
+                                                               "Terminated",
+                                                               "EnteringStandby",
+                                                               "Standby",
+                                                               "Detaching",
+                                                               "Warmed:Pending",
+                                                               "Warmed:Terminating",
+                                                               "Warmed:Terminated",
+                                                               "Warmed:Stopped",
+                                                               "Warmed:Running",
+                                                               "Warmed:Hibernated"};
 constexpr std::array<std::string_view, 2> kHealthStatuses = {"Healthy", "Unhealthy"};
 constexpr std::array<std::string_view, 2> kHealthCheckTypes = {"EC2", "ELB"};
 constexpr std::array<std::string_view, 5> kActivityStatusCodes = {
