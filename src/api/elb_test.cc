@@ -35,6 +35,23 @@ protected:
   Json health(const std::string& tg) {
     return ok("DescribeTargetHealth", {{"TargetGroupArn", tg}})["TargetHealthDescriptions"];
   }
+  // Key → Value of an Attributes list.
+  static std::map<std::string, std::string> attrMap(const Json& list) {
+    std::map<std::string, std::string> m;
+    for (const Json& a : list) {
+      m[a["Key"]] = a["Value"];
+    }
+    return m;
+  }
+  // ModifyTargetGroupAttributes with these keys and values, as it answers.
+  auto modifyAttributes(const std::string& arn,
+                        const std::vector<std::pair<std::string, std::string>>& kv) {
+    Json attrs = Json::array();
+    for (const auto& [k, v] : kv) {
+      attrs.push_back({{"Key", k}, {"Value", v}});
+    }
+    return call("ModifyTargetGroupAttributes", {{"TargetGroupArn", arn}, {"Attributes", attrs}});
+  }
   int images_ = 0;
 };
 
@@ -87,19 +104,8 @@ TEST_F(ElbTest, TargetGroupsHaveElbDefaultsAndSubSecondChecks) {
 
 TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
   std::string arn = targetGroup("attrs");
-  auto attrMap = [](const Json& list) {
-    std::map<std::string, std::string> m;
-    for (const Json& a : list) {
-      m[a["Key"]] = a["Value"];
-    }
-    return m;
-  };
-  auto modify = [&](std::vector<std::pair<std::string, std::string>> kv) {
-    Json attrs = Json::array();
-    for (auto& [k, v] : kv) {
-      attrs.push_back({{"Key", k}, {"Value", v}});
-    }
-    return call("ModifyTargetGroupAttributes", {{"TargetGroupArn", arn}, {"Attributes", attrs}});
+  auto modify = [&](const std::vector<std::pair<std::string, std::string>>& kv) {
+    return modifyAttributes(arn, kv);
   };
   auto defaults =
       attrMap(ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", arn}})["Attributes"]);
@@ -187,19 +193,8 @@ TEST_F(ElbTest, TargetGroupAttributesAsAwsNamesThem) {
 
 TEST_F(ElbTest, OverloadAttributesAreCheckedAndStored) {
   std::string arn = targetGroup("overload");
-  auto attrMap = [](const Json& list) {
-    std::map<std::string, std::string> m;
-    for (const Json& a : list) {
-      m[a["Key"]] = a["Value"];
-    }
-    return m;
-  };
-  auto modify = [&](std::vector<std::pair<std::string, std::string>> kv) {
-    Json attrs = Json::array();
-    for (auto& [k, v] : kv) {
-      attrs.push_back({{"Key", k}, {"Value", v}});
-    }
-    return call("ModifyTargetGroupAttributes", {{"TargetGroupArn", arn}, {"Attributes", attrs}});
+  auto modify = [&](const std::vector<std::pair<std::string, std::string>>& kv) {
+    return modifyAttributes(arn, kv);
   };
   auto [status, body] = modify({{"tide.target.max_concurrency", "8"},
                                 {"tide.queue.max_length", "0"},
