@@ -68,6 +68,12 @@ protected:
     EXPECT_EQ(status, 400) << body.dump();
     return body.value("__type", "");
   }
+  // A refused call's error code and message.
+  std::pair<std::string, std::string> error(const std::string& action, const Json& params) {
+    auto [status, body] = call(action, params);
+    EXPECT_EQ(status, 400) << body.dump();
+    return {body.value("__type", ""), body.value("message", "")};
+  }
 
   // An image made available as the image controller would.
   std::string availableImage(const std::string& name = "shop-v1") {

@@ -30,11 +30,6 @@ protected:
     return ok("DescribeAutoScalingGroups",
               {{"AutoScalingGroupNames", {name}}})["AutoScalingGroups"][0];
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   // A running instance not in any group (RunInstances, then running as the provider says).
   std::string runningInstance() {
     std::string id = ok("RunInstances", {{"ImageId", image_},

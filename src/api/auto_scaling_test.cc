@@ -29,11 +29,6 @@ protected:
     return ok("DescribeAutoScalingGroups",
               {{"AutoScalingGroupNames", {"web"}}})["AutoScalingGroups"][0];
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   std::string tgArn_;
 };
 

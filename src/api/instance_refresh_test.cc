@@ -24,11 +24,6 @@ protected:
         {"MinSize", 0},
         {"MaxSize", 4}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   Json refreshes() {
     return ok("DescribeInstanceRefreshes", {{"AutoScalingGroupName", "web"}})["InstanceRefreshes"];
   }

@@ -21,11 +21,6 @@ protected:
                                   {"MinSize", 0},
                                   {"MaxSize", 4}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   Json hooks(const std::string& group = "web") {
     return ok("DescribeLifecycleHooks", {{"AutoScalingGroupName", group}})["LifecycleHooks"];
   }

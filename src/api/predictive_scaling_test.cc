@@ -28,11 +28,6 @@ protected:
                                   {"MaxSize", 4},
                                   {"TargetGroupARNs", {tgArn_}}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   static Json policy(Json config) {
     return {{"AutoScalingGroupName", "web"},
             {"PolicyName", "cpu-forecast"},

@@ -20,11 +20,6 @@ protected:
                                   {"MinSize", 1},
                                   {"MaxSize", 4}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   Json actions(Json p = Json::object()) {
     return ok("DescribeScheduledActions", p)["ScheduledUpdateGroupActions"];
   }

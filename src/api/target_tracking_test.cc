@@ -25,11 +25,6 @@ protected:
                                   {"DefaultInstanceWarmup", 45},
                                   {"TargetGroupARNs", {tgArn_}}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   static Json cpu(Json tracking) {
     return {{"AutoScalingGroupName", "web"},
             {"PolicyName", "cpu50"},

@@ -21,11 +21,6 @@ protected:
                                   {"MaxSize", 4},
                                   {"DesiredCapacity", 1}});
   }
-  std::pair<std::string, std::string> error(const std::string& action, const Json& p) {
-    auto [status, body] = call(action, p);
-    EXPECT_EQ(status, 400) << body.dump();
-    return {body.value("__type", ""), body.value("message", "")};
-  }
   Json describe() { return ok("DescribeWarmPool", {{"AutoScalingGroupName", "web"}}); }
 };
 
