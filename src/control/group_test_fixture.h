@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace tide::control::testing {
 
@@ -71,6 +72,39 @@ inline Status putShop(store::Tx& tx, const Shop& s, bool withVersion = true) {
     TIDE_RETURN_IF_ERROR(tx.insertLaunchTemplateVersion(s.version));
   }
   return tx.putTargetGroup(s.targetGroup);
+}
+
+// The group `name` as stored (a default group, and a failed expectation, when it is not).
+inline model::AutoScalingGroup readGroup(store::Store& store, const std::string& name) {
+  model::AutoScalingGroup g;
+  EXPECT_TRUE(store
+                  .transact(
+                      [&](store::Tx& tx) -> Status {
+                        TIDE_ASSIGN_OR_RETURN(auto got, tx.autoScalingGroup(name));
+                        if (!got.has_value()) {
+                          return internalError("no group " + name);
+                        }
+                        g = *got;
+                        return Status::ok();
+                      },
+                      false)
+                  .isOk());
+  return g;
+}
+
+// The group's last 100 scaling activities, newest first.
+inline std::vector<model::ScalingActivity> readActivities(store::Store& store,
+                                                          const std::string& name) {
+  std::vector<model::ScalingActivity> out;
+  EXPECT_TRUE(store
+                  .transact(
+                      [&](store::Tx& tx) -> Status {
+                        TIDE_ASSIGN_OR_RETURN(out, tx.scalingActivities(name, 100));
+                        return Status::ok();
+                      },
+                      false)
+                  .isOk());
+  return out;
 }
 
 } // namespace tide::control::testing

@@ -2,6 +2,7 @@
 // metric store: ForecastOnly changes nothing; ForecastAndScale raises the desired capacity for
 // the forecast peak SchedulingBufferTime before it starts, once, and never lowers it.
 #include "common/status_testing.h"
+#include "control/group_test_fixture.h"
 #include "control/predictive_scaling_controller.h"
 #include "operations/predictive_scaling.h"
 #include "store/sqlite_store.h"
@@ -68,26 +69,9 @@ protected:
     p.predictiveScaling = c;
     ASSERT_OK(store_->transact([&](store::Tx& tx) { return tx.putScalingPolicy(p); }));
   }
-  model::AutoScalingGroup group() {
-    model::AutoScalingGroup g;
-    EXPECT_OK(store_->transact(
-        [&](store::Tx& tx) -> Status {
-          TIDE_ASSIGN_OR_RETURN(auto got, tx.autoScalingGroup("web"));
-          g = *got;
-          return Status::ok();
-        },
-        false));
-    return g;
-  }
+  model::AutoScalingGroup group() { return testing::readGroup(*store_, "web"); }
   std::vector<model::ScalingActivity> activities() {
-    std::vector<model::ScalingActivity> out;
-    EXPECT_OK(store_->transact(
-        [&](store::Tx& tx) -> Status {
-          TIDE_ASSIGN_OR_RETURN(out, tx.scalingActivities("web", 100));
-          return Status::ok();
-        },
-        false));
-    return out;
+    return testing::readActivities(*store_, "web");
   }
 
   fs::path dir_;

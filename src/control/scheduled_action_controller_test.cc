@@ -2,6 +2,7 @@
 // are deleted; recurring ones follow their cron in a time zone across DST; suspended
 // ScheduledActions skip runs; a restart neither runs an action twice nor loses a due one.
 #include "common/status_testing.h"
+#include "control/group_test_fixture.h"
 #include "control/scheduled_action_controller.h"
 #include "operations/scheduled_action.h"
 #include "store/sqlite_store.h"
@@ -57,26 +58,9 @@ protected:
       return tx.putAutoScalingGroup(*g);
     }));
   }
-  model::AutoScalingGroup group() {
-    model::AutoScalingGroup g;
-    EXPECT_OK(store_->transact(
-        [&](store::Tx& tx) -> Status {
-          TIDE_ASSIGN_OR_RETURN(auto got, tx.autoScalingGroup("web"));
-          g = *got;
-          return Status::ok();
-        },
-        false));
-    return g;
-  }
+  model::AutoScalingGroup group() { return testing::readGroup(*store_, "web"); }
   std::vector<model::ScalingActivity> activities() {
-    std::vector<model::ScalingActivity> out;
-    EXPECT_OK(store_->transact(
-        [&](store::Tx& tx) -> Status {
-          TIDE_ASSIGN_OR_RETURN(out, tx.scalingActivities("web", 100));
-          return Status::ok();
-        },
-        false));
-    return out;
+    return testing::readActivities(*store_, "web");
   }
   // Runs passes as the scheduler would, following the times they return, until `until`;
   // returns the times at which the desired capacity changed.
