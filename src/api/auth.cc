@@ -249,4 +249,80 @@ void signRequest(HttpRequest& request, const Credentials& credentials, const std
                                    ", Signature=" + signature);
 }
 
+std::string viewerToken(const Credentials& server) {
+  return hexEncode(
+      sigv4::hmacSha256(server.secretAccessKey, "tide viewer token\n" + server.accessKeyId));
+}
+
+namespace {
+
+// The value of `name` in a Cookie header ("a=1; tide_token=T"), or empty.
+std::string_view cookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    size_t end = cookies.find(';');
+    std::string_view pair = cookies.substr(0, end);
+    cookies = end == std::string_view::npos ? std::string_view() : cookies.substr(end + 1);
+    while (!pair.empty() && pair.front() == ' ') {
+      pair.remove_prefix(1);
+    }
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      return pair.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
+// The value of `name` in the request target's query ("/metrics?token=T"), or empty. Tokens
+// are hex, so no percent-decoding is needed to compare them.
+std::string_view queryValue(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) {
+    return {};
+  }
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t end = query.find('&');
+    std::string_view pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      return pair.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
+bool sameToken(std::string_view given, const std::string& expected) {
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+} // namespace
+
+Status authorizeViewer(const AuthConfig* config, const HttpRequest& request) {
+  if (config == nullptr || config->mode == AuthMode::None) {
+    return Status::ok();
+  }
+  std::string expected = viewerToken(config->credentials);
+  if (const std::string* authorization = request.header("authorization")) {
+    std::string_view value = *authorization;
+    if (value.size() > 7 && strncasecmp(value.data(), "bearer ", 7) == 0 &&
+        sameToken(value.substr(7), expected)) {
+      return Status::ok();
+    }
+  }
+  if (const std::string* cookies = request.header("cookie")) {
+    if (sameToken(cookieValue(*cookies, "tide_token"), expected)) {
+      return Status::ok();
+    }
+  }
+  if (sameToken(queryValue(request.target, "token"), expected)) {
+    return Status::ok();
+  }
+  return Status("AccessDeniedException",
+                "this page needs tide's viewer token: `tide console` prints a URL that carries "
+                "it (or send it as `Authorization: Bearer TOKEN`)");
+}
+
 } // namespace tide::api

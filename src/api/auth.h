@@ -74,4 +74,16 @@ sigv4::SignedRequest signedRequestOf(const HttpRequest& request);
 void signRequest(HttpRequest& request, const Credentials& credentials, const std::string& region,
                  const std::string& service, TimeMs now);
 
+// The bearer token of what is read rather than called: the console, /metrics and the event
+// stream (a browser cannot sign SigV4, and Prometheus does not). 64 lowercase hex digits of an
+// HMAC by the server's secret: the same across restarts, changed with the server's key.
+// `tide console` prints a URL that carries it.
+std::string viewerToken(const Credentials& server);
+
+// Whether a request may read the viewer paths. Always with --auth none (or a null config);
+// with SigV4 the request carries the viewer token as `Authorization: Bearer TOKEN`, a
+// `tide_token` cookie or a `token` query parameter. Refusals are AccessDeniedException with
+// what to do.
+Status authorizeViewer(const AuthConfig* config, const HttpRequest& request);
+
 } // namespace tide::api

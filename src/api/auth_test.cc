@@ -238,5 +238,47 @@ TEST(SessionTest, ATokenInTheQueryStringIsRead) {
   EXPECT_TRUE(caller->session);
 }
 
+TEST(ViewerTokenTest, TheTokenIsAnHmacOfTheServersKey) {
+  std::string token = viewerToken(kKey);
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(token, viewerToken(kKey));
+  EXPECT_NE(token, viewerToken(Credentials{kKey.accessKeyId, std::string(40, 'x')}));
+}
+
+TEST(ViewerTokenTest, AViewerPathNeedsTheTokenInAHeaderACookieOrTheQuery) {
+  AuthConfig config = sigv4Config();
+  std::string token = viewerToken(kKey);
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/metrics";
+  Status refused = authorizeViewer(&config, r);
+  EXPECT_EQ(refused.code(), "AccessDeniedException");
+  EXPECT_NE(refused.message().find("tide console"), std::string::npos);
+
+  HttpRequest bearer = r;
+  bearer.headers = {{"authorization", "Bearer " + token}};
+  EXPECT_TRUE(authorizeViewer(&config, bearer).isOk());
+  bearer.headers = {{"authorization", "Bearer " + token.substr(1) + "0"}};
+  EXPECT_FALSE(authorizeViewer(&config, bearer).isOk());
+
+  HttpRequest cookie = r;
+  cookie.headers = {{"cookie", "theme=dark; tide_token=" + token}};
+  EXPECT_TRUE(authorizeViewer(&config, cookie).isOk());
+
+  HttpRequest query = r;
+  query.target = "/console/?view=all&token=" + token;
+  EXPECT_TRUE(authorizeViewer(&config, query).isOk());
+  query.target = "/console/?token=" + token + "x";
+  EXPECT_FALSE(authorizeViewer(&config, query).isOk());
+}
+
+TEST(ViewerTokenTest, WithoutAuthEveryoneMayView) {
+  AuthConfig none{AuthMode::None, {}};
+  HttpRequest r;
+  r.target = "/metrics";
+  EXPECT_TRUE(authorizeViewer(&none, r).isOk());
+  EXPECT_TRUE(authorizeViewer(nullptr, r).isOk());
+}
+
 } // namespace
 } // namespace tide::api
