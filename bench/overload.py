@@ -18,7 +18,8 @@ queue timeout --queue-timeout-ms:
   haproxy-maxconn haproxy 2.6 with `maxconn W` per server, `timeout queue`, abortonclose
 
 Prints per contender: goodput (2xx answered in time, per second of the spike), 503s, clients
-that gave up, and the p50 / p99 of the 2xx answers; then, second by second from the step, each
+that gave up, the p50 / p99 / max of the 2xx answers and how many of them took longer than the
+queue timeout; then, second by second from the step, each
 contender's 2xx count and the p99 of those (by the second the request was sent). Standard
 library only; everything on 127.0.0.1; every process it starts is stopped by its process-group
 id.
@@ -237,7 +238,7 @@ def run(tmp):
           f" {args.client_timeout_ms:g} ms; queue timeout {args.queue_timeout_ms} ms")
     per_second = {}
     print(f"{'contender':<16} {'sent':>6} {'goodput/s':>10} {'503':>6} {'gave up':>8} "
-          f"{'errors':>7} {'p50 ms':>8} {'p99 ms':>8}", flush=True)
+          f"{'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'>queue':>7}", flush=True)
     for name in args.only.split(","):
         if name == "haproxy-maxconn" and shutil.which("haproxy") is None:
             print("haproxy-maxconn: skipped (no haproxy; apt-get install haproxy)")
@@ -270,9 +271,11 @@ def run(tmp):
              sum(1 for _, st, _ in results if st == 503),
              sum(1 for _, st, _ in results if st == -1),
              sum(1 for _, st, _ in results if st == 0),
-             percentile(ok, 50) * 1000, percentile(ok, 99) * 1000)
+             percentile(ok, 50) * 1000, percentile(ok, 99) * 1000,
+             max(ok, default=float("nan")) * 1000,
+             sum(1 for lat in ok if lat * 1000 > args.queue_timeout_ms))
         print(f"{r[0]:<16} {r[1]:>6} {r[2]:>10.0f} {r[3]:>6} {r[4]:>8} {r[5]:>7} "
-              f"{r[6]:>8.0f} {r[7]:>8.0f}", flush=True)
+              f"{r[6]:>8.0f} {r[7]:>8.0f} {r[8]:>8.0f} {r[9]:>7}", flush=True)
     if not per_second:
         return
     print(f"\nsecond by second from the step: 2xx answered in time / p99 ms of those "

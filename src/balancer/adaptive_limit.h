@@ -100,4 +100,29 @@ private:
   uint64_t rng_ = 1; // jitter of the next probes (xorshift)
 };
 
+// What a request sent to a group's targets now is expected to take, learnt from the responses
+// (µs): the smoothed latency plus four times its smoothed deviation, as TCP estimates its
+// retransmission timeout (RFC 6298: gains 1/8 and 1/4). A queued request gives up this much
+// before the queue timeout, so that one the queue lets through is answered within the timeout
+// (docs/load-balancer.md "Overload"). Zero until the first response. One per group per worker.
+class ServiceTimeEstimate {
+public:
+  void onSample(int64_t rttUs) {
+    if (srttUs_ == 0) {
+      srttUs_ = rttUs > 0 ? rttUs : 1;
+      rttvarUs_ = srttUs_ / 2;
+      return;
+    }
+    int64_t deviation = rttUs > srttUs_ ? rttUs - srttUs_ : srttUs_ - rttUs;
+    rttvarUs_ += (deviation - rttvarUs_) / 4;
+    srttUs_ += (rttUs - srttUs_) / 8;
+  }
+  int64_t expectedUs() const { return srttUs_ + 4 * rttvarUs_; }
+  int64_t smoothedUs() const { return srttUs_; }
+
+private:
+  int64_t srttUs_ = 0;
+  int64_t rttvarUs_ = 0;
+};
+
 } // namespace tide::balancer

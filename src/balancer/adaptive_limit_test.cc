@@ -175,5 +175,25 @@ TEST_F(AdaptiveLimitTest, ALimitStuckAtTheMinimumMeasuresTheBaselineAgain) {
   EXPECT_GT(limit_.limit(), 10u);
 }
 
+TEST(ServiceTimeEstimateTest, LearnsTheLatencyAndItsSpreadAsRfc6298Does) {
+  ServiceTimeEstimate e;
+  EXPECT_EQ(e.expectedUs(), 0); // nothing known: no allowance
+  e.onSample(40'000);
+  EXPECT_EQ(e.smoothedUs(), 40'000);
+  EXPECT_EQ(e.expectedUs(), 40'000 + 4 * 20'000); // the first: half of it as its deviation
+  for (int i = 0; i < 200; ++i) {
+    e.onSample(40'000);
+  }
+  // A steady latency: the allowance shrinks towards the latency itself.
+  EXPECT_EQ(e.smoothedUs(), 40'000);
+  EXPECT_LE(e.expectedUs(), 40'100);
+  for (int i = 0; i < 200; ++i) {
+    e.onSample(i % 2 == 0 ? 20'000 : 60'000); // the same mean, spread by 20 ms
+  }
+  EXPECT_NEAR(double(e.smoothedUs()), 40'000, 5'000);
+  EXPECT_GE(e.expectedUs(), 40'000 + 4 * 15'000); // the spread makes room
+  EXPECT_LE(e.expectedUs(), 40'000 + 4 * 25'000);
+}
+
 } // namespace
 } // namespace tide::balancer

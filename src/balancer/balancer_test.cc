@@ -1769,6 +1769,35 @@ TEST_F(BalancerTest, RequestWaitingPastTheQueueTimeoutIs503) {
   EXPECT_EQ(got[1].path, "/fast"); // /late never reached the target
 }
 
+TEST_F(BalancerTest, ARequestTheQueueCouldNotServeWithinItsTimeoutIs503AtOnce) {
+  // The target takes 50 ms a request (/slow); the queue timeout is 100 ms. Once a response has
+  // shown that, a request that would have to wait is refused at once rather than queued: its
+  // wait plus the service (RFC 6298's estimate: 50 + 4 x 25 ms) would outlast the timeout.
+  Gate gate;
+  Backend backend{"h", [&](const Request& r) {
+                    if (r.path == "/slow") {
+                      std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the work
+                    } else {
+                      gate.wait();
+                    }
+                    return Reply{okReply("h " + r.path)};
+                  }};
+  startBalancer(
+      limitedSnapshot(port_.port, backend.endpoint(), 1, 1000, std::chrono::milliseconds(100)));
+  Client first(port_.port);
+  EXPECT_EQ(first.get("/slow").status, 200);
+  Client busy(port_.port), refused(port_.port);
+  busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waitFor([&] { return backend.requests() == 2; }));
+  EXPECT_EQ(refused.get("/late").status, 503);
+  CountersSnapshot cs = balancer_->counters();
+  EXPECT_EQ(cs.targetGroups[0].queueTimeoutCount, 1u);
+  EXPECT_EQ(cs.targetGroups[0].queuedRequestCount, 0u); // never queued
+  gate.open();
+  EXPECT_EQ(busy.read().status, 200);
+  EXPECT_EQ(backend.requests(), 2); // /late never reached the target
+}
+
 TEST_F(BalancerTest, QueuedRequestWhoseClientLeftIsNeverForwarded) {
   HoldingBackend h;
   startBalancer(limitedSnapshot(port_.port, h.backend.endpoint(), 1));

@@ -90,6 +90,7 @@ struct Proxy {
     selection_.limitByTarget.assign(cap.targets, limitOptions_.probeLimit);
     limits_.resize(cap.targets);
     queues_.assign(cap.targetGroups, RequestQueue{});
+    serviceTimes_.assign(cap.targetGroups, ServiceTimeEstimate{});
     selection_.rng =
         (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(workerIndex + 1))) | 1;
   }
@@ -238,6 +239,9 @@ struct Proxy {
                                                  : status < 500 ? &TrafficCells::httpCodeTarget4xx
                                                                 : &TrafficCells::httpCodeTarget5xx;
     adaptLimit(c->targetSlot, us);
+    if (c->groupIndex >= 0) {
+      serviceTimes_[c->config->snapshot->targetGroups[c->groupIndex].slot].onSample(us);
+    }
     TrafficCells* cells[3] = {&lbCells(c), tgCells(c), &targetCells_[c->targetSlot]};
     for (TrafficCells* t : cells) {
       if (t != nullptr) {
@@ -794,11 +798,20 @@ struct Proxy {
 
   // Appends the request to its group's queue, or answers 503 at once when the queue is full.
   // While queued the client is watched so that its leaving is seen, and its timer is the queue
-  // timeout.
+  // timeout less the group's expected service time (ServiceTimeEstimate), so that a request the
+  // queue lets through is answered within the queue timeout; when the service alone takes that
+  // long, 503 at once.
   void enqueue(ClientConn* c, const TargetGroup& group) {
     RequestQueue& q = queues_[group.slot];
     if (q.length >= group.queueMaxLength) {
       bump(tgCells_[group.slot].queueFullCount);
+      sendLocalError(c, 503, c->closeAfter || !c->reqBodyDone);
+      return;
+    }
+    int64_t waitMs =
+        group.queueTimeout.count() - (serviceTimes_[group.slot].expectedUs() + 999) / 1000;
+    if (waitMs <= 0) {
+      bump(tgCells_[group.slot].queueTimeoutCount);
       sendLocalError(c, 503, c->closeAfter || !c->reqBodyDone);
       return;
     }
@@ -815,7 +828,7 @@ struct Proxy {
     ++q.length;
     ++queuedRequests_;
     bump(tgCells_[group.slot].queuedRequestCount);
-    timers_.schedule(&c->timer, nowMs_ + group.queueTimeout.count());
+    timers_.schedule(&c->timer, nowMs_ + waitMs);
     if (c->peerEof || c->hangup) {
       closeClient(c); // it has gone already: never forwarded
       return;
@@ -1785,6 +1798,7 @@ struct Proxy {
   std::vector<RequestQueue> queues_;  // by TargetGroup::slot
   AdaptiveLimitOptions limitOptions_; // the adaptive limit's parameters (their defaults)
   std::vector<AdaptiveLimit> limits_; // by Target::slot: the adaptive limit of each target
+  std::vector<ServiceTimeEstimate> serviceTimes_; // by TargetGroup::slot: their targets' latency
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
   size_t queuedRequests_ = 0;         // in all queues of this worker
 };
