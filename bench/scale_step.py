@@ -17,8 +17,19 @@ The policies (--policy):
             --period second datapoints (default 1, tide's fast metrics; 10, 30 and 60 are AWS's)
             and a target of --per-instance requests per instance per second.
 
+--sale measures goodput while capacity arrives instead (issue 11's sale on the seed's shop):
+  the group's two instances are first driven past what they serve for --calibrate seconds,
+  which measures one t3.micro's capacity C for ?work=--work (default 8000: the mean 2xx rate
+  of the calibration's last two thirds, halved); after a quiet
+  --settle, a calm of 3 x 2C / 50 req/s steps 50-fold (to 3x what the two serve) for
+  --spike seconds, with the group allowed to grow to --max-size (default 5). Each second of the
+  spike it prints the 2xx answered (`tide load`'s own count), the healthy targets (polled every
+  0.2 s), their capacity (C per target, time-weighted over the second) and the ratio; then how
+  many seconds were within 10 % of capacity.
+
 Usage: bench/scale_step.py [--tide build/tide] [--policy step|tracking] [--period 1]
                            [--per-instance 30] [--work N] [--rate N] [--timeout 180]
+       bench/scale_step.py --sale [--policy step|tracking] [--work 8000] [--spike 150]
 """
 
 import argparse
@@ -30,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -53,9 +65,14 @@ def main():
                     "(default 10000 for step, 200 for tracking)")
     ap.add_argument("--rate", type=int, default=150, help="requests per second after the step")
     ap.add_argument("--timeout", type=float, default=180, help="seconds to wait for each event")
+    ap.add_argument("--sale", action="store_true", help="measure goodput during a sale spike")
+    ap.add_argument("--calibrate", type=int, default=20, help="sale: seconds of calibration")
+    ap.add_argument("--settle", type=int, default=30, help="sale: quiet seconds after it")
+    ap.add_argument("--spike", type=int, default=150, help="sale: seconds of the spike")
+    ap.add_argument("--max-size", type=int, default=5, help="sale: the group's MaxSize")
     args = ap.parse_args()
     if args.work is None:
-        args.work = 10000 if args.policy == "step" else 200
+        args.work = 8000 if args.sale else 10000 if args.policy == "step" else 200
 
     tmp = tempfile.mkdtemp(prefix="tide-scale-step-")
     api, port = free_port(), free_port()
@@ -76,8 +93,13 @@ def main():
 
     try:
         server.stdout.readline()  # listening
-        params = ["-p", f"Port={port}", "-p", "HealthCheckInterval=0.5", "-p",
-                  "HealthCheckTimeout=0.25"]
+        # The sale keeps the stack's own health checks (every 2 s, as a user runs it); the step
+        # measures reaction, so its checks are fast enough not to hide it.
+        params = ["-p", f"Port={port}"]
+        if args.sale:
+            params += ["-p", f"MaxSize={args.max_size}"]
+        else:
+            params += ["-p", "HealthCheckInterval=0.5", "-p", "HealthCheckTimeout=0.25"]
         if args.policy == "step":
             stack = "stack.yaml"
             what = "70/30 CPU step policies, alarm periods 10 s x 3"
@@ -106,6 +128,8 @@ def main():
             raise RuntimeError(f"timed out waiting for {what}")
 
         wait("two healthy targets", lambda: healthy() >= 2)
+        if args.sale:
+            return sale(args, env, port, group, healthy, what)
         time.sleep(settle)
         print(f"tide scale_step: group {group}, load {args.rate} req/s of work={args.work} "
               f"on 2 x t3.micro (0.25 core each), {what}")
@@ -141,6 +165,106 @@ def main():
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_load(args, env, port, profile, on_second):
+    """Runs `tide load` with a profile, calling on_second(elapsed_s, line) for each progress
+    line (one a second), and returns the monotonic time the load started."""
+    load = subprocess.Popen(
+        [args.tide, "load", f"http://127.0.0.1:{port}/?work={args.work}", "--profile", profile,
+         "--timeout", "5s", "--connections", "1000"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+    started = time.monotonic()
+    try:
+        for line in load.stderr:
+            fields = line.split()
+            if len(fields) > 1 and fields[0].endswith("s") and fields[0][:-1].isdigit():
+                on_second(int(fields[0][:-1]), line)
+        load.wait(timeout=60)
+    finally:
+        if load.poll() is None:
+            load.send_signal(signal.SIGTERM)
+            load.wait(timeout=30)
+    return started
+
+
+def field(line, name):
+    """The number after `name` in a `tide load` progress line (0 when absent)."""
+    fields = line.split()
+    return int(fields[fields.index(name) + 1]) if name in fields else 0
+
+
+def sale(args, env, port, group, healthy, what):
+    """The sale spike of issue 11 (see --sale in the module's doc)."""
+    # One t3.micro's capacity: the two instances driven well past what they serve.
+    served = {}
+    run_load(args, env, port, f"steady:300:{args.calibrate}s",
+             lambda s, line: served.__setitem__(s, field(line, "2xx")))
+    steady = [served[s] for s in served if args.calibrate // 3 < s <= args.calibrate]
+    per_instance = sum(steady) / len(steady) / 2 if steady else 0
+    if per_instance <= 0:
+        raise RuntimeError("calibration served nothing")
+    time.sleep(args.settle)  # CPU back to calm, so the alarms start from a quiet baseline
+    calm = 3 * 2 * per_instance / 50
+    peak = 50 * calm
+    print(f"tide scale_step --sale: one t3.micro serves {per_instance:.1f} req/s of "
+          f"work={args.work}; calm {calm:.1f} req/s for 10 s, then {peak:.0f} req/s (50x, 3x two "
+          f"instances) for {args.spike} s; group 2..{args.max_size}, {what}", flush=True)
+    samples = []  # (monotonic time, healthy targets)
+    stop = [False]
+
+    def poll():
+        while not stop[0]:
+            try:
+                samples.append((time.monotonic(), healthy()))
+            except Exception:
+                pass
+            time.sleep(0.2)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    seconds = {}
+    try:
+        started = run_load(args, env, port,
+                           f"steady:{calm:.2f}:10s,step:{peak:.1f}:{args.spike}s",
+                           lambda s, line: seconds.__setitem__(s, line))
+    finally:
+        stop[0] = True
+        poller.join()
+
+    def targets_during(t0, t1):
+        """Healthy targets over [t0, t1), weighted by time (the last sample before holds)."""
+        total = 0.0
+        points = list(samples)
+        for i, (t, n) in enumerate(points):
+            end = points[i + 1][0] if i + 1 < len(points) else t1
+            a, b = max(t, t0), min(end, t1)
+            if b > a:
+                total += n * (b - a)
+        return total / (t1 - t0)
+
+    print(f"{'s':>4} {'healthy':>8} {'capacity':>9} {'2xx':>6} {'ratio':>6}  rest of the second")
+    within = spike = 0
+    worst = None
+    for s in sorted(seconds):
+        line = seconds[s]
+        if s <= 10 or s > 10 + args.spike:
+            continue
+        n = targets_during(started + s - 1, started + s)
+        capacity = n * per_instance
+        ok = field(line, "2xx")
+        ratio = ok / capacity if capacity else 0
+        spike += 1
+        within += ratio >= 0.9
+        worst = ratio if worst is None else min(worst, ratio)
+        rest = line.split("2xx", 1)[1].split(None, 1)[1].strip() if "2xx" in line else ""
+        print(f"{s - 10:>4} {n:>8.2f} {capacity:>9.1f} {ok:>6} {ratio:>6.2f}  {rest}")
+    print(f"seconds of the spike within 10 % of the healthy targets' capacity: {within} of "
+          f"{spike}; lowest ratio {worst if worst is not None else float('nan'):.2f}")
+    print("\n" + subprocess.run([args.tide, "asg", "explain", group], env=env,
+                                capture_output=True, text=True, timeout=60).stdout)
+    return 0
 
 
 if __name__ == "__main__":

@@ -34,8 +34,13 @@ Json parseObject(const std::string& s) {
   return j.is_object() ? j : Json();
 }
 
-// "At 2026-12-06T18:02:01Z a user request ..." → "a user request ...".
-std::string withoutTime(const std::string& cause) {
+// "At 2026-12-06T18:02:01Z a user request ..." → "a user request ...". A cause that begins with
+// the change of capacity that made it ("At T1 a monitor alarm ... to 3.  At T2 an instance was
+// started ...", as AWS words a launch's) keeps its own sentence only: the change is told by its
+// own line.
+std::string withoutTime(const std::string& whole) {
+  size_t own = whole.rfind(".  At ");
+  std::string cause = own == std::string::npos ? whole : whole.substr(own + 3);
   if (cause.rfind("At ", 0) == 0) {
     size_t space = cause.find(' ', 3);
     if (space != std::string::npos) {

@@ -103,8 +103,10 @@ TEST(ExplainTest, EventsReadOldestFirstWithoutTellingADecisionTwice) {
         {"Description", "Launching a new EC2 instance: i-1"},
         {"StatusCode", "Failed"},
         {"StatusMessage", "InsufficientInstanceCapacity"},
-        {"Cause", "At 2026-12-06T18:02:01Z an instance was started in response to a difference "
-                  "between desired and actual capacity, increasing the capacity from 2 to 3."},
+        {"Cause", "At 2026-12-06T18:02:01Z a monitor alarm cpu-high in state ALARM triggered "
+                  "policy out changing the desired capacity from 2 to 3.  At 2026-12-06T18:02:01Z "
+                  "an instance was started in response to a difference between desired and "
+                  "actual capacity, increasing the capacity from 2 to 3."},
         {"Details", "{}"}}});
   auto events = explainEvents(activities, history, 10);
   ASSERT_EQ(events.size(), 4u); // the alarm-driven change is told once, by the alarm's action

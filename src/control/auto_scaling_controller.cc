@@ -112,10 +112,10 @@ Result<Millis> AutoScalingController::reconcile(const Wake& wake) {
 
 Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now, TimeMs& next) {
   int toLaunch = 0, active = 0, toWarm = 0;
-  std::string cause;
+  std::string cause, trigger;
   bool deleted = false;
   TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) {
-    return observe(tx, name, now, toLaunch, toWarm, active, cause, next, deleted);
+    return observe(tx, name, now, toLaunch, toWarm, active, cause, trigger, next, deleted);
   }));
   if (deleted) {
     logInfo("auto scaling group " + name + " deleted");
@@ -123,7 +123,7 @@ Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now
   }
   if (toLaunch > 0) {
     if (cause.empty()) {
-      cause = operations::causeTime(now) +
+      cause = trigger + operations::causeTime(now) +
               " an instance was started in response to a difference between desired and actual "
               "capacity, increasing the capacity from " +
               std::to_string(active) + " to " + std::to_string(active + toLaunch) + ".";
@@ -142,7 +142,8 @@ Status AutoScalingController::reconcileGroup(const std::string& name, TimeMs now
 
 Status AutoScalingController::observe(store::Tx& tx, const std::string& name, TimeMs now,
                                       int& toLaunch, int& toWarm, int& active,
-                                      std::string& launchCause, TimeMs& next, bool& deleted) {
+                                      std::string& launchCause, std::string& trigger, TimeMs& next,
+                                      bool& deleted) {
   TIDE_ASSIGN_OR_RETURN(auto found, tx.autoScalingGroup(name));
   if (!found.has_value()) {
     deleted = true;
@@ -186,12 +187,26 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     return Status::ok();
   };
   // Takes an instance out of service with an activity saying why.
-  auto takeOut = [&](Instance& i, const std::string& why) -> Status {
+  // AWS begins the Cause of a launch or termination that a change of the desired capacity
+  // made with that change's own cause: "At T1 a monitor alarm ... triggered policy ... changing
+  // the desired capacity from 2 to 3.  At T2 an instance was started ...". The newest such
+  // change, when it set the capacity the group now has; else nothing.
+  auto triggeredBy = [&](int desired) -> std::string {
+    for (const model::ScalingActivity& a : *acts) {
+      if (a.kind == ActivityKind::Other &&
+          a.description.rfind("Changing the desired capacity from ", 0) == 0) {
+        return a.description.ends_with(" to " + std::to_string(desired)) ? a.cause + "  " : "";
+      }
+    }
+    return "";
+  };
+  auto takeOut = [&](Instance& i, const std::string& why,
+                     const std::string& before = std::string()) -> Status {
     i.lifecycleState = LifecycleState::Terminating;
     changed[i.instanceId] = true;
-    auto a =
-        operations::newActivity(name, ActivityKind::Terminate, i.instanceId,
-                                kTerminating + i.instanceId, operations::causeTime(now) + why, now);
+    auto a = operations::newActivity(name, ActivityKind::Terminate, i.instanceId,
+                                     kTerminating + i.instanceId,
+                                     before + operations::causeTime(now) + why, now);
     acts->insert(acts->begin(), a);
     logInfo("auto scaling group " + name + ": taking " + i.instanceId + " out of service");
     return tx.putScalingActivity(a);
@@ -411,16 +426,17 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
                               std::to_string(active) + " to " + std::to_string(desired) + ".";
       TIDE_ASSIGN_OR_RETURN(bool reused, returnToWarmPool(pool, *byId[id], why));
       if (!reused) {
-        TIDE_RETURN_IF_ERROR(takeOut(*byId[id], why));
+        TIDE_RETURN_IF_ERROR(takeOut(*byId[id], why, triggeredBy(desired)));
       }
     }
   } else if (active < desired && !isSuspended(g, ScalingProcess::Launch)) {
     toLaunch = desired - active;
+    trigger = triggeredBy(desired);
     // Warm instances first: they serve in a fraction of a cold launch's time.
     TIDE_ASSIGN_OR_RETURN(
         int taken,
         takeFromWarmPool(pool, toLaunch,
-                         operations::causeTime(now) +
+                         trigger + operations::causeTime(now) +
                              " an instance was taken from the warm pool in response to "
                              "a difference between desired and actual capacity, "
                              "increasing the capacity from " +

@@ -79,10 +79,12 @@ private:
   Status reconcileGroup(const std::string& groupName, TimeMs now, TimeMs& next);
   // Observes the group's instances and moves them on (lifecycle, health, draining, victims).
   // Sets `toLaunch` to how many instances the group is short of (with `launchCause` when the
-  // launches are not for a difference in capacity), and `deleted` when the group was removed.
-  // `toWarm`: how many to launch into the warm pool (control/warm_pool.h).
+  // launches are not for a difference in capacity; else `trigger`, the cause of the change of
+  // desired capacity that made the difference, or empty), and `deleted` when the group was
+  // removed. `toWarm`: how many to launch into the warm pool (control/warm_pool.h).
   Status observe(store::Tx& tx, const std::string& groupName, TimeMs now, int& toLaunch,
-                 int& toWarm, int& active, std::string& launchCause, TimeMs& next, bool& deleted);
+                 int& toWarm, int& active, std::string& launchCause, std::string& trigger,
+                 TimeMs& next, bool& deleted);
   // Launches `count` instances in growing batches, each with an activity of that cause; stops
   // at the first failure.
   void launch(const std::string& groupName, int count, const std::string& cause, TimeMs now,

@@ -4,6 +4,7 @@
 #include "common/status_testing.h"
 #include "control/auto_scaling_controller.h"
 #include "control/target_controller.h"
+#include "operations/scaling_activity.h"
 #include "store/faulty_store.h"
 #include "store/sqlite_store.h"
 
@@ -273,6 +274,60 @@ TEST_F(AutoScalingControllerTest, LaunchesToDesiredInGrowingBatches) {
             std::string::npos);
   pass(c); // nothing more while they are pending
   EXPECT_EQ(live().size(), 7u);
+}
+
+TEST_F(AutoScalingControllerTest, ALaunchOrTerminationCauseBeginsWithTheChangeThatMadeIt) {
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  pass(c);
+  instanceControllerPass();
+  pass(c);
+  clock_.advance(Millis(2000));
+  // As AWS words it: the desired change's own cause first, then the launch's sentence.
+  const std::string out = operations::causeTime(clock_.now()) +
+                          " a monitor alarm high in state ALARM triggered policy out " +
+                          operations::changingDesired(2, 3);
+  model::AutoScalingGroup g = group();
+  put([&](store::Tx& tx) {
+    return operations::changeDesiredCapacity(tx, g, 3, out, clock_.now(), "{}");
+  });
+  clock_.advance(Millis(1000));
+  pass(c);
+  auto acts = activities();
+  ASSERT_EQ(acts[0].kind, model::ActivityKind::Launch);
+  EXPECT_EQ(acts[0].cause, out + "  " + operations::causeTime(clock_.now()) +
+                               " an instance was started in response to a difference between "
+                               "desired and actual capacity, increasing the capacity from 2 to 3.");
+
+  instanceControllerPass();
+  pass(c);
+  const std::string in = operations::causeTime(clock_.now()) +
+                         " a user request explicitly set group desired capacity " +
+                         operations::changingDesired(3, 2);
+  g = group();
+  put([&](store::Tx& tx) {
+    return operations::changeDesiredCapacity(tx, g, 2, in, clock_.now(), "{}");
+  });
+  pass(c);
+  acts = activities();
+  ASSERT_EQ(acts[0].kind, model::ActivityKind::Terminate);
+  EXPECT_EQ(acts[0].cause.rfind(in + "  " + operations::causeTime(clock_.now()) +
+                                    " an instance was taken out of service in response to a "
+                                    "difference between desired and actual capacity",
+                                0),
+            0u)
+      << acts[0].cause;
+
+  // A launch that no change of capacity caused (a replacement) says only what it did.
+  g = group();
+  g.desiredCapacity = 4; // set without an activity
+  put([&](store::Tx& tx) { return tx.putAutoScalingGroup(g); });
+  pass(c);
+  acts = activities();
+  ASSERT_EQ(acts[0].kind, model::ActivityKind::Launch);
+  EXPECT_EQ(
+      acts[0].cause.rfind(operations::causeTime(clock_.now()) + " an instance was started", 0), 0u)
+      << acts[0].cause;
 }
 
 TEST_F(AutoScalingControllerTest, RegistersRunningInstancesAndPutsThemInService) {
