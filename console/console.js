@@ -429,7 +429,17 @@
           m: { axis: "y", display: false, min: 0, max: 1 },
         },
         plugins: {
-          legend: { labels: { boxWidth: 10, font: { size: 11 } } },
+          legend: {
+            labels: {
+              boxWidth: 10,
+              font: { size: 11 },
+              // Markers explain themselves on hover; many instances' lines would fill the box.
+              filter: (item, data) => {
+                const ds = data.datasets[item.datasetIndex];
+                return !ds.tideMarkers && !(ds.tideInstance && data.datasets.filter((d) => d.tideInstance).length > 4);
+              },
+            },
+          },
           tooltip: {
             callbacks: {
               title: (items) => (items.length ? timeText(items[0].parsed.x) : ""),
@@ -526,7 +536,12 @@
     };
   }
 
+  // The x axis starts at the first datapoint (at least a minute back), so that a page opened
+  // on a young server does not squeeze its data into the right edge.
   function setData(chart, datasets, from, to) {
+    let first = to - 60;
+    for (const d of datasets) if (!d.tideMarkers && !d.tideThreshold && d.data.length) first = Math.min(first, d.data[0].x);
+    from = Math.max(from, first);
     chart.data.datasets = datasets;
     chart.options.scales.x.min = from;
     chart.options.scales.x.max = to;
@@ -553,14 +568,14 @@
     const cpu = [line("group average", points("cpuavg"), "#1d2330", { borderWidth: 3 })];
     let k = 0;
     for (const id of series.keys()) {
-      if (id.startsWith("cpu_i_")) cpu.push(line(series.get(id).label, points(id), palette[k++ % palette.length]));
+      if (id.startsWith("cpu_i_")) cpu.push(line(series.get(id).label, points(id), palette[k++ % palette.length], { tideInstance: true }));
     }
     const group = $("chart-group").value;
     for (const a of state.Alarms || []) {
       const onGroup = (a.Dimensions || []).some((d) => d.Name === "AutoScalingGroupName" && d.Value === group);
       if (a.MetricName === "CPUUtilization" && onGroup) {
         cpu.push(line(a.AlarmName.length > 30 ? a.AlarmName.slice(0, 30) + "…" : a.AlarmName,
-          [{ x: from, y: a.Threshold }, { x: end, y: a.Threshold }], a.StateValue === "ALARM" ? "#d9453d" : "#9aa5b8", { borderDash: [6, 4] }));
+          [{ x: from, y: a.Threshold }, { x: end, y: a.Threshold }], a.StateValue === "ALARM" ? "#d9453d" : "#9aa5b8", { borderDash: [6, 4], tideThreshold: true }));
       }
     }
     cpu.push(markerDataset(from));
