@@ -67,8 +67,16 @@ void addConsoleCommand(CLI::App& app, const std::string& endpoint) {
       base.pop_back();
     }
     std::string url = base + "/console/";
-    // The token of the server's key; a server run with --auth none has no key and needs none.
+    // The token of the server's key, read as the other commands read it: the data directory's
+    // credentials file, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (`eval "$(tide
+    // credentials)"` elsewhere). A server run with --auth none has no key and needs no token.
     Result<api::Credentials> key = api::readCredentials(api::credentialsPath(dataDir));
+    const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+    const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+    if (!key && key.status().code() == "NotFound" && id != nullptr && *id != '\0' &&
+        secret != nullptr && *secret != '\0') {
+      key = api::Credentials{id, secret};
+    }
     if (key) {
       url += "?token=" + api::viewerToken(*key);
     } else if (key.status().code() != "NotFound") {

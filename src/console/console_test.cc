@@ -2,8 +2,10 @@
 
 #include "api/auth.h"
 #include "console/assets.h"
+#include "console/load_runner.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace tide::console {
 namespace {
@@ -58,6 +60,33 @@ TEST(ConsoleAuth, ActionsSeeOnlyHeaderCredentials) {
   api::HttpRequest header = r;
   header.headers = {{"x-tide-token", token}};
   EXPECT_TRUE(api::authorizeViewer(&config, withHeaderCredentialsOnly(header)).isOk());
+}
+
+TEST(LoadRunner, ChecksTheProfileRunsOneChildAndReportsHowItEnded) {
+  std::string log = ::testing::TempDir() + "/console-load-test.log";
+  // /bin/echo stands in for tide: it prints its arguments (`load URL --profile P`) and exits.
+  LoadRunner runner("/bin/echo", log);
+  EXPECT_FALSE(runner.state()["Running"].get<bool>());
+  EXPECT_TRUE(runner.stop().isOk()); // none runs: nothing to do
+
+  Status bad = runner.start("http://127.0.0.1:1/", "steady:fast:1s", "lb", 1000);
+  EXPECT_EQ(bad.code(), "ValidationError") << bad.toString();
+  EXPECT_FALSE(runner.state().contains("Profile"));
+
+  ASSERT_TRUE(runner.start("http://127.0.0.1:1/", "steady:5:1s", "lb", 1000).isOk());
+  nlohmann::json s;
+  for (int i = 0; i < 500; ++i) { // bounded: echo ends at once
+    s = runner.state();
+    if (!s["Running"].get<bool>()) {
+      break;
+    }
+    usleep(10'000);
+  }
+  EXPECT_FALSE(s["Running"].get<bool>());
+  EXPECT_EQ(s["Exit"], "exited 0");
+  EXPECT_EQ(s["Profile"], "steady:5:1s");
+  EXPECT_EQ(s["Target"], "lb");
+  EXPECT_EQ(s["LastLine"], "load http://127.0.0.1:1/ --profile steady:5:1s");
 }
 
 } // namespace
