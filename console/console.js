@@ -150,7 +150,8 @@
     }
     for (const al of s.Alarms || []) {
       const before = previousAlarm.get(al.AlarmName);
-      if (before !== undefined && before !== al.StateValue) {
+      // With the event stream on, its events mark transitions (with their reasons) instead.
+      if (!events && before !== undefined && before !== al.StateValue) {
         addMarker("alarm|" + al.AlarmName + "|" + al.StateUpdatedTimestamp, toMs(al.StateUpdatedTimestamp) || serverNow(),
           "alarm " + al.AlarmName + ": " + before + " → " + al.StateValue + " — " + (al.StateReason || ""), "alarm");
       }
@@ -161,7 +162,7 @@
         const key = tgArn + "|" + d.Target.Id;
         const now = d.TargetHealth.State;
         const before = previousHealth.get(key);
-        if (before !== undefined && before !== now) {
+        if (!events && before !== undefined && before !== now) {
           addMarker("health|" + key + "|" + s.Now, s.Now, "target " + d.Target.Id + ": " + before + " → " + now +
             (d.TargetHealth.Description ? " — " + d.TargetHealth.Description : ""), "health");
         }
@@ -179,6 +180,12 @@
   }
 
   // ---------------------------------------------------------------------------- drawing
+  // The newest value of a chart series (undefined before the first).
+  function latest(id) {
+    const m = series.get(id);
+    if (!m || !m.size) return undefined;
+    return m.get(Math.max(...m.keys()));
+  }
   const fmt = (x, digits) => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toFixed(digits));
   const shortArnName = (arn) => (arn || "").split("/").slice(-2, -1)[0] || arn;
 
@@ -246,7 +253,8 @@
     for (const g of s.AutoScalingGroups || []) for (const i of g.Instances || []) drawnInstances.add(i.InstanceId);
     const load = s.Load || {};
     frag.appendChild(el("div", { class: "node users" }, el("h3", { text: "Users" }),
-      el("div", { class: "meta", text: load.Running ? "load from the console: " + load.Profile + " → " + load.Target : "whoever calls the load balancers" })));
+      el("div", { class: "meta", text: (load.Running ? "load from the console: " + load.Profile + " → " + load.Target : "whoever calls the load balancers") +
+        (latest("req") !== undefined ? " · " + fmt(latest("req"), 0) + " requests/s" : "") })));
     const tgByArn = new Map((s.TargetGroups || []).map((t) => [t.TargetGroupArn, t]));
     const tgDrawn = new Set();
     const tgBox = (tg) => {
@@ -590,20 +598,38 @@
 
   // ------------------------------------------------------------------------ the event stream
   let events = null;
+  // The detail-types of tide's event stream (docs/events.md) and what each says on hover.
   const EVENT_TYPES = ["EC2 Instance State-change Notification", "EC2 Instance Launch Successful",
-    "EC2 Instance Terminate Successful", "EC2 Instance-terminate Lifecycle Action", "CloudWatch Alarm State Change",
-    "ELB Target Health State Change"];
+    "EC2 Instance Launch Unsuccessful", "EC2 Instance Terminate Successful", "EC2 Instance Terminate Unsuccessful",
+    "EC2 Instance-launch Lifecycle Action", "EC2 Instance-terminate Lifecycle Action", "CloudWatch Alarm State Change",
+    "ELB Target Health State Change", "Auto Scaling Desired Capacity Change"];
+  function describeEvent(type, d) {
+    const stateOf = (x) => (x && typeof x === "object" ? x.value : x);
+    if (d["instance-id"]) return d["instance-id"] + " → " + d.state;
+    if (d.alarmName) {
+      return d.alarmName + ": " + (stateOf(d.previousState) || "?") + " → " + stateOf(d.state) +
+        (d.state && d.state.reason ? " — " + d.state.reason : "");
+    }
+    if (d.target) {
+      return "target " + d.target.id + ":" + d.target.port + " " + (d.previousState || "new") + " → " + d.state +
+        (d.description || d.reason ? " — " + (d.description || d.reason) : "");
+    }
+    if (d.LifecycleTransition) return d.EC2InstanceId + " " + d.LifecycleTransition + " (hook " + d.LifecycleHookName + ")";
+    if (d.DesiredCapacity !== undefined) {
+      return d.AutoScalingGroupName + " desired " + d.PreviousDesiredCapacity + " → " + d.DesiredCapacity;
+    }
+    if (d.EC2InstanceId) return d.EC2InstanceId + ": " + (d.Description || "") + (d.Cause ? " — " + d.Cause : "");
+    return type;
+  }
   function openEvents(path) {
     if (events || !path || typeof EventSource === "undefined") return;
     events = new EventSource(path + "?replay=200" + (token ? "&token=" + encodeURIComponent(token) : ""));
     const onEvent = (ev) => {
       let e = null;
       try { e = JSON.parse(ev.data); } catch (err) { return; }
-      const d = e.detail || {};
-      const what = [d["instance-id"] || d.EC2InstanceId || d.target || "", d.state || d.StatusCode || "",
-        d.alarmName || "", d.state && d.state.value ? d.state.value + " — " + (d.state.reason || "") : "",
-        d.Cause || d.reason || d.description || ""].filter((x) => typeof x === "string" && x).join(" ");
-      addMarker("ev|" + (ev.lastEventId || e.id), toMs(e.time) || serverNow(), (e["detail-type"] || ev.type) + ": " + what, "event");
+      const type = e["detail-type"] || ev.type;
+      const kind = type.startsWith("CloudWatch") ? "alarm" : type.startsWith("ELB") ? "health" : "event";
+      addMarker("ev|" + (ev.lastEventId || e.id), toMs(e.time) || serverNow(), type + ": " + describeEvent(type, e.detail || {}), kind);
       refreshSoon();
     };
     for (const t of EVENT_TYPES) events.addEventListener(t, onEvent);
