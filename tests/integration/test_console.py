@@ -10,14 +10,14 @@ Skipped, with a message, when chromium is not installed (scripts/deps.sh install
 import json
 import os
 import signal
-import subprocess
+import sys
 import time
 import unittest
 import urllib.error
 import urllib.request
 
 from devtools import Browser, chromium_path
-from harness import SOURCE_DIR, TideTestCase, free_port, get, wait_for
+from harness import SOURCE_DIR, TideTestCase, free_port, get, pid_alive, wait_for
 
 ARTIFACTS = os.environ.get("TIDE_TEST_ARTIFACTS") or os.path.join(
     SOURCE_DIR, "build", "test-artifacts")
@@ -107,6 +107,8 @@ class ConsoleBrowserTest(TideTestCase):
         self.assertIsNotNone(known, "tide never noticed the killed instance")
         self.assertIsNotNone(shown, "the page never showed the killed instance as down")
         self.assertLessEqual(shown - known, 2.0, "the page lagged tide by %.2f s" % (shown - known))
+        print(f"\nconsole: the killed instance shown {shown - known:+.2f} s after the API",
+              file=sys.stderr)
 
         known = shown = None
         new_ids = set()
@@ -123,6 +125,8 @@ class ConsoleBrowserTest(TideTestCase):
         self.assertIsNotNone(known, "the group never launched a replacement")
         self.assertIsNotNone(shown, "the page never showed the replacement")
         self.assertLessEqual(shown - known, 2.0, "the page lagged tide by %.2f s" % (shown - known))
+        print(f"console: the replacement shown {shown - known:+.2f} s after the API",
+              file=sys.stderr)
 
         # The page's load control: a steady 60 requests a second (30 per instance against a
         # target of 10) scales the group out, and the request chart fills.
@@ -160,6 +164,21 @@ class ConsoleBrowserTest(TideTestCase):
         wait_for(lambda: not (b.evaluate("tideConsole.state().Load") or {}).get("Running"),
                  timeout=10, what="the load to stop from the page")
         self.assertEqual(b.errors, [], "the browser logged errors")
+
+        # A load still running when the server stops is stopped with it.
+        token = self.url.split("token=")[1]
+        lb = self.ok("DescribeLoadBalancers")["LoadBalancers"][0]["LoadBalancerArn"]
+        req = urllib.request.Request(
+            self.server.endpoint + "/console/api/call", method="POST",
+            data=json.dumps({"Action": "StartLoad", "Params": {
+                "LoadBalancerArn": lb, "Profile": "steady:5:5m"}}).encode(),
+            headers={"X-Tide-Token": token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            pid = json.loads(r.read())["Load"]["ProcessId"]
+        self.assertTrue(pid_alive(pid))
+        self.browser.close()
+        self.restart_server()
+        wait_for(lambda: not pid_alive(pid), timeout=10, what="the load to end with the server")
 
 
 if __name__ == "__main__":
