@@ -433,7 +433,8 @@
         elements: { point: { radius: 0 }, line: { borderWidth: 1.5, tension: 0 } },
         scales: {
           x: { type: "linear", ticks: { maxRotation: 0, autoSkipPadding: 16, callback: (v) => timeText(v) } },
-          y: { beginAtZero: true, suggestedMax: yMax, title: { display: !!yTitle, text: yTitle } },
+          y: { beginAtZero: true, suggestedMax: yMax, title: { display: !!yTitle, text: yTitle },
+            ticks: { precision: id === "chart-size" ? 0 : undefined } },
           m: { axis: "y", display: false, min: 0, max: 1 },
         },
         plugins: {

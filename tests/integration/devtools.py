@@ -136,6 +136,8 @@ class Browser:
             self.ws = WebSocket(page["webSocketDebuggerUrl"])
             for domain in ("Runtime", "Log", "Page"):
                 self.call(f"{domain}.enable")
+            # The page's viewport, exactly (the window's size includes the browser's frame).
+            self.viewport(width, height)
         except BaseException:
             self.close()
             raise
