@@ -149,6 +149,10 @@ class ConsoleBrowserTest(TideTestCase):
                  what="the page to draw the new instances")
         self.assertTrue(b.evaluate("tideConsole.markers().some(m => m.kind === 'activity')"),
                         "no scaling activity marked on the charts")
+        if b.evaluate("tideConsole.state().EventStream"):
+            # A server with the event stream: its events mark the charts too.
+            self.assertTrue(b.evaluate("tideConsole.markers().some(m => m.kind !== 'activity')"),
+                            "no event from the stream marked on the charts")
         b.screenshot(os.path.join(ARTIFACTS, "console-scaling.png"))
 
         # Acting needs the token in a header: the cookie alone is refused.
