@@ -313,6 +313,17 @@
     for (const g of s.AutoScalingGroups || []) {
       if (!drawnGroups.has(g.AutoScalingGroupName)) rest.appendChild(el("div", { class: "node tg" }, groupBox(g, views, now)));
     }
+    // Instances of no group and no target group (RunInstances by hand), while they live.
+    const drawn = new Set();
+    for (const box of frag.querySelectorAll(".instance")) drawn.add(box.dataset.instanceId);
+    for (const box of rest.querySelectorAll(".instance")) drawn.add(box.dataset.instanceId);
+    const loose = (s.Instances || []).filter((i) => i.State.Name !== "terminated" && !drawn.has(i.InstanceId) &&
+      !(s.AutoScalingGroups || []).some((g) => (g.Instances || []).some((x) => x.InstanceId === i.InstanceId)));
+    if (loose.length) {
+      const list = el("div", { class: "instances" });
+      for (const i of loose) list.appendChild(instanceBox(i.InstanceId, views.get(i.InstanceId), now));
+      rest.appendChild(el("div", { class: "node tg" }, el("h3", { text: "Instances outside any group" }), list));
+    }
     if (rest.childNodes.length) frag.appendChild(rest);
     d.replaceChildren(frag);
   }

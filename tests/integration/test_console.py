@@ -185,5 +185,31 @@ class ConsoleBrowserTest(TideTestCase):
         wait_for(lambda: not pid_alive(pid), timeout=10, what="the load to end with the server")
 
 
+@unittest.skipUnless(chromium_path(), "chromium is not installed (scripts/deps.sh installs it)")
+class ConsoleLooseInstanceTest(TideTestCase):
+    def test_an_instance_of_no_group_is_drawn_and_stopped_from_the_page(self):
+        image = self.make_image()
+        lt = self.ok("CreateLaunchTemplate", {"LaunchTemplateName": "web", "LaunchTemplateData": {
+            "ImageId": image, "InstanceType": "t3.micro"}})["LaunchTemplate"]["LaunchTemplateId"]
+        run = self.ok("RunInstances", {"LaunchTemplate": {"LaunchTemplateId": lt},
+                                       "MinCount": 1, "MaxCount": 1})
+        iid = run["Instances"][0]["InstanceId"]
+        self.wait_state(iid, "running")
+        browser = Browser(390, 844)
+        self.addCleanup(browser.close)
+        browser.navigate(self.tide("console").stdout.strip())
+        wait_for(lambda: page_instances(browser).get(iid) == "inservice", timeout=15,
+                 what="the page to draw the instance")
+        # Its "stop" button: StopInstances through the page, with the token in a header.
+        browser.evaluate(f"document.querySelector('[data-instance-id={iid}] button:nth-child(2)')"
+                         ".click()")
+        self.wait_state(iid, "stopped")
+        wait_for(lambda: page_instances(browser).get(iid) == "stopped", timeout=5,
+                 what="the page to show the instance stopped")
+        self.assertIn("StopInstances: done", browser.evaluate(
+            "document.getElementById('action-result').textContent"))
+        self.assertEqual(browser.errors, [], "the browser logged errors")
+
+
 if __name__ == "__main__":
     unittest.main()
