@@ -19,6 +19,8 @@ packages=(
   awscli python3-boto3               # the AWS clients the integration tests drive tide with
   python3-botocore                   # AWS's service models: scripts/gen_wire_model.py reads them
   tzdata                             # time zones of scheduled actions (/usr/share/zoneinfo)
+  libjs-chart.js                     # the console's charts, embedded in tide at build time
+  chromium                           # the console's browser test (headless, DevTools protocol)
 )
 
 missing=()

@@ -27,5 +27,8 @@ void addAsgRefreshCommands(CLI::App& asg, CommandContext& ctx);
 void addLoadCommands(CLI::App& app, CommandContext& ctx);
 // `tide up`, `tide down`, `tide stack` (stack_commands.cc).
 void addStackCommands(CLI::App& app, CommandContext& ctx);
+// `tide console` (console_command.cc): the console's URL for the server at `endpoint` (read
+// when the command runs, after parsing).
+void addConsoleCommand(CLI::App& app, const std::string& endpoint);
 
 } // namespace tide::cli

@@ -7,6 +7,7 @@
 #include "balancer/balancer.h"
 #include "common/event_loop.h"
 #include "common/log.h"
+#include "console/console.h"
 #include "control/alarm_controller.h"
 #include "control/auto_scaling_controller.h"
 #include "control/health_checker.h"
@@ -266,9 +267,14 @@ public:
         },
         control::ReconcileSchedulerOptions{kReconcileInterval, Millis(1000)});
 
+    console_ = std::make_unique<console::Console>(
+        *ctx_, *publisher_, [this] { return balancer_->counters(); },
+        console::ConsoleOptions{"/proc/self/exe", options_.dataDir, ""});
     http_ = std::make_unique<api::HttpServer>(
-        loop_, api::HttpServerOptions{},
-        [this](const api::HttpRequest& r) { return api::handleApiRequest(*ctx_, r); });
+        loop_, api::HttpServerOptions{}, [this](const api::HttpRequest& r) {
+          return console::Console::handles(r.target) ? console_->handle(r) // docs/console.md
+                                                     : api::handleApiRequest(*ctx_, r);
+        });
     auto port = http_->listen(options_.apiHost, options_.apiPort);
     if (!port) {
       return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +
@@ -316,6 +322,7 @@ public:
     loop_.run();
 
     http_->close();
+    console_->stopLoad();
     balancer_->stop();
     loop_.remove(signalFd_);
     ::close(signalFd_);
@@ -515,6 +522,7 @@ private:
   api::AuthConfig auth_;              // who may call (--auth)
   stacks::StackEngine stacks_;
   std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
+  std::unique_ptr<console::Console> console_;              // /console/ (docs/console.md)
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;
