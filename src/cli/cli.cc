@@ -535,6 +535,7 @@ int cliMain(int argc, char** argv) {
   addAsgCommands(app, commands);
   addLoadCommands(app, commands);
   addStackCommands(app, commands);
+  addEventCommands(app, commands);
 
   // ----------------------------------------------------------------------------------- status
   auto* status = app.add_subcommand("status", "the host, its capacity and instances at a glance");

@@ -27,5 +27,7 @@ void addAsgRefreshCommands(CLI::App& asg, CommandContext& ctx);
 void addLoadCommands(CLI::App& app, CommandContext& ctx);
 // `tide up`, `tide down`, `tide stack` (stack_commands.cc).
 void addStackCommands(CLI::App& app, CommandContext& ctx);
+// `tide events` (event_commands.cc).
+void addEventCommands(CLI::App& app, CommandContext& ctx);
 
 } // namespace tide::cli
