@@ -45,11 +45,14 @@ private:
   struct sigaction oldTerm_ {};
 };
 
-void printEvent(uint64_t seq, const Json& event, bool json) {
+// Parsed keeping the keys in the server's (AWS's) order.
+using OrderedJson = nlohmann::ordered_json;
+
+void printEvent(uint64_t seq, const OrderedJson& event, bool json) {
   if (json) {
     std::printf("%s\n", event.dump().c_str());
   } else {
-    std::printf("%s\n", eventText(seq, event).c_str());
+    std::printf("%s\n", eventText(seq, Json::parse(event.dump())).c_str());
   }
   std::fflush(stdout);
 }
@@ -83,12 +86,12 @@ void listOnce(const ApiClient& api, uint64_t since, bool json) {
   if (resp->status != 200) {
     die(errorOf(resp->status, resp->body));
   }
-  Json records = Json::parse(resp->body, nullptr, false);
+  OrderedJson records = OrderedJson::parse(resp->body, nullptr, false);
   if (!records.is_array()) {
     die(internalError("the server's /events answer is not a JSON array"));
   }
-  for (const Json& r : records) {
-    printEvent(r.value("seq", uint64_t(0)), r.value("event", Json::object()), json);
+  for (const OrderedJson& r : records) {
+    printEvent(r.value("seq", uint64_t(0)), r.value("event", OrderedJson::object()), json);
   }
 }
 
@@ -194,7 +197,7 @@ int follow(const ApiClient& api, std::optional<uint64_t> since, bool json) {
       }
       if (line.empty()) {
         if (!data.empty()) {
-          Json event = Json::parse(data, nullptr, false);
+          OrderedJson event = OrderedJson::parse(data, nullptr, false);
           if (!event.is_discarded()) {
             printEvent(seq, event, json);
           }

@@ -68,7 +68,7 @@ void EventJournal::readBack() {
     bool intoRing = path == currentFile();
     std::string line;
     while (std::getline(in, line)) {
-      nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+      EventJson record = EventJson::parse(line, nullptr, false); // keys kept in order
       if (record.is_discarded() || !record.is_object() || !record.contains("seq") ||
           !record["seq"].is_number_unsigned() || !record.contains("event") ||
           !record["event"].is_object()) {

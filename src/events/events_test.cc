@@ -265,6 +265,7 @@ TEST_F(JournalTest, LogRotatesKeepsFewFilesIsPrivateAndIsReadBack) {
   ASSERT_TRUE(again.open().isOk());
   EXPECT_EQ(again.lastSeq(), 40u);
   EXPECT_EQ(again.after(0).size(), lines);
+  EXPECT_EQ(again.after(0).front().json.rfind("{\"version\":\"0\",\"id\":", 0), 0u);
   EXPECT_EQ(again.append(event(41)).seq, 41u);
 }
 
