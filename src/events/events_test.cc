@@ -6,9 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <thread>
 #include <unistd.h>
 
 namespace tide::events {
@@ -170,6 +176,11 @@ TEST(EventShapeTest, TargetHealthChangeIsTidesOwn) {
 
 // ---- journal ----
 
+EventJson pendingEvent(int n) {
+  return instanceStateChange(kOrigin, "i-" + std::to_string(n), model::InstanceState::Pending,
+                             kNoon);
+}
+
 class JournalTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -180,10 +191,7 @@ protected:
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static EventJson event(int n) {
-    return instanceStateChange(kOrigin, "i-" + std::to_string(n), model::InstanceState::Pending,
-                               kNoon);
-  }
+  static EventJson event(int n) { return pendingEvent(n); }
 
   fs::path dir_;
 };
@@ -273,6 +281,162 @@ TEST(EventStreamFrameTest, SseFrame) {
   Event e{7, "EC2 Instance State-change Notification", R"({"a":"x\ny"})"};
   EXPECT_EQ(EventStream::sseFrame(e), "id: 7\nevent: EC2 Instance State-change Notification\n"
                                       "data: {\"a\":\"x\\ny\"}\n\n");
+}
+
+// ---- the stream, over a real HTTP server ----
+
+// An HttpServer on its own loop thread answering with an EventStream over a journal (auth
+// none), with a short keep-alive.
+class StreamTest : public ::testing::Test {
+protected:
+  template <typename Fn> auto onLoop(Fn fn) {
+    std::promise<decltype(fn())> done;
+    loop_.post([&] { done.set_value(fn()); });
+    return done.get_future().get();
+  }
+  void SetUp() override {
+    stream_ = std::make_unique<EventStream>(loop_, journal_, nullptr, Millis(50));
+    http_ = std::make_unique<api::HttpServer>(
+        loop_, api::HttpServerOptions{},
+        [this](const api::HttpRequest& r) { return stream_->handle(r); });
+    auto port = http_->listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.isOk());
+    port_ = *port;
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  void TearDown() override {
+    onLoop([this] {
+      http_->close();
+      loop_.stop();
+      return true;
+    });
+    thread_.join();
+  }
+  void append(int n) {
+    onLoop([&] { return journal_.append(pendingEvent(n)).seq; });
+  }
+  // A raw connection that sent `request`; reads with a 5 s timeout.
+  int open(const std::string& request) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), ssize_t(request.size()));
+    return fd;
+  }
+  // Reads until `needle` has arrived; returns all read so far.
+  static std::string readUntil(int fd, std::string& buf, const std::string& needle) {
+    char tmp[4096];
+    while (buf.find(needle) == std::string::npos) {
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) {
+        break;
+      }
+      buf.append(tmp, size_t(n));
+    }
+    return buf;
+  }
+
+  EventLoop loop_;
+  EventJournal journal_{EventJournalOptions{}};
+  std::unique_ptr<EventStream> stream_;
+  std::unique_ptr<api::HttpServer> http_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(StreamTest, ReplaysAfterLastEventIdThenSendsNewEventsAndKeepAlives) {
+  append(1);
+  append(2);
+  append(3);
+  int fd = open("GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n");
+  std::string buf;
+  readUntil(fd, buf, "id: 3\n");
+  EXPECT_NE(buf.find("Content-Type: text/event-stream\r\n"), std::string::npos) << buf;
+  EXPECT_EQ(buf.find("id: 1\n"), std::string::npos) << buf;
+  EXPECT_NE(buf.find("id: 2\nevent: EC2 Instance State-change Notification\ndata: {"),
+            std::string::npos)
+      << buf;
+  EXPECT_EQ(onLoop([&] { return stream_->clients(); }), 1u);
+  append(4);
+  readUntil(fd, buf, "id: 4\n");
+  EXPECT_NE(buf.find("id: 4\n"), std::string::npos);
+  readUntil(fd, buf, ": keep-alive\n\n");
+  EXPECT_NE(buf.find(": keep-alive\n\n"), std::string::npos);
+  ::close(fd);
+  for (int i = 0; i < 500 && onLoop([&] { return stream_->clients(); }) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(onLoop([&] { return stream_->clients(); }), 0u);
+}
+
+TEST_F(StreamTest, ReplayNAndOnlyNewByDefault) {
+  append(1);
+  append(2);
+  int fd = open("GET /events?replay=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string buf;
+  readUntil(fd, buf, "id: 2\n");
+  EXPECT_EQ(buf.find("id: 1\n"), std::string::npos) << buf;
+  ::close(fd);
+  int fresh = open("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got;
+  readUntil(fresh, got, "retry: 1000\n\n");
+  append(3);
+  readUntil(fresh, got, "id: 3\n");
+  EXPECT_EQ(got.find("id: 2\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("id: 3\n"), std::string::npos) << got;
+  ::close(fresh);
+}
+
+TEST_F(StreamTest, JsonForPollingAndPreciseErrors) {
+  append(1);
+  append(2);
+  api::HttpRequest req;
+  req.method = "GET";
+  req.target = "/events?format=json&since=1";
+  auto r = api::httpRequest("127.0.0.1", port_, req, Millis(5000));
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(r->status, 200);
+  Json records = Json::parse(r->body);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["seq"], 2);
+  EXPECT_EQ(records[0]["event"]["detail"]["instance-id"], "i-2");
+  for (const char* bad : {"/events?since=x", "/events?replay=-1", "/events?format=xml"}) {
+    req.target = bad;
+    r = api::httpRequest("127.0.0.1", port_, req, Millis(5000));
+    ASSERT_TRUE(r.isOk());
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_EQ(Json::parse(r->body)["__type"], "ValidationError") << bad;
+  }
+  req.method = "POST";
+  req.target = "/events";
+  r = api::httpRequest("127.0.0.1", port_, req, Millis(5000));
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(r->status, 405);
+}
+
+TEST(EventStreamAuthTest, ViewerTokenIsRequiredWithSigV4) {
+  EventLoop loop;
+  EventJournal journal{EventJournalOptions{}};
+  api::AuthConfig auth;
+  auth.credentials = api::Credentials{"AKIAEXAMPLE000000000", "secret"};
+  EventStream stream(loop, journal, &auth);
+  api::HttpRequest req;
+  req.method = "GET";
+  req.target = "/events?format=json";
+  api::HttpResponse r = stream.handle(req);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(Json::parse(r.body)["__type"], "AccessDeniedException");
+  req.headers.emplace_back("authorization", "Bearer " + api::viewerToken(auth.credentials));
+  EXPECT_EQ(stream.handle(req).status, 200);
+  EXPECT_TRUE(EventStream::handles("/events"));
+  EXPECT_TRUE(EventStream::handles("/events?since=3"));
+  EXPECT_FALSE(EventStream::handles("/eventsx"));
+  EXPECT_FALSE(EventStream::handles("/"));
 }
 
 // ---- events from the store's changes ----
