@@ -168,6 +168,43 @@ class EventsTest(TideTestCase):
         self.assertEqual(json.loads(later[0])["id"], records[-1]["event"]["id"])
         self.assertTrue(later[0].startswith('{"version":"0","id":'), later[0])  # AWS's order
 
+    def test_a_lifecycle_action_event_carries_the_token_that_completes_it(self):
+        image = self.make_image("shop")
+        self.tide("template", "create", "--name", "shop", "--image-id", image,
+                  "--instance-type", "t3.nano")
+        self.tide("asg", "create", "--name", "hooked", "--launch-template", "shop", "--min", "0",
+                  "--max", "2", "--desired", "0")
+        self.ok("PutLifecycleHook", {"AutoScalingGroupName": "hooked",
+                                     "LifecycleHookName": "ready",
+                                     "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+                                     "HeartbeatTimeout": 300, "DefaultResult": "ABANDON",
+                                     "NotificationMetadata": "from the test"})
+        follower = self.follow("--json")
+        self.ok("SetDesiredCapacity", {"AutoScalingGroupName": "hooked", "DesiredCapacity": 1})
+
+        def until(detail_type):
+            for _ in range(200):
+                e = follower.next_event(timeout=60)
+                if e["detail-type"] == detail_type:
+                    return e
+            self.fail(f"no {detail_type}")
+
+        action = until("EC2 Instance-launch Lifecycle Action")
+        d = action["detail"]
+        self.assertEqual(action["source"], "aws.autoscaling")
+        self.assertEqual(d["AutoScalingGroupName"], "hooked")
+        self.assertEqual(d["LifecycleHookName"], "ready")
+        self.assertEqual(d["LifecycleTransition"], "autoscaling:EC2_INSTANCE_LAUNCHING")
+        self.assertEqual(d["NotificationMetadata"], "from the test")
+        # What a rule's target would do with it: answer the hook with the event's token.
+        self.ok("CompleteLifecycleAction", {"AutoScalingGroupName": "hooked",
+                                            "LifecycleHookName": "ready",
+                                            "LifecycleActionToken": d["LifecycleActionToken"],
+                                            "LifecycleActionResult": "CONTINUE"})
+        launched = until("EC2 Instance Launch Successful")
+        self.assertEqual(launched["detail"]["EC2InstanceId"], d["EC2InstanceId"])
+        self.assertEqual(follower.end(signal.SIGTERM)[0], 0)
+
     def test_the_stream_needs_the_viewer_token(self):
         for path in ("/events", "/events?format=json"):
             with self.assertRaises(urllib.error.HTTPError) as e:
