@@ -129,7 +129,7 @@ int follow(const ApiClient& api, std::optional<uint64_t> since, bool json) {
   }
   std::string request = "GET /events" + (since ? "?since=" + std::to_string(*since) : "") +
                         " HTTP/1.1\r\nHost: " + api.host() + ":" + std::to_string(api.port()) +
-                        "\r\nAccept: text/event-stream\r\n";
+                        "\r\nAccept: text/event-stream\r\nConnection: close\r\n";
   std::string token = api.viewerToken();
   if (!token.empty()) {
     request += "Authorization: Bearer " + token + "\r\n";
