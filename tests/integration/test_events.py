@@ -211,6 +211,15 @@ class EventsTest(TideTestCase):
                 urllib.request.urlopen(self.server.endpoint + path, timeout=10)
             self.assertEqual(e.exception.code, 403)
             self.assertEqual(json.loads(e.exception.read())["__type"], "AccessDeniedException")
+        # The CLI with another key than the server's: refused at once, with or without --follow.
+        env = dict(cli_env(self.server), TIDE_DATA_DIR=os.path.join(self.tmp, "elsewhere"),
+                   AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+                   AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        for args in ((), ("--follow",)):
+            p = subprocess.run([TIDE, "events", *args], env=env, capture_output=True, text=True,
+                               timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("AccessDeniedException", p.stderr)
 
     def test_follower_ends_with_a_message_when_the_server_goes_away(self):
         follower = self.follow()
