@@ -547,8 +547,9 @@ private:
   std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
   std::unique_ptr<events::EventJournal> events_;           // the event bus's ring and log
   std::unique_ptr<events::StateEvents> stateEvents_;       // events from the store's changes
-  std::unique_ptr<events::EventStream> eventStream_;       // GET /events (before http_: its
-                                                           // streams close first)
+  std::unique_ptr<events::EventStream> eventStream_;       // GET /events (declared before
+                                                           // http_, which closes its streams
+                                                           // and so must go first)
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
   EventLoop::TimerId reconcileTimer_ = 0;
