@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,11 +27,34 @@ struct HttpRequest {
   const std::string* header(std::string_view lowercaseName) const;
 };
 
+// The open end of a streamed response (HttpResponse::stream): the handler's owner pushes bytes
+// to the client for as long as the connection lives. Use on the server's loop thread only.
+class HttpStream {
+public:
+  virtual ~HttpStream() = default;
+  // Queues bytes for the client. Returns false, and sends nothing, once the stream is closed: the
+  // client went away, the server stopped, or the client fell behind by more than
+  // HttpServerOptions::maxStreamBacklog unsent bytes (then it is dropped).
+  virtual bool send(std::string_view bytes) = 0;
+  // Ends the response: what is queued is written, then the connection closes.
+  virtual void close() = 0;
+  // Whether send() can still deliver.
+  virtual bool isOpen() const = 0;
+  // Called once, on the loop thread, when the stream closes for any reason (not called when it
+  // is already closed; replaces an earlier callback).
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
 struct HttpResponse {
   int status = 200;                                         // 200, 400, 404, 413, ...
   std::string contentType = "application/json";             // Content-Type header
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
   std::string body;
+  // Set: a streamed response (Server-Sent Events and the like). The head goes out without a
+  // Content-Length (the body ends when the connection closes: "Connection: close"), then `body`,
+  // then this is called at once, on the loop thread, with the stream to push more through.
+  // The connection then reads and discards input; the peer closing it closes the stream.
+  std::function<void(std::shared_ptr<HttpStream>)> stream;
 };
 
 struct HttpServerOptions {
@@ -40,6 +64,9 @@ struct HttpServerOptions {
   Millis idleTimeout = Millis(60'000);    // keep-alive connection idle this long is closed
   Millis requestTimeout = Millis(10'000); // a request must arrive whole within this
   size_t maxConnections = 1024;           // connections above this are closed at accept
+  size_t maxStreamBacklog = 1024 * 1024;  // a streamed response's client that has this many
+                                          // bytes unsent is dropped (slow readers cost bounded
+                                          // memory)
 };
 
 // An HTTP/1.1 server with keep-alive on an EventLoop. Requests (Content-Length or chunked

@@ -8,6 +8,9 @@
 //                output drains, the write side is shut down and the connection lingers
 //   Lingering -> reads and discards until EOF or kLingerTime, then closes (so a client that is
 //                still sending does not get a reset that destroys the error response)
+//   Streaming -> a streamed response (HttpResponse::stream) is open: its owner pushes bytes
+//                through an HttpStream; input is discarded; EOF from the peer, a backlog above
+//                maxStreamBacklog or the server's stop close it; HttpStream::close() -> Closing
 #include "api/http.h"
 
 #include "common/log.h"
@@ -88,15 +91,18 @@ HttpResponse errorResponse(int status, std::string_view code, std::string_view m
 }
 
 // Status line and headers for response; the body is appended by the caller.
-std::string serializeHead(const HttpResponse& response, size_t contentLength, bool close,
-                          bool http10KeepAlive) {
+// A streamed response (contentLength nullopt) has no Content-Length: it ends with the connection.
+std::string serializeHead(const HttpResponse& response, std::optional<size_t> contentLength,
+                          bool close, bool http10KeepAlive) {
   std::string out;
   out.reserve(128 + response.headers.size() * 48);
   http1::appendStatusLine(out, response.status);
   http1::appendField(out, "Content-Type",
                      response.contentType.empty() ? "application/octet-stream"
                                                   : response.contentType);
-  http1::appendField(out, "Content-Length", uint64_t(contentLength));
+  if (contentLength) {
+    http1::appendField(out, "Content-Length", uint64_t(*contentLength));
+  }
   char date[http1::kHttpDateChars];
   http1::formatHttpDate(static_cast<int64_t>(::time(nullptr)), date);
   http1::appendField(out, "Date", std::string_view(date, sizeof date));
@@ -158,6 +164,67 @@ struct HttpServer::Impl {
     Open,      // reading requests and writing responses
     Closing,   // last response queued; close once it is written
     Lingering, // write side shut down; discarding input until EOF or timeout
+    Streaming, // a streamed response is open; input discarded
+  };
+
+  struct Connection;
+
+  // The HttpStream of a Streaming connection. The connection holds it and clears `conn` when it
+  // closes; the stream's owner may keep it longer (send() then returns false).
+  struct Stream final : HttpStream {
+    Impl* impl = nullptr;
+    std::weak_ptr<Connection> conn;
+    bool closed = false;
+    std::function<void()> closeCallback;
+
+    bool send(std::string_view bytes) override {
+      std::shared_ptr<Connection> c = closed ? nullptr : conn.lock();
+      if (!c || c->fd < 0 || c->state != ConnState::Streaming) {
+        return false;
+      }
+      if (c->pendingOut() + bytes.size() > impl->options.maxStreamBacklog) {
+        logWarn("http: " + c->peer + ": a streamed response fell " +
+                std::to_string(c->pendingOut()) + " bytes behind; dropping the client");
+        impl->closeConnection(*c);
+        return false;
+      }
+      c->out.append(bytes);
+      if (!impl->flush(*c)) {
+        return false;
+      }
+      impl->updateInterest(*c);
+      impl->rearmTimer(*c);
+      return true;
+    }
+    void close() override {
+      std::shared_ptr<Connection> c = closed ? nullptr : conn.lock();
+      if (!c || c->fd < 0 || c->state != ConnState::Streaming) {
+        return;
+      }
+      c->state = ConnState::Closing;
+      markClosed();
+      if (impl->flush(*c)) {
+        impl->updateInterest(*c);
+        impl->rearmTimer(*c);
+      }
+    }
+    bool isOpen() const override { return !closed; }
+    void onClose(std::function<void()> callback) override {
+      if (!closed) {
+        closeCallback = std::move(callback);
+      }
+    }
+    void markClosed() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      auto callback = std::move(closeCallback);
+      closeCallback = nullptr;
+      if (callback) {
+        callback();
+      }
+    }
   };
 
   struct Connection {
@@ -176,6 +243,7 @@ struct HttpServer::Impl {
     uint32_t events = 0;         // epoll events currently asked for
     EventLoop::TimerId timer = 0;
     SteadyTime timerDeadline;
+    std::shared_ptr<Stream> stream; // set while Streaming
 
     size_t pendingOut() const { return out.size() - outOffset; }
   };
@@ -286,8 +354,8 @@ struct HttpServer::Impl {
     // Read only while the output is not backed up; level-triggered epoll brings us back.
     // At most kMaxReadsPerEvent reads per event, so that one busy client cannot starve the
     // others.
-    for (int reads = 0; reads < kMaxReadsPerEvent && (conn.state == ConnState::Lingering ||
-                                                      conn.pendingOut() < kMaxPendingOutput);
+    for (int reads = 0; reads < kMaxReadsPerEvent &&
+                        (discardsInput(conn) || conn.pendingOut() < kMaxPendingOutput);
          ++reads) {
       if (conn.fd < 0) {
         return false; // the handler closed the server
@@ -325,7 +393,8 @@ struct HttpServer::Impl {
       return false;
     }
     if (eof) {
-      if (conn.state == ConnState::Lingering || conn.pendingOut() == 0) {
+      if (conn.state == ConnState::Lingering || conn.state == ConnState::Streaming ||
+          conn.pendingOut() == 0) {
         // The peer is done and we owe nothing (a partial request dies with the connection).
         closeConnection(conn);
         return false;
@@ -335,6 +404,11 @@ struct HttpServer::Impl {
       conn.state = ConnState::Closing;
     }
     return true;
+  }
+
+  // Lingering and Streaming connections read only to notice the peer's EOF.
+  static bool discardsInput(const Connection& conn) {
+    return conn.state == ConnState::Lingering || conn.state == ConnState::Streaming;
   }
 
   // Handles every complete request in conn.in, in order (pipelining).
@@ -384,6 +458,10 @@ struct HttpServer::Impl {
       logError(std::string("http: handler threw: ") + e.what());
       response = errorResponse(500, "InternalError", "internal error");
     }
+    if (response.stream && request.method != "HEAD") {
+      startStream(conn, response);
+      return;
+    }
     bool close = !keepAlive;
     size_t length = response.body.size();
     conn.out += serializeHead(response, length, close, http10 && keepAlive);
@@ -395,10 +473,29 @@ struct HttpServer::Impl {
     }
   }
 
+  // Sends a streamed response's head and body and hands its stream to the handler's owner. The
+  // connection carries nothing else afterwards: pipelined requests behind it are dropped.
+  void startStream(Connection& conn, HttpResponse& response) {
+    conn.out += serializeHead(response, std::nullopt, /*close=*/true, false);
+    conn.out += response.body;
+    conn.state = ConnState::Streaming;
+    conn.in.clear();
+    conn.requestStarted = false;
+    auto it = conns.find(conn.fd);
+    if (it == conns.end()) {
+      return;
+    }
+    auto stream = std::make_shared<Stream>();
+    stream->impl = this;
+    stream->conn = it->second;
+    conn.stream = stream;
+    response.stream(stream);
+  }
+
   // Queues an error response and closes the connection after it.
   void failRequest(Connection& conn, const ParseError& err) {
     HttpResponse r = errorResponse(err.status, err.code, err.message);
-    conn.out += serializeHead(r, r.body.size(), /*close=*/true, false);
+    conn.out += serializeHead(r, size_t(r.body.size()), /*close=*/true, false);
     conn.out += r.body;
     conn.state = ConnState::Closing;
     conn.in.clear();
@@ -454,7 +551,7 @@ struct HttpServer::Impl {
 
   void updateInterest(Connection& conn) {
     uint32_t events = EPOLLRDHUP;
-    if (conn.state == ConnState::Lingering || conn.pendingOut() < kMaxPendingOutput) {
+    if (discardsInput(conn) || conn.pendingOut() < kMaxPendingOutput) {
       events |= EPOLLIN;
     }
     if (conn.pendingOut() > 0) {
@@ -483,6 +580,7 @@ struct HttpServer::Impl {
       }
       return conn.lastActivity + options.idleTimeout;
     case ConnState::Closing:
+    case ConnState::Streaming: // its owner's keep-alives are progress while the client reads
       return conn.lastActivity + options.idleTimeout;
     case ConnState::Lingering:
       return conn.lastActivity + std::min(kLingerTime, options.idleTimeout);
@@ -547,7 +645,11 @@ struct HttpServer::Impl {
     loop.remove(fd);
     ::close(fd);
     conn.fd = -1;
+    std::shared_ptr<Stream> stream = std::move(conn.stream);
     conns.erase(fd); // may destroy conn if no callback holds it
+    if (stream) {
+      stream->markClosed(); // last: its callback may do anything, the connection is gone
+    }
   }
 
   void closeAll() {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <optional>
@@ -39,6 +40,7 @@ public:
 
   uint16_t port() const { return port_; }
   HttpServer& server() { return server_; }
+  EventLoop& loop() { return loop_; }
 
   // Echoes method, target, body and a few request details back.
   static HttpResponse echo(const HttpRequest& req) {
@@ -62,10 +64,14 @@ private:
 // A blocking TCP connection to 127.0.0.1 with receive timeouts.
 class RawConnection {
 public:
-  explicit RawConnection(uint16_t port) {
+  // receiveBuffer > 0: SO_RCVBUF, set before connecting (a small one makes a slow reader).
+  explicit RawConnection(uint16_t port, int receiveBuffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{kSocketTimeoutSec, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (receiveBuffer > 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -103,6 +109,21 @@ public:
           buf_.erase(0, headEnd + 4 + cl);
           return resp;
         }
+      }
+      if (!readMore()) {
+        return std::nullopt;
+      }
+    }
+  }
+
+  // Everything received up to and including `needle` (consumed). nullopt on EOF/timeout first.
+  std::optional<std::string> readUntil(std::string_view needle) {
+    while (true) {
+      size_t at = buf_.find(needle);
+      if (at != std::string::npos) {
+        std::string out = buf_.substr(0, at + needle.size());
+        buf_.erase(0, at + needle.size());
+        return out;
       }
       if (!readMore()) {
         return std::nullopt;
@@ -595,6 +616,134 @@ TEST(HttpServerTest, HandlerMayCloseTheServer) {
   c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(c.closedByServer()); // closed without the responses, and without crashing
   EXPECT_EQ(calls.load(), 1);
+}
+
+// ---- streamed responses (HttpResponse::stream) ----
+
+// A server whose handler answers every request with a streamed response and keeps its stream,
+// for the test to push through on the loop thread.
+class StreamFixture {
+public:
+  explicit StreamFixture(HttpServerOptions options = {})
+      : fixture_(options, [this](const HttpRequest&) {
+          HttpResponse r;
+          r.contentType = "text/event-stream";
+          r.body = "first\n";
+          r.stream = [this](std::shared_ptr<HttpStream> s) {
+            s->onClose([this] { closed_ = true; });
+            stream_ = std::move(s);
+            opened_ = true;
+          };
+          return r;
+        }) {}
+
+  uint16_t port() const { return fixture_.port(); }
+  // Runs fn on the loop thread and waits for it.
+  template <typename Fn> auto onLoop(Fn fn) {
+    std::promise<decltype(fn())> done;
+    fixture_.loop().post([&] { done.set_value(fn()); });
+    return done.get_future().get();
+  }
+  std::shared_ptr<HttpStream>& stream() { return stream_; } // loop thread only
+  bool opened() const { return opened_; }
+  bool closed() const { return closed_; }
+  // Waits (bounded) for the stream's onClose.
+  bool waitClosed() {
+    for (int i = 0; i < 500 && !closed_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return closed_;
+  }
+  ServerFixture& server() { return fixture_; }
+
+private:
+  std::shared_ptr<HttpStream> stream_;
+  std::atomic<bool> opened_{false};
+  std::atomic<bool> closed_{false};
+  ServerFixture fixture_;
+};
+
+TEST(HttpStreamTest, HeadThenBodyThenPushedBytesThenCloseEndsTheConnection) {
+  StreamFixture f;
+  RawConnection c(f.port());
+  ASSERT_TRUE(c.connected());
+  c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::optional<std::string> got = c.readUntil("first\n");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(statusOf(*got), 200);
+  EXPECT_NE(got->find("Content-Type: text/event-stream\r\n"), std::string::npos) << *got;
+  EXPECT_NE(got->find("Connection: close\r\n"), std::string::npos) << *got;
+  EXPECT_EQ(got->find("Content-Length"), std::string::npos) << *got;
+  EXPECT_TRUE(f.onLoop([&] { return f.stream()->send("second\n"); }));
+  EXPECT_TRUE(c.readUntil("second\n").has_value());
+  f.onLoop([&] {
+    f.stream()->close();
+    return true;
+  });
+  EXPECT_TRUE(f.closed());
+  EXPECT_FALSE(f.onLoop([&] { return f.stream()->send("late\n"); }));
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST(HttpStreamTest, ClientGoingAwayClosesTheStream) {
+  StreamFixture f;
+  {
+    RawConnection c(f.port());
+    ASSERT_TRUE(c.connected());
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(c.readUntil("first\n").has_value());
+  }
+  EXPECT_TRUE(f.waitClosed());
+  EXPECT_FALSE(f.onLoop([&] { return f.stream()->isOpen(); }));
+}
+
+TEST(HttpStreamTest, ClientThatDoesNotReadIsDroppedAtTheBacklogLimit) {
+  HttpServerOptions o;
+  o.maxStreamBacklog = 64 * 1024;
+  StreamFixture f(o);
+  RawConnection c(f.port(), /*receiveBuffer=*/4096);
+  ASSERT_TRUE(c.connected());
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 500 && !f.opened(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(f.opened());
+  // The client reads nothing: sends succeed until the kernel's buffers and the backlog are full.
+  int sent = f.onLoop([&] {
+    std::string chunk(16 * 1024, 'x');
+    int n = 0;
+    while (n < 10'000 && f.stream()->send(chunk)) {
+      ++n;
+    }
+    return n;
+  });
+  EXPECT_LT(sent, 10'000);
+  EXPECT_TRUE(f.closed());
+}
+
+TEST(HttpStreamTest, ServerCloseEndsOpenStreams) {
+  StreamFixture f;
+  RawConnection c(f.port());
+  ASSERT_TRUE(c.connected());
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(c.readUntil("first\n").has_value());
+  f.onLoop([&] {
+    f.server().server().close();
+    return true;
+  });
+  EXPECT_TRUE(f.closed());
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST(HttpStreamTest, HeadRequestGetsAnOrdinaryResponse) {
+  StreamFixture f;
+  RawConnection c(f.port());
+  ASSERT_TRUE(c.connected());
+  c.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::optional<std::string> got = c.readUntil("\r\n\r\n");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_NE(got->find("Content-Length: 6\r\n"), std::string::npos) << *got;
+  EXPECT_FALSE(f.opened());
 }
 
 TEST(HttpClientTest, SendsHostAndCallerHeaders) {

@@ -536,6 +536,7 @@ int cliMain(int argc, char** argv) {
   addLoadCommands(app, commands);
   addStackCommands(app, commands);
   addConsoleCommand(app, g.endpoint);
+  addEventCommands(app, commands);
 
   // ----------------------------------------------------------------------------------- status
   auto* status = app.add_subcommand("status", "the host, its capacity and instances at a glance");

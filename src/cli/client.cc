@@ -61,6 +61,10 @@ Result<ApiClient> ApiClient::fromEndpoint(const std::string& endpoint) {
   return c;
 }
 
+std::string ApiClient::viewerToken() const {
+  return credentials_ ? api::viewerToken(*credentials_) : std::string();
+}
+
 Result<Json> ApiClient::call(const std::string& action, const Json& params) const {
   api::HttpRequest req;
   req.method = "POST";

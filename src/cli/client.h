@@ -27,6 +27,11 @@ public:
   Result<Json> call(const std::string& action, const Json& params) const;
 
   const std::string& endpoint() const { return endpoint_; }
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+  // The viewer token (api::viewerToken) of the key requests are signed with, for the paths that
+  // are read rather than called (GET /events); empty when there is no key.
+  std::string viewerToken() const;
 
 private:
   std::string endpoint_;

@@ -30,5 +30,7 @@ void addStackCommands(CLI::App& app, CommandContext& ctx);
 // `tide console` (console_command.cc): the console's URL for the server at `endpoint` (read
 // when the command runs, after parsing).
 void addConsoleCommand(CLI::App& app, const std::string& endpoint);
+// `tide events` (event_commands.cc).
+void addEventCommands(CLI::App& app, CommandContext& ctx);
 
 } // namespace tide::cli

@@ -19,6 +19,9 @@
 #include "control/reconcile_scheduler.h"
 #include "control/scheduled_action_controller.h"
 #include "control/target_controller.h"
+#include "events/event_journal.h"
+#include "events/event_stream.h"
+#include "events/state_events.h"
 #include "operations/load_balancer_address.h"
 #include "runtime/image_store.h"
 #include "runtime/local_provider.h"
@@ -267,14 +270,23 @@ public:
         },
         control::ReconcileSchedulerOptions{kReconcileInterval, Millis(1000)});
 
+    Status eventsStarted = startEvents();
+    if (!eventsStarted.isOk()) {
+      return fail("cannot start the event log: " + eventsStarted.message());
+    }
     console_ = std::make_unique<console::Console>(
         *ctx_, *publisher_, [this] { return balancer_->counters(); },
-        console::ConsoleOptions{"/proc/self/exe", options_.dataDir, ""});
-    http_ = std::make_unique<api::HttpServer>(
-        loop_, api::HttpServerOptions{}, [this](const api::HttpRequest& r) {
-          return console::Console::handles(r.target) ? console_->handle(r) // docs/console.md
-                                                     : api::handleApiRequest(*ctx_, r);
-        });
+        console::ConsoleOptions{"/proc/self/exe", options_.dataDir, "/events"});
+    http_ = std::make_unique<api::HttpServer>(loop_, api::HttpServerOptions{},
+                                              [this](const api::HttpRequest& r) {
+                                                if (events::EventStream::handles(r.target)) {
+                                                  return eventStream_->handle(r); // docs/events.md
+                                                }
+                                                if (console::Console::handles(r.target)) {
+                                                  return console_->handle(r); // docs/console.md
+                                                }
+                                                return api::handleApiRequest(*ctx_, r);
+                                              });
     auto port = http_->listen(options_.apiHost, options_.apiPort);
     if (!port) {
       return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +
@@ -297,6 +309,10 @@ public:
       return fail(sig.message());
     }
     store_->onChange([this](const store::ChangeSet& changes) {
+      Status observed = stateEvents_->observe(changes);
+      if (!observed.isOk()) {
+        logError("events: " + observed.toString());
+      }
       scheduler_->onChange(changes);
       scheduleReconcile(std::chrono::milliseconds(0));
     });
@@ -334,6 +350,21 @@ private:
   int fail(const std::string& message) {
     std::fprintf(stderr, "tide server: %s\n", message.c_str());
     return 1;
+  }
+
+  // The event bus (docs/events.md): the journal (ring and <data>/events log), the events made
+  // from the store's changes, and the stream at GET /events.
+  Status startEvents() {
+    events::EventJournalOptions eo;
+    eo.directory = options_.dataDir + "/events";
+    events_ = std::make_unique<events::EventJournal>(eo);
+    TIDE_RETURN_IF_ERROR(events_->open());
+    stateEvents_ = std::make_unique<events::StateEvents>(
+        *store_, clock_, events::EventOrigin{options_.accountId, options_.region},
+        [this](const events::EventJson& e) { events_->append(e); });
+    TIDE_RETURN_IF_ERROR(stateEvents_->prime());
+    eventStream_ = std::make_unique<events::EventStream>(loop_, *events_, &auth_);
+    return Status::ok();
   }
 
   // Claims this data directory's address blocks in the host-wide registry: the ones it had,
@@ -522,6 +553,11 @@ private:
   api::AuthConfig auth_;              // who may call (--auth)
   stacks::StackEngine stacks_;
   std::unique_ptr<control::ReconcileScheduler> scheduler_; // the controllers, run by reconcile()
+  std::unique_ptr<events::EventJournal> events_;           // the event bus's ring and log
+  std::unique_ptr<events::StateEvents> stateEvents_;       // events from the store's changes
+  std::unique_ptr<events::EventStream> eventStream_;       // GET /events (declared before
+                                                           // http_, which closes its streams
+                                                           // and so must go first)
   std::unique_ptr<console::Console> console_;              // /console/ (docs/console.md)
   std::unique_ptr<api::HttpServer> http_;
   int signalFd_ = -1;
