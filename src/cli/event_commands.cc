@@ -25,26 +25,6 @@ extern "C" void stopFollowing(int) {
   gStop = 1;
 }
 
-// SIGINT and SIGTERM set gStop while alive (no SA_RESTART: a blocked poll returns EINTR).
-class StopOnSignals {
-public:
-  StopOnSignals() {
-    struct sigaction sa {};
-    sa.sa_handler = stopFollowing;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &oldInt_);
-    sigaction(SIGTERM, &sa, &oldTerm_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &oldInt_, nullptr);
-    sigaction(SIGTERM, &oldTerm_, nullptr);
-  }
-
-private:
-  struct sigaction oldInt_ {};
-  struct sigaction oldTerm_ {};
-};
-
 // Parsed keeping the keys in the server's (AWS's) order.
 using OrderedJson = nlohmann::ordered_json;
 
@@ -121,7 +101,7 @@ int connectTo(const std::string& host, uint16_t port) {
 
 // Reads the stream, printing each event. Returns the exit code.
 int follow(const ApiClient& api, std::optional<uint64_t> since, bool json) {
-  StopOnSignals signals;
+  SignalScope signals(stopFollowing); // SIGINT and SIGTERM set gStop while it follows
   int fd = connectTo(api.host(), api.port());
   if (fd < 0) {
     die(Status("EndpointConnectionError", "cannot reach the tide server at " + api.endpoint() +

@@ -34,26 +34,14 @@ extern "C" void stopOnSignal(int) {
   }
 }
 
-// Installs stopOnSignal for SIGINT and SIGTERM while alive; restores the old handlers after.
+// Lets SIGINT and SIGTERM stop the generator while alive.
 class StopOnSignals {
 public:
-  explicit StopOnSignals(LoadGenerator& g) {
-    gRunning.store(&g);
-    struct sigaction sa {};
-    sa.sa_handler = stopOnSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &oldInt_);
-    sigaction(SIGTERM, &sa, &oldTerm_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &oldInt_, nullptr);
-    sigaction(SIGTERM, &oldTerm_, nullptr);
-    gRunning.store(nullptr);
-  }
+  explicit StopOnSignals(LoadGenerator& g) : signals_(stopOnSignal) { gRunning.store(&g); }
+  ~StopOnSignals() { gRunning.store(nullptr); }
 
 private:
-  struct sigaction oldInt_ {};
-  struct sigaction oldTerm_ {};
+  SignalScope signals_;
 };
 
 std::string millisText(int64_t micros) {

@@ -69,4 +69,17 @@ std::string str(const Json& j, const char* key, const char* dflt) {
   return it->dump();
 }
 
+SignalScope::SignalScope(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &oldInt_);
+  sigaction(SIGTERM, &sa, &oldTerm_);
+}
+
+SignalScope::~SignalScope() {
+  sigaction(SIGINT, &oldInt_, nullptr);
+  sigaction(SIGTERM, &oldTerm_, nullptr);
+}
+
 } // namespace tide::cli

@@ -5,6 +5,7 @@
 #include "cli/client.h"
 #include "common/status.h"
 
+#include <csignal>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,5 +45,19 @@ std::string readUserData(const std::string& path);
 std::string bytes(int64_t n);
 // A field as text ("-" or dflt when absent; numbers and objects as JSON).
 std::string str(const Json& j, const char* key, const char* dflt = "-");
+
+// Installs `handler` for SIGINT and SIGTERM while alive (no SA_RESTART: a blocked poll or wait
+// returns EINTR); restores the handlers that were there after.
+class SignalScope {
+public:
+  explicit SignalScope(void (*handler)(int));
+  ~SignalScope();
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+private:
+  struct sigaction oldInt_ {};
+  struct sigaction oldTerm_ {};
+};
 
 } // namespace tide::cli
