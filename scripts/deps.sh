@@ -19,6 +19,7 @@ packages=(
   awscli python3-boto3               # the AWS clients the integration tests drive tide with
   python3-botocore                   # AWS's service models: scripts/gen_wire_model.py reads them
   tzdata                             # time zones of scheduled actions (/usr/share/zoneinfo)
+  prometheus                         # a real Prometheus scrapes /metrics in a test; promtool
 )
 
 missing=()

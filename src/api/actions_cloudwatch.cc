@@ -219,6 +219,10 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
     } else {
       return Status("MissingParameter", "Each MetricData entry needs a numeric Value or Values");
     }
+    if (pt.values.size() > 150) {
+      return Status("InvalidParameterValue",
+                    "The parameter Values of metric " + *name + " must have at most 150 members.");
+    }
     if (d.contains("Counts") && !d["Counts"].is_null()) {
       if (!d["Counts"].is_array() || !d.contains("Values")) {
         return validationError("Counts must be a list of numbers beside Values");

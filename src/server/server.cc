@@ -24,6 +24,7 @@
 #include "server/base_image.h"
 #include "server/host_addresses.h"
 #include "server/host_view.h"
+#include "server/metrics_endpoint.h"
 #include "stacks/actions.h"
 #include "stacks/engine.h"
 #include "store/sqlite_store.h"
@@ -267,8 +268,13 @@ public:
         control::ReconcileSchedulerOptions{kReconcileInterval, Millis(1000)});
 
     http_ = std::make_unique<api::HttpServer>(
-        loop_, api::HttpServerOptions{},
-        [this](const api::HttpRequest& r) { return api::handleApiRequest(*ctx_, r); });
+        loop_, api::HttpServerOptions{}, [this](const api::HttpRequest& r) {
+          if (isMetricsRequest(r)) { // Prometheus (metrics_endpoint.h)
+            return serveMetrics(
+                {&auth_, metricStore_.get(), metricsPublisher_.get(), store_.get(), &clock_}, r);
+          }
+          return api::handleApiRequest(*ctx_, r);
+        });
     auto port = http_->listen(options_.apiHost, options_.apiPort);
     if (!port) {
       return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +
