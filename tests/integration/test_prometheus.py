@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 import urllib.error
 
-from burn_stack import BurnStackTestCase, burn_stack
+from burn_stack import BURN_APP, BurnStackTestCase, burn_stack
 from harness import SOURCE_DIR, free_port, get, server_key, wait_for
 
 PROMETHEUS = shutil.which("prometheus")
@@ -55,8 +55,25 @@ def promtool_check(text):
 
 
 class PrometheusTest(BurnStackTestCase):
+    def up(self, stack_name, stack_text):
+        """The stack up with its two instances in service; returns the listener's port."""
+        app = os.path.join(self.tmp, "stack", "app")
+        os.makedirs(app)
+        with open(os.path.join(app, "app.py"), "w") as f:
+            f.write(BURN_APP)
+        stack = os.path.join(self.tmp, "stack", stack_name + ".yaml")
+        with open(stack, "w") as f:
+            f.write(stack_text)
+        port = free_port()
+        out = self.tide_json("up", stack, "--stack-name", stack_name, "-p", f"Port={port}",
+                             "-p", f"BurnFile={os.path.join(self.tmp, 'burn')}")
+        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
+        wait_for(lambda: len(self.in_service()) == 2, timeout=60, what="two instances in service")
+        wait_for(lambda: get(port, "/")[0] == 200, what="the app through the load balancer")
+        return port
+
     def test_metrics_endpoint_formats_and_access(self):
-        port, _ = self.up("prom", STACK)
+        port = self.up("prom", STACK)
         token = viewer_token(self.server)
         status, _, body = scrape(self.server)
         self.assertEqual(status, 401, body)
@@ -104,7 +121,6 @@ class PrometheusTest(BurnStackTestCase):
                      "package; scripts/deps.sh installs it)")
     def test_prometheus_scrapes_the_group_in_service(self):
         self.up("prom", STACK)
-        wait_for(lambda: len(self.in_service()) == 2, timeout=60, what="two instances in service")
         name = self.group()["AutoScalingGroupName"]
         host_port = self.server.endpoint.split("//")[1]
         prom_dir = os.path.join(self.tmp, "prometheus")
