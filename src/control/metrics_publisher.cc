@@ -263,6 +263,15 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
       put("AWS/EC2", "NetworkOut", {{"AutoScalingGroupName", i.autoScalingGroupName}}, double(out));
     }
   }
+  // A target group no longer published takes its histogram with it.
+  std::erase_if(responseTimeTotals_, [&](const auto& entry) {
+    for (const auto& [arn, slot] : slots.targetGroups) {
+      if (elbDimensionValue(arn) == entry.first) {
+        return false;
+      }
+    }
+    return true;
+  });
   previous_ = std::move(counters);
   return Status::ok();
 }

@@ -63,7 +63,7 @@ public:
   Status sample(const std::vector<InstanceReading>& instances);
 
   // By TargetGroup dimension value ("targetgroup/NAME/ID"): response times since the first
-  // sample. Control thread only, like sample().
+  // sample, for the target groups published now. Control thread only, like sample().
   const std::map<std::string, ResponseTimeTotal>& responseTimeTotals() const {
     return responseTimeTotals_;
   }

@@ -12,6 +12,9 @@
 namespace tide::server {
 namespace {
 
+// A series tide publishes every second whose latest second is older than this is not shown.
+constexpr Millis kTideSeriesStaleAfter{5000};
+
 // Target response time buckets shown to Prometheus (seconds): its usual latency bounds.
 constexpr std::array kResponseTimeBounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
@@ -161,6 +164,13 @@ api::HttpResponse serveMetrics(const MetricsEndpointSources& sources,
   std::vector<metrics::LatestValue> latest;
   if (sources.metrics != nullptr) {
     latest = sources.metrics->latest(thisSecond);
+    // tide's own series come every second: one that stopped (a terminated instance's, a deleted
+    // target group's) is gone, not frozen at its last value. An app's keep their latest value.
+    std::erase_if(latest, [&](const metrics::LatestValue& v) {
+      bool tides =
+          v.metric.namespace_.rfind("AWS/", 0) == 0 || v.metric.namespace_.rfind("Tide/", 0) == 0;
+      return tides && v.timestamp < thisSecond - kTideSeriesStaleAfter.count();
+    });
   }
   if (sources.store != nullptr) {
     Status s = addGroupMetrics(*sources.store, thisSecond - 1000, latest);

@@ -1,6 +1,7 @@
 // GET /metrics on the API port: tide's metrics for Prometheus (metrics/prometheus.h names and
 // writes them). Shows the latest complete second of every CloudWatch series in the metric
-// store; each Auto Scaling group's size (the AWS/AutoScaling group metrics GroupMinSize,
+// store (tide's own, in AWS/ and Tide/ namespaces, only while they are published: at most 5 s
+// old); each Auto Scaling group's size (the AWS/AutoScaling group metrics GroupMinSize,
 // GroupMaxSize, GroupDesiredCapacity, GroupInServiceInstances, GroupPendingInstances,
 // GroupStandbyInstances, GroupTerminatingInstances, GroupTotalInstances, from the store's
 // groups and instances, as tide does not publish them to CloudWatch); histograms of target
