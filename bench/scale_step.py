@@ -18,14 +18,15 @@ The policies (--policy):
             and a target of --per-instance requests per instance per second.
 
 --sale measures goodput while capacity arrives instead (issue 11's sale on the seed's shop):
-  the group's two instances are first driven past what they serve for --calibrate seconds,
-  which measures one t3.micro's capacity C for ?work=--work (default 8000: the mean 2xx rate
-  of the calibration's last two thirds, halved); after a quiet
-  --settle, a calm of 3 x 2C / 50 req/s steps 50-fold (to 3x what the two serve) for
-  --spike seconds, with the group allowed to grow to --max-size (default 5). Each second of the
-  spike it prints the 2xx answered (`tide load`'s own count), the healthy targets (polled every
-  0.2 s), their capacity (C per target, time-weighted over the second) and the ratio; then how
-  many seconds were within 10 % of capacity.
+  the group is first held at k instances for k = --max-size (default 5) down to 2 and driven
+  past what they serve for --calibrate seconds each, which measures C(k), the capacity of k
+  t3.micro instances running at once, for ?work=--work (default 8000; the mean 2xx rate of
+  the calibration's last two thirds). After a quiet --settle, a calm of 3 x C(2) / 50 req/s
+  steps 50-fold (to 3x what the two serve) for --spike seconds, with the group allowed to grow
+  to --max-size. Each second of the spike it prints the 2xx answered (`tide load`'s own count),
+  the healthy targets (polled every 0.2 s, time-weighted over the second), their capacity
+  (C interpolated at that count) and the ratio; then how many seconds were within 10 % of
+  capacity, and the group's decisions as `tide asg explain` tells them.
 
 Usage: bench/scale_step.py [--tide build/tide] [--policy step|tracking] [--period 1]
                            [--per-instance 30] [--work N] [--rate N] [--timeout 180]
@@ -70,6 +71,7 @@ def main():
     ap.add_argument("--settle", type=int, default=30, help="sale: quiet seconds after it")
     ap.add_argument("--spike", type=int, default=150, help="sale: seconds of the spike")
     ap.add_argument("--max-size", type=int, default=5, help="sale: the group's MaxSize")
+    ap.add_argument("--balancer-threads", type=int, help="tide server --balancer-threads")
     args = ap.parse_args()
     if args.work is None:
         args.work = 8000 if args.sale else 10000 if args.policy == "step" else 200
@@ -79,7 +81,9 @@ def main():
     env = dict(os.environ, TIDE_ENDPOINT=f"http://127.0.0.1:{api}",
                TIDE_DATA_DIR=os.path.join(tmp, "data"))
     server = subprocess.Popen([args.tide, "server", "--data-dir", os.path.join(tmp, "data"),
-                               "--api", f"127.0.0.1:{api}"], stdout=subprocess.PIPE,
+                               "--api", f"127.0.0.1:{api}"]
+                              + (["--balancer-threads", str(args.balancer_threads)]
+                                 if args.balancer_threads else []), stdout=subprocess.PIPE,
                               stderr=open(os.path.join(tmp, "server.log"), "w"),
                               stdin=subprocess.DEVNULL)
     load = None
@@ -129,7 +133,7 @@ def main():
 
         wait("two healthy targets", lambda: healthy() >= 2)
         if args.sale:
-            return sale(args, env, port, group, healthy, what)
+            return sale(args, env, port, group, healthy, what, tide, wait)
         time.sleep(settle)
         print(f"tide scale_step: group {group}, load {args.rate} req/s of work={args.work} "
               f"on 2 x t3.micro (0.25 core each), {what}")
@@ -195,22 +199,62 @@ def field(line, name):
     return int(fields[fields.index(name) + 1]) if name in fields else 0
 
 
-def sale(args, env, port, group, healthy, what):
+def outstanding_per_target(args, env, tide, since, seconds):
+    """Tide/ApplicationELB OutstandingRequestCountPerTarget, second by second (unix second ->
+    average), read with boto3 signed by the server's key; empty when boto3 is absent."""
+    try:
+        import boto3
+    except ImportError:
+        return {}
+    creds = dict(line.replace("export ", "").split("=", 1)
+                 for line in tide("credentials").splitlines() if "=" in line)
+    cw = boto3.client("cloudwatch", endpoint_url=env["TIDE_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id=creds["AWS_ACCESS_KEY_ID"].strip("'\""),
+                      aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"].strip("'\""))
+    groups = json.loads(tide("tg", "ls", "--output", "json"))["TargetGroups"]
+    dimension = groups[0]["TargetGroupArn"].split(":", 5)[5]
+    points = cw.get_metric_statistics(
+        Namespace="Tide/ApplicationELB", MetricName="OutstandingRequestCountPerTarget",
+        Dimensions=[{"Name": "TargetGroup", "Value": dimension}], StartTime=since,
+        EndTime=since + seconds, Period=1, Statistics=["Average"])["Datapoints"]
+    return {int(p["Timestamp"].timestamp()): p["Average"] for p in points}
+
+
+def sale(args, env, port, group, healthy, what, tide, wait):
     """The sale spike of issue 11 (see --sale in the module's doc)."""
-    # One t3.micro's capacity: the two instances driven well past what they serve.
-    served = {}
-    run_load(args, env, port, f"steady:300:{args.calibrate}s",
-             lambda s, line: served.__setitem__(s, field(line, "2xx")))
-    steady = [served[s] for s in served if args.calibrate // 3 < s <= args.calibrate]
-    per_instance = sum(steady) / len(steady) / 2 if steady else 0
-    if per_instance <= 0:
-        raise RuntimeError("calibration served nothing")
+    # The capacity of k instances, for k from --max-size down to 2: the group held at k and
+    # driven well past what k serve. Measured with k running at once, it includes what they
+    # cost each other on this host.
+    capacity = {0: 0.0}
+    for k in range(args.max_size, 1, -1):
+        tide("asg", "update", group, "--min", str(k), "--max", str(k), "--desired", str(k))
+        wait(f"{k} healthy targets", lambda: healthy() == k)
+        served = {}
+        run_load(args, env, port, f"steady:{150 * k}:{args.calibrate}s",
+                 lambda s, line: served.__setitem__(s, field(line, "2xx")))
+        steady = [served[s] for s in served if args.calibrate // 3 < s <= args.calibrate]
+        capacity[k] = sum(steady) / len(steady) if steady else 0
+        if capacity[k] <= 0:
+            raise RuntimeError(f"calibration with {k} instances served nothing")
+    capacity[1] = capacity[2] / 2
+    tide("asg", "update", group, "--min", "2", "--max", str(args.max_size), "--desired", "2")
     time.sleep(args.settle)  # CPU back to calm, so the alarms start from a quiet baseline
-    calm = 3 * 2 * per_instance / 50
+    tide("asg", "update", group, "--desired", "2")  # in case a policy moved it meanwhile
+    wait("two healthy targets", lambda: healthy() == 2)
+
+    def capacity_of(n):
+        """Capacity of n healthy targets (a time-weighted, fractional count)."""
+        low = min(int(n), args.max_size)
+        high = min(low + 1, args.max_size)
+        return capacity[low] + (n - low) * (capacity[high] - capacity[low])
+
+    calm = 3 * capacity[2] / 50
     peak = 50 * calm
-    print(f"tide scale_step --sale: one t3.micro serves {per_instance:.1f} req/s of "
-          f"work={args.work}; calm {calm:.1f} req/s for 10 s, then {peak:.0f} req/s (50x, 3x two "
-          f"instances) for {args.spike} s; group 2..{args.max_size}, {what}", flush=True)
+    print(f"tide scale_step --sale: k t3.micro instances serve "
+          + ", ".join(f"{k}: {capacity[k]:.0f}" for k in range(2, args.max_size + 1))
+          + f" req/s of work={args.work}; calm {calm:.1f} req/s for 10 s, then {peak:.0f} req/s "
+          f"(50x, 3x two instances) for {args.spike} s; group 2..{args.max_size}, {what}",
+          flush=True)
     samples = []  # (monotonic time, healthy targets)
     stop = [False]
 
@@ -226,12 +270,14 @@ def sale(args, env, port, group, healthy, what):
     poller.start()
     seconds = {}
     try:
+        wall_started = time.time()
         started = run_load(args, env, port,
                            f"steady:{calm:.2f}:10s,step:{peak:.1f}:{args.spike}s",
                            lambda s, line: seconds.__setitem__(s, line))
     finally:
         stop[0] = True
         poller.join()
+    outstanding = outstanding_per_target(args, env, tide, wall_started, args.spike + 15)
 
     def targets_during(t0, t1):
         """Healthy targets over [t0, t1), weighted by time (the last sample before holds)."""
@@ -244,7 +290,9 @@ def sale(args, env, port, group, healthy, what):
                 total += n * (b - a)
         return total / (t1 - t0)
 
-    print(f"{'s':>4} {'healthy':>8} {'capacity':>9} {'2xx':>6} {'ratio':>6}  rest of the second")
+    print(f"{'s':>4} {'healthy':>8} {'capacity':>9} {'offered':>8} {'2xx':>6} {'ratio':>6} "
+          f"{'out/tgt':>8}  rest of the second (the ratio: 2xx / min(capacity, offered); "
+          f"out/tgt: requests outstanding per healthy target, Tide/ApplicationELB)")
     within = spike = 0
     worst = None
     for s in sorted(seconds):
@@ -252,14 +300,16 @@ def sale(args, env, port, group, healthy, what):
         if s <= 10 or s > 10 + args.spike:
             continue
         n = targets_during(started + s - 1, started + s)
-        capacity = n * per_instance
+        cap = capacity_of(n)
         ok = field(line, "2xx")
-        ratio = ok / capacity if capacity else 0
+        ratio = ok / min(cap, peak) if cap else 0
+        out = outstanding.get(int(wall_started) + s - 1)
         spike += 1
         within += ratio >= 0.9
         worst = ratio if worst is None else min(worst, ratio)
         rest = line.split("2xx", 1)[1].split(None, 1)[1].strip() if "2xx" in line else ""
-        print(f"{s - 10:>4} {n:>8.2f} {capacity:>9.1f} {ok:>6} {ratio:>6.2f}  {rest}")
+        print(f"{s - 10:>4} {n:>8.2f} {cap:>9.1f} {peak:>8.0f} {ok:>6} {ratio:>6.2f} "
+              f"{out if out is not None else float('nan'):>8.1f}  {rest}")
     print(f"seconds of the spike within 10 % of the healthy targets' capacity: {within} of "
           f"{spike}; lowest ratio {worst if worst is not None else float('nan'):.2f}")
     print("\n" + subprocess.run([args.tide, "asg", "explain", group], env=env,

@@ -21,6 +21,7 @@ packages=(
   tzdata                             # time zones of scheduled actions (/usr/share/zoneinfo)
   libjs-chart.js                     # the console's charts, embedded in tide at build time
   chromium                           # the console's browser test (headless, DevTools protocol)
+  prometheus                         # a real Prometheus scrapes /metrics in a test; promtool
 )
 
 missing=()

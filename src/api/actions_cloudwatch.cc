@@ -188,6 +188,7 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
     metrics::MetricKey key;
     TimeMs t;
     std::vector<double> values;
+    std::vector<double> counts; // Counts: as many as values, or none (each value once)
   };
   std::vector<Point> points;
   for (const Json& d : *data) {
@@ -218,12 +219,32 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
     } else {
       return Status("MissingParameter", "Each MetricData entry needs a numeric Value or Values");
     }
+    if (pt.values.size() > 150) {
+      return Status("InvalidParameterValue",
+                    "The parameter Values of metric " + *name + " must have at most 150 members.");
+    }
+    if (d.contains("Counts") && !d["Counts"].is_null()) {
+      if (!d["Counts"].is_array() || !d.contains("Values")) {
+        return validationError("Counts must be a list of numbers beside Values");
+      }
+      for (const Json& c : d["Counts"]) {
+        if (!c.is_number() || c.get<double>() < 0) {
+          return validationError("Counts must be numbers of at least 0");
+        }
+        pt.counts.push_back(c.get<double>());
+      }
+      if (pt.counts.size() != pt.values.size()) {
+        return Status("InvalidParameterValue",
+                      "The Values and Counts of metric " + *name +
+                          " must have the same number of members; they have " +
+                          std::to_string(pt.values.size()) + " and " +
+                          std::to_string(pt.counts.size()) + ".");
+      }
+    }
     points.push_back(std::move(pt));
   }
   for (const Point& pt : points) {
-    for (double v : pt.values) {
-      TIDE_RETURN_IF_ERROR(ctx.metrics->put(pt.key, pt.t, v));
-    }
+    TIDE_RETURN_IF_ERROR(ctx.metrics->putValues(pt.key, pt.t, pt.values, pt.counts));
   }
   return Json::object();
 }

@@ -178,6 +178,52 @@ TEST_F(CloudWatchTest, AlarmTagsByArn) {
   EXPECT_EQ(ok("ListTagsForResource", {{"ResourceARN", arn}})["Tags"], Json::array());
 }
 
+TEST_F(CloudWatchTest, ValuesAndCountsGivePercentilesOverEveryValue) {
+  TimeMs t0 = clock_.now() / 60000 * 60000;
+  clock_.set(t0 + 30'000);
+  // 1000 latencies 1..1000 ms, as ten PutMetricData calls of 100 Values with their Counts.
+  for (int k = 0; k < 10; ++k) {
+    Json values = Json::array();
+    Json counts = Json::array();
+    for (int i = 0; i < 100; ++i) {
+      values.push_back((k * 100 + i + 1) / 1000.0);
+      counts.push_back(1);
+    }
+    ok("PutMetricData", {{"Namespace", "Shop"},
+                         {"MetricData",
+                          {{{"MetricName", "Latency"},
+                            {"Timestamp", formatIso8601(t0 + k * 1000)},
+                            {"Values", values},
+                            {"Counts", counts}}}}});
+  }
+  Json r = ok("GetMetricStatistics", {{"Namespace", "Shop"},
+                                      {"MetricName", "Latency"},
+                                      {"StartTime", formatIso8601(t0)},
+                                      {"EndTime", formatIso8601(t0 + 10'000)},
+                                      {"Period", 10},
+                                      {"ExtendedStatistics", {"p50", "p99"}}});
+  ASSERT_EQ(r["Datapoints"].size(), 1u);
+  Json ext = r["Datapoints"][0]["ExtendedStatistics"];
+  EXPECT_NEAR(ext["p50"].get<double>(), 0.5, 0.5 / 16);
+  EXPECT_NEAR(ext["p99"].get<double>(), 0.99, 0.99 / 16);
+  Json data =
+      ok("GetMetricData", {{"StartTime", formatIso8601(t0)},
+                           {"EndTime", formatIso8601(t0 + 10'000)},
+                           {"MetricDataQueries",
+                            {{{"Id", "p"},
+                              {"MetricStat",
+                               {{"Metric", {{"Namespace", "Shop"}, {"MetricName", "Latency"}}},
+                                {"Period", 10},
+                                {"Stat", "p99"}}}}}}});
+  ASSERT_EQ(data["MetricDataResults"][0]["Values"].size(), 1u);
+  EXPECT_NEAR(data["MetricDataResults"][0]["Values"][0].get<double>(), 0.99, 0.99 / 16);
+  EXPECT_EQ(errorCode("PutMetricData",
+                      {{"Namespace", "Shop"},
+                       {"MetricData",
+                        {{{"MetricName", "Latency"}, {"Values", {1, 2}}, {"Counts", {1}}}}}}),
+            "InvalidParameterValue");
+}
+
 TEST_F(CloudWatchTest, GetMetricDataWithStatsAndExpressions) {
   TimeMs t0 = clock_.now() / 60000 * 60000;
   clock_.set(t0 + 30'000);

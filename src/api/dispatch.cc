@@ -10,6 +10,7 @@
 #include "api/wire/xml.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/process_health.h"
 #include "common/text.h"
 
 #include <functional>
@@ -191,6 +192,7 @@ Result<Json> invoke(ActionContext& ctx, const ActionEntry& action, const wire::O
     TIDE_ASSIGN_OR_RETURN(offset, pageOffset(*token, params, ec2));
   }
   Json fingerprint = paged ? params : Json();
+  ScopedDuration timed(HealthTimer::ApiRequest, action.name); // /metrics: API latency
   TIDE_ASSIGN_OR_RETURN(
       Json result,
       withRequestSemantics(ctx, action.service, action.name, std::move(params),

@@ -63,6 +63,7 @@ CountersSnapshot Balancer::counters() const {
   out.loadBalancers.resize(cur ? cur->loadBalancerSlotEnd : 0);
   out.targetGroups.resize(cur ? cur->targetGroupSlotEnd : 0);
   out.targets.resize(cur ? cur->targetSlotEnd : 0);
+  out.targetResponseTimes.resize(out.targets.size());
   for (const auto& w : workers_) {
     w->addCounters(out);
   }

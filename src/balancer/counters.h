@@ -103,6 +103,9 @@ struct CountersSnapshot {
   std::vector<TrafficCounters> loadBalancers; // by LoadBalancer::slot
   std::vector<TrafficCounters> targetGroups;  // by TargetGroup::slot
   std::vector<TrafficCounters> targets;       // by Target::slot
+  // By Target::slot: the target's response times, kResponseTimeBuckets counts
+  // (response_time_histogram.h); empty while the target has had no response.
+  std::vector<std::vector<uint64_t>> targetResponseTimes;
 };
 
 // One worker's cells for one resource. Written only by the owning worker.

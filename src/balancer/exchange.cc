@@ -13,6 +13,7 @@
 #include "balancer/adaptive_limit.h"
 #include "balancer/local_response.h"
 #include "balancer/passive_health.h"
+#include "balancer/response_time_histogram.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
 #include "http1/serializer.h"
@@ -85,6 +86,7 @@ struct Proxy {
     lbCells_ = std::make_unique<TrafficCells[]>(cap.loadBalancers);
     tgCells_ = std::make_unique<TrafficCells[]>(cap.targetGroups);
     targetCells_ = std::make_unique<TrafficCells[]>(cap.targets);
+    responseTimes_ = std::make_unique<std::atomic<ResponseTimeCells*>[]>(cap.targets);
     selection_.cursorByGroup.assign(cap.targetGroups, 0);
     selection_.outstandingByTarget.assign(cap.targets, 0);
     selection_.limitByTarget.assign(cap.targets, limitOptions_.probeLimit);
@@ -93,6 +95,11 @@ struct Proxy {
     serviceTimes_.assign(cap.targetGroups, ServiceTimeEstimate{});
     selection_.rng =
         (options_.cookieKey.k1 ^ (0x9e3779b97f4a7c15ULL * uint64_t(workerIndex + 1))) | 1;
+  }
+  ~Proxy() {
+    for (uint32_t i = 0; i < options_.capacity.targets; ++i) {
+      delete responseTimes_[i].load(std::memory_order_relaxed);
+    }
   }
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
@@ -165,6 +172,17 @@ struct Proxy {
     }
     for (size_t i = 0; i < out.targets.size() && i < cap.targets; ++i) {
       targetCells_[i].addTo(out.targets[i]);
+    }
+    for (size_t i = 0; i < out.targetResponseTimes.size() && i < cap.targets; ++i) {
+      const ResponseTimeCells* h = responseTimes_[i].load(std::memory_order_acquire);
+      if (h == nullptr) {
+        continue;
+      }
+      std::vector<uint64_t>& into = out.targetResponseTimes[i];
+      into.resize(kResponseTimeBuckets);
+      for (int b = 0; b < kResponseTimeBuckets; ++b) {
+        into[b] += h->counts[b].load(std::memory_order_relaxed);
+      }
     }
   }
 
@@ -239,6 +257,7 @@ struct Proxy {
                                                  : status < 500 ? &TrafficCells::httpCodeTarget4xx
                                                                 : &TrafficCells::httpCodeTarget5xx;
     adaptLimit(c->targetSlot, us);
+    recordResponseTime(c->targetSlot, us > 0 ? uint64_t(us) : 0);
     if (c->groupIndex >= 0) {
       serviceTimes_[c->config->snapshot->targetGroups[c->groupIndex].slot].onSample(us);
     }
@@ -250,6 +269,17 @@ struct Proxy {
         bump(t->targetResponseTimeCount);
       }
     }
+  }
+
+  // The target's histogram, made at its first response on this worker (published with release
+  // so addCounters sees it whole).
+  void recordResponseTime(uint32_t slot, uint64_t us) {
+    ResponseTimeCells* h = responseTimes_[slot].load(std::memory_order_relaxed);
+    if (h == nullptr) {
+      h = new ResponseTimeCells();
+      responseTimes_[slot].store(h, std::memory_order_release);
+    }
+    bump(h->counts[responseTimeBucket(us)]);
   }
 
   void beginOutstanding(ClientConn* c, uint32_t slot) {
@@ -1777,6 +1807,9 @@ struct Proxy {
   std::unique_ptr<TrafficCells[]> lbCells_;
   std::unique_ptr<TrafficCells[]> tgCells_;
   std::unique_ptr<TrafficCells[]> targetCells_;
+  // By target slot: this worker's response time histograms, null until the first response
+  // (written by this worker, read by addCounters; freed with the Proxy).
+  std::unique_ptr<std::atomic<ResponseTimeCells*>[]> responseTimes_;
   std::unordered_map<uint64_t, uint32_t> connectionsByListener_; // open, by listenerKey()
   MessageHead scratch_; // the head being parsed (one at a time on this thread)
   IoVector iov_;        // the message being written

@@ -1,5 +1,6 @@
 #include "control/metrics_publisher.h"
 
+#include "balancer/response_time_histogram.h"
 #include "common/log.h"
 #include "operations/target_tracking.h"
 
@@ -21,6 +22,16 @@ namespace {
 
 uint64_t delta(uint64_t now, uint64_t before) {
   return now >= before ? now - before : now;
+}
+
+using Histogram = std::vector<uint64_t>; // balancer/response_time_histogram.h buckets
+
+// Adds the change of a target's histogram since the previous sample into `into`.
+void addChange(Histogram& into, const Histogram& now, const Histogram* before) {
+  into.resize(balancer::kResponseTimeBuckets);
+  for (size_t b = 0; b < now.size() && b < into.size(); ++b) {
+    into[b] += delta(now[b], before != nullptr && b < before->size() ? (*before)[b] : 0);
+  }
 }
 
 // The counters of a slot, or zeros.
@@ -103,10 +114,51 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     havePrevious_ = true;
   }
   const Publisher::Slots& slots = publisher_.slots();
+  // Response times of the second: each target's histogram change, summed per target group,
+  // and per load balancer over its target groups.
+  std::map<std::string, Histogram> timesOfGroup; // target group ARN → counts
+  for (const auto& [key, slot] : slots.targets) {
+    size_t bar = key.find('|');
+    if (bar == std::string::npos || slot >= counters.targetResponseTimes.size() ||
+        counters.targetResponseTimes[slot].empty()) {
+      continue;
+    }
+    const Histogram* before = slot < previous_.targetResponseTimes.size()
+                                  ? &previous_.targetResponseTimes[slot]
+                                  : nullptr;
+    addChange(timesOfGroup[key.substr(0, bar)], counters.targetResponseTimes[slot], before);
+  }
+  std::map<std::string, Histogram> timesOfLoadBalancer; // load balancer ARN → counts
+  for (const auto& [group, h] : timesOfGroup) {
+    if (auto lb = lbOfGroup.find(group); lb != lbOfGroup.end()) {
+      addChange(timesOfLoadBalancer[lb->second], h, nullptr);
+    }
+  }
+  // A histogram as Values (bucket middles, seconds) and Counts, with the exact sum.
+  auto putTimes = [&](const std::vector<metrics::Dimension>& dims, const Histogram& h,
+                      double sumSeconds) {
+    std::vector<double> values;
+    std::vector<double> counts;
+    for (size_t b = 0; b < h.size(); ++b) {
+      if (h[b] != 0) {
+        values.push_back(balancer::responseTimeBucketSeconds(int(b)));
+        counts.push_back(double(h[b]));
+      }
+    }
+    if (values.empty()) {
+      return false;
+    }
+    Status s = metrics_.putValues({"AWS/ApplicationELB", "TargetResponseTime", dims}, stamp, values,
+                                  counts, sumSeconds);
+    if (!s.isOk()) {
+      logDebug("metric TargetResponseTime: " + s.toString());
+    }
+    return true;
+  };
   // Every counter of balancer/counters.h published `where` says, as `how` says.
   auto traffic = [&](const std::vector<metrics::Dimension>& dims,
                      const balancer::TrafficCounters& c, const balancer::TrafficCounters& p,
-                     bool loadBalancer) {
+                     bool loadBalancer, const Histogram* times) {
     const char* ns = "AWS/ApplicationELB";
     double meanSum = 0;
     for (const balancer::CounterInfo& k : balancer::kCounters) {
@@ -126,7 +178,8 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
         meanSum = double(changed) * k.scale;
         break;
       case balancer::Publish::MeanCount:
-        if (changed > 0) { // no sample when nothing was timed
+        // No sample when nothing was timed; the distribution when the balancer kept one.
+        if (changed > 0 && (times == nullptr || !putTimes(dims, *times, meanSum))) {
           put(ns, k.name, dims, meanSum / double(changed));
         }
         break;
@@ -136,8 +189,10 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     }
   };
   for (const auto& [arn, slot] : slots.loadBalancers) {
+    auto times = timesOfLoadBalancer.find(arn);
     traffic({{"LoadBalancer", elbDimensionValue(arn)}}, at(counters.loadBalancers, slot),
-            at(previous_.loadBalancers, slot), true);
+            at(previous_.loadBalancers, slot), true,
+            times == timesOfLoadBalancer.end() ? nullptr : &times->second);
   }
   // Requests outstanding now (sent to a target, response not finished), per target group,
   // summed over its targets.
@@ -155,7 +210,17 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
     }
     const auto& c = at(counters.targetGroups, slot);
     const auto& p = at(previous_.targetGroups, slot);
-    traffic(dims, c, p, false);
+    auto times = timesOfGroup.find(arn);
+    traffic(dims, c, p, false, times == timesOfGroup.end() ? nullptr : &times->second);
+    if (times != timesOfGroup.end()) {
+      ResponseTimeTotal& total = responseTimeTotals_[elbDimensionValue(arn)];
+      if (auto lb = lbOfGroup.find(arn); lb != lbOfGroup.end()) {
+        total.loadBalancer = elbDimensionValue(lb->second);
+      }
+      addChange(total.counts, times->second, nullptr);
+      total.sumSeconds +=
+          double(delta(c.targetResponseTimeSumUs, p.targetResponseTimeSumUs)) * 1e-6;
+    }
     auto [healthy, unhealthy] = health[arn];
     put("AWS/ApplicationELB", "HealthyHostCount", dims, healthy);
     put("AWS/ApplicationELB", "UnHealthyHostCount", dims, unhealthy);
@@ -198,6 +263,15 @@ Status MetricsPublisher::sample(const std::vector<InstanceReading>& instances) {
       put("AWS/EC2", "NetworkOut", {{"AutoScalingGroupName", i.autoScalingGroupName}}, double(out));
     }
   }
+  // A target group no longer published takes its histogram with it.
+  std::erase_if(responseTimeTotals_, [&](const auto& entry) {
+    for (const auto& [arn, slot] : slots.targetGroups) {
+      if (elbDimensionValue(arn) == entry.first) {
+        return false;
+      }
+    }
+    return true;
+  });
   previous_ = std::move(counters);
   return Status::ok();
 }

@@ -10,7 +10,10 @@
 //   AWS/ApplicationELB per LoadBalancer ("app/NAME/ID"), and per TargetGroup + LoadBalancer:
 //     every balancer counter, under the name, scope and kind its row of TIDE_BALANCER_METRICS
 //     (balancer/counters.h) gives (RequestCount, HTTPCode_Target_2XX..5XX_Count,
-//     HTTPCode_ELB_*, TargetResponseTime in seconds as the second's average, ...); per target
+//     HTTPCode_ELB_*, ...; TargetResponseTime in seconds as the second's distribution: the
+//     balancer's per-target histograms (balancer/response_time_histogram.h) summed per target
+//     group and load balancer and put as Values and Counts, with the exact Sum, so
+//     ExtendedStatistics p50..p99.9 come from every response); per target
 //     group HealthyHostCount, UnHealthyHostCount and RequestCountPerTarget;
 //   Tide/ApplicationELB (tide's own, no ALB metric says it) OutstandingRequestCount per
 //     TargetGroup + LoadBalancer and OutstandingRequestCountPerTarget per TargetGroup: requests
@@ -39,6 +42,13 @@ inline constexpr Millis kSampleStampOffset{500};
 // The namespace of the balancer metrics that are tide's own.
 inline constexpr const char* kTideElbNamespace = "Tide/ApplicationELB";
 
+// The target response times of one target group since tide started (for /metrics).
+struct ResponseTimeTotal {
+  std::string loadBalancer;     // its LoadBalancer dimension value; empty without a listener
+  std::vector<uint64_t> counts; // balancer/response_time_histogram.h buckets
+  double sumSeconds = 0;        // exact (the balancer's microsecond sums)
+};
+
 class MetricsPublisher {
 public:
   using CounterSource = std::function<balancer::CountersSnapshot()>;
@@ -52,6 +62,12 @@ public:
   // CPUUtilization yet) and the balancer's counters. Reads the store, never writes it.
   Status sample(const std::vector<InstanceReading>& instances);
 
+  // By TargetGroup dimension value ("targetgroup/NAME/ID"): response times since the first
+  // sample, for the target groups published now. Control thread only, like sample().
+  const std::map<std::string, ResponseTimeTotal>& responseTimeTotals() const {
+    return responseTimeTotals_;
+  }
+
 private:
   store::Store& store_;
   metrics::MetricStore& metrics_;
@@ -60,6 +76,7 @@ private:
   CounterSource counters_;
   balancer::CountersSnapshot previous_; // the counters at the last sample
   bool havePrevious_ = false;
+  std::map<std::string, ResponseTimeTotal> responseTimeTotals_;
 };
 
 // "arn:...:loadbalancer/app/NAME/ID" → "app/NAME/ID"; "arn:...:targetgroup/NAME/ID" →

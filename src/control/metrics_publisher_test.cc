@@ -1,5 +1,6 @@
 // The metrics publisher over a real store and metric store: the instances' readings reach the
 // metric store straight from memory, and publishing never writes the store.
+#include "balancer/response_time_histogram.h"
 #include "common/status_testing.h"
 #include "control/metrics_publisher.h"
 
@@ -268,6 +269,123 @@ TEST_F(MetricsPublisherTest, NetworkBytesComeFromTheBalancersTargetsAndWarmingIs
   auto points = metrics_.aggregate(q);
   ASSERT_FALSE(points.empty());
   EXPECT_EQ(points.back().sampleCount, 1.0) << "the warming instance is left out";
+}
+
+TEST(ResponseTimeHistogram, BucketsCoverEveryValueAndAreAtMostASixteenthWide) {
+  using namespace balancer;
+  EXPECT_EQ(responseTimeBucket(0), 0);
+  EXPECT_EQ(responseTimeBucket(15), 15);
+  EXPECT_EQ(responseTimeBucket(31), 31);
+  EXPECT_EQ(responseTimeBucket(uint64_t{1} << 40), kResponseTimeBuckets - 1);
+  for (int b = 0; b < kResponseTimeBuckets; ++b) {
+    uint64_t lo = responseTimeBucketLowest(b);
+    uint64_t hi = responseTimeBucketLowest(b + 1); // exclusive
+    ASSERT_LT(lo, hi);
+    EXPECT_EQ(responseTimeBucket(lo), b);
+    EXPECT_EQ(responseTimeBucket(hi - 1), b);
+    EXPECT_LE(double(hi - lo), std::max(1.0, double(lo) / 16));
+    double middle = responseTimeBucketSeconds(b) * 1e6;
+    EXPECT_GE(middle, double(lo) - 1e-6); // seconds and back: a rounding off
+    EXPECT_LE(middle, double(hi - 1) + 1e-6);
+  }
+}
+
+TEST_F(MetricsPublisherTest, TargetResponseTimePercentilesComeFromTheBalancersHistograms) {
+  model::LoadBalancer lb;
+  lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
+  lb.loadBalancerName = "shop";
+  model::TargetGroup tg;
+  tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
+  tg.targetGroupName = "web";
+  model::Listener listener;
+  listener.listenerArn = lb.loadBalancerArn + "/3";
+  listener.loadBalancerArn = lb.loadBalancerArn;
+  model::ListenerAction forward;
+  forward.targetGroupArn = tg.targetGroupArn;
+  listener.defaultActions = {forward};
+  clock_.set(1'800'000'000'000);
+  ASSERT_OK(store_->transact([&](store::Tx& tx) {
+    TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));
+    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+    TIDE_RETURN_IF_ERROR(tx.putListener(listener));
+    for (int k = 1; k <= 2; ++k) {
+      model::Instance i;
+      i.instanceId = "i-" + std::to_string(k);
+      i.state = model::InstanceState::Running;
+      i.privateIpAddress = "127.0.1." + std::to_string(k);
+      TIDE_RETURN_IF_ERROR(tx.putInstance(i));
+      model::Target t;
+      t.targetGroupArn = tg.targetGroupArn;
+      t.id = i.instanceId;
+      t.port = 8080;
+      t.state = model::TargetHealthState::Healthy;
+      TIDE_RETURN_IF_ERROR(tx.putTarget(t));
+    }
+    return Status::ok();
+  }));
+  ASSERT_OK(snapshots_->publish());
+  const auto& slots = snapshots_->slots().targets;
+  uint32_t s1 = slots.at(tg.targetGroupArn + "|i-1|8080");
+  uint32_t s2 = slots.at(tg.targetGroupArn + "|i-2|8080");
+  uint32_t lbSlot = snapshots_->slots().loadBalancers.at(lb.loadBalancerArn);
+  uint32_t tgSlot = snapshots_->slots().targetGroups.at(tg.targetGroupArn);
+  counters_.targets.resize(std::max(s1, s2) + 1);
+  counters_.targetResponseTimes.resize(std::max(s1, s2) + 1);
+  counters_.loadBalancers.resize(lbSlot + 1);
+  counters_.targetGroups.resize(tgSlot + 1);
+  ASSERT_OK(publisher_->sample({})); // the baseline
+  // 1000 responses of 1..1000 ms, odd ones from i-1, even ones from i-2.
+  uint64_t sumUs = 0;
+  for (int ms = 1; ms <= 1000; ++ms) {
+    auto& h = counters_.targetResponseTimes[ms % 2 ? s1 : s2];
+    h.resize(balancer::kResponseTimeBuckets);
+    ++h[balancer::responseTimeBucket(uint64_t(ms) * 1000)];
+    sumUs += uint64_t(ms) * 1000;
+  }
+  for (auto* c : {&counters_.loadBalancers[lbSlot], &counters_.targetGroups[tgSlot]}) {
+    c->targetResponseTimeSumUs = sumUs;
+    c->targetResponseTimeCount = 1000;
+  }
+  clock_.advance(Millis(1000));
+  ASSERT_OK(publisher_->sample({}));
+
+  metrics::Dimension lbDim{"LoadBalancer", "app/shop/1"};
+  metrics::Dimension tgDim{"TargetGroup", "targetgroup/web/2"};
+  for (const auto& dims :
+       {std::vector<metrics::Dimension>{lbDim}, std::vector<metrics::Dimension>{lbDim, tgDim}}) {
+    metrics::StatisticsQuery q;
+    q.metric = {"AWS/ApplicationELB", "TargetResponseTime", dims};
+    q.startTime = clock_.now() - 5000;
+    q.endTime = clock_.now() + 1000;
+    q.periodSeconds = 10;
+    q.extendedStatistics = {"p50", "p90", "p99", "p99.9"};
+    auto points = metrics_.aggregate(q);
+    ASSERT_EQ(points.size(), 1u);
+    const auto& ext = points[0].extendedStatistics;
+    ASSERT_EQ(ext.size(), 4u);
+    // Within a bucket's width: the balancer's (1/16) and the store's (1/16) at worst.
+    EXPECT_NEAR(ext[0].second, 0.500, 0.500 / 8);
+    EXPECT_NEAR(ext[1].second, 0.900, 0.900 / 8);
+    EXPECT_NEAR(ext[2].second, 0.990, 0.990 / 8);
+    EXPECT_NEAR(ext[3].second, 0.999, 0.999 / 8);
+    q.extendedStatistics.clear();
+    q.statistics = {metrics::Statistic::Average, metrics::Statistic::SampleCount};
+    points = metrics_.aggregate(q);
+    ASSERT_EQ(points.size(), 1u);
+    EXPECT_NEAR(*points[0].average, 0.5005, 1e-9); // the exact sum
+    EXPECT_EQ(*points[0].sampleCount, 1000.0);
+  }
+  // Cumulative per target group, for /metrics.
+  const auto& totals = publisher_->responseTimeTotals();
+  ASSERT_EQ(totals.count("targetgroup/web/2"), 1u);
+  const ResponseTimeTotal& t = totals.at("targetgroup/web/2");
+  EXPECT_EQ(t.loadBalancer, "app/shop/1");
+  uint64_t count = 0;
+  for (uint64_t c : t.counts) {
+    count += c;
+  }
+  EXPECT_EQ(count, 1000u);
+  EXPECT_NEAR(t.sumSeconds, 500.5, 1e-9);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "control/reconcile_scheduler.h"
 
 #include "common/log.h"
+#include "common/process_health.h"
 
 #include <algorithm>
 
@@ -50,7 +51,10 @@ TimeMs ReconcileScheduler::runDue() {
     e.dirty.reset(); // changes during the pass make it due again
     ++e.passes;
     e.last = wake;
-    Result<Millis> again = e.row.reconcile(wake);
+    Result<Millis> again = [&] {
+      ScopedDuration timed(HealthTimer::ReconcilePass, e.row.name); // /metrics
+      return e.row.reconcile(wake);
+    }();
     TimeMs after = clock_.now();
     if (!again) {
       logError(e.row.name + ": " + again.status().toString());

@@ -1,6 +1,7 @@
 #include "metrics/series.h"
 
 #include "metrics/units.h"
+#include "metrics/value_histogram.h"
 
 #include <algorithm>
 #include <array>
@@ -38,17 +39,28 @@ struct PeriodAccumulator {
   double sum = 0;
   double min = 0;
   double max = 0;
-  int64_t count = 0;
-  std::vector<double> bucketAverages; // only when percentiles are asked for
+  double count = 0;
+  // {value, how many}: only when percentiles are asked for.
+  std::vector<std::pair<double, double>> values;
 };
 
-// Nearest rank over sorted values: the smallest value with at least p % of them at or below.
-double nearestRank(std::vector<double>& values, double percentile) {
+// Nearest rank over weighted values: the smallest value with at least p % of the total weight
+// at or below it. Sorts `values`.
+double nearestRank(std::vector<std::pair<double, double>>& values, double percentile) {
   std::sort(values.begin(), values.end());
-  auto n = static_cast<double>(values.size());
-  auto rank = static_cast<size_t>(std::ceil(percentile / 100.0 * n));
-  rank = std::clamp<size_t>(rank, 1, values.size());
-  return values[rank - 1];
+  double total = 0;
+  for (const auto& [v, n] : values) {
+    total += n;
+  }
+  double rank = std::max(std::ceil(percentile / 100.0 * total), 1.0);
+  double seen = 0;
+  for (const auto& [v, n] : values) {
+    seen += n;
+    if (seen >= rank) {
+      return v;
+    }
+  }
+  return values.back().first;
 }
 
 } // namespace
@@ -172,11 +184,57 @@ void MetricStore::dropBefore(Series& series, int64_t firstSecond) {
 }
 
 Status MetricStore::put(const MetricKey& key, TimeMs t, double value) {
+  const double one = 1;
+  return putValues(key, t, std::span<const double>(&value, 1), std::span<const double>(&one, 1));
+}
+
+void MetricStore::addTo(Bucket& b, double value, double count) {
+  if (b.cells == nullptr && value != b.min) {
+    // A second distinct value: the second's values so far (all b.min) become a histogram.
+    b.cells = std::make_unique<std::vector<Cell>>();
+    b.cells->push_back(Cell{valueBucket(b.min), b.count});
+  }
+  if (b.cells != nullptr) {
+    int32_t bucket = valueBucket(value);
+    auto it = std::lower_bound(b.cells->begin(), b.cells->end(), bucket,
+                               [](const Cell& c, int32_t k) { return c.bucket < k; });
+    if (it != b.cells->end() && it->bucket == bucket) {
+      it->count += count;
+    } else {
+      b.cells->insert(it, Cell{bucket, count});
+    }
+  }
+  b.sum += value * count;
+  b.min = std::min(b.min, value);
+  b.max = std::max(b.max, value);
+  b.count += count;
+}
+
+Status MetricStore::putValues(const MetricKey& key, TimeMs t, std::span<const double> values,
+                              std::span<const double> counts, std::optional<double> exactSum) {
   MetricKey canonical = canonicalMetricKey(key);
   TIDE_RETURN_IF_ERROR(validateMetricKey(canonical));
-  if (!std::isfinite(value)) {
-    return invalidValue("The value for metric " + canonical.metricName +
-                        " is not a finite number.");
+  if (values.empty()) {
+    return invalidValue("The metric " + canonical.metricName + " has no value.");
+  }
+  if (!counts.empty() && counts.size() != values.size()) {
+    return invalidValue("The parameters Values and Counts for metric " + canonical.metricName +
+                        " must have as many members; they have " + std::to_string(values.size()) +
+                        " and " + std::to_string(counts.size()) + ".");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return invalidValue("The value for metric " + canonical.metricName +
+                          " is not a finite number.");
+    }
+    if (!counts.empty() && (!std::isfinite(counts[i]) || counts[i] < 0)) {
+      return invalidValue("The count for metric " + canonical.metricName +
+                          " must be a finite number of at least 0.");
+    }
+  }
+  size_t firstCounted = 0;
+  while (firstCounted < counts.size() && counts[firstCounted] == 0) {
+    ++firstCounted;
   }
   TimeMs now = clock_.now();
   int64_t second = floorDiv(t, 1000);
@@ -192,6 +250,10 @@ Status MetricStore::put(const MetricKey& key, TimeMs t, double value) {
                         std::to_string(options_.maxFutureSeconds) + " seconds in the future.");
   }
 
+  if (firstCounted == values.size()) {
+    return Status::ok(); // every count is 0: nothing to put
+  }
+
   std::lock_guard lock(mu_);
   Series& series = series_[std::move(canonical)];
   dropBefore(series, first);
@@ -202,13 +264,22 @@ Status MetricStore::put(const MetricKey& key, TimeMs t, double value) {
     it = std::lower_bound(buckets.begin(), buckets.end(), second,
                           [](const Bucket& b, int64_t s) { return b.second < s; });
   }
-  if (it != buckets.end() && it->second == second) {
-    it->sum += value;
-    it->min = std::min(it->min, value);
-    it->max = std::max(it->max, value);
-    it->count += 1;
-  } else {
-    buckets.insert(it, Bucket{second, value, value, value, 1});
+  if (it == buckets.end() || it->second != second) {
+    Bucket fresh;
+    fresh.second = second;
+    fresh.min = values[firstCounted];
+    fresh.max = values[firstCounted];
+    it = buckets.insert(it, std::move(fresh));
+  }
+  double sumBefore = it->sum;
+  for (size_t i = 0; i < values.size(); ++i) {
+    double count = counts.empty() ? 1.0 : counts[i];
+    if (count > 0) {
+      addTo(*it, values[i], count);
+    }
+  }
+  if (exactSum) {
+    it->sum = sumBefore + *exactSum;
   }
   return Status::ok();
 }
@@ -298,7 +369,14 @@ std::vector<Datapoint> MetricStore::aggregate(const StatisticsQuery& query) cons
       acc.min = std::min(acc.min, it->min);
       acc.max = std::max(acc.max, it->max);
       if (!percentiles.empty()) {
-        acc.bucketAverages.push_back(it->sum / static_cast<double>(it->count));
+        if (it->cells == nullptr) {
+          acc.values.emplace_back(it->min, it->count); // every value of the second was min
+        } else {
+          for (const Cell& c : *it->cells) {
+            acc.values.emplace_back(std::clamp(valueBucketMiddle(c.bucket), it->min, it->max),
+                                    c.count);
+          }
+        }
       }
     }
   }
@@ -312,10 +390,10 @@ std::vector<Datapoint> MetricStore::aggregate(const StatisticsQuery& query) cons
     for (Statistic s : query.statistics) {
       switch (s) {
       case Statistic::SampleCount:
-        dp.sampleCount = static_cast<double>(acc.count);
+        dp.sampleCount = acc.count;
         break;
       case Statistic::Average:
-        dp.average = acc.sum / static_cast<double>(acc.count);
+        dp.average = acc.sum / acc.count;
         break;
       case Statistic::Sum:
         dp.sum = acc.sum;
@@ -329,7 +407,7 @@ std::vector<Datapoint> MetricStore::aggregate(const StatisticsQuery& query) cons
       }
     }
     for (const auto& [name, p] : percentiles) {
-      dp.extendedStatistics.emplace_back(name, nearestRank(acc.bucketAverages, p));
+      dp.extendedStatistics.emplace_back(name, nearestRank(acc.values, p));
     }
     out.push_back(std::move(dp));
   }
@@ -376,6 +454,26 @@ Result<std::vector<MetricKey>> MetricStore::listMetrics(const ListMetricsQuery& 
     if (!series.buckets.empty() && series.buckets.back().second >= first && matches(key)) {
       out.push_back(key);
     }
+  }
+  return out;
+}
+
+std::vector<LatestValue> MetricStore::latest(TimeMs before) const {
+  int64_t first = firstRetainedSecond(clock_.now());
+  std::vector<LatestValue> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, series] : series_) {
+    const auto& buckets = series.buckets;
+    auto it = std::lower_bound(buckets.begin(), buckets.end(), before,
+                               [](const Bucket& b, TimeMs t) { return b.second * 1000 < t; });
+    if (it == buckets.begin()) {
+      continue;
+    }
+    --it;
+    if (it->second < first) {
+      continue;
+    }
+    out.push_back(LatestValue{key, it->second * 1000, it->count, it->sum, it->min, it->max});
   }
   return out;
 }

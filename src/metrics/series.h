@@ -1,7 +1,8 @@
 // Time series at 1 s resolution and their statistics: tide's CloudWatch metric store.
 //
-// Every value put is folded into the 1-second bucket it falls in (sum, count, min, max), per
-// metric, for a bounded retention (3 hours by default). Queries aggregate buckets into periods,
+// Every value put is folded into the 1-second bucket it falls in (sum, count, min, max, and a
+// log-linear histogram of the values once a second holds two different ones: value_histogram.h),
+// per metric, for a bounded retention (3 hours by default). Queries aggregate buckets into periods,
 // as GetMetricStatistics does, and list the metrics that have data, as ListMetrics does.
 //
 // Periods are aligned to the Unix epoch: a period of P seconds starts at a multiple of P
@@ -18,8 +19,10 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,9 +84,11 @@ struct Datapoint {
   std::optional<double> sum;
   std::optional<double> minimum;
   std::optional<double> maximum;
-  // Asked-for percentiles in the order asked, {"p99", value}. Computed from the period's 1 s
-  // bucket averages (nearest rank: the smallest bucket average with at least p % of the
-  // buckets at or below it), not from every raw value: tide keeps buckets, not values.
+  // Asked-for percentiles in the order asked, {"p99", value}: nearest rank over every value
+  // put in the period (the smallest value with at least p % of the values at or below it),
+  // read from the seconds' histograms: exact when a second held one distinct value, otherwise
+  // the middle of the value's histogram bucket (within 1/32 of it, value_histogram.h), kept
+  // within the period's Minimum and Maximum.
   std::vector<std::pair<std::string, double>> extendedStatistics;
   std::string unit; // the metric's unit (see units.h)
 };
@@ -101,6 +106,16 @@ struct ListMetricsQuery {
   std::vector<DimensionFilter> dimensions; // up to 10, all must match
 };
 
+// The latest second of one series (MetricStore::latest).
+struct LatestValue {
+  MetricKey metric;
+  TimeMs timestamp = 0; // the second's start
+  double sampleCount = 0;
+  double sum = 0;
+  double minimum = 0;
+  double maximum = 0;
+};
+
 struct MetricStoreOptions {
   int retentionSeconds = 3 * 3600; // how long 1 s buckets are kept; shorten for tests
   int maxFutureSeconds = 2 * 3600; // later timestamps are refused (CloudWatch: two hours)
@@ -111,8 +126,9 @@ struct MetricStoreOptions {
 // evaluator). One mutex guards everything; this is the control plane, at one put per metric
 // per second, not the request path.
 //
-// Memory: one 40-byte bucket per metric per second that had data, at most retention seconds
-// of them (about 430 KB per metric reported every second for 3 hours).
+// Memory: one 48-byte bucket per metric per second that had data, at most retention seconds
+// of them (about 520 KB per metric reported every second for 3 hours), plus 12 bytes per
+// histogram bucket in the seconds that held more than one distinct value.
 class MetricStore {
 public:
   // `clock` must outlive the store; it decides what has expired and how far ahead a put may be.
@@ -126,6 +142,15 @@ public:
   // "InvalidParameterValue" for a value that is not finite, or t older than the retention or
   // later than now + maxFutureSeconds.
   Status put(const MetricKey& key, TimeMs t, double value);
+
+  // A distribution in one second, as PutMetricData's Values and Counts put it: values[i] put
+  // counts[i] times (every value once when counts is empty). `exactSum`, when the caller knows
+  // it (the values being bucket middles of a histogram it kept), is stored as the Sum instead
+  // of the sum of values times counts. Errors, with nothing stored: those of put() for each
+  // value; "InvalidParameterValue" when counts and values differ in length, for a count that is
+  // negative or not finite, or for no value at all.
+  Status putValues(const MetricKey& key, TimeMs t, std::span<const double> values,
+                   std::span<const double> counts, std::optional<double> exactSum = std::nullopt);
 
   // GetMetricStatistics: one Datapoint per period that has data, oldest first; periods without
   // data are omitted. Errors (nothing else happens): the key's; "InvalidParameterValue" for a
@@ -143,6 +168,10 @@ public:
   // by key. Errors: "InvalidParameterValue" for more than 10 filters or an empty name.
   Result<std::vector<MetricKey>> listMetrics(const ListMetricsQuery& query) const;
 
+  // The latest second with data before `before` (exclusive) of every series within the
+  // retention, sorted by key: what the Prometheus exposition shows.
+  std::vector<LatestValue> latest(TimeMs before) const;
+
   // Drops buckets older than the retention and metrics left without any. put() does this for
   // the metric it writes; call this now and then (say once a minute) for metrics that stopped.
   void dropExpired();
@@ -153,12 +182,20 @@ public:
   const MetricStoreOptions& options() const { return options_; }
 
 private:
+  // One histogram bucket of a second: valueBucket() and how many values fell in it.
+  struct Cell {
+    int32_t bucket = 0;
+    double count = 0;
+  };
   struct Bucket {
     int64_t second = 0; // Unix time in seconds of the bucket's start
     double sum = 0;
     double min = 0;
     double max = 0;
-    int64_t count = 0; // values put in this second
+    double count = 0; // values put in this second (PutMetricData's Counts may be fractional)
+    // Sorted by bucket; null while every value of the second was the same (min == max), which
+    // is the common case of one value a second and costs no allocation.
+    std::unique_ptr<std::vector<Cell>> cells;
   };
   struct Series {
     std::deque<Bucket> buckets; // ascending by second, one per second with data
@@ -166,6 +203,8 @@ private:
 
   // The first second still within the retention at `now`.
   int64_t firstRetainedSecond(TimeMs now) const;
+  // Adds `count` values `value` to a bucket. REQUIRES: mu_ is held.
+  static void addTo(Bucket& b, double value, double count);
   // REQUIRES: mu_ is held.
   static void dropBefore(Series& series, int64_t firstSecond);
 

@@ -1,6 +1,7 @@
 #include "metrics/series.h"
 
 #include "metrics/units.h"
+#include "metrics/value_histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -119,12 +120,11 @@ TEST_F(MetricStoreTest, LateValuesLandInTheirOwnSecond) {
   EXPECT_EQ((*r)[2].timestamp, kT0 + 5000);
 }
 
-TEST_F(MetricStoreTest, PercentilesAreNearestRankOverSecondAverages) {
+TEST_F(MetricStoreTest, PercentilesAreExactWhenEachSecondHoldsOneValue) {
   clock_.set(kT0 + 10'000);
   for (int i = 1; i <= 10; ++i) {
-    // Two values a second; the bucket average is i.
-    ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + (i - 1) * 1000, i - 0.5).isOk());
-    ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + (i - 1) * 1000 + 1, i + 0.5).isOk());
+    ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + (i - 1) * 1000, i).isOk());
+    ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + (i - 1) * 1000 + 1, i).isOk());
   }
   StatisticsQuery q = allStats(cpu("i-1"), kT0, kT0 + 10'000, 10);
   q.statistics.clear();
@@ -140,6 +140,136 @@ TEST_F(MetricStoreTest, PercentilesAreNearestRankOverSecondAverages) {
   EXPECT_DOUBLE_EQ(ext[2].second, 9);
   EXPECT_DOUBLE_EQ(ext[3].second, 10);
   EXPECT_DOUBLE_EQ(ext[4].second, 10);
+}
+
+// Within a bucket's width: the reported value's bucket middle is within 1/32 of the true value.
+void expectWithinBucket(double got, double want) {
+  EXPECT_NEAR(got, want, want / 16) << "want " << want;
+}
+
+TEST_F(MetricStoreTest, PercentilesComeFromEveryValueNotFromSecondAverages) {
+  // 1000 response times 1..1000 ms, 100 a second for 10 s, each second's values spread over
+  // the whole range: every second's average is about 0.5 s, but p99 is about 0.99 s.
+  clock_.set(kT0 + 10'000);
+  MetricKey trt{"AWS/ApplicationELB", "TargetResponseTime", {{"LoadBalancer", "app/web/1"}}};
+  for (int i = 0; i < 1000; ++i) {
+    double seconds = (i + 1) / 1000.0;
+    ASSERT_TRUE(store_.put(trt, kT0 + (i % 10) * 1000 + 1, seconds).isOk());
+  }
+  StatisticsQuery q = allStats(trt, kT0, kT0 + 10'000, 10);
+  q.statistics.clear();
+  q.extendedStatistics = {"p50", "p90", "p99", "p99.9", "p100", "p0"};
+  auto r = store_.statistics(q);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->size(), 1u);
+  const auto& ext = (*r)[0].extendedStatistics;
+  ASSERT_EQ(ext.size(), 6u);
+  expectWithinBucket(ext[0].second, 0.500);
+  expectWithinBucket(ext[1].second, 0.900);
+  expectWithinBucket(ext[2].second, 0.990);
+  expectWithinBucket(ext[3].second, 0.999);
+  EXPECT_DOUBLE_EQ(ext[4].second, 1.0); // the Maximum bounds the top bucket
+  expectWithinBucket(ext[5].second, 0.001);
+
+  q.extendedStatistics.clear();
+  q.statistics = {Statistic::SampleCount, Statistic::Average};
+  r = store_.statistics(q);
+  ASSERT_TRUE(r.isOk());
+  EXPECT_DOUBLE_EQ(*(*r)[0].sampleCount, 1000);
+  EXPECT_NEAR(*(*r)[0].average, 0.5005, 1e-9); // sums stay exact
+}
+
+TEST_F(MetricStoreTest, ValuesAndCountsPutADistribution) {
+  clock_.set(kT0 + 5000);
+  MetricKey key{"Shop", "Latency", {}};
+  // 90 fast values, 9 slow ones and one very slow one, in one call as PutMetricData does.
+  std::vector<double> values = {0.010, 0.200, 2.0};
+  std::vector<double> counts = {90, 9, 1};
+  ASSERT_TRUE(store_.putValues(key, kT0 + 1000, values, counts).isOk());
+  StatisticsQuery q = allStats(key, kT0, kT0 + 5000, 5);
+  auto r = store_.statistics(q);
+  ASSERT_TRUE(r.isOk());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_DOUBLE_EQ(*(*r)[0].sampleCount, 100);
+  EXPECT_NEAR(*(*r)[0].sum, 0.9 + 1.8 + 2.0, 1e-9);
+  EXPECT_DOUBLE_EQ(*(*r)[0].minimum, 0.010);
+  EXPECT_DOUBLE_EQ(*(*r)[0].maximum, 2.0);
+  q.statistics.clear();
+  q.extendedStatistics = {"p50", "p90", "p95", "p99", "p100"};
+  r = store_.statistics(q);
+  ASSERT_TRUE(r.isOk());
+  const auto& ext = (*r)[0].extendedStatistics;
+  expectWithinBucket(ext[0].second, 0.010);
+  expectWithinBucket(ext[1].second, 0.010);
+  expectWithinBucket(ext[2].second, 0.200);
+  expectWithinBucket(ext[3].second, 0.200);
+  EXPECT_DOUBLE_EQ(ext[4].second, 2.0);
+
+  // An exact sum replaces values times counts (values that are bucket middles).
+  ASSERT_TRUE(store_.putValues(key, kT0 + 3000, values, counts, 4.0).isOk());
+  q = allStats(key, kT0 + 3000, kT0 + 4000, 1);
+  r = store_.statistics(q);
+  ASSERT_TRUE(r.isOk());
+  EXPECT_DOUBLE_EQ(*(*r)[0].sum, 4.0);
+}
+
+TEST_F(MetricStoreTest, BadValuesAndCountsStoreNothing) {
+  clock_.set(kT0 + 5000);
+  MetricKey key{"Shop", "Latency", {}};
+  std::vector<double> values = {1, 2};
+  std::vector<double> one = {1};
+  std::vector<double> negative = {1, -1};
+  EXPECT_EQ(store_.putValues(key, kT0, values, one).code(), "InvalidParameterValue");
+  EXPECT_EQ(store_.putValues(key, kT0, values, negative).code(), "InvalidParameterValue");
+  EXPECT_EQ(store_.putValues(key, kT0, {}, {}).code(), "InvalidParameterValue");
+  std::vector<double> zeros = {0, 0};
+  EXPECT_TRUE(store_.putValues(key, kT0, values, zeros).isOk());
+  EXPECT_EQ(store_.metricCount(), 0u);
+}
+
+TEST_F(MetricStoreTest, LatestIsTheLastSecondBeforeTheGivenTime) {
+  clock_.set(kT0 + 5000);
+  ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + 1000, 10).isOk());
+  ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + 2000, 20).isOk());
+  ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + 2500, 40).isOk());
+  ASSERT_TRUE(store_.put(cpu("i-1"), kT0 + 4000, 99).isOk()); // the second not yet complete
+  ASSERT_TRUE(store_.put(cpu("i-2"), kT0 + 4000, 50).isOk());
+  std::vector<LatestValue> l = store_.latest(kT0 + 4000);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].metric, cpu("i-1"));
+  EXPECT_EQ(l[0].timestamp, kT0 + 2000);
+  EXPECT_DOUBLE_EQ(l[0].sum, 60);
+  EXPECT_DOUBLE_EQ(l[0].sampleCount, 2);
+  EXPECT_DOUBLE_EQ(l[0].maximum, 40);
+}
+
+TEST(ValueHistogram, BucketsAreOrderedAndAtMostASixteenthWide) {
+  std::vector<double> positive;
+  for (double v = 1e-9; v < 1e9; v *= 1.01) {
+    positive.push_back(v);
+  }
+  std::vector<double> values(positive.rbegin(), positive.rend());
+  for (double& v : values) {
+    v = -v;
+  }
+  values.push_back(0);
+  values.insert(values.end(), positive.begin(), positive.end());
+  int32_t previous = valueBucket(values.front());
+  for (double v : values) {
+    int32_t b = valueBucket(v);
+    EXPECT_GE(b, previous) << v;
+    previous = b;
+    if (v == 0) {
+      EXPECT_EQ(b, 0);
+      continue;
+    }
+    double lo = std::min(std::fabs(valueBucketLowest(b)), std::fabs(valueBucketHighest(b)));
+    double hi = std::max(std::fabs(valueBucketLowest(b)), std::fabs(valueBucketHighest(b)));
+    EXPECT_LE(lo, std::fabs(v));
+    EXPECT_LT(std::fabs(v), hi);
+    EXPECT_LE(hi - lo, lo / 16 * 1.0000001);
+    EXPECT_NEAR(valueBucketMiddle(b), v, std::fabs(v) / 32 * 1.0000001);
+  }
 }
 
 TEST(ParsePercentile, AcceptsP0ToP100WithTwoDecimals) {

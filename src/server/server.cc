@@ -28,6 +28,7 @@
 #include "server/base_image.h"
 #include "server/host_addresses.h"
 #include "server/host_view.h"
+#include "server/metrics_endpoint.h"
 #include "stacks/actions.h"
 #include "stacks/engine.h"
 #include "store/sqlite_store.h"
@@ -277,16 +278,20 @@ public:
     console_ = std::make_unique<console::Console>(
         *ctx_, *publisher_, [this] { return balancer_->counters(); },
         console::ConsoleOptions{"/proc/self/exe", options_.dataDir, "/events"});
-    http_ = std::make_unique<api::HttpServer>(loop_, api::HttpServerOptions{},
-                                              [this](const api::HttpRequest& r) {
-                                                if (events::EventStream::handles(r.target)) {
-                                                  return eventStream_->handle(r); // docs/events.md
-                                                }
-                                                if (console::Console::handles(r.target)) {
-                                                  return console_->handle(r); // docs/console.md
-                                                }
-                                                return api::handleApiRequest(*ctx_, r);
-                                              });
+    http_ = std::make_unique<api::HttpServer>(
+        loop_, api::HttpServerOptions{}, [this](const api::HttpRequest& r) {
+          if (isMetricsRequest(r)) { // Prometheus (metrics_endpoint.h)
+            return serveMetrics(
+                {&auth_, metricStore_.get(), metricsPublisher_.get(), store_.get(), &clock_}, r);
+          }
+          if (events::EventStream::handles(r.target)) {
+            return eventStream_->handle(r); // docs/events.md
+          }
+          if (console::Console::handles(r.target)) {
+            return console_->handle(r); // docs/console.md
+          }
+          return api::handleApiRequest(*ctx_, r);
+        });
     auto port = http_->listen(options_.apiHost, options_.apiPort);
     if (!port) {
       return fail("cannot listen on " + options_.apiHost + ":" + std::to_string(options_.apiPort) +

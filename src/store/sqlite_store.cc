@@ -2,6 +2,8 @@
 
 #include "store/codec.h"
 
+#include "common/process_health.h"
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -822,7 +824,10 @@ public:
         run("ROLLBACK").ignoreError(); // already failing: s says why
         return s;
       }
-      Status c = run("COMMIT");
+      Status c = [&] {
+        ScopedDuration timed(HealthTimer::StoreCommit, ""); // /metrics
+        return run("COMMIT");
+      }();
       if (!c.isOk()) {
         run("ROLLBACK").ignoreError(); // already failing: c says why
         return c;
