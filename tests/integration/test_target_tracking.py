@@ -53,8 +53,11 @@ class TargetTrackingTest(BurnStackTestCase):
         self.assertTrue(any(f"a monitor alarm TargetTracking-{name}-AlarmHigh-" in c and
                             "in state ALARM triggered policy" in c and "from 1 to 2" in c
                             for c in causes), causes)
+        # The change of desired capacity carries the policy's inputs (the launch it made
+        # begins its Cause with the same sentence, as AWS words it).
         details = [a["Details"] for a in activities
-                   if "triggered policy" in a["Cause"] and "from 1 to 2" in a["Cause"]]
+                   if a["Description"].startswith("Changing the desired capacity")
+                   and "triggered policy" in a["Cause"] and "from 1 to 2" in a["Cause"]]
         self.assertIn('"TargetValue":50', details[0])
 
         # The load stops: 15 datapoints below 45 % bring it back to its minimum.
