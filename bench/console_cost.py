@@ -9,7 +9,9 @@ application load balancer. Then wrk drives the load balancer in short slices, ro
            charts' metrics every second and follows the event stream
   closed'  no browser again: the A/A control, the noise of this machine
 and prints, per round and as medians, each slice's requests per second against the round's
-`closed` slice. The console costs nothing measurable when `open` lands within the band that
+`closed` slice, and the server's CPU time per request (user + system, from /proc; the balancer
+runs in the server, so this is tide's own cost, apart from the browser's, which shares the
+machine here and would not on a user's). The console costs nothing measurable when `open` lands within the band that
 `closed'` spans. The browser is started before its slice and given --settle seconds to load
 the page, so its start-up is not measured; it stays open through the slice.
 
@@ -135,14 +137,25 @@ def main():
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
 
+    def server_cpu_seconds():
+        """The server's CPU time so far (user + system; the balancer runs in it)."""
+        with open(f"/proc/{server.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    cpu_us = []  # the server's CPU per request of each slice, in order
+
     def wrk():
+        before = server_cpu_seconds()
         out = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.slice}s",
                               f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
                              timeout=args.slice + 60).stdout
         m = re.search(r"Requests/sec:\s+([\d.]+)", out)
         if not m:
             raise RuntimeError(f"wrk printed no rate:\n{out}")
-        return float(m.group(1))
+        rate = float(m.group(1))
+        cpu_us.append((server_cpu_seconds() - before) * 1e6 / (rate * args.slice))
+        return rate
 
     try:
         server.stdout.readline()  # listening
@@ -161,6 +174,7 @@ def main():
         print(f"tide console_cost: wrk -t1 -c{args.connections}, {args.slice} s slices, "
               f"{args.rounds} rounds: closed / open / closed' (req/s, and against closed)")
         ratios = {"open": [], "closed'": []}
+        cpu = {"open": [], "closed'": []}
         for r in range(args.rounds):
             closed = wrk()
             browser = open_browser()
@@ -171,11 +185,18 @@ def main():
             again = wrk()
             ratios["open"].append(opened / closed)
             ratios["closed'"].append(again / closed)
+            c, o, a = cpu_us[-3:]
+            cpu["open"].append(o / c)
+            cpu["closed'"].append(a / c)
             print(f"  round {r + 1}: {closed:9.0f} {opened:9.0f} ({opened / closed:.3f}) "
-                  f"{again:9.0f} ({again / closed:.3f})", flush=True)
+                  f"{again:9.0f} ({again / closed:.3f});  server CPU per request "
+                  f"{c:.1f} / {o:.1f} / {a:.1f} us", flush=True)
         aa = ratios["closed'"]
-        print(f"median open/closed {statistics.median(ratios['open']):.3f}; A/A closed'/closed "
-              f"median {statistics.median(aa):.3f}, band {min(aa):.3f}-{max(aa):.3f}")
+        print(f"req/s: median open/closed {statistics.median(ratios['open']):.3f}; A/A "
+              f"closed'/closed median {statistics.median(aa):.3f}, band {min(aa):.3f}-{max(aa):.3f}")
+        aa = cpu["closed'"]
+        print(f"server CPU per request: median open/closed {statistics.median(cpu['open']):.3f}; "
+              f"A/A median {statistics.median(aa):.3f}, band {min(aa):.3f}-{max(aa):.3f}")
         return 0
     except (RuntimeError, subprocess.CalledProcessError) as e:
         print(f"console_cost: {e}", file=sys.stderr)
