@@ -691,7 +691,8 @@
     const to = $("load-rate-to").value;
     const duration = $("load-duration").value.trim() || "2m";
     const profile = p === "steady" ? "steady:" + rate + ":" + duration : p === "ramp" ? "ramp:" + rate + "-" + to + ":" + duration : p;
-    callAction("StartLoad", { LoadBalancerArn: $("load-lb").value, Profile: profile });
+    const path = $("load-path").value.trim() || "/";
+    callAction("StartLoad", { LoadBalancerArn: $("load-lb").value, Profile: profile, Path: path });
   }
 
   function start() {
