@@ -187,22 +187,32 @@ TEST_F(MetricsPublisherTest, CountersArePublishedAsTheirTableSays) {
 namespace tide::control {
 namespace {
 
+// A load balancer "shop" whose listener forwards to the target group "web".
+struct ShopBalancer {
+  model::LoadBalancer lb;
+  model::TargetGroup tg;
+  model::Listener listener;
+};
+
+ShopBalancer shopBalancer() {
+  ShopBalancer b;
+  b.lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
+  b.lb.loadBalancerName = "shop";
+  b.tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
+  b.tg.targetGroupName = "web";
+  b.listener.listenerArn = b.lb.loadBalancerArn + "/3";
+  b.listener.loadBalancerArn = b.lb.loadBalancerArn;
+  model::ListenerAction forward;
+  forward.targetGroupArn = b.tg.targetGroupArn;
+  b.listener.defaultActions = {forward};
+  return b;
+}
+
 // NetworkIn / NetworkOut: the bytes the balancer sent to and received from an instance's
 // targets, per InstanceId and per AutoScalingGroupName; a warming instance is left out of its
 // group's series.
 TEST_F(MetricsPublisherTest, NetworkBytesComeFromTheBalancersTargetsAndWarmingIsLeftOut) {
-  model::LoadBalancer lb;
-  lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
-  lb.loadBalancerName = "shop";
-  model::TargetGroup tg;
-  tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
-  tg.targetGroupName = "web";
-  model::Listener listener;
-  listener.listenerArn = lb.loadBalancerArn + "/3";
-  listener.loadBalancerArn = lb.loadBalancerArn;
-  model::ListenerAction forward;
-  forward.targetGroupArn = tg.targetGroupArn;
-  listener.defaultActions = {forward};
+  auto [lb, tg, listener] = shopBalancer();
   model::AutoScalingGroup group;
   group.autoScalingGroupName = "asg";
   group.defaultInstanceWarmup = 60;
@@ -291,18 +301,7 @@ TEST(ResponseTimeHistogram, BucketsCoverEveryValueAndAreAtMostASixteenthWide) {
 }
 
 TEST_F(MetricsPublisherTest, TargetResponseTimePercentilesComeFromTheBalancersHistograms) {
-  model::LoadBalancer lb;
-  lb.loadBalancerArn = "arn:aws:elasticloadbalancing:local:000000000000:loadbalancer/app/shop/1";
-  lb.loadBalancerName = "shop";
-  model::TargetGroup tg;
-  tg.targetGroupArn = "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/2";
-  tg.targetGroupName = "web";
-  model::Listener listener;
-  listener.listenerArn = lb.loadBalancerArn + "/3";
-  listener.loadBalancerArn = lb.loadBalancerArn;
-  model::ListenerAction forward;
-  forward.targetGroupArn = tg.targetGroupArn;
-  listener.defaultActions = {forward};
+  auto [lb, tg, listener] = shopBalancer();
   clock_.set(1'800'000'000'000);
   ASSERT_OK(store_->transact([&](store::Tx& tx) {
     TIDE_RETURN_IF_ERROR(tx.putTargetGroup(tg));

@@ -90,8 +90,9 @@ class BurnStackTestCase(TideTestCase):
     def in_service(self):
         return [i for i in self.group()["Instances"] if i["LifecycleState"] == "InService"]
 
-    def up(self, stack_name, stack_text):
-        """Brings the stack up with one instance serving; returns (port, burn file)."""
+    def up(self, stack_name, stack_text, instances=1):
+        """Brings the stack up with `instances` in service, serving through its load balancer;
+        returns (port, burn file)."""
         app = os.path.join(self.tmp, "stack", "app")
         os.makedirs(app)
         with open(os.path.join(app, "app.py"), "w") as f:
@@ -104,6 +105,7 @@ class BurnStackTestCase(TideTestCase):
         out = self.tide_json("up", stack, "--stack-name", stack_name, "-p", f"Port={port}",
                              "-p", f"BurnFile={burn}")
         self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
-        wait_for(lambda: len(self.in_service()) == 1, what="one instance in service")
+        wait_for(lambda: len(self.in_service()) == instances, timeout=60,
+                 what=f"{instances} instance(s) in service")
         wait_for(lambda: get(port, "/")[0] == 200, what="the app through the load balancer")
         return port, burn

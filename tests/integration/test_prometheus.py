@@ -57,20 +57,7 @@ def promtool_check(text):
 class PrometheusTest(BurnStackTestCase):
     def up(self, stack_name, stack_text):
         """The stack up with its two instances in service; returns the listener's port."""
-        app = os.path.join(self.tmp, "stack", "app")
-        os.makedirs(app)
-        with open(os.path.join(app, "app.py"), "w") as f:
-            f.write(BURN_APP)
-        stack = os.path.join(self.tmp, "stack", stack_name + ".yaml")
-        with open(stack, "w") as f:
-            f.write(stack_text)
-        port = free_port()
-        out = self.tide_json("up", stack, "--stack-name", stack_name, "-p", f"Port={port}",
-                             "-p", f"BurnFile={os.path.join(self.tmp, 'burn')}")
-        self.assertEqual(out["Stacks"][0]["StackStatus"], "CREATE_COMPLETE")
-        wait_for(lambda: len(self.in_service()) == 2, timeout=60, what="two instances in service")
-        wait_for(lambda: get(port, "/")[0] == 200, what="the app through the load balancer")
-        return port
+        return super().up(stack_name, stack_text, instances=2)[0]
 
     def test_metrics_endpoint_formats_and_access(self):
         port = self.up("prom", STACK)
