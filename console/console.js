@@ -562,6 +562,10 @@
     let first = to - 60;
     for (const d of datasets) if (!d.tideMarkers && !d.tideThreshold && d.data.length) first = Math.min(first, d.data[0].x);
     from = Math.max(from, first);
+    // A threshold is a horizontal line across what is shown: from the axis' own start, so that
+    // no point of it lies outside the axis (and it spans the gap between its two points, which
+    // the series' spanGaps of 2 s would leave open).
+    for (const d of datasets) if (d.tideThreshold && d.data.length) d.data[0].x = from;
     chart.data.datasets = datasets;
     chart.options.scales.x.min = from;
     chart.options.scales.x.max = to;
@@ -595,7 +599,7 @@
       const onGroup = (a.Dimensions || []).some((d) => d.Name === "AutoScalingGroupName" && d.Value === group);
       if (a.MetricName === "CPUUtilization" && onGroup) {
         cpu.push(line(a.AlarmName.length > 30 ? a.AlarmName.slice(0, 30) + "…" : a.AlarmName,
-          [{ x: from, y: a.Threshold }, { x: end, y: a.Threshold }], a.StateValue === "ALARM" ? "#d9453d" : "#9aa5b8", { borderDash: [6, 4], tideThreshold: true }));
+          [{ x: from, y: a.Threshold }, { x: end, y: a.Threshold }], a.StateValue === "ALARM" ? "#d9453d" : "#9aa5b8", { borderDash: [6, 4], tideThreshold: true, spanGaps: true }));
       }
     }
     cpu.push(markerDataset(from));
