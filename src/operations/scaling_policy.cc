@@ -75,6 +75,27 @@ Result<Adjustment> stepScaling(const model::AutoScalingGroup& g, const model::Sc
                         p.minAdjustmentMagnitude)};
   a.scalingAdjustment = step->scalingAdjustment;
   a.step = step;
+  // While instances launch or warm up, a breach that hits a step adding capacity adds only the
+  // difference between what the step asks for and the capacity already being added (AWS's
+  // "Instance warmup" of step scaling): the step counts from the capacity without them.
+  int inFlight = t.tracking ? t.tracking->inFlight : 0;
+  if (inFlight > 0 && *a.capacity > g.desiredCapacity && p.adjustmentType != "ExactCapacity") {
+    int settled = std::max(0, g.desiredCapacity - inFlight);
+    int wanted =
+        adjusted(p.adjustmentType, settled, step->scalingAdjustment, p.minAdjustmentMagnitude);
+    a.details = "{\"CapacityInFlight\":" + std::to_string(inFlight) + "}";
+    if (wanted <= g.desiredCapacity) {
+      a.capacity.reset();
+      a.none = ScalingOutcome::Unchanged;
+      a.message = "Policy " + p.policyName + " leaves the desired capacity at " +
+                  std::to_string(g.desiredCapacity) + ": " + std::to_string(inFlight) +
+                  " instance(s) launching or warming up already cover its step";
+      a.details = "{\"CapacityInFlight\":" + std::to_string(inFlight) +
+                  ",\"LimitedBy\":\"InstanceWarmup\"}";
+      return a;
+    }
+    a.capacity = wanted;
+  }
   return a;
 }
 
@@ -354,7 +375,8 @@ Result<ScalingDecision> applyScalingPolicy(store::Tx& tx, const model::ScalingPo
     return d;
   }
   AlarmTrigger withInputs = trigger;
-  if (policy.policyType == "TargetTrackingScaling" && !withInputs.tracking) {
+  if ((policy.policyType == "TargetTrackingScaling" || policy.policyType == "StepScaling") &&
+      !withInputs.tracking) { // the capacity in flight (step scaling reads only that)
     TIDE_ASSIGN_OR_RETURN(auto in, trackingInputs(tx, group, policy, now, &trigger.alarmValue));
     withInputs.tracking = in;
   }

@@ -139,6 +139,40 @@ TEST(ScalingPolicy, StepScalingPicksTheStepByBreachSize) {
             ScalingOutcome::NoStep);
 }
 
+TEST(ScalingPolicy, StepScalingAddsOnlyWhatWarmingInstancesDoNotCover) {
+  // AWS's example: +10 % between 60 and 70 % CPU, +30 % above. Ten instances at 65 % add one;
+  // while it warms up, 75 % asks for 30 % of the ten: three, of which one is already coming.
+  VirtualClock clock;
+  model::ScalingPolicy p = step({StepAdjustment{0, 10, 10}, StepAdjustment{10, std::nullopt, 30}});
+  p.adjustmentType = "PercentChangeInCapacity";
+  AlarmTrigger t = alarm(65, 60);
+  auto d = decideScaling(group(1, 10, 30), p, t, clock.now(), true);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->newDesired, 11);
+  t = alarm(75, 60);
+  t.tracking = TrackingInputs{10, 1};
+  d = decideScaling(group(1, 11, 30), p, t, clock.now(), true);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->newDesired, 13); // 10 + 3, not 11 + 3
+  EXPECT_NE(d->details.find("\"CapacityInFlight\":1"), std::string::npos) << d->details;
+
+  // The seed's +1 step: a breach while the instance it added warms up adds nothing more.
+  model::ScalingPolicy plusOne = step({StepAdjustment{0, std::nullopt, 1}});
+  t = alarm(99, 70);
+  t.tracking = TrackingInputs{2, 1};
+  d = decideScaling(group(2, 3, 10), plusOne, t, clock.now(), true);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->outcome, ScalingOutcome::Unchanged);
+  EXPECT_EQ(d->newDesired, 3);
+  EXPECT_NE(d->message.find("warming up already cover"), std::string::npos) << d->message;
+  EXPECT_NE(d->details.find("\"LimitedBy\":\"InstanceWarmup\""), std::string::npos);
+  // Once it is in service and warm, the next breach adds one again.
+  t.tracking = TrackingInputs{3, 0};
+  d = decideScaling(group(2, 3, 10), plusOne, t, clock.now(), true);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->newDesired, 4);
+}
+
 TEST(ScalingPolicy, StepAdjustmentsAreValidatedAsAutoScalingDoes) {
   EXPECT_TRUE(validateStepAdjustments({{0.0, 10.0, 1}, {10.0, std::nullopt, 2}}).isOk());
   EXPECT_TRUE(validateStepAdjustments({{std::nullopt, 0.0, -1}}).isOk());
