@@ -256,16 +256,20 @@ struct Proxy {
                                                  : status < 400 ? &TrafficCells::httpCodeTarget3xx
                                                  : status < 500 ? &TrafficCells::httpCodeTarget4xx
                                                                 : &TrafficCells::httpCodeTarget5xx;
+    uint64_t elapsed = us > 0 ? uint64_t(us) : 0;
     adaptLimit(c->targetSlot, us);
-    recordResponseTime(c->targetSlot, us > 0 ? uint64_t(us) : 0);
-    if (c->groupIndex >= 0) {
-      serviceTimes_[c->config->snapshot->targetGroups[c->groupIndex].slot].onSample(us);
+    recordResponseTime(c->targetSlot, elapsed);
+    TrafficCells* group = nullptr;
+    if (c->groupIndex >= 0) { // the group's slot, looked up once for its latency and counters
+      uint32_t slot = c->config->snapshot->targetGroups[c->groupIndex].slot;
+      serviceTimes_[slot].onSample(us);
+      group = &tgCells_[slot];
     }
-    TrafficCells* cells[3] = {&lbCells(c), tgCells(c), &targetCells_[c->targetSlot]};
+    TrafficCells* cells[3] = {&lbCells(c), group, &targetCells_[c->targetSlot]};
     for (TrafficCells* t : cells) {
       if (t != nullptr) {
         bump(t->*field);
-        bump(t->targetResponseTimeSumUs, us > 0 ? uint64_t(us) : 0);
+        bump(t->targetResponseTimeSumUs, elapsed);
         bump(t->targetResponseTimeCount);
       }
     }
