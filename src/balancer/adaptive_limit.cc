@@ -5,14 +5,19 @@
 
 namespace tide::balancer {
 
-void AdaptiveLimit::reset(const AdaptiveLimitOptions& options, int64_t nowMs, uint64_t seed) {
+void AdaptiveLimit::reset(const AdaptiveLimitOptions& options, int64_t nowMs, uint64_t seed,
+                          SharedBaseline* shared, uint16_t tag) {
   *this = AdaptiveLimit{};
   rng_ = seed | 1;
   limit_ = std::clamp<double>(options.initialLimit, options.minLimit,
                               std::max(options.maxLimit, options.minLimit));
   minRttUs_ = 0;
-  startProbe(options, nowMs); // the baseline first, then initialLimit
+  shared_ = shared;
+  tag_ = tag;
   startWindow(options, nowMs);
+  // The baseline first, then initialLimit. Another worker's will do if it was measured just
+  // now: the workers take up a new target within a few milliseconds of each other.
+  needBaseline(options, nowMs, nowMs - options.windowMs);
 }
 
 uint32_t AdaptiveLimit::clampLimit(const AdaptiveLimitOptions& options, double v) const {
@@ -28,33 +33,130 @@ void AdaptiveLimit::startWindow(const AdaptiveLimitOptions& options, int64_t now
   windowEndMs_ = nowMs + options.windowMs;
 }
 
-void AdaptiveLimit::startProbe(const AdaptiveLimitOptions& options, int64_t nowMs) {
-  probing_ = true;
-  probeStartMs_ = nowMs;
-  probeCount_ = 0;
-  probeSumUs_ = 0;
+void AdaptiveLimit::needBaseline(const AdaptiveLimitOptions& options, int64_t nowMs,
+                                 int64_t adoptAfterMs) {
   enforced_ = std::max<uint32_t>(1, options.probeLimit);
+  if (shared_ == nullptr) {
+    startMeasuring(options, nowMs); // alone: nobody else to wait for or to learn from
+    return;
+  }
+  phase_ = Phase::Awaiting;
+  adoptAfterMs_ = adoptAfterMs;
+  adoptShared(options, nowMs);
+}
+
+bool AdaptiveLimit::adoptShared(const AdaptiveLimitOptions& options, int64_t nowMs) {
+  int64_t at = shared_->measuredAtMs.load(std::memory_order_acquire);
+  int64_t rttUs = shared_->minRttUs.load(std::memory_order_relaxed);
+  if (rttUs <= 0 || at < adoptAfterMs_) {
+    return false;
+  }
+  baselineKnown(options, rttUs, nowMs);
+  return true;
+}
+
+uint64_t AdaptiveLimit::claimWord(const AdaptiveLimitOptions& options, int64_t nowMs,
+                                  bool inFlight) const {
+  int64_t holdMs = inFlight ? std::max<int64_t>(options.probeStallMs, 4 * minRttUs_ / 1000) : 0;
+  return (uint64_t(nowMs + holdMs) << 16) | tag_;
+}
+
+bool AdaptiveLimit::claim(const AdaptiveLimitOptions& options, int64_t nowMs, bool inFlight) {
+  uint64_t current = shared_->probe.load(std::memory_order_relaxed);
+  for (;;) {
+    bool free = current == 0 || uint16_t(current) == tag_ ||
+                int64_t(current >> 16) + options.probeStallMs <= nowMs;
+    if (!free) {
+      return false; // another worker measures
+    }
+    if (shared_->probe.compare_exchange_weak(current, claimWord(options, nowMs, inFlight),
+                                             std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+}
+
+void AdaptiveLimit::startMeasuring(const AdaptiveLimitOptions& options, int64_t nowMs) {
+  phase_ = Phase::Measuring;
+  probeStartMs_ = nowMs;
+  adoptAfterMs_ = nowMs; // one another worker measures meanwhile (after a lapsed claim) will do
+  probeCount_ = 0;
+  enforced_ = std::max<uint32_t>(1, options.probeLimit);
+}
+
+bool AdaptiveLimit::sendWhileProbing(const AdaptiveLimitOptions& options, int64_t nowMs) {
+  if (shared_ == nullptr) {
+    return false;
+  }
+  if (adoptShared(options, nowMs)) {
+    return true;
+  }
+  if (phase_ == Phase::Measuring) {
+    if (!claim(options, nowMs, /*inFlight=*/true)) {
+      phase_ = Phase::Awaiting; // this claim lapsed and another worker took the measurement
+    }
+    return false;
+  }
+  if (claim(options, nowMs, /*inFlight=*/true)) {
+    startMeasuring(options, nowMs); // this request is the measurement's first
+  }
+  return false;
+}
+
+bool AdaptiveLimit::poll(const AdaptiveLimitOptions& options, int64_t nowMs) {
+  return phase_ == Phase::Awaiting && shared_ != nullptr && adoptShared(options, nowMs);
 }
 
 bool AdaptiveLimit::onProbeSample(const AdaptiveLimitOptions& options, int64_t rttUs,
                                   uint32_t inflight, int64_t nowMs) {
-  // Responses to requests sent before the probe began, or with others outstanding, do not
-  // count: the baseline is the mean latency of requests the target served alone.
+  if (phase_ != Phase::Measuring) {
+    return false; // awaiting a baseline: another worker's, or a first send to claim it
+  }
+  if (shared_ != nullptr) {
+    if (adoptShared(options, nowMs)) {
+      return true; // this claim lapsed, and another worker measured meanwhile
+    }
+    if (!claim(options, nowMs, /*inFlight=*/false)) { // kept, and the others go on meanwhile
+      phase_ = Phase::Awaiting;
+      return false;
+    }
+  }
+  // Responses to requests sent before the measurement began, or with others outstanding, do
+  // not count: the baseline is the latency of requests the target served alone.
   if (inflight > std::max<uint32_t>(1, options.probeLimit) ||
       nowMs - rttUs / 1000 < probeStartMs_ - 2) { // (2 ms: the loop's clock is coarse)
     return false;
   }
-  probeSumUs_ += rttUs;
-  if (++probeCount_ < std::max<uint32_t>(1, options.probeSamples)) {
+  uint32_t needed = std::clamp<uint32_t>(options.probeSamples, 1, kMaxProbeSamples);
+  probeUs_[probeCount_++] = rttUs;
+  if (probeCount_ < needed) {
     return false;
   }
-  probing_ = false;
-  minRttUs_ = std::max<int64_t>(1, probeSumUs_ / probeCount_);
+  // The median: the first responses may still have shared the target with requests other
+  // workers sent before they saw the claim.
+  std::nth_element(probeUs_, probeUs_ + needed / 2, probeUs_ + needed);
+  int64_t median = std::max<int64_t>(1, probeUs_[needed / 2]);
+  if (shared_ != nullptr) {
+    shared_->minRttUs.store(median, std::memory_order_relaxed);
+    shared_->measuredAtMs.store(nowMs, std::memory_order_release);
+    uint64_t current = shared_->probe.load(std::memory_order_relaxed);
+    if (uint16_t(current) == tag_) {
+      shared_->probe.compare_exchange_strong(current, 0, std::memory_order_acq_rel);
+    }
+  }
+  baselineKnown(options, median, nowMs);
+  return true;
+}
+
+void AdaptiveLimit::baselineKnown(const AdaptiveLimitOptions& options, int64_t minRttUs,
+                                  int64_t nowMs) {
+  phase_ = Phase::Running;
+  minRttUs_ = std::max<int64_t>(1, minRttUs);
   windowsAtMin_ = 0;
   scheduleProbe(options, nowMs);
   enforced_ = clampLimit(options, limit_);
   startWindow(options, nowMs);
-  return true;
 }
 
 void AdaptiveLimit::scheduleProbe(const AdaptiveLimitOptions& options, int64_t nowMs) {
@@ -88,9 +190,13 @@ bool AdaptiveLimit::endWindow(const AdaptiveLimitOptions& options, int64_t nowMs
                       double(std::max(options.maxLimit, options.minLimit)));
   enforced_ = clampLimit(options, limit_);
   windowsAtMin_ = enforced_ <= options.minLimit ? windowsAtMin_ + 1 : 0;
-  if ((options.probeIntervalMs > 0 && nowMs >= nextProbeMs_) ||
-      windowsAtMin_ >= options.minLimitWindows) {
-    startProbe(options, nowMs); // the controller's limit_ is kept and comes back after it
+  // A new baseline (the controller's limit_ is kept and comes back after it): periodically,
+  // where one another worker measured within half the interval will do; or when the limit is
+  // stuck at the minimum, where only one measured since it got stuck will.
+  if (options.probeIntervalMs > 0 && nowMs >= nextProbeMs_) {
+    needBaseline(options, nowMs, nowMs - options.probeIntervalMs / 2);
+  } else if (windowsAtMin_ >= options.minLimitWindows) {
+    needBaseline(options, nowMs, nowMs - int64_t(windowsAtMin_) * options.windowMs);
   }
   startWindow(options, nowMs);
   return enforced_ != before;

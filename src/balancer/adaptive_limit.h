@@ -3,8 +3,8 @@
 // Netflix's concurrency-limits (docs/load-balancer.md "Overload").
 //
 // One AdaptiveLimit per target per worker. It learns the target's latency when it is not
-// loaded (the baseline, minRTT: the mean latency of probeSamples requests it served with
-// nothing else of this worker outstanding), aggregates the mean latency of the responses of
+// loaded (the baseline, minRTT: the median latency of probeSamples requests it served with
+// nothing else outstanding), aggregates the mean latency of the responses of
 // each sampling window, and once per window moves the limit by the gradient:
 //
 //   gradient = clamp((minRTT × tolerance + slack) / sampleRTT, 0.5, 2)
@@ -21,12 +21,24 @@
 // The baseline is measured when a target is new (or routable again), again every
 // probeIntervalMs (with jitter), and when the limit has sat at minLimit for minLimitWindows
 // windows (the target has become slower for good): the limit drops to probeLimit until
-// probeSamples responses to requests sent since then came back, and comes back after.
+// probeSamples responses to requests sent since then came back, and their median is the new
+// baseline; the limit comes back after.
+//
+// Workers share a target (SharedBaseline): a baseline measured while another worker keeps the
+// target loaded would be that load's latency, and every limit learnt from it too high. So at
+// most one worker measures a target at a time, claiming the measurement when it sends its first
+// request at probeLimit. While one of its measuring requests is in flight the other workers hold
+// their requests to the target (heldByProbe: they queue or go to other targets), so under load
+// the target serves the measurement alone; between them (a worker with few requests) they go on.
+// A worker that needs a baseline adopts one another worker measured recently instead of
+// measuring again. A claim lapses when its worker neither sends nor hears from the target for
+// probeStallMs, and a hold when its request is unanswered for that long (or 4 baselines).
 //
 // Time is passed in (no clock is read), so tests feed synthetic samples. Not thread-safe: one
-// worker's.
+// worker's; only SharedBaseline is shared.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace tide::balancer {
@@ -43,27 +55,54 @@ struct AdaptiveLimitOptions {
   int64_t probeIntervalMs = 60'000; // minRTT is measured again this often (0: only when needed)
   int64_t probeJitterMs = 15'000;   // plus up to this much, so targets and workers spread out
   uint32_t probeLimit = 1;          // the limit while minRTT is measured
-  uint32_t probeSamples = 5;        // responses at probeLimit whose mean is the minRTT
+  uint32_t probeSamples = 5;        // responses at probeLimit whose median is the minRTT
   uint32_t minLimitWindows = 5;     // windows at minLimit in a row that trigger a measurement
+  int64_t probeStallMs = 1'000;     // a measuring request holds the others at most this long (or
+                                    // 4 baselines), and its claim lapses this long after that
 };
+
+inline constexpr uint32_t kMaxProbeSamples = 16; // probeSamples beyond this count as this
+
+// What one target's limits on every worker share (one per target slot, a cache line of its
+// own): who measures the target's baseline now, and the last baseline measured.
+struct alignas(64) SharedBaseline {
+  // (holdUntilMs << 16) | tag of the worker measuring (tag: worker index + 1); 0: nobody.
+  // Others hold their requests until then; the claim lapses probeStallMs after it.
+  std::atomic<uint64_t> probe{0};
+  std::atomic<int64_t> minRttUs{0};     // the last baseline measured (µs; 0: none)
+  std::atomic<int64_t> measuredAtMs{0}; // and when
+};
+
+// Whether the worker tagged `tag` holds its requests to the target: another worker measures
+// its baseline and has a measuring request in flight.
+inline bool heldByProbe(const SharedBaseline& shared, uint16_t tag, int64_t nowMs) {
+  uint64_t p = shared.probe.load(std::memory_order_relaxed);
+  return p != 0 && uint16_t(p) != tag && int64_t(p >> 16) > nowMs;
+}
 
 class AdaptiveLimit {
 public:
-  // A new target at nowMs: measures its baseline, then starts at initialLimit. `seed` spreads
-  // the probes of different targets and workers (any value).
-  void reset(const AdaptiveLimitOptions& options, int64_t nowMs, uint64_t seed);
+  // A new target at nowMs: measures its baseline (or adopts one another worker measured just
+  // now), then starts at initialLimit. `seed` spreads the probes of different targets and
+  // workers (any value). `shared`: the target's SharedBaseline and this worker's tag (index + 1);
+  // null: this worker alone, measuring from now on.
+  void reset(const AdaptiveLimitOptions& options, int64_t nowMs, uint64_t seed,
+             SharedBaseline* shared = nullptr, uint16_t tag = 1);
 
   // The limit in force: requests this worker may have outstanding on the target.
   uint32_t limit() const { return enforced_; }
   // The latency of the target unloaded (µs; 0 until measured), for tests and counters.
   int64_t minRttUs() const { return minRttUs_; }
-  bool probing() const { return probing_; }
+  // The limit is not in force: its baseline is being measured, or awaited.
+  bool probing() const { return phase_ != Phase::Running; }
+  // This worker holds the claim to measure the baseline and measures it.
+  bool measuring() const { return phase_ == Phase::Measuring; }
 
   // A response came back rttUs after its request was sent, with `inflight` requests of this
   // worker outstanding on the target (this one included) at nowMs. True when the limit changed.
   bool onSample(const AdaptiveLimitOptions& options, int64_t rttUs, uint32_t inflight,
                 int64_t nowMs) {
-    if (probing_) {
+    if (phase_ != Phase::Running) {
       return onProbeSample(options, rttUs, inflight, nowMs);
     }
     sumUs_ += rttUs;
@@ -75,11 +114,37 @@ public:
     return endWindow(options, nowMs);
   }
 
+  // A request goes to the target at nowMs. While a baseline is needed, the first one adopts a
+  // baseline measured meanwhile or claims the measurement; the measuring worker's sends renew
+  // its claim. True when the limit changed.
+  bool onSend(const AdaptiveLimitOptions& options, int64_t nowMs) {
+    return phase_ == Phase::Running ? false : sendWhileProbing(options, nowMs);
+  }
+
+  // Now and then (the worker's timer tick): a limit awaiting its baseline adopts one another
+  // worker has measured meanwhile. True when the limit changed.
+  bool poll(const AdaptiveLimitOptions& options, int64_t nowMs);
+
 private:
+  enum class Phase : uint8_t {
+    Running,   // the limit is in force
+    Awaiting,  // a baseline is needed: the first send adopts one or claims the measurement
+    Measuring, // this worker measures the baseline (it holds the SharedBaseline's claim)
+  };
+
   bool endWindow(const AdaptiveLimitOptions& options, int64_t nowMs);
   bool onProbeSample(const AdaptiveLimitOptions& options, int64_t rttUs, uint32_t inflight,
                      int64_t nowMs);
-  void startProbe(const AdaptiveLimitOptions& options, int64_t nowMs);
+  bool sendWhileProbing(const AdaptiveLimitOptions& options, int64_t nowMs);
+  // A baseline is needed from nowMs: one measured since adoptAfterMs (by any worker) will do.
+  void needBaseline(const AdaptiveLimitOptions& options, int64_t nowMs, int64_t adoptAfterMs);
+  bool adoptShared(const AdaptiveLimitOptions& options, int64_t nowMs);
+  // Takes or renews the claim to measure; `inFlight`: a measuring request goes now (the others
+  // hold), else it came back (they go on). False when another worker holds it.
+  bool claim(const AdaptiveLimitOptions& options, int64_t nowMs, bool inFlight);
+  uint64_t claimWord(const AdaptiveLimitOptions& options, int64_t nowMs, bool inFlight) const;
+  void startMeasuring(const AdaptiveLimitOptions& options, int64_t nowMs);
+  void baselineKnown(const AdaptiveLimitOptions& options, int64_t minRttUs, int64_t nowMs);
   void scheduleProbe(const AdaptiveLimitOptions& options, int64_t nowMs);
   void startWindow(const AdaptiveLimitOptions& options, int64_t nowMs);
   uint32_t clampLimit(const AdaptiveLimitOptions& options, double v) const;
@@ -87,16 +152,19 @@ private:
   double limit_ = 1;      // the controller's limit (enforced_ is its whole part)
   uint32_t enforced_ = 1; // what limit() returns (probeLimit while probing)
   int64_t minRttUs_ = 0;  // the baseline; 0: not measured yet
-  bool probing_ = true;   // measuring minRTT
-  int64_t sumUs_ = 0;     // this window's samples: sum, count, largest inflight
+  Phase phase_ = Phase::Awaiting;
+  SharedBaseline* shared_ = nullptr; // the target's, shared by the workers (null: alone)
+  uint16_t tag_ = 1;                 // this worker's tag in shared_->probe
+  int64_t adoptAfterMs_ = 0;         // Awaiting: a shared baseline measured since then will do
+  int64_t sumUs_ = 0;                // this window's samples: sum, count, largest inflight
   uint32_t count_ = 0;
   uint32_t maxInflight_ = 0;
   int64_t windowEndMs_ = 0;   // the window ends at the first sample at or after this
   int64_t nextProbeMs_ = 0;   // when minRTT is measured again
   uint32_t windowsAtMin_ = 0; // windows in a row that ended at minLimit
-  int64_t probeStartMs_ = 0;  // the current measurement: when it began, its samples and their sum
+  int64_t probeStartMs_ = 0;  // the current measurement: when it began, and its samples
   uint32_t probeCount_ = 0;
-  int64_t probeSumUs_ = 0;
+  int64_t probeUs_[kMaxProbeSamples] = {};
   uint64_t rng_ = 1; // jitter of the next probes (xorshift)
 };
 

@@ -175,6 +175,112 @@ TEST_F(AdaptiveLimitTest, ALimitStuckAtTheMinimumMeasuresTheBaselineAgain) {
   EXPECT_GT(limit_.limit(), 10u);
 }
 
+// Two workers' limits of one target, sharing its SharedBaseline.
+class SharedAdaptiveLimitTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    options_.probeJitterMs = 0;
+    a_.reset(options_, nowMs_, 1, &shared_, 1);
+    b_.reset(options_, nowMs_, 2, &shared_, 2);
+  }
+
+  // `limit` measures the baseline: its requests go one at a time, each taking rttUs.
+  void measure(AdaptiveLimit& limit, int64_t rttUs, uint32_t samples) {
+    for (uint32_t i = 0; i < samples; ++i) {
+      limit.onSend(options_, nowMs_);
+      nowMs_ += rttUs / 1000;
+      limit.onSample(options_, rttUs, 1, nowMs_);
+    }
+  }
+
+  AdaptiveLimitOptions options_;
+  SharedBaseline shared_;
+  AdaptiveLimit a_, b_;
+  int64_t nowMs_ = 1'000'000;
+};
+
+TEST_F(SharedAdaptiveLimitTest, OneWorkerMeasuresANewTargetWhileTheOthersHold) {
+  // Both await a baseline; nobody holds the target until a worker sends to it.
+  EXPECT_TRUE(a_.probing());
+  EXPECT_TRUE(b_.probing());
+  EXPECT_FALSE(heldByProbe(shared_, 1, nowMs_));
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
+  // The first to send claims the measurement: while its request is in flight the other holds
+  // its requests to the target.
+  a_.onSend(options_, nowMs_);
+  EXPECT_TRUE(a_.measuring());
+  EXPECT_FALSE(heldByProbe(shared_, 1, nowMs_));
+  EXPECT_TRUE(heldByProbe(shared_, 2, nowMs_));
+  // (Should the other send all the same, a race with the claim, it does not measure too.)
+  b_.onSend(options_, nowMs_);
+  EXPECT_FALSE(b_.measuring());
+  nowMs_ += kBaseUs / 1000;
+  a_.onSample(options_, kBaseUs, 1, nowMs_);
+  // Between measuring requests the other goes on (a worker with few requests for the target
+  // would otherwise hold the others for long); the claim stays.
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
+  b_.onSend(options_, nowMs_);
+  EXPECT_FALSE(b_.measuring());
+  measure(a_, kBaseUs, options_.probeSamples - 1);
+  EXPECT_FALSE(a_.probing());
+  EXPECT_EQ(a_.minRttUs(), kBaseUs);
+  // Done: nobody is held, and the other worker adopts the baseline at its next tick.
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
+  EXPECT_EQ(shared_.probe.load(), 0u);
+  EXPECT_TRUE(b_.poll(options_, nowMs_));
+  EXPECT_FALSE(b_.probing());
+  EXPECT_EQ(b_.minRttUs(), kBaseUs);
+  EXPECT_EQ(b_.limit(), options_.initialLimit);
+}
+
+TEST_F(SharedAdaptiveLimitTest, TheMedianLeavesOutResponsesSlowedByOtherWorkersRequests) {
+  // The first two responses of the measurement shared the target with requests another worker
+  // sent before it saw the claim: 5x slower.
+  measure(a_, 5 * kBaseUs, 2);
+  measure(a_, kBaseUs, options_.probeSamples - 2);
+  EXPECT_FALSE(a_.probing());
+  EXPECT_EQ(a_.minRttUs(), kBaseUs);
+}
+
+TEST_F(SharedAdaptiveLimitTest, APeriodicMeasurementAdoptsAFreshOneFromAnotherWorker) {
+  measure(a_, kBaseUs, options_.probeSamples);
+  ASSERT_TRUE(b_.poll(options_, nowMs_));
+  // Later a measures again (the target has become slower): b, due soon after, adopts it rather
+  // than holding a for a measurement of its own.
+  nowMs_ += options_.probeIntervalMs - 1'000;
+  a_.reset(options_, nowMs_, 1, &shared_, 1); // (a measurement due now on a)
+  measure(a_, 2 * kBaseUs, options_.probeSamples);
+  ASSERT_EQ(a_.minRttUs(), 2 * kBaseUs);
+  nowMs_ += 1'000;
+  uint32_t n = 0;
+  while (!b_.probing() && n++ < 10 * options_.windowSamples) {
+    nowMs_ += 20;
+    b_.onSample(options_, kBaseUs, b_.limit(), nowMs_);
+  }
+  EXPECT_FALSE(b_.probing()); // its window ended past the interval: adopted at once
+  EXPECT_EQ(b_.minRttUs(), 2 * kBaseUs);
+  EXPECT_FALSE(heldByProbe(shared_, 1, nowMs_));
+}
+
+TEST_F(SharedAdaptiveLimitTest, AClaimNotRenewedLapsesAndAnotherWorkerMeasures) {
+  a_.onSend(options_, nowMs_); // a claims; its request is never answered
+  ASSERT_TRUE(heldByProbe(shared_, 2, nowMs_));
+  nowMs_ += options_.probeStallMs - 1;
+  EXPECT_TRUE(heldByProbe(shared_, 2, nowMs_));
+  nowMs_ += 1;
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_)); // b is held no longer
+  b_.onSend(options_, nowMs_);
+  EXPECT_FALSE(b_.measuring()); // but the claim is still a's
+  nowMs_ += options_.probeStallMs;
+  measure(b_, kBaseUs, options_.probeSamples); // lapsed: b takes it
+  EXPECT_FALSE(b_.probing());
+  // a's late response finds a baseline measured meanwhile: it does not count, a adopts b's.
+  EXPECT_TRUE(a_.onSample(options_, 9 * kBaseUs, 1, nowMs_));
+  EXPECT_FALSE(a_.probing());
+  EXPECT_EQ(a_.minRttUs(), kBaseUs);
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
+}
+
 TEST(ServiceTimeEstimateTest, LearnsTheLatencyAndItsSpreadAsRfc6298Does) {
   ServiceTimeEstimate e;
   EXPECT_EQ(e.expectedUs(), 0); // nothing known: no allowance

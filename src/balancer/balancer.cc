@@ -10,6 +10,8 @@ Balancer::Balancer(BalancerOptions options) : options_(options) {
   options_.worker.workerCount = threads_;
   accessLog_ = std::make_unique<AccessLogWriter>();
   options_.worker.accessLog = accessLog_.get();
+  baselines_ = std::make_unique<SharedBaseline[]>(options_.capacity.targets);
+  options_.worker.baselines = baselines_.get();
 }
 
 Balancer::~Balancer() {

@@ -62,7 +62,9 @@ private:
   std::shared_ptr<const PreparedSnapshot> current_; // GUARDED_BY(mu_)
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> runners_;
-  std::unique_ptr<AccessLogWriter> accessLog_; // shared by the workers; flushed at stop()
+  std::unique_ptr<AccessLogWriter> accessLog_;  // shared by the workers; flushed at stop()
+  std::unique_ptr<SharedBaseline[]> baselines_; // by target slot: the workers' adaptive limits'
+                                                // shared measurements (adaptive_limit.h)
   bool started_ = false;
 };
 

@@ -1669,6 +1669,34 @@ TEST_F(BalancerTest, ByDefaultTheAdaptiveLimitQueuesRequestsRatherThanPilingThem
   EXPECT_LE(h.maxActive.load(), int(AdaptiveLimitOptions{}.initialLimit));
 }
 
+TEST_F(BalancerTest, WithSeveralWorkersANewTargetStillServesOneRequestWhileItIsMeasured) {
+  HoldingBackend h;
+  auto s = makeSnapshot(port_.port, {h.backend.endpoint()});
+  s->targetGroups[0].queueTimeout = std::chrono::seconds(10);
+  startBalancer(s, 2);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 12; ++i) {
+    clients.push_back(std::make_unique<Client>(port_.port)); // (spread over both workers)
+    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  // One worker measures the target's latency unloaded; the other holds its requests meanwhile
+  // rather than loading the target under the measurement (adaptive_limit.h, SharedBaseline).
+  ASSERT_TRUE(waitFor([&] {
+    return uint64_t(h.backend.requests()) +
+               balancer_->counters().targetGroups[0].queuedRequestCount ==
+           12;
+  }));
+  EXPECT_EQ(h.backend.requests(), 1);
+  EXPECT_EQ(balancer_->counters().targets[0].outstandingRequests, 1u);
+  h.gate.open();
+  for (auto& cl : clients) {
+    EXPECT_EQ(cl->read().status, 200);
+  }
+  EXPECT_EQ(h.backend.requests(), 12);
+  // Then each worker starts at a small limit, from the one baseline.
+  EXPECT_LE(h.maxActive.load(), 2 * int(AdaptiveLimitOptions{}.initialLimit));
+}
+
 TEST_F(BalancerTest, ConcurrencyLimitIsSharedOutOverWorkers) {
   HoldingBackend h;
   // Two workers, a limit of 2: each worker holds 1, so the target never sees more than 2.

@@ -91,6 +91,12 @@ struct Proxy {
     selection_.outstandingByTarget.assign(cap.targets, 0);
     selection_.limitByTarget.assign(cap.targets, limitOptions_.probeLimit);
     limits_.resize(cap.targets);
+    if (options_.baselines == nullptr) { // alone (no Balancer): a worker of its own
+      ownBaselines_ = std::make_unique<SharedBaseline[]>(cap.targets);
+    }
+    baselines_ = options_.baselines != nullptr ? options_.baselines : ownBaselines_.get();
+    selection_.baselines = baselines_;
+    selection_.workerTag = uint16_t(workerIndex + 1);
     queues_.assign(cap.targetGroups, RequestQueue{});
     serviceTimes_.assign(cap.targetGroups, ServiceTimeEstimate{});
     selection_.rng =
@@ -125,6 +131,7 @@ struct Proxy {
 
   void advanceTimers() {
     timers_.advance(nowMs_, [this](TimerNode* t) { onTimer(t); });
+    pollLimits();
   }
 
   void adopt(std::shared_ptr<const PreparedSnapshot> config) {
@@ -287,6 +294,9 @@ struct Proxy {
   }
 
   void beginOutstanding(ClientConn* c, uint32_t slot) {
+    if (limits_[slot].onSend(limitOptions_, nowMs_)) { // (a byte's test unless probing)
+      selection_.limitByTarget[slot] = limits_[slot].limit();
+    }
     c->targetSlot = slot;
     c->outstanding = true;
     ++selection_.outstandingByTarget[slot];
@@ -761,8 +771,8 @@ struct Proxy {
         cfg.stateBySlot[c->stickySlot] == SlotState::Routable &&
         !health_.ejected(c->stickySlot, nowMs_) &&
         (limit == 0 ||
-         selection_.outstandingByTarget[c->stickySlot] <
-             (limit != kAdaptiveConcurrency ? limit : selection_.limitByTarget[c->stickySlot]))) {
+         (limit != kAdaptiveConcurrency ? selection_.outstandingByTarget[c->stickySlot] < limit
+                                        : belowAdaptiveLimit(selection_, c->stickySlot)))) {
       return cfg.targetIndexBySlot[c->stickySlot]; // bound by a sticky session cookie
     }
     if (group.targets.empty()) {
@@ -820,8 +830,30 @@ struct Proxy {
       SlotState is = after.stateBySlot[slot];
       if ((was == SlotState::Absent && is != SlotState::Absent) ||
           (is == SlotState::Routable && was != SlotState::Routable)) {
-        limits_[slot].reset(limitOptions_, nowMs_, nextRandom(selection_));
+        limits_[slot].reset(limitOptions_, nowMs_, nextRandom(selection_), &baselines_[slot],
+                            selection_.workerTag);
         selection_.limitByTarget[slot] = limits_[slot].limit();
+      }
+    }
+  }
+
+  // Every timer tick: limits awaiting a baseline adopt one another worker measured meanwhile,
+  // and queued requests try again, since a target held by another worker's measurement
+  // (heldByProbe) frees no slot of this worker when it comes back.
+  void pollLimits() {
+    if (config_ == nullptr) {
+      return;
+    }
+    for (uint32_t slot = 0; slot < config_->targetSlotEnd; ++slot) {
+      if (limits_[slot].poll(limitOptions_, nowMs_)) {
+        selection_.limitByTarget[slot] = limits_[slot].limit();
+      }
+    }
+    if (queuedRequests_ != 0) {
+      for (uint32_t slot = 0; slot < queues_.size(); ++slot) {
+        if (queues_[slot].head != nullptr) {
+          wakeQueue(slot);
+        }
       }
     }
   }
@@ -1832,10 +1864,12 @@ struct Proxy {
     uint32_t length = 0;
     bool woken = false; // in wokenQueues_
   };
-  std::vector<RequestQueue> queues_;  // by TargetGroup::slot
-  AdaptiveLimitOptions limitOptions_; // the adaptive limit's parameters (their defaults)
-  std::vector<AdaptiveLimit> limits_; // by Target::slot: the adaptive limit of each target
-  std::vector<ServiceTimeEstimate> serviceTimes_; // by TargetGroup::slot: their targets' latency
+  std::vector<RequestQueue> queues_;    // by TargetGroup::slot
+  AdaptiveLimitOptions limitOptions_;   // the adaptive limit's parameters (their defaults)
+  std::vector<AdaptiveLimit> limits_;   // by Target::slot: the adaptive limit of each target
+  SharedBaseline* baselines_ = nullptr; // by Target::slot: WorkerOptions::baselines, or
+  std::unique_ptr<SharedBaseline[]> ownBaselines_; // this worker's own when none is given
+  std::vector<ServiceTimeEstimate> serviceTimes_;  // by TargetGroup::slot: their targets' latency
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
   size_t queuedRequests_ = 0;         // in all queues of this worker
 };

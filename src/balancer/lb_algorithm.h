@@ -5,6 +5,7 @@
 // sharing. They never allocate.
 #pragma once
 
+#include "balancer/adaptive_limit.h"
 #include "balancer/snapshot.h"
 
 #include <cstdint>
@@ -31,7 +32,19 @@ struct SelectionState {
   // by the caller for the group being chosen in.
   uint32_t concurrencyLimit = 0;
   std::vector<uint32_t> limitByTarget; // by Target::slot: the adaptive limit (adaptive_limit.h)
+  // By Target::slot, shared by the workers: a target whose baseline another worker measures
+  // takes no request of this one under the adaptive limit (heldByProbe). Null: none.
+  const SharedBaseline* baselines = nullptr;
+  uint16_t workerTag = 1; // this worker's tag in SharedBaseline::probe
 };
+
+// Whether the target is below its adaptive limit, and not held by another worker's
+// measurement of its baseline.
+inline bool belowAdaptiveLimit(const SelectionState& state, uint32_t slot) {
+  return state.outstandingByTarget[slot] < state.limitByTarget[slot] &&
+         (state.baselines == nullptr ||
+          !heldByProbe(state.baselines[slot], state.workerTag, state.nowMs));
+}
 
 // Whether the target is below the concurrency limit in force (always, when there is none).
 inline bool belowLimit(const SelectionState& state, uint32_t slot) {
@@ -39,8 +52,8 @@ inline bool belowLimit(const SelectionState& state, uint32_t slot) {
   if (limit == 0) {
     return true;
   }
-  return state.outstandingByTarget[slot] <
-         (limit != kAdaptiveConcurrency ? limit : state.limitByTarget[slot]);
+  return limit != kAdaptiveConcurrency ? state.outstandingByTarget[slot] < limit
+                                       : belowAdaptiveLimit(state, slot);
 }
 
 // The next pseudo-random number of the worker's generator (xorshift64*): no syscall, no lock.

@@ -39,6 +39,8 @@ struct WorkerOptions {
   std::chrono::milliseconds ejectionBase{1'000}; // passive health: first ejection of a target
   std::chrono::milliseconds ejectionMax{30'000}; // doubling per failure in a row, up to this
   AccessLogWriter* accessLog = nullptr;          // where access log lines go (null: dropped)
+  SharedBaseline* baselines = nullptr;           // by target slot, shared by the workers' adaptive
+                                       // limits (adaptive_limit.h; null: the worker's own)
 };
 
 // Where a worker fetches the newest published snapshot when notified.
