@@ -82,6 +82,8 @@ void AdaptiveLimit::startMeasuring(const AdaptiveLimitOptions& options, int64_t 
   probeStartMs_ = nowMs;
   adoptAfterMs_ = nowMs; // one another worker measures meanwhile (after a lapsed claim) will do
   probeCount_ = 0;
+  probeSumUs_ = 0;
+  probeDrained_ = false;
   enforced_ = std::max<uint32_t>(1, options.probeLimit);
 }
 
@@ -128,24 +130,29 @@ bool AdaptiveLimit::onProbeSample(const AdaptiveLimitOptions& options, int64_t r
       nowMs - rttUs / 1000 < probeStartMs_ - 2) { // (2 ms: the loop's clock is coarse)
     return false;
   }
-  uint32_t needed = std::clamp<uint32_t>(options.probeSamples, 1, kMaxProbeSamples);
-  probeUs_[probeCount_++] = rttUs;
-  if (probeCount_ < needed) {
+  if (shared_ != nullptr && !probeDrained_) {
+    // The measurement's first response shared the target with the requests other workers had
+    // sent before they saw the claim: it drains them, and does not count.
+    probeDrained_ = true;
     return false;
   }
-  // The median: the first responses may still have shared the target with requests other
-  // workers sent before they saw the claim.
-  std::nth_element(probeUs_, probeUs_ + needed / 2, probeUs_ + needed);
-  int64_t median = std::max<int64_t>(1, probeUs_[needed / 2]);
+  probeSumUs_ += rttUs;
+  if (++probeCount_ < std::max<uint32_t>(1, options.probeSamples)) {
+    return false;
+  }
+  // The mean, not the median: a target under a CPU quota (an instance type's share of a core)
+  // alternates between running and throttled even one request at a time, and the mean of
+  // back-to-back requests is its latency at its full rate, which is the baseline that matters.
+  int64_t mean = std::max<int64_t>(1, probeSumUs_ / probeCount_);
   if (shared_ != nullptr) {
-    shared_->minRttUs.store(median, std::memory_order_relaxed);
+    shared_->minRttUs.store(mean, std::memory_order_relaxed);
     shared_->measuredAtMs.store(nowMs, std::memory_order_release);
     uint64_t current = shared_->probe.load(std::memory_order_relaxed);
     if (uint16_t(current) == tag_) {
       shared_->probe.compare_exchange_strong(current, 0, std::memory_order_acq_rel);
     }
   }
-  baselineKnown(options, median, nowMs);
+  baselineKnown(options, mean, nowMs);
   return true;
 }
 

@@ -3,7 +3,7 @@
 // Netflix's concurrency-limits (docs/load-balancer.md "Overload").
 //
 // One AdaptiveLimit per target per worker. It learns the target's latency when it is not
-// loaded (the baseline, minRTT: the median latency of probeSamples requests it served with
+// loaded (the baseline, minRTT: the mean latency of probeSamples requests it served with
 // nothing else outstanding), aggregates the mean latency of the responses of
 // each sampling window, and once per window moves the limit by the gradient:
 //
@@ -21,7 +21,7 @@
 // The baseline is measured when a target is new (or routable again), again every
 // probeIntervalMs (with jitter), and when the limit has sat at minLimit for minLimitWindows
 // windows (the target has become slower for good): the limit drops to probeLimit until
-// probeSamples responses to requests sent since then came back, and their median is the new
+// probeSamples responses to requests sent since then came back, and their mean is the new
 // baseline; the limit comes back after.
 //
 // Workers share a target (SharedBaseline): a baseline measured while another worker keeps the
@@ -30,9 +30,11 @@
 // request at probeLimit. While one of its measuring requests is in flight the other workers hold
 // their requests to the target (heldByProbe: they queue or go to other targets), so under load
 // the target serves the measurement alone; between them (a worker with few requests) they go on.
-// A worker that needs a baseline adopts one another worker measured recently instead of
-// measuring again. A claim lapses when its worker neither sends nor hears from the target for
-// probeStallMs, and a hold when its request is unanswered for that long (or 4 baselines).
+// The measurement's first response does not count: other workers' requests sent before the
+// claim shared the target with it. A worker that needs a baseline adopts one another worker
+// measured recently instead of measuring again. A claim lapses when its worker neither sends nor
+// hears from the target for probeStallMs, and a hold when its request is unanswered for that long
+// (or 4 baselines).
 //
 // Time is passed in (no clock is read), so tests feed synthetic samples. Not thread-safe: one
 // worker's; only SharedBaseline is shared.
@@ -55,13 +57,11 @@ struct AdaptiveLimitOptions {
   int64_t probeIntervalMs = 60'000; // minRTT is measured again this often (0: only when needed)
   int64_t probeJitterMs = 15'000;   // plus up to this much, so targets and workers spread out
   uint32_t probeLimit = 1;          // the limit while minRTT is measured
-  uint32_t probeSamples = 5;        // responses at probeLimit whose median is the minRTT
+  uint32_t probeSamples = 5;        // responses at probeLimit whose mean is the minRTT
   uint32_t minLimitWindows = 5;     // windows at minLimit in a row that trigger a measurement
   int64_t probeStallMs = 1'000;     // a measuring request holds the others at most this long (or
                                     // 4 baselines), and its claim lapses this long after that
 };
-
-inline constexpr uint32_t kMaxProbeSamples = 16; // probeSamples beyond this count as this
 
 // What one target's limits on every worker share (one per target slot, a cache line of its
 // own): who measures the target's baseline now, and the last baseline measured.
@@ -164,8 +164,9 @@ private:
   uint32_t windowsAtMin_ = 0; // windows in a row that ended at minLimit
   int64_t probeStartMs_ = 0;  // the current measurement: when it began, and its samples
   uint32_t probeCount_ = 0;
-  int64_t probeUs_[kMaxProbeSamples] = {};
-  uint64_t rng_ = 1; // jitter of the next probes (xorshift)
+  int64_t probeSumUs_ = 0;
+  bool probeDrained_ = false; // its first response came (shared: that one does not count)
+  uint64_t rng_ = 1;          // jitter of the next probes (xorshift)
 };
 
 // What a request sent to a group's targets now is expected to take, learnt from the responses

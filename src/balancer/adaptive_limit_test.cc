@@ -184,7 +184,8 @@ protected:
     b_.reset(options_, nowMs_, 2, &shared_, 2);
   }
 
-  // `limit` measures the baseline: its requests go one at a time, each taking rttUs.
+  // `limit` measures the baseline: its requests go one at a time, each taking rttUs. (The
+  // first response of a measurement does not count: add one.)
   void measure(AdaptiveLimit& limit, int64_t rttUs, uint32_t samples) {
     for (uint32_t i = 0; i < samples; ++i) {
       limit.onSend(options_, nowMs_);
@@ -214,14 +215,16 @@ TEST_F(SharedAdaptiveLimitTest, OneWorkerMeasuresANewTargetWhileTheOthersHold) {
   // (Should the other send all the same, a race with the claim, it does not measure too.)
   b_.onSend(options_, nowMs_);
   EXPECT_FALSE(b_.measuring());
-  nowMs_ += kBaseUs / 1000;
-  a_.onSample(options_, kBaseUs, 1, nowMs_);
+  nowMs_ += 9 * kBaseUs / 1000;
+  a_.onSample(options_, 9 * kBaseUs, 1, nowMs_); // the first: slowed by b's, not counted
   // Between measuring requests the other goes on (a worker with few requests for the target
   // would otherwise hold the others for long); the claim stays.
   EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
   b_.onSend(options_, nowMs_);
   EXPECT_FALSE(b_.measuring());
   measure(a_, kBaseUs, options_.probeSamples - 1);
+  EXPECT_TRUE(a_.probing());
+  measure(a_, kBaseUs, 1);
   EXPECT_FALSE(a_.probing());
   EXPECT_EQ(a_.minRttUs(), kBaseUs);
   // Done: nobody is held, and the other worker adopts the baseline at its next tick.
@@ -233,23 +236,26 @@ TEST_F(SharedAdaptiveLimitTest, OneWorkerMeasuresANewTargetWhileTheOthersHold) {
   EXPECT_EQ(b_.limit(), options_.initialLimit);
 }
 
-TEST_F(SharedAdaptiveLimitTest, TheMedianLeavesOutResponsesSlowedByOtherWorkersRequests) {
-  // The first two responses of the measurement shared the target with requests another worker
-  // sent before it saw the claim: 5x slower.
-  measure(a_, 5 * kBaseUs, 2);
-  measure(a_, kBaseUs, options_.probeSamples - 2);
+TEST_F(SharedAdaptiveLimitTest, TheBaselineOfAThrottledTargetIsItsMeanLatency) {
+  // A target under a CPU quota: back to back, the third request waits out the quota (4x).
+  ASSERT_EQ(options_.probeSamples, 5u);
+  measure(a_, 9 * kBaseUs, 1); // (the first, not counted)
+  for (uint32_t i = 0; i < options_.probeSamples; ++i) {
+    measure(a_, i == 2 ? 4 * kBaseUs : kBaseUs, 1);
+  }
   EXPECT_FALSE(a_.probing());
-  EXPECT_EQ(a_.minRttUs(), kBaseUs);
+  // Its latency at its full rate (the median would say 20 ms, and hold it below that rate).
+  EXPECT_EQ(a_.minRttUs(), (4 * kBaseUs + 4 * kBaseUs) / 5);
 }
 
 TEST_F(SharedAdaptiveLimitTest, APeriodicMeasurementAdoptsAFreshOneFromAnotherWorker) {
-  measure(a_, kBaseUs, options_.probeSamples);
+  measure(a_, kBaseUs, options_.probeSamples + 1);
   ASSERT_TRUE(b_.poll(options_, nowMs_));
   // Later a measures again (the target has become slower): b, due soon after, adopts it rather
   // than holding a for a measurement of its own.
   nowMs_ += options_.probeIntervalMs - 1'000;
   a_.reset(options_, nowMs_, 1, &shared_, 1); // (a measurement due now on a)
-  measure(a_, 2 * kBaseUs, options_.probeSamples);
+  measure(a_, 2 * kBaseUs, options_.probeSamples + 1);
   ASSERT_EQ(a_.minRttUs(), 2 * kBaseUs);
   nowMs_ += 1'000;
   uint32_t n = 0;
@@ -272,7 +278,7 @@ TEST_F(SharedAdaptiveLimitTest, AClaimNotRenewedLapsesAndAnotherWorkerMeasures) 
   b_.onSend(options_, nowMs_);
   EXPECT_FALSE(b_.measuring()); // but the claim is still a's
   nowMs_ += options_.probeStallMs;
-  measure(b_, kBaseUs, options_.probeSamples); // lapsed: b takes it
+  measure(b_, kBaseUs, options_.probeSamples + 1); // lapsed: b takes it
   EXPECT_FALSE(b_.probing());
   // a's late response finds a baseline measured meanwhile: it does not count, a adopts b's.
   EXPECT_TRUE(a_.onSample(options_, 9 * kBaseUs, 1, nowMs_));
