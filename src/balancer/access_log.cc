@@ -248,7 +248,9 @@ void AccessLogWriter::writeBatches(std::vector<Batch>& batches) {
       if (!parent.empty()) {
         std::filesystem::create_directories(parent, ec);
       }
-      int fd = ::open(b.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+      // Client addresses are personal data: the owner reads the log (ALB writes to a
+      // private bucket).
+      int fd = ::open(b.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) {
         logWarn("access log: cannot open " + b.path + ": " + std::strerror(errno));
         size_t lines = 0;

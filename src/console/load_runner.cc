@@ -71,7 +71,7 @@ Status LoadRunner::start(const std::string& url, const std::string& profile,
   if (!parsed) {
     return parsed.status();
   }
-  int log = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int log = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log < 0) {
     return internalError("cannot open " + logPath_ + ": " + std::strerror(errno));
   }

@@ -4,10 +4,15 @@
 
 #include "common/process_health.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 namespace tide::store {
@@ -876,6 +881,24 @@ int currentSchemaVersion() {
 }
 
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
+  // The store holds secrets (user data, key material, environment values): readable by its
+  // owner only. SQLite gives its -wal and -shm files the database file's mode, so the file is
+  // made (or an older one tightened) 0600 before SQLite opens it.
+  if (path != ":memory:" && !path.empty()) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return internalError("cannot open the store " + path + ": " + std::strerror(errno));
+    }
+    int rc = ::fchmod(fd, 0600);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) {
+      return internalError("cannot make the store " + path + " private: " + std::strerror(err));
+    }
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+      ::chmod((path + suffix).c_str(), 0600); // (left by an older tide; absent is fine)
+    }
+  }
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,

@@ -88,6 +88,29 @@ TEST_F(SqliteStoreTest, KeepsEverythingAcrossReopen) {
                   .isOk());
 }
 
+TEST_F(SqliteStoreTest, TheStoreAndItsJournalFilesAreReadableByTheirOwnerOnly) {
+  {
+    std::ofstream(path_) << ""; // an older tide's store, made 0644
+    fs::permissions(path_, fs::perms(0644));
+  }
+  auto store = open();
+  ASSERT_TRUE(
+      store->transact([](Tx& tx) { return tx.putImage(image("ami-00000000000000001", "a")); })
+          .isOk());
+  int checked = 0;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::path p = path_ + suffix;
+    if (!fs::exists(p)) {
+      continue;
+    }
+    ++checked;
+    EXPECT_EQ(fs::status(p).permissions() & (fs::perms::group_all | fs::perms::others_all),
+              fs::perms::none)
+        << p;
+  }
+  EXPECT_GE(checked, 2); // the database and its write-ahead log at least
+}
+
 TEST_F(SqliteStoreTest, FailedTransactionChangesNothing) {
   auto store = open();
   int notified = 0;
