@@ -124,6 +124,11 @@ Status parseResources(const Json& doc, Template& t) {
     return formatError("At least one Resources member must be defined.");
   }
   const Json& rs = doc["Resources"];
+  if (rs.size() > kMaxTemplateResources) {
+    return formatError("Number of resources, " + std::to_string(rs.size()) +
+                       ", is greater than maximum allowed, " +
+                       std::to_string(kMaxTemplateResources));
+  }
   for (auto it = rs.begin(); it != rs.end(); ++it) {
     std::string at = "Resources." + it.key();
     if (!isAlnumId(it.key())) {
