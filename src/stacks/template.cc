@@ -13,10 +13,6 @@
 
 namespace tide::stacks {
 
-Status formatError(const std::string& message) {
-  return validationError("Template format error: " + message);
-}
-
 std::string scalarText(const Json& v) {
   if (v.is_string()) {
     return v;

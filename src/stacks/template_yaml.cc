@@ -16,6 +16,10 @@
 
 namespace tide::stacks {
 
+Status formatError(const std::string& message) {
+  return validationError("Template format error: " + message);
+}
+
 namespace {
 
 bool isDigits(std::string_view s) {
