@@ -115,16 +115,19 @@ class HostileInputTest(TideTestCase):
 
     def test_target_that_is_not_utf8_is_unknown_operation(self):
         url = urllib.parse.urlsplit(self.server.endpoint)
-        for target in (b"Describe\xffInstances",
-                       b"GraniteServiceVersion20100801.Describe\xc0\xafAlarms"):
+        for target, service in ((b"Describe\xffInstances", "tide"),
+                                (b"GraniteServiceVersion20100801.Describe\xc0\xafAlarms",
+                                 "monitoring")):
             body = b"{}"
             # Signed without the target (SigV4 needs host signed, not every header), which is
             # then sent as raw bytes.
-            headers = signed_headers(self.server, body, {"Content-Type":
-                                                         "application/x-amz-json-1.0"})
+            headers = signed_headers(self.server, body,
+                                     {"Content-Type": "application/x-amz-json-1.0"},
+                                     service=service)
+            has_host = any(name.lower() == "host" for name in headers)
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
             try:
-                conn.putrequest("POST", "/", skip_accept_encoding=True)
+                conn.putrequest("POST", "/", skip_host=has_host, skip_accept_encoding=True)
                 for name, value in headers.items():
                     conn.putheader(name, value)
                 conn.putheader("X-Amz-Target", target)
