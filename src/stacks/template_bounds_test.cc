@@ -81,6 +81,8 @@ TEST(TemplateBounds, BillionLaughsIsRefusedWithinASmallMemoryBudget) {
     ::getrusage(RUSAGE_SELF, &usage);
     // Peak resident memory of the child (KiB), whatever the test binary held before the fork.
     std::printf("billion laughs refused; child's peak RSS %ld KiB\n", usage.ru_maxrss);
+    std::fflush(stdout); // the child ends with _exit
+
     return !t.isOk() && has(t.status().message(), "YAML aliases") ? 0 : 1;
   });
   EXPECT_EQ(code, 0);
