@@ -139,5 +139,21 @@ TEST_F(HostileInputTest, CborBodiesAreBoundedAndUtf8) {
   EXPECT_TRUE(has(message, "rpc-v2-\\xff")) << message;
 }
 
+// A JSON document inside a string parameter (SetAlarmState's StateReasonData, which the alarm
+// history writes out again) is read with the same bounds: it crashed the server 100,000 deep.
+TEST_F(HostileInputTest, JsonDocumentsInParametersAreBounded) {
+  auto [code, message] = error("SetAlarmState", {{"AlarmName", "busy"},
+                                                 {"StateValue", "ALARM"},
+                                                 {"StateReason", "test"},
+                                                 {"StateReasonData", nested(100'000)}});
+  EXPECT_EQ(code, "InvalidFormat");
+  EXPECT_TRUE(has(message, "deeper than 64 levels")) << message;
+  std::tie(code, message) = error("SetAlarmState", {{"AlarmName", "busy"},
+                                                    {"StateValue", "ALARM"},
+                                                    {"StateReason", "test"},
+                                                    {"StateReasonData", R"({"a": 1, "a": 2})"}});
+  EXPECT_EQ(code, "InvalidFormat");
+}
+
 } // namespace
 } // namespace tide::api
