@@ -237,6 +237,9 @@ Result<Json> parseTemplateDocument(std::string_view body) {
   } catch (const YAML::Exception& e) {
     return formatError("YAML not well-formed. (line " + std::to_string(e.mark.line + 1) +
                        ", column " + std::to_string(e.mark.column + 1) + "): " + e.msg);
+  } catch (const std::exception& e) {
+    // yaml-cpp documents only its own exceptions; a stack file must not take the server down.
+    return formatError(std::string("YAML could not be read: ") + e.what());
   }
   if (!root.IsMap()) {
     return formatError("the template must be a map of sections (Parameters, Resources, ...)");
@@ -245,6 +248,8 @@ Result<Json> parseTemplateDocument(std::string_view body) {
     return YamlToJson(body.size()).convert(root, 1);
   } catch (const YAML::Exception& e) {
     return formatError(std::string("YAML not well-formed: ") + e.what());
+  } catch (const std::exception& e) {
+    return formatError(std::string("YAML could not be read: ") + e.what());
   }
 }
 
