@@ -45,8 +45,11 @@ TEST(JsonTextTest, NestingUpToTheLimitIsRead) {
 TEST(JsonTextTest, NestingPastTheLimitIsRefusedNamingWhere) {
   std::string m = errorOf(nested(65));
   EXPECT_NE(m.find("deeper than 64 levels"), std::string::npos) << m;
-  m = errorOf(R"({"Resources": {"Web": {"Properties": [[[1]]]}}})", {4});
-  EXPECT_NE(m.find("deeper than 4 levels, at Resources.Web.Properties[0]"), std::string::npos) << m;
+  // "at" names the array or object the refused one would open in.
+  m = errorOf(R"({"Resources": {"Web": {"Properties": [[[1]]]}}})", {5});
+  EXPECT_NE(m.find("deeper than 5 levels, at Resources.Web.Properties[0]"), std::string::npos) << m;
+  m = errorOf(R"({"Resources": {"Web": {"Properties": [[[1]]]}}})", {3});
+  EXPECT_NE(m.find("deeper than 3 levels, at Resources.Web"), std::string::npos) << m;
 }
 
 // The 100,000-deep documents that crashed the server (200 KB): refused at the limit, without
