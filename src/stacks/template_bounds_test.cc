@@ -165,6 +165,23 @@ TEST(TemplateBounds, TextThatIsNotUtf8IsRefusedWithWhere) {
   EXPECT_TRUE(has(refusal("{\"Resources\": \"\xff\"}"), "not valid UTF-8"));
 }
 
+// Control characters: YAML and JSON have none, and NUL bytes among the first ones made yaml-cpp
+// read the text as UTF-16, whose decoding gave messages and scalars that were not UTF-8 (found
+// by fuzz_template).
+TEST(TemplateBounds, ControlCharactersAreRefused) {
+  std::string m = refusal(std::string("\x1f\0Resources: {\"\0\0\0 LB\": }|", 26));
+  EXPECT_EQ(m, "Template format error: the template holds the control character U+001F (line 1, "
+               "column 1); YAML and JSON text has none but tab, line feed and carriage return");
+  EXPECT_TRUE(has(
+      refusal("Resources:\n  LB:\n" + std::string(kLoadBalancer) + "    Metadata: {Note: \x7f}\n"),
+      "U+007F (line 4"));
+  // CR LF line ends and tabs inside text are fine.
+  EXPECT_TRUE(parseTemplate("Resources:\r\n  LB:\r\n    Type: "
+                            "AWS::ElasticLoadBalancingV2::LoadBalancer\r\n    Metadata: "
+                            "{Note: \"a\tb\"}\r\n")
+                  .isOk());
+}
+
 TEST(TemplateBounds, SubSyntaxIsCheckedAtValidation) {
   auto sub = [](const std::string& s) {
     return "Resources:\n  LB:\n" + std::string(kLoadBalancer) + "    Properties: {Name: !Sub '" +

@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 namespace tide::stacks {
 
 Status formatError(const std::string& message) {
-  return validationError("Template format error: " + message);
+  // Messages quote the template (yaml-cpp's quote its text): kept UTF-8 whatever they hold.
+  return validationError("Template format error: " + escapeInvalidUtf8(message));
 }
 
 namespace {
@@ -128,6 +130,9 @@ public:
                          " levels " + where(n));
     }
     TIDE_RETURN_IF_ERROR(spend(kYamlNodeCost + (n.IsScalar() ? n.Scalar().size() : 0), n));
+    if (n.IsScalar()) {
+      TIDE_RETURN_IF_ERROR(utf8Text(n.Scalar(), n));
+    }
     const std::string& tag = n.Tag();
     std::optional<std::string> fn;
     if (!tag.empty() && tag != "?" && tag != "!") {
@@ -166,6 +171,7 @@ public:
                              "' appears twice in one map");
         }
         TIDE_RETURN_IF_ERROR(spend(key.size(), kv.first));
+        TIDE_RETURN_IF_ERROR(utf8Text(key, kv.first));
         TIDE_ASSIGN_OR_RETURN(auto j, convert(kv.second, depth + 1));
         v[key] = std::move(j);
       }
@@ -186,6 +192,14 @@ public:
   }
 
 private:
+  // What yaml-cpp decoded (its escapes included) must be UTF-8, as JSON carries it.
+  static Status utf8Text(const std::string& text, const YAML::Node& at) {
+    if (!isValidUtf8(text)) {
+      return formatError("YAML text that is not UTF-8 once its escapes are read " + where(at));
+    }
+    return Status::ok();
+  }
+
   Status spend(size_t cost, const YAML::Node& at) {
     if (cost > left_) {
       return formatError("YAML aliases expand the template past what tide reads (" +
@@ -209,11 +223,32 @@ Status notUtf8(std::string_view body, size_t offset) {
                      ")");
 }
 
+// The first control character other than TAB, LF and CR (YAML's and JSON's text has none), or
+// npos. A NUL among the first bytes would also make yaml-cpp read the text as UTF-16 or UTF-32.
+size_t controlCharacterOffset(std::string_view body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    auto c = static_cast<unsigned char>(body[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 } // namespace
 
 Result<Json> parseTemplateDocument(std::string_view body) {
   if (size_t bad = invalidUtf8Offset(body); bad != std::string_view::npos) {
     return notUtf8(body, bad);
+  }
+  if (size_t bad = controlCharacterOffset(body); bad != std::string_view::npos) {
+    TextPosition p = textPosition(body, bad);
+    char code[8];
+    std::snprintf(code, sizeof code, "%02X", static_cast<unsigned char>(body[bad]));
+    return formatError("the template holds the control character U+00" + std::string(code) +
+                       " (line " + std::to_string(p.line) + ", column " + std::to_string(p.column) +
+                       "); YAML and JSON text has none but tab, line "
+                       "feed and carriage return");
   }
   std::string_view t = trim(body);
   if (t.empty()) {
