@@ -3,7 +3,9 @@
 #include "api/cbor.h"
 #include "cbor_properties.h"
 #include "http_properties.h"
+#include "json_properties.h"
 #include "query_properties.h"
+#include "template_properties.h"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +35,9 @@ constexpr struct {
     {"fuzz_cbor", checkCborItem},
     {"fuzz_query", checkQueryRequest},
     {"fuzz_ec2_query", checkEc2QueryRequest},
+    {"fuzz_json_body", checkJsonBody},
+    {"fuzz_metric_data", checkMetricData},
+    {"fuzz_template", checkTemplateText},
 };
 
 struct Seed {
@@ -114,6 +119,29 @@ TEST(FuzzCorpusTest, QuerySeedsDecodeUnlessNamedInvalid) {
         << s.path;
   }
   EXPECT_GE(refused, 2u);
+}
+
+// Seeds of the JSON body, metric input and template targets named invalid-* are refused, the
+// others read; each target has refusals among its seeds.
+TEST(FuzzCorpusTest, JsonMetricAndTemplateSeedsReadUnlessNamedInvalid) {
+  struct Reader {
+    Check check;
+    bool (*reads)(const uint8_t*, size_t);
+  };
+  for (const Reader& r :
+       {Reader{checkJsonBody, readsJsonBody}, Reader{checkMetricData, decodesMetricData},
+        Reader{checkTemplateText, readsTemplate}}) {
+    size_t refused = 0;
+    for (const Seed& s : readCorpus()) {
+      if (s.check != r.check) {
+        continue;
+      }
+      bool invalid = fs::path(s.path).filename().string().starts_with("invalid-");
+      refused += invalid ? 1 : 0;
+      EXPECT_EQ(r.reads(bytesOf(s), s.bytes.size()), !invalid) << s.path;
+    }
+    EXPECT_GE(refused, 2u);
+  }
 }
 
 // The checks hold for inputs that are not HTTP at all, and for pieces of every seed.

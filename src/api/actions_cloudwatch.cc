@@ -5,6 +5,7 @@
 // Metrics live in memory (metrics::MetricStore, 1 s resolution, bounded retention); alarms are
 // desired state in the store, evaluated by the alarm controller.
 #include "api/handlers.h"
+#include "api/json_text.h"
 #include "api/params.h"
 #include "api/shapes.h"
 #include "api/target_tracking_shapes.h"
@@ -502,8 +503,13 @@ Result<Json> setAlarmState(ActionContext& ctx, const Json& p) {
   if (!parsed) {
     return validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA");
   }
-  if (reasonData->has_value() && !Json::accept(**reasonData)) {
-    return Status("InvalidFormat", "StateReasonData must be a JSON document");
+  // Read with parseJsonText's bounds: the alarm history writes the document out again, and
+  // dump() recurses once per level.
+  if (reasonData->has_value()) {
+    if (Result<Json> doc = parseJsonText(**reasonData); !doc) {
+      return Status("InvalidFormat",
+                    "StateReasonData must be a JSON document: " + doc.status().message());
+    }
   }
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto a, tx.alarm(*name));

@@ -1,6 +1,7 @@
 #include "api/dispatch.h"
 
 #include "api/auth.h"
+#include "api/json_text.h"
 
 #include "api/request_semantics.h"
 #include "api/wire/cbor_wire.h"
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "common/process_health.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 #include <functional>
 
@@ -24,6 +26,12 @@ using wire::QueryDialect;
 enum class Protocol { TideJson, AwsJson, Query, Ec2Query, Cbor };
 
 HttpResponse routeApiRequest(ActionContext& ctx, const HttpRequest& request);
+
+// A JSON body that parseJsonText refused (malformed, not UTF-8, nested deeper than
+// kMaxApiBodyDepth, a repeated key): SerializationException, as AWS's JSON protocols answer.
+Status bodyError(const Status& parse) {
+  return Status("SerializationException", "The request body is not valid JSON: " + parse.message());
+}
 
 // What a request was, once routed: its protocol, service and operation (the last two null for
 // tide's own JSON).
@@ -43,7 +51,10 @@ int statusFor(const Call& call, const std::string& code) {
   return httpStatusFor(code);
 }
 
-HttpResponse awsError(const Call& call, const Status& status) {
+HttpResponse awsError(const Call& call, const Status& error) {
+  // Messages quote what the request sent (a target, a path, a header): they stay UTF-8 so that
+  // every encoding below can carry them.
+  Status status(error.code(), escapeInvalidUtf8(error.message()));
   HttpResponse r;
   const std::string& code = status.code();
   r.status = statusFor(call, code);
@@ -322,11 +333,15 @@ HttpResponse handleAwsJson(ActionContext& ctx, const HttpRequest& request,
   }
   Json body = Json::object();
   if (!request.body.empty()) {
-    body = Json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    Result<Json> parsed = parseJsonText(request.body);
+    if (!parsed) {
+      return awsError(call, bodyError(parsed.status()));
+    }
+    if (!parsed->is_object()) {
       return awsError(call,
                       Status("SerializationException", "The request body must be a JSON object"));
     }
+    body = std::move(*parsed);
   }
   if (call.op->input >= 0) {
     body = wire::jsonRequestToHandler(wire::shapeAt(call.op->input), std::move(body));
@@ -419,6 +434,12 @@ HttpResponse handleTideJson(ActionContext& ctx, const HttpRequest& request) {
   if (target == nullptr || target->empty()) {
     return errorResponse(Status("MissingAction", "The X-Amz-Target header must name the action"));
   }
+  if (!isValidUtf8(*target)) {
+    // What AWS's JSON protocol answers for a target it does not know.
+    return errorResponse(Status("UnknownOperationException",
+                                "The X-Amz-Target header '" + escapeInvalidUtf8(*target) +
+                                    "' is not valid UTF-8, so it names no operation"));
+  }
   std::string_view name = *target;
   std::string_view prefix;
   if (size_t dot = name.rfind('.'); dot != std::string_view::npos) {
@@ -437,14 +458,15 @@ HttpResponse handleTideJson(ActionContext& ctx, const HttpRequest& request) {
   }
   Json params = Json::object();
   if (!request.body.empty()) {
-    params = Json::parse(request.body, nullptr, false);
-    if (params.is_discarded()) {
-      return errorResponse(Status("SerializationException", "The request body is not valid JSON"));
+    Result<Json> parsed = parseJsonText(request.body);
+    if (!parsed) {
+      return errorResponse(bodyError(parsed.status()));
     }
-    if (!params.is_object()) {
+    if (!parsed->is_object()) {
       return errorResponse(
           Status("SerializationException", "The request body must be a JSON object"));
     }
+    params = std::move(*parsed);
   }
   const wire::Operation* op = wire::findOperation(action->service, action->name);
   Result<Json> result = invoke(ctx, *action, op, std::move(params), action->service == "ec2");
@@ -496,7 +518,10 @@ int httpStatusFor(const std::string& code) {
 HttpResponse errorResponse(const Status& status) {
   HttpResponse r;
   r.status = httpStatusFor(status.code());
-  r.body = Json{{"__type", status.code()}, {"message", status.message()}}.dump();
+  // A message may quote the request (a target, a path): kept UTF-8 so that dump() holds it.
+  r.body = Json{{"__type", escapeInvalidUtf8(status.code())},
+                {"message", escapeInvalidUtf8(status.message())}}
+               .dump();
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include "cli/table.h"
 #include "common/data_dir.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 #include <CLI/CLI.hpp>
 
@@ -114,7 +115,9 @@ Json waitRunning(const ApiClient& api, const std::vector<std::string>& ids, int 
 
 } // namespace
 
-int cliMain(int argc, char** argv) {
+namespace {
+
+int runCommandLine(int argc, char** argv) {
   CLI::App app{"tide: the classic scalable web architecture on your own machine, for real.\n"
                "Start the control plane with `tide server`; the other commands talk to it.",
                "tide"};
@@ -659,6 +662,31 @@ int cliMain(int argc, char** argv) {
     outcome->table(outcome->json);
   }
   return 0;
+}
+
+} // namespace
+
+int cliMain(int argc, char** argv) {
+  // Names, values and paths go into JSON requests, which carry UTF-8 only: an argument that is
+  // not UTF-8 is a usage error here rather than an exception deep in a command.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (size_t bad = invalidUtf8Offset(arg); bad != std::string_view::npos) {
+      std::fprintf(stderr,
+                   "tide: UsageError: argument %d ('%s') is not valid UTF-8 (byte %zu); tide "
+                   "takes names, values and paths as UTF-8 text\n",
+                   i, escapeInvalidUtf8(arg).c_str(), bad);
+      return 2;
+    }
+  }
+  try {
+    return runCommandLine(argc, argv);
+  } catch (const std::exception& e) {
+    // Commands report errors as values (die()); an exception is a bug in tide, reported as one
+    // line rather than an abort.
+    std::fprintf(stderr, "tide: InternalError: %s\n", escapeInvalidUtf8(e.what()).c_str());
+    return 1;
+  }
 }
 
 } // namespace tide::cli

@@ -2,11 +2,21 @@
 
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/json_text.h"
 #include "common/data_dir.h"
+#include "common/text.h"
+#include "common/utf8.h"
 
 #include <cstdlib>
 
 namespace tide::cli {
+
+namespace {
+
+// tide's answers nest less than 20 levels; this leaves room for what a newer server may add.
+constexpr size_t kMaxResponseDepth = 512;
+
+} // namespace
 
 Result<ApiClient> ApiClient::fromEndpoint(const std::string& endpoint) {
   std::string rest = endpoint;
@@ -70,7 +80,15 @@ Result<Json> ApiClient::call(const std::string& action, const Json& params) cons
   req.method = "POST";
   req.target = "/";
   req.headers = {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", action}};
-  req.body = params.dump();
+  try {
+    req.body = params.dump();
+  } catch (const Json::type_error&) {
+    // A string that is not UTF-8 (from a file or the environment): JSON cannot carry it.
+    return validationError(
+        "a parameter of " + action + " is not valid UTF-8 text: " +
+        escapeInvalidUtf8(params.dump(-1, ' ', false, Json::error_handler_t::replace))
+            .substr(0, 200));
+  }
   if (credentials_) {
     req.headers.emplace_back("host", host_ + ":" + std::to_string(port_));
     if (!sessionToken_.empty()) {
@@ -91,11 +109,14 @@ Result<Json> ApiClient::call(const std::string& action, const Json& params) cons
     }
     return resp.status();
   }
-  Json body = Json::parse(resp->body, nullptr, false);
-  if (body.is_discarded()) {
+  // Read with bounds: whatever answers at the endpoint cannot make the CLI recurse without end.
+  Result<Json> parsed = api::parseJsonText(resp->body, {kMaxResponseDepth});
+  if (!parsed) {
     return internalError("the server at " + endpoint_ + " answered " +
-                         std::to_string(resp->status) + " with a body that is not JSON");
+                         std::to_string(resp->status) +
+                         " with a body that is not JSON: " + parsed.status().message());
   }
+  Json body = std::move(*parsed);
   if (resp->status != 200) {
     std::string code = body.value("__type", "HTTP" + std::to_string(resp->status));
     std::string message = body.value("message", std::string("no message"));

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 #include <chrono>
 #include <cstdio>
@@ -138,6 +139,12 @@ void addStackCommands(CLI::App& app, CommandContext& ctx) {
       std::optional<std::string> body = readFile(file);
       if (!body) {
         die(Status("InvalidParameterValue", "cannot read the stack file '" + file + "'"));
+      }
+      if (size_t bad = invalidUtf8Offset(*body); bad != std::string::npos) {
+        TextPosition at = textPosition(*body, bad);
+        die(validationError("the stack file '" + file + "' is not valid UTF-8 (line " +
+                            std::to_string(at.line) + ", column " + std::to_string(at.column) +
+                            ", byte " + std::to_string(bad) + "); stack files are UTF-8 text"));
       }
       std::string name = stackNameOf(file, stackName);
       Json params = Json::array();

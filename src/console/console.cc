@@ -2,6 +2,7 @@
 
 #include "api/auth.h"
 #include "api/dispatch.h"
+#include "api/json_text.h"
 #include "common/log.h"
 #include "console/assets.h"
 
@@ -79,11 +80,15 @@ api::HttpResponse notFound(std::string_view path) {
 }
 
 Result<Json> parseBody(const api::HttpRequest& request) {
-  Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+  Result<Json> body = api::parseJsonText(request.body.empty() ? "{}" : request.body);
+  if (!body) {
+    return Status("SerializationException",
+                  "the request body is not valid JSON: " + body.status().message());
+  }
+  if (!body->is_object()) {
     return Status("SerializationException", "the request body must be a JSON object");
   }
-  return body;
+  return std::move(*body);
 }
 
 } // namespace

@@ -6,7 +6,34 @@
 
 #include "common/text.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace tide::stacks {
+
+namespace {
+
+// A piece of a template's text as a message quotes it: at most 80 characters of it.
+std::string excerpt(const std::string& s) {
+  if (s.size() <= 80) {
+    return "'" + s + "'";
+  }
+  size_t cut = 77;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+    --cut; // not inside a UTF-8 sequence
+  }
+  return "'" + s.substr(0, cut) + "...'";
+}
+
+// CloudFormation's variable names in Fn::Sub: a parameter, resource or pseudo parameter
+// (AWS::Region), Resource.Attribute (Attribute may have dots), or a name of the variable map.
+bool isSubName(std::string_view n) {
+  return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':';
+  });
+}
+
+} // namespace
 
 Result<std::vector<std::string>> subNames(const std::string& s, const std::string& path) {
   std::vector<std::string> out;
@@ -14,10 +41,19 @@ Result<std::vector<std::string>> subNames(const std::string& s, const std::strin
   while ((i = s.find("${", i)) != std::string::npos) {
     size_t end = s.find('}', i);
     if (end == std::string::npos) {
-      return formatError(path + ": Fn::Sub: unclosed ${ in '" + s + "'");
+      return formatError(path + ": Fn::Sub: unclosed ${ in " + excerpt(s));
     }
     std::string name(trim(s.substr(i + 2, end - i - 2)));
-    if (!name.empty() && name[0] != '!') {
+    if (name.empty()) {
+      return formatError(path + ": Fn::Sub: empty ${} in " + excerpt(s) +
+                         " (write ${!} for a literal ${})");
+    }
+    if (name[0] != '!') {
+      if (!isSubName(name)) {
+        return formatError(path + ": Fn::Sub: ${" + name + "} in " + excerpt(s) +
+                           " is not a variable name (letters, digits, '_', '.' and ':'; "
+                           "${!Text} for a literal ${Text})");
+      }
       out.push_back(name);
     }
     i = end + 1;
@@ -76,18 +112,40 @@ Result<std::string> textOf(const Json& v, const std::string& at) {
   if (v.is_string() || v.is_number() || v.is_boolean()) {
     return scalarText(v);
   }
-  return validationError(at + ": expected a string, got " + v.dump());
+  return validationError(at + ": expected a string, got " + excerpt(v.dump()));
 }
 
-} // namespace
+// What one resolveValue call may produce: the text that Fn::Sub, Fn::Join, Fn::Base64 and
+// Fn::Split make and the values Ref and Fn::GetAtt bring in. A value written once in the
+// template can be used many times (a Fn::Sub variable in its string, and that Fn::Sub as the
+// variable of another), so without a bound nested Fn::Sub grow exponentially.
+constexpr size_t kMaxResolvedBytes = size_t(4) << 20;
 
-Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
-                                         const std::string& path) {
+struct Budget {
+  size_t left = kMaxResolvedBytes;
+
+  Status spend(size_t n, const std::string& at) {
+    if (n > left) {
+      return validationError(at + ": the value would be larger than tide evaluates (" +
+                             std::to_string(kMaxResolvedBytes >> 20) +
+                             " MiB of text made by intrinsic functions in one value)");
+    }
+    left -= n;
+    return Status::ok();
+  }
+  Status spend(const Json& v, const std::string& at) {
+    return spend(v.is_string() ? v.get_ref<const std::string&>().size() : v.dump().size(), at);
+  }
+};
+
+Result<std::optional<Json>> resolve(const Json& v, const ResolveScope& sc, const std::string& path,
+                                    Budget& budget) {
   using R = Result<std::optional<Json>>;
   if (v.is_array()) {
     Json out = Json::array();
     for (size_t i = 0; i < v.size(); ++i) {
-      TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(v[i], sc, path + "[" + std::to_string(i) + "]"));
+      TIDE_ASSIGN_OR_RETURN(auto e,
+                            resolve(v[i], sc, path + "[" + std::to_string(i) + "]", budget));
       if (e) {
         out.push_back(std::move(*e));
       }
@@ -100,7 +158,7 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   if (!isIntrinsic(v)) {
     Json out = Json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
-      TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(it.value(), sc, path + "." + it.key()));
+      TIDE_ASSIGN_OR_RETURN(auto e, resolve(it.value(), sc, path + "." + it.key(), budget));
       if (e) {
         out[it.key()] = std::move(*e);
       }
@@ -122,9 +180,11 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
       return R(p);
     }
     if (auto p = parameterOf(*sc.tmpl, sc.parameters, n)) {
+      TIDE_RETURN_IF_ERROR(budget.spend(*p, at));
       return R(p);
     }
     TIDE_ASSIGN_OR_RETURN(auto r, sc.ref(n));
+    TIDE_RETURN_IF_ERROR(budget.spend(r, at));
     return R(std::optional<Json>(r));
   };
   if (fn == "Ref") {
@@ -132,6 +192,7 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   }
   if (fn == "Fn::GetAtt") {
     TIDE_ASSIGN_OR_RETURN(auto r, sc.getAtt(arg[0], arg[1]));
+    TIDE_RETURN_IF_ERROR(budget.spend(r, at));
     return R(std::optional<Json>(r));
   }
   if (fn == "Fn::Sub") {
@@ -139,7 +200,7 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     Json vars = Json::object();
     if (arg.is_array()) {
       for (auto it = arg[1].begin(); it != arg[1].end(); ++it) {
-        TIDE_ASSIGN_OR_RETURN(auto e, resolveValue(it.value(), sc, at + "." + it.key()));
+        TIDE_ASSIGN_OR_RETURN(auto e, resolve(it.value(), sc, at + "." + it.key(), budget));
         vars[it.key()] = e ? *e : Json("");
       }
     }
@@ -148,10 +209,15 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     while (true) {
       size_t open = s.find("${", i);
       if (open == std::string::npos) {
+        TIDE_RETURN_IF_ERROR(budget.spend(s.size() - i, at));
         out += s.substr(i);
         break;
       }
       size_t close = s.find('}', open);
+      if (close == std::string::npos) { // refused by the template's checks (subNames)
+        return formatError(at + ": unclosed ${ in " + excerpt(s));
+      }
+      TIDE_RETURN_IF_ERROR(budget.spend(open - i, at));
       out += s.substr(i, open - i);
       std::string n(trim(s.substr(open + 2, close - open - 2)));
       i = close + 1;
@@ -169,20 +235,20 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
         TIDE_ASSIGN_OR_RETURN(auto e, sc.getAtt(n.substr(0, dot), n.substr(dot + 1)));
         value = e;
       }
+      std::string text;
       if (value.is_array()) {
-        std::string joined;
         for (const Json& x : value) {
-          joined += (joined.empty() ? "" : ",") + scalarText(x);
+          text += (text.empty() ? "" : ",") + scalarText(x);
         }
-        out += joined;
       } else {
-        TIDE_ASSIGN_OR_RETURN(auto text, textOf(value, at + " ${" + n + "}"));
-        out += text;
+        TIDE_ASSIGN_OR_RETURN(text, textOf(value, at + " ${" + n + "}"));
       }
+      TIDE_RETURN_IF_ERROR(budget.spend(text.size(), at));
+      out += text;
     }
     return R(std::optional<Json>(out));
   }
-  TIDE_ASSIGN_OR_RETURN(auto resolved, resolveValue(arg, sc, at));
+  TIDE_ASSIGN_OR_RETURN(auto resolved, resolve(arg, sc, at, budget));
   Json a = resolved.value_or(Json(""));
   if (fn == "Fn::Join") {
     if (!a.is_array() || a.size() != 2 || !a[1].is_array()) {
@@ -193,6 +259,7 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
     bool first = true;
     for (const Json& x : a[1]) {
       TIDE_ASSIGN_OR_RETURN(auto text, textOf(x, at));
+      TIDE_RETURN_IF_ERROR(budget.spend(text.size() + (first ? 0 : delim.size()), at));
       out += (first ? "" : delim) + text;
       first = false;
     }
@@ -211,6 +278,7 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   }
   if (fn == "Fn::Split") {
     TIDE_ASSIGN_OR_RETURN(auto text, textOf(a[1], at));
+    TIDE_RETURN_IF_ERROR(budget.spend(text.size(), at));
     std::string delim = a[0];
     Json out = Json::array();
     size_t i = 0;
@@ -226,9 +294,18 @@ Result<std::optional<Json>> resolveValue(const Json& v, const ResolveScope& sc,
   }
   if (fn == "Fn::Base64") {
     TIDE_ASSIGN_OR_RETURN(auto text, textOf(a, at));
+    TIDE_RETURN_IF_ERROR(budget.spend((text.size() + 2) / 3 * 4, at));
     return R(std::optional<Json>(base64Encode(text)));
   }
   return validationError(at + " is not supported");
+}
+
+} // namespace
+
+Result<std::optional<Json>> resolveValue(const Json& value, const ResolveScope& scope,
+                                         const std::string& path) {
+  Budget budget;
+  return resolve(value, scope, path, budget);
 }
 
 Json substituteParameters(const Json& v, const Template& t,
@@ -256,8 +333,9 @@ Json substituteParameters(const Json& v, const Template& t,
     if (s.is_string()) {
       std::string text = s;
       for (const auto& p : parameters) {
+        // Left to right, never into what was written in (a value may hold "${" its own key "}").
         std::string key = "${" + p.key + "}";
-        for (size_t i; (i = text.find(key)) != std::string::npos;) {
+        for (size_t i = 0; (i = text.find(key, i)) != std::string::npos; i += p.value.size()) {
           text.replace(i, key.size(), p.value);
         }
       }

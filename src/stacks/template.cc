@@ -13,10 +13,6 @@
 
 namespace tide::stacks {
 
-Status formatError(const std::string& message) {
-  return validationError("Template format error: " + message);
-}
-
 std::string scalarText(const Json& v) {
   if (v.is_string()) {
     return v;
@@ -124,6 +120,11 @@ Status parseResources(const Json& doc, Template& t) {
     return formatError("At least one Resources member must be defined.");
   }
   const Json& rs = doc["Resources"];
+  if (rs.size() > kMaxTemplateResources) {
+    return formatError("Number of resources, " + std::to_string(rs.size()) +
+                       ", is greater than maximum allowed, " +
+                       std::to_string(kMaxTemplateResources));
+  }
   for (auto it = rs.begin(); it != rs.end(); ++it) {
     std::string at = "Resources." + it.key();
     if (!isAlnumId(it.key())) {

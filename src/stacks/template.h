@@ -64,8 +64,18 @@ struct Template {
   const TemplateParameter* parameter(const std::string& name) const;
 };
 
+// Bounds on what a template may be (docs/security.md, "Hostile input"): every walk over a
+// template (the checks, the intrinsic functions, dump(), copies) recurses once per level, so the
+// nesting is bounded where the text is read; the resources' dependency order recurses once per
+// resource, so their number is bounded as CloudFormation bounds it.
+constexpr size_t kMaxTemplateDepth = 128;     // arrays and objects (YAML sequences and maps)
+constexpr size_t kMaxTemplateResources = 500; // CloudFormation's own limit
+
 // YAML (with short-form tags) or JSON text → JSON with the short forms expanded. Errors:
-// "Template format error: YAML not well-formed. (line L, column C)".
+// "Template format error: YAML not well-formed. (line L, column C)". The text must be UTF-8;
+// nesting deeper than kMaxTemplateDepth, a key given twice in one map or object, and YAML
+// aliases that would expand the template past 64 times its size (plus 1 MiB; a "billion
+// laughs") are refused with a ValidationError naming the place.
 Result<Json> parseTemplateDocument(std::string_view body);
 
 // Parses and validates a template: its sections, parameters, resource types and properties

@@ -8,7 +8,8 @@
 
 namespace tide::stacks {
 
-// ValidationError "Template format error: <message>" (template.cc).
+// ValidationError "Template format error: <message>" (template_yaml.cc, so that the text's
+// reading stands on its own: the fuzz target fuzz_template compiles only that file).
 Status formatError(const std::string& message);
 
 // A plain (unquoted) scalar as YAML 1.1's core schema reads it: null, bool, number or string
