@@ -154,10 +154,34 @@ Result<Millis> SecurityGroupController::reconcile() {
         auto i = tx.instances();
         auto l = tx.loadBalancers();
         auto g = tx.securityGroups("");
-        TIDE_RETURN_IF_ERROR(firstError({&i.status(), &l.status(), &g.status()}));
+        auto v = tx.vpcs();
+        TIDE_RETURN_IF_ERROR(firstError({&i.status(), &l.status(), &g.status(), &v.status()}));
         instances = std::move(*i);
         loadBalancers = std::move(*l);
         groups = std::move(*g);
+        // A load balancer given no groups is in its VPC's default group, as
+        // DescribeLoadBalancers shows it (its subnets' VPC; none: the default VPC).
+        std::string defaultVpc;
+        for (const model::Vpc& vpc : *v) {
+          if (vpc.isDefault) {
+            defaultVpc = vpc.vpcId;
+          }
+        }
+        for (model::LoadBalancer& lb : loadBalancers) {
+          if (!lb.securityGroupIds.empty()) {
+            continue;
+          }
+          std::string vpcId = defaultVpc;
+          if (!lb.subnetIds.empty()) {
+            TIDE_ASSIGN_OR_RETURN(auto subnet, tx.subnet(lb.subnetIds.front()));
+            vpcId = subnet ? subnet->vpcId : "";
+          }
+          for (const model::SecurityGroup& sg : groups) {
+            if (sg.vpcId == vpcId && sg.isDefault()) {
+              lb.securityGroupIds.push_back(sg.groupId);
+            }
+          }
+        }
         return Status::ok();
       },
       false));

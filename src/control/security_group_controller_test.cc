@@ -81,6 +81,51 @@ TEST(SecurityGroupController, AppliesTheTableWhenTheRulesChangeAndOnlyThen) {
   EXPECT_EQ(nft.inputs.back(), "table inet t\ndelete table inet t\n");
 }
 
+TEST(SecurityGroupController, LoadBalancerWithoutGroupsIsInItsVpcsDefaultGroup) {
+  auto store = openTestStore(freshTestDir("sgc"));
+  std::string defaultGroup;
+  model::SecurityGroup app;
+  app.groupId = "sg-app";
+  app.groupName = "app";
+  ASSERT_TRUE(store
+                  ->transact([&](store::Tx& tx) -> Status {
+                    TIDE_ASSIGN_OR_RETURN(auto vpcs, tx.vpcs());
+                    for (const model::Vpc& v : vpcs) {
+                      if (!v.isDefault) {
+                        continue;
+                      }
+                      app.vpcId = v.vpcId;
+                      TIDE_ASSIGN_OR_RETURN(auto groups, tx.securityGroups(v.vpcId));
+                      for (const model::SecurityGroup& g : groups) {
+                        if (g.isDefault()) {
+                          defaultGroup = g.groupId;
+                        }
+                      }
+                    }
+                    // app: tcp 80 from the default group.
+                    model::SecurityGroupRule r;
+                    r.ruleId = "sgr-1";
+                    r.ipProtocol = "tcp";
+                    r.fromPort = r.toPort = 80;
+                    r.referencedGroupId = defaultGroup;
+                    app.rules.push_back(r);
+                    TIDE_RETURN_IF_ERROR(tx.putSecurityGroup(app));
+                    model::LoadBalancer lb;
+                    lb.loadBalancerArn = "arn:lb";
+                    lb.loadBalancerName = "web";
+                    lb.ipAddress = "127.2.0.7";
+                    TIDE_RETURN_IF_ERROR(tx.putLoadBalancer(lb));
+                    return tx.putInstance(instanceIn("i-1", "127.1.0.5", {"sg-app"}));
+                  })
+                  .isOk());
+  ASSERT_FALSE(defaultGroup.empty()); // the store makes the default VPC and its group
+  FakeNft nft;
+  SecurityGroupController c(*store, {"t", "", nft.runner()});
+  ASSERT_TRUE(c.reconcile().isOk());
+  EXPECT_NE(c.applied().find("ip saddr 127.2.0.7 tcp dport 80 return"), std::string::npos)
+      << c.applied();
+}
+
 TEST(SecurityGroupController, NotEnforcedWhenTheHostCannot) {
   auto store = openTestStore(freshTestDir("sgc"));
   FakeNft nft;
