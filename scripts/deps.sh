@@ -22,6 +22,7 @@ packages=(
   libjs-chart.js                     # the console's charts, embedded in tide at build time
   chromium                           # the console's browser test (headless, DevTools protocol)
   prometheus                         # a real Prometheus scrapes /metrics in a test; promtool
+  nftables                           # nft: security groups enforced by the kernel's filtering
 )
 
 missing=()

@@ -60,6 +60,7 @@ struct UpstreamConn : Pollable {
   bool open = false;
   uint32_t slot = 0;
   Endpoint endpoint;
+  uint32_t source = 0; // the address it is bound to (its load balancer's; 0: unbound)
   Buffer in;
   Buffer out; // bytes a partial write left over
   TimerNode timer;

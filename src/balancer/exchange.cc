@@ -965,9 +965,10 @@ struct Proxy {
   [[gnu::always_inline]] void forwardTo(ClientConn* c, const MessageHead* h, const Target& t,
                                         bool fresh) {
     beginOutstanding(c, t.slot);
-    UpstreamConn* u = fresh ? nullptr : pool_.take(t.slot, t.endpoint);
+    uint32_t source = loadBalancer(c).address; // security groups admit it by its address
+    UpstreamConn* u = fresh ? nullptr : pool_.take(t.slot, t.endpoint, source);
     if (u == nullptr) {
-      u = connectUpstream(t.slot, t.endpoint);
+      u = connectUpstream(t.slot, t.endpoint, source);
       if (u == nullptr) {
         bump(targetCells_[t.slot].targetConnectionErrorCount);
         bump(lbCells(c).targetConnectionErrorCount);
@@ -1244,13 +1245,26 @@ struct Proxy {
 
   // ---- target side ------------------------------------------------------------------------------
 
-  UpstreamConn* connectUpstream(uint32_t slot, const Endpoint& e) {
+  // A new connection to e from `source` (the load balancer's own address, so that the target's
+  // security groups see whose connection it is; 0: the kernel's choice). The port is chosen at
+  // connect (IP_BIND_ADDRESS_NO_PORT), so many connections to many targets share the source's
+  // ports as they would unbound. A source that cannot be bound falls back to the kernel's.
+  UpstreamConn* connectUpstream(uint32_t slot, const Endpoint& e, uint32_t source) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       return nullptr;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (source != 0) {
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      from.sin_addr.s_addr = htonl(source);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        source = 0; // unbound: the connection still goes out, from 127.0.0.1
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(e.address);
@@ -1268,6 +1282,7 @@ struct Proxy {
     u->open = true;
     u->slot = slot;
     u->endpoint = e;
+    u->source = source;
     u->pooled = false;
     u->client = nullptr;
     u->connecting = connecting;

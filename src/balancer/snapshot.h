@@ -169,11 +169,14 @@ struct Listener {
 };
 
 struct LoadBalancer {
-  std::string name;                                // LoadBalancerName
-  std::string dnsName;                             // DNSName: the Host that names it on a
-                                                   // shared endpoint (see Listener)
-  std::string arn;                                 // LoadBalancerArn (may be empty)
-  uint32_t slot = 0;                               // stable index for per-load-balancer counters
+  std::string name;    // LoadBalancerName
+  std::string dnsName; // DNSName: the Host that names it on a
+                       // shared endpoint (see Listener)
+  std::string arn;     // LoadBalancerArn (may be empty)
+  uint32_t slot = 0;   // stable index for per-load-balancer counters
+  // Its own address (host order): the source of its connections to targets, by which their
+  // security groups admit them. 0: unbound (the kernel's choice, 127.0.0.1).
+  uint32_t address = 0;
   std::vector<Listener> listeners;                 // HTTP listeners
   std::chrono::milliseconds idleTimeout{60'000};   // idle_timeout.timeout_seconds: idle client
                                                    // connections are closed after this

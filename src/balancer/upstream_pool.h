@@ -21,11 +21,12 @@ public:
   UpstreamPool(size_t targetSlots, uint32_t maxIdlePerTarget)
       : head_(targetSlots, nullptr), size_(targetSlots, 0), maxIdlePerTarget_(maxIdlePerTarget) {}
 
-  // An idle connection of `slot` to endpoint e, taken out of the pool and marked reused; null
-  // when there is none.
-  UpstreamConn* take(uint32_t slot, const Endpoint& e) {
+  // An idle connection of `slot` to endpoint e from address `source` (a load balancer's: security
+  // groups admit connections by it), taken out of the pool and marked reused; null when there is
+  // none.
+  UpstreamConn* take(uint32_t slot, const Endpoint& e, uint32_t source = 0) {
     UpstreamConn* u = head_[slot];
-    while (u != nullptr && !(u->endpoint == e)) {
+    while (u != nullptr && !(u->endpoint == e && u->source == source)) {
       u = u->poolNext;
     }
     if (u != nullptr) {

@@ -585,7 +585,8 @@ int runCommandLine(int argc, char** argv) {
                       str(h, "DiskNote", "").empty() ? "" : " - ", str(h, "DiskNote", "").c_str());
           std::printf("  capacity: %.3g of %.3g CPU cores reserved by instances\n",
                       h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0));
-          std::printf("  images:   %zu\n\n", j["Images"].size());
+          std::printf("  images:   %zu\n", j["Images"].size());
+          std::printf("  security groups: %s\n\n", str(h, "SecurityGroups", "unknown").c_str());
           if (!j["AutoScalingGroups"].empty()) {
             Table g({"GROUP", "MIN", "DESIRED", "MAX", "IN SERVICE"});
             for (const Json& x : j["AutoScalingGroups"]) {

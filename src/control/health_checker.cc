@@ -123,8 +123,8 @@ struct Probe {
 
 } // namespace
 
-void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::string& path,
-                      const std::string& matcher, Millis timeout,
+void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, uint32_t source,
+                      const std::string& path, const std::string& matcher, Millis timeout,
                       std::function<void(CheckResult)> done) {
   auto probe = std::make_shared<Probe>(loop);
   probe->done = std::move(done);
@@ -143,6 +143,16 @@ void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::st
   if (probe->fd < 0) {
     probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
     return;
+  }
+  if (source != 0) {
+    // From the load balancer's address; the port is chosen at connect. One that cannot be
+    // bound checks from the kernel's choice of address.
+    int one = 1;
+    ::setsockopt(probe->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(source);
+    (void)::bind(probe->fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
   }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -183,6 +193,7 @@ Result<Millis> HealthChecker::reconcile() {
   std::vector<model::TargetGroup> groups;
   std::vector<model::Target> targets;
   std::vector<model::Listener> listeners;
+  std::vector<model::LoadBalancer> loadBalancers;
   std::map<std::string, model::Instance> instances;
   TIDE_RETURN_IF_ERROR(store_.transact(
       [&](store::Tx& tx) -> Status {
@@ -190,7 +201,10 @@ Result<Millis> HealthChecker::reconcile() {
         auto t = tx.targets("");
         auto l = tx.listeners();
         auto i = tx.instances();
-        TIDE_RETURN_IF_ERROR(firstError({&g.status(), &t.status(), &l.status(), &i.status()}));
+        auto b = tx.loadBalancers();
+        TIDE_RETURN_IF_ERROR(
+            firstError({&g.status(), &t.status(), &l.status(), &i.status(), &b.status()}));
+        loadBalancers = std::move(*b);
         groups = std::move(*g);
         targets = std::move(*t);
         listeners = std::move(*l);
@@ -204,10 +218,22 @@ Result<Millis> HealthChecker::reconcile() {
   for (const auto& g : groups) {
     byArn[g.targetGroupArn] = &g;
   }
+  std::map<std::string, uint32_t> lbAddress; // by load balancer ARN (host order)
+  for (const model::LoadBalancer& lb : loadBalancers) {
+    in_addr a{};
+    if (!lb.ipAddress.empty() && inet_pton(AF_INET, lb.ipAddress.c_str(), &a) == 1) {
+      lbAddress[lb.loadBalancerArn] = ntohl(a.s_addr);
+    }
+  }
   std::set<std::string> used;
+  std::map<std::string, uint32_t> checkedFrom; // by target group ARN: a forwarding LB's address
   for (const auto& l : listeners) {
     for (const std::string& arn : model::targetGroupsOf(l)) {
       used.insert(arn);
+      auto a = lbAddress.find(l.loadBalancerArn);
+      if (a != lbAddress.end()) {
+        checkedFrom.emplace(arn, a->second);
+      }
     }
   }
   TimeMs now = clock_.now();
@@ -249,8 +275,10 @@ Result<Millis> HealthChecker::reconcile() {
     ++inFlight_;
     std::shared_ptr<bool> alive = alive_;
     model::Target probed = t;
-    startHealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port), tg.healthCheckPath,
-                     tg.matcher, Millis(static_cast<int64_t>(tg.healthCheckTimeoutSeconds * 1000)),
+    auto from = checkedFrom.find(t.targetGroupArn);
+    startHealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port),
+                     from == checkedFrom.end() ? 0 : from->second, tg.healthCheckPath, tg.matcher,
+                     Millis(static_cast<int64_t>(tg.healthCheckTimeoutSeconds * 1000)),
                      [this, alive, key, probed](CheckResult r) {
                        if (*alive) {
                          record(key, probed, std::move(r));

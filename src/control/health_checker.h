@@ -9,6 +9,9 @@
 // stored states; a target whose stored state or reason changed under the checker (the target
 // controller started it over, or it was registered again) starts over too.
 //
+// Each check comes from the address of a load balancer whose listener forwards to the target's
+// group (any one of them), as ELB's checks come from its nodes.
+//
 // Which targets are checked: targets in state initial, healthy or unhealthy, of target groups
 // with health checks enabled that a listener forwards to, whose instance is running. Each is
 // checked every HealthCheckIntervalSeconds; a check that takes longer than
@@ -29,9 +32,11 @@
 namespace tide::control {
 
 // One HTTP health check: GET path from ip:port (IPv4, host order), `done` called once on the
-// loop with the outcome. The probe never blocks the loop.
-void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, const std::string& path,
-                      const std::string& matcher, Millis timeout,
+// loop with the outcome. The probe never blocks the loop. `source` (host order; 0: the kernel's
+// choice) is the address the connection comes from: a load balancer's own, so that the
+// target's security groups admit the check as they admit the load balancer's traffic.
+void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, uint32_t source,
+                      const std::string& path, const std::string& matcher, Millis timeout,
                       std::function<void(CheckResult)> done);
 
 class HealthChecker {

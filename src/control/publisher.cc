@@ -164,9 +164,9 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
   for (size_t i = 0; i < a.loadBalancers.size(); ++i) {
     const auto& x = a.loadBalancers[i];
     const auto& y = b.loadBalancers[i];
-    if (x.arn != y.arn || x.slot != y.slot || x.idleTimeout != y.idleTimeout ||
-        x.listeners.size() != y.listeners.size() || x.dnsName != y.dnsName ||
-        x.desyncMitigationMode != y.desyncMitigationMode) {
+    if (x.arn != y.arn || x.slot != y.slot || x.address != y.address ||
+        x.idleTimeout != y.idleTimeout || x.listeners.size() != y.listeners.size() ||
+        x.dnsName != y.dnsName || x.desyncMitigationMode != y.desyncMitigationMode) {
       return false;
     }
     if (x.maxUriBytes != y.maxUriBytes || x.maxRequestBodyBytes != y.maxRequestBodyBytes ||
@@ -323,6 +323,7 @@ Status Publisher::publish() {
               std::chrono::milliseconds(lb.requestHeaderTimeoutSeconds * 1000LL);
           out.maxConnectionsPerListener = static_cast<uint32_t>(lb.maxConnectionsPerListener);
           out.accessLogPath = accessLogPath(accessLogDirectory_, lb);
+          out.address = lb.ipAddress.empty() ? 0 : ipv4(lb.ipAddress);
           for (const auto& l : *listeners) {
             if (l.loadBalancerArn != lb.loadBalancerArn || l.defaultActions.empty()) {
               continue;

@@ -24,8 +24,9 @@ struct LoadBalancer {
   int idleTimeoutSeconds = 60;                    // attribute idle_timeout.timeout_seconds, 1..4000
   std::string desyncMitigationMode = "defensive"; // routing.http.desync_mitigation_mode
   std::vector<Tag> tags;
-  // Network placement (SetSubnets, SetSecurityGroups; kept and shown, not enforced). Empty
-  // subnetIds: the default VPC's default subnets.
+  // Network placement (SetSubnets, SetSecurityGroups). Empty subnetIds: the default VPC's
+  // default subnets. Its security groups are what instances' rules admit it by (its
+  // connections to targets come from ipAddress); they do not filter its own listeners.
   std::vector<std::string> subnetIds;
   std::vector<std::string> securityGroupIds;
   // Limits, tide's own attributes (docs/load-balancer.md "Limits and slow clients").

@@ -1,6 +1,7 @@
 // EC2's networking and access resources as tide keeps them: VPCs, subnets, security groups
-// with their rules, and key pairs. They are kept and shown in EC2's shapes; tide does not
-// enforce them yet (instances run on loopback addresses, security groups filter nothing).
+// with their rules, and key pairs. They are kept and shown in EC2's shapes. Security groups are
+// enforced by the kernel when tide runs as root (control/security_group_firewall.h); VPCs and
+// subnets place nothing (instances run on loopback addresses).
 //
 // Availability zones are kept as the zone's letter ("a"), not its full name: the region is the
 // request's (its signature's scope), so the API names the zone "<region>a" when it answers.

@@ -72,7 +72,7 @@ struct LaunchTemplateData {
   std::string userData;                         // base64, as EC2 carries it; empty when none
   std::vector<EnvironmentVariable> environment; // tide extension: the app's environment
   std::vector<Tag> instanceTags;                // TagSpecifications for ResourceType "instance"
-  std::vector<std::string> securityGroupIds;    // "sg-..."; validated and kept, not yet enforced
+  std::vector<std::string> securityGroupIds;    // "sg-..."; enforced (docs/security.md)
   std::vector<BlockDeviceMapping> blockDeviceMappings; // validated and kept, not yet enforced
   bool operator==(const LaunchTemplateData&) const = default;
 };

@@ -26,10 +26,13 @@ Result<std::string> LocalHostView::consoleOutput(const std::string& instanceId, 
 
 api::Json LocalHostView::describe() {
   runtime::ProviderInfo info = provider_.info();
-  return {{"DataDirectory", dataDir_},        {"Cgroups", info.cgroups},
-          {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
-          {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
-          {"RunningAsRoot", ::geteuid() == 0}};
+  api::Json j = {
+      {"DataDirectory", dataDir_},        {"Cgroups", info.cgroups},
+      {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
+      {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
+      {"RunningAsRoot", ::geteuid() == 0}};
+  j["SecurityGroups"] = securityGroups_ ? securityGroups_() : "not enforced (not set up)";
+  return j;
 }
 
 Status LocalHostView::canListen(const std::string& ip, int port) {

@@ -6,6 +6,8 @@
 #include "control/instance_controller.h"
 #include "runtime/instance_provider.h"
 
+#include <functional>
+
 namespace tide::server {
 
 class LocalHostView final : public api::HostView {
@@ -23,11 +25,16 @@ public:
     return instances_.usage(instanceId);
   }
   Status canListen(const std::string& ip, int port) override;
+  // What describe() says of security groups ("enforced (nftables)" or "not enforced (why)").
+  void setSecurityGroupEnforcement(std::function<std::string()> f) {
+    securityGroups_ = std::move(f);
+  }
 
 private:
   runtime::InstanceProvider& provider_;
   const control::InstanceController& instances_;
   std::string dataDir_;
+  std::function<std::string()> securityGroups_;
 };
 
 } // namespace tide::server

@@ -18,6 +18,7 @@
 #include "control/publisher.h"
 #include "control/reconcile_scheduler.h"
 #include "control/scheduled_action_controller.h"
+#include "control/security_group_controller.h"
 #include "control/target_controller.h"
 #include "events/event_journal.h"
 #include "events/event_stream.h"
@@ -175,6 +176,7 @@ public:
 
     targets_ = std::make_unique<control::TargetController>(*store_, clock_);
     health_ = std::make_unique<control::HealthChecker>(loop_, *store_, clock_);
+    securityGroups_ = makeSecurityGroupController();
     balancer::BalancerOptions bo;
     bo.threads = options_.balancerThreads;
     balancer_ = std::make_unique<balancer::Balancer>(bo);
@@ -197,6 +199,7 @@ public:
     }
 
     host_ = std::make_unique<LocalHostView>(*provider_, *instances_, options_.dataDir);
+    host_->setSecurityGroupEnforcement([this] { return securityGroups_->enforcement(); });
     api::ApiLimits limits;
     limits.maxCpuCores = options_.maxCpuCores > 0
                              ? options_.maxCpuCores
@@ -237,6 +240,9 @@ public:
             {"image controller",
              {{}, {Kind::Image}},
              [this](const Wake&) { return lookAgainAtTheLatest(imageController_->reconcile()); }},
+            {"security groups", // before the instance controller starts what they filter
+             {{}, {Kind::Instance, Kind::LoadBalancer, Kind::SecurityGroup}},
+             [this](const Wake&) { return securityGroups_->reconcile(); }},
             {"instance controller",
              {{Kind::Instance}, {}},
              [this](const Wake& w) { return instances_->reconcile(w); }},
@@ -345,6 +351,7 @@ public:
     http_->close();
     console_->stopLoad();
     balancer_->stop();
+    securityGroups_->removeTable(); // nothing stays filtered without the server
     loop_.remove(signalFd_);
     ::close(signalFd_);
     logInfo("tide server stopped; instances keep running and are found again at the next start");
@@ -355,6 +362,22 @@ private:
   int fail(const std::string& message) {
     std::fprintf(stderr, "tide server: %s\n", message.c_str());
     return 1;
+  }
+
+  // Security groups enforced with nftables when the host allows it (root and nft), in a table
+  // of this data directory's own (control/security_group_controller.h).
+  std::unique_ptr<control::SecurityGroupController> makeSecurityGroupController() {
+    control::SecurityGroupControllerOptions so;
+    std::error_code ec;
+    so.table = control::firewallTableName(fs::absolute(options_.dataDir, ec).string());
+    std::string nft = control::findNft();
+    if (::geteuid() != 0) {
+      so.unavailable = "not root";
+    } else if (nft.empty()) {
+      so.unavailable = "no nft binary: install nftables (scripts/deps.sh)";
+    }
+    so.nft = [nft](const std::string& input) { return control::runNft(nft, input); };
+    return std::make_unique<control::SecurityGroupController>(*store_, std::move(so));
   }
 
   // The event bus (docs/events.md): the journal (ring and <data>/events log), the events made
@@ -543,6 +566,7 @@ private:
   std::unique_ptr<control::TargetController> targets_;
   std::unique_ptr<control::AutoScalingController> autoScaling_;
   std::unique_ptr<control::HealthChecker> health_;
+  std::unique_ptr<control::SecurityGroupController> securityGroups_; // the nftables table
   std::unique_ptr<balancer::Balancer> balancer_;
   std::unique_ptr<control::Publisher> publisher_;
   std::unique_ptr<LocalHostView> host_;
