@@ -1,6 +1,7 @@
 #include "server/host_view.h"
 
 #include "runtime/address_probe.h"
+#include "runtime/peer_uid.h"
 
 #include <fstream>
 #include <thread>
@@ -29,11 +30,16 @@ api::Json LocalHostView::describe() {
   return {{"DataDirectory", dataDir_},        {"Cgroups", info.cgroups},
           {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
           {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
+          {"Isolation", info.isolation},      {"IsolationNote", info.isolationNote},
           {"RunningAsRoot", ::geteuid() == 0}};
 }
 
 Status LocalHostView::canListen(const std::string& ip, int port) {
   return runtime::canListen(ip, port);
+}
+
+std::optional<uint32_t> LocalHostView::callerUid(const std::string& peer) {
+  return runtime::loopbackPeerUid(peer);
 }
 
 } // namespace tide::server

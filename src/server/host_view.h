@@ -23,6 +23,7 @@ public:
     return instances_.usage(instanceId);
   }
   Status canListen(const std::string& ip, int port) override;
+  std::optional<uint32_t> callerUid(const std::string& peer) override;
 
 private:
   runtime::InstanceProvider& provider_;
