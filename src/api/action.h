@@ -48,6 +48,13 @@ public:
   // before they store a port): ok, or InvalidConfigurationRequest saying why not (a privileged
   // port without root or CAP_NET_BIND_SERVICE, another program there).
   virtual Status canListen(const std::string& ip, int port) = 0;
+  // The uid owning the client's end of a TCP connection from this machine (peer as in
+  // HttpRequest::peer), for reading image sources with the caller's rights; nullopt when it
+  // cannot be known.
+  virtual std::optional<uint32_t> callerUid(const std::string& peer) {
+    (void)peer;
+    return std::nullopt;
+  }
 };
 
 struct ApiLimits {
@@ -83,6 +90,8 @@ struct ActionContext {
   bool sessionCaller = false; // the request was signed with temporary credentials (set per
                               // request by the dispatcher)
   std::string defaultRegion = "us-east-1"; // the region of unsigned requests (--auth none)
+  std::string peer;    // the request's peer ("127.0.0.1:54321"), set per request; "" in-process
+  std::string dataDir; // the server's data directory: images of it (or above it) are refused
 };
 
 using ActionHandler = Result<Json> (*)(ActionContext& ctx, const Json& params);

@@ -15,13 +15,68 @@
 #include "model/public_parameters.h"
 #include "model/validation.h"
 
-#include <algorithm>
+#include <pwd.h>
+#include <sys/types.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 namespace tide::api {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// path is the server's data directory, inside it or above it: an image of it would hand tide's
+// own state (state.db, credentials, other instances' disks) to whoever launches the image.
+Status refuseDataDirectory(const ActionContext& ctx, const std::string& canonicalPath,
+                           const std::string& given, const char* member) {
+  if (ctx.dataDir.empty()) {
+    return Status::ok();
+  }
+  std::error_code ec;
+  fs::path data = fs::weakly_canonical(ctx.dataDir, ec);
+  if (ec) {
+    data = fs::path(ctx.dataDir).lexically_normal();
+  }
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first ==
+           outer.end();
+  };
+  fs::path source(canonicalPath);
+  if (within(source, data) || within(data, source)) {
+    return Status("InvalidParameterValue", std::string(member) + " '" + given + "' is " +
+                                               (within(source, data) ? "inside" : "above") +
+                                               " tide's data directory " + data.string() +
+                                               ": an image of the server's own state is refused");
+  }
+  return Status::ok();
+}
+
+// Whose rights SourceDirectory is read with (docs/security.md): the uid owning the caller's
+// socket for a TCP caller on this machine (with that user's primary group); nobody (65534) when
+// the caller cannot be known; the server's own (-1) for in-process calls (stacks being
+// provisioned, tests), which have no peer.
+std::pair<int64_t, int64_t> callerIds(const ActionContext& ctx) {
+  constexpr int64_t kNobody = 65534;
+  if (ctx.peer.empty()) {
+    return {-1, -1};
+  }
+  std::optional<uint32_t> uid = ctx.host.callerUid(ctx.peer);
+  if (!uid) {
+    return {kNobody, kNobody};
+  }
+  passwd pw;
+  passwd* found = nullptr;
+  std::string buf(16384, '\0');
+  if (getpwuid_r(*uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return {int64_t(*uid), int64_t(pw.pw_gid)};
+  }
+  return {int64_t(*uid), kNobody};
+}
+
+} // namespace
 
 Result<Json> createImage(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"Name", "Description", "InstanceId", "NoReboot",
@@ -87,7 +142,9 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
                       "An image of a directory needs RunCommand: what starts the app");
       }
       img.sourceDirectory = fs::canonical(path, ec).string();
+      TIDE_RETURN_IF_ERROR(refuseDataDirectory(ctx, img.sourceDirectory, **dir, "SourceDirectory"));
       img.runCommand = **run;
+      std::tie(img.readAsUid, img.readAsGid) = callerIds(ctx);
       img.port = port->has_value() ? static_cast<int>(**port) : 8080;
     } else {
       TIDE_ASSIGN_OR_RETURN(auto inst, tx.instance(**instanceId));
@@ -179,6 +236,8 @@ Result<Json> registerImage(ActionContext& ctx, const Json& p) {
   if (!fs::is_directory(*location, ec)) {
     return Status("InvalidParameterValue", "ImageLocation '" + *location + "' is not a directory");
   }
+  TIDE_RETURN_IF_ERROR(
+      refuseDataDirectory(ctx, fs::canonical(*location, ec).string(), *location, "ImageLocation"));
   TIDE_ASSIGN_OR_RETURN(std::string command, procfileWebCommand(*location));
   Json create = {
       {"Name", p.value("Name", Json())}, {"SourceDirectory", *location}, {"RunCommand", command}};

@@ -533,8 +533,10 @@ HttpResponse handleApiRequest(ActionContext& ctx, const HttpRequest& request) {
     ~RestoreRegion() {
       ctx.region = ctx.defaultRegion;
       ctx.sessionCaller = false;
+      ctx.peer.clear();
     }
   } restore{ctx};
+  ctx.peer = request.peer;
   return routeApiRequest(ctx, request);
 }
 

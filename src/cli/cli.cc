@@ -583,6 +583,9 @@ int runCommandLine(int argc, char** argv) {
                       str(h, "CgroupNote").c_str());
           std::printf("  disks:    %s%s%s\n", str(h, "DiskCopy").c_str(),
                       str(h, "DiskNote", "").empty() ? "" : " - ", str(h, "DiskNote", "").c_str());
+          std::printf("  isolation: %s%s%s\n", str(h, "Isolation", "unknown").c_str(),
+                      str(h, "IsolationNote", "").empty() ? "" : " - ",
+                      str(h, "IsolationNote", "").c_str());
           std::printf("  capacity: %.3g of %.3g CPU cores reserved by instances\n",
                       h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0));
           std::printf("  images:   %zu\n", j["Images"].size());

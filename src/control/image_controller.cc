@@ -36,7 +36,9 @@ Status ImageController::reconcile() {
         source.empty() ? Result<runtime::ImageContent>(
                              Status("InvalidInstanceID.NotFound",
                                     "the files of instance " + img.sourceInstanceId + " are gone"))
-                       : images_.importDirectory(source);
+        : img.readAsUid >= 0 && img.sourceInstanceId.empty()
+            ? images_.importDirectoryAs(source, uid_t(img.readAsUid), gid_t(img.readAsGid))
+            : images_.importDirectory(source);
     if (content) {
       img.state = model::ImageState::Available;
       img.contentDigest = content->digest;

@@ -44,6 +44,9 @@ struct Image {
   int64_t sizeBytes = 0;             // bytes of regular files
   int64_t fileCount = 0;             // files, directories and symlinks
   TimeMs creationDate = 0;           // when it was requested
+  int64_t readAsUid = -1; // sourceDirectory is read with this uid's rights (CreateImage's caller,
+                          // 65534 when unknown); -1: the server's own (images tide makes itself)
+  int64_t readAsGid = -1; // and this gid
   std::vector<Tag> tags;
 };
 

@@ -165,6 +165,15 @@ std::string tryV1(const std::string& v1Root, const std::vector<MountEntry>& moun
     out.v1Mounts.emplace_back(controller, mount);
   }
   out.version = CgroupVersion::V1;
+  for (const MountEntry& m : mounts) {
+    if (m.fsType == "cgroup2" && isUnderDir(m.mountPoint, v1Root)) {
+      const std::string top = m.mountPoint + "/" + kTopGroup;
+      if (makeDir(top) == 0 && access(top.c_str(), W_OK) == 0) {
+        out.v2Hybrid = m.mountPoint;
+      }
+      break;
+    }
+  }
   std::string names;
   bool conventional = true;
   for (const auto& [controller, mount] : out.v1Mounts) {
@@ -264,9 +273,34 @@ InstanceCgroup::InstanceCgroup(const CgroupSetup& setup, const std::string& inst
         dirs_.push_back(dir); // co-mounted controllers (cpu,cpuacct) share one folder
       }
     }
+    if (!setup_.v2Hybrid.empty()) {
+      dirs_.push_back(setup_.v2Hybrid + "/" + kTopGroup + "/" + id_);
+    }
   } else if (setup_.version == CgroupVersion::V2) {
     dirs_.push_back(setup_.v2Root + "/" + kTopGroup + "/" + id_);
   }
+}
+
+std::string InstanceCgroup::v2Dir() const {
+  if (setup_.version == CgroupVersion::V2) {
+    return dirs_.front();
+  }
+  if (setup_.version == CgroupVersion::V1 && !setup_.v2Hybrid.empty()) {
+    return dirs_.back();
+  }
+  return "";
+}
+
+std::string cgroup2Path(const std::string& instanceId) {
+  static const std::string mount = [] {
+    for (const MountEntry& m : readMountInfo()) {
+      if (m.fsType == "cgroup2") {
+        return m.mountPoint;
+      }
+    }
+    return std::string();
+  }();
+  return mount.empty() ? "" : mount + "/" + kTopGroup + "/" + instanceId;
 }
 
 std::string InstanceCgroup::dirFor(const std::string& controller) const {

@@ -35,7 +35,10 @@ struct CgroupSetup {
   std::vector<std::pair<std::string, std::string>> v1Mounts;
   std::string v2Root;  // v2: the cgroup2 mount point
   bool v2Pids = false; // v2: the pids controller is enabled for tide's groups
-  std::string note;    // which controllers are used, or why none is usable
+  // v1 on a hybrid host: the (controller-less) cgroup2 mount where each instance also gets a
+  // group, <v2Hybrid>/tide/<id>, for the address programs (address_guard.h); "" for none.
+  std::string v2Hybrid;
+  std::string note; // which controllers are used, or why none is usable
 };
 
 // Detects cgroups. mode: "auto" (v2 if it has cpu and memory, else v1, else none), "v1", "v2"
@@ -68,6 +71,8 @@ public:
   const std::vector<std::string>& dirs() const { return dirs_; }
   // The cgroup.procs files a new process writes its pid into to join the group.
   std::vector<std::string> procsFiles() const;
+  // The group's cgroup2 folder (v2, or v1 on a hybrid host), for cgroup BPF programs; "".
+  std::string v2Dir() const;
   // True when any of the group's folders exists.
   bool exists() const;
 
@@ -97,6 +102,11 @@ private:
   std::vector<std::string> dirs_;
   std::string id_;
 };
+
+// The instance's cgroup2 group: <cgroup2 mount>/tide/<instance-id> (on a hybrid host the
+// controller-less cgroup2 mount, on a pure v2 host the group tide makes for the instance);
+// "" when the machine has no cgroup2 mount. The mount is looked up once.
+std::string cgroup2Path(const std::string& instanceId);
 
 // Writes value to a cgroup file (O_WRONLY|O_CREAT|O_TRUNC). Errors name the file.
 Status writeCgroupFile(const std::string& path, const std::string& value);

@@ -175,6 +175,24 @@ TEST(CgroupV1, CoMountedControllersShareOneFolder) {
             (std::vector<std::string>{dir / "cpu,cpuacct/tide/i-3", dir / "memory/tide/i-3"}));
 }
 
+TEST(CgroupV1, AHybridHostsCgroup2MountGetsAGroupToo) {
+  TempDir dir;
+  makeFakeV1(dir);
+  mkdir((dir / "unified").c_str(), 0755);
+  std::vector<MountEntry> mounts = {{dir / "unified", "cgroup2", "cgroup2", "rw"}};
+  CgroupSetup setup = detectCgroups("v1", dir.path(), "", mounts);
+  ASSERT_EQ(setup.version, CgroupVersion::V1) << setup.note;
+  EXPECT_EQ(setup.v2Hybrid, dir / "unified");
+  InstanceCgroup cg(setup, "i-8");
+  ASSERT_EQ(cg.dirs().size(), 6u);
+  EXPECT_EQ(cg.v2Dir(), dir / "unified/tide/i-8");
+  EXPECT_EQ(cg.procsFiles().back(), dir / "unified/tide/i-8/cgroup.procs");
+  ASSERT_TRUE(cg.create(CgroupLimits{}).isOk());
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "unified/tide/i-8"));
+  // Without it (or on a plain v1 host): no cgroup2 folder.
+  EXPECT_EQ(InstanceCgroup(detectCgroups("v1", dir.path(), "", {}), "i-9").v2Dir(), "");
+}
+
 TEST(CgroupNone, SaysWhy) {
   CgroupSetup setup = detectCgroups("none", "/sys/fs/cgroup", "", readMountInfo());
   EXPECT_EQ(setup.version, CgroupVersion::None);

@@ -33,6 +33,12 @@ Status mountOverlayAt(const std::string& lower, const std::string& upper, const 
     }
   }
   const std::string options = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+  // metacopy: a chown (giving the disk to the instance's uid) copies up the metadata only,
+  // not the file's data. Kernels or file systems without it get the plain mount.
+  const std::string withMetacopy = options + ",metacopy=on";
+  if (mount("overlay", target.c_str(), "overlay", 0, withMetacopy.c_str()) == 0) {
+    return Status::ok();
+  }
   if (mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0) {
     return internalError("cannot mount overlayfs at " + target + " (" + options +
                          "): " + errnoText(errno));

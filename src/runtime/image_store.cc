@@ -5,7 +5,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,6 +148,100 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
     return fail(internalError("cannot move " + tmp + " to " + final + ": " + errnoText(err)));
   }
   return content;
+}
+
+Result<ImageContent> ImageStore::importDirectoryAs(const std::string& dir, uid_t uid, gid_t gid) {
+  if (geteuid() != 0 || uid == 0) {
+    return importDirectory(dir);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(root_, ec);
+  std::string tmpl = root_ + "/.tmp-stage-XXXXXX"; // 0700, root's: the child gets in by chdir
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return internalError("cannot create a folder in " + root_ + ": " + errnoText(errno));
+  }
+  const std::string stage = tmpl;
+  const std::string inside = stage + "/copy";
+  auto done = [&](Result<ImageContent> r) {
+    removeTree(stage).ignoreError(); // swept at the next start otherwise (.tmp-)
+    return r;
+  };
+  if (mkdir(inside.c_str(), 0700) != 0 || chown(inside.c_str(), uid, gid) != 0) {
+    return done(internalError("cannot prepare " + inside + ": " + errnoText(errno)));
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return done(internalError("cannot make a pipe: " + errnoText(errno)));
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return done(internalError("cannot fork: " + errnoText(err)));
+  }
+  if (child == 0) {
+    // glibc makes malloc usable after fork; the child only lists and copies files.
+    close(fds[0]);
+    Status s = Status::ok();
+    if (chdir(inside.c_str()) != 0 || setgroups(0, nullptr) != 0 || setgid(gid) != 0 ||
+        setuid(uid) != 0) {
+      s = internalError("cannot switch to uid " + std::to_string(uid) + ": " + errnoText(errno));
+    } else {
+      struct stat st;
+      if (stat(dir.c_str(), &st) != 0) {
+        s = Status("InvalidParameterValue",
+                   "uid " + std::to_string(uid) + " cannot reach " + dir + ": " + errnoText(errno));
+      } else if (!S_ISDIR(st.st_mode)) {
+        s = Status("InvalidParameterValue", dir + " is not a directory");
+      } else {
+        Result<std::vector<TreeEntry>> entries = listTree(dir);
+        s = entries ? copyTree(dir, *entries, "rootfs", 0755, /*tryReflink=*/true, nullptr)
+                    : entries.status();
+      }
+    }
+    std::string report = s.isOk() ? "" : s.code() + "\n" + s.message();
+    size_t off = 0;
+    while (off < report.size()) {
+      ssize_t n = write(fds[1], report.data() + off, report.size() - off);
+      if (n <= 0) {
+        break;
+      }
+      off += size_t(n);
+    }
+    _exit(s.isOk() ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string report;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      report.append(buf, size_t(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!report.empty()) {
+    size_t nl = report.find('\n');
+    std::string code = report.substr(0, nl);
+    std::string message = nl == std::string::npos ? "" : report.substr(nl + 1);
+    if (code == "InternalError") {
+      // Reading failed for lack of rights, mostly: say with whose rights it was read.
+      return done(Status("InvalidParameterValue",
+                         "reading " + dir + " as uid " + std::to_string(uid) + ": " + message));
+    }
+    return done(Status(code, message));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return done(internalError("the copy of " + dir + " as uid " + std::to_string(uid) +
+                              " ended without a report"));
+  }
+  return done(importDirectory(inside + "/rootfs"));
 }
 
 std::string ImageStore::rootfsPath(const std::string& digest) const {

@@ -9,6 +9,8 @@
 
 #include "common/status.h"
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +32,13 @@ public:
   // same content is already stored it is reused. Errors: "InvalidParameterValue" when dir does
   // not exist or is not a directory, "InternalError" on I/O failure.
   Result<ImageContent> importDirectory(const std::string& dir);
+
+  // The same, reading dir with the rights of uid/gid (no supplementary groups) rather than the
+  // server's: a child process that dropped to them copies the tree into a staging folder only it
+  // and root can reach, and the import then reads that copy. When the server is not root it
+  // cannot change ids and reads with its own. Errors as importDirectory, and
+  // "InvalidParameterValue" naming what uid could not read.
+  Result<ImageContent> importDirectoryAs(const std::string& dir, uid_t uid, gid_t gid);
 
   // Path of the read-only tree of a stored digest ("<root>/<hex>/rootfs").
   std::string rootfsPath(const std::string& digest) const;

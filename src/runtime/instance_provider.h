@@ -53,11 +53,13 @@ struct Usage {
 
 // What the provider can do on this machine, for start-up messages and `tide status`.
 struct ProviderInfo {
-  std::string cgroups;    // "v1", "v2" or "none"
-  std::string cgroupNote; // why "none", or which controllers are used
-  std::string diskCopy;   // "overlayfs" or "copy"
-  std::string diskNote;   // why "copy" when overlayfs is not usable
-  bool freezer = false;   // freeze() works: Hibernated warm pools are possible
+  std::string cgroups;       // "v1", "v2" or "none"
+  std::string cgroupNote;    // why "none", or which controllers are used
+  std::string diskCopy;      // "overlayfs" or "copy"
+  std::string diskNote;      // why "copy" when overlayfs is not usable
+  bool freezer = false;      // freeze() works: Hibernated warm pools are possible
+  std::string isolation;     // "full" (as root), "user-namespace" (without root) or "none"
+  std::string isolationNote; // what the instances' isolation lacks on this machine, and why
 };
 
 class InstanceProvider {

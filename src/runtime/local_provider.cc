@@ -1,9 +1,12 @@
 #include "runtime/local_provider.h"
 
 #include "common/log.h"
+#include "common/text.h"
+#include "runtime/address_guard.h"
 #include "runtime/cgroup.h"
 #include "runtime/disk.h"
 #include "runtime/file_tree.h"
+#include "runtime/isolation.h"
 #include "runtime/mountinfo.h"
 #include "runtime/process.h"
 
@@ -16,10 +19,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 namespace tide::runtime {
 
@@ -61,6 +66,47 @@ bool isDirectory(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+std::string canonical(const std::string& path) {
+  char resolved[PATH_MAX];
+  return realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : path;
+}
+
+// path and everything under it owned by uid:gid; symbolic links themselves, never followed.
+Status chownTree(const std::string& path, uid_t uid, gid_t gid) {
+  if (lchown(path.c_str(), uid, gid) != 0) {
+    return internalError("cannot give " + path + " to uid " + std::to_string(uid) + ": " +
+                         errnoText(errno));
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (lchown(it->path().c_str(), uid, gid) != 0) {
+      return internalError("cannot give " + it->path().string() + " to uid " + std::to_string(uid) +
+                           ": " + errnoText(errno));
+    }
+  }
+  if (ec) {
+    return internalError("cannot list " + path + ": " + ec.message());
+  }
+  return Status::ok();
+}
+
+// The first folder on the way to path (path included) that a uid other than its owner and
+// outside its group cannot pass ("" when there is none): hidden under a tmpfs in the instance's
+// view, since the instance could not see into it anyway, so that it can reach its own disk.
+std::string firstClosedFolder(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string prefix = path.substr(0, i);
+      struct stat st;
+      if (stat(prefix.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+        return prefix;
+      }
+    }
+  }
+  return "";
+}
+
 } // namespace
 
 struct LocalProvider::Impl {
@@ -71,6 +117,107 @@ struct LocalProvider::Impl {
   std::string diskNote;
   std::map<std::string, int> children;                                   // id → our child's pid
   std::map<std::string, std::pair<ProcessRef, std::string>> reapedExits; // id → how it ended
+  bool isolate = false;       // instances start through isolation.h
+  bool userNamespace = false; // not root: in a user namespace as the server's own uid
+  std::string isolationNote;  // what isolation lacks here, and why
+  std::string addressNote;    // why the last address confinement failed ("" when none did)
+
+  // The instance's own uid (as root), kept in <dir>/uid from its first start: the lowest free
+  // one from a start point given by its id, so that concurrent servers on one machine rarely
+  // give the same uid to two instances. fresh: allocated now (the disk must be given to it).
+  Result<unsigned> instanceUid(const std::string& id, bool& fresh) {
+    const std::string file = instanceDir(id) + "/uid";
+    if (auto text = readFile(file)) {
+      unsigned uid = 0;
+      auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), uid);
+      if (ec == std::errc() && uid >= kInstanceUidBase &&
+          uid < kInstanceUidBase + kInstanceUidCount) {
+        fresh = false;
+        return uid;
+      }
+    }
+    std::set<unsigned> used;
+    if (DIR* d = opendir(root.c_str())) {
+      while (dirent* de = readdir(d)) {
+        if (de->d_name[0] == '.') {
+          continue;
+        }
+        if (auto text = readFile(root + "/" + de->d_name + "/uid")) {
+          unsigned uid = 0;
+          std::from_chars(text->data(), text->data() + text->size(), uid);
+          used.insert(uid);
+        }
+      }
+      closedir(d);
+    }
+    unsigned start = unsigned(std::hash<std::string>()(id) % kInstanceUidCount);
+    for (unsigned k = 0; k < kInstanceUidCount; ++k) {
+      unsigned uid = kInstanceUidBase + (start + k) % kInstanceUidCount;
+      if (used.count(uid) == 0) {
+        TIDE_RETURN_IF_ERROR(writePrivateFile(file, std::to_string(uid), 0644));
+        fresh = true;
+        return uid;
+      }
+    }
+    return Status("InsufficientInstanceCapacity", "no free instance uid left");
+  }
+
+  // What every instance hides: the data directory (or the instances folder), the cgroup
+  // hierarchies, and the first folder on the way to its disk it could not pass.
+  std::vector<std::string> hiddenPaths(const std::string& diskPath) const {
+    std::vector<std::string> hidden = {root};
+    if (!options.dataDir.empty()) {
+      hidden.push_back(canonical(options.dataDir));
+    }
+    for (const std::string& c : {options.cgroupV1Root, cgroups.v2Root}) {
+      if (!c.empty() && isDirectory(c)) {
+        hidden.push_back(canonical(c));
+      }
+    }
+    if (!userNamespace) {
+      std::string closed = firstClosedFolder(diskPath);
+      if (!closed.empty()) {
+        hidden.push_back(closed);
+      }
+    }
+    return hidden;
+  }
+
+  // Runs /bin/true the way instances run, in a scratch folder: "" when it worked, else why not.
+  std::string probeIsolation() {
+    std::string tmpl = root + "/.isolation-probe-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return "cannot make a scratch folder in " + root + ": " + errnoText(errno);
+    }
+    chmod(tmpl.c_str(), 0755);
+    IsolationSpec spec;
+    spec.userNamespace = userNamespace;
+    spec.uid = spec.gid = kInstanceUidBase + kInstanceUidCount; // just past the range
+    spec.diskPath = tmpl;
+    spec.hiddenPaths = hiddenPaths(tmpl);
+    IsolationPlan plan = planIsolation(spec);
+    SpawnRequest req;
+    req.path = "/bin/sh";
+    req.argv = {"sh", "-c", "exec true"};
+    req.env = {std::string("PATH=") + kDefaultPath};
+    req.workingDir = tmpl;
+    req.consolePath = "/dev/null";
+    req.isolation = &plan;
+    std::string why;
+    Result<int> pid = spawnProcess(req);
+    if (!pid) {
+      why = pid.status().message();
+    } else {
+      int st = 0;
+      while (waitpid(*pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        why = "a probe instance " + describeWaitStatus(st);
+      }
+    }
+    removeTree(tmpl).ignoreError(); // a scratch folder left behind is harmless (dot name)
+    return why;
+  }
 
   std::string instanceDir(const std::string& id) const { return root + "/" + id; }
 
@@ -132,9 +279,26 @@ LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_uni
           "unknown disk mode \"" + disk + "\"; " + (m.overlay ? "using overlayfs" : m.diskNote);
     }
   }
+  if (m.options.isolation == "none") {
+    m.isolationNote = "isolation \"none\" chosen in the options: instances run as the server's "
+                      "user in the server's namespaces";
+  } else {
+    m.userNamespace = geteuid() != 0;
+    std::string why = m.probeIsolation();
+    m.isolate = why.empty();
+    if (!m.isolate) {
+      m.isolationNote = why + ": instances run as the server's user in the server's namespaces";
+    } else if (m.userNamespace) {
+      m.isolationNote =
+          "not root: instances run as the server's own uid in a user namespace (no uid of their "
+          "own, so they can read what the server's user can read outside the hidden folders); "
+          "no cgroup or address confinement";
+    }
+  }
   ProviderInfo i = info();
   logInfo("local provider: cgroups " + i.cgroups + " (" + i.cgroupNote + "), disks " + i.diskCopy +
-          (i.diskNote.empty() ? "" : " (" + i.diskNote + ")"));
+          (i.diskNote.empty() ? "" : " (" + i.diskNote + ")") + ", isolation " + i.isolation +
+          (i.isolationNote.empty() ? "" : " (" + i.isolationNote + ")"));
 }
 
 LocalProvider::~LocalProvider() = default;
@@ -241,6 +405,50 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   req.consolePath = consoleLogPath(spec.instanceId);
   req.cgroupProcsFiles = cgroup.procsFiles();
 
+  // Its sockets confined to its own address (root: loading BPF needs privileges).
+  if (m.isolate && !m.userNamespace && !cgroup.v2Dir().empty()) {
+    for (const auto& [name, value] : spec.environment) {
+      if (name != "HOST") {
+        continue;
+      }
+      Status g = confineAddress(cgroup.v2Dir(), value);
+      if (!g.isOk() && g.code() != "InvalidParameterValue") {
+        if (m.addressNote.empty()) {
+          logWarn("instance " + spec.instanceId + ": " + g.message());
+        }
+        m.addressNote = "address confinement unavailable: " + g.message();
+      }
+    }
+  }
+
+  IsolationPlan plan;
+  if (m.isolate) {
+    IsolationSpec iso;
+    iso.userNamespace = m.userNamespace;
+    iso.diskPath = disk.path();
+    iso.userDataPath = runUserData ? userDataPath : "";
+    iso.hiddenPaths = m.hiddenPaths(disk.path());
+    if (!m.userNamespace) {
+      bool fresh = false;
+      Result<unsigned> uid = m.instanceUid(spec.instanceId, fresh);
+      if (!uid) {
+        return rollBack(uid.status());
+      }
+      iso.uid = iso.gid = *uid;
+      if (fresh || madeDisk) {
+        if (Status s = chownTree(disk.path(), iso.uid, iso.gid); !s.isOk()) {
+          return rollBack(s);
+        }
+      }
+      if (runUserData && lchown(userDataPath.c_str(), iso.uid, iso.gid) != 0) {
+        return rollBack(internalError("cannot give " + userDataPath + " to uid " +
+                                      std::to_string(iso.uid) + ": " + errnoText(errno)));
+      }
+    }
+    plan = planIsolation(iso);
+    req.isolation = &plan;
+  }
+
   Result<int> pid = spawnProcess(req);
   if (!pid) {
     return rollBack(pid.status());
@@ -334,6 +542,10 @@ Result<Usage> LocalProvider::usage(const std::string& instanceId, const ProcessR
   static const long pageSize = sysconf(_SC_PAGESIZE);
   uint64_t ticks = 0;
   for (const ProcStat& p : listProcStats()) {
+    // Under isolation the leader and the init are copies of the server that only wait.
+    if (m.isolate && (p.pid == ref.pid || p.ppid == ref.pid)) {
+      continue;
+    }
     if (p.pgrp == ref.pid) {
       ticks += p.utime + p.stime + p.cutime + p.cstime;
       u.memoryBytes += p.rssPages * pageSize;
@@ -449,6 +661,17 @@ ProviderInfo LocalProvider::info() const {
   i.diskCopy = m.overlay ? "overlayfs" : "copy";
   i.diskNote = m.diskNote;
   i.freezer = InstanceCgroup(m.cgroups, "i-0").canFreeze();
+  i.isolation = !m.isolate ? "none" : m.userNamespace ? "user-namespace" : "full";
+  i.isolationNote = m.isolationNote;
+  std::string address = !m.isolate || m.userNamespace ? ""
+                        : m.cgroups.version == CgroupVersion::V2 || !m.cgroups.v2Hybrid.empty()
+                            ? m.addressNote
+                        : m.cgroups.version == CgroupVersion::None
+                            ? "no cgroups: instances are not confined to their own address"
+                            : "no cgroup2 mount: instances are not confined to their own address";
+  if (!address.empty()) {
+    i.isolationNote += (i.isolationNote.empty() ? "" : "; ") + address;
+  }
   return i;
 }
 

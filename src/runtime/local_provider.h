@@ -14,6 +14,11 @@
 // Processes start in their own session (setsid) with output to the console file, so they
 // outlive a server restart and are found again by ProcessRef. Not thread-safe: used from the
 // control thread only.
+//
+// Isolation (isolation.h): as root each instance runs as a uid/gid of its own, allocated from
+// kInstanceUidBase on (kept in <root>/<id>/uid; its disk is chowned to it), in its own PID and
+// mount namespaces; without root in a user namespace as the server's own uid. A start-up probe
+// runs the whole path once and falls back to no isolation (named in info()) when it fails.
 #pragma once
 
 #include "runtime/instance_provider.h"
@@ -22,12 +27,17 @@
 
 namespace tide::runtime {
 
+inline constexpr unsigned kInstanceUidBase = 200000;  // first uid/gid given to an instance
+inline constexpr unsigned kInstanceUidCount = 100000; // how many there are
+
 struct LocalProviderOptions {
   std::string root;                            // folder for instance disks and logs
   std::string cgroupMode = "auto";             // "auto" (detect), "v1", "v2" or "none"
   std::string cgroupV1Root = "/sys/fs/cgroup"; // where v1 controller hierarchies are mounted
-  std::string cgroupV2Root = ""; // v2 mount point; empty: found in /proc/self/mountinfo
-  std::string diskMode = "auto"; // "auto" (overlayfs if it mounts, else copy), "overlay", "copy"
+  std::string cgroupV2Root = "";  // v2 mount point; empty: found in /proc/self/mountinfo
+  std::string diskMode = "auto";  // "auto" (overlayfs if it mounts, else copy), "overlay", "copy"
+  std::string dataDir = "";       // the server's data directory, hidden from instances
+  std::string isolation = "auto"; // "auto" (as much as the machine allows) or "none"
 };
 
 class LocalProvider final : public InstanceProvider {

@@ -176,6 +176,7 @@ Result<int> spawnProcess(const SpawnRequest& request) {
   }
   const char* path = request.path.c_str();
   const char* workingDir = request.workingDir.c_str();
+  const IsolationPlan* isolation = request.isolation;
   rlimit nofile{};
   int maxFd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
                   ? int(std::min<rlim_t>(nofile.rlim_cur, 1 << 20))
@@ -235,10 +236,8 @@ Result<int> spawnProcess(const SpawnRequest& request) {
     if (dup2(devNull, 0) < 0 || dup2(console, 1) < 0 || dup2(console, 2) < 0) {
       reportAndExit(writeEnd, Redirect, 0, errno);
     }
-    if (chdir(workingDir) != 0) {
-      reportAndExit(writeEnd, ChangeDir, 0, errno);
-    }
-    // Close everything but 0-2 and the report pipe (which closes itself on exec).
+    // Close everything but 0-2 and the report pipe (which closes itself on exec): before the
+    // isolation, whose leader and init live on without exec.
     if ((writeEnd > 3 && close_range(3, unsigned(writeEnd) - 1, 0) != 0) ||
         close_range(unsigned(writeEnd) + 1, ~0U, 0) != 0) {
       for (int fd = 3; fd < maxFd; ++fd) {
@@ -246,6 +245,12 @@ Result<int> spawnProcess(const SpawnRequest& request) {
           close(fd);
         }
       }
+    }
+    if (isolation != nullptr) {
+      enterIsolation(*isolation, writeEnd, reportAndExit); // returns in the app only
+    }
+    if (chdir(workingDir) != 0) {
+      reportAndExit(writeEnd, ChangeDir, 0, errno);
     }
     sigset_t none;
     sigemptyset(&none);
@@ -292,8 +297,16 @@ Result<int> spawnProcess(const SpawnRequest& request) {
     return internalError("cannot redirect output to " + request.consolePath + ": " + err);
   case ChangeDir:
     return internalError("cannot change to " + request.workingDir + ": " + err);
-  default:
+  case Exec:
     return internalError("cannot execute " + request.path + ": " + err);
+  default:
+    if (request.isolation != nullptr) {
+      return internalError("cannot isolate the instance: " +
+                           describeIsolationStep(*request.isolation, failure.step, failure.index) +
+                           ": " + err);
+    }
+    return internalError("the new process failed at step " + std::to_string(failure.step) + ": " +
+                         err);
   }
 }
 

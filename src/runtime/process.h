@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "runtime/isolation.h"
 
 #include <cstdint>
 #include <optional>
@@ -42,6 +43,8 @@ struct SpawnRequest {
   std::string workingDir;                    // chdir target
   std::string consolePath;                   // stdout and stderr, opened O_APPEND|O_CREAT
   std::vector<std::string> cgroupProcsFiles; // the child writes its pid into each first
+  const IsolationPlan* isolation = nullptr;  // when set: the tree of isolation.h (the pid
+                                             // returned is its leader); must outlive the call
 };
 
 // Starts the process in a new session (it leads its own process group), with stdin from

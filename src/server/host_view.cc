@@ -1,6 +1,7 @@
 #include "server/host_view.h"
 
 #include "runtime/address_probe.h"
+#include "runtime/peer_uid.h"
 
 #include <fstream>
 #include <thread>
@@ -30,6 +31,7 @@ api::Json LocalHostView::describe() {
       {"DataDirectory", dataDir_},        {"Cgroups", info.cgroups},
       {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
       {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
+      {"Isolation", info.isolation},      {"IsolationNote", info.isolationNote},
       {"RunningAsRoot", ::geteuid() == 0}};
   j["SecurityGroups"] = securityGroups_ ? securityGroups_() : "not enforced (not set up)";
   return j;
@@ -37,6 +39,10 @@ api::Json LocalHostView::describe() {
 
 Status LocalHostView::canListen(const std::string& ip, int port) {
   return runtime::canListen(ip, port);
+}
+
+std::optional<uint32_t> LocalHostView::callerUid(const std::string& peer) {
+  return runtime::loopbackPeerUid(peer);
 }
 
 } // namespace tide::server

@@ -29,6 +29,7 @@ public:
   void setSecurityGroupEnforcement(std::function<std::string()> f) {
     securityGroups_ = std::move(f);
   }
+  std::optional<uint32_t> callerUid(const std::string& peer) override;
 
 private:
   runtime::InstanceProvider& provider_;

@@ -163,6 +163,7 @@ public:
     po.root = options_.dataDir + "/instances";
     po.cgroupMode = options_.cgroupMode;
     po.diskMode = options_.diskMode;
+    po.dataDir = options_.dataDir;
     fs::create_directories(po.root, ec);
     provider_ = std::make_unique<runtime::LocalProvider>(po);
 
@@ -214,6 +215,7 @@ public:
     ctx_->idempotency = &idempotency_;
     ctx_->auth = &auth_;
     ctx_->defaultRegion = options_.region;
+    ctx_->dataDir = options_.dataDir;
     ctx_->region = options_.region;
     ctx_->accountId = options_.accountId;
     metricsPublisher_ = std::make_unique<control::MetricsPublisher>(

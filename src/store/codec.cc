@@ -87,7 +87,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StateReason, code, message)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Image, imageId, name, description, state,
                                                 stateReason, sourceDirectory, sourceInstanceId,
                                                 runCommand, port, healthCheckPath, contentDigest,
-                                                sizeBytes, fileCount, creationDate, tags)
+                                                sizeBytes, fileCount, creationDate, tags, readAsUid,
+                                                readAsGid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LaunchTemplate, launchTemplateId,
                                                 launchTemplateName, createTime,
                                                 defaultVersionNumber, latestVersionNumber, tags)

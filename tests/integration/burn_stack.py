@@ -3,6 +3,8 @@ answer / with their instance id, behind a load balancer, in an Auto Scaling grou
 whose policies each test adds."""
 
 import os
+import shutil
+import tempfile
 import textwrap
 
 from harness import TideTestCase, free_port, get, wait_for
@@ -100,7 +102,13 @@ class BurnStackTestCase(TideTestCase):
         stack = os.path.join(self.tmp, "stack", stack_name + ".yaml")
         with open(stack, "w") as f:
             f.write(stack_text)
-        burn = os.path.join(self.tmp, "burn")
+        # Outside /tmp (private to each instance) in a folder instances may pass (self.tmp is
+        # 0700 and theirs is not the test's uid): /var/tmp, which they see read-only.
+        burn_dir = tempfile.mkdtemp(prefix="tide-burn-", dir="/var/tmp" if os.path.isdir(
+            "/var/tmp") else self.tmp)
+        os.chmod(burn_dir, 0o755)
+        self.addCleanup(shutil.rmtree, burn_dir, ignore_errors=True)
+        burn = os.path.join(burn_dir, "burn")
         port = free_port()
         out = self.tide_json("up", stack, "--stack-name", stack_name, "-p", f"Port={port}",
                              "-p", f"BurnFile={burn}")
