@@ -1299,22 +1299,31 @@ TEST_F(BalancerTest, ConnectionsOverTheListenersBoundAreClosedAndCounted) {
   Backend a("a");
   auto s = makeSnapshot(port_.port, {a.endpoint()});
   s->loadBalancers[0].maxConnectionsPerListener = 2;
+  s->loadBalancers[0].maxConnectionsPerClient = 2;
   startBalancer(s);
+  auto lbCounters = [&] { return balancer_->counters().loadBalancers[0]; };
+  // Two connections with a request begun: neither is idle, so neither makes room.
   auto first = std::make_unique<Client>(port_.port);
   Client second(port_.port);
-  EXPECT_EQ(first->get("/").status, 200);
-  EXPECT_EQ(second.get("/").status, 200);
+  first->send("GET / HTTP/1.1\r\n");
+  second.send("GET / HTTP/1.1\r\n");
+  ASSERT_TRUE(waitFor([&] { return lbCounters().activeConnectionCount == 2; }));
   {
     Client third(port_.port);
     third.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     EXPECT_EQ(third.read().status, 0); // closed without an answer
   }
-  EXPECT_EQ(balancer_->counters().loadBalancers[0].rejectedConnectionCount, 1u);
-  first.reset(); // a place frees up
-  ASSERT_TRUE(
-      waitFor([&] { return balancer_->counters().loadBalancers[0].activeConnectionCount == 1; }));
+  EXPECT_EQ(lbCounters().rejectedConnectionCount, 1u);
+  first->send("Host: t\r\n\r\n");
+  EXPECT_EQ(first->read().status, 200);
+  second.send("Host: t\r\n\r\n");
+  EXPECT_EQ(second.read().status, 200);
+  // Both idle now: a new connection closes the one idle longest (first) and is served.
   Client fourth(port_.port);
   EXPECT_EQ(fourth.get("/").status, 200);
+  EXPECT_TRUE(first->closedByPeer());
+  EXPECT_EQ(second.get("/").status, 200);
+  EXPECT_EQ(lbCounters().rejectedConnectionCount, 1u);
 }
 
 // Raises this process's soft RLIMIT_NOFILE towards `want`; false when the hard limit is lower.
