@@ -893,8 +893,8 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
                       (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding ||
                        chunkedTwice);
     PROPERTY(hostRule || listRule || codingRule, "a request is refused only by request-only rules");
-    PROPERTY(q.desync.unframeable || (hostRule && q.desync.malformed),
-             "a request is refused when unframeable (or for its Host)");
+    PROPERTY(q.desync.unframeable || q.desync.malformed,
+             "a request is refused when unframeable or malformed");
     return {};
   }
   if (q.desync.tier == DesyncTier::Compliant) {
@@ -941,7 +941,9 @@ Violation checkHead(const Side& side, const char* p, size_t n) {
       for (size_t i = 0; i < ref.fieldCount; ++i) {
         hosts += ref.fields[i].kind == HeaderKind::Host;
       }
-      PROPERTY(hosts > 1, "a request is Invalid only when unframeable or with two Host fields");
+      PROPERTY(hosts > 1 || ref.desync.malformed,
+               "a request is Invalid only when unframeable, malformed (what RFC 9112 says to "
+               "reject) or with two Host fields");
     }
     if (refSt == ParseStatus::Invalid && ref.desync.unframeable) {
       PROPERTY(ref.desync.tier >= DesyncTier::Ambiguous,
