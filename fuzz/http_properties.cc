@@ -4,6 +4,7 @@
 #include "http1/chunked.h"
 #include "http1/parser.h"
 #include "http1/request_reader.h"
+#include "http1/target.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -332,7 +333,8 @@ bool sameHead(const MessageHead& a, const char* baseA, const MessageHead& b, con
       !sameView(a.version, b.version) || a.desync.tier != b.desync.tier ||
       a.desync.reason != b.desync.reason || a.desync.field != b.desync.field ||
       a.desync.number != b.desync.number || a.desync.unframeable != b.desync.unframeable ||
-      a.desync.notNormalized != b.desync.notNormalized) {
+      a.desync.notNormalized != b.desync.notNormalized ||
+      a.desync.malformed != b.desync.malformed || a.desync.mustClose != b.desync.mustClose) {
     return false;
   }
   for (size_t i = 0; i < a.fieldCount; ++i) {
@@ -553,6 +555,29 @@ Violation checkShape(const Side& side, const char* p, size_t n, const MessageHea
     PROPERTY(!v.notNormalized || v.tier >= DesyncTier::Ambiguous,
              "only an Ambiguous or Severe finding can fail to be normalized");
     PROPERTY(!v.unframeable, "an unframeable request is never Complete");
+    // What RFC 9112 says to reject is never Complete (docs/security.md "HTTP parsing").
+    PROPERTY(!v.malformed, "a malformed request is never Complete");
+    PROPERTY(!http09, "HTTP/0.9 is refused");
+    PROPERTY(http1::isValidRequestTarget(h.method, h.target),
+             "a Complete request's target is of its method's form");
+    for (char c : h.method) {
+      PROPERTY(isTchar(c), "a Complete request's method is a token");
+    }
+    PROPERTY(h.version.data() + h.version.size() == p + lineEnd,
+             "nothing follows the version of a Complete request");
+    for (size_t i = 0; i < h.fieldCount; ++i) {
+      const HeaderField& f = h.fields[i];
+      bool token = !f.name.empty() && p[f.lineBegin + f.name.size()] == ':';
+      for (char c : f.name) {
+        token &= isTchar(c);
+      }
+      PROPERTY(token, "every field of a Complete request is a token name and a colon");
+      for (const char* q = p + f.lineBegin + f.name.size() + 1; q < p + f.lineEnd - 2; ++q) {
+        PROPERTY(isFieldChar(*q), "no control character in a Complete request's field value");
+      }
+      PROPERTY(f.kind != HeaderKind::Host || http1::isValidHost(f.value),
+               "a Complete request's Host is host[:port]");
+    }
   } else {
     PROPERTY(h.requestLineBegin == 0 && h.method.empty() && h.target.empty(),
              "a response starts with its status line");
@@ -774,10 +799,20 @@ Violation checkDesyncActions(ParseStatus st, const DesyncVerdict& v) {
   if (st != ParseStatus::Complete) {
     return {};
   }
+  DesyncVerdict malformed = v;
+  malformed.malformed = true;
+  for (M m : {M::Monitor, M::Defensive, M::Strictest}) {
+    PROPERTY(desyncAction(m, malformed) == A::Block,
+             "what RFC 9112 says to reject is blocked in every mode, monitor included");
+  }
   A monitor = desyncAction(M::Monitor, v);
   A defensive = desyncAction(M::Defensive, v);
   A strictest = desyncAction(M::Strictest, v);
-  PROPERTY(monitor == A::Forward, "monitor forwards every request tide can frame one way");
+  PROPERTY(monitor == (v.mustClose ? A::ForwardThenClose : A::Forward),
+           "monitor forwards every request tide can frame one way (and closes after "
+           "Transfer-Encoding beside Content-Length)");
+  PROPERTY(!v.mustClose || v.tier >= DesyncTier::Ambiguous,
+           "Transfer-Encoding beside Content-Length is Ambiguous");
   PROPERTY(strictest == (v.tier == DesyncTier::Compliant ? A::Forward : A::Block),
            "strictest forwards only Compliant requests");
   A expected = A::Forward;
@@ -824,7 +859,11 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
   FieldFacts ff = readFields(r);
   if (qs != ParseStatus::Complete) {
     PROPERTY(qs == ParseStatus::Invalid, "a request is refused as Invalid");
-    bool hostRule = ff.hostFields > 1;
+    // Host (RFC 9112 §3.2): two, none in HTTP/1.1, or one that is not host[:port].
+    bool hostRule = ff.hostFields > 1 || (ff.hostFields == 0 && versionMinor == 1);
+    for (size_t i = 0; i < r.fieldCount; ++i) {
+      hostRule |= r.fields[i].kind == HeaderKind::Host && !http1::isValidHost(r.fields[i].value);
+    }
     bool listRule = false;
     bool unknownCoding = false;
     bool chunkedTwice = false; // with parameters: "chunked;x=1, chunked" is chunked twice
@@ -854,8 +893,8 @@ Violation checkFramingAgreement(std::string_view fields, int versionMinor) {
                       (versionMinor == 0 || r.framing == BodyFraming::UntilClose || unknownCoding ||
                        chunkedTwice);
     PROPERTY(hostRule || listRule || codingRule, "a request is refused only by request-only rules");
-    PROPERTY(q.desync.unframeable || hostRule,
-             "a request is refused when unframeable (or two Hosts)");
+    PROPERTY(q.desync.unframeable || q.desync.malformed,
+             "a request is refused when unframeable or malformed");
     return {};
   }
   if (q.desync.tier == DesyncTier::Compliant) {
@@ -902,7 +941,9 @@ Violation checkHead(const Side& side, const char* p, size_t n) {
       for (size_t i = 0; i < ref.fieldCount; ++i) {
         hosts += ref.fields[i].kind == HeaderKind::Host;
       }
-      PROPERTY(hosts > 1, "a request is Invalid only when unframeable or with two Host fields");
+      PROPERTY(hosts > 1 || ref.desync.malformed,
+               "a request is Invalid only when unframeable, malformed (what RFC 9112 says to "
+               "reject) or with two Host fields");
     }
     if (refSt == ParseStatus::Invalid && ref.desync.unframeable) {
       PROPERTY(ref.desync.tier >= DesyncTier::Ambiguous,

@@ -69,6 +69,9 @@ std::optional<Status> applyLimitOrLogAttribute(model::LoadBalancer& lb, const st
   if (key == "tide.listener.max_connections") {
     return setInt(lb.maxConnectionsPerListener, 1, 1000000);
   }
+  if (key == "tide.listener.max_connections_per_client") {
+    return setInt(lb.maxConnectionsPerClient, 0, 1000000);
+  }
   if (key == "access_logs.s3.enabled") {
     if (value != "true" && value != "false") {
       return validationError("Attribute " + key + " must be true or false, got '" + value + "'");

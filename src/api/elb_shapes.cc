@@ -190,7 +190,9 @@ Json loadBalancerAttributesJson(const model::LoadBalancer& lb) {
        {{"Key", "tide.http.request_header_timeout_seconds"},
         {"Value", std::to_string(lb.requestHeaderTimeoutSeconds)}},
        {{"Key", "tide.listener.max_connections"},
-        {"Value", std::to_string(lb.maxConnectionsPerListener)}}});
+        {"Value", std::to_string(lb.maxConnectionsPerListener)}},
+       {{"Key", "tide.listener.max_connections_per_client"},
+        {"Value", std::to_string(lb.maxConnectionsPerClient)}}});
 }
 
 Json targetGroupAttributesJson(const model::TargetGroup& tg) {

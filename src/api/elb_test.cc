@@ -420,12 +420,14 @@ TEST_F(ElbTest, LimitAndAccessLogAttributes) {
   EXPECT_EQ(value(d, "tide.http.max_request_body_bytes"), "0");
   EXPECT_EQ(value(d, "tide.http.request_header_timeout_seconds"), "60");
   EXPECT_EQ(value(d, "tide.listener.max_connections"), "100000");
+  EXPECT_EQ(value(d, "tide.listener.max_connections_per_client"), "0"); // a quarter of it
   EXPECT_EQ(value(d, "access_logs.s3.enabled"), "false");
   Json m = ok("ModifyLoadBalancerAttributes",
               attrs({{{"Key", "tide.http.max_uri_bytes"}, {"Value", "1024"}},
                      {{"Key", "tide.http.max_request_body_bytes"}, {"Value", "1048576"}},
                      {{"Key", "tide.http.request_header_timeout_seconds"}, {"Value", "5"}},
                      {{"Key", "tide.listener.max_connections"}, {"Value", "500"}},
+                     {{"Key", "tide.listener.max_connections_per_client"}, {"Value", "50"}},
                      {{"Key", "access_logs.s3.enabled"}, {"Value", "true"}},
                      {{"Key", "access_logs.s3.bucket"}, {"Value", "my-logs.example"}},
                      {{"Key", "access_logs.s3.prefix"}, {"Value", "web/prod"}}}))["Attributes"];
@@ -433,6 +435,7 @@ TEST_F(ElbTest, LimitAndAccessLogAttributes) {
   EXPECT_EQ(value(m, "tide.http.max_request_body_bytes"), "1048576");
   EXPECT_EQ(value(m, "tide.http.request_header_timeout_seconds"), "5");
   EXPECT_EQ(value(m, "tide.listener.max_connections"), "500");
+  EXPECT_EQ(value(m, "tide.listener.max_connections_per_client"), "50");
   EXPECT_EQ(value(m, "access_logs.s3.bucket"), "my-logs.example");
   EXPECT_EQ(value(m, "access_logs.s3.prefix"), "web/prod");
   // Bad values are refused and change nothing, also the good ones in the same call.
@@ -441,6 +444,7 @@ TEST_F(ElbTest, LimitAndAccessLogAttributes) {
            {"tide.http.max_request_body_bytes", "-1"},
            {"tide.http.request_header_timeout_seconds", "0"},
            {"tide.listener.max_connections", "lots"},
+           {"tide.listener.max_connections_per_client", "-1"},
            {"access_logs.s3.enabled", "yes"},
            {"access_logs.s3.bucket", "Bad_Bucket"},
            {"access_logs.s3.prefix", "AWSLogs/x"},

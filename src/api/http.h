@@ -63,7 +63,10 @@ struct HttpServerOptions {
                                           // 413 and close
   Millis idleTimeout = Millis(60'000);    // keep-alive connection idle this long is closed
   Millis requestTimeout = Millis(10'000); // a request must arrive whole within this
-  size_t maxConnections = 1024;           // connections above this are closed at accept
+  size_t maxConnections = 1024;           // in total: at this many, a new connection closes
+                                          // the oldest idle one, or is closed at accept
+  size_t maxConnectionsPerPeer = 256;     // from one client address: the same, among that
+                                          // address's connections (docs/security.md)
   size_t maxStreamBacklog = 1024 * 1024;  // a streamed response's client that has this many
                                           // bytes unsent is dropped (slow readers cost bounded
                                           // memory)

@@ -127,6 +127,18 @@ std::string serializeHead(const HttpResponse& response, std::optional<size_t> co
   return out;
 }
 
+// The client's address without the port: what the per-address limit counts by.
+std::string formatAddress(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, host, sizeof host);
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, host,
+                sizeof host);
+  }
+  return host;
+}
+
 std::string formatPeer(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = "?";
   uint16_t port = 0;
@@ -230,6 +242,7 @@ struct HttpServer::Impl {
   struct Connection {
     int fd = -1;
     std::string peer;
+    std::string address; // the peer's address without the port (byAddress's key)
     ConnState state = ConnState::Open;
     std::string in;              // received bytes not yet consumed by the reader
     http1::RequestReader reader; // the requests in them
@@ -255,6 +268,10 @@ struct HttpServer::Impl {
   bool acceptPaused = false;
   EventLoop::TimerId acceptRetryTimer = 0;
   std::unordered_map<int, std::shared_ptr<Connection>> conns;
+  std::unordered_map<std::string, size_t> byAddress; // open connections by client address
+  uint64_t refused = 0;                              // connections refused at accept, since the
+                                                     // last warning about it
+  SteadyTime refusedLogged;                          // when that warning was last logged
 
   Impl(EventLoop& l, HttpServerOptions o, Handler h) : loop(l), options(o), handler(std::move(h)) {}
 
@@ -277,9 +294,9 @@ struct HttpServer::Impl {
         }
         return; // EAGAIN, or an error we ride out
       }
-      if (conns.size() >= options.maxConnections) {
-        logWarn("http: connection limit (" + std::to_string(options.maxConnections) +
-                ") reached; closing new connection from " + formatPeer(addr));
+      std::string address = formatAddress(addr);
+      if (!admit(address)) {
+        refuse(addr);
         ::close(fd);
         continue;
       }
@@ -290,6 +307,7 @@ struct HttpServer::Impl {
           http1::RequestReaderLimits{options.maxHeaderBytes, options.maxBodyBytes});
       conn->fd = fd;
       conn->peer = formatPeer(addr);
+      conn->address = address;
       conn->lastActivity = steadyNow();
       conn->events = EPOLLIN | EPOLLRDHUP;
       Status s =
@@ -300,7 +318,58 @@ struct HttpServer::Impl {
         continue;
       }
       conns.emplace(fd, conn);
+      ++byAddress[conn->address];
       rearmTimer(*conn);
+    }
+  }
+
+  // Fairness under connection floods (docs/security.md): a client address at its limit, or the
+  // server at its total, makes room by closing the oldest idle connection (of that address, or
+  // of anyone); a new connection is refused only when none is idle. Idle: open, no request
+  // begun, nothing to write. One client cannot lock the others out with idle connections, and
+  // at its own limit it recycles its own.
+  bool admit(const std::string& address) {
+    auto it = byAddress.find(address);
+    if (it != byAddress.end() && it->second >= options.maxConnectionsPerPeer &&
+        !closeOldestIdle(&address)) {
+      return false;
+    }
+    return conns.size() < options.maxConnections || closeOldestIdle(nullptr);
+  }
+
+  static bool idle(const Connection& c) {
+    return c.fd >= 0 && c.state == ConnState::Open && !c.requestStarted && c.in.empty() &&
+           c.pendingOut() == 0 && !c.stream && !c.reader.inBody();
+  }
+
+  // Closes the idle connection (of `address`, or of anyone when null) whose last activity is
+  // the oldest. False when there is none. O(connections): runs only at a limit.
+  bool closeOldestIdle(const std::string* address) {
+    Connection* oldest = nullptr;
+    for (auto& [fd, c] : conns) {
+      if (idle(*c) && (address == nullptr || c->address == *address) &&
+          (oldest == nullptr || c->lastActivity < oldest->lastActivity)) {
+        oldest = c.get();
+      }
+    }
+    if (oldest == nullptr) {
+      return false;
+    }
+    closeConnection(*oldest);
+    return true;
+  }
+
+  // Counts a refused connection; says so at most every 10 s (a flood would fill the log).
+  void refuse(const sockaddr_storage& addr) {
+    ++refused;
+    SteadyTime now = steadyNow();
+    if (refusedLogged == SteadyTime{} || now - refusedLogged >= std::chrono::seconds(10)) {
+      logWarn("http: connection limits reached (" + std::to_string(options.maxConnections) +
+              " in total, " + std::to_string(options.maxConnectionsPerPeer) +
+              " per address) with no idle connection to close; refused " + std::to_string(refused) +
+              " connection(s), the last from " + formatPeer(addr));
+      refusedLogged = now;
+      refused = 0;
     }
   }
 
@@ -645,6 +714,9 @@ struct HttpServer::Impl {
     loop.remove(fd);
     ::close(fd);
     conn.fd = -1;
+    if (auto it = byAddress.find(conn.address); it != byAddress.end() && --it->second == 0) {
+      byAddress.erase(it);
+    }
     std::shared_ptr<Stream> stream = std::move(conn.stream);
     conns.erase(fd); // may destroy conn if no callback holds it
     if (stream) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 #include <gtest/gtest.h>
+#include <memory>
 #include <netinet/in.h>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <sys/time.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace tide::api {
 namespace {
@@ -65,12 +67,19 @@ private:
 class RawConnection {
 public:
   // receiveBuffer > 0: SO_RCVBUF, set before connecting (a small one makes a slow reader).
-  explicit RawConnection(uint16_t port, int receiveBuffer = 0) {
+  // source: the address to connect from (127.0.0.x), or null for the default.
+  explicit RawConnection(uint16_t port, int receiveBuffer = 0, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{kSocketTimeoutSec, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (receiveBuffer > 0) {
       ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
+    }
+    if (source != nullptr) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from);
     }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -129,6 +138,13 @@ public:
         return std::nullopt;
       }
     }
+  }
+
+  // Without waiting: whether the server has closed the connection (EOF or reset).
+  bool closedNow() {
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
 
   // True when the server closes the connection (EOF) within the socket timeout, with no more
@@ -579,17 +595,88 @@ TEST(HttpServerTest, IdleConnectionIsClosed) {
   EXPECT_TRUE(never.closedByServer());
 }
 
-TEST(HttpServerTest, ConnectionsAboveLimitAreClosed) {
+// A connection with a request in progress: a POST whose body the server waits for (it sent
+// "100 Continue", so it has read the head). Not idle: never closed to make room.
+void beginRequest(RawConnection& c) {
+  c.send("POST /busy HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(c.readUntil("\r\n\r\n").has_value()); // 100 Continue
+}
+
+TEST(HttpServerTest, ConnectionsAboveLimitAreClosedWhenNoneIsIdle) {
   HttpServerOptions options;
   options.maxConnections = 1;
   ServerFixture server(options);
   RawConnection first(server.port());
-  first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
-  ASSERT_TRUE(first.readResponse().has_value()); // the server holds this connection now
+  beginRequest(first);
   RawConnection second(server.port());
   EXPECT_TRUE(second.closedByServer());
-  first.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_TRUE(first.readResponse().has_value());
+  first.send("body");
+  std::optional<std::string> r = first.readResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(bodyOf(*r), "POST /busy body");
+  // first is idle now: a new connection closes it and is served.
+  RawConnection third(server.port());
+  third.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(third.readResponse().has_value());
+  EXPECT_TRUE(first.closedByServer());
+}
+
+// 2,000 idle connections from one address: that address keeps at most its own limit (each new
+// one closes its oldest idle one), and another address's requests still succeed.
+TEST(HttpServerTest, TwoThousandIdleConnectionsFromOneAddressDoNotLockOthersOut) {
+  ServerFixture server; // the defaults: 1024 in total, 256 per address
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 2000; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(server.port()));
+    ASSERT_TRUE(flood.back()->connected()) << i;
+  }
+  RawConnection other(server.port(), 0, "127.0.0.2");
+  other.send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::optional<std::string> r = other.readResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(statusOf(*r), 200);
+  // The server accepted the flood before `other` (one listen queue, in order).
+  size_t open = 0;
+  for (auto& c : flood) {
+    open += !c->closedNow();
+  }
+  EXPECT_EQ(open, 256u);
+  EXPECT_TRUE(flood.front()->closedNow());
+  // A newer flood connection still works.
+  flood.back()->send("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(flood.back()->readResponse().has_value());
+}
+
+// At the total limit, idle connections make room, the oldest first; one with a request in
+// progress is never closed for that.
+TEST(HttpServerTest, AtTheTotalLimitTheOldestIdleConnectionMakesRoom) {
+  HttpServerOptions options;
+  options.maxConnections = 300;
+  options.maxConnectionsPerPeer = 100;
+  ServerFixture server(options);
+  RawConnection busy(server.port(), 0, "127.0.0.9");
+  beginRequest(busy);
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int k = 3; k < 7; ++k) { // 4 addresses x 100 > 300
+    std::string source = "127.0.0." + std::to_string(k);
+    for (int i = 0; i < 100; ++i) {
+      idle.push_back(std::make_unique<RawConnection>(server.port(), 0, source.c_str()));
+    }
+  }
+  RawConnection other(server.port(), 0, "127.0.0.2");
+  other.send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(other.readResponse().has_value());
+  size_t open = 0;
+  for (auto& c : idle) {
+    open += !c->closedNow();
+  }
+  EXPECT_EQ(open, 300u - 2); // the busy one and `other` hold two places
+  EXPECT_TRUE(idle.front()->closedNow());
+  EXPECT_FALSE(idle.back()->closedNow());
+  busy.send("body");
+  std::optional<std::string> done = busy.readResponse();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(bodyOf(*done), "POST /busy body");
 }
 
 TEST(HttpServerTest, HandlerExceptionBecomes500) {

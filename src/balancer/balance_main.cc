@@ -3,7 +3,8 @@
 //   tide balance --port P --targets HOST:PORT[,HOST:PORT...] [--host H] [--threads N]
 //                [--algorithm NAME] [--forwarded-headers] [--desync-mitigation-mode MODE]
 //                [--idle-timeout S] [--request-header-timeout S] [--max-uri-bytes N]
-//                [--max-request-body-bytes N] [--max-connections N] [--access-log FILE]
+//                [--max-request-body-bytes N] [--max-connections N]
+//                [--max-connections-per-client N] [--access-log FILE]
 //                [--max-concurrency adaptive|N] [--queue-length N] [--queue-timeout-ms N]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
@@ -98,6 +99,7 @@ int balanceMain(int argc, char** argv) {
   uint32_t maxUriBytes = defaults.maxUriBytes;
   uint64_t maxBodyBytes = defaults.maxRequestBodyBytes;
   uint32_t maxConnections = defaults.maxConnectionsPerListener;
+  uint32_t maxConnectionsPerClient = defaults.maxConnectionsPerClient;
   std::string accessLog;
   TargetGroup groupDefaults; // overload protection as a target group has it by default
   std::string maxConcurrency = "adaptive"; // groupDefaults.maxConcurrency
@@ -127,7 +129,11 @@ int balanceMain(int argc, char** argv) {
                  "Largest request body (larger: 413); 0: unlimited")
       ->capture_default_str();
   app.add_option("--max-connections", maxConnections,
-                 "Client connections on the listener; more are closed at once")
+                 "Client connections on the listener; at the bound the oldest idle ones close "
+                 "for new ones, and with none idle new ones are closed at once")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-client", maxConnectionsPerClient,
+                 "The same bound for one client address (0: a quarter of --max-connections)")
       ->capture_default_str();
   app.add_option("--access-log", accessLog,
                  "Append an ALB-format access log entry per request to FILE (off when empty)");
@@ -241,6 +247,7 @@ int balanceMain(int argc, char** argv) {
   lb.maxUriBytes = maxUriBytes;
   lb.maxRequestBodyBytes = maxBodyBytes;
   lb.maxConnectionsPerListener = maxConnections;
+  lb.maxConnectionsPerClient = maxConnectionsPerClient;
   lb.accessLogPath = accessLog;
   Listener listener;
   listener.endpoint = Endpoint{*hostAddress, listenPort};

@@ -10,24 +10,27 @@ using http1::HeaderField;
 using http1::HeaderKind;
 
 DesyncAction desyncAction(DesyncMitigationMode mode, const DesyncVerdict& v) {
-  if (v.unframeable) {
-    return DesyncAction::Block; // in every mode: tide cannot forward it one way only
+  if (v.unframeable || v.malformed) {
+    return DesyncAction::Block; // in every mode: tide cannot forward it one way only, or
+                                // RFC 9112 says to reject it
   }
+  // RFC 9112 §6.1: Transfer-Encoding beside Content-Length closes the connection after it.
+  DesyncAction forward = v.mustClose ? DesyncAction::ForwardThenClose : DesyncAction::Forward;
   switch (v.tier) {
   case DesyncTier::Compliant:
-    return DesyncAction::Forward;
+    return forward;
   case DesyncTier::Acceptable:
-    return mode == DesyncMitigationMode::Strictest ? DesyncAction::Block : DesyncAction::Forward;
+    return mode == DesyncMitigationMode::Strictest ? DesyncAction::Block : forward;
   case DesyncTier::Ambiguous:
     if (mode == DesyncMitigationMode::Monitor) {
-      return DesyncAction::Forward;
+      return forward;
     }
     if (mode == DesyncMitigationMode::Defensive && !v.notNormalized) {
       return DesyncAction::ForwardThenClose;
     }
     return DesyncAction::Block;
   case DesyncTier::Severe:
-    return mode == DesyncMitigationMode::Monitor ? DesyncAction::Forward : DesyncAction::Block;
+    return mode == DesyncMitigationMode::Monitor ? forward : DesyncAction::Block;
   }
   return DesyncAction::Block;
 }

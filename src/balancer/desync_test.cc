@@ -46,9 +46,11 @@ std::string check(const CorpusCase& c) {
       problems += " message lacks '" + item + "'";
     }
   }
-  // Invalid only when tide cannot frame it, and then never forwarded in any mode.
-  if ((st == ParseStatus::Invalid) != v.unframeable) {
-    problems += " Invalid without unframeable";
+  // Invalid only when tide cannot frame it or RFC 9112 says to reject it (the corpus's
+  // requests have no Host, so every HTTP/1.1 one is malformed here), and then never forwarded
+  // in any mode.
+  if ((st == ParseStatus::Invalid) != (v.unframeable || v.malformed)) {
+    problems += " Invalid without unframeable or malformed";
   }
   if (v.unframeable && c.tier != "Severe" && c.tier != "Ambiguous") {
     problems += " unframeable but " + c.tier;
@@ -110,26 +112,28 @@ TEST(DesyncNormalization, AmbiguousFramingFieldsAreRemoved) {
   EXPECT_FALSE(head->fields[1].hopByHop); // Transfer-Encoding stays
   EXPECT_TRUE(head->fields[2].hopByHop);  // Content-Length goes
   EXPECT_TRUE(head->fields[3].hopByHop);  // the look-alike goes
-  raw = "PUT / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
+  raw = "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
   ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
   EXPECT_EQ(head->desync.reason, DesyncReason::DuplicateContentLength);
   EXPECT_EQ(head->contentLength, 3u);
-  EXPECT_FALSE(head->fields[0].hopByHop);
-  EXPECT_TRUE(head->fields[1].hopByHop);
+  EXPECT_FALSE(head->fields[1].hopByHop);
+  EXPECT_TRUE(head->fields[2].hopByHop);
 }
 
-// A look-alike with a NUL is Severe (forwarded in monitor mode), and still not forwarded: a
-// receiver that stops at the NUL would read it as the framing header (found by fuzzing).
+// A look-alike with a NUL is Severe, and still removed from what would be forwarded: a
+// receiver that stops at the NUL would read it as the framing header (found by fuzzing). A NUL
+// in a name is also malformed (RFC 9110 §5.1), so the request is refused in every mode.
 TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
   auto head = std::make_unique<MessageHead>();
   std::string raw("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding\0: chunked\r\n"
                   "Transfer_Encoding: chu\0nked\r\nContent-Length: 5\r\n\r\n",
                   105);
   ASSERT_EQ(raw.size(), 105u);
-  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.malformed);
   EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
   EXPECT_EQ(head->desync.reason, DesyncReason::BadHeader);
-  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync), DesyncAction::Forward);
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync), DesyncAction::Block);
   EXPECT_EQ(head->framing, BodyFraming::ContentLength);
   EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
   EXPECT_TRUE(head->fields[1].hopByHop);
@@ -138,7 +142,7 @@ TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
   EXPECT_FALSE(head->fields[3].hopByHop); // Content-Length frames it and stays
   // DEL is a control character like \x01: skipped inside a look-alike name too.
   raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-E\x7fncoding: chunked\r\nContent-Length: 5\r\n\r\n";
-  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Invalid);
   EXPECT_EQ(head->desync.reason, DesyncReason::SuspiciousHeader);
   EXPECT_EQ(head->fields[1].lookalike, HeaderKind::TransferEncoding);
   EXPECT_TRUE(head->fields[1].hopByHop);
@@ -150,7 +154,8 @@ TEST(DesyncNormalization, LookalikeWithNulIsRemoved) {
 TEST(DesyncNormalization, LineStartingWithWhitespaceIsRemoved) {
   auto head = std::make_unique<MessageHead>();
   std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n X: y\r\n\r\n";
-  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.malformed); // refused in every mode (RFC 9112 §2.2, §5.2)
   EXPECT_EQ(head->desync.tier, DesyncTier::Acceptable);
   ASSERT_EQ(head->fieldCount, 3u);
   EXPECT_EQ(head->fields[2].name, " X");
@@ -158,7 +163,7 @@ TEST(DesyncNormalization, LineStartingWithWhitespaceIsRemoved) {
   EXPECT_FALSE(head->fields[1].hopByHop);
   EXPECT_EQ(head->contentLength, 5u);
   raw = "GET / HTTP/1.1\r\n Host: a\r\n\r\n"; // before the first field (RFC 9112 §2.2)
-  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Complete);
+  ASSERT_EQ(parseRequestHead(raw.data(), raw.size(), 4096, *head), ParseStatus::Invalid);
   EXPECT_TRUE(head->fields[0].hopByHop);
 }
 
@@ -175,6 +180,7 @@ TEST(DesyncRules, UnframeableAndNotNormalized) {
   // (found by fuzzing: it was forwarded while tide read no body).
   EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
             ParseStatus::Complete);
+  EXPECT_FALSE(head->desync.malformed);
   EXPECT_EQ(head->framing, BodyFraming::ContentLength);
   EXPECT_EQ(head->contentLength, 5u);
   EXPECT_EQ(head->desync.tier, DesyncTier::Ambiguous);
@@ -198,19 +204,28 @@ TEST(DesyncRules, UnframeableAndNotNormalized) {
   EXPECT_EQ(head->desync.tier, DesyncTier::Severe);
   EXPECT_EQ(head->desync.reason, DesyncReason::BadTransferEncoding);
   // A body on GET, a control character in the URI: defensive mode cannot normalize them.
-  ASSERT_EQ(parse("GET / HTTP/1.1\r\nContent-Length: 2\r\n\r\n"), ParseStatus::Complete);
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n"), ParseStatus::Complete);
   EXPECT_TRUE(head->desync.notNormalized);
   EXPECT_EQ(head->framing, BodyFraming::ContentLength); // monitor mode forwards it framed
   EXPECT_EQ(desyncAction(DesyncMitigationMode::Defensive, head->desync), DesyncAction::Block);
-  ASSERT_EQ(parse("GET /a\x7f HTTP/1.1\r\n\r\n"), ParseStatus::Complete);
+  ASSERT_EQ(parse("GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n"), ParseStatus::Invalid);
   EXPECT_EQ(head->desync.reason, DesyncReason::AmbiguousUri);
-  EXPECT_EQ(desyncAction(DesyncMitigationMode::Defensive, head->desync), DesyncAction::Block);
-  // HTTP/0.9 and 1.2 are read as 1.0 and 1.1.
-  ASSERT_EQ(parse("GET / HTTP/1.2\r\n\r\n"), ParseStatus::Complete);
+  EXPECT_TRUE(head->desync.malformed); // and the RFC says to reject it (§3.2): in every mode
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync), DesyncAction::Block);
+  // HTTP/1.2 is read as 1.1; HTTP/0.9 is refused (RFC 9112 §2.3).
+  ASSERT_EQ(parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), ParseStatus::Complete);
   EXPECT_EQ(head->versionMinor, 1);
   EXPECT_TRUE(head->keepAlive);
-  ASSERT_EQ(parse("GET / HTTP/0.9\r\n\r\n"), ParseStatus::Complete);
-  EXPECT_FALSE(head->keepAlive);
+  ASSERT_EQ(parse("GET / HTTP/0.9\r\n\r\n"), ParseStatus::Invalid);
+  EXPECT_TRUE(head->desync.malformed);
+  // Transfer-Encoding beside Content-Length: forwarded (chunked only) and then closed, in
+  // monitor mode too (RFC 9112 §6.1).
+  ASSERT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                  "Content-Length: 3\r\n\r\n"),
+            ParseStatus::Complete);
+  EXPECT_TRUE(head->desync.mustClose);
+  EXPECT_EQ(desyncAction(DesyncMitigationMode::Monitor, head->desync),
+            DesyncAction::ForwardThenClose);
   // A CR in the method.
   EXPECT_EQ(parse("GE\rT / HTTP/1.1\r\n\r\n"), ParseStatus::Invalid);
 }

@@ -11,6 +11,7 @@
 
 #include "balancer/access_log_buffer.h"
 #include "balancer/adaptive_limit.h"
+#include "balancer/admission.h"
 #include "balancer/local_response.h"
 #include "balancer/passive_health.h"
 #include "balancer/response_time_histogram.h"
@@ -1231,7 +1232,7 @@ struct Proxy {
       leaveQueue(c);
     }
     drop(lbCells(c).activeConnectionCount);
-    --connectionsByListener_[listenerKey(c->local)];
+    admitted_.remove(listenerKey(c->local), c->peerAddress);
     c->stash.clear();
     timers_.cancel(&c->timer);
     ::close(c->fd);
@@ -1660,19 +1661,51 @@ struct Proxy {
     return loadBalancer(c).requestHeaderTimeout.count();
   }
 
-  // Each worker takes an equal share of the bound (SO_REUSEPORT spreads connections evenly), so no
-  // counter is shared between workers.
-  bool admit(const ListenSocket& ls) {
+  // The listener's bound and the client's (admission.h), this worker's share of each: at one,
+  // the oldest idle connections (the client's, or anyone's) are closed to make room; with none
+  // idle the new connection is refused and counted.
+  bool admit(const ListenSocket& ls, uint32_t peerAddress) {
     const LoadBalancer& lb =
         *config_->listeners[config_->sockets[ls.socketIndex].listeners.front()].loadBalancer;
-    uint32_t& open = connectionsByListener_[listenerKey(ls.endpoint)];
-    uint64_t share = (uint64_t(lb.maxConnectionsPerListener) + options_.workerCount - 1) /
-                     std::max(1u, options_.workerCount);
-    if (open >= share) {
+    uint64_t key = listenerKey(ls.endpoint);
+    uint32_t clientShare = workerShare(perClientLimit(lb), options_.workerCount);
+    uint32_t share = workerShare(lb.maxConnectionsPerListener, options_.workerCount);
+    if ((admitted_.ofClient(key, peerAddress) >= clientShare &&
+         !closeOldestIdle(key, &peerAddress, idleBatch(clientShare))) ||
+        (admitted_.onListener(key) >= share && !closeOldestIdle(key, nullptr, idleBatch(share)))) {
       bump(lbCells_[lb.slot].rejectedConnectionCount);
       return false;
     }
-    ++open;
+    admitted_.add(key, peerAddress);
+    return true;
+  }
+
+  // Closes up to `count` idle client connections on the listener `key` (of `peerAddress` only,
+  // unless null), those idle longest first. Idle: waiting for a request with nothing of one
+  // read and nothing to write. Their idle timers order them: each was set to the same timeout
+  // after the connection's last activity. False when none was idle. Scans the worker's
+  // connections: runs only at a bound, once per idleBatch() admissions under a flood.
+  bool closeOldestIdle(uint64_t key, const uint32_t* peerAddress, uint32_t count) {
+    idle_.clear();
+    for (const auto& owned : store_.clients()) {
+      ClientConn* c = owned.get();
+      if (c->open && c->state == ClientState::Head && c->in.empty() && c->stash.empty() &&
+          c->out.empty() && !c->queued && c->upstream == nullptr && c->headStartMs == 0 &&
+          (peerAddress == nullptr || c->peerAddress == *peerAddress) &&
+          listenerKey(c->local) == key) {
+        idle_.emplace_back(c->timer.deadline, c);
+      }
+    }
+    if (idle_.empty()) {
+      return false;
+    }
+    if (idle_.size() > count) {
+      std::nth_element(idle_.begin(), idle_.begin() + count, idle_.end());
+      idle_.resize(count);
+    }
+    for (auto& [deadline, c] : idle_) {
+      closeClient(c);
+    }
     return true;
   }
 
@@ -1861,7 +1894,8 @@ struct Proxy {
   // By target slot: this worker's response time histograms, null until the first response
   // (written by this worker, read by addCounters; freed with the Proxy).
   std::unique_ptr<std::atomic<ResponseTimeCells*>[]> responseTimes_;
-  std::unordered_map<uint64_t, uint32_t> connectionsByListener_; // open, by listenerKey()
+  ConnectionCounts admitted_; // open client connections, by listenerKey() and client address
+  std::vector<std::pair<int64_t, ClientConn*>> idle_; // admit()'s scratch: idle connections
   MessageHead scratch_; // the head being parsed (one at a time on this thread)
   IoVector iov_;        // the message being written
 
@@ -1925,8 +1959,8 @@ void Exchange::endBatch() {
 void Exchange::adopt(std::shared_ptr<const PreparedSnapshot> config) {
   m_->adopt(std::move(config));
 }
-bool Exchange::admit(const ListenSocket& ls) {
-  return m_->admit(ls);
+bool Exchange::admit(const ListenSocket& ls, uint32_t peerAddress) {
+  return m_->admit(ls, peerAddress);
 }
 void Exchange::accept(int fd, const sockaddr_in& peer, const ListenSocket& ls) {
   m_->accept(fd, peer, ls);

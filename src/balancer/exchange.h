@@ -60,9 +60,11 @@ public:
   // next request) and closes pooled connections to targets that left or are draining.
   void adopt(std::shared_ptr<const PreparedSnapshot> config);
 
-  // Counts a new connection on ls, or refuses it (and counts that) when the listener is at its
-  // bound. REQUIRES: the worker's snapshot has ls's listener.
-  bool admit(const ListenSocket& ls);
+  // Counts a new connection on ls from peerAddress (IPv4, host byte order), first closing the
+  // oldest idle connections when the listener or that client is at its bound (admission.h); or
+  // refuses it (and counts that) when none is idle. REQUIRES: the worker's snapshot has ls's
+  // listener.
+  bool admit(const ListenSocket& ls, uint32_t peerAddress);
   // Serves a connection that admit() let in: reads and answers what came with it, and watches
   // it in epoll only if tide has to wait for it.
   void accept(int fd, const sockaddr_in& peer, const ListenSocket& ls);

@@ -196,7 +196,10 @@ struct LoadBalancer {
                                                           // timeout_seconds)
   uint32_t maxConnectionsPerListener = 100'000; // more client connections on one listener are
                                                 // closed at once (tide.listener.max_connections)
-  std::string accessLogPath; // append ALB access log entries to this file; empty: off
+  uint32_t maxConnectionsPerClient = 0; // the same, from one client address; 0: a quarter of
+                                        // the above (tide.listener.max_connections_per_client,
+                                        // admission.h)
+  std::string accessLogPath;            // append ALB access log entries to this file; empty: off
 };
 
 struct Snapshot {

@@ -245,8 +245,8 @@ struct Worker::Impl {
         ::close(fd);
         continue;
       }
-      if (!exchange_.admit(*ls)) {
-        ::close(fd); // over the listener's bound: closed at once, counted
+      if (!exchange_.admit(*ls, ntohl(peer.sin_addr.s_addr))) {
+        ::close(fd); // at the listener's or the client's bound, none idle: closed, counted
         continue;
       }
       exchange_.accept(fd, peer, *ls);

@@ -317,11 +317,13 @@ TEST_F(ElbControllersTest, PublisherCarriesLimitsAndTheAccessLogPath) {
   EXPECT_EQ(d.maxRequestBodyBytes, 0u);
   EXPECT_EQ(d.requestHeaderTimeout, std::chrono::milliseconds(60'000));
   EXPECT_EQ(d.maxConnectionsPerListener, 100'000u);
+  EXPECT_EQ(d.maxConnectionsPerClient, 0u);
   EXPECT_EQ(d.accessLogPath, "");
   lb_.maxUriBytes = 1024;
   lb_.maxRequestBodyBytes = 4096;
   lb_.requestHeaderTimeoutSeconds = 3;
   lb_.maxConnectionsPerListener = 10;
+  lb_.maxConnectionsPerClient = 5;
   lb_.accessLogsEnabled = true;
   lb_.accessLogsBucket = "logs";
   lb_.accessLogsPrefix = "web";
@@ -333,6 +335,7 @@ TEST_F(ElbControllersTest, PublisherCarriesLimitsAndTheAccessLogPath) {
   EXPECT_EQ(l.maxRequestBodyBytes, 4096u);
   EXPECT_EQ(l.requestHeaderTimeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(l.maxConnectionsPerListener, 10u);
+  EXPECT_EQ(l.maxConnectionsPerClient, 5u);
   std::string id = lb_.loadBalancerArn.substr(lb_.loadBalancerArn.rfind('/') + 1);
   EXPECT_EQ(l.accessLogPath, "/data/access-logs/logs/web/AWSLogs/123456789012/"
                              "elasticloadbalancing/eu-west-1/123456789012_elasticloadbalancing_"

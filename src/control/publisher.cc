@@ -172,6 +172,7 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     if (x.maxUriBytes != y.maxUriBytes || x.maxRequestBodyBytes != y.maxRequestBodyBytes ||
         x.requestHeaderTimeout != y.requestHeaderTimeout ||
         x.maxConnectionsPerListener != y.maxConnectionsPerListener ||
+        x.maxConnectionsPerClient != y.maxConnectionsPerClient ||
         x.accessLogPath != y.accessLogPath) {
       return false;
     }
@@ -322,6 +323,7 @@ Status Publisher::publish() {
           out.requestHeaderTimeout =
               std::chrono::milliseconds(lb.requestHeaderTimeoutSeconds * 1000LL);
           out.maxConnectionsPerListener = static_cast<uint32_t>(lb.maxConnectionsPerListener);
+          out.maxConnectionsPerClient = static_cast<uint32_t>(lb.maxConnectionsPerClient);
           out.accessLogPath = accessLogPath(accessLogDirectory_, lb);
           out.address = lb.ipAddress.empty() ? 0 : ipv4(lb.ipAddress);
           for (const auto& l : *listeners) {

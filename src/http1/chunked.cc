@@ -9,7 +9,8 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
   size_t i = 0;
   while (i < size) {
     unsigned char c = static_cast<unsigned char>(data[i]);
-    if (state_ == State::Size || state_ == State::Ext || state_ == State::SizeLf) {
+    if (state_ == State::Size || state_ == State::SizeBws || state_ == State::Ext ||
+        state_ == State::SizeLf) {
       if (++lineBytes_ > kMaxChunkSizeLineBytes) {
         return Result::Invalid;
       }
@@ -24,8 +25,10 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
         remaining_ = remaining_ * 16 + uint64_t(h);
       } else if (digits_ == 0) {
         return Result::Invalid;
-      } else if (c == ';' || c == ' ' || c == '\t') {
+      } else if (c == ';') {
         state_ = State::Ext;
+      } else if (c == ' ' || c == '\t') {
+        state_ = State::SizeBws;
       } else if (c == '\r') {
         state_ = State::SizeLf;
       } else {
@@ -34,6 +37,15 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
       ++i;
       break;
     }
+    case State::SizeBws:
+      // chunk-ext = *( BWS ";" ...): whitespace after the size only before an extension.
+      if (c == ';') {
+        state_ = State::Ext;
+      } else if (c != ' ' && c != '\t') {
+        return Result::Invalid;
+      }
+      ++i;
+      break;
     case State::Ext:
       if (c == '\r') {
         state_ = State::SizeLf;
@@ -84,13 +96,27 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
       break;
     case State::TrailerStart:
       ++i;
-      state_ = c == '\r' ? State::FinalLf : State::Trailer;
+      state_ = c == '\r' ? State::FinalLf : State::TrailerName;
       if (c != '\r' && !kChars.token[c]) {
-        return Result::Invalid;
+        return Result::Invalid; // obs-fold or a name that is not a token (RFC 9110 §5.1)
       }
       if (c != '\r' && trailers != nullptr) {
         trailers->push_back(char(c));
       }
+      break;
+    case State::TrailerName:
+      if (++trailerBytes_ > kMaxTrailerBytes) {
+        return Result::Invalid;
+      }
+      if (c == ':') {
+        state_ = State::Trailer;
+      } else if (!kChars.token[c]) {
+        return Result::Invalid; // whitespace before the colon, no colon (RFC 9112 §5.1)
+      }
+      if (trailers != nullptr) {
+        trailers->push_back(char(c));
+      }
+      ++i;
       break;
     case State::Trailer:
       if (++trailerBytes_ > kMaxTrailerBytes) {
@@ -98,7 +124,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(const char* data, size_t size, siz
       }
       if (c == '\r') {
         state_ = State::TrailerLf;
-      } else if (!kChars.fieldValue[c] && c != ':') {
+      } else if (!kChars.fieldValue[c]) {
         return Result::Invalid;
       }
       if (trailers != nullptr) {

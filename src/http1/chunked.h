@@ -50,13 +50,15 @@ public:
 private:
   enum class State : uint8_t {
     Size,         // hex digits of a chunk size
+    SizeBws,      // whitespace after the size: only before a ';' (RFC 9112 §7.1.1 BWS)
     Ext,          // a chunk extension, up to its CR
     SizeLf,       // the LF ending the chunk-size line
     Data,         // remaining_ more bytes of chunk data
     DataCr,       // the CRLF after chunk data
     DataLf,       //
     TrailerStart, // after the last chunk: a trailer field or the final CRLF
-    Trailer,      // a trailer field line, up to its CR
+    TrailerName,  // a trailer field's name: a token up to its colon
+    Trailer,      // a trailer field's value, up to its CR
     TrailerLf,    // its LF
     FinalLf,      // the LF of the final CRLF
     Done          // the body ended

@@ -52,6 +52,11 @@ struct DesyncVerdict {
                               // never forwarded (parseRequestHead returns Invalid)
   bool notNormalized = false; // some Ambiguous finding could not be removed from what is
                               // forwarded (a GET/HEAD body, a URI): defensive mode blocks it
+  bool malformed = false;     // a request-line or field form RFC 9112 / RFC 9110 say to
+                              // reject (target.h, docs/security.md): 400 and close in every
+                              // mode (parseRequestHead returns Invalid)
+  bool mustClose = false;     // forwarded at most once on its connection: RFC 9112 §6.1 says
+                              // to close after Transfer-Encoding beside Content-Length
 
   // Raises the tier (and sets the reason) if `t` is higher than the current one.
   void raise(DesyncTier t, DesyncReason r, int f = -1) {

@@ -111,7 +111,7 @@ ParseStatus parseStatusLine(const char* data, size_t size, size_t maxBytes, int*
 enum class HeadError : uint8_t {
   None,                   // not refused
   RequestLine,            // not "METHOD SP target SP HTTP/x.y CRLF" with a token method and a
-                          // visible target
+                          // target of the method's form (target.h)
   UnsupportedVersion,     // a well-formed version other than HTTP/1.x (505)
   Field,                  // a field line that is not "token: value" (bare CR or LF, obs-fold,
                           // whitespace before the colon, a control character in the value)
@@ -123,6 +123,7 @@ enum class HeadError : uint8_t {
   TransferEncodingHttp10, // Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)
   MissingHost,            // an HTTP/1.1 request without Host
   DuplicateHost,          // more than one Host field
+  InvalidHost,            // a Host value that is not uri-host [ ":" port ] (RFC 9110 §7.2)
 };
 
 // Words for a HeadError, for an error response ("malformed request line: ...").

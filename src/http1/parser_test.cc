@@ -122,9 +122,9 @@ TEST(HttpParserTest, RejectsMalformedRequests) {
   }
 }
 
-// These were Invalid before the desync classification; the http-desync-guardian corpus calls
-// them Acceptable, Ambiguous or Severe but readable one way, so the parser now classifies them
-// and the load balancer's desync mitigation mode decides (desync.h).
+// The http-desync-guardian corpus calls these Acceptable, Ambiguous or Severe but readable one
+// way, and the parser classifies them so; RFC 9112 says to reject each of them, so they are also
+// malformed: Invalid, refused in every desync mitigation mode (docs/security.md).
 TEST(HttpParserTest, ClassifiesNonCompliantRequests) {
   MessageHead h;
   struct Case {
@@ -142,15 +142,19 @@ TEST(HttpParserTest, ClassifiesNonCompliantRequests) {
       {"GET / HTTP/1.1\r\nA: \x7f\r\nHost: x\r\n\r\n", DesyncTier::Acceptable,
        DesyncReason::NonCompliantHeader},
       {"GET / HTTP/1.1\r\n\r\n", DesyncTier::Compliant, DesyncReason::Compliant}, // no Host
+      {"GET  HTTP/1.1\r\nHost: x\r\n\r\n", DesyncTier::Compliant,
+       DesyncReason::Compliant}, // an empty target (the corpus's "Empty URI")
       {"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", DesyncTier::Severe, DesyncReason::BadMethod},
   };
   for (const Case& c : cases) {
-    ASSERT_EQ(parseRequest(c.request, h), ParseStatus::Complete) << c.request;
+    ASSERT_EQ(parseRequest(c.request, h), ParseStatus::Invalid) << c.request;
+    EXPECT_TRUE(h.desync.malformed) << c.request;
+    EXPECT_FALSE(h.desync.unframeable) << c.request;
     EXPECT_EQ(h.desync.tier, c.tier) << c.request;
     EXPECT_EQ(h.desync.reason, c.reason) << c.request;
   }
-  // The folded field is not forwarded.
-  ASSERT_EQ(parseRequest("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", h), ParseStatus::Complete);
+  // The folded field would not be forwarded either.
+  ASSERT_EQ(parseRequest("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", h), ParseStatus::Invalid);
   EXPECT_TRUE(h.fields[0].hopByHop);
 }
 

@@ -34,6 +34,8 @@ struct LoadBalancer {
   int maxRequestBodyBytes = 0;            // tide.http.max_request_body_bytes, 0 (unlimited)..: 413
   int requestHeaderTimeoutSeconds = 60;   // tide.http.request_header_timeout_seconds, 1..4000: 408
   int maxConnectionsPerListener = 100000; // tide.listener.max_connections, 1..1000000
+  int maxConnectionsPerClient = 0;        // tide.listener.max_connections_per_client,
+                                          // 0..1000000; 0: a quarter of the above
   // Access log (ALB's attributes; tide writes to <data-dir>/access-logs/BUCKET/PREFIX/...).
   bool accessLogsEnabled = false; // access_logs.s3.enabled
   std::string accessLogsBucket;   // access_logs.s3.bucket

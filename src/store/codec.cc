@@ -142,13 +142,11 @@ NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "i
                                                  {TargetHealthState::Unhealthy, "unhealthy"},
                                                  {TargetHealthState::Unused, "unused"},
                                                  {TargetHealthState::Draining, "draining"}})
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoadBalancer, loadBalancerArn, loadBalancerName,
-                                                ipAddress, createdTime, idleTimeoutSeconds,
-                                                desyncMitigationMode, tags, subnetIds,
-                                                securityGroupIds, maxUriBytes, maxRequestBodyBytes,
-                                                requestHeaderTimeoutSeconds,
-                                                maxConnectionsPerListener, accessLogsEnabled,
-                                                accessLogsBucket, accessLogsPrefix)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    LoadBalancer, loadBalancerArn, loadBalancerName, ipAddress, createdTime, idleTimeoutSeconds,
+    desyncMitigationMode, tags, subnetIds, securityGroupIds, maxUriBytes, maxRequestBodyBytes,
+    requestHeaderTimeoutSeconds, maxConnectionsPerListener, accessLogsEnabled, accessLogsBucket,
+    accessLogsPrefix, maxConnectionsPerClient)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetGroupTuple, targetGroupArn, weight)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ListenerAction, type, targetGroupArn,
                                                 fixedStatusCode, fixedContentType, fixedMessageBody,

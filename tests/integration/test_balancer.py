@@ -204,7 +204,9 @@ def raw_exchange(port, request, timeout=5):
 
 
 class DesyncMitigationTest(TideTestCase):
-    ACCEPTABLE = b"GET / HTTP/1.1\r\nHost: x\r\nX-Custom-Header : v\r\n\r\n"
+    ACCEPTABLE = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"  # GetHeadZeroContentLength
+    # Acceptable to the classification, but RFC 9112 §5.1 says to reject it: 400 in every mode.
+    MALFORMED = b"GET / HTTP/1.1\r\nHost: x\r\nX-Custom-Header : v\r\n\r\n"
     SEVERE = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"
 
     def test_the_mode_attribute_reaches_the_listener_and_the_metric_counts(self):
@@ -220,6 +222,7 @@ class DesyncMitigationTest(TideTestCase):
         # defensive (the default): Acceptable is answered, Severe is 400 and closed.
         self.assertEqual(raw_exchange(port, self.ACCEPTABLE)[0], 200)
         self.assertEqual(raw_exchange(port, self.SEVERE), (400, True))
+        self.assertEqual(raw_exchange(port, self.MALFORMED), (400, True))
         lb = self.ok("DescribeLoadBalancers", {"Names": ["shop"]})["LoadBalancers"][0]
         attrs = self.ok("DescribeLoadBalancerAttributes",
                         {"LoadBalancerArn": lb["LoadBalancerArn"]})["Attributes"]
