@@ -1,5 +1,5 @@
 // UTF-8 as untrusted input meets it: where a text stops being UTF-8, a printable form of text
-// that is not, and line/column positions for messages. (isValidUtf8 is in text.h.)
+// that is not, and line/column positions for messages. (isValidUtf8, in text.h, uses it.)
 #pragma once
 
 #include <cstddef>

@@ -183,7 +183,7 @@ Result<int> spawnProcess(const SpawnRequest& request) {
                   : 65536;
 
   int console = aboveStdio(
-      open(request.consolePath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+      open(request.consolePath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (console < 0) {
     return internalError("cannot open console log " + request.consolePath + ": " +
                          errnoText(errno));

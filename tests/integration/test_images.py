@@ -130,16 +130,22 @@ class ImageTest(TideTestCase):
 class LaunchTemplateTest(TideTestCase):
     def test_versions_default_and_latest(self):
         image_id = self.make_image()
+        # A real group that lets the host in (security groups are enforced where tide can).
+        group = self.ok("CreateSecurityGroup", {"GroupName": "shop", "Description": "shop"})[
+            "GroupId"]
+        self.ok("AuthorizeSecurityGroupIngress", {"GroupId": group, "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 65535,
+             "IpRanges": [{"CidrIp": "127.0.0.1/32"}]}]})
         lt = self.tide_json("template", "create", "--name", "shop", "--image-id", image_id,
                             "--instance-type", "t3.micro", "--env", "MODE=one",
-                            "--security-group-ids", "sg-1a2b3c4d", "--disk-size", "20")
+                            "--security-group-ids", group, "--disk-size", "20")
         self.assertEqual(lt["LaunchTemplate"]["DefaultVersionNumber"], 1)
         v2 = self.tide_json("template", "version", "create", "--name", "shop",
                             "--source-version", "1", "--instance-type", "t3.small",
                             "--env", "MODE=two")["LaunchTemplateVersion"]
         self.assertEqual(v2["VersionNumber"], 2)
         self.assertEqual(v2["LaunchTemplateData"]["ImageId"], image_id)  # inherited
-        self.assertEqual(v2["LaunchTemplateData"]["SecurityGroupIds"], ["sg-1a2b3c4d"])
+        self.assertEqual(v2["LaunchTemplateData"]["SecurityGroupIds"], [group])
         self.assertEqual(v2["LaunchTemplateData"]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"],
                          20)
         versions = self.tide_json("template", "version", "ls", "shop")["LaunchTemplateVersions"]
