@@ -407,6 +407,22 @@ protected:
       balancer_->stop();
     }
   }
+  // n requests on connections of their own to a group whose one target is h (the held
+  // backend, declared below), returned once each is at the backend or waits in the balancer
+  // (counted where it is: the one forwarded may reach the backend after the others queued).
+  template <class Held> std::vector<std::unique_ptr<Client>> sendHeld(Held& h, int n) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < n; ++i) {
+      clients.push_back(std::make_unique<Client>(port_.port));
+      clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    EXPECT_TRUE(waitFor([&] {
+      return uint64_t(h.backend.requests()) +
+                 balancer_->counters().targetGroups[0].queuedRequestCount ==
+             uint64_t(n);
+    }));
+    return clients;
+  }
   ReservedPort port_;
   std::unique_ptr<Balancer> balancer_;
 };
@@ -1656,19 +1672,9 @@ TEST_F(BalancerTest, ByDefaultTheAdaptiveLimitQueuesRequestsRatherThanPilingThem
   ASSERT_EQ(s->targetGroups[0].maxConcurrency, kAdaptiveConcurrency); // the default
   s->targetGroups[0].queueTimeout = std::chrono::seconds(10);
   startBalancer(s);
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < 12; ++i) {
-    clients.push_back(std::make_unique<Client>(port_.port));
-    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
-  }
+  std::vector<std::unique_ptr<Client>> clients = sendHeld(h, 12);
   // A new target first serves one request at a time (its latency unloaded is measured): the
-  // others wait in the balancer, not in the target. (Each request is counted where it is: the
-  // one forwarded may reach the backend after the others were queued.)
-  ASSERT_TRUE(waitFor([&] {
-    return uint64_t(h.backend.requests()) +
-               balancer_->counters().targetGroups[0].queuedRequestCount ==
-           12;
-  }));
+  // others wait in the balancer, not in the target.
   EXPECT_EQ(h.backend.requests(), 1);
   EXPECT_EQ(balancer_->counters().targets[0].outstandingRequests, 1u);
   h.gate.open();
@@ -1686,18 +1692,9 @@ TEST_F(BalancerTest, WithSeveralWorkersANewTargetStillServesOneRequestWhileItIsM
   auto s = makeSnapshot(port_.port, {h.backend.endpoint()});
   s->targetGroups[0].queueTimeout = std::chrono::seconds(10);
   startBalancer(s, 2);
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < 12; ++i) {
-    clients.push_back(std::make_unique<Client>(port_.port)); // (spread over both workers)
-    clients.back()->send("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n");
-  }
+  std::vector<std::unique_ptr<Client>> clients = sendHeld(h, 12); // (over both workers)
   // One worker measures the target's latency unloaded; the other holds its requests meanwhile
   // rather than loading the target under the measurement (adaptive_limit.h, SharedBaseline).
-  ASSERT_TRUE(waitFor([&] {
-    return uint64_t(h.backend.requests()) +
-               balancer_->counters().targetGroups[0].queuedRequestCount ==
-           12;
-  }));
   EXPECT_EQ(h.backend.requests(), 1);
   EXPECT_EQ(balancer_->counters().targets[0].outstandingRequests, 1u);
   h.gate.open();
