@@ -121,6 +121,15 @@ public:
     return phase_ == Phase::Running ? false : sendWhileProbing(options, nowMs);
   }
 
+  // This worker has no request outstanding on the target any more at nowMs (answered, or ended
+  // without an answer: the client left, the target failed). While it measures, the others need
+  // not hold theirs for a request that will not be answered (it keeps its claim).
+  void onIdle(const AdaptiveLimitOptions& options, int64_t nowMs) {
+    if (phase_ == Phase::Measuring && shared_ != nullptr && !claim(options, nowMs, false)) {
+      phase_ = Phase::Awaiting; // this claim lapsed and another worker took the measurement
+    }
+  }
+
   // Now and then (the worker's timer tick): a limit awaiting its baseline adopts one another
   // worker has measured meanwhile. True when the limit changed.
   bool poll(const AdaptiveLimitOptions& options, int64_t nowMs);

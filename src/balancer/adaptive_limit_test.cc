@@ -287,6 +287,26 @@ TEST_F(SharedAdaptiveLimitTest, AClaimNotRenewedLapsesAndAnotherWorkerMeasures) 
   EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_));
 }
 
+// A measuring request that ends without an answer (its client left, the target failed) holds
+// the other workers no longer: they would otherwise queue for the full stall, past the queue
+// timeout.
+TEST_F(SharedAdaptiveLimitTest, AMeasuringRequestEndedUnansweredHoldsNobody) {
+  a_.onSend(options_, nowMs_); // a claims and sends
+  ASSERT_TRUE(a_.measuring());
+  ASSERT_TRUE(heldByProbe(shared_, 2, nowMs_));
+  nowMs_ += 3;
+  a_.onIdle(options_, nowMs_);                   // the request ended unanswered
+  EXPECT_FALSE(heldByProbe(shared_, 2, nowMs_)); // b goes on
+  EXPECT_TRUE(a_.measuring());                   // a keeps the claim
+  b_.onSend(options_, nowMs_);
+  EXPECT_FALSE(b_.measuring());
+  a_.onSend(options_, nowMs_); // a's next measuring request holds b again
+  EXPECT_TRUE(heldByProbe(shared_, 2, nowMs_));
+  measure(a_, kBaseUs, options_.probeSamples + 1);
+  EXPECT_FALSE(a_.probing());
+  EXPECT_EQ(a_.minRttUs(), kBaseUs);
+}
+
 TEST(ServiceTimeEstimateTest, LearnsTheLatencyAndItsSpreadAsRfc6298Does) {
   ServiceTimeEstimate e;
   EXPECT_EQ(e.expectedUs(), 0); // nothing known: no allowance

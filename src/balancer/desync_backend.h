@@ -184,8 +184,9 @@ public:
 
   bool connected() const { return connected_; }
   void send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-  // Reads one response (Content-Length framed); its status, or 0 when none came.
-  int response() {
+  // Reads one response (Content-Length framed; `toHead`: the answer to a HEAD, without a body);
+  // its status, or 0 when none came.
+  int response(bool toHead = false) {
     size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) {
@@ -203,6 +204,9 @@ public:
         length = std::stoul(line.substr(line.find(':') + 1));
       }
     }
+    if (toHead) {
+      length = 0;
+    }
     while (buf_.size() < length && fill()) {
     }
     buf_.erase(0, std::min(length, buf_.size()));
@@ -210,7 +214,7 @@ public:
   }
   int exchange(const std::string& bytes) {
     send(bytes);
-    return response();
+    return response(bytes.compare(0, 5, "HEAD ") == 0);
   }
   // Whether the peer has closed the connection (EOF or reset) with nothing more to read.
   bool closedByPeer() {

@@ -308,7 +308,10 @@ struct Proxy {
   void endOutstanding(ClientConn* c) {
     if (c->outstanding) {
       c->outstanding = false;
-      --selection_.outstandingByTarget[c->targetSlot];
+      if (--selection_.outstandingByTarget[c->targetSlot] == 0 &&
+          limits_[c->targetSlot].measuring()) {
+        limits_[c->targetSlot].onIdle(limitOptions_, nowMs_); // the others need not hold
+      }
       drop(targetCells_[c->targetSlot].outstandingRequests);
       if (queuedRequests_ != 0) { // (one load when nothing waits: the common case)
         uint32_t groupSlot = c->config->snapshot->targetGroups[c->groupIndex].slot;
@@ -534,6 +537,11 @@ struct Proxy {
       if (classified && h.desync.tier != DesyncTier::Compliant) {
         bump(lbCells(c).desyncNonCompliantRequestCount);
       }
+      // A response to HEAD has no content (RFC 9110 §9.3.2), a refused one's included.
+      c->reqIsHead =
+          st == ParseStatus::Complete
+              ? h.method == "HEAD"
+              : std::string_view(c->in.data(), std::min<size_t>(c->in.size(), 5)) == "HEAD ";
       DesyncAction desync = st == ParseStatus::Complete
                                 ? desyncAction(lb.desyncMitigationMode, h.desync)
                                 : DesyncAction::Block;
@@ -1157,6 +1165,9 @@ struct Proxy {
     }
     c->state = ClientState::Head;
     std::string_view page = errorResponse(status, c->closeAfter);
+    if (c->reqIsHead) {
+      page = page.substr(0, page.find("\r\n\r\n") + 4); // its head alone
+    }
     iov_.clear();
     iov_.add(page.data(), page.size());
     if (writeClient(c, iov_)) {
