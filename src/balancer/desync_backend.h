@@ -7,9 +7,11 @@
 // request cut off by the balancer closing the connection is counted as truncated (a backend
 // drops it unprocessed).
 //
-// Also a client connection that can bind a source address (127.0.0.x) before connecting.
+// Also a client connection that can bind a source address (127.0.0.x) before connecting, and a
+// balancer with one listener before one target.
 #pragma once
 
+#include "balancer/balancer.h"
 #include "balancer/endpoint.h"
 #include "balancer/test_net.h"
 #include "http1/chunked.h"
@@ -22,6 +24,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -241,6 +244,57 @@ private:
   int fd_;
   bool connected_ = false;
   std::string buf_;
+};
+
+// A Balancer with one listener on 127.0.0.1 (an ephemeral port) before one routable target.
+class OneTargetListener {
+public:
+  ~OneTargetListener() { stop(); }
+
+  // Starts it; `configure` sets the load balancer's attributes first. True when it runs.
+  bool start(const Endpoint& target, const std::function<void(LoadBalancer&)>& configure = {},
+             const BalancerOptions& options = {}) {
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(probe, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    port_ = test_net::bindLoopback(probe);
+    reserved_ = probe; // held (bound, not listening) while the balancer joins the port
+    auto s = std::make_shared<Snapshot>();
+    s->version = 1;
+    TargetGroup g;
+    g.name = "tg";
+    g.targets.push_back(Target{"t0", target, 0, TargetState::Routable});
+    s->targetGroups.push_back(g);
+    LoadBalancer lb;
+    lb.name = "lb";
+    if (configure) {
+      configure(lb);
+    }
+    Listener l;
+    l.endpoint = Endpoint{test_net::kLoopback, port_};
+    lb.listeners.push_back(l);
+    s->loadBalancers.push_back(lb);
+    balancer_ = std::make_unique<Balancer>(options);
+    return balancer_->apply(s).isOk() && balancer_->start().isOk();
+  }
+  void stop() {
+    if (balancer_) {
+      balancer_->stop();
+      balancer_.reset();
+    }
+    if (reserved_ >= 0) {
+      close(reserved_);
+      reserved_ = -1;
+    }
+  }
+  uint16_t port() const { return port_; }
+  Balancer& balancer() { return *balancer_; }
+
+private:
+  std::unique_ptr<Balancer> balancer_;
+  int reserved_ = -1;
+  uint16_t port_ = 0;
 };
 
 } // namespace tide::balancer::testing

@@ -26,13 +26,12 @@
 namespace tide::balancer {
 namespace {
 
-using test_net::bindLoopback;
 using test_net::connectLoopback;
-using test_net::kLoopback;
 using test_net::setTimeouts;
 using test_net::waitFor;
 using testing::ClientConnection;
 using testing::CorpusCase;
+using testing::OneTargetListener;
 using testing::RawBackend;
 
 std::string lowerCase(std::string s) {
@@ -90,37 +89,10 @@ protected:
     }
   }
   void start(DesyncMitigationMode mode) {
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(probe, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    port_ = bindLoopback(probe);
-    reserved_ = probe; // held (bound, not listening) while the balancer joins the port
-    auto s = std::make_shared<Snapshot>();
-    s->version = 1;
-    TargetGroup g;
-    g.name = "tg";
-    g.targets.push_back(Target{"t0", backend_.endpoint(), 0, TargetState::Routable});
-    s->targetGroups.push_back(g);
-    LoadBalancer lb;
-    lb.name = "lb";
-    lb.desyncMitigationMode = mode;
-    Listener l;
-    l.endpoint = Endpoint{kLoopback, port_};
-    lb.listeners.push_back(l);
-    s->loadBalancers.push_back(lb);
-    balancer_ = std::make_unique<Balancer>(BalancerOptions{});
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    ASSERT_TRUE(balancer_->start().isOk());
+    ASSERT_TRUE(listener_.start(backend_.endpoint(),
+                                [&](LoadBalancer& lb) { lb.desyncMitigationMode = mode; }));
   }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-    if (reserved_ >= 0) {
-      close(reserved_);
-    }
-  }
+  void TearDown() override { listener_.stop(); }
   const CorpusCase& named(const std::string& name) {
     for (const CorpusCase& c : cases_) {
       if (c.name == name) {
@@ -147,7 +119,7 @@ protected:
   // connection after it (asked only when `askClosed`).
   Answer send(const CorpusCase& c, bool askClosed = true) {
     CorpusCase sent = withHost(c);
-    ClientConnection conn(port_);
+    ClientConnection conn(listener_.port());
     Answer a;
     a.status = conn.exchange(sent.head() + sent.body());
     a.closed = askClosed && conn.closedByPeer();
@@ -168,7 +140,7 @@ protected:
       DesyncAction expected = st == http1::ParseStatus::Complete ? desyncAction(mode, head->desync)
                                                                  : DesyncAction::Block;
       size_t before = backend_.requests();
-      ClientConnection conn(port_);
+      ClientConnection conn(listener_.port());
       int status = conn.exchange(bytes);
       size_t got = backend_.requests() - before;
       if (status == 400) {
@@ -213,14 +185,12 @@ protected:
                 std::string(desyncModeName(mode)).c_str(), cases_.size(), forwarded, refused);
   }
   uint64_t nonCompliant() {
-    return balancer_->counters().loadBalancers[0].desyncNonCompliantRequestCount;
+    return listener_.balancer().counters().loadBalancers[0].desyncNonCompliantRequestCount;
   }
 
   std::vector<CorpusCase> cases_;
   RawBackend backend_;
-  std::unique_ptr<Balancer> balancer_;
-  int reserved_ = -1;
-  uint16_t port_ = 0;
+  OneTargetListener listener_;
 };
 
 TEST_F(DesyncListenerTest, EveryCorpusCaseJudgedFromTheBackendDefensive) {
@@ -259,7 +229,7 @@ TEST_F(DesyncListenerTest, MonitorForwardsWhatTideCanFrame) {
   EXPECT_TRUE(a.closed);
   // Ambiguous: forwarded with its body, the connection kept.
   CorpusCase get = withHost(named("Get with a body and Content-Length"));
-  ClientConnection conn(port_);
+  ClientConnection conn(listener_.port());
   EXPECT_EQ(conn.exchange(get.head() + get.body()), 200);
   EXPECT_EQ(conn.exchange(get.head() + get.body()), 200);
   // Never forwarded in any mode: two lengths.

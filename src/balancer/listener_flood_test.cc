@@ -16,10 +16,10 @@
 namespace tide::balancer {
 namespace {
 
-using test_net::bindLoopback;
 using test_net::kLoopback;
 using test_net::waitFor;
 using testing::ClientConnection;
+using testing::OneTargetListener;
 using testing::RawBackend;
 
 constexpr const char* kRequest = "GET / HTTP/1.1\r\nHost: t.test\r\n\r\n";
@@ -40,45 +40,19 @@ protected:
   }
   // One worker; `maxConnections` on the listener, per client a quarter of it (the default).
   void start(uint32_t maxConnections) {
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(probe, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    port_ = bindLoopback(probe);
-    reserved_ = probe;
-    auto s = std::make_shared<Snapshot>();
-    s->version = 1;
-    TargetGroup g;
-    g.name = "tg";
-    g.targets.push_back(Target{"t0", backend_.endpoint(), 0, TargetState::Routable});
-    s->targetGroups.push_back(g);
-    LoadBalancer lb;
-    lb.name = "lb";
-    lb.maxConnectionsPerListener = maxConnections;
-    Listener l;
-    l.endpoint = Endpoint{kLoopback, port_};
-    lb.listeners.push_back(l);
-    s->loadBalancers.push_back(lb);
     BalancerOptions o;
     o.threads = 1;
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    ASSERT_TRUE(balancer_->start().isOk());
+    ASSERT_TRUE(listener_.start(
+        backend_.endpoint(),
+        [&](LoadBalancer& lb) { lb.maxConnectionsPerListener = maxConnections; }, o));
   }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-    if (reserved_ >= 0) {
-      close(reserved_);
-    }
-  }
-  TrafficCounters lbCounters() { return balancer_->counters().loadBalancers[0]; }
+  void TearDown() override { listener_.stop(); }
+  TrafficCounters lbCounters() { return listener_.balancer().counters().loadBalancers[0]; }
   // `n` connections from `source`, each served one request and then left idle.
   void idleConnections(uint32_t source, int n,
                        std::vector<std::unique_ptr<ClientConnection>>* into) {
     for (int i = 0; i < n; ++i) {
-      auto c = std::make_unique<ClientConnection>(port_, source);
+      auto c = std::make_unique<ClientConnection>(listener_.port(), source);
       ASSERT_TRUE(c->connected());
       ASSERT_EQ(c->exchange(kRequest), 200) << "connection " << i;
       into->push_back(std::move(c));
@@ -93,9 +67,7 @@ protected:
   }
 
   RawBackend backend_;
-  std::unique_ptr<Balancer> balancer_;
-  int reserved_ = -1;
-  uint16_t port_ = 0;
+  OneTargetListener listener_;
 };
 
 constexpr uint32_t kFlooder = kLoopback;   // 127.0.0.1
@@ -108,7 +80,7 @@ TEST_F(ListenerFloodTest, TwoThousandIdleConnectionsFromOneAddressDoNotLockOther
   size_t open = stillOpen(flood);
   EXPECT_LE(open, 100u) << "the per-client bound";
   EXPECT_GE(open, 90u);
-  ClientConnection other(port_, kOther);
+  ClientConnection other(listener_.port(), kOther);
   EXPECT_EQ(other.exchange(kRequest), 200);
   EXPECT_EQ(other.exchange(kRequest), 200);
   EXPECT_EQ(lbCounters().rejectedConnectionCount, 0u);
@@ -120,7 +92,7 @@ TEST_F(ListenerFloodTest, TwoThousandIdleConnectionsFromOneAddressDoNotLockOther
 TEST_F(ListenerFloodTest, AtTheListenersBoundTheOldestIdleMakeRoomNeverABusyOne) {
   start(400);
   // A request in progress (its head unfinished) before the flood.
-  ClientConnection busy(port_, kLoopback + 9);
+  ClientConnection busy(listener_.port(), kLoopback + 9);
   busy.send("GET / HTTP/1.1\r\n");
   ASSERT_TRUE(waitFor([&] { return lbCounters().activeConnectionCount == 1; }));
   // Four clients at their own bound (100 each) fill the listener.
@@ -131,7 +103,7 @@ TEST_F(ListenerFloodTest, AtTheListenersBoundTheOldestIdleMakeRoomNeverABusyOne)
   EXPECT_LE(stillOpen(idle), 399u);
   // Another client gets in: idle connections, the oldest first, make room.
   for (int i = 0; i < 20; ++i) {
-    ClientConnection other(port_, kOther);
+    ClientConnection other(listener_.port(), kOther);
     EXPECT_EQ(other.exchange(kRequest), 200);
   }
   EXPECT_EQ(lbCounters().rejectedConnectionCount, 0u);

@@ -20,10 +20,9 @@
 namespace tide::balancer {
 namespace {
 
-using test_net::bindLoopback;
-using test_net::kLoopback;
 using test_net::waitFor;
 using testing::ClientConnection;
+using testing::OneTargetListener;
 using testing::RawBackend;
 
 enum class Outcome {
@@ -270,40 +269,13 @@ TEST(Rfc9112Table, HeadParsersAgreeWithEveryRow) {
 class Rfc9112ListenerTest : public ::testing::TestWithParam<DesyncMitigationMode> {
 protected:
   void SetUp() override {
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(probe, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    port_ = bindLoopback(probe);
-    reserved_ = probe;
-    auto s = std::make_shared<Snapshot>();
-    s->version = 1;
-    TargetGroup g;
-    g.name = "tg";
-    g.targets.push_back(Target{"t0", backend_.endpoint(), 0, TargetState::Routable});
-    s->targetGroups.push_back(g);
-    LoadBalancer lb;
-    lb.name = "lb";
-    lb.desyncMitigationMode = GetParam();
-    Listener l;
-    l.endpoint = Endpoint{kLoopback, port_};
-    lb.listeners.push_back(l);
-    s->loadBalancers.push_back(lb);
-    balancer_ = std::make_unique<Balancer>(BalancerOptions{});
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    ASSERT_TRUE(balancer_->start().isOk());
+    ASSERT_TRUE(listener_.start(backend_.endpoint(),
+                                [](LoadBalancer& lb) { lb.desyncMitigationMode = GetParam(); }));
   }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-    close(reserved_);
-  }
+  void TearDown() override { listener_.stop(); }
 
   RawBackend backend_;
-  std::unique_ptr<Balancer> balancer_;
-  int reserved_ = -1;
-  uint16_t port_ = 0;
+  OneTargetListener listener_;
 };
 
 TEST_P(Rfc9112ListenerTest, EveryRowJudgedFromTheBackend) {
@@ -316,7 +288,7 @@ TEST_P(Rfc9112ListenerTest, EveryRowJudgedFromTheBackend) {
       want = mode == DesyncMitigationMode::Strictest ? Outcome::Refused : Outcome::Forwarded;
     }
     size_t before = backend_.requests();
-    ClientConnection conn(port_);
+    ClientConnection conn(listener_.port());
     int status = conn.exchange(r.bytes);
     size_t got = backend_.requests() - before;
     forwarded += got;

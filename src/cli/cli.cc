@@ -586,8 +586,9 @@ int runCommandLine(int argc, char** argv) {
           std::printf("  isolation: %s%s%s\n", str(h, "Isolation", "unknown").c_str(),
                       str(h, "IsolationNote", "").empty() ? "" : " - ",
                       str(h, "IsolationNote", "").c_str());
-          std::printf("  capacity: %.3g of %.3g CPU cores reserved by instances\n",
-                      h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0));
+          std::printf("  capacity: %.3g of %.3g vCPUs reserved by instances (on %d host cores)\n",
+                      h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0),
+                      h.value("HostCpuCores", 0));
           std::printf("  images:   %zu\n", j["Images"].size());
           std::printf("  security groups: %s\n\n", str(h, "SecurityGroups", "unknown").c_str());
           if (!j["AutoScalingGroups"].empty()) {

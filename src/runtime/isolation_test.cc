@@ -349,6 +349,28 @@ TEST_F(IsolationTest, ARestartKeepsTheUidAndTheDisk) {
   })) << readText(console);
 }
 
+// Two servers on one machine never give one uid to two instances: the uid follows the address,
+// which the host-wide address registry gives to one server's instance alone.
+TEST_F(IsolationTest, TheUidFollowsTheInstancesAddress) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "root only: instances get a uid of their own only when tide runs as root";
+  }
+  auto p = makeProvider();
+  ASSERT_EQ(p->info().isolation, "full") << p->info().isolationNote;
+  auto a = spec("id -u > uid.txt; echo ready; sleep 60");
+  a.environment.emplace_back("HOST", "127.1.3.9");
+  runUntilReady(*p, a);
+  EXPECT_EQ(readText(p->diskPath(a.instanceId) + "/uid.txt"),
+            std::to_string(kInstanceUidBase + 3 * 256 + 9) + "\n");
+  // Another instance at another address: another uid, whatever its id.
+  LocalProvider* q = p;
+  auto b = spec("id -u > uid.txt; echo ready; sleep 60");
+  b.environment.emplace_back("HOST", "127.1.4.9");
+  runUntilReady(*q, b);
+  EXPECT_EQ(readText(q->diskPath(b.instanceId) + "/uid.txt"),
+            std::to_string(kInstanceUidBase + 4 * 256 + 9) + "\n");
+}
+
 TEST_F(IsolationTest, TerminationEndsWhatCalledSetsid) {
   // Without cgroups, so that only the PID namespace can end the escaped process.
   auto p = makeProvider("none");

@@ -10,6 +10,7 @@
 #include "runtime/mountinfo.h"
 #include "runtime/process.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -122,10 +123,12 @@ struct LocalProvider::Impl {
   std::string isolationNote;  // what isolation lacks here, and why
   std::string addressNote;    // why the last address confinement failed ("" when none did)
 
-  // The instance's own uid (as root), kept in <dir>/uid from its first start: the lowest free
-  // one from a start point given by its id, so that concurrent servers on one machine rarely
-  // give the same uid to two instances. fresh: allocated now (the disk must be given to it).
-  Result<unsigned> instanceUid(const std::string& id, bool& fresh) {
+  // The instance's own uid (as root), kept in <dir>/uid from its first start: the first free one
+  // from a start point given by its address (127.1.B.y: the base + 256 B + y), which the
+  // host-wide address registry gives to one server's instance alone, so that two servers on one
+  // machine never give one uid to two instances (an instance without such an address starts
+  // from a point given by its id). fresh: allocated now (the disk must be given to it).
+  Result<unsigned> instanceUid(const std::string& id, const std::string& host, bool& fresh) {
     const std::string file = instanceDir(id) + "/uid";
     if (auto text = readFile(file)) {
       unsigned uid = 0;
@@ -151,6 +154,10 @@ struct LocalProvider::Impl {
       closedir(d);
     }
     unsigned start = unsigned(std::hash<std::string>()(id) % kInstanceUidCount);
+    in_addr a{};
+    if (inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 16) == 0x7f01) {
+      start = ntohl(a.s_addr) & 0xffff; // 127.1.B.y: 256 B + y
+    }
     for (unsigned k = 0; k < kInstanceUidCount; ++k) {
       unsigned uid = kInstanceUidBase + (start + k) % kInstanceUidCount;
       if (used.count(uid) == 0) {
@@ -430,7 +437,11 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     iso.hiddenPaths = m.hiddenPaths(disk.path());
     if (!m.userNamespace) {
       bool fresh = false;
-      Result<unsigned> uid = m.instanceUid(spec.instanceId, fresh);
+      std::string host;
+      for (const auto& [name, value] : spec.environment) {
+        host = name == "HOST" ? value : host;
+      }
+      Result<unsigned> uid = m.instanceUid(spec.instanceId, host, fresh);
       if (!uid) {
         return rollBack(uid.status());
       }

@@ -337,11 +337,11 @@ public:
                                                      api::credentialsPath(options_.dataDir) +
                                                      " (tide credentials prints it)")
                                                         .c_str());
-    std::printf("  data: %s\n  cgroups: %s (%s)\n  disks: %s%s%s\n  capacity: %.3g CPU cores "
-                "for instances\n  warm pools: %s\n",
+    std::printf("  data: %s\n  cgroups: %s (%s)\n  disks: %s%s%s\n  capacity: %.3g vCPUs for "
+                "instances (on %u host cores; --max-cpu-cores)\n  warm pools: %s\n",
                 options_.dataDir.c_str(), info.cgroups.c_str(), info.cgroupNote.c_str(),
                 info.diskCopy.c_str(), info.diskNote.empty() ? "" : " - ", info.diskNote.c_str(),
-                limits.maxCpuCores,
+                limits.maxCpuCores, std::max(1u, std::thread::hardware_concurrency()),
                 info.freezer ? "Hibernated freezes instances with the cgroup freezer"
                              : "no cgroup freezer: Hibernated warm instances stay Running");
     std::fflush(stdout);

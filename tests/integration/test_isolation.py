@@ -10,7 +10,8 @@ import subprocess
 import unittest
 import urllib.request
 
-from harness import SHOP, TideTestCase, pid_alive, serving, signed_headers, wait_for
+from harness import (SHOP, TIDE, TideTestCase, cli_env, pid_alive, serving, signed_headers,
+                     wait_for)
 
 ROOT = os.geteuid() == 0
 SETPRIV = shutil.which("setpriv")
@@ -173,6 +174,67 @@ class IsolationTest(TideTestCase):
         self.assertEqual(made["State"], "available")
         # The server's own caller (root) still images its private directory.
         self.make_image("private-by-root", private, "python3 server.py")
+
+    @unittest.skipUnless(ROOT and SETPRIV, "needs root and setpriv to act as another local user")
+    def test_a_local_user_without_the_key_gets_nothing(self):
+        """What any local account could do before: RunInstances with user data that copies
+        /etc/shadow, through the open API. Now it cannot read the server's key or state, and
+        every request it can make without the key is refused and changes nothing."""
+        mark = f"/tmp/tide-isolation-stolen-{os.getpid()}"
+        os.chmod(self.tmp, 0o755)  # the data directory's parent: nobody may look, not read
+        user_data = f"#!/bin/sh\nhead -c 30 /etc/shadow > {mark}\n"
+        form = ("Action=RunInstances&Version=2016-11-15&ImageId=ami-00000000000000000&"
+                "MinCount=1&MaxCount=1&UserData=" +
+                __import__("base64").b64encode(user_data.encode()).decode())
+        script = r"""
+import json, sys, urllib.error, urllib.request
+endpoint, data_dir, body, forged = sys.argv[1:5]
+for name in ("credentials", "state.db"):
+    try:
+        open(data_dir + "/" + name).read(1)
+        print(name + ": read")
+    except OSError as e:
+        print(name + ": " + type(e).__name__)
+for what, headers in (("unsigned", {}), ("forged", json.loads(forged))):
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    r = urllib.request.Request(endpoint + "/", data=body.encode(), method="POST", headers=headers)
+    try:
+        urllib.request.urlopen(r, timeout=30)
+        print(what + ": accepted")
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        print(what + ": %d %s" % (e.code, text[text.find("<Code>") + 6:text.find("</Code>")]))
+"""
+        forged = signed_headers(self.server, form.encode(),
+                                {"Content-Type": "application/x-www-form-urlencoded"},
+                                service="ec2", key=("AKIAIOSFODNN7EXAMPLE", "x" * 40))
+        out = subprocess.run(
+            [SETPRIV, "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON,
+             "-c", script, self.server.endpoint, self.data_dir, form, json.dumps(forged)],
+            capture_output=True, text=True, timeout=60, check=True).stdout
+        self.assertIn("credentials: PermissionError", out)
+        self.assertIn("state.db: PermissionError", out)
+        self.assertIn("unsigned: 403 MissingAuthenticationToken", out)
+        self.assertIn("forged: 401 AuthFailure", out)
+        # The CLI as that user finds no key it may read: a clear refusal, no instance.
+        cli = subprocess.run(
+            [SETPRIV, "--reuid", "65534", "--regid", "65534", "--clear-groups", TIDE,
+             "instance", "ls"], capture_output=True, text=True, timeout=60,
+            env=dict(cli_env(self.server), HOME="/nonexistent"), stdin=subprocess.DEVNULL)
+        self.assertNotEqual(cli.returncode, 0, cli.stdout)
+        self.assertNotIn("Traceback", cli.stderr)
+        self.assertRegex(cli.stderr, r"MissingAuthenticationToken|credentials")
+        self.assertEqual(self.ok("DescribeInstances", {})["Reservations"], [])
+        self.assertFalse(os.path.exists(mark))
+
+    def test_secrets_are_readable_by_their_owner_only(self):
+        inst = self.run_one(self.make_image())
+        wait_for(lambda: serving(inst), what="the instance to answer")
+        console = os.path.join(self.data_dir, "instances", inst["InstanceId"], "console.log")
+        secrets = [os.path.join(self.data_dir, name)
+                   for name in ("credentials", "state.db", "state.db-wal", "state.db-shm")]
+        for path in [p for p in secrets if os.path.exists(p)] + [console]:
+            self.assertEqual(os.stat(path).st_mode & 0o077, 0, path)
 
     def test_without_root_the_missing_parts_are_named(self):
         status = self.status()
