@@ -287,22 +287,29 @@ class AwsCliTest(AwsClientTestCase):
                              "--auto-scaling-group-name", "sched", "--scheduled-action-name", "x",
                              "--recurrence", "0 25 * * *", "--desired-capacity", "1")
         self.assertIn("(ValidationError)", err)
-        start = (datetime.datetime.now(datetime.timezone.utc) +
-                 datetime.timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        later = (datetime.datetime.now(datetime.timezone.utc) +
+                 datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.aws("autoscaling", "put-scheduled-update-group-action", "--auto-scaling-group-name",
-                 "sched", "--scheduled-action-name", "soon", "--start-time", start,
-                 "--max-size", "2", "--desired-capacity", "1")
+                 "sched", "--scheduled-action-name", "later", "--start-time", later,
+                 "--max-size", "3", "--desired-capacity", "2")
         # --page-size 1: the CLI follows NextToken through both actions.
         listed = self.aws("autoscaling", "describe-scheduled-actions", "--auto-scaling-group-name",
                           "sched", "--page-size", "1")["ScheduledUpdateGroupActions"]
-        self.assertEqual(sorted(a["ScheduledActionName"] for a in listed), ["soon", "weekdays"])
-        soon = [a for a in listed if a["ScheduledActionName"] == "soon"][0]
-        self.assertEqual(soon["DesiredCapacity"], 1)
-        self.assertTrue(soon["StartTime"].startswith(start[:-1]), soon)
+        self.assertEqual(sorted(a["ScheduledActionName"] for a in listed), ["later", "weekdays"])
+        pending = [a for a in listed if a["ScheduledActionName"] == "later"][0]
+        self.assertEqual(pending["DesiredCapacity"], 2)
+        self.assertTrue(pending["StartTime"].startswith(later[:-1]), pending)
         group = lambda: self.aws("autoscaling", "describe-auto-scaling-groups",
                                  "--auto-scaling-group-names", "sched")["AutoScalingGroups"][0]
         self.assertEqual(group()["DesiredCapacity"], 0)
-        wait_for(lambda: group()["DesiredCapacity"] == 1, timeout=30,
+        # One due in ten seconds (time for the CLI to start on a loaded machine: a start time
+        # already past is refused): it runs then, and is gone after.
+        start = (datetime.datetime.now(datetime.timezone.utc) +
+                 datetime.timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.aws("autoscaling", "put-scheduled-update-group-action", "--auto-scaling-group-name",
+                 "sched", "--scheduled-action-name", "soon", "--start-time", start,
+                 "--max-size", "2", "--desired-capacity", "1")
+        wait_for(lambda: group()["DesiredCapacity"] == 1, timeout=45,
                  what="the scheduled action to set the desired capacity")
         self.assertEqual(group()["MaxSize"], 2)
         causes = [a["Cause"] for a in self.aws("autoscaling", "describe-scaling-activities",
@@ -312,7 +319,7 @@ class AwsCliTest(AwsClientTestCase):
                       causes)
         left = self.aws("autoscaling", "describe-scheduled-actions", "--auto-scaling-group-name",
                         "sched")["ScheduledUpdateGroupActions"]
-        self.assertEqual([a["ScheduledActionName"] for a in left], ["weekdays"])
+        self.assertEqual(sorted(a["ScheduledActionName"] for a in left), ["later", "weekdays"])
         self.aws("autoscaling", "delete-scheduled-action", "--auto-scaling-group-name", "sched",
                  "--scheduled-action-name", "weekdays")
         self.aws("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "sched",
