@@ -20,6 +20,10 @@ stopped by its process id at the end.
 
 Usage: bench/soak.py [--tide build/tide] [--minutes 30] [--cycle 120] [--rate 60]
                      [--work 200] [--min-size 2] [--max-size 6] [--sample 15]
+                     [--server-args '--metric-retention 600 --terminated-retention 60']
+
+The server keeps 1 s metric data for 3 hours (docs/metrics.md), so its memory grows for its
+first 3 hours; --server-args '--metric-retention 600' shows the level within a shorter run.
 """
 
 import argparse
@@ -99,6 +103,8 @@ def main():
     ap.add_argument("--min-size", type=int, default=2)
     ap.add_argument("--max-size", type=int, default=6)
     ap.add_argument("--sample", type=int, default=15, help="seconds between samples")
+    ap.add_argument("--server-args", default="",
+                    help="more tide server options, e.g. '--metric-retention 600'")
     ap.add_argument("--grace", type=int, default=15,
                     help="seconds after a scale-in begins whose failures are the killed ones'")
     args = ap.parse_args()
@@ -108,7 +114,8 @@ def main():
     api, port = free_port(), free_port()
     env = dict(os.environ, TIDE_ENDPOINT=f"http://127.0.0.1:{api}", TIDE_DATA_DIR=data_dir)
     server = subprocess.Popen([args.tide, "server", "--data-dir", data_dir,
-                               "--api", f"127.0.0.1:{api}"], stdout=subprocess.PIPE,
+                               "--api", f"127.0.0.1:{api}", *args.server_args.split()],
+                              stdout=subprocess.PIPE,
                               stderr=open(os.path.join(tmp, "server.log"), "w"),
                               stdin=subprocess.DEVNULL)
     load = None

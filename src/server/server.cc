@@ -207,7 +207,9 @@ public:
                              : 4.0 * std::max(1u, std::thread::hardware_concurrency());
     ctx_ =
         std::make_unique<api::ActionContext>(api::ActionContext{*store_, clock_, *host_, limits});
-    metricStore_ = std::make_unique<metrics::MetricStore>(clock_);
+    metrics::MetricStoreOptions metricOptions;
+    metricOptions.retentionSeconds = options_.metricRetentionSeconds;
+    metricStore_ = std::make_unique<metrics::MetricStore>(clock_, metricOptions);
     ctx_->metrics = metricStore_.get();
     ctx_->actions = &actions_;
     ctx_->addresses = addresses_.get();
@@ -647,6 +649,10 @@ int serverMain(int argc, char** argv) {
   app.add_option("--terminated-retention", retentionSeconds,
                  "seconds terminated instances stay listed")
       ->check(CLI::Range(0.0, 86400.0 * 7))
+      ->capture_default_str();
+  app.add_option("--metric-retention", o.metricRetentionSeconds,
+                 "seconds metric data is kept, at one-second resolution (memory grows with it)")
+      ->check(CLI::Range(600, 86400 * 15))
       ->capture_default_str();
   app.add_option("--balancer-threads", o.balancerThreads,
                  "load balancer worker threads (default: one per core)")

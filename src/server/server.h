@@ -20,6 +20,7 @@ struct ServerOptions {
   double maxCpuCores = 0;                         // capacity limit; 0: 4 x the machine's cores
   Millis terminationGrace = Millis(10'000);       // SIGTERM to SIGKILL when stopping instances
   Millis terminatedRetention = Millis(3'600'000); // terminated instances stay listed this long
+  int metricRetentionSeconds = 3 * 3600;          // 1 s metric data kept (CloudWatch: 3 hours)
   unsigned balancerThreads = 0;                   // load balancer workers; 0: one per core
   std::string cgroupMode = "auto";                // auto, v1, v2, none
   std::string diskMode = "auto";                  // auto, overlay, copy
