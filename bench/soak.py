@@ -110,6 +110,9 @@ def main():
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="tide-soak-")
+    # A copy of the binary: a rebuild during a long run must not pull it from under the CLI.
+    shutil.copy2(args.tide, os.path.join(tmp, "tide"))
+    args.tide = os.path.join(tmp, "tide")
     data_dir = os.path.join(tmp, "data")
     api, port = free_port(), free_port()
     env = dict(os.environ, TIDE_ENDPOINT=f"http://127.0.0.1:{api}", TIDE_DATA_DIR=data_dir)
@@ -119,6 +122,7 @@ def main():
                               stderr=open(os.path.join(tmp, "server.log"), "w"),
                               stdin=subprocess.DEVNULL)
     load = None
+    stack_up = True  # (tide down is harmless when tide up never ran)
 
     def tide(*a):
         return subprocess.run([args.tide, *a], env=env, capture_output=True, text=True,
@@ -217,6 +221,7 @@ def main():
         print(f"  after the last scale-in: {len(live)} instances not terminated (the minimum is "
               f"{args.min_size}); leftovers: {len(left)}" + "".join(f"\n    {x}" for x in left))
         tide("down", "--stack-name", "soak")
+        stack_up = False
         left = leftovers(data_dir, set())
         print(f"  after tide down: leftovers: {len(left)}" + "".join(f"\n    {x}" for x in left))
         return 0
@@ -227,6 +232,9 @@ def main():
         if load is not None:
             load.send_signal(signal.SIGTERM)
             load.wait(timeout=30)
+        if stack_up:  # instances outlive their server: remove them first
+            subprocess.run([args.tide, "down", "--stack-name", "soak"], env=env, timeout=300,
+                           capture_output=True)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         shutil.rmtree(tmp, ignore_errors=True)
