@@ -147,6 +147,9 @@ void printFailures(const ApiClient& api, const std::string& name, const std::str
     }
     request["NextToken"] = (*r)["NextToken"];
   }
+  if (!failed.empty()) {
+    std::printf("what failed:\n");
+  }
   for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
     std::printf("  %-16s %-42s %-18s %s\n", str(*it, "ResourceStatus").c_str(),
                 str(*it, "ResourceType").c_str(), str(*it, "LogicalResourceId").c_str(),
