@@ -92,7 +92,9 @@ void ImageController::workerLoop() {
 
 Status ImageController::record(const std::string& id,
                                const Result<runtime::ImageContent>& content) {
-  return store_.transact([&](store::Tx& tx) -> Status {
+  std::optional<model::Image> recorded;
+  TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
+    recorded.reset();
     TIDE_ASSIGN_OR_RETURN(auto current, tx.image(id));
     // Deregistered meanwhile: keep it gone. Anything but Pending: someone else decided.
     if (!current.has_value() || current->state != model::ImageState::Pending) {
@@ -104,15 +106,24 @@ Status ImageController::record(const std::string& id,
       img.contentDigest = content->digest;
       img.sizeBytes = content->sizeBytes;
       img.fileCount = content->fileCount;
-      logInfo("image " + img.imageId + " (" + img.name + ") is available: " +
-              std::to_string(content->fileCount) + " files, " + content->digest);
     } else {
       img.state = model::ImageState::Failed;
       img.stateReason = content.status().message();
-      logWarn("image " + img.imageId + " (" + img.name + ") failed: " + img.stateReason);
     }
-    return tx.putImage(img);
-  });
+    TIDE_RETURN_IF_ERROR(tx.putImage(img));
+    recorded = std::move(img);
+    return Status::ok();
+  }));
+  if (!recorded) {
+    logInfo("image " + id + " is gone (deregistered) or no longer pending: its import is dropped");
+  } else if (content) {
+    logInfo("image " + recorded->imageId + " (" + recorded->name +
+            ") is available: " + std::to_string(content->fileCount) + " files, " + content->digest);
+  } else {
+    logWarn("image " + recorded->imageId + " (" + recorded->name +
+            ") failed: " + recorded->stateReason);
+  }
+  return Status::ok();
 }
 
 Status ImageController::reconcile() {
