@@ -9,10 +9,15 @@ records each answer's latency. It prints the
 number of requests, their median, 99th percentile and slowest latency, and how long the import
 took.
 
+With `--launch`, the server runs with `--disks copy` (each instance gets its own copy of its
+image's tree: the mode used without root, where overlayfs is not available) and after the
+import the benchmark launches one instance of the big image and measures the same way until
+the instance is running: a launch's disk copy still runs on the control thread.
+
 It is a benchmark, not a test: it prints figures and asserts nothing. Everything it starts is
 ended by its process id, and its directories are removed.
 
-Usage: bench/import_latency.py [--tide build/tide] [--gib 1] [--pause-ms 10]
+Usage: bench/import_latency.py [--tide build/tide] [--gib 1] [--pause-ms 10] [--launch]
 """
 
 import argparse
@@ -38,11 +43,19 @@ def call(endpoint, action, params):
         return json.loads(r.read())
 
 
+def report(what, latencies):
+    ms = sorted(x * 1000 for x in latencies)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    print(f"{what}: {len(ms)} requests, median {statistics.median(ms):.1f} ms, "
+          f"p99 {p99:.1f} ms, slowest {ms[-1]:.1f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tide", default=os.path.join(ROOT, "build", "tide"))
     ap.add_argument("--gib", type=float, default=1.0)
     ap.add_argument("--pause-ms", type=float, default=10.0)
+    ap.add_argument("--launch", action="store_true")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="tide-import-latency-")
@@ -60,7 +73,8 @@ def main():
         data = os.path.join(tmp, "data")
         server = subprocess.Popen(
             [args.tide, "server", "--data-dir", data, "--api", "127.0.0.1:0", "--auth", "none",
-             "--address-registry", os.path.join(tmp, "registry")],
+             "--address-registry", os.path.join(tmp, "registry"),
+             *(["--disks", "copy"] if args.launch else [])],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         line = server.stdout.readline().decode()
         if "listening on" not in line:
@@ -88,12 +102,33 @@ def main():
                 raise SystemExit("import_latency: the import took more than 900 s")
             time.sleep(args.pause_ms / 1000)
         took = time.monotonic() - started
-        latencies.sort()
-        ms = [x * 1000 for x in latencies]
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
         print(f"import of {args.gib:g} GiB ({n} files): {state} after {took:.2f} s")
-        print(f"DescribeImages during it: {len(ms)} requests, median {statistics.median(ms):.1f} "
-              f"ms, p99 {p99:.1f} ms, slowest {ms[-1]:.1f} ms")
+        report("DescribeImages during it", latencies)
+        if args.launch:
+            started = time.monotonic()
+            run = call(endpoint, "RunInstances", {"ImageId": image, "InstanceType": "t3.nano",
+                                                  "Port": 1})
+            instance = run["Instances"][0]["InstanceId"]
+            latencies = []
+            while True:
+                t = time.monotonic()
+                found = call(endpoint, "DescribeInstances", {"InstanceIds": [instance]})
+                latencies.append(time.monotonic() - t)
+                if found["Reservations"][0]["Instances"][0]["State"]["Name"] != "pending":
+                    break
+                if time.monotonic() - started > 900:
+                    raise SystemExit("import_latency: the launch took more than 900 s")
+                time.sleep(args.pause_ms / 1000)
+            print(f"launch with its own copy of the image: out of pending after "
+                  f"{time.monotonic() - started:.2f} s")
+            report("DescribeInstances during it", latencies)
+            call(endpoint, "TerminateInstances", {"InstanceIds": [instance]})
+            deadline = time.monotonic() + 120
+            while call(endpoint, "DescribeInstances", {"InstanceIds": [instance]})[
+                    "Reservations"][0]["Instances"][0]["State"]["Name"] != "terminated":
+                if time.monotonic() > deadline:
+                    raise SystemExit("import_latency: the instance did not terminate")
+                time.sleep(0.1)
     finally:
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGTERM)
