@@ -86,8 +86,8 @@ inline uint32_t targetWeight(const TargetGroup& group, const Target& t, int64_t 
   return w == 0 ? 1 : w;
 }
 
-// Whether a target may get a new request. `failOpen`: no target of its group is Routable, so
-// Unhealthy ones are used as ALB does; Draining ones never are.
+// Whether a target may get a new request. `failOpen`: every target of its group is Unhealthy
+// (or Draining), so Unhealthy ones are used as ALB does; Draining and Initial ones never are.
 inline bool isEligible(const Target& t, bool failOpen, uint32_t excludeSlot) {
   return t.slot != excludeSlot &&
          (t.state == TargetState::Routable || (failOpen && t.state == TargetState::Unhealthy));

@@ -1,6 +1,7 @@
 // The load-balancing algorithms alone: weights, the slow start ramp under a fixed now, and the
 // spread of weighted_random with a seeded generator (deterministic: same seed, same picks).
 #include "balancer/lb_algorithm.h"
+#include "balancer/prepared_snapshot.h"
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,48 @@ TEST(LbAlgorithmTest, RoundRobinTakesTurnsAndSkipsIneligible) {
   }
   EXPECT_EQ(rr->choose(g, false, /*excludeSlot=*/0, s), -1);
   EXPECT_EQ(rr->choose(g, /*failOpen=*/true, 0, s), 2); // unhealthy ones when failing open
+}
+
+TEST(LbAlgorithmTest, InitialTargetsGetNoRequestsEvenWhenTheGroupFailsOpen) {
+  for (const char* name : {"round_robin", "least_outstanding_requests", "weighted_random"}) {
+    TargetGroup g = group(3, name);
+    g.targets[0].state = TargetState::Initial;
+    g.targets[1].state = TargetState::Unhealthy;
+    g.targets[2].state = TargetState::Initial;
+    SelectionState s = state();
+    const LbAlgorithm* a = findLbAlgorithm(name);
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(a->choose(g, /*failOpen=*/false, kNoSlot, s), -1) << name;
+      EXPECT_EQ(a->choose(g, /*failOpen=*/true, kNoSlot, s), 1) << name;
+    }
+  }
+}
+
+// Whether prepareSnapshot decides that a group of targets in these states fails open.
+bool failsOpen(std::vector<TargetState> states) {
+  auto snap = std::make_shared<Snapshot>();
+  TargetGroup g = group(states.size(), "round_robin");
+  for (size_t i = 0; i < states.size(); ++i) {
+    g.targets[i].state = states[i];
+  }
+  snap->targetGroups.push_back(g);
+  auto p = prepareSnapshot(snap, SlotCapacity{});
+  EXPECT_TRUE(p.isOk()) << p.status().toString();
+  return p.isOk() && (*p)->failOpenByGroup.at(0) != 0;
+}
+
+TEST(LbAlgorithmTest, AGroupFailsOpenOnlyWhenEveryTargetIsUnhealthy) {
+  using S = TargetState;
+  EXPECT_TRUE(failsOpen({S::Unhealthy}));
+  EXPECT_TRUE(failsOpen({S::Unhealthy, S::Unhealthy}));
+  EXPECT_TRUE(failsOpen({S::Unhealthy, S::Draining})); // draining ones are deregistered
+  EXPECT_FALSE(failsOpen({S::Routable, S::Unhealthy}));
+  // A target in its initial checks is not unhealthy: no fail-open while one is, and the new
+  // target gets nothing either until it passes (the case above).
+  EXPECT_FALSE(failsOpen({S::Initial}));
+  EXPECT_FALSE(failsOpen({S::Unhealthy, S::Initial}));
+  EXPECT_FALSE(failsOpen({S::Draining}));
+  EXPECT_FALSE(failsOpen({}));
 }
 
 TEST(LbAlgorithmTest, RoundRobinGivesARampingTargetItsWeightedShare) {

@@ -163,7 +163,11 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
       return validationError("target group '" + g.name + "': invalid application cookie name");
     }
     p->algorithmByGroup.push_back(algorithm);
-    bool anyRoutable = false;
+    // Fail open as ALB does: only when every registered target is unhealthy. A target still in
+    // its initial checks is not unhealthy: while one is, the group does not fail open (it gets
+    // no traffic itself either, lb_algorithm.h isEligible).
+    bool anyUnhealthy = false;
+    bool anyRoutableOrInitial = false;
     for (const Target& t : g.targets) {
       if (t.slot >= capacity.targets || p->stateBySlot[t.slot] != SlotState::Absent) {
         return validationError("target '" + t.id + "': slot " + std::to_string(t.slot) +
@@ -174,13 +178,15 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
       }
       p->stateBySlot[t.slot] = t.state == TargetState::Routable   ? SlotState::Routable
                                : t.state == TargetState::Draining ? SlotState::Draining
+                               : t.state == TargetState::Initial  ? SlotState::Initial
                                                                   : SlotState::Unhealthy;
       p->endpointBySlot[t.slot] = t.endpoint;
       p->targetIndexBySlot[t.slot] = static_cast<int32_t>(&t - g.targets.data());
       p->targetSlotEnd = std::max(p->targetSlotEnd, t.slot + 1);
-      anyRoutable |= t.state == TargetState::Routable;
+      anyUnhealthy |= t.state == TargetState::Unhealthy;
+      anyRoutableOrInitial |= t.state == TargetState::Routable || t.state == TargetState::Initial;
     }
-    p->failOpenByGroup.push_back(anyRoutable ? 0 : 1);
+    p->failOpenByGroup.push_back(anyUnhealthy && !anyRoutableOrInitial ? 1 : 0);
   }
   return std::shared_ptr<const PreparedSnapshot>(std::move(p));
 }

@@ -27,6 +27,7 @@ enum class SlotState : uint8_t {
   Routable,  // TargetState::Routable
   Draining,  // TargetState::Draining
   Unhealthy, // TargetState::Unhealthy
+  Initial,   // TargetState::Initial
 };
 
 struct PreparedListener {
@@ -60,10 +61,11 @@ struct PreparedSnapshot {
   std::vector<PreparedListener> listeners;          // all listeners of all load balancers
   std::vector<PreparedSocket> sockets;              // where the workers listen
   std::vector<const LbAlgorithm*> algorithmByGroup; // by index in snapshot->targetGroups
-  std::vector<uint8_t> failOpenByGroup;             // by index: no Routable target, use Unhealthy
-  std::vector<SlotState> stateBySlot;               // by Target::slot (capacity long)
-  std::vector<Endpoint> endpointBySlot;             // by Target::slot
-  uint32_t loadBalancerSlotEnd = 0;                 // 1 + highest slot in use (0 when none)
+  std::vector<uint8_t> failOpenByGroup; // by index: every target Unhealthy or Draining (none
+                                        // Routable or Initial), so the Unhealthy ones are used
+  std::vector<SlotState> stateBySlot;   // by Target::slot (capacity long)
+  std::vector<Endpoint> endpointBySlot; // by Target::slot
+  uint32_t loadBalancerSlotEnd = 0;     // 1 + highest slot in use (0 when none)
   uint32_t targetGroupSlotEnd = 0;
   uint32_t targetSlotEnd = 0;
   size_t bufferBytes = 0; // connection buffer size: fits the largest head limit

@@ -30,13 +30,16 @@ struct Endpoint {
 
 // What the balancer may do with a registered target (HAProxy keeps the same split between
 // operational and admin state). Transitions are the control plane's: a target is registered as
-// Unhealthy or Routable, moves between the two with health checks, and becomes Draining when
-// deregistered until the deregistration delay or its last request ends; then it leaves the
-// snapshot.
+// Initial (or Routable when its group has no health checks), becomes Routable or Unhealthy with
+// health checks and moves between the two, and becomes Draining when deregistered until the
+// deregistration delay or its last request ends; then it leaves the snapshot.
 enum class TargetState : uint8_t {
   Routable,  // healthy (or health unknown but allowed): gets new requests
   Draining,  // deregistering: no new requests; in-flight ones finish; keep-alive closed after
-  Unhealthy, // failed health checks: no new requests unless no target is Routable (fail open)
+  Unhealthy, // failed health checks: no new requests unless every target of the group is
+             // Unhealthy (fail open, as ALB does)
+  Initial,   // registered, no health check passed yet: never gets requests, and keeps its
+             // group from failing open
 };
 
 struct Target {

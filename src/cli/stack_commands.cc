@@ -111,6 +111,53 @@ Json waitSettled(const ApiClient& api, const std::string& name, int timeoutSecon
   }
 }
 
+// The id of the stack's newest event, "" when it has none: where the events of what comes next
+// begin.
+std::string newestEventId(const ApiClient& api, const std::string& name) {
+  auto r = api.call("DescribeStackEvents", {{"StackName", name}});
+  if (!r || (*r)["StackEvents"].empty()) {
+    return "";
+  }
+  return str((*r)["StackEvents"][0], "EventId");
+}
+
+// Prints the stack's failed events newer than the event `since` ("" : all), oldest first, with
+// their reasons: what made a create or update roll back.
+void printFailures(const ApiClient& api, const std::string& name, const std::string& since) {
+  std::vector<Json> failed;
+  Json request = {{"StackName", name}};
+  for (int page = 0; page < 100; ++page) {
+    auto r = api.call("DescribeStackEvents", request);
+    if (!r) {
+      return;
+    }
+    bool reached = false;
+    for (const Json& e : (*r)["StackEvents"]) {
+      if (!since.empty() && str(e, "EventId") == since) {
+        reached = true;
+        break;
+      }
+      if (str(e, "ResourceStatus").ends_with("_FAILED") &&
+          str(e, "LogicalResourceId") != str(e, "StackName")) {
+        failed.push_back(e);
+      }
+    }
+    if (reached || !r->contains("NextToken")) {
+      break;
+    }
+    request["NextToken"] = (*r)["NextToken"];
+  }
+  if (!failed.empty()) {
+    std::printf("what failed:\n");
+  }
+  for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
+    std::printf("  %-16s %-42s %-18s %s\n", str(*it, "ResourceStatus").c_str(),
+                str(*it, "ResourceType").c_str(), str(*it, "LogicalResourceId").c_str(),
+                str(*it, "ResourceStatusReason", "").c_str());
+  }
+  std::fflush(stdout);
+}
+
 std::string stackNameOf(const std::string& file, const std::string& given) {
   if (!given.empty()) {
     return given;
@@ -169,6 +216,7 @@ void addStackCommands(CLI::App& app, CommandContext& ctx) {
       }
       bool changed = true;
       std::set<std::string> before;
+      std::string since; // this run's events come after this one
       if (existing.is_null()) {
         orDie(api.call("CreateStack", request));
         if (!quiet) {
@@ -176,6 +224,7 @@ void addStackCommands(CLI::App& app, CommandContext& ctx) {
         }
       } else {
         before = resourceStates(api, name);
+        since = newestEventId(api, name);
         auto r = api.call("UpdateStack", request);
         if (!r && r.status().message() == "No updates are to be performed.") {
           changed = false;
@@ -196,7 +245,17 @@ void addStackCommands(CLI::App& app, CommandContext& ctx) {
       }
       std::string status = str(stack, "StackStatus");
       if (status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE") {
-        die(Status(status, "stack " + name + ": " + str(stack, "StackStatusReason", "")));
+        if (!quiet && changed) {
+          printFailures(api, name, since);
+        }
+        // As CloudFormation: a failed update goes back to the last good state, a failed
+        // creation deletes what it made (docs/reliability.md, "Stack updates").
+        std::string outcome = status == "UPDATE_ROLLBACK_COMPLETE"
+                                  ? " (rolled back: every resource is as it was before the update)"
+                              : status == "ROLLBACK_COMPLETE"
+                                  ? " (rolled back: what the stack had made is deleted)"
+                                  : "";
+        die(Status(status, "stack " + name + ": " + str(stack, "StackStatusReason", "") + outcome));
       }
       ctx.outcome = Outcome{Json{{"Stacks", Json::array({stack})}}, [](const Json& j) {
                               const Json& s = j["Stacks"][0];

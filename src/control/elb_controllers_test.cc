@@ -11,8 +11,11 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <fcntl.h>
 #include <filesystem>
 #include <netinet/in.h>
+#include <optional>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -206,7 +209,7 @@ TEST_F(ElbControllersTest, PublisherBuildsSnapshotsWithStableSlotsAndOnlyWhenCha
   const auto& a = s2.targetGroups[0].targets[0];
   const auto& b = s2.targetGroups[0].targets[1];
   EXPECT_EQ(a.state, balancer::TargetState::Routable);
-  EXPECT_EQ(b.state, balancer::TargetState::Unhealthy); // initial: only when failing open
+  EXPECT_EQ(b.state, balancer::TargetState::Initial); // no traffic before a passing check
   EXPECT_EQ(a.endpoint.address, 0x7f010001u);
   EXPECT_EQ(a.endpoint.port, 8080);
   EXPECT_EQ(s2.loadBalancers[0].listeners[0].endpoint.port, 8000);
@@ -226,6 +229,27 @@ TEST_F(ElbControllersTest, PublisherBuildsSnapshotsWithStableSlotsAndOnlyWhenCha
   EXPECT_EQ(t3[0].state, balancer::TargetState::Draining);
   EXPECT_EQ(t3[1].state, balancer::TargetState::Routable);
   EXPECT_NE(a.slot, b.slot);
+}
+
+TEST_F(ElbControllersTest, PublisherRoutesToInitialTargetsOnlyWithoutHealthChecks) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  instance("i-a", model::InstanceState::Running, "127.1.0.1");
+  instance("i-b", model::InstanceState::Running, "127.1.0.2");
+  target("i-a", 8080, TargetHealthState::Initial);
+  target("i-b", 8080, TargetHealthState::Unhealthy);
+  listener(8000);
+  ASSERT_TRUE(p.publish().isOk());
+  ASSERT_EQ(published.back()->targetGroups.size(), 1u);
+  const auto& checked = published.back()->targetGroups[0].targets;
+  ASSERT_EQ(checked.size(), 2u);
+  EXPECT_EQ(checked[0].state, balancer::TargetState::Initial);
+  EXPECT_EQ(checked[1].state, balancer::TargetState::Unhealthy);
+  // Without health checks no check will ever pass: ALB routes to such targets ("unavailable").
+  tg_.healthCheckEnabled = false;
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].targets[0].state, balancer::TargetState::Routable);
 }
 
 TEST_F(ElbControllersTest, PublisherCarriesTheDesyncMitigationMode) {
@@ -533,6 +557,76 @@ bool runChecks(EventLoop& loop, HealthChecker& checker, const Clock& clock,
   loop.runAfter(Millis(0), tick);
   loop.run();
   return done();
+}
+
+// The control thread busy (in an I/O callback) past a check's timeout while the target
+// answered in time: the check reads the answer before it calls it a timeout, so a busy server
+// does not make healthy targets fail their checks.
+TEST(HealthProbe, ATimerThatFiresLateReadsTheAnswerFirst) {
+  // A server that reads the request and answers only when told.
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ASSERT_EQ(::listen(lfd, 4), 0);
+  std::atomic<bool> gotRequest{false}, answerNow{false}, answered{false};
+  std::thread server([&] {
+    int c = ::accept(lfd, nullptr, nullptr);
+    if (c < 0) {
+      return;
+    }
+    char buf[1024];
+    (void)::recv(c, buf, sizeof buf, 0);
+    gotRequest = true;
+    for (int i = 0; i < 10'000 && !answerNow; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    answered = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::close(c);
+  });
+  int busy[2];
+  ASSERT_EQ(::pipe2(busy, O_CLOEXEC | O_NONBLOCK), 0);
+  EventLoop loop;
+  std::optional<CheckResult> result;
+  auto started = std::chrono::steady_clock::now();
+  constexpr Millis kTimeout(30);
+  // The busy callback: the target answers while it runs, and it runs past the timeout.
+  ASSERT_OK(loop.add(busy[0], EPOLLIN, [&](uint32_t) {
+    char b;
+    (void)::read(busy[0], &b, 1);
+    answerNow = true;
+    for (int i = 0; i < 10'000 && !answered; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_until(started + 2 * kTimeout);
+  }));
+  std::function<void()> whenRequestIn = [&] {
+    if (!gotRequest) {
+      loop.runAfter(Millis(1), whenRequestIn);
+      return;
+    }
+    (void)::write(busy[1], "x", 1);
+  };
+  startHealthProbe(loop, INADDR_LOOPBACK, ntohs(sa.sin_port), 0, "/health", "200", kTimeout,
+                   [&](CheckResult r) {
+                     result = r;
+                     loop.stop();
+                   });
+  loop.runAfter(Millis(1), whenRequestIn);
+  loop.run();
+  server.join();
+  loop.remove(busy[0]);
+  ::close(busy[0]);
+  ::close(busy[1]);
+  ::close(lfd);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->kind, CheckResult::Kind::Passed) << result->detail;
 }
 
 TEST_F(ElbControllersTest, HealthCheckerWritesStateChangesNotEveryCheck) {

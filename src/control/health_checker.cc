@@ -172,6 +172,13 @@ void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, uint32_t sour
   }
   probe->timer = loop.runAfter(timeout, [probe] {
     probe->timer = 0;
+    // The loop may come to this timer late (the control thread was busy) with the answer
+    // already waiting in the socket: read it first, so that a check fails for the target's
+    // slowness only, never for the control thread's (a false failure under load would take a
+    // healthy target, or a whole group, out of service).
+    if (probe->sent == probe->request.size()) {
+      probe->onEvent(EPOLLIN);
+    }
     probe->finish({CheckResult::Kind::Timeout, 0, ""});
   });
 }

@@ -297,10 +297,14 @@ Status Publisher::publish() {
             bt.endpoint = {ipv4(addr->second), static_cast<uint16_t>(t.port)};
             std::string key = t.targetGroupArn + "|" + t.id + "|" + std::to_string(t.port);
             bt.slot = slotFor(key, slots_.targets, slots.targets);
+            // Initial: no check passed yet, no traffic; without health checks none will, and
+            // the target is routed to as ALB routes to targets whose health is unavailable.
             bt.state =
                 t.state == model::TargetHealthState::Healthy    ? balancer::TargetState::Routable
                 : t.state == model::TargetHealthState::Draining ? balancer::TargetState::Draining
-                                                                : balancer::TargetState::Unhealthy;
+                : t.state != model::TargetHealthState::Initial  ? balancer::TargetState::Unhealthy
+                : g.healthCheckEnabled                          ? balancer::TargetState::Initial
+                                                                : balancer::TargetState::Routable;
             tg.targets.push_back(bt);
             keys.push_back(key);
           }

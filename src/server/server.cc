@@ -172,7 +172,19 @@ public:
     io.terminatedRetention = options_.terminatedRetention;
     instances_ =
         std::make_unique<control::InstanceController>(*store_, *provider_, *images_, clock_, io);
-    imageController_ = std::make_unique<control::ImageController>(*store_, *images_, *provider_);
+    // Imports run on the image controller's worker; one that ends wakes the controller here.
+    control::ImageControllerOptions imo;
+    imo.importEnded = [this] {
+      loop_.post([this] {
+        scheduler_->wake("image controller");
+        scheduleReconcile(Millis(0));
+      });
+    };
+    if (const char* hold = std::getenv("TIDE_TEST_HOLD_IMPORTS"); hold != nullptr) {
+      imo.holdWhileExists = hold; // tests: imports wait while this file exists
+    }
+    imageController_ =
+        std::make_unique<control::ImageController>(*store_, *images_, *provider_, std::move(imo));
     instances_->removeLeftovers();
 
     targets_ = std::make_unique<control::TargetController>(*store_, clock_);
@@ -352,6 +364,7 @@ public:
     scheduleSample();
     loop_.run();
 
+    imageController_->stop(); // an import in flight ends (or is abandoned: it stays pending)
     http_->close();
     console_->stopLoad();
     balancer_->stop();

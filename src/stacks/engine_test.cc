@@ -4,6 +4,8 @@
 
 #include "stacks/stack_test_fixture.h"
 
+#include <algorithm>
+
 namespace tide::stacks {
 namespace {
 
@@ -166,6 +168,103 @@ TEST_F(StackEngineTest, GroupControlsComeFromTheTemplateAndChangeInPlace) {
   EXPECT_EQ(s["StackStatus"], "UPDATE_ROLLBACK_COMPLETE") << s.dump();
   EXPECT_NE(s["StackStatusReason"].get<std::string>().find("86400"), std::string::npos);
   EXPECT_EQ(group()["MaxInstanceLifetime"], 172800);
+}
+
+// `tide up -p MinSize=-3` on a running stack (issue 14): the launch template is updated, then
+// the group refuses the size; the update rolls back to the last good state, every resource as
+// before, as CloudFormation does.
+TEST_F(StackEngineTest, AFailedUpdateRollsBackEveryResourceToTheLastGoodState) {
+  std::string body = web();
+  body.replace(body.find("Resources:\n"), 11,
+               "  MinSize: {Type: Number, Default: 1}\n"
+               "  InstanceType: {Type: String, Default: t3.micro}\n"
+               "Resources:\n");
+  body.replace(body.find("InstanceType: t3.micro}"), 23, "InstanceType: !Ref InstanceType}");
+  body.insert(body.find("Outputs:"), "  Group:\n"
+                                     "    Type: AWS::AutoScaling::AutoScalingGroup\n"
+                                     "    Properties:\n"
+                                     "      LaunchTemplate: {LaunchTemplateId: !Ref Template, "
+                                     "Version: !GetAtt Template.LatestVersionNumber}\n"
+                                     "      MinSize: !Ref MinSize\n"
+                                     "      MaxSize: 4\n"
+                                     "      DesiredCapacity: !Ref MinSize\n"
+                                     "      TargetGroupARNs: [!Ref Web]\n");
+  auto params = [](const std::string& minSize, const std::string& type) {
+    return Json::array({{{"ParameterKey", "MinSize"}, {"ParameterValue", minSize}},
+                        {{"ParameterKey", "InstanceType"}, {"ParameterValue", type}}});
+  };
+  ok("CreateStack", request(body, params("1", "t3.micro")));
+  Json created = settle();
+  ASSERT_EQ(created["StackStatus"], "CREATE_COMPLETE") << created.dump();
+  // What a user sees of each resource, and the launch template's data as launches use it.
+  auto resources = [&] {
+    return ok("DescribeStackResources", {{"StackName", "shop"}})["StackResources"];
+  };
+  auto groupView = [&] {
+    Json g = ok("DescribeAutoScalingGroups", Json::object())["AutoScalingGroups"][0];
+    return Json{{"MinSize", g["MinSize"]},
+                {"MaxSize", g["MaxSize"]},
+                {"DesiredCapacity", g["DesiredCapacity"]},
+                {"TargetGroupARNs", g["TargetGroupARNs"]},
+                {"AutoScalingGroupARN", g["AutoScalingGroupARN"]}};
+  };
+  auto templateData = [&] {
+    Json v = ok("DescribeLaunchTemplateVersions",
+                {{"LaunchTemplateName", "shop-Template"},
+                 {"Versions", {"$Default"}}})["LaunchTemplateVersions"][0];
+    return v["LaunchTemplateData"];
+  };
+  Json resourcesBefore = resources(), groupBefore = groupView(), dataBefore = templateData();
+  ASSERT_EQ(dataBefore["InstanceType"], "t3.micro");
+
+  ok("UpdateStack", request(body, params("-3", "t3.small")));
+  Json s = settle();
+  EXPECT_EQ(s["StackStatus"], "UPDATE_ROLLBACK_COMPLETE") << s.dump();
+  EXPECT_EQ(s["StackStatusReason"], "Resource Group: ValidationError: MinSize must be between 0 "
+                                    "and 10000, not -3")
+      << s.dump();
+  EXPECT_EQ(s["Parameters"], created["Parameters"]);
+  EXPECT_EQ(s["Outputs"][0], created["Outputs"][0]); // the URL
+  // The launch template's way back is a new version with the old data: versions are immutable.
+  EXPECT_EQ(s["Outputs"][1]["OutputValue"], "3");
+  // Every resource as before: the same physical resources, complete, with the same settings.
+  Json after = resources();
+  ASSERT_EQ(after.size(), resourcesBefore.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i]["LogicalResourceId"], resourcesBefore[i]["LogicalResourceId"]);
+    EXPECT_EQ(after[i]["PhysicalResourceId"], resourcesBefore[i]["PhysicalResourceId"]);
+    EXPECT_TRUE(after[i]["ResourceStatus"].get<std::string>().ends_with("_COMPLETE"))
+        << after[i].dump();
+  }
+  EXPECT_EQ(groupView(), groupBefore);
+  EXPECT_EQ(templateData(), dataBefore);
+  // The events tell the story, newest first: the failure, the way back, the end.
+  Json events = ok("DescribeStackEvents", {{"StackName", "shop"}})["StackEvents"];
+  std::vector<std::string> story;
+  for (const Json& e : events) {
+    std::string what =
+        e["LogicalResourceId"].get<std::string>() + " " + e["ResourceStatus"].get<std::string>();
+    story.insert(story.begin(), what);
+    if (what == "shop UPDATE_IN_PROGRESS") {
+      break;
+    }
+  }
+  auto at = [&](const std::string& what) {
+    return std::find(story.begin(), story.end(), what) - story.begin();
+  };
+  ASSERT_LT(size_t(at("Group UPDATE_FAILED")), story.size()) << Json(story).dump();
+  EXPECT_LT(at("Template UPDATE_COMPLETE"), at("Group UPDATE_FAILED"));
+  EXPECT_LT(at("Group UPDATE_FAILED"), at("shop UPDATE_ROLLBACK_IN_PROGRESS"));
+  EXPECT_LT(at("shop UPDATE_ROLLBACK_IN_PROGRESS"), at("shop UPDATE_ROLLBACK_COMPLETE"));
+  EXPECT_EQ(story.back(), "shop UPDATE_ROLLBACK_COMPLETE");
+
+  // The last good state is good to update from again.
+  ok("UpdateStack", request(body, params("2", "t3.micro")));
+  s = settle();
+  EXPECT_EQ(s["StackStatus"], "UPDATE_COMPLETE") << s.dump();
+  EXPECT_EQ(groupView()["MinSize"], 2);
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
 }
 
 TEST_F(StackEngineTest, RestartBetweenActionAndRecordDoesNotMakeTwice) {

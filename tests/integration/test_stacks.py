@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from harness import TideTestCase
+from harness import SHOP, TideTestCase, wait_for
 
 APP = """import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
@@ -187,6 +187,46 @@ class StacksTest(TideTestCase):
         self.assertEqual([l["Port"] for l in listeners], [int(port)])
         self.tide("down", path)
         self.assertEqual(self.counts(), (0, 0, 0, 0))
+
+    def test_a_bad_parameter_rolls_the_update_back(self):
+        """`tide up -p MinSize=-3` on the running example stack (issue 14): the update fails at
+        the group, rolls back to the last good state and `tide up` says so."""
+        shop = os.path.join(SHOP, "stack.yaml")
+        port = str(free_port())
+        self.tide_json("up", shop, "--parameter", f"Port={port}")
+
+        def view():
+            group = self.ok("DescribeAutoScalingGroups")["AutoScalingGroups"][0]
+            resources = self.tide_json("stack", "resources", "stack")["StackResources"]
+            return ({k: group[k] for k in ("MinSize", "MaxSize", "DesiredCapacity",
+                                            "AutoScalingGroupARN", "TargetGroupARNs")},
+                    {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources})
+        members = lambda: sorted(i["InstanceId"] for i in self.ok(
+            "DescribeAutoScalingGroups")["AutoScalingGroups"][0]["Instances"])
+        wait_for(lambda: len(members()) == 2, timeout=60, what="the two instances")
+        before, instances = view(), members()
+        stack = self.ok("DescribeStacks", {"StackName": "stack"})["Stacks"][0]
+
+        p = self.tide("up", shop, "--parameter", f"Port={port}", "--parameter", "MinSize=-3",
+                      check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        line = p.stderr.strip()
+        self.assertTrue(line.startswith("tide: UPDATE_ROLLBACK_COMPLETE: stack stack: Resource "
+                                        "ShopGroup: ValidationError: MinSize must be between 0"),
+                        line)
+        self.assertIn("UPDATE_FAILED", p.stdout)
+        self.assertIn("ShopGroup", p.stdout)
+        after = self.ok("DescribeStacks", {"StackName": "stack"})["Stacks"][0]
+        self.assertEqual(after["StackStatus"], "UPDATE_ROLLBACK_COMPLETE")
+        self.assertEqual(after["Parameters"], stack["Parameters"])
+        self.assertEqual(after["Outputs"], stack["Outputs"])
+        self.assertEqual(view(), before)
+        self.assertEqual(members(), instances)
+        # The stack updates again from there.
+        out = self.tide_json("up", shop, "--parameter", f"Port={port}", "--parameter",
+                             "MinSize=1")
+        self.assertEqual(out["Stacks"][0]["StackStatus"], "UPDATE_COMPLETE")
+        self.tide("down", shop)
 
     # -- `aws cloudformation deploy` and the waiters ------------------------------------------
     WAITERS = "/usr/lib/python3/dist-packages/botocore/data/cloudformation/2010-05-15/waiters-2.json"
