@@ -179,7 +179,7 @@ class CapacityTest(TideTestCase):
         self.assertIn("InsufficientInstanceCapacity", error)
         self.assertEqual(len(self.instances()), 2)
         status = self.tide("status").stdout
-        self.assertIn("0.5 of 0.5 CPU cores", status)
+        self.assertIn("0.5 of 0.5 vCPUs", status)
 
 
 
