@@ -1,5 +1,6 @@
 #include "control/image_controller.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 
 #include <set>
@@ -51,6 +52,7 @@ Status ImageController::reconcile() {
       img.stateReason = content.status().message();
       logWarn("image " + img.imageId + " (" + img.name + ") failed: " + img.stateReason);
     }
+    TIDE_CRASH_POINT("image.record.before");
     Status recorded = store_.transact([&](store::Tx& tx) -> Status {
       // The image may have been deregistered meanwhile: then keep it gone.
       TIDE_ASSIGN_OR_RETURN(auto current, tx.image(img.imageId));

@@ -1,5 +1,6 @@
 #include "runtime/image_store.h"
 
+#include "common/crash_point.h"
 #include "runtime/file_tree.h"
 #include "runtime/sha256.h"
 
@@ -111,6 +112,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   };
 
   std::vector<std::string> hashes;
+  TIDE_CRASH_POINT("image.import.copy");
   Status copied = copyTree(dir, entries, tmp + "/rootfs", 0755, /*tryReflink=*/true, &hashes);
   if (!copied.isOk()) {
     return fail(copied);
@@ -131,6 +133,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
     }
   }
 
+  TIDE_CRASH_POINT("image.import.copied");
   // Make the copy durable before it becomes visible under its digest.
   int rootFd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootFd >= 0) {
@@ -147,6 +150,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
     }
     return fail(internalError("cannot move " + tmp + " to " + final + ": " + errnoText(err)));
   }
+  TIDE_CRASH_POINT("image.import.stored");
   return content;
 }
 

@@ -1,5 +1,6 @@
 #include "runtime/local_provider.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "runtime/address_guard.h"
@@ -363,6 +364,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
     madeDisk = true;
   }
+  TIDE_CRASH_POINT("provider.start.disk");
 
   // User data runs once per instance, at its first start, as cloud-init runs user-data
   // scripts "per instance": a restart on the kept disk goes straight to the app.
@@ -382,6 +384,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   if (Status s = cgroup.create(limits); !s.isOk()) {
     return rollBack(s);
   }
+  TIDE_CRASH_POINT("provider.start.cgroup");
 
   SpawnRequest req;
   req.path = "/bin/sh";
@@ -421,6 +424,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
   }
 
+  TIDE_CRASH_POINT("provider.start.address");
   IsolationPlan plan;
   if (m.isolate) {
     IsolationSpec iso;
@@ -463,6 +467,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     return rollBack(internalError("cannot read /proc/" + std::to_string(ref.pid) + "/stat"));
   }
   ref.startTicks = st->startTicks;
+  TIDE_CRASH_POINT("provider.start.spawned");
   m.children[spec.instanceId] = ref.pid;
   m.reapedExits.erase(spec.instanceId);
   return ref;
@@ -606,9 +611,12 @@ Status LocalProvider::destroy(const std::string& instanceId) {
               " did not exit after SIGKILL; it will be reaped later");
     }
   }
+  TIDE_CRASH_POINT("provider.destroy.killed");
   TIDE_RETURN_IF_ERROR(releaseProcess(instanceId));
+  TIDE_CRASH_POINT("provider.destroy.released");
   const std::string dir = m.instanceDir(instanceId);
   TIDE_RETURN_IF_ERROR(InstanceDisk::unmountAll(dir));
+  TIDE_CRASH_POINT("provider.destroy.unmounted");
   TIDE_RETURN_IF_ERROR(removeTree(dir));
   m.reapedExits.erase(instanceId);
   return Status::ok();
