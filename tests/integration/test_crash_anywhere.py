@@ -15,6 +15,7 @@ it. One line per kill point is printed. To replay one kill point, run with its s
 TIDE_CRASH_SEED=<seed> TIDE_CRASH_ONLY=<kill number> (the cycles before it run without kills).
 """
 
+import base64
 import json
 import os
 import random
@@ -63,6 +64,7 @@ Resources:
       LaunchTemplateData:
         ImageId: !Ref AppImage
         InstanceType: t3.nano
+        UserData: {"Fn::Base64": "#!/bin/sh\\necho ran >> user-data-ran.txt\\n"}
   Web:
     Type: AWS::ElasticLoadBalancingV2::TargetGroup
     Properties:
@@ -98,6 +100,7 @@ Outputs:
     Value: !Ref Group
 """
 
+USER_DATA = "#!/bin/sh\necho ran >> user-data-ran.txt\n"
 LIVE = ("pending", "running", "stopping", "shutting-down")
 CAPACITY = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
 
@@ -141,7 +144,8 @@ class CrashAnywhereTest(TideTestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tide-crash-")
-        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        if not os.environ.get("TIDE_CRASH_KEEP"):  # set: the data directory and log stay
+            self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         self.data_dir = os.path.join(self.tmp, "data")
         self.server = None
         self.addCleanup(self._end)
@@ -205,8 +209,15 @@ class CrashAnywhereTest(TideTestCase):
             raise
 
     def gone(self):
-        """Whether the server has died: a process killed with SIGKILL closes its sockets a
-        moment before it can be waited for."""
+        """Whether the server has died (after a failed request): a process killed with SIGKILL
+        closes its sockets a moment before it can be waited for."""
+        if self.server.proc.poll() is not None:
+            return True
+        try:
+            self.api("DescribeAutoScalingGroups")
+            return False  # it answers: the failure was the request's own
+        except OSError:
+            pass
         try:
             self.server.proc.wait(timeout=5)
             return True
@@ -330,7 +341,8 @@ class CrashAnywhereTest(TideTestCase):
         if not self.tagged():
             self.api_or_die("RunInstances", {
                 "ImageId": self.image()["ImageId"], "InstanceType": "t3.nano", "MinCount": 2,
-                "MaxCount": 2, "TagSpecifications": [{"ResourceType": "instance", "Tags": [
+                "MaxCount": 2, "UserData": base64.b64encode(USER_DATA.encode()).decode(),
+                "TagSpecifications": [{"ResourceType": "instance", "Tags": [
                     {"Key": "crash", "Value": self.run_tag}]}]})
 
     def run_done(self):
@@ -376,16 +388,18 @@ class CrashAnywhereTest(TideTestCase):
     def leftovers(self):
         """What is left of instances that are not running: processes, cgroups, mounts, disks,
         listening addresses."""
-        running, addresses = set(), set()
+        running, addresses, found = set(), set(), []
         for i in self.instances():
             if i["State"]["Name"] == "running":
                 running.add(i["InstanceId"])
                 addresses.add((i["PrivateIpAddress"], i["Port"]))
+                # Its user data ran (at its first start, as its own uid, in its disk).
+                if "ran" not in read(os.path.join(i["WorkingDirectory"], "user-data-ran.txt")):
+                    found.append(f"{i['InstanceId']}: its user data never ran")
         ours = set(self.known)
         inst_dir = os.path.join(os.path.realpath(self.data_dir), "instances")
         if os.path.isdir(inst_dir):
             ours.update(n for n in os.listdir(inst_dir) if n.startswith("i-"))
-        found = []
         sockets = {}  # socket inode -> pid
         for pid in filter(str.isdigit, os.listdir("/proc")):
             env = read(f"/proc/{pid}/environ", "rb").split(b"\0")
@@ -480,6 +494,7 @@ class CrashAnywhereTest(TideTestCase):
         self.server = self.start({})
         start = time.monotonic()
         drive()
+        self.command_took = time.monotonic() - start
         while not done():
             self.observe_capacity(bound)
             if time.monotonic() - start > CONVERGE:
@@ -493,10 +508,12 @@ class CrashAnywhereTest(TideTestCase):
     def settled_leftovers(self, deadline):
         """leftovers() once it is empty, or as it is at the deadline: what is left goes within a
         controller pass or two."""
+        self.transient = []
         while True:
             left = self.leftovers()
             if not left or time.monotonic() > deadline:
                 return left
+            self.transient = self.transient or left
             time.sleep(0.1)
 
     def test_crash_anywhere_converges(self):
@@ -561,8 +578,11 @@ class CrashAnywhereTest(TideTestCase):
                 killed += died
                 print(f"  kill {runs:2} {name:17} at {at or '-':32} "
                       f"{'killed at ' + last if died else 'not reached':44} "
-                      f"converged {took:4.1f} s ({time.monotonic() - t:4.1f} s in all)"
-                      + ("" if not problems else "  PROBLEMS: " + "; ".join(problems)),
+                      f"converged {took:4.1f} s (the command {self.command_took:4.1f} s; "
+                      f"{time.monotonic() - t:4.1f} s in all)"
+                      + ("" if not problems else "  PROBLEMS: " + "; ".join(problems))
+                      + ("" if problems or not self.transient else
+                         "  (for a moment: " + "; ".join(self.transient) + ")"),
                       flush=True)
                 if problems:
                     failures.append(f"kill {runs} ({name} at {at}): " + "; ".join(problems))
