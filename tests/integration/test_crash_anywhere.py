@@ -50,6 +50,7 @@ STACK = """\
 Parameters:
   Port: {Type: Number}
   Size: {Type: Number}
+  TargetPort: {Type: Number}
 Resources:
   AppImage:
     Type: Tide::EC2::Image
@@ -68,7 +69,7 @@ Resources:
   Web:
     Type: AWS::ElasticLoadBalancingV2::TargetGroup
     Properties:
-      Port: 8080
+      Port: !Ref TargetPort
       HealthCheckPath: /health
       HealthCheckIntervalSeconds: 0.2
       HealthCheckTimeoutSeconds: 0.1
@@ -264,15 +265,22 @@ class CrashAnywhereTest(TideTestCase):
         stacks = self.api_or_die("DescribeStacks")["Stacks"]
         return stacks[0] if stacks else None
 
-    def up(self, size):
-        self.cli("up", self.stack_path, "-p", f"Port={self.port}", "-p", f"Size={size}")
+    def up(self, size, target_port=8080):
+        """A changed target port replaces the target group, the listener and the group's
+        attachment (an update that deletes and makes resources, not only changes them)."""
+        self.cli("up", self.stack_path, "-p", f"Port={self.port}", "-p", f"Size={size}",
+                 "-p", f"TargetPort={target_port}")
 
-    def group_done(self, size):
+    def group_done(self, size, target_port=8080):
         st = self.stack()
         if st is None or st["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             return False
         groups = self.groups()
         if len(groups) != 1 or groups[0]["DesiredCapacity"] != size:
+            return False
+        tgs = self.api_or_die("DescribeTargetGroups")["TargetGroups"]
+        if ([t["Port"] for t in tgs] != [target_port] or
+                groups[0]["TargetGroupARNs"] != [tgs[0]["TargetGroupArn"]]):
             return False
         running = {i["InstanceId"] for i in self.instances() if i["State"]["Name"] == "running"}
         members = groups[0]["Instances"]
@@ -375,7 +383,10 @@ class CrashAnywhereTest(TideTestCase):
             ("stack-create", lambda: self.up(2), lambda: self.group_done(2), 2, set()),
             ("instance-refresh", self.refresh_start, self.refresh_done, 2, set()),
             ("scale-out", lambda: self.up(3), lambda: self.group_done(3), 3, set()),
-            ("scale-in-drain", lambda: self.up(1), lambda: self.group_done(1), 3, set()),
+            ("stack-replace", lambda: self.up(3, 8081), lambda: self.group_done(3, 8081), 3,
+             {"target group"}),
+            ("scale-in-drain", lambda: self.up(1, 8081), lambda: self.group_done(1, 8081), 3,
+             set()),
             ("stack-delete", self.down, self.down_done, 1,
              {"image", "template", "target group", "load balancer", "group", "stack"}),
             ("image-import", self.image_create, self.image_done, 0, set()),
@@ -439,6 +450,12 @@ class CrashAnywhereTest(TideTestCase):
             for n in os.listdir(inst_dir):
                 if n.startswith("i-") and n not in running:
                     found.append(f"disk {inst_dir}/{n}")
+        # A crash is no failure: the stack never rolled back or failed a resource.
+        if self.stack() is not None:
+            events = self.api_or_die("DescribeStackEvents", {"StackName": "crash"})["StackEvents"]
+            found += [f"stack event {e['LogicalResourceId']} {e['ResourceStatus']}: "
+                      f"{e.get('ResourceStatusReason', '')}" for e in events
+                      if "FAILED" in e["ResourceStatus"] or "ROLLBACK" in e["ResourceStatus"]]
         # Listening sockets on tide's addresses: an instance's only on its own address while
         # it runs; the server's only for a load balancer's listener that is described.
         listeners = set()
@@ -571,7 +588,7 @@ class CrashAnywhereTest(TideTestCase):
                         for rid in ids - after[kind]]
                 if phase[4]:
                     lost += [f"{kind} {rid} (should be gone)" for kind in phase[4]
-                             for rid in after[kind]]
+                             for rid in before[kind] & after[kind]]
                 problems = left + lost + self.violations
                 before, refreshes = after, self.refresh_count()
                 self.server.stop()
