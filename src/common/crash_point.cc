@@ -21,24 +21,29 @@ struct Config {
   int traceFd = -1;          // TIDE_CRASH_TRACE, opened for appending; -1: none
   pid_t pid = getpid();      // the process that read them (a forked child never counts)
 
-  Config() {
-    if (const char* at = getenv("TIDE_CRASH_AT"); at != nullptr && *at != '\0') {
-      const char* hash = strrchr(at, '#');
+  void load(const char* crashAt, const char* trace) {
+    if (crashAt != nullptr && *crashAt != '\0') {
+      const char* hash = strrchr(crashAt, '#');
       if (hash != nullptr) {
-        atName.assign(at, size_t(hash - at));
+        atName.assign(crashAt, size_t(hash - crashAt));
         atNameCount = atoll(hash + 1);
       } else {
-        this->at = atoll(at);
+        at = atoll(crashAt);
       }
     }
-    if (const char* trace = getenv("TIDE_CRASH_TRACE"); trace != nullptr && *trace != '\0') {
+    if (trace != nullptr && *trace != '\0') {
       traceFd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
   }
+  bool wanted() const { return at > 0 || atNameCount > 0 || traceFd >= 0; }
 };
 
 Config& config() {
-  static Config c;
+  static Config c = [] {
+    Config fromEnv;
+    fromEnv.load(getenv("TIDE_CRASH_AT"), getenv("TIDE_CRASH_TRACE"));
+    return fromEnv;
+  }();
   return c;
 }
 
@@ -49,14 +54,9 @@ std::map<std::string, long long>& counts() {
   return m;
 }
 
-bool wanted() {
-  const Config& c = config();
-  return c.at > 0 || c.atNameCount > 0 || c.traceFd >= 0;
-}
-
 } // namespace
 
-std::atomic<bool> armed{wanted()};
+std::atomic<bool> armed{config().wanted()};
 
 void pass(const char* name) {
   const Config& c = config();
@@ -78,6 +78,21 @@ void pass(const char* name) {
   if ((c.at > 0 && n == c.at) || (c.atNameCount > 0 && k == c.atNameCount && c.atName == name)) {
     raise(SIGKILL);
   }
+}
+
+void configureForTest(const char* crashAt, const char* trace) {
+  Config& c = config();
+  if (c.traceFd >= 0) {
+    close(c.traceFd);
+  }
+  c = Config();
+  c.load(crashAt, trace);
+  passes = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    counts().clear();
+  }
+  armed = c.wanted();
 }
 
 } // namespace tide::crash_point_detail

@@ -25,6 +25,9 @@ namespace tide {
 namespace crash_point_detail {
 extern std::atomic<bool> armed; // set once, before main, when either variable is set
 void pass(const char* name);
+// For unit tests: as if the process had started with these variables (nullptr: unset); the
+// counts start over. Not thread-safe: call it while no thread passes a point.
+void configureForTest(const char* crashAt, const char* trace);
 } // namespace crash_point_detail
 
 inline void crashPoint(const char* name) {

@@ -172,6 +172,7 @@ class CrashAnywhereTest(TideTestCase):
                 self.server.stop()
             self.server = self.start({})
         try:
+            self.tide("down", self.stack_path, check=False)
             self.terminate_all()
         finally:
             self.server.stop()
