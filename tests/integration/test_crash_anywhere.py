@@ -145,8 +145,6 @@ class CrashAnywhereTest(TideTestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tide-crash-")
-        if not os.environ.get("TIDE_CRASH_KEEP"):  # set: the data directory and log stay
-            self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         self.data_dir = os.path.join(self.tmp, "data")
         self.server = None
         self.addCleanup(self._end)
@@ -174,8 +172,14 @@ class CrashAnywhereTest(TideTestCase):
         try:
             self.tide("down", self.stack_path, check=False)
             self.terminate_all()
+        except BaseException:
+            # Instances may still run on it: a server started on it later removes them.
+            print(f"cleanup failed: {self.tmp} is kept", flush=True)
+            raise
         finally:
             self.server.stop()
+        if not os.environ.get("TIDE_CRASH_KEEP"):  # set: the data directory and log stay
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- servers ------------------------------------------------------------------------------
     def start(self, extra_env):
