@@ -27,7 +27,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (TIDE, CliError, TideServer, TideTestCase, cli_env, free_port, wait_for)
+from harness import (TIDE, CliError, TideServer, TideTestCase, free_port, signed_headers)
 
 ROOT = os.geteuid() == 0
 CYCLES = int(os.environ.get("TIDE_CRASH_CYCLES", "6"))  # kill passes through the phases
@@ -157,6 +157,17 @@ class CrashAnywhereTest(TideTestCase):
             with open(os.path.join(app, f"asset-{n:02}.bin"), "wb") as f:
                 f.write(bytes([n]) * 65536)
         self.app = app
+        # What a user other than root imports (read with its rights, copied by a child process
+        # of the server running as that user): big enough that the copy outlasts a kill.
+        os.chmod(self.tmp, 0o755)
+        self.user_app = os.path.join(self.tmp, "user-app")
+        os.makedirs(self.user_app)
+        shutil.copy(os.path.join(app, "server.py"), self.user_app)
+        with open(os.path.join(self.user_app, "big.bin"), "wb") as f:
+            f.write(os.urandom(1 << 20) * 48)
+        for d in (app, self.user_app):
+            for n in os.listdir(d):
+                os.chmod(os.path.join(d, n), 0o644)
         self.stack_path = os.path.join(self.tmp, "crash.yaml")
         with open(self.stack_path, "w") as f:
             f.write(STACK)
@@ -333,9 +344,32 @@ class CrashAnywhereTest(TideTestCase):
                 not any(i["State"]["Name"] in LIVE for i in self.instances()) and
                 not any(self.resources().values()))
 
-    def image(self):
-        images = [i for i in self.api_or_die("DescribeImages")["Images"] if i["Name"] == "crash"]
+    def image(self, name="crash"):
+        images = [i for i in self.api_or_die("DescribeImages")["Images"] if i["Name"] == name]
         return images[0] if images else None
+
+    def image_create_as_user(self):
+        """CreateImage sent by a process of uid 65534 (nobody): the server reads the source
+        with that uid's rights, in a child process of its own."""
+        if self.image("crash-user") is not None:
+            return
+        body = json.dumps({"Name": "crash-user", "SourceDirectory": self.user_app,
+                           "RunCommand": "python3 server.py"}).encode()
+        headers = signed_headers(self.server, body, {"X-Amz-Target": "CreateImage"})
+        args = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "curl",
+                "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                "--data-binary", "@-", self.server.endpoint + "/"]
+        for k, v in headers.items():
+            args += ["-H", f"{k}: {v}"]
+        p = subprocess.run(args, input=body, capture_output=True, timeout=60)
+        if p.stdout != b"200":
+            if self.gone():
+                raise Killed(p.stderr.decode())
+            raise AssertionError(f"CreateImage as uid 65534: {p.stdout} {p.stderr}")
+
+    def image_as_user_done(self):
+        img = self.image("crash-user")
+        return img is not None and img["State"] == "available"
 
     def image_create(self):
         if self.image() is None:
@@ -373,14 +407,16 @@ class CrashAnywhereTest(TideTestCase):
         return not any(i["State"]["Name"] in LIVE for i in self.instances())
 
     def deregister(self):
-        img = self.image()
-        if img is not None:
-            self.api_or_die("DeregisterImage", {"ImageId": img["ImageId"]})
+        for name in ("crash", "crash-user"):
+            img = self.image(name)
+            if img is not None:
+                self.api_or_die("DeregisterImage", {"ImageId": img["ImageId"]})
 
     def deregister_done(self):
         images_dir = os.path.join(self.data_dir, "images")
         stored = set(os.listdir(images_dir)) if os.path.isdir(images_dir) else set()
-        return self.image() is None and stored <= self.stored_baseline
+        return (self.image() is None and self.image("crash-user") is None and
+                stored <= self.stored_baseline)
 
     def phases(self):
         """(name, drive, done, capacity bound, kinds of resources the phase removes)."""
@@ -395,6 +431,8 @@ class CrashAnywhereTest(TideTestCase):
             ("stack-delete", self.down, self.down_done, 1,
              {"image", "template", "target group", "load balancer", "group", "stack"}),
             ("image-import", self.image_create, self.image_done, 0, set()),
+            ("image-import-as-user", self.image_create_as_user, self.image_as_user_done, 0,
+             set()),
             ("launch", self.run_instances, self.run_done, 0, set()),
             ("terminate", self.terminate, self.terminate_done, 0, set()),
             ("deregister-image", self.deregister, self.deregister_done, 0, {"image"}),
@@ -447,6 +485,7 @@ class CrashAnywhereTest(TideTestCase):
                 iid = point[len(inst_dir) + 1:].split("/")[0]
                 if iid not in running:
                     found.append(f"mount {point}")
+        found += self.strays()
         images_dir = os.path.join(self.data_dir, "images")
         if os.path.isdir(images_dir):
             found += [f"unfinished import {images_dir}/{n}" for n in os.listdir(images_dir)
@@ -507,7 +546,26 @@ class CrashAnywhereTest(TideTestCase):
         if self.server.proc.poll() is None:
             return False  # the point was not reached: the server still runs
         self.server.stop()
+        # Nothing the server started outlives it but instances (a copy it forked must end too).
+        self.violations += self.strays()
         return True
+
+    def strays(self):
+        """Processes working in the data directory that are no instance's."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            env = read(f"/proc/{pid}/environ", "rb")
+            status = read(f"/proc/{pid}/status")
+            if (cwd.startswith(os.path.realpath(self.data_dir) + "/") and
+                    b"TIDE_INSTANCE_ID=" not in env and "/tide/i-" not in read(f"/proc/{pid}/cgroup")
+                    and "State:\tZ" not in status
+                    and (self.server is None or pid != str(self.server.proc.pid))):
+                found.append(f"process {pid} works in {cwd} for no instance")
+        return found
 
     def converge(self, phase):
         """After a kill: a server without crash points, the phase's command again, the desired
