@@ -1,10 +1,12 @@
 """Crash anywhere, converge (docs/reliability.md, "Crash anywhere"): the server is killed with
 SIGKILL at seeded, reproducible crash points (src/common/crash_point.h) while a stack is
-created, refreshed, scaled out, scaled in (draining) and deleted, and while an image is imported,
-instances are launched and terminated and the image is deregistered. After each kill a server
+created, refreshed, scaled out, updated with replacements, scaled in (draining) and deleted, and
+while images are imported (by root and by another user), instances are launched and terminated
+and the images are deregistered. After each kill a server
 started again on the same data directory, with the user's command repeated as a user would,
 must reach the desired state, and nothing may be left over: no process, mount, cgroup, disk or
-listening address of an instance that is not running, no resource lost, and never more
+listening address of an instance that is not running, no process of the server's left after
+it, no resource lost, no stack failure, every instance's user data run, and never more
 instances in a group than its desired capacity.
 
 How it runs: a first pass through the phases traces the crash points each passes
@@ -12,7 +14,8 @@ How it runs: a first pass through the phases traces the crash points each passes
 TIDE_CRASH_SEED to replay a run), each later pass through the phases picks one point per phase:
 a point name, then one of its passes (`name#K`), and starts the server with TIDE_CRASH_AT set to
 it. One line per kill point is printed. To replay one kill point, run with its seed:
-TIDE_CRASH_SEED=<seed> TIDE_CRASH_ONLY=<kill number> (the cycles before it run without kills).
+TIDE_CRASH_SEED=<seed> TIDE_CRASH_ONLY=<kill number> (the other runs go without a kill).
+TIDE_CRASH_KEEP=1 keeps the data directory and the server's log.
 """
 
 import base64
@@ -21,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -558,11 +560,10 @@ class CrashAnywhereTest(TideTestCase):
                 cwd = os.readlink(f"/proc/{pid}/cwd")
             except OSError:
                 continue
-            env = read(f"/proc/{pid}/environ", "rb")
-            status = read(f"/proc/{pid}/status")
-            if (cwd.startswith(os.path.realpath(self.data_dir) + "/") and
-                    b"TIDE_INSTANCE_ID=" not in env and "/tide/i-" not in read(f"/proc/{pid}/cgroup")
-                    and "State:\tZ" not in status
+            instance = (b"TIDE_INSTANCE_ID=" in read(f"/proc/{pid}/environ", "rb") or
+                        "/tide/i-" in read(f"/proc/{pid}/cgroup"))
+            if (cwd.startswith(os.path.realpath(self.data_dir) + "/") and not instance
+                    and "State:\tZ" not in read(f"/proc/{pid}/status")
                     and (self.server is None or pid != str(self.server.proc.pid))):
                 found.append(f"process {pid} works in {cwd} for no instance")
         return found
