@@ -208,6 +208,12 @@ void addStackCommands(CLI::App& app, CommandContext& ctx) {
       bool quiet = jsonOutput(app);
       ApiClient api = ctx.client();
       Json existing = describeStack(api, name);
+      if (!existing.is_null() && str(existing, "StackStatus").ends_with("_IN_PROGRESS") &&
+          str(existing, "StackStatus") != "REVIEW_IN_PROGRESS") {
+        // Still on its way (another tide up, or a server that restarted mid-update goes on
+        // with it): an update now would be refused, so wait for it to settle first.
+        existing = waitSettled(api, name, timeout, true);
+      }
       if (!existing.is_null() && str(existing, "StackStatus") == "ROLLBACK_COMPLETE") {
         // A stack whose creation failed can only be deleted (as in CloudFormation): do it.
         orDie(api.call("DeleteStack", {{"StackName", name}}));

@@ -2,6 +2,7 @@
 
 #include "control/lifecycle_hooks.h"
 
+#include "common/crash_point.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "operations/instance_refresh.h"
@@ -424,6 +425,7 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
       const std::string why = " an instance was taken out of service in response to a difference "
                               "between desired and actual capacity, shrinking the capacity from " +
                               std::to_string(active) + " to " + std::to_string(desired) + ".";
+      TIDE_CRASH_POINT("asg.terminate.victim");
       TIDE_ASSIGN_OR_RETURN(bool reused, returnToWarmPool(pool, *byId[id], why));
       if (!reused) {
         TIDE_RETURN_IF_ERROR(takeOut(*byId[id], why, triggeredBy(desired)));
@@ -581,6 +583,7 @@ void AutoScalingController::launch(const std::string& name, int count, const std
   for (int batch = 1; launched < count; batch *= 2) {
     int n = std::min(batch, count - launched);
     std::vector<std::string> ids;
+    TIDE_CRASH_POINT("asg.launch.batch");
     Status s = store_.transact([&](store::Tx& tx) -> Status {
       TIDE_ASSIGN_OR_RETURN(auto g, tx.autoScalingGroup(name));
       if (!g.has_value() || g->deleting) {

@@ -1,5 +1,6 @@
 #include "control/image_controller.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 
 #include <chrono>
@@ -92,6 +93,7 @@ void ImageController::workerLoop() {
 
 Status ImageController::record(const std::string& id,
                                const Result<runtime::ImageContent>& content) {
+  TIDE_CRASH_POINT("image.record.before");
   std::optional<model::Image> recorded;
   TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) -> Status {
     recorded.reset();

@@ -1,5 +1,6 @@
 #include "operations/instance_refresh.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "operations/launch.h"
 #include "operations/scaling_activity.h"
@@ -499,6 +500,7 @@ Status stepInstanceRefresh(store::Tx& tx, model::AutoScalingGroup& g,
   });
   const int take = std::clamp(healthy - minCount, 0, static_cast<int>(candidates.size()));
   for (int k = 0; k < take; ++k) {
+    TIDE_CRASH_POINT("refresh.take_out");
     TIDE_RETURN_IF_ERROR(p.takeOut(*candidates[k], refreshTakeOutCause()));
     std::erase(r->toReplace, candidates[k]->instanceId);
     p.changed = true;

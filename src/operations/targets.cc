@@ -1,5 +1,6 @@
 #include "operations/targets.h"
 
+#include "common/crash_point.h"
 #include "model/names.h"
 
 #include <algorithm>
@@ -64,6 +65,7 @@ Result<bool> deregisterTarget(store::Tx& tx, model::Target& target, TimeMs now) 
   if (target.state == TargetHealthState::Draining) {
     return false;
   }
+  TIDE_CRASH_POINT("target.drain.begin");
   target.state = TargetHealthState::Draining;
   target.reason = "Target.DeregistrationInProgress";
   target.description = "Target deregistration is in progress";
@@ -81,6 +83,7 @@ Result<bool> finishDeregistration(store::Tx& tx, const model::Target& target,
   if (target.state != TargetHealthState::Draining || now < deregistrationEnds(target, tg)) {
     return false;
   }
+  TIDE_CRASH_POINT("target.drain.finish");
   TIDE_RETURN_IF_ERROR(tx.deleteTarget(target));
   return true;
 }

@@ -1,11 +1,14 @@
 #include "runtime/image_store.h"
 
+#include "common/crash_point.h"
 #include "runtime/file_tree.h"
 #include "runtime/sha256.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +114,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
   };
 
   std::vector<std::string> hashes;
+  TIDE_CRASH_POINT("image.import.copy");
   Status copied = copyTree(dir, entries, tmp + "/rootfs", 0755, /*tryReflink=*/true, &hashes);
   if (!copied.isOk()) {
     return fail(copied);
@@ -131,6 +135,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
     }
   }
 
+  TIDE_CRASH_POINT("image.import.copied");
   // Make the copy durable before it becomes visible under its digest.
   int rootFd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootFd >= 0) {
@@ -147,6 +152,7 @@ Result<ImageContent> ImageStore::importDirectory(const std::string& dir) {
     }
     return fail(internalError("cannot move " + tmp + " to " + final + ": " + errnoText(err)));
   }
+  TIDE_CRASH_POINT("image.import.stored");
   return content;
 }
 
@@ -173,6 +179,7 @@ Result<ImageContent> ImageStore::importDirectoryAs(const std::string& dir, uid_t
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return done(internalError("cannot make a pipe: " + errnoText(errno)));
   }
+  const pid_t parent = getpid();
   pid_t child = fork();
   if (child < 0) {
     int err = errno;
@@ -187,6 +194,10 @@ Result<ImageContent> ImageStore::importDirectoryAs(const std::string& dir, uid_t
     if (chdir(inside.c_str()) != 0 || setgroups(0, nullptr) != 0 || setgid(gid) != 0 ||
         setuid(uid) != 0) {
       s = internalError("cannot switch to uid " + std::to_string(uid) + ": " + errnoText(errno));
+    } else if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+      // It ends with the server (asked for after setuid, which clears the request): a killed
+      // server's copy must not go on into a folder that the next server sweeps at its start.
+      _exit(1);
     } else {
       struct stat st;
       if (stat(dir.c_str(), &st) != 0) {
@@ -212,6 +223,7 @@ Result<ImageContent> ImageStore::importDirectoryAs(const std::string& dir, uid_t
     _exit(s.isOk() ? 0 : 1);
   }
   close(fds[1]);
+  TIDE_CRASH_POINT("image.import.forked");
   std::string report;
   char buf[4096];
   for (;;) {

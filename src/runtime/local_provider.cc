@@ -1,5 +1,6 @@
 #include "runtime/local_provider.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "runtime/address_guard.h"
@@ -347,6 +348,16 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     return s;
   };
 
+  // User data runs once per instance, at its first start, as cloud-init runs user-data
+  // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
+  // process has started, `user-data.pending` says the first start is still to come (a server
+  // killed between making the disk and starting the process must not lose the user data).
+  const std::string pendingPath = dir + "/user-data.pending";
+  if (!spec.userData.empty() && !disk.exists()) {
+    if (Status s = writePrivateFile(pendingPath, "", 0600); !s.isOk()) {
+      return rollBack(s);
+    }
+  }
   if (disk.exists()) {
     if (disk.isOverlay() && !disk.isMounted()) {
       if (!isDirectory(spec.imageRootfs)) {
@@ -370,11 +381,11 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
     madeDisk = true;
   }
+  TIDE_CRASH_POINT("provider.start.disk");
 
-  // User data runs once per instance, at its first start, as cloud-init runs user-data
-  // scripts "per instance": a restart on the kept disk goes straight to the app.
   const std::string userDataPath = dir + "/user-data";
-  const bool runUserData = madeDisk && !spec.userData.empty();
+  const bool runUserData =
+      !spec.userData.empty() && (madeDisk || access(pendingPath.c_str(), F_OK) == 0);
   if (runUserData) {
     Status s = writePrivateFile(userDataPath, spec.userData, 0700);
     if (!s.isOk()) {
@@ -389,6 +400,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   if (Status s = cgroup.create(limits); !s.isOk()) {
     return rollBack(s);
   }
+  TIDE_CRASH_POINT("provider.start.cgroup");
 
   SpawnRequest req;
   req.path = "/bin/sh";
@@ -428,6 +440,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
   }
 
+  TIDE_CRASH_POINT("provider.start.address");
   IsolationPlan plan;
   if (m.isolate) {
     IsolationSpec iso;
@@ -446,7 +459,11 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
         return rollBack(uid.status());
       }
       iso.uid = iso.gid = *uid;
-      if (fresh || madeDisk) {
+      TIDE_CRASH_POINT("provider.start.uid");
+      // Also when a start was cut short between choosing the uid and giving the disk to it.
+      struct stat root;
+      bool given = stat(disk.path().c_str(), &root) == 0 && root.st_uid == iso.uid;
+      if (fresh || madeDisk || !given) {
         if (Status s = chownTree(disk.path(), iso.uid, iso.gid); !s.isOk()) {
           return rollBack(s);
         }
@@ -474,6 +491,10 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     return rollBack(internalError("cannot read /proc/" + std::to_string(ref.pid) + "/stat"));
   }
   ref.startTicks = st->startTicks;
+  if (runUserData) {
+    unlink(pendingPath.c_str()); // started: a later start is a restart (ENOENT: none was made)
+  }
+  TIDE_CRASH_POINT("provider.start.spawned");
   m.children[spec.instanceId] = ref.pid;
   m.reapedExits.erase(spec.instanceId);
   return ref;
@@ -617,9 +638,12 @@ Status LocalProvider::destroy(const std::string& instanceId) {
               " did not exit after SIGKILL; it will be reaped later");
     }
   }
+  TIDE_CRASH_POINT("provider.destroy.killed");
   TIDE_RETURN_IF_ERROR(releaseProcess(instanceId));
+  TIDE_CRASH_POINT("provider.destroy.released");
   const std::string dir = m.instanceDir(instanceId);
   TIDE_RETURN_IF_ERROR(InstanceDisk::unmountAll(dir));
+  TIDE_CRASH_POINT("provider.destroy.unmounted");
   TIDE_RETURN_IF_ERROR(removeTree(dir));
   m.reapedExits.erase(instanceId);
   return Status::ok();

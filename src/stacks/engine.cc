@@ -1,5 +1,6 @@
 #include "stacks/engine.h"
 
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "stacks/events.h"
@@ -243,6 +244,7 @@ private:
           return fail(id, props.status());
         }
         ResourceCall c = call(id);
+        TIDE_CRASH_POINT("stack.resource.update");
         Status u = type.update ? type.update(c, e->physicalResourceId, *props)
                                : internalError("no in-place update for " + r.type);
         if (!u.isOk()) {
@@ -266,10 +268,12 @@ private:
           }
         }
         if (e->physicalResourceId.empty()) {
+          TIDE_CRASH_POINT("stack.resource.create.before");
           auto made = type.create(c, *props);
           if (!made) {
             return fail(id, made.status());
           }
+          TIDE_CRASH_POINT("stack.resource.create.after");
           e->physicalResourceId = *made;
         }
         TIDE_RETURN_IF_ERROR(save());
@@ -361,6 +365,7 @@ private:
       e.resourceStatusReason = "";
       TIDE_RETURN_IF_ERROR(save());
     }
+    TIDE_CRASH_POINT("stack.resource.delete");
     return type->remove(ctx_, e.physicalResourceId);
   }
 

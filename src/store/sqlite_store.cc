@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include "common/crash_point.h"
 #include "store/codec.h"
 
 #include "common/process_health.h"
@@ -829,6 +830,9 @@ public:
         run("ROLLBACK").ignoreError(); // already failing: s says why
         return s;
       }
+      if (tx.wrote()) {
+        TIDE_CRASH_POINT("store.commit.before");
+      }
       Status c = [&] {
         ScopedDuration timed(HealthTimer::StoreCommit, ""); // /metrics
         return run("COMMIT");
@@ -838,6 +842,9 @@ public:
         return c;
       }
       wrote = tx.wrote();
+      if (wrote) {
+        TIDE_CRASH_POINT("store.commit.after");
+      }
       writeCommits_ += wrote ? 1 : 0;
       changes = std::move(tx.changes());
     }
