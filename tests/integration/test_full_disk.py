@@ -5,6 +5,7 @@ The data directory is a small tmpfs mounted for the test (root only; skipped oth
 instance fills it to 100 % by writing to its own disk, as a user's app would.
 """
 
+import json
 import os
 import shutil
 import sqlite3
@@ -62,6 +63,10 @@ class FullDiskTest(TideTestCase):
             self.ok("DescribeImages", {"ImageIds": [image_id]})["Images"][0]),
             timeout=60, what=f"{image_id} to be {state}")
 
+    def stack_status(self, name):
+        status, body = self.api("DescribeStacks", {"StackName": name})
+        return body["Stacks"][0]["StackStatus"] if status == 200 else None
+
     def test_a_full_data_directory_is_emptied_through_tide(self):
         self.assertGreaterEqual(allocated(os.path.join(self.data_dir, RESERVE)), RESERVE_BYTES)
         # Data that fills the disk: two images, a launch template.
@@ -70,6 +75,15 @@ class FullDiskTest(TideTestCase):
             self.wait_image(image_id)
         lt = self.ok("CreateLaunchTemplate", {"LaunchTemplateName": "web", "LaunchTemplateData": {
             "ImageId": big[0], "InstanceType": "t3.micro"}})["LaunchTemplate"]["LaunchTemplateId"]
+        self.ok("CreateAutoScalingGroup", {"AutoScalingGroupName": "web",
+                                           "LaunchTemplate": {"LaunchTemplateId": lt},
+                                           "MinSize": 0, "MaxSize": 1, "DesiredCapacity": 0})
+        self.ok("CreateStack", {"StackName": "templates", "TemplateBody": json.dumps({
+            "Resources": {"Lt": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {
+                "LaunchTemplateName": "from-stack",
+                "LaunchTemplateData": {"ImageId": big[1], "InstanceType": "t3.micro"}}}}})})
+        wait_for(lambda: self.stack_status("templates") == "CREATE_COMPLETE", timeout=60,
+                 what="the stack to be created")
 
         # An instance writes to its disk until the file system is full.
         # (an empty file needs no blocks: `done` says the writer met the full disk and stopped)
@@ -105,8 +119,16 @@ class FullDiskTest(TideTestCase):
         self.assertEqual(self.ok("DescribeImages")["Images"], images_before)
         self.assertEqual(self.instance(filler_id)["State"]["Name"], "running")
 
-        # Deletes work: a launch template, then the images; their files go, space returns.
+        # Deletes work: a group, a stack, a launch template, then the images; their files go,
+        # space returns.
+        self.ok("DeleteAutoScalingGroup", {"AutoScalingGroupName": "web"})
+        wait_for(lambda: not self.ok("DescribeAutoScalingGroups")["AutoScalingGroups"],
+                 timeout=60, what="the group to be deleted")
+        self.ok("DeleteStack", {"StackName": "templates"})
+        wait_for(lambda: self.stack_status("templates") in (None, "DELETE_COMPLETE"), timeout=60,
+                 what="the stack to be deleted")
         self.ok("DeleteLaunchTemplate", {"LaunchTemplateId": lt})
+        self.assertEqual(self.ok("DescribeLaunchTemplates")["LaunchTemplates"], [])
         for image_id in big:
             self.assertEqual(self.ok("DeregisterImage", {"ImageId": image_id})["Return"], True)
         wait_for(lambda: free_bytes(self.data_dir) > IMAGE_MIB << 20, timeout=60,
