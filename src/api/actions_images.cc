@@ -14,6 +14,7 @@
 #include "model/names.h"
 #include "model/public_parameters.h"
 #include "model/validation.h"
+#include "store/space_reserve.h"
 
 #include <pwd.h>
 #include <sys/types.h>
@@ -108,6 +109,10 @@ Result<Json> createImage(ActionContext& ctx, const Json& p) {
     return Status("InvalidParameterValue",
                   "HealthCheckPath '" + **health + "' must start with '/'");
   }
+
+  // The import adds files to the data directory: refused while its file system is full.
+  TIDE_RETURN_IF_ERROR(store::checkRoomForNewData(ctx.dataDir + "/state.db",
+                                                  "InsufficientVolumeCapacity", "a new image"));
 
   model::Image img;
   img.imageId = newId("ami");

@@ -14,6 +14,7 @@
 #include "model/names.h"
 #include "model/validation.h"
 #include "operations/launch.h"
+#include "store/space_reserve.h"
 
 #include <algorithm>
 #include <cmath>
@@ -198,6 +199,11 @@ Result<Json> runInstances(ActionContext& ctx, const Json& p) {
     ltName = name->value_or("");
     ltVersion = version->value_or("$Default");
   }
+
+  // An instance's disk, console and logs live in the data directory: no launch while its file
+  // system is full.
+  TIDE_RETURN_IF_ERROR(store::checkRoomForNewData(
+      ctx.dataDir + "/state.db", "InsufficientInstanceCapacity", "a new instance"));
 
   std::vector<Instance> launched;
   std::string reservationId = newId("r");

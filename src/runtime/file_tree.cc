@@ -121,6 +121,93 @@ Status hashFile(int fd, const std::string& path, Sha256& hash) {
   }
 }
 
+bool allZero(const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Copies the regular file open as in to out (empty) byte for byte but keeps holes: only the
+// data regions (SEEK_DATA / SEEK_HOLE) are read, and blocks of zeros in them are skipped in the
+// copy too, so a sparse file stays sparse. The file's length is set at the end. hash, when
+// given, is fed the whole contents (holes as the zeros they read as), so digests do not depend
+// on how a file is stored. A file system without SEEK_DATA is read as one data region.
+Status copySparse(int in, const std::string& src, int out, const std::string& dst, Sha256* hash) {
+  struct stat st;
+  if (fstat(in, &st) != 0) {
+    return ioError("cannot stat", src, errno);
+  }
+  const off_t size = st.st_size;
+  constexpr size_t kChunk = 1 << 16;
+  static const std::string kZeros(kChunk, '\0');
+  std::string buf(kChunk, '\0');
+  auto feedZeros = [&](off_t n) {
+    for (; hash != nullptr && n > 0; n -= off_t(std::min<off_t>(n, kChunk))) {
+      hash->update(std::string_view(kZeros.data(), size_t(std::min<off_t>(n, kChunk))));
+    }
+  };
+  off_t pos = 0;
+  while (pos < size) {
+    off_t data = lseek(in, pos, SEEK_DATA);
+    off_t hole = size;
+    if (data < 0 && errno == ENXIO) {
+      data = size; // a hole up to the end
+    } else if (data < 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
+      data = pos; // no SEEK_DATA here: all of the rest is data
+    } else if (data < 0) {
+      return ioError("cannot seek in", src, errno);
+    } else {
+      hole = lseek(in, data, SEEK_HOLE);
+      if (hole < 0) {
+        return ioError("cannot seek in", src, errno);
+      }
+    }
+    data = std::min(data, size);
+    hole = std::min(hole, size);
+    feedZeros(data - pos);
+    pos = data;
+    while (pos < hole) {
+      ssize_t n = pread(in, buf.data(), size_t(std::min<off_t>(hole - pos, kChunk)), pos);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        return ioError("cannot read", src, errno);
+      }
+      if (n == 0) {
+        break; // the file shrank while it was copied: the rest reads as zeros
+      }
+      if (hash != nullptr) {
+        hash->update(std::string_view(buf.data(), size_t(n)));
+      }
+      if (!allZero(buf.data(), size_t(n))) {
+        for (ssize_t done = 0; done < n;) {
+          ssize_t w = pwrite(out, buf.data() + done, size_t(n - done), pos + done);
+          if (w < 0 && errno == EINTR) {
+            continue;
+          }
+          if (w < 0) {
+            return ioError("cannot write", dst, errno);
+          }
+          done += w;
+        }
+      }
+      pos += n;
+    }
+    if (pos < hole) {
+      feedZeros(hole - pos);
+      pos = hole;
+    }
+  }
+  if (ftruncate(out, pos) != 0) {
+    return ioError("cannot write", dst, errno);
+  }
+  return Status::ok();
+}
+
 } // namespace
 
 std::string errnoText(int err) {
@@ -151,32 +238,7 @@ Status copyRegularFile(const std::string& src, const std::string& dst, mode_t mo
       TIDE_RETURN_IF_ERROR(hashFile(in.fd, src, *hash));
     }
   } else {
-    std::string buf(1 << 16, '\0');
-    while (true) {
-      ssize_t n = read(in.fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        return ioError("cannot read", src, errno);
-      }
-      if (n == 0) {
-        break;
-      }
-      if (hash != nullptr) {
-        hash->update(std::string_view(buf.data(), size_t(n)));
-      }
-      for (ssize_t done = 0; done < n;) {
-        ssize_t w = write(out.fd, buf.data() + done, size_t(n - done));
-        if (w < 0 && errno == EINTR) {
-          continue;
-        }
-        if (w < 0) {
-          return ioError("cannot write", dst, errno);
-        }
-        done += w;
-      }
-    }
+    TIDE_RETURN_IF_ERROR(copySparse(in.fd, src, out.fd, dst, hash));
   }
   if (fchmod(out.fd, mode) != 0) {
     return ioError("cannot set mode of", dst, errno);

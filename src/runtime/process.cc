@@ -5,13 +5,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace tide::runtime {
@@ -268,6 +272,44 @@ Result<int> spawnProcess(const SpawnRequest& request) {
     return internalError("cannot fork: " + errnoText(forkErr));
   }
 
+  // Wait for exec (the pipe closes) or a report, at most the setup timeout.
+  const int timeoutMs =
+      request.setupTimeoutMs > 0 ? request.setupTimeoutMs : kDefaultSetupTimeoutMs;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  bool ready = false;
+  while (!ready) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      break;
+    }
+    pollfd pfd{readEnd, POLLIN, 0};
+    int r = poll(&pfd, 1, int(std::min<long long>(left, 1'000'000)));
+    ready = r > 0 || (r < 0 && errno != EINTR);
+  }
+  if (!ready) {
+    // A hung setup step: end the child's whole group (it leads its session; an isolated tree's
+    // leader takes its PID namespace with it) and reap it.
+    close(readEnd);
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    // Reaped at once in practice; bounded all the same (a task in a cgroup v1 freezer stays
+    // until thawed: the provider's cleanup of the instance's cgroup ends it then).
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; ++i) {
+      pid_t r = waitpid(pid, nullptr, WNOHANG);
+      reaped = r == pid || (r < 0 && errno != EINTR);
+      if (!reaped) {
+        usleep(10'000);
+      }
+    }
+    char secs[32];
+    snprintf(secs, sizeof secs, "%g", timeoutMs / 1000.0);
+    return internalError(std::string("the process did not finish its setup (cgroups, isolation) "
+                                     "within ") +
+                         secs + " s: killed");
+  }
   ChildFailure failure{};
   ssize_t n;
   do {

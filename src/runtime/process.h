@@ -45,12 +45,21 @@ struct SpawnRequest {
   std::vector<std::string> cgroupProcsFiles; // the child writes its pid into each first
   const IsolationPlan* isolation = nullptr;  // when set: the tree of isolation.h (the pid
                                              // returned is its leader); must outlive the call
+  // How long the child may take from fork to exec (joining cgroups, isolation's mounts and
+  // namespaces). A step that hangs (a frozen cgroup, a mount that never answers) would hold
+  // the caller, the control thread, forever: past this the child's process group is killed and
+  // the start fails. kDefaultSetupTimeoutMs unless a test chooses.
+  int setupTimeoutMs = 0;
 };
+
+// Setup takes milliseconds; 10 s allows for a loaded host and bounds what a hang costs.
+constexpr int kDefaultSetupTimeoutMs = 10'000;
 
 // Starts the process in a new session (it leads its own process group), with stdin from
 // /dev/null, no other inherited descriptors, default signal dispositions and an empty signal
 // mask. Returns the pid once exec succeeded. On failure the child has been reaped and the error
-// says which step failed ("InternalError").
+// says which step failed ("InternalError"), or that the setup did not finish within its timeout
+// ("InternalError" naming the timeout; the child and its group were killed and reaped).
 Result<int> spawnProcess(const SpawnRequest& request);
 
 // "exited with status 3" or "killed by signal 9 (Killed)" for a waitpid() status.

@@ -2,7 +2,9 @@
 
 #include "common/crash_point.h"
 #include "store/codec.h"
+#include "store/space_reserve.h"
 
+#include "common/log.h"
 #include "common/process_health.h"
 
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -183,6 +186,32 @@ CREATE INDEX IF NOT EXISTS alarm_history_by_alarm ON alarm_history (alarm_name, 
 )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+// What a failed SQLite call says to tide's users, by its cause: a full file system, another
+// connection holding the write lock, an I/O error. Always "InternalError" (state unchanged:
+// the transaction is rolled back); the message names the cause and the file.
+Status sqliteError(sqlite3* db, int rc, const std::string& what) {
+  const char* file = sqlite3_db_filename(db, "main");
+  std::string where = file != nullptr && *file != '\0' ? std::string(" (") + file + ")" : "";
+  std::string detail = sqlite3_errmsg(db);
+  switch (rc & 0xff) {
+  case SQLITE_FULL:
+    return internalError("store: " + what + " failed: the file system of the store" + where +
+                         " is full; nothing was changed. Free space (DeregisterImage, "
+                         "TerminateInstances, DeleteStack) and try again");
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return internalError("store: " + what + " failed: the store" + where +
+                         " is busy (another connection holds its write lock); nothing was "
+                         "changed, try again: " +
+                         detail);
+  case SQLITE_IOERR:
+    return internalError("store: " + what + " failed: I/O error on the store" + where +
+                         "; nothing was changed: " + detail);
+  default:
+    return internalError("store: " + what + " failed: " + detail);
+  }
+}
 
 // A prepared statement, finalized on scope exit.
 class Stmt {
@@ -647,9 +676,7 @@ private:
     return kNames[static_cast<int>(s)];
   }
 
-  Status error(const char* what) {
-    return internalError(std::string("store ") + what + " failed: " + sqlite3_errmsg(db_));
-  }
+  Status error(const char* what) { return sqliteError(db_, sqlite3_extended_errcode(db_), what); }
 
   template <typename T, typename Decode>
   Result<std::optional<T>> one(const char* sql, const std::string& key, Decode decode) {
@@ -777,14 +804,16 @@ Status seedDefaultNetwork(SqliteTx& tx) {
 
 class SqliteStore final : public Store {
 public:
-  SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  SqliteStore(sqlite3* db, std::string path, const SqliteStoreOptions& options)
+      : db_(db), path_(std::move(path)), options_(options),
+        reserve_(reservePathFor(path_), options.reserveBytes) {}
   ~SqliteStore() override { sqlite3_close(db_); }
 
   Status migrate() {
     TIDE_RETURN_IF_ERROR(run("PRAGMA journal_mode = WAL"));
     TIDE_RETURN_IF_ERROR(run("PRAGMA synchronous = NORMAL"));
     TIDE_RETURN_IF_ERROR(run("PRAGMA foreign_keys = ON"));
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, options_.busyTimeoutMs);
     int version = 0;
     {
       Stmt st(db_, "PRAGMA user_version");
@@ -823,7 +852,15 @@ public:
     ChangeSet changes;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      TIDE_RETURN_IF_ERROR(run("BEGIN IMMEDIATE"));
+      // A nearly full file system: give a step of the reserve back first, so that this
+      // transaction (a delete that frees space, most likely) can commit.
+      if (reserve_.spendIfLow()) {
+        logWarn("the file system of " + path_ +
+                " is nearly full: " + std::to_string(reserve_.heldBytes() >> 10) +
+                " KiB of its reserve for deletes left; launches and image imports are refused "
+                "until space is freed");
+      }
+      TIDE_RETURN_IF_ERROR(begin());
       SqliteTx tx(db_);
       Status s = fn(tx);
       if (!s.isOk()) {
@@ -833,10 +870,7 @@ public:
       if (tx.wrote()) {
         TIDE_CRASH_POINT("store.commit.before");
       }
-      Status c = [&] {
-        ScopedDuration timed(HealthTimer::StoreCommit, ""); // /metrics
-        return run("COMMIT");
-      }();
+      Status c = commit();
       if (!c.isOk()) {
         run("ROLLBACK").ignoreError(); // already failing: c says why
         return c;
@@ -847,6 +881,10 @@ public:
       }
       writeCommits_ += wrote ? 1 : 0;
       changes = std::move(tx.changes());
+      if (reserve_.refillIfRoom()) {
+        logInfo("the file system of " + path_ +
+                " has room again: its reserve for deletes is whole");
+      }
     }
     if (wrote && notify) {
       for (const auto& l : listeners_) {
@@ -864,18 +902,76 @@ public:
   uint64_t writeCommits() const override { return writeCommits_.load(); }
 
 private:
-  Status run(const char* sql) {
+  // The SQL's result code. A test's fault hook may answer instead, without running the SQL.
+  int exec(const char* sql, std::string* message) {
     char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(db_);
-      sqlite3_free(err);
-      return internalError("store: " + msg);
+    int rc = options_.faultHook ? options_.faultHook(sql) : SQLITE_OK;
+    if (rc != SQLITE_OK) {
+      *message = std::string("injected: ") + sqlite3_errstr(rc);
+      return rc;
     }
-    return Status::ok();
+    rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      *message = err ? err : sqlite3_errmsg(db_);
+    }
+    sqlite3_free(err);
+    return rc;
+  }
+
+  Status run(const char* sql) {
+    std::string msg;
+    int rc = exec(sql, &msg);
+    return rc == SQLITE_OK ? Status::ok()
+                           : sqliteError(db_, rc, std::string(sql) + " (" + msg + ")");
+  }
+
+  // BEGIN IMMEDIATE takes the write lock. While another connection holds it, SQLite waits up to
+  // the busy timeout; a few more tries after that, then the caller gets InternalError (the
+  // API's answer; controllers try again at their next pass). Nothing has run yet, so retrying
+  // is safe.
+  Status begin() {
+    std::string msg;
+    int rc = SQLITE_OK;
+    for (int attempt = 0; attempt < std::max(1, options_.beginAttempts); ++attempt) {
+      rc = exec("BEGIN IMMEDIATE", &msg);
+      if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+        break;
+      }
+    }
+    return rc == SQLITE_OK ? Status::ok()
+                           : sqliteError(db_, rc, "starting a transaction (" + msg + ")");
+  }
+
+  // COMMIT, spending the reserve and trying again when the file system is full (the
+  // transaction stays open when SQLite could not write it), and trying again a bounded number
+  // of times when busy.
+  Status commit() {
+    ScopedDuration timed(HealthTimer::StoreCommit, ""); // /metrics
+    std::string msg;
+    int rc = SQLITE_OK;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      rc = exec("COMMIT", &msg);
+      if (rc == SQLITE_OK || sqlite3_get_autocommit(db_) != 0) {
+        break; // committed, or rolled back by SQLite: nothing more to try
+      }
+      if ((rc & 0xff) == SQLITE_FULL) {
+        if (!reserve_.spend()) {
+          break;
+        }
+        logWarn("the file system of " + path_ +
+                " is full: a step of its reserve for deletes is "
+                "given back");
+      } else if ((rc & 0xff) != SQLITE_BUSY) {
+        break;
+      }
+    }
+    return rc == SQLITE_OK ? Status::ok() : sqliteError(db_, rc, "commit (" + msg + ")");
   }
 
   sqlite3* db_;
   std::string path_;
+  SqliteStoreOptions options_;
+  SpaceReserve reserve_;
   std::mutex mu_;
   std::atomic<uint64_t> writeCommits_{0};
   std::vector<std::function<void(const ChangeSet&)>> listeners_;
@@ -888,6 +984,11 @@ int currentSchemaVersion() {
 }
 
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
+  return openSqliteStore(path, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
+                                               const SqliteStoreOptions& options) {
   // The store holds secrets (user data, key material, environment values): readable by its
   // owner only. SQLite gives its -wal and -shm files the database file's mode, so the file is
   // made (or an older one tightened) 0600 before SQLite opens it.
@@ -907,15 +1008,19 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
     }
   }
   sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return internalError("cannot open the store " + path + ": " + msg);
   }
-  auto store = std::make_unique<SqliteStore>(db, path);
+  SqliteStoreOptions o = options;
+  if (path == ":memory:" || path.empty()) {
+    o.reserveBytes = 0;
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, o);
   Status s = store->migrate();
   if (!s.isOk()) {
     if (s.message().find(path) == std::string::npos) {
