@@ -25,6 +25,7 @@ constexpr ActionEntry kActions[] = {
     {"StartInstances", "ec2", startInstances},
     {"GetConsoleOutput", "ec2", getConsoleOutput},
     {"DescribeInstanceTypes", "ec2", describeInstanceTypes},
+    {"DescribeInstanceStatus", "ec2", describeInstanceStatus},
     {"DescribeHost", "tide", describeHost},
     {"DescribeRegions", "ec2", describeRegions},
     {"DescribeAvailabilityZones", "ec2", describeAvailabilityZones},

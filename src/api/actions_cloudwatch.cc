@@ -14,6 +14,8 @@
 #include "model/names.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 namespace tide::api {
 
@@ -168,6 +170,29 @@ Json alarmJson(const model::MetricAlarm& a) {
   return j;
 }
 
+// CloudWatch's range for a metric value: zero, or a magnitude from 2^-360 to 2^360; NaN and
+// the infinities are refused (MetricDatum.Value in the CloudWatch API reference). A value
+// outside it used to be stored and turned the statistics into null.
+Status checkMetricValue(double v, const std::string& parameter) {
+  const double lo = std::ldexp(1.0, -360), hi = std::ldexp(1.0, 360);
+  const double a = std::fabs(v);
+  if (v == 0 || (std::isfinite(v) && a >= lo && a <= hi)) {
+    return Status::ok();
+  }
+  char text[32];
+  if (std::isnan(v)) {
+    std::snprintf(text, sizeof text, "NaN");
+  } else if (std::isinf(v)) {
+    std::snprintf(text, sizeof text, "%s", v > 0 ? "Infinity" : "-Infinity");
+  } else {
+    std::snprintf(text, sizeof text, "%g", v);
+  }
+  return Status("InvalidParameterValue",
+                "The value " + std::string(text) + " for parameter " + parameter +
+                    " is invalid: CloudWatch takes values from -2^360 to 2^360, zero or at least "
+                    "2^-360 in magnitude, and no NaN or Infinity.");
+}
+
 } // namespace
 
 Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
@@ -192,7 +217,9 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
     std::vector<double> counts; // Counts: as many as values, or none (each value once)
   };
   std::vector<Point> points;
-  for (const Json& d : *data) {
+  for (size_t n = 0; n < data->size(); ++n) {
+    const Json& d = (*data)[n];
+    const std::string member = "MetricData.member." + std::to_string(n + 1);
     if (!d.is_object()) {
       return validationError("MetricData must be a list of objects");
     }
@@ -219,6 +246,19 @@ Result<Json> putMetricData(ActionContext& ctx, const Json& p) {
       }
     } else {
       return Status("MissingParameter", "Each MetricData entry needs a numeric Value or Values");
+    }
+    for (size_t k = 0; k < pt.values.size(); ++k) {
+      TIDE_RETURN_IF_ERROR(checkMetricValue(
+          pt.values[k], d.contains("Values") ? member + ".Values.member." + std::to_string(k + 1)
+                                             : member + ".Value"));
+    }
+    if (auto sv = d.find("StatisticValues"); sv != d.end() && sv->is_object()) {
+      for (const char* field : {"SampleCount", "Sum", "Minimum", "Maximum"}) {
+        if (auto f = sv->find(field); f != sv->end() && f->is_number()) {
+          TIDE_RETURN_IF_ERROR(
+              checkMetricValue(f->get<double>(), member + ".StatisticValues." + field));
+        }
+      }
     }
     if (pt.values.size() > 150) {
       return Status("InvalidParameterValue",

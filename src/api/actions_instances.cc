@@ -362,6 +362,89 @@ Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p) {
               {"Output", base64Encode(out)}};
 }
 
+// EC2's two status checks of an instance. The system check (the host) always passes here; the
+// instance check fails (impaired, its reachability failed since ImpairedSince) once the kernel
+// has killed one of its processes for memory (model::Instance::impairedSince). Running
+// instances only unless IncludeAllInstances, which adds the others as not-applicable.
+Result<Json> describeInstanceStatus(ActionContext& ctx, const Json& p) {
+  TIDE_RETURN_IF_ERROR(checkKnownParams(
+      p, {"InstanceIds", "Filters", "MaxResults", "NextToken", "IncludeAllInstances", "DryRun"}));
+  TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));
+  TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
+  TIDE_ASSIGN_OR_RETURN(auto includeAll, optBool(p, "IncludeAllInstances"));
+  std::vector<Instance> instances;
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        if (!ids.empty()) {
+          TIDE_ASSIGN_OR_RETURN(auto named, namedInstances(tx, ids));
+          instances = std::move(named);
+          return Status::ok();
+        }
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+        instances = std::move(all);
+        return Status::ok();
+      },
+      false));
+  const std::string zone = zoneName(ctx.region, "a");
+  Json out = Json::array();
+  for (const Instance& i : instances) {
+    const bool running = i.state == InstanceState::Running;
+    if (!running && !includeAll.value_or(false)) {
+      continue;
+    }
+    const bool impaired = running && i.impairedSince != 0;
+    const std::string instanceStatus = !running ? "not-applicable" : impaired ? "impaired" : "ok";
+    const std::string systemStatus = running ? "ok" : "not-applicable";
+    const std::string reachability = impaired ? "failed" : "passed";
+    bool keep = true;
+    for (const Filter& f : fs) {
+      std::optional<std::string> value;
+      if (f.name == "availability-zone") {
+        value = zone;
+      } else if (f.name == "instance-state-name") {
+        value = std::string(model::instanceStateName(i.state));
+      } else if (f.name == "instance-state-code") {
+        value = std::to_string(model::instanceStateCode(i.state));
+      } else if (f.name == "instance-status.status") {
+        value = instanceStatus;
+      } else if (f.name == "system-status.status") {
+        value = systemStatus;
+      } else if (f.name == "instance-status.reachability") {
+        value = running ? std::optional<std::string>(reachability) : std::nullopt;
+      } else if (f.name == "system-status.reachability") {
+        value = running ? std::optional<std::string>("passed") : std::nullopt;
+      } else {
+        return Status("InvalidParameterValue",
+                      "The filter '" + f.name +
+                          "' is invalid; tide knows availability-zone, instance-state-name, "
+                          "instance-state-code, instance-status.status, "
+                          "instance-status.reachability, system-status.status and "
+                          "system-status.reachability");
+      }
+      keep = keep && value && filterMatches(f, *value);
+    }
+    if (!keep) {
+      continue;
+    }
+    Json check = {{"Status", instanceStatus}};
+    Json system = {{"Status", systemStatus}};
+    if (running) {
+      Json detail = {{"Name", "reachability"}, {"Status", reachability}};
+      if (impaired) {
+        detail["ImpairedSince"] = formatIso8601(i.impairedSince);
+      }
+      check["Details"] = Json::array({detail});
+      system["Details"] = Json::array({{{"Name", "reachability"}, {"Status", "passed"}}});
+    }
+    out.push_back({{"AvailabilityZone", zone},
+                   {"InstanceId", i.instanceId},
+                   {"InstanceState", stateJson(i.state)},
+                   {"InstanceStatus", check},
+                   {"SystemStatus", system}});
+  }
+  return Json{{"InstanceStatuses", out}};
+}
+
 Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p) {
   (void)ctx;
   TIDE_RETURN_IF_ERROR(checkKnownParams(p, {"InstanceTypes", "Filters", "MaxResults", "DryRun"}));

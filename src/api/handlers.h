@@ -28,6 +28,7 @@ Result<Json> stopInstances(ActionContext& ctx, const Json& p);
 Result<Json> startInstances(ActionContext& ctx, const Json& p);
 Result<Json> getConsoleOutput(ActionContext& ctx, const Json& p);
 Result<Json> describeInstanceTypes(ActionContext& ctx, const Json& p);
+Result<Json> describeInstanceStatus(ActionContext& ctx, const Json& p);
 Result<Json> describeHost(ActionContext& ctx, const Json& p);
 
 // actions_regions.cc

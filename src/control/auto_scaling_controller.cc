@@ -39,6 +39,9 @@ constexpr const char* kTerminating = "Terminating EC2 instance: ";
 constexpr const char* kEc2HealthCause =
     " an instance was taken out of service in response to an EC2 health check indicating it has "
     "been terminated or stopped.";
+// An impaired instance (its status check failed: the kernel killed a process of it for memory).
+constexpr const char* kEc2StatusCause =
+    " an instance was taken out of service in response to an EC2 instance status checks failure.";
 constexpr const char* kUserHealthCause =
     " an instance was taken out of service in response to a user health-check.";
 
@@ -272,11 +275,18 @@ Status AutoScalingController::observe(store::Tx& tx, const std::string& name, Ti
     // Why the group takes it out of service, if it does (set by a health check this pass).
     const char* why = nullptr;
     if (checkHealth && i.healthStatus != HealthStatus::Unhealthy) {
+      TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
       if (!ec2Healthy(i)) {
         why = kEc2HealthCause;
+      } else if (i.impairedSince != 0 && i.lifecycleState == LifecycleState::InService) {
+        // Status checks count after the grace period, as ELB checks do (Auto Scaling's).
+        if (now < graceEnds) {
+          next = std::min(next, graceEnds);
+        } else {
+          why = kEc2StatusCause;
+        }
       } else if (g.healthCheckType == model::HealthCheckType::ELB &&
                  i.lifecycleState == LifecycleState::InService) {
-        TimeMs graceEnds = i.launchTime + 1000LL * g.healthCheckGracePeriod;
         if (now < graceEnds) {
           next = std::min(next, graceEnds);
         } else if (std::any_of(targets->begin(), targets->end(), [&](const auto& t) {

@@ -95,7 +95,7 @@ Status InstanceController::reconcileOne(Instance& i, bool& busy) {
   busy = step(i) || busy;
   if (i.state != before.state || i.pid != before.pid || i.goal != before.goal ||
       i.stateReason.message != before.stateReason.message || i.frozen != before.frozen ||
-      i.hibernate != before.hibernate) {
+      i.hibernate != before.hibernate || i.impairedSince != before.impairedSince) {
     // The record as read plus this pass's changes: the store has one writer, this thread,
     // so nothing else changed it in between.
     TIDE_RETURN_IF_ERROR(store_.transact([&](store::Tx& tx) { return tx.putInstance(i); }));
@@ -156,6 +156,7 @@ bool InstanceController::launch(Instance& i) {
       i.processStartTicks = ref->startTicks;
       i.launchTime = clock_.now();
       i.stateReason = {};
+      i.impairedSince = 0; // a new boot: the status check starts over
       cpuMeter_.forget(i.instanceId);
       latestUsage_.erase(i.instanceId);
       setState(i, InstanceState::Running);
@@ -184,7 +185,8 @@ void InstanceController::finishExit(Instance& i, const std::string& exitDescript
   warnIfFailed(provider_.releaseProcess(i.instanceId), "releasing the process of " + i.instanceId);
   i.pid = 0;
   i.processStartTicks = 0;
-  i.frozen = false; // its cgroup went with it
+  i.frozen = false;    // its cgroup went with it
+  i.impairedSince = 0; // stopped or terminated: no status check (EC2's not-applicable)
   cpuMeter_.forget(i.instanceId);
   latestUsage_.erase(i.instanceId);
   if (!exitDescription.empty()) {
@@ -237,6 +239,17 @@ void InstanceController::freezeOrThaw(Instance& i) {
   }
 }
 
+void InstanceController::checkMemory(Instance& i) {
+  if (i.impairedSince != 0) {
+    return;
+  }
+  if (int64_t kills = provider_.oomKills(i.instanceId); kills > 0) {
+    i.impairedSince = clock_.now();
+    logWarn("instance " + i.instanceId + ": the kernel killed " + std::to_string(kills) +
+            " of its processes for memory (its type's limit); its status check fails: impaired");
+  }
+}
+
 bool InstanceController::step(Instance& i) {
   runtime::ProcessRef ref{i.pid, i.processStartTicks};
   switch (i.state) {
@@ -256,9 +269,31 @@ bool InstanceController::step(Instance& i) {
     }
     return false;
   case InstanceState::Running: {
+    if (i.pid == 0) {
+      // Impaired, its processes gone (below): nothing to watch until it is stopped or ended.
+      if (i.goal != InstanceGoal::Run) {
+        finishExit(i, "");
+      }
+      return false;
+    }
+    checkMemory(i);
     runtime::ProcessStatus st = provider_.status(i.instanceId, ref);
     if (st.state == runtime::ProcessState::Exited) {
       logInfo("instance " + i.instanceId + ": its app " + st.description);
+      checkMemory(i); // killed between the two reads: the count goes with the cgroup
+      if (i.impairedSince != 0 && i.goal == InstanceGoal::Run) {
+        // Killed for memory: as an EC2 instance whose kernel ran out of memory, it stays
+        // running with a failed status check (its group replaces it) rather than stopping.
+        warnIfFailed(provider_.releaseProcess(i.instanceId),
+                     "releasing the process of " + i.instanceId);
+        i.pid = 0;
+        i.processStartTicks = 0;
+        i.frozen = false;
+        i.lastExit = st.description;
+        cpuMeter_.forget(i.instanceId);
+        latestUsage_.erase(i.instanceId);
+        return false;
+      }
       finishExit(i, st.description);
       return false;
     }
@@ -310,7 +345,7 @@ Result<std::vector<InstanceReading>> InstanceController::sample() {
         i.state == InstanceState::ShuttingDown) {
       hasProcess.insert(i.instanceId);
     }
-    if (i.state != InstanceState::Running) {
+    if (i.state != InstanceState::Running || i.pid == 0) { // pid 0: impaired, processes gone
       continue;
     }
     running.insert(i.instanceId);

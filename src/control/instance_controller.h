@@ -88,6 +88,9 @@ private:
   bool launch(model::Instance& i);
   // Running with goal run: applies the hibernate goal through the provider's freezer.
   void freezeOrThaw(model::Instance& i);
+  // Running: marks the instance impaired (impairedSince) once the kernel has killed one of its
+  // processes for memory.
+  void checkMemory(model::Instance& i);
   void finishExit(model::Instance& i, const std::string& exitDescription);
   void setState(model::Instance& i, model::InstanceState s);
 

@@ -57,8 +57,13 @@ public:
   Result<runtime::Usage> usage(const std::string& id, const runtime::ProcessRef&) override {
     return runtime::Usage{cpuNanos[id], 1 << 20};
   }
+  int64_t oomKills(const std::string& id) const override {
+    auto it = ooms.find(id);
+    return it == ooms.end() ? 0 : it->second;
+  }
   Status releaseProcess(const std::string& id) override {
     released.push_back(id);
+    ooms.erase(id); // the count goes with the cgroup
     return Status::ok();
   }
   Status destroy(const std::string& id) override {
@@ -80,6 +85,7 @@ public:
   runtime::LaunchSpec lastSpec;
   std::map<std::string, Proc> procs;
   std::map<std::string, uint64_t> cpuNanos;
+  std::map<std::string, int64_t> ooms; // OOM kills in the instance's cgroup
   std::set<std::string> disks;
   std::vector<std::string> released, destroyed;
 };
@@ -247,6 +253,63 @@ TEST_F(InstanceControllerTest, AppExitStopsTheInstanceAndStartRelaunchesOnTheSam
   i = get(id);
   EXPECT_EQ(i.state, InstanceState::Running);
   EXPECT_EQ(i.pid, 1001);
+}
+
+// Limits (docs/reliability.md, "Limits"): the type's memory and process count go to the cgroup;
+// an OOM kill fails the instance's status check (impaired) and it stays running, as in EC2.
+TEST_F(InstanceControllerTest, TheTypesMemoryAndProcessLimitsGoToTheProvider) {
+  addInstance("t3.small");
+  pass();
+  EXPECT_EQ(provider_.lastSpec.memoryBytes, 128 << 20);
+  EXPECT_EQ(provider_.lastSpec.pidsMax, 256);
+}
+
+TEST_F(InstanceControllerTest, AnOomKilledChildMakesTheInstanceImpairedAndItKeepsRunning) {
+  std::string id = addInstance();
+  pass();
+  EXPECT_EQ(get(id).impairedSince, 0);
+  clock_.advance(Millis(1500));
+  provider_.ooms[id] = 1; // a child of the app allocated past the limit
+  pass();
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Running);
+  EXPECT_EQ(i.impairedSince, clock_.now());
+  TimeMs since = i.impairedSince;
+  clock_.advance(Millis(1000));
+  pass();
+  EXPECT_EQ(get(id).impairedSince, since); // still failing since then
+  // A stop and a start is a new boot: the check passes again.
+  setGoal(id, InstanceGoal::Stop);
+  pass();
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Stopped);
+  EXPECT_EQ(get(id).impairedSince, 0);
+  setGoal(id, InstanceGoal::Run);
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Running);
+  EXPECT_EQ(get(id).impairedSince, 0);
+}
+
+TEST_F(InstanceControllerTest, AnOomKilledAppLeavesTheInstanceRunningImpairedUntilEnded) {
+  std::string id = addInstance();
+  pass();
+  provider_.ooms[id] = 1;
+  provider_.procs[id].alive = false; // the kernel killed the app itself
+  pass();
+  model::Instance i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Running); // not an instance-initiated shutdown
+  EXPECT_NE(i.impairedSince, 0);
+  EXPECT_EQ(i.pid, 0);
+  EXPECT_EQ(i.lastExit, "exited with status 3");
+  EXPECT_EQ(provider_.released.back(), id); // what was left in its cgroup is gone
+  pass();
+  EXPECT_EQ(get(id).state, InstanceState::Running);
+  EXPECT_TRUE(provider_.procs[id].signals.empty()); // never a signal to pid 0
+  setGoal(id, InstanceGoal::Terminate);
+  pass();
+  i = get(id);
+  EXPECT_EQ(i.state, InstanceState::Terminated);
+  EXPECT_TRUE(provider_.procs.count(id) == 0);
 }
 
 TEST_F(InstanceControllerTest, StopKeepsTheDisk) {

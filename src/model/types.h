@@ -201,6 +201,10 @@ struct Instance {
   int pid = 0;                    // process group leader, 0 when none
   uint64_t processStartTicks = 0; // with pid, identifies the process across server restarts
   std::string lastExit;           // how its process last ended ("exited with status 1")
+  // When its instance status check failed (the kernel killed one of its processes for memory):
+  // DescribeInstanceStatus shows it impaired, its group replaces it. 0 while the check passes;
+  // a start (a new boot) clears it.
+  TimeMs impairedSince = 0;
 };
 
 // The latest CPU and memory reading of a running instance: an observation, kept in memory by

@@ -104,6 +104,7 @@ Status validateTags(const std::vector<Tag>& tags) {
 
 Status validateEnvironment(const std::vector<EnvironmentVariable>& env) {
   std::set<std::string> names;
+  size_t total = 0;
   for (const EnvironmentVariable& v : env) {
     bool ok = !v.name.empty() && !(v.name[0] >= '0' && v.name[0] <= '9');
     for (char c : v.name) {
@@ -126,6 +127,22 @@ Status validateEnvironment(const std::vector<EnvironmentVariable>& env) {
       return Status("InvalidParameterValue",
                     "Environment variable " + quoted(v.name) + " is given twice");
     }
+    const size_t entry = v.name.size() + 1 + v.value.size(); // NAME=VALUE
+    if (entry > kMaxEnvironmentEntryBytes) {
+      return Status("InvalidParameterValue", "Environment variable " + quoted(v.name) + " is " +
+                                                 std::to_string(entry) +
+                                                 " bytes as NAME=VALUE; the limit is " +
+                                                 std::to_string(kMaxEnvironmentEntryBytes) +
+                                                 " (the kernel's MAX_ARG_STRLEN less its NUL)");
+    }
+    total += entry + 1;
+  }
+  if (total > kMaxEnvironmentBytes) {
+    return Status("InvalidParameterValue",
+                  "The Environment is " + std::to_string(total) +
+                      " bytes (each NAME=VALUE and its NUL); the limit is " +
+                      std::to_string(kMaxEnvironmentBytes) +
+                      ", well below the kernel's ARG_MAX for the arguments and environment");
   }
   return Status::ok();
 }

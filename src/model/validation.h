@@ -20,7 +20,18 @@ Status validatePort(int port, std::string_view field);
 Status validateInstanceType(std::string_view type);
 // Up to 50 tags, keys 1..128 not starting with "aws:", values up to 256, keys unique.
 Status validateTags(const std::vector<Tag>& tags);
-// Names [A-Za-z_][A-Za-z0-9_]*, unique, not HOST, PORT or TIDE_*; values without NUL.
+// The instance's environment goes to execve(), whose limits are the kernel's: one string
+// NAME=VALUE with its NUL at most MAX_ARG_STRLEN (32 pages: 131072 bytes with 4 KiB pages, the
+// smallest), and all of argv and environ together at most ARG_MAX (a quarter of the stack
+// limit: 2 MiB with the usual 8 MiB). tide checks below both at the API, so that an instance
+// never dies with "Argument list too long": each NAME=VALUE at most kMaxEnvironmentEntryBytes,
+// and the template's variables together (each NAME=VALUE and its NUL) at most
+// kMaxEnvironmentBytes, which leaves room for what tide adds (HOST, PORT, TIDE_*, AWS_*) and
+// the command.
+inline constexpr size_t kMaxEnvironmentEntryBytes = 131071;
+inline constexpr size_t kMaxEnvironmentBytes = 262144;
+// Names [A-Za-z_][A-Za-z0-9_]*, unique, not HOST, PORT or TIDE_*; values without NUL; sizes
+// within kMaxEnvironmentEntryBytes and kMaxEnvironmentBytes.
 Status validateEnvironment(const std::vector<EnvironmentVariable>& env);
 // Padded base64 of at most 16 KiB decoded ("InvalidUserData.Malformed", "InvalidParameterValue").
 Status validateUserData(std::string_view base64);

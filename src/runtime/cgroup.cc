@@ -399,6 +399,20 @@ std::vector<int> InstanceCgroup::members() const {
   return out;
 }
 
+int64_t InstanceCgroup::oomKills() const {
+  std::string path;
+  if (setup_.version == CgroupVersion::V1) {
+    path = dirFor("memory") + "/memory.oom_control";
+  } else if (setup_.version == CgroupVersion::V2) {
+    path = dirs_.front() + "/memory.events";
+  } else {
+    return 0;
+  }
+  auto text = readFile(path);
+  auto n = text ? statValue(*text, "oom_kill") : std::nullopt;
+  return n.value_or(0);
+}
+
 Result<Usage> InstanceCgroup::usage() const {
   Usage u;
   if (setup_.version == CgroupVersion::V1) {

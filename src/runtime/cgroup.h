@@ -83,6 +83,10 @@ public:
   std::vector<int> members() const;
   // CPU time and resident memory of the group.
   Result<Usage> usage() const;
+  // How many of the group's processes the kernel has killed for memory since the group was
+  // made: v2 memory.events "oom_kill", v1 memory.oom_control "oom_kill" (Linux 4.13 and
+  // later). 0 when the group, the file or the counter is missing (no cgroups: never known).
+  int64_t oomKills() const;
   // Whether the group can be frozen: v1 with the freezer hierarchy, or v2 (cgroup.freeze).
   bool canFreeze() const;
   // Freezes (true) or thaws (false) every process of the group: v1 freezer.state FROZEN /

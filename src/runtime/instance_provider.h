@@ -87,6 +87,14 @@ public:
     return Status("FreezerUnavailable", "this provider cannot freeze instance " + instanceId);
   }
 
+  // How many of the instance's processes the kernel has killed for memory (an OOM kill in its
+  // cgroup) since its processes were started; 0 when none or when this provider cannot tell
+  // (no cgroups). Read before releaseProcess(), which takes the count with the cgroup.
+  virtual int64_t oomKills(const std::string& instanceId) const {
+    (void)instanceId;
+    return 0;
+  }
+
   // CPU and memory in use, read from cgroup accounting (or /proc without cgroups).
   virtual Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) = 0;
 

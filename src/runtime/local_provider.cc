@@ -557,6 +557,13 @@ Status LocalProvider::signal(const std::string& instanceId, const ProcessRef& re
   return Status::ok();
 }
 
+int64_t LocalProvider::oomKills(const std::string& instanceId) const {
+  if (!checkInstanceId(instanceId).isOk()) {
+    return 0;
+  }
+  return InstanceCgroup(impl_->cgroups, instanceId).oomKills();
+}
+
 Result<Usage> LocalProvider::usage(const std::string& instanceId, const ProcessRef& ref) {
   Impl& m = *impl_;
   TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));

@@ -50,6 +50,7 @@ public:
   ProcessStatus status(const std::string& instanceId, const ProcessRef& ref) override;
   Status signal(const std::string& instanceId, const ProcessRef& ref, int sig) override;
   Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) override;
+  int64_t oomKills(const std::string& instanceId) const override;
   Status freeze(const std::string& instanceId, bool frozen) override;
   Status releaseProcess(const std::string& instanceId) override;
   Status destroy(const std::string& instanceId) override;

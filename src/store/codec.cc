@@ -135,7 +135,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     port, state, goal, stateReason, stateTransitionReason, launchTime, stateChangedAt, userData,
     environment, tags, securityGroupIds, blockDeviceMappings, autoScalingGroupName, lifecycleState,
     healthStatus, protectedFromScaleIn, addToTargetGroups, hibernate, frozen, pid,
-    processStartTicks, lastExit)
+    processStartTicks, lastExit, impairedSince)
 
 NLOHMANN_JSON_SERIALIZE_ENUM(TargetHealthState, {{TargetHealthState::Initial, "initial"},
                                                  {TargetHealthState::Healthy, "healthy"},
