@@ -311,6 +311,88 @@ LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_uni
 
 LocalProvider::~LocalProvider() = default;
 
+namespace {
+
+// What makeDisk made, for a caller that rolls back.
+struct DiskSteps {
+  bool madeDir = false;    // the instance's folder
+  bool madeDisk = false;   // its disk
+  bool mountedNow = false; // an existing overlay disk, mounted again
+};
+
+// The disk step of a launch, alone (prepareDisk() on a worker, or start()'s first step): the
+// instance's folder, the user data's pending mark, the disk made (a first launch) or mounted
+// again (an overlay disk after a reboot). A root volume (mkfs and a loop mount) belongs here
+// too. Touches nothing but the instance's folder: safe on a worker thread.
+Status makeDisk(const std::string& dir, bool overlay, const LaunchSpec& spec,
+                const std::atomic<bool>* cancel, DiskSteps& done) {
+  InstanceDisk disk(dir);
+  if (mkdir(dir.c_str(), 0755) == 0) {
+    done.madeDir = true;
+  } else if (errno != EEXIST) {
+    return internalError("cannot create " + dir + ": " + errnoText(errno));
+  }
+  // User data runs once per instance, at its first start, as cloud-init runs user-data
+  // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
+  // process has started, `user-data.pending` says the first start is still to come (a server
+  // killed between making the disk and starting the process must not lose the user data).
+  if (!spec.userData.empty() && !disk.exists()) {
+    TIDE_RETURN_IF_ERROR(writePrivateFile(dir + "/user-data.pending", "", 0600));
+  }
+  if (disk.exists()) {
+    if (disk.isOverlay() && !disk.isMounted()) {
+      if (!isDirectory(spec.imageRootfs)) {
+        return Status("InvalidParameterValue",
+                      "image tree " + spec.imageRootfs + " does not exist");
+      }
+      TIDE_RETURN_IF_ERROR(disk.mountOverlay(spec.imageRootfs));
+      done.mountedNow = true;
+    }
+    return Status::ok();
+  }
+  if (!isDirectory(spec.imageRootfs)) {
+    return Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist");
+  }
+  TIDE_RETURN_IF_ERROR(overlay ? disk.createOverlay(spec.imageRootfs)
+                               : disk.createCopy(spec.imageRootfs, cancel));
+  done.madeDisk = true;
+  return Status::ok();
+}
+
+// Undoes what makeDisk made (a failed start or preparation).
+void undoDisk(const std::string& dir, const DiskSteps& done) {
+  InstanceDisk disk(dir);
+  if (done.madeDir) {
+    if (InstanceDisk::unmountAll(dir).isOk()) {
+      removeTree(dir).ignoreError(); // rolling back: the caller says why
+    }
+  } else if (done.madeDisk) {
+    disk.remove().ignoreError(); // rolling back: the caller says why
+  } else if (done.mountedNow) {
+    InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
+  }
+}
+
+} // namespace
+
+bool LocalProvider::diskReady(const std::string& instanceId) const {
+  return checkInstanceId(instanceId).isOk() &&
+         InstanceDisk(impl_->instanceDir(instanceId)).exists();
+}
+
+Status LocalProvider::prepareDisk(const LaunchSpec& spec, const std::atomic<bool>* cancel) {
+  TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
+  const std::string dir = impl_->instanceDir(spec.instanceId);
+  DiskSteps done;
+  Status s = makeDisk(dir, impl_->overlay, spec, cancel, done);
+  if (!s.isOk()) {
+    undoDisk(dir, done); // a cancelled or failed copy has removed its own partial files
+    return s;
+  }
+  TIDE_CRASH_POINT("provider.prepare.disk");
+  return Status::ok();
+}
+
 Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   Impl& m = *impl_;
   TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
@@ -323,64 +405,23 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
                   "instance " + spec.instanceId + " still has processes in its cgroup");
   }
 
-  bool madeDir = false;
-  if (mkdir(dir.c_str(), 0755) == 0) {
-    madeDir = true;
-  } else if (errno != EEXIST) {
-    return internalError("cannot create " + dir + ": " + errnoText(errno));
-  }
-  bool madeDisk = false;
-  bool mountedNow = false;
+  DiskSteps done;
   auto rollBack = [&](Status s) -> Result<ProcessRef> {
     Status cg = cgroup.remove();
     if (!cg.isOk()) {
       logWarn("rolling back start of " + spec.instanceId + ": " + cg.toString());
     }
-    if (madeDir) {
-      if (InstanceDisk::unmountAll(dir).isOk()) {
-        removeTree(dir).ignoreError(); // rolling back: s says why the start failed
-      }
-    } else if (madeDisk) {
-      disk.remove().ignoreError(); // rolling back: s says why the start failed
-    } else if (mountedNow) {
-      InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
-    }
+    undoDisk(dir, done);
     return s;
   };
 
-  // User data runs once per instance, at its first start, as cloud-init runs user-data
-  // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
-  // process has started, `user-data.pending` says the first start is still to come (a server
-  // killed between making the disk and starting the process must not lose the user data).
+  // The disk: made already by prepareDisk() on the instance controller's worker for a first
+  // launch, so that here it is only mounted again when needed (made here otherwise).
   const std::string pendingPath = dir + "/user-data.pending";
-  if (!spec.userData.empty() && !disk.exists()) {
-    if (Status s = writePrivateFile(pendingPath, "", 0600); !s.isOk()) {
-      return rollBack(s);
-    }
+  if (Status s = makeDisk(dir, m.overlay, spec, nullptr, done); !s.isOk()) {
+    return rollBack(s);
   }
-  if (disk.exists()) {
-    if (disk.isOverlay() && !disk.isMounted()) {
-      if (!isDirectory(spec.imageRootfs)) {
-        return rollBack(
-            Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
-      }
-      Status s = disk.mountOverlay(spec.imageRootfs);
-      if (!s.isOk()) {
-        return rollBack(s);
-      }
-      mountedNow = true;
-    }
-  } else {
-    if (!isDirectory(spec.imageRootfs)) {
-      return rollBack(
-          Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
-    }
-    Status s = m.overlay ? disk.createOverlay(spec.imageRootfs) : disk.createCopy(spec.imageRootfs);
-    if (!s.isOk()) {
-      return rollBack(s);
-    }
-    madeDisk = true;
-  }
+  const bool madeDisk = done.madeDisk;
   TIDE_CRASH_POINT("provider.start.disk");
 
   const std::string userDataPath = dir + "/user-data";
