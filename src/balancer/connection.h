@@ -81,6 +81,9 @@ struct UpstreamConn : Pollable {
   uint64_t bodyRemaining = 0;
   ChunkedScanner chunks;
   uint64_t responseBytes = 0;
+  // A tunnel (tunnel.h) after 101 Switching Protocols: never pooled again.
+  bool tunnel = false;
+  bool writeShut = false; // the client's EOF was passed on (shutdown(SHUT_WR))
 };
 
 // A client connection's state (exchange.h has the transitions).
@@ -89,6 +92,7 @@ enum class ClientState : uint8_t {
   Forwarding, // a request went to a target; its response is not finished
   Closing,    // the last response is being flushed, then the connection closes
   Lingering,  // writes shut down; late input is discarded until EOF or a short timeout
+  Tunnel,     // the target answered an upgrade with 101: a byte tunnel to it (tunnel.h)
 };
 
 // The access log's text of one request, copied because the head may leave the buffer. A
@@ -138,10 +142,12 @@ struct ClientConn : Pollable {
   bool reqIdempotent = true; // GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2)
   bool reqKeepAlive = true;
   int reqVersionMinor = 1;
-  size_t fwd = 0;         // bytes of the request (from in.data()) handed to the target
-  bool replayable = true; // the whole request is still in `in`: it may be sent again
-  uint8_t attempts = 0;   // retries so far
-  int groupIndex = -1;    // in config->snapshot->targetGroups
+  bool reqUpgrade = false; // asks for a protocol upgrade tide carries (Upgrade + Connection:
+                           // upgrade, HTTP/1.1, no body, not h2c): a 101 starts a tunnel
+  size_t fwd = 0;          // bytes of the request (from in.data()) handed to the target
+  bool replayable = true;  // the whole request is still in `in`: it may be sent again
+  uint8_t attempts = 0;    // retries so far
+  int groupIndex = -1;     // in config->snapshot->targetGroups
   uint32_t targetSlot = kNoSlot;
   // The target a valid sticky session cookie names, or kNoSlot.
   uint32_t stickySlot = kNoSlot;
@@ -172,6 +178,14 @@ struct ClientConn : Pollable {
   int32_t matchedPriority = -1;    // the rule that chose the action; 0: default; -1: none
   DesyncTier logTier = DesyncTier::Compliant; // the request's desync classification
   DesyncReason logReason = DesyncReason::Compliant;
+  // A tunnel (ClientState::Tunnel): the upstream connection is `upstream`.
+  bool writeShut = false;       // the target's EOF was passed on (shutdown(SHUT_WR))
+  uint32_t tunnelIndex = 0;     // in the exchange's list of open tunnels
+  int64_t tunnelLastMs = 0;     // when bytes last went either way (the idle timeout)
+  int64_t tunnelStartUs = 0;    // when the 101 came (monotonic)
+  uint64_t tunnelUpBytes = 0;   // client -> target
+  uint64_t tunnelDownBytes = 0; // target -> client
+  uint64_t tunnelCounted = 0;   // of those, bytes counted as the target's when the 101 came
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.
