@@ -370,6 +370,54 @@ TEST_F(TunnelTest, AnUpgradeAnsweredWithoutA101IsAnOrdinaryResponse) {
   EXPECT_EQ(c.take(5), "plain");
 }
 
+TEST_F(TunnelTest, StickinessChoosesTheTargetOfAnUpgrade) {
+  UpgradeBackend a, b, c;
+  auto s = oneTarget(port_.port, a.endpoint());
+  for (UpgradeBackend* x : {&b, &c}) {
+    Target t = s->targetGroups[0].targets[0];
+    t.slot = uint32_t(s->targetGroups[0].targets.size());
+    t.id = "t" + std::to_string(t.slot);
+    t.endpoint = x->endpoint();
+    s->targetGroups[0].targets.push_back(t);
+  }
+  s->targetGroups[0].stickiness.type = Stickiness::Type::LbCookie;
+  s->targetGroups[0].stickiness.durationSeconds = 3600;
+  start(s);
+  std::string cookie;
+  {
+    Conn first(port_.port);
+    first.send(kUpgrade);
+    std::string h = first.head();
+    ASSERT_EQ(h.rfind("HTTP/1.1 101 ", 0), 0u) << h;
+    size_t p = h.find("\r\nSet-Cookie: AWSALB=");
+    ASSERT_NE(p, std::string::npos) << h; // the 101 offers a binding as any response does
+    p += 21;
+    cookie = h.substr(p, h.find(';', p) - p);
+  }
+  auto served = [&] {
+    return std::vector<size_t>{a.heads().size(), b.heads().size(), c.heads().size()};
+  };
+  std::vector<size_t> before = served();
+  int bound = -1;
+  for (int i = 0; i < 3; ++i) {
+    bound = before[size_t(i)] == 1 ? i : bound;
+  }
+  ASSERT_GE(bound, 0);
+  std::string request = kUpgrade;
+  request.insert(request.size() - 2, "Cookie: AWSALB=" + cookie + "\r\n");
+  for (int i = 0; i < 6; ++i) {
+    Conn cl(port_.port);
+    cl.send(request);
+    std::string h = cl.head();
+    ASSERT_EQ(h.rfind("HTTP/1.1 101 ", 0), 0u) << h;
+    EXPECT_EQ(h.find("Set-Cookie"), std::string::npos) << h; // a valid cookie is not reissued
+    cl.send("z");
+    EXPECT_EQ(cl.take(1), "z");
+  }
+  std::vector<size_t> after = served();
+  EXPECT_EQ(after[size_t(bound)], 7u);
+}
+
 TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
   char dir[] = "/tmp/tide-tunnel-log-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
@@ -385,7 +433,12 @@ TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
   draining->version = 2;
   draining->targetGroups[0].targets[0].state = TargetState::Draining;
   ASSERT_TRUE(balancer_->apply(draining).isOk());
-  for (int i = 0; i < 3; ++i) { // (the snapshot reaches the worker meanwhile)
+  ASSERT_TRUE(waitFor([&] { // the worker has it: a new request finds no routable target
+    Conn probe(port_.port);
+    probe.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    return probe.head().rfind("HTTP/1.1 503 ", 0) == 0;
+  }));
+  for (int i = 0; i < 3; ++i) { // while the target drains, its tunnel stays
     c.send("still");
     EXPECT_EQ(c.take(5), "still");
   }
@@ -402,9 +455,11 @@ TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
   std::ifstream in(path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
+    if (line.rfind("http ", 0) != 0) { // (the probes' lines)
+      lines.push_back(line);
+    }
   }
-  ASSERT_EQ(lines.size(), 1u); // once, at close
+  ASSERT_EQ(lines.size(), 1u); // the tunnel's: once, at close
   EXPECT_EQ(lines[0].rfind("ws ", 0), 0u) << lines[0];
   EXPECT_NE(lines[0].find(" 101 101 " + std::to_string(kUpgrade.size() + 15) + " "),
             std::string::npos)
