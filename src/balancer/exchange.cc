@@ -95,11 +95,12 @@ bool listsToken(std::string_view value, std::string_view token) {
   return false;
 }
 
-// Whether a request asks for a protocol upgrade tide carries through (RFC 9110 §7.8): an
-// Upgrade field named by Connection, in HTTP/1.1, without a body (the switch would come after
-// it). h2c is refused: tide speaks HTTP/1.1 to targets, so such a request is forwarded without
-// its upgrade (Upgrade and HTTP2-Settings dropped, as every hop-by-hop field) and answered in
-// HTTP/1.1. REQUIRES: h.anyHopByHop (an upgrade request has Connection).
+// Whether a request with an Upgrade field asks for a protocol upgrade tide carries through
+// (RFC 9110 §7.8): Connection names upgrade, in HTTP/1.1, without a body (the switch would come
+// after it). h2c is refused: tide speaks HTTP/1.1 to targets, so such a request is forwarded
+// without its upgrade (Upgrade and HTTP2-Settings dropped, as every hop-by-hop field) and
+// answered in HTTP/1.1. Only sendRequestHead asks, when its loop over the hop-by-hop fields
+// met an Upgrade field: a request without one costs nothing more.
 bool asksForUpgrade(const MessageHead& h) {
   if (h.versionMinor != 1 || h.framing != BodyFraming::None) {
     return false;
@@ -687,7 +688,6 @@ struct Proxy {
     c->reqIdempotent = isIdempotent(h.method);
     c->reqKeepAlive = h.keepAlive;
     c->reqVersionMinor = h.versionMinor;
-    c->reqUpgrade = h.anyHopByHop && asksForUpgrade(h);
     c->fwd = 0;
     c->replayable = true;
     c->attempts = 0;
@@ -1119,18 +1119,29 @@ struct Proxy {
     bool addForwarded = pl.loadBalancer->addForwardedHeaders;
     iov_.clear();
     iov_.add(base + h->requestLineBegin, h->fieldsBegin - h->requestLineBegin);
+    c->reqUpgrade = false;
     if (h->anyHopByHop || addForwarded) {
+      bool upgradeField = false;
       for (size_t i = 0; i < h->fieldCount; ++i) {
         const HeaderField& f = h->fields[i];
         bool forwardedField = f.kind == HeaderKind::XForwardedFor ||
                               f.kind == HeaderKind::XForwardedProto ||
                               f.kind == HeaderKind::XForwardedPort;
-        bool keep = !f.hopByHop || (c->reqUpgrade && f.kind == HeaderKind::Upgrade);
-        if (keep && !(addForwarded && forwardedField)) {
+        if (f.hopByHop) {
+          upgradeField |= f.kind == HeaderKind::Upgrade;
+        } else if (!(addForwarded && forwardedField)) {
           iov_.add(base + f.lineBegin, f.lineEnd - f.lineBegin);
         }
       }
-      if (c->reqUpgrade) { // the upgrade is kept for this hop (RFC 9110 §7.8)
+      if (upgradeField && asksForUpgrade(*h)) {
+        // The upgrade is kept for this hop (RFC 9110 §7.8): a 101 then starts a tunnel.
+        c->reqUpgrade = true;
+        for (size_t i = 0; i < h->fieldCount; ++i) {
+          const HeaderField& f = h->fields[i];
+          if (f.kind == HeaderKind::Upgrade) {
+            iov_.add(base + f.lineBegin, f.lineEnd - f.lineBegin);
+          }
+        }
         iov_.add(kConnectionUpgrade.data(), kConnectionUpgrade.size());
       }
     } else {
