@@ -320,7 +320,9 @@ struct Proxy {
     }
   }
 
-  void countTargetResponse(ClientConn* c, int status) {
+  // (Forced inline: the response path inlined it while it had one caller; called out of line
+  // once startTunnel called it too, it cost 70 instructions more per request.)
+  [[gnu::always_inline]] void countTargetResponse(ClientConn* c, int status) {
     int64_t us = monotonicUs() - c->sentAtUs;
     std::atomic<uint64_t> TrafficCells::*field = status < 300   ? &TrafficCells::httpCodeTarget2xx
                                                  : status < 400 ? &TrafficCells::httpCodeTarget3xx
@@ -775,7 +777,8 @@ struct Proxy {
   // Adds the sticky session Set-Cookie line(s) to the response head being written in iov_:
   // lb_cookie when the request had no valid cookie for the target that answers; app_cookie when
   // the target sets the application's cookie.
-  void addStickyCookie(ClientConn* c, const MessageHead& h) {
+  // (Forced inline as countTargetResponse: a call cost 19 instructions per request.)
+  [[gnu::always_inline]] void addStickyCookie(ClientConn* c, const MessageHead& h) {
     const TargetGroup& g = c->config->snapshot->targetGroups[c->groupIndex];
     const Stickiness& st = g.stickiness;
     if (st.type == Stickiness::Type::None ||
@@ -1996,7 +1999,7 @@ struct Proxy {
   // timeout passes without a byte either way, or the target leaves the snapshot (the end of its
   // deregistration delay). The tunnel's first bytes are those the client sent after its request
   // (held in c->in until now) and those the target sent after its 101 (in u->in).
-  void startTunnel(UpstreamConn* u, const MessageHead& h) {
+  [[gnu::noinline]] void startTunnel(UpstreamConn* u, const MessageHead& h) {
     ClientConn* c = u->client;
     u->headDone = true;
     c->responseStarted = true;
