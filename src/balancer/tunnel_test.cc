@@ -3,7 +3,9 @@
 // Every wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
 #include "balancer/test_net.h"
+#include "balancer/tunnel.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -466,6 +469,69 @@ TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
       << lines[0];
   std::remove(path.c_str());
   rmdir(dir);
+}
+
+// pumpTunnel alone, over socket pairs: what it holds when the sink does not read, and the
+// half-close it passes on.
+TEST(PumpTunnel, HoldsOneBufferAtMostWhenTheSinkDoesNotReadThenPassesEverythingAndTheEnd) {
+  int src[2]; // src[0]: the sending peer; src[1]: the tunnel's end it sends to
+  int dst[2]; // dst[0]: the tunnel's end toward the sink; dst[1]: the sink
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, src), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, dst), 0);
+  std::string sent;
+  char chunk[4096];
+  for (size_t i = 0;; ++i) { // as much as the sending side takes
+    std::memset(chunk, 'a' + int(i % 26), sizeof chunk);
+    ssize_t n = send(src[0], chunk, sizeof chunk, MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;
+    }
+    sent.append(chunk, size_t(n));
+  }
+  ASSERT_GT(sent.size(), 8192u);
+  BufferPool pool(1024);
+  Buffer fromIn, fromOut, toIn, toOut;
+  bool fromCanRead = true, fromHangup = false, fromEof = false, fromShut = false;
+  bool toCanRead = false, toHangup = false, toEof = false, toShut = false;
+  TunnelEnd from{src[1], &fromIn, &fromOut, &fromCanRead, &fromHangup, &fromEof, &fromShut};
+  TunnelEnd to{dst[0], &toIn, &toOut, &toCanRead, &toHangup, &toEof, &toShut};
+  std::string got;
+  uint64_t moved = 0;
+  auto drainSink = [&] {
+    for (;;) {
+      ssize_t n = recv(dst[1], chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        return n == 0; // EOF
+      }
+      got.append(chunk, size_t(n));
+    }
+  };
+  // The sink reads nothing: the copy stops with one block held, the source not drained.
+  EXPECT_EQ(pumpTunnel(pool, from, to, &moved), PumpResult::Open);
+  EXPECT_LE(fromIn.size(), 1024u);
+  EXPECT_TRUE(fromCanRead);
+  EXPECT_LT(moved, sent.size());
+  // Then the sink reads as the tunnel copies; the sender's EOF ends the copy with a half-close.
+  shutdown(src[0], SHUT_WR);
+  bool eof = false;
+  PumpResult r = PumpResult::Open;
+  for (int turn = 0; turn < 100000 && !eof; ++turn) {
+    if (r == PumpResult::Open) {
+      r = pumpTunnel(pool, from, to, &moved);
+      fromCanRead = true; // (as epoll would say: the test does not wait for it)
+    }
+    eof = drainSink();
+  }
+  EXPECT_EQ(r, PumpResult::Done);
+  EXPECT_TRUE(fromEof);
+  EXPECT_TRUE(toShut);
+  EXPECT_TRUE(eof);
+  EXPECT_EQ(moved, sent.size());
+  EXPECT_TRUE(got == sent) << got.size() << " of " << sent.size();
+  EXPECT_FALSE(fromIn.allocated()); // an idle (here: ended) direction holds no block
+  for (int fd : {src[0], src[1], dst[0], dst[1]}) {
+    close(fd);
+  }
 }
 
 } // namespace
