@@ -9,6 +9,7 @@
 
 // The parser's types (MessageHead, BodyFraming, ChunkedScanner) come through worker.h, the one
 // place the worker includes the parser.
+#include "balancer/tunnel.h"
 #include "balancer/worker.h"
 #include "http1/chunked.h"
 #include "http1/parser.h"
@@ -72,7 +73,9 @@ struct UpstreamConn : Pollable {
   bool canRead = false;
   bool hangup = false; // epoll saw RDHUP/HUP: read to EOF, even after a short read
   bool eof = false;
-  bool reused = false; // served a request before the current one
+  bool reused = false;    // served a request before the current one
+  bool tunnel = false;    // a tunnel's (tunnel.h) after 101 Switching Protocols: never pooled
+  bool writeShut = false; // tunnel: the client's EOF was passed on (shutdown(SHUT_WR))
   // The current response.
   bool headDone = false;
   bool bodyDone = false;
@@ -81,9 +84,6 @@ struct UpstreamConn : Pollable {
   uint64_t bodyRemaining = 0;
   ChunkedScanner chunks;
   uint64_t responseBytes = 0;
-  // A tunnel (tunnel.h) after 101 Switching Protocols: never pooled again.
-  bool tunnel = false;
-  bool writeShut = false; // the client's EOF was passed on (shutdown(SHUT_WR))
 };
 
 // A client connection's state (exchange.h has the transitions).
@@ -179,13 +179,9 @@ struct ClientConn : Pollable {
   DesyncTier logTier = DesyncTier::Compliant; // the request's desync classification
   DesyncReason logReason = DesyncReason::Compliant;
   // A tunnel (ClientState::Tunnel): the upstream connection is `upstream`.
-  bool writeShut = false;       // the target's EOF was passed on (shutdown(SHUT_WR))
-  uint32_t tunnelIndex = 0;     // in the exchange's list of open tunnels
-  int64_t tunnelLastMs = 0;     // when bytes last went either way (the idle timeout)
-  int64_t tunnelStartUs = 0;    // when the 101 came (monotonic)
-  uint64_t tunnelUpBytes = 0;   // client -> target
-  uint64_t tunnelDownBytes = 0; // target -> client
-  uint64_t tunnelCounted = 0;   // of those, bytes counted as the target's when the 101 came
+  bool writeShut = false;              // the target's EOF was passed on (shutdown(SHUT_WR))
+  std::unique_ptr<TunnelState> tunnel; // made at the first tunnel, kept across reuse (an idle
+                                       // connection carries a pointer, not the state)
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.

@@ -259,7 +259,7 @@ struct Proxy {
         return;
       }
       if (c->state == ClientState::Tunnel) {
-        int64_t idleUntil = c->tunnelLastMs + idleTimeoutMs(c);
+        int64_t idleUntil = c->tunnel->lastMs + idleTimeoutMs(c);
         if (nowMs_ >= idleUntil) {
           closeClient(c); // no byte either way for the idle timeout: both ends closed
         } else {
@@ -2028,16 +2028,19 @@ struct Proxy {
     c->fwd = 0;
     c->state = ClientState::Tunnel;
     c->writeShut = false;
-    c->tunnelLastMs = nowMs_;
-    c->tunnelStartUs = monotonicUs();
-    c->tunnelUpBytes = 0;
-    c->tunnelDownBytes = 0;
-    c->tunnelCounted = u->in.size(); // read (and counted as the target's) already
+    if (!c->tunnel) {
+      c->tunnel = std::make_unique<TunnelState>();
+    }
+    TunnelState& t = *c->tunnel;
+    t.lastMs = nowMs_;
+    t.upBytes = 0;
+    t.downBytes = 0;
+    t.counted = u->in.size(); // read (and counted as the target's) already
     u->tunnel = true;
     u->writeShut = false;
     timers_.cancel(&u->timer); // the client's timer is the tunnel's idle timeout
     timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
-    c->tunnelIndex = uint32_t(tunnels_.size());
+    t.index = uint32_t(tunnels_.size());
     tunnels_.push_back(c);
     watchClient(c);
     pumpTunnels(c);
@@ -2055,13 +2058,14 @@ struct Proxy {
     PumpResult toClient =
         toTarget == PumpResult::Error ? toTarget : pumpTunnel(buffers_, target, client, &down);
     if (up + down != 0) {
-      c->tunnelLastMs = nowMs_;
-      c->tunnelUpBytes += up;
-      c->tunnelDownBytes += down;
+      TunnelState& t = *c->tunnel;
+      t.lastMs = nowMs_;
+      t.upBytes += up;
+      t.downBytes += down;
       bump(lbCells(c).processedBytes, up + down);
       bump(targetCells_[u->slot].targetBytesSent, up);
-      uint64_t counted = std::min<uint64_t>(down, c->tunnelCounted);
-      c->tunnelCounted -= counted;
+      uint64_t counted = std::min<uint64_t>(down, t.counted);
+      t.counted -= counted;
       bump(targetCells_[u->slot].targetBytesReceived, down - counted);
     }
     if (toTarget == PumpResult::Error || toClient == PumpResult::Error ||
@@ -2074,13 +2078,13 @@ struct Proxy {
   // written (ALB logs an upgraded connection once, when it closes).
   void endTunnel(ClientConn* c) {
     ClientConn* last = tunnels_.back();
-    tunnels_[c->tunnelIndex] = last;
-    last->tunnelIndex = c->tunnelIndex;
+    tunnels_[c->tunnel->index] = last;
+    last->tunnel->index = c->tunnel->index;
     tunnels_.pop_back();
     bump(lbCells(c).processedBytes, c->headLen + c->sentBytes); // the upgrade request and 101
     if (!loadBalancer(c).accessLogPath.empty()) {
-      c->reqBodyBytes = c->tunnelUpBytes; // received: the request head and the tunnel's bytes
-      c->sentBytes += c->tunnelDownBytes;
+      c->reqBodyBytes = c->tunnel->upBytes; // received: the request head and the tunnel's bytes
+      c->sentBytes += c->tunnel->downBytes;
       logRequest(c, /*webSocket=*/true);
     }
   }
@@ -2146,7 +2150,7 @@ struct Proxy {
   std::vector<ServiceTimeEstimate> serviceTimes_;  // by TargetGroup::slot: their targets' latency
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
   size_t queuedRequests_ = 0;         // in all queues of this worker
-  std::vector<ClientConn*> tunnels_;  // open tunnels (ClientConn::tunnelIndex is the place)
+  std::vector<ClientConn*> tunnels_;  // open tunnels (TunnelState::index is the place)
 };
 
 } // namespace

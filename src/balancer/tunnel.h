@@ -33,6 +33,16 @@ struct TunnelEnd {
   bool* shut = nullptr;    // writes to this end are shut down (the other end's EOF passed on)
 };
 
+// A tunnel's bookkeeping (the exchange's), beside its client connection.
+struct TunnelState {
+  uint32_t index = 0;     // in the exchange's list of open tunnels
+  int64_t lastMs = 0;     // when bytes last went either way (the idle timeout)
+  uint64_t upBytes = 0;   // client -> target
+  uint64_t downBytes = 0; // target -> client
+  uint64_t counted = 0;   // of the first downBytes, those counted as the target's already (read
+                          // with the 101)
+};
+
 enum class PumpResult : uint8_t {
   Open,  // waiting for bytes from `from` or room in `to`
   Done,  // `from` ended and everything it sent went to `to`, whose writes are shut down
