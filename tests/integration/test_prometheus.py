@@ -69,9 +69,11 @@ class PrometheusTest(BurnStackTestCase):
 
         for _ in range(20):
             get(port, "/")
-        # The balancer's responses reach the histogram at the next second's sample.
-        wait_for(lambda: "tide_target_response_time_seconds_count" in scrape(self.server, token)[2],
-                 timeout=10, what="target response times in /metrics")
+        # The balancer's responses reach the histogram at the next second's sample; an instance's
+        # CPU is a rate, published from its second sample on.
+        wait_for(lambda: all(m in scrape(self.server, token)[2] for m in (
+                     "tide_target_response_time_seconds_count", "tide_aws_ec2_cpu_utilization_percent{")),
+                 timeout=10, what="target response times and instances' CPU in /metrics")
         status, content_type, text = scrape(self.server, token)
         self.assertEqual(status, 200)
         self.assertTrue(content_type.startswith("text/plain; version=0.0.4"), content_type)
