@@ -10,6 +10,7 @@
 #include "runtime/isolation.h"
 #include "runtime/mountinfo.h"
 #include "runtime/process.h"
+#include "runtime/root_volume.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -117,6 +118,7 @@ struct LocalProvider::Impl {
   CgroupSetup cgroups;
   bool overlay = false;
   std::string diskNote;
+  std::string rootVolumeNote; // "" when instances get root volumes (root_volume.h), else why not
   std::map<std::string, int> children;                                   // id → our child's pid
   std::map<std::string, std::pair<ProcessRef, std::string>> reapedExits; // id → how it ended
   bool isolate = false;       // instances start through isolation.h
@@ -287,6 +289,7 @@ LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_uni
           "unknown disk mode \"" + disk + "\"; " + (m.overlay ? "using overlayfs" : m.diskNote);
     }
   }
+  m.rootVolumeNote = probeRootVolumes(m.root);
   if (m.options.isolation == "none") {
     m.isolationNote = "isolation \"none\" chosen in the options: instances run as the server's "
                       "user in the server's namespaces";
@@ -315,7 +318,11 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   Impl& m = *impl_;
   TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
   const std::string dir = m.instanceDir(spec.instanceId);
-  InstanceDisk disk(dir);
+  // Limits: the root volume (root_volume.h) holds the disk when the machine can make one; an
+  // instance that has one keeps it.
+  RootVolume volume(dir);
+  const bool useVolume = volume.exists() || (spec.rootVolumeBytes > 0 && m.rootVolumeNote.empty());
+  InstanceDisk disk(useVolume ? volume.mountPoint() : dir);
   InstanceCgroup cgroup(m.cgroups, spec.instanceId);
 
   if (m.cgroups.version != CgroupVersion::None && !cgroup.members().empty()) {
@@ -331,6 +338,8 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   }
   bool madeDisk = false;
   bool mountedNow = false;
+  bool madeVolume = false;
+  bool volumeMountedNow = false;
   auto rollBack = [&](Status s) -> Result<ProcessRef> {
     Status cg = cgroup.remove();
     if (!cg.isOk()) {
@@ -345,8 +354,25 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     } else if (mountedNow) {
       InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
     }
+    if (!madeDir && madeVolume) {
+      volume.remove().ignoreError(); // rolling back, as above
+    } else if (!madeDir && volumeMountedNow) {
+      InstanceDisk::unmountAll(volume.mountPoint()).ignoreError(); // rolling back, as above
+    }
     return s;
   };
+
+  // The disk's preparation: the root volume first (made at the first start, mounted again
+  // after a reboot), then the disk inside it.
+  if (useVolume) {
+    const bool had = volume.exists();
+    const bool wasMounted = had && volume.isMounted();
+    if (Status s = volume.prepare(spec.rootVolumeBytes); !s.isOk()) {
+      return rollBack(s);
+    }
+    madeVolume = !had;
+    volumeMountedNow = !wasMounted;
+  }
 
   // User data runs once per instance, at its first start, as cloud-init runs user-data
   // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
@@ -660,7 +686,9 @@ std::string LocalProvider::diskPath(const std::string& instanceId) const {
   if (!checkInstanceId(instanceId).isOk()) {
     return "";
   }
-  InstanceDisk disk(impl_->instanceDir(instanceId));
+  const std::string dir = impl_->instanceDir(instanceId);
+  RootVolume volume(dir);
+  InstanceDisk disk(volume.exists() ? volume.mountPoint() : dir);
   return disk.exists() ? disk.path() : "";
 }
 
@@ -714,6 +742,17 @@ ProviderInfo LocalProvider::info() const {
   if (!address.empty()) {
     i.isolationNote += (i.isolationNote.empty() ? "" : "; ") + address;
   }
+  // Limits (docs/reliability.md): memory and processes by cgroup, the root volume by a file
+  // system of its own.
+  i.limits = m.cgroups.version == CgroupVersion::None
+                 ? "memory and processes not limited (no cgroups)"
+             : m.cgroups.version == CgroupVersion::V2 && !m.cgroups.v2Pids
+                 ? "memory per instance type (cgroup v2); processes not limited (no pids "
+                   "controller)"
+                 : "memory and processes per instance type (cgroup " + i.cgroups + ")";
+  i.limits += m.rootVolumeNote.empty()
+                  ? "; root volume size enforced (an ext4 file system per instance)"
+                  : "; root volume size not enforced: " + m.rootVolumeNote;
   return i;
 }
 
