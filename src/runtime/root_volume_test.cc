@@ -217,11 +217,27 @@ TEST_F(RootVolumeTest, AnInstancesDiskLivesInItsVolumeUntilItIsDestroyed) {
       << readText(console);
   EXPECT_LE(allocatedBytes(v.filePath()), 32 * kMiB);
 
+  // A neighbour started meanwhile has a copy of this volume's mount in its namespace (hidden);
+  // removing the instance folder detaches it there too (the kernel detaches mounts whose mount
+  // point is removed, in every namespace), so it does not keep the file system, its loop device
+  // and its space alive after the destroy.
+  LaunchSpec n = s;
+  n.instanceId = newId("i");
+  n.command = "echo neighbour; sleep 30";
+  n.environment = {{"HOST", "127.0.0.3"}, {"PORT", "8080"}};
+  auto neighbour = p.start(n);
+  ASSERT_TRUE(neighbour.isOk()) << neighbour.status().toString();
+  ASSERT_TRUE(waitFor([&] {
+    return readText(p.consoleLogPath(n.instanceId)).find("neighbour") != std::string::npos;
+  }));
+
   const std::string file = v.filePath();
   ASSERT_TRUE(p.destroy(s.instanceId).isOk());
   EXPECT_TRUE(mountsUnder(readMountInfo(), instance).empty());
   EXPECT_TRUE(waitFor([&] { return loopDevicesOf(file).empty(); }));
   EXPECT_FALSE(fs::exists(instance));
+  ASSERT_TRUE(p.destroy(n.instanceId).isOk());
+  EXPECT_TRUE(mountsUnder(readMountInfo(), dir_ + "/instances").empty());
 }
 
 } // namespace
