@@ -372,6 +372,7 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
     }
     madeVolume = !had;
     volumeMountedNow = !wasMounted;
+    TIDE_CRASH_POINT("provider.start.volume");
   }
 
   // User data runs once per instance, at its first start, as cloud-init runs user-data
