@@ -363,15 +363,12 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   };
 
   // The disk's preparation: the root volume first (made at the first start, mounted again
-  // after a reboot), then the disk inside it.
+  // after a reboot), then everything below, which looks for the disk inside it.
   if (useVolume) {
-    const bool had = volume.exists();
-    const bool wasMounted = had && volume.isMounted();
-    if (Status s = volume.prepare(spec.rootVolumeBytes); !s.isOk()) {
+    if (Status s = volume.prepare(spec.rootVolumeBytes, &madeVolume, &volumeMountedNow);
+        !s.isOk()) {
       return rollBack(s);
     }
-    madeVolume = !had;
-    volumeMountedNow = !wasMounted;
     TIDE_CRASH_POINT("provider.start.volume");
   }
 

@@ -173,7 +173,13 @@ bool RootVolume::isMounted() const {
   return isMountPoint(readMountInfo(), mountPoint());
 }
 
-Status RootVolume::prepare(int64_t sizeBytes) {
+Status RootVolume::prepare(int64_t sizeBytes, bool* madeOut, bool* mountedOut) {
+  if (madeOut != nullptr) {
+    *madeOut = false;
+  }
+  if (mountedOut != nullptr) {
+    *mountedOut = false;
+  }
   bool made = false;
   if (!exists()) {
     if (sizeBytes <= 0) {
@@ -199,15 +205,27 @@ Status RootVolume::prepare(int64_t sizeBytes) {
     }
     made = true;
   }
+  if (madeOut != nullptr) {
+    *madeOut = made;
+  }
   if (isMounted()) {
     return Status::ok();
   }
   Status s = mount();
-  if (!s.isOk() && made) {
-    unlink(filePath().c_str());
-    rmdir(mountPoint().c_str());
+  if (!s.isOk()) {
+    if (made) {
+      unlink(filePath().c_str());
+      rmdir(mountPoint().c_str());
+    }
+    if (madeOut != nullptr) {
+      *madeOut = false;
+    }
+    return s;
   }
-  return s;
+  if (mountedOut != nullptr) {
+    *mountedOut = true;
+  }
+  return Status::ok();
 }
 
 Status RootVolume::mount() {

@@ -41,9 +41,10 @@ public:
   bool isMounted() const;
 
   // Makes the volume (a sparse file of sizeBytes with an ext4 file system) when it does not
-  // exist, and mounts it when it is not mounted. On failure what this call made is removed
-  // again. Errors: InternalError naming the step (mkfs, loop device, mount).
-  Status prepare(int64_t sizeBytes);
+  // exist, and mounts it when it is not mounted; says in made and mounted (when given) whether
+  // it did either. An existing volume keeps its size. On failure what this call made is
+  // removed again. Errors: InternalError naming the step (mkfs, loop device, mount).
+  Status prepare(int64_t sizeBytes, bool* made = nullptr, bool* mounted = nullptr);
   // Unmounts the volume and removes its file and mount point (none of them there is fine).
   Status remove();
 

@@ -99,11 +99,15 @@ TEST_F(RootVolumeTest, IsASparseFileSystemWhoseSizeIsALimitAndGoesWithoutATrace)
   RootVolume v(instance);
   EXPECT_FALSE(v.exists());
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(v.prepare(64 * kMiB).isOk());
+  bool madeFirst = false;
+  bool mountedFirst = false;
+  ASSERT_TRUE(v.prepare(64 * kMiB, &madeFirst, &mountedFirst).isOk());
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
   std::cout << "prepare (mkfs.ext4 + loop mount) of 64 MiB: " << ms << " ms\n";
+  EXPECT_TRUE(madeFirst);
+  EXPECT_TRUE(mountedFirst);
   EXPECT_TRUE(v.exists());
   EXPECT_TRUE(v.isMounted());
   EXPECT_FALSE(fs::exists(v.filePath() + ".tmp"));
@@ -124,7 +128,11 @@ TEST_F(RootVolumeTest, IsASparseFileSystemWhoseSizeIsALimitAndGoesWithoutATrace)
       << allocatedBytes(v.filePath());
 
   // Preparing again is a no-op while mounted (one mount, one device).
-  ASSERT_TRUE(v.prepare(64 * kMiB).isOk());
+  bool made = true;
+  bool mounted = true;
+  ASSERT_TRUE(v.prepare(64 * kMiB, &made, &mounted).isOk());
+  EXPECT_FALSE(made);
+  EXPECT_FALSE(mounted);
   EXPECT_EQ(mountsUnder(readMountInfo(), instance).size(), 1u);
   EXPECT_EQ(loopDevicesOf(v.filePath()).size(), 1u);
 
@@ -133,7 +141,9 @@ TEST_F(RootVolumeTest, IsASparseFileSystemWhoseSizeIsALimitAndGoesWithoutATrace)
   ASSERT_TRUE(InstanceDisk::unmountAll(instance).isOk());
   EXPECT_FALSE(v.isMounted());
   EXPECT_TRUE(waitFor([&] { return loopDevicesOf(v.filePath()).empty(); }));
-  ASSERT_TRUE(v.prepare(0).isOk()); // an existing volume keeps its size
+  ASSERT_TRUE(v.prepare(0, &made, &mounted).isOk()); // an existing volume keeps its size
+  EXPECT_FALSE(made);
+  EXPECT_TRUE(mounted);
   EXPECT_EQ(readText(v.mountPoint() + "/kept.txt"), "kept\n");
 
   // Removed: no mount, no loop device, no file.

@@ -28,11 +28,12 @@ Result<std::string> LocalHostView::consoleOutput(const std::string& instanceId, 
 api::Json LocalHostView::describe() {
   runtime::ProviderInfo info = provider_.info();
   api::Json j = {
-      {"DataDirectory", dataDir_},         {"Cgroups", info.cgroups},
-      {"CgroupNote", info.cgroupNote},     {"DiskCopy", info.diskCopy},
-      {"DiskNote", info.diskNote},         {"HostCpuCores", std::thread::hardware_concurrency()},
-      {"Isolation", info.isolation},       {"IsolationNote", info.isolationNote},
-      {"RunningAsRoot", ::geteuid() == 0}, {"Limits", info.limits}};
+      {"DataDirectory", dataDir_},        {"Cgroups", info.cgroups},
+      {"CgroupNote", info.cgroupNote},    {"DiskCopy", info.diskCopy},
+      {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
+      {"Isolation", info.isolation},      {"IsolationNote", info.isolationNote},
+      {"RunningAsRoot", ::geteuid() == 0}};
+  j["Limits"] = info.limits; // what is enforced per instance (docs/reliability.md "Limits")
   j["SecurityGroups"] = securityGroups_ ? securityGroups_() : "not enforced (not set up)";
   return j;
 }
