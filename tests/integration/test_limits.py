@@ -11,10 +11,11 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
-from harness import TideTestCase, cgroup_v1_dir, serving, wait_for
+from harness import TideServer, TideTestCase, cgroup_v1_dir, serving, wait_for
 
 ROOT = os.geteuid() == 0
 V1 = os.path.isdir("/sys/fs/cgroup/memory") and os.path.isdir("/sys/fs/cgroup/pids")
@@ -246,6 +247,60 @@ class LimitsTest(TideTestCase):
         wait_for(lambda: not os.path.exists(folder), 30, what=f"{folder} to be removed")
         self.assertEqual(mounts_under(folder), [])
         wait_for(lambda: not loop_devices_of(volume), 10, what=f"the loop device of {volume}")
+
+@unittest.skipUnless(ROOT, "root volumes and a small tmpfs as the data directory need root")
+class ThinVolumeTest(TideTestCase):
+    """A data directory smaller than an instance's root volume (volumes are sparse: thin)."""
+
+    def setUp(self):
+        # The harness's setUp starts the server: mount first, on the folder it will use.
+        self.tmp = tempfile.mkdtemp(prefix="tide-it-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.data_dir = os.path.join(self.tmp, "data")
+        os.mkdir(self.data_dir)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m,mode=0755", "tmpfs",
+                        self.data_dir], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", self.data_dir], check=False)
+        self.server = TideServer(self.data_dir, *self.server_args)
+        self.addCleanup(self._end_server)
+
+    def test_an_instance_that_outgrows_the_host_disk_fails_inside_and_can_be_terminated(self):
+        app = os.path.join(self.tmp, "app")
+        os.mkdir(app)
+        image = self.ok("CreateImage", {"Name": "thin", "SourceDirectory": app,
+                                        "RunCommand": "sleep 600"})["ImageId"]
+        wait_for(lambda: self.ok("DescribeImages", {"ImageIds": [image]})["Images"][0][
+            "State"] == "available", 60, what=f"{image} to be available")
+        # (the console, in the full data directory, cannot say it: the volume says it)
+        fill = ("#!/bin/sh\ndd if=/dev/zero of=fill bs=1M count=512 oflag=direct 2>dd.err\n"
+                "echo $? > dd.rc\n")
+        iid = self.ok("RunInstances", {
+            "ImageId": image, "InstanceType": "t3.micro", "UserData": b64(fill),
+            "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 1}}]})[
+            "Instances"][0]["InstanceId"]
+        self.wait_state(iid, "running")
+        folder = os.path.join(self.data_dir, "instances", iid)
+        volume = os.path.join(folder, "volume.img")
+        rc = os.path.join(folder, "volume", "disk", "dd.rc")
+        wait_for(lambda: os.path.exists(rc) and open(rc).read(), 120,
+                 what="the write past the host's disk to end inside the instance")
+        with open(rc) as f:
+            self.assertEqual(f.read(), "1\n")  # failed
+        # The loop device passes the host's ENOSPC on: the instance sees a full volume.
+        with open(os.path.join(folder, "volume", "disk", "dd.err")) as f:
+            self.assertIn("No space left on device", f.read())
+        # The host's file system is full; the server still answers and terminates the instance,
+        # which gives the space back and leaves no mount or loop device.
+        self.assertLess(shutil.disk_usage(self.data_dir).free, 16 << 20)
+        self.ok("DescribeInstances")
+        self.ok("TerminateInstances", {"InstanceIds": [iid]})
+        self.wait_state(iid, "terminated", timeout=60)
+        wait_for(lambda: not os.path.exists(folder), 30, what=f"{folder} to be removed")
+        self.assertEqual(mounts_under(folder), [])
+        wait_for(lambda: not loop_devices_of(volume), 10, what=f"the loop device of {volume}")
+        wait_for(lambda: shutil.disk_usage(self.data_dir).free > 64 << 20, 30,
+                 what="the space to come back")
+
 
 if __name__ == "__main__":
     unittest.main()
