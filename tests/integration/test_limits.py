@@ -4,7 +4,9 @@ DescribeInstanceStatus and its group replaces it; a fork bomb stays inside its i
 limit while the host, the server and a neighbour keep working; a write past the root volume's
 size fails inside the instance with ENOSPC and costs the host no more than the volume, which
 survives a server restart (and an unmount, as after a reboot) and leaves no mount or loop device
-when the instance is terminated. Each skips, saying why, where it needs root."""
+when the instance is terminated; on a data directory smaller than the volume, the instance sees
+ENOSPC and the host recovers its space at termination. Each skips, saying why, where it needs
+root."""
 
 import base64
 import os
@@ -116,7 +118,7 @@ class LimitsTest(TideTestCase):
         super().setUp()
         self.image = self.make_image()
 
-    @unittest.skipUnless(ROOT and V1, "memory limits need root and cgroups")
+    @unittest.skipUnless(ROOT and V1, "needs root and cgroup v1 (reads its memory files)")
     def test_an_oom_killed_instance_is_impaired_and_its_group_replaces_it(self):
         iid = self.run_instance(ALLOCATE)
         self.console_has(iid, "allocation ended with status 137")  # SIGKILL from the kernel
@@ -155,7 +157,7 @@ class LimitsTest(TideTestCase):
             return [i["InstanceId"] for i in g["Instances"] if i["InstanceId"] != victim]
         wait_for(replacement, 60, interval=0.2, what=f"an instance in place of {victim}")
 
-    @unittest.skipUnless(ROOT and V1, "process limits need root and cgroups")
+    @unittest.skipUnless(ROOT and V1, "needs root and cgroup v1 (reads its pids files)")
     def test_a_fork_bomb_stays_inside_its_instance(self):
         neighbour = self.run_instance("#!/bin/sh\necho neighbour\n")
         wait_for(lambda: serving(self.instance(neighbour)), 30, what="the neighbour to serve")
