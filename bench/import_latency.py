@@ -12,7 +12,8 @@ took.
 With `--launch`, the server runs with `--disks copy` (each instance gets its own copy of its
 image's tree: the mode used without root, where overlayfs is not available) and after the
 import the benchmark launches one instance of the big image and measures the same way until
-the instance is running: a launch's disk copy still runs on the control thread.
+the instance is running (the copy runs on the instance controller's worker; the instance is
+pending meanwhile).
 
 It is a benchmark, not a test: it prints figures and asserts nothing. Everything it starts is
 ended by its process id, and its directories are removed.

@@ -59,15 +59,16 @@ def proc_status(pid):
     return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
 
 
-def leftovers(data_dir, running_ids):
-    """What belongs to no running instance: tide cgroups, mounts under the data directory and
+def leftovers(data_dir, running_ids, ours):
+    """What belongs to no running instance: tide cgroups of the soak's instances (`ours`: other
+    servers on the host, tests for example, have their own), mounts under the data directory and
     instance processes (uid 200000 and up) whose instance is not running."""
     found = []
     for root in ("/sys/fs/cgroup/cpu/tide", "/sys/fs/cgroup/memory/tide", "/sys/fs/cgroup/pids/tide",
                  "/sys/fs/cgroup/unified/tide", "/sys/fs/cgroup/tide"):
         try:
             for name in os.listdir(root):
-                if name.startswith("i-") and name not in running_ids:
+                if name in ours and name not in running_ids:
                     found.append(f"cgroup {root}/{name}")
         except OSError:
             pass
@@ -178,6 +179,7 @@ def main():
         t0 = time.monotonic()
         scale_ins = []  # seconds of the run at which a scale-in began
         samples = []
+        ours = set()  # every instance of the group seen
         next_sample = 0
         high = None
         print(f"{'time':>6} {'desired':>7} {'in service':>10} {'RSS MiB':>8} {'files':>6} "
@@ -197,6 +199,7 @@ def main():
                 in_service = sum(1 for i in state["Instances"]
                                  if i["LifecycleState"] == "InService")
                 samples.append((now, rss, files))
+                ours.update(i["InstanceId"] for i in state["Instances"])
                 print(f"{now:6.0f} {state['DesiredCapacity']:7d} {in_service:10d} {rss:8.1f} "
                       f"{files:6d} {threads:7d} {failed:6d}", flush=True)
                 next_sample += args.sample
@@ -217,12 +220,14 @@ def main():
                 break
             time.sleep(1)
         running = {i["InstanceId"] for i in live}
-        left = leftovers(data_dir, running)
+        ours.update(i["InstanceId"] for r in tide_json("instance", "ls")["Reservations"]
+                    for i in r["Instances"])
+        left = leftovers(data_dir, running, ours)
         print(f"  after the last scale-in: {len(live)} instances not terminated (the minimum is "
               f"{args.min_size}); leftovers: {len(left)}" + "".join(f"\n    {x}" for x in left))
         tide("down", "--stack-name", "soak")
         stack_up = False
-        left = leftovers(data_dir, set())
+        left = leftovers(data_dir, set(), ours)
         print(f"  after tide down: leftovers: {len(left)}" + "".join(f"\n    {x}" for x in left))
         return 0
     except (RuntimeError, subprocess.CalledProcessError) as e:

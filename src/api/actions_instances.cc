@@ -59,6 +59,26 @@ Result<std::vector<Instance>> namedInstances(store::Tx& tx, const std::vector<st
   return out;
 }
 
+// The instances a Describe action names (InvalidInstanceID.NotFound for one that is unknown),
+// or all of them when it names none.
+Result<std::vector<Instance>> listedInstances(ActionContext& ctx,
+                                              const std::vector<std::string>& ids) {
+  std::vector<Instance> instances;
+  TIDE_RETURN_IF_ERROR(ctx.store.transact(
+      [&](store::Tx& tx) -> Status {
+        if (!ids.empty()) {
+          TIDE_ASSIGN_OR_RETURN(auto named, namedInstances(tx, ids));
+          instances = std::move(named);
+          return Status::ok();
+        }
+        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
+        instances = std::move(all);
+        return Status::ok();
+      },
+      false));
+  return instances;
+}
+
 Result<std::vector<std::string>> requiredIds(const Json& p) {
   auto ids = optStringList(p, "InstanceIds");
   TIDE_RETURN_IF_ERROR(ids.status());
@@ -260,22 +280,7 @@ Result<Json> describeInstances(ActionContext& ctx, const Json& p) {
       checkKnownParams(p, {"InstanceIds", "Filters", "MaxResults", "NextToken", "DryRun"}));
   TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));
   TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
-  std::vector<Instance> instances;
-  Status s = ctx.store.transact(
-      [&](store::Tx& tx) -> Status {
-        if (!ids.empty()) {
-          TIDE_ASSIGN_OR_RETURN(auto named, namedInstances(tx, ids));
-          instances = std::move(named);
-          return Status::ok();
-        }
-        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
-        instances = std::move(all);
-        return Status::ok();
-      },
-      false);
-  if (!s.isOk()) {
-    return s;
-  }
+  TIDE_ASSIGN_OR_RETURN(std::vector<Instance> instances, listedInstances(ctx, ids));
   // Reservations in launch order, each with its instances.
   std::vector<std::string> order;
   std::map<std::string, Json> byReservation;
@@ -372,19 +377,7 @@ Result<Json> describeInstanceStatus(ActionContext& ctx, const Json& p) {
   TIDE_ASSIGN_OR_RETURN(auto ids, optStringList(p, "InstanceIds"));
   TIDE_ASSIGN_OR_RETURN(auto fs, filters(p));
   TIDE_ASSIGN_OR_RETURN(auto includeAll, optBool(p, "IncludeAllInstances"));
-  std::vector<Instance> instances;
-  TIDE_RETURN_IF_ERROR(ctx.store.transact(
-      [&](store::Tx& tx) -> Status {
-        if (!ids.empty()) {
-          TIDE_ASSIGN_OR_RETURN(auto named, namedInstances(tx, ids));
-          instances = std::move(named);
-          return Status::ok();
-        }
-        TIDE_ASSIGN_OR_RETURN(auto all, tx.instances());
-        instances = std::move(all);
-        return Status::ok();
-      },
-      false));
+  TIDE_ASSIGN_OR_RETURN(std::vector<Instance> instances, listedInstances(ctx, ids));
   const std::string zone = zoneName(ctx.region, "a");
   Json out = Json::array();
   for (const Instance& i : instances) {

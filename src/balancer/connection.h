@@ -157,6 +157,7 @@ struct ClientConn : Pollable {
   bool desyncClose = false; // the request was Ambiguous: close both connections after it
   // Limits and slow clients.
   int64_t headStartMs = 0;   // when the current head's first byte came; 0: none yet
+  uint64_t idleOrder = 0;    // when it last became idle, in the worker's order (admission)
   uint64_t reqBodyBytes = 0; // body bytes of the current request taken so far (wire bytes)
   std::string stash;         // a small partial head kept while `in` is given back (slowloris)
   // The access log (filled only when the load balancer writes one).

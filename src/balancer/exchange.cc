@@ -362,6 +362,7 @@ struct Proxy {
     bump(lb.newConnectionCount);
     bump(lb.activeConnectionCount);
     // Nothing sent within the idle or header timeout (the shorter): closed without an answer.
+    c->idleOrder = ++idleOrder_;
     timers_.schedule(&c->timer, nowMs_ + std::min(idleTimeoutMs(c), headerTimeoutMs(c)));
     readClient(c);
     processClient(c);
@@ -1152,6 +1153,7 @@ struct Proxy {
     c->state = ClientState::Head;
     c->in.consume(c->fwd);
     c->fwd = 0;
+    c->idleOrder = ++idleOrder_;
     timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
     watchClient(c); // the next request
   }
@@ -1695,7 +1697,8 @@ struct Proxy {
   // unless null), those idle longest first. Idle: waiting for a request with nothing of one
   // read and nothing to write. Their idle timers order them: each was set to the same timeout
   // after the connection's last activity. False when none was idle. Scans the worker's
-  // connections: runs only at a bound, once per idleBatch() admissions under a flood.
+  // connections: runs only at a bound, once per idleBatch() admissions under a flood. Two
+  // connections idle since the same millisecond go in the order they became idle.
   bool closeOldestIdle(uint64_t key, const uint32_t* peerAddress, uint32_t count) {
     idle_.clear();
     for (const auto& owned : store_.clients()) {
@@ -1704,7 +1707,7 @@ struct Proxy {
           c->out.empty() && !c->queued && c->upstream == nullptr && c->headStartMs == 0 &&
           (peerAddress == nullptr || c->peerAddress == *peerAddress) &&
           listenerKey(c->local) == key) {
-        idle_.emplace_back(c->timer.deadline, c);
+        idle_.push_back({c->timer.deadline, c->idleOrder, c});
       }
     }
     if (idle_.empty()) {
@@ -1714,7 +1717,7 @@ struct Proxy {
       std::nth_element(idle_.begin(), idle_.begin() + count, idle_.end());
       idle_.resize(count);
     }
-    for (auto& [deadline, c] : idle_) {
+    for (auto& [deadline, order, c] : idle_) {
       closeClient(c);
     }
     return true;
@@ -1906,7 +1909,8 @@ struct Proxy {
   // (written by this worker, read by addCounters; freed with the Proxy).
   std::unique_ptr<std::atomic<ResponseTimeCells*>[]> responseTimes_;
   ConnectionCounts admitted_; // open client connections, by listenerKey() and client address
-  std::vector<std::pair<int64_t, ClientConn*>> idle_; // admit()'s scratch: idle connections
+  std::vector<std::tuple<int64_t, uint64_t, ClientConn*>> idle_; // admit()'s scratch: idle ones
+  uint64_t idleOrder_ = 0;                                       // ClientConn::idleOrder's source
   MessageHead scratch_; // the head being parsed (one at a time on this thread)
   IoVector iov_;        // the message being written
 

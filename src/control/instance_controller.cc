@@ -40,7 +40,8 @@ int rootVolumeGiB(const Instance& i) {
 InstanceController::InstanceController(store::Store& store, runtime::InstanceProvider& provider,
                                        runtime::ImageStore& images, const Clock& clock,
                                        InstanceControllerOptions options)
-    : store_(store), provider_(provider), images_(images), clock_(clock), options_(options) {}
+    : store_(store), provider_(provider), images_(images), clock_(clock), options_(options),
+      preparer_(provider, options.preparation) {}
 
 void InstanceController::setState(Instance& i, InstanceState s) {
   if (i.state != s) {
@@ -65,13 +66,19 @@ Result<Millis> InstanceController::reconcile(const Wake& wake) {
   bool failed = false;
   int launches = 0;
   std::set<std::string> exist;
+  // Instances whose disk is being prepared, or whose preparation ended: looked at every pass
+  // (the worker's wake names no instance).
+  const std::set<std::string> preparing = preparer_.known();
   for (Instance& i : all) {
     exist.insert(i.instanceId);
-    if (!wake.dirty(i.instanceId) && !failed_.count(i.instanceId)) {
+    if (!wake.dirty(i.instanceId) && !failed_.count(i.instanceId) &&
+        !preparing.count(i.instanceId)) {
       continue;
     }
+    // One whose disk is still being made costs this pass nothing.
     bool launching = i.goal == InstanceGoal::Run &&
-                     (i.state == InstanceState::Pending || i.state == InstanceState::Stopped);
+                     (i.state == InstanceState::Pending || i.state == InstanceState::Stopped) &&
+                     !preparer_.inFlight(i.instanceId);
     if (launching && ++launches > options_.maxLaunchesPerPass) {
       deferred = true;
       continue;
@@ -87,6 +94,12 @@ Result<Millis> InstanceController::reconcile(const Wake& wake) {
     failed_.erase(i.instanceId);
   }
   std::erase_if(failed_, [&](const std::string& id) { return !exist.count(id); });
+  for (const std::string& id : preparing) {
+    if (!exist.count(id)) { // cannot happen (records go only once terminated): not kept
+      preparer_.cancel(id);
+      preparer_.take(id);
+    }
+  }
   if (deferred) {
     return Millis(0);
   }
@@ -115,9 +128,18 @@ Status InstanceController::reconcileOne(Instance& i, bool& busy) {
 
 bool InstanceController::launch(Instance& i) {
   const model::InstanceType* type = model::findInstanceType(i.instanceType);
-  bool restart = !provider_.diskPath(i.instanceId).empty();
+  // The disk a worker made for this launch, if it just ended (a cancelled one is made again).
+  std::optional<Status> prepared = preparer_.take(i.instanceId);
+  if (prepared && prepared->code() == "Cancelled") {
+    prepared.reset();
+  }
+  // A restart keeps its disk; a failed first launch leaves nothing.
+  bool restart =
+      !prepared && provider_.diskReady(i.instanceId) && !provider_.diskPath(i.instanceId).empty();
   std::string error;
-  if (type == nullptr) {
+  if (prepared && !prepared->isOk()) {
+    error = prepared->message();
+  } else if (type == nullptr) {
     error = "unknown instance type " + i.instanceType;
   } else if (!images_.contains(i.contentDigest)) {
     error = "the files of image " + i.imageId + " (" + i.contentDigest + ") are missing";
@@ -161,6 +183,12 @@ bool InstanceController::launch(Instance& i) {
     spec.memoryBytes = type->memoryBytes;
     spec.pidsMax = type->pidsMax;
     spec.rootVolumeBytes = int64_t{rootVolumeGiB(i)} << 30;
+    if (!provider_.diskReady(i.instanceId)) {
+      // A first launch: its disk is made on a worker; the instance stays pending meanwhile
+      // and its process starts at the pass after the disk is ready.
+      preparer_.submit(spec);
+      return true;
+    }
     Result<runtime::ProcessRef> ref = provider_.start(spec);
     if (ref) {
       i.pid = ref->pid;
@@ -261,7 +289,25 @@ void InstanceController::checkMemory(Instance& i) {
   }
 }
 
+bool InstanceController::waitForPreparation(Instance& i) {
+  const bool launching = i.goal == InstanceGoal::Run &&
+                         (i.state == InstanceState::Pending || i.state == InstanceState::Stopped);
+  if (preparer_.inFlight(i.instanceId)) {
+    if (!launching) {
+      preparer_.cancel(i.instanceId); // stopped or terminated before its disk was ready
+    }
+    return true;
+  }
+  if (!launching) {
+    preparer_.take(i.instanceId); // ended after a stop or terminate came: nobody waits for it
+  }
+  return false;
+}
+
 bool InstanceController::step(Instance& i) {
+  if (waitForPreparation(i)) {
+    return true;
+  }
   runtime::ProcessRef ref{i.pid, i.processStartTicks};
   switch (i.state) {
   case InstanceState::Pending:

@@ -4,8 +4,12 @@
 // state changes are written to the store.
 //
 // Transitions it makes (see model::InstanceState):
-//   pending (goal run)       → provider start → running, or terminated (launch failed; or
-//                              stopped when a stopped instance fails to start again)
+//   pending (goal run)       → (first launch: its disk is made on a worker, disk_preparer.h;
+//                              the instance stays pending meanwhile) → provider start →
+//                              running, or terminated (launch failed; or stopped when a stopped
+//                              instance fails to start again)
+//   pending, disk being made, goal stop/terminate → the preparation is cancelled, then as any
+//                              pending instance: stopped / terminated (everything removed)
 //   running (goal stop)      → SIGTERM → stopping;   (goal terminate) → SIGTERM → shutting-down
 //   running, app exited      → stopped with Client.InstanceInitiatedShutdown
 //   stopping/shutting-down   → SIGKILL once the grace period is over; when the process is gone:
@@ -16,10 +20,13 @@
 //                              Server.FreezerUnavailable
 //   terminated               → the record is deleted after the retention period
 // Level-triggered: a pass looks at the store and the provider as they are, so a restart in the
-// middle of any step converges. Not thread-safe: runs on the control thread.
+// middle of any step converges (a preparation is not stored: the next server prepares the
+// disk again). Not thread-safe: runs on the control thread (its preparer's workers only make
+// disks).
 #pragma once
 
 #include "common/clock.h"
+#include "control/disk_preparer.h"
 #include "control/instance_reading.h"
 #include "control/watch.h"
 #include "runtime/cpu_utilization.h"
@@ -44,6 +51,10 @@ struct InstanceControllerOptions {
   std::string region;          // the region given to instances (AWS_REGION); empty: none
   int maxLaunchesPerPass = 10; // launches in one pass; the rest wait for the next pass (at once),
                                // so the API on the same loop keeps answering during a big launch
+  // The disks of first launches are made on a worker (disk_preparer.h); these are its options:
+  // how many at once, the wake when one ends (called on the worker), the tests' hold
+  // (TIDE_TEST_HOLD_LAUNCHES).
+  DiskPreparerOptions preparation;
 };
 
 class InstanceController {
@@ -76,6 +87,12 @@ public:
     options_.region = std::move(region);
   }
 
+  // Ends the disk preparations (cancelled: their instances stay pending and are prepared again
+  // at the next start) and the preparer's workers. Before the server's loop goes. Idempotent.
+  void stopPreparations() { preparer_.stop(); }
+  // Blocks until no disk preparation is in flight. For tests.
+  void waitForPreparations() { preparer_.waitIdle(); }
+
   // At start-up: removes what the provider still has (disks, cgroups, processes) of instances
   // that the store does not know or knows as terminated.
   void removeLeftovers();
@@ -86,6 +103,10 @@ private:
   // Applies one step to one instance; returns true when it is still changing.
   bool step(model::Instance& i);
   bool launch(model::Instance& i);
+  // While the instance's disk is being prepared: cancels it unless the instance still goes to
+  // run, and returns true (nothing else touches the instance until it ends). A result that
+  // nobody waits for any more (a stop or terminate came) is dropped. False otherwise.
+  bool waitForPreparation(model::Instance& i);
   // Running with goal run: applies the hibernate goal through the provider's freezer.
   void freezeOrThaw(model::Instance& i);
   // Running: marks the instance impaired (impairedSince) once the kernel has killed one of its
@@ -103,6 +124,7 @@ private:
   runtime::CpuMeter cpuMeter_; // the last CPU reading of each running instance
   std::map<std::string, model::InstanceUsage> latestUsage_; // by instance id
   std::set<std::string> failed_; // instances whose last step was not recorded: retried
+  DiskPreparer preparer_;        // last: its workers end before the rest goes
 };
 
 } // namespace tide::control

@@ -1,5 +1,6 @@
 #include "runtime/disk.h"
 
+#include "common/crash_point.h"
 #include "runtime/file_tree.h"
 #include "runtime/mountinfo.h"
 
@@ -126,11 +127,14 @@ Status InstanceDisk::mountOverlay(const std::string& lower) {
   return mountOverlayAt(lower, dir_ + "/upper", dir_ + "/work", path());
 }
 
-Status InstanceDisk::createCopy(const std::string& lower) {
+Status InstanceDisk::createCopy(const std::string& lower, const std::atomic<bool>* cancel) {
   const std::string tmp = dir_ + "/disk.tmp";
   removeTree(tmp).ignoreError(); // an interrupted copy; copyTree reports what is in the way
   TIDE_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, listTree(lower));
-  Status s = copyTree(lower, entries, tmp, 0755, /*tryReflink=*/true, nullptr);
+  Status s = copyTree(lower, entries, tmp, 0755, /*tryReflink=*/true, nullptr, [cancel] {
+    TIDE_CRASH_POINT("disk.copy.entry"); // a kill mid-copy leaves disk.tmp: the next copy redoes it
+    return cancel != nullptr && cancel->load();
+  });
   if (s.isOk() && rename(tmp.c_str(), path().c_str()) != 0) {
     s = internalError("cannot move " + tmp + " to " + path() + ": " + errnoText(errno));
   }

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 
+#include <atomic>
 #include <string>
 
 namespace tide::runtime {
@@ -34,8 +35,11 @@ public:
   Status createOverlay(const std::string& lower);
   // Mounts an existing overlay disk (after a reboot or an unmount).
   Status mountOverlay(const std::string& lower);
-  // Makes a new disk as a copy of lower (via disk.tmp, renamed when complete).
-  Status createCopy(const std::string& lower);
+  // Makes a new disk as a copy of lower (via disk.tmp, renamed when complete). Seconds for a
+  // large tree: the instance controller runs it on a worker (InstanceProvider::prepareDisk).
+  // When cancel is given and turns true the copy stops with "Cancelled"; on any failure
+  // nothing of the copy is left. Every file copied passes the crash point "disk.copy.entry".
+  Status createCopy(const std::string& lower, const std::atomic<bool>* cancel = nullptr);
   // Removes the disk's files (disk/, upper/, work/); unmounts first.
   Status remove();
 

@@ -253,13 +253,16 @@ Status copyRegularFile(const std::string& src, const std::string& dst, mode_t mo
 
 Status copyTree(const std::string& src, const std::vector<TreeEntry>& entries,
                 const std::string& dst, mode_t rootMode, bool tryReflink,
-                std::vector<std::string>* hashes) {
+                std::vector<std::string>* hashes, const std::function<bool()>& cancelled) {
   // Directories are made owner-writable first and given their own modes at the end, so that a
   // read-only directory can still be filled.
   if (mkdir(dst.c_str(), 0700) != 0) {
     return ioError("cannot create directory", dst, errno);
   }
   for (const TreeEntry& e : entries) {
+    if (cancelled && cancelled()) {
+      return Status("Cancelled", "the copy to " + dst + " was cancelled");
+    }
     std::string from = src + "/" + e.relPath;
     std::string to = dst + "/" + e.relPath;
     switch (e.type) {

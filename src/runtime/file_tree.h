@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,11 @@ Status copyRegularFile(const std::string& src, const std::string& dst, mode_t mo
 // Creates dst (which must not exist) holding a copy of the tree at src with the permission
 // bits of each entry; dst itself gets rootMode. On failure dst may be partly written: the
 // caller removes it. When hashes is given it receives each regular file's hex SHA-256, in the
-// order of entries.
+// order of entries. When cancelled is given it is asked before each entry; once it says true
+// the copy stops with "Cancelled" (dst partly written, as for any failure).
 Status copyTree(const std::string& src, const std::vector<TreeEntry>& entries,
                 const std::string& dst, mode_t rootMode, bool tryReflink,
-                std::vector<std::string>* hashes);
+                std::vector<std::string>* hashes, const std::function<bool()>& cancelled = nullptr);
 
 // Removes path and everything below it without following symlinks; a missing path is OK.
 Status removeTree(const std::string& path);

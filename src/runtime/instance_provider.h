@@ -6,6 +6,7 @@
 
 #include "common/status.h"
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -75,6 +76,28 @@ public:
   // starts the process tree in its own session, with output appended to the console log.
   // Returns once exec succeeded, or an error with nothing left running.
   virtual Result<ProcessRef> start(const LaunchSpec& spec) = 0;
+
+  // Whether start() finds the instance's disk made (a restart keeps it) and needs no long step
+  // first. False for a first launch: then its caller may run prepareDisk() first on a thread
+  // of its own (the instance controller's workers), since the disk can take seconds to make (a
+  // copy of the image's tree). Thread-safe (it only looks at files).
+  virtual bool diskReady(const std::string& instanceId) const {
+    (void)instanceId;
+    return true;
+  }
+
+  // start()'s long first step alone: makes the instance's folder and its disk (every step that
+  // makes a disk belongs here, so that it runs off the control thread). Runs on a worker thread
+  // while the control thread goes on with other instances: it touches nothing but the
+  // instance's own folder and mounts, and meanwhile the caller makes no call for this instance
+  // other than diskReady(), diskPath() and consoleLogPath(). When *cancel turns true (a
+  // terminate, a stop, the server stopping) it stops early with "Cancelled". On any failure
+  // nothing of the disk is left. A disk that exists already is kept (OK at once).
+  virtual Status prepareDisk(const LaunchSpec& spec, const std::atomic<bool>* cancel) {
+    (void)spec;
+    (void)cancel;
+    return Status::ok();
+  }
 
   // Whether the process is still running. Reaps it when it is this server's child.
   virtual ProcessStatus status(const std::string& instanceId, const ProcessRef& ref) = 0;

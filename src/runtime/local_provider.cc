@@ -314,15 +314,120 @@ LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_uni
 
 LocalProvider::~LocalProvider() = default;
 
+namespace {
+
+// What makeDisk made, for a caller that rolls back.
+struct DiskSteps {
+  bool madeDir = false;          // the instance's folder
+  bool madeVolume = false;       // its root volume (root_volume.h)
+  bool volumeMountedNow = false; // its root volume, mounted (again)
+  bool madeDisk = false;         // its disk
+  bool mountedNow = false;       // an existing overlay disk, mounted again
+};
+
+// Where the instance's disk lives: in its root volume when it has one (root_volume.h), else
+// directly in its folder.
+std::string diskDirOf(const std::string& dir) {
+  RootVolume volume(dir);
+  return volume.exists() ? volume.mountPoint() : dir;
+}
+
+// The disk step of a launch, alone (prepareDisk() on a worker, or start()'s first step): the
+// instance's folder, the user data's pending mark, the disk made (a first launch) or mounted
+// again (an overlay disk after a reboot), inside the instance's root volume when volumes is
+// true or it has one already (made by mkfs and loop-mounted at the first launch, mounted again
+// after a reboot: root_volume.h, the limit on the root volume's size). Touches nothing but the
+// instance's folder: safe on a worker thread.
+Status makeDisk(const std::string& dir, bool overlay, bool volumes, const LaunchSpec& spec,
+                const std::atomic<bool>* cancel, DiskSteps& done) {
+  if (mkdir(dir.c_str(), 0755) == 0) {
+    done.madeDir = true;
+  } else if (errno != EEXIST) {
+    return internalError("cannot create " + dir + ": " + errnoText(errno));
+  }
+  RootVolume volume(dir);
+  const bool useVolume = volume.exists() || (volumes && spec.rootVolumeBytes > 0);
+  if (useVolume) {
+    TIDE_RETURN_IF_ERROR(
+        volume.prepare(spec.rootVolumeBytes, &done.madeVolume, &done.volumeMountedNow));
+    TIDE_CRASH_POINT("provider.disk.volume");
+  }
+  InstanceDisk disk(useVolume ? volume.mountPoint() : dir);
+  // User data runs once per instance, at its first start, as cloud-init runs user-data
+  // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
+  // process has started, `user-data.pending` says the first start is still to come (a server
+  // killed between making the disk and starting the process must not lose the user data).
+  if (!spec.userData.empty() && !disk.exists()) {
+    TIDE_RETURN_IF_ERROR(writePrivateFile(dir + "/user-data.pending", "", 0600));
+  }
+  if (disk.exists()) {
+    if (disk.isOverlay() && !disk.isMounted()) {
+      if (!isDirectory(spec.imageRootfs)) {
+        return Status("InvalidParameterValue",
+                      "image tree " + spec.imageRootfs + " does not exist");
+      }
+      TIDE_RETURN_IF_ERROR(disk.mountOverlay(spec.imageRootfs));
+      done.mountedNow = true;
+    }
+    return Status::ok();
+  }
+  if (!isDirectory(spec.imageRootfs)) {
+    return Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist");
+  }
+  TIDE_RETURN_IF_ERROR(overlay ? disk.createOverlay(spec.imageRootfs)
+                               : disk.createCopy(spec.imageRootfs, cancel));
+  done.madeDisk = true;
+  return Status::ok();
+}
+
+// Undoes what makeDisk made (a failed start or preparation).
+void undoDisk(const std::string& dir, const DiskSteps& done) {
+  InstanceDisk disk(diskDirOf(dir));
+  if (done.madeDir) {
+    if (InstanceDisk::unmountAll(dir).isOk()) {
+      removeTree(dir).ignoreError(); // rolling back: the caller says why
+    }
+    return;
+  }
+  if (done.madeDisk) {
+    disk.remove().ignoreError(); // rolling back: the caller says why
+  } else if (done.mountedNow) {
+    InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
+  }
+  RootVolume volume(dir);
+  if (done.madeVolume) {
+    volume.remove().ignoreError(); // rolling back, as above
+  } else if (done.volumeMountedNow) {
+    InstanceDisk::unmountAll(volume.mountPoint()).ignoreError(); // rolling back, as above
+  }
+}
+
+} // namespace
+
+bool LocalProvider::diskReady(const std::string& instanceId) const {
+  // A root volume not mounted (after a reboot) hides its disk: not ready, mounted again by
+  // prepareDisk().
+  return checkInstanceId(instanceId).isOk() &&
+         InstanceDisk(diskDirOf(impl_->instanceDir(instanceId))).exists();
+}
+
+Status LocalProvider::prepareDisk(const LaunchSpec& spec, const std::atomic<bool>* cancel) {
+  TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
+  const std::string dir = impl_->instanceDir(spec.instanceId);
+  DiskSteps done;
+  Status s = makeDisk(dir, impl_->overlay, impl_->rootVolumeNote.empty(), spec, cancel, done);
+  if (!s.isOk()) {
+    undoDisk(dir, done); // a cancelled or failed copy has removed its own partial files
+    return s;
+  }
+  TIDE_CRASH_POINT("provider.prepare.disk");
+  return Status::ok();
+}
+
 Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   Impl& m = *impl_;
   TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
   const std::string dir = m.instanceDir(spec.instanceId);
-  // Limits: the root volume (root_volume.h) holds the disk when the machine can make one; an
-  // instance that has one keeps it.
-  RootVolume volume(dir);
-  const bool useVolume = volume.exists() || (spec.rootVolumeBytes > 0 && m.rootVolumeNote.empty());
-  InstanceDisk disk(useVolume ? volume.mountPoint() : dir);
   InstanceCgroup cgroup(m.cgroups, spec.instanceId);
 
   if (m.cgroups.version != CgroupVersion::None && !cgroup.members().empty()) {
@@ -330,81 +435,25 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
                   "instance " + spec.instanceId + " still has processes in its cgroup");
   }
 
-  bool madeDir = false;
-  if (mkdir(dir.c_str(), 0755) == 0) {
-    madeDir = true;
-  } else if (errno != EEXIST) {
-    return internalError("cannot create " + dir + ": " + errnoText(errno));
-  }
-  bool madeDisk = false;
-  bool mountedNow = false;
-  bool madeVolume = false;
-  bool volumeMountedNow = false;
+  DiskSteps done;
   auto rollBack = [&](Status s) -> Result<ProcessRef> {
     Status cg = cgroup.remove();
     if (!cg.isOk()) {
       logWarn("rolling back start of " + spec.instanceId + ": " + cg.toString());
     }
-    if (madeDir) {
-      if (InstanceDisk::unmountAll(dir).isOk()) {
-        removeTree(dir).ignoreError(); // rolling back: s says why the start failed
-      }
-    } else if (madeDisk) {
-      disk.remove().ignoreError(); // rolling back: s says why the start failed
-    } else if (mountedNow) {
-      InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
-    }
-    if (!madeDir && madeVolume) {
-      volume.remove().ignoreError(); // rolling back, as above
-    } else if (!madeDir && volumeMountedNow) {
-      InstanceDisk::unmountAll(volume.mountPoint()).ignoreError(); // rolling back, as above
-    }
+    undoDisk(dir, done);
     return s;
   };
 
-  // The disk's preparation: the root volume first (made at the first start, mounted again
-  // after a reboot), then everything below, which looks for the disk inside it.
-  if (useVolume) {
-    if (Status s = volume.prepare(spec.rootVolumeBytes, &madeVolume, &volumeMountedNow);
-        !s.isOk()) {
-      return rollBack(s);
-    }
-    TIDE_CRASH_POINT("provider.start.volume");
-  }
-
-  // User data runs once per instance, at its first start, as cloud-init runs user-data
-  // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
-  // process has started, `user-data.pending` says the first start is still to come (a server
-  // killed between making the disk and starting the process must not lose the user data).
+  // The disk: made already by prepareDisk() on the instance controller's worker for a first
+  // launch, so that here it is only mounted again when needed (made here otherwise).
   const std::string pendingPath = dir + "/user-data.pending";
-  if (!spec.userData.empty() && !disk.exists()) {
-    if (Status s = writePrivateFile(pendingPath, "", 0600); !s.isOk()) {
-      return rollBack(s);
-    }
+  if (Status s = makeDisk(dir, m.overlay, m.rootVolumeNote.empty(), spec, nullptr, done);
+      !s.isOk()) {
+    return rollBack(s);
   }
-  if (disk.exists()) {
-    if (disk.isOverlay() && !disk.isMounted()) {
-      if (!isDirectory(spec.imageRootfs)) {
-        return rollBack(
-            Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
-      }
-      Status s = disk.mountOverlay(spec.imageRootfs);
-      if (!s.isOk()) {
-        return rollBack(s);
-      }
-      mountedNow = true;
-    }
-  } else {
-    if (!isDirectory(spec.imageRootfs)) {
-      return rollBack(
-          Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist"));
-    }
-    Status s = m.overlay ? disk.createOverlay(spec.imageRootfs) : disk.createCopy(spec.imageRootfs);
-    if (!s.isOk()) {
-      return rollBack(s);
-    }
-    madeDisk = true;
-  }
+  InstanceDisk disk(diskDirOf(dir)); // in its root volume when it has one
+  const bool madeDisk = done.madeDisk;
   TIDE_CRASH_POINT("provider.start.disk");
 
   const std::string userDataPath = dir + "/user-data";
@@ -684,9 +733,7 @@ std::string LocalProvider::diskPath(const std::string& instanceId) const {
   if (!checkInstanceId(instanceId).isOk()) {
     return "";
   }
-  const std::string dir = impl_->instanceDir(instanceId);
-  RootVolume volume(dir);
-  InstanceDisk disk(volume.exists() ? volume.mountPoint() : dir);
+  InstanceDisk disk(diskDirOf(impl_->instanceDir(instanceId)));
   return disk.exists() ? disk.path() : "";
 }
 

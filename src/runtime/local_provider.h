@@ -13,7 +13,8 @@
 //
 // Processes start in their own session (setsid) with output to the console file, so they
 // outlive a server restart and are found again by ProcessRef. Not thread-safe: used from the
-// control thread only.
+// control thread only, except prepareDisk() (a first launch's disk, made on a worker thread)
+// and the read-only diskReady(), diskPath() and consoleLogPath().
 //
 // Isolation (isolation.h): as root each instance runs as a uid/gid of its own, allocated from
 // kInstanceUidBase on (kept in <root>/<id>/uid; its disk is chowned to it), in its own PID and
@@ -47,6 +48,8 @@ public:
   ~LocalProvider() override;
 
   Result<ProcessRef> start(const LaunchSpec& spec) override;
+  bool diskReady(const std::string& instanceId) const override;
+  Status prepareDisk(const LaunchSpec& spec, const std::atomic<bool>* cancel) override;
   ProcessStatus status(const std::string& instanceId, const ProcessRef& ref) override;
   Status signal(const std::string& instanceId, const ProcessRef& ref, int sig) override;
   Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) override;

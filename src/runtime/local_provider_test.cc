@@ -8,6 +8,8 @@
 #include "runtime/test_util.h"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -360,6 +362,45 @@ TEST_F(LocalProviderTest, CopyDiskIsPrivateAndKept) {
   const std::string console = p->consoleLogPath(s.instanceId);
   ASSERT_TRUE(waitFor([&] { return contains(readText(console), "running-script"); }))
       << readText(console);
+}
+
+// A first launch's disk made apart (on the instance controller's worker), then the start: the
+// start only starts the process, the user data still runs once.
+TEST_F(LocalProviderTest, APreparedDiskIsUsedByTheStartAndUserDataStillRuns) {
+  auto p = makeProvider("auto", "copy");
+  auto s = spec("cat data.txt; sleep 30");
+  s.userData = "#!/bin/sh\necho user-data-ran\n";
+  EXPECT_FALSE(p->diskReady(s.instanceId));
+  std::atomic<bool> cancel{false};
+  ASSERT_TRUE(p->prepareDisk(s, &cancel).isOk());
+  EXPECT_TRUE(p->diskReady(s.instanceId));
+  EXPECT_EQ(readText(p->diskPath(s.instanceId) + "/data.txt"), "original\n");
+  EXPECT_TRUE(p->prepareDisk(s, &cancel).isOk()); // made already: kept
+  auto ref = start(*p, s);
+  ASSERT_TRUE(ref.isOk()) << ref.status().toString();
+  const std::string console = p->consoleLogPath(s.instanceId);
+  ASSERT_TRUE(waitFor([&] {
+    return contains(readText(console), "user-data-ran") && contains(readText(console), "original");
+  })) << readText(console);
+}
+
+// A cancelled preparation (a terminate, a stop, the server stopping) and a failed one leave
+// nothing of the instance behind.
+TEST_F(LocalProviderTest, ACancelledOrFailedPreparationLeavesNothing) {
+  auto p = makeProvider("auto", "copy");
+  auto s = spec("true");
+  s.userData = "echo hi\n";
+  std::atomic<bool> cancel{true};
+  Status st = p->prepareDisk(s, &cancel);
+  EXPECT_EQ(st.code(), "Cancelled") << st.toString();
+  EXPECT_FALSE(p->diskReady(s.instanceId));
+  EXPECT_FALSE(fs::exists(tmp_ / ("instances/" + s.instanceId)));
+
+  s.imageRootfs = tmp_ / "no-such-image";
+  cancel = false;
+  EXPECT_EQ(p->prepareDisk(s, &cancel).code(), "InvalidParameterValue");
+  EXPECT_FALSE(fs::exists(tmp_ / ("instances/" + s.instanceId)));
+  EXPECT_TRUE(p->knownInstances().empty());
 }
 
 TEST_F(LocalProviderTest, FailedStartLeavesNothingBehind) {

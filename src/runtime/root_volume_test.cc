@@ -214,10 +214,15 @@ TEST_F(RootVolumeTest, AnInstancesDiskLivesInItsVolumeUntilItIsDestroyed) {
               "grep -o 'No space left on device' dd.err; echo done; sleep 30";
   s.environment = {{"HOST", "127.0.0.2"}, {"PORT", "8080"}};
   s.rootVolumeBytes = 32 * kMiB;
-  auto ref = p.start(s);
-  ASSERT_TRUE(ref.isOk()) << ref.status().toString();
   const std::string instance = dir_ + "/instances/" + s.instanceId;
   RootVolume v(instance);
+  // The instance controller's workers prepare a first launch's disk: the volume with it.
+  EXPECT_FALSE(p.diskReady(s.instanceId));
+  ASSERT_TRUE(p.prepareDisk(s, nullptr).isOk());
+  EXPECT_TRUE(p.diskReady(s.instanceId));
+  EXPECT_TRUE(v.isMounted());
+  auto ref = p.start(s);
+  ASSERT_TRUE(ref.isOk()) << ref.status().toString();
   EXPECT_EQ(p.diskPath(s.instanceId), v.mountPoint() + "/disk");
   EXPECT_EQ(readText(p.diskPath(s.instanceId) + "/data.txt"), "original\n");
   const std::string console = p.consoleLogPath(s.instanceId);

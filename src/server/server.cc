@@ -170,6 +170,17 @@ public:
     control::InstanceControllerOptions io;
     io.terminationGrace = options_.terminationGrace;
     io.terminatedRetention = options_.terminatedRetention;
+    // First launches' disks are made on the instance controller's workers; one that is ready
+    // wakes the controller here.
+    io.preparation.ended = [this] {
+      loop_.post([this] {
+        scheduler_->wake("instance controller");
+        scheduleReconcile(Millis(0));
+      });
+    };
+    if (const char* hold = std::getenv("TIDE_TEST_HOLD_LAUNCHES"); hold != nullptr) {
+      io.preparation.holdWhileExists = hold; // tests: disks wait while this file exists
+    }
     instances_ =
         std::make_unique<control::InstanceController>(*store_, *provider_, *images_, clock_, io);
     // Imports run on the image controller's worker; one that ends wakes the controller here.
@@ -364,7 +375,8 @@ public:
     scheduleSample();
     loop_.run();
 
-    imageController_->stop(); // an import in flight ends (or is abandoned: it stays pending)
+    imageController_->stop();       // an import in flight ends (or is abandoned: it stays pending)
+    instances_->stopPreparations(); // a disk being made is abandoned: its instance stays pending
     http_->close();
     console_->stopLoad();
     balancer_->stop();

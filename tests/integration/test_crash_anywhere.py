@@ -16,6 +16,10 @@ a point name, then one of its passes (`name#K`), and starts the server with TIDE
 it. One line per kill point is printed. To replay one kill point, run with its seed:
 TIDE_CRASH_SEED=<seed> TIDE_CRASH_ONLY=<kill number> (the other runs go without a kill).
 TIDE_CRASH_KEEP=1 keeps the data directory and the server's log.
+
+The `launch` phase runs its servers with `--disks copy` (every other phase with the machine's
+overlayfs): its instances' disks are copies made on the instance controller's worker, so that
+kills land in the middle of a copy (disk.copy.entry) and after it (provider.prepare.disk).
 """
 
 import base64
@@ -36,6 +40,7 @@ CYCLES = int(os.environ.get("TIDE_CRASH_CYCLES", "6"))  # kill passes through th
 SEED = int(os.environ.get("TIDE_CRASH_SEED") or random.SystemRandom().randrange(1, 1 << 31))
 ONLY = int(os.environ.get("TIDE_CRASH_ONLY", "0"))  # replay: only this kill number kills
 CONVERGE = 40.0  # seconds a phase may take to converge after the restart
+COPY_PHASES = {"launch"}  # phases whose servers make instance disks as copies (--disks copy)
 
 APP = """import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
@@ -175,6 +180,7 @@ class CrashAnywhereTest(TideTestCase):
             f.write(STACK)
         self.port = free_port()
         self.known = set()  # every instance id this server ever described
+        self.phase_args = ()  # the server options of the phase that runs
         self.violations = []
 
     def _end(self):
@@ -199,7 +205,7 @@ class CrashAnywhereTest(TideTestCase):
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIDE_CRASH")}
         env.update(extra_env)
         for _ in range(3):
-            s = Server(self.data_dir, env, *self.server_args)
+            s = Server(self.data_dir, env, *self.server_args, *self.phase_args)
             if not s.died or not extra_env.get("TIDE_CRASH_AT"):
                 self.assertFalse(s.died, read(self.data_dir + ".log")[-2000:])
                 return s
@@ -530,6 +536,7 @@ class CrashAnywhereTest(TideTestCase):
         """Starts a server with env, drives the phase until it is done or the server dies.
         Returns whether the server was killed."""
         name, drive, done, bound, _ = phase
+        self.phase_args = ("--disks", "copy") if name in COPY_PHASES else ()
         self.server = self.start(env)
         if self.server.died:
             return True
@@ -572,6 +579,7 @@ class CrashAnywhereTest(TideTestCase):
         """After a kill: a server without crash points, the phase's command again, the desired
         state within CONVERGE seconds, then no leftovers."""
         name, drive, done, bound, _ = phase
+        self.phase_args = ("--disks", "copy") if name in COPY_PHASES else ()
         self.server = self.start({})
         start = time.monotonic()
         drive()

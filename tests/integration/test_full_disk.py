@@ -37,6 +37,12 @@ def allocated(path):
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to mount a small tmpfs as the data directory")
+def wait_image(test, image_id, state="available"):
+    return wait_for(lambda: (lambda i: i if i["State"] == state else None)(
+        test.ok("DescribeImages", {"ImageIds": [image_id]})["Images"][0]),
+        timeout=60, what=f"{image_id} to be {state}")
+
+
 class FullDiskTest(TideTestCase):
     def setUp(self):
         # The harness's setUp starts the server: mount first, on the folder it will use.
@@ -60,9 +66,7 @@ class FullDiskTest(TideTestCase):
                                        "RunCommand": run})["ImageId"]
 
     def wait_image(self, image_id, state="available"):
-        return wait_for(lambda: (lambda i: i if i["State"] == state else None)(
-            self.ok("DescribeImages", {"ImageIds": [image_id]})["Images"][0]),
-            timeout=60, what=f"{image_id} to be {state}")
+        return wait_image(self, image_id, state)
 
     def stack_status(self, name):
         status, body = self.api("DescribeStacks", {"StackName": name})
@@ -168,10 +172,8 @@ class StoreBusyTest(TideTestCase):
         os.mkdir(app)
         image_id = self.ok("CreateImage", {"Name": "app", "SourceDirectory": app,
                                            "RunCommand": "sleep 600"})["ImageId"]
-        # Imported on the image controller's worker: wait until it is recorded.
-        before = wait_for(lambda: (lambda i: i if i[0]["State"] == "available" else None)(
-            self.ok("DescribeImages", {"ImageIds": [image_id]})["Images"]), timeout=60,
-            what=f"{image_id} to be available")
+        # Imported (on the image worker) before the lock, so that nothing changes under it.
+        before = [wait_image(self, image_id)]
         # Another program holds the store's write lock (as `sqlite3 state.db` could).
         other = sqlite3.connect(os.path.join(self.data_dir, "state.db"), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
