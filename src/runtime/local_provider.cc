@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace tide::runtime {
@@ -374,10 +375,18 @@ Status makeDisk(const std::string& dir, bool overlay, bool volumes, const Launch
   if (!isDirectory(spec.imageRootfs)) {
     return Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist");
   }
-  TIDE_RETURN_IF_ERROR(overlay ? disk.createOverlay(spec.imageRootfs)
-                               : disk.createCopy(spec.imageRootfs, cancel));
+  if (overlay) {
+    TIDE_RETURN_IF_ERROR(disk.createOverlay(spec.imageRootfs));
+    done.madeDisk = true;
+    return Status::ok();
+  }
+  std::optional<RootVolume::WriteCheck> written;
+  if (useVolume) {
+    written.emplace(volume); // a copy larger than the host's room fails here, not later
+  }
+  TIDE_RETURN_IF_ERROR(disk.createCopy(spec.imageRootfs, cancel));
   done.madeDisk = true;
-  return Status::ok();
+  return written ? written->check() : Status::ok();
 }
 
 // Undoes what makeDisk made (a failed start or preparation).

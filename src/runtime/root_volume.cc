@@ -3,6 +3,7 @@
 #include "runtime/disk.h"
 #include "runtime/file_tree.h"
 #include "runtime/mountinfo.h"
+#include "runtime/process.h"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -10,14 +11,14 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <vector>
 
 extern char** environ;
 
@@ -28,6 +29,7 @@ namespace {
 constexpr int kLoopMajor = 7;
 constexpr int kLoopAttempts = 8; // another process may take the free device we were given
 constexpr int64_t kProbeBytes = int64_t{16} << 20;
+constexpr int64_t kHostFullBytes = int64_t{16} << 20; // less free on the host: it is full
 
 std::string findMkfs() {
   for (const char* p : {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4"}) {
@@ -38,8 +40,9 @@ std::string findMkfs() {
   return "";
 }
 
-// Runs mkfs.ext4 on the file; its error output goes to logPath. Waits for it.
-Status makeFileSystem(const std::string& file, const std::string& logPath) {
+// Runs mkfs.ext4 on the file and waits for it; its output (what it says when it fails) comes
+// through a pipe, since a full file system could not hold a log.
+Status makeFileSystem(const std::string& file) {
   const std::string mkfs = findMkfs();
   if (mkfs.empty()) {
     return internalError("mkfs.ext4 not found (Debian package e2fsprogs)");
@@ -56,15 +59,32 @@ Status makeFileSystem(const std::string& file, const std::string& logPath) {
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    return internalError("cannot make a pipe for " + mkfs + ": " + errnoText(errno));
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
   pid_t pid = 0;
   int err = posix_spawn(&pid, mkfs.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string said;
+  if (err == 0) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n > 0) {
+        said.append(buf, size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+  }
+  close(out[0]);
   if (err != 0) {
     return internalError("cannot run " + mkfs + ": " + errnoText(err));
   }
@@ -74,12 +94,12 @@ Status makeFileSystem(const std::string& file, const std::string& logPath) {
       return internalError("cannot wait for " + mkfs + ": " + errnoText(errno));
     }
   }
-  std::ifstream log(logPath);
-  std::stringstream out;
-  out << log.rdbuf();
-  unlink(logPath.c_str());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return internalError("mkfs.ext4 " + file + " failed: " + out.str());
+    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) {
+      said.pop_back();
+    }
+    return internalError("mkfs.ext4 " + file +
+                         " failed: " + (said.empty() ? describeWaitStatus(status) : said));
   }
   return Status::ok();
 }
@@ -194,8 +214,8 @@ Status RootVolume::prepare(int64_t sizeBytes, bool* madeOut, bool* mountedOut) {
     }
     int e = ftruncate(fd, sizeBytes) == 0 ? 0 : errno;
     close(fd);
-    Status s = e == 0 ? makeFileSystem(tmp, dir_ + "/mkfs.log")
-                      : internalError("cannot size " + tmp + ": " + errnoText(e));
+    Status s =
+        e == 0 ? makeFileSystem(tmp) : internalError("cannot size " + tmp + ": " + errnoText(e));
     if (s.isOk() && rename(tmp.c_str(), filePath().c_str()) != 0) {
       s = internalError("cannot rename " + tmp + ": " + errnoText(errno));
     }
@@ -252,6 +272,37 @@ Status RootVolume::mount() {
   // own root folder stays root's, and passable.
   chmod(mountPoint().c_str(), 0755);
   return Status::ok();
+}
+
+RootVolume::WriteCheck::WriteCheck(const RootVolume& volume) : path_(volume.mountPoint()) {
+  // syncfs() reports the write-back errors since this descriptor was opened.
+  fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+RootVolume::WriteCheck::~WriteCheck() {
+  if (fd_ >= 0) {
+    close(fd_);
+  }
+}
+
+Status RootVolume::WriteCheck::check() {
+  if (fd_ < 0) {
+    return internalError("cannot open " + path_ + " to write it back");
+  }
+  if (syncfs(fd_) == 0) {
+    return Status::ok();
+  }
+  const int e = errno;
+  // The loop device passes the host's ENOSPC on, but what syncfs says is the file system's
+  // last error, often EIO once its journal gave up: a full host is named as such.
+  struct statvfs host {};
+  const std::string hostDir = path_.substr(0, path_.rfind('/'));
+  const bool full = statvfs(hostDir.c_str(), &host) == 0 &&
+                    int64_t(host.f_bavail) * int64_t(host.f_frsize) < kHostFullBytes;
+  return internalError("cannot write the root volume at " + path_ + " back to the host: " +
+                       (full && e != ENOSPC
+                            ? errnoText(ENOSPC) + " on the host (" + errnoText(e) + ")"
+                            : errnoText(e)));
 }
 
 Status RootVolume::remove() {

@@ -48,6 +48,23 @@ public:
   // Unmounts the volume and removes its file and mount point (none of them there is fine).
   Status remove();
 
+  // The volume is thin (a sparse file): when the host's file system has less room than the
+  // instance writes, the writes fail only when the kernel writes them back, later. A
+  // WriteCheck made before a large write (the copy of a copy-mode disk) and checked after it
+  // writes everything back now and says whether any of it failed (as ENOSPC, usually).
+  class WriteCheck {
+  public:
+    explicit WriteCheck(const RootVolume& volume);
+    ~WriteCheck();
+    WriteCheck(const WriteCheck&) = delete;
+    WriteCheck& operator=(const WriteCheck&) = delete;
+    Status check();
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+  };
+
 private:
   Status mount();
 
