@@ -88,7 +88,7 @@ void appendElb(std::string& out, std::string_view arn, std::string_view name) {
 } // namespace
 
 void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
-  out += "http ";
+  out += e.webSocket ? "ws " : "http ";
   appendTime(out, e.timeUs);
   out += ' ';
   appendElb(out, e.loadBalancerArn, e.loadBalancerName);

@@ -54,6 +54,7 @@ struct AccessLogEntry {
   std::string_view errorReason;          // empty: "-"
   std::string_view classification;       // desync tier when not Compliant (empty: "-")
   std::string_view classificationReason; // its reason (empty: "-")
+  bool webSocket = false;                // an upgraded connection (type "ws"), logged at close
 };
 
 // Appends one entry, newline-terminated, to out. Quoted fields escape '"', '\\', control and

@@ -9,6 +9,7 @@
 
 // The parser's types (MessageHead, BodyFraming, ChunkedScanner) come through worker.h, the one
 // place the worker includes the parser.
+#include "balancer/tunnel.h"
 #include "balancer/worker.h"
 #include "http1/chunked.h"
 #include "http1/parser.h"
@@ -72,7 +73,9 @@ struct UpstreamConn : Pollable {
   bool canRead = false;
   bool hangup = false; // epoll saw RDHUP/HUP: read to EOF, even after a short read
   bool eof = false;
-  bool reused = false; // served a request before the current one
+  bool reused = false;    // served a request before the current one
+  bool tunnel = false;    // a tunnel's (tunnel.h) after 101 Switching Protocols: never pooled
+  bool writeShut = false; // tunnel: the client's EOF was passed on (shutdown(SHUT_WR))
   // The current response.
   bool headDone = false;
   bool bodyDone = false;
@@ -89,6 +92,7 @@ enum class ClientState : uint8_t {
   Forwarding, // a request went to a target; its response is not finished
   Closing,    // the last response is being flushed, then the connection closes
   Lingering,  // writes shut down; late input is discarded until EOF or a short timeout
+  Tunnel,     // the target answered an upgrade with 101: a byte tunnel to it (tunnel.h)
 };
 
 // The access log's text of one request, copied because the head may leave the buffer. A
@@ -138,10 +142,12 @@ struct ClientConn : Pollable {
   bool reqIdempotent = true; // GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2)
   bool reqKeepAlive = true;
   int reqVersionMinor = 1;
-  size_t fwd = 0;         // bytes of the request (from in.data()) handed to the target
-  bool replayable = true; // the whole request is still in `in`: it may be sent again
-  uint8_t attempts = 0;   // retries so far
-  int groupIndex = -1;    // in config->snapshot->targetGroups
+  bool reqUpgrade = false; // asks for a protocol upgrade tide carries (Upgrade + Connection:
+                           // upgrade, HTTP/1.1, no body, not h2c): a 101 starts a tunnel
+  size_t fwd = 0;          // bytes of the request (from in.data()) handed to the target
+  bool replayable = true;  // the whole request is still in `in`: it may be sent again
+  uint8_t attempts = 0;    // retries so far
+  int groupIndex = -1;     // in config->snapshot->targetGroups
   uint32_t targetSlot = kNoSlot;
   // The target a valid sticky session cookie names, or kNoSlot.
   uint32_t stickySlot = kNoSlot;
@@ -173,6 +179,10 @@ struct ClientConn : Pollable {
   int32_t matchedPriority = -1;    // the rule that chose the action; 0: default; -1: none
   DesyncTier logTier = DesyncTier::Compliant; // the request's desync classification
   DesyncReason logReason = DesyncReason::Compliant;
+  // A tunnel (ClientState::Tunnel): the upstream connection is `upstream`.
+  bool writeShut = false;              // the target's EOF was passed on (shutdown(SHUT_WR))
+  std::unique_ptr<TunnelState> tunnel; // made at the first tunnel, kept across reuse (an idle
+                                       // connection carries a pointer, not the state)
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.

@@ -51,6 +51,8 @@ enum class PublishScope { LoadBalancer, Traffic, None };
   X(httpCodeElb503, "HTTPCode_ELB_503_Count", Delta, LoadBalancer, 1, "503: no target registered") \
   X(httpCodeElb504, "HTTPCode_ELB_504_Count", Delta, LoadBalancer, 1,                              \
     "504: target did not answer in time")                                                          \
+  X(processedBytes, "ProcessedBytes", Delta, LoadBalancer, 1,                                      \
+    "bytes from and to clients (heads, bodies, tunnels)")                                          \
   X(targetConnectionErrorCount, "TargetConnectionErrorCount", Delta, Traffic, 1,                   \
     "failed connects to targets")                                                                  \
   X(outstandingRequests, "OutstandingRequests", Own, None, 1,                                      \

@@ -16,6 +16,9 @@
 //   Forwarding -> Closing / Head -> Closing   the response finished and the connection closes
 //                        (the client or target asked, a body was left unread, a desync risk)
 //   Closing -> Lingering the last response was flushed while input may still arrive
+//   Forwarding -> Tunnel the target answered an upgrade request with 101: the connection and
+//                        the target's are a byte tunnel (tunnel.h) from then on
+//   Tunnel -> closed     both ends closed, one failed, the idle timeout, or the target left
 //   any -> closed        EOF, an error, a timeout, or the end of lingering
 // A request that fails on its way to a target is resent where that is safe (retryOrFail).
 //

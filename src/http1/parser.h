@@ -33,7 +33,7 @@ enum class HeaderKind : uint8_t {
   ProxyConnection,  // hop-by-hop (non-standard, still removed)
   Te,               // hop-by-hop
   Trailer,          // hop-by-hop
-  Upgrade,          // hop-by-hop (no protocol upgrades through the proxy yet)
+  Upgrade,          // hop-by-hop (the balancer keeps it for an upgrade it carries)
   Host,             // required once in HTTP/1.1 requests
   XForwardedFor,    // appended to
   XForwardedProto,  // replaced
