@@ -23,6 +23,7 @@ packages=(
   chromium                           # the console's browser test (headless, DevTools protocol)
   prometheus                         # a real Prometheus scrapes /metrics in a test; promtool
   nftables                           # nft: security groups enforced by the kernel's filtering
+  e2fsprogs                          # mkfs.ext4: root volume sizes enforced (root_volume.h)
 )
 
 missing=()

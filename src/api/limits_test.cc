@@ -120,6 +120,33 @@ TEST_F(LimitsTest, UserDataIsLimitedTo16KiBBeforeBase64Everywhere) {
   EXPECT_EQ(instanceCount(), 1u);
 }
 
+// The root volume's size becomes a real file system's size (src/runtime/root_volume.h), so it is
+// checked here, in EBS's range for gp3, before anything is launched or stored.
+TEST_F(LimitsTest, RootVolumeSizesOutsideEbssRangeAreRefused) {
+  std::string image = availableImage();
+  auto mapping = [](int gib) {
+    return Json{{{"DeviceName", "/dev/xvda"}, {"Ebs", {{"VolumeSize", gib}}}}};
+  };
+  for (int gib : {0, -1, 16385}) {
+    Json run = {
+        {"ImageId", image}, {"InstanceType", "t3.micro"}, {"BlockDeviceMappings", mapping(gib)}};
+    auto [code, message] = error("RunInstances", run);
+    EXPECT_EQ(code, "InvalidParameterValue") << gib;
+    EXPECT_NE(message.find("must be 1 to 16384"), std::string::npos) << message;
+    EXPECT_EQ(errorCode("CreateLaunchTemplate",
+                        {{"LaunchTemplateName", "big"},
+                         {"LaunchTemplateData", {{"BlockDeviceMappings", mapping(gib)}}}}),
+              "InvalidParameterValue")
+        << gib;
+  }
+  EXPECT_EQ(instanceCount(), 0u);
+  for (int gib : {1, 16384}) {
+    ok("RunInstances",
+       {{"ImageId", image}, {"InstanceType", "t3.micro"}, {"BlockDeviceMappings", mapping(gib)}});
+  }
+  EXPECT_EQ(instanceCount(), 2u);
+}
+
 TEST_F(LimitsTest, EnvironmentValuesAndTheirTotalStayBelowTheKernelsLimits) {
   std::string image = availableImage();
   auto run = [&](const Json& environment) {

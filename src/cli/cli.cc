@@ -586,6 +586,9 @@ int runCommandLine(int argc, char** argv) {
           std::printf("  isolation: %s%s%s\n", str(h, "Isolation", "unknown").c_str(),
                       str(h, "IsolationNote", "").empty() ? "" : " - ",
                       str(h, "IsolationNote", "").c_str());
+          if (!str(h, "Limits", "").empty()) {
+            std::printf("  limits: %s\n", str(h, "Limits", "").c_str());
+          }
           std::printf("  capacity: %.3g of %.3g vCPUs reserved by instances (on %d host cores)\n",
                       h.value("CpuCoresInUse", 0.0), h.value("MaxCpuCores", 0.0),
                       h.value("HostCpuCores", 0));

@@ -863,6 +863,42 @@ TEST_F(AutoScalingControllerTest, ReplacesInstancesFailingEc2HealthChecks) {
   }
 }
 
+// Limits (docs/reliability.md): an instance the kernel killed for memory is impaired; after the
+// grace period the EC2 health check sees it unhealthy and the group replaces it.
+TEST_F(AutoScalingControllerTest, ReplacesImpairedInstancesAfterTheGracePeriod) {
+  group_.healthCheckGracePeriod = 30;
+  putGroup();
+  AutoScalingController c(*store_, clock_);
+  settle(c, 2);
+  ASSERT_EQ(live().size(), 2u);
+  std::string victim = live()[0].instanceId;
+  put([&](store::Tx& tx) {
+    Instance i = **tx.instance(victim);
+    i.impairedSince = clock_.now();
+    return tx.putInstance(i);
+  });
+  pass(c);
+  EXPECT_EQ(live().size(), 2u); // within the grace period: not yet
+  for (const auto& i : live()) {
+    EXPECT_EQ(i.lifecycleState, LifecycleState::InService);
+  }
+  clock_.advance(Millis(30'000));
+  pass(c);
+  bool said = false;
+  for (const auto& a : activities()) {
+    said = said || (a.description == "Terminating EC2 instance: " + victim &&
+                    a.cause.find("in response to an EC2 instance status checks failure.") !=
+                        std::string::npos);
+  }
+  EXPECT_TRUE(said);
+  clock_.advance(Millis(5'000));
+  settle(c);
+  EXPECT_EQ(live().size(), 2u);
+  for (const auto& i : live()) {
+    EXPECT_NE(i.instanceId, victim);
+  }
+}
+
 TEST_F(AutoScalingControllerTest, ReplacesInstancesTerminatedByTheUser) {
   putGroup();
   AutoScalingController c(*store_, clock_);

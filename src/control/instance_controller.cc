@@ -25,6 +25,16 @@ void warnIfFailed(const Status& s, const std::string& what) {
     logWarn(what + ": " + s.toString());
   }
 }
+// The root volume's size: the mapping of the root device (/dev/xvda, tide images' root device,
+// or /dev/sda1) or the images' default of 8 GiB.
+int rootVolumeGiB(const Instance& i) {
+  for (const model::BlockDeviceMapping& m : i.blockDeviceMappings) {
+    if (m.deviceName == "/dev/xvda" || m.deviceName == "/dev/sda1") {
+      return m.volumeSizeGiB;
+    }
+  }
+  return model::BlockDeviceMapping{}.volumeSizeGiB;
+}
 } // namespace
 
 InstanceController::InstanceController(store::Store& store, runtime::InstanceProvider& provider,
@@ -172,6 +182,7 @@ bool InstanceController::launch(Instance& i) {
     spec.cpuCores = type->cpuCores;
     spec.memoryBytes = type->memoryBytes;
     spec.pidsMax = type->pidsMax;
+    spec.rootVolumeBytes = int64_t{rootVolumeGiB(i)} << 30;
     if (!provider_.diskReady(i.instanceId)) {
       // A first launch: its disk is made on a worker; the instance stays pending meanwhile
       // and its process starts at the pass after the disk is ready.

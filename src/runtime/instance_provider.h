@@ -24,10 +24,12 @@ struct LaunchSpec {
                            // others with /bin/sh); empty for none. Its failure is logged to
                            // the console and the app starts anyway, as cloud-init does.
   std::vector<std::pair<std::string, std::string>> environment; // NAME=VALUE pairs
-  double cpuCores = 1.0;      // CPU quota in cores (0.25 = a quarter of one core)
-  int64_t memoryBytes = 0;    // memory limit; 0 for none
-  int64_t pidsMax = 0;        // process count limit; 0 for none
-  int terminationGraceMs = 0; // unused by start(); kept for the caller's bookkeeping
+  double cpuCores = 1.0;       // CPU quota in cores (0.25 = a quarter of one core)
+  int64_t memoryBytes = 0;     // memory limit; 0 for none
+  int64_t pidsMax = 0;         // process count limit; 0 for none
+  int64_t rootVolumeBytes = 0; // root volume size, made at the first start (root_volume.h);
+                               // 0 for none
+  int terminationGraceMs = 0;  // unused by start(); kept for the caller's bookkeeping
 };
 
 // Identifies a started process across server restarts: the pid alone could be reused.
@@ -61,6 +63,8 @@ struct ProviderInfo {
   bool freezer = false;      // freeze() works: Hibernated warm pools are possible
   std::string isolation;     // "full" (as root), "user-namespace" (without root) or "none"
   std::string isolationNote; // what the instances' isolation lacks on this machine, and why
+  std::string limits;        // what is enforced per instance (memory, processes, root volume
+                             // size) and what is not, and why
 };
 
 class InstanceProvider {

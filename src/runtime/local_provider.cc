@@ -10,6 +10,7 @@
 #include "runtime/isolation.h"
 #include "runtime/mountinfo.h"
 #include "runtime/process.h"
+#include "runtime/root_volume.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -26,6 +27,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace tide::runtime {
@@ -117,6 +119,7 @@ struct LocalProvider::Impl {
   CgroupSetup cgroups;
   bool overlay = false;
   std::string diskNote;
+  std::string rootVolumeNote; // "" when instances get root volumes (root_volume.h), else why not
   std::map<std::string, int> children;                                   // id → our child's pid
   std::map<std::string, std::pair<ProcessRef, std::string>> reapedExits; // id → how it ended
   bool isolate = false;       // instances start through isolation.h
@@ -287,6 +290,7 @@ LocalProvider::LocalProvider(LocalProviderOptions options) : impl_(std::make_uni
           "unknown disk mode \"" + disk + "\"; " + (m.overlay ? "using overlayfs" : m.diskNote);
     }
   }
+  m.rootVolumeNote = probeRootVolumes(m.root);
   if (m.options.isolation == "none") {
     m.isolationNote = "isolation \"none\" chosen in the options: instances run as the server's "
                       "user in the server's namespaces";
@@ -315,23 +319,41 @@ namespace {
 
 // What makeDisk made, for a caller that rolls back.
 struct DiskSteps {
-  bool madeDir = false;    // the instance's folder
-  bool madeDisk = false;   // its disk
-  bool mountedNow = false; // an existing overlay disk, mounted again
+  bool madeDir = false;          // the instance's folder
+  bool madeVolume = false;       // its root volume (root_volume.h)
+  bool volumeMountedNow = false; // its root volume, mounted (again)
+  bool madeDisk = false;         // its disk
+  bool mountedNow = false;       // an existing overlay disk, mounted again
 };
+
+// Where the instance's disk lives: in its root volume when it has one (root_volume.h), else
+// directly in its folder.
+std::string diskDirOf(const std::string& dir) {
+  RootVolume volume(dir);
+  return volume.exists() ? volume.mountPoint() : dir;
+}
 
 // The disk step of a launch, alone (prepareDisk() on a worker, or start()'s first step): the
 // instance's folder, the user data's pending mark, the disk made (a first launch) or mounted
-// again (an overlay disk after a reboot). A root volume (mkfs and a loop mount) belongs here
-// too. Touches nothing but the instance's folder: safe on a worker thread.
-Status makeDisk(const std::string& dir, bool overlay, const LaunchSpec& spec,
+// again (an overlay disk after a reboot), inside the instance's root volume when volumes is
+// true or it has one already (made by mkfs and loop-mounted at the first launch, mounted again
+// after a reboot: root_volume.h, the limit on the root volume's size). Touches nothing but the
+// instance's folder: safe on a worker thread.
+Status makeDisk(const std::string& dir, bool overlay, bool volumes, const LaunchSpec& spec,
                 const std::atomic<bool>* cancel, DiskSteps& done) {
-  InstanceDisk disk(dir);
   if (mkdir(dir.c_str(), 0755) == 0) {
     done.madeDir = true;
   } else if (errno != EEXIST) {
     return internalError("cannot create " + dir + ": " + errnoText(errno));
   }
+  RootVolume volume(dir);
+  const bool useVolume = volume.exists() || (volumes && spec.rootVolumeBytes > 0);
+  if (useVolume) {
+    TIDE_RETURN_IF_ERROR(
+        volume.prepare(spec.rootVolumeBytes, &done.madeVolume, &done.volumeMountedNow));
+    TIDE_CRASH_POINT("provider.disk.volume");
+  }
+  InstanceDisk disk(useVolume ? volume.mountPoint() : dir);
   // User data runs once per instance, at its first start, as cloud-init runs user-data
   // scripts "per instance": a restart on the kept disk goes straight to the app. Until its
   // process has started, `user-data.pending` says the first start is still to come (a server
@@ -353,38 +375,56 @@ Status makeDisk(const std::string& dir, bool overlay, const LaunchSpec& spec,
   if (!isDirectory(spec.imageRootfs)) {
     return Status("InvalidParameterValue", "image tree " + spec.imageRootfs + " does not exist");
   }
-  TIDE_RETURN_IF_ERROR(overlay ? disk.createOverlay(spec.imageRootfs)
-                               : disk.createCopy(spec.imageRootfs, cancel));
+  if (overlay) {
+    TIDE_RETURN_IF_ERROR(disk.createOverlay(spec.imageRootfs));
+    done.madeDisk = true;
+    return Status::ok();
+  }
+  std::optional<RootVolume::WriteCheck> written;
+  if (useVolume) {
+    written.emplace(volume); // a copy larger than the host's room fails here, not later
+  }
+  TIDE_RETURN_IF_ERROR(disk.createCopy(spec.imageRootfs, cancel));
   done.madeDisk = true;
-  return Status::ok();
+  return written ? written->check() : Status::ok();
 }
 
 // Undoes what makeDisk made (a failed start or preparation).
 void undoDisk(const std::string& dir, const DiskSteps& done) {
-  InstanceDisk disk(dir);
+  InstanceDisk disk(diskDirOf(dir));
   if (done.madeDir) {
     if (InstanceDisk::unmountAll(dir).isOk()) {
       removeTree(dir).ignoreError(); // rolling back: the caller says why
     }
-  } else if (done.madeDisk) {
+    return;
+  }
+  if (done.madeDisk) {
     disk.remove().ignoreError(); // rolling back: the caller says why
   } else if (done.mountedNow) {
     InstanceDisk::unmountAll(disk.path()).ignoreError(); // rolling back, as above
+  }
+  RootVolume volume(dir);
+  if (done.madeVolume) {
+    volume.remove().ignoreError(); // rolling back, as above
+  } else if (done.volumeMountedNow) {
+    InstanceDisk::unmountAll(volume.mountPoint()).ignoreError(); // rolling back, as above
   }
 }
 
 } // namespace
 
 bool LocalProvider::diskReady(const std::string& instanceId) const {
+  // A root volume not mounted (after a reboot) hides its disk: not ready, mounted again by
+  // prepareDisk().
   return checkInstanceId(instanceId).isOk() &&
-         InstanceDisk(impl_->instanceDir(instanceId)).exists();
+         InstanceDisk(diskDirOf(impl_->instanceDir(instanceId))).exists();
 }
 
 Status LocalProvider::prepareDisk(const LaunchSpec& spec, const std::atomic<bool>* cancel) {
   TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
   const std::string dir = impl_->instanceDir(spec.instanceId);
   DiskSteps done;
-  Status s = makeDisk(dir, impl_->overlay, spec, cancel, done);
+  Status s = makeDisk(dir, impl_->overlay, impl_->rootVolumeNote.empty(), spec, cancel, done);
   if (!s.isOk()) {
     undoDisk(dir, done); // a cancelled or failed copy has removed its own partial files
     return s;
@@ -397,7 +437,6 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   Impl& m = *impl_;
   TIDE_RETURN_IF_ERROR(checkInstanceId(spec.instanceId));
   const std::string dir = m.instanceDir(spec.instanceId);
-  InstanceDisk disk(dir);
   InstanceCgroup cgroup(m.cgroups, spec.instanceId);
 
   if (m.cgroups.version != CgroupVersion::None && !cgroup.members().empty()) {
@@ -418,9 +457,11 @@ Result<ProcessRef> LocalProvider::start(const LaunchSpec& spec) {
   // The disk: made already by prepareDisk() on the instance controller's worker for a first
   // launch, so that here it is only mounted again when needed (made here otherwise).
   const std::string pendingPath = dir + "/user-data.pending";
-  if (Status s = makeDisk(dir, m.overlay, spec, nullptr, done); !s.isOk()) {
+  if (Status s = makeDisk(dir, m.overlay, m.rootVolumeNote.empty(), spec, nullptr, done);
+      !s.isOk()) {
     return rollBack(s);
   }
+  InstanceDisk disk(diskDirOf(dir)); // in its root volume when it has one
   const bool madeDisk = done.madeDisk;
   TIDE_CRASH_POINT("provider.start.disk");
 
@@ -701,7 +742,7 @@ std::string LocalProvider::diskPath(const std::string& instanceId) const {
   if (!checkInstanceId(instanceId).isOk()) {
     return "";
   }
-  InstanceDisk disk(impl_->instanceDir(instanceId));
+  InstanceDisk disk(diskDirOf(impl_->instanceDir(instanceId)));
   return disk.exists() ? disk.path() : "";
 }
 
@@ -755,6 +796,17 @@ ProviderInfo LocalProvider::info() const {
   if (!address.empty()) {
     i.isolationNote += (i.isolationNote.empty() ? "" : "; ") + address;
   }
+  // Limits (docs/reliability.md): memory and processes by cgroup, the root volume by a file
+  // system of its own.
+  i.limits = m.cgroups.version == CgroupVersion::None
+                 ? "memory and processes not limited (no cgroups)"
+             : m.cgroups.version == CgroupVersion::V2 && !m.cgroups.v2Pids
+                 ? "memory per instance type (cgroup v2); processes not limited (no pids "
+                   "controller)"
+                 : "memory and processes per instance type (cgroup " + i.cgroups + ")";
+  i.limits += m.rootVolumeNote.empty()
+                  ? "; root volume size enforced (an ext4 file system per instance)"
+                  : "; root volume size not enforced: " + m.rootVolumeNote;
   return i;
 }
 

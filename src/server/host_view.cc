@@ -33,6 +33,7 @@ api::Json LocalHostView::describe() {
       {"DiskNote", info.diskNote},        {"HostCpuCores", std::thread::hardware_concurrency()},
       {"Isolation", info.isolation},      {"IsolationNote", info.isolationNote},
       {"RunningAsRoot", ::geteuid() == 0}};
+  j["Limits"] = info.limits; // what is enforced per instance (docs/reliability.md "Limits")
   j["SecurityGroups"] = securityGroups_ ? securityGroups_() : "not enforced (not set up)";
   return j;
 }

@@ -166,7 +166,8 @@ class LaunchTemplateTest(TideTestCase):
         self.assertEqual(again["InstanceType"], "t3.small")
         # The environment reached the app.
         wait_for(lambda: serving(default), what="the app to answer")
-        with open(os.path.join(default["WorkingDirectory"], "..", "console.log")) as f:
+        with open(os.path.join(self.data_dir, "instances", default["InstanceId"],
+                               "console.log")) as f:
             self.assertIn(default["InstanceId"], f.read())
 
     def test_bad_template_requests_change_nothing(self):
