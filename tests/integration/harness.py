@@ -152,13 +152,13 @@ class TideTestCase(unittest.TestCase):
         return lines[0]
 
     # -- the API ------------------------------------------------------------------------------
-    def api(self, action, params=None, raw_body=None):
+    def api(self, action, params=None, raw_body=None, timeout=30):
         body = raw_body if raw_body is not None else json.dumps(params or {}).encode()
         req = urllib.request.Request(self.server.endpoint + "/", data=body, method="POST",
                                      headers=signed_headers(self.server, body,
                                                             {"X-Amz-Target": action}))
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())

@@ -178,8 +178,9 @@ class StoreBusyTest(TideTestCase):
         other = sqlite3.connect(os.path.join(self.data_dir, "state.db"), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         try:
-            # The store waits 5 s per try, 3 tries: then InternalError, nothing changed.
-            status, body = self.api("DeregisterImage", {"ImageId": image_id})
+            # The store waits 5 s per try, 3 tries: then InternalError, nothing changed. The
+            # controllers' own writes wait on the lock as well, on the same thread, before it.
+            status, body = self.api("DeregisterImage", {"ImageId": image_id}, timeout=120)
             self.assertEqual((status, body["__type"]), (500, "InternalError"), body)
             self.assertIn("busy", body["message"])
         finally:
