@@ -326,5 +326,32 @@ TEST_F(AcmTest, DescribeSslPolicies) {
             "SSLPolicyNotFound");
 }
 
+// ELBv2's new actions over the query protocol, as the aws CLI and SDKs send them.
+TEST_F(AcmTest, ElbActionsOverQuery) {
+  auto form = [&](const std::string& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/";
+    r.body = body;
+    r.headers = {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    return handleApiRequest(*ctx_, r);
+  };
+  HttpResponse r = form("Action=DescribeSSLPolicies&Version=2015-12-01&Names.member.1="
+                        "ELBSecurityPolicy-TLS13-1-3-2021-06");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<DescribeSSLPoliciesResult><SslPolicies><member><SslProtocols><member>"
+                        "TLSv1.3</member></SslProtocols><Ciphers><member><Name>"
+                        "TLS_AES_128_GCM_SHA256</Name><Priority>1</Priority>"),
+            std::string::npos)
+      << r.body;
+  r = form("Action=DescribeListenerCertificates&Version=2015-12-01&ListenerArn=arn:nope");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("<Code>ListenerNotFound</Code>"), std::string::npos) << r.body;
+  r = form("Action=AddListenerCertificates&Version=2015-12-01&ListenerArn=arn:nope&"
+           "Certificates.member.1.CertificateArn=arn:aws:acm:us-east-1:000000000000:"
+           "certificate/x");
+  EXPECT_NE(r.body.find("<Code>ListenerNotFound</Code>"), std::string::npos) << r.body;
+}
+
 } // namespace
 } // namespace tide::api
