@@ -3,6 +3,8 @@
 // sessions resume.
 #include "balancer/tls_context.h"
 
+#include "balancer/prepared_snapshot.h"
+
 #include "api/test_certificates.h"
 
 #include <gtest/gtest.h>
@@ -188,6 +190,32 @@ TEST(TlsContextTest, SessionsResume) {
     SSL_SESSION_free(first.session);
     SSL_SESSION_free(again.session);
   }
+}
+
+// Until the data path terminates TLS, an HTTPS listener is prepared but gets no socket: its
+// port never answers plain HTTP.
+TEST(TlsContextTest, HttpsListenersGetNoSocketYet) {
+  auto s = std::make_shared<Snapshot>();
+  LoadBalancer lb;
+  lb.name = "shop";
+  Listener http;
+  http.endpoint = {0x7f000001, 8080};
+  http.defaultAction.kind = Action::Kind::FixedResponse;
+  http.defaultAction.fixedResponse.statusCode = 200;
+  Listener https = http;
+  https.endpoint = {0x7f000001, 8443};
+  https.https = true;
+  lb.listeners = {http, https};
+  s->loadBalancers.push_back(lb);
+  auto refused = prepareSnapshot(s, SlotCapacity{});
+  EXPECT_FALSE(refused.isOk()); // HTTPS without a certificate
+  s->loadBalancers[0].listeners[1].tls =
+      config(TLS1_2_VERSION, TLS1_3_VERSION, kTls12Ciphers, kTls13Suites);
+  auto prepared = prepareSnapshot(s, SlotCapacity{});
+  ASSERT_TRUE(prepared.isOk()) << prepared.status().toString();
+  EXPECT_EQ((*prepared)->listeners.size(), 2u);
+  ASSERT_EQ((*prepared)->sockets.size(), 1u);
+  EXPECT_EQ((*prepared)->sockets[0].endpoint.port, 8080);
 }
 
 } // namespace
