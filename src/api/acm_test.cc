@@ -54,7 +54,7 @@ protected:
     }
     return b;
   }
-  std::string import(const std::string& cn, std::vector<std::string> sans = {}) {
+  std::string importNew(const std::string& cn, std::vector<std::string> sans = {}) {
     auto kc = make(valid(cn, std::move(sans)));
     return acmOk("ImportCertificate", importBody(kc))["CertificateArn"];
   }
@@ -235,8 +235,8 @@ TEST_F(AcmTest, BadImportsAreRefusedAndChangeNothing) {
 TEST_F(AcmTest, HttpsListenersServeImportedCertificates) {
   std::string tg = targetGroup();
   std::string lb = loadBalancer();
-  std::string shop = import("shop.example.test");
-  std::string api = import("api.example.test");
+  std::string shop = importNew("shop.example.test");
+  std::string api = importNew("api.example.test");
   Json https = {{"LoadBalancerArn", lb},
                 {"Protocol", "HTTPS"},
                 {"Port", 8443},
@@ -292,7 +292,7 @@ TEST_F(AcmTest, HttpsListenersServeImportedCertificates) {
   acmOk("DeleteCertificate", {{"CertificateArn", api}});
 
   // ModifyListener changes the policy and the default certificate; HTTP drops both.
-  std::string next = import("next.example.test");
+  std::string next = importNew("next.example.test");
   l = ok("ModifyListener", {{"ListenerArn", listener},
                             {"SslPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06"},
                             {"Certificates", {{{"CertificateArn", next}}}}})["Listeners"][0];

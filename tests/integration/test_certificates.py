@@ -129,7 +129,7 @@ class CertificatesTest(AwsClientTestCase):
         error = self.tide_fails("cert", "import", "--certificate", cert, "--private-key", cert)
         self.assertIn("ValidationException", error)
         self.tide("cert", "delete", arn)
-        self.assertNotIn("cli.example.test", self.tide("cert", "ls").stdout)
+        self.assertNotIn("cli.example.test", self.tide("cert", "list").stdout)
 
     def test_stack_with_an_https_listener(self):
         make_certificate(self.tmp, "stack.example.test")
