@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev                 # JSON for the API and the store's documents
   libcli11-dev                       # the tide command line
   libyaml-cpp-dev                    # stack files (tide up)
-  libssl-dev                         # SHA-256 for images, HMAC-SHA256 for SigV4 (libcrypto)
+  libssl-dev                         # SHA-256, SigV4's HMAC, certificates (libcrypto); TLS (libssl)
   libgtest-dev                       # unit tests
   clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports

@@ -26,6 +26,7 @@ SERVICES = {
     "cloudformation": ("CloudFormation", "query"),
     "sts": ("STS", "query"),
     "ssm": ("Systems Manager", "AWS JSON 1.1"),
+    "acm": ("Certificate Manager", "AWS JSON 1.1"),
     "tide": ("tide", "tide's JSON only"),
 }
 

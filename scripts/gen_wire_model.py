@@ -33,6 +33,7 @@ SERVICES = [
     ("cloudformation", "cloudformation", "cloudformation", "", "", ""),
     ("sts", "sts", "sts", "", "", ""),
     ("ssm", "ssm", "ssm", "AmazonSSM", "1.1", ""),
+    ("acm", "acm", "acm", "CertificateManager", "1.1", ""),
 ]
 
 OPERATIONS = {
@@ -72,6 +73,8 @@ OPERATIONS = {
         CreateTargetGroup DescribeTargetGroups ModifyTargetGroup ModifyTargetGroupAttributes
         DescribeTargetGroupAttributes DeleteTargetGroup RegisterTargets DeregisterTargets
         DescribeTargetHealth AddTags RemoveTags DescribeTags SetSubnets SetSecurityGroups
+        AddListenerCertificates RemoveListenerCertificates DescribeListenerCertificates
+        DescribeSSLPolicies
     """,
     "cloudwatch": """
         PutMetricData GetMetricStatistics GetMetricData ListMetrics PutMetricAlarm DescribeAlarms
@@ -86,6 +89,10 @@ OPERATIONS = {
     """,
     "sts": "GetCallerIdentity GetSessionToken",
     "ssm": "GetParameter GetParameters GetParametersByPath",
+    "acm": """
+        ImportCertificate ListCertificates DescribeCertificate GetCertificate DeleteCertificate
+        AddTagsToCertificate RemoveTagsFromCertificate ListTagsForCertificate
+    """,
 }
 
 # tide's own request members, beyond AWS's (docs/api.md): added to the input shapes so that

@@ -140,6 +140,18 @@ constexpr ActionEntry kActions[] = {
     {"GetParameter", "ssm", getParameter},
     {"GetParameters", "ssm", getParameters},
     {"GetParametersByPath", "ssm", getParametersByPath},
+    {"AddListenerCertificates", "elbv2", addListenerCertificates},
+    {"RemoveListenerCertificates", "elbv2", removeListenerCertificates},
+    {"DescribeListenerCertificates", "elbv2", describeListenerCertificates},
+    {"DescribeSSLPolicies", "elbv2", describeSslPolicies},
+    {"ImportCertificate", "acm", importCertificate},
+    {"ListCertificates", "acm", listCertificates},
+    {"DescribeCertificate", "acm", describeCertificate},
+    {"GetCertificate", "acm", getCertificate},
+    {"DeleteCertificate", "acm", deleteCertificate},
+    {"AddTagsToCertificate", "acm", addTagsToCertificate},
+    {"RemoveTagsFromCertificate", "acm", removeTagsFromCertificate},
+    {"ListTagsForCertificate", "acm", listTagsForCertificate},
 };
 } // namespace
 

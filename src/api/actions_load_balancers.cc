@@ -4,6 +4,7 @@
 // These record desired state; the publisher (control) turns it into the balancer's snapshot.
 #include "api/elb_shapes.h"
 #include "api/handlers.h"
+#include "api/listener_tls.h"
 #include "api/params.h"
 #include "common/ids.h"
 #include "model/validation.h"
@@ -289,10 +290,6 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
   TIDE_RETURN_IF_ERROR(
       firstError({&lbArn.status(), &protocol.status(), &port.status(), &tags.status()}));
   TIDE_RETURN_IF_ERROR(model::validateTags(*tags));
-  if (protocol->value_or("HTTP") != "HTTP") {
-    return Status("UnsupportedProtocol",
-                  "Listener protocol '" + **protocol + "' is not supported yet: use HTTP");
-  }
   if (!port->has_value() || **port < 1 || **port > 65535) {
     return validationError("Port must be 1 to 65535");
   }
@@ -310,6 +307,7 @@ Result<Json> createListener(ActionContext& ctx, const Json& p) {
     l.listenerArn = elbArn(ctx, "listener/app/" + lb.loadBalancerName + "/" +
                                     lb.loadBalancerArn.substr(lb.loadBalancerArn.size() - 16) +
                                     "/" + randomHex(16));
+    TIDE_RETURN_IF_ERROR(applyListenerTls(tx, p, l)); // HTTPS: SslPolicy, Certificates
     TIDE_RETURN_IF_ERROR(checkListenerPort(ctx, tx, lb, l.port));
     TIDE_RETURN_IF_ERROR(checkForwardTargets(tx, l.loadBalancerArn, l.defaultActions));
     return tx.putListener(l);

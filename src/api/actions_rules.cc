@@ -5,6 +5,7 @@
 // listener's DefaultActions are its default rule, listed last by DescribeRules.
 #include "api/elb_shapes.h"
 #include "api/handlers.h"
+#include "api/listener_tls.h"
 #include "api/params.h"
 #include "common/ids.h"
 #include "model/validation.h"
@@ -298,15 +299,8 @@ Result<Json> modifyListener(ActionContext& ctx, const Json& p) {
   auto port = optInt(p, "Port");
   auto protocol = optString(p, "Protocol");
   TIDE_RETURN_IF_ERROR(firstError({&arn.status(), &port.status(), &protocol.status()}));
-  if (protocol->value_or("HTTP") != "HTTP") {
-    return Status("UnsupportedProtocol",
-                  "Listener protocol '" + **protocol + "' is not supported yet: use HTTP");
-  }
   if (port->has_value() && (**port < 1 || **port > 65535)) {
     return validationError("Port must be 1 to 65535");
-  }
-  if (p.contains("SslPolicy") || p.contains("Certificates") || p.contains("AlpnPolicy")) {
-    return Status("UnsupportedProtocol", "HTTPS listeners are not supported yet");
   }
   std::optional<std::vector<model::ListenerAction>> actions;
   if (p.contains("DefaultActions")) {
@@ -317,6 +311,7 @@ Result<Json> modifyListener(ActionContext& ctx, const Json& p) {
   Status s = ctx.store.transact([&](store::Tx& tx) -> Status {
     TIDE_ASSIGN_OR_RETURN(auto found, findListener(tx, *arn));
     l = std::move(found);
+    TIDE_RETURN_IF_ERROR(applyListenerTls(tx, p, l)); // HTTPS: SslPolicy, Certificates
     if (port->has_value() && **port != l.port) {
       TIDE_ASSIGN_OR_RETURN(auto lb, tx.loadBalancer(l.loadBalancerArn));
       if (lb.has_value()) {

@@ -97,11 +97,19 @@ Json actionsJson(const std::vector<model::ListenerAction>& list) {
 }
 
 Json listenerJson(const model::Listener& l) {
-  return {{"ListenerArn", l.listenerArn},
-          {"LoadBalancerArn", l.loadBalancerArn},
-          {"Port", l.port},
-          {"Protocol", l.protocol},
-          {"DefaultActions", actionsJson(l.defaultActions)}};
+  Json j = {{"ListenerArn", l.listenerArn},
+            {"LoadBalancerArn", l.loadBalancerArn},
+            {"Port", l.port},
+            {"Protocol", l.protocol},
+            {"DefaultActions", actionsJson(l.defaultActions)}};
+  if (!l.defaultCertificateArn.empty()) {
+    // DescribeListeners names the default certificate only (DescribeListenerCertificates all).
+    j["Certificates"] = Json::array({{{"CertificateArn", l.defaultCertificateArn}}});
+  }
+  if (!l.sslPolicy.empty()) {
+    j["SslPolicy"] = l.sslPolicy;
+  }
+  return j;
 }
 
 std::string defaultRuleArn(const model::Listener& l) {

@@ -186,4 +186,20 @@ Result<Json> putWarmPool(ActionContext& ctx, const Json& p);
 Result<Json> deleteWarmPool(ActionContext& ctx, const Json& p);
 Result<Json> describeWarmPool(ActionContext& ctx, const Json& p);
 
+// actions_acm.cc (AWS Certificate Manager)
+Result<Json> importCertificate(ActionContext& ctx, const Json& p);
+Result<Json> listCertificates(ActionContext& ctx, const Json& p);
+Result<Json> describeCertificate(ActionContext& ctx, const Json& p);
+Result<Json> getCertificate(ActionContext& ctx, const Json& p);
+Result<Json> deleteCertificate(ActionContext& ctx, const Json& p);
+Result<Json> addTagsToCertificate(ActionContext& ctx, const Json& p);
+Result<Json> removeTagsFromCertificate(ActionContext& ctx, const Json& p);
+Result<Json> listTagsForCertificate(ActionContext& ctx, const Json& p);
+
+// actions_listener_certificates.cc (ELBv2: HTTPS listeners' certificates and policies)
+Result<Json> addListenerCertificates(ActionContext& ctx, const Json& p);
+Result<Json> removeListenerCertificates(ActionContext& ctx, const Json& p);
+Result<Json> describeListenerCertificates(ActionContext& ctx, const Json& p);
+Result<Json> describeSslPolicies(ActionContext& ctx, const Json& p);
+
 } // namespace tide::api

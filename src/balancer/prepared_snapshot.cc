@@ -104,10 +104,16 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
         }
         pl.rules.push_back(std::move(*rule));
       }
+      if (l.https && (l.tls.certificates.empty() || l.tls.minVersion > l.tls.maxVersion)) {
+        return validationError("listener on " + formatEndpoint(l.endpoint) +
+                               ": HTTPS needs a certificate and a valid range of versions");
+      }
       p->listeners.push_back(std::move(pl));
       int index = static_cast<int>(p->listeners.size() - 1);
       for (const Endpoint* e : {&l.endpoint, &l.sharedEndpoint}) {
-        if (e->address == 0) {
+        // HTTPS listeners get no socket until the data path terminates TLS (docs/tls.md):
+        // their port is never answered in plain HTTP.
+        if (e->address == 0 || l.https) {
           continue;
         }
         int si = p->findSocket(*e);

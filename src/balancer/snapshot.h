@@ -158,6 +158,31 @@ struct Rule {
   Action action;                         // what to do with a matching request
 };
 
+// One certificate an HTTPS listener serves (an ACM certificate, docs/tls.md).
+struct TlsCertificate {
+  std::string arn;                // CertificateArn
+  std::string certificatePem;     // the leaf certificate, then its chain (what is sent), PEM
+  std::string privateKeyPem;      // the leaf's private key, PEM (kept in memory only)
+  std::vector<std::string> names; // the DNS names it is for (CN and SANs), lowercase; a
+                                  // "*.example.com" wildcard covers one label
+  bool operator==(const TlsCertificate&) const = default;
+};
+
+// The TLS side of an HTTPS listener: its certificates and its security policy, resolved to
+// what a TLS library takes (src/balancer/tls_context.h builds OpenSSL contexts from it).
+struct TlsConfig {
+  std::vector<TlsCertificate> certificates; // the default certificate first, then those added
+                                            // for SNI (chosen by name: exact, then wildcard,
+                                            // else the default)
+  std::string policyName;                   // the SslPolicy ("ELBSecurityPolicy-2016-08")
+  uint16_t minVersion = 0x0303;             // lowest protocol version (wire value: 0x0301 is
+                                            // TLS 1.0, 0x0303 TLS 1.2, 0x0304 TLS 1.3)
+  uint16_t maxVersion = 0x0304;             // highest protocol version (wire value)
+  std::string cipherList;   // TLS 1.0-1.2 ciphers, OpenSSL's list syntax ("A:B"), by priority
+  std::string cipherSuites; // TLS 1.3 suites, the same syntax; empty when 1.3 is not allowed
+  bool operator==(const TlsConfig&) const = default;
+};
+
 // A listener listens on its own endpoint (its load balancer's address) and, when it has one,
 // on a shared endpoint (127.0.0.1 with the same port) that other load balancers' listeners of
 // that port share too. A request on an endpoint that several listeners share goes to the one
@@ -169,6 +194,9 @@ struct Listener {
   Endpoint sharedEndpoint; // also listen here, shared by port (address 0: nowhere else)
   Action defaultAction;    // what to do with every request no rule matches
   std::vector<Rule> rules; // by priority, lowest first; evaluated before the default action
+  bool https = false;      // an HTTPS listener: TLS with `tls`. Not listened on until the
+                           // data path terminates TLS (docs/tls.md), never served as plain HTTP
+  TlsConfig tls;           // HTTPS only
 };
 
 struct LoadBalancer {
@@ -180,7 +208,7 @@ struct LoadBalancer {
   // Its own address (host order): the source of its connections to targets, by which their
   // security groups admit them. 0: unbound (the kernel's choice, 127.0.0.1).
   uint32_t address = 0;
-  std::vector<Listener> listeners;                 // HTTP listeners
+  std::vector<Listener> listeners;                 // HTTP and HTTPS listeners
   std::chrono::milliseconds idleTimeout{60'000};   // idle_timeout.timeout_seconds: idle client
                                                    // connections are closed after this
   std::chrono::milliseconds targetTimeout{60'000}; // no answer from a target within this: 504

@@ -540,6 +540,7 @@ int runCommandLine(int argc, char** argv) {
   addStackCommands(app, commands);
   addConsoleCommand(app, g.endpoint);
   addEventCommands(app, commands);
+  addCertCommands(app, commands);
 
   // ----------------------------------------------------------------------------------- status
   auto* status = app.add_subcommand("status", "the host, its capacity and instances at a glance");

@@ -32,5 +32,7 @@ void addStackCommands(CLI::App& app, CommandContext& ctx);
 void addConsoleCommand(CLI::App& app, const std::string& endpoint);
 // `tide events` (event_commands.cc).
 void addEventCommands(CLI::App& app, CommandContext& ctx);
+// `tide cert` (cert_commands.cc).
+void addCertCommands(CLI::App& app, CommandContext& ctx);
 
 } // namespace tide::cli

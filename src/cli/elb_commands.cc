@@ -367,9 +367,13 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       app.add_subcommand("listener", "listeners of load balancers")->require_subcommand(1);
   {
     auto* create = listener->add_subcommand("create", "listen on a port and forward or answer");
-    static std::string lbName, forwardTo, fixed;
+    static std::string lbName, forwardTo, fixed, certificateArn, sslPolicy;
     static int port = 0;
     create->add_option("--lb", lbName, "load balancer name or ARN")->required();
+    create->add_option("--certificate", certificateArn,
+                       "HTTPS with this default certificate (an ARN from `tide cert import`)");
+    create->add_option("--ssl-policy", sslPolicy,
+                       "HTTPS: the security policy (default ELBSecurityPolicy-2016-08)");
     create->add_option("--port", port, "port")->required()->check(CLI::Range(1, 65535));
     auto* fwd = create->add_option("--forward", forwardTo, "target group name or ARN");
     auto* fix =
@@ -390,10 +394,17 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       } else {
         die(Status("MissingParameter", "give --forward TARGET_GROUP or --fixed-response STATUS"));
       }
-      Json r = orDie(api.call("CreateListener", {{"LoadBalancerArn", loadBalancerArn(api, lbName)},
-                                                 {"Protocol", "HTTP"},
-                                                 {"Port", port},
-                                                 {"DefaultActions", Json::array({action})}}));
+      Json p = {{"LoadBalancerArn", loadBalancerArn(api, lbName)},
+                {"Protocol", certificateArn.empty() ? "HTTP" : "HTTPS"},
+                {"Port", port},
+                {"DefaultActions", Json::array({action})}};
+      if (!certificateArn.empty()) {
+        p["Certificates"] = {{{"CertificateArn", certificateArn}}};
+      }
+      if (!sslPolicy.empty()) {
+        p["SslPolicy"] = sslPolicy;
+      }
+      Json r = orDie(api.call("CreateListener", p));
       ctx.outcome = Outcome{r, [](const Json& j) { listenersTable(j["Listeners"]); }};
     });
     auto* ls = listener->add_subcommand("ls", "list a load balancer's listeners");

@@ -1,6 +1,7 @@
 #include "control/publisher.h"
 
 #include "common/text.h"
+#include "control/listener_tls.h"
 #include "model/dns_name.h"
 
 #include <algorithm>
@@ -185,7 +186,8 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
           l.defaultAction.fixedResponse.statusCode != m.defaultAction.fixedResponse.statusCode ||
           l.defaultAction.fixedResponse.body != m.defaultAction.fixedResponse.body ||
           l.defaultAction.fixedResponse.contentType != m.defaultAction.fixedResponse.contentType ||
-          !sameAction(l.defaultAction, m.defaultAction) || !sameRules(l.rules, m.rules)) {
+          !sameAction(l.defaultAction, m.defaultAction) || !sameRules(l.rules, m.rules) ||
+          l.https != m.https || !(l.tls == m.tls)) {
         return false;
       }
     }
@@ -251,8 +253,14 @@ Status Publisher::publish() {
         auto groups = tx.targetGroups();
         auto targets = tx.targets("");
         auto instances = tx.instances();
-        TIDE_RETURN_IF_ERROR(firstError({&lbs.status(), &listeners.status(), &groups.status(),
-                                         &targets.status(), &instances.status()}));
+        auto certificates = tx.certificates();
+        TIDE_RETURN_IF_ERROR(
+            firstError({&lbs.status(), &listeners.status(), &groups.status(), &targets.status(),
+                        &instances.status(), &certificates.status()}));
+        std::map<std::string, const model::Certificate*> certificateByArn;
+        for (const auto& c : *certificates) {
+          certificateByArn[c.certificateArn] = &c;
+        }
         std::map<std::string, std::string> addressOf;
         for (const auto& i : *instances) {
           if (i.state == model::InstanceState::Running) {
@@ -344,6 +352,14 @@ Status Publisher::publish() {
             bl.endpoint = {own, port};
             if (own != kLoopback) {
               bl.sharedEndpoint = {kLoopback, port};
+            }
+            if (l.protocol == "HTTPS") {
+              std::optional<balancer::TlsConfig> tls = listenerTlsConfig(l, certificateByArn);
+              if (!tls) {
+                continue; // its default certificate is gone: nothing to serve it with
+              }
+              bl.https = true;
+              bl.tls = std::move(*tls);
             }
             bl.defaultAction = toAction(l.defaultActions.front(), groupIndex);
             std::vector<model::Rule> rules = l.rules;

@@ -114,6 +114,11 @@ struct Listener {
   std::vector<ListenerAction> defaultActions; // exactly one
   std::vector<Rule> rules;                    // the listener's rules, by priority
   std::vector<Tag> tags;
+  // HTTPS listeners (docs/tls.md): the default certificate (Certificates in CreateListener),
+  // the others offered by SNI (AddListenerCertificates), and the security policy by name.
+  std::string defaultCertificateArn;           // HTTPS: an ACM certificate ARN; HTTP: empty
+  std::vector<std::string> sniCertificateArns; // the listener's other certificates, as added
+  std::string sslPolicy;                       // HTTPS: an ELBSecurityPolicy-* name; HTTP: empty
 };
 
 // Every target group the listener's default actions and rules forward to (with repeats).

@@ -1,6 +1,7 @@
 // The resource types of stacks: one row per type, each making, finding, updating and deleting
 // its resource through the action table (the same handlers the API serves).
 #include "stacks/resources.h"
+#include "stacks/resources_tls.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -1120,6 +1121,19 @@ const ResourceType kTypes[] = {
      updateAlarm, removeAlarm, alarmAttribute},
     {"Tide::EC2::Image", kImageProps, kImageAttrs, createImage, findImage, imageReady, nullptr,
      removeImage, imageAttribute},
+    // resources_tls.cc
+    {"AWS::ElasticLoadBalancingV2::ListenerCertificate",
+     kListenerCertificateProps,
+     {},
+     createListenerCertificate,
+     findListenerCertificate,
+     nullptr,
+     nullptr,
+     removeListenerCertificate,
+     nullptr},
+    {"Tide::CertificateManager::Certificate", kImportedCertificateProps, kImportedCertificateAttrs,
+     createImportedCertificate, findImportedCertificate, nullptr, nullptr,
+     removeImportedCertificate, importedCertificateAttribute},
 };
 
 // FNV-1a, for names that must be the same after a restart.

@@ -19,7 +19,8 @@ std::string_view kindName(Kind kind) {
                                                           "Vpc",
                                                           "Subnet",
                                                           "SecurityGroup",
-                                                          "KeyPair"};
+                                                          "KeyPair",
+                                                          "Certificate"};
   return kNames[static_cast<int>(kind)];
 }
 

@@ -31,8 +31,9 @@ enum class Kind : uint8_t {
   Subnet,                // key: subnet id; parent: its VPC id
   SecurityGroup,         // key: group id; parent: its VPC id
   KeyPair,               // key: key pair id
+  Certificate,           // key: ACM certificate ARN
 };
-inline constexpr int kKindCount = static_cast<int>(Kind::KeyPair) + 1;
+inline constexpr int kKindCount = static_cast<int>(Kind::Certificate) + 1;
 
 // "Instance", "TargetGroup", ... (for logs and tests).
 std::string_view kindName(Kind kind);

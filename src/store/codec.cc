@@ -80,6 +80,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityGroup, groupId, groupNam
                                                 vpcId, rules, createTime, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KeyPair, keyPairId, keyName, keyType,
                                                 keyFingerprint, publicKey, createTime, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Certificate, certificateArn, certificatePem,
+                                                chainPem, privateKeyPem, domainName,
+                                                subjectAlternativeNames, serial, subject, issuer,
+                                                keyAlgorithm, signatureAlgorithm, keyUsages,
+                                                extendedKeyUsages, notBefore, notAfter, importedAt,
+                                                createdAt, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EnvironmentVariable, name, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockDeviceMapping, deviceName, volumeSizeGiB,
                                                 volumeType)
@@ -158,7 +164,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RuleCondition, field, values, ht
                                                 queryValues)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rule, ruleArn, priority, conditions, actions, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Listener, listenerArn, loadBalancerArn, port,
-                                                protocol, defaultActions, rules, tags)
+                                                protocol, defaultActions, rules, tags,
+                                                defaultCertificateArn, sniCertificateArns,
+                                                sslPolicy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TargetGroup, targetGroupArn, targetGroupName, protocol, port, targetType, healthCheckPath,
     healthCheckPort, healthCheckIntervalSeconds, healthCheckTimeoutSeconds, healthyThresholdCount,
@@ -658,6 +666,12 @@ std::string encodeKeyPair(const model::KeyPair& v) {
 }
 Result<model::KeyPair> decodeKeyPair(const std::string& doc) {
   return decode<model::KeyPair>(doc, "key pair");
+}
+std::string encodeCertificate(const model::Certificate& v) {
+  return nlohmann::json(v).dump();
+}
+Result<model::Certificate> decodeCertificate(const std::string& doc) {
+  return decode<model::Certificate>(doc, "certificate");
 }
 
 } // namespace tide::store

@@ -5,6 +5,7 @@
 
 #include "common/status.h"
 #include "model/auto_scaling.h"
+#include "model/certificate.h"
 #include "model/elb.h"
 #include "model/network.h"
 #include "model/types.h"
@@ -54,5 +55,7 @@ std::string encodeSecurityGroup(const model::SecurityGroup& v);
 Result<model::SecurityGroup> decodeSecurityGroup(const std::string& doc);
 std::string encodeKeyPair(const model::KeyPair& v);
 Result<model::KeyPair> decodeKeyPair(const std::string& doc);
+std::string encodeCertificate(const model::Certificate& v);
+Result<model::Certificate> decodeCertificate(const std::string& doc);
 
 } // namespace tide::store

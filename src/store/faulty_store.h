@@ -319,6 +319,22 @@ public:
     TIDE_RETURN_IF_ERROR(check("deleteKeyPair", keyPairId));
     return tx_.deleteKeyPair(keyPairId);
   }
+  Result<std::optional<model::Certificate>> certificate(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(check("certificate", arn));
+    return tx_.certificate(arn);
+  }
+  Result<std::vector<model::Certificate>> certificates() override {
+    TIDE_RETURN_IF_ERROR(check("certificates", std::string()));
+    return tx_.certificates();
+  }
+  Status putCertificate(const model::Certificate& certificate) override {
+    TIDE_RETURN_IF_ERROR(check("putCertificate", certificate.certificateArn));
+    return tx_.putCertificate(certificate);
+  }
+  Status deleteCertificate(const std::string& arn) override {
+    TIDE_RETURN_IF_ERROR(check("deleteCertificate", arn));
+    return tx_.deleteCertificate(arn);
+  }
 
 private:
   Status check(const char* call, const std::string& key) {

@@ -184,6 +184,13 @@ CREATE TABLE IF NOT EXISTS alarm_history (
 );
 CREATE INDEX IF NOT EXISTS alarm_history_by_alarm ON alarm_history (alarm_name, seq);
 )sql",
+    // 8: ACM certificates, with their private keys (the store is readable by its owner only).
+    R"sql(
+CREATE TABLE IF NOT EXISTS certificates (
+  arn TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -667,6 +674,25 @@ public:
   }
   Status deleteKeyPair(const std::string& id) override {
     return exec("DELETE FROM key_pairs WHERE id = ?", {id}, {}, std::nullopt, {Kind::KeyPair, id});
+  }
+
+  Result<std::optional<model::Certificate>> certificate(const std::string& arn) override {
+    return one<model::Certificate>("SELECT doc FROM certificates WHERE arn = ?", arn,
+                                   decodeCertificate);
+  }
+  Result<std::vector<model::Certificate>> certificates() override {
+    return all<model::Certificate>("SELECT doc FROM certificates ORDER BY rowid", "",
+                                   decodeCertificate);
+  }
+  Status putCertificate(const model::Certificate& v) override {
+    return exec("INSERT INTO certificates (arn, doc) VALUES (?, ?) "
+                "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
+                {v.certificateArn}, {}, encodeCertificate(v),
+                {Kind::Certificate, v.certificateArn});
+  }
+  Status deleteCertificate(const std::string& arn) override {
+    return exec("DELETE FROM certificates WHERE arn = ?", {arn}, {}, std::nullopt,
+                {Kind::Certificate, arn});
   }
 
 private:

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "model/auto_scaling.h"
+#include "model/certificate.h"
 #include "model/elb.h"
 #include "model/network.h"
 #include "model/types.h"
@@ -159,6 +160,12 @@ public:
   virtual Result<std::vector<model::KeyPair>> keyPairs() = 0; // by creation
   virtual Status putKeyPair(const model::KeyPair& keyPair) = 0;
   virtual Status deleteKeyPair(const std::string& keyPairId) = 0;
+
+  // ACM certificates (with their private keys: the store is readable by its owner only).
+  virtual Result<std::optional<model::Certificate>> certificate(const std::string& arn) = 0;
+  virtual Result<std::vector<model::Certificate>> certificates() = 0; // by first import
+  virtual Status putCertificate(const model::Certificate& certificate) = 0;
+  virtual Status deleteCertificate(const std::string& arn) = 0;
 };
 
 class Store {
