@@ -140,6 +140,13 @@ public:
   // The file that holds the console output.
   virtual std::string consoleLogPath(const std::string& instanceId) const = 0;
 
+  // Keeps the console log within its bound on the host (console_log.h: the latest 64 KB or
+  // more stay), however much the instance writes. The server calls it every 100 ms.
+  virtual Status trimConsole(const std::string& instanceId) {
+    (void)instanceId;
+    return Status::ok();
+  }
+
   // Instance ids that have files under this provider's root (a launch creates them first), for
   // cleanup of leftovers. Never instances of other tide servers on the same machine, although
   // they share the cgroup tree.

@@ -5,6 +5,7 @@
 #include "common/text.h"
 #include "runtime/address_guard.h"
 #include "runtime/cgroup.h"
+#include "runtime/console_log.h"
 #include "runtime/disk.h"
 #include "runtime/file_tree.h"
 #include "runtime/isolation.h"
@@ -644,6 +645,11 @@ int64_t LocalProvider::oomKills(const std::string& instanceId) const {
     return 0;
   }
   return InstanceCgroup(impl_->cgroups, instanceId).oomKills();
+}
+
+Status LocalProvider::trimConsole(const std::string& instanceId) {
+  TIDE_RETURN_IF_ERROR(checkInstanceId(instanceId));
+  return trimConsoleLog(consoleLogPath(instanceId)).status();
 }
 
 Result<Usage> LocalProvider::usage(const std::string& instanceId, const ProcessRef& ref) {

@@ -54,6 +54,7 @@ public:
   Status signal(const std::string& instanceId, const ProcessRef& ref, int sig) override;
   Result<Usage> usage(const std::string& instanceId, const ProcessRef& ref) override;
   int64_t oomKills(const std::string& instanceId) const override;
+  Status trimConsole(const std::string& instanceId) override;
   Status freeze(const std::string& instanceId, bool frozen) override;
   Status releaseProcess(const std::string& instanceId) override;
   Status destroy(const std::string& instanceId) override;

@@ -373,6 +373,7 @@ public:
 
     scheduleReconcile(std::chrono::milliseconds(0));
     scheduleSample();
+    scheduleConsoleTrim();
     loop_.run();
 
     imageController_->stop();       // an import in flight ends (or is abandoned: it stays pending)
@@ -551,6 +552,20 @@ private:
   void reconcile() {
     TimeMs next = scheduler_->runDue();
     scheduleReconcile(Millis(std::max<TimeMs>(next - clock_.now(), 0)));
+  }
+
+  // Every 100 ms: the instances' console logs back within their bound (runtime/console_log.h),
+  // so that an instance writing without end costs the host at most what it writes in that
+  // time beyond the bound. A directory listing and a stat per instance.
+  void scheduleConsoleTrim() {
+    loop_.runAfter(Millis(100), [this] {
+      for (const std::string& id : provider_->knownInstances()) {
+        if (Status s = provider_->trimConsole(id); !s.isOk()) {
+          logDebug("instance " + id + ": " + s.toString()); // tried again at the next tick
+        }
+      }
+      scheduleConsoleTrim();
+    });
   }
 
   void scheduleSample() {

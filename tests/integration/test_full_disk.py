@@ -90,9 +90,13 @@ class FullDiskTest(TideTestCase):
         wait_for(lambda: self.stack_status("templates") == "CREATE_COMPLETE", timeout=60,
                  what="the stack to be created")
 
-        # An instance writes to its console (a file in its folder) until the file system is full.
-        # (`done`, on its own root volume, says the writer met the full disk and stopped)
-        filler = self.image_of("filler", 0, "cat /dev/zero; touch done; exec sleep 600")
+        # An instance writes to its disk until the host's file system is full: its root volume is
+        # larger (thin), and direct writes meet the host's ENOSPC at once (where the disk cannot
+        # take direct writes, plain ones). Its console could not do it: tide keeps a console log
+        # within 1 MiB. (`done`, on its own disk, says the writer met the full disk and stopped)
+        filler = self.image_of("filler", 0, "dd if=/dev/zero of=fill bs=1M oflag=direct 2>dd.err;"
+                               " grep -q 'No space' dd.err || cat /dev/zero >> fill;"
+                               " touch done; exec sleep 600")
         self.wait_image(filler)
         run = self.ok("RunInstances", {"ImageId": filler, "InstanceType": "t3.micro",
                                        "MinCount": 1, "MaxCount": 1})

@@ -5,7 +5,7 @@ limit while the host, the server and a neighbour keep working; a write past the 
 size fails inside the instance with ENOSPC and costs the host no more than the volume, which
 survives a server restart (and an unmount, as after a reboot) and leaves no mount or loop device
 when the instance is terminated; on a data directory smaller than the volume, the instance sees
-ENOSPC and the host recovers its space at termination. Each skips, saying why, where it needs
+ENOSPC and the host recovers its space at termination; a console flood is trimmed to its bound. Each skips, saying why, where it needs
 root."""
 
 import base64
@@ -117,6 +117,27 @@ class LimitsTest(TideTestCase):
     def setUp(self):
         super().setUp()
         self.image = self.make_image()
+
+    def test_a_console_flood_costs_the_host_at_most_its_bound(self):
+        # EC2 keeps the latest 64 KB of console output; tide keeps a console log within 1 MiB
+        # on the host (trimmed at each pass of the instance controller) however much is written.
+        flood = "#!/bin/sh\ntimeout 3 yes 'a line of console output' || true\necho after the flood\n"
+        iid = self.run_instance(flood)
+        log = os.path.join(self.data_dir, "instances", iid, "console.log")
+        peak = 0
+
+        def settled():
+            nonlocal peak
+            used = os.stat(log).st_blocks * 512
+            peak = max(peak, used)
+            return used <= 1 << 20 and self.console(iid).endswith("after the flood\n")
+
+        wait_for(settled, 60, interval=0.1, what="the console log trimmed after the flood")
+        out = self.console(iid)
+        self.assertLessEqual(len(out.encode()), 64 * 1024)
+        self.assertIn("a line of console output\n", out)
+        print(f"\n  console flood: {peak / (1 << 20):.1f} MiB on the host at the most, "
+              f"{os.stat(log).st_blocks * 512 / 1024:.0f} KiB after it")
 
     @unittest.skipUnless(ROOT and V1, "needs root and cgroup v1 (reads its memory files)")
     def test_an_oom_killed_instance_is_impaired_and_its_group_replaces_it(self):
