@@ -3,6 +3,7 @@
 #include "balancer/adaptive_limit.h"
 #include "balancer/balancer.h"
 #include "balancer/test_net.h"
+#include "balancer/test_snapshot.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,23 +33,11 @@ namespace {
 using test_net::bindLoopback;
 using test_net::connectLoopback;
 using test_net::kLoopback;
+using test_net::makeSnapshot;
 using test_net::setTimeouts;
 using test_net::waitFor;
 
-// A port held by a bound (not listening) SO_REUSEPORT socket, which the balancer's listeners
-// join; it receives no connections itself.
-struct ReservedPort {
-  int fd = -1;
-  uint16_t port = 0;
-  ReservedPort() {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    port = bindLoopback(fd);
-  }
-  ~ReservedPort() { close(fd); }
-};
+using test_net::ReservedPort;
 
 // A port nobody listens on (connections are refused).
 uint16_t closedPort() {
@@ -358,33 +347,6 @@ private:
   bool connected_ = false;
   std::string buf_;
 };
-
-// Builds a one-load-balancer snapshot: one listener forwarding to one target group.
-std::shared_ptr<Snapshot> makeSnapshot(uint16_t port, const std::vector<Endpoint>& targets,
-                                       const std::string& algorithm = "round_robin") {
-  auto s = std::make_shared<Snapshot>();
-  s->version = 1;
-  TargetGroup g;
-  g.name = "tg";
-  g.slot = 0;
-  g.algorithm = algorithm;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    Target t;
-    t.id = "t" + std::to_string(i);
-    t.endpoint = targets[i];
-    t.slot = uint32_t(i);
-    g.targets.push_back(t);
-  }
-  s->targetGroups.push_back(g);
-  LoadBalancer lb;
-  lb.name = "lb";
-  lb.slot = 0;
-  Listener l;
-  l.endpoint = Endpoint{kLoopback, port};
-  lb.listeners.push_back(l);
-  s->loadBalancers.push_back(lb);
-  return s;
-}
 
 class BalancerTest : public ::testing::Test {
 protected:

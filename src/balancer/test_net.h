@@ -36,6 +36,23 @@ inline uint16_t bindLoopback(int fd) {
   return ntohs(a.sin_port);
 }
 
+// A port held by a bound (not listening) SO_REUSEPORT socket, which the balancer's listeners
+// join; it receives no connections itself.
+struct ReservedPort {
+  int fd = -1;
+  uint16_t port = 0;
+  ReservedPort() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    port = bindLoopback(fd);
+  }
+  ~ReservedPort() { close(fd); }
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+};
+
 // Connects `fd` to 127.0.0.1:`port`; true on success.
 inline bool connectLoopback(int fd, uint16_t port) {
   sockaddr_in a{};

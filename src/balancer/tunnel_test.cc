@@ -3,6 +3,7 @@
 // Every wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
 #include "balancer/test_net.h"
+#include "balancer/test_snapshot.h"
 #include "balancer/tunnel.h"
 
 #include <fcntl.h>
@@ -29,6 +30,7 @@ namespace {
 using test_net::bindLoopback;
 using test_net::connectLoopback;
 using test_net::kLoopback;
+using test_net::makeSnapshot;
 using test_net::setTimeouts;
 using test_net::waitFor;
 
@@ -198,40 +200,10 @@ const std::string kUpgrade = "GET /chat HTTP/1.1\r\nHost: t\r\nUpgrade: websocke
                              "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: k\r\n"
                              "Sec-WebSocket-Version: 13\r\nKeep-Alive: timeout=5\r\n\r\n";
 
-struct ReservedPort {
-  int fd = -1;
-  uint16_t port = 0;
-  ReservedPort() {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    port = bindLoopback(fd);
-  }
-  ~ReservedPort() { close(fd); }
-};
+using test_net::ReservedPort;
 
 std::shared_ptr<Snapshot> oneTarget(uint16_t port, Endpoint target) {
-  auto s = std::make_shared<Snapshot>();
-  s->version = 1;
-  TargetGroup g;
-  g.name = "tg";
-  g.slot = 0;
-  g.algorithm = "round_robin";
-  Target t;
-  t.id = "t0";
-  t.endpoint = target;
-  t.slot = 0;
-  g.targets.push_back(t);
-  s->targetGroups.push_back(g);
-  LoadBalancer lb;
-  lb.name = "lb";
-  lb.slot = 0;
-  Listener l;
-  l.endpoint = Endpoint{kLoopback, port};
-  lb.listeners.push_back(l);
-  s->loadBalancers.push_back(lb);
-  return s;
+  return makeSnapshot(port, {target});
 }
 
 class TunnelTest : public ::testing::Test {
