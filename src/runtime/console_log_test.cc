@@ -13,15 +13,11 @@
 namespace tide::runtime {
 namespace {
 
+using testing::allocatedBytes;
 using testing::readText;
 using testing::TempDir;
 
 constexpr int64_t kMiB = 1 << 20;
-
-int64_t allocatedBytes(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? int64_t(st.st_blocks) * 512 : -1;
-}
 
 // Line n of the console: "line 0000042\n", 13 bytes each.
 std::string line(int n) {

@@ -24,6 +24,7 @@
 namespace tide::runtime {
 namespace {
 
+using testing::allocatedBytes;
 using testing::readText;
 using testing::TempDir;
 using testing::waitFor;
@@ -31,12 +32,6 @@ using testing::writeFile;
 namespace fs = std::filesystem;
 
 constexpr int64_t kMiB = int64_t{1} << 20;
-
-int64_t allocatedBytes(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
-  return int64_t(st.st_blocks) * 512;
-}
 
 // The loop devices whose backing file is path (or was, when it has been removed since).
 std::vector<std::string> loopDevicesOf(const std::string& path) {

@@ -15,6 +15,7 @@
 namespace tide::runtime {
 namespace {
 
+using testing::allocatedBytes;
 using testing::readText;
 using testing::TempDir;
 using testing::writeFile;
@@ -38,12 +39,6 @@ void makeDense(const std::string& path, off_t size) {
   data.replace(1 << 20, 4, "tide");
   data.replace(size_t(size) - 3, 3, "end");
   writeFile(path, data);
-}
-
-int64_t allocatedBytes(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
-  return int64_t(st.st_blocks) * 512;
 }
 
 std::string readAt(const std::string& path, off_t off, size_t n) {

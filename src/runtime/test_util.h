@@ -4,10 +4,12 @@
 #include "runtime/disk.h"
 #include "runtime/file_tree.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -47,6 +49,17 @@ inline void writeFile(const std::string& path, const std::string& data, mode_t m
     out << data;
   }
   chmod(path.c_str(), mode);
+}
+
+// What the file at `path` holds on the disk (its allocated blocks), in bytes. A file that cannot
+// be read fails the test (and gives -1).
+inline int64_t allocatedBytes(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    ADD_FAILURE() << "cannot stat " << path;
+    return -1;
+  }
+  return int64_t(st.st_blocks) * 512;
 }
 
 inline std::string readText(const std::string& path) {

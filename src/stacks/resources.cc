@@ -4,6 +4,7 @@
 #include "stacks/resources_tls.h"
 
 #include <algorithm>
+#include <cassert>
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
@@ -13,12 +14,6 @@ namespace tide::stacks {
 namespace {
 
 using K = PropertyKind;
-
-Result<Json> invoke(ActionContext& ctx, std::string_view action, const Json& params) {
-  const api::ActionEntry* a = api::findAction(action);
-  assert(a != nullptr);
-  return a->handler(ctx, params);
-}
 
 // Whether s is one of the error codes by which an action says its resource does not exist.
 bool notFound(const Status& s, std::initializer_list<std::string_view> codes) {
@@ -128,13 +123,13 @@ Result<std::string> createLaunchTemplate(ResourceCall& c, const Json& props) {
             {"LaunchTemplateData", launchTemplateData(props)}};
   copy(props, p, {"VersionDescription"}, K::String);
   copy(props, p, {"TagSpecifications"}, K::List);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateLaunchTemplate", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateLaunchTemplate", p));
   return r["LaunchTemplate"]["LaunchTemplateId"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findLaunchTemplate(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribeLaunchTemplates",
-                  {{"LaunchTemplateNames", {nameOr(props, "LaunchTemplateName", c, 128)}}});
+  auto r = invokeAction(c.ctx, "DescribeLaunchTemplates",
+                        {{"LaunchTemplateNames", {nameOr(props, "LaunchTemplateName", c, 128)}}});
   if (!r || (*r)["LaunchTemplates"].empty()) {
     return std::optional<std::string>();
   }
@@ -144,15 +139,15 @@ Result<std::optional<std::string>> findLaunchTemplate(ResourceCall& c, const Jso
 Status updateLaunchTemplate(ResourceCall& c, const std::string& id, const Json& props) {
   Json p = {{"LaunchTemplateId", id}, {"LaunchTemplateData", launchTemplateData(props)}};
   copy(props, p, {"VersionDescription"}, K::String);
-  TIDE_ASSIGN_OR_RETURN(auto v, invoke(c.ctx, "CreateLaunchTemplateVersion", p));
-  auto m = invoke(c.ctx, "ModifyLaunchTemplate",
-                  {{"LaunchTemplateId", id},
-                   {"DefaultVersion", text(v["LaunchTemplateVersion"]["VersionNumber"])}});
+  TIDE_ASSIGN_OR_RETURN(auto v, invokeAction(c.ctx, "CreateLaunchTemplateVersion", p));
+  auto m = invokeAction(c.ctx, "ModifyLaunchTemplate",
+                        {{"LaunchTemplateId", id},
+                         {"DefaultVersion", text(v["LaunchTemplateVersion"]["VersionNumber"])}});
   return m.status();
 }
 
 Result<bool> removeLaunchTemplate(ActionContext& ctx, const std::string& id) {
-  auto r = invoke(ctx, "DeleteLaunchTemplate", {{"LaunchTemplateId", id}});
+  auto r = invokeAction(ctx, "DeleteLaunchTemplate", {{"LaunchTemplateId", id}});
   if (!r && !notFound(r.status(), {"InvalidLaunchTemplateId.NotFound",
                                    "InvalidLaunchTemplateName.NotFoundException"})) {
     return r.status();
@@ -162,8 +157,8 @@ Result<bool> removeLaunchTemplate(ActionContext& ctx, const std::string& id) {
 
 Result<Json> launchTemplateAttribute(ActionContext& ctx, const std::string& id,
                                      const std::string& name) {
-  TIDE_ASSIGN_OR_RETURN(auto r,
-                        invoke(ctx, "DescribeLaunchTemplates", {{"LaunchTemplateIds", {id}}}));
+  TIDE_ASSIGN_OR_RETURN(
+      auto r, invokeAction(ctx, "DescribeLaunchTemplates", {{"LaunchTemplateIds", {id}}}));
   const Json& lt = r["LaunchTemplates"][0];
   if (name == "LaunchTemplateId") {
     return Json(id);
@@ -223,9 +218,9 @@ Status targetGroupAttributes(ActionContext& ctx, const std::string& arn, const J
   if (!props.contains("TargetGroupAttributes") || props["TargetGroupAttributes"].empty()) {
     return Status::ok();
   }
-  return invoke(ctx, "ModifyTargetGroupAttributes",
-                {{"TargetGroupArn", arn},
-                 {"Attributes", attributeList(props["TargetGroupAttributes"])}})
+  return invokeAction(ctx, "ModifyTargetGroupAttributes",
+                      {{"TargetGroupArn", arn},
+                       {"Attributes", attributeList(props["TargetGroupAttributes"])}})
       .status();
 }
 
@@ -236,18 +231,18 @@ Result<std::string> createTargetGroup(ResourceCall& c, const Json& props) {
        K::String);
   copy(props, p, {"Tags"}, K::List);
   healthCheckParams(props, p);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateTargetGroup", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateTargetGroup", p));
   std::string arn = r["TargetGroups"][0]["TargetGroupArn"];
   Status attrs = targetGroupAttributes(c.ctx, arn, props);
   if (!attrs.isOk()) {
-    (void)invoke(c.ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}}); // nothing half-made
+    (void)invokeAction(c.ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}}); // nothing half-made
     return attrs;
   }
   return arn;
 }
 
 Result<std::optional<std::string>> findTargetGroup(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribeTargetGroups", {{"Names", {nameOr(props, "Name", c, 32)}}});
+  auto r = invokeAction(c.ctx, "DescribeTargetGroups", {{"Names", {nameOr(props, "Name", c, 32)}}});
   if (!r || (*r)["TargetGroups"].empty()) {
     return std::optional<std::string>();
   }
@@ -258,13 +253,13 @@ Status updateTargetGroup(ResourceCall& c, const std::string& arn, const Json& pr
   Json p = {{"TargetGroupArn", arn}};
   healthCheckParams(props, p);
   if (p.size() > 1) {
-    TIDE_RETURN_IF_ERROR(invoke(c.ctx, "ModifyTargetGroup", p).status());
+    TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "ModifyTargetGroup", p).status());
   }
   return targetGroupAttributes(c.ctx, arn, props);
 }
 
 Result<bool> removeTargetGroup(ActionContext& ctx, const std::string& arn) {
-  auto r = invoke(ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}});
+  auto r = invokeAction(ctx, "DeleteTargetGroup", {{"TargetGroupArn", arn}});
   if (!r && !notFound(r.status(), {"TargetGroupNotFound"})) {
     return r.status();
   }
@@ -279,7 +274,8 @@ Result<Json> targetGroupAttribute(ActionContext& ctx, const std::string& arn,
   if (name == "TargetGroupFullName") {
     return Json(arnResource(arn));
   }
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeTargetGroups", {{"TargetGroupArns", {arn}}}));
+  TIDE_ASSIGN_OR_RETURN(auto r,
+                        invokeAction(ctx, "DescribeTargetGroups", {{"TargetGroupArns", {arn}}}));
   return r["TargetGroups"][0][name];
 }
 
@@ -303,9 +299,9 @@ Status loadBalancerAttributes(ActionContext& ctx, const std::string& arn, const 
   if (!props.contains("LoadBalancerAttributes") || props["LoadBalancerAttributes"].empty()) {
     return Status::ok();
   }
-  return invoke(ctx, "ModifyLoadBalancerAttributes",
-                {{"LoadBalancerArn", arn},
-                 {"Attributes", attributeList(props["LoadBalancerAttributes"])}})
+  return invokeAction(ctx, "ModifyLoadBalancerAttributes",
+                      {{"LoadBalancerArn", arn},
+                       {"Attributes", attributeList(props["LoadBalancerAttributes"])}})
       .status();
 }
 
@@ -313,18 +309,19 @@ Result<std::string> createLoadBalancer(ResourceCall& c, const Json& props) {
   Json p = {{"Name", nameOr(props, "Name", c, 32)}};
   copy(props, p, {"BindAddress", "Type", "Scheme", "IpAddressType"}, K::String);
   copy(props, p, {"Subnets", "SecurityGroups", "Tags"}, K::List);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateLoadBalancer", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateLoadBalancer", p));
   std::string arn = r["LoadBalancers"][0]["LoadBalancerArn"];
   Status attrs = loadBalancerAttributes(c.ctx, arn, props);
   if (!attrs.isOk()) {
-    (void)invoke(c.ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
+    (void)invokeAction(c.ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
     return attrs;
   }
   return arn;
 }
 
 Result<std::optional<std::string>> findLoadBalancer(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribeLoadBalancers", {{"Names", {nameOr(props, "Name", c, 32)}}});
+  auto r =
+      invokeAction(c.ctx, "DescribeLoadBalancers", {{"Names", {nameOr(props, "Name", c, 32)}}});
   if (!r || (*r)["LoadBalancers"].empty()) {
     return std::optional<std::string>();
   }
@@ -336,7 +333,7 @@ Status updateLoadBalancer(ResourceCall& c, const std::string& arn, const Json& p
 }
 
 Result<bool> removeLoadBalancer(ActionContext& ctx, const std::string& arn) {
-  auto r = invoke(ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
+  auto r = invokeAction(ctx, "DeleteLoadBalancer", {{"LoadBalancerArn", arn}});
   if (!r && !notFound(r.status(), {"LoadBalancerNotFound"})) {
     return r.status();
   }
@@ -353,7 +350,7 @@ Result<Json> loadBalancerAttribute(ActionContext& ctx, const std::string& arn,
     return Json(r.substr(r.find('/') + 1));
   }
   TIDE_ASSIGN_OR_RETURN(auto r,
-                        invoke(ctx, "DescribeLoadBalancers", {{"LoadBalancerArns", {arn}}}));
+                        invokeAction(ctx, "DescribeLoadBalancers", {{"LoadBalancerArns", {arn}}}));
   const Json& lb = r["LoadBalancers"][0];
   return name == "CanonicalHostedZoneID" ? lb["CanonicalHostedZoneId"] : lb[name];
 }
@@ -371,13 +368,13 @@ Result<std::string> createListener(ResourceCall& c, const Json& props) {
   copy(props, p, {"LoadBalancerArn", "Protocol", "SslPolicy"}, K::String);
   copy(props, p, {"Port"}, K::Number);
   copy(props, p, {"DefaultActions", "Certificates"}, K::List);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateListener", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateListener", p));
   return r["Listeners"][0]["ListenerArn"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findListener(ResourceCall& c, const Json& props) {
-  auto r =
-      invoke(c.ctx, "DescribeListeners", {{"LoadBalancerArn", text(props["LoadBalancerArn"])}});
+  auto r = invokeAction(c.ctx, "DescribeListeners",
+                        {{"LoadBalancerArn", text(props["LoadBalancerArn"])}});
   if (!r) {
     return std::optional<std::string>();
   }
@@ -390,7 +387,7 @@ Result<std::optional<std::string>> findListener(ResourceCall& c, const Json& pro
 }
 
 Result<bool> removeListener(ActionContext& ctx, const std::string& arn) {
-  auto r = invoke(ctx, "DeleteListener", {{"ListenerArn", arn}});
+  auto r = invokeAction(ctx, "DeleteListener", {{"ListenerArn", arn}});
   if (!r && !notFound(r.status(), {"ListenerNotFound"})) {
     return r.status();
   }
@@ -416,12 +413,12 @@ Result<std::string> createRule(ResourceCall& c, const Json& props) {
   copy(props, p, {"ListenerArn"}, K::String);
   copy(props, p, {"Priority"}, K::Number);
   copy(props, p, {"Conditions", "Actions"}, K::List);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateRule", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateRule", p));
   return r["Rules"][0]["RuleArn"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findRule(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribeRules", {{"ListenerArn", text(props["ListenerArn"])}});
+  auto r = invokeAction(c.ctx, "DescribeRules", {{"ListenerArn", text(props["ListenerArn"])}});
   if (!r) {
     return std::optional<std::string>();
   }
@@ -436,18 +433,18 @@ Result<std::optional<std::string>> findRule(ResourceCall& c, const Json& props) 
 Status updateRule(ResourceCall& c, const std::string& arn, const Json& props) {
   Json p = {{"RuleArn", arn}};
   copy(props, p, {"Conditions", "Actions"}, K::List);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "ModifyRule", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "ModifyRule", p));
   if (r["Rules"][0]["Priority"] != text(number(props["Priority"]))) {
     TIDE_ASSIGN_OR_RETURN(
-        auto s, invoke(c.ctx, "SetRulePriorities",
-                       {{"RulePriorities",
-                         {{{"RuleArn", arn}, {"Priority", number(props["Priority"])}}}}}));
+        auto s, invokeAction(c.ctx, "SetRulePriorities",
+                             {{"RulePriorities",
+                               {{{"RuleArn", arn}, {"Priority", number(props["Priority"])}}}}}));
   }
   return Status::ok();
 }
 
 Result<bool> removeRule(ActionContext& ctx, const std::string& arn) {
-  auto r = invoke(ctx, "DeleteRule", {{"RuleArn", arn}});
+  auto r = invokeAction(ctx, "DeleteRule", {{"RuleArn", arn}});
   if (!r && !notFound(r.status(), {"RuleNotFound"})) {
     return r.status();
   }
@@ -531,13 +528,13 @@ Result<std::string> createGroup(ResourceCall& c, const Json& props) {
   if (props.contains("LifecycleHookSpecificationList")) {
     p["LifecycleHookSpecificationList"] = hookSpecifications(props);
   }
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateAutoScalingGroup", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateAutoScalingGroup", p));
   return name;
 }
 
 Result<std::optional<std::string>> findGroup(ResourceCall& c, const Json& props) {
   std::string name = nameOr(props, "AutoScalingGroupName", c, 255, true);
-  auto r = invoke(c.ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}});
+  auto r = invokeAction(c.ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}});
   if (!r || !r->contains("AutoScalingGroups") || (*r)["AutoScalingGroups"].empty()) {
     return std::optional<std::string>();
   }
@@ -547,7 +544,7 @@ Result<std::optional<std::string>> findGroup(ResourceCall& c, const Json& props)
 Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) {
   Json p = {{"AutoScalingGroupName", name}};
   groupSizeParams(props, p);
-  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "UpdateAutoScalingGroup", p).status());
+  TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "UpdateAutoScalingGroup", p).status());
   // The listed hooks are put (added or changed). A hook left out of the list is kept: the
   // group's hooks may also come from AWS::AutoScaling::LifecycleHook resources.
   for (Json h : hookSpecifications(props)) {
@@ -555,7 +552,7 @@ Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) 
       return Status("ValidationError", "Each LifecycleHookSpecification must be a map");
     }
     h["AutoScalingGroupName"] = name;
-    TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutLifecycleHook", h).status());
+    TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "PutLifecycleHook", h).status());
   }
   return Status::ok();
 }
@@ -563,15 +560,15 @@ Status updateGroup(ResourceCall& c, const std::string& name, const Json& props) 
 // ForceDelete terminates the instances; the group is gone when the controller has finished.
 Result<bool> removeGroup(ActionContext& ctx, const std::string& name) {
   TIDE_ASSIGN_OR_RETURN(
-      auto d, invoke(ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}}));
+      auto d, invokeAction(ctx, "DescribeAutoScalingGroups", {{"AutoScalingGroupNames", {name}}}));
   if (!d.contains("AutoScalingGroups") || d["AutoScalingGroups"].empty()) {
     return true;
   }
   if (d["AutoScalingGroups"][0].value("Status", "") == "Delete in progress") {
     return false;
   }
-  auto r = invoke(ctx, "DeleteAutoScalingGroup",
-                  {{"AutoScalingGroupName", name}, {"ForceDelete", true}});
+  auto r = invokeAction(ctx, "DeleteAutoScalingGroup",
+                        {{"AutoScalingGroupName", name}, {"ForceDelete", true}});
   if (!r) {
     // DeleteAutoScalingGroup says "not found" only with a ValidationError, and the group was
     // just described above: any error stands.
@@ -700,14 +697,14 @@ Json policyParams(ResourceCall& c, const Json& props) {
 }
 
 Result<std::string> createPolicy(ResourceCall& c, const Json& props) {
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "PutScalingPolicy", policyParams(c, props)));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "PutScalingPolicy", policyParams(c, props)));
   return r["PolicyARN"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findPolicy(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribePolicies",
-                  {{"AutoScalingGroupName", text(props["AutoScalingGroupName"])},
-                   {"PolicyNames", {generatedName(c, 255)}}});
+  auto r = invokeAction(c.ctx, "DescribePolicies",
+                        {{"AutoScalingGroupName", text(props["AutoScalingGroupName"])},
+                         {"PolicyNames", {generatedName(c, 255)}}});
   if (!r || !r->contains("ScalingPolicies") || (*r)["ScalingPolicies"].empty()) {
     return std::optional<std::string>();
   }
@@ -715,7 +712,7 @@ Result<std::optional<std::string>> findPolicy(ResourceCall& c, const Json& props
 }
 
 Status updatePolicy(ResourceCall& c, const std::string&, const Json& props) {
-  return invoke(c.ctx, "PutScalingPolicy", policyParams(c, props)).status();
+  return invokeAction(c.ctx, "PutScalingPolicy", policyParams(c, props)).status();
 }
 
 // "...:scalingPolicy:UUID:autoScalingGroupName/G:policyName/P" → {G, P}.
@@ -732,8 +729,9 @@ std::pair<std::string, std::string> policyArnParts(const std::string& arn) {
 
 Result<bool> removePolicy(ActionContext& ctx, const std::string& arn) {
   auto [group, name] = policyArnParts(arn);
-  auto r = invoke(ctx, "DeletePolicy",
-                  {{"AutoScalingGroupName", group}, {"PolicyName", name.empty() ? arn : name}});
+  auto r =
+      invokeAction(ctx, "DeletePolicy",
+                   {{"AutoScalingGroupName", group}, {"PolicyName", name.empty() ? arn : name}});
   if (!r && !notFound(r.status(), {"ValidationError"})) {
     return r.status(); // ValidationError: the group (and so its policies) is gone already
   }
@@ -769,13 +767,13 @@ Json warmPoolParams(const Json& props) {
 
 Result<std::string> createWarmPool(ResourceCall& c, const Json& props) {
   Json p = warmPoolParams(props);
-  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutWarmPool", p).status());
+  TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "PutWarmPool", p).status());
   return p["AutoScalingGroupName"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findWarmPool(ResourceCall& c, const Json& props) {
   std::string group = props.value("AutoScalingGroupName", "");
-  auto r = invoke(c.ctx, "DescribeWarmPool", {{"AutoScalingGroupName", group}});
+  auto r = invokeAction(c.ctx, "DescribeWarmPool", {{"AutoScalingGroupName", group}});
   if (!r || !r->contains("WarmPoolConfiguration")) {
     return std::optional<std::string>();
   }
@@ -783,12 +781,13 @@ Result<std::optional<std::string>> findWarmPool(ResourceCall& c, const Json& pro
 }
 
 Status updateWarmPool(ResourceCall& c, const std::string&, const Json& props) {
-  return invoke(c.ctx, "PutWarmPool", warmPoolParams(props)).status();
+  return invokeAction(c.ctx, "PutWarmPool", warmPoolParams(props)).status();
 }
 
 Result<bool> removeWarmPool(ActionContext& ctx, const std::string& group) {
   // ForceDelete: the pool goes at once and the group controller terminates its instances.
-  auto r = invoke(ctx, "DeleteWarmPool", {{"AutoScalingGroupName", group}, {"ForceDelete", true}});
+  auto r =
+      invokeAction(ctx, "DeleteWarmPool", {{"AutoScalingGroupName", group}, {"ForceDelete", true}});
   if (!r && !notFound(r.status(), {"ValidationError", "ScalingActivityInProgress"})) {
     return r.status(); // ValidationError: no pool, or no group, any more
   }
@@ -817,13 +816,13 @@ Json scheduledParams(ResourceCall& c, const Json& props) {
 
 Result<std::string> createScheduled(ResourceCall& c, const Json& props) {
   Json p = scheduledParams(c, props);
-  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutScheduledUpdateGroupAction", p).status());
+  TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "PutScheduledUpdateGroupAction", p).status());
   return p["ScheduledActionName"].get<std::string>();
 }
 
 // The group of the action named `name` (empty when there is none).
 std::string scheduledGroup(ActionContext& ctx, const std::string& name) {
-  auto r = invoke(ctx, "DescribeScheduledActions", {{"ScheduledActionNames", {name}}});
+  auto r = invokeAction(ctx, "DescribeScheduledActions", {{"ScheduledActionNames", {name}}});
   if (!r || (*r)["ScheduledUpdateGroupActions"].empty()) {
     return "";
   }
@@ -839,7 +838,7 @@ Result<std::optional<std::string>> findScheduled(ResourceCall& c, const Json&) {
 }
 
 Status updateScheduled(ResourceCall& c, const std::string&, const Json& props) {
-  return invoke(c.ctx, "PutScheduledUpdateGroupAction", scheduledParams(c, props)).status();
+  return invokeAction(c.ctx, "PutScheduledUpdateGroupAction", scheduledParams(c, props)).status();
 }
 
 Result<bool> removeScheduled(ActionContext& ctx, const std::string& name) {
@@ -847,8 +846,8 @@ Result<bool> removeScheduled(ActionContext& ctx, const std::string& name) {
   if (group.empty()) {
     return true; // gone already (a one-time action that ran, or its group was deleted)
   }
-  auto r = invoke(ctx, "DeleteScheduledAction",
-                  {{"AutoScalingGroupName", group}, {"ScheduledActionName", name}});
+  auto r = invokeAction(ctx, "DeleteScheduledAction",
+                        {{"AutoScalingGroupName", group}, {"ScheduledActionName", name}});
   if (!r && !notFound(r.status(), {"ValidationError"})) {
     return r.status();
   }
@@ -883,20 +882,20 @@ Json lifecycleHookParams(ResourceCall& c, const Json& props) {
 
 Result<std::string> createHook(ResourceCall& c, const Json& props) {
   Json p = lifecycleHookParams(c, props);
-  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "PutLifecycleHook", p).status());
+  TIDE_RETURN_IF_ERROR(invokeAction(c.ctx, "PutLifecycleHook", p).status());
   return p["LifecycleHookName"].get<std::string>();
 }
 
 // The group that has a hook named `name` (empty when none has).
 std::string hookGroup(ActionContext& ctx, const std::string& name) {
-  auto groups = invoke(ctx, "DescribeAutoScalingGroups", Json::object());
+  auto groups = invokeAction(ctx, "DescribeAutoScalingGroups", Json::object());
   if (!groups) {
     return "";
   }
   for (const Json& g : groups->value("AutoScalingGroups", Json::array())) {
     std::string group = g.value("AutoScalingGroupName", "");
-    auto r = invoke(ctx, "DescribeLifecycleHooks",
-                    {{"AutoScalingGroupName", group}, {"LifecycleHookNames", {name}}});
+    auto r = invokeAction(ctx, "DescribeLifecycleHooks",
+                          {{"AutoScalingGroupName", group}, {"LifecycleHookNames", {name}}});
     if (r && !r->value("LifecycleHooks", Json::array()).empty()) {
       return group;
     }
@@ -906,9 +905,9 @@ std::string hookGroup(ActionContext& ctx, const std::string& name) {
 
 Result<std::optional<std::string>> findHook(ResourceCall& c, const Json& props) {
   Json p = lifecycleHookParams(c, props);
-  auto r = invoke(c.ctx, "DescribeLifecycleHooks",
-                  {{"AutoScalingGroupName", p["AutoScalingGroupName"]},
-                   {"LifecycleHookNames", Json::array({p["LifecycleHookName"]})}});
+  auto r = invokeAction(c.ctx, "DescribeLifecycleHooks",
+                        {{"AutoScalingGroupName", p["AutoScalingGroupName"]},
+                         {"LifecycleHookNames", Json::array({p["LifecycleHookName"]})}});
   if (!r || r->value("LifecycleHooks", Json::array()).empty()) {
     return std::optional<std::string>();
   }
@@ -916,7 +915,7 @@ Result<std::optional<std::string>> findHook(ResourceCall& c, const Json& props) 
 }
 
 Status updateHook(ResourceCall& c, const std::string&, const Json& props) {
-  return invoke(c.ctx, "PutLifecycleHook", lifecycleHookParams(c, props)).status();
+  return invokeAction(c.ctx, "PutLifecycleHook", lifecycleHookParams(c, props)).status();
 }
 
 Result<bool> removeHook(ActionContext& ctx, const std::string& name) {
@@ -924,8 +923,8 @@ Result<bool> removeHook(ActionContext& ctx, const std::string& name) {
   if (group.empty()) {
     return true; // gone already (its group was deleted)
   }
-  auto r = invoke(ctx, "DeleteLifecycleHook",
-                  {{"AutoScalingGroupName", group}, {"LifecycleHookName", name}});
+  auto r = invokeAction(ctx, "DeleteLifecycleHook",
+                        {{"AutoScalingGroupName", group}, {"LifecycleHookName", name}});
   if (!r && !notFound(r.status(), {"ValidationError"})) {
     return r.status();
   }
@@ -981,13 +980,13 @@ Json alarmParams(ResourceCall& c, const Json& props) {
 
 Result<std::string> createAlarm(ResourceCall& c, const Json& props) {
   Json p = alarmParams(c, props);
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "PutMetricAlarm", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "PutMetricAlarm", p));
   return p["AlarmName"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findAlarm(ResourceCall& c, const Json& props) {
   std::string name = nameOr(props, "AlarmName", c, 255, true);
-  auto r = invoke(c.ctx, "DescribeAlarms", {{"AlarmNames", {name}}});
+  auto r = invokeAction(c.ctx, "DescribeAlarms", {{"AlarmNames", {name}}});
   if (!r || !r->contains("MetricAlarms") || (*r)["MetricAlarms"].empty()) {
     return std::optional<std::string>();
   }
@@ -995,11 +994,11 @@ Result<std::optional<std::string>> findAlarm(ResourceCall& c, const Json& props)
 }
 
 Status updateAlarm(ResourceCall& c, const std::string&, const Json& props) {
-  return invoke(c.ctx, "PutMetricAlarm", alarmParams(c, props)).status();
+  return invokeAction(c.ctx, "PutMetricAlarm", alarmParams(c, props)).status();
 }
 
 Result<bool> removeAlarm(ActionContext& ctx, const std::string& name) {
-  auto r = invoke(ctx, "DeleteAlarms", {{"AlarmNames", {name}}});
+  auto r = invokeAction(ctx, "DeleteAlarms", {{"AlarmNames", {name}}});
   if (!r && !notFound(r.status(), {"ResourceNotFound"})) {
     return r.status();
   }
@@ -1031,13 +1030,14 @@ Result<std::string> createImage(ResourceCall& c, const Json& props) {
     dir = std::filesystem::path(c.basePath) / dir;
   }
   p["SourceDirectory"] = dir.lexically_normal().string();
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "CreateImage", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "CreateImage", p));
   return r["ImageId"].get<std::string>();
 }
 
 Result<std::optional<std::string>> findImage(ResourceCall& c, const Json& props) {
-  auto r = invoke(c.ctx, "DescribeImages",
-                  {{"Filters", {{{"Name", "name"}, {"Values", {nameOr(props, "Name", c, 128)}}}}}});
+  auto r = invokeAction(
+      c.ctx, "DescribeImages",
+      {{"Filters", {{{"Name", "name"}, {"Values", {nameOr(props, "Name", c, 128)}}}}}});
   if (!r || (*r)["Images"].empty()) {
     return std::optional<std::string>();
   }
@@ -1045,7 +1045,7 @@ Result<std::optional<std::string>> findImage(ResourceCall& c, const Json& props)
 }
 
 Result<bool> imageReady(ActionContext& ctx, const std::string& id) {
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeImages", {{"ImageIds", {id}}}));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(ctx, "DescribeImages", {{"ImageIds", {id}}}));
   const Json& img = r["Images"][0];
   if (img["State"] == "failed") {
     std::string why = img.contains("StateReason") ? img["StateReason"].value("Message", "") : "";
@@ -1055,7 +1055,7 @@ Result<bool> imageReady(ActionContext& ctx, const std::string& id) {
 }
 
 Result<bool> removeImage(ActionContext& ctx, const std::string& id) {
-  auto r = invoke(ctx, "DeregisterImage", {{"ImageId", id}});
+  auto r = invokeAction(ctx, "DeregisterImage", {{"ImageId", id}});
   if (!r && !notFound(r.status(), {"InvalidAMIID.NotFound"})) {
     return r.status();
   }
@@ -1066,7 +1066,7 @@ Result<Json> imageAttribute(ActionContext& ctx, const std::string& id, const std
   if (name == "ImageId") {
     return Json(id);
   }
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(ctx, "DescribeImages", {{"ImageIds", {id}}}));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(ctx, "DescribeImages", {{"ImageIds", {id}}}));
   return r["Images"][0][name];
 }
 
@@ -1155,6 +1155,12 @@ std::string upperHex(uint64_t v, int digits) {
 }
 
 } // namespace
+
+Result<Json> invokeAction(ActionContext& ctx, std::string_view action, const Json& params) {
+  const api::ActionEntry* a = api::findAction(action);
+  assert(a != nullptr);
+  return a->handler(ctx, params);
+}
 
 std::span<const ResourceType> resourceTypes() {
   return kTypes;

@@ -70,4 +70,7 @@ const PropertySpec* findProperty(const ResourceType& t, std::string_view name);
 // one ("shop-WebGroup-1A2B3C4D5E6F"); derived, so that it is the same after a restart.
 std::string generatedName(const ResourceCall& c, size_t maxLength, bool unique = false);
 
+// Runs the API action `action` (which must be in the action table) as the resource's step.
+Result<Json> invokeAction(ActionContext& ctx, std::string_view action, const Json& params);
+
 } // namespace tide::stacks

@@ -2,7 +2,6 @@
 
 #include "common/text.h"
 
-#include <cassert>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,12 +11,6 @@ namespace tide::stacks {
 namespace {
 
 using K = PropertyKind;
-
-Result<Json> invoke(ActionContext& ctx, std::string_view action, const Json& params) {
-  const api::ActionEntry* a = api::findAction(action);
-  assert(a != nullptr);
-  return a->handler(ctx, params);
-}
 
 // The ARNs of a Certificates property [{CertificateArn}].
 Result<std::vector<std::string>> certificateArns(const Json& certificates) {
@@ -70,9 +63,10 @@ Result<std::string> createListenerCertificate(ResourceCall& c, const Json& props
   std::string listener = props["ListenerArn"].is_string() ? props["ListenerArn"].get<std::string>()
                                                           : props["ListenerArn"].dump();
   TIDE_ASSIGN_OR_RETURN(auto certs, certificateArns(props["Certificates"]));
-  TIDE_RETURN_IF_ERROR(invoke(c.ctx, "AddListenerCertificates",
-                              {{"ListenerArn", listener}, {"Certificates", props["Certificates"]}})
-                           .status());
+  TIDE_RETURN_IF_ERROR(
+      invokeAction(c.ctx, "AddListenerCertificates",
+                   {{"ListenerArn", listener}, {"Certificates", props["Certificates"]}})
+          .status());
   return listenerCertificateId(listener, certs);
 }
 
@@ -82,7 +76,7 @@ Result<std::optional<std::string>> findListenerCertificate(ResourceCall& c, cons
   }
   std::string listener = props["ListenerArn"];
   auto certs = certificateArns(props["Certificates"]);
-  auto r = invoke(c.ctx, "DescribeListenerCertificates", {{"ListenerArn", listener}});
+  auto r = invokeAction(c.ctx, "DescribeListenerCertificates", {{"ListenerArn", listener}});
   if (!certs || !r) {
     return std::optional<std::string>();
   }
@@ -107,8 +101,8 @@ Result<bool> removeListenerCertificate(ActionContext& ctx, const std::string& ph
   for (size_t i = 1; i < parts.size(); ++i) {
     certs.push_back({{"CertificateArn", parts[i]}});
   }
-  auto r = invoke(ctx, "RemoveListenerCertificates",
-                  {{"ListenerArn", parts[0]}, {"Certificates", certs}});
+  auto r = invokeAction(ctx, "RemoveListenerCertificates",
+                        {{"ListenerArn", parts[0]}, {"Certificates", certs}});
   if (!r && r.status().code() != "ListenerNotFound") {
     return r.status();
   }
@@ -144,7 +138,7 @@ Result<std::string> createImportedCertificate(ResourceCall& c, const Json& props
   // Tagged with the stack, as CloudFormation tags what it makes.
   p["Tags"] = {{{"Key", "tide:cloudformation:stack-name"}, {"Value", c.stackName}},
                {{"Key", "tide:cloudformation:logical-id"}, {"Value", c.logicalId}}};
-  TIDE_ASSIGN_OR_RETURN(auto r, invoke(c.ctx, "ImportCertificate", p));
+  TIDE_ASSIGN_OR_RETURN(auto r, invokeAction(c.ctx, "ImportCertificate", p));
   return r["CertificateArn"].get<std::string>();
 }
 
@@ -152,18 +146,18 @@ Result<std::optional<std::string>> findImportedCertificate(ResourceCall& c, cons
   // The certificate this stack resource imported before a crash: tagged with its stack and
   // logical id, holding the same certificate.
   auto cert = readFile(c, props, "CertificateFile");
-  auto all = invoke(c.ctx, "ListCertificates",
-                    {{"Includes",
-                      {{"keyTypes",
-                        {"RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1",
-                         "EC_secp384r1", "EC_secp521r1"}}}}});
+  auto all = invokeAction(c.ctx, "ListCertificates",
+                          {{"Includes",
+                            {{"keyTypes",
+                              {"RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1",
+                               "EC_secp384r1", "EC_secp521r1"}}}}});
   if (!cert || !all) {
     return std::optional<std::string>();
   }
   for (const Json& s : (*all)["CertificateSummaryList"]) {
     std::string arn = s["CertificateArn"];
-    auto tags = invoke(c.ctx, "ListTagsForCertificate", {{"CertificateArn", arn}});
-    auto body = invoke(c.ctx, "GetCertificate", {{"CertificateArn", arn}});
+    auto tags = invokeAction(c.ctx, "ListTagsForCertificate", {{"CertificateArn", arn}});
+    auto body = invokeAction(c.ctx, "GetCertificate", {{"CertificateArn", arn}});
     if (!tags || !body || (*body)["Certificate"] != *cert) {
       continue;
     }
@@ -180,7 +174,7 @@ Result<std::optional<std::string>> findImportedCertificate(ResourceCall& c, cons
 }
 
 Result<bool> removeImportedCertificate(ActionContext& ctx, const std::string& physicalId) {
-  auto r = invoke(ctx, "DeleteCertificate", {{"CertificateArn", physicalId}});
+  auto r = invokeAction(ctx, "DeleteCertificate", {{"CertificateArn", physicalId}});
   if (!r && r.status().code() != "ResourceNotFoundException") {
     return r.status();
   }
