@@ -264,6 +264,12 @@ private:
         if (!fresh && type.find) { // after a restart between the action and its record
           auto found = type.find(c, *props);
           if (found && *found) {
+            if (type.finishCreate) {
+              Status done = type.finishCreate(c, **found, *props);
+              if (!done.isOk()) {
+                return fail(id, done);
+              }
+            }
             e->physicalResourceId = **found;
           }
         }

@@ -76,6 +76,46 @@ TEST_F(StackEngineTest, FailingResourceRollsBackEverythingMade) {
   EXPECT_TRUE(settle().is_null());
 }
 
+// A crash after CreateTargetGroup and before its attributes were set and the resource recorded:
+// the resumed create finds the target group by its name and sets the attributes it lacks.
+TEST_F(StackEngineTest, ACreateCutByACrashIsFinishedWhereItIsFound) {
+  const std::string delay = "      TargetGroupAttributes:\n"
+                            "        - {Key: deregistration_delay.timeout_seconds, Value: 0}\n";
+  ok("CreateStack", request(web(delay)));
+  ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
+  std::string tg = ok("DescribeTargetGroups", Json::object())["TargetGroups"][0]["TargetGroupArn"];
+  // The state such a crash leaves: the target group made with its defaults, its entry not yet
+  // recorded, the stack still being created.
+  ok("ModifyTargetGroupAttributes",
+     {{"TargetGroupArn", tg},
+      {"Attributes",
+       Json::array({{{"Key", "deregistration_delay.timeout_seconds"}, {"Value", "300"}}})}});
+  ASSERT_OK(store_->transact([&](store::Tx& tx) -> Status {
+    TIDE_ASSIGN_OR_RETURN(auto s, tx.stack("shop"));
+    s->stackStatus = "CREATE_IN_PROGRESS";
+    for (model::StackResource& r : s->resources) {
+      if (r.logicalResourceId == "Web") {
+        r.physicalResourceId.clear();
+        r.resourceStatus = "CREATE_IN_PROGRESS";
+      }
+    }
+    return tx.putStack(*s);
+  }));
+  ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");
+  EXPECT_EQ(count("DescribeTargetGroups", "TargetGroups"), 1u); // found, not made twice
+  Json attrs = ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", tg}})["Attributes"];
+  bool found = false;
+  for (const Json& a : attrs) {
+    if (a["Key"] == "deregistration_delay.timeout_seconds") {
+      EXPECT_EQ(a["Value"], "0");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << attrs.dump();
+  ok("DeleteStack", {{"StackName", "shop"}});
+  EXPECT_TRUE(settle().is_null());
+}
+
 TEST_F(StackEngineTest, UpdatesInPlaceOrReplaces) {
   ok("CreateStack", request(web()));
   ASSERT_EQ(settle()["StackStatus"], "CREATE_COMPLETE");

@@ -241,6 +241,12 @@ Result<std::string> createTargetGroup(ResourceCall& c, const Json& props) {
   return arn;
 }
 
+// A target group whose attributes a crash may have cut off: CreateTargetGroup is one action,
+// ModifyTargetGroupAttributes the next.
+Status finishTargetGroup(ResourceCall& c, const std::string& arn, const Json& props) {
+  return targetGroupAttributes(c.ctx, arn, props);
+}
+
 Result<std::optional<std::string>> findTargetGroup(ResourceCall& c, const Json& props) {
   auto r = invokeAction(c.ctx, "DescribeTargetGroups", {{"Names", {nameOr(props, "Name", c, 32)}}});
   if (!r || (*r)["TargetGroups"].empty()) {
@@ -317,6 +323,10 @@ Result<std::string> createLoadBalancer(ResourceCall& c, const Json& props) {
     return attrs;
   }
   return arn;
+}
+
+Status finishLoadBalancer(ResourceCall& c, const std::string& arn, const Json& props) {
+  return loadBalancerAttributes(c.ctx, arn, props);
 }
 
 Result<std::optional<std::string>> findLoadBalancer(ResourceCall& c, const Json& props) {
@@ -1078,10 +1088,10 @@ const ResourceType kTypes[] = {
      launchTemplateAttribute},
     {"AWS::ElasticLoadBalancingV2::TargetGroup", kTargetGroupProps, kTargetGroupAttrs,
      createTargetGroup, findTargetGroup, nullptr, updateTargetGroup, removeTargetGroup,
-     targetGroupAttribute},
+     targetGroupAttribute, finishTargetGroup},
     {"AWS::ElasticLoadBalancingV2::LoadBalancer", kLoadBalancerProps, kLoadBalancerAttrs,
      createLoadBalancer, findLoadBalancer, nullptr, updateLoadBalancer, removeLoadBalancer,
-     loadBalancerAttribute},
+     loadBalancerAttribute, finishLoadBalancer},
     {"AWS::ElasticLoadBalancingV2::Listener", kListenerProps, kListenerAttrs, createListener,
      findListener, nullptr, nullptr, removeListener, listenerAttribute},
     {"AWS::ElasticLoadBalancingV2::ListenerRule", kRuleProps, kRuleAttrs, createRule, findRule,

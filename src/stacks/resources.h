@@ -59,6 +59,11 @@ struct ResourceType {
   // Fn::GetAtt.
   Result<Json> (*attribute)(ActionContext& ctx, const std::string& physicalId,
                             const std::string& name);
+  // After a crash between `create`'s first action and its last: makes the resource `find`
+  // found what `create` would have made (the follow-up actions again; they are idempotent).
+  // nullptr: `create` is one action.
+  Status (*finishCreate)(ResourceCall& c, const std::string& physicalId,
+                         const Json& props) = nullptr;
 };
 
 std::span<const ResourceType> resourceTypes();
