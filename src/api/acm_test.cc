@@ -322,6 +322,30 @@ TEST_F(AcmTest, DescribeSslPolicies) {
   EXPECT_EQ(p[0]["Ciphers"].size(), 7u);
   p = ok("DescribeSSLPolicies", {{"Names", {"ELBSecurityPolicy-2016-08"}}})["SslPolicies"];
   EXPECT_EQ(p[0]["SslProtocols"], Json::array({"TLSv1", "TLSv1.1", "TLSv1.2"}));
+  // The ciphers AWS's security policy tables give, in their order.
+  auto ciphers = [&](const std::string& name) {
+    std::vector<std::string> out;
+    Json policies = ok("DescribeSSLPolicies", {{"Names", Json::array({name})}})["SslPolicies"];
+    for (const Json& c : policies[0]["Ciphers"]) {
+      out.push_back(c["Name"]);
+    }
+    return out;
+  };
+  const std::vector<std::string> tls13 = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                          "TLS_CHACHA20_POLY1305_SHA256"};
+  std::vector<std::string> fs12 = tls13;
+  for (const char* c :
+       {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA256",
+        "ECDHE-RSA-AES128-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384"}) {
+    fs12.push_back(c);
+  }
+  EXPECT_EQ(ciphers("ELBSecurityPolicy-TLS13-1-2-2021-06"), fs12); // forward secret only
+  std::vector<std::string> ext1 = ciphers("ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06");
+  EXPECT_EQ(ext1.size(), 15u); // and the four RSA key-exchange suites with SHA-2
+  EXPECT_EQ(ext1.back(), "AES256-SHA256");
+  EXPECT_EQ(ciphers("ELBSecurityPolicy-TLS-1-0-2015-04").back(), "DES-CBC3-SHA");
+  EXPECT_EQ(ciphers("ELBSecurityPolicy-2016-08").size(), 18u);
   EXPECT_EQ(errorCode("DescribeSSLPolicies", {{"Names", {"ELBSecurityPolicy-1999"}}}),
             "SSLPolicyNotFound");
 }

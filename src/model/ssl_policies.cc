@@ -37,7 +37,7 @@ const Names kForwardSecret = {
     "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES256-SHA384",
     "ECDHE-RSA-AES256-SHA384",       "ECDHE-RSA-AES256-SHA",        "ECDHE-ECDSA-AES256-SHA"};
 
-// TLS 1.2 without SHA-1 CBC suites (ELBSecurityPolicy-TLS-1-2-2017-01, TLS13-1-2-2021-06).
+// TLS 1.2 without SHA-1 CBC suites (ELBSecurityPolicy-TLS-1-2-2017-01, TLS13-1-2-Ext1-2021-06).
 const Names kTls12 = {"ECDHE-ECDSA-AES128-GCM-SHA256",
                       "ECDHE-RSA-AES128-GCM-SHA256",
                       "ECDHE-ECDSA-AES128-SHA256",
@@ -51,7 +51,7 @@ const Names kTls12 = {"ECDHE-ECDSA-AES128-GCM-SHA256",
                       "AES256-GCM-SHA384",
                       "AES256-SHA256"};
 
-// Forward-secret TLS 1.2 suites with SHA-2 (FS-1-2-Res-2019-08, TLS13-1-2-Ext1-2021-06).
+// Forward-secret TLS 1.2 suites with SHA-2 (FS-1-2-Res-2019-08, TLS13-1-2-2021-06).
 const Names kTls12ForwardSecret = {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
                                    "ECDHE-ECDSA-AES128-SHA256",     "ECDHE-RSA-AES128-SHA256",
                                    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
@@ -70,13 +70,13 @@ Names join(const Names& a, const Names& b) {
 const std::vector<SslPolicy>& table() {
   static const std::vector<SslPolicy> k = {
       {"ELBSecurityPolicy-2016-08", {"TLSv1", "TLSv1.1", "TLSv1.2"}, kClassic},
-      {"ELBSecurityPolicy-TLS13-1-2-2021-06", {"TLSv1.2", "TLSv1.3"}, join(kTls13, kTls12)},
+      {"ELBSecurityPolicy-TLS13-1-2-2021-06",
+       {"TLSv1.2", "TLSv1.3"},
+       join(kTls13, kTls12ForwardSecret)},
       {"ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
        {"TLSv1.2", "TLSv1.3"},
        join(kTls13, kRestricted)},
-      {"ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
-       {"TLSv1.2", "TLSv1.3"},
-       join(kTls13, kTls12ForwardSecret)},
+      {"ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06", {"TLSv1.2", "TLSv1.3"}, join(kTls13, kTls12)},
       {"ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06", {"TLSv1.2", "TLSv1.3"}, join(kTls13, kClassic)},
       {"ELBSecurityPolicy-TLS13-1-1-2021-06",
        {"TLSv1.1", "TLSv1.2", "TLSv1.3"},
@@ -85,7 +85,11 @@ const std::vector<SslPolicy>& table() {
        {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"},
        join(kTls13, kClassic)},
       {"ELBSecurityPolicy-TLS13-1-3-2021-06", {"TLSv1.3"}, kTls13},
-      {"ELBSecurityPolicy-TLS-1-0-2015-04", {"TLSv1", "TLSv1.1", "TLSv1.2"}, kClassic},
+      // The one policy with DES-CBC3-SHA (3DES), for legacy clients; OpenSSL 3 serves it
+      // only where its security level allows.
+      {"ELBSecurityPolicy-TLS-1-0-2015-04",
+       {"TLSv1", "TLSv1.1", "TLSv1.2"},
+       join(kClassic, {"DES-CBC3-SHA"})},
       {"ELBSecurityPolicy-TLS-1-1-2017-01", {"TLSv1.1", "TLSv1.2"}, kClassic},
       {"ELBSecurityPolicy-TLS-1-2-2017-01", {"TLSv1.2"}, kTls12},
       {"ELBSecurityPolicy-TLS-1-2-Ext-2018-06", {"TLSv1.2"}, kClassic},
