@@ -4,7 +4,8 @@
 // What it does: --connections connections are kept in flight at once (per thread: the
 // connections are divided among --threads threads, each with its own epoll loop). Each one
 // connects to --host:--port, makes a TLS handshake (a full one, or with --resume one that offers
-// the session ticket its slot received on its previous connection), sends
+// the session ticket its slot received on its previous connection; before the timed run one
+// connection gets the ticket every slot offers on its first), sends
 // `GET --path HTTP/1.1` with `Connection: close`, reads the whole response (Content-Length, or up
 // to the end of the connection without one), sends close_notify, closes, and starts the next
 // connection at once. It stops after --seconds and prints one line of JSON: completed
@@ -170,14 +171,35 @@ public:
     inet_pton(AF_INET, o.host.c_str(), &addr_.sin_addr);
   }
 
-  Tally run() {
+  ~Loop() {
+    if (latest_ != nullptr) {
+      SSL_SESSION_free(latest_);
+    }
+  }
+
+  // The session its slots offer until they have their own (--resume); takes a reference.
+  void seed(SSL_SESSION* session) {
+    SSL_SESSION_up_ref(session);
+    latest_ = session;
+  }
+
+  // The newest session any slot received, or nullptr; a new reference for the caller.
+  SSL_SESSION* latest() {
+    if (latest_ != nullptr) {
+      SSL_SESSION_up_ref(latest_);
+    }
+    return latest_;
+  }
+
+  // Runs until the deadline, or until `stopAfter` connections are complete (0: no limit).
+  Tally run(uint64_t stopAfter = 0) {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     for (auto& s : slots_) {
       s.latest = &latest_;
       begin(s);
     }
     std::vector<epoll_event> ready(256);
-    while (Clock::now() < end_) {
+    while (Clock::now() < end_ && (stopAfter == 0 || t_.completed < stopAfter)) {
       int n = epoll_wait(ep_, ready.data(), static_cast<int>(ready.size()), 50);
       for (int i = 0; i < n; ++i) {
         step(*static_cast<Slot*>(ready[i].data.ptr));
@@ -194,10 +216,6 @@ public:
         SSL_SESSION_free(s.session);
         s.session = nullptr;
       }
-    }
-    if (latest_ != nullptr) {
-      SSL_SESSION_free(latest_);
-      latest_ = nullptr;
     }
     close(ep_);
     return std::move(t_);
@@ -446,6 +464,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // --resume: one connection first, whose session every slot offers on its first connection
+  // (else each slot's first connection would be a full handshake).
+  SSL_SESSION* primed = nullptr;
+  if (o.resume) {
+    Loop primer(o, ctx, 1, Clock::now() + std::chrono::seconds(5));
+    primer.run(1);
+    primed = primer.latest();
+  }
+
   auto start = Clock::now();
   auto end =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
@@ -455,6 +482,9 @@ int main(int argc, char** argv) {
     int share = o.connections / o.threads + (i < o.connections % o.threads ? 1 : 0);
     threads.emplace_back([&, i, share] {
       Loop loop(o, ctx, share, end);
+      if (primed != nullptr) {
+        loop.seed(primed);
+      }
       tallies[static_cast<size_t>(i)] = loop.run();
     });
   }
@@ -498,6 +528,9 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(all.tlsErrors), static_cast<unsigned long long>(all.ioErrors),
       static_cast<unsigned long long>(all.timeouts), static_cast<unsigned long long>(all.resumed),
       cpu, all.protocol.c_str(), all.cipher.c_str(), all.group.c_str());
+  if (primed != nullptr) {
+    SSL_SESSION_free(primed);
+  }
   SSL_CTX_free(ctx);
   return 0;
 }
