@@ -46,11 +46,12 @@ session, so every reconnection after the first resumes (checked with nginx's $ss
 measures the round trip, not the server; a Python ssl client spends more CPU per handshake than
 the server does. So tls-new and tls-resume use build/tide-tls-load (bench/tls_load.cc, a CMake
 target of this tree): one epoll loop with non-blocking OpenSSL, -c connections in flight, no
-certificate chain verification, with or without offering the slot's last session ticket; it
-reports its own CPU per connection (the "client us/req" column). The client side of a full
-ECDSA handshake costs more than the server side (verifying a P-256 signature is about 2.5 times
-signing one), so with the generator on one CPU it may be the limit: rows marked (*) reached 85 %
-of direct's rate, and there the generator, not the proxy, is what was measured.
+certificate chain verification, with or without offering the slot's last session ticket.
+The client side of a full ECDSA handshake costs more than the server side (verifying a P-256
+signature is about 2.5 times signing one), so with the generator on one CPU it may be the limit.
+For every case the report gives the generator's CPU per request ("client us/req") and its CPU
+time over the slice ("gen busy": near 100 %, it was the limit); rows marked (*) reached 85 % of
+direct's rate. Where the generator limits, compare the proxies' CPU per request, not req/s.
 h2-mux uses h2load (Debian's nghttp2-client); its p50/p99 come from its --log-file.
 
 Method (as proxy_compare): all contenders start at once and stay up. Per case, each contender
@@ -75,6 +76,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -310,8 +312,11 @@ class TlsBench(pc.Bench):
     # ---- load generators ----------------------------------------------------------------------
 
     def run_generator(self, argv, seconds, env=None):
+        """Runs a load generator; returns its output and the CPU seconds it used (the only
+        child reaped meanwhile: the contenders run until the end)."""
         if self.cpus("gen") is not None:
             argv = ["taskset", "-c", self.cpus("gen")] + argv
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True, env=env)
         self.procs.started.append(p)
@@ -322,7 +327,9 @@ class TlsBench(pc.Bench):
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
             self.procs.started.remove(p)
-        return out.decode(errors="replace")
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        return out.decode(errors="replace"), cpu
 
     def wrk(self, c, case, seconds):
         """The load of one slice (proxy_compare's Bench.slice calls this): by case."""
@@ -334,7 +341,8 @@ class TlsBench(pc.Bench):
         argv = ["wrk", "-t%d" % self.args.wrk_threads, "-c%d" % self.args.connections,
                 "-d%ds" % seconds, "--timeout", "2s", "--latency",
                 "https://127.0.0.1:%d%s" % (c.port, CASE_PATH[case])]
-        return pc.parse_wrk(self.run_generator(argv, seconds, self.client_env))
+        text, cpu = self.run_generator(argv, seconds, self.client_env)
+        return dict(pc.parse_wrk(text), client_cpu_s=cpu)
 
     def tls_load(self, c, path, seconds, connections, resume, pinned=True):
         argv = [self.args.tls_load, "--port", str(c.port), "--path", path, "-c",
@@ -345,7 +353,7 @@ class TlsBench(pc.Bench):
         if not pinned:
             saved, self.args.no_pin = self.args.no_pin, True
         try:
-            text = self.run_generator(argv, seconds)
+            text, cpu = self.run_generator(argv, seconds)
         finally:
             if not pinned:
                 self.args.no_pin = saved
@@ -358,7 +366,7 @@ class TlsBench(pc.Bench):
                                     "timeouts"))
         return dict(requests=j["completed"], rps=j["rate"], p50_ms=j["p50_ms"],
                     p99_ms=j["p99_ms"], errors=errors, resumed=j["resumed"],
-                    client_cpu_s=j["client_cpu_s"], protocol=j["protocol"], cipher=j["cipher"],
+                    client_cpu_s=cpu, protocol=j["protocol"], cipher=j["cipher"],
                     group=j["group"])
 
     def h2load(self, c, seconds):
@@ -369,7 +377,8 @@ class TlsBench(pc.Bench):
                 "-D", str(seconds), "--ciphers", TLS12_CIPHER, "--tls13-ciphers", TLS13_SUITE,
                 "--groups", GROUPS, "--log-file", logfile,
                 "https://127.0.0.1:%d%s" % (c.port, CASE_PATH["h2-mux"])]
-        return parse_h2load(self.run_generator(argv, seconds, self.client_env), logfile)
+        text, cpu = self.run_generator(argv, seconds, self.client_env)
+        return dict(parse_h2load(text, logfile), client_cpu_s=cpu)
 
     # ---- cases --------------------------------------------------------------------------------
 
@@ -392,8 +401,8 @@ class TlsBench(pc.Bench):
         base = self.args.baseline
         lines = ["| case | contender | req/s | p50 ms | p99 ms | proxy us/req | cpu ratio "
                  "| req/s ratio [IQR] | p99 ratio | bconn/kreq | resumed | client us/req "
-                 "| errors |",
-                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                 "| gen busy | errors |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         summary = []
         for case in self.args.cases:
             recs = [r for r in self.slices if r["case"] == case]
@@ -411,8 +420,11 @@ class TlsBench(pc.Bench):
                     resumed = sum(r.get("resumed", 0) for r in mine) / max(requests, 1)
                 client = [r["client_cpu_s"] * 1e6 / r["requests"] for r in mine
                           if r.get("client_cpu_s") is not None and r["requests"]]
+                busy = [r["client_cpu_s"] / r["elapsed"] for r in mine
+                        if r.get("client_cpu_s") is not None and r["elapsed"] > 0]
                 s.update(case=case, contender=c.name, resumed_fraction=resumed,
-                         client_us_per_req=statistics.median(client) if client else None)
+                         client_us_per_req=statistics.median(client) if client else None,
+                         generator_busy=statistics.median(busy) if busy else None)
                 summary.append(s)
                 mark = " (*)" if (direct_rps and c.name != "direct"
                                   and s["rps"] >= 0.85 * direct_rps) else ""
@@ -422,7 +434,9 @@ class TlsBench(pc.Bench):
                          pc.ratio_text(s["rps_ratio"], s["rps_iqr"]),
                          pc.fmt(s["p99_ratio"], "%.2f"), "%.1f" % s["bconn_per_kreq"],
                          "-" if resumed is None else "%.0f%%" % (100 * resumed),
-                         pc.fmt(s["client_us_per_req"], "%.1f"), "%d" % s["errors"]]
+                         pc.fmt(s["client_us_per_req"], "%.1f"),
+                         "-" if s["generator_busy"] is None else
+                         "%.0f%%" % (100 * s["generator_busy"]), "%d" % s["errors"]]
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines), summary
 
@@ -616,6 +630,8 @@ def main():
         print("req/s: requests per second; in tls-new and tls-resume each request is a new "
               "connection (handshakes per second).")
         print("(*): at least 85 % of direct's rate: the load generator, not the proxy, limits.")
+        print("gen busy: the load generator's CPU time over the slice's length (100 %: one CPU "
+              "all the time, it was the limit).")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(dict(started=started, argv=sys.argv[1:], versions=info,
