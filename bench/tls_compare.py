@@ -338,7 +338,7 @@ class TlsBench(pc.Bench):
                                  resume=case == "tls-resume")
         if case == "h2-mux":
             return self.h2load(c, seconds)
-        argv = ["wrk", "-t%d" % self.args.wrk_threads, "-c%d" % self.args.connections,
+        argv = ["wrk", "-t%d" % self.args.gen_threads, "-c%d" % self.args.connections,
                 "-d%ds" % seconds, "--timeout", "2s", "--latency",
                 "https://127.0.0.1:%d%s" % (c.port, CASE_PATH[case])]
         text, cpu = self.run_generator(argv, seconds, self.client_env)
@@ -346,7 +346,8 @@ class TlsBench(pc.Bench):
 
     def tls_load(self, c, path, seconds, connections, resume, pinned=True):
         argv = [self.args.tls_load, "--port", str(c.port), "--path", path, "-c",
-                str(connections), "-d", str(seconds), "--tls", self.args.tls, "--groups", GROUPS,
+                str(connections), "-t", str(min(self.args.gen_threads, connections)), "-d",
+                str(seconds), "--tls", self.args.tls, "--groups", GROUPS,
                 "--tls13-ciphers", TLS13_SUITE, "--ciphers", TLS12_CIPHER]
         if resume:
             argv.append("--resume")
@@ -373,7 +374,8 @@ class TlsBench(pc.Bench):
         logfile = self.path("h2load.%s.log" % c.name)
         if os.path.exists(logfile):
             os.unlink(logfile)
-        argv = ["h2load", "-t1", "-c%d" % self.args.h2_clients, "-m%d" % self.args.h2_streams,
+        argv = ["h2load", "-t%d" % min(self.args.gen_threads, self.args.h2_clients),
+                "-c%d" % self.args.h2_clients, "-m%d" % self.args.h2_streams,
                 "-D", str(seconds), "--ciphers", TLS12_CIPHER, "--tls13-ciphers", TLS13_SUITE,
                 "--groups", GROUPS, "--log-file", logfile,
                 "https://127.0.0.1:%d%s" % (c.port, CASE_PATH["h2-mux"])]
@@ -537,6 +539,9 @@ def main():
                     help="connections of wrk and tide-tls-load (64)")
     ap.add_argument("--h2-clients", type=int, default=16, help="h2load -c (16)")
     ap.add_argument("--h2-streams", type=int, default=16, help="h2load -m (16)")
+    ap.add_argument("--gen-threads", type=int, default=1,
+                    help="threads of wrk, h2load and tide-tls-load (default 1; with more CPUs "
+                         "in --gen-cpus)")
     ap.add_argument("--gen-cpus", default="0", help="CPUs of the load generator (default 0)")
     ap.add_argument("--proxy-cpus", default="1", help="CPUs of single-thread proxies (default 1)")
     ap.add_argument("--proxy2-cpus", default="0,1", help="CPUs of 2-thread proxies (default 0,1)")
@@ -553,10 +558,10 @@ def main():
     bad = [x for x in args.cases if x not in ALL_CASES]
     if bad:
         ap.error("unknown case %s (%s)" % (",".join(bad), ", ".join(ALL_CASES)))
-    if args.rounds < 1 or args.slice < 1 or args.backends < 1:
-        ap.error("--rounds, --slice and --backends must be >= 1")
+    if args.rounds < 1 or args.slice < 1 or args.backends < 1 or args.gen_threads < 1:
+        ap.error("--rounds, --slice, --backends and --gen-threads must be >= 1")
     # What proxy_compare's Bench reads and this bench does not use.
-    args.idle, args.wrk_threads, args.profile = 0, 1, False
+    args.idle, args.wrk_threads, args.profile = 0, args.gen_threads, False
     contenders = pc.all_contenders(not args.no_aa)
     names = [c.name for c in contenders]
     if args.baseline not in names:
