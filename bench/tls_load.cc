@@ -4,8 +4,9 @@
 // What it does: --connections connections are kept in flight at once (per thread: the
 // connections are divided among --threads threads, each with its own epoll loop). Each one
 // connects to --host:--port, makes a TLS handshake (a full one, or with --resume one that offers
-// the session ticket its slot received on its previous connection; before the timed run one
-// connection gets the ticket every slot offers on its first), sends
+// the session ticket its slot received on its previous connection; before the timed run, one
+// connection per slot gets the ticket the slot offers on its first: a server may accept a
+// TLS 1.3 ticket only once), sends
 // `GET --path HTTP/1.1` with `Connection: close`, reads the whole response (Content-Length, or up
 // to the end of the connection without one), sends close_notify, closes, and starts the next
 // connection at once. It stops after --seconds and prints one line of JSON: completed
@@ -175,21 +176,29 @@ public:
     if (latest_ != nullptr) {
       SSL_SESSION_free(latest_);
     }
+    for (SSL_SESSION* session : kept_) {
+      SSL_SESSION_free(session);
+    }
   }
 
   // The session its slots offer until they have their own (--resume); takes a reference.
-  void seed(SSL_SESSION* session) {
-    SSL_SESSION_up_ref(session);
-    latest_ = session;
+  // Slot i offers sessions[(offset + i) % size] on its first connection (each slot its own
+  // ticket where there are enough: a server may accept a TLS 1.3 ticket only once).
+  void seed(const std::vector<SSL_SESSION*>& sessions, size_t offset) {
+    if (sessions.empty()) {
+      return;
+    }
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      SSL_SESSION* session = sessions[(offset + i) % sessions.size()];
+      SSL_SESSION_up_ref(session);
+      slots_[i].session = session;
+    }
+    SSL_SESSION_up_ref(sessions[offset % sessions.size()]);
+    latest_ = sessions[offset % sessions.size()];
   }
 
-  // The newest session any slot received, or nullptr; a new reference for the caller.
-  SSL_SESSION* latest() {
-    if (latest_ != nullptr) {
-      SSL_SESSION_up_ref(latest_);
-    }
-    return latest_;
-  }
+  // The sessions the slots held when run() ended; the caller owns them.
+  std::vector<SSL_SESSION*> takeSessions() { return std::move(kept_); }
 
   // Runs until the deadline, or until `stopAfter` connections are complete (0: no limit).
   Tally run(uint64_t stopAfter = 0) {
@@ -207,13 +216,18 @@ public:
       expire();
     }
     for (auto& s : slots_) { // in flight at the end: not counted
+      if (s.ssl != nullptr) {
+        // Not a failure: without this, SSL_clear marks the session (whose ticket the slot
+        // keeps for its next connection) not resumable.
+        SSL_set_shutdown(s.ssl, SSL_SENT_SHUTDOWN);
+      }
       finish(s);
       if (s.ssl != nullptr) {
         SSL_free(s.ssl);
         s.ssl = nullptr;
       }
       if (s.session != nullptr) {
-        SSL_SESSION_free(s.session);
+        kept_.push_back(s.session);
         s.session = nullptr;
       }
     }
@@ -415,7 +429,8 @@ private:
   sockaddr_in addr_{};
   int ep_ = -1;
   Tally t_;
-  SSL_SESSION* latest_ = nullptr; // the newest session of any slot (--resume)
+  SSL_SESSION* latest_ = nullptr;  // the newest session of any slot (--resume)
+  std::vector<SSL_SESSION*> kept_; // the slots' sessions when run() ended
 };
 
 double percentileMs(const std::vector<uint32_t>& sorted, double p) {
@@ -464,13 +479,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // --resume: one connection first, whose session every slot offers on its first connection
-  // (else each slot's first connection would be a full handshake).
-  SSL_SESSION* primed = nullptr;
+  // --resume: before the timed run, as many connections as slots, whose sessions the slots offer
+  // on their first connections (else each slot's first connection would be a full handshake).
+  std::vector<SSL_SESSION*> primed;
   if (o.resume) {
-    Loop primer(o, ctx, 1, Clock::now() + std::chrono::seconds(5));
-    primer.run(1);
-    primed = primer.latest();
+    Loop primer(o, ctx, o.connections, Clock::now() + std::chrono::seconds(5));
+    primer.run(static_cast<uint64_t>(o.connections));
+    primed = primer.takeSessions();
   }
 
   auto start = Clock::now();
@@ -482,9 +497,7 @@ int main(int argc, char** argv) {
     int share = o.connections / o.threads + (i < o.connections % o.threads ? 1 : 0);
     threads.emplace_back([&, i, share] {
       Loop loop(o, ctx, share, end);
-      if (primed != nullptr) {
-        loop.seed(primed);
-      }
+      loop.seed(primed, static_cast<size_t>(i) * static_cast<size_t>(o.connections / o.threads));
       tallies[static_cast<size_t>(i)] = loop.run();
     });
   }
@@ -528,8 +541,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(all.tlsErrors), static_cast<unsigned long long>(all.ioErrors),
       static_cast<unsigned long long>(all.timeouts), static_cast<unsigned long long>(all.resumed),
       cpu, all.protocol.c_str(), all.cipher.c_str(), all.group.c_str());
-  if (primed != nullptr) {
-    SSL_SESSION_free(primed);
+  for (SSL_SESSION* session : primed) {
+    SSL_SESSION_free(session);
   }
   SSL_CTX_free(ctx);
   return 0;
