@@ -14,7 +14,8 @@ Contenders (all on 127.0.0.1, each in its own session, stopped by process-group 
   tide-1t      tide balance --threads 1 / 2 --https-cert FILE --https-key FILE --ssl-policy NAME;
   tide-2t      skipped with a message while `tide balance --help` has no --https-cert
   direct       nginx serving the responses itself over TLS (no proxy hop, no backend): what a
-               TLS server that costs nothing beyond TLS reaches, i.e. the load generator's ceiling
+               TLS server that costs nothing beyond TLS reaches (in tls-new and tls-resume it
+               pays for the handshakes like the proxies, so it is no ceiling there)
 Every contender gets the same certificate (EC P-256, self-signed, made with openssl at start),
 the same protocol (TLS 1.3 by default, --tls 1.2), the same cipher (TLS_AES_128_GCM_SHA256 for
 TLS 1.3, ECDHE-ECDSA-AES128-GCM-SHA256 for TLS 1.2) and key exchange (X25519; P-256 is offered
@@ -48,7 +49,7 @@ the server does. So tls-new and tls-resume use build/tide-tls-load (bench/tls_lo
 target of this tree): one epoll loop with non-blocking OpenSSL, -c connections in flight, no
 certificate chain verification, with or without offering the slot's last session ticket.
 The client side of a full ECDSA handshake costs more than the server side (verifying a P-256
-signature is about 2.5 times signing one), so with the generator on one CPU it may be the limit.
+signature is about 2.7 times signing one), so with the generator on one CPU it may be the limit.
 For every case the report gives the generator's CPU per request ("client us/req") and its CPU
 time over the slice ("gen busy": near 100 %, it was the limit); rows marked (*) reached 85 % of
 direct's rate. Where the generator limits, compare the proxies' CPU per request, not req/s.
