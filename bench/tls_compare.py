@@ -428,7 +428,7 @@ class TlsBench(pc.Bench):
                           if r.get("client_cpu_s") is not None and r["requests"]]
                 busy = [r["client_cpu_s"] / r["elapsed"] for r in mine
                         if r.get("client_cpu_s") is not None and r["elapsed"] > 0]
-                s.update(case=case, contender=c.name, resumed_fraction=resumed,
+                s.update(case=case, contender=c.name, baseline=base, resumed_fraction=resumed,
                          client_us_per_req=statistics.median(client) if client else None,
                          generator_busy=statistics.median(busy) if busy else None)
                 summary.append(s)
@@ -449,6 +449,22 @@ class TlsBench(pc.Bench):
                          "-" if s["generator_busy"] is None else
                          "%.0f%%" % (100 * s["generator_busy"]), "%d" % s["errors"]]
                 lines.append("| " + " | ".join(cells) + " |")
+        # The two-thread rows against haproxy-2t, per round, as docs/performance.md gives them.
+        pair_lines = []
+        for case in self.args.cases:
+            recs = [r for r in self.slices if r["case"] == case]
+            two = [r for r in recs if r["contender"] == "tide-2t"]
+            base2 = [r for r in recs if r["contender"] == "haproxy-2t"]
+            if two and base2:
+                p = pc.summarize(two, base2, False)
+                summary.append(dict(p, case=case, contender="tide-2t", baseline="haproxy-2t"))
+                pair_lines.append("%s: tide-2t against haproxy-2t (medians of per-round ratios): "
+                                  "req/s %s, cpu %s, p99 %s" % (
+                                      case, pc.ratio_text(p["rps_ratio"], p["rps_iqr"]),
+                                      pc.fmt(p["cpu_ratio"], "%.2f"),
+                                      pc.fmt(p["p99_ratio"], "%.2f")))
+        if pair_lines:
+            lines += [""] + pair_lines
         return "\n".join(lines), summary
 
 
