@@ -181,7 +181,7 @@ public:
     }
   }
 
-  // The session its slots offer until they have their own (--resume); takes a reference.
+  // --resume: the sessions the slots offer until they have their own (references taken).
   // Slot i offers sessions[(offset + i) % size] on its first connection (each slot its own
   // ticket where there are enough: a server may accept a TLS 1.3 ticket only once).
   void seed(const std::vector<SSL_SESSION*>& sessions, size_t offset) {
