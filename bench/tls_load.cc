@@ -266,8 +266,11 @@ private:
     ev.data.ptr = &s;
     epoll_ctl(ep_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s.fd, &ev);
     s.events = events;
-  } // Ends the slot's connection. Its SSL object is kept for the next one (SSL_clear: SSL_new
-  // and SSL_free cost a client more than a tenth of a full handshake in OpenSSL 3.0).
+  }
+
+  // Ends the slot's connection. Its SSL object is kept for the next one (SSL_clear instead of
+  // SSL_free and SSL_new, which copies the context's settings each time: in one measurement on
+  // a busy machine the client's CPU per full handshake went from about 720 to 640 us).
   void finish(Slot& s) {
     if (s.ssl != nullptr && SSL_clear(s.ssl) != 1) {
       SSL_free(s.ssl);
