@@ -75,8 +75,7 @@ struct Options {
   std::string tls = "1.3";                             // protocol version: 1.2 or 1.3
   std::string tls13Ciphers = "TLS_AES_128_GCM_SHA256"; // TLS 1.3 cipher suites offered
   std::string tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256"; // TLS 1.2 ciphers offered
-  std::string groups =
-      "X25519:P-256"; // key exchange groups offered (TLS 1.2: also the certificate's curve)
+  std::string groups = "X25519:P-256"; // groups offered (TLS 1.2: the certificate's curve too)
 };
 
 enum class Phase {
