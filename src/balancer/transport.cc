@@ -56,11 +56,69 @@ ssize_t failed(TlsSession& s, int error, bool reading) {
   }
 }
 
+// tide's BIO under a client's SSL: read(2) and send(2) on the socket (MSG_NOSIGNAL: a peer that
+// is gone is an error, never SIGPIPE), noting whether a read came back short (transport.h).
+int bioRead(BIO* b, char* out, int len) {
+  auto* s = static_cast<TlsSession*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  ssize_t n;
+  do {
+    n = ::read(s->fd, out, size_t(len));
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    s->drained = n < len;
+    return int(n);
+  }
+  if (n < 0 && errno == EAGAIN) {
+    s->drained = true;
+    BIO_set_retry_read(b);
+  }
+  return int(n);
+}
+
+int bioWrite(BIO* b, const char* in, int len) {
+  auto* s = static_cast<TlsSession*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  ssize_t n;
+  do {
+    n = ::send(s->fd, in, size_t(len), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) {
+    BIO_set_retry_write(b);
+  }
+  return int(n);
+}
+
+long bioCtrl(BIO* b, int cmd, long num, void* ptr) {
+  (void)b;
+  (void)num;
+  (void)ptr;
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0; // writes are not buffered; nothing else is asked of it
+}
+
+int bioCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+BIO_METHOD* socketBioMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tide socket");
+    BIO_meth_set_read(m, bioRead);
+    BIO_meth_set_write(m, bioWrite);
+    BIO_meth_set_ctrl(m, bioCtrl);
+    BIO_meth_set_create(m, bioCreate);
+    return m;
+  }();
+  return method;
+}
+
 } // namespace
 
 bool tlsStart(TlsSession& s, std::shared_ptr<const TlsContexts> contexts, int fd) {
   s.ssl = SSL_new(contexts->defaultContext());
-  if (s.ssl == nullptr || SSL_set_fd(s.ssl, fd) != 1) {
+  BIO* bio = s.ssl != nullptr ? BIO_new(socketBioMethod()) : nullptr;
+  if (bio == nullptr) {
     ERR_clear_error();
     if (s.ssl != nullptr) {
       SSL_free(s.ssl);
@@ -68,6 +126,10 @@ bool tlsStart(TlsSession& s, std::shared_ptr<const TlsContexts> contexts, int fd
     }
     return false;
   }
+  s.fd = fd;
+  s.drained = false;
+  BIO_set_data(bio, &s);
+  SSL_set_bio(s.ssl, bio, bio); // (one reference for both directions, owned by the SSL)
   SSL_set_accept_state(s.ssl);
   s.contexts = std::move(contexts);
   s.readWantsWrite = false;
@@ -149,8 +211,10 @@ ssize_t tlsRead(TlsSession& s, char* p, size_t n) {
     return -1;
   }
   s.readWantsWrite = false;
+  s.drained = false; // set by a short read(2) under this SSL_read
   int r = SSL_read(s.ssl, p, static_cast<int>(std::min<size_t>(n, INT_MAX)));
   if (r > 0) {
+    s.drained = s.drained && SSL_has_pending(s.ssl) == 0;
     return r;
   }
   return failed(s, SSL_get_error(s.ssl, r), true);

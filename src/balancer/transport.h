@@ -9,8 +9,11 @@
 //
 // TLS with non-blocking sockets and edge-triggered epoll (what the callers must keep):
 //  - A short SSL_read does not mean the socket is drained (OpenSSL may hold whole records, read
-//    ahead): a TLS connection is read until transportRead says EAGAIN, never stopped at a short
-//    read.
+//    ahead). OpenSSL reads the socket through tide's own BIO (transport.cc), which notes whether
+//    the last read(2) under an SSL_read came back short; when it did and OpenSSL holds nothing
+//    more, the socket is drained (TlsSession::drained) and edge-triggered epoll reports the next
+//    arrival, as a short read says on a plain socket. Otherwise the connection is read until
+//    EAGAIN. (Without this, every request over TLS cost one more read(2), an EAGAIN.)
 //  - SSL_read may need to write (a handshake message, an alert) and say WANT_WRITE: EAGAIN with
 //    TlsSession::readWantsWrite set; the socket's EPOLLOUT then resumes reading. SSL_write may
 //    need to read (WANT_READ): EAGAIN with writeWantsRead set; any event then resumes writing.
@@ -40,6 +43,8 @@ class TlsContexts;
 // connections already open.
 struct TlsSession {
   SSL* ssl = nullptr;
+  int fd = -1;          // the socket (tide's BIO reads and writes it)
+  bool drained = false; // the last read found the socket drained (see above)
   std::shared_ptr<const TlsContexts> contexts;
   bool readWantsWrite = false;  // the last read needs the socket writable (EPOLLOUT resumes it)
   bool writeWantsRead = false;  // the last write needs bytes from the peer (EPOLLIN resumes it)
@@ -107,10 +112,10 @@ inline void transportShutWrite(int fd, TlsSession* tls) {
   ::shutdown(fd, SHUT_WR);
 }
 
-// Whether a read of n bytes that returned fewer (`got` < n) drained the socket, so that edge-
-// triggered epoll reports the next arrival. Never for TLS (see above).
+// Whether a read of n bytes that returned `got` drained the socket, so that edge-triggered epoll
+// reports the next arrival: a short read on a plain socket; over TLS, TlsSession::drained.
 inline bool transportDrained(const TlsSession* tls, size_t got, size_t n) {
-  return got < n && tls == nullptr;
+  return tls == nullptr ? got < n : tls->drained;
 }
 
 } // namespace tide::balancer
