@@ -103,7 +103,7 @@ TlsConfig tlsConfig(const model::SslPolicy& policy, std::string certificatePem,
   TlsConfig out;
   out.policyName = std::string(policy.name);
   TlsCertificate c;
-  c.arn = "-"; // the access log's chosen_cert_arn: a file has no ARN
+  // (no ARN: the access log's chosen_cert_arn is "-")
   c.certificatePem = std::move(certificatePem);
   c.privateKeyPem = std::move(keyPem);
   out.certificates.push_back(std::move(c));
@@ -259,7 +259,8 @@ int balanceMain(int argc, char** argv) {
     tls = tlsConfig(*policy, std::move(*certificatePem), std::move(*keyPem));
     auto contexts = TlsContexts::build(*tls); // a refused certificate fails here, said
     if (!contexts) {
-      std::fprintf(stderr, "tide balance: %s\n", contexts.status().toString().c_str());
+      std::fprintf(stderr, "tide balance: %s and %s: %s\n", httpsCert.c_str(), httpsKey.c_str(),
+                   contexts.status().toString().c_str());
       return 1;
     }
   }

@@ -81,11 +81,12 @@ int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outLen, const uns
 }
 
 Status loadCertificate(SSL_CTX* ctx, const TlsCertificate& c) {
+  const std::string name = c.arn.empty() ? "(no ARN)" : c.arn;
   BIO* bio = BIO_new_mem_buf(c.certificatePem.data(), static_cast<int>(c.certificatePem.size()));
   X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   if (leaf == nullptr) {
     BIO_free(bio);
-    return refused("certificate " + c.arn);
+    return refused("certificate " + name);
   }
   int ok = SSL_CTX_use_certificate(ctx, leaf);
   X509_free(leaf);
@@ -102,19 +103,19 @@ Status loadCertificate(SSL_CTX* ctx, const TlsCertificate& c) {
   }
   BIO_free(bio);
   if (ok != 1) {
-    return refused("certificate chain " + c.arn);
+    return refused("certificate chain " + name);
   }
   bio = BIO_new_mem_buf(c.privateKeyPem.data(), static_cast<int>(c.privateKeyPem.size()));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(
       bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
   BIO_free(bio);
   if (key == nullptr) {
-    return refused("private key of " + c.arn);
+    return refused("private key of " + name);
   }
   ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    return refused("private key of " + c.arn);
+    return refused("private key of " + name);
   }
   return Status::ok();
 }
