@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -145,7 +147,8 @@ private:
 // A blocking TLS client connection (socket timeouts bound every call).
 class TlsClient {
 public:
-  TlsClient(uint16_t port, const char* serverName, int maxVersion = 0, int minVersion = 0) {
+  TlsClient(uint16_t port, const char* serverName, int maxVersion = 0, int minVersion = 0,
+            int receiveBuffer = 0) {
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (maxVersion != 0) {
       SSL_CTX_set_max_proto_version(ctx_, maxVersion);
@@ -156,6 +159,9 @@ public:
     }
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     setTimeouts(fd_);
+    if (receiveBuffer != 0) { // a small window: the balancer's writes to it fill up and queue
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
+    }
     connectLoopback(fd_, port);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
@@ -336,6 +342,57 @@ TEST_F(HttpsTest, LargeResponsesAndPipelinedRequestsGoThroughWhole) {
       }
     }
   }
+}
+
+// A client with a small receive window takes large responses slowly: the balancer's TLS writes
+// stop part-way, what is left is queued and goes out as the window opens, in order.
+TEST_F(HttpsTest, ASlowReaderGetsEveryByteInOrder) {
+  backend_.bigBytes = 2 * 1024 * 1024;
+  start(snapshot({default_}));
+  TlsClient c(port_.port, nullptr, 0, 0, 4096);
+  ASSERT_TRUE(c.ok());
+  std::string big = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
+  ASSERT_TRUE(c.send(big + big));
+  for (int i = 0; i < 2; ++i) {
+    std::string r = c.response();
+    ASSERT_TRUE(r.starts_with("HTTP/1.1 200 OK")) << i;
+    std::string body = r.substr(r.find("\r\n\r\n") + 4);
+    ASSERT_EQ(body.size(), backend_.bigBytes);
+    for (size_t k = 0; k < body.size(); k += 997) {
+      ASSERT_EQ(body[k], char('a' + k % 26)) << k;
+    }
+  }
+  ASSERT_TRUE(c.send(kGet));
+  EXPECT_TRUE(c.response().starts_with("HTTP/1.1 200 OK"));
+}
+
+// The access log through the data path: type https, the cipher and protocol of the session, the
+// SNI name and the certificate's ARN, and an https:// request URL.
+TEST_F(HttpsTest, AccessLogHasTheSessionsTlsFields) {
+  char dir[] = "/tmp/tide-https-log-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/access.log";
+  auto s = snapshot({default_, shop_});
+  s->loadBalancers[0].accessLogPath = path;
+  start(s);
+  {
+    TlsClient c(port_.port, "shop.example.test", TLS1_2_VERSION);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c.send(kGet));
+    ASSERT_TRUE(c.response().starts_with("HTTP/1.1 200 OK"));
+  }
+  balancer_->stop(); // hands over and writes what is buffered
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_TRUE(line.starts_with("https ")) << line;
+  EXPECT_NE(line.find("\"GET https://shop.example.test:" + std::to_string(port_.port) +
+                      "/x HTTP/1.1\" \"-\" ECDHE-ECDSA-AES128-GCM-SHA256 TLSv1.2 - \"-\" "
+                      "\"shop.example.test\" \"arn:shop\" "),
+            std::string::npos)
+      << line;
+  std::remove(path.c_str());
+  rmdir(dir);
 }
 
 TEST_F(HttpsTest, MalformedBytesAndHalfHandshakesAreClosedWithoutStallingOthers) {
