@@ -150,7 +150,10 @@ Result<SSL_CTX*> makeContext(const TlsConfig& config, const TlsCertificate& cert
                                SSL_OP_IGNORE_UNEXPECTED_EOF);
   // For non-blocking sockets (transport.h): a write takes what it can (a record at a time) and
   // may be retried from another address with the same bytes first (the connection's queue).
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // An idle connection holds no record buffers (as an idle plain connection holds no buffer):
+  // OpenSSL gives them back once they are empty.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
   // Read what the socket has at once instead of a record's header and body apart: one read
   // instead of two per record.
   SSL_CTX_set_read_ahead(ctx, 1);
