@@ -148,7 +148,7 @@ private:
 class TlsClient {
 public:
   TlsClient(uint16_t port, const char* serverName, int maxVersion = 0, int minVersion = 0,
-            int receiveBuffer = 0) {
+            int receiveBuffer = 0, SSL_SESSION* resume = nullptr) {
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (maxVersion != 0) {
       SSL_CTX_set_max_proto_version(ctx_, maxVersion);
@@ -170,10 +170,17 @@ public:
     }
     static const unsigned char alpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     SSL_set_alpn_protos(ssl_, alpn, sizeof alpn);
+    if (resume != nullptr) {
+      SSL_set_session(ssl_, resume);
+    }
     ok_ = SSL_connect(ssl_) == 1;
     ERR_clear_error();
   }
   ~TlsClient() {
+    if (ok_) {
+      SSL_shutdown(ssl_); // (without close_notify OpenSSL marks the session not resumable)
+    }
+    ERR_clear_error();
     SSL_free(ssl_);
     SSL_CTX_free(ctx_);
     close(fd_);
@@ -190,6 +197,10 @@ public:
     return cn;
   }
   std::string version() { return SSL_get_version(ssl_); }
+  bool reused() { return SSL_session_reused(ssl_) == 1; }
+  // The session to resume with (TLS 1.3: its ticket comes after the handshake, with the first
+  // response read). Owned by the caller.
+  SSL_SESSION* session() { return SSL_get1_session(ssl_); }
   std::string alpn() {
     const unsigned char* p = nullptr;
     unsigned n = 0;
@@ -315,6 +326,34 @@ TEST_F(HttpsTest, SniPicksTheCertificateAndRequestsKeepTheConnection) {
   ASSERT_TRUE(v12.send(kGet));
   EXPECT_TRUE(v12.response().starts_with("HTTP/1.1 200 OK"));
   EXPECT_EQ(lb().clientTlsNegotiationErrorCount, 0u);
+}
+
+// Sessions resume (TLS 1.3 tickets, TLS 1.2 session ids), also after a new snapshot that leaves
+// the listener's certificates alone (its contexts are taken over).
+TEST_F(HttpsTest, SessionsResumeAcrossSnapshots) {
+  start(snapshot({default_, shop_}));
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    SSL_SESSION* session = nullptr;
+    {
+      TlsClient first(port_.port, "shop.example.test", version);
+      ASSERT_TRUE(first.ok());
+      ASSERT_TRUE(first.send(kGet));
+      ASSERT_TRUE(first.response().starts_with("HTTP/1.1 200 OK"));
+      EXPECT_FALSE(first.reused());
+      session = first.session();
+    }
+    ASSERT_NE(session, nullptr);
+    auto next = snapshot({default_, shop_});
+    next->version = 2;
+    ASSERT_TRUE(balancer_->apply(next).isOk());
+    TlsClient again(port_.port, "shop.example.test", version, 0, 0, session);
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again.reused()) << version;
+    EXPECT_EQ(again.peerCommonName(), "shop.example.test");
+    ASSERT_TRUE(again.send(kGet));
+    EXPECT_TRUE(again.response().starts_with("HTTP/1.1 200 OK"));
+    SSL_SESSION_free(session);
+  }
 }
 
 TEST_F(HttpsTest, OldProtocolIsRefusedAndCounted) {

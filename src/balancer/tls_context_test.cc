@@ -244,5 +244,39 @@ TEST(TlsContextTest, HttpsListenersGetTheirContexts) {
   EXPECT_EQ((*without)->sockets[0].endpoint.port, 8080);
 }
 
+// 127.0.0.1:port shared by listeners of two load balancers is HTTP or HTTPS as its first
+// listener is; a listener of the other kind answers on its own address only.
+TEST(TlsContextTest, ASharedPortIsHttpOrHttpsAsItsFirstListener) {
+  auto s = std::make_shared<Snapshot>();
+  for (int i = 0; i < 2; ++i) {
+    LoadBalancer lb;
+    lb.name = "lb" + std::to_string(i);
+    lb.dnsName = lb.name + ".test";
+    lb.slot = uint32_t(i);
+    Listener l;
+    l.endpoint = {0x7f000010u + uint32_t(i), 8443};
+    l.sharedEndpoint = {0x7f000001, 8443};
+    l.defaultAction.kind = Action::Kind::FixedResponse;
+    l.defaultAction.fixedResponse.statusCode = 200;
+    if (i == 1) {
+      l.https = true;
+      l.tls = config(TLS1_2_VERSION, TLS1_3_VERSION, kTls12Ciphers, kTls13Suites);
+    }
+    lb.listeners.push_back(l);
+    s->loadBalancers.push_back(lb);
+  }
+  auto prepared = prepareSnapshot(s, SlotCapacity{});
+  ASSERT_TRUE(prepared.isOk()) << prepared.status().toString();
+  const auto& sockets = (*prepared)->sockets;
+  ASSERT_EQ(sockets.size(), 3u); // lb0's own, the shared one, lb1's own
+  int shared = (*prepared)->findSocket({0x7f000001, 8443});
+  ASSERT_GE(shared, 0);
+  EXPECT_EQ(sockets[size_t(shared)].tls, nullptr);
+  EXPECT_EQ(sockets[size_t(shared)].listeners.size(), 1u);
+  int own = (*prepared)->findSocket({0x7f000011, 8443});
+  ASSERT_GE(own, 0);
+  EXPECT_NE(sockets[size_t(own)].tls, nullptr);
+}
+
 } // namespace
 } // namespace tide::balancer
