@@ -3,7 +3,8 @@
 // OpenSSL's SSL_read/SSL_write for HTTPS listeners (a connection with a TlsSession). Above the
 // seam, the exchange (and a tunnel) sees a byte stream either way: decrypted bytes in, plaintext
 // out. An HTTP/2 session would sit on the same seam, taking bytes from transportRead and giving
-// its frames to transportWriteVector.
+// its frames to the queued writes (writeVector and flush with the connection's TlsSession,
+// connection.h); ALPN's choice (tlsAlpn) says when.
 //
 // The plain path costs one pointer test per call (tls == nullptr) and nothing else.
 //
