@@ -88,7 +88,7 @@ void appendElb(std::string& out, std::string_view arn, std::string_view name) {
 } // namespace
 
 void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
-  out += e.webSocket ? "ws " : "http ";
+  out += e.https ? (e.webSocket ? "wss " : "https ") : (e.webSocket ? "ws " : "http ");
   appendTime(out, e.timeUs);
   out += ' ';
   appendElb(out, e.loadBalancerArn, e.loadBalancerName);
@@ -124,7 +124,7 @@ void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
       } else if (!host.empty()) {
         host = host.substr(0, host.find(']') + 1);
       }
-      out += "http://";
+      out += e.https ? "https://" : "http://";
       appendEscaped(out, host.empty() ? std::string_view("-") : host);
       out += ':' + std::to_string(e.listenerPort);
     }
@@ -133,9 +133,17 @@ void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
   }
   out += "\" ";
   appendQuoted(out, e.userAgent);
-  out += " - - "; // ssl_cipher ssl_protocol
+  out += ' '; // ssl_cipher ssl_protocol
+  out += e.sslCipher.empty() ? std::string_view("-") : e.sslCipher;
+  out += ' ';
+  out += e.sslProtocol.empty() ? std::string_view("-") : e.sslProtocol;
+  out += ' ';
   out += e.targetGroupArn.empty() ? std::string_view("-") : e.targetGroupArn;
-  out += " \"-\" \"-\" \"-\" "; // "trace_id" "domain_name" "chosen_cert_arn"
+  out += " \"-\" "; // "trace_id"
+  appendQuoted(out, e.domainName);
+  out += ' ';
+  appendQuoted(out, e.chosenCertArn);
+  out += ' ';
   if (e.matchedRulePriority < 0) {
     out += '-';
   } else {

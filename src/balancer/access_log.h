@@ -55,6 +55,12 @@ struct AccessLogEntry {
   std::string_view classification;       // desync tier when not Compliant (empty: "-")
   std::string_view classificationReason; // its reason (empty: "-")
   bool webSocket = false;                // an upgraded connection (type "ws"), logged at close
+  bool https = false;                    // on an HTTPS listener: type "https" ("wss"), the TLS
+                                         // fields below and an https:// request URL
+  std::string_view sslCipher;            // OpenSSL's name of the cipher (empty: "-")
+  std::string_view sslProtocol;          // "TLSv1.2", "TLSv1.3" (empty: "-")
+  std::string_view domainName;           // the SNI name the client sent (empty: "-")
+  std::string_view chosenCertArn;        // the certificate served (empty: "-")
 };
 
 // Appends one entry, newline-terminated, to out. Quoted fields escape '"', '\\', control and

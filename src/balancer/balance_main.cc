@@ -6,6 +6,7 @@
 //                [--max-request-body-bytes N] [--max-connections N]
 //                [--max-connections-per-client N] [--access-log FILE]
 //                [--max-concurrency adaptive|N] [--queue-length N] [--queue-timeout-ms N]
+//                [--https-cert FILE --https-key FILE [--ssl-policy NAME]]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -13,6 +14,8 @@
 #include "balancer/balancer.h"
 #include "balancer/endpoint.h"
 #include "balancer/lb_algorithm.h"
+#include "balancer/tls_context.h"
+#include "model/ssl_policies.h"
 
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
@@ -24,6 +27,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -80,6 +85,43 @@ int reservePort(const Endpoint& host, uint16_t* port) {
   return fd;
 }
 
+// A whole file, or nullopt when it cannot be read.
+std::optional<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// An HTTPS listener's TLS side from a certificate (with its chain), its key and a security
+// policy (model/ssl_policies.h), as the publisher makes it for an ALB listener.
+TlsConfig tlsConfig(const model::SslPolicy& policy, std::string certificatePem,
+                    std::string keyPem) {
+  TlsConfig out;
+  out.policyName = std::string(policy.name);
+  TlsCertificate c;
+  // (no ARN: the access log's chosen_cert_arn is "-")
+  c.certificatePem = std::move(certificatePem);
+  c.privateKeyPem = std::move(keyPem);
+  out.certificates.push_back(std::move(c));
+  out.minVersion = 0xffff;
+  out.maxVersion = 0;
+  for (std::string_view p : policy.protocols) {
+    uint16_t v = p == "TLSv1" ? 0x0301 : p == "TLSv1.1" ? 0x0302 : p == "TLSv1.2" ? 0x0303 : 0x0304;
+    out.minVersion = std::min(out.minVersion, v);
+    out.maxVersion = std::max(out.maxVersion, v);
+  }
+  for (std::string_view cipher : policy.ciphers) {
+    std::string& list = cipher.starts_with("TLS_") ? out.cipherSuites : out.cipherList;
+    list += list.empty() ? "" : ":";
+    list += cipher;
+  }
+  return out;
+}
+
 } // namespace
 
 int balanceMain(int argc, char** argv) {
@@ -105,6 +147,9 @@ int balanceMain(int argc, char** argv) {
   std::string maxConcurrency = "adaptive"; // groupDefaults.maxConcurrency
   uint32_t queueLength = groupDefaults.queueMaxLength;
   int64_t queueTimeoutMs = groupDefaults.queueTimeout.count();
+  std::string httpsCert;
+  std::string httpsKey;
+  std::string sslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
   app.add_option("--host", host, "Address to listen on (IPv4)")->capture_default_str();
   app.add_option("--port", port, "Port to listen on (0: any free port)")->required();
   app.add_option("--targets", targets, "Targets, HOST:PORT[,HOST:PORT...]")->required();
@@ -147,6 +192,14 @@ int balanceMain(int argc, char** argv) {
   app.add_option("--queue-timeout-ms", queueTimeoutMs,
                  "A request waiting this long gets 503 (tide.queue.timeout_ms)")
       ->capture_default_str();
+  app.add_option(
+      "--https-cert", httpsCert,
+      "Serve HTTPS (TLS) instead of HTTP with this PEM certificate (its chain after it)");
+  app.add_option("--https-key", httpsKey, "The PEM private key of --https-cert");
+  app.add_option("--ssl-policy", sslPolicy,
+                 "With --https-cert: the ALB security policy (protocols and ciphers), by name "
+                 "(aws elbv2 describe-ssl-policies lists them)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -188,6 +241,28 @@ int balanceMain(int argc, char** argv) {
   }
   if (queueTimeoutMs < 1 || queueTimeoutMs > 600000) {
     return usageError("--queue-timeout-ms must be within 1..600000");
+  }
+  if (httpsCert.empty() != httpsKey.empty()) {
+    return usageError("--https-cert and --https-key go together");
+  }
+  const model::SslPolicy* policy = model::findSslPolicy(sslPolicy);
+  if (policy == nullptr) {
+    return usageError("unknown --ssl-policy '" + sslPolicy + "'");
+  }
+  std::optional<TlsConfig> tls;
+  if (!httpsCert.empty()) {
+    std::optional<std::string> certificatePem = readFile(httpsCert);
+    std::optional<std::string> keyPem = readFile(httpsKey);
+    if (!certificatePem || !keyPem) {
+      return usageError("cannot read " + (!certificatePem ? httpsCert : httpsKey));
+    }
+    tls = tlsConfig(*policy, std::move(*certificatePem), std::move(*keyPem));
+    auto contexts = TlsContexts::build(*tls); // a refused certificate fails here, said
+    if (!contexts) {
+      std::fprintf(stderr, "tide balance: %s and %s: %s\n", httpsCert.c_str(), httpsKey.c_str(),
+                   contexts.status().toString().c_str());
+      return 1;
+    }
   }
   Result<uint32_t> hostAddress = parseIpv4(host);
   if (!hostAddress) {
@@ -251,6 +326,10 @@ int balanceMain(int argc, char** argv) {
   lb.accessLogPath = accessLog;
   Listener listener;
   listener.endpoint = Endpoint{*hostAddress, listenPort};
+  if (tls) {
+    listener.https = true;
+    listener.tls = std::move(*tls);
+  }
   lb.listeners.push_back(listener);
   snapshot->loadBalancers.push_back(std::move(lb));
 
@@ -274,9 +353,10 @@ int balanceMain(int argc, char** argv) {
     std::fprintf(stderr, "tide balance: %s\n", st.toString().c_str());
     return 1;
   }
-  std::printf("tide balance listening on %s:%u (%u thread%s, %s, %zu target%s)\n", host.c_str(),
+  std::printf("tide balance listening on %s:%u (%u thread%s, %s, %zu target%s%s%s)\n", host.c_str(),
               unsigned(listenPort), balancer.threadCount(), balancer.threadCount() == 1 ? "" : "s",
-              algorithm.c_str(), targetCount, targetCount == 1 ? "" : "s");
+              algorithm.c_str(), targetCount, targetCount == 1 ? "" : "s",
+              httpsCert.empty() ? "" : ", https ", httpsCert.empty() ? "" : sslPolicy.c_str());
   std::fflush(stdout);
 
   int received = 0;

@@ -46,7 +46,9 @@ Status Balancer::start() {
 }
 
 Status Balancer::apply(std::shared_ptr<const Snapshot> snapshot) {
-  TIDE_ASSIGN_OR_RETURN(auto prepared, prepareSnapshot(std::move(snapshot), options_.capacity));
+  auto previous = current(); // its TLS contexts are taken over where nothing changed
+  TIDE_ASSIGN_OR_RETURN(auto prepared,
+                        prepareSnapshot(std::move(snapshot), options_.capacity, previous.get()));
   {
     std::lock_guard<std::mutex> lock(mu_);
     current_ = std::move(prepared);

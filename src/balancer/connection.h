@@ -9,6 +9,7 @@
 
 // The parser's types (MessageHead, BodyFraming, ChunkedScanner) come through worker.h, the one
 // place the worker includes the parser.
+#include "balancer/transport.h"
 #include "balancer/tunnel.h"
 #include "balancer/worker.h"
 #include "http1/chunked.h"
@@ -183,6 +184,10 @@ struct ClientConn : Pollable {
   bool writeShut = false;              // the target's EOF was passed on (shutdown(SHUT_WR))
   std::unique_ptr<TunnelState> tunnel; // made at the first tunnel, kept across reuse (an idle
                                        // connection carries a pointer, not the state)
+  // HTTPS listeners: the connection's TLS (transport.h); null for HTTP. Every read, write and
+  // write shutdown of the client's socket goes through the seam with it.
+  TlsSession* tls = nullptr;
+  std::unique_ptr<TlsSession> tlsState; // what `tls` points at, kept across reuse
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.
@@ -233,5 +238,15 @@ bool writeVector(BufferPool& buffers, int fd, Buffer& queued, const IoVector& v)
 // Writes queued bytes and gives the block back once they are all out: 1 when all went out, 0
 // when some remain, -1 on error.
 int flush(BufferPool& buffers, int fd, Buffer& queued);
+
+// The same through the transport seam (transport.h): plain when tls is null, else over TLS.
+inline bool writeVector(BufferPool& buffers, int fd, TlsSession* tls, Buffer& queued,
+                        const IoVector& v) {
+  return tls == nullptr ? writeVector(buffers, fd, queued, v)
+                        : tlsWriteVector(buffers, *tls, queued, v);
+}
+inline int flush(BufferPool& buffers, int fd, TlsSession* tls, Buffer& queued) {
+  return tls == nullptr ? flush(buffers, fd, queued) : tlsFlush(buffers, *tls, queued);
+}
 
 } // namespace tide::balancer

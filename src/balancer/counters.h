@@ -61,6 +61,8 @@ enum class PublishScope { LoadBalancer, Traffic, None };
     LoadBalancer, 1, "requests classified other than Compliant (desync.h)")                        \
   X(rejectedConnectionCount, "RejectedConnectionCount", Delta, LoadBalancer, 1,                    \
     "connections over the listener's bound")                                                       \
+  X(clientTlsNegotiationErrorCount, "ClientTLSNegotiationErrorCount", Delta, LoadBalancer, 1,      \
+    "HTTPS connections closed before their TLS handshake finished (failed or cut)")                \
   X(targetEjectionCount, "TargetEjectionCount", Own, None, 1,                                      \
     "passive health: target taken out (tide's own)")                                               \
   X(queuedRequestCount, "QueuedRequestCount", Own, None, 1,                                        \

@@ -424,9 +424,20 @@ struct Proxy {
     c->reqUpgrade = false;
     c->writeShut = false;
     c->watched = false;
+    c->tls = nullptr;
     TrafficCells& lb = lbCells(c);
     bump(lb.newConnectionCount);
     bump(lb.activeConnectionCount);
+    if (socket.tls) { // an HTTPS listener: the handshake runs in the reads (transport.h)
+      if (!c->tlsState) {
+        c->tlsState = std::make_unique<TlsSession>();
+      }
+      if (!tlsStart(*c->tlsState, socket.tls, fd)) {
+        closeClient(c);
+        return;
+      }
+      c->tls = c->tlsState.get();
+    }
     // Nothing sent within the idle or header timeout (the shorter): closed without an answer.
     c->idleOrder = ++idleOrder_;
     timers_.schedule(&c->timer, nowMs_ + std::min(idleTimeoutMs(c), headerTimeoutMs(c)));
@@ -462,13 +473,16 @@ struct Proxy {
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       c->canRead = true;
       c->hangup |= (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    } else if (c->tls != nullptr && c->tls->readWantsWrite) {
+      c->canRead = true; // a TLS read waited for room to write (transport.h)
     }
     if (c->state == ClientState::Tunnel) {
       pumpTunnels(c);
       return;
     }
-    if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !c->out.empty()) {
-      int r = flush(buffers_, c->fd, c->out);
+    // (A TLS write may wait for input, not room: any event retries it.)
+    if (((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) || c->tls != nullptr) && !c->out.empty()) {
+      int r = flush(buffers_, c->fd, c->tls, c->out);
       if (r < 0) {
         abortClient(c);
         return;
@@ -513,13 +527,13 @@ struct Proxy {
         }
       }
       size_t room = c->in.writable();
-      ssize_t n = ::read(c->fd, c->in.writePtr(), room);
+      ssize_t n = transportRead(c->fd, c->tls, c->in.writePtr(), room);
       if (n >= 0) {
         got = true;
       }
       if (n > 0) {
         c->in.produce(size_t(n));
-        if (size_t(n) < room && !c->hangup) {
+        if (transportDrained(c->tls, size_t(n), room) && !c->hangup) {
           c->canRead = false; // drained: edge-triggered epoll reports the next arrival
         }
       } else if (n == 0) {
@@ -717,7 +731,8 @@ struct Proxy {
       iov_.clear();
       std::string redirect; // redirects are built per request: the Location has its parts
       if (action.kind == Action::Kind::Redirect) {
-        std::string location = redirectLocation(action.redirect, h, c->local.port);
+        std::string location =
+            redirectLocation(action.redirect, h, c->local.port, c->tls != nullptr);
         redirect = redirectResponse(action.redirect.statusCode, location, close);
         iov_.add(redirect.data(), redirect.size());
         if (c->logText) { // made by beginRequestRecord when a log is written
@@ -1166,7 +1181,8 @@ struct Proxy {
         in_addr peer{htonl(c->peerAddress)};
         inet_ntop(AF_INET, &peer, ip, sizeof ip);
         int n = std::snprintf(c->forwardedTail, sizeof c->forwardedTail,
-                              "%s\r\nX-Forwarded-Proto: http\r\n", ip);
+                              "%s\r\nX-Forwarded-Proto: %s\r\n", ip,
+                              c->tls != nullptr ? "https" : "http");
         c->forwardedTailLen = static_cast<uint8_t>(n);
       }
       iov_.add(c->forwardedTail, c->forwardedTailLen);
@@ -1268,7 +1284,7 @@ struct Proxy {
 
   bool writeClient(ClientConn* c, const IoVector& v) {
     c->sentBytes += v.bytes();
-    if (!writeVector(buffers_, c->fd, c->out, v)) {
+    if (!writeVector(buffers_, c->fd, c->tls, c->out, v)) {
       abortClient(c);
       return false;
     }
@@ -1286,7 +1302,7 @@ struct Proxy {
       return;
     }
     c->state = ClientState::Lingering;
-    ::shutdown(c->fd, SHUT_WR);
+    transportShutWrite(c->fd, c->tls); // (TLS: close_notify first)
     timers_.schedule(&c->timer, nowMs_ + kLingerMs);
     discardInput(c);
     if (c->open) {
@@ -1340,6 +1356,13 @@ struct Proxy {
     admitted_.remove(listenerKey(c->local), c->peerAddress);
     c->stash.clear();
     timers_.cancel(&c->timer);
+    if (c->tls != nullptr) {
+      if (tlsNegotiationFailed(*c->tls)) {
+        bump(lbCells(c).clientTlsNegotiationErrorCount);
+      }
+      tlsEnd(*c->tls); // close_notify when the session was established
+      c->tls = nullptr;
+    }
     ::close(c->fd);
     c->fd = -1;
     c->open = false;
@@ -1991,6 +2014,13 @@ struct Proxy {
       e.classificationReason = desyncReasonName(c->logReason);
     }
     e.webSocket = webSocket;
+    if (c->tls != nullptr) {
+      e.https = true;
+      e.sslCipher = tlsCipher(*c->tls);
+      e.sslProtocol = tlsProtocol(*c->tls);
+      e.domainName = tlsServerName(*c->tls);
+      e.chosenCertArn = tlsCertificateArn(*c->tls);
+    }
     logs_.append(lb.slot, lb.accessLogPath, e);
   }
 
@@ -2053,7 +2083,8 @@ struct Proxy {
   // closed (each end's EOF is passed on as a half-close first) or one fails.
   void pumpTunnels(ClientConn* c) {
     UpstreamConn* u = c->upstream;
-    TunnelEnd client{c->fd, &c->in, &c->out, &c->canRead, &c->hangup, &c->peerEof, &c->writeShut};
+    TunnelEnd client{c->fd,      &c->in,      &c->out,       &c->canRead,
+                     &c->hangup, &c->peerEof, &c->writeShut, c->tls};
     TunnelEnd target{u->fd, &u->in, &u->out, &u->canRead, &u->hangup, &u->eof, &u->writeShut};
     uint64_t up = 0;
     uint64_t down = 0;

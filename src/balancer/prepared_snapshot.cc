@@ -2,6 +2,8 @@
 
 #include "balancer/endpoint.h"
 #include "balancer/local_response.h"
+#include "balancer/tls_context.h"
+#include "common/log.h"
 
 namespace tide::balancer {
 
@@ -15,6 +17,27 @@ std::string lowercase(std::string_view s) {
     }
   }
   return out;
+}
+
+// The TLS contexts of an HTTPS listener: those `previous` built for the same configuration, else
+// new ones. Null when OpenSSL refuses the configuration (said in the log): the listener is not
+// listened on, never answered in plain HTTP.
+std::shared_ptr<const TlsContexts> tlsContextsFor(const Listener& l,
+                                                  const PreparedSnapshot* previous) {
+  if (previous != nullptr) {
+    for (const PreparedListener& pl : previous->listeners) {
+      if (pl.tls && pl.listener->https && pl.listener->tls == l.tls) {
+        return pl.tls;
+      }
+    }
+  }
+  auto built = TlsContexts::build(l.tls);
+  if (!built) {
+    logWarn("balancer: HTTPS listener on " + formatEndpoint(l.endpoint) +
+            " not served: " + built.status().message());
+    return nullptr;
+  }
+  return std::shared_ptr<const TlsContexts>(std::move(*built));
 }
 
 } // namespace
@@ -41,7 +64,8 @@ int listenerForHost(const PreparedSocket& socket, std::string_view host) {
 }
 
 Result<std::shared_ptr<const PreparedSnapshot>>
-prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity) {
+prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity,
+                const PreparedSnapshot* previous) {
   if (!snapshot) {
     return validationError("no snapshot");
   }
@@ -108,18 +132,29 @@ prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& ca
         return validationError("listener on " + formatEndpoint(l.endpoint) +
                                ": HTTPS needs a certificate and a valid range of versions");
       }
+      if (l.https) {
+        pl.tls = tlsContextsFor(l, previous);
+      }
+      std::shared_ptr<const TlsContexts> tls = pl.tls;
       p->listeners.push_back(std::move(pl));
       int index = static_cast<int>(p->listeners.size() - 1);
       for (const Endpoint* e : {&l.endpoint, &l.sharedEndpoint}) {
-        // HTTPS listeners get no socket until the data path terminates TLS (docs/tls.md):
-        // their port is never answered in plain HTTP.
-        if (e->address == 0 || l.https) {
+        // An HTTPS listener whose contexts could not be built gets no socket: its port is never
+        // answered in plain HTTP.
+        if (e->address == 0 || (l.https && !tls)) {
           continue;
         }
         int si = p->findSocket(*e);
         if (si < 0) {
           si = static_cast<int>(p->sockets.size());
           p->sockets.push_back(PreparedSocket{*e, {}, {}});
+          p->sockets.back().tls = tls;
+        } else if ((p->sockets[size_t(si)].tls != nullptr) != l.https) {
+          if (e == &l.sharedEndpoint) {
+            continue; // HTTP and HTTPS on one shared port: the first one's (prepared_snapshot.h)
+          }
+          return validationError("listener on " + formatEndpoint(*e) +
+                                 ": HTTP and HTTPS listeners on the same endpoint");
         }
         PreparedSocket& socket = p->sockets[size_t(si)];
         for (int other : socket.listeners) {

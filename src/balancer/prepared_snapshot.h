@@ -15,6 +15,8 @@
 
 namespace tide::balancer {
 
+class TlsContexts;
+
 // Upper bounds on slots (see snapshot.h); per-worker state is allocated for them up front.
 struct SlotCapacity {
   uint32_t loadBalancers = 64; // LoadBalancer::slot < this
@@ -38,6 +40,7 @@ struct PreparedListener {
   std::string forwardedPortLine;              // "X-Forwarded-Port: 80\r\n"
   std::vector<PreparedRule> rules;            // the listener's rules, by priority (rules.h)
   PreparedAction defaultAction;               // the default action, prepared
+  std::shared_ptr<const TlsContexts> tls;     // HTTPS: its contexts (null: HTTP, or refused)
 };
 
 // An endpoint the workers listen on and the listeners that answer there: one (a load balancer's
@@ -49,6 +52,12 @@ struct PreparedSocket {
   std::vector<std::string> hostNames; // by listener: its load balancer's dnsName, lowercase
   bool sharedOnly = true; // only listeners' sharedEndpoint: best effort (another program may
                           // hold 127.0.0.1:port; the listeners still answer on their own)
+  // HTTPS: the OpenSSL contexts connections are made from (tls_context.h); null for HTTP. A
+  // connection holds them for its life (TlsSession), so a new snapshot with new certificates
+  // drops no connection. A socket is HTTP or HTTPS: a listener of the other kind sharing its
+  // 127.0.0.1:port is not answered there, and on a shared HTTPS socket the first listener's
+  // certificates are served.
+  std::shared_ptr<const TlsContexts> tls;
 };
 
 // The index in socket.listeners of the listener whose load balancer `host` (a Host header's
@@ -84,8 +93,11 @@ struct PreparedSnapshot {
 };
 
 // Checks a snapshot (slots within capacity and unique, known algorithms, valid indexes, ports,
-// statuses, limits) and indexes it. Errors are ValidationError with what is wrong.
+// statuses, limits) and indexes it. Errors are ValidationError with what is wrong. HTTPS
+// listeners get their TLS contexts: those of `previous` where its listener had the same TLS
+// configuration (no key parsed again, and TLS sessions resume across snapshots), else new ones.
 Result<std::shared_ptr<const PreparedSnapshot>>
-prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity);
+prepareSnapshot(std::shared_ptr<const Snapshot> snapshot, const SlotCapacity& capacity,
+                const PreparedSnapshot* previous = nullptr);
 
 } // namespace tide::balancer

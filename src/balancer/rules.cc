@@ -158,7 +158,8 @@ bool parseCidr(std::string_view text, uint32_t& net, uint32_t& mask) {
 }
 
 void appendReplaced(std::string& out, std::string_view part, std::string_view host,
-                    std::string_view port, std::string_view path, std::string_view query) {
+                    std::string_view port, std::string_view path, std::string_view query,
+                    std::string_view protocol) {
   while (!part.empty()) {
     size_t open = part.find("#{");
     out.append(part.substr(0, open));
@@ -173,7 +174,7 @@ void appendReplaced(std::string& out, std::string_view part, std::string_view ho
     }
     std::string_view token = part.substr(2, close - 2);
     if (token == "protocol") {
-      out.append("http");
+      out.append(protocol);
     } else if (token == "host") {
       out.append(host);
     } else if (token == "port") {
@@ -441,24 +442,26 @@ const PreparedAction* matchRules(const std::vector<PreparedRule>& rules, const M
   return nullptr;
 }
 
-std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_t listenerPort) {
+std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_t listenerPort,
+                             bool https) {
+  std::string_view scheme = https ? "https" : "http";
   TargetParts t = splitTarget(head.target);
   std::string_view host = hostOf(head);
   std::string port = std::to_string(listenerPort);
   std::string_view path = t.path.substr(t.path.empty() || t.path[0] != '/' ? 0 : 1);
   std::string protocol;
-  appendReplaced(protocol, r.protocol, host, port, path, t.query);
+  appendReplaced(protocol, r.protocol, host, port, path, t.query, scheme);
   protocol = lowered(protocol);
   std::string out = protocol + "://";
-  appendReplaced(out, r.host, host, port, path, t.query);
+  appendReplaced(out, r.host, host, port, path, t.query, scheme);
   std::string p;
-  appendReplaced(p, r.port, host, port, path, t.query);
+  appendReplaced(p, r.port, host, port, path, t.query, scheme);
   if (!((protocol == "http" && p == "80") || (protocol == "https" && p == "443"))) {
     out += ":" + p;
   }
-  appendReplaced(out, r.path, host, port, path, t.query);
+  appendReplaced(out, r.path, host, port, path, t.query, scheme);
   std::string q;
-  appendReplaced(q, r.query, host, port, path, t.query);
+  appendReplaced(q, r.query, host, port, path, t.query, scheme);
   if (!q.empty()) {
     out += "?" + q;
   }

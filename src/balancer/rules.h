@@ -86,11 +86,13 @@ inline uint32_t chooseTargetGroup(const PreparedAction& a, uint32_t turn) {
   return a.schedule.empty() ? a.action->targetGroup : a.schedule[turn % a.schedule.size()];
 }
 
-// The Location of a redirect for a request, from the tokens: #{protocol} is "http", #{host} the
+// The Location of a redirect for a request, from the tokens: #{protocol} is "http" ("https" on
+// an HTTPS listener: `https`), #{host} the
 // request's host without port, #{port} the listener's port, #{path} the path without its
 // leading "/", #{query} the query without "?". The port is left out when it is the protocol's
 // default; "?" only when the query is not empty.
-std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_t listenerPort);
+std::string redirectLocation(const Redirect& r, const MessageHead& head, uint16_t listenerPort,
+                             bool https = false);
 
 // The Host header's value without its port (an IPv6 literal keeps its brackets); empty when
 // the request has none.

@@ -194,8 +194,8 @@ struct Listener {
   Endpoint sharedEndpoint; // also listen here, shared by port (address 0: nowhere else)
   Action defaultAction;    // what to do with every request no rule matches
   std::vector<Rule> rules; // by priority, lowest first; evaluated before the default action
-  bool https = false;      // an HTTPS listener: TLS with `tls`. Not listened on until the
-                           // data path terminates TLS (docs/tls.md), never served as plain HTTP
+  bool https = false;      // an HTTPS listener: TLS with `tls` (docs/tls.md), never served
+                           // as plain HTTP
   TlsConfig tls;           // HTTPS only
 };
 

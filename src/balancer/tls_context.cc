@@ -60,12 +60,33 @@ int onServerName(SSL* ssl, int* alert, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
+// The protocols offered by ALPN, in the server's order of preference (wire format: a length,
+// then the name). HTTP/2 is the hook: "h2" first here, and the exchange would dispatch on
+// tlsAlpn() (transport.h) after the handshake.
+constexpr unsigned char kAlpnProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+// Picks the first protocol of kAlpnProtocols the client offers; none in common: no ALPN (the
+// connection goes on as HTTP/1.1, as ALB does with clients that offer only other protocols).
+int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outLen, const unsigned char* in,
+           unsigned int inLen, void* arg) {
+  (void)ssl;
+  (void)arg;
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outLen, kAlpnProtocols, sizeof(kAlpnProtocols), in, inLen) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 Status loadCertificate(SSL_CTX* ctx, const TlsCertificate& c) {
+  const std::string name = c.arn.empty() ? "(no ARN)" : c.arn;
   BIO* bio = BIO_new_mem_buf(c.certificatePem.data(), static_cast<int>(c.certificatePem.size()));
   X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   if (leaf == nullptr) {
     BIO_free(bio);
-    return refused("certificate " + c.arn);
+    return refused("certificate " + name);
   }
   int ok = SSL_CTX_use_certificate(ctx, leaf);
   X509_free(leaf);
@@ -82,19 +103,19 @@ Status loadCertificate(SSL_CTX* ctx, const TlsCertificate& c) {
   }
   BIO_free(bio);
   if (ok != 1) {
-    return refused("certificate chain " + c.arn);
+    return refused("certificate chain " + name);
   }
   bio = BIO_new_mem_buf(c.privateKeyPem.data(), static_cast<int>(c.privateKeyPem.size()));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(
       bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
   BIO_free(bio);
   if (key == nullptr) {
-    return refused("private key of " + c.arn);
+    return refused("private key of " + name);
   }
   ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    return refused("private key of " + c.arn);
+    return refused("private key of " + name);
   }
   return Status::ok();
 }
@@ -123,7 +144,20 @@ Result<SSL_CTX*> makeContext(const TlsConfig& config, const TlsCertificate& cert
   if (SSL_CTX_set_ciphersuites(ctx, config.cipherSuites.c_str()) != 1) {
     return fail(refused("TLS 1.3 suites of " + config.policyName));
   }
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  // An EOF without close_notify ends the stream like close_notify does (what clients do and
+  // what HTTP/1.1's framing already guards against), rather than as a protocol error.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // For non-blocking sockets (transport.h): a write takes what it can (a record at a time) and
+  // may be retried from another address with the same bytes first (the connection's queue).
+  // An idle connection holds no record buffers (as an idle plain connection holds no buffer):
+  // OpenSSL gives them back once they are empty.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  // Read what the socket has at once instead of a record's header and body apart: one read
+  // instead of two per record.
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_alpn_select_cb(ctx, onAlpn, nullptr);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
   SSL_CTX_set_num_tickets(ctx, 1); // TLS 1.3: one ticket per full handshake
@@ -145,6 +179,7 @@ Result<std::unique_ptr<TlsContexts>> TlsContexts::build(const TlsConfig& config)
     TIDE_ASSIGN_OR_RETURN(SSL_CTX * ctx, makeContext(config, c));
     out->contexts_.push_back(ctx);
     out->names_.push_back(c.names);
+    out->arns_.push_back(c.arn);
   }
   SSL_CTX_set_tlsext_servername_callback(out->contexts_.front(), onServerName);
   SSL_CTX_set_tlsext_servername_arg(out->contexts_.front(), out.get());

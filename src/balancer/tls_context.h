@@ -37,11 +37,14 @@ public:
   size_t certificateFor(std::string_view serverName) const;
   SSL_CTX* context(size_t i) const { return contexts_[i]; }
   size_t size() const { return contexts_.size(); }
+  // The ARN of certificate i (the access log's chosen_cert_arn).
+  std::string_view arn(size_t i) const { return arns_[i]; }
 
 private:
   TlsContexts() = default;
   std::vector<SSL_CTX*> contexts_;              // by certificate, the default first
   std::vector<std::vector<std::string>> names_; // by certificate: its names, lowercase
+  std::vector<std::string> arns_;               // by certificate
 };
 
 } // namespace tide::balancer

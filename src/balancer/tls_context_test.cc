@@ -192,9 +192,11 @@ TEST(TlsContextTest, SessionsResume) {
   }
 }
 
-// Until the data path terminates TLS, an HTTPS listener is prepared but gets no socket: its
-// port never answers plain HTTP.
-TEST(TlsContextTest, HttpsListenersGetNoSocketYet) {
+// An HTTPS listener's socket carries its TLS contexts; an HTTP listener's none. A new snapshot
+// with the same TLS configuration takes the previous contexts over (sessions keep resuming); a
+// changed one (a rotated certificate) gets new ones. A certificate OpenSSL refuses leaves the
+// listener without a socket: its port never answers plain HTTP.
+TEST(TlsContextTest, HttpsListenersGetTheirContexts) {
   auto s = std::make_shared<Snapshot>();
   LoadBalancer lb;
   lb.name = "shop";
@@ -214,8 +216,66 @@ TEST(TlsContextTest, HttpsListenersGetNoSocketYet) {
   auto prepared = prepareSnapshot(s, SlotCapacity{});
   ASSERT_TRUE(prepared.isOk()) << prepared.status().toString();
   EXPECT_EQ((*prepared)->listeners.size(), 2u);
-  ASSERT_EQ((*prepared)->sockets.size(), 1u);
+  ASSERT_EQ((*prepared)->sockets.size(), 2u);
   EXPECT_EQ((*prepared)->sockets[0].endpoint.port, 8080);
+  EXPECT_EQ((*prepared)->sockets[0].tls, nullptr);
+  EXPECT_EQ((*prepared)->sockets[1].endpoint.port, 8443);
+  ASSERT_NE((*prepared)->sockets[1].tls, nullptr);
+  EXPECT_EQ((*prepared)->sockets[1].tls->size(), 3u);
+
+  auto same = std::make_shared<Snapshot>(*s);
+  auto again = prepareSnapshot(same, SlotCapacity{}, prepared->get());
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ((*again)->sockets[1].tls, (*prepared)->sockets[1].tls); // taken over
+
+  auto rotated = std::make_shared<Snapshot>(*s);
+  rotated->loadBalancers[0].listeners[1].tls.certificates[0] =
+      certificate("arn:default", "default.test", {"default.test"});
+  auto next = prepareSnapshot(rotated, SlotCapacity{}, prepared->get());
+  ASSERT_TRUE(next.isOk());
+  ASSERT_NE((*next)->sockets[1].tls, nullptr);
+  EXPECT_NE((*next)->sockets[1].tls, (*prepared)->sockets[1].tls); // built anew
+
+  auto broken = std::make_shared<Snapshot>(*s);
+  broken->loadBalancers[0].listeners[1].tls.certificates[0].privateKeyPem = "not a key";
+  auto without = prepareSnapshot(broken, SlotCapacity{});
+  ASSERT_TRUE(without.isOk());
+  ASSERT_EQ((*without)->sockets.size(), 1u);
+  EXPECT_EQ((*without)->sockets[0].endpoint.port, 8080);
+}
+
+// 127.0.0.1:port shared by listeners of two load balancers is HTTP or HTTPS as its first
+// listener is; a listener of the other kind answers on its own address only.
+TEST(TlsContextTest, ASharedPortIsHttpOrHttpsAsItsFirstListener) {
+  auto s = std::make_shared<Snapshot>();
+  for (int i = 0; i < 2; ++i) {
+    LoadBalancer lb;
+    lb.name = "lb" + std::to_string(i);
+    lb.dnsName = lb.name + ".test";
+    lb.slot = uint32_t(i);
+    Listener l;
+    l.endpoint = {0x7f000010u + uint32_t(i), 8443};
+    l.sharedEndpoint = {0x7f000001, 8443};
+    l.defaultAction.kind = Action::Kind::FixedResponse;
+    l.defaultAction.fixedResponse.statusCode = 200;
+    if (i == 1) {
+      l.https = true;
+      l.tls = config(TLS1_2_VERSION, TLS1_3_VERSION, kTls12Ciphers, kTls13Suites);
+    }
+    lb.listeners.push_back(l);
+    s->loadBalancers.push_back(lb);
+  }
+  auto prepared = prepareSnapshot(s, SlotCapacity{});
+  ASSERT_TRUE(prepared.isOk()) << prepared.status().toString();
+  const auto& sockets = (*prepared)->sockets;
+  ASSERT_EQ(sockets.size(), 3u); // lb0's own, the shared one, lb1's own
+  int shared = (*prepared)->findSocket({0x7f000001, 8443});
+  ASSERT_GE(shared, 0);
+  EXPECT_EQ(sockets[size_t(shared)].tls, nullptr);
+  EXPECT_EQ(sockets[size_t(shared)].listeners.size(), 1u);
+  int own = (*prepared)->findSocket({0x7f000011, 8443});
+  ASSERT_GE(own, 0);
+  EXPECT_NE(sockets[size_t(own)].tls, nullptr);
 }
 
 } // namespace

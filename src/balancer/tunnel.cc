@@ -12,11 +12,11 @@ namespace tide::balancer {
 
 namespace {
 
-// The socket calls of a tunnel end (see tunnel.h): a read, a write, and shutting writes down.
+// The socket calls of a tunnel end, through the transport seam (transport.h).
 ssize_t tunnelRead(const TunnelEnd& e, char* p, size_t n) {
   ssize_t r;
   do {
-    r = ::read(e.fd, p, n);
+    r = transportRead(e.fd, e.tls, p, n);
   } while (r < 0 && errno == EINTR);
   return r;
 }
@@ -24,13 +24,9 @@ ssize_t tunnelRead(const TunnelEnd& e, char* p, size_t n) {
 ssize_t tunnelWrite(const TunnelEnd& e, const char* p, size_t n) {
   ssize_t r;
   do {
-    r = ::send(e.fd, p, n, MSG_NOSIGNAL);
+    r = transportWrite(e.fd, e.tls, p, n);
   } while (r < 0 && errno == EINTR);
   return r;
-}
-
-void tunnelShutWrite(const TunnelEnd& e) {
-  ::shutdown(e.fd, SHUT_WR);
 }
 
 } // namespace
@@ -38,7 +34,7 @@ void tunnelShutWrite(const TunnelEnd& e) {
 PumpResult pumpTunnel(BufferPool& buffers, TunnelEnd& from, TunnelEnd& to, uint64_t* moved) {
   for (;;) {
     if (!to.out->empty()) { // the rest of a write from before the tunnel (the 101's head)
-      int r = flush(buffers, to.fd, *to.out);
+      int r = flush(buffers, to.fd, to.tls, *to.out);
       if (r < 0) {
         return PumpResult::Error;
       }
@@ -58,7 +54,7 @@ PumpResult pumpTunnel(BufferPool& buffers, TunnelEnd& from, TunnelEnd& to, uint6
     }
     if (*from.eof) {
       if (!*to.shut) {
-        tunnelShutWrite(to); // half-close passed on: the other end may still answer
+        transportShutWrite(to.fd, to.tls); // half-close passed on: the other end may still answer
         *to.shut = true;
       }
       buffers.release(in);
@@ -73,7 +69,7 @@ PumpResult pumpTunnel(BufferPool& buffers, TunnelEnd& from, TunnelEnd& to, uint6
     ssize_t n = tunnelRead(from, in.writePtr(), room);
     if (n > 0) {
       in.produce(size_t(n));
-      if (size_t(n) < room && !*from.hangup) {
+      if (transportDrained(from.tls, size_t(n), room) && !*from.hangup) {
         *from.canRead = false; // drained: edge-triggered epoll reports the next arrival
       }
     } else if (n == 0) {

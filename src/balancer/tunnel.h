@@ -12,11 +12,12 @@
 // source stops (its kernel buffers fill and TCP's window closes on the sender), and the sink's
 // EPOLLOUT resumes the copy: backpressure both ways without unbounded buffering.
 //
-// The only calls that touch a socket are tunnelRead, tunnelWrite and tunnelShutWrite (tunnel.cc)
-// on a TunnelEnd: a TLS connection would replace those three, not the copying.
+// The only calls that touch a socket are the transport seam's (transport.h) on a TunnelEnd: a
+// TLS client connection (tls set) reads and writes through OpenSSL, the copying is the same.
 #pragma once
 
 #include "balancer/buffer.h"
+#include "balancer/transport.h"
 
 #include <cstdint>
 
@@ -25,12 +26,13 @@ namespace tide::balancer {
 // One end of a tunnel, as views of its connection's state (ClientConn or UpstreamConn).
 struct TunnelEnd {
   int fd = -1;
-  Buffer* in = nullptr;    // bytes read from this end, not yet written to the other
-  Buffer* out = nullptr;   // bytes for this end a write before the tunnel left queued
-  bool* canRead = nullptr; // edge-triggered readiness: the socket may have bytes (or EOF)
-  bool* hangup = nullptr;  // the peer hung up: read to EOF, even after a short read
-  bool* eof = nullptr;     // this end sent its last byte (EOF read)
-  bool* shut = nullptr;    // writes to this end are shut down (the other end's EOF passed on)
+  Buffer* in = nullptr;      // bytes read from this end, not yet written to the other
+  Buffer* out = nullptr;     // bytes for this end a write before the tunnel left queued
+  bool* canRead = nullptr;   // edge-triggered readiness: the socket may have bytes (or EOF)
+  bool* hangup = nullptr;    // the peer hung up: read to EOF, even after a short read
+  bool* eof = nullptr;       // this end sent its last byte (EOF read)
+  bool* shut = nullptr;      // writes to this end are shut down (the other end's EOF passed on)
+  TlsSession* tls = nullptr; // TLS on this end (a client of an HTTPS listener); null: plain
 };
 
 // A tunnel's bookkeeping (the exchange's), beside its client connection.

@@ -36,6 +36,7 @@ constexpr std::array kKnownMetrics{
     KnownMetric{"AWS/ApplicationELB", "ActiveConnectionCount", "Count"},
     KnownMetric{"AWS/ApplicationELB", "NewConnectionCount", "Count"},
     KnownMetric{"AWS/ApplicationELB", "RejectedConnectionCount", "Count"},
+    KnownMetric{"AWS/ApplicationELB", "ClientTLSNegotiationErrorCount", "Count"},
     KnownMetric{"AWS/ApplicationELB", "ProcessedBytes", "Bytes"},
     KnownMetric{"AWS/ApplicationELB", "HealthyHostCount", "Count"},
     KnownMetric{"AWS/ApplicationELB", "UnHealthyHostCount", "Count"},
