@@ -5,6 +5,7 @@ the default "12" does not ("Health checks failed with these codes: [0]"), and a 
 server does not have answers UNIMPLEMENTED (12). docs/load-balancer.md "gRPC and HTTP/2 target
 groups"."""
 
+import json
 import os
 import subprocess
 import unittest
@@ -32,6 +33,7 @@ server.stop(0)
 
 # Debian's python3 with Debian's python3-grpcio (the tests' own python may lack it).
 DEBIAN_PYTHON = "/usr/bin/python3"
+DEBIAN_AWS = "/usr/bin/aws"
 
 
 def debian_grpc():
@@ -66,6 +68,43 @@ class GrpcHealthTest(TideTestCase):
     def wait_health(self, tg, state):
         return wait_for(lambda: (lambda h: h if h["State"] == state else None)(self.health(tg)),
                         timeout=30, interval=0.1, what=f"{tg['TargetGroupName']} {state}")
+
+    def aws(self, *args):
+        """Debian's aws CLI against the server (elbv2 speaks the query protocol): (code, JSON or
+        stderr)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        for line in self.tide("credentials", "--data-dir", self.data_dir).stdout.splitlines():
+            if line.startswith("export "):
+                k, _, v = line[len("export "):].partition("=")
+                env[k] = v.strip("'\"")
+        env.update(AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="",
+                   AWS_CONFIG_FILE=os.path.join(self.tmp, "no-aws-config"),
+                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "no-aws-credentials"))
+        p = subprocess.run([DEBIAN_AWS, "--endpoint-url", self.server.endpoint, "--output",
+                            "json", *args], capture_output=True, text=True, env=env, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        return p.returncode, json.loads(p.stdout) if p.returncode == 0 else p.stderr
+
+    @unittest.skipUnless(os.path.exists(DEBIAN_AWS), "Debian's awscli is not installed")
+    def test_the_aws_cli_and_tide_create_grpc_groups(self):
+        code, out = self.aws("elbv2", "create-target-group", "--name", "cli-rpc", "--protocol",
+                             "HTTP", "--port", "50051", "--protocol-version", "GRPC",
+                             "--matcher", "GrpcCode=0-2")
+        self.assertEqual(code, 0, out)
+        (tg,) = out["TargetGroups"]
+        self.assertEqual(tg["ProtocolVersion"], "GRPC")
+        self.assertEqual(tg["Matcher"], {"GrpcCode": "0-2"})
+        self.assertEqual(tg["HealthCheckPath"], "/AWS.ALB/healthcheck")
+        code, err = self.aws("elbv2", "modify-target-group", "--target-group-arn",
+                             tg["TargetGroupArn"], "--matcher", "GrpcCode=200")
+        self.assertNotEqual(code, 0)
+        self.assertIn("ValidationError", err)
+        self.assertIn("must be within '0-99' inclusive", err)
+        # tide's own command line: --matcher gives gRPC codes for GRPC groups.
+        self.tide("tg", "create", "--name", "tide-rpc", "--port", "50051", "--protocol-version",
+                  "GRPC", "--matcher", "0")
+        listed = self.tide("tg", "ls").stdout
+        self.assertRegex(listed, r"tide-rpc .*/AWS\.ALB/healthcheck .*grpc 0")
 
     def test_grpc_status_is_matched_against_grpc_code(self):
         ok = self.group("rpc-ok", Matcher={"GrpcCode": "0"})
