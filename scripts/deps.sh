@@ -11,12 +11,14 @@ packages=(
   libcli11-dev                       # the tide command line
   libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256, SigV4's HMAC, certificates (libcrypto); TLS (libssl)
+  libnghttp2-dev                     # HTTP/2: h2c health checks of HTTP2 and GRPC target groups
   libgtest-dev                       # unit tests
   clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports
   python3                            # integration tests and the example app
   curl                               # the README's examples
   awscli python3-boto3               # the AWS clients the integration tests drive tide with
+  python3-grpcio                     # a real gRPC server in test_grpc_health's instances
   python3-botocore                   # AWS's service models: scripts/gen_wire_model.py reads them
   tzdata                             # time zones of scheduled actions (/usr/share/zoneinfo)
   libjs-chart.js                     # the console's charts, embedded in tide at build time

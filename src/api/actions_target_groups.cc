@@ -35,6 +35,40 @@ Result<model::TargetGroup> findTargetGroup(store::Tx& tx, const std::string& arn
   return std::move(**tg);
 }
 
+// Matcher {HttpCode} or {GrpcCode} onto tg: GrpcCode for GRPC target groups, HttpCode for the
+// others, as ELBv2 takes them (the codes are checked by model::validateTargetGroup).
+Status readMatcher(const Json& m, model::TargetGroup& tg) {
+  if (!m.is_object()) {
+    return validationError("Matcher must be {HttpCode: \"200\"} or, for the GRPC protocol "
+                           "version, {GrpcCode: \"12\"}");
+  }
+  TIDE_RETURN_IF_ERROR(checkKnownParams(m, {"HttpCode", "GrpcCode"}));
+  auto http = optString(m, "HttpCode");
+  auto grpc = optString(m, "GrpcCode");
+  TIDE_RETURN_IF_ERROR(firstError({&http.status(), &grpc.status()}));
+  if (tg.protocolVersion == "GRPC") {
+    if (http->has_value()) {
+      return validationError("Health check matcher HTTP code cannot be used with the GRPC "
+                             "protocol version: use GrpcCode");
+    }
+    if (!grpc->has_value()) {
+      return validationError("Health check matcher GRPC code cannot be empty");
+    }
+    tg.matcher = **grpc;
+    return Status::ok();
+  }
+  if (grpc->has_value()) {
+    return validationError("Health check matcher GRPC code can only be used with the GRPC "
+                           "protocol version (this target group's is " +
+                           tg.protocolVersion + "): use HttpCode");
+  }
+  if (!http->has_value()) {
+    return validationError("Health check matcher HTTP code cannot be empty");
+  }
+  tg.matcher = **http;
+  return Status::ok();
+}
+
 // Reads the health check fields of CreateTargetGroup / ModifyTargetGroup onto tg.
 Status readHealthCheck(const Json& p, model::TargetGroup& tg) {
   auto path = optString(p, "HealthCheckPath");
@@ -59,11 +93,7 @@ Status readHealthCheck(const Json& p, model::TargetGroup& tg) {
   tg.unhealthyThresholdCount = static_cast<int>(unhealthy->value_or(tg.unhealthyThresholdCount));
   tg.healthCheckEnabled = enabled->value_or(tg.healthCheckEnabled);
   if (p.contains("Matcher")) {
-    const Json& m = p["Matcher"];
-    if (!m.is_object() || !m.contains("HttpCode") || !m["HttpCode"].is_string()) {
-      return validationError("Matcher must be {HttpCode: \"200\"}");
-    }
-    tg.matcher = m["HttpCode"];
+    TIDE_RETURN_IF_ERROR(readMatcher(p["Matcher"], tg));
   }
   return Status::ok();
 }
@@ -168,12 +198,20 @@ Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
   auto protocol = optString(p, "Protocol");
   auto port = optInt(p, "Port");
   auto type = optString(p, "TargetType");
+  auto version = optString(p, "ProtocolVersion");
   auto tags = elbTags(p);
-  TIDE_RETURN_IF_ERROR(firstError(
-      {&name.status(), &protocol.status(), &port.status(), &type.status(), &tags.status()}));
+  TIDE_RETURN_IF_ERROR(firstError({&name.status(), &protocol.status(), &port.status(),
+                                   &type.status(), &version.status(), &tags.status()}));
   model::TargetGroup tg;
   tg.targetGroupName = *name;
   tg.protocol = protocol->value_or("HTTP");
+  tg.protocolVersion = version->value_or("HTTP1");
+  if (tg.protocolVersion == "GRPC") {
+    // ELBv2's defaults for gRPC: its own health check method, and UNIMPLEMENTED (12) as the
+    // healthy answer (a server that answers at all is up).
+    tg.healthCheckPath = "/AWS.ALB/healthcheck";
+    tg.matcher = "12";
+  }
   tg.port = static_cast<int>(port->value_or(80));
   tg.targetType = type->value_or("instance");
   tg.tags = *tags;

@@ -59,10 +59,10 @@ Json targetGroupJson(const model::TargetGroup& tg, const std::vector<model::List
           {"HealthyThresholdCount", tg.healthyThresholdCount},
           {"UnhealthyThresholdCount", tg.unhealthyThresholdCount},
           {"HealthCheckPath", tg.healthCheckPath},
-          {"Matcher", {{"HttpCode", tg.matcher}}},
+          {"Matcher", {{tg.protocolVersion == "GRPC" ? "GrpcCode" : "HttpCode", tg.matcher}}},
           {"LoadBalancerArns", lbs},
           {"TargetType", tg.targetType},
-          {"ProtocolVersion", "HTTP1"},
+          {"ProtocolVersion", tg.protocolVersion},
           {"IpAddressType", "ipv4"}};
 }
 

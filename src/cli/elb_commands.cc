@@ -31,7 +31,9 @@ void targetGroupsTable(const Json& tgs) {
     t.add({str(tg, "TargetGroupName"), str(tg, "Port"), str(tg, "HealthCheckPath"),
            str(tg, "HealthCheckIntervalSeconds") + "s", str(tg, "HealthCheckTimeoutSeconds") + "s",
            str(tg, "HealthyThresholdCount"), str(tg, "UnhealthyThresholdCount"),
-           str(tg["Matcher"], "HttpCode"), std::to_string(tg["LoadBalancerArns"].size())});
+           tg["Matcher"].contains("GrpcCode") ? "grpc " + str(tg["Matcher"], "GrpcCode")
+                                              : str(tg["Matcher"], "HttpCode"),
+           std::to_string(tg["LoadBalancerArns"].size())});
   }
   t.print();
 }
@@ -513,7 +515,7 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
   auto* tg = app.add_subcommand("tg", "target groups and their targets")->require_subcommand(1);
   {
     auto* create = tg->add_subcommand("create", "create a target group (ELBv2 defaults)");
-    static std::string name, path, matcher, algorithm;
+    static std::string name, path, matcher, algorithm, protocolVersion;
     static int port = 80, healthy = 0, unhealthy = 0, delay = -1;
     static double interval = 0, timeout = 0;
     create->add_option("--name", name, "name (unique)")->required();
@@ -526,7 +528,10 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
     create->add_option("--healthy-threshold", healthy, "passes to become healthy (default 5)");
     create->add_option("--unhealthy-threshold", unhealthy,
                        "failures to become unhealthy (default 2)");
-    create->add_option("--matcher", matcher, "HTTP codes that pass (default 200)");
+    create->add_option("--protocol-version", protocolVersion,
+                       "HTTP1 (default), HTTP2 or GRPC: how targets are health-checked");
+    create->add_option("--matcher", matcher,
+                       "HTTP codes that pass (default 200); GRPC: gRPC codes (default 12)");
     create->add_option("--deregistration-delay", delay, "seconds to drain (default 300)");
     create->add_option("--algorithm", algorithm,
                        "round_robin (default), least_outstanding_requests or weighted_random");
@@ -551,8 +556,11 @@ void addElbCommands(CLI::App& app, CommandContext& ctx) {
       if (unhealthy) {
         p["UnhealthyThresholdCount"] = unhealthy;
       }
+      if (!protocolVersion.empty()) {
+        p["ProtocolVersion"] = protocolVersion;
+      }
       if (!matcher.empty()) {
-        p["Matcher"] = {{"HttpCode", matcher}};
+        p["Matcher"] = {{protocolVersion == "GRPC" ? "GrpcCode" : "HttpCode", matcher}};
       }
       ApiClient api = ctx.client();
       Json r = orDie(api.call("CreateTargetGroup", p));

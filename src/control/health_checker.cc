@@ -1,6 +1,7 @@
 #include "control/health_checker.h"
 
 #include "common/log.h"
+#include "control/grpc_probe.h"
 #include "http1/parser.h"
 #include "http1/serializer.h"
 #include "model/names.h"
@@ -283,14 +284,22 @@ Result<Millis> HealthChecker::reconcile() {
     std::shared_ptr<bool> alive = alive_;
     model::Target probed = t;
     auto from = checkedFrom.find(t.targetGroupArn);
-    startHealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port),
-                     from == checkedFrom.end() ? 0 : from->second, tg.healthCheckPath, tg.matcher,
-                     Millis(static_cast<int64_t>(tg.healthCheckTimeoutSeconds * 1000)),
-                     [this, alive, key, probed](CheckResult r) {
-                       if (*alive) {
-                         record(key, probed, std::move(r));
-                       }
-                     });
+    auto recordIt = [this, alive, key, probed](CheckResult r) {
+      if (*alive) {
+        record(key, probed, std::move(r));
+      }
+    };
+    uint32_t source = from == checkedFrom.end() ? 0 : from->second;
+    Millis timeout(static_cast<int64_t>(tg.healthCheckTimeoutSeconds * 1000));
+    if (tg.protocolVersion == "HTTP2" || tg.protocolVersion == "GRPC") {
+      // h2c checks (grpc_probe.h): grpc-status against GrpcCode, or :status against HttpCode.
+      startH2HealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port), source,
+                         H2ProbeSpec{tg.healthCheckPath, tg.matcher, tg.protocolVersion == "GRPC"},
+                         timeout, std::move(recordIt));
+    } else {
+      startHealthProbe(loop_, ntohl(addr.s_addr), static_cast<uint16_t>(port), source,
+                       tg.healthCheckPath, tg.matcher, timeout, std::move(recordIt));
+    }
   }
   // Forget targets that are no longer checked.
   for (auto it = schedule_.begin(); it != schedule_.end();) {

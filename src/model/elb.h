@@ -149,6 +149,9 @@ struct TargetGroup {
   std::string targetGroupArn;  // ...:targetgroup/NAME/16 hex digits
   std::string targetGroupName; // 1..32 of letters, digits and "-"; unique
   std::string protocol = "HTTP";
+  // How the balancer speaks to the targets and how they are health-checked: HTTP1, HTTP2 (h2c
+  // checks matching HTTP codes) or GRPC (h2c gRPC checks; `matcher` holds gRPC codes).
+  std::string protocolVersion = "HTTP1";
   int port = 80; // targets' default port
   std::string targetType = "instance";
   // Health checks (ELBv2 defaults for HTTP target groups of an ALB). tide accepts fractions of a
@@ -159,7 +162,8 @@ struct TargetGroup {
   double healthCheckTimeoutSeconds = 5;         // AWS: 2..120; tide: 0.1..120, < interval
   int healthyThresholdCount = 5;                // 2..10
   int unhealthyThresholdCount = 2;              // 2..10
-  std::string matcher = "200";                  // "200", "200,302" or "200-299"
+  std::string matcher = "200";                  // "200", "200,302" or "200-299"; GRPC: gRPC
+                                                // codes 0..99 ("12", "0,1", "0-5")
   bool healthCheckEnabled = true;
   // Attributes.
   int deregistrationDelaySeconds = 300;  // deregistration_delay.timeout_seconds, 0..3600

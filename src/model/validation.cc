@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <set>
 
 namespace tide::model {
@@ -232,11 +233,58 @@ Status validateElbName(std::string_view name, std::string_view what) {
 }
 
 namespace {
-bool parseCode(std::string_view s, int& code) {
+bool parseCode(std::string_view s, int& code, int low = 200, int high = 499) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
-  return ec == std::errc() && end == s.data() + s.size() && code >= 200 && code <= 499;
+  return ec == std::errc() && end == s.data() + s.size() && code >= low && code <= high;
+}
+
+// The first part of a gRPC matcher ("0", "0-5") that is not codes 0..99, or nullopt.
+std::optional<std::string> badGrpcPart(std::string_view matcher) {
+  if (matcher.empty()) {
+    return std::string();
+  }
+  for (const std::string& part : splitString(matcher, ',')) {
+    size_t dash = part.find('-');
+    int a = 0, b = 0;
+    std::string_view p(part);
+    if (dash == std::string::npos ? !parseCode(p, a, 0, 99)
+                                  : !parseCode(p.substr(0, dash), a, 0, 99) ||
+                                        !parseCode(p.substr(dash + 1), b, 0, 99) || b < a) {
+      return part;
+    }
+  }
+  return std::nullopt;
 }
 } // namespace
+
+Status validateGrpcMatcher(std::string_view matcher) {
+  if (matcher.empty()) {
+    return validationError("Health check matcher GRPC code cannot be empty");
+  }
+  if (auto bad = badGrpcPart(matcher)) {
+    return validationError("Health check matcher GRPC code " + quoted(*bad) +
+                           " must be within '0-99' inclusive (codes like \"12\", \"0,1\" or "
+                           "\"0-5\")");
+  }
+  return Status::ok();
+}
+
+bool grpcMatcherMatches(std::string_view matcher, int code) {
+  for (const std::string& part : splitString(matcher, ',')) {
+    size_t dash = part.find('-');
+    int a = 0, b = 0;
+    std::string_view p(part);
+    if (dash == std::string::npos) {
+      if (parseCode(p, a, 0, 99) && a == code) {
+        return true;
+      }
+    } else if (parseCode(p.substr(0, dash), a, 0, 99) && parseCode(p.substr(dash + 1), b, 0, 99) &&
+               code >= a && code <= b) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Status validateMatcher(std::string_view matcher) {
   auto bad = [&] {
@@ -391,7 +439,13 @@ Status validateTargetGroup(const TargetGroup& tg) {
   if (tg.unhealthyThresholdCount < 2 || tg.unhealthyThresholdCount > 10) {
     return validationError("UnhealthyThresholdCount must be 2 to 10");
   }
-  TIDE_RETURN_IF_ERROR(validateMatcher(tg.matcher));
+  if (tg.protocolVersion != "HTTP1" && tg.protocolVersion != "HTTP2" &&
+      tg.protocolVersion != "GRPC") {
+    return validationError("ProtocolVersion " + quoted(tg.protocolVersion) +
+                           " must be HTTP1, HTTP2 or GRPC");
+  }
+  TIDE_RETURN_IF_ERROR(tg.protocolVersion == "GRPC" ? validateGrpcMatcher(tg.matcher)
+                                                    : validateMatcher(tg.matcher));
   if (tg.deregistrationDelaySeconds < 0 || tg.deregistrationDelaySeconds > 3600) {
     return validationError("deregistration_delay.timeout_seconds must be 0 to 3600");
   }

@@ -47,7 +47,12 @@ Status validateLaunchTemplateData(const LaunchTemplateData& data);
 Status validateElbName(std::string_view name, std::string_view what);
 // "200", "200,302", "200-299" with codes 200..499 → "ValidationError".
 Status validateMatcher(std::string_view matcher);
-// Health check settings and attributes of a target group, each error naming the field.
+// gRPC codes of a GRPC target group's matcher: "12", "0,1", "0-5" with codes 0..99 →
+// "ValidationError" (AWS's words: "Health check matcher GRPC code '200' must be within '0-99'
+// inclusive").
+Status validateGrpcMatcher(std::string_view matcher);
+// Health check settings and attributes of a target group, each error naming the field; the
+// ProtocolVersion (HTTP1, HTTP2, GRPC) and its matcher (HTTP codes, or gRPC codes for GRPC).
 Status validateTargetGroup(const TargetGroup& tg);
 // The attributes alone (slow start, stickiness, anomaly mitigation): ranges →
 // "ValidationError"; combinations AWS refuses (slow start with least_outstanding_requests or
@@ -58,6 +63,8 @@ Status validateTargetGroupAttributes(const TargetGroup& tg);
 Status validateAppCookieName(std::string_view name);
 // Whether an HTTP status code matches a matcher (already validated).
 bool matcherMatches(std::string_view matcher, int status);
+// Whether a gRPC status code (grpc-status) matches a gRPC matcher (already validated).
+bool grpcMatcherMatches(std::string_view matcher, int code);
 
 // A listener or rule action as ELBv2 allows it: forward (TargetGroupArn, or 1..5 target groups
 // of weight 0..999, not all 0, each named once), redirect (Protocol HTTP, HTTPS or #{protocol};

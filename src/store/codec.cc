@@ -173,7 +173,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     unhealthyThresholdCount, matcher, healthCheckEnabled, deregistrationDelaySeconds, algorithm,
     createdTime, tags, anomalyMitigation, slowStartSeconds, stickinessEnabled, stickinessType,
     lbCookieDurationSeconds, appCookieName, appCookieDurationSeconds, maxConcurrencyPerTarget,
-    queueMaxLength, queueTimeoutMs)
+    queueMaxLength, queueTimeoutMs, protocolVersion)
 // Target.consecutive is not stored: the health checker counts in memory.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Target, targetGroupArn, id, port, state, reason,
                                                 description, registeredAt, drainingSince)
