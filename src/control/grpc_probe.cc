@@ -1,5 +1,6 @@
 #include "control/grpc_probe.h"
 
+#include "control/probe_socket.h"
 #include "model/validation.h"
 
 #include <algorithm>
@@ -333,40 +334,17 @@ void startH2HealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, uint32_t so
   auto probe = std::make_shared<H2Probe>(loop);
   probe->spec = spec;
   probe->done = std::move(done);
-  char host[INET_ADDRSTRLEN];
-  in_addr a{htonl(ip)};
-  inet_ntop(AF_INET, &a, host, sizeof host);
-  probe->authority = std::string(host) + ":" + std::to_string(port);
+  probe->authority = probeAuthority(ip, port);
   auto failSoon = [&](std::string detail) {
     // Reported from the loop, never from inside this call.
     loop.runAfter(Millis(0), [probe, detail] {
       probe->finish({CheckResult::Kind::Failed, 0, detail});
     });
   };
-  probe->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  std::string error;
+  probe->fd = connectProbeSocket(ip, port, source, error);
   if (probe->fd < 0) {
-    failSoon(std::strerror(errno));
-    return;
-  }
-  if (source != 0) {
-    // From the load balancer's address, as startHealthProbe does.
-    int one = 1;
-    ::setsockopt(probe->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    from.sin_addr.s_addr = htonl(source);
-    (void)::bind(probe->fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(ip);
-  if (::connect(probe->fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
-      errno != EINPROGRESS) {
-    std::string detail = std::strerror(errno);
-    ::close(probe->fd);
-    probe->fd = -1;
-    failSoon(detail);
+    failSoon(error);
     return;
   }
   // The loop's callback and the timer hold the probe alive until it finishes.

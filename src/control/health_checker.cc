@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "control/grpc_probe.h"
+#include "control/probe_socket.h"
 #include "http1/parser.h"
 #include "http1/serializer.h"
 #include "model/names.h"
@@ -130,38 +131,17 @@ void startHealthProbe(EventLoop& loop, uint32_t ip, uint16_t port, uint32_t sour
   auto probe = std::make_shared<Probe>(loop);
   probe->done = std::move(done);
   probe->matcher = matcher;
-  char host[INET_ADDRSTRLEN];
-  in_addr a{htonl(ip)};
-  inet_ntop(AF_INET, &a, host, sizeof host);
   std::string& r = probe->request;
   http1::appendRequestLine(r, "GET", path);
-  http1::appendField(r, "Host", std::string(host) + ":" + std::to_string(port));
+  http1::appendField(r, "Host", probeAuthority(ip, port));
   http1::appendField(r, "User-Agent", "ELB-HealthChecker/2.0");
   http1::appendField(r, "Accept", "*/*");
   http1::appendField(r, "Connection", "close");
   http1::appendHeadEnd(r);
-  probe->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  std::string error;
+  probe->fd = connectProbeSocket(ip, port, source, error);
   if (probe->fd < 0) {
-    probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
-    return;
-  }
-  if (source != 0) {
-    // From the load balancer's address; the port is chosen at connect. One that cannot be
-    // bound checks from the kernel's choice of address.
-    int one = 1;
-    ::setsockopt(probe->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    from.sin_addr.s_addr = htonl(source);
-    (void)::bind(probe->fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(ip);
-  if (::connect(probe->fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
-      errno != EINPROGRESS) {
-    probe->finish({CheckResult::Kind::Failed, 0, std::strerror(errno)});
+    probe->finish({CheckResult::Kind::Failed, 0, error});
     return;
   }
   // The callbacks hold the probe alive until it finishes.
