@@ -1,0 +1,675 @@
+#include "h2/server_session.h"
+
+#include "h2/request_head.h"
+#include "h2/response_head.h"
+#include "http1/chunked.h"
+#include "http1/parser.h"
+#include "http1/reason.h"
+#include "http1/serializer.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace tide::h2 {
+
+// ALB's limit on a whole response head (the target's): over it, 502.
+inline constexpr size_t kMaxResponseHeadBytes = 32 * 1024;
+
+struct ServerSession::Stream {
+  int32_t id = 0;
+  Stream* prev = nullptr; // the session's list of live streams
+  Stream* next = nullptr;
+  RequestHeadBuilder request; // the request's fields while its head arrives
+  bool forwarded = false;     // onRequestHead was given (the owner knows the stream)
+  bool requestEnded = false;  // END_STREAM from the client
+  bool chunked = false;       // the request body is sent chunked
+  bool methodHead = false;    // HEAD: the response has no body
+  // The response.
+  std::string responseHead;  // bytes of a head not yet complete
+  bool headSent = false;     // the final head was submitted
+  bool responseDone = false; // every response byte the session wants was taken
+  bool bodyEnded = false;    // the body's last byte is in `body`
+  http1::BodyFraming framing = http1::BodyFraming::None;
+  uint64_t contentLeft = 0;     // framing == ContentLength
+  http1::ChunkedDecoder chunks; // framing == Chunked
+  std::string body;             // response body bytes not yet in DATA frames, from bodyOff
+  size_t bodyOff = 0;
+  bool dataDeferred = false;   // nghttp2 waits for body bytes (resume_data)
+  bool wantsWritable = false;  // submitResponse() took less than it was given
+  uint64_t stalledSinceMs = 0; // body waiting on a closed client window since (0: not)
+
+  size_t bodyPending() const { return body.size() - bodyOff; }
+};
+
+// nghttp2's callbacks, each a static function that finds its ServerSession in user_data.
+struct Callbacks {
+  static ServerSession& self(void* p) { return *static_cast<ServerSession*>(p); }
+  static ServerSession::Stream* streamOf(nghttp2_session* session, int32_t id) {
+    return static_cast<ServerSession::Stream*>(nghttp2_session_get_stream_user_data(session, id));
+  }
+
+  // Frames leave through out_, up to the high-water mark.
+  static ssize_t send(nghttp2_session*, const uint8_t* data, size_t length, int, void* user) {
+    ServerSession& s = self(user);
+    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
+      return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    s.out_.append(reinterpret_cast<const char*>(data), length);
+    return static_cast<ssize_t>(length);
+  }
+
+  // DATA frames: the 9-byte header, then the body bytes straight from the stream's buffer
+  // (NGHTTP2_DATA_FLAG_NO_COPY: nghttp2 never copies them). No padding is chosen.
+  static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd, size_t length,
+                      nghttp2_data_source* source, void* user) {
+    ServerSession& s = self(user);
+    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
+      return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    auto* st = static_cast<ServerSession::Stream*>(source->ptr);
+    s.out_.append(reinterpret_cast<const char*>(framehd), 9);
+    if (frame->data.padlen > 0) {
+      s.out_.push_back(static_cast<char>(frame->data.padlen - 1));
+    }
+    s.out_.append(st->body, st->bodyOff, length);
+    if (frame->data.padlen > 1) {
+      s.out_.append(frame->data.padlen - 1, '\0');
+    }
+    st->bodyOff += length;
+    if (st->bodyOff == st->body.size()) {
+      st->body.clear();
+      st->bodyOff = 0;
+    }
+    return 0;
+  }
+
+  static ssize_t readBody(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* dataFlags,
+                          nghttp2_data_source* source, void*) {
+    auto* st = static_cast<ServerSession::Stream*>(source->ptr);
+    size_t avail = st->bodyPending();
+    if (avail == 0) {
+      if (st->bodyEnded) {
+        *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
+        return 0;
+      }
+      st->dataDeferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = std::min(length, avail);
+    *dataFlags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == avail && st->bodyEnded) {
+      *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  static int beginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+      return 0;
+    }
+    ServerSession& s = self(user);
+    auto* st = new ServerSession::Stream;
+    st->id = frame->hd.stream_id;
+    st->request.reset(s.limits_.maxHeaderListBytes);
+    st->next = s.streams_;
+    if (s.streams_ != nullptr) {
+      s.streams_->prev = st;
+    }
+    s.streams_ = st;
+    nghttp2_session_set_stream_user_data(session, st->id, st);
+    return 0;
+  }
+
+  static int header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                    size_t nameLen, const uint8_t* value, size_t valueLen, uint8_t, void*) {
+    ServerSession::Stream* st = streamOf(session, frame->hd.stream_id);
+    if (st == nullptr || frame->hd.type != NGHTTP2_HEADERS) {
+      return 0;
+    }
+    std::string_view n(reinterpret_cast<const char*>(name), nameLen);
+    std::string_view v(reinterpret_cast<const char*>(value), valueLen);
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      st->request.addField(n, v);
+    } else {
+      st->request.addTrailer(n, v);
+    }
+    return 0;
+  }
+
+  static int frameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    ServerSession& s = self(user);
+    switch (frame->hd.type) {
+    case NGHTTP2_DATA: {
+      if (frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        if (!s.countEmptyFrame()) {
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+      }
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        ServerSession::Stream* st = streamOf(session, frame->hd.stream_id);
+        if (st != nullptr) {
+          s.requestEnd(*st);
+        }
+      }
+      return 0;
+    }
+    case NGHTTP2_HEADERS: {
+      ServerSession::Stream* st = streamOf(session, frame->hd.stream_id);
+      if (st == nullptr) {
+        return 0;
+      }
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        s.requestHead(*st, (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0);
+      } else if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        s.requestEnd(*st);
+      }
+      return 0;
+    }
+    case NGHTTP2_PRIORITY:
+      return s.countEmptyFrame() ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+    case NGHTTP2_RST_STREAM:
+      // CVE-2023-44487 (rapid reset): streams opened and reset at once never reach the
+      // concurrency limit; their count in a window is what is bounded.
+      s.rollWindow();
+      if (++s.resetsInWindow_ > s.limits_.maxResetsPerWindow) {
+        s.pendingFailure_ = ErrorCode::EnhanceYourCalm;
+        s.failReason_ = "rapid reset: too many streams reset by the client";
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+      }
+      return 0;
+    default:
+      return 0;
+    }
+  }
+
+  static int dataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                       size_t len, void* user) {
+    ServerSession& s = self(user);
+    ServerSession::Stream* st = streamOf(session, id);
+    if (st == nullptr || !st->forwarded || st->requestEnded) {
+      nghttp2_session_consume(session, id, len); // nobody will: reopen the window now
+      return 0;
+    }
+    std::string_view bytes(reinterpret_cast<const char*>(data), len);
+    if (st->chunked && len > 0) {
+      s.scratch_.clear();
+      http1::appendChunk(s.scratch_, bytes);
+      bytes = s.scratch_;
+    }
+    if (len > 0) {
+      s.handler_.onRequestBody(id, bytes, len);
+    }
+    return 0;
+  }
+
+  static int streamClose(nghttp2_session*, int32_t id, uint32_t code, void* user) {
+    ServerSession& s = self(user);
+    ServerSession::Stream* st = streamOf(s.session_, id);
+    if (st == nullptr) {
+      return 0;
+    }
+    bool forwarded = st->forwarded;
+    s.dropStream(st);
+    if (forwarded) {
+      s.openStreams_--;
+      s.handler_.onStreamClosed(id, static_cast<ErrorCode>(code));
+    }
+    return 0;
+  }
+};
+
+namespace {
+
+const nghttp2_session_callbacks* callbacks() {
+  static nghttp2_session_callbacks* cbs = [] {
+    nghttp2_session_callbacks* c = nullptr;
+    if (nghttp2_session_callbacks_new(&c) != 0) {
+      abort(); // out of memory at start
+    }
+    nghttp2_session_callbacks_set_send_callback(c, Callbacks::send);
+    nghttp2_session_callbacks_set_send_data_callback(c, Callbacks::sendData);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, Callbacks::beginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(c, Callbacks::header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, Callbacks::frameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, Callbacks::dataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, Callbacks::streamClose);
+    return c;
+  }();
+  return cbs;
+}
+
+} // namespace
+
+ServerSession::ServerSession(ServerHandler& handler, const ServerLimits& limits)
+    : handler_(handler), limits_(limits) {
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    abort();
+  }
+  // The owner reopens windows as request bodies reach targets (consumeRequestBody).
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_no_closed_streams(opt, 1); // no priority tree of closed streams
+  nghttp2_option_set_max_outbound_ack(opt, limits_.maxOutboundAcks);
+  nghttp2_option_set_max_settings(opt, limits_.maxSettingsEntries);
+  nghttp2_option_set_max_continuations(opt, limits_.maxContinuations);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, limits_.maxHeaderTableBytes);
+  // nghttp2's own token bucket (its clock): a backstop behind the counted window above.
+  nghttp2_option_set_stream_reset_rate_limit(
+      opt, 2 * uint64_t{limits_.maxResetsPerWindow},
+      std::max<uint64_t>(1, limits_.maxResetsPerWindow / (limits_.resetWindowMs / 1000 + 1)));
+  int rv = nghttp2_session_server_new2(&session_, callbacks(), this, opt);
+  nghttp2_option_del(opt);
+  if (rv != 0) {
+    abort();
+  }
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.maxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits_.initialWindowBytes},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.maxHeaderListBytes},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, limits_.maxHeaderTableBytes},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings,
+                              sizeof(settings) / sizeof(settings[0])) != 0) {
+    abort();
+  }
+  if (limits_.connectionWindowBytes > 65535) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(limits_.connectionWindowBytes));
+  }
+  pump();
+}
+
+ServerSession::~ServerSession() {
+  nghttp2_session_del(session_); // calls no callback
+  while (streams_ != nullptr) {
+    Stream* next = streams_->next;
+    delete streams_;
+    streams_ = next;
+  }
+}
+
+void ServerSession::dropStream(Stream* st) {
+  nghttp2_session_set_stream_user_data(session_, st->id, nullptr);
+  if (st->prev != nullptr) {
+    st->prev->next = st->next;
+  } else {
+    streams_ = st->next;
+  }
+  if (st->next != nullptr) {
+    st->next->prev = st->prev;
+  }
+  delete st;
+}
+
+ServerSession::Stream* ServerSession::stream(int32_t streamId) const {
+  return static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, streamId));
+}
+
+void ServerSession::rollWindow() {
+  if (nowMs_ - windowStartMs_ >= limits_.resetWindowMs) {
+    windowStartMs_ = nowMs_;
+    resetsInWindow_ = 0;
+    emptyInWindow_ = 0;
+  }
+}
+
+bool ServerSession::countEmptyFrame() {
+  rollWindow();
+  if (++emptyInWindow_ > limits_.maxEmptyFramesPerWindow) {
+    pendingFailure_ = ErrorCode::EnhanceYourCalm;
+    failReason_ = "flood: too many empty DATA or PRIORITY frames";
+    return false;
+  }
+  return true;
+}
+
+void ServerSession::requestHead(Stream& st, bool endStream) {
+  st.requestEnded = endStream;
+  if (st.request.tooLarge()) {
+    sendLocalResponse(st, 431);
+    return;
+  }
+  if (st.request.method() == "CONNECT") {
+    sendLocalResponse(st, 405); // ALB carries no tunnels over HTTP/2
+    return;
+  }
+  st.methodHead = st.request.method() == "HEAD";
+  scratch_.clear();
+  st.chunked = st.request.buildHead(scratch_, endStream);
+  st.forwarded = true;
+  openStreams_++;
+  handler_.onRequestHead(st.id, scratch_);
+  st.request.releaseFields();
+  if (endStream && stream(st.id) == &st) {
+    handler_.onRequestEnd(st.id, {});
+  }
+}
+
+void ServerSession::requestEnd(Stream& st) {
+  if (st.requestEnded) {
+    return;
+  }
+  st.requestEnded = true;
+  if (!st.forwarded) {
+    return;
+  }
+  scratch_.clear();
+  if (st.chunked) {
+    http1::appendLastChunk(scratch_, st.request.trailers());
+  }
+  st.request.releaseTrailers();
+  handler_.onRequestEnd(st.id, scratch_);
+}
+
+void ServerSession::sendLocalResponse(Stream& st, int status) {
+  std::string bytes;
+  http1::appendStatusLine(bytes, status);
+  http1::appendField(bytes, "content-length", uint64_t{0});
+  http1::appendHeadEnd(bytes);
+  st.methodHead = true; // no body either way
+  size_t taken = 0;
+  parseResponse(st, bytes.data(), bytes.size(), &taken);
+}
+
+Status ServerSession::feed(const uint8_t* data, size_t size, uint64_t nowMs) {
+  nowMs_ = nowMs;
+  if (failed_) {
+    return Status("H2ConnectionError", failReason_);
+  }
+  ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  if (rv < 0) {
+    ErrorCode code = ErrorCode::ProtocolError;
+    if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && pendingFailure_ != ErrorCode::NoError) {
+      code = pendingFailure_;
+    } else if (rv == NGHTTP2_ERR_FLOODED) {
+      code = ErrorCode::EnhanceYourCalm;
+      failReason_ = "flood: SETTINGS or PING acknowledgements not read";
+    } else if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+      code = ErrorCode::EnhanceYourCalm;
+      failReason_ = "flood: too many CONTINUATION frames";
+    } else if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+      failReason_ = "not the HTTP/2 connection preface";
+    } else if (failReason_.empty()) {
+      failReason_ = nghttp2_strerror(static_cast<int>(rv));
+    }
+    failConnection(code);
+    return Status("H2ConnectionError", failReason_);
+  }
+  pump();
+  if (!nghttp2_session_want_read(session_) && !goingAway_) {
+    // nghttp2 answered a connection error with GOAWAY itself.
+    failed_ = true;
+    if (failReason_.empty()) {
+      failReason_ = "connection error (GOAWAY sent)";
+    }
+    return Status("H2ConnectionError", failReason_);
+  }
+  return Status::ok();
+}
+
+void ServerSession::failConnection(ErrorCode code) {
+  failed_ = true;
+  nghttp2_session_terminate_session(session_, static_cast<uint32_t>(code));
+  pump();
+}
+
+void ServerSession::consumed(size_t n) {
+  outStart_ += std::min(n, out_.size() - outStart_);
+  if (outStart_ == out_.size()) {
+    out_.clear();
+    outStart_ = 0;
+    if (out_.capacity() > 2 * size_t{limits_.outputHighWaterBytes}) {
+      std::string().swap(out_);
+    }
+  } else if (outStart_ > out_.size() / 2) {
+    out_.erase(0, outStart_);
+    outStart_ = 0;
+  }
+  pump();
+}
+
+void ServerSession::pump() {
+  if (nghttp2_session_send(session_) != 0) {
+    // Only a callback failure, which ours never return: the session is broken.
+    failed_ = true;
+  }
+  // Streams that wait to give more response bytes, now that some left.
+  for (Stream* st = streams_; st != nullptr;) {
+    Stream* next = st->next;
+    if (st->wantsWritable && st->bodyPending() < limits_.maxResponseBufferBytes / 2) {
+      st->wantsWritable = false;
+      int32_t id = st->id;
+      handler_.onResponseWritable(id); // may close st (and only st, as its own)
+    }
+    st = next;
+  }
+}
+
+size_t ServerSession::submitResponse(int32_t streamId, const char* data, size_t size) {
+  Stream* st = stream(streamId);
+  if (st == nullptr || st->responseDone) {
+    return size;
+  }
+  size_t taken = 0;
+  parseResponse(*st, data, size, &taken);
+  pump();
+  return taken;
+}
+
+void ServerSession::endResponse(int32_t streamId) {
+  Stream* st = stream(streamId);
+  if (st == nullptr || st->responseDone) {
+    return;
+  }
+  if (!st->headSent) {
+    st->responseHead.clear();
+    sendLocalResponse(*st, 502);
+  } else if (st->framing == http1::BodyFraming::UntilClose) {
+    st->bodyEnded = true;
+    st->responseDone = true;
+    if (st->dataDeferred) {
+      st->dataDeferred = false;
+      nghttp2_session_resume_data(session_, streamId);
+    }
+  } else {
+    st->responseDone = true;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, streamId, NGHTTP2_INTERNAL_ERROR);
+  }
+  pump();
+}
+
+// Reads the response's bytes: heads (interim and final) into HEADERS, the body into `body`
+// within maxResponseBufferBytes. *taken: the bytes used (or ignored past the end).
+bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, size_t* taken) {
+  *taken = 0;
+  while (!st.responseDone && *taken < size) {
+    const char* p = data + *taken;
+    size_t n = size - *taken;
+    if (!st.headSent) {
+      size_t before = st.responseHead.size();
+      size_t add = std::min(n, kMaxResponseHeadBytes + 1 - before);
+      st.responseHead.append(p, add);
+      static thread_local http1::MessageHead head;
+      http1::ParseStatus ps =
+          http1::parseResponseHead(st.responseHead.data(), st.responseHead.size(),
+                                   kMaxResponseHeadBytes, st.methodHead, head);
+      if (ps == http1::ParseStatus::Incomplete) {
+        *taken += add;
+        continue;
+      }
+      if (ps != http1::ParseStatus::Complete || head.status == 101) {
+        // A target's answer tide cannot carry: 502 as ALB answers it.
+        st.responseHead.clear();
+        std::string bytes;
+        http1::appendStatusLine(bytes, 502);
+        http1::appendField(bytes, "content-length", uint64_t{0});
+        http1::appendHeadEnd(bytes);
+        bool wasHead = st.methodHead;
+        st.methodHead = true;
+        size_t t = 0;
+        parseResponse(st, bytes.data(), bytes.size(), &t);
+        st.methodHead = wasHead;
+        *taken = size; // the rest of the target's bytes are dropped
+        return false;
+      }
+      *taken += head.length - before;
+      bool interim = head.status < 200;
+      static thread_local std::string arena;
+      static thread_local std::vector<nghttp2_nv> nva;
+      buildResponseHeaders(head, arena, nva);
+      if (interim) {
+        nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, st.id, nullptr, nva.data(), nva.size(),
+                               nullptr);
+        st.responseHead.clear();
+        continue;
+      }
+      st.framing = head.framing;
+      st.contentLeft = head.contentLength;
+      st.headSent = true;
+      if (st.framing == http1::BodyFraming::None) {
+        st.responseDone = true;
+        st.bodyEnded = true;
+        nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), nullptr);
+      } else {
+        st.chunks.reset();
+        nghttp2_data_provider prd;
+        prd.source.ptr = &st;
+        prd.read_callback = Callbacks::readBody;
+        nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), &prd);
+      }
+      std::string().swap(st.responseHead); // nghttp2 copied the fields
+      continue;
+    }
+    // The body, up to the stream's buffer.
+    size_t room = limits_.maxResponseBufferBytes > st.bodyPending()
+                      ? limits_.maxResponseBufferBytes - st.bodyPending()
+                      : 0;
+    if (room == 0) {
+      st.wantsWritable = true;
+      break;
+    }
+    if (st.bodyOff > 0 && st.bodyOff >= st.body.size() / 2) {
+      st.body.erase(0, st.bodyOff);
+      st.bodyOff = 0;
+    }
+    size_t use = std::min(n, room);
+    switch (st.framing) {
+    case http1::BodyFraming::ContentLength: {
+      use = static_cast<size_t>(std::min<uint64_t>(use, st.contentLeft));
+      st.body.append(p, use);
+      st.contentLeft -= use;
+      if (st.contentLeft == 0) {
+        st.bodyEnded = true;
+        st.responseDone = true;
+      }
+      break;
+    }
+    case http1::BodyFraming::Chunked: {
+      size_t used = 0;
+      auto r = st.chunks.decode(p, use, &used, &st.body, nullptr); // trailers dropped
+      use = used;
+      if (r == http1::ChunkedDecoder::Result::Done) {
+        st.bodyEnded = true;
+        st.responseDone = true;
+      } else if (r != http1::ChunkedDecoder::Result::NeedMore) {
+        st.responseDone = true;
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_INTERNAL_ERROR);
+        *taken = size;
+        return false;
+      }
+      break;
+    }
+    default: // UntilClose: endResponse() ends it
+      st.body.append(p, use);
+      break;
+    }
+    *taken += use;
+    if (st.dataDeferred && (st.bodyPending() > 0 || st.bodyEnded)) {
+      st.dataDeferred = false;
+      nghttp2_session_resume_data(session_, st.id);
+    }
+    if (use < n && !st.responseDone) {
+      st.wantsWritable = true;
+      break;
+    }
+  }
+  if (st.responseDone) {
+    *taken = size; // bytes past the end are not the stream's
+    if (st.dataDeferred) {
+      st.dataDeferred = false;
+      nghttp2_session_resume_data(session_, st.id);
+    }
+  }
+  return true;
+}
+
+void ServerSession::consumeRequestBody(int32_t streamId, size_t credit) {
+  nghttp2_session_consume(session_, streamId, credit);
+  pump();
+}
+
+void ServerSession::resetStream(int32_t streamId, ErrorCode code) {
+  Stream* st = stream(streamId);
+  if (st != nullptr) {
+    st->responseDone = true;
+  }
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, streamId, static_cast<uint32_t>(code));
+  pump();
+}
+
+void ServerSession::goAway() {
+  if (goingAway_ || failed_) {
+    return;
+  }
+  goingAway_ = true;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  pump();
+}
+
+void ServerSession::tick(uint64_t nowMs) {
+  nowMs_ = nowMs;
+  int32_t connWindow = nghttp2_session_get_remote_window_size(session_);
+  for (Stream* st = streams_; st != nullptr;) {
+    Stream* next = st->next;
+    bool waiting =
+        st->headSent && st->bodyPending() > 0 &&
+        (connWindow <= 0 || nghttp2_session_get_stream_remote_window_size(session_, st->id) <= 0);
+    if (!waiting) {
+      st->stalledSinceMs = 0;
+    } else if (st->stalledSinceMs == 0) {
+      st->stalledSinceMs = nowMs == 0 ? 1 : nowMs;
+    } else if (nowMs - st->stalledSinceMs >= limits_.stallTimeoutMs) {
+      st->stalledSinceMs = 0;
+      st->responseDone = true;
+      st->body.clear();
+      st->bodyOff = 0;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    }
+    st = next;
+  }
+  pump();
+}
+
+bool ServerSession::wantsClose() const {
+  if (!pendingOutput().empty()) {
+    return false;
+  }
+  return failed_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
+}
+
+size_t ServerSession::bufferedBytes() const {
+  size_t n = out_.capacity() + scratch_.capacity();
+  for (const Stream* st = streams_; st != nullptr; st = st->next) {
+    n += sizeof(Stream) + st->body.capacity() + st->responseHead.capacity() +
+         st->request.bufferedBytes();
+  }
+  return n;
+}
+
+} // namespace tide::h2
