@@ -256,10 +256,9 @@ ServerSession::ServerSession(ServerHandler& handler, const ServerLimits& limits)
   nghttp2_option_set_max_settings(opt, limits_.maxSettingsEntries);
   nghttp2_option_set_max_continuations(opt, limits_.maxContinuations);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, limits_.maxHeaderTableBytes);
-  // nghttp2's own token bucket (its clock): a backstop behind the counted window above.
-  nghttp2_option_set_stream_reset_rate_limit(
-      opt, 2 * uint64_t{limits_.maxResetsPerWindow},
-      std::max<uint64_t>(1, limits_.maxResetsPerWindow / (limits_.resetWindowMs / 1000 + 1)));
+  // nghttp2's own token bucket on its own clock (burst 1000, 33 a second, its defaults): a
+  // backstop behind the counted window above, which the tests can drive.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
   int rv = nghttp2_session_server_new2(&session_, callbacks(), this, opt);
   nghttp2_option_del(opt);
   if (rv != 0) {
@@ -380,7 +379,9 @@ Status ServerSession::feed(const uint8_t* data, size_t size, uint64_t nowMs) {
   if (failed_) {
     return Status("H2ConnectionError", failReason_);
   }
+  receiving_ = true;
   ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  receiving_ = false;
   if (rv < 0) {
     ErrorCode code = ErrorCode::ProtocolError;
     if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && pendingFailure_ != ErrorCode::NoError) {
@@ -406,6 +407,7 @@ Status ServerSession::feed(const uint8_t* data, size_t size, uint64_t nowMs) {
     if (failReason_.empty()) {
       failReason_ = "connection error (GOAWAY sent)";
     }
+    closeAllStreams(ErrorCode::ProtocolError);
     return Status("H2ConnectionError", failReason_);
   }
   return Status::ok();
@@ -415,6 +417,20 @@ void ServerSession::failConnection(ErrorCode code) {
   failed_ = true;
   nghttp2_session_terminate_session(session_, static_cast<uint32_t>(code));
   pump();
+  closeAllStreams(code);
+}
+
+void ServerSession::closeAllStreams(ErrorCode code) {
+  // nghttp2 closes no stream when the connection fails (it stops): the owner hears it here.
+  while (streams_ != nullptr) {
+    int32_t id = streams_->id;
+    bool forwarded = streams_->forwarded;
+    dropStream(streams_);
+    if (forwarded) {
+      openStreams_--;
+      handler_.onStreamClosed(id, code);
+    }
+  }
 }
 
 void ServerSession::consumed(size_t n) {
@@ -433,20 +449,40 @@ void ServerSession::consumed(size_t n) {
 }
 
 void ServerSession::pump() {
+  if (receiving_) {
+    return; // inside nghttp2_session_mem_recv: feed() sends when it returns
+  }
   if (nghttp2_session_send(session_) != 0) {
     // Only a callback failure, which ours never return: the session is broken.
     failed_ = true;
   }
-  // Streams that wait to give more response bytes, now that some left.
-  for (Stream* st = streams_; st != nullptr;) {
-    Stream* next = st->next;
-    if (st->wantsWritable && st->bodyPending() < limits_.maxResponseBufferBytes / 2) {
-      st->wantsWritable = false;
-      int32_t id = st->id;
-      handler_.onResponseWritable(id); // may close st (and only st, as its own)
-    }
-    st = next;
+  if (notifying_) {
+    return;
   }
+  // Streams that wait to give more response bytes, now that some left. Ids first: a handler may
+  // close streams.
+  notifying_ = true;
+  for (int round = 0; round < 4; round++) {
+    writable_.clear();
+    for (Stream* st = streams_; st != nullptr; st = st->next) {
+      if (st->wantsWritable && st->bodyPending() < limits_.maxResponseBufferBytes / 2) {
+        st->wantsWritable = false;
+        writable_.push_back(st->id);
+      }
+    }
+    if (writable_.empty()) {
+      break;
+    }
+    for (int32_t id : writable_) {
+      if (stream(id) != nullptr) {
+        handler_.onResponseWritable(id);
+      }
+    }
+    if (nghttp2_session_send(session_) != 0) {
+      failed_ = true;
+    }
+  }
+  notifying_ = false;
 }
 
 size_t ServerSession::submitResponse(int32_t streamId, const char* data, size_t size) {

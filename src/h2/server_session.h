@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct nghttp2_session;
 
@@ -87,8 +88,9 @@ public:
   // window opened. Read the target again.
   virtual void onResponseWritable(int32_t streamId) = 0;
   // The stream is gone (after onRequestHead only): answered and closed (NoError), reset by the
-  // client or by tide (its code), or cut by the connection's end. Called once per stream that
-  // had onRequestHead; the id is not used again.
+  // client or by tide (its code), or cut by a connection error (that error's code). Called
+  // once per stream that had onRequestHead (but not from the session's destructor); the id is
+  // not used again.
   virtual void onStreamClosed(int32_t streamId, ErrorCode code) = 0;
 };
 
@@ -147,6 +149,7 @@ private:
   friend struct Callbacks;
   void pump();
   void failConnection(ErrorCode code);
+  void closeAllStreams(ErrorCode code);
   Stream* stream(int32_t streamId) const;
   void dropStream(Stream* st);
   void rollWindow();
@@ -170,6 +173,9 @@ private:
   ErrorCode pendingFailure_ = ErrorCode::NoError; // set by a callback that fails the connection
   std::string failReason_;
   bool failed_ = false;
+  bool receiving_ = false;        // inside nghttp2_session_mem_recv (no sending from callbacks)
+  bool notifying_ = false;        // inside pump()'s onResponseWritable round
+  std::vector<int32_t> writable_; // pump()'s scratch
   bool goingAway_ = false;
   std::string scratch_; // the request head being built, reused
 };
