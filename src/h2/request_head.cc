@@ -1,6 +1,7 @@
 #include "h2/request_head.h"
 
 #include "http1/serializer.h"
+#include "http1/target.h"
 
 namespace tide::h2 {
 
@@ -71,6 +72,11 @@ void RequestHeadBuilder::addTrailer(std::string_view name, std::string_view valu
     return; // not allowed in a trailer section (RFC 9110 §6.5.1)
   }
   http1::appendField(trailers_, name, value);
+}
+
+bool RequestHeadBuilder::isForwardable() const {
+  return http1::isValidRequestTarget(method_, path_) &&
+         http1::isValidHost(authority_.empty() ? host_ : authority_);
 }
 
 bool RequestHeadBuilder::buildHead(std::string& out, bool endStream) const {

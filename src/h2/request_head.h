@@ -26,6 +26,9 @@ public:
   void addTrailer(std::string_view name, std::string_view value);
 
   bool tooLarge() const { return tooLarge_; }
+  // Whether :path and the authority read as an HTTP/1.1 request-target and Host do (http1's
+  // target.h: nghttp2 lets through some that tide's parsers refuse, such as a stray '%').
+  bool isForwardable() const;
   std::string_view method() const { return method_; }
   // Appends the HTTP/1.1 head, through its blank line, to out. endStream: no body follows.
   // Returns whether the body is to be sent chunked.

@@ -336,6 +336,12 @@ void ServerSession::requestHead(Stream& st, bool endStream) {
     sendLocalResponse(st, 405); // ALB carries no tunnels over HTTP/2
     return;
   }
+  if (!st.request.isForwardable()) {
+    // Malformed (RFC 9113 §8.1.1): a stream error.
+    st.responseDone = true;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
   st.methodHead = st.request.method() == "HEAD";
   scratch_.clear();
   st.chunked = st.request.buildHead(scratch_, endStream);

@@ -264,6 +264,10 @@ TEST(ServerSession, MalformedRequestsAreResetWithProtocolError) {
       {{":method", "GET"}, {":scheme", "https"}, {"a", "b"}, {":path", "/"}},      // pseudo after
       {{":method", "GET"}, {":method", "GET"}, {":scheme", "https"}, {":path", "/"}},
       {{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {"x", "a\nb"}},
+      // What nghttp2 lets through and HTTP/1.1 cannot carry (fuzz_h2_server found the first).
+      {{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "a%.test"}},
+      {{":method", "GET"}, {":scheme", "https"}, {":path", "/a#frag"}, {":authority", "a"}},
+      {{":method", "GET"}, {":scheme", "https"}, {":path", "*"}, {":authority", "a"}},
   };
   Conn c;
   c.client.preface();
