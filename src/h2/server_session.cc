@@ -25,6 +25,7 @@ struct ServerSession::Stream {
   RequestHeadBuilder request; // the request's fields while its head arrives
   bool forwarded = false;     // onRequestHead was given (the owner knows the stream)
   bool requestEnded = false;  // END_STREAM from the client
+  size_t creditOut = 0;       // request body payload given to the owner, not yet consumed
   bool chunked = false;       // the request body is sent chunked
   bool methodHead = false;    // HEAD: the response has no body
   // The response.
@@ -200,6 +201,7 @@ struct Callbacks {
       bytes = s.scratch_;
     }
     if (len > 0) {
+      st->creditOut += len;
       s.handler_.onRequestBody(id, bytes, len);
     }
     return 0;
@@ -216,6 +218,20 @@ struct Callbacks {
     if (forwarded) {
       s.openStreams_--;
       s.handler_.onStreamClosed(id, static_cast<ErrorCode>(code));
+    }
+    return 0;
+  }
+
+  // A response that ended before its request did: RFC 9113 §8.1 lets the server ask the client
+  // to stop sending, without error.
+  static int frameSent(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      return 0;
+    }
+    ServerSession::Stream* st = streamOf(session, frame->hd.stream_id);
+    if (st != nullptr && !st->requestEnded) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }
@@ -236,6 +252,7 @@ const nghttp2_session_callbacks* callbacks() {
     nghttp2_session_callbacks_set_on_frame_recv_callback(c, Callbacks::frameRecv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, Callbacks::dataChunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, Callbacks::streamClose);
+    nghttp2_session_callbacks_set_on_frame_send_callback(c, Callbacks::frameSent);
     return c;
   }();
   return cbs;
@@ -292,6 +309,10 @@ ServerSession::~ServerSession() {
 }
 
 void ServerSession::dropStream(Stream* st) {
+  if (st->creditOut > 0) {
+    // The owner forgets a closed stream's credit: the connection's window is reopened here.
+    nghttp2_session_consume_connection(session_, st->creditOut);
+  }
   nghttp2_session_set_stream_user_data(session_, st->id, nullptr);
   if (st->prev != nullptr) {
     st->prev->next = st->next;
@@ -650,6 +671,12 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
 }
 
 void ServerSession::consumeRequestBody(int32_t streamId, size_t credit) {
+  Stream* st = stream(streamId);
+  if (st == nullptr) {
+    return; // closed: its credit went back when it closed
+  }
+  credit = std::min(credit, st->creditOut);
+  st->creditOut -= credit;
   nghttp2_session_consume(session_, streamId, credit);
   pump();
 }

@@ -90,7 +90,10 @@ public:
   // The stream is gone (after onRequestHead only): answered and closed (NoError), reset by the
   // client or by tide (its code), or cut by a connection error (that error's code). Called
   // once per stream that had onRequestHead (but not from the session's destructor); the id is
-  // not used again.
+  // not used again, and its request body credit needs no consumeRequestBody() any more.
+  // NoError also when the response ended before the request did: the client is then asked to
+  // stop sending (RST_STREAM NO_ERROR, RFC 9113 §8.1), so a target connection whose request
+  // body was cut short must not be reused.
   virtual void onStreamClosed(int32_t streamId, ErrorCode code) = 0;
 };
 
@@ -125,7 +128,8 @@ public:
   // The target closed its connection: the end of a body read until close; a truncated body
   // resets the stream (INTERNAL_ERROR), a missing head answers 502.
   void endResponse(int32_t streamId);
-  // Request body bytes written to the target (the `credit` of onRequestBody).
+  // Request body bytes written to the target (the `credit` of onRequestBody): reopens the
+  // client's windows. Ignored for a closed stream.
   void consumeRequestBody(int32_t streamId, size_t credit);
   // Resets one stream (a target lost, a timeout): RST_STREAM with code.
   void resetStream(int32_t streamId, ErrorCode code);

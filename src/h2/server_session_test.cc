@@ -578,6 +578,46 @@ TEST(ServerSession, RequestBodyPastTheWindowIsAFlowControlError) {
   EXPECT_EQ((rst != nullptr ? rst : g)->code(), uint32_t(ErrorCode::FlowControlError));
 }
 
+TEST(ServerSession, AnEarlyResponseAsksTheClientToStopSending) {
+  Conn c;
+  c.client.preface();
+  c.client.headers(1, ClientFrames::get("/up", "POST"), false);
+  c.client.data(1, "part", false);
+  ASSERT_TRUE(c.send().isOk());
+  c.respond(1, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(c.field(c.server.find(test::kHeaders, 1), ":status"), "413");
+  const Frame* rst = c.server.find(test::kRstStream, 1);
+  ASSERT_NE(rst, nullptr);
+  EXPECT_EQ(rst->code(), uint32_t(ErrorCode::NoError));
+  EXPECT_TRUE(c.rec.streams[1].closed);
+  EXPECT_EQ(c.rec.streams[1].code, ErrorCode::NoError);
+}
+
+// Credit the owner never hands back (a stream that closed meanwhile) reopens the connection's
+// window anyway: a closed stream cannot starve the others.
+TEST(ServerSession, CreditOfAClosedStreamGoesBackToTheConnection) {
+  ServerLimits l;
+  l.initialWindowBytes = 60000;
+  l.connectionWindowBytes = 65535;
+  Conn c(l);
+  c.rec.consume = false;
+  c.client.preface();
+  for (uint32_t id = 1; id <= 9; id += 2) {
+    c.client.headers(id, ClientFrames::get("/up", "POST"), false);
+    c.client.data(id, std::string(12000, 'a'), false);
+    c.client.rst(id, uint32_t(ErrorCode::Cancel));
+  }
+  ASSERT_TRUE(c.send().isOk());
+  // 60,000 bytes were taken and never consumed by the owner; the streams are gone.
+  c.client.headers(11, ClientFrames::get("/up", "POST"), false);
+  c.client.data(11, std::string(16000, 'b'), false);
+  c.client.data(11, std::string(14000, 'b'), true);
+  Status st = c.send();
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_TRUE(c.rec.streams[11].ended);
+  EXPECT_EQ(c.server.find(test::kGoaway), nullptr);
+}
+
 TEST(ServerSession, GoAwayFinishesOpenStreamsThenWantsClose) {
   Conn c;
   c.client.preface();
