@@ -1,6 +1,7 @@
 #include "h2_properties.h"
 
 #include "h2/server_session.h"
+#include "h2/test_frames.h"
 #include "http1/chunked.h"
 #include "http1/parser.h"
 
@@ -105,19 +106,48 @@ struct Checker : h2::ServerHandler {
   }
 };
 
-// Whole frames within the frame size the client allowed.
-Violation checkFrames(std::string& rest, size_t maxFrame) {
-  size_t at = 0;
-  while (rest.size() - at >= 9) {
-    size_t len = size_t{uint8_t(rest[at])} << 16 | size_t{uint8_t(rest[at + 1])} << 8 |
-                 size_t{uint8_t(rest[at + 2])};
-    PROPERTY(len <= maxFrame, "frames stay within the frame size");
-    if (rest.size() - at < 9 + len) {
-      break;
-    }
-    at += 9 + len;
+bool validName(std::string_view n) {
+  if (n.empty()) {
+    return false;
   }
-  rest.erase(0, at);
+  for (char c : n) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) {
+      return false;
+    }
+  }
+  return n != "connection" && n != "keep-alive" && n != "proxy-connection" &&
+         n != "transfer-encoding" && n != "upgrade" && n != "te" && n != "trailer";
+}
+
+bool validValue(std::string_view v) {
+  for (char c : v) {
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// What the server wrote: whole frames within the frame size the client allowed, header blocks
+// that decode, and in them only fields HTTP/2 allows (a :status first in a response head).
+Violation checkOutput(h2::test::ServerFrames& frames, size_t& seen, size_t maxFrame) {
+  PROPERTY(!frames.hpackError, "the server's header blocks decode");
+  for (; seen < frames.frames.size(); seen++) {
+    const h2::test::Frame& f = frames.frames[seen];
+    PROPERTY(f.payload.size() <= maxFrame, "frames stay within the frame size");
+    for (size_t i = 0; i < f.fields.size(); i++) {
+      const auto& [name, value] = f.fields[i];
+      if (name == ":status") {
+        PROPERTY(i == 0 && value.size() == 3, "a :status of 3 digits comes first");
+        continue;
+      }
+      PROPERTY(validName(name), "a field the server sends has a lowercase token name, and "
+                                "no connection-specific one");
+      PROPERTY(validValue(value), "a field value the server sends has no CR, LF or NUL");
+    }
+  }
   return {};
 }
 
@@ -141,7 +171,8 @@ Violation checkH2Server(const uint8_t* data, size_t size) {
   uint64_t now = 1;
   bool failed = false;
   bool prefaceSent = false;
-  std::string outRest; // output read, a frame not yet whole
+  h2::test::ServerFrames frames; // output read
+  size_t seen = 0;
   size_t maxFrame = kMaxFrame;
   bool raisedFrameSize = false;
   size_t at = 0;
@@ -167,9 +198,13 @@ Violation checkH2Server(const uint8_t* data, size_t size) {
   auto read = [&](size_t n) -> Violation {
     std::string_view out = session.pendingOutput();
     n = std::min(n, out.size());
-    outRest.append(out.substr(0, n));
+    frames.read(std::string(out.substr(0, n)));
     session.consumed(n);
-    return checkFrames(outRest, raisedFrameSize ? (1u << 24) - 1 : maxFrame);
+    if (frames.frames.size() > 256) { // keep the memory of long runs bounded
+      frames.frames.erase(frames.frames.begin(), frames.frames.begin() + seen);
+      seen = 0;
+    }
+    return checkOutput(frames, seen, raisedFrameSize ? (1u << 24) - 1 : maxFrame);
   };
   for (int records = 0; at < size && records < 4096; records++) {
     uint8_t op = data[at++];

@@ -26,8 +26,10 @@ namespace tide::fuzz {
 // the body (chunked bodies end where the chunked decoder ends them, content-length ones carry
 // that many bytes); events come in order (head, body, end, closed once, nothing after);
 // openStreams() counts the heads not closed and never passes the stream limit; the output is
-// whole frames within the client's frame size; the session's buffers stay within their bounds;
-// a connection error stays one and ends in wantsClose() once the output is read.
+// whole frames within the client's frame size, whose header blocks decode to fields HTTP/2
+// allows (lowercase token names, no connection-specific field, no CR, LF or NUL in values); the
+// session's buffers stay within their bounds; a connection error stays one and ends in wantsClose()
+// once the output is read.
 Violation checkH2Server(const uint8_t* data, size_t size);
 
 } // namespace tide::fuzz

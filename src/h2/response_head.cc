@@ -1,5 +1,7 @@
 #include "h2/response_head.h"
 
+#include "http1/serializer.h"
+
 namespace tide::h2 {
 
 namespace {
@@ -56,6 +58,54 @@ void buildResponseHeaders(const http1::MessageHead& head, std::string& arena,
     nva.push_back({bytes(arena.data() + at), bytes(f.value.data()), f.name.size(), f.value.size(),
                    NGHTTP2_NV_FLAG_NONE});
     at += f.name.size();
+  }
+}
+
+void buildTrailerFields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& nva) {
+  arena.clear();
+  nva.clear();
+  struct Piece {
+    size_t name, nameLen, value, valueLen;
+  };
+  std::vector<Piece> pieces; // offsets first: the arena must not move under the views
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+      value.remove_suffix(1);
+    }
+    if (!http1::isFieldName(name) || !http1::isFieldValue(value)) {
+      continue;
+    }
+    std::string lowerName;
+    for (char c : name) {
+      lowerName.push_back(lower(c));
+    }
+    if (lowerName == "content-length" || lowerName == "transfer-encoding" ||
+        lowerName == "connection" || lowerName == "keep-alive" || lowerName == "proxy-connection" ||
+        lowerName == "upgrade" || lowerName == "te" || lowerName == "trailer" ||
+        lowerName == "host") {
+      continue;
+    }
+    Piece p{arena.size(), name.size(), 0, value.size()};
+    arena += lowerName;
+    p.value = arena.size();
+    arena += value;
+    pieces.push_back(p);
+  }
+  auto bytes = [&](size_t at) { return reinterpret_cast<uint8_t*>(arena.data() + at); };
+  for (const Piece& p : pieces) {
+    nva.push_back({bytes(p.name), bytes(p.value), p.nameLen, p.valueLen, NGHTTP2_NV_FLAG_NONE});
   }
 }
 

@@ -9,6 +9,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tide::h2 {
@@ -17,5 +18,11 @@ namespace tide::h2 {
 // changes. The head's views must still be valid.
 void buildResponseHeaders(const http1::MessageHead& head, std::string& arena,
                           std::vector<nghttp2_nv>& nva);
+
+// The trailer field lines of a chunked body ("name: value\r\n" each, as http1::ChunkedDecoder
+// gives them) as an HTTP/2 trailer list: names lowercased; lines that are not a valid field,
+// and the fields a trailer section must not carry (framing, connection-specific, Host), are
+// left out.
+void buildTrailerFields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& nva);
 
 } // namespace tide::h2

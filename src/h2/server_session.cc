@@ -37,6 +37,7 @@ struct ServerSession::Stream {
   uint64_t contentLeft = 0;     // framing == ContentLength
   http1::ChunkedDecoder chunks; // framing == Chunked
   std::string body;             // response body bytes not yet in DATA frames, from bodyOff
+  std::string trailers;         // the target's trailer lines (chunked), sent after the body
   size_t bodyOff = 0;
   bool dataDeferred = false;   // nghttp2 waits for body bytes (resume_data)
   bool wantsWritable = false;  // submitResponse() took less than it was given
@@ -87,22 +88,30 @@ struct Callbacks {
     return 0;
   }
 
-  static ssize_t readBody(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* dataFlags,
-                          nghttp2_data_source* source, void*) {
+  static ssize_t readBody(nghttp2_session* session, int32_t, uint8_t*, size_t length,
+                          uint32_t* dataFlags, nghttp2_data_source* source, void*) {
     auto* st = static_cast<ServerSession::Stream*>(source->ptr);
     size_t avail = st->bodyPending();
-    if (avail == 0) {
-      if (st->bodyEnded) {
-        *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
-        return 0;
-      }
+    if (avail == 0 && !st->bodyEnded) {
       st->dataDeferred = true;
       return NGHTTP2_ERR_DEFERRED;
     }
     size_t n = std::min(length, avail);
-    *dataFlags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n > 0) {
+      *dataFlags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    }
     if (n == avail && st->bodyEnded) {
       *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st->trailers.empty()) {
+        // The target's trailers (gRPC's grpc-status) end the stream in a HEADERS frame.
+        static thread_local std::string arena;
+        static thread_local std::vector<nghttp2_nv> nva;
+        buildTrailerFields(st->trailers, arena, nva);
+        std::string().swap(st->trailers);
+        if (!nva.empty() && nghttp2_submit_trailer(session, st->id, nva.data(), nva.size()) == 0) {
+          *dataFlags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+      }
     }
     return static_cast<ssize_t>(n);
   }
@@ -633,7 +642,7 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
     }
     case http1::BodyFraming::Chunked: {
       size_t used = 0;
-      auto r = st.chunks.decode(p, use, &used, &st.body, nullptr); // trailers dropped
+      auto r = st.chunks.decode(p, use, &used, &st.body, &st.trailers);
       use = used;
       if (r == http1::ChunkedDecoder::Result::Done) {
         st.bodyEnded = true;
@@ -736,7 +745,7 @@ size_t ServerSession::bufferedBytes() const {
   size_t n = out_.capacity() + scratch_.capacity();
   for (const Stream* st = streams_; st != nullptr; st = st->next) {
     n += sizeof(Stream) + st->body.capacity() + st->responseHead.capacity() +
-         st->request.bufferedBytes();
+         st->trailers.capacity() + st->request.bufferedBytes();
   }
   return n;
 }

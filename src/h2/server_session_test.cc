@@ -186,13 +186,23 @@ TEST(ServerSession, ChunkedResponseIsDechunkedInPiecesOfAnySize) {
       heads.push_back(&f);
     }
   }
-  ASSERT_EQ(heads.size(), 2u);
+  ASSERT_EQ(heads.size(), 3u); // 100, 200, trailers
   EXPECT_EQ(c.field(heads[0], ":status"), "100");
   EXPECT_EQ(c.field(heads[1], ":status"), "200");
   EXPECT_EQ(c.field(heads[1], "transfer-encoding"), "<none>");
   EXPECT_EQ(c.field(heads[1], "trailer"), "<none>");
   EXPECT_EQ(c.server.dataOf(1), "hello world");
   EXPECT_TRUE(c.rec.streams[1].closed);
+  // The trailer section goes as trailers (a HEADERS frame ending the stream).
+  const Frame* t = nullptr;
+  for (const Frame& f : c.server.frames) {
+    if (f.type == test::kHeaders && f.stream == 1) {
+      t = &f;
+    }
+  }
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->flags & test::kEndStream);
+  EXPECT_EQ(c.field(t, "x"), "1");
 }
 
 TEST(ServerSession, HeadResponseHasNoBodyAndUntilCloseEndsAtEndResponse) {

@@ -152,6 +152,7 @@ public:
   ServerFrames& operator=(const ServerFrames&) = delete;
 
   std::vector<Frame> frames;
+  bool hpackError = false; // a header block did not decode
 
   void read(const std::string& in) {
     rest_ += in;
@@ -205,7 +206,8 @@ private:
       ssize_t n =
           nghttp2_hd_inflate_hd2(inflater_, &nv, &flags, in, inlen, (f.flags & kEndHeaders) != 0);
       if (n < 0) {
-        abort();
+        hpackError = true;
+        return;
       }
       in += n;
       inlen -= static_cast<size_t>(n);
