@@ -40,6 +40,7 @@ constexpr struct {
     {"fuzz_metric_data", checkMetricData},
     {"fuzz_template", checkTemplateText},
     {"fuzz_h2_server", checkH2Server},
+    {"fuzz_h2_client", checkH2Client},
 };
 
 struct Seed {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz_h2_server (fuzz/corpus/fuzz_h2_server/): scripts of records
-as fuzz/h2_properties.h describes them, with HTTP/2 frames written by hand (HPACK literals
-without indexing, or indexed references). Run from the repository's root; rewrites the seeds."""
+"""Writes the seed corpora of fuzz_h2_server and fuzz_h2_client (fuzz/corpus/<target>/): scripts
+of records as fuzz/h2_properties.h describes them, with HTTP/2 frames written by hand (HPACK
+literals without indexing, or indexed references). Run from the repository's root; rewrites the
+seeds it names."""
 import os
 import struct
 
@@ -143,8 +144,78 @@ seeds = {
     "garbage": client(b"\x00\x01\x02 not a frame at all") + read(),
 }
 
-os.makedirs(OUT, exist_ok=True)
-for name, data in sorted(seeds.items()):
-    with open(os.path.join(OUT, name), "wb") as f:
-        f.write(data)
-print(f"{len(seeds)} seeds in {OUT}")
+
+# The client target: 1|k<<2 submits request k (0 GET, 1 HEAD, 2 POST with a length, 3 PUT
+# chunked with trailers), 0 feeds target bytes, 2 lets the target read, 3 hands credit back.
+def target(b):
+    out = b""
+    while b:
+        piece, b = b[:4095], b[4095:]
+        out += bytes([0]) + struct.pack("<H", len(piece)) + piece
+    return out
+
+
+def submit(k):
+    return bytes([1 | (k << 2)])
+
+
+def target_reads():
+    return bytes([2]) + struct.pack("<H", 4095)
+
+
+CREDIT = bytes([3 | (2 << 2)])
+TSTART = settings() + frame(SETTINGS, ACK, 0)
+
+
+def status(code, extra=()):
+    return block([(":status", str(code))] + list(extra))
+
+
+client_seeds = {
+    "get-content-length": submit(0) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS, 1, status(200, [("content-length", "5")]))
+             + frame(DATA, END_STREAM, 1, b"hello")) + CREDIT,
+    "get-chunked": submit(0) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS, 1, status(200))
+             + frame(DATA, 0, 1, b"abc") + frame(DATA, END_STREAM, 1, b"de")) + CREDIT,
+    "grpc-trailers": submit(2) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS, 1, status(200, [("content-type",
+                                                                   "application/grpc")]))
+             + frame(DATA, 0, 1, b"\0\0\0\0\x02hi")
+             + frame(HEADERS, END_HEADERS | END_STREAM, 1, block([("grpc-status", "0")]))),
+    "grpc-trailers-only": submit(2) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                            status(200, [("grpc-status", "14"), ("grpc-message", "down")]))),
+    "head": submit(1) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                            status(200, [("content-length", "9")]))),
+    "interim-then-204": submit(3) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS, 1, status(100))
+             + frame(HEADERS, END_HEADERS | END_STREAM, 1, status(204))),
+    "two-streams": submit(0) + submit(3) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS, 3, status(200))
+             + frame(HEADERS, END_HEADERS, 1, status(404, [("content-length", "0")]))
+             + frame(DATA, END_STREAM, 1) + frame(DATA, END_STREAM, 3, b"x")) + CREDIT,
+    "reset-by-target": submit(0) + target_reads()
+    + target(TSTART + frame(RST, 0, 1, struct.pack(">I", 7))),
+    "goaway-from-target": submit(0) + submit(0) + target_reads()
+    + target(TSTART + frame(GOAWAY, 0, 0, struct.pack(">II", 1, 0))
+             + frame(HEADERS, END_HEADERS | END_STREAM, 1, status(200))),
+    "window-updates": submit(2) + target_reads()
+    + target(settings([(4, 1)]) + frame(SETTINGS, ACK, 0) + frame(WINDOW, 0, 1,
+                                                                  struct.pack(">I", 100)))
+    + target_reads(),
+    "invalid-connection-header": submit(0) + target_reads()
+    + target(TSTART + frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                            status(200, [("connection", "close")]))),
+    "invalid-garbage": submit(0) + target(b"HTTP/1.1 200 OK\r\n\r\n"),
+    "local-goaway-and-reset": submit(0) + submit(1) + bytes([3]) + bytes([3 | (1 << 2)])
+    + target_reads() + target(TSTART),
+}
+
+for out, corpus in ((OUT, seeds), ("fuzz/corpus/fuzz_h2_client", client_seeds)):
+    os.makedirs(out, exist_ok=True)
+    for name, data in sorted(corpus.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print(f"{len(corpus)} seeds in {out}")

@@ -1,5 +1,6 @@
 #include "h2_properties.h"
 
+#include "h2/client_session.h"
 #include "h2/server_session.h"
 #include "h2/test_frames.h"
 #include "http1/chunked.h"
@@ -292,6 +293,174 @@ Violation checkH2Server(const uint8_t* data, size_t size) {
   }
   PROPERTY(!failed || session.wantsClose(), "a failed connection wants to be closed");
   return {};
+}
+
+namespace {
+
+struct ResponseLog {
+  bool head = false; // HEAD request: no body
+  std::string bytes;
+  bool ended = false;
+  bool closed = false;
+};
+
+struct ClientChecker : h2::ClientHandler {
+  std::map<int32_t, ResponseLog> streams;
+  std::map<int32_t, size_t> credit;
+  Violation first;
+  void onResponseBytes(int32_t id, std::string_view b, size_t c) override {
+    ResponseLog& s = streams[id];
+    NOTE(!s.ended && !s.closed, "response bytes come before the end");
+    s.bytes += b;
+    credit[id] += c;
+  }
+  void onResponseEnd(int32_t id) override {
+    ResponseLog& s = streams[id];
+    NOTE(!s.ended && !s.closed, "a response ends once");
+    s.ended = true;
+    if (Violation v = checkResponse(s)) {
+      NOTE(false, v.property);
+    }
+  }
+  void onRequestWritable(int32_t id) override {
+    NOTE(streams.count(id) && !streams[id].closed, "writable only for an open stream");
+  }
+  void onStreamClosed(int32_t id, h2::ErrorCode) override {
+    ResponseLog& s = streams[id];
+    NOTE(!s.closed, "a stream closes once");
+    s.closed = true;
+  }
+
+  // A whole response: interim heads, a final head, exactly its body.
+  static Violation checkResponse(const ResponseLog& s) {
+    size_t at = 0;
+    for (int heads = 0; heads < 64; heads++) {
+      http1::MessageHead h;
+      http1::ParseStatus ps =
+          http1::parseResponseHead(s.bytes.data() + at, s.bytes.size() - at, 1 << 20, s.head, h);
+      PROPERTY(ps == http1::ParseStatus::Complete, "a response head parses strictly");
+      at += h.length;
+      if (h.status < 200) {
+        continue;
+      }
+      std::string_view body(s.bytes.data() + at, s.bytes.size() - at);
+      switch (h.framing) {
+      case http1::BodyFraming::None:
+        PROPERTY(body.empty(), "a response without a body has none");
+        break;
+      case http1::BodyFraming::ContentLength:
+        PROPERTY(body.size() == h.contentLength, "a body with a length carries that many bytes");
+        break;
+      case http1::BodyFraming::Chunked: {
+        http1::ChunkedDecoder d;
+        size_t used = 0;
+        auto r = d.scan(body.data(), body.size(), &used);
+        PROPERTY(r == http1::ChunkedDecoder::Result::Done && used == body.size(),
+                 "a chunked body ends exactly at its end");
+        break;
+      }
+      case http1::BodyFraming::UntilClose:
+        PROPERTY(false, "a response from an HTTP/2 target is never read until close");
+      }
+      return {};
+    }
+    PROPERTY(false, "a response has a final head");
+    return {};
+  }
+};
+
+struct Request {
+  const char* bytes;
+  bool head;
+};
+constexpr Request kRequests[] = {
+    {"GET /a HTTP/1.1\r\nHost: t.test\r\nAccept: */*\r\n\r\n", false},
+    {"HEAD /h HTTP/1.1\r\nHost: t.test\r\n\r\n", true},
+    {"POST /pkg.Svc/Call HTTP/1.1\r\nHost: t.test\r\nContent-Type: application/grpc\r\n"
+     "TE: trailers\r\nContent-Length: 5\r\n\r\nhello",
+     false},
+    {"PUT /u HTTP/1.1\r\nHost: t.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+     "0\r\nx-sum: 1\r\n\r\n",
+     false},
+};
+
+} // namespace
+
+Violation checkH2Client(const uint8_t* data, size_t size) {
+  h2::ClientLimits limits;
+  limits.maxHeaderListBytes = 2048;
+  limits.maxRequestBufferBytes = 1024;
+  limits.outputHighWaterBytes = 4096;
+  limits.initialWindowBytes = 4096;
+  limits.connectionWindowBytes = 65535;
+  ClientChecker checker;
+  Violation& first = checker.first;
+  h2::ClientSession session(checker, limits);
+  size_t at = 0;
+  auto u16 = [&]() -> size_t {
+    size_t v = 0;
+    if (at < size) {
+      v = data[at++];
+    }
+    if (at < size) {
+      v |= size_t{data[at++]} << 8;
+    }
+    return v & 4095;
+  };
+  bool failed = false;
+  for (int records = 0; at < size && records < 4096; records++) {
+    uint8_t op = data[at++];
+    switch (op & 3) {
+    case 0: {
+      size_t n = std::min(u16(), size - at);
+      Status st = session.feed(data + at, n);
+      at += n;
+      PROPERTY(!failed || !st.isOk(), "a failed connection stays failed");
+      failed = failed || !st.isOk();
+      break;
+    }
+    case 1: {
+      const Request& r = kRequests[(op >> 2) % (sizeof(kRequests) / sizeof(kRequests[0]))];
+      std::string_view bytes(r.bytes);
+      size_t taken = 0;
+      Result<int32_t> id = session.submitRequest(bytes.data(), bytes.size(), &taken);
+      if (id.isOk()) {
+        PROPERTY(taken == bytes.size(), "a small request is taken whole");
+        PROPERTY(checker.streams.count(id.value()) == 0, "a stream id is new");
+        checker.streams[id.value()].head = r.head;
+      } else {
+        PROPERTY(taken == 0, "a refused request takes nothing");
+      }
+      break;
+    }
+    case 2: {
+      size_t n = std::min(u16(), session.pendingOutput().size());
+      session.consumed(n);
+      break;
+    }
+    case 3:
+      if ((op >> 2) % 8 == 0) {
+        session.goAway();
+      } else if ((op >> 2) % 8 == 1 && !checker.streams.empty()) {
+        session.resetStream(checker.streams.rbegin()->first, h2::ErrorCode::Cancel);
+      } else {
+        for (auto& [id, c] : checker.credit) {
+          session.consumeResponseBody(id, c);
+        }
+        checker.credit.clear();
+      }
+      break;
+    }
+    if (first) {
+      return first;
+    }
+    size_t open = 0;
+    for (auto& [id, s] : checker.streams) {
+      open += s.closed ? 0 : 1;
+    }
+    PROPERTY(session.openStreams() == open, "openStreams counts the streams not closed");
+  }
+  return first;
 }
 
 } // namespace tide::fuzz

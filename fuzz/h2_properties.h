@@ -32,4 +32,19 @@ namespace tide::fuzz {
 // once the output is read.
 Violation checkH2Server(const uint8_t* data, size_t size);
 
+// Reads data as a script for h2::ClientSession (HTTP/2 to a target), records led by one byte
+// whose low 2 bits say what it is:
+//   0  target bytes: 2 bytes of length (little endian, at most 4095), then the bytes, fed to
+//      the session (the target's SETTINGS are the seeds' first bytes)
+//   1  a request (the lead byte's high bits pick one of a fixed set: GET, HEAD, POST with a
+//      length, PUT chunked with trailers), submitted whole
+//   2  the target reads: 2 bytes of how many output bytes
+//   3  response credit handed back, or (high bits) a reset or goAway()
+// Checked: what each stream gives back is an HTTP/1.1 response tide's strict parser reads:
+// interim heads, then one final head (no body for HEAD, 204, 304), then exactly the body its
+// framing names, ending when onResponseEnd says so (a chunked body with its trailer section
+// ends where ChunkedDecoder ends it); events in order, each stream closed once; submitRequest
+// takes the whole request or refuses it.
+Violation checkH2Client(const uint8_t* data, size_t size);
+
 } // namespace tide::fuzz

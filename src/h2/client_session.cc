@@ -509,15 +509,17 @@ Status ClientSession::feed(const uint8_t* data, size_t size) {
   pump();
   if (rv < 0 || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))) {
     // The connection is over (an error, or the target's GOAWAY): streams still open are cut.
-    failed_ = failed_ || openStreams_ > 0;
+    bool cut = openStreams_ > 0;
+    failed_ = failed_ || cut;
     while (streams_ != nullptr) {
       int32_t id = streams_->id;
       dropStream(streams_);
       handler_.onStreamClosed(id, ErrorCode::ProtocolError);
     }
-  }
-  if (rv < 0) {
-    return Status("H2ConnectionError", nghttp2_strerror(static_cast<int>(rv)));
+    if (rv < 0 || cut) {
+      return Status("H2ConnectionError", rv < 0 ? nghttp2_strerror(static_cast<int>(rv))
+                                                : "the target ended the connection mid-stream");
+    }
   }
   return Status::ok();
 }
