@@ -208,8 +208,13 @@ struct ClientCallbacks {
     if (ec == ErrorCode::NoError && !st->responseEnded) {
       ec = ErrorCode::InternalError; // closed without a whole response
     }
+    bool known = st != s.submitting_; // the owner has its id
     s.dropStream(st);
-    s.handler_.onStreamClosed(id, ec);
+    if (known) {
+      s.handler_.onStreamClosed(id, ec);
+    } else {
+      s.submitting_ = nullptr; // submitRequest() refuses it instead
+    }
     return 0;
   }
 };
@@ -354,7 +359,7 @@ void ClientSession::responseEnd(Stream& st) {
 
 Result<int32_t> ClientSession::submitRequest(const char* data, size_t size, size_t* taken) {
   *taken = 0;
-  if (failed_ || goingAway_) {
+  if (failed_ || goingAway_ || !nghttp2_session_check_request_allowed(session_)) {
     return Status("H2ConnectionError", "the connection to the target takes no new requests");
   }
   static thread_local http1::MessageHead head;
@@ -439,7 +444,15 @@ Result<int32_t> ClientSession::submitRequest(const char* data, size_t size, size
   size_t more = 0;
   takeBody(*st, data + head.length, size - head.length, &more);
   *taken += more;
+  // A stream nghttp2 closes while it is being sent (the target's GOAWAY came first, a head too
+  // large to send) is refused here, never announced by onStreamClosed for an id not yet known.
+  submitting_ = st;
   pump();
+  if (submitting_ == nullptr) {
+    *taken = 0;
+    return Status("H2StreamRefused", "the target's connection did not take the request");
+  }
+  submitting_ = nullptr;
   return id;
 }
 

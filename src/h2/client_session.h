@@ -104,6 +104,7 @@ private:
   std::string out_;
   size_t outStart_ = 0;
   Stream* streams_ = nullptr;
+  Stream* submitting_ = nullptr; // the stream submitRequest() is sending (null: it was closed)
   size_t openStreams_ = 0;
   bool failed_ = false;
   bool goingAway_ = false;

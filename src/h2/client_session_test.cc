@@ -220,6 +220,20 @@ TEST(ClientSession, GoAwayRefusesNewRequests) {
   EXPECT_TRUE(p.client.wantsClose());
 }
 
+TEST(ClientSession, AfterTheTargetsGoAwayRequestsAreRefusedWithoutEvents) {
+  Pair p;
+  p.request("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  p.target.goAway();
+  p.pump();
+  size_t taken = 0;
+  std::string r = "GET /2 HTTP/1.1\r\nHost: t\r\n\r\n";
+  EXPECT_FALSE(p.client.submitRequest(r.data(), r.size(), &taken).isOk());
+  EXPECT_EQ(taken, 0u);
+  EXPECT_EQ(p.clientLog.streams.count(3), 0u); // no event for a stream never given an id
+  p.respond(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_TRUE(p.clientLog.streams[1].ended);
+}
+
 TEST(ClientSession, NotAWholeHeadIsRefused) {
   ClientLog log;
   ClientSession s(log);
