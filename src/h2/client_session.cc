@@ -27,7 +27,7 @@ struct ClientSession::Stream {
   bool wantsWritable = false;
   bool methodHead = false;
   // The response.
-  int blockStatus = 0;     // :status of the header block being read (0: trailers)
+  int blockStatus = -1;    // :status of the header block being read (-1: none, trailers)
   uint32_t blockBytes = 0; // its decoded size
   bool blockTooLarge = false;
   bool hasContentLength = false;
@@ -108,7 +108,7 @@ struct ClientCallbacks {
   static int beginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void*) {
     ClientSession::Stream* st = streamOf(session, frame->hd.stream_id);
     if (st != nullptr) {
-      st->blockStatus = 0;
+      st->blockStatus = -1;
       st->blockBytes = 0;
       st->blockTooLarge = false;
       st->blockFields.clear();
@@ -158,7 +158,12 @@ struct ClientCallbacks {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
         return 0;
       }
-      if (st->blockStatus != 0) {
+      if (st->blockStatus >= 0 && (st->blockStatus < 100 || st->blockStatus > 599)) {
+        // "000" or "096": three digits to nghttp2, no status to HTTP (RFC 9110 §15).
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+      }
+      if (st->blockStatus >= 0) {
         s.responseHead(*st, end);
       } else if (end) {
         s.scratch_.clear();

@@ -234,6 +234,28 @@ TEST(ClientSession, AfterTheTargetsGoAwayRequestsAreRefusedWithoutEvents) {
   EXPECT_TRUE(p.clientLog.streams[1].ended);
 }
 
+TEST(ClientSession, AStatusOutsideHttpsRangeResetsTheStream) {
+  // A target that answers :status 096 (three digits, as nghttp2 checks): written by hand.
+  ClientLog log;
+  ClientSession s(log);
+  log.session = &s;
+  std::string r = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+  size_t taken = 0;
+  ASSERT_TRUE(s.submitRequest(r.data(), r.size(), &taken).isOk());
+  s.consumed(s.pendingOutput().size());
+  std::string block = std::string("\x00\x07:status\x03"
+                                  "096",
+                                  13);
+  std::string frames;
+  frames += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9); // SETTINGS
+  frames += std::string("\x00\x00\x0d\x01\x05\x00\x00\x00\x01", 9) + block;
+  ASSERT_TRUE(s.feed(reinterpret_cast<const uint8_t*>(frames.data()), frames.size()).isOk());
+  EXPECT_TRUE(log.streams[1].closed);
+  EXPECT_NE(log.streams[1].code, ErrorCode::NoError); // (the HEADERS ended the stream too)
+  EXPECT_EQ(log.streams[1].bytes, "");
+  EXPECT_FALSE(log.streams[1].ended);
+}
+
 TEST(ClientSession, NotAWholeHeadIsRefused) {
   ClientLog log;
   ClientSession s(log);
