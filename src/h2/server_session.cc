@@ -10,7 +10,6 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 namespace tide::h2 {

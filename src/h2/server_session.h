@@ -97,8 +97,8 @@ public:
   virtual void onStreamClosed(int32_t streamId, ErrorCode code) = 0;
 };
 
-// What feed() found (the connection's fate). Not ok: the session has queued a GOAWAY (when it
-// could); write pendingOutput(), then close.
+// One client connection's HTTP/2 state. Costs about 26 KB of heap idle (16 KiB of it nghttp2's
+// outbound frame buffer); each stream allocates its state once, frames allocate nothing.
 class ServerSession {
 public:
   ServerSession(ServerHandler& handler, const ServerLimits& limits = {});
