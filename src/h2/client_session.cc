@@ -1,5 +1,6 @@
 #include "h2/client_session.h"
 
+#include "h2/outgoing.h"
 #include "h2/response_head.h"
 #include "http1/chunked.h"
 #include "http1/parser.h"
@@ -15,15 +16,11 @@ struct ClientSession::Stream {
   int32_t id = 0;
   Stream* prev = nullptr;
   Stream* next = nullptr;
-  // The request body, in HTTP/2 DATA from `body` (from bodyOff), then its trailers.
+  // The request body, in HTTP/2 DATA, then its trailers (a chunked body's trailer section).
   http1::BodyFraming framing = http1::BodyFraming::None;
   uint64_t contentLeft = 0;
   http1::ChunkedDecoder chunks;
-  std::string body;
-  size_t bodyOff = 0;
-  std::string trailers; // the request's chunked trailer lines
-  bool bodyEnded = false;
-  bool dataDeferred = false;
+  OutgoingBody body;
   bool wantsWritable = false;
   bool methodHead = false;
   // The response.
@@ -36,73 +33,12 @@ struct ClientSession::Stream {
   bool chunked = false;    // the response body goes chunked
   bool responseEnded = false;
   size_t creditOut = 0; // response payload given, not yet consumed
-
-  size_t bodyPending() const { return body.size() - bodyOff; }
 };
 
 struct ClientCallbacks {
   static ClientSession& self(void* p) { return *static_cast<ClientSession*>(p); }
   static ClientSession::Stream* streamOf(nghttp2_session* session, int32_t id) {
     return static_cast<ClientSession::Stream*>(nghttp2_session_get_stream_user_data(session, id));
-  }
-
-  static ssize_t send(nghttp2_session*, const uint8_t* data, size_t length, int, void* user) {
-    ClientSession& s = self(user);
-    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
-      return NGHTTP2_ERR_WOULDBLOCK;
-    }
-    s.out_.append(reinterpret_cast<const char*>(data), length);
-    return static_cast<ssize_t>(length);
-  }
-
-  static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd, size_t length,
-                      nghttp2_data_source* source, void* user) {
-    ClientSession& s = self(user);
-    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
-      return NGHTTP2_ERR_WOULDBLOCK;
-    }
-    auto* st = static_cast<ClientSession::Stream*>(source->ptr);
-    s.out_.append(reinterpret_cast<const char*>(framehd), 9);
-    if (frame->data.padlen > 0) {
-      s.out_.push_back(static_cast<char>(frame->data.padlen - 1));
-    }
-    s.out_.append(st->body, st->bodyOff, length);
-    if (frame->data.padlen > 1) {
-      s.out_.append(frame->data.padlen - 1, '\0');
-    }
-    st->bodyOff += length;
-    if (st->bodyOff == st->body.size()) {
-      st->body.clear();
-      st->bodyOff = 0;
-    }
-    return 0;
-  }
-
-  static ssize_t readBody(nghttp2_session* session, int32_t, uint8_t*, size_t length,
-                          uint32_t* dataFlags, nghttp2_data_source* source, void*) {
-    auto* st = static_cast<ClientSession::Stream*>(source->ptr);
-    size_t avail = st->bodyPending();
-    if (avail == 0 && !st->bodyEnded) {
-      st->dataDeferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = std::min(length, avail);
-    if (n > 0) {
-      *dataFlags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    }
-    if (n == avail && st->bodyEnded) {
-      *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!st->trailers.empty()) {
-        static thread_local std::string arena;
-        static thread_local std::vector<nghttp2_nv> nva;
-        buildTrailerFields(st->trailers, arena, nva);
-        std::string().swap(st->trailers);
-        if (!nva.empty() && nghttp2_submit_trailer(session, st->id, nva.data(), nva.size()) == 0) {
-          *dataFlags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    }
-    return static_cast<ssize_t>(n);
   }
 
   static int beginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void*) {
@@ -232,8 +168,8 @@ const nghttp2_session_callbacks* clientCallbacks() {
     if (nghttp2_session_callbacks_new(&c) != 0) {
       abort();
     }
-    nghttp2_session_callbacks_set_send_callback(c, ClientCallbacks::send);
-    nghttp2_session_callbacks_set_send_data_callback(c, ClientCallbacks::sendData);
+    nghttp2_session_callbacks_set_send_callback(c, FrameOutput::sendCallback<ClientSession>);
+    nghttp2_session_callbacks_set_send_data_callback(c, OutgoingBody::sendDataCallback);
     nghttp2_session_callbacks_set_on_begin_headers_callback(c, ClientCallbacks::beginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(c, ClientCallbacks::header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(c, ClientCallbacks::frameRecv);
@@ -263,7 +199,7 @@ bool equalsLower(std::string_view a, std::string_view lowerB) {
 } // namespace
 
 ClientSession::ClientSession(ClientHandler& handler, const ClientLimits& limits)
-    : handler_(handler), limits_(limits) {
+    : handler_(handler), limits_(limits), output_(limits.outputHighWaterBytes) {
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) {
     abort();
@@ -428,17 +364,19 @@ Result<int32_t> ClientSession::submitRequest(const char* data, size_t size, size
   st->framing = head.framing;
   st->contentLeft = head.contentLength;
   st->methodHead = head.method == "HEAD";
-  st->bodyEnded = head.framing == http1::BodyFraming::None;
+  st->body.ended = head.framing == http1::BodyFraming::None;
+  st->body.output = &output_;
   nghttp2_data_provider prd;
-  prd.source.ptr = st;
-  prd.read_callback = ClientCallbacks::readBody;
+  prd.source.ptr = &st->body;
+  prd.read_callback = OutgoingBody::readCallback;
   int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
-                                      st->bodyEnded ? nullptr : &prd, st);
+                                      st->body.ended ? nullptr : &prd, st);
   if (id < 0) {
     delete st;
     return Status("H2StreamRefused", nghttp2_strerror(id));
   }
   st->id = id;
+  st->body.streamId = id;
   st->next = streams_;
   if (streams_ != nullptr) {
     streams_->prev = st;
@@ -474,28 +412,25 @@ size_t ClientSession::submitRequestBody(int32_t streamId, const char* data, size
 
 bool ClientSession::takeBody(Stream& st, const char* data, size_t size, size_t* taken) {
   *taken = 0;
-  if (st.bodyEnded) {
+  if (st.body.ended) {
     return true;
   }
-  size_t room = limits_.maxRequestBufferBytes > st.bodyPending()
-                    ? limits_.maxRequestBufferBytes - st.bodyPending()
+  size_t room = limits_.maxRequestBufferBytes > st.body.pending()
+                    ? limits_.maxRequestBufferBytes - st.body.pending()
                     : 0;
-  if (st.bodyOff > 0 && st.bodyOff >= st.body.size() / 2) {
-    st.body.erase(0, st.bodyOff);
-    st.bodyOff = 0;
-  }
   size_t use = std::min(size, room);
   if (st.framing == http1::BodyFraming::ContentLength) {
     use = static_cast<size_t>(std::min<uint64_t>(use, st.contentLeft));
     st.body.append(data, use);
     st.contentLeft -= use;
-    st.bodyEnded = st.contentLeft == 0;
+    st.body.ended = st.contentLeft == 0;
   } else {
     size_t used = 0;
-    auto r = st.chunks.decode(data, use, &used, &st.body, &st.trailers);
+    st.body.compact();
+    auto r = st.chunks.decode(data, use, &used, &st.body.bytes, &st.body.trailers);
     use = used;
     if (r == http1::ChunkedDecoder::Result::Done) {
-      st.bodyEnded = true;
+      st.body.ended = true;
     } else if (r != http1::ChunkedDecoder::Result::NeedMore) {
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
       *taken = size;
@@ -503,13 +438,10 @@ bool ClientSession::takeBody(Stream& st, const char* data, size_t size, size_t* 
     }
   }
   *taken = use;
-  if (use < size && !st.bodyEnded) {
+  if (use < size && !st.body.ended) {
     st.wantsWritable = true;
   }
-  if (st.dataDeferred && (st.bodyPending() > 0 || st.bodyEnded)) {
-    st.dataDeferred = false;
-    nghttp2_session_resume_data(session_, st.id);
-  }
+  st.body.resume(session_);
   return true;
 }
 
@@ -543,14 +475,7 @@ Status ClientSession::feed(const uint8_t* data, size_t size) {
 }
 
 void ClientSession::consumed(size_t n) {
-  outStart_ += std::min(n, out_.size() - outStart_);
-  if (outStart_ == out_.size()) {
-    out_.clear();
-    outStart_ = 0;
-  } else if (outStart_ > out_.size() / 2) {
-    out_.erase(0, outStart_);
-    outStart_ = 0;
-  }
+  output_.consumed(n);
   pump();
 }
 
@@ -568,7 +493,7 @@ void ClientSession::pump() {
   for (int round = 0; round < 4; round++) {
     writable_.clear();
     for (Stream* st = streams_; st != nullptr; st = st->next) {
-      if (st->wantsWritable && st->bodyPending() < limits_.maxRequestBufferBytes / 2) {
+      if (st->wantsWritable && st->body.pending() < limits_.maxRequestBufferBytes / 2) {
         st->wantsWritable = false;
         writable_.push_back(st->id);
       }

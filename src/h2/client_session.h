@@ -12,6 +12,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "h2/outgoing.h"
 #include "h2/server_session.h" // ErrorCode
 
 #include <cstddef>
@@ -62,9 +63,7 @@ public:
   // GOAWAY), then close.
   Status feed(const uint8_t* data, size_t size);
   // Bytes to write to the target (the connection preface first), valid until the next call.
-  std::string_view pendingOutput() const {
-    return {out_.data() + outStart_, out_.size() - outStart_};
-  }
+  std::string_view pendingOutput() const { return output_.pending(); }
   void consumed(size_t n);
 
   // Starts a request from HTTP/1.1 request bytes whose head is whole in data (the balancer's
@@ -91,6 +90,7 @@ public:
 
 private:
   friend struct ClientCallbacks;
+  friend class FrameOutput;
   void pump();
   Stream* stream(int32_t streamId) const;
   void dropStream(Stream* st);
@@ -101,8 +101,7 @@ private:
   ClientHandler& handler_;
   ClientLimits limits_;
   nghttp2_session* session_ = nullptr;
-  std::string out_;
-  size_t outStart_ = 0;
+  FrameOutput output_; // frames produced, not yet written
   Stream* streams_ = nullptr;
   Stream* submitting_ = nullptr; // the stream submitRequest() is sending (null: it was closed)
   size_t openStreams_ = 0;

@@ -1,5 +1,6 @@
 #include "h2/server_session.h"
 
+#include "h2/outgoing.h"
 #include "h2/request_head.h"
 #include "h2/response_head.h"
 #include "http1/chunked.h"
@@ -31,18 +32,13 @@ struct ServerSession::Stream {
   std::string responseHead;  // bytes of a head not yet complete
   bool headSent = false;     // the final head was submitted
   bool responseDone = false; // every response byte the session wants was taken
-  bool bodyEnded = false;    // the body's last byte is in `body`
   http1::BodyFraming framing = http1::BodyFraming::None;
   uint64_t contentLeft = 0;     // framing == ContentLength
   http1::ChunkedDecoder chunks; // framing == Chunked
-  std::string body;             // response body bytes not yet in DATA frames, from bodyOff
-  std::string trailers;         // the target's trailer lines (chunked), sent after the body
-  size_t bodyOff = 0;
-  bool dataDeferred = false;   // nghttp2 waits for body bytes (resume_data)
-  bool wantsWritable = false;  // submitResponse() took less than it was given
-  uint64_t stalledSinceMs = 0; // body waiting on a closed client window since (0: not)
-
-  size_t bodyPending() const { return body.size() - bodyOff; }
+  OutgoingBody body;            // response body bytes not yet in DATA frames; the target's
+                                // trailer lines (chunked), sent after them
+  bool wantsWritable = false;   // submitResponse() took less than it was given
+  uint64_t stalledSinceMs = 0;  // body waiting on a closed client window since (0: not)
 };
 
 // nghttp2's callbacks, each a static function that finds its ServerSession in user_data.
@@ -52,69 +48,6 @@ struct Callbacks {
     return static_cast<ServerSession::Stream*>(nghttp2_session_get_stream_user_data(session, id));
   }
 
-  // Frames leave through out_, up to the high-water mark.
-  static ssize_t send(nghttp2_session*, const uint8_t* data, size_t length, int, void* user) {
-    ServerSession& s = self(user);
-    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
-      return NGHTTP2_ERR_WOULDBLOCK;
-    }
-    s.out_.append(reinterpret_cast<const char*>(data), length);
-    return static_cast<ssize_t>(length);
-  }
-
-  // DATA frames: the 9-byte header, then the body bytes straight from the stream's buffer
-  // (NGHTTP2_DATA_FLAG_NO_COPY: nghttp2 never copies them). No padding is chosen.
-  static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd, size_t length,
-                      nghttp2_data_source* source, void* user) {
-    ServerSession& s = self(user);
-    if (s.out_.size() - s.outStart_ >= s.limits_.outputHighWaterBytes) {
-      return NGHTTP2_ERR_WOULDBLOCK;
-    }
-    auto* st = static_cast<ServerSession::Stream*>(source->ptr);
-    s.out_.append(reinterpret_cast<const char*>(framehd), 9);
-    if (frame->data.padlen > 0) {
-      s.out_.push_back(static_cast<char>(frame->data.padlen - 1));
-    }
-    s.out_.append(st->body, st->bodyOff, length);
-    if (frame->data.padlen > 1) {
-      s.out_.append(frame->data.padlen - 1, '\0');
-    }
-    st->bodyOff += length;
-    if (st->bodyOff == st->body.size()) {
-      st->body.clear();
-      st->bodyOff = 0;
-    }
-    return 0;
-  }
-
-  static ssize_t readBody(nghttp2_session* session, int32_t, uint8_t*, size_t length,
-                          uint32_t* dataFlags, nghttp2_data_source* source, void*) {
-    auto* st = static_cast<ServerSession::Stream*>(source->ptr);
-    size_t avail = st->bodyPending();
-    if (avail == 0 && !st->bodyEnded) {
-      st->dataDeferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = std::min(length, avail);
-    if (n > 0) {
-      *dataFlags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    }
-    if (n == avail && st->bodyEnded) {
-      *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!st->trailers.empty()) {
-        // The target's trailers (gRPC's grpc-status) end the stream in a HEADERS frame.
-        static thread_local std::string arena;
-        static thread_local std::vector<nghttp2_nv> nva;
-        buildTrailerFields(st->trailers, arena, nva);
-        std::string().swap(st->trailers);
-        if (!nva.empty() && nghttp2_submit_trailer(session, st->id, nva.data(), nva.size()) == 0) {
-          *dataFlags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    }
-    return static_cast<ssize_t>(n);
-  }
-
   static int beginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
       return 0;
@@ -122,6 +55,8 @@ struct Callbacks {
     ServerSession& s = self(user);
     auto* st = new ServerSession::Stream;
     st->id = frame->hd.stream_id;
+    st->body.streamId = st->id;
+    st->body.output = &s.output_;
     st->request.reset(s.limits_.maxHeaderListBytes);
     st->next = s.streams_;
     if (s.streams_ != nullptr) {
@@ -253,8 +188,8 @@ const nghttp2_session_callbacks* callbacks() {
     if (nghttp2_session_callbacks_new(&c) != 0) {
       abort(); // out of memory at start
     }
-    nghttp2_session_callbacks_set_send_callback(c, Callbacks::send);
-    nghttp2_session_callbacks_set_send_data_callback(c, Callbacks::sendData);
+    nghttp2_session_callbacks_set_send_callback(c, FrameOutput::sendCallback<ServerSession>);
+    nghttp2_session_callbacks_set_send_data_callback(c, OutgoingBody::sendDataCallback);
     nghttp2_session_callbacks_set_on_begin_headers_callback(c, Callbacks::beginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(c, Callbacks::header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(c, Callbacks::frameRecv);
@@ -269,7 +204,7 @@ const nghttp2_session_callbacks* callbacks() {
 } // namespace
 
 ServerSession::ServerSession(ServerHandler& handler, const ServerLimits& limits)
-    : handler_(handler), limits_(limits) {
+    : handler_(handler), limits_(limits), output_(limits.outputHighWaterBytes) {
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) {
     abort();
@@ -469,17 +404,7 @@ void ServerSession::closeAllStreams(ErrorCode code) {
 }
 
 void ServerSession::consumed(size_t n) {
-  outStart_ += std::min(n, out_.size() - outStart_);
-  if (outStart_ == out_.size()) {
-    out_.clear();
-    outStart_ = 0;
-    if (out_.capacity() > 2 * size_t{limits_.outputHighWaterBytes}) {
-      std::string().swap(out_);
-    }
-  } else if (outStart_ > out_.size() / 2) {
-    out_.erase(0, outStart_);
-    outStart_ = 0;
-  }
+  output_.consumed(n);
   pump();
 }
 
@@ -500,7 +425,7 @@ void ServerSession::pump() {
   for (int round = 0; round < 4; round++) {
     writable_.clear();
     for (Stream* st = streams_; st != nullptr; st = st->next) {
-      if (st->wantsWritable && st->bodyPending() < limits_.maxResponseBufferBytes / 2) {
+      if (st->wantsWritable && st->body.pending() < limits_.maxResponseBufferBytes / 2) {
         st->wantsWritable = false;
         writable_.push_back(st->id);
       }
@@ -540,12 +465,9 @@ void ServerSession::endResponse(int32_t streamId) {
     st->responseHead.clear();
     sendLocalResponse(*st, 502);
   } else if (st->framing == http1::BodyFraming::UntilClose) {
-    st->bodyEnded = true;
+    st->body.ended = true;
     st->responseDone = true;
-    if (st->dataDeferred) {
-      st->dataDeferred = false;
-      nghttp2_session_resume_data(session_, streamId);
-    }
+    st->body.resume(session_);
   } else {
     st->responseDone = true;
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, streamId, NGHTTP2_INTERNAL_ERROR);
@@ -603,30 +525,27 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
       st.headSent = true;
       if (st.framing == http1::BodyFraming::None) {
         st.responseDone = true;
-        st.bodyEnded = true;
+        st.body.ended = true;
         nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), nullptr);
       } else {
         st.chunks.reset();
         nghttp2_data_provider prd;
-        prd.source.ptr = &st;
-        prd.read_callback = Callbacks::readBody;
+        prd.source.ptr = &st.body;
+        prd.read_callback = OutgoingBody::readCallback;
         nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), &prd);
       }
       std::string().swap(st.responseHead); // nghttp2 copied the fields
       continue;
     }
     // The body, up to the stream's buffer.
-    size_t room = limits_.maxResponseBufferBytes > st.bodyPending()
-                      ? limits_.maxResponseBufferBytes - st.bodyPending()
+    size_t room = limits_.maxResponseBufferBytes > st.body.pending()
+                      ? limits_.maxResponseBufferBytes - st.body.pending()
                       : 0;
     if (room == 0) {
       st.wantsWritable = true;
       break;
     }
-    if (st.bodyOff > 0 && st.bodyOff >= st.body.size() / 2) {
-      st.body.erase(0, st.bodyOff);
-      st.bodyOff = 0;
-    }
+    st.body.compact();
     size_t use = std::min(n, room);
     switch (st.framing) {
     case http1::BodyFraming::ContentLength: {
@@ -634,17 +553,17 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
       st.body.append(p, use);
       st.contentLeft -= use;
       if (st.contentLeft == 0) {
-        st.bodyEnded = true;
+        st.body.ended = true;
         st.responseDone = true;
       }
       break;
     }
     case http1::BodyFraming::Chunked: {
       size_t used = 0;
-      auto r = st.chunks.decode(p, use, &used, &st.body, &st.trailers);
+      auto r = st.chunks.decode(p, use, &used, &st.body.bytes, &st.body.trailers);
       use = used;
       if (r == http1::ChunkedDecoder::Result::Done) {
-        st.bodyEnded = true;
+        st.body.ended = true;
         st.responseDone = true;
       } else if (r != http1::ChunkedDecoder::Result::NeedMore) {
         st.responseDone = true;
@@ -659,10 +578,7 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
       break;
     }
     *taken += use;
-    if (st.dataDeferred && (st.bodyPending() > 0 || st.bodyEnded)) {
-      st.dataDeferred = false;
-      nghttp2_session_resume_data(session_, st.id);
-    }
+    st.body.resume(session_);
     if (use < n && !st.responseDone) {
       st.wantsWritable = true;
       break;
@@ -670,10 +586,7 @@ bool ServerSession::parseResponse(Stream& st, const char* data, size_t size, siz
   }
   if (st.responseDone) {
     *taken = size; // bytes past the end are not the stream's
-    if (st.dataDeferred) {
-      st.dataDeferred = false;
-      nghttp2_session_resume_data(session_, st.id);
-    }
+    st.body.resume(session_);
   }
   return true;
 }
@@ -715,7 +628,7 @@ void ServerSession::tick(uint64_t nowMs) {
   for (Stream* st = streams_; st != nullptr;) {
     Stream* next = st->next;
     bool waiting =
-        st->headSent && st->bodyPending() > 0 &&
+        st->headSent && st->body.pending() > 0 &&
         (connWindow <= 0 || nghttp2_session_get_stream_remote_window_size(session_, st->id) <= 0);
     if (!waiting) {
       st->stalledSinceMs = 0;
@@ -725,7 +638,6 @@ void ServerSession::tick(uint64_t nowMs) {
       st->stalledSinceMs = 0;
       st->responseDone = true;
       st->body.clear();
-      st->bodyOff = 0;
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
     }
     st = next;
@@ -741,10 +653,10 @@ bool ServerSession::wantsClose() const {
 }
 
 size_t ServerSession::bufferedBytes() const {
-  size_t n = out_.capacity() + scratch_.capacity();
+  size_t n = output_.capacity() + scratch_.capacity();
   for (const Stream* st = streams_; st != nullptr; st = st->next) {
     n += sizeof(Stream) + st->body.capacity() + st->responseHead.capacity() +
-         st->trailers.capacity() + st->request.bufferedBytes();
+         st->request.bufferedBytes();
   }
   return n;
 }

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "h2/outgoing.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -113,9 +114,7 @@ public:
 
   // Bytes to write to the client, valid until the next call on the session; consumed(n) after
   // n of them were written (more frames are then produced).
-  std::string_view pendingOutput() const {
-    return {out_.data() + outStart_, out_.size() - outStart_};
-  }
+  std::string_view pendingOutput() const { return output_.pending(); }
   void consumed(size_t n);
 
   // Gives bytes of a target's HTTP/1.1 response on streamId (in order, in pieces of any size;
@@ -151,6 +150,7 @@ public:
 
 private:
   friend struct Callbacks;
+  friend class FrameOutput;
   void pump();
   void failConnection(ErrorCode code);
   void closeAllStreams(ErrorCode code);
@@ -166,8 +166,7 @@ private:
   ServerHandler& handler_;
   ServerLimits limits_;
   nghttp2_session* session_ = nullptr;
-  std::string out_; // frames produced, from outStart_
-  size_t outStart_ = 0;
+  FrameOutput output_; // frames produced, not yet written
   uint64_t nowMs_ = 0;
   uint64_t windowStartMs_ = 0; // the rate window's start
   uint32_t resetsInWindow_ = 0;
