@@ -11,6 +11,7 @@ packages=(
   libcli11-dev                       # the tide command line
   libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256, SigV4's HMAC, certificates (libcrypto); TLS (libssl)
+  libnghttp2-dev                     # HTTP/2 from clients (src/h2)
   libgtest-dev                       # unit tests
   clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports
