@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256, SigV4's HMAC, certificates (libcrypto); TLS (libssl)
   libnghttp2-dev                     # HTTP/2 from clients (src/h2)
+  nghttp2-client                     # h2load: HTTP/2 load in tests and bench/tls_compare.py
   libgtest-dev                       # unit tests
   clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports
