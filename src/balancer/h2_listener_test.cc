@@ -238,6 +238,21 @@ public:
     }
     return true;
   }
+  // Reads until the server closes; false after 10 s (or a read error other than EOF).
+  bool untilClosed() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      int n = conn_.read(buf, sizeof buf);
+      if (n <= 0) {
+        return true;
+      }
+      if (!session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n)).isOk()) {
+        return true;
+      }
+    }
+    return false;
+  }
   bool readSome() {
     char buf[65536];
     int n = conn_.read(buf, sizeof buf);
@@ -335,7 +350,7 @@ std::string get(const std::string& path) {
 
 class H2ListenerTest : public ::testing::Test {
 protected:
-  void start(const std::string& accessLog = "") {
+  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000) {
     auto s = makeSnapshot(port_.port, {backend_.endpoint()});
     Listener& l = s->loadBalancers[0].listeners[0];
     l.https = true;
@@ -346,6 +361,7 @@ protected:
     l.tls.cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
     l.tls.certificates = {certificate()};
     s->loadBalancers[0].accessLogPath = accessLog;
+    s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(idleTimeoutMs);
     s->targetGroups[0].maxConcurrency = 0; // every stream to the target at once (no queue)
     BalancerOptions o;
     o.threads = 1;
@@ -500,6 +516,20 @@ TEST_F(H2ListenerTest, Http11ClientsOfTheSameListenerAreServedAsBefore) {
     }
     EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK")) << got;
   }
+}
+
+// The listener's idle timeout closes an HTTP/2 connection with no open stream (after a GOAWAY);
+// a stream that takes longer than it is not cut.
+TEST_F(H2ListenerTest, IdleTimeoutClosesAConnectionWithoutStreams) {
+  start("", 200);
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t slow = c.request(get("/slow")); // 300 ms at the target: longer than the idle timeout
+  ASSERT_TRUE(c.until([&] { return c.responses[slow].ended; }));
+  EXPECT_TRUE(body(c.responses[slow].bytes).starts_with("GET /slow "));
+  auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.untilClosed()); // (the socket timeout is 5 s)
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(4));
 }
 
 TEST_F(H2ListenerTest, AccessLogSaysH2) {
