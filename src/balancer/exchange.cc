@@ -749,9 +749,14 @@ struct Proxy {
     }
     uint32_t slot = loadBalancer(c).slot;
     if (slot != c->lbSlot) {
-      drop(lbCells(c).activeConnectionCount);
+      bool counted = c->h2 == nullptr; // (an HTTP/2 stream is no connection of its own)
+      if (counted) {
+        drop(lbCells(c).activeConnectionCount);
+      }
       c->lbSlot = slot;
-      bump(lbCells(c).activeConnectionCount);
+      if (counted) {
+        bump(lbCells(c).activeConnectionCount);
+      }
     }
     return true;
   }
@@ -2106,6 +2111,9 @@ struct Proxy {
 
   // ---- HTTP/2 (docs/ARCHITECTURE.md "HTTP/2 (src/h2), and how it plugs in") --------------------
   //
+  // (Every function here is out of line: inlined, they changed g++'s inlining of the HTTP/1.1
+  // path, IoVector::add among others, and cost it instructions per request.)
+  //
   // A connection whose ALPN chose h2 has an h2::ServerSession (H2Conn) fed with the bytes the
   // transport seam decrypts; its frames go out through transportWrite. Each stream is a ClientConn
   // of its own with no socket (fd -1, never in epoll): its `in` receives the request as HTTP/1.1
@@ -2145,7 +2153,7 @@ struct Proxy {
 
   // An HTTP/2 connection's event: reads what the socket has into the session, then the work the
   // session noted and its frames out.
-  void pumpH2(ClientConn* c) {
+  [[gnu::noinline]] void pumpH2(ClientConn* c) {
     H2Conn& h = *c->h2;
     while (c->canRead && !c->peerEof && !h.failed && !h.dead) {
       buffers_.acquire(c->in);
@@ -2174,7 +2182,7 @@ struct Proxy {
     serviceH2(c);
   }
 
-  void markH2(ClientConn* conn) {
+  [[gnu::noinline]] void markH2(ClientConn* conn) {
     H2Conn& h = *conn->h2;
     if (!h.queued) {
       h.queued = true;
@@ -2183,7 +2191,7 @@ struct Proxy {
   }
 
   // endBatch: the connections whose streams wrote or closed outside their own events.
-  void serviceDirtyH2() {
+  [[gnu::noinline]] void serviceDirtyH2() {
     for (size_t i = 0; i < h2Dirty_.size(); ++i) { // (grows while it runs)
       ClientConn* c = h2Dirty_[i];
       if (c->open && c->state == ClientState::Http2 && c->h2 != nullptr) {
@@ -2197,7 +2205,7 @@ struct Proxy {
   // Outside any exchange step: streams that may write again, streams the session closed, the
   // session's frames to the socket (writing lets more frames and more writable streams come),
   // and the end of the connection.
-  void serviceH2(ClientConn* c) {
+  [[gnu::noinline]] void serviceH2(ClientConn* c) {
     H2Conn& h = *c->h2;
     for (int round = 0; round < 64 && !h.dead; ++round) {
       while (!h.writable.empty()) {
@@ -2233,7 +2241,7 @@ struct Proxy {
 
   // The session's frames through the seam, for as long as the socket takes them. False: the
   // socket failed.
-  bool writeH2(ClientConn* c) {
+  [[gnu::noinline]] bool writeH2(ClientConn* c) {
     H2Conn& h = *c->h2;
     for (;;) {
       std::string_view p = h.session.pendingOutput();
@@ -2253,7 +2261,7 @@ struct Proxy {
   }
 
   // A request head on a new stream: a ClientConn for it, from its connection's.
-  void h2RequestHead(H2Conn& h, int32_t id, std::string_view head) {
+  [[gnu::noinline]] void h2RequestHead(H2Conn& h, int32_t id, std::string_view head) {
     ClientConn* c = h.conn;
     ClientConn* s = store_.newClient();
     s->fd = -1;
@@ -2292,7 +2300,8 @@ struct Proxy {
     processClient(s);
   }
 
-  void h2RequestBody(H2Conn& h, int32_t id, std::string_view bytes, size_t credit) {
+  [[gnu::noinline]] void h2RequestBody(H2Conn& h, int32_t id, std::string_view bytes,
+                                       size_t credit) {
     ClientConn* s = h.stream(id);
     if (s == nullptr) {
       return;
@@ -2316,7 +2325,7 @@ struct Proxy {
     }
   }
 
-  void h2RequestEnd(H2Conn& h, int32_t id, std::string_view tail) {
+  [[gnu::noinline]] void h2RequestEnd(H2Conn& h, int32_t id, std::string_view tail) {
     ClientConn* s = h.stream(id);
     if (s == nullptr || s->state != ClientState::Forwarding || tail.empty()) {
       return;
@@ -2329,7 +2338,7 @@ struct Proxy {
 
   // Hands the client's window back for body bytes the target took (or will soon: while the
   // stream holds less than kStreamHeldBytes).
-  void releaseStreamCredit(ClientConn* s) {
+  [[gnu::noinline]] void releaseStreamCredit(ClientConn* s) {
     if (s->h2Credit == 0) {
       return;
     }
@@ -2368,7 +2377,7 @@ struct Proxy {
   }
 
   // The session takes response bytes of the stream again.
-  void streamWritable(H2Conn& h, int32_t id) {
+  [[gnu::noinline]] void streamWritable(H2Conn& h, int32_t id) {
     ClientConn* s = h.stream(id);
     if (s == nullptr) {
       return;
@@ -2414,7 +2423,7 @@ struct Proxy {
 
   // What a stream holds of the exchange: its target connection (not reusable: the response was
   // not whole), its outstanding count, its place in a queue, its timer.
-  void detachStream(ClientConn* s) {
+  [[gnu::noinline]] void detachStream(ClientConn* s) {
     if (UpstreamConn* u = s->upstream) {
       u->client = nullptr;
       s->upstream = nullptr;
@@ -2429,7 +2438,7 @@ struct Proxy {
   }
 
   // The session closed the stream (answered, reset by either side, or the connection ended).
-  void releaseStream(H2Conn& h, int32_t id) {
+  [[gnu::noinline]] void releaseStream(H2Conn& h, int32_t id) {
     auto it = h.streams.find(id);
     if (it == h.streams.end()) {
       return;
@@ -2440,7 +2449,7 @@ struct Proxy {
     freeStream(s);
   }
 
-  void freeStream(ClientConn* s) {
+  [[gnu::noinline]] void freeStream(ClientConn* s) {
     detachStream(s);
     buffers_.release(s->in);
     buffers_.release(s->out);
@@ -2453,7 +2462,7 @@ struct Proxy {
 
   // closeClient of an HTTP/2 connection: GOAWAY when it can still be said (the worker stops, the
   // idle timeout), its streams freed, the session deleted; closeClient does the rest.
-  void endH2(ClientConn* c) {
+  [[gnu::noinline]] void endH2(ClientConn* c) {
     H2Conn* h = c->h2;
     if (!h->failed && !h->dead && !c->peerEof) {
       h->session.goAway();
@@ -2473,7 +2482,7 @@ struct Proxy {
 
   // The connection's timer: the session's stall bound; with no open stream for the listener's
   // idle timeout (or after a connection error), the end.
-  void h2Timer(ClientConn* c) {
+  [[gnu::noinline]] void h2Timer(ClientConn* c) {
     H2Conn& h = *c->h2;
     h.session.tick(uint64_t(nowMs_));
     if (h.failed || (h.session.openStreams() == 0 && nowMs_ - h.lastActiveMs >= idleTimeoutMs(c))) {
@@ -2485,7 +2494,7 @@ struct Proxy {
   }
 
   // A new snapshot without an HTTP/2 connection's listener: GOAWAY (its open streams finish).
-  void goAwayFromGoneListeners() {
+  [[gnu::noinline]] void goAwayFromGoneListeners() {
     for (const auto& owned : store_.clients()) {
       ClientConn* c = owned.get();
       if (c->open && c->state == ClientState::Http2 && config_->findSocket(c->local) < 0) {
