@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +58,7 @@ TlsCertificate certificate() {
 class Backend {
 public:
   size_t bigBytes = 3 * 1024 * 1024;
+  std::atomic<int> heads{0}; // request heads received
 
   Backend() {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -95,6 +97,7 @@ private:
       }
       std::string head = buf.substr(0, end + 4);
       buf.erase(0, end + 4);
+      heads++;
       std::string body = head;
       if (head.starts_with("POST ")) {
         std::string lower = head;
@@ -247,6 +250,7 @@ public:
       if (n <= 0) {
         return true;
       }
+      scanFrames(buf, size_t(n));
       if (!session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n)).isOk()) {
         return true;
       }
@@ -259,6 +263,7 @@ public:
     if (n <= 0) {
       return false;
     }
+    scanFrames(buf, size_t(n));
     Status st = session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n));
     EXPECT_TRUE(st.isOk()) << st.toString();
     for (auto it = pendingBody_.begin(); it != pendingBody_.end();) {
@@ -270,7 +275,9 @@ public:
   }
   std::map<int32_t, Response> responses;
   std::vector<int32_t> endOrder;
-  bool holdBody = false; // keep every stream's window closed (no WINDOW_UPDATE for its data)
+  int goaways = 0;         // GOAWAY frames the server sent
+  uint32_t goawayCode = 0; // the last one's error code
+  bool holdBody = false;   // keep every stream's window closed (no WINDOW_UPDATE for its data)
 
   void onResponseBytes(int32_t id, std::string_view bytes, size_t credit) override {
     responses[id].bytes.append(bytes);
@@ -289,6 +296,24 @@ public:
   }
 
 private:
+  // Follows the server's frames (it sends no preface of its own) to see its GOAWAYs.
+  void scanFrames(const char* p, size_t n) {
+    frames_.append(p, n);
+    while (frames_.size() >= 9) {
+      size_t len = (size_t(uint8_t(frames_[0])) << 16) | (size_t(uint8_t(frames_[1])) << 8) |
+                   uint8_t(frames_[2]);
+      if (frames_.size() < 9 + len) {
+        return;
+      }
+      if (frames_[3] == 7 && len >= 8) {
+        ++goaways;
+        goawayCode = (uint32_t(uint8_t(frames_[13])) << 24) |
+                     (uint32_t(uint8_t(frames_[14])) << 16) |
+                     (uint32_t(uint8_t(frames_[15])) << 8) | uint8_t(frames_[16]);
+      }
+      frames_.erase(0, 9 + len);
+    }
+  }
   void moreBody(int32_t id) {
     auto it = pendingBody_.find(id);
     if (it == pendingBody_.end()) {
@@ -316,6 +341,7 @@ private:
   TlsConn conn_;
   h2::ClientSession session_;
   std::map<int32_t, std::string> pendingBody_;
+  std::string frames_; // the server's bytes not yet split into frames
 };
 
 std::string body(const std::string& response) {
@@ -350,8 +376,9 @@ std::string get(const std::string& path) {
 
 class H2ListenerTest : public ::testing::Test {
 protected:
-  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000) {
-    auto s = makeSnapshot(port_.port, {backend_.endpoint()});
+  std::shared_ptr<Snapshot> snapshot(uint16_t port, const std::string& accessLog = "",
+                                     int idleTimeoutMs = 60'000) {
+    auto s = makeSnapshot(port, {backend_.endpoint()});
     Listener& l = s->loadBalancers[0].listeners[0];
     l.https = true;
     l.tls.policyName = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -363,6 +390,10 @@ protected:
     s->loadBalancers[0].accessLogPath = accessLog;
     s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(idleTimeoutMs);
     s->targetGroups[0].maxConcurrency = 0; // every stream to the target at once (no queue)
+    return s;
+  }
+  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000) {
+    auto s = snapshot(port_.port, accessLog, idleTimeoutMs);
     BalancerOptions o;
     o.threads = 1;
     balancer_ = std::make_unique<Balancer>(o);
@@ -530,6 +561,38 @@ TEST_F(H2ListenerTest, IdleTimeoutClosesAConnectionWithoutStreams) {
   auto before = std::chrono::steady_clock::now();
   EXPECT_TRUE(c.untilClosed()); // (the socket timeout is 5 s)
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(4));
+}
+
+// A configuration without the connection's listener: GOAWAY (NO_ERROR), the open stream
+// finishes, then the connection closes. The worker's stop says GOAWAY too.
+TEST_F(H2ListenerTest, ListenerGoneOrWorkerStopSaysGoaway) {
+  start();
+  {
+    H2Client c(port_.port);
+    ASSERT_TRUE(c.ok());
+    int32_t slow = c.request(get("/slow"));
+    ASSERT_TRUE(test_net::waitFor([&] { return backend_.heads > 0; })); // at the target
+    ReservedPort other;
+    auto next = snapshot(other.port);
+    next->version = 2;
+    ASSERT_TRUE(balancer_->apply(next).isOk());
+    ASSERT_TRUE(c.until([&] { return c.goaways > 0; }));
+    EXPECT_EQ(c.goawayCode, 0u);
+    ASSERT_TRUE(c.until([&] { return c.responses[slow].ended; }));
+    EXPECT_TRUE(body(c.responses[slow].bytes).starts_with("GET /slow "));
+    EXPECT_TRUE(c.untilClosed());
+  }
+  balancer_->stop();
+  balancer_.reset();
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t id = c.request(get("/x"));
+  ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+  balancer_->stop();
+  EXPECT_TRUE(c.untilClosed());
+  EXPECT_EQ(c.goaways, 1);
+  EXPECT_EQ(c.goawayCode, 0u);
 }
 
 TEST_F(H2ListenerTest, AccessLogSaysH2) {
