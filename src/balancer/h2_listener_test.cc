@@ -377,8 +377,9 @@ std::string get(const std::string& path) {
 class H2ListenerTest : public ::testing::Test {
 protected:
   std::shared_ptr<Snapshot> snapshot(uint16_t port, const std::string& accessLog = "",
-                                     int idleTimeoutMs = 60'000) {
-    auto s = makeSnapshot(port, {backend_.endpoint()});
+                                     int idleTimeoutMs = 60'000, bool noTargets = false) {
+    auto s = makeSnapshot(port, noTargets ? std::vector<Endpoint>{}
+                                          : std::vector<Endpoint>{backend_.endpoint()});
     Listener& l = s->loadBalancers[0].listeners[0];
     l.https = true;
     l.tls.policyName = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -392,8 +393,9 @@ protected:
     s->targetGroups[0].maxConcurrency = 0; // every stream to the target at once (no queue)
     return s;
   }
-  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000) {
-    auto s = snapshot(port_.port, accessLog, idleTimeoutMs);
+  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000,
+             bool noTargets = false) {
+    auto s = snapshot(port_.port, accessLog, idleTimeoutMs, noTargets);
     BalancerOptions o;
     o.threads = 1;
     balancer_ = std::make_unique<Balancer>(o);
@@ -593,6 +595,19 @@ TEST_F(H2ListenerTest, ListenerGoneOrWorkerStopSaysGoaway) {
   EXPECT_TRUE(c.untilClosed());
   EXPECT_EQ(c.goaways, 1);
   EXPECT_EQ(c.goawayCode, 0u);
+}
+
+// tide's own answers (here 503: no target registered) go out on the stream, at once, and the
+// connection goes on.
+TEST_F(H2ListenerTest, LocalAnswersGoOutOnTheirStream) {
+  start("", 60'000, /*noTargets=*/true);
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 3; ++i) {
+    int32_t id = c.request(get("/none"));
+    ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+    EXPECT_TRUE(c.responses[id].bytes.starts_with("HTTP/1.1 503")) << c.responses[id].bytes;
+  }
 }
 
 TEST_F(H2ListenerTest, AccessLogSaysH2) {
