@@ -37,7 +37,7 @@ Cases:
               session ticket, TLS 1.2 ticket): what resumption saves
   h2-mux      HTTP/2 over TLS, h2load -t1 -c16 -m16 GET /ok: 16 connections with 16 streams each,
               the proxy turning h2 streams into HTTP/1.1 requests; only contenders that
-              negotiate h2 by ALPN (tide is skipped with a message until it does)
+              negotiate h2 by ALPN (all of them, tide included: it offers h2 first)
 For tls-new and tls-resume the "req/s" column is connections (handshakes) per second.
 
 The load generators: wrk for tls-ka and tls-16k (as proxy_compare). wrk cannot do tls-new: with

@@ -2,6 +2,7 @@
 // fuzz/corpus/<target>/ goes through the property checks of that libFuzzer target.
 #include "api/cbor.h"
 #include "cbor_properties.h"
+#include "h2_properties.h"
 #include "http_properties.h"
 #include "json_properties.h"
 #include "query_properties.h"
@@ -38,6 +39,8 @@ constexpr struct {
     {"fuzz_json_body", checkJsonBody},
     {"fuzz_metric_data", checkMetricData},
     {"fuzz_template", checkTemplateText},
+    {"fuzz_h2_server", checkH2Server},
+    {"fuzz_h2_client", checkH2Client},
 };
 
 struct Seed {

@@ -11,7 +11,8 @@ packages=(
   libcli11-dev                       # the tide command line
   libyaml-cpp-dev                    # stack files (tide up)
   libssl-dev                         # SHA-256, SigV4's HMAC, certificates (libcrypto); TLS (libssl)
-  libnghttp2-dev                     # HTTP/2: h2c health checks of HTTP2 and GRPC target groups
+  libnghttp2-dev                     # HTTP/2: from clients (src/h2), h2c health checks (GRPC groups)
+  nghttp2-client                     # h2load: HTTP/2 load in tests and bench/tls_compare.py
   libgtest-dev                       # unit tests
   clang-14 libclang-rt-14-dev        # fuzzing the HTTP parser: clang, libFuzzer and sanitizers
   llvm-14                            # llvm-symbolizer: file and line in sanitizer reports

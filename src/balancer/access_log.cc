@@ -88,7 +88,9 @@ void appendElb(std::string& out, std::string_view arn, std::string_view name) {
 } // namespace
 
 void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
-  out += e.https ? (e.webSocket ? "wss " : "https ") : (e.webSocket ? "ws " : "http ");
+  out += e.http2   ? "h2 "
+         : e.https ? (e.webSocket ? "wss " : "https ")
+                   : (e.webSocket ? "ws " : "http ");
   appendTime(out, e.timeUs);
   out += ' ';
   appendElb(out, e.loadBalancerArn, e.loadBalancerName);
@@ -129,7 +131,7 @@ void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
       out += ':' + std::to_string(e.listenerPort);
     }
     appendEscaped(out, e.requestTarget);
-    out += e.versionMinor == 0 ? " HTTP/1.0" : " HTTP/1.1";
+    out += e.http2 ? " HTTP/2.0" : e.versionMinor == 0 ? " HTTP/1.0" : " HTTP/1.1";
   }
   out += "\" ";
   appendQuoted(out, e.userAgent);

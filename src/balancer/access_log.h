@@ -55,6 +55,8 @@ struct AccessLogEntry {
   std::string_view classification;       // desync tier when not Compliant (empty: "-")
   std::string_view classificationReason; // its reason (empty: "-")
   bool webSocket = false;                // an upgraded connection (type "ws"), logged at close
+  bool http2 = false;                    // a stream of an HTTP/2 connection: type "h2", the
+                                         // request line's version HTTP/2.0
   bool https = false;                    // on an HTTPS listener: type "https" ("wss"), the TLS
                                          // fields below and an https:// request URL
   std::string_view sslCipher;            // OpenSSL's name of the cipher (empty: "-")

@@ -94,7 +94,13 @@ enum class ClientState : uint8_t {
   Closing,    // the last response is being flushed, then the connection closes
   Lingering,  // writes shut down; late input is discarded until EOF or a short timeout
   Tunnel,     // the target answered an upgrade with 101: a byte tunnel to it (tunnel.h)
+  // HTTP/2 (ALPN h2 on an HTTPS listener; exchange.cc "HTTP/2"): from here on, states that
+  // onClientEvent hands to their own code (Tunnel's test covers them: `>= Tunnel`).
+  Http2,      // the connection is an HTTP/2 session; each stream is a ClientConn of its own
+  StreamDone, // an HTTP/2 stream whose exchange ended: it waits for the session to close it
 };
+
+struct H2Conn; // an HTTP/2 connection's session and streams (exchange.cc)
 
 // The access log's text of one request, copied because the head may leave the buffer. A
 // connection has it only once its load balancer writes a log: 120 bytes less per connection
@@ -188,6 +194,12 @@ struct ClientConn : Pollable {
   // write shutdown of the client's socket goes through the seam with it.
   TlsSession* tls = nullptr;
   std::unique_ptr<TlsSession> tlsState; // what `tls` points at, kept across reuse
+  // HTTP/2: on the connection (state Http2) its session, owned; on a stream (a ClientConn with
+  // no socket, fd -1, whose `in` holds the request as HTTP/1.1 bytes and whose response goes to
+  // the session) the connection's. Null on HTTP/1.1 connections.
+  H2Conn* h2 = nullptr;
+  int32_t streamId = 0;  // a stream's id
+  uint64_t h2Credit = 0; // a stream's request body credit not yet handed back
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.

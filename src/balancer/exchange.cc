@@ -18,6 +18,7 @@
 #include "balancer/tunnel.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
+#include "h2/server_session.h"
 #include "http1/serializer.h"
 
 #include <arpa/inet.h>
@@ -45,6 +46,46 @@ constexpr std::string_view kConnectionClose = "Connection: close\r\n";
 constexpr std::string_view kConnectionKeepAlive = "Connection: keep-alive\r\n";
 constexpr std::string_view kConnectionUpgrade = "Connection: upgrade\r\n";
 constexpr int64_t kLingerMs = 2000; // how long a closing connection's late input is discarded
+constexpr int64_t kH2TickMs = 1000; // an HTTP/2 connection's timer: stall bound, idle timeout
+// An HTTP/2 stream's request body held in its buffer (not yet taken by the target) beyond which
+// the client's window stays closed: its credit goes back once the target took the bytes.
+constexpr size_t kStreamHeldBytes = 64 * 1024;
+
+struct Proxy;
+
+} // namespace
+
+// An HTTP/2 connection (docs/ARCHITECTURE.md "HTTP/2 (src/h2), and how it plugs in"): the
+// session, and its streams, each a ClientConn without a socket. The session's callbacks that
+// carry a request run the exchange at once (they come from feed(), outside any exchange step);
+// those that can come from inside an exchange step (a stream may write again, a stream closed)
+// are noted and handled by Proxy::serviceH2 afterwards, so that no step re-enters another.
+struct H2Conn final : h2::ServerHandler {
+  H2Conn(Proxy* p, ClientConn* c) : proxy(p), conn(c), session(*this) {}
+  void onRequestHead(int32_t streamId, std::string_view http1Head) override;
+  void onRequestBody(int32_t streamId, std::string_view http1Bytes, size_t credit) override;
+  void onRequestEnd(int32_t streamId, std::string_view http1Tail) override;
+  void onResponseWritable(int32_t streamId) override;
+  void onStreamClosed(int32_t streamId, h2::ErrorCode code) override;
+  ClientConn* stream(int32_t id) const {
+    auto it = streams.find(id);
+    return it == streams.end() ? nullptr : it->second;
+  }
+
+  Proxy* proxy;
+  ClientConn* conn;
+  h2::ServerSession session;
+  std::unordered_map<int32_t, ClientConn*> streams; // open streams with a request head
+  std::vector<int32_t> writable;                    // noted by onResponseWritable
+  std::vector<int32_t> closed;                      // noted by onStreamClosed
+  std::vector<int32_t> scratch;
+  int64_t lastActiveMs = 0; // bytes came, or a stream closed (the idle timeout)
+  bool failed = false;      // a connection error: close once the GOAWAY is written
+  bool dead = false;        // the socket failed: close now
+  bool queued = false;      // in Proxy::h2Dirty_
+};
+
+namespace {
 
 // Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
 bool isIdempotent(std::string_view method) {
@@ -207,6 +248,9 @@ struct Proxy {
       }
     }
     closeTunnelsOfGoneTargets();
+    if (h2Connections_ != 0) {
+      goAwayFromGoneListeners();
+    }
   }
 
   void closeAll() {
@@ -256,6 +300,10 @@ struct Proxy {
         leaveQueue(c);
         bump(tgCells_[queuedGroup(c).slot].queueTimeoutCount);
         answerQueued(c, 503); // waited too long
+        return;
+      }
+      if (c->state == ClientState::Http2) {
+        h2Timer(c);
         return;
       }
       if (c->state == ClientState::Tunnel) {
@@ -476,8 +524,12 @@ struct Proxy {
     } else if (c->tls != nullptr && c->tls->readWantsWrite) {
       c->canRead = true; // a TLS read waited for room to write (transport.h)
     }
-    if (c->state == ClientState::Tunnel) {
-      pumpTunnels(c);
+    if (c->state >= ClientState::Tunnel) { // (Tunnel, Http2: one test on the HTTP/1.1 path)
+      if (c->state == ClientState::Tunnel) {
+        pumpTunnels(c);
+      } else {
+        pumpH2(c);
+      }
       return;
     }
     // (A TLS write may wait for input, not room: any event retries it.)
@@ -551,6 +603,12 @@ struct Proxy {
 
   // Moves request body bytes from the client to the target while both sides keep up.
   void pumpRequestBody(ClientConn* c) {
+    pumpRequestBytes(c);
+    if (c->h2 != nullptr) [[unlikely]] {
+      releaseStreamCredit(c); // an HTTP/2 stream's: its client may send more
+    }
+  }
+  void pumpRequestBytes(ClientConn* c) {
     for (;;) {
       forwardRequestBody(c);
       UpstreamConn* u = c->upstream;
@@ -588,8 +646,14 @@ struct Proxy {
         return;
       case ClientState::Tunnel:
         return; // (its events go to pumpTunnels)
+      case ClientState::Http2:
+      case ClientState::StreamDone:
+        return; // (pumpH2; a stream waits for its session)
       case ClientState::Head:
         break;
+      }
+      if (c->tls != nullptr && !c->tls->alpnChecked && startH2(c)) [[unlikely]] {
+        return; // ALPN chose h2: an HTTP/2 session from here on
       }
       if (!c->out.empty()) {
         return; // the previous response is still being flushed: answer in order
@@ -685,9 +749,14 @@ struct Proxy {
     }
     uint32_t slot = loadBalancer(c).slot;
     if (slot != c->lbSlot) {
-      drop(lbCells(c).activeConnectionCount);
+      bool counted = c->h2 == nullptr; // (an HTTP/2 stream is no connection of its own)
+      if (counted) {
+        drop(lbCells(c).activeConnectionCount);
+      }
       c->lbSlot = slot;
-      bump(lbCells(c).activeConnectionCount);
+      if (counted) {
+        bump(lbCells(c).activeConnectionCount);
+      }
     }
     return true;
   }
@@ -1241,6 +1310,10 @@ struct Proxy {
     if (!loadBalancer(c).accessLogPath.empty()) {
       logRequest(c);
     }
+    if (c->h2 != nullptr) [[unlikely]] {
+      finishStream(c);
+      return;
+    }
     if (c->closeAfter || !c->reqBodyDone) {
       if (c->reqBodyDone && !c->reqKeepAlive) {
         // The client asked to close, so it sends no further request (RFC 9112 §9.6): the
@@ -1284,6 +1357,10 @@ struct Proxy {
 
   bool writeClient(ClientConn* c, const IoVector& v) {
     c->sentBytes += v.bytes();
+    if (c->h2 != nullptr) [[unlikely]] {
+      writeStream(c, v);
+      return true;
+    }
     if (!writeVector(buffers_, c->fd, c->tls, c->out, v)) {
       abortClient(c);
       return false;
@@ -1338,6 +1415,13 @@ struct Proxy {
   void closeClient(ClientConn* c) {
     if (!c->open) {
       return;
+    }
+    if (c->h2 != nullptr) [[unlikely]] {
+      if (c->state != ClientState::Http2) {
+        abortStream(c); // a stream: reset, and released when the session closes it
+        return;
+      }
+      endH2(c); // the connection: its streams first
     }
     if (c->state == ClientState::Tunnel) {
       endTunnel(c); // (its upstream connection is closed below)
@@ -2014,6 +2098,7 @@ struct Proxy {
       e.classificationReason = desyncReasonName(c->logReason);
     }
     e.webSocket = webSocket;
+    e.http2 = c->h2 != nullptr;
     if (c->tls != nullptr) {
       e.https = true;
       e.sslCipher = tlsCipher(*c->tls);
@@ -2022,6 +2107,401 @@ struct Proxy {
       e.chosenCertArn = tlsCertificateArn(*c->tls);
     }
     logs_.append(lb.slot, lb.accessLogPath, e);
+  }
+
+  // ---- HTTP/2 (docs/ARCHITECTURE.md "HTTP/2 (src/h2), and how it plugs in") --------------------
+  //
+  // (Every function here is out of line: inlined, they changed g++'s inlining of the HTTP/1.1
+  // path, IoVector::add among others, and cost it instructions per request.)
+  //
+  // A connection whose ALPN chose h2 has an h2::ServerSession (H2Conn) fed with the bytes the
+  // transport seam decrypts; its frames go out through transportWrite. Each stream is a ClientConn
+  // of its own with no socket (fd -1, never in epoll): its `in` receives the request as HTTP/1.1
+  // bytes and runs through processClient like any request (rules, target choice, stickiness,
+  // retries, the queue, timeouts, the access log, the counters); writeClient gives its response
+  // bytes to submitResponse, and what the session does not take waits in the stream's `out`
+  // (which stops the target's reads, as a slow client's socket does) until onResponseWritable.
+  // The stream's object lives until the session closes the stream (onStreamClosed).
+
+  // processClient's test on an HTTPS connection, until the handshake is over: when ALPN chose h2
+  // the connection becomes an HTTP/2 one (true).
+  [[gnu::noinline]] bool startH2(ClientConn* c) {
+    if (!tlsEstablished(*c->tls)) {
+      return false;
+    }
+    c->tls->alpnChecked = true;
+    if (tlsAlpn(*c->tls) != "h2") {
+      return false;
+    }
+    auto* h = new H2Conn(this, c);
+    ++h2Connections_;
+    c->h2 = h;
+    c->state = ClientState::Http2;
+    c->headStartMs = 0;
+    h->lastActiveMs = nowMs_;
+    timers_.schedule(&c->timer, nowMs_ + kH2TickMs);
+    watchClient(c);
+    if (!c->in.empty()) { // the preface and frames that came with the handshake's end
+      Status st = h->session.feed(reinterpret_cast<const uint8_t*>(c->in.data()), c->in.size(),
+                                  uint64_t(nowMs_));
+      c->in.consume(c->in.size());
+      h->failed = !st.isOk();
+    }
+    pumpH2(c);
+    return true;
+  }
+
+  // An HTTP/2 connection's event: reads what the socket has into the session, then the work the
+  // session noted and its frames out.
+  [[gnu::noinline]] void pumpH2(ClientConn* c) {
+    H2Conn& h = *c->h2;
+    while (c->canRead && !c->peerEof && !h.failed && !h.dead) {
+      buffers_.acquire(c->in);
+      c->in.consume(c->in.size());
+      c->in.compact();
+      size_t room = c->in.writable();
+      ssize_t n = transportRead(c->fd, c->tls, c->in.writePtr(), room);
+      if (n > 0) {
+        if (transportDrained(c->tls, size_t(n), room) && !c->hangup) {
+          c->canRead = false;
+        }
+        h.lastActiveMs = nowMs_;
+        Status st = h.session.feed(reinterpret_cast<const uint8_t*>(c->in.writePtr()), size_t(n),
+                                   uint64_t(nowMs_));
+        h.failed = !st.isOk(); // a connection error: the GOAWAY is written, then close
+      } else if (n == 0) {
+        c->peerEof = true;
+        c->canRead = false;
+      } else if (errno == EAGAIN) {
+        c->canRead = false;
+      } else if (errno != EINTR) {
+        h.dead = true;
+      }
+    }
+    buffers_.release(c->in);
+    serviceH2(c);
+  }
+
+  [[gnu::noinline]] void markH2(ClientConn* conn) {
+    H2Conn& h = *conn->h2;
+    if (!h.queued) {
+      h.queued = true;
+      h2Dirty_.push_back(conn);
+    }
+  }
+
+  // endBatch: the connections whose streams wrote or closed outside their own events.
+  [[gnu::noinline]] void serviceDirtyH2() {
+    for (size_t i = 0; i < h2Dirty_.size(); ++i) { // (grows while it runs)
+      ClientConn* c = h2Dirty_[i];
+      if (c->open && c->state == ClientState::Http2 && c->h2 != nullptr) {
+        c->h2->queued = false;
+        serviceH2(c);
+      }
+    }
+    h2Dirty_.clear();
+  }
+
+  // Outside any exchange step: streams that may write again, streams the session closed, the
+  // session's frames to the socket (writing lets more frames and more writable streams come),
+  // and the end of the connection.
+  [[gnu::noinline]] void serviceH2(ClientConn* c) {
+    H2Conn& h = *c->h2;
+    for (int round = 0; round < 64 && !h.dead; ++round) {
+      while (!h.writable.empty()) {
+        h.scratch.swap(h.writable);
+        for (int32_t id : h.scratch) {
+          streamWritable(h, id);
+        }
+        h.scratch.clear();
+      }
+      while (!h.closed.empty()) {
+        h.scratch.swap(h.closed);
+        for (int32_t id : h.scratch) {
+          releaseStream(h, id);
+        }
+        h.scratch.clear();
+      }
+      if (!writeH2(c)) {
+        h.dead = true;
+        break;
+      }
+      if (h.writable.empty() && h.closed.empty()) {
+        break;
+      }
+    }
+    if (!h.writable.empty() || !h.closed.empty()) {
+      markH2(c); // more than the rounds allow: again after this batch
+    }
+    if (h.dead || c->peerEof || (h.failed && h.session.pendingOutput().empty()) ||
+        h.session.wantsClose()) {
+      closeClient(c);
+    }
+  }
+
+  // The session's frames through the seam, for as long as the socket takes them. False: the
+  // socket failed.
+  [[gnu::noinline]] bool writeH2(ClientConn* c) {
+    H2Conn& h = *c->h2;
+    for (;;) {
+      std::string_view p = h.session.pendingOutput();
+      if (p.empty()) {
+        return true;
+      }
+      ssize_t n = transportWrite(c->fd, c->tls, p.data(), p.size());
+      if (n > 0) {
+        h.session.consumed(size_t(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        // EAGAIN: EPOLLOUT (over TLS, any event) resumes it with the same bytes first.
+        return n < 0 && errno == EAGAIN;
+      }
+    }
+  }
+
+  // A request head on a new stream: a ClientConn for it, from its connection's.
+  [[gnu::noinline]] void h2RequestHead(H2Conn& h, int32_t id, std::string_view head) {
+    ClientConn* c = h.conn;
+    ClientConn* s = store_.newClient();
+    s->fd = -1;
+    s->open = true;
+    s->watched = true; // never in epoll
+    s->config = c->config;
+    s->socketIndex = c->socketIndex;
+    s->hostRouted = c->hostRouted;
+    s->listenerIndex = c->listenerIndex;
+    s->local = c->local;
+    s->lbSlot = c->lbSlot;
+    s->state = ClientState::Head;
+    s->canRead = false; // its bytes come from the session
+    s->hangup = false;
+    s->peerEof = false;
+    s->closeAfter = false;
+    s->upstream = nullptr;
+    s->outstanding = false;
+    s->queued = false;
+    s->groupIndex = -1;
+    s->fwd = 0;
+    s->peerAddress = c->peerAddress;
+    s->peerPort = c->peerPort;
+    s->headStartMs = 0;
+    s->stash.clear();
+    s->forwardedTailLen = 0;
+    s->reqUpgrade = false;
+    s->writeShut = false;
+    s->tls = c->tls; // X-Forwarded-Proto, redirects and the access log see HTTPS
+    s->h2 = &h;
+    s->streamId = id;
+    s->h2Credit = 0;
+    h.streams[id] = s;
+    h.lastActiveMs = nowMs_;
+    buffers_.append(s->in, head.data(), head.size());
+    processClient(s);
+  }
+
+  [[gnu::noinline]] void h2RequestBody(H2Conn& h, int32_t id, std::string_view bytes,
+                                       size_t credit) {
+    ClientConn* s = h.stream(id);
+    if (s == nullptr) {
+      return;
+    }
+    if (s->state != ClientState::Forwarding) { // answered already: the rest is not read
+      h.session.consumeRequestBody(id, credit);
+      return;
+    }
+    if (s->in.writable() < bytes.size() && s->reqHeadSent && s->fwd > 0) {
+      // A body larger than the buffer streams through; it can no longer be resent.
+      s->in.consume(s->fwd);
+      s->fwd = 0;
+      s->replayable = false;
+    }
+    buffers_.append(s->in, bytes.data(), bytes.size());
+    s->h2Credit += credit;
+    if (!s->queued) {
+      pumpRequestBody(s);
+    } else {
+      releaseStreamCredit(s);
+    }
+  }
+
+  [[gnu::noinline]] void h2RequestEnd(H2Conn& h, int32_t id, std::string_view tail) {
+    ClientConn* s = h.stream(id);
+    if (s == nullptr || s->state != ClientState::Forwarding || tail.empty()) {
+      return;
+    }
+    buffers_.append(s->in, tail.data(), tail.size());
+    if (!s->queued) {
+      pumpRequestBody(s);
+    }
+  }
+
+  // Hands the client's window back for body bytes the target took (or will soon: while the
+  // stream holds less than kStreamHeldBytes).
+  [[gnu::noinline]] void releaseStreamCredit(ClientConn* s) {
+    if (s->h2Credit == 0) {
+      return;
+    }
+    size_t held = s->in.size() > s->fwd ? s->in.size() - s->fwd : 0;
+    if (s->state == ClientState::Forwarding && held > kStreamHeldBytes) {
+      return;
+    }
+    s->h2->session.consumeRequestBody(s->streamId, size_t(s->h2Credit));
+    s->h2Credit = 0;
+    markH2(s->h2->conn);
+  }
+
+  // writeClient for a stream: to the session, and what it does not take waits in `out`.
+  [[gnu::noinline]] void writeStream(ClientConn* s, const IoVector& v) {
+    H2Conn& h = *s->h2;
+    int i = 0;
+    size_t skip = 0;
+    if (s->out.empty()) {
+      for (; i < v.count(); ++i) {
+        const iovec& piece = v.data()[i];
+        size_t taken = h.session.submitResponse(
+            s->streamId, static_cast<const char*>(piece.iov_base), piece.iov_len);
+        if (taken < piece.iov_len) {
+          skip = taken;
+          break;
+        }
+      }
+    }
+    for (; i < v.count(); ++i) {
+      const iovec& piece = v.data()[i];
+      buffers_.append(s->out, static_cast<const char*>(piece.iov_base) + skip,
+                      piece.iov_len - skip);
+      skip = 0;
+    }
+    markH2(h.conn);
+  }
+
+  // The session takes response bytes of the stream again.
+  [[gnu::noinline]] void streamWritable(H2Conn& h, int32_t id) {
+    ClientConn* s = h.stream(id);
+    if (s == nullptr) {
+      return;
+    }
+    while (!s->out.empty()) {
+      size_t taken = h.session.submitResponse(id, s->out.data(), s->out.size());
+      s->out.consume(taken);
+      if (taken == 0) {
+        return;
+      }
+    }
+    buffers_.release(s->out);
+    if (s->state == ClientState::StreamDone) {
+      h.session.endResponse(id); // (nothing when the response ended by its framing)
+    } else if (s->upstream != nullptr && s->upstream->headDone) {
+      driveResponse(s->upstream); // resume the response the stream's window held back
+    }
+  }
+
+  // completeResponse for a stream: the exchange is over; the stream's object waits for the
+  // session to close the stream.
+  [[gnu::noinline]] void finishStream(ClientConn* s) {
+    s->state = ClientState::StreamDone;
+    timers_.cancel(&s->timer);
+    if (s->out.empty()) {
+      s->h2->session.endResponse(s->streamId); // a body read until close ends here
+    }
+    markH2(s->h2->conn);
+  }
+
+  // closeClient for a stream mid-exchange (the target broke off, a response that cannot go on):
+  // the target connection is closed and the stream reset.
+  [[gnu::noinline]] void abortStream(ClientConn* s) {
+    if (s->state == ClientState::StreamDone) {
+      return;
+    }
+    detachStream(s);
+    s->state = ClientState::StreamDone;
+    s->out.consume(s->out.size());
+    s->h2->session.resetStream(s->streamId, h2::ErrorCode::InternalError);
+    markH2(s->h2->conn);
+  }
+
+  // What a stream holds of the exchange: its target connection (not reusable: the response was
+  // not whole), its outstanding count, its place in a queue, its timer.
+  [[gnu::noinline]] void detachStream(ClientConn* s) {
+    if (UpstreamConn* u = s->upstream) {
+      u->client = nullptr;
+      s->upstream = nullptr;
+      closeUpstream(u);
+    }
+    endOutstanding(s);
+    if (s->queued) {
+      bump(tgCells_[queuedGroup(s).slot].queueAbandonedCount);
+      leaveQueue(s);
+    }
+    timers_.cancel(&s->timer);
+  }
+
+  // The session closed the stream (answered, reset by either side, or the connection ended).
+  [[gnu::noinline]] void releaseStream(H2Conn& h, int32_t id) {
+    auto it = h.streams.find(id);
+    if (it == h.streams.end()) {
+      return;
+    }
+    ClientConn* s = it->second;
+    h.streams.erase(it);
+    h.lastActiveMs = nowMs_;
+    freeStream(s);
+  }
+
+  [[gnu::noinline]] void freeStream(ClientConn* s) {
+    detachStream(s);
+    buffers_.release(s->in);
+    buffers_.release(s->out);
+    s->config.reset();
+    s->tls = nullptr;
+    s->h2 = nullptr;
+    s->open = false;
+    store_.retire(s);
+  }
+
+  // closeClient of an HTTP/2 connection: GOAWAY when it can still be said (the worker stops, the
+  // idle timeout), its streams freed, the session deleted; closeClient does the rest.
+  [[gnu::noinline]] void endH2(ClientConn* c) {
+    H2Conn* h = c->h2;
+    if (!h->failed && !h->dead && !c->peerEof) {
+      h->session.goAway();
+      if (!writeH2(c)) {
+        h->dead = true;
+      }
+    }
+    for (auto& [id, s] : h->streams) {
+      freeStream(s);
+    }
+    h->streams.clear();
+    c->h2 = nullptr;
+    c->state = ClientState::Closing;
+    --h2Connections_;
+    delete h;
+  }
+
+  // The connection's timer: the session's stall bound; with no open stream for the listener's
+  // idle timeout (or after a connection error), the end.
+  [[gnu::noinline]] void h2Timer(ClientConn* c) {
+    H2Conn& h = *c->h2;
+    h.session.tick(uint64_t(nowMs_));
+    if (h.failed || (h.session.openStreams() == 0 && nowMs_ - h.lastActiveMs >= idleTimeoutMs(c))) {
+      closeClient(c);
+      return;
+    }
+    timers_.schedule(&c->timer, nowMs_ + kH2TickMs);
+    markH2(c);
+  }
+
+  // A new snapshot without an HTTP/2 connection's listener: GOAWAY (its open streams finish).
+  [[gnu::noinline]] void goAwayFromGoneListeners() {
+    for (const auto& owned : store_.clients()) {
+      ClientConn* c = owned.get();
+      if (c->open && c->state == ClientState::Http2 && config_->findSocket(c->local) < 0) {
+        c->h2->session.goAway();
+        markH2(c);
+      }
+    }
   }
 
   // ---- tunnels (tunnel.h) -----------------------------------------------------------------------
@@ -2186,9 +2666,27 @@ struct Proxy {
   std::vector<uint32_t> wokenQueues_; // group slots serveQueues looks at after this batch
   size_t queuedRequests_ = 0;         // in all queues of this worker
   std::vector<ClientConn*> tunnels_;  // open tunnels (TunnelState::index is the place)
+  std::vector<ClientConn*> h2Dirty_;  // HTTP/2 connections with work noted (serviceDirtyH2)
+  size_t h2Connections_ = 0;          // open HTTP/2 connections
 };
 
 } // namespace
+
+void H2Conn::onRequestHead(int32_t streamId, std::string_view http1Head) {
+  static_cast<Proxy*>(proxy)->h2RequestHead(*this, streamId, http1Head);
+}
+void H2Conn::onRequestBody(int32_t streamId, std::string_view http1Bytes, size_t credit) {
+  static_cast<Proxy*>(proxy)->h2RequestBody(*this, streamId, http1Bytes, credit);
+}
+void H2Conn::onRequestEnd(int32_t streamId, std::string_view http1Tail) {
+  static_cast<Proxy*>(proxy)->h2RequestEnd(*this, streamId, http1Tail);
+}
+void H2Conn::onResponseWritable(int32_t streamId) {
+  writable.push_back(streamId);
+}
+void H2Conn::onStreamClosed(int32_t streamId, h2::ErrorCode) {
+  closed.push_back(streamId);
+}
 
 // The loop's view (exchange.h) of the Proxy.
 struct Exchange::Machine : Proxy {
@@ -2215,8 +2713,14 @@ void Exchange::advanceTimers() {
   m_->advanceTimers();
 }
 void Exchange::endBatch() {
-  if (!m_->wokenQueues_.empty()) {
-    m_->serveQueues();
+  for (int round = 0; round < 8; ++round) { // (each may wake the other)
+    if (!m_->wokenQueues_.empty()) {
+      m_->serveQueues();
+    }
+    if (m_->h2Dirty_.empty()) {
+      break;
+    }
+    m_->serviceDirtyH2();
   }
   m_->store_.reap();
   m_->logs_.handOverIfDue(m_->nowMs_);

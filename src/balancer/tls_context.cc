@@ -61,9 +61,9 @@ int onServerName(SSL* ssl, int* alert, void* arg) {
 }
 
 // The protocols offered by ALPN, in the server's order of preference (wire format: a length,
-// then the name). HTTP/2 is the hook: "h2" first here, and the exchange would dispatch on
-// tlsAlpn() (transport.h) after the handshake.
-constexpr unsigned char kAlpnProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// then the name): HTTP/2 first, as ALB speaks it to clients by default; the exchange makes a
+// connection whose ALPN chose "h2" an HTTP/2 one (tlsAlpn(), transport.h).
+constexpr unsigned char kAlpnProtocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 // Picks the first protocol of kAlpnProtocols the client offers; none in common: no ALPN (the
 // connection goes on as HTTP/1.1, as ALB does with clients that offer only other protocols).

@@ -137,6 +137,7 @@ bool tlsStart(TlsSession& s, std::shared_ptr<const TlsContexts> contexts, int fd
   s.fatal = false;
   s.failedHandshake = false;
   s.shut = false;
+  s.alpnChecked = false;
   return true;
 }
 

@@ -2,9 +2,8 @@
 // socket goes through these functions, which are the plain socket calls for HTTP listeners and
 // OpenSSL's SSL_read/SSL_write for HTTPS listeners (a connection with a TlsSession). Above the
 // seam, the exchange (and a tunnel) sees a byte stream either way: decrypted bytes in, plaintext
-// out. An HTTP/2 session would sit on the same seam, taking bytes from transportRead and giving
-// its frames to the queued writes (writeVector and flush with the connection's TlsSession,
-// connection.h); ALPN's choice (tlsAlpn) says when.
+// out. An HTTP/2 session sits on the same seam: it takes the bytes transportRead gives and its
+// frames go out through transportWrite; ALPN's choice (tlsAlpn: "h2") says when.
 //
 // The plain path costs one pointer test per call (tls == nullptr) and nothing else.
 //
@@ -52,6 +51,7 @@ struct TlsSession {
   bool fatal = false;           // a TLS error (no close_notify may follow)
   bool failedHandshake = false; // the handshake failed (ClientTLSNegotiationErrorCount)
   bool shut = false;            // close_notify sent
+  bool alpnChecked = false;     // the exchange looked at ALPN's choice (h2: an HTTP/2 session)
 };
 
 // Starts the server side of TLS on an accepted socket, from `contexts`' default context (SNI may
@@ -74,7 +74,8 @@ std::string_view tlsProtocol(const TlsSession& s);
 std::string_view tlsServerName(const TlsSession& s);
 size_t tlsCertificateIndex(const TlsSession& s);
 std::string_view tlsCertificateArn(const TlsSession& s); // of that certificate
-// The protocol ALPN chose ("http/1.1"), empty when none. Where HTTP/2 would be dispatched.
+// The protocol ALPN chose ("h2", "http/1.1"), empty when none. "h2" makes the connection an
+// HTTP/2 one (exchange.cc, docs/ARCHITECTURE.md "HTTP/2").
 std::string_view tlsAlpn(const TlsSession& s);
 
 // As read(2) and send(2) on the TLS connection: bytes, 0 at the peer's end (close_notify or

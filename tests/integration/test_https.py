@@ -4,7 +4,9 @@ certificate SNI names, no SNI gets the default; TLS 1.3 and 1.2 are served, TLS 
 under ELBSecurityPolicy-TLS13-1-2-2021-06; X-Forwarded-Proto https reaches the target; an HTTP
 listener redirects to HTTPS; a reimported certificate (rotation) leaves an open keep-alive
 connection working while new connections get the new certificate; malformed TLS bytes and a
-half handshake are closed without stalling other clients."""
+half handshake are closed without stalling other clients. HTTP/2 (ALPN h2, docs/load-balancer.md
+"HTTP/2"): `curl --http2` is answered over HTTP/2, and h2load's multiplexed requests on two
+connections are all 2xx."""
 
 import http.client
 import os
@@ -72,6 +74,7 @@ def handshake(port, server_hostname=None, ctx=None):
 
 
 MISSING_TOOLS = shutil.which("openssl") is None or shutil.which("curl") is None
+MISSING_H2LOAD = shutil.which("h2load") is None  # Debian's nghttp2-client (scripts/deps.sh)
 
 
 class HttpsTest(TideTestCase):
@@ -227,3 +230,28 @@ class HttpsTest(TideTestCase):
                                            context=client_context())
         self.addCleanup(conn.close)
         self.assertEqual(self.get(conn), (200, f"proto=https port={self.port}"))
+
+    def test_http2_curl_and_h2load(self):
+        # curl over HTTP/2 (ALPN h2): the version it reports, the body from the HTTP/1.1 target.
+        out = subprocess.run(["curl", "-sSk", "--http2", "--max-time", "10", "--resolve",
+                              f"shop.example.test:{self.port}:127.0.0.1", "-w",
+                              " version=%{http_version}",
+                              f"https://shop.example.test:{self.port}/h2"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, f"proto=https port={self.port} version=2")
+        # HTTP/1.1 clients of the same listener still get HTTP/1.1.
+        out = subprocess.run(["curl", "-sSk", "--http1.1", "--max-time", "10", "-w",
+                              " version=%{http_version}", f"https://127.0.0.1:{self.port}/"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.stdout, f"proto=https port={self.port} version=1.1", out.stderr)
+        if MISSING_H2LOAD:
+            self.skipTest("h2load is not installed (Debian's nghttp2-client)")
+        # h2load: 200 requests, 2 connections, 10 streams at once on each.
+        out = subprocess.run(["h2load", "-c", "2", "-m", "10", "-n", "200",
+                              f"https://127.0.0.1:{self.port}/load"],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("200 succeeded", out.stdout, out.stdout)
+        self.assertIn("status codes: 200 2xx", out.stdout, out.stdout)
+        self.assertIn("Application protocol: h2", out.stdout, out.stdout)

@@ -1,0 +1,638 @@
+// HTTP/2 from clients (docs/load-balancer.md "HTTP/2"): a real Balancer on 127.0.0.1 with an
+// HTTPS listener, a client in the test that offers ALPN h2 over OpenSSL and speaks HTTP/2 with
+// nghttp2 (h2::ClientSession, which gives responses back as HTTP/1.1 bytes), and a plain
+// HTTP/1.1 backend. Streams are answered concurrently and in any order, bodies go both ways under
+// flow control, a stream the client resets leaves the others alone, a connection error closes
+// the connection cleanly, and HTTP/1.1 clients of the same listener are served as before. Every
+// wait is bounded (socket timeouts, deadlines).
+#include "balancer/balancer.h"
+#include "balancer/test_net.h"
+#include "balancer/test_snapshot.h"
+#include "h2/client_session.h"
+
+#include "api/test_certificates.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tide::balancer {
+namespace {
+
+using test_net::bindLoopback;
+using test_net::connectLoopback;
+using test_net::kLoopback;
+using test_net::makeSnapshot;
+using test_net::ReservedPort;
+using test_net::setTimeouts;
+
+TlsCertificate certificate() {
+  testcerts::CertificateSpec spec;
+  spec.commonName = "shop.example.test";
+  spec.dnsNames = {"shop.example.test"};
+  auto kc = testcerts::make(spec);
+  TlsCertificate c;
+  c.arn = "arn:shop";
+  c.certificatePem = kc.certificatePem;
+  c.privateKeyPem = kc.keyPem;
+  c.names = {"shop.example.test"};
+  return c;
+}
+
+// A keep-alive HTTP/1.1 backend: the request head as the body; POST: the body's length and a
+// checksum; GET /big: bigBytes of a pattern; GET /slow: answered after 300 ms (so that later
+// streams finish first).
+class Backend {
+public:
+  size_t bigBytes = 3 * 1024 * 1024;
+  std::atomic<int> heads{0}; // request heads received
+
+  Backend() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    port_ = bindLoopback(fd_);
+    listen(fd_, 64);
+    acceptor_ = std::thread([this] {
+      for (;;) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        setTimeouts(c, 10000);
+        std::lock_guard<std::mutex> lock(mu_);
+        conns_.push_back(c);
+        threads_.emplace_back([this, c] { serve(c); });
+      }
+    });
+  }
+  ~Backend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
+  Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
+
+private:
+  void serve(int fd) {
+    std::string buf;
+    char tmp[65536];
+    for (;;) {
+      size_t end;
+      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+        if (n <= 0) {
+          return;
+        }
+        buf.append(tmp, size_t(n));
+      }
+      std::string head = buf.substr(0, end + 4);
+      buf.erase(0, end + 4);
+      heads++;
+      std::string body = head;
+      if (head.starts_with("POST ")) {
+        std::string lower = head;
+        for (char& ch : lower) {
+          ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        size_t cl = lower.find("content-length: ");
+        size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 16));
+        while (buf.size() < length) {
+          ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+          if (n <= 0) {
+            return;
+          }
+          buf.append(tmp, size_t(n));
+        }
+        uint64_t sum = 0;
+        for (size_t i = 0; i < length; ++i) {
+          sum = sum * 31 + uint8_t(buf[i]);
+        }
+        buf.erase(0, length);
+        body = std::to_string(length) + " " + std::to_string(sum);
+      }
+      if (head.starts_with("GET /slow ")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+      if (head.starts_with("GET /big ")) {
+        body.resize(bigBytes);
+        for (size_t i = 0; i < bigBytes; ++i) {
+          body[i] = char('a' + i % 26);
+        }
+      }
+      std::string out =
+          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) != ssize_t(out.size())) {
+        return;
+      }
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::vector<std::thread> threads_;
+};
+
+// A blocking TLS connection offering `alpn` (wire format; empty: no ALPN).
+class TlsConn {
+public:
+  TlsConn(uint16_t port, std::string_view alpn) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    setTimeouts(fd_, 5000);
+    connectLoopback(fd_, port);
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_tlsext_host_name(ssl_, "shop.example.test");
+    if (!alpn.empty()) {
+      SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(alpn.data()),
+                          unsigned(alpn.size()));
+    }
+    ok_ = SSL_connect(ssl_) == 1;
+    ERR_clear_error();
+  }
+  ~TlsConn() {
+    ERR_clear_error();
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    close(fd_);
+  }
+  bool ok() const { return ok_; }
+  std::string alpn() {
+    const unsigned char* p = nullptr;
+    unsigned n = 0;
+    SSL_get0_alpn_selected(ssl_, &p, &n);
+    return p ? std::string(reinterpret_cast<const char*>(p), n) : "";
+  }
+  bool write(std::string_view s) {
+    return SSL_write(ssl_, s.data(), int(s.size())) == int(s.size());
+  }
+  // Some bytes, or 0 at EOF / error / timeout.
+  int read(char* p, int n) {
+    int r = SSL_read(ssl_, p, n);
+    if (r <= 0) {
+      ERR_clear_error();
+      return 0;
+    }
+    return r;
+  }
+
+private:
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+constexpr std::string_view kH2 = "\x02h2\x08http/1.1";
+constexpr std::string_view kHttp11 = "\x08http/1.1";
+
+// An HTTP/2 client over TlsConn: requests given as HTTP/1.1 bytes, responses collected as
+// HTTP/1.1 bytes per stream.
+class H2Client : public h2::ClientHandler {
+public:
+  struct Response {
+    std::string bytes;
+    bool ended = false;
+    bool closed = false;
+    h2::ErrorCode code = h2::ErrorCode::NoError;
+  };
+
+  explicit H2Client(uint16_t port) : conn_(port, kH2), session_(*this) {}
+  bool ok() { return conn_.ok() && conn_.alpn() == "h2"; }
+
+  int32_t request(const std::string& http1) {
+    size_t taken = 0;
+    auto id = session_.submitRequest(http1.data(), http1.size(), &taken);
+    if (!id.isOk()) {
+      ADD_FAILURE() << id.status().toString();
+      return -1;
+    }
+    if (taken < http1.size()) { // the rest of the body, as the window allows
+      pendingBody_[*id] = http1.substr(taken);
+      moreBody(*id); // (a wake-up during submitRequest came before the rest was kept)
+    }
+    flush();
+    return *id;
+  }
+  void reset(int32_t id) {
+    session_.resetStream(id, h2::ErrorCode::Cancel);
+    flush();
+  }
+  // Reads and answers until pred() holds; false at EOF or after 10 s.
+  template <typename F> bool until(F&& pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline || !readSome()) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // Reads until the server closes; false after 10 s (or a read error other than EOF).
+  bool untilClosed() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      int n = conn_.read(buf, sizeof buf);
+      if (n <= 0) {
+        return true;
+      }
+      scanFrames(buf, size_t(n));
+      if (!session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n)).isOk()) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool readSome() {
+    char buf[65536];
+    int n = conn_.read(buf, sizeof buf);
+    if (n <= 0) {
+      return false;
+    }
+    scanFrames(buf, size_t(n));
+    Status st = session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n));
+    EXPECT_TRUE(st.isOk()) << st.toString();
+    for (auto it = pendingBody_.begin(); it != pendingBody_.end();) {
+      int32_t id = (it++)->first; // (moreBody may erase it)
+      moreBody(id);
+    }
+    flush();
+    return true;
+  }
+  std::map<int32_t, Response> responses;
+  std::vector<int32_t> endOrder;
+  int goaways = 0;         // GOAWAY frames the server sent
+  uint32_t goawayCode = 0; // the last one's error code
+  bool holdBody = false;   // keep every stream's window closed (no WINDOW_UPDATE for its data)
+
+  void onResponseBytes(int32_t id, std::string_view bytes, size_t credit) override {
+    responses[id].bytes.append(bytes);
+    if (!holdBody) {
+      session_.consumeResponseBody(id, credit);
+    }
+  }
+  void onResponseEnd(int32_t id) override {
+    responses[id].ended = true;
+    endOrder.push_back(id);
+  }
+  void onRequestWritable(int32_t id) override { moreBody(id); }
+  void onStreamClosed(int32_t id, h2::ErrorCode code) override {
+    responses[id].closed = true;
+    responses[id].code = code;
+  }
+
+private:
+  // Follows the server's frames (it sends no preface of its own) to see its GOAWAYs.
+  void scanFrames(const char* p, size_t n) {
+    frames_.append(p, n);
+    while (frames_.size() >= 9) {
+      size_t len = (size_t(uint8_t(frames_[0])) << 16) | (size_t(uint8_t(frames_[1])) << 8) |
+                   uint8_t(frames_[2]);
+      if (frames_.size() < 9 + len) {
+        return;
+      }
+      if (frames_[3] == 7 && len >= 8) {
+        ++goaways;
+        goawayCode = (uint32_t(uint8_t(frames_[13])) << 24) |
+                     (uint32_t(uint8_t(frames_[14])) << 16) |
+                     (uint32_t(uint8_t(frames_[15])) << 8) | uint8_t(frames_[16]);
+      }
+      frames_.erase(0, 9 + len);
+    }
+  }
+  void moreBody(int32_t id) {
+    auto it = pendingBody_.find(id);
+    if (it == pendingBody_.end()) {
+      return;
+    }
+    size_t taken = session_.submitRequestBody(id, it->second.data(), it->second.size());
+    it->second.erase(0, taken);
+    if (it->second.empty()) {
+      pendingBody_.erase(it);
+    }
+  }
+  void flush() {
+    for (;;) {
+      std::string_view p = session_.pendingOutput();
+      if (p.empty()) {
+        return;
+      }
+      if (!conn_.write(p)) {
+        return;
+      }
+      session_.consumed(p.size());
+    }
+  }
+
+  TlsConn conn_;
+  h2::ClientSession session_;
+  std::map<int32_t, std::string> pendingBody_;
+  std::string frames_; // the server's bytes not yet split into frames
+};
+
+std::string body(const std::string& response) {
+  size_t end = response.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    return "";
+  }
+  std::string rest = response.substr(end + 4);
+  if (response.find("Transfer-Encoding: chunked") == std::string::npos &&
+      response.find("transfer-encoding: chunked") == std::string::npos) {
+    return rest;
+  }
+  std::string out; // de-chunk
+  size_t i = 0;
+  for (;;) {
+    size_t eol = rest.find("\r\n", i);
+    if (eol == std::string::npos) {
+      return out;
+    }
+    size_t n = std::stoul(rest.substr(i, eol - i), nullptr, 16);
+    if (n == 0) {
+      return out;
+    }
+    out.append(rest, eol + 2, n);
+    i = eol + 2 + n + 2;
+  }
+}
+
+std::string get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: shop.example.test\r\n\r\n";
+}
+
+class H2ListenerTest : public ::testing::Test {
+protected:
+  std::shared_ptr<Snapshot> snapshot(uint16_t port, const std::string& accessLog = "",
+                                     int idleTimeoutMs = 60'000, bool noTargets = false) {
+    auto s = makeSnapshot(port, noTargets ? std::vector<Endpoint>{}
+                                          : std::vector<Endpoint>{backend_.endpoint()});
+    Listener& l = s->loadBalancers[0].listeners[0];
+    l.https = true;
+    l.tls.policyName = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+    l.tls.minVersion = 0x0303;
+    l.tls.maxVersion = 0x0304;
+    l.tls.cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+    l.tls.cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+    l.tls.certificates = {certificate()};
+    s->loadBalancers[0].accessLogPath = accessLog;
+    s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(idleTimeoutMs);
+    s->targetGroups[0].maxConcurrency = 0; // every stream to the target at once (no queue)
+    return s;
+  }
+  void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000,
+             bool noTargets = false) {
+    auto s = snapshot(port_.port, accessLog, idleTimeoutMs, noTargets);
+    BalancerOptions o;
+    o.threads = 1;
+    balancer_ = std::make_unique<Balancer>(o);
+    ASSERT_TRUE(balancer_->apply(s).isOk());
+    Status st = balancer_->start();
+    ASSERT_TRUE(st.isOk()) << st.toString();
+  }
+  void TearDown() override {
+    if (balancer_) {
+      balancer_->stop();
+    }
+  }
+
+  Backend backend_;
+  ReservedPort port_;
+  std::unique_ptr<Balancer> balancer_;
+};
+
+TEST_F(H2ListenerTest, ConcurrentStreamsAreAnsweredInAnyOrder) {
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t slow = c.request(get("/slow"));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(c.request(get("/p" + std::to_string(i))));
+  }
+  ASSERT_TRUE(c.until([&] { return c.endOrder.size() == 7; }));
+  EXPECT_NE(c.endOrder.front(), slow); // the slow one did not hold the others up
+  EXPECT_EQ(c.endOrder.back(), slow);
+  for (int i = 0; i < 6; ++i) {
+    const std::string& r = c.responses[ids[size_t(i)]].bytes;
+    ASSERT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
+    std::string b = body(r);
+    EXPECT_TRUE(b.starts_with("GET /p" + std::to_string(i) + " HTTP/1.1\r\n")) << b;
+    EXPECT_NE(b.find("X-Forwarded-Proto: https\r\n"), std::string::npos) << b;
+  }
+  EXPECT_TRUE(body(c.responses[slow].bytes).starts_with("GET /slow "));
+  // The same connection goes on.
+  int32_t again = c.request(get("/again"));
+  ASSERT_TRUE(c.until([&] { return c.responses[again].ended; }));
+  EXPECT_TRUE(body(c.responses[again].bytes).starts_with("GET /again "));
+}
+
+TEST_F(H2ListenerTest, PostBodiesReachTheTarget) {
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  std::string small = "hello, target";
+  std::string large(700 * 1024, 'x'); // past the stream's window: WINDOW_UPDATEs needed
+  for (size_t i = 0; i < large.size(); ++i) {
+    large[i] = char('A' + (i * 7) % 53);
+  }
+  auto checksum = [](const std::string& s) {
+    uint64_t sum = 0;
+    for (unsigned char ch : s) {
+      sum = sum * 31 + ch;
+    }
+    return std::to_string(s.size()) + " " + std::to_string(sum);
+  };
+  auto post = [](const std::string& b) {
+    return "POST /up HTTP/1.1\r\nHost: shop.example.test\r\nContent-Length: " +
+           std::to_string(b.size()) + "\r\n\r\n" + b;
+  };
+  int32_t a = c.request(post(small));
+  int32_t b = c.request(post(large));
+  ASSERT_TRUE(c.until([&] { return c.responses[a].ended && c.responses[b].ended; }));
+  EXPECT_EQ(body(c.responses[a].bytes), checksum(small));
+  EXPECT_EQ(body(c.responses[b].bytes), checksum(large));
+}
+
+TEST_F(H2ListenerTest, LargeResponseFlowsUnderFlowControl) {
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t big = c.request(get("/big"));
+  int32_t small = c.request(get("/small"));
+  ASSERT_TRUE(c.until([&] { return c.responses[big].ended && c.responses[small].ended; }));
+  std::string b = body(c.responses[big].bytes);
+  ASSERT_EQ(b.size(), backend_.bigBytes);
+  bool same = true;
+  for (size_t i = 0; i < b.size() && same; ++i) {
+    same = b[i] == char('a' + i % 26);
+  }
+  EXPECT_TRUE(same);
+}
+
+TEST_F(H2ListenerTest, AStreamResetMidResponseLeavesTheOthersAlone) {
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  c.holdBody = true; // the big response stalls on its window...
+  int32_t big = c.request(get("/big"));
+  ASSERT_TRUE(c.until([&] { return c.responses[big].bytes.size() > 1000; }));
+  c.reset(big); // ...and is given up mid-response
+  c.holdBody = false;
+  int32_t other = c.request(get("/other"));
+  ASSERT_TRUE(c.until([&] { return c.responses[other].ended; }));
+  EXPECT_TRUE(body(c.responses[other].bytes).starts_with("GET /other "));
+  EXPECT_FALSE(c.responses[big].ended);
+  int32_t third = c.request(get("/third"));
+  ASSERT_TRUE(c.until([&] { return c.responses[third].ended; }));
+  EXPECT_TRUE(body(c.responses[third].bytes).starts_with("GET /third "));
+}
+
+TEST_F(H2ListenerTest, GarbageAfterThePrefaceClosesWithGoaway) {
+  start();
+  TlsConn t(port_.port, kH2);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t.alpn(), "h2");
+  std::string bytes = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  bytes += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);          // an empty SETTINGS
+  bytes += std::string("\x00\x00\x08\x07\x00\x00\x00\x00\x05garbage!", 17); // GOAWAY on stream 5
+  ASSERT_TRUE(t.write(bytes));
+  std::string got;
+  char buf[4096];
+  for (int n; (n = t.read(buf, sizeof buf)) > 0;) {
+    got.append(buf, size_t(n));
+  }
+  // The server's frames: SETTINGS, ..., GOAWAY (type 7) PROTOCOL_ERROR; then EOF.
+  bool goaway = false;
+  for (size_t i = 0; i + 9 <= got.size();) {
+    size_t len = (uint8_t(got[i]) << 16) | (uint8_t(got[i + 1]) << 8) | uint8_t(got[i + 2]);
+    if (got[i + 3] == 7 && i + 9 + 8 <= got.size()) {
+      goaway = true;
+      EXPECT_EQ(uint8_t(got[i + 9 + 7]), 1) << "PROTOCOL_ERROR";
+    }
+    i += 9 + len;
+  }
+  EXPECT_TRUE(goaway);
+  // The listener still serves.
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t id = c.request(get("/after"));
+  ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+}
+
+TEST_F(H2ListenerTest, Http11ClientsOfTheSameListenerAreServedAsBefore) {
+  start();
+  for (std::string_view alpn : {kHttp11, std::string_view()}) {
+    TlsConn t(port_.port, alpn);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t.alpn(), alpn.empty() ? "" : "http/1.1");
+    ASSERT_TRUE(t.write(get("/one")));
+    std::string got;
+    char buf[4096];
+    while (got.find("GET /one") == std::string::npos) {
+      int n = t.read(buf, sizeof buf);
+      ASSERT_GT(n, 0) << got;
+      got.append(buf, size_t(n));
+    }
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK")) << got;
+  }
+}
+
+// The listener's idle timeout closes an HTTP/2 connection with no open stream (after a GOAWAY);
+// a stream that takes longer than it is not cut.
+TEST_F(H2ListenerTest, IdleTimeoutClosesAConnectionWithoutStreams) {
+  start("", 200);
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t slow = c.request(get("/slow")); // 300 ms at the target: longer than the idle timeout
+  ASSERT_TRUE(c.until([&] { return c.responses[slow].ended; }));
+  EXPECT_TRUE(body(c.responses[slow].bytes).starts_with("GET /slow "));
+  auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.untilClosed()); // (the socket timeout is 5 s)
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(4));
+}
+
+// A configuration without the connection's listener: GOAWAY (NO_ERROR), the open stream
+// finishes, then the connection closes. The worker's stop says GOAWAY too.
+TEST_F(H2ListenerTest, ListenerGoneOrWorkerStopSaysGoaway) {
+  start();
+  {
+    H2Client c(port_.port);
+    ASSERT_TRUE(c.ok());
+    int32_t slow = c.request(get("/slow"));
+    ASSERT_TRUE(test_net::waitFor([&] { return backend_.heads > 0; })); // at the target
+    ReservedPort other;
+    auto next = snapshot(other.port);
+    next->version = 2;
+    ASSERT_TRUE(balancer_->apply(next).isOk());
+    ASSERT_TRUE(c.until([&] { return c.goaways > 0; }));
+    EXPECT_EQ(c.goawayCode, 0u);
+    ASSERT_TRUE(c.until([&] { return c.responses[slow].ended; }));
+    EXPECT_TRUE(body(c.responses[slow].bytes).starts_with("GET /slow "));
+    EXPECT_TRUE(c.untilClosed());
+  }
+  balancer_->stop();
+  balancer_.reset();
+  start();
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t id = c.request(get("/x"));
+  ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+  balancer_->stop();
+  EXPECT_TRUE(c.untilClosed());
+  EXPECT_EQ(c.goaways, 1);
+  EXPECT_EQ(c.goawayCode, 0u);
+}
+
+// tide's own answers (here 503: no target registered) go out on the stream, at once, and the
+// connection goes on.
+TEST_F(H2ListenerTest, LocalAnswersGoOutOnTheirStream) {
+  start("", 60'000, /*noTargets=*/true);
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 3; ++i) {
+    int32_t id = c.request(get("/none"));
+    ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+    EXPECT_TRUE(c.responses[id].bytes.starts_with("HTTP/1.1 503")) << c.responses[id].bytes;
+  }
+}
+
+TEST_F(H2ListenerTest, AccessLogSaysH2) {
+  char dir[] = "/tmp/tide-h2-log-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/access.log";
+  start(path);
+  {
+    H2Client c(port_.port);
+    ASSERT_TRUE(c.ok());
+    int32_t id = c.request(get("/logged"));
+    ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+  }
+  balancer_->stop();
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_TRUE(line.starts_with("h2 ")) << line;
+  EXPECT_NE(line.find("\"GET https://shop.example.test:" + std::to_string(port_.port) +
+                      "/logged HTTP/2.0\""),
+            std::string::npos)
+      << line;
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
+} // namespace
+} // namespace tide::balancer
