@@ -1,10 +1,10 @@
 // HTTP/2 to targets (RFC 9113, prior knowledge: the target speaks HTTP/2 from the first byte),
 // for gRPC target groups: the client side of one target connection over nghttp2, with no
-// sockets, the mirror of ServerSession. The balancer (once wired) hands it each request as the
-// HTTP/1.1 bytes it would send an HTTP/1.1 target, and gets each response back as HTTP/1.1
-// bytes: the status line and fields from :status and the response's fields, the body framed
-// with the target's content-length, else chunked, its trailers (gRPC's grpc-status) carried as
-// the chunked trailer section.
+// sockets, the mirror of ServerSession. The balancer (not yet: gRPC target groups still get
+// HTTP/1.1) would hand it each request as the HTTP/1.1 bytes it would send an HTTP/1.1 target, and
+// gets each response back as HTTP/1.1 bytes: the status line and fields from :status and the
+// response's fields, the body framed with the target's content-length, else chunked, its trailers
+// (gRPC's grpc-status) carried as the chunked trailer section.
 //
 // Not thread-safe: one session per target connection, on its worker's thread. Handler callbacks
 // run inside feed(), consumed(), submitRequestBody() and consumeResponseBody(); they may call

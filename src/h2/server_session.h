@@ -1,6 +1,7 @@
 // HTTP/2 from clients (RFC 9113), translated to and from HTTP/1.1 bytes: the server side of one
-// client connection over nghttp2, with no sockets. The balancer (once wired; docs/ARCHITECTURE.md
-// "HTTP/2") feeds it the decrypted bytes a client sent and writes what pendingOutput() holds;
+// client connection over nghttp2, with no sockets. The balancer (src/balancer/exchange.cc, for a
+// connection whose ALPN chose h2; docs/ARCHITECTURE.md "HTTP/2") feeds it the decrypted bytes a
+// client sent and writes what pendingOutput() holds;
 // each request comes out as HTTP/1.1 bytes (head, then body in the framing the head names) for a
 // target, and each target's HTTP/1.1 response bytes go back in through submitResponse().
 //
