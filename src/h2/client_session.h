@@ -2,7 +2,7 @@
 // for gRPC target groups: the client side of one target connection over nghttp2, with no
 // sockets, the mirror of ServerSession. The balancer (not yet: gRPC target groups still get
 // HTTP/1.1) would hand it each request as the HTTP/1.1 bytes it would send an HTTP/1.1 target, and
-// gets each response back as HTTP/1.1 bytes: the status line and fields from :status and the
+// get each response back as HTTP/1.1 bytes: the status line and fields from :status and the
 // response's fields, the body framed with the target's content-length, else chunked, its trailers
 // (gRPC's grpc-status) carried as the chunked trailer section.
 //
