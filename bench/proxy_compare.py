@@ -865,16 +865,17 @@ def raise_nofile(need):
                          "raise it or lower --idle" % (need, hard))
 
 
-def install():
-    argv = ["apt-get", "install", "-y", "haproxy", "nginx", "wrk"]
+def install(packages=("haproxy", "nginx", "wrk"), note=""):
+    """apt-get install (with sudo unless root) what a benchmark runs; tls_compare.py too."""
+    argv = ["apt-get", "install", "-y", *packages]
     if os.geteuid() != 0:
         argv = ["sudo"] + argv
     print("+ " + " ".join(argv), flush=True)
     rc = subprocess.call(argv)
     if rc == 0:
-        print("Installed. The benchmark uses its own configurations in a temporary directory and "
-              "never the system services; if apt started them and you do not want them: "
-              "systemctl disable --now haproxy nginx")
+        print("Installed. " + note + "The benchmark uses its own configurations in a temporary "
+              "directory and never the system services; if apt started them and you do not "
+              "want them: systemctl disable --now haproxy nginx")
     return rc
 
 

@@ -519,19 +519,6 @@ def versions(tide):
     return info
 
 
-def install():
-    argv = ["apt-get", "install", "-y", "haproxy", "nginx", "wrk", "nghttp2-client", "openssl"]
-    if os.geteuid() != 0:
-        argv = ["sudo"] + argv
-    print("+ " + " ".join(argv), flush=True)
-    rc = subprocess.call(argv)
-    if rc == 0:
-        print("Installed. Build the TLS load generator too: ninja -C build tide-tls-load. The "
-              "benchmark never uses the system services; if apt started them and you do not "
-              "want them: systemctl disable --now haproxy nginx")
-    return rc
-
-
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -577,7 +564,8 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print every slice")
     args = ap.parse_args()
     if args.install:
-        return install()
+        return pc.install(("haproxy", "nginx", "wrk", "nghttp2-client", "openssl"),
+                          "Build the TLS load generator too: ninja -C build tide-tls-load. ")
 
     args.cases = [x for x in args.cases.split(",") if x]
     bad = [x for x in args.cases if x not in ALL_CASES]

@@ -14,6 +14,19 @@
 namespace tide::fuzz {
 namespace {
 
+// The next two bytes of the fuzz input at `at` as a little-endian length below 4096 (what is
+// past the end reads as 0).
+size_t readU16(const uint8_t* data, size_t size, size_t& at) {
+  size_t v = 0;
+  if (at < size) {
+    v = data[at++];
+  }
+  if (at < size) {
+    v |= size_t{data[at++]} << 8;
+  }
+  return v & 4095;
+}
+
 #define PROPERTY(cond, what)                                                                       \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
@@ -177,16 +190,7 @@ Violation checkH2Server(const uint8_t* data, size_t size) {
   size_t maxFrame = kMaxFrame;
   bool raisedFrameSize = false;
   size_t at = 0;
-  auto u16 = [&]() -> size_t {
-    size_t v = 0;
-    if (at < size) {
-      v = data[at++];
-    }
-    if (at < size) {
-      v |= size_t{data[at++]} << 8;
-    }
-    return v & 4095;
-  };
+  auto u16 = [&] { return readU16(data, size, at); };
   auto pick = [&](uint8_t op) -> int32_t {
     std::vector<int32_t> open;
     for (auto& [id, s] : checker.streams) {
@@ -397,16 +401,7 @@ Violation checkH2Client(const uint8_t* data, size_t size) {
   Violation& first = checker.first;
   h2::ClientSession session(checker, limits);
   size_t at = 0;
-  auto u16 = [&]() -> size_t {
-    size_t v = 0;
-    if (at < size) {
-      v = data[at++];
-    }
-    if (at < size) {
-      v |= size_t{data[at++]} << 8;
-    }
-    return v & 4095;
-  };
+  auto u16 = [&] { return readU16(data, size, at); };
   bool failed = false;
   for (int records = 0; at < size && records < 4096; records++) {
     uint8_t op = data[at++];

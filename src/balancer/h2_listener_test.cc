@@ -6,11 +6,11 @@
 // the connection cleanly, and HTTP/1.1 clients of the same listener are served as before. Every
 // wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
+#include "balancer/test_backend.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
+#include "balancer/test_tls.h"
 #include "h2/client_session.h"
-
-#include "api/test_certificates.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -34,172 +34,14 @@ namespace {
 
 using test_net::bindLoopback;
 using test_net::connectLoopback;
+using test_net::kAlpnH2;
+using test_net::kAlpnHttp11;
 using test_net::kLoopback;
 using test_net::makeSnapshot;
 using test_net::ReservedPort;
 using test_net::setTimeouts;
 
-TlsCertificate certificate() {
-  testcerts::CertificateSpec spec;
-  spec.commonName = "shop.example.test";
-  spec.dnsNames = {"shop.example.test"};
-  auto kc = testcerts::make(spec);
-  TlsCertificate c;
-  c.arn = "arn:shop";
-  c.certificatePem = kc.certificatePem;
-  c.privateKeyPem = kc.keyPem;
-  c.names = {"shop.example.test"};
-  return c;
-}
-
-// A keep-alive HTTP/1.1 backend: the request head as the body; POST: the body's length and a
-// checksum; GET /big: bigBytes of a pattern; GET /slow: answered after 300 ms (so that later
-// streams finish first).
-class Backend {
-public:
-  size_t bigBytes = 3 * 1024 * 1024;
-  std::atomic<int> heads{0}; // request heads received
-
-  Backend() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    port_ = bindLoopback(fd_);
-    listen(fd_, 64);
-    acceptor_ = std::thread([this] {
-      for (;;) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) {
-          return;
-        }
-        setTimeouts(c, 10000);
-        std::lock_guard<std::mutex> lock(mu_);
-        conns_.push_back(c);
-        threads_.emplace_back([this, c] { serve(c); });
-      }
-    });
-  }
-  ~Backend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
-  Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
-
-private:
-  void serve(int fd) {
-    std::string buf;
-    char tmp[65536];
-    for (;;) {
-      size_t end;
-      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          return;
-        }
-        buf.append(tmp, size_t(n));
-      }
-      std::string head = buf.substr(0, end + 4);
-      buf.erase(0, end + 4);
-      heads++;
-      std::string body = head;
-      if (head.starts_with("POST ")) {
-        std::string lower = head;
-        for (char& ch : lower) {
-          ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        }
-        size_t cl = lower.find("content-length: ");
-        size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 16));
-        while (buf.size() < length) {
-          ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-          if (n <= 0) {
-            return;
-          }
-          buf.append(tmp, size_t(n));
-        }
-        uint64_t sum = 0;
-        for (size_t i = 0; i < length; ++i) {
-          sum = sum * 31 + uint8_t(buf[i]);
-        }
-        buf.erase(0, length);
-        body = std::to_string(length) + " " + std::to_string(sum);
-      }
-      if (head.starts_with("GET /slow ")) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      }
-      if (head.starts_with("GET /big ")) {
-        body.resize(bigBytes);
-        for (size_t i = 0; i < bigBytes; ++i) {
-          body[i] = char('a' + i % 26);
-        }
-      }
-      std::string out =
-          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) != ssize_t(out.size())) {
-        return;
-      }
-    }
-  }
-
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> conns_;
-  std::vector<std::thread> threads_;
-};
-
-// A blocking TLS connection offering `alpn` (wire format; empty: no ALPN).
-class TlsConn {
-public:
-  TlsConn(uint16_t port, std::string_view alpn) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    setTimeouts(fd_, 5000);
-    connectLoopback(fd_, port);
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    SSL_set_tlsext_host_name(ssl_, "shop.example.test");
-    if (!alpn.empty()) {
-      SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(alpn.data()),
-                          unsigned(alpn.size()));
-    }
-    ok_ = SSL_connect(ssl_) == 1;
-    ERR_clear_error();
-  }
-  ~TlsConn() {
-    ERR_clear_error();
-    SSL_free(ssl_);
-    SSL_CTX_free(ctx_);
-    close(fd_);
-  }
-  bool ok() const { return ok_; }
-  std::string alpn() {
-    const unsigned char* p = nullptr;
-    unsigned n = 0;
-    SSL_get0_alpn_selected(ssl_, &p, &n);
-    return p ? std::string(reinterpret_cast<const char*>(p), n) : "";
-  }
-  bool write(std::string_view s) {
-    return SSL_write(ssl_, s.data(), int(s.size())) == int(s.size());
-  }
-  // Some bytes, or 0 at EOF / error / timeout.
-  int read(char* p, int n) {
-    int r = SSL_read(ssl_, p, n);
-    if (r <= 0) {
-      ERR_clear_error();
-      return 0;
-    }
-    return r;
-  }
-
-private:
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
-  bool ok_ = false;
-};
-
-constexpr std::string_view kH2 = "\x02h2\x08http/1.1";
-constexpr std::string_view kHttp11 = "\x08http/1.1";
-
-// An HTTP/2 client over TlsConn: requests given as HTTP/1.1 bytes, responses collected as
+// An HTTP/2 client over a TlsClient: requests given as HTTP/1.1 bytes, responses collected as
 // HTTP/1.1 bytes per stream.
 class H2Client : public h2::ClientHandler {
 public:
@@ -210,7 +52,8 @@ public:
     h2::ErrorCode code = h2::ErrorCode::NoError;
   };
 
-  explicit H2Client(uint16_t port) : conn_(port, kH2), session_(*this) {}
+  explicit H2Client(uint16_t port)
+      : conn_(port, "shop.example.test", 0, 0, 0, nullptr, kAlpnH2), session_(*this) {}
   bool ok() { return conn_.ok() && conn_.alpn() == "h2"; }
 
   int32_t request(const std::string& http1) {
@@ -331,14 +174,14 @@ private:
       if (p.empty()) {
         return;
       }
-      if (!conn_.write(p)) {
+      if (!conn_.send(p)) {
         return;
       }
       session_.consumed(p.size());
     }
   }
 
-  TlsConn conn_;
+  test_net::TlsClient conn_;
   h2::ClientSession session_;
   std::map<int32_t, std::string> pendingBody_;
   std::string frames_; // the server's bytes not yet split into frames
@@ -376,18 +219,14 @@ std::string get(const std::string& path) {
 
 class H2ListenerTest : public ::testing::Test {
 protected:
+  H2ListenerTest() { backend_.bigBytes = 3 * 1024 * 1024; } // a response past every window
   std::shared_ptr<Snapshot> snapshot(uint16_t port, const std::string& accessLog = "",
                                      int idleTimeoutMs = 60'000, bool noTargets = false) {
     auto s = makeSnapshot(port, noTargets ? std::vector<Endpoint>{}
                                           : std::vector<Endpoint>{backend_.endpoint()});
     Listener& l = s->loadBalancers[0].listeners[0];
     l.https = true;
-    l.tls.policyName = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-    l.tls.minVersion = 0x0303;
-    l.tls.maxVersion = 0x0304;
-    l.tls.cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
-    l.tls.cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
-    l.tls.certificates = {certificate()};
+    l.tls = test_net::tlsConfig({test_net::certificate("arn:shop", "shop.example.test")});
     s->loadBalancers[0].accessLogPath = accessLog;
     s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(idleTimeoutMs);
     s->targetGroups[0].maxConcurrency = 0; // every stream to the target at once (no queue)
@@ -409,7 +248,7 @@ protected:
     }
   }
 
-  Backend backend_;
+  test_net::EchoBackend backend_;
   ReservedPort port_;
   std::unique_ptr<Balancer> balancer_;
 };
@@ -503,13 +342,13 @@ TEST_F(H2ListenerTest, AStreamResetMidResponseLeavesTheOthersAlone) {
 
 TEST_F(H2ListenerTest, GarbageAfterThePrefaceClosesWithGoaway) {
   start();
-  TlsConn t(port_.port, kH2);
+  test_net::TlsClient t(port_.port, "shop.example.test", 0, 0, 0, nullptr, kAlpnH2);
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t.alpn(), "h2");
   std::string bytes = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   bytes += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);          // an empty SETTINGS
   bytes += std::string("\x00\x00\x08\x07\x00\x00\x00\x00\x05garbage!", 17); // GOAWAY on stream 5
-  ASSERT_TRUE(t.write(bytes));
+  ASSERT_TRUE(t.send(bytes));
   std::string got;
   char buf[4096];
   for (int n; (n = t.read(buf, sizeof buf)) > 0;) {
@@ -535,11 +374,11 @@ TEST_F(H2ListenerTest, GarbageAfterThePrefaceClosesWithGoaway) {
 
 TEST_F(H2ListenerTest, Http11ClientsOfTheSameListenerAreServedAsBefore) {
   start();
-  for (std::string_view alpn : {kHttp11, std::string_view()}) {
-    TlsConn t(port_.port, alpn);
+  for (std::string_view alpn : {kAlpnHttp11, std::string_view()}) {
+    test_net::TlsClient t(port_.port, "shop.example.test", 0, 0, 0, nullptr, alpn);
     ASSERT_TRUE(t.ok());
     EXPECT_EQ(t.alpn(), alpn.empty() ? "" : "http/1.1");
-    ASSERT_TRUE(t.write(get("/one")));
+    ASSERT_TRUE(t.send(get("/one")));
     std::string got;
     char buf[4096];
     while (got.find("GET /one") == std::string::npos) {

@@ -6,10 +6,10 @@
 #include "balancer/access_log.h"
 #include "balancer/balancer.h"
 #include "balancer/rules.h"
+#include "balancer/test_backend.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
-
-#include "api/test_certificates.h"
+#include "balancer/test_tls.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -30,259 +30,15 @@
 namespace tide::balancer {
 namespace {
 
-using test_net::bindLoopback;
+using test_net::certificate;
 using test_net::connectLoopback;
 using test_net::kLoopback;
 using test_net::makeSnapshot;
 using test_net::ReservedPort;
 using test_net::setTimeouts;
+using test_net::TlsClient;
+using test_net::tlsConfig;
 using test_net::waitFor;
-
-TlsCertificate certificate(const std::string& arn, const std::string& cn) {
-  testcerts::CertificateSpec spec;
-  spec.commonName = cn;
-  spec.dnsNames = {cn};
-  auto kc = testcerts::make(spec);
-  TlsCertificate c;
-  c.arn = arn;
-  c.certificatePem = kc.certificatePem;
-  c.privateKeyPem = kc.keyPem;
-  c.names = {cn};
-  return c;
-}
-
-// ELBSecurityPolicy-TLS13-1-2-2021-06's shape: TLS 1.2 and 1.3.
-TlsConfig tlsConfig(std::vector<TlsCertificate> certificates) {
-  TlsConfig t;
-  t.policyName = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-  t.minVersion = 0x0303;
-  t.maxVersion = 0x0304;
-  t.cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
-  t.cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-  t.certificates = std::move(certificates);
-  return t;
-}
-
-// A keep-alive backend: answers each request head with its own text as the body (so the test
-// sees what reached it), `bigBytes` bytes of a pattern for GET /big, and for an upgrade request
-// a 101, then an echo of every byte.
-class Backend {
-public:
-  size_t bigBytes = 300000;
-
-  Backend() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    port_ = bindLoopback(fd_);
-    listen(fd_, 64);
-    acceptor_ = std::thread([this] {
-      for (;;) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) {
-          return;
-        }
-        setTimeouts(c, 10000);
-        std::lock_guard<std::mutex> lock(mu_);
-        conns_.push_back(c);
-        threads_.emplace_back([this, c] { serve(c); });
-      }
-    });
-  }
-  ~Backend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
-  Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
-
-private:
-  void serve(int fd) {
-    std::string buf;
-    char tmp[65536];
-    for (;;) {
-      size_t end;
-      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          return;
-        }
-        buf.append(tmp, size_t(n));
-      }
-      std::string head = buf.substr(0, end + 4);
-      buf.erase(0, end + 4);
-      if (head.find("Upgrade: websocket") != std::string::npos) {
-        std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\n\r\n" +
-                          buf;
-        send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-        for (;;) {
-          ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-          if (n <= 0 || send(fd, tmp, size_t(n), MSG_NOSIGNAL) != n) {
-            break;
-          }
-        }
-        shutdown(fd, SHUT_WR);
-        return;
-      }
-      std::string body = head;
-      if (head.starts_with("POST ")) { // a body: its length and a checksum of its bytes
-        size_t cl = head.find("Content-Length: ");
-        size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 16));
-        while (buf.size() < length) {
-          ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-          if (n <= 0) {
-            return;
-          }
-          buf.append(tmp, size_t(n));
-        }
-        uint64_t sum = 0;
-        for (size_t i = 0; i < length; ++i) {
-          sum = sum * 31 + uint8_t(buf[i]);
-        }
-        buf.erase(0, length);
-        body = std::to_string(length) + " " + std::to_string(sum);
-      }
-      if (head.starts_with("GET /big ")) {
-        body.resize(bigBytes);
-        for (size_t i = 0; i < bigBytes; ++i) {
-          body[i] = char('a' + i % 26);
-        }
-      }
-      std::string out =
-          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) != ssize_t(out.size())) {
-        return;
-      }
-    }
-  }
-
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> conns_;
-  std::vector<std::thread> threads_;
-};
-
-// A blocking TLS client connection (socket timeouts bound every call).
-class TlsClient {
-public:
-  TlsClient(uint16_t port, const char* serverName, int maxVersion = 0, int minVersion = 0,
-            int receiveBuffer = 0, SSL_SESSION* resume = nullptr) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    if (maxVersion != 0) {
-      SSL_CTX_set_max_proto_version(ctx_, maxVersion);
-    }
-    if (minVersion != 0) {
-      SSL_CTX_set_min_proto_version(ctx_, minVersion);
-      SSL_CTX_set_security_level(ctx_, 0);
-    }
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    setTimeouts(fd_);
-    if (receiveBuffer != 0) { // a small window: the balancer's writes to it fill up and queue
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
-    }
-    connectLoopback(fd_, port);
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    if (serverName != nullptr) {
-      SSL_set_tlsext_host_name(ssl_, serverName);
-    }
-    // ALPN: HTTP/1.1 alone (the HTTP/2 tests, h2_listener_test.cc, offer h2).
-    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-    SSL_set_alpn_protos(ssl_, alpn, sizeof alpn);
-    if (resume != nullptr) {
-      SSL_set_session(ssl_, resume);
-    }
-    ok_ = SSL_connect(ssl_) == 1;
-    ERR_clear_error();
-  }
-  ~TlsClient() {
-    if (ok_) {
-      SSL_shutdown(ssl_); // (without close_notify OpenSSL marks the session not resumable)
-    }
-    ERR_clear_error();
-    SSL_free(ssl_);
-    SSL_CTX_free(ctx_);
-    close(fd_);
-  }
-  bool ok() const { return ok_; }
-  std::string peerCommonName() {
-    X509* cert = SSL_get1_peer_certificate(ssl_);
-    if (cert == nullptr) {
-      return "";
-    }
-    char cn[256] = {};
-    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
-    X509_free(cert);
-    return cn;
-  }
-  std::string version() { return SSL_get_version(ssl_); }
-  bool reused() { return SSL_session_reused(ssl_) == 1; }
-  // The session to resume with (TLS 1.3: its ticket comes after the handshake, with the first
-  // response read). Owned by the caller.
-  SSL_SESSION* session() { return SSL_get1_session(ssl_); }
-  std::string alpn() {
-    const unsigned char* p = nullptr;
-    unsigned n = 0;
-    SSL_get0_alpn_selected(ssl_, &p, &n);
-    return p ? std::string(reinterpret_cast<const char*>(p), n) : "";
-  }
-  bool send(const std::string& s) {
-    return SSL_write(ssl_, s.data(), int(s.size())) == int(s.size());
-  }
-  // One response: its head and a Content-Length body; empty on EOF, error or timeout.
-  std::string response() {
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) {
-        return "";
-      }
-    }
-    size_t length = 0;
-    size_t cl = buf_.find("Content-Length: ");
-    if (cl != std::string::npos && cl < end) {
-      length = std::stoul(buf_.substr(cl + 16));
-    }
-    while (buf_.size() < end + 4 + length) {
-      if (!fill()) {
-        return "";
-      }
-    }
-    std::string r = buf_.substr(0, end + 4 + length);
-    buf_.erase(0, r.size());
-    return r;
-  }
-  std::string take(size_t n) {
-    while (buf_.size() < n && fill()) {
-    }
-    std::string s = buf_.substr(0, std::min(n, buf_.size()));
-    buf_.erase(0, s.size());
-    return s;
-  }
-  // Whether the server closed (close_notify or EOF) before `ms`.
-  bool closedByServer() {
-    char c;
-    int n = SSL_read(ssl_, &c, 1);
-    int e = SSL_get_error(ssl_, n);
-    ERR_clear_error();
-    return n <= 0 && (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL);
-  }
-
-private:
-  bool fill() {
-    char tmp[65536];
-    int n = SSL_read(ssl_, tmp, sizeof tmp);
-    if (n <= 0) {
-      ERR_clear_error();
-      return false;
-    }
-    buf_.append(tmp, size_t(n));
-    return true;
-  }
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
-  bool ok_ = false;
-  std::string buf_;
-};
 
 const std::string kGet = "GET /x HTTP/1.1\r\nHost: shop.example.test\r\n\r\n";
 
@@ -310,7 +66,7 @@ protected:
   }
   TrafficCounters lb() { return balancer_->counters().loadBalancers[0]; }
 
-  Backend backend_;
+  test_net::EchoBackend backend_;
   ReservedPort port_;
   std::unique_ptr<Balancer> balancer_;
   TlsCertificate default_ = certificate("arn:default", "default.test");

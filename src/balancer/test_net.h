@@ -1,6 +1,6 @@
 // Socket helpers shared by the tests that run a real Balancer on 127.0.0.1 (balancer_test,
-// desync_listener_test): loopback binding and connecting, socket timeouts, stopping a test
-// server, bounded waits.
+// desync_listener_test, tunnel_test, https_test, h2_listener_test): loopback binding and
+// connecting, socket timeouts, a thread-per-connection test server, bounded waits.
 #pragma once
 
 #include <arpa/inet.h>
@@ -11,7 +11,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,6 +84,68 @@ inline void stopServer(int listenFd, std::thread& acceptor, std::mutex& mu,
   for (auto& t : serving) {
     t.join();
   }
+}
+
+// A thread-per-connection server on 127.0.0.1 (an ephemeral port): `serve` runs on a thread of
+// its own for each accepted connection (10 s socket timeouts) and may return at any time (the
+// connection is closed when the server stops). Declare it after what `serve` uses: the
+// destructor stops the server and joins every thread first.
+class ThreadedServer {
+public:
+  explicit ThreadedServer(std::function<void(int fd)> serve) : serve_(std::move(serve)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    port_ = bindLoopback(fd_);
+    listen(fd_, 64);
+    acceptor_ = std::thread([this] {
+      for (;;) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        setTimeouts(c, 10000);
+        std::lock_guard<std::mutex> lock(mu_);
+        conns_.push_back(c);
+        threads_.emplace_back([this, c] { serve_(c); });
+      }
+    });
+  }
+  ~ThreadedServer() {
+    stopServer(fd_, acceptor_, mu_, conns_, threads_);
+    for (int c : conns_) {
+      close(c);
+    }
+  }
+  ThreadedServer(const ThreadedServer&) = delete;
+  ThreadedServer& operator=(const ThreadedServer&) = delete;
+  uint16_t port() const { return port_; }
+
+private:
+  std::function<void(int fd)> serve_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::vector<std::thread> threads_;
+};
+
+// Reads from `fd` until `buf` holds a whole head (up to the blank line): returns it, removed
+// from `buf` (what came after it stays), or nullopt at EOF, an error or a timeout.
+inline std::optional<std::string> readHead(int fd, std::string& buf) {
+  size_t end;
+  while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+    char tmp[65536];
+    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      return std::nullopt;
+    }
+    buf.append(tmp, size_t(n));
+  }
+  std::string head = buf.substr(0, end + 4);
+  buf.erase(0, end + 4);
+  return head;
 }
 
 // Polls `f` every 2 ms until it holds or `ms` milliseconds have passed.

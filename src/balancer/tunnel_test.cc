@@ -55,16 +55,7 @@ public:
   std::string plain = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nplain";
   std::string farewell;
 
-  UpgradeBackend() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    port_ = bindLoopback(fd_);
-    listen(fd_, 64);
-    acceptor_ = std::thread([this] { acceptLoop(); });
-  }
-  ~UpgradeBackend() { test_net::stopServer(fd_, acceptor_, mu_, conns_, threads_); }
-  Endpoint endpoint() const { return Endpoint{kLoopback, port_}; }
+  Endpoint endpoint() const { return Endpoint{kLoopback, server_.port()}; }
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);
     return heads_;
@@ -72,31 +63,14 @@ public:
   int ended() const { return ended_.load(); } // connections that saw the balancer's EOF
 
 private:
-  void acceptLoop() {
-    for (;;) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) {
-        return;
-      }
-      setTimeouts(c, 10000);
-      std::lock_guard<std::mutex> lock(mu_);
-      conns_.push_back(c);
-      threads_.emplace_back([this, c] { serve(c); });
-    }
-  }
   void serve(int fd) {
     std::string buf;
     char tmp[65536];
-    size_t end;
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-      if (n <= 0) {
-        return;
-      }
-      buf.append(tmp, size_t(n));
+    auto read = test_net::readHead(fd, buf);
+    if (!read) {
+      return;
     }
-    std::string head = buf.substr(0, end + 4);
-    buf.erase(0, end + 4);
+    const std::string& head = *read;
     {
       std::lock_guard<std::mutex> lock(mu_);
       heads_.push_back(head);
@@ -125,14 +99,10 @@ private:
     shutdown(fd, SHUT_WR);
   }
 
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread acceptor_;
   std::mutex mu_;
-  std::vector<int> conns_;
-  std::vector<std::thread> threads_;
   std::vector<std::string> heads_;
   std::atomic<int> ended_{0};
+  test_net::ThreadedServer server_{[this](int fd) { serve(fd); }}; // last: stopped first
 };
 
 // A client connection: raw bytes in and out.

@@ -25,11 +25,9 @@ namespace {
 // One HTTP/2 check in flight: the socket, nghttp2's session (which only frames and parses:
 // tide reads and writes the bytes), and the timer. nghttp2's callbacks only note what came;
 // the outcome is acted on after nghttp2 returns, never inside it.
-struct H2Probe : std::enable_shared_from_this<H2Probe> {
-  EventLoop& loop;
+struct H2Probe : ProbeBase, std::enable_shared_from_this<H2Probe> {
   H2ProbeSpec spec;
   std::string authority;
-  int fd = -1;
   bool connected = false;
   nghttp2_session* session = nullptr;
   int32_t streamId = -1;
@@ -39,32 +37,12 @@ struct H2Probe : std::enable_shared_from_this<H2Probe> {
   std::optional<int> grpcStatus;
   std::optional<CheckResult> outcome; // decided, to be finished after nghttp2 returns
   size_t bodySent = 0;                // of the gRPC request's 5-byte empty message
-  EventLoop::TimerId timer = 0;
-  std::function<void(CheckResult)> done;
 
-  explicit H2Probe(EventLoop& l) : loop(l) {}
+  explicit H2Probe(EventLoop& l) : ProbeBase(l) {}
   ~H2Probe() {
     if (session != nullptr) {
       nghttp2_session_del(session);
     }
-  }
-
-  void finish(CheckResult r) {
-    if (!done) {
-      return;
-    }
-    if (timer != 0) {
-      loop.cancel(timer);
-      timer = 0;
-    }
-    if (fd >= 0) {
-      loop.remove(fd);
-      ::close(fd);
-      fd = -1;
-    }
-    auto cb = std::move(done);
-    done = nullptr;
-    cb(std::move(r));
   }
 
   void fail(std::string detail) {

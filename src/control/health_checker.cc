@@ -24,35 +24,13 @@ namespace tide::control {
 namespace {
 
 // One probe in flight: its socket, what it has read, and its timer.
-struct Probe {
-  EventLoop& loop;
-  int fd = -1;
+struct Probe : ProbeBase {
   std::string request;
   size_t sent = 0;
   std::string response;
   std::string matcher;
-  EventLoop::TimerId timer = 0;
-  std::function<void(CheckResult)> done;
 
-  explicit Probe(EventLoop& l) : loop(l) {}
-
-  void finish(CheckResult r) {
-    if (!done) {
-      return;
-    }
-    if (timer != 0) {
-      loop.cancel(timer);
-      timer = 0;
-    }
-    if (fd >= 0) {
-      loop.remove(fd);
-      ::close(fd);
-      fd = -1;
-    }
-    auto cb = std::move(done);
-    done = nullptr;
-    cb(std::move(r));
-  }
+  explicit Probe(EventLoop& l) : ProbeBase(l) {}
 
   // Returns true once the status line is in (http1::parseStatusLine): the code decides.
   bool statusLineIn() {

@@ -36,6 +36,24 @@ int connectProbeSocket(uint32_t ip, uint16_t port, uint32_t source, std::string&
   return fd;
 }
 
+void ProbeBase::finish(CheckResult r) {
+  if (!done) {
+    return;
+  }
+  if (timer != 0) {
+    loop.cancel(timer);
+    timer = 0;
+  }
+  if (fd >= 0) {
+    loop.remove(fd);
+    ::close(fd);
+    fd = -1;
+  }
+  auto cb = std::move(done);
+  done = nullptr;
+  cb(std::move(r));
+}
+
 std::string probeAuthority(uint32_t ip, uint16_t port) {
   char host[INET_ADDRSTRLEN];
   in_addr a{htonl(ip)};

@@ -1,8 +1,13 @@
-// The socket of one active health check, shared by the HTTP/1.1 probe (health_checker.cc) and
-// the h2c probe (grpc_probe.cc). Type and syscalls only; runs on the control thread.
+// What the HTTP/1.1 probe (health_checker.cc) and the h2c probe (grpc_probe.cc) of an active
+// health check share: the socket, connected from a load balancer's address, and the end of a
+// check (its socket and timer gone, its outcome reported once). Runs on the control thread.
 #pragma once
 
+#include "common/event_loop.h"
+#include "control/target_health.h"
+
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tide::control {
@@ -14,5 +19,17 @@ int connectProbeSocket(uint32_t ip, uint16_t port, uint32_t source, std::string&
 
 // "a.b.c.d:port": the Host (HTTP/1.1) or :authority (HTTP/2) a check sends.
 std::string probeAuthority(uint32_t ip, uint16_t port);
+
+// A check in flight: its socket (in the loop), its timer and whom to tell.
+struct ProbeBase {
+  EventLoop& loop;
+  int fd = -1;
+  EventLoop::TimerId timer = 0;
+  std::function<void(CheckResult)> done;
+
+  explicit ProbeBase(EventLoop& l) : loop(l) {}
+  // Reports `r` (once: later calls do nothing), after closing the socket and the timer.
+  void finish(CheckResult r);
+};
 
 } // namespace tide::control

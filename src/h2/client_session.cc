@@ -480,37 +480,10 @@ void ClientSession::consumed(size_t n) {
 }
 
 void ClientSession::pump() {
-  if (receiving_) {
-    return;
-  }
-  if (nghttp2_session_send(session_) != 0) {
-    failed_ = true;
-  }
-  if (notifying_) {
-    return;
-  }
-  notifying_ = true;
-  for (int round = 0; round < 4; round++) {
-    writable_.clear();
-    for (Stream* st = streams_; st != nullptr; st = st->next) {
-      if (st->wantsWritable && st->body.pending() < limits_.maxRequestBufferBytes / 2) {
-        st->wantsWritable = false;
-        writable_.push_back(st->id);
-      }
-    }
-    if (writable_.empty()) {
-      break;
-    }
-    for (int32_t id : writable_) {
-      if (stream(id) != nullptr) {
-        handler_.onRequestWritable(id);
-      }
-    }
-    if (nghttp2_session_send(session_) != 0) {
-      failed_ = true;
-    }
-  }
-  notifying_ = false;
+  sendAndNotify(
+      session_, receiving_, notifying_, failed_, streams_, limits_.maxRequestBufferBytes, writable_,
+      [this](int32_t id) { return stream(id) != nullptr; },
+      [this](int32_t id) { handler_.onRequestWritable(id); });
 }
 
 void ClientSession::consumeResponseBody(int32_t streamId, size_t credit) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tide::h2 {
 
@@ -82,5 +83,48 @@ struct OutgoingBody {
                               const uint8_t* framehd, size_t length, nghttp2_data_source* source,
                               void* user);
 };
+
+// The send step both sessions take after every change (pump): nghttp2 sends what it can, then
+// the streams waiting for room (wantsWritable, a body buffer below half of `bufferLimit`) are
+// told so by `notify(id)`, which may give more bytes, close streams or change the list; up to
+// four rounds. Not inside nghttp2_session_mem_recv (`receiving`: the caller sends when it
+// returns), and not again from inside a notification (`notifying`). `streams` is the head of
+// the session's list, read again each round; `find(id)` says whether a stream is still there.
+template <typename Stream, typename Find, typename Notify>
+void sendAndNotify(nghttp2_session* session, bool receiving, bool& notifying, bool& failed,
+                   Stream* const& streams, size_t bufferLimit, std::vector<int32_t>& writable,
+                   Find find, Notify notify) {
+  if (receiving) {
+    return;
+  }
+  if (nghttp2_session_send(session) != 0) {
+    failed = true; // only a callback failure, which the sessions' never return: it is broken
+  }
+  if (notifying) {
+    return;
+  }
+  notifying = true;
+  for (int round = 0; round < 4; round++) {
+    writable.clear(); // ids first: a notification may close streams
+    for (Stream* st = streams; st != nullptr; st = st->next) {
+      if (st->wantsWritable && st->body.pending() < bufferLimit / 2) {
+        st->wantsWritable = false;
+        writable.push_back(st->id);
+      }
+    }
+    if (writable.empty()) {
+      break;
+    }
+    for (int32_t id : writable) {
+      if (find(id)) {
+        notify(id);
+      }
+    }
+    if (nghttp2_session_send(session) != 0) {
+      failed = true;
+    }
+  }
+  notifying = false;
+}
 
 } // namespace tide::h2

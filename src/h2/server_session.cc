@@ -409,40 +409,10 @@ void ServerSession::consumed(size_t n) {
 }
 
 void ServerSession::pump() {
-  if (receiving_) {
-    return; // inside nghttp2_session_mem_recv: feed() sends when it returns
-  }
-  if (nghttp2_session_send(session_) != 0) {
-    // Only a callback failure, which ours never return: the session is broken.
-    failed_ = true;
-  }
-  if (notifying_) {
-    return;
-  }
-  // Streams that wait to give more response bytes, now that some left. Ids first: a handler may
-  // close streams.
-  notifying_ = true;
-  for (int round = 0; round < 4; round++) {
-    writable_.clear();
-    for (Stream* st = streams_; st != nullptr; st = st->next) {
-      if (st->wantsWritable && st->body.pending() < limits_.maxResponseBufferBytes / 2) {
-        st->wantsWritable = false;
-        writable_.push_back(st->id);
-      }
-    }
-    if (writable_.empty()) {
-      break;
-    }
-    for (int32_t id : writable_) {
-      if (stream(id) != nullptr) {
-        handler_.onResponseWritable(id);
-      }
-    }
-    if (nghttp2_session_send(session_) != 0) {
-      failed_ = true;
-    }
-  }
-  notifying_ = false;
+  sendAndNotify(
+      session_, receiving_, notifying_, failed_, streams_, limits_.maxResponseBufferBytes,
+      writable_, [this](int32_t id) { return stream(id) != nullptr; },
+      [this](int32_t id) { handler_.onResponseWritable(id); });
 }
 
 size_t ServerSession::submitResponse(int32_t streamId, const char* data, size_t size) {

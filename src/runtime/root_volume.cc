@@ -31,6 +31,18 @@ constexpr int kLoopAttempts = 8; // another process may take the free device we 
 constexpr int64_t kProbeBytes = int64_t{16} << 20;
 constexpr int64_t kHostFullBytes = int64_t{16} << 20; // less free on the host: it is full
 
+// errno `e` of a write through the loop device (or of the mount, which writes the superblock
+// and loads the journal) as a user should read it: the loop device passes the host's ENOSPC
+// on, but the file system inside reports its own error (EIO once its journal gave up, EUCLEAN
+// when the mount could not write): a full host is named as such.
+std::string volumeErrorText(const std::string& hostDir, int e) {
+  struct statvfs host {};
+  const bool full = statvfs(hostDir.c_str(), &host) == 0 &&
+                    int64_t(host.f_bavail) * int64_t(host.f_frsize) < kHostFullBytes;
+  return full && e != ENOSPC ? errnoText(ENOSPC) + " on the host (" + errnoText(e) + ")"
+                             : errnoText(e);
+}
+
 std::string findMkfs() {
   for (const char* p : {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4"}) {
     if (access(p, X_OK) == 0) {
@@ -266,7 +278,7 @@ Status RootVolume::mount() {
   close(fd); // autoclear: the device is freed when the file system is unmounted
   if (rc != 0) {
     return internalError("cannot mount " + filePath() + " (" + dev + ") at " + mountPoint() + ": " +
-                         errnoText(e));
+                         volumeErrorText(mountPoint().substr(0, mountPoint().rfind('/')), e));
   }
   // The disk inside is made and given to the instance's user by the provider; the volume's
   // own root folder stays root's, and passable.
@@ -293,16 +305,8 @@ Status RootVolume::WriteCheck::check() {
     return Status::ok();
   }
   const int e = errno;
-  // The loop device passes the host's ENOSPC on, but what syncfs says is the file system's
-  // last error, often EIO once its journal gave up: a full host is named as such.
-  struct statvfs host {};
-  const std::string hostDir = path_.substr(0, path_.rfind('/'));
-  const bool full = statvfs(hostDir.c_str(), &host) == 0 &&
-                    int64_t(host.f_bavail) * int64_t(host.f_frsize) < kHostFullBytes;
   return internalError("cannot write the root volume at " + path_ + " back to the host: " +
-                       (full && e != ENOSPC
-                            ? errnoText(ENOSPC) + " on the host (" + errnoText(e) + ")"
-                            : errnoText(e)));
+                       volumeErrorText(path_.substr(0, path_.rfind('/')), e));
 }
 
 Status RootVolume::remove() {
