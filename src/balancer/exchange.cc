@@ -1412,6 +1412,22 @@ struct Proxy {
     closeClient(c);
   }
 
+  // Ends what a client connection (or an HTTP/2 stream) holds of its exchange: its target
+  // connection (closed: the response was not whole), its outstanding count, its place in its
+  // target group's queue.
+  void endExchange(ClientConn* c) {
+    if (UpstreamConn* u = c->upstream) {
+      u->client = nullptr;
+      c->upstream = nullptr;
+      closeUpstream(u);
+    }
+    endOutstanding(c);
+    if (c->queued) {
+      bump(tgCells_[queuedGroup(c).slot].queueAbandonedCount);
+      leaveQueue(c);
+    }
+  }
+
   void closeClient(ClientConn* c) {
     if (!c->open) {
       return;
@@ -1426,16 +1442,7 @@ struct Proxy {
     if (c->state == ClientState::Tunnel) {
       endTunnel(c); // (its upstream connection is closed below)
     }
-    if (UpstreamConn* u = c->upstream) {
-      u->client = nullptr;
-      c->upstream = nullptr;
-      closeUpstream(u);
-    }
-    endOutstanding(c);
-    if (c->queued) {
-      bump(tgCells_[queuedGroup(c).slot].queueAbandonedCount);
-      leaveQueue(c);
-    }
+    endExchange(c);
     drop(lbCells(c).activeConnectionCount);
     admitted_.remove(listenerKey(c->local), c->peerAddress);
     c->stash.clear();
@@ -2424,16 +2431,7 @@ struct Proxy {
   // What a stream holds of the exchange: its target connection (not reusable: the response was
   // not whole), its outstanding count, its place in a queue, its timer.
   [[gnu::noinline]] void detachStream(ClientConn* s) {
-    if (UpstreamConn* u = s->upstream) {
-      u->client = nullptr;
-      s->upstream = nullptr;
-      closeUpstream(u);
-    }
-    endOutstanding(s);
-    if (s->queued) {
-      bump(tgCells_[queuedGroup(s).slot].queueAbandonedCount);
-      leaveQueue(s);
-    }
+    endExchange(s);
     timers_.cancel(&s->timer);
   }
 
