@@ -2,6 +2,7 @@
 // test, and raw-socket clients. Every wait is bounded (socket timeouts, deadlines).
 #include "balancer/adaptive_limit.h"
 #include "balancer/balancer.h"
+#include "balancer/test_balancer.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
 
@@ -334,41 +335,14 @@ public:
   }
 
 private:
-  bool fill() {
-    char tmp[65536];
-    ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      return false;
-    }
-    buf_.append(tmp, size_t(n));
-    return true;
-  }
+  bool fill() { return test_net::recvAppend(fd_, buf_); }
   int fd_;
   bool connected_ = false;
   std::string buf_;
 };
 
-class BalancerTest : public ::testing::Test {
+class BalancerTest : public test_net::RunningBalancerTest {
 protected:
-  void startBalancer(std::shared_ptr<Snapshot> s, unsigned threads = 1) {
-    BalancerOptions o;
-    o.threads = threads;
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    Status st = balancer_->start();
-    ASSERT_TRUE(st.isOk()) << st.toString();
-  }
-  void startBalancer(std::shared_ptr<Snapshot> s, BalancerOptions o) {
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    Status st = balancer_->start();
-    ASSERT_TRUE(st.isOk()) << st.toString();
-  }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-  }
   // n requests on connections of their own to a group whose one target is h (the held
   // backend, declared below), returned once each is at the backend or waits in the balancer
   // (counted where it is: the one forwarded may reach the backend after the others queued).
@@ -385,8 +359,6 @@ protected:
     }));
     return clients;
   }
-  ReservedPort port_;
-  std::unique_ptr<Balancer> balancer_;
 };
 
 TEST_F(BalancerTest, RoundRobinSpreadsEvenly) {

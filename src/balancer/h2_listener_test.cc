@@ -7,6 +7,7 @@
 // wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
 #include "balancer/test_backend.h"
+#include "balancer/test_balancer.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
 #include "balancer/test_tls.h"
@@ -217,7 +218,7 @@ std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: shop.example.test\r\n\r\n";
 }
 
-class H2ListenerTest : public ::testing::Test {
+class H2ListenerTest : public test_net::RunningBalancerTest {
 protected:
   H2ListenerTest() { backend_.bigBytes = 3 * 1024 * 1024; } // a response past every window
   std::shared_ptr<Snapshot> snapshot(uint16_t port, const std::string& accessLog = "",
@@ -234,23 +235,10 @@ protected:
   }
   void start(const std::string& accessLog = "", int idleTimeoutMs = 60'000,
              bool noTargets = false) {
-    auto s = snapshot(port_.port, accessLog, idleTimeoutMs, noTargets);
-    BalancerOptions o;
-    o.threads = 1;
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    Status st = balancer_->start();
-    ASSERT_TRUE(st.isOk()) << st.toString();
-  }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
+    startBalancer(snapshot(port_.port, accessLog, idleTimeoutMs, noTargets));
   }
 
   test_net::EchoBackend backend_;
-  ReservedPort port_;
-  std::unique_ptr<Balancer> balancer_;
 };
 
 TEST_F(H2ListenerTest, ConcurrentStreamsAreAnsweredInAnyOrder) {

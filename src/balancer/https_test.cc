@@ -7,6 +7,7 @@
 #include "balancer/balancer.h"
 #include "balancer/rules.h"
 #include "balancer/test_backend.h"
+#include "balancer/test_balancer.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
 #include "balancer/test_tls.h"
@@ -42,7 +43,7 @@ using test_net::waitFor;
 
 const std::string kGet = "GET /x HTTP/1.1\r\nHost: shop.example.test\r\n\r\n";
 
-class HttpsTest : public ::testing::Test {
+class HttpsTest : public test_net::RunningBalancerTest {
 protected:
   std::shared_ptr<Snapshot> snapshot(std::vector<TlsCertificate> certificates) {
     auto s = makeSnapshot(port_.port, {backend_.endpoint()});
@@ -51,30 +52,14 @@ protected:
     l.tls = tlsConfig(std::move(certificates));
     return s;
   }
-  void start(std::shared_ptr<Snapshot> s) {
-    BalancerOptions o;
-    o.threads = 1;
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    Status st = balancer_->start();
-    ASSERT_TRUE(st.isOk()) << st.toString();
-  }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-  }
-  TrafficCounters lb() { return balancer_->counters().loadBalancers[0]; }
 
   test_net::EchoBackend backend_;
-  ReservedPort port_;
-  std::unique_ptr<Balancer> balancer_;
   TlsCertificate default_ = certificate("arn:default", "default.test");
   TlsCertificate shop_ = certificate("arn:shop", "shop.example.test");
 };
 
 TEST_F(HttpsTest, SniPicksTheCertificateAndRequestsKeepTheConnection) {
-  start(snapshot({default_, shop_}));
+  startBalancer(snapshot({default_, shop_}));
   TlsClient c(port_.port, "shop.example.test");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c.peerCommonName(), "shop.example.test");
@@ -105,7 +90,7 @@ TEST_F(HttpsTest, SniPicksTheCertificateAndRequestsKeepTheConnection) {
 // Sessions resume (TLS 1.3 tickets, TLS 1.2 session ids), also after a new snapshot that leaves
 // the listener's certificates alone (its contexts are taken over).
 TEST_F(HttpsTest, SessionsResumeAcrossSnapshots) {
-  start(snapshot({default_, shop_}));
+  startBalancer(snapshot({default_, shop_}));
   for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
     SSL_SESSION* session = nullptr;
     {
@@ -131,7 +116,7 @@ TEST_F(HttpsTest, SessionsResumeAcrossSnapshots) {
 }
 
 TEST_F(HttpsTest, OldProtocolIsRefusedAndCounted) {
-  start(snapshot({default_}));
+  startBalancer(snapshot({default_}));
   TlsClient old(port_.port, nullptr, TLS1_1_VERSION, TLS1_VERSION);
   EXPECT_FALSE(old.ok());
   EXPECT_TRUE(waitFor([&] { return lb().clientTlsNegotiationErrorCount == 1; }));
@@ -139,7 +124,7 @@ TEST_F(HttpsTest, OldProtocolIsRefusedAndCounted) {
 }
 
 TEST_F(HttpsTest, LargeResponsesAndPipelinedRequestsGoThroughWhole) {
-  start(snapshot({default_}));
+  startBalancer(snapshot({default_}));
   TlsClient c(port_.port, nullptr);
   ASSERT_TRUE(c.ok());
   std::string big = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -161,7 +146,7 @@ TEST_F(HttpsTest, LargeResponsesAndPipelinedRequestsGoThroughWhole) {
 // stop part-way, what is left is queued and goes out as the window opens, in order.
 TEST_F(HttpsTest, ASlowReaderGetsEveryByteInOrder) {
   backend_.bigBytes = 2 * 1024 * 1024;
-  start(snapshot({default_}));
+  startBalancer(snapshot({default_}));
   TlsClient c(port_.port, nullptr, 0, 0, 4096);
   ASSERT_TRUE(c.ok());
   std::string big = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -183,7 +168,7 @@ TEST_F(HttpsTest, ASlowReaderGetsEveryByteInOrder) {
 TEST_F(HttpsTest, LargeRequestBodiesStreamThrough) {
   auto s = snapshot({default_});
   s->loadBalancers[0].maxRequestBodyBytes = 0; // unlimited
-  start(s);
+  startBalancer(s);
   TlsClient c(port_.port, nullptr);
   ASSERT_TRUE(c.ok());
   std::string body(3 * 1024 * 1024 + 17, '\0');
@@ -210,7 +195,7 @@ TEST_F(HttpsTest, AccessLogHasTheSessionsTlsFields) {
   std::string path = std::string(dir) + "/access.log";
   auto s = snapshot({default_, shop_});
   s->loadBalancers[0].accessLogPath = path;
-  start(s);
+  startBalancer(s);
   {
     TlsClient c(port_.port, "shop.example.test", TLS1_2_VERSION);
     ASSERT_TRUE(c.ok());
@@ -232,7 +217,7 @@ TEST_F(HttpsTest, AccessLogHasTheSessionsTlsFields) {
 }
 
 TEST_F(HttpsTest, MalformedBytesAndHalfHandshakesAreClosedWithoutStallingOthers) {
-  start(snapshot({default_}));
+  startBalancer(snapshot({default_}));
   // Half a handshake: the first bytes of a ClientHello record, then nothing.
   int half = socket(AF_INET, SOCK_STREAM, 0);
   setTimeouts(half);
@@ -265,7 +250,7 @@ TEST_F(HttpsTest, MalformedBytesAndHalfHandshakesAreClosedWithoutStallingOthers)
 }
 
 TEST_F(HttpsTest, RotationKeepsOpenConnectionsAndNewOnesGetTheNewCertificate) {
-  start(snapshot({shop_}));
+  startBalancer(snapshot({shop_}));
   TlsClient before(port_.port, "shop.example.test");
   ASSERT_TRUE(before.ok());
   ASSERT_TRUE(before.send(kGet));
@@ -284,7 +269,7 @@ TEST_F(HttpsTest, RotationKeepsOpenConnectionsAndNewOnesGetTheNewCertificate) {
 }
 
 TEST_F(HttpsTest, UpgradeTunnelsOverTls) {
-  start(snapshot({default_}));
+  startBalancer(snapshot({default_}));
   TlsClient c(port_.port, nullptr);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(c.send("GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"

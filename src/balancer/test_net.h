@@ -131,17 +131,25 @@ private:
   std::vector<std::thread> threads_;
 };
 
+// Appends what one recv(2) on `fd` gives to `buf`; false at EOF, an error or a timeout.
+inline bool recvAppend(int fd, std::string& buf) {
+  char tmp[65536];
+  ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+  if (n <= 0) {
+    return false;
+  }
+  buf.append(tmp, size_t(n));
+  return true;
+}
+
 // Reads from `fd` until `buf` holds a whole head (up to the blank line): returns it, removed
 // from `buf` (what came after it stays), or nullopt at EOF, an error or a timeout.
 inline std::optional<std::string> readHead(int fd, std::string& buf) {
   size_t end;
   while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-    char tmp[65536];
-    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) {
+    if (!recvAppend(fd, buf)) {
       return std::nullopt;
     }
-    buf.append(tmp, size_t(n));
   }
   std::string head = buf.substr(0, end + 4);
   buf.erase(0, end + 4);

@@ -2,6 +2,7 @@
 // Balancer on 127.0.0.1, a backend that switches protocols and echoes, raw-socket clients.
 // Every wait is bounded (socket timeouts, deadlines).
 #include "balancer/balancer.h"
+#include "balancer/test_balancer.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
 #include "balancer/tunnel.h"
@@ -153,15 +154,7 @@ public:
   }
 
 private:
-  bool fill() {
-    char tmp[65536];
-    ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      return false;
-    }
-    buf_.append(tmp, size_t(n));
-    return true;
-  }
+  bool fill() { return test_net::recvAppend(fd_, buf_); }
   int fd_;
   std::string buf_;
 };
@@ -176,29 +169,13 @@ std::shared_ptr<Snapshot> oneTarget(uint16_t port, Endpoint target) {
   return makeSnapshot(port, {target});
 }
 
-class TunnelTest : public ::testing::Test {
+class TunnelTest : public test_net::RunningBalancerTest {
 protected:
-  void start(std::shared_ptr<Snapshot> s) {
-    BalancerOptions o;
-    o.threads = 1;
-    balancer_ = std::make_unique<Balancer>(o);
-    ASSERT_TRUE(balancer_->apply(s).isOk());
-    Status st = balancer_->start();
-    ASSERT_TRUE(st.isOk()) << st.toString();
-  }
-  void TearDown() override {
-    if (balancer_) {
-      balancer_->stop();
-    }
-  }
-  TrafficCounters lb() { return balancer_->counters().loadBalancers[0]; }
-  ReservedPort port_;
-  std::unique_ptr<Balancer> balancer_;
 };
 
 TEST_F(TunnelTest, EchoThroughATunnelWithBytesSentBeforeThe101) {
   UpgradeBackend b;
-  start(oneTarget(port_.port, b.endpoint()));
+  startBalancer(oneTarget(port_.port, b.endpoint()));
   Conn c(port_.port);
   c.send(kUpgrade + "early"); // sent before the 101: held, then the tunnel's first bytes
   std::string h = c.head();
@@ -242,7 +219,7 @@ TEST_F(TunnelTest, EchoThroughATunnelWithBytesSentBeforeThe101) {
 TEST_F(TunnelTest, HalfCloseIsPassedOnAndTheOtherSideMayStillSend) {
   UpgradeBackend b;
   b.farewell = "bye";
-  start(oneTarget(port_.port, b.endpoint()));
+  startBalancer(oneTarget(port_.port, b.endpoint()));
   Conn c(port_.port);
   c.send(kUpgrade);
   ASSERT_EQ(c.head().rfind("HTTP/1.1 101 ", 0), 0u);
@@ -260,7 +237,7 @@ TEST_F(TunnelTest, IdleTunnelIsClosedAfterTheIdleTimeout) {
   UpgradeBackend b;
   auto s = oneTarget(port_.port, b.endpoint());
   s->loadBalancers[0].idleTimeout = std::chrono::milliseconds(300);
-  start(s);
+  startBalancer(s);
   Conn c(port_.port);
   c.send(kUpgrade);
   ASSERT_EQ(c.head().rfind("HTTP/1.1 101 ", 0), 0u);
@@ -281,7 +258,7 @@ TEST_F(TunnelTest, IdleTunnelIsClosedAfterTheIdleTimeout) {
 TEST_F(TunnelTest, A101ToARequestWithoutUpgradeIs502) {
   UpgradeBackend b;
   b.switches = [](const std::string&) { return true; };
-  start(oneTarget(port_.port, b.endpoint()));
+  startBalancer(oneTarget(port_.port, b.endpoint()));
   Conn c(port_.port);
   c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   std::string h = c.head();
@@ -291,7 +268,7 @@ TEST_F(TunnelTest, A101ToARequestWithoutUpgradeIs502) {
 
 TEST_F(TunnelTest, H2cUpgradeIsForwardedWithoutItsUpgrade) {
   UpgradeBackend b;
-  start(oneTarget(port_.port, b.endpoint()));
+  startBalancer(oneTarget(port_.port, b.endpoint()));
   Conn c(port_.port);
   c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
          "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
@@ -307,7 +284,7 @@ TEST_F(TunnelTest, H2cUpgradeIsForwardedWithoutItsUpgrade) {
 TEST_F(TunnelTest, AnUpgradeAnsweredWithoutA101IsAnOrdinaryResponse) {
   UpgradeBackend b;
   b.switches = [](const std::string&) { return false; };
-  start(oneTarget(port_.port, b.endpoint()));
+  startBalancer(oneTarget(port_.port, b.endpoint()));
   Conn c(port_.port);
   c.send(kUpgrade);
   std::string h = c.head();
@@ -327,7 +304,7 @@ TEST_F(TunnelTest, StickinessChoosesTheTargetOfAnUpgrade) {
   }
   s->targetGroups[0].stickiness.type = Stickiness::Type::LbCookie;
   s->targetGroups[0].stickiness.durationSeconds = 3600;
-  start(s);
+  startBalancer(s);
   std::string cookie;
   {
     Conn first(port_.port);
@@ -370,7 +347,7 @@ TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
   UpgradeBackend b;
   auto s = oneTarget(port_.port, b.endpoint());
   s->loadBalancers[0].accessLogPath = path;
-  start(s);
+  startBalancer(s);
   Conn c(port_.port);
   c.send(kUpgrade);
   ASSERT_EQ(c.head().rfind("HTTP/1.1 101 ", 0), 0u);
