@@ -2,6 +2,7 @@
 // state machine, deterministically.
 #include "common/status_testing.h"
 #include "control/instance_controller.h"
+#include "control/instance_test_workspace.h"
 
 #include "store/sqlite_store.h"
 
@@ -93,27 +94,13 @@ public:
 class InstanceControllerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tide-control-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "src");
-    {
-      FILE* f = std::fopen((dir_ / "src" / "server.py").c_str(), "w");
-      std::fputs("print('hi')\n", f);
-      std::fclose(f);
-    }
-    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
-    images_ = std::make_unique<runtime::ImageStore>((dir_ / "images").string());
-    auto content = images_->importDirectory((dir_ / "src").string());
-    ASSERT_TRUE(content.isOk()) << content.status().toString();
-    digest_ = content->digest;
+    ASSERT_OK(ws_.open("tide-control-test"));
     InstanceControllerOptions o;
     o.terminationGrace = Millis(5000);
     o.terminatedRetention = Millis(60'000);
-    controller_ = std::make_unique<InstanceController>(*store_, provider_, *images_, clock_, o);
+    controller_ =
+        std::make_unique<InstanceController>(*ws_.store, provider_, *ws_.images, clock_, o);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string addInstance(const std::string& type = "t3.micro") {
     model::Instance i;
@@ -121,18 +108,18 @@ protected:
     std::snprintf(id, sizeof id, "i-%017x", ++count_);
     i.instanceId = id;
     i.imageId = "ami-00000000000000001";
-    i.contentDigest = digest_;
+    i.contentDigest = ws_.digest;
     i.runCommand = "python3 server.py";
     i.instanceType = type;
     i.privateIpAddress = "127.1.0." + std::to_string(count_);
     i.port = 8080;
     i.environment = {{"MODE", "test"}};
-    EXPECT_TRUE(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }).isOk());
+    EXPECT_TRUE(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }).isOk());
     return i.instanceId;
   }
   model::Instance get(const std::string& id) {
     model::Instance out;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
       auto i = tx.instance(id);
       EXPECT_TRUE(i.isOk() && i->has_value()) << id;
       if (i.isOk() && i->has_value()) {
@@ -144,7 +131,7 @@ protected:
   }
   bool exists(const std::string& id) {
     bool found = false;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
       found = tx.instance(id)->has_value();
       return Status::ok();
     }));
@@ -153,17 +140,14 @@ protected:
   void setGoal(const std::string& id, InstanceGoal goal) {
     model::Instance i = get(id);
     i.goal = goal;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
   }
   void pass() { ASSERT_TRUE(controller_->reconcile().isOk()); }
 
-  fs::path dir_;
   VirtualClock clock_;
   FakeProvider provider_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<runtime::ImageStore> images_;
+  InstanceTestWorkspace ws_; // before the controller, which uses its store
   std::unique_ptr<InstanceController> controller_;
-  std::string digest_;
   int count_ = 0;
 };
 
@@ -177,7 +161,7 @@ TEST_F(InstanceControllerTest, LaunchesPendingInstancesWithTheirEnvironmentAndLi
   const runtime::LaunchSpec& spec = provider_.lastSpec;
   EXPECT_EQ(spec.command, "python3 server.py");
   EXPECT_EQ(spec.cpuCores, 0.25);
-  EXPECT_EQ(spec.imageRootfs, images_->rootfsPath(digest_));
+  EXPECT_EQ(spec.imageRootfs, ws_.images->rootfsPath(ws_.digest));
   std::map<std::string, std::string> env(spec.environment.begin(), spec.environment.end());
   EXPECT_EQ(env["HOST"], "127.1.0.1");
   EXPECT_EQ(env["PORT"], "8080");
@@ -193,7 +177,7 @@ TEST_F(InstanceControllerTest, InstancesAreToldWhereTheApiIs) {
   model::Instance i = get(id);
   i.autoScalingGroupName = "web";
   i.environment = {{"AWS_REGION", "us-west-2"}};
-  EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+  EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
   pass();
   std::map<std::string, std::string> env;
   for (const auto& [k, v] : provider_.lastSpec.environment) {
@@ -368,7 +352,7 @@ TEST_F(InstanceControllerTest, SamplesStayInMemoryAndNeverWriteTheStore) {
     ids.push_back(addInstance("t3.nano"));
   }
   pass();
-  uint64_t writes = store_->writeCommits();
+  uint64_t writes = ws_.store->writeCommits();
   for (int second = 1; second <= 5; ++second) {
     clock_.advance(Millis(1000));
     for (const auto& id : ids) {
@@ -378,7 +362,7 @@ TEST_F(InstanceControllerTest, SamplesStayInMemoryAndNeverWriteTheStore) {
     ASSERT_TRUE(readings.isOk());
     EXPECT_EQ(readings->size(), ids.size());
   }
-  EXPECT_EQ(store_->writeCommits(), writes); // no write per sample
+  EXPECT_EQ(ws_.store->writeCommits(), writes); // no write per sample
   EXPECT_TRUE(controller_->usage(ids[0]).has_value());
 }
 
@@ -389,7 +373,7 @@ TEST_F(InstanceControllerTest, ReadingsGoWithTheProcessAndStartOverAfterARestart
   ASSERT_TRUE(controller_->usage(id).has_value());
   EXPECT_EQ(controller_->usage(id)->memoryBytes, 1 << 20);
   // A new controller on the same store (a server restart) has no reading until it samples.
-  InstanceController restarted(*store_, provider_, *images_, clock_, {});
+  InstanceController restarted(*ws_.store, provider_, *ws_.images, clock_, {});
   EXPECT_FALSE(restarted.usage(id).has_value());
   ASSERT_TRUE(restarted.sample().isOk());
   EXPECT_TRUE(restarted.usage(id).has_value());

@@ -4,6 +4,7 @@
 // opens a gate stands for a long copy; no test depends on timing.
 #include "common/status_testing.h"
 #include "control/instance_controller.h"
+#include "control/instance_test_workspace.h"
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -109,30 +110,16 @@ public:
 class LaunchPreparationTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tide-launch-prep-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "src");
-    {
-      FILE* f = std::fopen((dir_ / "src" / "server.py").c_str(), "w");
-      std::fputs("print('hi')\n", f);
-      std::fclose(f);
-    }
-    store_ = std::move(*store::openSqliteStore((dir_ / "state.db").string()));
-    images_ = std::make_unique<runtime::ImageStore>((dir_ / "images").string());
-    auto content = images_->importDirectory((dir_ / "src").string());
-    ASSERT_TRUE(content.isOk()) << content.status().toString();
-    digest_ = content->digest;
+    ASSERT_OK(ws_.open("tide-launch-prep-test"));
     InstanceControllerOptions o;
     o.maxLaunchesPerPass = 3;
     o.preparation.workers = 2;
-    controller_ = std::make_unique<InstanceController>(*store_, provider_, *images_, clock_, o);
+    controller_ =
+        std::make_unique<InstanceController>(*ws_.store, provider_, *ws_.images, clock_, o);
   }
   void TearDown() override {
     provider_.openGate();
     controller_.reset();
-    fs::remove_all(dir_);
   }
 
   std::string addInstance() {
@@ -141,17 +128,17 @@ protected:
     std::snprintf(id, sizeof id, "i-%017x", ++count_);
     i.instanceId = id;
     i.imageId = "ami-00000000000000001";
-    i.contentDigest = digest_;
+    i.contentDigest = ws_.digest;
     i.runCommand = "python3 server.py";
     i.instanceType = "t3.micro";
     i.privateIpAddress = "127.1.0." + std::to_string(count_);
     i.port = 8080;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
     return i.instanceId;
   }
   model::Instance get(const std::string& id) {
     model::Instance out;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) {
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
       auto i = tx.instance(id);
       EXPECT_TRUE(i.isOk() && i->has_value()) << id;
       if (i.isOk() && i->has_value()) {
@@ -164,7 +151,7 @@ protected:
   void setGoal(const std::string& id, InstanceGoal goal) {
     model::Instance i = get(id);
     i.goal = goal;
-    EXPECT_OK(store_->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
   }
   Millis pass() {
     auto r = controller_->reconcile();
@@ -172,13 +159,10 @@ protected:
     return r.isOk() ? *r : Millis(0);
   }
 
-  fs::path dir_;
   VirtualClock clock_;
   GatedProvider provider_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<runtime::ImageStore> images_;
+  InstanceTestWorkspace ws_; // before the controller, which uses its store
   std::unique_ptr<InstanceController> controller_;
-  std::string digest_;
   int count_ = 0;
 };
 
