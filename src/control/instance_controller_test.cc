@@ -103,32 +103,10 @@ protected:
   }
 
   std::string addInstance(const std::string& type = "t3.micro") {
-    model::Instance i;
-    char id[32];
-    std::snprintf(id, sizeof id, "i-%017x", ++count_);
-    i.instanceId = id;
-    i.imageId = "ami-00000000000000001";
-    i.contentDigest = ws_.digest;
-    i.runCommand = "python3 server.py";
-    i.instanceType = type;
-    i.privateIpAddress = "127.1.0." + std::to_string(count_);
-    i.port = 8080;
-    i.environment = {{"MODE", "test"}};
-    EXPECT_TRUE(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }).isOk());
-    return i.instanceId;
+    return ws_.addInstance(type, {{"MODE", "test"}});
   }
-  model::Instance get(const std::string& id) {
-    model::Instance out;
-    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
-      auto i = tx.instance(id);
-      EXPECT_TRUE(i.isOk() && i->has_value()) << id;
-      if (i.isOk() && i->has_value()) {
-        out = **i;
-      }
-      return Status::ok();
-    }));
-    return out;
-  }
+  model::Instance get(const std::string& id) { return ws_.get(id); }
+  void setGoal(const std::string& id, InstanceGoal goal) { ws_.setGoal(id, goal); }
   bool exists(const std::string& id) {
     bool found = false;
     EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
@@ -137,18 +115,12 @@ protected:
     }));
     return found;
   }
-  void setGoal(const std::string& id, InstanceGoal goal) {
-    model::Instance i = get(id);
-    i.goal = goal;
-    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
-  }
   void pass() { ASSERT_TRUE(controller_->reconcile().isOk()); }
 
   VirtualClock clock_;
   FakeProvider provider_;
   InstanceTestWorkspace ws_; // before the controller, which uses its store
   std::unique_ptr<InstanceController> controller_;
-  int count_ = 0;
 };
 
 TEST_F(InstanceControllerTest, LaunchesPendingInstancesWithTheirEnvironmentAndLimits) {

@@ -3,6 +3,8 @@
 // holding one image (a server.py).
 #pragma once
 
+#include "common/status_testing.h"
+#include "model/types.h"
 #include "runtime/image_store.h"
 #include "store/sqlite_store.h"
 
@@ -22,6 +24,7 @@ struct InstanceTestWorkspace {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<runtime::ImageStore> images;
   std::string digest; // the image's content digest
+  int count = 0;      // instances added
 
   // Makes it in /tmp/<prefix>-<pid>-<test name>; an error when the store cannot be opened or
   // the image cannot be imported.
@@ -44,6 +47,42 @@ struct InstanceTestWorkspace {
     digest = content.digest;
     return Status::ok();
   }
+  // Stores a pending instance of the image (i-000...N, 127.1.0.N:8080) and returns its id.
+  std::string addInstance(const std::string& type = "t3.micro",
+                          std::vector<model::EnvironmentVariable> environment = {}) {
+    model::Instance i;
+    char id[32];
+    std::snprintf(id, sizeof id, "i-%017x", ++count);
+    i.instanceId = id;
+    i.imageId = "ami-00000000000000001";
+    i.contentDigest = digest;
+    i.runCommand = "python3 server.py";
+    i.instanceType = type;
+    i.privateIpAddress = "127.1.0." + std::to_string(count);
+    i.port = 8080;
+    i.environment = std::move(environment);
+    EXPECT_OK(store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+    return i.instanceId;
+  }
+  // The instance as stored (a failed expectation when it is not).
+  model::Instance get(const std::string& id) {
+    model::Instance out;
+    EXPECT_OK(store->transact([&](store::Tx& tx) {
+      auto i = tx.instance(id);
+      EXPECT_TRUE(i.isOk() && i->has_value()) << id;
+      if (i.isOk() && i->has_value()) {
+        out = **i;
+      }
+      return Status::ok();
+    }));
+    return out;
+  }
+  void setGoal(const std::string& id, model::InstanceGoal goal) {
+    model::Instance i = get(id);
+    i.goal = goal;
+    EXPECT_OK(store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
+  }
+
   ~InstanceTestWorkspace() {
     if (!dir.empty()) {
       std::filesystem::remove_all(dir);

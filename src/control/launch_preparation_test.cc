@@ -122,37 +122,9 @@ protected:
     controller_.reset();
   }
 
-  std::string addInstance() {
-    model::Instance i;
-    char id[32];
-    std::snprintf(id, sizeof id, "i-%017x", ++count_);
-    i.instanceId = id;
-    i.imageId = "ami-00000000000000001";
-    i.contentDigest = ws_.digest;
-    i.runCommand = "python3 server.py";
-    i.instanceType = "t3.micro";
-    i.privateIpAddress = "127.1.0." + std::to_string(count_);
-    i.port = 8080;
-    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
-    return i.instanceId;
-  }
-  model::Instance get(const std::string& id) {
-    model::Instance out;
-    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) {
-      auto i = tx.instance(id);
-      EXPECT_TRUE(i.isOk() && i->has_value()) << id;
-      if (i.isOk() && i->has_value()) {
-        out = **i;
-      }
-      return Status::ok();
-    }));
-    return out;
-  }
-  void setGoal(const std::string& id, InstanceGoal goal) {
-    model::Instance i = get(id);
-    i.goal = goal;
-    EXPECT_OK(ws_.store->transact([&](store::Tx& tx) { return tx.putInstance(i); }));
-  }
+  std::string addInstance() { return ws_.addInstance(); }
+  model::Instance get(const std::string& id) { return ws_.get(id); }
+  void setGoal(const std::string& id, InstanceGoal goal) { ws_.setGoal(id, goal); }
   Millis pass() {
     auto r = controller_->reconcile();
     EXPECT_TRUE(r.isOk()) << r.status().toString();
@@ -163,7 +135,6 @@ protected:
   GatedProvider provider_;
   InstanceTestWorkspace ws_; // before the controller, which uses its store
   std::unique_ptr<InstanceController> controller_;
-  int count_ = 0;
 };
 
 TEST_F(LaunchPreparationTest, AFirstLaunchStaysPendingWhileItsDiskIsMadeThenRuns) {
