@@ -68,6 +68,12 @@ struct Stickiness {
 // TargetGroup::maxConcurrency for `adaptive`.
 inline constexpr uint32_t kAdaptiveConcurrency = UINT32_MAX;
 
+// How a target group's targets speak (its ProtocolVersion): HTTP/1.1, or HTTP/2 with prior
+// knowledge (h2c) for HTTP2 and GRPC groups (docs/load-balancer.md "gRPC and HTTP/2 target
+// groups"). Only requests that came over HTTP/2 go to HTTP2 and GRPC groups, only POSTs to GRPC
+// groups, and gRPC requests only to GRPC groups; the others are answered 464, as ALB does.
+enum class ProtocolVersion : uint8_t { Http1, Http2, Grpc };
+
 struct TargetGroup {
   std::string name;                      // TargetGroupName
   std::string arn;                       // TargetGroupArn (may be empty in `tide balance`)
@@ -89,6 +95,7 @@ struct TargetGroup {
   uint32_t queueMaxLength = 1000;
   // tide.queue.timeout_ms: a request waiting this long is answered 503.
   std::chrono::milliseconds queueTimeout{1'000};
+  ProtocolVersion protocolVersion = ProtocolVersion::Http1;
 };
 
 // A fixed-response action, as ALB's FixedResponseConfig.

@@ -252,6 +252,22 @@ TEST_F(ElbControllersTest, PublisherRoutesToInitialTargetsOnlyWithoutHealthCheck
   EXPECT_EQ(published.back()->targetGroups[0].targets[0].state, balancer::TargetState::Routable);
 }
 
+TEST_F(ElbControllersTest, PublisherCarriesTheTargetGroupsProtocolVersion) {
+  std::vector<std::shared_ptr<const balancer::Snapshot>> published;
+  Publisher p(*store_, [&](auto s) { published.push_back(s); });
+  listener(8000);
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].protocolVersion, balancer::ProtocolVersion::Http1);
+  tg_.protocolVersion = "GRPC";
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].protocolVersion, balancer::ProtocolVersion::Grpc);
+  tg_.protocolVersion = "HTTP2";
+  put([&](store::Tx& tx) { return tx.putTargetGroup(tg_); });
+  ASSERT_TRUE(p.publish().isOk());
+  EXPECT_EQ(published.back()->targetGroups[0].protocolVersion, balancer::ProtocolVersion::Http2);
+}
+
 TEST_F(ElbControllersTest, PublisherCarriesTheDesyncMitigationMode) {
   std::vector<std::shared_ptr<const balancer::Snapshot>> published;
   Publisher p(*store_, [&](auto s) { published.push_back(s); });

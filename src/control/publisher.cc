@@ -158,7 +158,8 @@ bool sameConfiguration(const balancer::Snapshot& a, const balancer::Snapshot& b)
     if (x.arn != y.arn || x.slot != y.slot || x.algorithm != y.algorithm ||
         x.slowStart != y.slowStart || !(x.stickiness == y.stickiness) ||
         x.maxConcurrency != y.maxConcurrency || x.queueMaxLength != y.queueMaxLength ||
-        x.queueTimeout != y.queueTimeout || !sameTargets(x.targets, y.targets)) {
+        x.queueTimeout != y.queueTimeout || x.protocolVersion != y.protocolVersion ||
+        !sameTargets(x.targets, y.targets)) {
       return false;
     }
   }
@@ -290,6 +291,9 @@ Status Publisher::publish() {
                                   : static_cast<uint32_t>(g.maxConcurrencyPerTarget);
           tg.queueMaxLength = static_cast<uint32_t>(g.queueMaxLength);
           tg.queueTimeout = std::chrono::milliseconds(g.queueTimeoutMs);
+          tg.protocolVersion = g.protocolVersion == "GRPC"    ? balancer::ProtocolVersion::Grpc
+                               : g.protocolVersion == "HTTP2" ? balancer::ProtocolVersion::Http2
+                                                              : balancer::ProtocolVersion::Http1;
           std::vector<std::string> keys; // by index in tg.targets
           for (const auto& t : *targets) {
             if (t.targetGroupArn != g.targetGroupArn ||
