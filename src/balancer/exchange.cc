@@ -283,7 +283,7 @@ struct Proxy {
         u = next;
       }
     }
-    closeTunnelsOfGoneTargets();
+    closeGoneTunnels();
     if (h2Connections_ != 0) {
       goAwayFromGoneListeners();
     }
@@ -2956,14 +2956,16 @@ struct Proxy {
   }
 
   // After a new snapshot: tunnels to targets that left it (a deregistered target once its
-  // delay ended) are closed. A draining target keeps its tunnels until then.
-  void closeTunnelsOfGoneTargets() {
+  // delay ended), or of a listener that left it (a deleted listener or load balancer), are
+  // closed. A draining target keeps its tunnels until then.
+  void closeGoneTunnels() {
     for (size_t i = tunnels_.size(); i-- > 0;) { // (closing moves the last one to i)
       ClientConn* c = tunnels_[i];
       const UpstreamConn* u = c->upstream;
       bool gone = u == nullptr || u->slot >= config_->stateBySlot.size() ||
                   config_->stateBySlot[u->slot] == SlotState::Absent ||
-                  !(config_->endpointBySlot[u->slot] == u->endpoint);
+                  !(config_->endpointBySlot[u->slot] == u->endpoint) ||
+                  config_->findSocket(c->local) < 0; // its listener (or load balancer) left
       if (gone) {
         closeClient(c);
       }
