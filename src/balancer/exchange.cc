@@ -1988,11 +1988,17 @@ struct Proxy {
     idle_.clear();
     for (const auto& owned : store_.clients()) {
       ClientConn* c = owned.get();
-      if (c->open && c->state == ClientState::Head && c->in.empty() && c->stash.empty() &&
-          c->out.empty() && !c->queued && c->upstream == nullptr && c->headStartMs == 0 &&
-          (peerAddress == nullptr || c->peerAddress == *peerAddress) &&
-          listenerKey(c->local) == key) {
+      if (!c->open || c->fd < 0 || (peerAddress != nullptr && c->peerAddress != *peerAddress) ||
+          listenerKey(c->local) != key) {
+        continue; // (fd -1: an HTTP/2 stream, no connection of its own)
+      }
+      if (c->state == ClientState::Head && c->in.empty() && c->stash.empty() && c->out.empty() &&
+          !c->queued && c->upstream == nullptr && c->headStartMs == 0) {
         idle_.push_back({c->timer.deadline, c->idleOrder, c});
+      } else if (c->state == ClientState::Http2 && c->h2->streams.empty() &&
+                 c->h2->session.openStreams() == 0) {
+        // An HTTP/2 connection without a stream is idle too: it would close at this deadline.
+        idle_.push_back({c->h2->lastActiveMs + idleTimeoutMs(c), c->idleOrder, c});
       }
     }
     if (idle_.empty()) {
