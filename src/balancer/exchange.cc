@@ -2595,28 +2595,13 @@ struct Proxy {
   [[gnu::noinline]] bool protocolFits(ClientConn* c, const MessageHead& h, const TargetGroup& g) {
     switch (g.protocolVersion) {
     case ProtocolVersion::Http1:
-      return c->h2 == nullptr || !isGrpcRequest(h);
+      return c->h2 == nullptr || !http1::isGrpcMessage(h);
     case ProtocolVersion::Http2:
       return c->h2 != nullptr;
     case ProtocolVersion::Grpc:
       return c->h2 != nullptr && h.method == "POST";
     }
     return true;
-  }
-
-  // A gRPC request: Content-Type application/grpc, or application/grpc+<format> (gRPC over
-  // HTTP/2; application/grpc-web is gRPC-Web, made for HTTP/1.1 proxies, and is not).
-  static bool isGrpcRequest(const MessageHead& h) {
-    constexpr std::string_view kGrpc = "application/grpc";
-    for (size_t i = 0; i < h.fieldCount; ++i) {
-      const HeaderField& f = h.fields[i];
-      if (f.name.size() == 12 && strncasecmp(f.name.data(), "content-type", 12) == 0) {
-        std::string_view v = f.value;
-        return v.size() >= kGrpc.size() && strncasecmp(v.data(), kGrpc.data(), kGrpc.size()) == 0 &&
-               (v.size() == kGrpc.size() || v[kGrpc.size()] == '+' || v[kGrpc.size()] == ';');
-      }
-    }
-    return false;
   }
 
   [[gnu::noinline]] void startH2Upstream(UpstreamConn* u, ProtocolVersion version) {
@@ -2689,7 +2674,8 @@ struct Proxy {
         }
       }
     }
-    return h2Flush(u);
+    // Writing may let the stream take what it held back: taken now, as no event may come for it.
+    return h2Flush(u) && h2TakeHeld(u);
   }
 
   // Request bytes held in `out` go to the stream once the session notes it writable. False: the
@@ -2736,6 +2722,7 @@ struct Proxy {
   // bytes through the session.
   [[gnu::noinline]] void h2ReadUpstream(UpstreamConn* u) {
     H2Upstream& h = *u->h2;
+    bool held = !u->out.empty();
     if (h.decodedAt == h.decoded.size() && !h.cut) {
       char bytes[16 * 1024];
       ssize_t n = ::read(u->fd, bytes, sizeof bytes);
@@ -2745,19 +2732,8 @@ struct Proxy {
           u->canRead = false;
         }
         timers_.schedule(&u->timer, nowMs_ + loadBalancer(u->client).targetTimeout.count());
-        bool held = !u->out.empty();
         Status st = h.session.feed(reinterpret_cast<const uint8_t*>(bytes), size_t(n));
-        bool flushed = h2Flush(u);
-        h.cut |= !st.isOk() || !flushed;
-        if (!h.cut && !h2TakeHeld(u)) {
-          h.cut = true;
-        }
-        if (held && u->out.empty() && !h.cut) {
-          pumpRequestBody(u->client); // the target's window took what was held: more body
-          if (!u->open || u->client == nullptr) {
-            return;
-          }
-        }
+        h.cut |= !st.isOk();
         if (h.streamClosed && h.closedCode != h2::ErrorCode::NoError) {
           if (h.closedCode == h2::ErrorCode::RefusedStream && u->responseBytes == 0 &&
               h.decoded.empty()) {
@@ -2776,7 +2752,20 @@ struct Proxy {
         h.cut = true;
       }
     }
-    h2Deliver(u);
+    h2Deliver(u); // (its window updates may let the stream take more request bytes)
+    if (!u->open || u->client == nullptr || h.cut) {
+      return;
+    }
+    // The frames the session made (acks, window updates, request bytes), and what the stream
+    // now takes of the request bytes held back.
+    if (!h2Flush(u) || !h2TakeHeld(u)) {
+      h.cut = true;
+      h2Deliver(u); // EOF once what was decoded is given
+      return;
+    }
+    if (held && u->out.empty()) {
+      pumpRequestBody(u->client); // more of the client's body
+    }
   }
 
   // Moves decoded response bytes into `in` as far as they fit; the target's window reopens once

@@ -33,12 +33,20 @@ void buildResponseHeaders(const http1::MessageHead& head, std::string& arena,
   nva.clear();
   // The arena is filled first, then the views are taken, so that it never moves under them.
   int status = head.status;
+  // A gRPC answer without a body is trailers-only (its grpc-status among these fields, the stream
+  // ended by this HEADERS): sent as the target sent it, without the content-length: 0 that its
+  // HTTP/1.1 form needed (gRPC clients would take it for trailing metadata).
+  bool dropLength = head.framing == http1::BodyFraming::None && http1::isGrpcMessage(head);
+  auto skip = [&](const http1::HeaderField& f) {
+    return forbiddenInHttp2(f) || f.name.empty() ||
+           (dropLength && f.kind == http1::HeaderKind::ContentLength);
+  };
   arena.push_back(static_cast<char>('0' + status / 100 % 10));
   arena.push_back(static_cast<char>('0' + status / 10 % 10));
   arena.push_back(static_cast<char>('0' + status % 10));
   for (size_t i = 0; i < head.fieldCount; i++) {
     const http1::HeaderField& f = head.fields[i];
-    if (forbiddenInHttp2(f) || f.name.empty()) {
+    if (skip(f)) {
       continue;
     }
     for (char c : f.name) {
@@ -52,7 +60,7 @@ void buildResponseHeaders(const http1::MessageHead& head, std::string& arena,
   size_t at = 3;
   for (size_t i = 0; i < head.fieldCount; i++) {
     const http1::HeaderField& f = head.fields[i];
-    if (forbiddenInHttp2(f) || f.name.empty()) {
+    if (skip(f)) {
       continue;
     }
     nva.push_back({bytes(arena.data() + at), bytes(f.value.data()), f.name.size(), f.value.size(),

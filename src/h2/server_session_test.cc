@@ -161,6 +161,33 @@ TEST(ServerSession, BodyWithoutLengthIsChunkedWithTrailers) {
   EXPECT_EQ(s.tail, "0\r\nx-checksum: 42\r\n\r\n");
 }
 
+TEST(ServerSession, AGrpcAnswerWithoutABodyStaysTrailersOnly) {
+  Conn c;
+  c.client.preface();
+  Fields f = ClientFrames::get("/pkg.S/M", "POST");
+  f.push_back({"content-type", "application/grpc"});
+  c.client.headers(1, f, false);
+  c.client.data(1, std::string(5, '\0'), true);
+  ASSERT_TRUE(c.send().isOk());
+  // gRPC's error answer in its HTTP/1.1 form (a head with a length of 0, as ClientSession gives
+  // it): one HEADERS that ends the stream, without the content-length (gRPC clients would
+  // take it for trailing metadata).
+  c.respond(1, "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 5\r\n"
+               "grpc-message: no such key\r\ncontent-length: 0\r\n\r\n");
+  const Frame* h = c.server.find(test::kHeaders, 1);
+  ASSERT_NE(h, nullptr);
+  EXPECT_NE(h->flags & test::kEndStream, 0);
+  EXPECT_EQ(c.field(h, "grpc-status"), "5");
+  EXPECT_EQ(c.field(h, "content-length"), "<none>");
+  // Not gRPC: the length stays.
+  c.client.headers(3, ClientFrames::get("/x"), true);
+  ASSERT_TRUE(c.send().isOk());
+  c.respond(3, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+  const Frame* plain = c.server.find(test::kHeaders, 3);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(c.field(plain, "content-length"), "0");
+}
+
 TEST(ServerSession, HostFieldStandsInForAuthorityAndPostWithoutBodyHasALength) {
   Conn c;
   c.client.preface();

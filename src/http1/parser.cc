@@ -1132,4 +1132,17 @@ ParseStatus parseStatusLine(const char* data, size_t size, size_t maxBytes, int*
   return ParseStatus::Complete;
 }
 
+bool isGrpcMessage(const MessageHead& head) {
+  constexpr std::string_view kGrpc = "application/grpc";
+  for (size_t i = 0; i < head.fieldCount; ++i) {
+    const HeaderField& f = head.fields[i];
+    if (equalsIgnoreCase(f.name, "content-type")) {
+      std::string_view v = f.value;
+      return v.size() >= kGrpc.size() && equalsIgnoreCase(v.substr(0, kGrpc.size()), kGrpc) &&
+             (v.size() == kGrpc.size() || v[kGrpc.size()] == '+' || v[kGrpc.size()] == ';');
+    }
+  }
+  return false;
+}
+
 } // namespace tide::http1

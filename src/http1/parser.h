@@ -107,6 +107,11 @@ ParseStatus parseResponseHead(const char* data, size_t size, size_t maxBytes,
 ParseStatus parseStatusLine(const char* data, size_t size, size_t maxBytes, int* versionMinor,
                             int* status, size_t* length);
 
+// Whether a message is gRPC's: its Content-Type is application/grpc, or application/grpc+<format>
+// or with parameters (gRPC over HTTP/2; application/grpc-web is gRPC-Web, made for HTTP/1.1, and
+// is not).
+bool isGrpcMessage(const MessageHead& head);
+
 // Why parseRequestHeadStrict refused a request head.
 enum class HeadError : uint8_t {
   None,                   // not refused
