@@ -313,6 +313,23 @@ TEST_F(H2UpstreamTest, SequentialRequestsReuseOneTargetConnection) {
   }
 }
 
+// A target may end its stream with a frame of its own (an empty DATA with END_STREAM) after a
+// body its content-length made whole already, as servers that write frames as they come do: the
+// connection still goes back to the pool.
+TEST_F(H2UpstreamTest, AResponseEndedByALaterEmptyDataFrameLeavesTheConnectionPooled) {
+  start(ProtocolVersion::Http2);
+  H2Client c(port_.port);
+  ASSERT_TRUE(c.ok());
+  int32_t id = c.request(post("/end-later", "whole"));
+  // The head and the whole body reach the client before the target ends its stream.
+  ASSERT_TRUE(c.until([&] { return body(c.responses[id].bytes) == "whole"; }));
+  backend_.release();
+  ASSERT_TRUE(c.until([&] { return c.responses[id].ended; }));
+  std::string next = roundTrip(c, get("/echo"));
+  ASSERT_EQ(status(next), 200) << next;
+  EXPECT_EQ(backend_.connections(), 1);
+}
+
 TEST_F(H2UpstreamTest, ARefusedStreamIsResentAndAnswered) {
   start(ProtocolVersion::Http2);
   H2Client c(port_.port);

@@ -53,6 +53,8 @@ public:
     CloseMid,     // the head and kPartialBytes of body, then, once released, the connection
                   // closes
     Held,         // Echo, its body only once released
+    EndLater,     // Echo (the body whole by its content-length at once), the END_STREAM (an
+                  // empty DATA frame) only once released
   };
   static constexpr size_t kLargeBytes = 1 << 20;
   static constexpr size_t kPartialBytes = 16 * 1024;
@@ -69,6 +71,7 @@ public:
         {"/reset-mid", Behaviour::ResetMid},
         {"/close-mid", Behaviour::CloseMid},
         {"/held", Behaviour::Held},
+        {"/end-later", Behaviour::EndLater},
     };
     path = path.substr(0, path.find('?'));
     for (const auto& [p, b] : kPaths) {
@@ -135,7 +138,7 @@ public:
   int pingAcks() const { return pingAcks_.load(); }
   // SETTINGS frames the target sent that came back acknowledged.
   int settingsAcks() const { return settingsAcks_.load(); }
-  // Lets Held, ResetMid and CloseMid go on (once for this backend's life).
+  // Lets Held, EndLater, ResetMid and CloseMid go on (once for this backend's life).
   void release() {
     released_ = true;
     char one = 1;
@@ -155,6 +158,7 @@ private:
     size_t sent = 0;                   // of out
     size_t holdAt = std::string::npos; // until released, no body past this
     bool deferred = false;             // the body waits for release()
+    bool endHeld = false; // until released, the body's last bytes do not end the stream
     std::vector<std::pair<std::string, std::string>> trailers; // sent after out
   };
   struct Connection {
@@ -286,13 +290,14 @@ private:
     Stream& st = *static_cast<Stream*>(source->ptr);
     size_t limit = c.backend->released_ ? st.out.size() : std::min(st.out.size(), st.holdAt);
     size_t n = std::min(length, limit - st.sent);
-    if (n == 0 && st.sent < st.out.size()) {
+    bool endHeld = st.endHeld && !c.backend->released_;
+    if (n == 0 && (st.sent < st.out.size() || endHeld)) {
       st.deferred = true;
       return NGHTTP2_ERR_DEFERRED;
     }
     std::memcpy(buf, st.out.data() + st.sent, n);
     st.sent += n;
-    if (st.sent == st.out.size()) {
+    if (st.sent == st.out.size() && !endHeld) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!st.trailers.empty()) {
         std::vector<nghttp2_nv> t;
@@ -347,9 +352,8 @@ private:
       head.emplace_back("x-echo-method", r.method);
       head.emplace_back("x-echo-path", r.path);
       st.out = r.body;
-      if (st.behaviour == Behaviour::Held) {
-        st.holdAt = 0;
-      }
+      st.holdAt = st.behaviour == Behaviour::Held ? 0 : std::string::npos;
+      st.endHeld = st.behaviour == Behaviour::EndLater;
       break;
     }
     std::vector<nghttp2_nv> h;
@@ -451,8 +455,11 @@ private:
            nghttp2_session_want_write(c.session) == 0)) {
         break;
       }
+      if (c.pingDue || (released_ && anyDeferred(c))) {
+        continue; // (the flush closed the last stream, or deferred a body: no input needed)
+      }
       pollfd p[2] = {{fd, POLLIN, 0}, {gate_[0], POLLIN, 0}};
-      nfds_t count = !released_ && anyDeferred(c) ? 2 : 1;
+      nfds_t count = anyDeferred(c) ? 2 : 1; // (the gate stays readable once released)
       if (poll(p, count, 10'000) <= 0) {
         break; // (10 s without a byte: the test is over)
       }
