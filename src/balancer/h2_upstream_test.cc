@@ -269,19 +269,21 @@ TEST_F(H2UpstreamTest, SixteenConcurrentStreamsGoOverSeveralTargetConnectionsAnd
   EXPECT_EQ(backend_.maxStreamsAtOnce(), 1); // one request at a time per target connection
 }
 
+// One after the other: H2Client writes what the window allows before it reads again, so a
+// download at the same time as an upload would stall on its own writes, not on the balancer.
 TEST_F(H2UpstreamTest, AMebibyteEachWayFlowsUnderFlowControl) {
   start(ProtocolVersion::Http2);
   H2Client c(port_.port);
   ASSERT_TRUE(c.ok());
   std::string up = pattern(1 << 20); // past every window: WINDOW_UPDATEs needed on both legs
-  int32_t echo = c.request(post("/echo", up));
-  int32_t large = c.request(get("/large"));
-  ASSERT_TRUE(c.until([&] { return c.responses[echo].ended && c.responses[large].ended; }));
-  ASSERT_EQ(status(c.responses[echo].bytes), 200) << c.responses[echo].bytes;
-  std::string back = body(c.responses[echo].bytes);
+  std::string echo = roundTrip(c, post("/echo", up));
+  ASSERT_EQ(status(echo), 200) << echo.substr(0, 200);
+  std::string back = body(echo);
   EXPECT_EQ(back.size(), up.size());
   EXPECT_TRUE(back == up);
-  std::string down = body(c.responses[large].bytes);
+  std::string large = roundTrip(c, get("/large")); // without content-length: chunked here
+  ASSERT_EQ(status(large), 200) << large.substr(0, 200);
+  std::string down = body(large);
   ASSERT_EQ(down.size(), H2Backend::kLargeBytes);
   bool same = true;
   for (size_t i = 0; i < down.size() && same; ++i) {
@@ -290,9 +292,7 @@ TEST_F(H2UpstreamTest, AMebibyteEachWayFlowsUnderFlowControl) {
   EXPECT_TRUE(same);
   auto seen = backend_.requests();
   ASSERT_EQ(seen.size(), 2u);
-  for (const auto& r : seen) {
-    EXPECT_EQ(r.body.size(), r.path == "/echo" ? up.size() : 0u) << r.path;
-  }
+  EXPECT_EQ(seen[0].body.size(), up.size());
 }
 
 TEST_F(H2UpstreamTest, SequentialRequestsReuseOneTargetConnection) {

@@ -37,7 +37,8 @@ class H2Backend {
 public:
   // What the target does with a request, chosen by its :path.
   enum class Behaviour : uint8_t {
-    Echo,         // 200 with content-length, x-echo-method and x-echo-path, the body back
+    Echo,         // 200 with content-length, x-echo-method and x-echo-path, the body back (none:
+                  // the HEADERS ends the stream)
     Grpc,         // 200 content-type application/grpc, the body (a gRPC message) back as DATA,
                   // then trailers grpc-status 0 and grpc-message
     TrailersOnly, // one HEADERS with END_STREAM: 200, application/grpc, grpc-status 5 (NOT_FOUND)
@@ -159,6 +160,7 @@ private:
     size_t holdAt = std::string::npos; // until released, no body past this
     bool deferred = false;             // the body waits for release()
     bool endHeld = false; // until released, the body's last bytes do not end the stream
+    bool resumed = false; // released: holdAt and endHeld no longer hold it
     std::vector<std::pair<std::string, std::string>> trailers; // sent after out
   };
   struct Connection {
@@ -285,12 +287,13 @@ private:
   }
 
   static ssize_t readBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
-                          uint32_t* flags, nghttp2_data_source* source, void* user) {
-    Connection& c = conn(user);
+                          uint32_t* flags, nghttp2_data_source* source, void*) {
     Stream& st = *static_cast<Stream*>(source->ptr);
-    size_t limit = c.backend->released_ ? st.out.size() : std::min(st.out.size(), st.holdAt);
+    // (Only onReleased lets a held stream go on, so that a stream is held whenever release()
+    // comes: ResetMid and CloseMid never send their whole body.)
+    size_t limit = st.resumed ? st.out.size() : std::min(st.out.size(), st.holdAt);
     size_t n = std::min(length, limit - st.sent);
-    bool endHeld = st.endHeld && !c.backend->released_;
+    bool endHeld = st.endHeld && !st.resumed;
     if (n == 0 && (st.sent < st.out.size() || endHeld)) {
       st.deferred = true;
       return NGHTTP2_ERR_DEFERRED;
@@ -354,6 +357,7 @@ private:
       st.out = r.body;
       st.holdAt = st.behaviour == Behaviour::Held ? 0 : std::string::npos;
       st.endHeld = st.behaviour == Behaviour::EndLater;
+      withBody = !st.out.empty() || st.holdAt == 0 || st.endHeld;
       break;
     }
     std::vector<nghttp2_nv> h;
@@ -386,6 +390,7 @@ private:
         continue;
       }
       st.deferred = false;
+      st.resumed = true;
       if (st.behaviour == Behaviour::ResetMid) {
         nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
       } else if (st.behaviour == Behaviour::CloseMid) {
