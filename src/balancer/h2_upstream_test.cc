@@ -269,8 +269,8 @@ TEST_F(H2UpstreamTest, SixteenConcurrentStreamsGoOverSeveralTargetConnectionsAnd
   EXPECT_EQ(backend_.maxStreamsAtOnce(), 1); // one request at a time per target connection
 }
 
-// One after the other: H2Client writes what the window allows before it reads again, so a
-// download at the same time as an upload would stall on its own writes, not on the balancer.
+// One after the other: H2Client writes what the window allows before it reads again, so with a
+// download at the same time its own writes could block.
 TEST_F(H2UpstreamTest, AMebibyteEachWayFlowsUnderFlowControl) {
   start(ProtocolVersion::Http2);
   H2Client c(port_.port);
