@@ -5,9 +5,9 @@
 // at the client here: fields, bodies both ways under flow control, trailers and trailers-only
 // answers, one request at a time per pooled target connection (also when the target ends its
 // stream in a frame of its own after the body), the resends (REFUSED_STREAM, a GOAWAY before the
-// answer), a target's PING while pooled, a target's reset or close
-// mid-response, ALB's 464 for requests a group cannot take, and the access log's type. Every
-// wait is bounded (socket timeouts, deadlines).
+// answer), a target's PING while pooled, a target's reset or close mid-response, ALB's 464 for
+// requests a group cannot take, and the access log's type. Every wait is bounded (socket
+// timeouts, deadlines).
 #include "balancer/balancer.h"
 #include "balancer/test_backend.h"
 #include "balancer/test_balancer.h"
