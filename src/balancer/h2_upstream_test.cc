@@ -278,7 +278,8 @@ TEST_F(H2UpstreamTest, AMebibyteEachWayFlowsUnderFlowControl) {
   ASSERT_TRUE(c.ok());
   std::string up = pattern(1 << 20); // past every window: WINDOW_UPDATEs needed on both legs
   std::string echo = roundTrip(c, post("/echo", up));
-  ASSERT_EQ(status(echo), 200) << echo.substr(0, 200);
+  ASSERT_EQ(status(echo), 200) << echo.substr(0, 200) << "; the target took "
+                               << backend_.bodyBytes() << " bytes of the body";
   std::string back = body(echo);
   EXPECT_EQ(back.size(), up.size());
   EXPECT_TRUE(back == up);

@@ -133,6 +133,8 @@ public:
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  // Request body bytes (DATA payload) received so far, on every stream.
+  size_t bodyBytes() const { return bodyBytes_.load(); }
   // The most request streams ever open at once on one connection.
   int maxStreamsAtOnce() const { return maxStreamsAtOnce_.load(); }
   // PING frames the target sent that came back acknowledged.
@@ -230,6 +232,7 @@ private:
     Connection& c = conn(user);
     auto it = c.streams.find(id);
     if (it != c.streams.end()) {
+      c.backend->bodyBytes_ += size;
       std::string& b = it->second.request.body;
       b.append(reinterpret_cast<const char*>(data), std::min(size, kMaxRecordedBody - b.size()));
     }
@@ -484,6 +487,7 @@ private:
   std::vector<Request> requests_; // guarded by mu_
   std::atomic<int> connections_{0};
   std::atomic<int> maxStreamsAtOnce_{0};
+  std::atomic<size_t> bodyBytes_{0};
   std::atomic<int> pingAcks_{0};
   std::atomic<int> settingsAcks_{0};
   std::atomic<bool> refused_{false};         // RefuseOnce refused its first
