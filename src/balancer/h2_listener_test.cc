@@ -8,211 +8,31 @@
 #include "balancer/balancer.h"
 #include "balancer/test_backend.h"
 #include "balancer/test_balancer.h"
+#include "balancer/test_h2_client.h"
 #include "balancer/test_net.h"
 #include "balancer/test_snapshot.h"
 #include "balancer/test_tls.h"
-#include "h2/client_session.h"
 
 #include <gtest/gtest.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
-#include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace tide::balancer {
 namespace {
 
-using test_net::bindLoopback;
-using test_net::connectLoopback;
+using test_net::body;
+using test_net::H2Client;
 using test_net::kAlpnH2;
 using test_net::kAlpnHttp11;
-using test_net::kLoopback;
 using test_net::makeSnapshot;
 using test_net::ReservedPort;
-using test_net::setTimeouts;
-
-// An HTTP/2 client over a TlsClient: requests given as HTTP/1.1 bytes, responses collected as
-// HTTP/1.1 bytes per stream.
-class H2Client : public h2::ClientHandler {
-public:
-  struct Response {
-    std::string bytes;
-    bool ended = false;
-    bool closed = false;
-    h2::ErrorCode code = h2::ErrorCode::NoError;
-  };
-
-  explicit H2Client(uint16_t port)
-      : conn_(port, "shop.example.test", 0, 0, 0, nullptr, kAlpnH2), session_(*this) {}
-  bool ok() { return conn_.ok() && conn_.alpn() == "h2"; }
-
-  int32_t request(const std::string& http1) {
-    size_t taken = 0;
-    auto id = session_.submitRequest(http1.data(), http1.size(), &taken);
-    if (!id.isOk()) {
-      ADD_FAILURE() << id.status().toString();
-      return -1;
-    }
-    if (taken < http1.size()) { // the rest of the body, as the window allows
-      pendingBody_[*id] = http1.substr(taken);
-      moreBody(*id); // (a wake-up during submitRequest came before the rest was kept)
-    }
-    flush();
-    return *id;
-  }
-  void reset(int32_t id) {
-    session_.resetStream(id, h2::ErrorCode::Cancel);
-    flush();
-  }
-  // Reads and answers until pred() holds; false at EOF or after 10 s.
-  template <typename F> bool until(F&& pred) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline || !readSome()) {
-        return false;
-      }
-    }
-    return true;
-  }
-  // Reads until the server closes; false after 10 s (or a read error other than EOF).
-  bool untilClosed() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      char buf[4096];
-      int n = conn_.read(buf, sizeof buf);
-      if (n <= 0) {
-        return true;
-      }
-      scanFrames(buf, size_t(n));
-      if (!session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n)).isOk()) {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool readSome() {
-    char buf[65536];
-    int n = conn_.read(buf, sizeof buf);
-    if (n <= 0) {
-      return false;
-    }
-    scanFrames(buf, size_t(n));
-    Status st = session_.feed(reinterpret_cast<const uint8_t*>(buf), size_t(n));
-    EXPECT_TRUE(st.isOk()) << st.toString();
-    for (auto it = pendingBody_.begin(); it != pendingBody_.end();) {
-      int32_t id = (it++)->first; // (moreBody may erase it)
-      moreBody(id);
-    }
-    flush();
-    return true;
-  }
-  std::map<int32_t, Response> responses;
-  std::vector<int32_t> endOrder;
-  int goaways = 0;         // GOAWAY frames the server sent
-  uint32_t goawayCode = 0; // the last one's error code
-  bool holdBody = false;   // keep every stream's window closed (no WINDOW_UPDATE for its data)
-
-  void onResponseBytes(int32_t id, std::string_view bytes, size_t credit) override {
-    responses[id].bytes.append(bytes);
-    if (!holdBody) {
-      session_.consumeResponseBody(id, credit);
-    }
-  }
-  void onResponseEnd(int32_t id) override {
-    responses[id].ended = true;
-    endOrder.push_back(id);
-  }
-  void onRequestWritable(int32_t id) override { moreBody(id); }
-  void onStreamClosed(int32_t id, h2::ErrorCode code) override {
-    responses[id].closed = true;
-    responses[id].code = code;
-  }
-
-private:
-  // Follows the server's frames (it sends no preface of its own) to see its GOAWAYs.
-  void scanFrames(const char* p, size_t n) {
-    frames_.append(p, n);
-    while (frames_.size() >= 9) {
-      size_t len = (size_t(uint8_t(frames_[0])) << 16) | (size_t(uint8_t(frames_[1])) << 8) |
-                   uint8_t(frames_[2]);
-      if (frames_.size() < 9 + len) {
-        return;
-      }
-      if (frames_[3] == 7 && len >= 8) {
-        ++goaways;
-        goawayCode = (uint32_t(uint8_t(frames_[13])) << 24) |
-                     (uint32_t(uint8_t(frames_[14])) << 16) |
-                     (uint32_t(uint8_t(frames_[15])) << 8) | uint8_t(frames_[16]);
-      }
-      frames_.erase(0, 9 + len);
-    }
-  }
-  void moreBody(int32_t id) {
-    auto it = pendingBody_.find(id);
-    if (it == pendingBody_.end()) {
-      return;
-    }
-    size_t taken = session_.submitRequestBody(id, it->second.data(), it->second.size());
-    it->second.erase(0, taken);
-    if (it->second.empty()) {
-      pendingBody_.erase(it);
-    }
-  }
-  void flush() {
-    for (;;) {
-      std::string_view p = session_.pendingOutput();
-      if (p.empty()) {
-        return;
-      }
-      if (!conn_.send(p)) {
-        return;
-      }
-      session_.consumed(p.size());
-    }
-  }
-
-  test_net::TlsClient conn_;
-  h2::ClientSession session_;
-  std::map<int32_t, std::string> pendingBody_;
-  std::string frames_; // the server's bytes not yet split into frames
-};
-
-std::string body(const std::string& response) {
-  size_t end = response.find("\r\n\r\n");
-  if (end == std::string::npos) {
-    return "";
-  }
-  std::string rest = response.substr(end + 4);
-  if (response.find("Transfer-Encoding: chunked") == std::string::npos &&
-      response.find("transfer-encoding: chunked") == std::string::npos) {
-    return rest;
-  }
-  std::string out; // de-chunk
-  size_t i = 0;
-  for (;;) {
-    size_t eol = rest.find("\r\n", i);
-    if (eol == std::string::npos) {
-      return out;
-    }
-    size_t n = std::stoul(rest.substr(i, eol - i), nullptr, 16);
-    if (n == 0) {
-      return out;
-    }
-    out.append(rest, eol + 2, n);
-    i = eol + 2 + n + 2;
-  }
-}
 
 std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: shop.example.test\r\n\r\n";
