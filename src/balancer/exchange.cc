@@ -101,7 +101,9 @@ struct H2Upstream final : h2::ClientHandler {
     }
   }
   void onResponseEnd(int32_t) override {}
-  void onRequestWritable(int32_t id) override { writable |= id == streamId; }
+  // (streamId is still 0 while submitRequest() sends the stream's first bytes, which may already
+  // free room in its buffer: that notice is the stream's too.)
+  void onRequestWritable(int32_t id) override { writable |= id == streamId || streamId == 0; }
   void onStreamClosed(int32_t id, h2::ErrorCode code) override {
     if (id == streamId) {
       streamClosed = true;
