@@ -211,6 +211,9 @@ Result<Json> createTargetGroup(ActionContext& ctx, const Json& p) {
     // healthy answer (a server that answers at all is up).
     tg.healthCheckPath = "/AWS.ALB/healthcheck";
     tg.matcher = "12";
+    // tide's own: no concurrency limit. The adaptive one reads a target's load from how long
+    // its answers take, and gRPC calls last as long as their streams do by design.
+    tg.maxConcurrencyPerTarget = 0;
   }
   tg.port = static_cast<int>(port->value_or(80));
   tg.targetType = type->value_or("instance");

@@ -46,6 +46,18 @@ TEST_F(ElbProtocolVersionTest, GrpcDefaultsToItsHealthCheckMethodAndCode12) {
   Json d = describe("rpc");
   EXPECT_EQ(d["Matcher"], Json({{"GrpcCode", "12"}}));
   EXPECT_EQ(d["ProtocolVersion"], "GRPC");
+  // No concurrency limit by default (streams last by design), unlike other groups' adaptive one.
+  auto maxConcurrency = [&](const std::string& arn) {
+    Json attributes = ok("DescribeTargetGroupAttributes", {{"TargetGroupArn", arn}});
+    for (const Json& a : attributes["Attributes"]) {
+      if (a["Key"] == "tide.target.max_concurrency") {
+        return a["Value"].get<std::string>();
+      }
+    }
+    return std::string("<none>");
+  };
+  EXPECT_EQ(maxConcurrency(tg["TargetGroupArn"]), "0");
+  EXPECT_EQ(maxConcurrency(create({{"Name", "web"}})["TargetGroupArn"]), "adaptive");
   // Its own path and codes: one, a list, a range.
   for (const char* codes : {"0", "0,1,2", "0-5", "0-99", "3,10-20"}) {
     std::string name = "rpc" + std::to_string(std::string(codes).size()) + "x" +
