@@ -62,19 +62,20 @@ class GrpcForwardTest(AwsCli, TideTestCase):
                     "--attributes", "Key=access_logs.s3.enabled,Value=true",
                     "Key=access_logs.s3.bucket,Value=logs")
         self.port = free_port()
-        self.aws_ok("elbv2", "create-listener", "--load-balancer-arn", lb, "--protocol", "HTTPS",
-                    "--port", str(self.port), "--certificates", f"CertificateArn={cert_arn}",
-                    "--ssl-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06", "--default-actions",
-                    f"Type=forward,TargetGroupArn={self.tg}")
+        self.listener = self.aws_ok(
+            "elbv2", "create-listener", "--load-balancer-arn", lb, "--protocol", "HTTPS",
+            "--port", str(self.port), "--certificates", f"CertificateArn={cert_arn}",
+            "--ssl-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06", "--default-actions",
+            f"Type=forward,TargetGroupArn={self.tg}")["Listeners"][0]["ListenerArn"]
         wait_for(lambda: self.states() == {i: "healthy" for i in self.ids}, interval=0.1,
                  what="both targets to be healthy")
         wait_for(self.listening, what="the HTTPS listener to answer")
         self.client = GrpcClient(f"127.0.0.1:{self.port}", NAME, self.cert)
         self.addCleanup(self.client.close)
 
-    def states(self):
+    def states(self, tg=None):
         return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in self.ok(
-            "DescribeTargetHealth", {"TargetGroupArn": self.tg})["TargetHealthDescriptions"]}
+            "DescribeTargetHealth", {"TargetGroupArn": tg or self.tg})["TargetHealthDescriptions"]}
 
     def listening(self):
         try:
@@ -158,6 +159,27 @@ class GrpcForwardTest(AwsCli, TideTestCase):
                                    "content-type: application/grpc", "--data-binary",
                                    "\0\0\0\0\0"), "464 1.1")
         self.assertEqual(self.curl("--http2"), "464 2")
+
+        # A gRPC call to an HTTP1 group is 464 as well (grpc's UNKNOWN for that status). The
+        # group's targets are the same gRPC servers, which fail its HTTP/1.1 checks: it fails
+        # open once both are unhealthy.
+        web = self.ok("CreateTargetGroup", {
+            "Name": "web", "Protocol": "HTTP", "Port": 8080, "HealthCheckIntervalSeconds": 0.5,
+            "HealthCheckTimeoutSeconds": 0.4, "UnhealthyThresholdCount": 2})["TargetGroups"][0][
+                "TargetGroupArn"]
+        self.ok("RegisterTargets", {"TargetGroupArn": web,
+                                    "Targets": [{"Id": i} for i in self.ids]})
+        self.ok("CreateRule", {
+            "ListenerArn": self.listener, "Priority": 1,
+            "Conditions": [{"Field": "path-pattern", "Values": ["/web.*"]}],
+            "Actions": [{"Type": "forward", "TargetGroupArn": web}]})
+        wait_for(lambda: set(self.states(web).values()) == {"unhealthy"}, interval=0.1,
+                 what="the HTTP1 group's targets to be unhealthy")
+        # (UNIMPLEMENTED: the GRPC group's server answered; the rule is not in yet)
+        r = wait_for(lambda: (lambda r: r["code"] != "UNIMPLEMENTED" and r)(
+            self.client.call("unary", "/web.Echo/Who")), what="the rule to be in")
+        self.assertEqual(r["code"], "UNKNOWN", r)
+        self.assertIn("status: 464", r["details"])
 
         # The access log: gRPC calls are `grpcs` on an HTTPS listener.
         def logged():
