@@ -88,7 +88,7 @@ void appendElb(std::string& out, std::string_view arn, std::string_view name) {
 } // namespace
 
 void formatAccessLogEntry(const AccessLogEntry& e, std::string& out) {
-  out += e.http2   ? "h2 "
+  out += e.http2   ? (e.grpc ? "grpcs " : "h2 ")
          : e.https ? (e.webSocket ? "wss " : "https ")
                    : (e.webSocket ? "ws " : "http ");
   appendTime(out, e.timeUs);

@@ -57,6 +57,8 @@ struct AccessLogEntry {
   bool webSocket = false;                // an upgraded connection (type "ws"), logged at close
   bool http2 = false;                    // a stream of an HTTP/2 connection: type "h2", the
                                          // request line's version HTTP/2.0
+  bool grpc = false;                     // with http2: forwarded to a GRPC target group, type
+                                         // "grpcs" (gRPC over TLS), as ALB logs it
   bool https = false;                    // on an HTTPS listener: type "https" ("wss"), the TLS
                                          // fields below and an https:// request URL
   std::string_view sslCipher;            // OpenSSL's name of the cipher (empty: "-")

@@ -165,6 +165,25 @@ TEST(AccessLogFormat, RuleRedirectAndDesyncClassification) {
   EXPECT_EQ(f[28], "\"NonCompliantHeader\"");
 }
 
+TEST(AccessLogFormat, TypeSaysH2OrGrpcsForHttp2Requests) {
+  AccessLogEntry e = forwardedEntry();
+  e.https = true;
+  e.http2 = true;
+  e.method = "POST";
+  e.requestTarget = "/pkg.Greeter/Hello";
+  e.listenerPort = 443;
+  std::string line;
+  formatAccessLogEntry(e, line);
+  EXPECT_EQ(splitFields(line)[0], "h2");
+  EXPECT_NE(line.find("\"POST https://www.example.com:443/pkg.Greeter/Hello HTTP/2.0\""),
+            std::string::npos)
+      << line;
+  e.grpc = true; // forwarded to a GRPC target group
+  line.clear();
+  formatAccessLogEntry(e, line);
+  EXPECT_EQ(splitFields(line)[0], "grpcs");
+}
+
 TEST(AccessLogFormat, QuotesAndControlBytesAreEscaped) {
   AccessLogEntry e = forwardedEntry();
   e.requestTarget = "/a\"b\\c";

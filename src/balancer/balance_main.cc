@@ -7,6 +7,7 @@
 //                [--max-connections-per-client N] [--access-log FILE]
 //                [--max-concurrency adaptive|N] [--queue-length N] [--queue-timeout-ms N]
 //                [--https-cert FILE --https-key FILE [--ssl-policy NAME]]
+//                [--protocol-version HTTP1|HTTP2|GRPC]
 //
 // Prints exactly one line once it listens. Scripts (and the proxy benchmark) rely on this.
 #include "balancer/balance_main.h"
@@ -196,6 +197,12 @@ int balanceMain(int argc, char** argv) {
       "--https-cert", httpsCert,
       "Serve HTTPS (TLS) instead of HTTP with this PEM certificate (its chain after it)");
   app.add_option("--https-key", httpsKey, "The PEM private key of --https-cert");
+  std::string protocolVersion = "HTTP1";
+  app.add_option("--protocol-version", protocolVersion,
+                 "How the targets speak (a target group's ProtocolVersion): HTTP1, or HTTP2 / "
+                 "GRPC for HTTP/2 with prior knowledge (h2c); HTTP2 and GRPC take requests that "
+                 "came over HTTP/2 only (HTTPS with ALPN h2), others get 464")
+      ->capture_default_str();
   app.add_option("--ssl-policy", sslPolicy,
                  "With --https-cert: the ALB security policy (protocols and ciphers), by name "
                  "(aws elbv2 describe-ssl-policies lists them)")
@@ -242,6 +249,10 @@ int balanceMain(int argc, char** argv) {
   if (queueTimeoutMs < 1 || queueTimeoutMs > 600000) {
     return usageError("--queue-timeout-ms must be within 1..600000");
   }
+  if (protocolVersion != "HTTP1" && protocolVersion != "HTTP2" && protocolVersion != "GRPC") {
+    return usageError("--protocol-version must be HTTP1, HTTP2 or GRPC, got '" + protocolVersion +
+                      "'");
+  }
   if (httpsCert.empty() != httpsKey.empty()) {
     return usageError("--https-cert and --https-key go together");
   }
@@ -277,6 +288,9 @@ int balanceMain(int argc, char** argv) {
   group.maxConcurrency = concurrency;
   group.queueMaxLength = queueLength;
   group.queueTimeout = std::chrono::milliseconds(queueTimeoutMs);
+  group.protocolVersion = protocolVersion == "GRPC"    ? ProtocolVersion::Grpc
+                          : protocolVersion == "HTTP2" ? ProtocolVersion::Http2
+                                                       : ProtocolVersion::Http1;
   size_t begin = 0;
   while (begin <= targets.size()) {
     size_t comma = targets.find(',', begin);

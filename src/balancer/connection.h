@@ -54,6 +54,7 @@ struct ListenSocket : Pollable {
 };
 
 struct ClientConn;
+struct H2Upstream; // a target connection's HTTP/2 session (exchange.cc)
 
 // A connection to a target. Idle ones sit in their slot's pool (LIFO); busy ones serve `client`.
 struct UpstreamConn : Pollable {
@@ -85,6 +86,10 @@ struct UpstreamConn : Pollable {
   uint64_t bodyRemaining = 0;
   ChunkedScanner chunks;
   uint64_t responseBytes = 0;
+  // HTTP2 and GRPC target groups: the connection's HTTP/2 session (owned); null for HTTP/1.1.
+  // `out` then holds request bytes the session's stream has not taken yet, and `in` the
+  // response as the session gives it back, in HTTP/1.1.
+  H2Upstream* h2 = nullptr;
 };
 
 // A client connection's state (exchange.h has the transitions).

@@ -18,6 +18,7 @@
 #include "balancer/tunnel.h"
 #include "balancer/upstream_pool.h"
 #include "balancer/worker_clock.h"
+#include "h2/client_session.h"
 #include "h2/server_session.h"
 #include "http1/serializer.h"
 
@@ -83,6 +84,41 @@ struct H2Conn final : h2::ServerHandler {
   bool failed = false;      // a connection error: close once the GOAWAY is written
   bool dead = false;        // the socket failed: close now
   bool queued = false;      // in Proxy::h2Dirty_
+};
+
+// A target connection of an HTTP2 or GRPC target group (docs/ARCHITECTURE.md "HTTP/2 (src/h2),
+// and how it plugs in"): its HTTP/2 session, one request (stream) at a time, as ALB sends them
+// (it does not multiplex requests to targets), so that the pool and the exchange stay as they
+// are: the exchange writes the request it would write to an HTTP/1.1 target and reads the
+// response back in HTTP/1.1. The callbacks only note what came; Proxy acts on it after the
+// session call that made them.
+struct H2Upstream final : h2::ClientHandler {
+  explicit H2Upstream(const h2::ClientLimits& limits) : session(*this, limits) {}
+  void onResponseBytes(int32_t id, std::string_view bytes, size_t credit) override {
+    if (id == streamId) {
+      decoded.append(bytes);
+      credit_ += credit;
+    }
+  }
+  void onResponseEnd(int32_t) override {}
+  void onRequestWritable(int32_t id) override { writable |= id == streamId; }
+  void onStreamClosed(int32_t id, h2::ErrorCode code) override {
+    if (id == streamId) {
+      streamClosed = true;
+      closedCode = code;
+    }
+  }
+
+  h2::ClientSession session;
+  int32_t streamId = 0; // the current request's stream; 0: none yet
+  bool streamClosed = false;
+  h2::ErrorCode closedCode = h2::ErrorCode::NoError; // NoError: closed with the whole response
+  bool writable = false;                             // the stream takes request bytes again
+  bool cut = false;    // the stream or the connection broke off: EOF once `decoded` is given
+  std::string decoded; // response bytes (HTTP/1.1) not yet in the connection's `in`
+  size_t decodedAt = 0;
+  size_t credit_ = 0;  // the DATA payload in `decoded` and `in`, not handed back yet
+  std::string scratch; // a request head gathered from its pieces
 };
 
 namespace {
@@ -247,7 +283,7 @@ struct Proxy {
         u = next;
       }
     }
-    closeTunnelsOfGoneTargets();
+    closeGoneTunnels();
     if (h2Connections_ != 0) {
       goAwayFromGoneListeners();
     }
@@ -824,6 +860,11 @@ struct Proxy {
     c->logAction = "forward";
     c->matchedPriority = int32_t(prepared.priority);
     const TargetGroup& group = c->config->snapshot->targetGroups[c->groupIndex];
+    if ((c->h2 != nullptr || group.protocolVersion != ProtocolVersion::Http1) &&
+        !protocolFits(c, h, group)) [[unlikely]] {
+      sendLocalError(c, 464, c->closeAfter || !c->reqBodyDone);
+      return;
+    }
     bump(tgCells_[group.slot].requestCount);
     c->state = ClientState::Forwarding;
     if (group.stickiness.type != Stickiness::Type::None) {
@@ -909,7 +950,7 @@ struct Proxy {
       sendLocalError(c, status, c->closeAfter || !c->reqBodyDone || status == 502);
       return;
     }
-    forwardTo(c, h, group.targets[choice], fresh);
+    forwardTo(c, h, group, group.targets[choice], fresh);
   }
 
   // ---- overload protection: the per-target limit and the queue ---------------------------------
@@ -1118,7 +1159,7 @@ struct Proxy {
           continue;
         }
         timers_.schedule(&c->timer, nowMs_ + idleTimeoutMs(c));
-        forwardTo(c, nullptr, group.targets[choice], /*fresh=*/false);
+        forwardTo(c, nullptr, group, group.targets[choice], /*fresh=*/false);
         if (c->open) {
           pumpRequestBody(c); // body bytes that came while it waited, and the rest
         }
@@ -1129,11 +1170,16 @@ struct Proxy {
 
   // Sends the request to t on a pooled connection or a new one. (Forced inline: it was the end
   // of dispatch before the queue existed.)
-  [[gnu::always_inline]] void forwardTo(ClientConn* c, const MessageHead* h, const Target& t,
-                                        bool fresh) {
+  [[gnu::always_inline]] void forwardTo(ClientConn* c, const MessageHead* h,
+                                        const TargetGroup& group, const Target& t, bool fresh) {
     beginOutstanding(c, t.slot);
     uint32_t source = loadBalancer(c).address; // security groups admit it by its address
+    bool http2 = group.protocolVersion != ProtocolVersion::Http1;
     UpstreamConn* u = fresh ? nullptr : pool_.take(t.slot, t.endpoint, source);
+    if (u != nullptr && (u->h2 != nullptr) != http2) [[unlikely]] {
+      closeUpstream(u); // the slot's group was replaced by one that speaks the other protocol
+      u = nullptr;
+    }
     if (u == nullptr) {
       u = connectUpstream(t.slot, t.endpoint, source);
       if (u == nullptr) {
@@ -1141,6 +1187,9 @@ struct Proxy {
         bump(lbCells(c).targetConnectionErrorCount);
         retryOrFail(c, t.slot, Failure::Connect);
         return;
+      }
+      if (http2) [[unlikely]] {
+        startH2Upstream(u, group.protocolVersion);
       }
     }
     u->client = c;
@@ -1544,6 +1593,9 @@ struct Proxy {
     }
     pool_.remove(u);
     timers_.cancel(&u->timer);
+    if (u->h2 != nullptr) [[unlikely]] {
+      endH2Upstream(u);
+    }
     ::close(u->fd);
     u->fd = -1;
     u->open = false;
@@ -1555,6 +1607,9 @@ struct Proxy {
 
   // Writes v to the target (after anything queued). False on a write error.
   bool writeUpstream(UpstreamConn* u, const IoVector& v) {
+    if (u->h2 != nullptr) [[unlikely]] {
+      return h2Write(u, v);
+    }
     bump(targetCells_[u->slot].targetBytesSent, v.bytes());
     return writeVector(buffers_, u->fd, u->out, v);
   }
@@ -1570,6 +1625,10 @@ struct Proxy {
     if (u->client == nullptr) {
       // Idle in the pool: the target closed it (or sent bytes nobody asked for).
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (u->h2 != nullptr) [[unlikely]] {
+          h2Idle(u); // an HTTP/2 target may PING or SETTINGS an idle connection
+          return;
+        }
         closeUpstream(u);
       }
       return;
@@ -1600,6 +1659,10 @@ struct Proxy {
       }
       pumpRequestBody(u->client);
       if (!u->open || u->client == nullptr) {
+        return;
+      }
+    } else if (u->h2 != nullptr) [[unlikely]] {
+      if (!h2Pump(u)) {
         return;
       }
     } else if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !u->out.empty()) {
@@ -1649,6 +1712,10 @@ struct Proxy {
   }
 
   void readUpstream(UpstreamConn* u) {
+    if (u->h2 != nullptr) [[unlikely]] {
+      h2ReadUpstream(u);
+      return;
+    }
     buffers_.acquire(u->in);
     if (u->in.writable() == 0) {
       u->in.compact();
@@ -1828,8 +1895,8 @@ struct Proxy {
   void finishExchange(UpstreamConn* u) {
     ClientConn* c = u->client;
     endOutstanding(c);
-    bool reuse =
-        u->reusable && u->in.empty() && !u->eof && u->out.empty() && c->reqBodyDone && mayReuse(u);
+    bool reuse = u->reusable && u->in.empty() && !u->eof && u->out.empty() && c->reqBodyDone &&
+                 mayReuse(u) && (u->h2 == nullptr || h2Reusable(u));
     u->client = nullptr;
     c->upstream = nullptr;
     if (reuse) {
@@ -1921,11 +1988,17 @@ struct Proxy {
     idle_.clear();
     for (const auto& owned : store_.clients()) {
       ClientConn* c = owned.get();
-      if (c->open && c->state == ClientState::Head && c->in.empty() && c->stash.empty() &&
-          c->out.empty() && !c->queued && c->upstream == nullptr && c->headStartMs == 0 &&
-          (peerAddress == nullptr || c->peerAddress == *peerAddress) &&
-          listenerKey(c->local) == key) {
+      if (!c->open || c->fd < 0 || (peerAddress != nullptr && c->peerAddress != *peerAddress) ||
+          listenerKey(c->local) != key) {
+        continue; // (fd -1: an HTTP/2 stream, no connection of its own)
+      }
+      if (c->state == ClientState::Head && c->in.empty() && c->stash.empty() && c->out.empty() &&
+          !c->queued && c->upstream == nullptr && c->headStartMs == 0) {
         idle_.push_back({c->timer.deadline, c->idleOrder, c});
+      } else if (c->state == ClientState::Http2 && c->h2->streams.empty() &&
+                 c->h2->session.openStreams() == 0) {
+        // An HTTP/2 connection without a stream is idle too: it would close at this deadline.
+        idle_.push_back({c->h2->lastActiveMs + idleTimeoutMs(c), c->idleOrder, c});
       }
     }
     if (idle_.empty()) {
@@ -2106,6 +2179,9 @@ struct Proxy {
     }
     e.webSocket = webSocket;
     e.http2 = c->h2 != nullptr;
+    e.grpc =
+        e.http2 && c->groupIndex >= 0 &&
+        c->config->snapshot->targetGroups[c->groupIndex].protocolVersion == ProtocolVersion::Grpc;
     if (c->tls != nullptr) {
       e.https = true;
       e.sslCipher = tlsCipher(*c->tls);
@@ -2502,6 +2578,290 @@ struct Proxy {
     }
   }
 
+  // ---- HTTP/2 to targets (HTTP2 and GRPC target groups; H2Upstream above) ----------------------
+  //
+  // A target connection of such a group carries an h2::ClientSession, one stream at a time. The
+  // exchange is the HTTP/1.1 one: writeUpstream gives the session the bytes it would have
+  // written (h2Write), readUpstream fills `in` with the response the session gives back in
+  // HTTP/1.1 (h2ReadUpstream), so response parsing, the client side, retries, timeouts and the
+  // access log are unchanged. Backpressure: request bytes the stream does not take wait in the
+  // connection's `out` (which stops forwardRequestBody, as a full socket does) until the session
+  // says the stream is writable; the target's DATA is credited back only once its bytes are in
+  // `in`, and `in` is filled only while the client keeps up (driveResponse).
+
+  // Whether the request's protocol fits its target group's, as ALB decides it (else 464):
+  // HTTP2 and GRPC groups take requests that came over HTTP/2 only, GRPC groups POSTs only, and
+  // gRPC requests go to GRPC or HTTP2 groups only.
+  [[gnu::noinline]] bool protocolFits(ClientConn* c, const MessageHead& h, const TargetGroup& g) {
+    switch (g.protocolVersion) {
+    case ProtocolVersion::Http1:
+      return c->h2 == nullptr || !isGrpcRequest(h);
+    case ProtocolVersion::Http2:
+      return c->h2 != nullptr;
+    case ProtocolVersion::Grpc:
+      return c->h2 != nullptr && h.method == "POST";
+    }
+    return true;
+  }
+
+  // A gRPC request: Content-Type application/grpc, or application/grpc+<format> (gRPC over
+  // HTTP/2; application/grpc-web is gRPC-Web, made for HTTP/1.1 proxies, and is not).
+  static bool isGrpcRequest(const MessageHead& h) {
+    constexpr std::string_view kGrpc = "application/grpc";
+    for (size_t i = 0; i < h.fieldCount; ++i) {
+      const HeaderField& f = h.fields[i];
+      if (f.name.size() == 12 && strncasecmp(f.name.data(), "content-type", 12) == 0) {
+        std::string_view v = f.value;
+        return v.size() >= kGrpc.size() && strncasecmp(v.data(), kGrpc.data(), kGrpc.size()) == 0 &&
+               (v.size() == kGrpc.size() || v[kGrpc.size()] == '+' || v[kGrpc.size()] == ';');
+      }
+    }
+    return false;
+  }
+
+  [[gnu::noinline]] void startH2Upstream(UpstreamConn* u, ProtocolVersion version) {
+    h2::ClientLimits limits;
+    limits.teTrailers = version == ProtocolVersion::Grpc; // gRPC servers require it
+    u->h2 = new H2Upstream(limits);
+  }
+
+  // closeUpstream of an HTTP/2 connection: GOAWAY when it can be said (one try), then the session
+  // goes.
+  [[gnu::noinline]] void endH2Upstream(UpstreamConn* u) {
+    H2Upstream* h = u->h2;
+    u->h2 = nullptr;
+    if (!u->connecting && !h->cut) {
+      h->session.goAway();
+      std::string_view p = h->session.pendingOutput();
+      if (!p.empty() && ::send(u->fd, p.data(), p.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0) {
+        bump(targetCells_[u->slot].targetBytesSent, p.size());
+      }
+    }
+    delete h;
+  }
+
+  // The session's frames to the target, as far as the socket takes them. False: it failed.
+  [[gnu::noinline]] bool h2Flush(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    for (;;) {
+      std::string_view p = h.session.pendingOutput();
+      if (p.empty()) {
+        return true;
+      }
+      ssize_t n = ::send(u->fd, p.data(), p.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        bump(targetCells_[u->slot].targetBytesSent, uint64_t(n));
+        h.session.consumed(size_t(n)); // (may note the stream writable)
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return n < 0 && errno == EAGAIN; // EPOLLOUT resumes it (h2Pump)
+      }
+    }
+  }
+
+  // writeUpstream for an HTTP/2 connection: the request's first bytes (its head, whole, and the
+  // body bytes with it) start the stream, later ones are its body. False: the connection failed.
+  [[gnu::noinline]] bool h2Write(UpstreamConn* u, const IoVector& v) {
+    H2Upstream& h = *u->h2;
+    if (h.streamId == 0) {
+      h.scratch.clear();
+      for (int i = 0; i < v.count(); ++i) {
+        h.scratch.append(static_cast<const char*>(v.data()[i].iov_base), v.data()[i].iov_len);
+      }
+      size_t taken = 0;
+      Result<int32_t> id = h.session.submitRequest(h.scratch.data(), h.scratch.size(), &taken);
+      if (!id) {
+        return false; // the connection takes no new stream (the target's GOAWAY came)
+      }
+      h.streamId = id.value();
+      if (taken < h.scratch.size()) {
+        buffers_.append(u->out, h.scratch.data() + taken, h.scratch.size() - taken);
+      }
+    } else {
+      for (int i = 0; i < v.count(); ++i) {
+        const char* p = static_cast<const char*>(v.data()[i].iov_base);
+        size_t n = v.data()[i].iov_len;
+        size_t taken = u->out.empty() ? h.session.submitRequestBody(h.streamId, p, n) : 0;
+        if (taken < n) {
+          buffers_.append(u->out, p + taken, n - taken);
+        }
+      }
+    }
+    return h2Flush(u);
+  }
+
+  // Request bytes held in `out` go to the stream once the session notes it writable. False: the
+  // connection failed.
+  [[gnu::noinline]] bool h2TakeHeld(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    while (h.writable) {
+      h.writable = false;
+      while (!u->out.empty()) {
+        size_t taken = h.session.submitRequestBody(h.streamId, u->out.data(), u->out.size());
+        u->out.consume(taken);
+        if (taken == 0) {
+          break;
+        }
+      }
+      if (!h2Flush(u)) {
+        return false;
+      }
+    }
+    if (u->out.empty()) {
+      buffers_.release(u->out);
+    }
+    return true;
+  }
+
+  // A busy HTTP/2 connection's event before its response is read: frames out, held request bytes
+  // in, and more of the client's body when they all went. False: the exchange left it (failed).
+  [[gnu::noinline]] bool h2Pump(UpstreamConn* u) {
+    bool held = !u->out.empty();
+    if (!h2Flush(u) || !h2TakeHeld(u)) {
+      upstreamFailed(u, Failure::Closed);
+      return false;
+    }
+    if (held && u->out.empty()) {
+      pumpRequestBody(u->client);
+      if (!u->open || u->client == nullptr) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // readUpstream for an HTTP/2 connection: what the session decoded first, else the socket's
+  // bytes through the session.
+  [[gnu::noinline]] void h2ReadUpstream(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    if (h.decodedAt == h.decoded.size() && !h.cut) {
+      char bytes[16 * 1024];
+      ssize_t n = ::read(u->fd, bytes, sizeof bytes);
+      if (n > 0) {
+        bump(targetCells_[u->slot].targetBytesReceived, uint64_t(n));
+        if (size_t(n) < sizeof bytes && !u->hangup) {
+          u->canRead = false;
+        }
+        timers_.schedule(&u->timer, nowMs_ + loadBalancer(u->client).targetTimeout.count());
+        bool held = !u->out.empty();
+        Status st = h.session.feed(reinterpret_cast<const uint8_t*>(bytes), size_t(n));
+        bool flushed = h2Flush(u);
+        h.cut |= !st.isOk() || !flushed;
+        if (!h.cut && !h2TakeHeld(u)) {
+          h.cut = true;
+        }
+        if (held && u->out.empty() && !h.cut) {
+          pumpRequestBody(u->client); // the target's window took what was held: more body
+          if (!u->open || u->client == nullptr) {
+            return;
+          }
+        }
+        if (h.streamClosed && h.closedCode != h2::ErrorCode::NoError) {
+          if (h.closedCode == h2::ErrorCode::RefusedStream && u->responseBytes == 0 &&
+              h.decoded.empty()) {
+            // Not processed by the target (RFC 9113 §8.7: a refused stream, or one past its
+            // GOAWAY's last stream): resent as on a stale keep-alive connection.
+            upstreamFailed(u, Failure::StaleKeepAlive);
+            return;
+          }
+          h.cut = true;
+        }
+      } else if (n < 0 && errno == EINTR) {
+        return;
+      } else if (n < 0 && errno == EAGAIN) {
+        u->canRead = false;
+      } else {
+        h.cut = true;
+      }
+    }
+    h2Deliver(u);
+  }
+
+  // Moves decoded response bytes into `in` as far as they fit; the target's window reopens once
+  // they all went. Once nothing is left and the stream or connection broke off: EOF.
+  [[gnu::noinline]] void h2Deliver(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    size_t rest = h.decoded.size() - h.decodedAt;
+    if (rest > 0) {
+      buffers_.acquire(u->in);
+      if (u->in.writable() < rest) {
+        u->in.compact();
+      }
+      size_t m = std::min(rest, u->in.writable());
+      if (m == 0) {
+        // `in` is full of a head that is not whole: larger than the buffer, so not forwardable.
+        u->canRead = false;
+        if (!u->headDone) {
+          upstreamFailed(u, Failure::Invalid);
+        }
+        return;
+      }
+      std::memcpy(u->in.writePtr(), h.decoded.data() + h.decodedAt, m);
+      u->in.produce(m);
+      h.decodedAt += m;
+      u->responseBytes += m;
+      if (h.decodedAt == h.decoded.size()) {
+        h.decoded.clear();
+        h.decodedAt = 0;
+        if (h.credit_ > 0) {
+          h.session.consumeResponseBody(h.streamId, h.credit_);
+          h.credit_ = 0;
+          h.cut |= !h2Flush(u);
+        }
+      }
+    }
+    if (h.decodedAt < h.decoded.size()) {
+      u->canRead = true; // more to give: driveResponse comes back for it
+    } else if (h.cut) {
+      u->eof = true;
+      u->canRead = false;
+    }
+  }
+
+  // finishExchange's test: the stream ended with its whole response and the connection can take
+  // the next request. Readies it for that request.
+  [[gnu::noinline]] bool h2Reusable(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    if (!h.streamClosed || h.closedCode != h2::ErrorCode::NoError || h.cut ||
+        h.decodedAt != h.decoded.size() || h.session.openStreams() != 0 || h.session.wantsClose()) {
+      return false;
+    }
+    h.streamId = 0;
+    h.streamClosed = false;
+    h.writable = false;
+    h.credit_ = 0;
+    return true;
+  }
+
+  // An idle pooled HTTP/2 connection's input: PINGs and SETTINGS are answered and it stays
+  // pooled; EOF, an error, a GOAWAY or anything for a stream closes it.
+  [[gnu::noinline]] void h2Idle(UpstreamConn* u) {
+    H2Upstream& h = *u->h2;
+    for (;;) {
+      char bytes[4096];
+      ssize_t n = ::read(u->fd, bytes, sizeof bytes);
+      if (n > 0) {
+        bump(targetCells_[u->slot].targetBytesReceived, uint64_t(n));
+        if (!h.session.feed(reinterpret_cast<const uint8_t*>(bytes), size_t(n)).isOk()) {
+          closeUpstream(u);
+          return;
+        }
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        break;
+      } else {
+        closeUpstream(u);
+        return;
+      }
+    }
+    u->canRead = false;
+    if (!h2Flush(u) || h.session.wantsClose() || !h.decoded.empty()) {
+      closeUpstream(u);
+    }
+  }
+
   // ---- tunnels (tunnel.h) -----------------------------------------------------------------------
 
   // The target switched protocols for an upgrade request: its 101 goes to the client (hop-by-hop
@@ -2602,14 +2962,16 @@ struct Proxy {
   }
 
   // After a new snapshot: tunnels to targets that left it (a deregistered target once its
-  // delay ended) are closed. A draining target keeps its tunnels until then.
-  void closeTunnelsOfGoneTargets() {
+  // delay ended), or of a listener that left it (a deleted listener or load balancer), are
+  // closed. A draining target keeps its tunnels until then.
+  void closeGoneTunnels() {
     for (size_t i = tunnels_.size(); i-- > 0;) { // (closing moves the last one to i)
       ClientConn* c = tunnels_[i];
       const UpstreamConn* u = c->upstream;
       bool gone = u == nullptr || u->slot >= config_->stateBySlot.size() ||
                   config_->stateBySlot[u->slot] == SlotState::Absent ||
-                  !(config_->endpointBySlot[u->slot] == u->endpoint);
+                  !(config_->endpointBySlot[u->slot] == u->endpoint) ||
+                  config_->findSocket(c->local) < 0; // its listener (or load balancer) left
       if (gone) {
         closeClient(c);
       }

@@ -16,7 +16,7 @@ std::string build(int status, bool close) {
   return fixedResponseHead(status, "text/html", body.size(), close) + body;
 }
 
-constexpr std::array<int, 10> kStatuses = {400, 408, 431, 501, 502, 503, 504, 413, 414, 421};
+constexpr std::array<int, 11> kStatuses = {400, 408, 431, 501, 502, 503, 504, 413, 414, 421, 464};
 
 struct Pages {
   std::array<std::string, kStatuses.size() * 2> text;

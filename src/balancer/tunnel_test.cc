@@ -340,6 +340,25 @@ TEST_F(TunnelTest, StickinessChoosesTheTargetOfAnUpgrade) {
   EXPECT_EQ(after[size_t(bound)], 7u);
 }
 
+TEST_F(TunnelTest, ATunnelClosesWhenItsLoadBalancerIsDeleted) {
+  UpgradeBackend b;
+  auto s = oneTarget(port_.port, b.endpoint());
+  startBalancer(s);
+  Conn c(port_.port);
+  c.send(kUpgrade);
+  ASSERT_EQ(c.head().rfind("HTTP/1.1 101 ", 0), 0u);
+  c.send("hello");
+  EXPECT_EQ(c.take(5), "hello");
+  auto gone = std::make_shared<Snapshot>(*s);
+  gone->version = 2;
+  gone->loadBalancers.clear(); // deleted; its target group (and target) are still there
+  ASSERT_TRUE(balancer_->apply(gone).isOk());
+  bool eof = false;
+  EXPECT_EQ(c.rest(&eof), "");
+  EXPECT_TRUE(eof);
+  EXPECT_TRUE(waitFor([&] { return b.ended() == 1; }));
+}
+
 TEST_F(TunnelTest, DrainingTargetKeepsItsTunnelUntilItLeavesTheSnapshot) {
   char dir[] = "/tmp/tide-tunnel-log-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);

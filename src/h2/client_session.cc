@@ -344,6 +344,12 @@ Result<int32_t> ClientSession::submitRequest(const char* data, size_t size, size
       arena.push_back(lower(c));
     }
   }
+  if (limits_.teTrailers && std::none_of(pieces.begin(), pieces.end(), [&](const Piece& p) {
+        return arena.compare(p.name, p.nameLen, "te") == 0;
+      })) {
+    pieces.push_back({arena.size(), 2, "trailers"});
+    arena += "te";
+  }
   auto u8 = [](const char* p) { return reinterpret_cast<uint8_t*>(const_cast<char*>(p)); };
   auto pseudo = [&](const char* name, std::string_view value) {
     nva.push_back({u8(name), u8(value.data()), std::char_traits<char>::length(name), value.size(),

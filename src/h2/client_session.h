@@ -1,10 +1,10 @@
 // HTTP/2 to targets (RFC 9113, prior knowledge: the target speaks HTTP/2 from the first byte),
-// for gRPC target groups: the client side of one target connection over nghttp2, with no
-// sockets, the mirror of ServerSession. The balancer (not yet: gRPC target groups still get
-// HTTP/1.1) would hand it each request as the HTTP/1.1 bytes it would send an HTTP/1.1 target, and
-// get each response back as HTTP/1.1 bytes: the status line and fields from :status and the
-// response's fields, the body framed with the target's content-length, else chunked, its trailers
-// (gRPC's grpc-status) carried as the chunked trailer section.
+// for HTTP2 and GRPC target groups: the client side of one target connection over nghttp2, with
+// no sockets, the mirror of ServerSession. The balancer hands it each request as the HTTP/1.1
+// bytes it would send an HTTP/1.1 target, and gets each response back as HTTP/1.1 bytes: the status
+// line and fields from :status and the response's fields, the body framed with the target's
+// content-length, else chunked, its trailers (gRPC's grpc-status) carried as the chunked trailer
+// section.
 //
 // Not thread-safe: one session per target connection, on its worker's thread. Handler callbacks
 // run inside feed(), consumed(), submitRequestBody() and consumeResponseBody(); they may call
@@ -34,6 +34,8 @@ struct ClientLimits {
   uint32_t maxRequestBufferBytes = 64 * 1024; // request body held per stream before
                                               // submitRequestBody() takes no more
   uint32_t outputHighWaterBytes = 64 * 1024;  // pendingOutput() grows no further (plus a frame)
+  bool teTrailers = false; // every request says `te: trailers` (gRPC targets require it; the
+                           // balancer drops TE as a hop-by-hop field before it comes here)
 };
 
 class ClientHandler {

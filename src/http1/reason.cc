@@ -54,6 +54,8 @@ std::string_view reasonPhrase(int status) {
     return "Expectation Failed";
   case 421:
     return "Misdirected Request";
+  case 464:
+    return "Incompatible Protocol"; // ALB's: the request's protocol does not fit the target group
   case 429:
     return "Too Many Requests";
   case 431:
