@@ -90,11 +90,14 @@ handlers = [
         "Count": grpc.unary_stream_rpc_method_handler(count),
         "Total": grpc.stream_unary_rpc_method_handler(total),
         "Chat": grpc.stream_stream_rpc_method_handler(chat)})]
+# SIGTERM and SIGINT wait for sigwait (blocked before grpc starts its threads, which inherit
+# the mask; unblocked, SIGTERM would end the process at once).
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), handlers=handlers)
 server.add_insecure_port(os.environ["HOST"] + ":" + os.environ["PORT"])
 server.start()
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
-server.stop(0)
+server.stop(1).wait()  # as a service stops: calls in flight finish, new ones are refused
 '''
 
 # The client: argv is ADDRESS NAME CA_FILE (TLS to ADDRESS, the certificate checked against

@@ -191,9 +191,16 @@ class GrpcForwardTest(AwsCli, TideTestCase):
             return lines if len(lines) >= 21 + 3 else None  # 21 calls of Who, 3 curls
 
         lines = wait_for(logged, timeout=10, what="the calls in the access log")
-        grpcs = [line for line in lines if line.startswith("grpcs ")]
-        self.assertEqual(len(grpcs), 21, lines)
-        self.assertIn(f'"POST https://{NAME}:{self.port}{WHO} HTTP/2.0"', grpcs[0])
+        calls = [line for line in lines if '"grpc-python/' in line]
+        self.assertEqual(len(calls), 21, lines)
+        for line in calls:
+            self.assertTrue(line.startswith("grpcs "), line)
+            self.assertIn(f'"POST https://{NAME}:{self.port}{WHO} HTTP/2.0"', line)
+            self.assertIn(" 200 200 ", line)
+        http1 = [line for line in lines if ' HTTP/1.1" ' in line]
+        self.assertEqual([line.split()[0] for line in http1], ["https", "https"], lines)
+        for line in http1:
+            self.assertIn(" 464 - ", line)
 
     def test_calls_go_on_when_a_target_leaves(self):
         gone, stays = self.ids
