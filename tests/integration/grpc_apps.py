@@ -32,7 +32,10 @@ NO_GRPC = ("Debian's python3-grpcio is not installed: scripts/deps.sh installs i
 #                     request's length as trailing metadata x-length
 #   Fail     (unary)  NOT_FOUND "no such key", trailing metadata x-key (the request) and
 #                     x-trace-bin (binary)
-#   Slow     (unary)  answers after the request's seconds, or as soon as the call is cancelled
+#   Slow     (unary)  sends its initial metadata (x-started) at once, then answers the
+#                     instance's id after the request's seconds, or ends as soon as the call
+#                     does (cancelled, or past its deadline)
+#   Ended    (unary)  "instance id n": how many Slow calls ended before their time
 #   Count    (server streaming)  the request's number of messages "i:instance id"
 #   Total    (client streaming)  "messages bytes" of what it got
 #   Chat     (bidi)   "re:" + each message, as it comes
@@ -42,6 +45,7 @@ from concurrent import futures
 import grpc
 
 INSTANCE = os.environ.get("TIDE_INSTANCE_ID", "local").encode()
+ended_early = []
 
 def healthcheck(request, context):
     return b""
@@ -60,10 +64,15 @@ def fail(request, context):
     context.abort(grpc.StatusCode.NOT_FOUND, "no such key")
 
 def slow(request, context):
+    context.send_initial_metadata([("x-started", "1")])
     ended = threading.Event()
     context.add_callback(ended.set)  # runs when the call ends (a cancel, the deadline)
-    ended.wait(float(request))
-    return b"late"
+    if ended.wait(float(request)):
+        ended_early.append(1)
+    return INSTANCE
+
+def ended(request, context):
+    return b"%s %d" % (INSTANCE, len(ended_early))
 
 def count(request, context):
     for i in range(int(request)):
@@ -87,6 +96,7 @@ handlers = [
         "Echo": grpc.unary_unary_rpc_method_handler(echo),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
+        "Ended": grpc.unary_unary_rpc_method_handler(ended),
         "Count": grpc.unary_stream_rpc_method_handler(count),
         "Total": grpc.stream_unary_rpc_method_handler(total),
         "Chat": grpc.stream_stream_rpc_method_handler(chat)})]
@@ -108,9 +118,12 @@ server.stop(1).wait()  # as a service stops: calls in flight finish, new ones ar
 #    "requests": [...], "metadata": [[k, v]], "timeout": seconds}
 #   -> {"code": "OK", "details": ..., "responses": [...], "initial": [[k, v]],
 #       "trailing": [[k, v]]}
-# bidi sends one message and reads its answer before sending the next.
+# bidi sends one message and reads its answer before sending the next; "parallel" makes one
+# unary call per request at once (the first failure's code, else OK, and every answer);
+# "cancel" starts a unary call without a deadline, waits for its initial metadata (the server
+# has it) and cancels it (code CANCELLED, "started" whether the metadata came).
 CLIENT = r'''
-import base64, json, queue, sys
+import base64, json, queue, sys, threading
 import grpc
 
 address, name, ca = sys.argv[1:4]
@@ -140,12 +153,28 @@ def bidi(method, requests, **kw):
     got.extend(call)
     return got, call
 
+def parallel(method, requests, **kw):
+    calls = [channel.unary_unary(method).future(m, **kw) for m in requests]
+    got = [c.result() for c in calls if c.exception() is None]
+    failed = [c for c in calls if c.exception() is not None]
+    return got, failed[0] if failed else calls[0]
+
+def cancel(method, request, metadata):
+    # (a unary-stream callable: its initial metadata comes on its own, not with the answer;
+    # on the wire the call is the same)
+    call = channel.unary_stream(method)(request, metadata=metadata)
+    waiting = threading.Thread(target=call.initial_metadata, daemon=True)
+    waiting.start()
+    waiting.join(10)
+    call.cancel()
+    return call, not waiting.is_alive()
+
 def run(r):
     requests = [base64.b64decode(m) for m in r.get("requests", [])]
     metadata = [(k, base64.b64decode(v) if k.endswith("-bin") else v)
                 for k, v in r.get("metadata", [])]
     kw = {"metadata": metadata, "timeout": r.get("timeout", 10)}
-    call = None
+    call, extra = None, {}
     try:
         if r["kind"] == "unary":
             got, call = channel.unary_unary(r["method"]).with_call(requests[0], **kw)
@@ -156,10 +185,18 @@ def run(r):
         elif r["kind"] == "client_stream":
             got, call = channel.stream_unary(r["method"]).with_call(iter(requests), **kw)
             got = [got]
-        else:
+        elif r["kind"] == "bidi":
             got, call = bidi(r["method"], requests, **kw)
+        elif r["kind"] == "parallel":
+            got, call = parallel(r["method"], requests, **kw)
+        else:
+            call, extra["started"] = cancel(r["method"], requests[0], metadata)
+            got = []
     except grpc.RpcError as e:
         got, call = [], e
+    if r["kind"] == "cancel":
+        return {"code": call.code().name, "details": "", "responses": [], "initial": [],
+                "trailing": [], **extra}
     return {"code": call.code().name, "details": call.details() or "",
             "responses": [base64.b64encode(m).decode() for m in got],
             "initial": pairs(call.initial_metadata()), "trailing": pairs(call.trailing_metadata())}

@@ -6,8 +6,9 @@ certificate imported by `tide cert import`. A grpcio client over TLS (ALPN h2, t
 as its root, SNI by ssl_target_name_override) then makes unary calls spread over both targets;
 server, client and bidi streaming calls (bidi interleaved: each answer read before the next
 message is sent); an error status with details and trailing metadata; client metadata that
-reaches the server; 1 MiB each way; a deadline the server overruns. HTTP/1.1 and a GET over
-HTTP/2 get 464; the access log's type is `grpcs`. A deregistered target and a terminated
+reaches the server; 1 MiB each way; a deadline the server overruns; ten calls at once; a call
+the client cancels, which ends at the server too. HTTP/1.1, a GET over HTTP/2 and a gRPC call
+routed to an HTTP1 group get 464; the access log's type is `grpcs`. A deregistered target and a terminated
 instance leave the calls working on the other. docs/load-balancer.md "gRPC and HTTP/2 target
 groups"."""
 
@@ -25,7 +26,7 @@ from test_https import handshake, make_certificate
 
 NAME = "rpc.example.test"
 WHO, ECHO, FAIL, SLOW = ("/tide.test.Echo/" + m for m in ("Who", "Echo", "Fail", "Slow"))
-COUNT, TOTAL, CHAT = ("/tide.test.Echo/" + m for m in ("Count", "Total", "Chat"))
+COUNT, TOTAL, CHAT, ENDED = ("/tide.test.Echo/" + m for m in ("Count", "Total", "Chat", "Ended"))
 
 
 @unittest.skipUnless(debian_grpc(), NO_GRPC)
@@ -87,6 +88,21 @@ class GrpcForwardTest(AwsCli, TideTestCase):
         r = self.client.call("unary", WHO)
         self.assertEqual((r["code"], r["details"]), ("OK", ""), r)
         return r["responses"][0].decode()
+
+    def ended_early(self):
+        """How many Slow calls ended before their time (cancelled, or past their deadline) on
+        both instances together."""
+        counts = {}
+
+        def ask():
+            r = self.client.call("unary", ENDED)
+            self.assertEqual(r["code"], "OK", r)
+            instance, n = r["responses"][0].decode().split()
+            counts[instance] = int(n)
+            return len(counts) == len(self.ids)
+
+        wait_for(ask, what="both instances' counts")
+        return sum(counts.values())
 
     def curl(self, *args, body=None):
         """"STATUS VERSION" of curl asking the listener for WHO (POSTing body when given)."""
@@ -152,6 +168,22 @@ class GrpcForwardTest(AwsCli, TideTestCase):
         self.assertEqual(r["code"], "DEADLINE_EXCEEDED", r)
         self.assertLess(time.monotonic() - start, 4)
         self.assertIn(self.who(), self.ids)
+
+        # Ten calls at once on the client's one connection: spread, answered together (one
+        # request per target connection: tide opens more).
+        start = time.monotonic()
+        r = self.client.call("parallel", SLOW, [b"0.5"] * 10)
+        self.assertEqual(r["code"], "OK", r)
+        self.assertEqual({m.decode() for m in r["responses"]}, set(self.ids))
+        self.assertLess(time.monotonic() - start, 3)  # not one after the other (5 s)
+
+        # A call the client cancels ends at the server too: without a deadline, only the reset
+        # passed on tells the server.
+        before = self.ended_early()
+        r = self.client.call("cancel", SLOW, [b"30"])
+        self.assertEqual((r["code"], r["started"]), ("CANCELLED", True), r)
+        wait_for(lambda: self.ended_early() == before + 1, timeout=10,
+                 what="the server to see the call cancelled")
 
         # HTTP/1.1 to a GRPC group is 464 (ALB's "incompatible protocol"), a gRPC POST too; so
         # is a GET over HTTP/2 (gRPC groups take POST only).
