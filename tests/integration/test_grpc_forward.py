@@ -8,9 +8,9 @@ server, client and bidi streaming calls (bidi interleaved: each answer read befo
 message is sent); an error status with details and trailing metadata; client metadata that
 reaches the server; 1 MiB each way; a deadline the server overruns; ten calls at once; a call
 the client cancels, which ends at the server too. HTTP/1.1, a GET over HTTP/2 and a gRPC call
-routed to an HTTP1 group get 464; the access log's type is `grpcs`. A deregistered target and a terminated
-instance leave the calls working on the other. docs/load-balancer.md "gRPC and HTTP/2 target
-groups"."""
+routed to an HTTP1 group get 464; the access log's type is `grpcs`. A deregistered target and
+a terminated instance leave the calls working on the other. docs/load-balancer.md "gRPC and
+HTTP/2 target groups"."""
 
 import collections
 import glob
