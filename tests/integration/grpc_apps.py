@@ -36,7 +36,9 @@ NO_GRPC = ("Debian's python3-grpcio is not installed: scripts/deps.sh installs i
 #                     instance's id after the request's seconds, or ends as soon as the call
 #                     does (cancelled, or past its deadline)
 #   Ended    (unary)  "instance id n": how many Slow calls ended before their time
-#   Count    (server streaming)  the request's number of messages "i:instance id"
+#   Count    (server streaming)  the request's number of messages "i:instance id"; a request
+#                     ending in "!" then ends with RESOURCE_EXHAUSTED "quota: 100% used, ünits"
+#                     and trailing metadata x-used
 #   Total    (client streaming)  "messages bytes" of what it got
 #   Chat     (bidi)   "re:" + each message, as it comes
 SERVER = r'''
@@ -75,8 +77,11 @@ def ended(request, context):
     return b"%s %d" % (INSTANCE, len(ended_early))
 
 def count(request, context):
-    for i in range(int(request)):
+    for i in range(int(request.rstrip(b"!"))):
         yield b"%d:%s" % (i, INSTANCE)
+    if request.endswith(b"!"):
+        context.set_trailing_metadata([("x-used", "100")])
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota: 100% used, \u00fcnits")
 
 def total(requests, context):
     n = size = 0
@@ -137,13 +142,12 @@ def pairs(metadata):
     return [[k, base64.b64encode(v).decode() if isinstance(v, bytes) else v]
             for k, v in metadata or ()]
 
-def bidi(method, requests, **kw):
+def bidi(got, method, requests, **kw):
     outgoing = queue.Queue()
     def messages():
         while (m := outgoing.get()) is not None:
             yield m
     call = channel.stream_stream(method)(messages(), **kw)
-    got = []
     try:
         for m in requests:
             outgoing.put(m)
@@ -151,13 +155,13 @@ def bidi(method, requests, **kw):
     finally:
         outgoing.put(None)
     got.extend(call)
-    return got, call
+    return call
 
-def parallel(method, requests, **kw):
+def parallel(got, method, requests, **kw):
     calls = [channel.unary_unary(method).future(m, **kw) for m in requests]
-    got = [c.result() for c in calls if c.exception() is None]
+    got.extend(c.result() for c in calls if c.exception() is None)
     failed = [c for c in calls if c.exception() is not None]
-    return got, failed[0] if failed else calls[0]
+    return failed[0] if failed else calls[0]
 
 def cancel(method, request, metadata):
     # (a unary-stream callable: its initial metadata comes on its own, not with the answer;
@@ -167,36 +171,34 @@ def cancel(method, request, metadata):
     waiting.start()
     waiting.join(10)
     call.cancel()
-    return call, not waiting.is_alive()
+    return {"code": call.code().name, "details": "", "responses": [], "initial": [],
+            "trailing": [], "started": not waiting.is_alive()}
 
 def run(r):
     requests = [base64.b64decode(m) for m in r.get("requests", [])]
     metadata = [(k, base64.b64decode(v) if k.endswith("-bin") else v)
                 for k, v in r.get("metadata", [])]
     kw = {"metadata": metadata, "timeout": r.get("timeout", 10)}
-    call, extra = None, {}
+    if r["kind"] == "cancel":
+        return cancel(r["method"], requests[0], metadata)
+    got = []  # the messages received, also those before an error
     try:
         if r["kind"] == "unary":
-            got, call = channel.unary_unary(r["method"]).with_call(requests[0], **kw)
-            got = [got]
+            message, call = channel.unary_unary(r["method"]).with_call(requests[0], **kw)
+            got.append(message)
         elif r["kind"] == "server_stream":
             call = channel.unary_stream(r["method"])(requests[0], **kw)
-            got = list(call)
+            for message in call:
+                got.append(message)
         elif r["kind"] == "client_stream":
-            got, call = channel.stream_unary(r["method"]).with_call(iter(requests), **kw)
-            got = [got]
+            message, call = channel.stream_unary(r["method"]).with_call(iter(requests), **kw)
+            got.append(message)
         elif r["kind"] == "bidi":
-            got, call = bidi(r["method"], requests, **kw)
-        elif r["kind"] == "parallel":
-            got, call = parallel(r["method"], requests, **kw)
+            call = bidi(got, r["method"], requests, **kw)
         else:
-            call, extra["started"] = cancel(r["method"], requests[0], metadata)
-            got = []
+            call = parallel(got, r["method"], requests, **kw)
     except grpc.RpcError as e:
-        got, call = [], e
-    if r["kind"] == "cancel":
-        return {"code": call.code().name, "details": "", "responses": [], "initial": [],
-                "trailing": [], **extra}
+        call = e
     return {"code": call.code().name, "details": call.details() or "",
             "responses": [base64.b64encode(m).decode() for m in got],
             "initial": pairs(call.initial_metadata()), "trailing": pairs(call.trailing_metadata())}

@@ -144,6 +144,14 @@ class GrpcForwardTest(AwsCli, TideTestCase):
         self.assertIn(instance.decode(), self.ids)
         self.assertEqual(r["responses"], [b"%d:%s" % (i, instance) for i in range(50)])
 
+        # An error after messages: its status and details (percent-encoded on the wire) and
+        # trailing metadata come after them.
+        r = self.client.call("server_stream", COUNT, [b"3!"])
+        self.assertEqual((r["code"], r["details"]),
+                         ("RESOURCE_EXHAUSTED", "quota: 100% used, \u00fcnits"), r)
+        self.assertEqual(len(r["responses"]), 3, r)
+        self.assertIn(("x-used", "100"), r["trailing"])
+
         # Client streaming: 30 messages, counted by the server.
         messages = [b"m%d" % i for i in range(30)]
         r = self.client.call("client_stream", TOTAL, messages)
