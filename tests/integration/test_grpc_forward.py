@@ -180,10 +180,10 @@ class GrpcForwardTest(AwsCli, TideTestCase):
         # Ten calls at once on the client's one connection: spread, answered together (one
         # request per target connection: tide opens more).
         start = time.monotonic()
-        r = self.client.call("parallel", SLOW, [b"0.5"] * 10)
+        r = self.client.call("parallel", SLOW, [b"1"] * 10)
         self.assertEqual(r["code"], "OK", r)
         self.assertEqual({m.decode() for m in r["responses"]}, set(self.ids))
-        self.assertLess(time.monotonic() - start, 3)  # not one after the other (5 s)
+        self.assertLess(time.monotonic() - start, 5)  # not one after the other (10 s)
 
         # A call the client cancels ends at the server too: without a deadline, only the reset
         # passed on tells the server.
