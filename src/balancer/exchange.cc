@@ -2621,7 +2621,8 @@ struct Proxy {
 
   [[gnu::noinline]] void startH2Upstream(UpstreamConn* u, ProtocolVersion version) {
     h2::ClientLimits limits;
-    limits.teTrailers = version == ProtocolVersion::Grpc; // gRPC servers require it
+    limits.teTrailers = version == ProtocolVersion::Grpc;       // gRPC servers require it
+    limits.chunkedResponses = version == ProtocolVersion::Grpc; // grpc-status always comes back
     u->h2 = new H2Upstream(limits);
   }
 

@@ -76,6 +76,9 @@ struct ClientCallbacks {
       return 0;
     }
     if (n == "content-length" && st->blockStatus >= 200) {
+      if (self(user).limits_.chunkedResponses) {
+        return 0; // (nghttp2 still holds the body to it)
+      }
       st->hasContentLength = true;
     }
     http1::appendField(st->blockFields, n, v);

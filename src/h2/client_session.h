@@ -34,8 +34,11 @@ struct ClientLimits {
   uint32_t maxRequestBufferBytes = 64 * 1024; // request body held per stream before
                                               // submitRequestBody() takes no more
   uint32_t outputHighWaterBytes = 64 * 1024;  // pendingOutput() grows no further (plus a frame)
-  bool teTrailers = false; // every request says `te: trailers` (gRPC targets require it; the
-                           // balancer drops TE as a hop-by-hop field before it comes here)
+  bool teTrailers = false;       // every request says `te: trailers` (gRPC targets require it; the
+                                 // balancer drops TE as a hop-by-hop field before it comes here)
+  bool chunkedResponses = false; // response bodies always go chunked, their content-length
+                                 // dropped, so that trailers after a body with a length are
+                                 // carried too (gRPC's grpc-status must never be lost)
 };
 
 class ClientHandler {

@@ -130,6 +130,21 @@ TEST(ClientSession, GrpcShapedCallCarriesTrailersBothWays) {
   EXPECT_EQ(p.client.openStreams(), 0u);
 }
 
+TEST(ClientSession, ChunkedResponsesDropTheLengthSoThatTrailersCanFollow) {
+  ClientLimits limits;
+  limits.chunkedResponses = true; // (gRPC target groups)
+  Pair p(limits);
+  int32_t id = p.request("POST /pkg.Greeter/Hello HTTP/1.1\r\nHost: t.test\r\n"
+                         "Content-Length: 0\r\n\r\n");
+  // A body with a length: HTTP/1.1 carries trailers only after a chunked one, so it goes.
+  p.respond(id, "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\n"
+                "Trailer: grpc-status\r\n\r\nhello");
+  auto& c = p.clientLog.streams[id];
+  EXPECT_EQ(c.bytes, "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\n"
+                     "transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(c.ended);
+}
+
 TEST(ClientSession, ChunkedRequestWithTrailersAndContentLengthResponse) {
   Pair p;
   p.request("PUT /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
