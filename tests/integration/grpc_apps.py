@@ -42,7 +42,7 @@ NO_GRPC = ("Debian's python3-grpcio is not installed: scripts/deps.sh installs i
 #   Total    (client streaming)  "messages bytes" of what it got
 #   Chat     (bidi)   "re:" + each message, as it comes
 SERVER = r'''
-import os, signal, threading
+import os, signal, threading, time
 from concurrent import futures
 import grpc
 
@@ -112,7 +112,11 @@ server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), handlers=handler
 server.add_insecure_port(os.environ["HOST"] + ":" + os.environ["PORT"])
 server.start()
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
-server.stop(1).wait()  # as a service stops: calls in flight finish, new ones are refused
+# As a service behind a load balancer stops: it serves on for a second while the balancer takes
+# it out (tide does when the instance starts shutting down), then lets the calls in flight
+# finish. (grpc's stop answers CANCELLED to calls that come after it began: they must not.)
+time.sleep(1)
+server.stop(1).wait()
 '''
 
 # The client: argv is ADDRESS NAME CA_FILE (TLS to ADDRESS, the certificate checked against
