@@ -2820,12 +2820,16 @@ struct Proxy {
     }
   }
 
-  // finishExchange's test: the stream ended with its whole response and the connection can take
-  // the next request. Readies it for that request.
+  // finishExchange's test: the response is whole and the connection can take the next request.
+  // Readies it for that request. The stream may still be open: a target may end it in a frame
+  // of its own after a body whose length was reached; that end then comes while the connection
+  // is pooled or serves the next stream (whose callbacks alone are heeded). One such stream at
+  // most: a target that never ends them does not pile them up.
   [[gnu::noinline]] bool h2Reusable(UpstreamConn* u) {
     H2Upstream& h = *u->h2;
-    if (!h.streamClosed || h.closedCode != h2::ErrorCode::NoError || h.cut ||
-        h.decodedAt != h.decoded.size() || h.session.openStreams() != 0 || h.session.wantsClose()) {
+    bool ended =
+        h.streamClosed ? h.closedCode == h2::ErrorCode::NoError : h.session.openStreams() == 1;
+    if (!ended || h.cut || h.decodedAt != h.decoded.size() || h.session.wantsClose()) {
       return false;
     }
     h.streamId = 0;
@@ -2835,8 +2839,8 @@ struct Proxy {
     return true;
   }
 
-  // An idle pooled HTTP/2 connection's input: PINGs and SETTINGS are answered and it stays
-  // pooled; EOF, an error, a GOAWAY or anything for a stream closes it.
+  // An idle pooled HTTP/2 connection's input: PINGs and SETTINGS are answered, the late end of
+  // its last stream is taken, and it stays pooled; EOF, an error or a GOAWAY closes it.
   [[gnu::noinline]] void h2Idle(UpstreamConn* u) {
     H2Upstream& h = *u->h2;
     for (;;) {
