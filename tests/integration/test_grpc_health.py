@@ -5,48 +5,18 @@ the default "12" does not ("Health checks failed with these codes: [0]"), and a 
 server does not have answers UNIMPLEMENTED (12). docs/load-balancer.md "gRPC and HTTP/2 target
 groups"."""
 
-import json
 import os
-import subprocess
 import unittest
 
+from grpc_apps import DEBIAN_AWS, DEBIAN_PYTHON, NO_GRPC, SERVER, AwsCli, debian_grpc
 from harness import TideTestCase, free_port, wait_for
 
-# The gRPC server: /AWS.ALB/healthcheck answers an empty message with status OK; any other
-# method is UNIMPLEMENTED (grpc's own answer for a method no handler serves).
-APP = r'''
-import os, signal
-from concurrent import futures
-import grpc
 
-def healthcheck(request, context):
-    return b""
-
-handler = grpc.method_handlers_generic_handler("AWS.ALB", {
-    "healthcheck": grpc.unary_unary_rpc_method_handler(healthcheck)})
-server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler])
-server.add_insecure_port(os.environ["HOST"] + ":" + os.environ["PORT"])
-server.start()
-signal.sigwait([signal.SIGTERM, signal.SIGINT])
-server.stop(0)
-'''
-
-# Debian's python3 with Debian's python3-grpcio (the tests' own python may lack it).
-DEBIAN_PYTHON = "/usr/bin/python3"
-DEBIAN_AWS = "/usr/bin/aws"
-
-
-def debian_grpc():
-    return subprocess.run([DEBIAN_PYTHON, "-c", "import grpc"], capture_output=True).returncode == 0
-
-
-@unittest.skipUnless(os.path.exists(DEBIAN_PYTHON) and debian_grpc(),
-                     "Debian's python3-grpcio is not installed: scripts/deps.sh installs it "
-                     "(apt-get install python3-grpcio)")
-class GrpcHealthTest(TideTestCase):
+@unittest.skipUnless(debian_grpc(), NO_GRPC)
+class GrpcHealthTest(AwsCli, TideTestCase):
     def setUp(self):
         super().setUp()
-        image = self.make_image("rpc", self.app_dir({"app.py": APP}), f"{DEBIAN_PYTHON} app.py")
+        image = self.make_image("rpc", self.app_dir({"app.py": SERVER}), f"{DEBIAN_PYTHON} app.py")
         self.instance_id = self.tide_json("instance", "run", "--image-id", image,
                                           "--instance-type", "t3.micro", "--wait")[
                                               "Instances"][0]["InstanceId"]
@@ -68,22 +38,6 @@ class GrpcHealthTest(TideTestCase):
     def wait_health(self, tg, state):
         return wait_for(lambda: (lambda h: h if h["State"] == state else None)(self.health(tg)),
                         timeout=30, interval=0.1, what=f"{tg['TargetGroupName']} {state}")
-
-    def aws(self, *args):
-        """Debian's aws CLI against the server (elbv2 speaks the query protocol): (code, JSON or
-        stderr)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        for line in self.tide("credentials", "--data-dir", self.data_dir).stdout.splitlines():
-            if line.startswith("export "):
-                k, _, v = line[len("export "):].partition("=")
-                env[k] = v.strip("'\"")
-        env.update(AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="",
-                   AWS_CONFIG_FILE=os.path.join(self.tmp, "no-aws-config"),
-                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "no-aws-credentials"))
-        p = subprocess.run([DEBIAN_AWS, "--endpoint-url", self.server.endpoint, "--output",
-                            "json", *args], capture_output=True, text=True, env=env, timeout=120,
-                           stdin=subprocess.DEVNULL)
-        return p.returncode, json.loads(p.stdout) if p.returncode == 0 else p.stderr
 
     @unittest.skipUnless(os.path.exists(DEBIAN_AWS), "Debian's awscli is not installed")
     def test_the_aws_cli_and_tide_create_grpc_groups(self):
