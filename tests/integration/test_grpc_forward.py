@@ -54,12 +54,10 @@ class GrpcForwardTest(AwsCli, TideTestCase):
         # Quicker than the aws CLI allows (its model's minimum is 5 s; tide takes fractions).
         self.ok("ModifyTargetGroup", {"TargetGroupArn": self.tg, "HealthCheckIntervalSeconds": 0.5,
                                       "HealthCheckTimeoutSeconds": 0.4})
-        # Calls that last by design (streams, Slow) do not fit tide's adaptive concurrency
-        # limit, which learns a target's load from its latency (docs/load-balancer.md,
-        # "Overload"): unlimited, as the docs advise for such groups.
+        # (GRPC groups have no concurrency limit by default: the parallel 1 s calls below are
+        # what the adaptive one, which reads load from latency, would turn into 503s.)
         self.aws_ok("elbv2", "modify-target-group-attributes", "--target-group-arn", self.tg,
-                    "--attributes", "Key=deregistration_delay.timeout_seconds,Value=1",
-                    "Key=tide.target.max_concurrency,Value=0")
+                    "--attributes", "Key=deregistration_delay.timeout_seconds,Value=1")
         lb = self.aws_ok("elbv2", "create-load-balancer", "--name", "front")[
             "LoadBalancers"][0]["LoadBalancerArn"]
         self.aws_ok("elbv2", "modify-load-balancer-attributes", "--load-balancer-arn", lb,
