@@ -212,6 +212,32 @@ TEST_F(H2ListenerTest, IdleTimeoutClosesAConnectionWithoutStreams) {
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(4));
 }
 
+// Admission (the listener's bound): an HTTP/2 connection without a stream is idle, so it makes
+// room for a new connection as an idle HTTP/1.1 one does; one with a stream open is not.
+TEST_F(H2ListenerTest, AnHttp2ConnectionWithoutStreamsMakesRoomAtTheListenersBound) {
+  auto s = snapshot(port_.port);
+  s->loadBalancers[0].maxConnectionsPerListener = 2;
+  s->loadBalancers[0].maxConnectionsPerClient = 2; // (all come from 127.0.0.1)
+  startBalancer(s);
+  H2Client idle(port_.port);
+  ASSERT_TRUE(idle.ok());
+  int32_t first = idle.request(get("/a"));
+  ASSERT_TRUE(idle.until([&] { return idle.responses[first].ended; }));
+  H2Client busy(port_.port);
+  ASSERT_TRUE(busy.ok());
+  int32_t slow = busy.request(get("/slow")); // open while the third connection comes
+  H2Client third(port_.port);                // closes `idle`, never `busy`
+  ASSERT_TRUE(third.ok());
+  int32_t id = third.request(get("/b"));
+  ASSERT_TRUE(third.until([&] { return third.responses[id].ended; }));
+  EXPECT_TRUE(third.responses[id].bytes.starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(idle.untilClosed());
+  EXPECT_EQ(idle.goaways, 1);
+  ASSERT_TRUE(busy.until([&] { return busy.responses[slow].ended; }));
+  EXPECT_TRUE(body(busy.responses[slow].bytes).starts_with("GET /slow "));
+  EXPECT_EQ(lb().rejectedConnectionCount, 0u);
+}
+
 // A configuration without the connection's listener: GOAWAY (NO_ERROR), the open stream
 // finishes, then the connection closes. The worker's stop says GOAWAY too.
 TEST_F(H2ListenerTest, ListenerGoneOrWorkerStopSaysGoaway) {
