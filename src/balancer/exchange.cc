@@ -54,6 +54,26 @@ constexpr size_t kStreamHeldBytes = 64 * 1024;
 
 struct Proxy;
 
+// Writes an HTTP/2 session's frames (h2::ServerSession's or ClientSession's) for as long as
+// `write` takes them, telling the session what went. False when the write failed; EAGAIN is no
+// failure: the rest stays first in the session's output.
+template <typename Session, typename Write> bool writeSessionOutput(Session& session, Write write) {
+  for (;;) {
+    std::string_view p = session.pendingOutput();
+    if (p.empty()) {
+      return true;
+    }
+    ssize_t n = write(p);
+    if (n > 0) {
+      session.consumed(size_t(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return n < 0 && errno == EAGAIN;
+    }
+  }
+}
+
 } // namespace
 
 // An HTTP/2 connection (docs/ARCHITECTURE.md "HTTP/2 (src/h2), and how it plugs in"): the
@@ -2327,22 +2347,10 @@ struct Proxy {
   // The session's frames through the seam, for as long as the socket takes them. False: the
   // socket failed.
   [[gnu::noinline]] bool writeH2(ClientConn* c) {
-    H2Conn& h = *c->h2;
-    for (;;) {
-      std::string_view p = h.session.pendingOutput();
-      if (p.empty()) {
-        return true;
-      }
-      ssize_t n = transportWrite(c->fd, c->tls, p.data(), p.size());
-      if (n > 0) {
-        h.session.consumed(size_t(n));
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        // EAGAIN: EPOLLOUT (over TLS, any event) resumes it with the same bytes first.
-        return n < 0 && errno == EAGAIN;
-      }
-    }
+    // EAGAIN: EPOLLOUT (over TLS, any event) resumes it with the same bytes first.
+    return writeSessionOutput(c->h2->session, [&](std::string_view p) {
+      return transportWrite(c->fd, c->tls, p.data(), p.size());
+    });
   }
 
   // A request head on a new stream: a ClientConn for it, from its connection's.
@@ -2630,22 +2638,14 @@ struct Proxy {
 
   // The session's frames to the target, as far as the socket takes them. False: it failed.
   [[gnu::noinline]] bool h2Flush(UpstreamConn* u) {
-    H2Upstream& h = *u->h2;
-    for (;;) {
-      std::string_view p = h.session.pendingOutput();
-      if (p.empty()) {
-        return true;
-      }
+    // (consumed() may note the stream writable.) EAGAIN: EPOLLOUT resumes it (h2Pump).
+    return writeSessionOutput(u->h2->session, [&](std::string_view p) {
       ssize_t n = ::send(u->fd, p.data(), p.size(), MSG_NOSIGNAL);
       if (n > 0) {
         bump(targetCells_[u->slot].targetBytesSent, uint64_t(n));
-        h.session.consumed(size_t(n)); // (may note the stream writable)
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        return n < 0 && errno == EAGAIN; // EPOLLOUT resumes it (h2Pump)
       }
-    }
+      return n;
+    });
   }
 
   // writeUpstream for an HTTP/2 connection: the request's first bytes (its head, whole, and the
