@@ -56,7 +56,8 @@ Cases:
               unary call: h2load POSTs a 5-byte-prefixed message from a file with
               content-type application/grpc and te: trailers to /grpc, which the nginx backends
               answer with 200, content-type application/grpc, a 5-byte-prefixed message (a
-              static file) and the trailer grpc-status: 0 (add_trailer); nginx's grpc_pass
+              static file), no content-length (as a gRPC server) and the trailer
+              grpc-status: 0 (add_trailer); nginx's grpc_pass
               carries it as the gRPC proxy it is. h2load counts HTTP statuses, not grpc-status.
 For tls-new and tls-resume the "req/s" column is connections (handshakes) per second.
 
@@ -89,7 +90,7 @@ Pinning (2 or more CPUs; --gen-cpus, --proxy-cpus, --proxy2-cpus, --backend-cpus
 the load generator alone on CPU 0; the backends, direct and the single-thread proxies on CPU 1;
 the two-thread proxies on CPUs 0,1 (their second thread competes with the generator).
 
-Needs: python3, haproxy, nginx, wrk, h2load, openssl, taskset, and build/tide-tls-load
+Needs: python3, haproxy, nginx, wrk, h2load (and nghttp for grpc), openssl, taskset, and build/tide-tls-load
   sudo bench/tls_compare.py --install       # apt-get install haproxy nginx wrk nghttp2-client
   ninja -C build tide-tls-load
 It never uses the system's haproxy or nginx configuration or services. docs/performance.md
@@ -257,13 +258,18 @@ def backend_h2_config(d, name, port, h2_port, nofile):
 
 
 def with_grpc_location(config):
-    """/grpc answers a POST as a unary gRPC call would: 200, content-type application/grpc, a
-    5-byte-prefixed message (www/grpc) and the trailer grpc-status: 0. nginx's static module
-    refuses POST with 405; error_page turns that into the file, served as GET."""
+    """/grpc answers a POST as a unary gRPC server would: 200, content-type application/grpc, a
+    5-byte-prefixed message (www/grpc) and the trailer grpc-status: 0, without content-length.
+    nginx's static module refuses POST with 405; error_page turns that into the file, served as
+    GET. A sub_filter that never matches drops the file's content-length, last-modified and
+    etag, as a gRPC server sends none (and tide drops the trailers of a response that has a
+    content-length)."""
     ok = "    location = /ok "
     assert ok in config
     return config.replace(ok, "    location = /grpc { default_type application/grpc; "
-                          "add_trailer grpc-status 0; error_page 405 =200 $uri; }\n" + ok)
+                          "add_trailer grpc-status 0; error_page 405 =200 $uri; "
+                          "sub_filter_types application/grpc; sub_filter \"no-such-text\" \"\"; "
+                          "}\n" + ok)
 
 
 def haproxy_tls_config(d, port, threads, backends, maxconn, nofile, tls):
@@ -403,10 +409,28 @@ class TlsBench(pc.Bench):
                 "Its output:\n%s" % (case, c.name, CASE_PATH[case], text))
             c.port = None
             return False
-        self.negotiated["%s (%s)" % (c.name, case)] = dict(
-            protocol=seen.get("protocol"), cipher=seen.get("cipher"), group=seen.get("group"),
-            resumes="-", h2=seen.get("alpn") == "h2")
+        seen = dict(protocol=seen.get("protocol"), cipher=seen.get("cipher"),
+                    group=seen.get("group"), resumes="-", h2=seen.get("alpn") == "h2")
+        if case == "grpc":
+            seen["grpc_status_trailer"] = self.grpc_trailer(c)
+        self.negotiated["%s (%s)" % (c.name, case)] = seen
         return True
+
+    def grpc_trailer(self, c):
+        """Whether a gRPC call through c gets the backend's trailer grpc-status: 0 back (nghttp,
+        of nghttp2-client as h2load; "?" without it): h2load counts only HTTP statuses."""
+        if shutil.which("nghttp") is None:
+            return "?"
+        argv = ["nghttp", "-v", "-d", self.grpc_request]
+        for h in GRPC_HEADERS:
+            argv += ["-H", h]
+        argv.append("https://127.0.0.1:%d%s" % (c.port, CASE_PATH["grpc"]))
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=5, env=self.client_env)
+        except subprocess.TimeoutExpired:
+            return "?"
+        got = re.search(rb"recv \(stream_id=\d+\) grpc-status: 0$", r.stdout, re.M)
+        return "yes" if got else "no"
 
     def wait_ready_h2(self, c, case, seconds=15.0):
         """h2load's figures for one request of the case's kind through c once it answers 2xx,
@@ -847,9 +871,11 @@ def main():
             args.tls, TLS13_SUITE, TLS12_CIPHER, GROUPS, args.ssl_policy or POLICY[args.tls]))
         print()
         for name, seen in bench.negotiated.items():
-            print("negotiated with %s: %s %s %s, resumption %s, h2 by ALPN %s" % (
+            print("negotiated with %s: %s %s %s, resumption %s, h2 by ALPN %s%s" % (
                 name, seen.get("protocol", "?"), seen.get("cipher", "?"), seen.get("group", "?"),
-                seen.get("resumes", "?"), "yes" if seen["h2"] else "no"))
+                seen.get("resumes", "?"), "yes" if seen["h2"] else "no",
+                ", grpc-status trailer back %s" % seen["grpc_status_trailer"]
+                if "grpc_status_trailer" in seen else ""))
         print()
         print(table)
         print()
