@@ -90,7 +90,8 @@ Pinning (2 or more CPUs; --gen-cpus, --proxy-cpus, --proxy2-cpus, --backend-cpus
 the load generator alone on CPU 0; the backends, direct and the single-thread proxies on CPU 1;
 the two-thread proxies on CPUs 0,1 (their second thread competes with the generator).
 
-Needs: python3, haproxy, nginx, wrk, h2load (and nghttp for grpc), openssl, taskset, and build/tide-tls-load
+Needs: python3, haproxy, nginx, wrk, h2load (and nghttp for grpc), openssl, taskset, and
+build/tide-tls-load
   sudo bench/tls_compare.py --install       # apt-get install haproxy nginx wrk nghttp2-client
   ninja -C build tide-tls-load
 It never uses the system's haproxy or nginx configuration or services. docs/performance.md
