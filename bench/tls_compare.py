@@ -38,6 +38,27 @@ Cases:
   h2-mux      HTTP/2 over TLS, h2load -t1 -c16 -m16 GET /ok: 16 connections with 16 streams each,
               the proxy turning h2 streams into HTTP/1.1 requests; only contenders that
               negotiate h2 by ALPN (all of them, tide included: it offers h2 first)
+  h2-e2e      HTTP/2 end to end: h2load over TLS as in h2-mux, through each proxy to backends
+              that speak HTTP/2 cleartext with prior knowledge (h2c): the same nginx backends,
+              each with a second `listen PORT http2`. Each proxy is a second instance of its
+              contender (same name, same pinning, started when the case starts, up until the
+              end), configured to speak h2c to those ports only (the backends' HTTP/1.1 ports
+              are not in its configuration):
+                haproxy   `server ... proto h2`, http-reuse always (pooled; haproxy multiplexes
+                          streams on its backend connections)
+                nginx     `grpc_pass grpc://backends` with upstream keepalive 256: nginx's only
+                          HTTP/2-to-upstream path; it carries a plain GET /ok (a 200 "ok"),
+                          one request at a time per upstream connection
+                tide      `tide balance --protocol-version HTTP2`: h2c with prior knowledge, one
+                          request at a time per target connection, pooled
+                direct    as in h2-mux (nginx answering over TLS itself)
+  grpc        the h2-e2e contenders (tide with --protocol-version GRPC) carrying a gRPC-shaped
+              unary call: h2load POSTs a 5-byte-prefixed message from a file with
+              content-type application/grpc and te: trailers to /grpc, which the nginx backends
+              answer with 200, content-type application/grpc, a 5-byte-prefixed message (a
+              static file), no content-length (as a gRPC server) and the trailer
+              grpc-status: 0 (add_trailer); nginx's grpc_pass
+              carries it as the gRPC proxy it is. h2load counts HTTP statuses, not grpc-status.
 For tls-new and tls-resume the "req/s" column is connections (handshakes) per second.
 
 The load generators: wrk for tls-ka and tls-16k (as proxy_compare). wrk cannot do tls-new: with
@@ -55,7 +76,8 @@ time over the slice ("gen busy": near 100 %, it was the limit); rows marked (*) 
 direct's rate (not in tls-new and tls-resume, where direct pays for the handshakes too) or the
 generator was busy 90 % of the slice. Where the generator limits, compare the proxies' CPU per
 request, not req/s.
-h2-mux uses h2load (Debian's nghttp2-client); its p50/p99 come from its --log-file.
+h2-mux, h2-e2e and grpc use h2load (Debian's nghttp2-client); their p50/p99 come from its
+--log-file.
 
 Method (as proxy_compare): all contenders start at once and stay up. Per case, each contender
 gets one unrecorded warm-up slice, then the load hops between them in slices of --slice seconds,
@@ -68,7 +90,8 @@ Pinning (2 or more CPUs; --gen-cpus, --proxy-cpus, --proxy2-cpus, --backend-cpus
 the load generator alone on CPU 0; the backends, direct and the single-thread proxies on CPU 1;
 the two-thread proxies on CPUs 0,1 (their second thread competes with the generator).
 
-Needs: python3, haproxy, nginx, wrk, h2load, openssl, taskset, and build/tide-tls-load
+Needs: python3, haproxy, nginx, wrk, h2load (and nghttp for grpc), openssl, taskset, and
+build/tide-tls-load
   sudo bench/tls_compare.py --install       # apt-get install haproxy nginx wrk nghttp2-client
   ninja -C build tide-tls-load
 It never uses the system's haproxy or nginx configuration or services. docs/performance.md
@@ -93,10 +116,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxy_compare as pc  # noqa: E402  (the backends, processes, slices and summaries)
 
 REPO = pc.REPO
-ALL_CASES = ["tls-ka", "tls-16k", "tls-new", "tls-resume", "h2-mux"]
+ALL_CASES = ["tls-ka", "tls-16k", "tls-new", "tls-resume", "h2-mux", "h2-e2e", "grpc"]
 HANDSHAKES = ("tls-new", "tls-resume")  # cases where each request is a new TLS connection
+H2_LOAD = ("h2-mux", "h2-e2e", "grpc")  # cases whose load is h2load over TLS with ALPN h2
+H2_BACKENDS = ("h2-e2e", "grpc")  # cases whose proxies speak h2c to the backends
 CASE_PATH = {"tls-ka": "/ok", "tls-16k": "/16k.bin", "tls-new": "/ok", "tls-resume": "/ok",
-             "h2-mux": "/ok"}
+             "h2-mux": "/ok", "h2-e2e": "/ok", "grpc": "/grpc"}
+# tide's --protocol-version per case (its targets' ProtocolVersion)
+TIDE_PROTOCOL = {"h2-e2e": "HTTP2", "grpc": "GRPC"}
+# gRPC messages: a 5-byte prefix (not compressed, 4-byte big-endian length), then the message
+# (protobuf field 1, a string). The request is a file h2load posts; the response a static file.
+GRPC_REQUEST = b"\x00\x00\x00\x00\x07\x0a\x05hello"
+GRPC_RESPONSE = b"\x00\x00\x00\x00\x04\x0a\x02ok"
+GRPC_HEADERS = ("content-type: application/grpc", "te: trailers")
 TLS13_SUITE = "TLS_AES_128_GCM_SHA256"
 TLS12_CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
 GROUPS = "X25519:P-256"  # X25519 gets the key share; TLS 1.2 also needs the certificate's curve
@@ -161,7 +193,8 @@ def tide_tls_flags(tide):
                              timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
         return set()
-    return set(f for f in ("--https-cert", "--https-key", "--ssl-policy") if f in out)
+    return set(f for f in ("--https-cert", "--https-key", "--ssl-policy", "--protocol-version")
+               if f in out)
 
 
 # ---- configurations ----------------------------------------------------------------------------
@@ -208,11 +241,36 @@ def nginx_tls_proxy_config(d, name, port, workers, backends, nofile, maxconn, tl
 
 def nginx_direct_config(d, name, port, nofile, tls):
     """A backend's configuration (responses served by nginx itself), listening with TLS."""
-    plain = pc.backend_config(d, name, port, nofile)
+    plain = with_grpc_location(pc.backend_config(d, name, port, nofile))
     listen = "    listen 127.0.0.1:%d backlog=4096;\n" % port
     assert listen in plain
     return plain.replace(listen, "    listen 127.0.0.1:%d ssl http2 backlog=4096;\n%s"
                          % (port, nginx_tls_lines(d, tls)))
+
+
+def backend_h2_config(d, name, port, h2_port, nofile):
+    """proxy_compare's backend, with a second listen speaking HTTP/2 cleartext with prior
+    knowledge (h2c; nginx serves it on a non-ssl `http2` listen) and a gRPC-shaped /grpc."""
+    plain = pc.backend_config(d, name, port, nofile)
+    listen = "    listen 127.0.0.1:%d backlog=4096;\n" % port
+    assert listen in plain
+    return with_grpc_location(plain.replace(
+        listen, listen + "    listen 127.0.0.1:%d http2 backlog=4096;\n" % h2_port))
+
+
+def with_grpc_location(config):
+    """/grpc answers a POST as a unary gRPC server would: 200, content-type application/grpc, a
+    5-byte-prefixed message (www/grpc) and the trailer grpc-status: 0, without content-length.
+    nginx's static module refuses POST with 405; error_page turns that into the file, served as
+    GET. A sub_filter that never matches drops the file's content-length, last-modified and
+    etag, as a gRPC server sends none (and tide drops the trailers of a response that has a
+    content-length)."""
+    ok = "    location = /ok "
+    assert ok in config
+    return config.replace(ok, "    location = /grpc { default_type application/grpc; "
+                          "add_trailer grpc-status 0; error_page 405 =200 $uri; "
+                          "sub_filter_types application/grpc; sub_filter \"no-such-text\" \"\"; "
+                          "}\n" + ok)
 
 
 def haproxy_tls_config(d, port, threads, backends, maxconn, nofile, tls):
@@ -224,6 +282,29 @@ def haproxy_tls_config(d, port, threads, backends, maxconn, nofile, tls):
     return plain.replace(bind, " bind 127.0.0.1:%d ssl crt %s/haproxy.pem alpn h2,http/1.1 "
                          "ssl-min-ver %s ssl-max-ver %s ciphers %s ciphersuites %s curves %s\n"
                          % (port, d, v, v, TLS12_CIPHER, TLS13_SUITE, GROUPS))
+
+
+def haproxy_h2_config(d, port, threads, h2_backends, maxconn, nofile, tls):
+    """The TLS haproxy speaking HTTP/2 with prior knowledge to the backends' h2c ports."""
+    cfg = haproxy_tls_config(d, port, threads, h2_backends, maxconn, nofile, tls)
+    for i, b in enumerate(h2_backends):
+        server = " server b%d 127.0.0.1:%d\n" % (i + 1, b)
+        assert server in cfg
+        cfg = cfg.replace(server, server[:-1] + " proto h2\n")
+    return cfg
+
+
+def nginx_h2_proxy_config(d, name, port, workers, h2_backends, nofile, maxconn, tls):
+    """The TLS nginx proxy passing to the backends' h2c ports with grpc_pass (nginx's only
+    HTTP/2-to-upstream path; it carries plain requests too), upstream keepalive as before."""
+    cfg = nginx_tls_proxy_config(d, name, port, workers, h2_backends, nofile, maxconn, tls)
+    http1 = """      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+"""
+    assert http1 in cfg
+    return cfg.replace(http1, "      grpc_pass grpc://backends;\n")
 
 
 # ---- the bench ---------------------------------------------------------------------------------
@@ -238,6 +319,13 @@ class TlsBench(pc.Bench):
             f.write(client_openssl_conf(args.tls))
         self.client_env = dict(os.environ, OPENSSL_CONF=self.client_conf)
         self.negotiated = {}  # contender name: what the probe saw
+        with open(self.path("www/grpc"), "wb") as f:
+            f.write(GRPC_RESPONSE)
+        self.grpc_request = self.path("grpc-request.bin")
+        with open(self.grpc_request, "wb") as f:
+            f.write(GRPC_REQUEST)
+        self.backend_h2_ports = []  # each backend's h2c listen, beside backend_ports
+        self.h2_contenders = {}  # case (h2-e2e, grpc): its contenders (direct shared)
 
     def make_certificate(self):
         r = subprocess.run(
@@ -253,6 +341,126 @@ class TlsBench(pc.Bench):
                     out.write(f.read())
         for name in ("key.pem", "haproxy.pem"):
             os.chmod(self.path(name), 0o644)  # nginx workers may run as another user
+
+    def start_backends(self):
+        """proxy_compare's backends, each with an h2c listen too (backend_h2_config)."""
+        for i in range(self.args.backends):
+            port, h2_port = pc.free_port(), pc.free_port()
+            while h2_port == port:
+                h2_port = pc.free_port()
+            name = "backend%d" % (i + 1)
+            with open(self.path(name + ".conf"), "w") as f:
+                f.write(backend_h2_config(self.dir, name, port, h2_port, self.nofile))
+            p = self.procs.start(["nginx", "-p", self.dir, "-e", self.path(name + ".error.log"),
+                                  "-c", self.path(name + ".conf")],
+                                 self.cpus("backend"), self.path(name + ".log"))
+            if not pc.wait_ready(port, p):
+                raise SystemExit("backend %s did not start; see %s" % (name, self.dir))
+            self.backend_ports.append(port)
+            self.backend_h2_ports.append(h2_port)
+            self.backend_procs.append(p)
+
+    def start_h2_contender(self, c, case):
+        """A second instance of contender c for an h2c-to-backends case (h2-e2e, grpc): same
+        name, threads and pinning, speaking HTTP/2 with prior knowledge to the backends' h2c
+        ports only. Ready once h2load gets an answer through it. False when it cannot."""
+        args = self.args
+        c.port = pc.free_port()
+        c.cpus = self.cpus("proxy" if c.threads == 1 else "proxy2")
+        tag = "%s.%s" % (c.name, case)
+        logf = self.path(tag + ".log")
+        if c.kind == "haproxy":
+            cfg = self.path(tag + ".cfg")
+            with open(cfg, "w") as f:
+                f.write(haproxy_h2_config(self.dir, c.port, c.threads, self.backend_h2_ports,
+                                          self.maxconn, self.nofile, args.tls))
+            argv = ["haproxy", "-db", "-f", cfg]
+        elif c.kind == "nginx":
+            cfg = self.path(tag + ".conf")
+            with open(cfg, "w") as f:
+                f.write(nginx_h2_proxy_config(self.dir, tag, c.port, c.threads,
+                                              self.backend_h2_ports, self.nofile, self.maxconn,
+                                              args.tls))
+            argv = ["nginx", "-p", self.dir, "-e", self.path(tag + ".error.log"), "-c", cfg]
+        else:
+            flags = tide_tls_flags(args.tide)
+            if not {"--https-cert", "--https-key", "--protocol-version"} <= flags:
+                log("%s: %s not applicable: `%s balance --help` has no --https-cert or "
+                    "--protocol-version" % (case, c.name, args.tide))
+                c.port = None
+                return False
+            targets = ",".join("127.0.0.1:%d" % b for b in self.backend_h2_ports)
+            argv = [args.tide, "balance", "--port", str(c.port), "--targets", targets,
+                    "--threads", str(c.threads), "--https-cert", self.path("cert.pem"),
+                    "--https-key", self.path("key.pem"), "--protocol-version",
+                    TIDE_PROTOCOL[case]]
+            policy = args.ssl_policy or POLICY[args.tls]
+            if "--ssl-policy" in flags and policy != "none":
+                argv += ["--ssl-policy", policy]
+        c.proc = self.procs.start(argv, c.cpus, logf)
+        seen = self.wait_ready_h2(c, case)
+        if seen is None:
+            with open(logf, errors="replace") as f:
+                text = f.read()[-2000:]
+            errlog = self.path(tag + ".error.log")
+            if os.path.exists(errlog):
+                with open(errlog, errors="replace") as f:
+                    text += f.read()[-2000:]
+            log("%s: %s not applicable: no 2xx answer to %s over h2 through it within 15 s. "
+                "Its output:\n%s" % (case, c.name, CASE_PATH[case], text))
+            c.port = None
+            return False
+        seen = dict(protocol=seen.get("protocol"), cipher=seen.get("cipher"),
+                    group=seen.get("group"), resumes="-", h2=seen.get("alpn") == "h2")
+        if case == "grpc":
+            seen["grpc_status_trailer"] = self.grpc_trailer(c)
+        self.negotiated["%s (%s)" % (c.name, case)] = seen
+        return True
+
+    def grpc_trailer(self, c):
+        """Whether a gRPC call through c gets the backend's trailer grpc-status: 0 back (nghttp,
+        of nghttp2-client as h2load; "?" without it): h2load counts only HTTP statuses."""
+        if shutil.which("nghttp") is None:
+            return "?"
+        argv = ["nghttp", "-v", "-d", self.grpc_request]
+        for h in GRPC_HEADERS:
+            argv += ["-H", h]
+        argv.append("https://127.0.0.1:%d%s" % (c.port, CASE_PATH["grpc"]))
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=5, env=self.client_env)
+        except subprocess.TimeoutExpired:
+            return "?"
+        got = re.search(rb"recv \(stream_id=\d+\) grpc-status: 0$", r.stdout, re.M)
+        return "yes" if got else "no"
+
+    def wait_ready_h2(self, c, case, seconds=15.0):
+        """h2load's figures for one request of the case's kind through c once it answers 2xx,
+        None if it does not within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if c.proc is not None and c.proc.poll() is not None:
+                return None
+            argv = ["h2load", "-n1", "-c1", "--ciphers", TLS12_CIPHER, "--tls13-ciphers",
+                    TLS13_SUITE, "--groups", GROUPS] + self.h2_request_args(case) + [
+                        "https://127.0.0.1:%d%s" % (c.port, CASE_PATH[case])]
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=5,
+                                   env=self.client_env)
+                if re.search(r"^status codes: 1 2xx", r.stdout, re.M):
+                    return parse_h2load(r.stdout, os.devnull)
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.05)
+        return None
+
+    def h2_request_args(self, case):
+        """h2load's options that shape the request of an h2 case (grpc: a POSTed message)."""
+        if case != "grpc":
+            return []
+        out = ["-d", self.grpc_request]
+        for h in GRPC_HEADERS:
+            out += ["-H", h]
+        return out
 
     def start_contender(self, c):
         args = self.args
@@ -340,8 +548,8 @@ class TlsBench(pc.Bench):
         if case in ("tls-new", "tls-resume"):
             return self.tls_load(c, CASE_PATH[case], seconds, self.args.connections,
                                  resume=case == "tls-resume")
-        if case == "h2-mux":
-            return self.h2load(c, seconds)
+        if case in H2_LOAD:
+            return self.h2load(c, case, seconds)
         argv = ["wrk", "-t%d" % self.args.gen_threads, "-c%d" % self.args.connections,
                 "-d%ds" % seconds, "--timeout", "2s", "--latency",
                 "https://127.0.0.1:%d%s" % (c.port, CASE_PATH[case])]
@@ -374,15 +582,15 @@ class TlsBench(pc.Bench):
                     client_cpu_s=cpu, protocol=j["protocol"], cipher=j["cipher"],
                     group=j["group"])
 
-    def h2load(self, c, seconds):
+    def h2load(self, c, case, seconds):
         logfile = self.path("h2load.%s.log" % c.name)
         if os.path.exists(logfile):
             os.unlink(logfile)
         argv = ["h2load", "-t%d" % min(self.args.gen_threads, self.args.h2_clients),
                 "-c%d" % self.args.h2_clients, "-m%d" % self.args.h2_streams,
                 "-D", str(seconds), "--ciphers", TLS12_CIPHER, "--tls13-ciphers", TLS13_SUITE,
-                "--groups", GROUPS, "--log-file", logfile,
-                "https://127.0.0.1:%d%s" % (c.port, CASE_PATH["h2-mux"])]
+                "--groups", GROUPS, "--log-file", logfile] + self.h2_request_args(case) + [
+                    "https://127.0.0.1:%d%s" % (c.port, CASE_PATH[case])]
         text, cpu = self.run_generator(argv, seconds, self.client_env)
         return dict(parse_h2load(text, logfile), client_cpu_s=cpu)
 
@@ -396,12 +604,39 @@ class TlsBench(pc.Bench):
         saved = self.contenders
         if case == "h2-mux":
             self.contenders = [c for c in saved if c.h2]
+        elif case in H2_BACKENDS:
+            self.contenders = self.h2_case_contenders(case)
         try:
             super().run_case(case)
         finally:
             self.contenders = saved
 
+    def h2_case_contenders(self, case):
+        """The contenders of an h2c-to-backends case: a second instance of each proxy, started
+        now and up until the end (direct is the same one: it has no backends)."""
+        if case not in self.h2_contenders:
+            out = []
+            for c in self.contenders:
+                if c.kind == "direct":
+                    if c.h2:
+                        out.append(c)
+                    continue
+                twin = pc.Contender(c.name, c.kind, c.threads)
+                if self.start_h2_contender(twin, case):
+                    out.append(twin)
+            self.h2_contenders[case] = out
+        return self.h2_contenders[case]
+
     # ---- report -------------------------------------------------------------------------------
+
+    def contender_names(self):
+        """Every contender's name once, in start order (an h2c case's contenders carry the
+        names of the ones they are a second instance of)."""
+        out = []
+        for c in self.contenders + [x for xs in self.h2_contenders.values() for x in xs]:
+            if c.name not in out:
+                out.append(c.name)
+        return out
 
     def report(self):
         base = self.args.baseline
@@ -414,12 +649,12 @@ class TlsBench(pc.Bench):
             recs = [r for r in self.slices if r["case"] == case]
             direct = [r["rps"] for r in recs if r["contender"] == "direct"]
             direct_rps = statistics.median(direct) if direct else None
-            for c in self.contenders:
-                mine = [r for r in recs if r["contender"] == c.name]
+            for name in self.contender_names():
+                mine = [r for r in recs if r["contender"] == name]
                 if not mine:
                     continue
                 s = pc.summarize(mine, [r for r in recs if r["contender"] == base],
-                                 c.name == base)
+                                 name == base)
                 requests = sum(r["requests"] for r in mine)
                 resumed = None
                 if "resumed" in mine[0]:
@@ -428,18 +663,18 @@ class TlsBench(pc.Bench):
                           if r.get("client_cpu_s") is not None and r["requests"]]
                 busy = [r["client_cpu_s"] / r["elapsed"] for r in mine
                         if r.get("client_cpu_s") is not None and r["elapsed"] > 0]
-                s.update(case=case, contender=c.name, baseline=base, resumed_fraction=resumed,
+                s.update(case=case, contender=name, baseline=base, resumed_fraction=resumed,
                          client_us_per_req=statistics.median(client) if client else None,
                          generator_busy=statistics.median(busy) if busy else None)
                 summary.append(s)
                 # direct is a ceiling only where it does less than the proxies: not where
                 # every request is a handshake, which it pays for too.
-                near_direct = (direct_rps and c.name != "direct" and case not in HANDSHAKES
+                near_direct = (direct_rps and name != "direct" and case not in HANDSHAKES
                                and s["rps"] >= 0.85 * direct_rps)
                 busy_gen = (s["generator_busy"] is not None
                             and s["generator_busy"] >= 0.9 * self.args.gen_threads)
                 mark = " (*)" if near_direct or busy_gen else ""
-                cells = [case, c.name + mark, "%.0f" % s["rps"], "%.2f" % s["p50_ms"],
+                cells = [case, name + mark, "%.0f" % s["rps"], "%.2f" % s["p50_ms"],
                          "%.2f" % s["p99_ms"], pc.fmt(s["us_per_req"], "%.1f"),
                          pc.fmt(s["cpu_ratio"], "%.2f"),
                          pc.ratio_text(s["rps_ratio"], s["rps_iqr"]),
@@ -589,7 +824,7 @@ def main():
     tools = ["haproxy", "nginx", "openssl", "taskset"]
     if {"tls-ka", "tls-16k"} & set(args.cases):
         tools.append("wrk")
-    if "h2-mux" in args.cases:
+    if set(H2_LOAD) & set(args.cases):
         tools.append("h2load")
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
@@ -637,9 +872,11 @@ def main():
             args.tls, TLS13_SUITE, TLS12_CIPHER, GROUPS, args.ssl_policy or POLICY[args.tls]))
         print()
         for name, seen in bench.negotiated.items():
-            print("negotiated with %s: %s %s %s, resumption %s, h2 by ALPN %s" % (
+            print("negotiated with %s: %s %s %s, resumption %s, h2 by ALPN %s%s" % (
                 name, seen.get("protocol", "?"), seen.get("cipher", "?"), seen.get("group", "?"),
-                seen.get("resumes", "?"), "yes" if seen["h2"] else "no"))
+                seen.get("resumes", "?"), "yes" if seen["h2"] else "no",
+                ", grpc-status trailer back %s" % seen["grpc_status_trailer"]
+                if "grpc_status_trailer" in seen else ""))
         print()
         print(table)
         print()
