@@ -205,6 +205,25 @@ struct ClientConn : Pollable {
   H2Conn* h2 = nullptr;
   int32_t streamId = 0;  // a stream's id
   uint64_t h2Credit = 0; // a stream's request body credit not yet handed back
+
+  // The exchange state a new connection or HTTP/2 stream starts from (a reused object keeps
+  // what its last life left). Its identity (socket, listener, peer, TLS) is the caller's to set.
+  void resetExchange() {
+    state = ClientState::Head;
+    hangup = false;
+    peerEof = false;
+    closeAfter = false;
+    upstream = nullptr;
+    outstanding = false;
+    queued = false;
+    groupIndex = -1;
+    fwd = 0;
+    headStartMs = 0;
+    stash.clear();
+    forwardedTailLen = 0; // formatted on first use: snprintf cost 2000 instructions
+    reqUpgrade = false;
+    writeShut = false;
+  }
 };
 
 // The worker's ClientConn and UpstreamConn objects: made on demand, reused after they close.

@@ -512,23 +512,10 @@ struct Proxy {
     c->listenerIndex = socket.listeners.front(); // on a shared socket, until a Host chooses
     c->local = ls.endpoint;
     c->lbSlot = config_->listeners[c->listenerIndex].loadBalancer->slot;
-    c->state = ClientState::Head;
+    c->resetExchange();
     c->canRead = true;
-    c->hangup = false;
-    c->peerEof = false;
-    c->closeAfter = false;
-    c->upstream = nullptr;
-    c->outstanding = false;
-    c->queued = false;
-    c->groupIndex = -1;
-    c->fwd = 0;
     c->peerAddress = ntohl(peer.sin_addr.s_addr);
     c->peerPort = ntohs(peer.sin_port);
-    c->headStartMs = 0;
-    c->stash.clear();
-    c->forwardedTailLen = 0; // formatted on first use: snprintf cost 2000 instructions
-    c->reqUpgrade = false;
-    c->writeShut = false;
     c->watched = false;
     c->tls = nullptr;
     TrafficCells& lb = lbCells(c);
@@ -2366,23 +2353,10 @@ struct Proxy {
     s->listenerIndex = c->listenerIndex;
     s->local = c->local;
     s->lbSlot = c->lbSlot;
-    s->state = ClientState::Head;
+    s->resetExchange();
     s->canRead = false; // its bytes come from the session
-    s->hangup = false;
-    s->peerEof = false;
-    s->closeAfter = false;
-    s->upstream = nullptr;
-    s->outstanding = false;
-    s->queued = false;
-    s->groupIndex = -1;
-    s->fwd = 0;
     s->peerAddress = c->peerAddress;
     s->peerPort = c->peerPort;
-    s->headStartMs = 0;
-    s->stash.clear();
-    s->forwardedTailLen = 0;
-    s->reqUpgrade = false;
-    s->writeShut = false;
     s->tls = c->tls; // X-Forwarded-Proto, redirects and the access log see HTTPS
     s->h2 = &h;
     s->streamId = id;
