@@ -275,11 +275,7 @@ struct H2Probe : ProbeBase, std::enable_shared_from_this<H2Probe> {
   void onEvent(uint32_t events) {
     auto self = shared_from_this(); // finish() drops the loop's hold on the probe
     if (!connected) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        finish({CheckResult::Kind::Failed, 0, std::strerror(err)});
+      if (connectFailed()) {
         return;
       }
       if (!(events & (EPOLLOUT | EPOLLIN))) {

@@ -54,14 +54,8 @@ struct Probe : ProbeBase {
 
   void onEvent(uint32_t events) {
     if (events & EPOLLOUT) {
-      if (sent == 0) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-          finish({CheckResult::Kind::Failed, 0, std::strerror(err)});
-          return;
-        }
+      if (sent == 0 && connectFailed()) {
+        return;
       }
       while (sent < request.size()) {
         ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

@@ -36,6 +36,17 @@ int connectProbeSocket(uint32_t ip, uint16_t port, uint32_t source, std::string&
   return fd;
 }
 
+bool ProbeBase::connectFailed() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err == 0) {
+    return false;
+  }
+  finish({CheckResult::Kind::Failed, 0, std::strerror(err)});
+  return true;
+}
+
 void ProbeBase::finish(CheckResult r) {
   if (!done) {
     return;

@@ -30,6 +30,9 @@ struct ProbeBase {
   explicit ProbeBase(EventLoop& l) : loop(l) {}
   // Reports `r` (once: later calls do nothing), after closing the socket and the timer.
   void finish(CheckResult r);
+  // After the socket said it is ready for the first time: whether its connect failed (then the
+  // check is finished as failed, with the system's words for why).
+  bool connectFailed();
 };
 
 } // namespace tide::control
