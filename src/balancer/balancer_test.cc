@@ -90,15 +90,7 @@ std::string okReply(const std::string& body, const std::string& extra = "") {
 
 // Reads one request from a blocking socket with a buffer carried over between calls.
 bool readRequest(int fd, std::string& buf, Request& r) {
-  auto fill = [&]() {
-    char tmp[65536];
-    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      return false;
-    }
-    buf.append(tmp, size_t(n));
-    return true;
-  };
+  auto fill = [&] { return test_net::recvAppend(fd, buf); };
   size_t end;
   while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
     if (!fill()) {
