@@ -388,6 +388,14 @@ class Bench:
             self.backend_ports.append(port)
             self.backend_procs.append(p)
 
+    def start_contenders(self, contenders, baseline):
+        """Starts each contender (those that start join self.contenders); the baseline must."""
+        for c in contenders:
+            if self.start_contender(c):
+                self.contenders.append(c)
+        if baseline not in [c.name for c in self.contenders]:
+            raise SystemExit("the baseline %s did not start" % baseline)
+
     def start_contender(self, c):
         if c.kind == "direct":
             c.port = self.backend_ports[0]
@@ -879,6 +887,54 @@ def install(packages=("haproxy", "nginx", "wrk"), note=""):
     return rc
 
 
+def choose_contenders(ap, args, contenders):
+    """The contenders --only keeps (the baseline always), after checking --baseline and --only
+    name known ones (ap.error otherwise)."""
+    names = [c.name for c in contenders]
+    if args.baseline not in names:
+        ap.error("--baseline must be one of " + ", ".join(names))
+    if not args.only:
+        return contenders
+    only = set(x for x in args.only.split(",") if x)
+    bad = only - set(names)
+    if bad:
+        ap.error("unknown contender %s (%s)" % (",".join(sorted(bad)), ", ".join(names)))
+    only.add(args.baseline)
+    return [c for c in contenders if c.name in only]
+
+
+def run_guarded(bench, args, name, info, body):
+    """Runs body(started) (it returns the exit status) after logging the start and the versions;
+    whatever happens the bench's processes are stopped and its directory removed (kept with
+    --keep). SIGINT and SIGTERM interrupt it: status 130."""
+    stopping = []
+
+    def on_signal(signum, frame):
+        if not stopping:
+            stopping.append(signum)
+            raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    try:
+        log("%s: %s; temp dir %s" % (name, started, bench.dir))
+        for k, v in info.items():
+            log("  %s: %s" % (k, v))
+        return body(started)
+    except KeyboardInterrupt:
+        log("interrupted; stopping everything")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        bench.procs.stop_all()
+        if args.keep:
+            log("kept %s" % bench.dir)
+        else:
+            shutil.rmtree(bench.dir, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -924,17 +980,7 @@ def main():
         ap.error("unknown case %s (tiny, 16k, close, idle)" % ",".join(bad))
     if args.rounds < 1 or args.slice < 1 or args.backends < 1 or args.idle < 0:
         ap.error("--rounds, --slice and --backends must be >= 1, --idle >= 0")
-    contenders = all_contenders(not args.no_aa)
-    names = [c.name for c in contenders]
-    if args.baseline not in names:
-        ap.error("--baseline must be one of " + ", ".join(names))
-    if args.only:
-        only = set(x for x in args.only.split(",") if x)
-        bad = only - set(names)
-        if bad:
-            ap.error("unknown contender %s (%s)" % (",".join(sorted(bad)), ", ".join(names)))
-        only.add(args.baseline)
-        contenders = [c for c in contenders if c.name in only]
+    contenders = choose_contenders(ap, args, all_contenders(not args.no_aa))
     tools = ("nginx", "wrk", "taskset", "valgrind", "callgrind_control", "strace") \
         if args.profile else ("haproxy", "nginx", "wrk", "taskset")
     missing = [t for t in tools if shutil.which(t) is None]
@@ -947,21 +993,9 @@ def main():
     raise_nofile(args.idle + 1024)
 
     bench = Bench(args)
-    stopping = []
-
-    def on_signal(signum, frame):
-        if not stopping:
-            stopping.append(signum)
-            raise KeyboardInterrupt()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     info = versions(args.tide)
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    try:
-        log("proxy_compare: %s; temp dir %s" % (started, bench.dir))
-        for k, v in info.items():
-            log("  %s: %s" % (k, v))
+
+    def run(started):
         bench.start_backends()
         if args.profile:
             rows = profile(bench, args)
@@ -970,11 +1004,7 @@ def main():
                     json.dump(dict(started=started, argv=sys.argv[1:], versions=info,
                                    profile=rows), f, indent=1)
             return 0
-        for c in contenders:
-            if bench.start_contender(c):
-                bench.contenders.append(c)
-        if args.baseline not in [c.name for c in bench.contenders]:
-            raise SystemExit("the baseline %s did not start" % args.baseline)
+        bench.start_contenders(contenders, args.baseline)
         for case in args.cases:
             log("case %s" % case)
             if case == "idle":
@@ -998,17 +1028,8 @@ def main():
                                slices=bench.slices, summary=summary, idle=bench.idle), f,
                           indent=1)
         return 0
-    except KeyboardInterrupt:
-        log("interrupted; stopping everything")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        bench.procs.stop_all()
-        if args.keep:
-            log("kept %s" % bench.dir)
-        else:
-            shutil.rmtree(bench.dir, ignore_errors=True)
+
+    return run_guarded(bench, args, "proxy_compare", info, run)
 
 
 if __name__ == "__main__":

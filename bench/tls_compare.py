@@ -810,17 +810,7 @@ def main():
         ap.error("--rounds, --slice, --backends and --gen-threads must be >= 1")
     # What proxy_compare's Bench reads and this bench does not use.
     args.idle, args.wrk_threads, args.profile = 0, args.gen_threads, False
-    contenders = pc.all_contenders(not args.no_aa)
-    names = [c.name for c in contenders]
-    if args.baseline not in names:
-        ap.error("--baseline must be one of " + ", ".join(names))
-    if args.only:
-        only = set(x for x in args.only.split(",") if x)
-        bad = only - set(names)
-        if bad:
-            ap.error("unknown contender %s (%s)" % (",".join(sorted(bad)), ", ".join(names)))
-        only.add(args.baseline)
-        contenders = [c for c in contenders if c.name in only]
+    contenders = pc.choose_contenders(ap, args, pc.all_contenders(not args.no_aa))
     tools = ["haproxy", "nginx", "openssl", "taskset"]
     if {"tls-ka", "tls-16k"} & set(args.cases):
         tools.append("wrk")
@@ -839,27 +829,11 @@ def main():
     pc.raise_nofile(4096)
 
     bench = TlsBench(args)
-    stopping = []
-
-    def on_signal(signum, frame):
-        if not stopping:
-            stopping.append(signum)
-            raise KeyboardInterrupt()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     info = versions(args.tide)
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    try:
-        log("tls_compare: %s; temp dir %s" % (started, bench.dir))
-        for k, v in info.items():
-            log("  %s: %s" % (k, v))
+
+    def run(started):
         bench.start_backends()
-        for c in contenders:
-            if bench.start_contender(c):
-                bench.contenders.append(c)
-        if args.baseline not in [c.name for c in bench.contenders]:
-            raise SystemExit("the baseline %s did not start" % args.baseline)
+        bench.start_contenders(contenders, args.baseline)
         for case in args.cases:
             log("case %s" % case)
             bench.run_case(case)
@@ -895,17 +869,8 @@ def main():
                                         groups=GROUPS), negotiated=bench.negotiated,
                                slices=bench.slices, summary=summary), f, indent=1)
         return 0
-    except KeyboardInterrupt:
-        log("interrupted; stopping everything")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        bench.procs.stop_all()
-        if args.keep:
-            log("kept %s" % bench.dir)
-        else:
-            shutil.rmtree(bench.dir, ignore_errors=True)
+
+    return pc.run_guarded(bench, args, "tls_compare", info, run)
 
 
 if __name__ == "__main__":
